@@ -1,0 +1,45 @@
+#pragma once
+
+// The HTTP API (/api/v1), health and metrics endpoints: thin handlers that turn requests into
+// engine commands and queries, and engine results and errors into JSON. Errors become RFC 9457
+// problem details here and nowhere else.
+
+#include <borderflow/core/json.h>
+#include <borderflow/engine/engine.h>
+#include <borderflow/net/http.h>
+#include <borderflow/net/http_server.h>
+
+#include <memory>
+
+namespace borderflow::api {
+
+struct ApiOptions {
+  JsonLimits json;           // body size and nesting depth
+  Duration token_cache_ttl = std::chrono::seconds(5);  // how long a verified token is trusted
+};
+
+class Api {
+ public:
+  // `engine` and `store` must outlive the Api.
+  Api(Engine& engine, Store& store, ApiOptions options = {});
+  ~Api();
+
+  // Every route of the server.
+  net::Router Routes();
+  // Problem-details bodies for errors the HTTP server detects itself.
+  net::ErrorResponder Errors();
+  // Records request metrics (pass to the HttpServer).
+  net::RequestObserver Observer();
+
+  struct Impl;
+
+ private:
+  std::unique_ptr<Impl> impl_;
+};
+
+// An RFC 9457 problem-details response for `error` ("application/problem+json").
+net::HttpResponse ProblemResponse(const Error& error, std::string_view instance = {});
+// The same with an explicit status (for statuses no ErrorKind maps to, such as 405 or 431).
+net::HttpResponse ProblemResponse(int status, const Error& error, std::string_view instance = {});
+
+}  // namespace borderflow::api

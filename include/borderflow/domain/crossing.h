@@ -1,0 +1,127 @@
+#pragma once
+
+// A crossing: one truck's declared passage through the gate pair, from pre-declaration to
+// receipt by the other side. Values only; validation is in Declaration parsing
+// (crossing_json.h) and ValidateDeclaration below; state changes are in lifecycle.h.
+
+#include <borderflow/core/error.h>
+#include <borderflow/core/hs_code.h>
+#include <borderflow/core/plate.h>
+#include <borderflow/core/time.h>
+#include <borderflow/domain/gate_config.h>
+
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace borderflow {
+
+#define BORDERFLOW_CROSSING_STATES(X) \
+  X(kDeclared, "declared")            \
+  X(kAssessed, "assessed")            \
+  X(kBooked, "booked")                \
+  X(kInYard, "in_yard")               \
+  X(kCalled, "called")                \
+  X(kAtGate, "at_gate")               \
+  X(kInspecting, "inspecting")        \
+  X(kChecked, "checked")              \
+  X(kReleased, "released")            \
+  X(kCrossed, "crossed")              \
+  X(kReceived, "received")            \
+  X(kRefused, "refused")              \
+  X(kCancelled, "cancelled")
+
+enum class CrossingState {
+#define BORDERFLOW_STATE_ENUM(name, text) name,
+  BORDERFLOW_CROSSING_STATES(BORDERFLOW_STATE_ENUM)
+#undef BORDERFLOW_STATE_ENUM
+};
+
+std::string_view CrossingStateName(CrossingState s);
+Result<CrossingState> ParseCrossingState(std::string_view text);
+// Terminal states accept no further events.
+bool IsTerminal(CrossingState s);
+
+// Customs risk channel: none until assessed.
+enum class Channel { kNone, kGreen, kYellow, kRed };
+std::string_view ChannelName(Channel c);
+Result<Channel> ParseChannel(std::string_view text);
+
+struct Vehicle {
+  Plate plate;
+  std::optional<Plate> trailer_plate;
+  std::optional<std::string> container_number;  // ISO 6346, validated
+  std::optional<std::string> seal_number;
+};
+
+struct Driver {
+  std::string name;
+  std::string document_number;  // passport or border pass
+  std::string nationality;      // ISO 3166 alpha-2
+  std::string phone;
+};
+
+struct Money {
+  int64_t minor_units = 0;  // cents
+  std::string currency;     // ISO 4217, "USD"
+  friend bool operator==(const Money&, const Money&) = default;
+};
+
+struct ConsignmentLine {
+  HsCode hs;
+  std::string description;
+  int64_t packages = 0;
+  int64_t gross_weight_grams = 0;
+  Money value;
+  std::string origin_country;  // ISO 3166 alpha-2
+};
+
+struct Documents {
+  std::string customs_declaration;    // customs declaration number
+  std::string phytosanitary_certificate;  // ePhyto certificate number
+  std::string certificate_of_origin;  // Form E number
+};
+
+// What a forwarder declares. Parsed and validated from JSON by DecodeDeclaration.
+struct Declaration {
+  std::string direction;   // a GateConfig direction id
+  std::string lane_class;  // a GateConfig lane class id
+  Vehicle vehicle;
+  Driver driver;
+  std::vector<ConsignmentLine> lines;
+  std::optional<Timestamp> freshness_deadline;       // perishable goods
+  std::optional<Timestamp> declaration_valid_until;  // default: now + configured validity
+  Documents documents;
+};
+
+// The outcome recorded by the latest document check or inspection.
+struct CheckResult {
+  std::string kind;     // "documents" or "inspection"
+  std::string outcome;  // "ok"/"discrepancy" or "no_finding"/"finding"
+  std::string note;
+  std::string officer;  // user name
+  Timestamp at;
+};
+
+struct Crossing {
+  std::string id;          // "CR-..." assigned by the engine
+  std::string company_id;  // the declaring forwarder's company
+  std::string declared_by; // user id
+  Declaration declaration;
+  Timestamp declaration_valid_until;
+  CrossingState state = CrossingState::kDeclared;
+  Channel channel = Channel::kNone;
+  bool quarantine_inspection = false;
+  std::optional<CheckResult> last_check;
+  std::string refusal_reason;
+  int64_t version = 0;     // increases by one with every event
+  Timestamp created_at;
+  Timestamp updated_at;
+};
+
+// Checks a declaration against the gate configuration at `now`: known direction and lane class,
+// lanes for that class in that direction, lines present unless the class is for empty trucks,
+// a future freshness deadline for perishable classes, a validity after `now`.
+Status ValidateDeclaration(const Declaration& d, const GateConfig& config, Timestamp now);
+
+}  // namespace borderflow

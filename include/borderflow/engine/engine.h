@@ -1,0 +1,115 @@
+#pragma once
+
+// The engine: the one entry point for every state change. It loads what a command needs inside
+// one write transaction, asks the pure domain code for a decision, and commits the new state,
+// the audit records and the idempotency record together. Only after the commit does anything
+// leave the engine (the result, commit listeners).
+//
+// Writes are serialised on one writer thread that commits commands in groups (group commit):
+// many concurrent commands share one durable fsync. Reads go straight to the store and are
+// filtered by the actor's scope here, so every driver gets the same access rules.
+
+#include <borderflow/core/clock.h>
+#include <borderflow/core/hs_code.h>
+#include <borderflow/core/random.h>
+#include <borderflow/domain/gate_config.h>
+#include <borderflow/engine/command.h>
+#include <borderflow/engine/store.h>
+
+#include <atomic>
+#include <functional>
+#include <memory>
+
+namespace borderflow {
+
+struct EngineOptions {
+  // Commands committed per transaction at most. 1 disables grouping.
+  size_t max_batch = 256;
+  // Run a writer thread (servers). Without it, Execute runs inline on the caller's thread
+  // (CLI, simulator, tests that want determinism).
+  bool writer_thread = true;
+  // Commands waiting for the writer beyond this are refused with 503 "overloaded".
+  size_t max_queue = 10000;
+};
+
+// Counters for /metrics, updated by the writer.
+struct EngineStats {
+  std::atomic<uint64_t> commands{0};
+  std::atomic<uint64_t> commands_failed{0};
+  std::atomic<uint64_t> replays{0};
+  std::atomic<uint64_t> transactions{0};
+  std::atomic<uint64_t> transaction_failures{0};
+  std::atomic<uint64_t> queue_depth{0};
+};
+
+struct GateStatus {
+  std::vector<CrossingCount> counts;
+  bool self_open = false;
+  bool counterpart_open = false;
+  Timestamp at;
+};
+
+class Engine {
+ public:
+  // `store`, `clock` and `random` must outlive the engine.
+  Engine(GateConfig config, std::shared_ptr<const HsNomenclature> hs, Store& store,
+         const Clock& clock, Random& random, EngineOptions options = {});
+  ~Engine();  // drains queued commands, then stops the writer
+  Engine(const Engine&) = delete;
+  Engine& operator=(const Engine&) = delete;
+
+  using Callback = std::function<void(Result<CommandResult>)>;
+
+  // Queues `command`; `done` is called once it is durable or refused (on the writer thread, or
+  // inline without one). Never blocks on I/O.
+  void Submit(Command command, Callback done);
+  // Submits and waits for the result.
+  Result<CommandResult> Execute(Command command);
+
+  // Called after every commit with the records it appended, in order (for the live feed).
+  void SetCommitListener(std::function<void(const std::vector<AuditRecord>&)> listener);
+
+  // Queries, filtered by the actor's scope: a company-scoped actor sees only its company's
+  // crossings; anything else is "crossing_not_found" (404), never 403, so existence does not
+  // leak.
+  Result<Crossing> GetCrossing(const Actor& actor, std::string_view id);
+  Result<CrossingPage> ListCrossings(const Actor& actor, CrossingFilter filter);
+  Result<std::vector<AuditRecord>> CrossingHistory(const Actor& actor, std::string_view id);
+  Result<GateStatus> GetGateStatus();
+
+  // The JSON document of a crossing as the API shows it (local times of this side).
+  boost::json::object CrossingView(const Crossing& c) const;
+
+  const GateConfig& config() const { return config_; }
+  const HsNomenclature& hs() const { return *hs_; }
+  const Clock& clock() const { return clock_; }
+  const EngineStats& stats() const { return stats_; }
+
+ private:
+  struct Pending;
+  struct Writer;
+  Status Apply(WriteTxn& txn, const Command& command, Timestamp now, CommandResult& result);
+  Status ApplyDeclare(WriteTxn& txn, const Actor& actor, const DeclareCrossing& cmd, Timestamp now,
+                      CommandResult& result);
+  Status ApplyEvent(WriteTxn& txn, const Actor& actor, const RecordCrossingEvent& cmd,
+                    Timestamp now, CommandResult& result);
+  Status ApplyAddUser(WriteTxn& txn, const Actor& actor, const AddUser& cmd, Timestamp now,
+                      CommandResult& result);
+  Status ApplyIssueToken(WriteTxn& txn, const Actor& actor, const IssueApiToken& cmd,
+                         Timestamp now, CommandResult& result);
+  Status ApplyRevokeToken(WriteTxn& txn, const Actor& actor, const RevokeApiToken& cmd,
+                          Timestamp now, CommandResult& result);
+  void CommitBatch(std::vector<Pending>& batch);
+
+  GateConfig config_;
+  std::shared_ptr<const HsNomenclature> hs_;
+  Store& store_;
+  const Clock& clock_;
+  Random& random_;
+  EngineOptions options_;
+  EngineStats stats_;
+  std::function<void(const std::vector<AuditRecord>&)> listener_;
+  std::unique_ptr<Writer> writer_;
+};
+
+}  // namespace borderflow

@@ -1,0 +1,117 @@
+#pragma once
+
+// The storage seam. The engine owns this interface; store/sqlite (and later store/postgres)
+// implement it. One write transaction commits a command's events, its audit records, the new
+// current state and its idempotency record together, or none of them.
+
+#include <borderflow/audit/audit_record.h>
+#include <borderflow/auth/credentials.h>
+#include <borderflow/core/error.h>
+#include <borderflow/domain/crossing.h>
+
+#include <functional>
+#include <map>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace borderflow {
+
+// The first result of a command, kept so that a retry with the same key returns it unchanged.
+struct IdempotencyRecord {
+  std::string scope;        // whose key it is: the acting user's id
+  std::string key;          // the client's Idempotency-Key
+  std::string fingerprint;  // hash of the command; the same key with another command is refused
+  int status = 0;           // the result's status (201, 200, or an error's HTTP status)
+  std::string response;     // the result's JSON body
+  Timestamp created_at;
+};
+
+struct CrossingFilter {
+  std::optional<std::string> company_id;  // forwarders: always their own company
+  std::optional<CrossingState> state;
+  std::optional<std::string> direction;
+  std::optional<std::string> lane_class;
+  std::optional<std::string> plate;       // canonical plate ("12C12345")
+  int limit = 50;                         // 1..200
+  std::string after;                      // cursor: crossing id to continue after (ids ascend)
+};
+
+struct CrossingPage {
+  std::vector<Crossing> items;
+  std::string next_cursor;  // empty on the last page
+};
+
+// Number of crossings per (direction, lane_class, state), for the gate status board.
+struct CrossingCount {
+  std::string direction;
+  std::string lane_class;
+  CrossingState state;
+  int64_t count = 0;
+};
+
+// Operations inside one write transaction. Only valid during the TxnFn that received it.
+class WriteTxn {
+ public:
+  virtual ~WriteTxn() = default;
+
+  virtual Result<std::optional<IdempotencyRecord>> FindIdempotency(std::string_view scope,
+                                                                   std::string_view key) = 0;
+  virtual Status PutIdempotency(const IdempotencyRecord& record) = 0;
+
+  virtual Result<std::optional<Crossing>> GetCrossing(std::string_view id) = 0;
+  // Errors: conflict "crossing_exists".
+  virtual Status InsertCrossing(const Crossing& crossing) = 0;
+  // Writes `crossing` if the stored version is `expected_version`.
+  // Errors: conflict "version_conflict", not_found "crossing_not_found".
+  virtual Status UpdateCrossing(const Crossing& crossing, int64_t expected_version) = 0;
+
+  // Appends to the hash-chained audit trail and returns the record as stored.
+  virtual Result<AuditRecord> AppendAudit(const AuditDraft& draft) = 0;
+
+  // Errors: conflict "user_exists" when the name is taken.
+  virtual Status InsertUser(const UserRecord& user) = 0;
+  virtual Result<std::optional<UserRecord>> FindUserByName(std::string_view name) = 0;
+  virtual Status InsertToken(const TokenRecord& token) = 0;
+  // Errors: not_found "token_not_found".
+  virtual Status RevokeToken(std::string_view token_id, Timestamp at) = 0;
+};
+
+using TxnFn = std::function<Status(WriteTxn&)>;
+
+class Store {
+ public:
+  virtual ~Store() = default;
+
+  // Runs every function of `work` in one durable transaction, each inside its own savepoint: a
+  // function that returns an error is rolled back alone and the others still commit. Returns
+  // one status per function: its own error, or the commit's error (kUnavailable) for all of
+  // them when the commit fails. Returns only after the commit is durable.
+  // Called by one writer thread at a time (the engine serialises writes).
+  virtual std::vector<Status> WriteBatch(std::span<const TxnFn> work) = 0;
+
+  // Convenience: a batch of one.
+  Status Write(const TxnFn& fn) { return WriteBatch(std::span<const TxnFn>(&fn, 1)).front(); }
+
+  // Reads see committed data only. Thread-safe.
+  virtual Result<std::optional<Crossing>> GetCrossing(std::string_view id) = 0;
+  virtual Result<CrossingPage> ListCrossings(const CrossingFilter& filter) = 0;
+  virtual Result<std::vector<CrossingCount>> CountCrossings() = 0;
+  // Audit records about one subject, oldest first, at most `limit`.
+  virtual Result<std::vector<AuditRecord>> ListAuditFor(std::string_view subject_type,
+                                                        std::string_view subject_id,
+                                                        int limit) = 0;
+  // Records with seq > after_seq in order, at most `limit` (for verification and export).
+  virtual Result<std::vector<AuditRecord>> ReadAudit(int64_t after_seq, int limit) = 0;
+
+  virtual Result<std::optional<UserRecord>> FindUserById(std::string_view id) = 0;
+  virtual Result<std::vector<UserRecord>> ListUsers() = 0;
+  virtual Result<std::optional<TokenRecord>> FindToken(std::string_view token_id) = 0;
+
+  // Whether the store can serve (for /readyz).
+  virtual Status Ping() = 0;
+};
+
+}  // namespace borderflow

@@ -1,0 +1,82 @@
+#pragma once
+
+// Plain HTTP request/response values and the router. This header is free of Boost.Beast/Asio so
+// that api/ and tests can use it cheaply; only src/net/*.cpp include Beast.
+
+#include <borderflow/core/error.h>
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace borderflow::net {
+
+struct HttpRequest {
+  std::string method;  // "GET", "POST", ...
+  std::string target;  // raw request target: "/api/v1/crossings?state=booked"
+  std::string path;    // percent-decoded path without the query: "/api/v1/crossings"
+  std::vector<std::pair<std::string, std::string>> query;  // percent-decoded, in order
+  std::vector<std::pair<std::string, std::string>> headers;  // names lower-cased
+  std::string body;
+  std::string remote_address;                         // "127.0.0.1"
+  std::map<std::string, std::string> path_params;     // filled by the router: {"id": "..."}
+
+  // First header with this (case-insensitive) name, or "".
+  std::string_view Header(std::string_view name) const;
+  // First query parameter with this name.
+  std::optional<std::string_view> Query(std::string_view name) const;
+  std::string_view PathParam(const std::string& name) const;
+};
+
+struct HttpResponse {
+  int status = 200;
+  std::string content_type = "application/json";
+  std::vector<std::pair<std::string, std::string>> headers;  // extra headers
+  std::string body;
+};
+
+// Completes a request. Must be called exactly once, from any thread.
+using Respond = std::function<void(HttpResponse)>;
+// Handles one request. It may respond before returning (synchronous) or later from another
+// thread (asynchronous, e.g. after a group commit). It must not block for long: it runs on an
+// I/O thread.
+using Handler = std::function<void(HttpRequest& request, Respond respond)>;
+
+// Builds the response for errors the server detects itself before any handler runs (404 no
+// route, 405 wrong method, 413 body too large, 400 unparsable request, 503 overloaded), so
+// that the body format (problem details) is decided by api/, not net/.
+using ErrorResponder =
+    std::function<HttpResponse(int status, std::string_view code, std::string_view detail)>;
+
+class Router {
+ public:
+  // `pattern` is a path with `{name}` segments: "/api/v1/crossings/{id}/events".
+  // A trailing "/*" segment matches the rest of the path into param "*" (for static files).
+  void Add(std::string method, std::string pattern, Handler handler);
+
+  struct Match {
+    const Handler* handler = nullptr;  // null when no route matched
+    std::map<std::string, std::string> params;
+    int status = 404;                  // 404 (no path) or 405 (path exists, other method)
+    std::string allow;                 // for 405: "GET, POST"
+    std::string pattern;               // matched pattern, for metrics labels
+  };
+  Match Find(std::string_view method, std::string_view path) const;
+
+ private:
+  struct Route {
+    std::string method;
+    std::string pattern;
+    std::vector<std::string> segments;
+    Handler handler;
+  };
+  std::vector<Route> routes_;
+};
+
+}  // namespace borderflow::net

@@ -1,0 +1,47 @@
+#pragma once
+
+// The HTTP/1.1 server (Boost.Beast, C++20 coroutines). The implementation is the only code in
+// the project that includes Beast/Asio.
+
+#include <borderflow/net/http.h>
+
+#include <memory>
+
+namespace borderflow::net {
+
+struct ServerOptions {
+  std::string address = "127.0.0.1";
+  uint16_t port = 0;  // 0: pick a free port (tests)
+  int threads = 2;    // I/O threads
+  size_t max_body_bytes = 1 << 20;
+  size_t max_header_bytes = 16 << 10;
+  std::chrono::seconds idle_timeout{30};
+  size_t max_connections = 4096;  // beyond this, new connections get 503 and are closed
+};
+
+// Called once per completed request, for access logs and metrics (from an I/O thread).
+using RequestObserver = std::function<void(const HttpRequest& request, const std::string& pattern,
+                                           int status, std::chrono::nanoseconds elapsed)>;
+
+class HttpServer {
+ public:
+  HttpServer(ServerOptions options, Router router, ErrorResponder errors,
+             RequestObserver observer = {});
+  ~HttpServer();  // stops the server
+  HttpServer(const HttpServer&) = delete;
+  HttpServer& operator=(const HttpServer&) = delete;
+
+  // Binds and starts the I/O threads. Returns the bound port (useful with port 0).
+  // Errors: code "listen_failed" (kUnavailable) with the OS reason.
+  Result<uint16_t> Start();
+  // Stops accepting, lets in-flight requests finish for up to `grace`, closes connections and
+  // joins the I/O threads. Idempotent.
+  void Stop(std::chrono::milliseconds grace = std::chrono::milliseconds(2000));
+  uint16_t port() const;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace borderflow::net

@@ -1,0 +1,54 @@
+#pragma once
+
+// The composition root of a borderflow node: configuration, store, engine, API and HTTP
+// server, started and stopped together. `borderflow serve`, `borderflow demo` and the
+// integration tests all start a node through this one class.
+
+#include <borderflow/api/api.h>
+#include <borderflow/core/clock.h>
+#include <borderflow/core/random.h>
+#include <borderflow/engine/engine.h>
+#include <borderflow/net/http_server.h>
+#include <borderflow/store/sqlite_store.h>
+
+#include <memory>
+#include <string>
+
+namespace borderflow {
+
+// Reads and parses a gate configuration file. Errors name the file.
+Result<GateConfig> LoadGateConfig(const std::string& path);
+
+struct RuntimeOptions {
+  GateConfig config;
+  std::string db_path;
+  net::ServerOptions http;
+  EngineOptions engine;
+  api::ApiOptions api;
+};
+
+class Runtime {
+ public:
+  // Opens the store (migrating it), starts the engine's writer and the HTTP server.
+  // `clock` and `random` must outlive the runtime.
+  static Result<std::unique_ptr<Runtime>> Start(RuntimeOptions options, const Clock& clock,
+                                                Random& random);
+  ~Runtime();  // Stop()
+
+  // Stops the HTTP server (letting in-flight requests finish), then drains the engine.
+  void Stop();
+
+  uint16_t port() const { return port_; }
+  Engine& engine() { return *engine_; }
+  Store& store() { return *store_; }
+
+ private:
+  Runtime() = default;
+  std::unique_ptr<SqliteStore> store_;
+  std::unique_ptr<Engine> engine_;
+  std::unique_ptr<api::Api> api_;
+  std::unique_ptr<net::HttpServer> server_;
+  uint16_t port_ = 0;
+};
+
+}  // namespace borderflow

@@ -1,0 +1,56 @@
+#pragma once
+
+// The embedded default store: SQLite in WAL mode with synchronous=FULL (a commit is on disk
+// before WriteBatch returns), one writer connection, a small pool of reader connections.
+
+#include <borderflow/core/hs_code.h>
+#include <borderflow/engine/store.h>
+
+#include <memory>
+#include <string>
+
+namespace borderflow {
+
+struct SqliteOptions {
+  std::string path;          // database file; created when missing
+  int read_connections = 4;  // pool for concurrent reads
+  bool migrate = true;       // apply pending migrations on open
+};
+
+struct MigrationStatus {
+  int current_version = 0;          // after the call
+  std::vector<std::string> applied; // "0001_initial" applied by this call
+};
+
+class SqliteStore final : public Store {
+ public:
+  // Opens (creating when needed) and, with options.migrate, brings the schema up to date.
+  // `hs` decodes stored consignment lines. Errors: kUnavailable "store_open_failed" naming the
+  // path and SQLite's reason; "schema_too_new" when the file was written by a newer borderflow.
+  static Result<std::unique_ptr<SqliteStore>> Open(const SqliteOptions& options,
+                                                   std::shared_ptr<const HsNomenclature> hs);
+  // Applies pending migrations to the database at `path` (borderflow migrate).
+  static Result<MigrationStatus> Migrate(const std::string& path);
+
+  ~SqliteStore() override;
+
+  std::vector<Status> WriteBatch(std::span<const TxnFn> work) override;
+  Result<std::optional<Crossing>> GetCrossing(std::string_view id) override;
+  Result<CrossingPage> ListCrossings(const CrossingFilter& filter) override;
+  Result<std::vector<CrossingCount>> CountCrossings() override;
+  Result<std::vector<AuditRecord>> ListAuditFor(std::string_view subject_type,
+                                                std::string_view subject_id, int limit) override;
+  Result<std::vector<AuditRecord>> ReadAudit(int64_t after_seq, int limit) override;
+  Result<std::optional<UserRecord>> FindUserById(std::string_view id) override;
+  Result<std::vector<UserRecord>> ListUsers() override;
+  Result<std::optional<TokenRecord>> FindToken(std::string_view token_id) override;
+  Status Ping() override;
+
+  struct Impl;
+
+ private:
+  explicit SqliteStore(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace borderflow

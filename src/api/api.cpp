@@ -1,0 +1,402 @@
+#include <borderflow/api/api.h>
+#include <borderflow/core/digest.h>
+#include <borderflow/core/json.h>
+#include <borderflow/domain/crossing_json.h>
+#include <fmt/format.h>
+
+#include <charconv>
+#include <mutex>
+#include <unordered_map>
+
+#include "metrics.h"
+#include "status_page.h"
+
+namespace borderflow::api {
+
+namespace json = boost::json;
+using net::HttpRequest;
+using net::HttpResponse;
+using net::Respond;
+
+namespace {
+
+HttpResponse JsonResponse(int status, const json::value& body) {
+  HttpResponse r;
+  r.status = status;
+  r.body = ToJsonText(body);
+  return r;
+}
+
+json::object AuditJson(const AuditRecord& r) {
+  json::object o{{"seq", r.seq},
+                 {"at", FormatUtc(r.at)},
+                 {"actor_id", r.actor_id},
+                 {"actor_role", r.actor_role},
+                 {"action", r.action},
+                 {"hash", r.hash},
+                 {"prev_hash", r.prev_hash}};
+  auto body = ParseJson(r.body, JsonLimits{64 << 20, 64});
+  o["body"] = body ? *body : json::value(r.body);
+  return o;
+}
+
+Result<int> ParseLimit(const HttpRequest& req) {
+  auto text = req.Query("limit");
+  if (!text) return 50;
+  int v = 0;
+  auto [p, ec] = std::from_chars(text->data(), text->data() + text->size(), v);
+  if (ec != std::errc() || p != text->data() + text->size() || v < 1 || v > 200) {
+    return InvalidArgument("invalid_query", "limit must be an integer from 1 to 200", "limit");
+  }
+  return v;
+}
+
+}  // namespace
+
+struct Api::Impl {
+  Engine& engine;
+  Store& store;
+  ApiOptions options;
+  ApiMetrics metrics;
+
+  struct CachedToken {
+    Actor actor;
+    std::string secret_hash;
+    Timestamp verified_at;
+  };
+  std::mutex token_mu;
+  std::unordered_map<std::string, CachedToken> token_cache;
+
+  Impl(Engine& e, Store& s, ApiOptions o) : engine(e), store(s), options(o) {}
+
+  // Resolves the bearer token to an actor. No Authorization header: the public.
+  Result<Actor> Authenticate(const HttpRequest& req) {
+    std::string_view header = req.Header("authorization");
+    if (header.empty()) return Actor{"public", "public", Role::kPublic, ""};
+    constexpr std::string_view kBearer = "Bearer ";
+    if (!header.starts_with(kBearer)) {
+      return Error(ErrorKind::kUnauthenticated, "invalid_token",
+                   "use 'Authorization: Bearer <token>'");
+    }
+    BF_ASSIGN_OR_RETURN(TokenParts parts, ParseToken(header.substr(kBearer.size())));
+    Timestamp now = engine.clock().Now();
+    std::string secret_hash = HashSecret(parts.secret);
+    {
+      std::lock_guard lock(token_mu);
+      auto it = token_cache.find(parts.id);
+      if (it != token_cache.end() && it->second.secret_hash == secret_hash &&
+          now - it->second.verified_at < options.token_cache_ttl) {
+        return it->second.actor;
+      }
+    }
+    auto invalid = [] {
+      return Error(ErrorKind::kUnauthenticated, "invalid_token",
+                   "the bearer token is malformed, unknown, expired or revoked");
+    };
+    BF_ASSIGN_OR_RETURN(std::optional<TokenRecord> token, store.FindToken(parts.id));
+    if (!token || !TokenMatches(*token, parts.secret, now)) return invalid();
+    BF_ASSIGN_OR_RETURN(std::optional<UserRecord> user, store.FindUserById(token->user_id));
+    if (!user) return invalid();
+    Actor actor{user->id, user->name, user->role, user->company_id};
+    std::lock_guard lock(token_mu);
+    if (token_cache.size() > 10000) token_cache.clear();
+    token_cache[parts.id] = CachedToken{actor, secret_hash, now};
+    return actor;
+  }
+
+  Result<Actor> RequireUser(const HttpRequest& req) {
+    BF_ASSIGN_OR_RETURN(Actor actor, Authenticate(req));
+    if (actor.role == Role::kPublic) {
+      return Error(ErrorKind::kUnauthenticated, "authentication_required",
+                   "this endpoint needs 'Authorization: Bearer <token>'");
+    }
+    return actor;
+  }
+
+  Result<json::value> Body(const HttpRequest& req) {
+    std::string_view type = req.Header("content-type");
+    if (!type.starts_with("application/json")) {
+      return Error(ErrorKind::kInvalidArgument, "unsupported_media_type",
+                   "send the body as application/json");
+    }
+    return ParseJson(req.body, options.json);
+  }
+
+  // Submits a write command and answers when it is durable.
+  void Submit(const HttpRequest& req, Actor actor, CommandBody body, const Respond& respond) {
+    Command command;
+    command.actor = std::move(actor);
+    command.idempotency_key = std::string(req.Header("idempotency-key"));
+    command.fingerprint = Sha256Hex(fmt::format("{} {}\n{}", req.method, req.path, req.body));
+    command.body = std::move(body);
+    std::string instance = req.path;
+    engine.Submit(std::move(command), [respond, instance](Result<CommandResult> result) {
+      if (!result) {
+        respond(ProblemResponse(result.error(), instance));
+        return;
+      }
+      HttpResponse r = JsonResponse(result->status, result->body);
+      if (result->replayed) r.headers.emplace_back("Idempotent-Replayed", "true");
+      respond(std::move(r));
+    });
+  }
+
+  // --- handlers -------------------------------------------------------------------------------
+
+  void Declare(HttpRequest& req, const Respond& respond) {
+    auto run = [&]() -> Status {
+      BF_ASSIGN_OR_RETURN(Actor actor, RequireUser(req));
+      if (req.Header("idempotency-key").empty()) {
+        return InvalidArgument("idempotency_key_required",
+                               "send an Idempotency-Key header so that retries apply once");
+      }
+      BF_ASSIGN_OR_RETURN(json::value body, Body(req));
+      BF_ASSIGN_OR_RETURN(Declaration declaration, DecodeDeclaration(body, engine.hs()));
+      Submit(req, std::move(actor), DeclareCrossing{std::move(declaration)}, respond);
+      return {};
+    };
+    if (Status s = run(); !s) respond(ProblemResponse(s.error(), req.path));
+  }
+
+  void PostEvent(HttpRequest& req, const Respond& respond) {
+    auto run = [&]() -> Status {
+      BF_ASSIGN_OR_RETURN(Actor actor, RequireUser(req));
+      if (req.Header("idempotency-key").empty()) {
+        return InvalidArgument("idempotency_key_required",
+                               "send an Idempotency-Key header so that retries apply once");
+      }
+      BF_ASSIGN_OR_RETURN(json::value body, Body(req));
+      BF_ASSIGN_OR_RETURN(JsonObjectReader r, JsonObjectReader::Of(body, ""));
+      BF_TRY(r.RejectUnknown({"type", "data", "expected_version"}));
+      BF_ASSIGN_OR_RETURN(std::string type_name, r.String("type", 32));
+      BF_ASSIGN_OR_RETURN(CrossingEventType type, ParseCrossingEventType(type_name));
+      const json::value* data = r.object().if_contains("data");
+      BF_ASSIGN_OR_RETURN(json::object decoded,
+                          DecodeEventData(type, data ? *data : json::value()));
+      BF_ASSIGN_OR_RETURN(auto expected_version, r.OptionalInt("expected_version", 1, INT64_MAX));
+      RecordCrossingEvent cmd{std::string(req.PathParam("id")),
+                              CrossingEvent{type, std::move(decoded)}, expected_version};
+      Submit(req, std::move(actor), std::move(cmd), respond);
+      return {};
+    };
+    if (Status s = run(); !s) respond(ProblemResponse(s.error(), req.path));
+  }
+
+  Result<HttpResponse> GetCrossing(HttpRequest& req) {
+    BF_ASSIGN_OR_RETURN(Actor actor, RequireUser(req));
+    BF_ASSIGN_OR_RETURN(Crossing c, engine.GetCrossing(actor, req.PathParam("id")));
+    json::object view = engine.CrossingView(c);
+    json::array allowed;
+    for (auto e : AllowedEvents(c.state)) allowed.push_back(json::string(CrossingEventName(e)));
+    view["allowed_events"] = std::move(allowed);
+    HttpResponse r = JsonResponse(200, view);
+    r.headers.emplace_back("ETag", fmt::format("\"{}\"", c.version));
+    return r;
+  }
+
+  Result<HttpResponse> ListCrossings(HttpRequest& req) {
+    BF_ASSIGN_OR_RETURN(Actor actor, RequireUser(req));
+    CrossingFilter filter;
+    for (const auto& [key, value] : req.query) {
+      if (key == "state") {
+        BF_ASSIGN_OR_RETURN(CrossingState s, ParseCrossingState(value));
+        filter.state = s;
+      } else if (key == "direction") {
+        filter.direction = value.substr(0, 32);
+      } else if (key == "lane_class") {
+        filter.lane_class = value.substr(0, 32);
+      } else if (key == "plate") {
+        auto plate = ParsePlate(value);
+        if (!plate) return plate.error().Within("plate");
+        filter.plate = plate->canonical;
+      } else if (key == "cursor") {
+        filter.after = value.substr(0, 64);
+      } else if (key == "company_id") {  // the engine overrides it for company-scoped actors
+        filter.company_id = value.substr(0, 64);
+      } else if (key != "limit") {
+        return InvalidArgument("unknown_query_parameter",
+                               fmt::format("unknown query parameter '{}'", key.substr(0, 32)),
+                               key.substr(0, 32));
+      }
+    }
+    BF_ASSIGN_OR_RETURN(filter.limit, ParseLimit(req));
+    BF_ASSIGN_OR_RETURN(CrossingPage page, engine.ListCrossings(actor, filter));
+    json::array items;
+    for (const Crossing& c : page.items) items.push_back(engine.CrossingView(c));
+    json::object body{{"items", std::move(items)}};
+    body["next_cursor"] = page.next_cursor.empty() ? json::value(nullptr)
+                                                   : json::value(page.next_cursor);
+    return JsonResponse(200, body);
+  }
+
+  Result<HttpResponse> History(HttpRequest& req) {
+    BF_ASSIGN_OR_RETURN(Actor actor, RequireUser(req));
+    BF_ASSIGN_OR_RETURN(auto records, engine.CrossingHistory(actor, req.PathParam("id")));
+    json::array items;
+    for (const auto& r : records) items.push_back(AuditJson(r));
+    return JsonResponse(200, json::object{{"items", std::move(items)}});
+  }
+
+  Result<HttpResponse> Gate(HttpRequest& req) {
+    BF_TRY(Authenticate(req));  // a bad token is refused even where the public may read
+    BF_ASSIGN_OR_RETURN(GateStatus status, engine.GetGateStatus());
+    const GateConfig& config = engine.config();
+    auto side = [&](const GateSide& s, bool open) {
+      return json::object{
+          {"node_id", s.node_id},
+          {"country", s.country},
+          {"name", json::object{{"en", s.name.en}, {"vi", s.name.vi}, {"zh", s.name.zh}}},
+          {"utc_offset", FormatOffset(s.utc_offset)},
+          {"local_time", FormatLocal(status.at, s.utc_offset)},
+          {"open", open},
+          {"hours", fmt::format("{:02d}:{:02d}-{:02d}:{:02d}", s.hours.open_minute / 60,
+                                s.hours.open_minute % 60, s.hours.close_minute / 60,
+                                s.hours.close_minute % 60)}};
+    };
+    json::array directions;
+    for (const Direction& d : config.directions) {
+      json::array classes;
+      for (const auto& [lane_class, lanes] : d.lanes) {
+        json::object states;
+        int64_t waiting = 0;
+        for (const CrossingCount& c : status.counts) {
+          if (c.direction != d.id || c.lane_class != lane_class) continue;
+          states[CrossingStateName(c.state)] = c.count;
+          if (c.state == CrossingState::kBooked || c.state == CrossingState::kInYard ||
+              c.state == CrossingState::kCalled) {
+            waiting += c.count;
+          }
+        }
+        classes.push_back(json::object{{"lane_class", lane_class},
+                                       {"lanes", lanes},
+                                       {"waiting", waiting},
+                                       {"by_state", std::move(states)}});
+      }
+      directions.push_back(json::object{{"id", d.id},
+                                        {"from", d.from_country},
+                                        {"to", d.to_country},
+                                        {"lane_classes", std::move(classes)}});
+    }
+    json::object body{{"at", FormatUtc(status.at)},
+                      {"self", side(config.self, status.self_open)},
+                      {"counterpart", side(config.counterpart, status.counterpart_open)},
+                      {"staging_yard_capacity", config.staging_yard_capacity},
+                      {"directions", std::move(directions)}};
+    return JsonResponse(200, body);
+  }
+
+  Result<HttpResponse> Me(HttpRequest& req) {
+    BF_ASSIGN_OR_RETURN(Actor actor, RequireUser(req));
+    return JsonResponse(200, json::object{{"id", actor.user_id},
+                                          {"name", actor.user_name},
+                                          {"role", RoleName(actor.role)},
+                                          {"company_id", actor.company_id}});
+  }
+
+  Result<HttpResponse> HsSearch(HttpRequest& req) {
+    BF_TRY(Authenticate(req));
+    auto q = req.Query("q");
+    if (!q || q->empty() || q->size() > 64) {
+      return InvalidArgument("invalid_query", "q must have 1 to 64 characters", "q");
+    }
+    json::array items;
+    for (const HsEntry* e : engine.hs().Search(*q, 20)) {
+      items.push_back(json::object{{"code", e->code},
+                                   {"description", e->description},
+                                   {"level", e->level}});
+    }
+    return JsonResponse(200, json::object{{"items", std::move(items)}});
+  }
+
+  Result<HttpResponse> Lifecycle() {
+    json::array rows;
+    for (const Transition& t : LifecycleTable()) {
+      json::array from, roles;
+      for (auto s : t.from) from.push_back(json::string(CrossingStateName(s)));
+      for (auto r : t.roles) roles.push_back(json::string(RoleName(r)));
+      rows.push_back(json::object{{"event", CrossingEventName(t.event)},
+                                  {"from", std::move(from)},
+                                  {"to", CrossingStateName(t.to)},
+                                  {"roles", std::move(roles)}});
+    }
+    return JsonResponse(200, json::object{{"transitions", std::move(rows)}});
+  }
+
+  Result<HttpResponse> Ready() {
+    BF_TRY(store.Ping());
+    return JsonResponse(200, json::object{{"status", "ready"}});
+  }
+};
+
+Api::Api(Engine& engine, Store& store, ApiOptions options)
+    : impl_(std::make_unique<Impl>(engine, store, options)) {}
+Api::~Api() = default;
+
+net::Router Api::Routes() {
+  net::Router router;
+  Impl* impl = impl_.get();
+  // Wraps a synchronous handler: its Result becomes the response or a problem.
+  auto sync = [](auto fn) {
+    return [fn](HttpRequest& req, Respond respond) {
+      Result<HttpResponse> r = fn(req);
+      respond(r ? std::move(*r) : ProblemResponse(r.error(), req.path));
+    };
+  };
+  router.Add("GET", "/healthz", sync([](HttpRequest&) -> Result<HttpResponse> {
+               return JsonResponse(200, json::object{{"status", "ok"}});
+             }));
+  router.Add("GET", "/readyz", sync([impl](HttpRequest&) { return impl->Ready(); }));
+  router.Add("GET", "/metrics", [impl](HttpRequest&, Respond respond) {
+    HttpResponse r;
+    r.content_type = "text/plain; version=0.0.4";
+    r.body = impl->metrics.Render(impl->engine.stats());
+    respond(std::move(r));
+  });
+  router.Add("GET", "/", [impl](HttpRequest&, Respond respond) {
+    HttpResponse r;
+    r.content_type = "text/html; charset=utf-8";
+    r.body = StatusPageHtml(impl->engine.config());
+    respond(std::move(r));
+  });
+  router.Add("GET", "/api/v1/gate", sync([impl](HttpRequest& req) { return impl->Gate(req); }));
+  router.Add("GET", "/api/v1/me", sync([impl](HttpRequest& req) { return impl->Me(req); }));
+  router.Add("GET", "/api/v1/hs", sync([impl](HttpRequest& req) { return impl->HsSearch(req); }));
+  router.Add("GET", "/api/v1/lifecycle",
+             sync([impl](HttpRequest&) { return impl->Lifecycle(); }));
+  router.Add("POST", "/api/v1/crossings",
+             [impl](HttpRequest& req, Respond respond) { impl->Declare(req, respond); });
+  router.Add("GET", "/api/v1/crossings",
+             sync([impl](HttpRequest& req) { return impl->ListCrossings(req); }));
+  router.Add("GET", "/api/v1/crossings/{id}",
+             sync([impl](HttpRequest& req) { return impl->GetCrossing(req); }));
+  router.Add("GET", "/api/v1/crossings/{id}/events",
+             sync([impl](HttpRequest& req) { return impl->History(req); }));
+  router.Add("POST", "/api/v1/crossings/{id}/events",
+             [impl](HttpRequest& req, Respond respond) { impl->PostEvent(req, respond); });
+  return router;
+}
+
+net::ErrorResponder Api::Errors() {
+  return [](int status, std::string_view code, std::string_view detail) {
+    ErrorKind kind = ErrorKind::kInvalidArgument;
+    switch (status) {
+      case 404: kind = ErrorKind::kNotFound; break;
+      case 405: kind = ErrorKind::kConflict; break;
+      case 413: kind = ErrorKind::kPayloadTooLarge; break;
+      case 500: kind = ErrorKind::kInternal; break;
+      case 503: kind = ErrorKind::kUnavailable; break;
+      default: break;
+    }
+    return ProblemResponse(status, Error(kind, std::string(code), std::string(detail)));
+  };
+}
+
+net::RequestObserver Api::Observer() {
+  Impl* impl = impl_.get();
+  return [impl](const HttpRequest& req, const std::string& pattern, int status,
+                std::chrono::nanoseconds elapsed) {
+    impl->metrics.ObserveRequest(pattern, req.method, status, elapsed);
+  };
+}
+
+}  // namespace borderflow::api

@@ -1,0 +1,74 @@
+#include "metrics.h"
+
+#include <map>
+#include <mutex>
+#include <prometheus/counter.h>
+#include <prometheus/gauge.h>
+#include <prometheus/histogram.h>
+#include <prometheus/registry.h>
+#include <prometheus/text_serializer.h>
+
+namespace borderflow::api {
+
+struct ApiMetrics::Impl {
+  std::shared_ptr<prometheus::Registry> registry = std::make_shared<prometheus::Registry>();
+  prometheus::Family<prometheus::Counter>& requests =
+      prometheus::BuildCounter()
+          .Name("borderflow_http_requests_total")
+          .Help("HTTP requests by route pattern, method and status")
+          .Register(*registry);
+  prometheus::Family<prometheus::Histogram>& latency =
+      prometheus::BuildHistogram()
+          .Name("borderflow_http_request_duration_seconds")
+          .Help("HTTP request latency by route pattern")
+          .Register(*registry);
+  prometheus::Family<prometheus::Gauge>& engine =
+      prometheus::BuildGauge()
+          .Name("borderflow_engine")
+          .Help("Engine counters: commands, failures, replays, transactions, queue depth")
+          .Register(*registry);
+  std::mutex mu;  // Family::Add is thread-safe; the map of histograms is ours.
+  std::map<std::string, prometheus::Histogram*, std::less<>> histograms;
+};
+
+ApiMetrics::ApiMetrics() : impl_(std::make_unique<Impl>()) {}
+ApiMetrics::~ApiMetrics() = default;
+
+void ApiMetrics::ObserveRequest(std::string_view route, std::string_view method, int status,
+                                std::chrono::nanoseconds elapsed) {
+  std::string route_label = route.empty() ? "unmatched" : std::string(route);
+  impl_->requests
+      .Add({{"route", route_label}, {"method", std::string(method)},
+            {"status", std::to_string(status)}})
+      .Increment();
+  prometheus::Histogram* h = nullptr;
+  {
+    std::lock_guard lock(impl_->mu);
+    auto it = impl_->histograms.find(route_label);
+    if (it == impl_->histograms.end()) {
+      static const prometheus::Histogram::BucketBoundaries kBuckets = {
+          0.0005, 0.001, 0.0025, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1, 2.5};
+      h = &impl_->latency.Add({{"route", route_label}}, kBuckets);
+      impl_->histograms.emplace(route_label, h);
+    } else {
+      h = it->second;
+    }
+  }
+  h->Observe(std::chrono::duration<double>(elapsed).count());
+}
+
+std::string ApiMetrics::Render(const EngineStats& engine) {
+  auto set = [&](const char* what, uint64_t v) {
+    impl_->engine.Add({{"counter", what}}).Set(static_cast<double>(v));
+  };
+  set("commands", engine.commands.load());
+  set("commands_failed", engine.commands_failed.load());
+  set("replays", engine.replays.load());
+  set("transactions", engine.transactions.load());
+  set("transaction_failures", engine.transaction_failures.load());
+  set("queue_depth", engine.queue_depth.load());
+  prometheus::TextSerializer serializer;
+  return serializer.Serialize(impl_->registry->Collect());
+}
+
+}  // namespace borderflow::api

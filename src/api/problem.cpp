@@ -1,0 +1,50 @@
+#include <borderflow/api/api.h>
+#include <borderflow/core/json.h>
+
+#include <boost/json/object.hpp>
+
+namespace borderflow::api {
+
+namespace json = boost::json;
+
+namespace {
+std::string_view Title(ErrorKind kind) {
+  switch (kind) {
+    case ErrorKind::kInvalidArgument: return "Invalid request";
+    case ErrorKind::kUnauthenticated: return "Authentication required";
+    case ErrorKind::kPermissionDenied: return "Not allowed";
+    case ErrorKind::kNotFound: return "Not found";
+    case ErrorKind::kConflict: return "Conflict with the current state";
+    case ErrorKind::kPayloadTooLarge: return "Request too large";
+    case ErrorKind::kUnprocessable: return "Request cannot be processed";
+    case ErrorKind::kTooManyRequests: return "Too many requests";
+    case ErrorKind::kInternal: return "Internal error";
+    case ErrorKind::kUnavailable: return "Service unavailable";
+  }
+  return "Error";
+}
+}  // namespace
+
+net::HttpResponse ProblemResponse(const Error& error, std::string_view instance) {
+  return ProblemResponse(HttpStatusFor(error.kind), error, instance);
+}
+
+net::HttpResponse ProblemResponse(int status, const Error& error, std::string_view instance) {
+  json::object body{{"type", "https://borderflow.dev/problems/" + error.code},
+                    {"title", Title(error.kind)},
+                    {"status", status},
+                    {"detail", error.message},
+                    {"code", error.code}};
+  if (!error.field.empty()) body["field"] = error.field;
+  if (!instance.empty()) body["instance"] = instance;
+  net::HttpResponse r;
+  r.status = status;
+  r.content_type = "application/problem+json";
+  r.body = ToJsonText(body);
+  if (error.kind == ErrorKind::kUnauthenticated) {
+    r.headers.emplace_back("WWW-Authenticate", "Bearer realm=\"borderflow\"");
+  }
+  return r;
+}
+
+}  // namespace borderflow::api

@@ -1,0 +1,307 @@
+#include <borderflow/cli/cli.h>
+#include <borderflow/server/runtime.h>
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include <CLI/CLI.hpp>
+#include <csignal>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+
+#include "demo_data.h"
+
+namespace borderflow::cli {
+
+namespace {
+
+constexpr int kExitOk = 0;
+constexpr int kExitFailed = 1;  // the command ran and found a problem (e.g. a broken chain)
+constexpr int kExitError = 2;   // the command could not run (bad input, missing file)
+
+int Fail(const Error& e) {
+  std::cerr << "borderflow: " << e.ToString() << "\n";
+  return kExitError;
+}
+
+Actor CliAdmin() {
+  const char* user = std::getenv("USER");
+  return Actor{"cli", user != nullptr ? user : "operator", Role::kAdministrator, ""};
+}
+
+// Blocks SIGINT and SIGTERM in every thread started after this call; WaitForSignal takes them.
+sigset_t BlockStopSignals() {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &set, nullptr);
+  return set;
+}
+
+int WaitForSignal(const sigset_t& set) {
+  int sig = 0;
+  sigwait(&set, &sig);
+  return sig;
+}
+
+// A store and an engine without a server, for administration commands.
+struct Offline {
+  std::unique_ptr<SqliteStore> store;
+  SystemClock clock;
+  SystemRandom random;
+  std::unique_ptr<Engine> engine;
+};
+
+Result<std::unique_ptr<Offline>> OpenOffline(const std::string& db, const std::string& config) {
+  auto off = std::make_unique<Offline>();
+  BF_ASSIGN_OR_RETURN(GateConfig gate, LoadGateConfig(config));
+  auto hs = HsNomenclature::Hs2022();
+  BF_ASSIGN_OR_RETURN(off->store, SqliteStore::Open(SqliteOptions{db}, hs));
+  off->engine = std::make_unique<Engine>(std::move(gate), hs, *off->store, off->clock, off->random,
+                                         EngineOptions{.writer_thread = false});
+  return off;
+}
+
+struct ServeFlags {
+  std::string config = "config/huu-nghi.toml";
+  std::string db = "var/borderflow.db";
+  std::string address = "127.0.0.1";
+  uint16_t port = 8080;
+  int threads = 2;
+  std::string port_file;  // written with the bound port once the server listens
+};
+
+void AddServeFlags(CLI::App* cmd, ServeFlags& f) {
+  cmd->add_option("--config", f.config, "gate pair configuration (TOML)")->capture_default_str();
+  cmd->add_option("--db", f.db, "SQLite database file")->capture_default_str();
+  cmd->add_option("--listen", f.address, "address to listen on")->capture_default_str();
+  cmd->add_option("--port", f.port, "TCP port (0: any free port)")->capture_default_str();
+  cmd->add_option("--threads", f.threads, "HTTP I/O threads")->capture_default_str()->check(
+      CLI::Range(1, 64));
+  cmd->add_option("--port-file", f.port_file,
+                  "write the bound port to this file once listening (useful with --port 0)");
+}
+
+Result<std::unique_ptr<Runtime>> StartRuntime(const ServeFlags& f, const Clock& clock,
+                                              Random& random) {
+  BF_ASSIGN_OR_RETURN(GateConfig config, LoadGateConfig(f.config));
+  std::filesystem::path db(f.db);
+  if (db.has_parent_path()) std::filesystem::create_directories(db.parent_path());
+  RuntimeOptions options;
+  options.config = std::move(config);
+  options.db_path = f.db;
+  options.http.address = f.address;
+  options.http.port = f.port;
+  options.http.threads = f.threads;
+  BF_ASSIGN_OR_RETURN(std::unique_ptr<Runtime> rt,
+                      Runtime::Start(std::move(options), clock, random));
+  if (!f.port_file.empty()) {
+    // Write then rename, so a reader never sees a partial file.
+    std::string tmp = f.port_file + ".tmp";
+    std::ofstream(tmp) << rt->port() << "\n";
+    std::filesystem::rename(tmp, f.port_file);
+  }
+  return rt;
+}
+
+int Serve(const ServeFlags& f) {
+  sigset_t signals = BlockStopSignals();
+  SystemClock clock;
+  SystemRandom random;
+  auto rt = StartRuntime(f, clock, random);
+  if (!rt) return Fail(rt.error());
+  spdlog::info("borderflow serving {} on http://{}:{}/ (database {})",
+               (*rt)->engine().config().self.node_id, f.address, (*rt)->port(), f.db);
+  int sig = WaitForSignal(signals);
+  spdlog::info("signal {}: stopping", sig);
+  (*rt)->Stop();
+  return kExitOk;
+}
+
+int Demo(ServeFlags f, bool keep) {
+  sigset_t signals = BlockStopSignals();
+  if (!keep) {
+    for (const char* suffix : {"", "-wal", "-shm"}) std::filesystem::remove(f.db + suffix);
+  }
+  SystemClock clock;
+  SystemRandom random;
+  auto rt = StartRuntime(f, clock, random);
+  if (!rt) return Fail(rt.error());
+  auto users = SeedDemo((*rt)->engine());
+  if (!users) return Fail(users.error());
+  std::string host = f.address == "0.0.0.0" ? "127.0.0.1" : f.address;
+  std::string url = fmt::format("http://{}:{}/", host, (*rt)->port());
+  std::string tokens_file = (std::filesystem::path(f.db).parent_path() / "demo-tokens.txt").string();
+  {
+    std::ofstream tokens(tokens_file);
+    for (const auto& u : *users) tokens << fmt::format("{} {} {}\n", u.name, u.role, u.token);
+  }
+  std::cout << "\nborderflow demo: " << (*rt)->engine().config().self.name.en << " – "
+            << (*rt)->engine().config().counterpart.name.en << " gate pair\n\n";
+  std::cout << "  Open " << url << " in a browser (public wait board).\n";
+  std::cout << "  API:  " << url << "api/v1/gate   (see docs/openapi.yaml)\n\n";
+  std::cout << "  Demo users and their API tokens (also in " << tokens_file << "):\n";
+  for (const auto& u : *users) {
+    std::string who = fmt::format("{} ({}{})", u.name, u.role,
+                                  u.company_id.empty() ? "" : ", " + u.company_id);
+    std::cout << fmt::format("    {:<44} {}\n", who, u.token);
+  }
+  const std::string& fwd = (*users)[1].token;
+  std::cout << "\n  Try:  curl -H 'Authorization: Bearer " << fwd << "' " << url
+            << "api/v1/crossings\n\n  Ctrl-C stops the server.\n"
+            << std::flush;
+  int sig = WaitForSignal(signals);
+  spdlog::info("signal {}: stopping", sig);
+  (*rt)->Stop();
+  return kExitOk;
+}
+
+int AuditVerify(const std::string& db, const std::string& expect_head) {
+  if (!std::filesystem::exists(db)) {
+    return Fail(InvalidArgument("db_not_found", fmt::format("no database file '{}'", db)));
+  }
+  auto store = SqliteStore::Open(SqliteOptions{db, 1, false}, HsNomenclature::Hs2022());
+  if (!store) return Fail(store.error());
+  auto result = VerifyAuditChain(
+      [&](int64_t after) { return (*store)->ReadAudit(after, 5000); }, expect_head);
+  if (!result) return Fail(result.error());
+  if (!result->ok) {
+    std::cout << fmt::format("audit trail BROKEN at record {}: {}\n", result->first_bad_seq,
+                             result->reason);
+    std::cout << fmt::format("records before it are intact (last good record {})\n",
+                             result->head_seq);
+    return kExitFailed;
+  }
+  std::cout << fmt::format("audit trail intact: {} records\nhead {}:{}\n", result->records,
+                           result->head_seq, result->head_hash);
+  return kExitOk;
+}
+
+}  // namespace
+
+int RunCli(int argc, char** argv) {
+  spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%e%z %^%l%$ %v");
+  CLI::App app{"borderflow: runs one node of a smart border gate pair"};
+  app.require_subcommand(1);
+  app.set_version_flag("--version", "borderflow 0.1.0");
+
+  ServeFlags serve;
+  auto* serve_cmd = app.add_subcommand("serve", "run the node's HTTP server");
+  AddServeFlags(serve_cmd, serve);
+
+  ServeFlags demo;
+  demo.db = "var/demo.db";
+  bool keep = false;
+  auto* demo_cmd = app.add_subcommand(
+      "demo", "start a fresh demo node (Huu Nghi – Youyiguan) with users and crossings");
+  AddServeFlags(demo_cmd, demo);
+  demo_cmd->add_flag("--keep", keep, "keep the existing demo database instead of starting fresh");
+
+  std::string db = "var/borderflow.db";
+  std::string config = "config/huu-nghi.toml";
+  auto* migrate_cmd = app.add_subcommand("migrate", "apply pending schema migrations");
+  migrate_cmd->add_option("--db", db, "SQLite database file")->capture_default_str();
+
+  auto* audit_cmd = app.add_subcommand("audit", "inspect the audit trail");
+  audit_cmd->require_subcommand(1);
+  std::string expect_head;
+  auto* verify_cmd = audit_cmd->add_subcommand(
+      "verify", "check the hash chain; exit 0 when intact, 1 naming the first bad record");
+  verify_cmd->add_option("--db", db, "SQLite database file")->required();
+  verify_cmd->add_option("--expect-head", expect_head,
+                         "SEQ:HASH printed by an earlier verify, to detect removed records");
+
+  auto* user_cmd = app.add_subcommand("user", "manage users");
+  user_cmd->require_subcommand(1);
+  std::string name, role, company;
+  auto* user_add = user_cmd->add_subcommand("add", "add a user");
+  user_add->add_option("--db", db, "SQLite database file")->capture_default_str();
+  user_add->add_option("--config", config, "gate configuration")->capture_default_str();
+  user_add->add_option("--name", name, "login name")->required();
+  user_add->add_option("--role", role,
+                       "forwarder, driver, gate_operator, customs_officer, quarantine_officer, "
+                       "border_guard, counterpart, administrator, sensor")
+      ->required();
+  user_add->add_option("--company", company, "company id (forwarders and drivers)");
+  auto* user_list = user_cmd->add_subcommand("list", "list users");
+  user_list->add_option("--db", db, "SQLite database file")->capture_default_str();
+  user_list->add_option("--config", config, "gate configuration")->capture_default_str();
+
+  auto* token_cmd = app.add_subcommand("token", "manage API tokens");
+  token_cmd->require_subcommand(1);
+  std::string label, token_id;
+  int expires_days = 0;
+  auto* token_issue = token_cmd->add_subcommand("issue", "issue a token (shown once)");
+  token_issue->add_option("--db", db, "SQLite database file")->capture_default_str();
+  token_issue->add_option("--config", config, "gate configuration")->capture_default_str();
+  token_issue->add_option("--user", name, "user name")->required();
+  token_issue->add_option("--label", label, "what the token is for");
+  token_issue->add_option("--expires-days", expires_days, "expire after N days (0: never)")
+      ->check(CLI::Range(0, 3650));
+  auto* token_revoke = token_cmd->add_subcommand("revoke", "revoke a token");
+  token_revoke->add_option("--db", db, "SQLite database file")->capture_default_str();
+  token_revoke->add_option("--config", config, "gate configuration")->capture_default_str();
+  token_revoke->add_option("--id", token_id, "token id (the part after bft_ and before '.')")
+      ->required();
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e) == 0 ? kExitOk : kExitError;
+  }
+
+  if (serve_cmd->parsed()) return Serve(serve);
+  if (demo_cmd->parsed()) return Demo(demo, keep);
+  if (migrate_cmd->parsed()) {
+    auto status = SqliteStore::Migrate(db);
+    if (!status) return Fail(status.error());
+    for (const auto& m : status->applied) std::cout << "applied " << m << "\n";
+    std::cout << "schema version " << status->current_version << "\n";
+    return kExitOk;
+  }
+  if (verify_cmd->parsed()) return AuditVerify(db, expect_head);
+
+  auto offline = OpenOffline(db, config);
+  if (!offline) return Fail(offline.error());
+  Engine& engine = *(*offline)->engine;
+  if (user_add->parsed()) {
+    auto parsed_role = ParseRole(role);
+    if (!parsed_role) return Fail(parsed_role.error());
+    auto r = engine.Execute(Command{CliAdmin(), "", "", AddUser{name, *parsed_role, company}});
+    if (!r) return Fail(r.error());
+    std::cout << fmt::format("added user {} ({}) id {}\n", name, role,
+                             std::string(r->body.at("id").as_string()));
+    return kExitOk;
+  }
+  if (user_list->parsed()) {
+    auto users = (*offline)->store->ListUsers();
+    if (!users) return Fail(users.error());
+    for (const auto& u : *users) {
+      std::cout << fmt::format("{:<20} {:<20} {:<20} {}\n", u.name, RoleName(u.role),
+                               u.company_id.empty() ? "-" : u.company_id, u.id);
+    }
+    return kExitOk;
+  }
+  if (token_issue->parsed()) {
+    std::optional<Timestamp> expires;
+    if (expires_days > 0) {
+      expires = (*offline)->clock.Now() + std::chrono::hours(24 * expires_days);
+    }
+    auto r = engine.Execute(Command{CliAdmin(), "", "", IssueApiToken{name, label, expires}});
+    if (!r) return Fail(r.error());
+    std::cout << std::string(r->body.at("token").as_string()) << "\n";
+    std::cerr << "token for " << name << " issued; it is shown only once\n";
+    return kExitOk;
+  }
+  if (token_revoke->parsed()) {
+    auto r = engine.Execute(Command{CliAdmin(), "", "", RevokeApiToken{token_id}});
+    if (!r) return Fail(r.error());
+    std::cout << "revoked " << token_id << "\n";
+    return kExitOk;
+  }
+  return kExitError;
+}
+
+}  // namespace borderflow::cli

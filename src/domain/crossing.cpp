@@ -1,0 +1,105 @@
+#include <borderflow/domain/crossing.h>
+#include <fmt/format.h>
+
+namespace borderflow {
+
+std::string_view CrossingStateName(CrossingState s) {
+  switch (s) {
+#define BORDERFLOW_STATE_NAME(name, text) \
+  case CrossingState::name:               \
+    return text;
+    BORDERFLOW_CROSSING_STATES(BORDERFLOW_STATE_NAME)
+#undef BORDERFLOW_STATE_NAME
+  }
+  return "unknown";
+}
+
+Result<CrossingState> ParseCrossingState(std::string_view text) {
+#define BORDERFLOW_STATE_PARSE(name, str) \
+  if (text == str) return CrossingState::name;
+  BORDERFLOW_CROSSING_STATES(BORDERFLOW_STATE_PARSE)
+#undef BORDERFLOW_STATE_PARSE
+  return InvalidArgument("unknown_state",
+                         fmt::format("unknown crossing state '{}'", text.substr(0, 32)), "state");
+}
+
+bool IsTerminal(CrossingState s) {
+  return s == CrossingState::kReceived || s == CrossingState::kRefused ||
+         s == CrossingState::kCancelled;
+}
+
+std::string_view ChannelName(Channel c) {
+  switch (c) {
+    case Channel::kNone: return "none";
+    case Channel::kGreen: return "green";
+    case Channel::kYellow: return "yellow";
+    case Channel::kRed: return "red";
+  }
+  return "none";
+}
+
+Result<Channel> ParseChannel(std::string_view text) {
+  if (text == "none") return Channel::kNone;
+  if (text == "green") return Channel::kGreen;
+  if (text == "yellow") return Channel::kYellow;
+  if (text == "red") return Channel::kRed;
+  return InvalidArgument("invalid_channel",
+                         fmt::format("'{}' is not a channel (green, yellow, red)",
+                                     text.substr(0, 16)),
+                         "channel");
+}
+
+Status ValidateDeclaration(const Declaration& d, const GateConfig& config, Timestamp now) {
+  const Direction* direction = config.FindDirection(d.direction);
+  if (direction == nullptr) {
+    std::string valid;
+    for (const auto& dir : config.directions) valid += (valid.empty() ? "" : ", ") + dir.id;
+    return InvalidArgument("unknown_direction",
+                           fmt::format("direction '{}' is not one of this gate's: {}", d.direction,
+                                       valid),
+                           "direction");
+  }
+  const LaneClass* lane_class = config.FindLaneClass(d.lane_class);
+  if (lane_class == nullptr) {
+    std::string valid;
+    for (const auto& lc : config.lane_classes) valid += (valid.empty() ? "" : ", ") + lc.id;
+    return InvalidArgument("unknown_lane_class",
+                           fmt::format("lane class '{}' is not one of this gate's: {}",
+                                       d.lane_class, valid),
+                           "lane_class");
+  }
+  auto lanes = direction->lanes.find(d.lane_class);
+  if (lanes == direction->lanes.end() || lanes->second == 0) {
+    return InvalidArgument("no_lanes",
+                           fmt::format("direction {} has no {} lanes", d.direction, d.lane_class),
+                           "lane_class");
+  }
+  if (lane_class->empty && !d.lines.empty()) {
+    return InvalidArgument("empty_truck_has_goods",
+                           fmt::format("lane class {} is for empty trucks: declare no lines",
+                                       d.lane_class),
+                           "lines");
+  }
+  if (!lane_class->empty && d.lines.empty()) {
+    return InvalidArgument("missing_field", "a loaded truck must declare at least one line",
+                           "lines");
+  }
+  if (lane_class->perishable && !d.freshness_deadline) {
+    return InvalidArgument("missing_field",
+                           fmt::format("lane class {} carries perishables: freshness_deadline is "
+                                       "required",
+                                       d.lane_class),
+                           "freshness_deadline");
+  }
+  if (d.freshness_deadline && *d.freshness_deadline <= now) {
+    return InvalidArgument("deadline_passed", "freshness_deadline is already past",
+                           "freshness_deadline");
+  }
+  if (d.declaration_valid_until && *d.declaration_valid_until <= now) {
+    return InvalidArgument("declaration_expired", "declaration_valid_until is already past",
+                           "declaration_valid_until");
+  }
+  return {};
+}
+
+}  // namespace borderflow

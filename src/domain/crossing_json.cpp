@@ -1,0 +1,334 @@
+#include <borderflow/core/json.h>
+#include <borderflow/domain/crossing_json.h>
+#include <fmt/format.h>
+
+#include <cctype>
+#include <cmath>
+
+namespace borderflow {
+
+namespace json = boost::json;
+
+namespace {
+
+bool IsUpperAlpha(std::string_view s, size_t n) {
+  if (s.size() != n) return false;
+  for (char c : s) {
+    if (c < 'A' || c > 'Z') return false;
+  }
+  return true;
+}
+
+Result<std::string> CountryCode(const JsonObjectReader& r, std::string_view key) {
+  // Any wrong form ("vn", "VNM", "Vietnam") is an invalid country, not a length error.
+  BF_ASSIGN_OR_RETURN(std::string v, r.String(key, 64));
+  if (!IsUpperAlpha(v, 2)) {
+    return InvalidArgument("invalid_country",
+                           fmt::format("'{}' must be an ISO 3166 alpha-2 code such as VN",
+                                       r.PathOf(key)),
+                           r.PathOf(key));
+  }
+  return v;
+}
+
+Result<Timestamp> Time(const JsonObjectReader& r, std::string_view key) {
+  BF_ASSIGN_OR_RETURN(std::string v, r.String(key, 40));
+  auto t = ParseTimestamp(v);
+  if (!t) return t.error().Within(r.PathOf(key));
+  return *t;
+}
+
+Result<std::optional<Timestamp>> OptionalTime(const JsonObjectReader& r, std::string_view key) {
+  if (!r.Has(key)) return std::optional<Timestamp>();
+  BF_ASSIGN_OR_RETURN(Timestamp t, Time(r, key));
+  return std::optional<Timestamp>(t);
+}
+
+Result<Plate> PlateField(const JsonObjectReader& r, std::string_view key) {
+  BF_ASSIGN_OR_RETURN(std::string text, r.String(key, 32));
+  auto plate = ParsePlate(text);
+  if (!plate) {
+    Error e = plate.error();
+    e.field = r.PathOf(key);
+    return e;
+  }
+  return *plate;
+}
+
+// Amounts arrive as a JSON number or a decimal string with at most two decimals.
+Result<int64_t> MinorUnits(const JsonObjectReader& r, std::string_view key) {
+  const json::value* v = r.object().if_contains(key);
+  auto bad = [&] {
+    return InvalidArgument("invalid_amount",
+                           fmt::format("'{}' must be a non-negative amount with at most two "
+                                       "decimals",
+                                       r.PathOf(key)),
+                           r.PathOf(key));
+  };
+  if (v == nullptr || v->is_null()) {
+    return InvalidArgument("missing_field", fmt::format("'{}' is required", r.PathOf(key)),
+                           r.PathOf(key));
+  }
+  constexpr int64_t kMax = 1'000'000'000'000LL;  // ten billion in major units
+  if (v->is_int64() || v->is_uint64()) {
+    int64_t major = v->is_int64() ? v->get_int64() : int64_t(std::min<uint64_t>(v->get_uint64(), kMax));
+    if (major < 0 || major > kMax / 100) return bad();
+    return major * 100;
+  }
+  if (v->is_double()) {
+    double d = v->get_double();
+    double cents = std::round(d * 100);
+    if (!std::isfinite(d) || d < 0 || cents > double(kMax) || std::abs(cents - d * 100) > 1e-6) {
+      return bad();
+    }
+    return int64_t(cents);
+  }
+  if (!v->is_string()) return bad();
+  std::string_view s = v->get_string();
+  if (s.empty() || s.size() > 16) return bad();
+  int64_t major = 0, minor = 0;
+  size_t dot = s.find('.');
+  std::string_view whole = s.substr(0, dot);
+  std::string_view frac = dot == std::string_view::npos ? std::string_view() : s.substr(dot + 1);
+  if (whole.empty() || frac.size() > 2 || (dot != std::string_view::npos && frac.empty())) {
+    return bad();
+  }
+  for (char c : whole) {
+    if (!std::isdigit(static_cast<unsigned char>(c))) return bad();
+    major = major * 10 + (c - '0');
+  }
+  for (size_t i = 0; i < 2; ++i) {
+    char c = i < frac.size() ? frac[i] : '0';
+    if (!std::isdigit(static_cast<unsigned char>(c))) return bad();
+    minor = minor * 10 + (c - '0');
+  }
+  if (major > kMax / 100) return bad();
+  return major * 100 + minor;
+}
+
+std::string FormatMinor(int64_t minor) {
+  return fmt::format("{}.{:02d}", minor / 100, minor % 100);
+}
+
+Result<ConsignmentLine> DecodeLine(const JsonObjectReader& r, const HsNomenclature& hs) {
+  BF_TRY(r.RejectUnknown({"hs_code", "description", "packages", "gross_weight_kg", "value",
+                          "origin_country"}));
+  ConsignmentLine line;
+  BF_ASSIGN_OR_RETURN(std::string code, r.String("hs_code", 16));
+  auto valid = hs.Validate(code);
+  if (!valid) {
+    Error e = valid.error();
+    e.field = r.PathOf("hs_code");
+    return e;
+  }
+  line.hs = *valid;
+  BF_ASSIGN_OR_RETURN(line.description, r.String("description", 500));
+  BF_ASSIGN_OR_RETURN(line.packages, r.Int("packages", 1, 1'000'000));
+  BF_ASSIGN_OR_RETURN(double kg, r.Number("gross_weight_kg", 0.001, 100'000));
+  line.gross_weight_grams = static_cast<int64_t>(std::llround(kg * 1000));
+  BF_ASSIGN_OR_RETURN(JsonObjectReader value, r.Object("value"));
+  BF_TRY(value.RejectUnknown({"amount", "currency"}));
+  BF_ASSIGN_OR_RETURN(line.value.minor_units, MinorUnits(value, "amount"));
+  BF_ASSIGN_OR_RETURN(line.value.currency, value.String("currency", 64));
+  if (!IsUpperAlpha(line.value.currency, 3)) {
+    return InvalidArgument("invalid_currency", "currency must be an ISO 4217 code such as USD",
+                           value.PathOf("currency"));
+  }
+  BF_ASSIGN_OR_RETURN(line.origin_country, CountryCode(r, "origin_country"));
+  return line;
+}
+
+json::object EncodePlate(const Plate& p) {
+  return json::object{{"display", p.display},
+                      {"canonical", p.canonical},
+                      {"country", PlateCountryCode(p.country)}};
+}
+
+void PutTime(json::object& o, std::string_view key, Timestamp t, std::optional<UtcOffset> local) {
+  o[key] = FormatUtc(t);
+  if (local) o[std::string(key) + "_local"] = FormatLocal(t, *local);
+}
+
+}  // namespace
+
+Result<Declaration> DecodeDeclaration(const json::value& body, const HsNomenclature& hs) {
+  BF_ASSIGN_OR_RETURN(JsonObjectReader r, JsonObjectReader::Of(body, ""));
+  BF_TRY(r.RejectUnknown({"direction", "lane_class", "vehicle", "driver", "lines",
+                          "freshness_deadline", "declaration_valid_until", "documents"}));
+  Declaration d;
+  BF_ASSIGN_OR_RETURN(d.direction, r.String("direction", 32));
+  BF_ASSIGN_OR_RETURN(d.lane_class, r.String("lane_class", 32));
+
+  BF_ASSIGN_OR_RETURN(JsonObjectReader vehicle, r.Object("vehicle"));
+  BF_TRY(vehicle.RejectUnknown({"plate", "trailer_plate", "container_number", "seal_number"}));
+  BF_ASSIGN_OR_RETURN(d.vehicle.plate, PlateField(vehicle, "plate"));
+  if (vehicle.Has("trailer_plate")) {
+    BF_ASSIGN_OR_RETURN(Plate trailer, PlateField(vehicle, "trailer_plate"));
+    d.vehicle.trailer_plate = trailer;
+  }
+  if (vehicle.Has("container_number")) {
+    BF_ASSIGN_OR_RETURN(std::string text, vehicle.String("container_number", 16));
+    auto container = ParseContainerNumber(text);
+    if (!container) return container.error().Within(vehicle.PathOf("container_number"));
+    d.vehicle.container_number = *container;
+  }
+  BF_ASSIGN_OR_RETURN(d.vehicle.seal_number, vehicle.OptionalString("seal_number", 32));
+
+  BF_ASSIGN_OR_RETURN(JsonObjectReader driver, r.Object("driver"));
+  BF_TRY(driver.RejectUnknown({"name", "document_number", "nationality", "phone"}));
+  BF_ASSIGN_OR_RETURN(d.driver.name, driver.String("name", 100));
+  BF_ASSIGN_OR_RETURN(d.driver.document_number, driver.String("document_number", 32));
+  BF_ASSIGN_OR_RETURN(d.driver.nationality, CountryCode(driver, "nationality"));
+  BF_ASSIGN_OR_RETURN(auto phone, driver.OptionalString("phone", 32));
+  d.driver.phone = phone.value_or("");
+
+  if (r.Has("lines")) {
+    BF_ASSIGN_OR_RETURN(const json::array* lines, r.Array("lines", 0, kMaxLinesPerCrossing));
+    for (size_t i = 0; i < lines->size(); ++i) {
+      BF_ASSIGN_OR_RETURN(JsonObjectReader line, JsonObjectReader::Of((*lines)[i],
+                                                                      fmt::format("lines[{}]", i)));
+      BF_ASSIGN_OR_RETURN(ConsignmentLine decoded, DecodeLine(line, hs));
+      d.lines.push_back(std::move(decoded));
+    }
+  }
+  BF_ASSIGN_OR_RETURN(d.freshness_deadline, OptionalTime(r, "freshness_deadline"));
+  BF_ASSIGN_OR_RETURN(d.declaration_valid_until, OptionalTime(r, "declaration_valid_until"));
+
+  if (r.Has("documents")) {
+    BF_ASSIGN_OR_RETURN(JsonObjectReader docs, r.Object("documents"));
+    BF_TRY(docs.RejectUnknown(
+        {"customs_declaration", "phytosanitary_certificate", "certificate_of_origin"}));
+    BF_ASSIGN_OR_RETURN(auto customs, docs.OptionalString("customs_declaration", 64));
+    BF_ASSIGN_OR_RETURN(auto phyto, docs.OptionalString("phytosanitary_certificate", 64));
+    BF_ASSIGN_OR_RETURN(auto origin, docs.OptionalString("certificate_of_origin", 64));
+    d.documents = Documents{customs.value_or(""), phyto.value_or(""), origin.value_or("")};
+  }
+  return d;
+}
+
+json::object EncodeCrossing(const Crossing& c, std::optional<UtcOffset> local) {
+  const Declaration& d = c.declaration;
+  json::object vehicle{{"plate", EncodePlate(d.vehicle.plate)}};
+  if (d.vehicle.trailer_plate) vehicle["trailer_plate"] = EncodePlate(*d.vehicle.trailer_plate);
+  if (d.vehicle.container_number) vehicle["container_number"] = *d.vehicle.container_number;
+  if (d.vehicle.seal_number) vehicle["seal_number"] = *d.vehicle.seal_number;
+
+  json::array lines;
+  for (const auto& l : d.lines) {
+    lines.push_back(json::object{
+        {"hs_code", l.hs.code},
+        {"hs_description", l.hs.description},
+        {"description", l.description},
+        {"packages", l.packages},
+        {"gross_weight_kg", l.gross_weight_grams % 1000 == 0
+                                ? json::value(l.gross_weight_grams / 1000)
+                                : json::value(double(l.gross_weight_grams) / 1000.0)},
+        {"value", json::object{{"amount", FormatMinor(l.value.minor_units)},
+                               {"currency", l.value.currency}}},
+        {"origin_country", l.origin_country}});
+  }
+  json::object o;
+  o["id"] = c.id;
+  o["company_id"] = c.company_id;
+  o["declared_by"] = c.declared_by;
+  o["state"] = CrossingStateName(c.state);
+  o["channel"] = ChannelName(c.channel);
+  o["quarantine_inspection"] = c.quarantine_inspection;
+  o["version"] = c.version;
+  o["direction"] = d.direction;
+  o["lane_class"] = d.lane_class;
+  o["vehicle"] = std::move(vehicle);
+  json::object driver{{"name", d.driver.name},
+                      {"document_number", d.driver.document_number},
+                      {"nationality", d.driver.nationality}};
+  if (!d.driver.phone.empty()) driver["phone"] = d.driver.phone;
+  o["driver"] = std::move(driver);
+  o["lines"] = std::move(lines);
+  o["documents"] = json::object{{"customs_declaration", d.documents.customs_declaration},
+                                {"phytosanitary_certificate", d.documents.phytosanitary_certificate},
+                                {"certificate_of_origin", d.documents.certificate_of_origin}};
+  if (d.freshness_deadline) PutTime(o, "freshness_deadline", *d.freshness_deadline, local);
+  PutTime(o, "declaration_valid_until", c.declaration_valid_until, local);
+  if (c.last_check) {
+    json::object check{{"kind", c.last_check->kind},
+                       {"outcome", c.last_check->outcome},
+                       {"officer", c.last_check->officer}};
+    if (!c.last_check->note.empty()) check["note"] = c.last_check->note;
+    PutTime(check, "at", c.last_check->at, local);
+    o["last_check"] = std::move(check);
+  }
+  if (!c.refusal_reason.empty()) o["refusal_reason"] = c.refusal_reason;
+  PutTime(o, "created_at", c.created_at, local);
+  PutTime(o, "updated_at", c.updated_at, local);
+  return o;
+}
+
+Result<Crossing> DecodeCrossing(const json::value& doc, const HsNomenclature& hs) {
+  BF_ASSIGN_OR_RETURN(JsonObjectReader r, JsonObjectReader::Of(doc, ""));
+  Crossing c;
+  BF_ASSIGN_OR_RETURN(c.id, r.String("id", 64));
+  BF_ASSIGN_OR_RETURN(c.company_id, r.String("company_id", 64, 0));
+  BF_ASSIGN_OR_RETURN(c.declared_by, r.String("declared_by", 64, 0));
+  BF_ASSIGN_OR_RETURN(std::string state, r.String("state", 32));
+  BF_ASSIGN_OR_RETURN(c.state, ParseCrossingState(state));
+  BF_ASSIGN_OR_RETURN(std::string channel, r.String("channel", 16));
+  BF_ASSIGN_OR_RETURN(c.channel, ParseChannel(channel));
+  BF_ASSIGN_OR_RETURN(c.quarantine_inspection, r.Bool("quarantine_inspection"));
+  BF_ASSIGN_OR_RETURN(c.version, r.Int("version", 0, INT64_MAX));
+  BF_ASSIGN_OR_RETURN(c.declaration_valid_until, Time(r, "declaration_valid_until"));
+  BF_ASSIGN_OR_RETURN(c.created_at, Time(r, "created_at"));
+  BF_ASSIGN_OR_RETURN(c.updated_at, Time(r, "updated_at"));
+  BF_ASSIGN_OR_RETURN(auto refusal, r.OptionalString("refusal_reason", 1000));
+  c.refusal_reason = refusal.value_or("");
+  if (r.Has("last_check")) {
+    BF_ASSIGN_OR_RETURN(JsonObjectReader check, r.Object("last_check"));
+    CheckResult result;
+    BF_ASSIGN_OR_RETURN(result.kind, check.String("kind", 32));
+    BF_ASSIGN_OR_RETURN(result.outcome, check.String("outcome", 32));
+    BF_ASSIGN_OR_RETURN(result.officer, check.String("officer", 100, 0));
+    BF_ASSIGN_OR_RETURN(auto note, check.OptionalString("note", 1000));
+    result.note = note.value_or("");
+    BF_ASSIGN_OR_RETURN(result.at, Time(check, "at"));
+    c.last_check = result;
+  }
+
+  // The declaration part: rebuild the request form and reuse the one validating decoder.
+  json::object decl;
+  for (std::string_view key : {"direction", "lane_class", "driver", "documents",
+                               "freshness_deadline"}) {
+    if (const json::value* v = r.object().if_contains(key)) decl[key] = *v;
+  }
+  BF_ASSIGN_OR_RETURN(JsonObjectReader vehicle, r.Object("vehicle"));
+  json::object vehicle_in;
+  // Stored rows may be corrupt: anything unexpected is passed on for DecodeDeclaration to refuse
+  // with the field's path (json::object::at and as_object would throw instead).
+  for (const auto& kv : vehicle.object()) {
+    const json::value* display =
+        kv.value().is_object() ? kv.value().get_object().if_contains("display") : nullptr;
+    vehicle_in[kv.key()] = display != nullptr ? *display : kv.value();
+  }
+  decl["vehicle"] = std::move(vehicle_in);
+  json::array lines_in;
+  BF_ASSIGN_OR_RETURN(const json::array* lines, r.Array("lines", 0, kMaxLinesPerCrossing));
+  for (const auto& line : *lines) {
+    if (!line.is_object()) {
+      lines_in.push_back(line);
+      continue;
+    }
+    json::object l = line.get_object();
+    l.erase("hs_description");
+    lines_in.push_back(std::move(l));
+  }
+  decl["lines"] = std::move(lines_in);
+  if (const json::value* d = decl.if_contains("documents"); d != nullptr && d->is_object()) {
+    json::object docs;
+    for (const auto& kv : d->as_object()) {
+      if (kv.value().is_string() && !kv.value().get_string().empty()) docs[kv.key()] = kv.value();
+    }
+    decl["documents"] = std::move(docs);
+  }
+  BF_ASSIGN_OR_RETURN(c.declaration, DecodeDeclaration(decl, hs));
+  return c;
+}
+
+}  // namespace borderflow

@@ -1,0 +1,379 @@
+#include <borderflow/domain/gate_config.h>
+#include <gtest/gtest.h>
+
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <string_view>
+
+namespace borderflow {
+namespace {
+
+std::string ReadFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  EXPECT_TRUE(in.good()) << "cannot open " << path;
+  std::ostringstream out;
+  out << in.rdbuf();
+  return out.str();
+}
+
+std::string ConfigFile(std::string_view name) {
+  return ReadFile(std::string(BORDERFLOW_SOURCE_DIR) + "/config/" + std::string(name));
+}
+
+Timestamp At(std::string_view rfc3339) {
+  auto t = ParseTimestamp(rfc3339);
+  EXPECT_TRUE(t.has_value()) << rfc3339;
+  return t ? *t : Timestamp();
+}
+
+// A small valid configuration; tests break one thing at a time with Replace().
+constexpr std::string_view kMinimal = R"(
+[node]
+id = "vn-test"
+country = "VN"
+name = "Test VN"
+utc_offset = "+07:00"
+open = "07:00"
+close = "23:00"
+staging_yard_capacity = 10
+
+[counterpart]
+id = "cn-test"
+country = "CN"
+name = { en = "Test CN", vi = "Thử CN", zh = "测试" }
+utc_offset = "+08:00"
+peer_url = "https://peer.example/peer/v1"
+
+[[lane_classes]]
+id = "general_cargo"
+name = "General cargo"
+
+[[lane_classes]]
+id = "fresh_produce"
+name = "Fresh produce"
+perishable = true
+
+[[directions]]
+id = "VN-CN"
+from = "VN"
+to = "CN"
+lanes = { general_cargo = 2, fresh_produce = 1 }
+)";
+
+// `kMinimal` with the first occurrence of `from` replaced by `to` (which must occur).
+std::string Replace(std::string_view from, std::string_view to) {
+  std::string text(kMinimal);
+  size_t pos = text.find(from);
+  EXPECT_NE(pos, std::string::npos) << "'" << from << "' is not in the minimal config";
+  if (pos != std::string::npos) text.replace(pos, from.size(), to);
+  return text;
+}
+
+// Expects `text` to be refused as "invalid_config" naming `field` (in the field and the message).
+void ExpectConfigError(const std::string& text, std::string_view field,
+                       std::string_view message_part = {}) {
+  auto config = ParseGateConfig(text);
+  ASSERT_FALSE(config.has_value()) << "accepted:\n" << text;
+  EXPECT_EQ(config.error().kind, ErrorKind::kInvalidArgument);
+  EXPECT_EQ(config.error().code, "invalid_config") << config.error().ToString();
+  EXPECT_EQ(config.error().field, field) << config.error().ToString();
+  EXPECT_NE(config.error().message.find(field), std::string::npos) << config.error().ToString();
+  if (!message_part.empty()) {
+    EXPECT_NE(config.error().message.find(message_part), std::string::npos)
+        << config.error().ToString();
+  }
+}
+
+TEST(GateConfigTest, MinimalConfigParses) {
+  auto config = ParseGateConfig(kMinimal);
+  ASSERT_TRUE(config.has_value()) << config.error().ToString();
+  EXPECT_EQ(config->self.name.en, "Test VN");  // a plain string names all three languages
+  EXPECT_EQ(config->self.name.zh, "Test VN");
+  EXPECT_EQ(config->counterpart.name.vi, "Thử CN");
+  // Without open/close a side is open all day.
+  EXPECT_EQ(config->counterpart.hours.open_minute, 0);
+  EXPECT_EQ(config->counterpart.hours.close_minute, 24 * 60);
+  EXPECT_EQ(config->declaration_validity, std::chrono::hours(72));  // the default
+  EXPECT_EQ(config->staging_yard_capacity, 10);
+  EXPECT_EQ(config->FindLaneClass("empty_return"), nullptr);
+  EXPECT_EQ(config->FindDirection("CN-VN"), nullptr);
+  ASSERT_NE(config->FindDirection("VN-CN"), nullptr);
+  EXPECT_EQ(config->FindDirection("VN-CN")->lanes.at("fresh_produce"), 1);
+}
+
+TEST(GateConfigTest, HuuNghiConfigParses) {
+  auto config = ParseGateConfig(ConfigFile("huu-nghi.toml"));
+  ASSERT_TRUE(config.has_value()) << config.error().ToString();
+  const GateConfig& c = *config;
+
+  EXPECT_EQ(c.self.node_id, "vn-huu-nghi");
+  EXPECT_EQ(c.self.country, "VN");
+  EXPECT_EQ(c.self.name.en, "Huu Nghi");
+  EXPECT_EQ(c.self.name.vi, "Hữu Nghị");
+  EXPECT_EQ(c.self.utc_offset, UtcOffset{420});
+  EXPECT_EQ(c.self.hours.open_minute, 7 * 60);
+  EXPECT_EQ(c.self.hours.close_minute, 23 * 60);
+  EXPECT_EQ(c.staging_yard_capacity, 400);
+  EXPECT_EQ(c.declaration_validity, std::chrono::hours(72));
+
+  EXPECT_EQ(c.counterpart.node_id, "cn-youyiguan");
+  EXPECT_EQ(c.counterpart.country, "CN");
+  EXPECT_EQ(c.counterpart.name.zh, "友谊关");
+  EXPECT_EQ(c.counterpart.utc_offset, UtcOffset{480});
+  EXPECT_EQ(c.counterpart.hours.open_minute, 8 * 60);
+  EXPECT_EQ(c.counterpart.hours.close_minute, 23 * 60 + 59);
+  EXPECT_EQ(c.counterpart.peer_url, "https://127.0.0.1:8444/peer/v1");
+
+  ASSERT_EQ(c.lane_classes.size(), 3u);
+  const LaneClass* general = c.FindLaneClass("general_cargo");
+  const LaneClass* fresh = c.FindLaneClass("fresh_produce");
+  const LaneClass* empty = c.FindLaneClass("empty_return");
+  ASSERT_NE(general, nullptr);
+  ASSERT_NE(fresh, nullptr);
+  ASSERT_NE(empty, nullptr);
+  EXPECT_FALSE(general->perishable);
+  EXPECT_FALSE(general->empty);
+  EXPECT_TRUE(fresh->perishable);
+  EXPECT_FALSE(fresh->empty);
+  EXPECT_FALSE(empty->perishable);
+  EXPECT_TRUE(empty->empty);
+  EXPECT_EQ(fresh->name.vi, "Trái cây tươi");
+  EXPECT_EQ(fresh->name.zh, "鲜果");
+
+  ASSERT_EQ(c.directions.size(), 2u);
+  const Direction* out = c.FindDirection("VN-CN");
+  const Direction* in = c.FindDirection("CN-VN");
+  ASSERT_NE(out, nullptr);
+  ASSERT_NE(in, nullptr);
+  EXPECT_EQ(out->from_country, "VN");
+  EXPECT_EQ(out->to_country, "CN");
+  EXPECT_EQ(out->lanes, (std::map<std::string, int>{
+                            {"general_cargo", 3}, {"fresh_produce", 4}, {"empty_return", 1}}));
+  EXPECT_EQ(in->from_country, "CN");
+  EXPECT_EQ(in->lanes, (std::map<std::string, int>{
+                           {"general_cargo", 3}, {"fresh_produce", 1}, {"empty_return", 2}}));
+}
+
+TEST(GateConfigTest, YouyiguanConfigParses) {
+  auto config = ParseGateConfig(ConfigFile("youyiguan.toml"));
+  ASSERT_TRUE(config.has_value()) << config.error().ToString();
+  EXPECT_EQ(config->self.node_id, "cn-youyiguan");
+  EXPECT_EQ(config->self.country, "CN");
+  EXPECT_EQ(config->self.utc_offset, UtcOffset{480});
+  EXPECT_EQ(config->counterpart.node_id, "vn-huu-nghi");
+  EXPECT_EQ(config->counterpart.peer_url, "https://127.0.0.1:8443/peer/v1");
+  EXPECT_EQ(config->staging_yard_capacity, 600);
+  ASSERT_NE(config->FindDirection("VN-CN"), nullptr);
+  EXPECT_EQ(config->FindDirection("VN-CN")->lanes.at("fresh_produce"), 6);
+}
+
+// The two nodes of the pair must describe each other the same way.
+TEST(GateConfigTest, PairConfigsMirrorEachOther) {
+  auto vn = ParseGateConfig(ConfigFile("huu-nghi.toml"));
+  auto cn = ParseGateConfig(ConfigFile("youyiguan.toml"));
+  ASSERT_TRUE(vn.has_value() && cn.has_value());
+  auto same_side = [](const GateSide& a, const GateSide& b) {
+    EXPECT_EQ(a.node_id, b.node_id);
+    EXPECT_EQ(a.country, b.country);
+    EXPECT_EQ(a.utc_offset, b.utc_offset);
+    EXPECT_EQ(a.hours.open_minute, b.hours.open_minute);
+    EXPECT_EQ(a.hours.close_minute, b.hours.close_minute);
+    EXPECT_EQ(a.name.en, b.name.en);
+  };
+  same_side(vn->self, cn->counterpart);
+  same_side(cn->self, vn->counterpart);
+  ASSERT_EQ(vn->lane_classes.size(), cn->lane_classes.size());
+  for (const LaneClass& lc : vn->lane_classes) {
+    const LaneClass* other = cn->FindLaneClass(lc.id);
+    ASSERT_NE(other, nullptr) << lc.id;
+    EXPECT_EQ(other->perishable, lc.perishable) << lc.id;
+    EXPECT_EQ(other->empty, lc.empty) << lc.id;
+  }
+}
+
+TEST(GateConfigTest, TomlSyntaxErrorGivesLineAndColumn) {
+  // Line 1 is empty (kMinimal starts with a newline); the broken value is on line 3.
+  std::string text = Replace("id = \"vn-test\"", "id = \"vn-test");
+  auto config = ParseGateConfig(text);
+  ASSERT_FALSE(config.has_value());
+  EXPECT_EQ(config.error().code, "invalid_config");
+  EXPECT_NE(config.error().message.find("line 3, column "), std::string::npos)
+      << config.error().message;
+
+  auto bad = ParseGateConfig("[node]\nid = \"x\"\ncountry = = \"VN\"\n");
+  ASSERT_FALSE(bad.has_value());
+  EXPECT_EQ(bad.error().code, "invalid_config");
+  EXPECT_NE(bad.error().message.find("line 3, column 11"), std::string::npos)
+      << bad.error().message;
+
+  auto dup_key = ParseGateConfig("[node]\nid = \"a\"\nid = \"b\"\n");
+  ASSERT_FALSE(dup_key.has_value());
+  EXPECT_NE(dup_key.error().message.find("line 3, column "), std::string::npos)
+      << dup_key.error().message;
+}
+
+TEST(GateConfigTest, MissingSections) {
+  ExpectConfigError("", "node", "section is required");
+  ExpectConfigError(Replace("[counterpart]", "[peer]"), "counterpart", "section is required");
+  ExpectConfigError(Replace("[node]", "[self]"), "node", "section is required");
+
+  std::string no_classes(kMinimal);
+  for (size_t pos; (pos = no_classes.find("[[lane_classes]]")) != std::string::npos;) {
+    no_classes.replace(pos, 16, "[[lane_kinds]]");
+  }
+  ExpectConfigError(no_classes, "lane_classes");
+
+  std::string no_directions = Replace("[[directions]]", "[[routes]]");
+  ExpectConfigError(no_directions, "directions");
+
+  ExpectConfigError(Replace("staging_yard_capacity = 10\n", ""), "node.staging_yard_capacity");
+  ExpectConfigError(Replace("lanes = { general_cargo = 2, fresh_produce = 1 }", ""),
+                    "directions[0].lanes");
+}
+
+TEST(GateConfigTest, MissingOrBadKeys) {
+  ExpectConfigError(Replace("id = \"vn-test\"\n", ""), "node.id");
+  ExpectConfigError(Replace("country = \"VN\"", "country = \"Vietnam\""), "node.country");
+  ExpectConfigError(Replace("country = \"VN\"", "country = \"vn\""), "node.country");
+  ExpectConfigError(Replace("name = \"Test VN\"\n", ""), "node.name");
+  ExpectConfigError(Replace("name = \"Test VN\"", "name = 5"), "node.name");
+  ExpectConfigError(Replace("zh = \"测试\"", "cn = \"测试\""), "counterpart.name.zh");
+  ExpectConfigError(Replace("id = \"cn-test\"", "id = \"vn-test\""), "counterpart.id",
+                    "must differ");
+  ExpectConfigError(Replace("open = \"07:00\"", "open = \"25:00\""), "node.open");
+  ExpectConfigError(Replace("close = \"23:00\"", "close = \"11pm\""), "node.close");
+  ExpectConfigError(Replace("staging_yard_capacity = 10", "staging_yard_capacity = -1"),
+                    "node.staging_yard_capacity");
+  ExpectConfigError(
+      Replace("staging_yard_capacity = 10", "staging_yard_capacity = 10\n"
+                                            "declaration_validity_hours = 0"),
+      "node.declaration_validity_hours");
+  ExpectConfigError(Replace("general_cargo = 2", "general_cargo = 101"),
+                    "directions[0].lanes.general_cargo");
+  ExpectConfigError(Replace("general_cargo = 2", "general_cargo = \"two\""),
+                    "directions[0].lanes.general_cargo");
+}
+
+TEST(GateConfigTest, DeclarationValidityIsRead) {
+  auto config = ParseGateConfig(Replace(
+      "staging_yard_capacity = 10", "staging_yard_capacity = 10\ndeclaration_validity_hours = 24"));
+  ASSERT_TRUE(config.has_value()) << config.error().ToString();
+  EXPECT_EQ(config->declaration_validity, std::chrono::hours(24));
+}
+
+TEST(GateConfigTest, BadUtcOffset) {
+  ExpectConfigError(Replace("utc_offset = \"+08:00\"", "utc_offset = \"+25:00\""),
+                    "counterpart.utc_offset");
+  ExpectConfigError(Replace("utc_offset = \"+07:00\"", "utc_offset = \"07:00\""),
+                    "node.utc_offset");
+  ExpectConfigError(Replace("utc_offset = \"+07:00\"", "utc_offset = \"Asia/Hanoi\""),
+                    "node.utc_offset");
+  ExpectConfigError(Replace("utc_offset = \"+07:00\"", "utc_offset = 7"), "node.utc_offset");
+  ExpectConfigError(Replace("utc_offset = \"+07:00\"\n", ""), "node.utc_offset");
+
+  // The documented alternative spellings are accepted.
+  for (std::string_view spelling : {"+0700", "UTC+7"}) {
+    auto config = ParseGateConfig(
+        Replace("utc_offset = \"+07:00\"", "utc_offset = \"" + std::string(spelling) + "\""));
+    ASSERT_TRUE(config.has_value()) << spelling << ": " << config.error().ToString();
+    EXPECT_EQ(config->self.utc_offset, UtcOffset{420}) << spelling;
+  }
+}
+
+TEST(GateConfigTest, DuplicateLaneClass) {
+  ExpectConfigError(Replace("id = \"fresh_produce\"", "id = \"general_cargo\""),
+                    "lane_classes[1].id", "duplicate lane class 'general_cargo'");
+}
+
+TEST(GateConfigTest, UnknownLaneClassInLanes) {
+  ExpectConfigError(Replace("fresh_produce = 1 }", "fresh_produce = 1, bulk = 2 }"),
+                    "directions[0].lanes.bulk", "is not a lane class");
+}
+
+TEST(GateConfigTest, DuplicateDirection) {
+  std::string text(kMinimal);
+  text += "\n[[directions]]\nid = \"VN-CN\"\nfrom = \"VN\"\nto = \"CN\"\nlanes = {}\n";
+  ExpectConfigError(text, "directions[1].id", "duplicate direction 'VN-CN'");
+}
+
+TEST(GateConfigTest, DirectionCountriesMustBeThePair) {
+  ExpectConfigError(Replace("to = \"CN\"", "to = \"LA\""), "directions[0]",
+                    "the two countries of the pair");
+  ExpectConfigError(Replace("from = \"VN\"", "from = \"LA\""), "directions[0]");
+  ExpectConfigError(Replace("to = \"CN\"", "to = \"VN\""), "directions[0]");
+  ExpectConfigError(Replace("to = \"CN\"\n", ""), "directions[0].to");
+}
+
+// A side with the given hours at the given offset.
+GateSide Side(int offset_minutes, int open, int close) {
+  GateSide side;
+  side.utc_offset = UtcOffset{offset_minutes};
+  side.hours = OperatingHours{open, close};
+  return side;
+}
+
+TEST(GateSideTest, IsOpenAtUsesLocalTime) {
+  GateSide vn = Side(7 * 60, 7 * 60, 23 * 60);  // Vietnam, 07:00-23:00
+  EXPECT_FALSE(vn.IsOpenAt(At("2026-11-29T23:30:00Z")));  // 06:30 local on the 30th
+  EXPECT_TRUE(vn.IsOpenAt(At("2026-11-30T00:30:00Z")));   // 07:30 local
+  EXPECT_TRUE(vn.IsOpenAt(At("2026-11-30T00:00:00Z")));   // 07:00 local: opening is inclusive
+  EXPECT_FALSE(vn.IsOpenAt(At("2026-11-29T23:59:59.999Z")));
+  EXPECT_TRUE(vn.IsOpenAt(At("2026-11-30T15:59:00Z")));   // 22:59 local
+  EXPECT_FALSE(vn.IsOpenAt(At("2026-11-30T16:00:00Z")));  // 23:00 local: closing is exclusive
+  EXPECT_FALSE(vn.IsOpenAt(At("2026-11-30T17:00:00Z")));  // 00:00 local on the 1st
+  // The same hours read as UTC would give the opposite answer: 22:30 UTC is 05:30 in Vietnam.
+  GateSide utc = Side(0, 7 * 60, 23 * 60);
+  EXPECT_TRUE(utc.IsOpenAt(At("2026-11-29T22:30:00Z")));
+  EXPECT_FALSE(vn.IsOpenAt(At("2026-11-29T22:30:00Z")));
+}
+
+TEST(GateSideTest, ChinaSideFromConfig) {
+  auto config = ParseGateConfig(ConfigFile("huu-nghi.toml"));
+  ASSERT_TRUE(config.has_value());
+  const GateSide& cn = config->counterpart;                // 08:00-23:59 at UTC+8
+  EXPECT_FALSE(cn.IsOpenAt(At("2026-11-29T23:30:00Z")));  // 07:30 local
+  EXPECT_TRUE(cn.IsOpenAt(At("2026-11-30T00:00:00Z")));   // 08:00 local
+  EXPECT_TRUE(cn.IsOpenAt(At("2026-11-30T15:58:00Z")));   // 23:58 local
+  EXPECT_FALSE(cn.IsOpenAt(At("2026-11-30T15:59:00Z")));  // 23:59 local
+  // At 07:30 Vietnam time the Vietnamese side is open and the Chinese side is not yet.
+  EXPECT_TRUE(config->self.IsOpenAt(At("2026-11-30T00:30:00Z")));
+  EXPECT_FALSE(cn.IsOpenAt(At("2026-11-29T23:45:00Z")));
+}
+
+TEST(GateSideTest, OpenOverMidnight) {
+  GateSide night = Side(7 * 60, 22 * 60, 6 * 60);  // 22:00-06:00 at UTC+7
+  EXPECT_TRUE(night.IsOpenAt(At("2026-11-29T15:00:00Z")));   // 22:00 local
+  EXPECT_TRUE(night.IsOpenAt(At("2026-11-29T16:30:00Z")));   // 23:30 local
+  EXPECT_TRUE(night.IsOpenAt(At("2026-11-29T17:00:00Z")));   // 00:00 local
+  EXPECT_TRUE(night.IsOpenAt(At("2026-11-29T22:59:00Z")));   // 05:59 local
+  EXPECT_FALSE(night.IsOpenAt(At("2026-11-29T23:00:00Z")));  // 06:00 local
+  EXPECT_FALSE(night.IsOpenAt(At("2026-11-29T23:30:00Z")));  // 06:30 local
+  EXPECT_FALSE(night.IsOpenAt(At("2026-11-29T05:00:00Z")));  // 12:00 local
+  EXPECT_FALSE(night.IsOpenAt(At("2026-11-29T14:59:00Z")));  // 21:59 local
+
+  auto config = ParseGateConfig(
+      Replace("open = \"07:00\"\nclose = \"23:00\"", "open = \"22:00\"\nclose = \"06:00\""));
+  ASSERT_TRUE(config.has_value()) << config.error().ToString();
+  EXPECT_TRUE(config->self.IsOpenAt(At("2026-11-29T22:30:00Z")));   // 05:30 local
+  EXPECT_FALSE(config->self.IsOpenAt(At("2026-11-29T23:30:00Z")));  // 06:30 local
+}
+
+TEST(GateSideTest, AllDayClosedAndNegativeOffsets) {
+  GateSide all_day = Side(7 * 60, 0, 24 * 60);
+  GateSide closed = Side(7 * 60, 9 * 60, 9 * 60);  // open == close means closed
+  for (std::string_view t : {"2026-11-29T00:00:00Z", "2026-11-29T02:00:00Z",
+                             "2026-11-29T16:59:59Z", "2026-11-29T17:00:00Z"}) {
+    EXPECT_TRUE(all_day.IsOpenAt(At(t))) << t;
+    EXPECT_FALSE(closed.IsOpenAt(At(t))) << t;
+  }
+  GateSide west = Side(-5 * 60, 7 * 60, 23 * 60);          // UTC-5
+  EXPECT_TRUE(west.IsOpenAt(At("2026-11-30T03:30:00Z")));   // 22:30 local on the 29th
+  EXPECT_TRUE(west.IsOpenAt(At("2026-11-30T03:59:00Z")));   // 22:59 local
+  EXPECT_FALSE(west.IsOpenAt(At("2026-11-30T04:00:00Z")));  // 23:00 local
+  EXPECT_FALSE(west.IsOpenAt(At("1969-12-31T11:00:00Z")));  // 06:00 local, before the epoch
+  EXPECT_TRUE(west.IsOpenAt(At("1969-12-31T13:00:00Z")));   // 08:00 local, before the epoch
+}
+
+}  // namespace
+}  // namespace borderflow

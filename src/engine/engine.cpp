@@ -1,0 +1,385 @@
+#include <borderflow/core/json.h>
+#include <borderflow/domain/crossing_json.h>
+#include <borderflow/engine/engine.h>
+#include <fmt/format.h>
+
+#include <condition_variable>
+#include <deque>
+#include <future>
+#include <mutex>
+#include <thread>
+
+namespace borderflow {
+
+namespace json = boost::json;
+
+namespace {
+
+Error CrossingNotFound(std::string_view id) {
+  return NotFound("crossing_not_found", fmt::format("no crossing '{}'", id.substr(0, 64)));
+}
+
+bool CanSee(const Actor& actor, const Crossing& c) {
+  if (actor.role == Role::kPublic) return false;
+  return !actor.IsCompanyScoped() || actor.company_id == c.company_id;
+}
+
+std::string RecordResponse(const CommandResult& r) {
+  return ToJsonText(json::object{{"status", r.status}, {"body", r.body}});
+}
+
+Result<CommandResult> ReplayResponse(const IdempotencyRecord& record) {
+  BF_ASSIGN_OR_RETURN(json::value v, ParseJson(record.response, JsonLimits{64 << 20, 64}));
+  const json::object* o = v.if_object();
+  const json::value* body = o ? o->if_contains("body") : nullptr;
+  if (body == nullptr || !body->is_object()) return Internal("stored idempotent response is corrupt");
+  CommandResult r;
+  r.status = record.status;
+  r.body = body->get_object();
+  r.replayed = true;
+  return r;
+}
+
+AuditDraft Draft(const Actor& actor, Timestamp now, std::string subject_type,
+                 std::string subject_id, std::string action, const json::value& body) {
+  return AuditDraft{now,
+                    actor.user_id,
+                    std::string(RoleName(actor.role)),
+                    std::move(subject_type),
+                    std::move(subject_id),
+                    std::move(action),
+                    ToJsonText(body)};
+}
+
+bool NeedsIdempotencyKey(const CommandBody& body) {
+  return std::holds_alternative<DeclareCrossing>(body) ||
+         std::holds_alternative<RecordCrossingEvent>(body);
+}
+
+}  // namespace
+
+struct Engine::Pending {
+  Command command;
+  Callback done;
+};
+
+struct Engine::Writer {
+  std::mutex mu;
+  std::condition_variable cv;
+  std::deque<Pending> queue;
+  bool stopping = false;
+  std::thread thread;
+};
+
+Engine::Engine(GateConfig config, std::shared_ptr<const HsNomenclature> hs, Store& store,
+               const Clock& clock, Random& random, EngineOptions options)
+    : config_(std::move(config)),
+      hs_(std::move(hs)),
+      store_(store),
+      clock_(clock),
+      random_(random),
+      options_(options) {
+  if (options_.max_batch == 0) options_.max_batch = 1;
+  if (!options_.writer_thread) return;
+  writer_ = std::make_unique<Writer>();
+  writer_->thread = std::thread([this] {
+    Writer& w = *writer_;
+    std::vector<Pending> batch;
+    while (true) {
+      {
+        std::unique_lock lock(w.mu);
+        w.cv.wait(lock, [&] { return w.stopping || !w.queue.empty(); });
+        if (w.queue.empty()) return;  // stopping and drained
+        while (!w.queue.empty() && batch.size() < options_.max_batch) {
+          batch.push_back(std::move(w.queue.front()));
+          w.queue.pop_front();
+        }
+        stats_.queue_depth.store(w.queue.size());
+      }
+      CommitBatch(batch);
+      batch.clear();
+    }
+  });
+}
+
+Engine::~Engine() {
+  if (writer_) {
+    {
+      std::lock_guard lock(writer_->mu);
+      writer_->stopping = true;
+    }
+    writer_->cv.notify_all();
+    writer_->thread.join();
+  }
+}
+
+void Engine::SetCommitListener(std::function<void(const std::vector<AuditRecord>&)> listener) {
+  listener_ = std::move(listener);
+}
+
+void Engine::Submit(Command command, Callback done) {
+  if (!writer_) {
+    std::vector<Pending> batch;
+    batch.push_back(Pending{std::move(command), std::move(done)});
+    CommitBatch(batch);
+    return;
+  }
+  {
+    std::unique_lock lock(writer_->mu);
+    if (writer_->stopping || writer_->queue.size() >= options_.max_queue) {
+      lock.unlock();
+      done(Unavailable("overloaded", "the engine is not accepting commands now; retry later"));
+      return;
+    }
+    writer_->queue.push_back(Pending{std::move(command), std::move(done)});
+    stats_.queue_depth.store(writer_->queue.size());
+  }
+  writer_->cv.notify_one();
+}
+
+Result<CommandResult> Engine::Execute(Command command) {
+  std::promise<Result<CommandResult>> promise;
+  auto future = promise.get_future();
+  Submit(std::move(command), [&promise](Result<CommandResult> r) { promise.set_value(std::move(r)); });
+  return future.get();
+}
+
+void Engine::CommitBatch(std::vector<Pending>& batch) {
+  Timestamp now = clock_.Now();
+  std::vector<CommandResult> results(batch.size());
+  std::vector<TxnFn> work;
+  work.reserve(batch.size());
+  for (size_t i = 0; i < batch.size(); ++i) {
+    work.push_back([this, &batch, &results, i, now](WriteTxn& txn) -> Status {
+      results[i] = CommandResult();
+      return Apply(txn, batch[i].command, now, results[i]);
+    });
+  }
+  std::vector<Status> statuses = store_.WriteBatch(work);
+  BF_ASSERT(statuses.size() == batch.size(), "the store returns one status per function");
+  stats_.transactions.fetch_add(1);
+  std::vector<AuditRecord> committed;
+  for (size_t i = 0; i < batch.size(); ++i) {
+    stats_.commands.fetch_add(1);
+    if (!statuses[i]) {
+      stats_.commands_failed.fetch_add(1);
+      if (statuses[i].error().code == "store_write_failed") stats_.transaction_failures.fetch_add(1);
+      continue;
+    }
+    if (results[i].replayed) stats_.replays.fetch_add(1);
+    committed.insert(committed.end(), results[i].records.begin(), results[i].records.end());
+  }
+  if (listener_ && !committed.empty()) listener_(committed);
+  for (size_t i = 0; i < batch.size(); ++i) {
+    if (statuses[i]) {
+      batch[i].done(std::move(results[i]));
+    } else {
+      batch[i].done(statuses[i].error());
+    }
+  }
+}
+
+Status Engine::Apply(WriteTxn& txn, const Command& command, Timestamp now, CommandResult& result) {
+  const Actor& actor = command.actor;
+  bool keyed = !command.idempotency_key.empty();
+  if (!keyed && NeedsIdempotencyKey(command.body)) {
+    return InvalidArgument("idempotency_key_required",
+                           "every write needs an Idempotency-Key so that retries apply once");
+  }
+  if (command.idempotency_key.size() > 128) {
+    return InvalidArgument("invalid_idempotency_key", "the Idempotency-Key has at most 128 bytes");
+  }
+  if (keyed) {
+    BF_ASSIGN_OR_RETURN(auto stored, txn.FindIdempotency(actor.user_id, command.idempotency_key));
+    if (stored) {
+      if (stored->fingerprint != command.fingerprint) {
+        return Error(ErrorKind::kUnprocessable, "idempotency_key_reused",
+                     "this Idempotency-Key was already used for a different request");
+      }
+      BF_ASSIGN_OR_RETURN(result, ReplayResponse(*stored));
+      return {};
+    }
+  }
+  Status applied = std::visit(
+      [&](const auto& body) -> Status {
+        using T = std::decay_t<decltype(body)>;
+        if constexpr (std::is_same_v<T, DeclareCrossing>) {
+          return ApplyDeclare(txn, actor, body, now, result);
+        } else if constexpr (std::is_same_v<T, RecordCrossingEvent>) {
+          return ApplyEvent(txn, actor, body, now, result);
+        } else if constexpr (std::is_same_v<T, AddUser>) {
+          return ApplyAddUser(txn, actor, body, now, result);
+        } else if constexpr (std::is_same_v<T, IssueApiToken>) {
+          return ApplyIssueToken(txn, actor, body, now, result);
+        } else {
+          return ApplyRevokeToken(txn, actor, body, now, result);
+        }
+      },
+      command.body);
+  BF_TRY(applied);
+  if (keyed) {
+    BF_TRY(txn.PutIdempotency(IdempotencyRecord{actor.user_id, command.idempotency_key,
+                                                command.fingerprint, result.status,
+                                                RecordResponse(result), now}));
+  }
+  return {};
+}
+
+Status Engine::ApplyDeclare(WriteTxn& txn, const Actor& actor, const DeclareCrossing& cmd,
+                            Timestamp now, CommandResult& result) {
+  if (actor.role != Role::kForwarder) {
+    return Error(ErrorKind::kPermissionDenied, "role_not_allowed",
+                 fmt::format("role {} may not declare crossings; allowed roles: forwarder",
+                             RoleName(actor.role)));
+  }
+  BF_TRY(ValidateDeclaration(cmd.declaration, config_, now));
+  Crossing c;
+  c.id = "CR-" + random_.Base32(12);
+  c.company_id = actor.company_id;
+  c.declared_by = actor.user_id;
+  c.declaration = cmd.declaration;
+  c.declaration_valid_until =
+      cmd.declaration.declaration_valid_until.value_or(now + config_.declaration_validity);
+  c.state = CrossingState::kDeclared;
+  c.version = 1;
+  c.created_at = now;
+  c.updated_at = now;
+  BF_TRY(txn.InsertCrossing(c));
+  BF_ASSIGN_OR_RETURN(AuditRecord record,
+                      txn.AppendAudit(Draft(actor, now, "crossing", c.id, "declare",
+                                            EncodeCrossing(c))));
+  result.status = 201;
+  result.body = CrossingView(c);
+  result.records.push_back(std::move(record));
+  return {};
+}
+
+Status Engine::ApplyEvent(WriteTxn& txn, const Actor& actor, const RecordCrossingEvent& cmd,
+                          Timestamp now, CommandResult& result) {
+  BF_ASSIGN_OR_RETURN(std::optional<Crossing> current, txn.GetCrossing(cmd.crossing_id));
+  if (!current || !CanSee(actor, *current)) return CrossingNotFound(cmd.crossing_id);
+  if (cmd.expected_version && *cmd.expected_version != current->version) {
+    return Conflict("version_conflict",
+                    fmt::format("crossing {} is at version {}, not {}", current->id,
+                                current->version, *cmd.expected_version));
+  }
+  BF_ASSIGN_OR_RETURN(Crossing next, Decide(*current, cmd.event, actor, now));
+  BF_TRY(txn.UpdateCrossing(next, current->version));
+  json::object body{{"type", CrossingEventName(cmd.event.type)},
+                    {"from", CrossingStateName(current->state)},
+                    {"to", CrossingStateName(next.state)},
+                    {"version", next.version},
+                    {"data", cmd.event.data}};
+  BF_ASSIGN_OR_RETURN(AuditRecord record,
+                      txn.AppendAudit(Draft(actor, now, "crossing", next.id,
+                                            std::string(CrossingEventName(cmd.event.type)), body)));
+  result.status = 200;
+  result.body = json::object{{"event", json::object{{"seq", record.seq},
+                                                    {"type", CrossingEventName(cmd.event.type)},
+                                                    {"at", FormatUtc(now)}}},
+                             {"crossing", CrossingView(next)}};
+  result.records.push_back(std::move(record));
+  return {};
+}
+
+Status Engine::ApplyAddUser(WriteTxn& txn, const Actor& actor, const AddUser& cmd, Timestamp now,
+                            CommandResult& result) {
+  if (actor.role != Role::kAdministrator) {
+    return Error(ErrorKind::kPermissionDenied, "role_not_allowed", "only administrators add users");
+  }
+  BF_ASSIGN_OR_RETURN(UserRecord user, NewUser(cmd.name, cmd.role, cmd.company_id, now, random_));
+  BF_TRY(txn.InsertUser(user));
+  json::object body{{"id", user.id},
+                    {"name", user.name},
+                    {"role", RoleName(user.role)},
+                    {"company_id", user.company_id}};
+  BF_ASSIGN_OR_RETURN(AuditRecord record,
+                      txn.AppendAudit(Draft(actor, now, "user", user.id, "user_add", body)));
+  result.status = 201;
+  result.body = std::move(body);
+  result.records.push_back(std::move(record));
+  return {};
+}
+
+Status Engine::ApplyIssueToken(WriteTxn& txn, const Actor& actor, const IssueApiToken& cmd,
+                               Timestamp now, CommandResult& result) {
+  if (actor.role != Role::kAdministrator) {
+    return Error(ErrorKind::kPermissionDenied, "role_not_allowed",
+                 "only administrators issue tokens");
+  }
+  BF_ASSIGN_OR_RETURN(std::optional<UserRecord> user, txn.FindUserByName(cmd.user_name));
+  if (!user) {
+    return NotFound("user_not_found", fmt::format("no user '{}'", cmd.user_name.substr(0, 64)));
+  }
+  if (cmd.expires_at && *cmd.expires_at <= now) {
+    return InvalidArgument("invalid_expiry", "the expiry is in the past", "expires_at");
+  }
+  IssuedToken issued = IssueToken(*user, cmd.label, cmd.expires_at, now, random_);
+  BF_TRY(txn.InsertToken(issued.record));
+  json::object audit_body{{"token_id", issued.record.id},
+                          {"user_id", user->id},
+                          {"label", issued.record.label}};
+  if (cmd.expires_at) audit_body["expires_at"] = FormatUtc(*cmd.expires_at);
+  BF_ASSIGN_OR_RETURN(AuditRecord record,
+                      txn.AppendAudit(Draft(actor, now, "token", issued.record.id, "token_issue",
+                                            audit_body)));
+  result.status = 201;
+  result.body = audit_body;
+  result.body["token"] = issued.token;  // shown once, never stored
+  result.body["user"] = user->name;
+  result.body["role"] = RoleName(user->role);
+  result.records.push_back(std::move(record));
+  return {};
+}
+
+Status Engine::ApplyRevokeToken(WriteTxn& txn, const Actor& actor, const RevokeApiToken& cmd,
+                                Timestamp now, CommandResult& result) {
+  if (actor.role != Role::kAdministrator) {
+    return Error(ErrorKind::kPermissionDenied, "role_not_allowed",
+                 "only administrators revoke tokens");
+  }
+  BF_TRY(txn.RevokeToken(cmd.token_id, now));
+  json::object body{{"token_id", cmd.token_id}, {"revoked_at", FormatUtc(now)}};
+  BF_ASSIGN_OR_RETURN(AuditRecord record,
+                      txn.AppendAudit(Draft(actor, now, "token", cmd.token_id, "token_revoke",
+                                            body)));
+  result.status = 200;
+  result.body = std::move(body);
+  result.records.push_back(std::move(record));
+  return {};
+}
+
+Result<Crossing> Engine::GetCrossing(const Actor& actor, std::string_view id) {
+  BF_ASSIGN_OR_RETURN(std::optional<Crossing> c, store_.GetCrossing(id));
+  if (!c || !CanSee(actor, *c)) return CrossingNotFound(id);
+  return std::move(*c);
+}
+
+Result<CrossingPage> Engine::ListCrossings(const Actor& actor, CrossingFilter filter) {
+  if (actor.role == Role::kPublic) {
+    return Error(ErrorKind::kPermissionDenied, "role_not_allowed",
+                 "the public sees aggregates only");
+  }
+  if (actor.IsCompanyScoped()) filter.company_id = actor.company_id;
+  return store_.ListCrossings(filter);
+}
+
+Result<std::vector<AuditRecord>> Engine::CrossingHistory(const Actor& actor, std::string_view id) {
+  BF_TRY(GetCrossing(actor, id));
+  return store_.ListAuditFor("crossing", id, 1000);
+}
+
+Result<GateStatus> Engine::GetGateStatus() {
+  GateStatus status;
+  BF_ASSIGN_OR_RETURN(status.counts, store_.CountCrossings());
+  status.at = clock_.Now();
+  status.self_open = config_.self.IsOpenAt(status.at);
+  status.counterpart_open = config_.counterpart.IsOpenAt(status.at);
+  return status;
+}
+
+json::object Engine::CrossingView(const Crossing& c) const {
+  return EncodeCrossing(c, config_.self.utc_offset);
+}
+
+}  // namespace borderflow

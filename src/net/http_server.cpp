@@ -1,0 +1,564 @@
+// HttpServer on Boost.Beast with C++20 coroutines.
+//
+// Threading model: one io_context run by `options.threads` threads. The accept loop runs on its
+// own strand; every connection runs one coroutine on its own strand, so all state of a
+// connection (stream, buffer, `busy`, `stopping`) is touched by one thread at a time. The only
+// cross-thread hand-offs are (1) the handler's Respond callback, which goes through a
+// ResponseSlot and posts the waiting coroutine's completion handler back to its strand, and
+// (2) Stop(), which posts closures to the strands and uses Impl::mu_ for the session registry.
+//
+// Lifetime: coroutines hold a raw Impl*; Impl outlives the I/O threads (Stop joins them) and its
+// io_context is declared after every member a coroutine frame touches, so frames destroyed by
+// the io_context destructor still see live state.
+
+#include <array>
+#include <atomic>
+#include <condition_variable>
+#include <limits>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <thread>
+
+#include <boost/json/object.hpp>
+#include <boost/json/serialize.hpp>
+#include <boost/url/parse.hpp>
+
+#include <borderflow/net/http_server.h>
+
+#include "beast_common.h"
+#include "response_slot.h"
+
+namespace borderflow::net {
+
+namespace asio = internal::asio;
+namespace beast = internal::beast;
+namespace http = internal::http;
+using internal::kAwaitTuple;
+using internal::SlotOutcome;
+using internal::tcp;
+
+namespace {
+
+// Completes a coroutine's async wait on a ResponseSlot by posting its Asio handler to the
+// handler's associated executor (the connection strand). Never invokes the handler inline.
+template <class AsioHandler>
+class AsioWaiter final : public internal::Waiter {
+ public:
+  explicit AsioWaiter(AsioHandler handler) : handler_(std::move(handler)) {}
+
+  void Deliver(SlotOutcome outcome) override {
+    auto executor = asio::get_associated_executor(handler_);
+    asio::post(executor, [handler = std::move(handler_), outcome = std::move(outcome)]() mutable {
+      std::move(handler)(std::move(outcome));
+    });
+  }
+
+ private:
+  AsioHandler handler_;
+};
+
+// Waits (asynchronously) until `slot` completes.
+template <class CompletionToken>
+auto AsyncWaitSlot(std::shared_ptr<internal::ResponseSlot> slot, CompletionToken&& token) {
+  return asio::async_initiate<CompletionToken, void(SlotOutcome)>(
+      [slot](auto handler) {
+        using H = decltype(handler);
+        slot->Wait(std::make_unique<AsioWaiter<H>>(std::move(handler)));
+      },
+      token);
+}
+
+bool IsNoBodyStatus(int status) { return status / 100 == 1 || status == 204 || status == 304; }
+
+// True for errors meaning "the peer sent bytes that are not valid HTTP/1.1".
+bool IsProtocolError(const beast::error_code& ec) {
+  if (ec.category() != http::make_error_code(http::error::bad_target).category()) return false;
+  return ec != http::error::end_of_stream && ec != http::error::partial_message &&
+         ec != http::error::need_more && ec != http::error::need_buffer;
+}
+
+// One accepted connection. `stream` and the plain fields are used only on the strand of
+// `stream`; `mu` guards `cancelled` and `slot`, which Stop() touches from its own thread.
+struct Session {
+  Session(tcp::socket socket, uint64_t id_in, bool overloaded_in)
+      : stream(std::move(socket)), id(id_in), overloaded(overloaded_in) {}
+
+  beast::tcp_stream stream;
+  const uint64_t id;
+  const bool overloaded;  // beyond max_connections: answer 503 and close
+  bool busy = false;      // a request was read and its response is not written yet
+  bool stopping = false;  // server is stopping: close after the current response
+
+  std::mutex mu;
+  bool cancelled = false;  // server gave up waiting: stop at once
+  std::shared_ptr<internal::ResponseSlot> slot;
+};
+
+// Closes the connection now; on the session's strand only.
+void CloseNow(Session& session) {
+  beast::error_code ec;
+  session.stream.socket().shutdown(tcp::socket::shutdown_both, ec);
+  session.stream.close();
+}
+
+}  // namespace
+
+struct HttpServer::Impl {
+  Impl(ServerOptions options_in, Router router_in, ErrorResponder errors_in,
+       RequestObserver observer_in)
+      : options(std::move(options_in)),
+        router(std::move(router_in)),
+        errors(std::move(errors_in)),
+        observer(std::move(observer_in)),
+        ioc(std::max(1, options.threads)) {}
+
+  Result<uint16_t> Start();
+  void Stop(std::chrono::milliseconds grace);
+
+  asio::awaitable<void> AcceptLoop();
+  asio::awaitable<void> RunSession(std::shared_ptr<Session> session);
+  // Runs the handler and waits for its response; nullopt when the connection was cancelled.
+  asio::awaitable<std::optional<HttpResponse>> CallHandler(const Handler& handler,
+                                                           HttpRequest& request, Session& session);
+  asio::awaitable<beast::error_code> WriteResponse(Session& session, HttpResponse response,
+                                                   unsigned version, bool keep_alive, bool head);
+  // Half-closes, drains what the peer still sends for a short while, then closes, so the
+  // error response is not lost to a TCP reset caused by unread request bytes.
+  asio::awaitable<void> LingeringClose(Session& session);
+  HttpResponse MakeError(int status, std::string_view code, std::string_view detail) const;
+  void Observe(const HttpRequest& request, const std::string& pattern, int status,
+               std::chrono::steady_clock::time_point start) const;
+  void Unregister(const Session& session);
+  bool AllDone() const { return sessions.empty() && !accept_loop_running; }  // mu held
+
+  const ServerOptions options;
+  const Router router;
+  const ErrorResponder errors;
+  const RequestObserver observer;
+
+  std::mutex lifecycle_mu;  // serializes Start() and Stop()
+  enum class State { kNew, kRunning, kStopped } state = State::kNew;
+  std::atomic<uint16_t> bound_port{0};
+  std::vector<std::thread> threads;
+
+  mutable std::mutex mu;  // guards the registry below
+  std::condition_variable cv;
+  std::map<uint64_t, std::shared_ptr<Session>> sessions;
+  size_t normal_sessions = 0;  // sessions that are not `overloaded`
+  uint64_t next_session_id = 0;
+  bool stopping = false;
+  bool accept_loop_running = false;
+
+  // Declared after the state above so that it is destroyed first (see file comment); the
+  // acceptor and work guard are declared after it so that they die before it.
+  asio::io_context ioc;
+  std::optional<asio::executor_work_guard<asio::io_context::executor_type>> work;
+  std::optional<tcp::acceptor> acceptor;
+};
+
+Result<uint16_t> HttpServer::Impl::Start() {
+  std::lock_guard lifecycle(lifecycle_mu);
+  if (state == State::kRunning) return bound_port.load();
+  const std::string where = options.address + ":" + std::to_string(options.port);
+  if (state == State::kStopped) {
+    return Unavailable("listen_failed", "server on " + where + " was stopped");
+  }
+  beast::error_code ec;
+  const auto address = asio::ip::make_address(options.address, ec);
+  if (ec) return Unavailable("listen_failed", "invalid address " + where + ": " + ec.message());
+  const tcp::endpoint endpoint(address, options.port);
+  acceptor.emplace(asio::make_strand(ioc));
+  const char* step = "open";
+  acceptor->open(endpoint.protocol(), ec);
+  if (!ec) {
+    step = "set_option";
+    acceptor->set_option(asio::socket_base::reuse_address(true), ec);
+  }
+  if (!ec) {
+    step = "bind";
+    acceptor->bind(endpoint, ec);
+  }
+  if (!ec) {
+    step = "listen";
+    acceptor->listen(asio::socket_base::max_listen_connections, ec);
+  }
+  if (ec) {
+    acceptor.reset();
+    return Unavailable("listen_failed",
+                       "cannot listen on " + where + " (" + step + "): " + ec.message());
+  }
+  bound_port = acceptor->local_endpoint().port();
+
+  work.emplace(ioc.get_executor());
+  {
+    std::lock_guard lock(mu);
+    accept_loop_running = true;
+  }
+  asio::co_spawn(acceptor->get_executor(), AcceptLoop(), [this](std::exception_ptr) {
+    std::lock_guard lock(mu);
+    accept_loop_running = false;
+    cv.notify_all();
+  });
+  const int n = std::max(1, options.threads);
+  threads.reserve(n);
+  for (int i = 0; i < n; ++i) threads.emplace_back([this] { ioc.run(); });
+  state = State::kRunning;
+  return bound_port.load();
+}
+
+void HttpServer::Impl::Stop(std::chrono::milliseconds grace) {
+  std::lock_guard lifecycle(lifecycle_mu);
+  if (state != State::kRunning) {
+    state = State::kStopped;
+    return;
+  }
+  // 1. Stop accepting and ask every connection to finish its current request, then close.
+  std::vector<std::shared_ptr<Session>> snapshot;
+  {
+    std::lock_guard lock(mu);
+    stopping = true;
+    for (auto& [id, session] : sessions) snapshot.push_back(session);
+  }
+  asio::post(acceptor->get_executor(), [this] {
+    beast::error_code ec;
+    acceptor->close(ec);
+  });
+  for (auto& session : snapshot) {
+    asio::post(session->stream.get_executor(), [session] {
+      session->stopping = true;
+      if (!session->busy) CloseNow(*session);
+    });
+  }
+  // 2. Grace period for in-flight requests.
+  {
+    std::unique_lock lock(mu);
+    cv.wait_for(lock, grace, [this] { return AllDone(); });
+    snapshot.clear();
+    for (auto& [id, session] : sessions) snapshot.push_back(session);
+  }
+  // 3. Force: abandon pending handlers and close the remaining sockets.
+  for (auto& session : snapshot) {
+    {
+      std::lock_guard lock(session->mu);
+      session->cancelled = true;
+      if (session->slot) session->slot->Complete({SlotOutcome::Kind::kCancelled, {}});
+    }
+    asio::post(session->stream.get_executor(), [session] { CloseNow(*session); });
+  }
+  snapshot.clear();
+  {
+    // Everything is cancelled, so this takes milliseconds; the bound only guards against a
+    // handler that blocks an I/O thread.
+    std::unique_lock lock(mu);
+    cv.wait_for(lock, std::chrono::seconds(5), [this] { return AllDone(); });
+  }
+  work.reset();
+  ioc.stop();
+  for (auto& thread : threads) thread.join();
+  threads.clear();
+  {
+    std::lock_guard lock(mu);
+    sessions.clear();  // frames left in the io_context (if any) still own their sessions
+  }
+  state = State::kStopped;
+}
+
+asio::awaitable<void> HttpServer::Impl::AcceptLoop() {
+  for (;;) {
+    if (!acceptor->is_open()) co_return;
+    tcp::socket socket(asio::make_strand(ioc));
+    auto [ec] = co_await acceptor->async_accept(socket, kAwaitTuple);
+    if (ec) {
+      if (ec == asio::error::operation_aborted || !acceptor->is_open()) co_return;
+      // Transient failure (e.g. out of file descriptors): back off instead of spinning.
+      asio::steady_timer timer(co_await asio::this_coro::executor, std::chrono::milliseconds(10));
+      co_await timer.async_wait(kAwaitTuple);
+      continue;
+    }
+    socket.set_option(tcp::no_delay(true), ec);
+    std::shared_ptr<Session> session;
+    {
+      std::lock_guard lock(mu);
+      if (stopping) continue;  // the socket closes as it goes out of scope
+      const bool overloaded = normal_sessions >= options.max_connections;
+      session = std::make_shared<Session>(std::move(socket), next_session_id++, overloaded);
+      sessions.emplace(session->id, session);
+      if (!overloaded) ++normal_sessions;
+    }
+    asio::co_spawn(session->stream.get_executor(), RunSession(session),
+                   [this, session](std::exception_ptr) { Unregister(*session); });
+  }
+}
+
+void HttpServer::Impl::Unregister(const Session& session) {
+  std::lock_guard lock(mu);
+  if (sessions.erase(session.id) > 0 && !session.overloaded) --normal_sessions;
+  cv.notify_all();
+}
+
+HttpResponse HttpServer::Impl::MakeError(int status, std::string_view code,
+                                         std::string_view detail) const {
+  if (errors) {
+    try {
+      return errors(status, code, detail);
+    } catch (...) {
+      // Fall through to the built-in body.
+    }
+  }
+  HttpResponse response;
+  response.status = status;
+  response.content_type = "application/json";
+  boost::json::object body;
+  body["status"] = status;
+  body["code"] = code;
+  body["detail"] = detail;
+  response.body = boost::json::serialize(body);
+  return response;
+}
+
+void HttpServer::Impl::Observe(const HttpRequest& request, const std::string& pattern, int status,
+                               std::chrono::steady_clock::time_point start) const {
+  if (!observer) return;
+  try {
+    observer(request, pattern, status, std::chrono::steady_clock::now() - start);
+  } catch (...) {
+    // An observer must not take the connection down.
+  }
+}
+
+asio::awaitable<std::optional<HttpResponse>> HttpServer::Impl::CallHandler(const Handler& handler,
+                                                                           HttpRequest& request,
+                                                                           Session& session) {
+  auto slot = std::make_shared<internal::ResponseSlot>();
+  {
+    std::lock_guard lock(session.mu);
+    if (session.cancelled) co_return std::nullopt;
+    session.slot = slot;
+  }
+  std::string failure;  // what() of an exception thrown by the handler
+  {
+    auto guard = std::make_shared<internal::RespondGuard>(slot);
+    Respond respond = [guard](HttpResponse response) { guard->Respond(std::move(response)); };
+    try {
+      handler(request, std::move(respond));
+    } catch (const std::exception& e) {
+      failure = std::string("handler threw: ") + e.what();
+    } catch (...) {
+      failure = "handler threw a non-standard exception";
+    }
+    if (!failure.empty()) {
+      slot->Complete({SlotOutcome::Kind::kResponse, MakeError(500, "internal", failure)});
+    }
+  }
+  std::optional<SlotOutcome> outcome = slot->TryTake();
+  if (!outcome) outcome = co_await AsyncWaitSlot(slot, asio::use_awaitable);
+  {
+    std::lock_guard lock(session.mu);
+    session.slot.reset();
+  }
+  switch (outcome->kind) {
+    case SlotOutcome::Kind::kResponse:
+      co_return std::move(outcome->response);
+    case SlotOutcome::Kind::kAbandoned:
+      co_return MakeError(
+          500, "internal",
+          failure.empty() ? "handler dropped the request without responding" : failure);
+    case SlotOutcome::Kind::kCancelled:
+      break;
+  }
+  co_return std::nullopt;
+}
+
+asio::awaitable<beast::error_code> HttpServer::Impl::WriteResponse(Session& session,
+                                                                   HttpResponse response,
+                                                                   unsigned version,
+                                                                   bool keep_alive, bool head) {
+  if (response.status < 100 || response.status > 999) {
+    response = MakeError(500, "internal", "handler returned an invalid status code");
+  }
+  http::response<http::string_body> res;
+  res.version(version);
+  res.result(static_cast<unsigned>(response.status));
+  res.set(http::field::server, "borderflow");
+  const bool no_body = IsNoBodyStatus(response.status);
+  if (!no_body && !response.content_type.empty()) {
+    res.set(http::field::content_type, response.content_type);
+  }
+  for (const auto& [name, value] : response.headers) res.insert(name, value);
+  res.keep_alive(keep_alive);
+  if (!no_body) res.body() = std::move(response.body);
+  res.prepare_payload();
+  session.stream.expires_after(options.idle_timeout);
+  if (head) {
+    // HEAD: same header (including Content-Length), no body.
+    http::response<http::empty_body> header_only(std::move(res.base()));
+    auto [ec, n] = co_await http::async_write(session.stream, header_only, kAwaitTuple);
+    co_return ec;
+  }
+  auto [ec, n] = co_await http::async_write(session.stream, res, kAwaitTuple);
+  co_return ec;
+}
+
+asio::awaitable<void> HttpServer::Impl::LingeringClose(Session& session) {
+  beast::error_code ec;
+  session.stream.socket().shutdown(tcp::socket::shutdown_send, ec);
+  session.busy = false;  // Stop() may close us at once
+  if (!ec && !session.stopping) {
+    session.stream.expires_after(std::min<std::chrono::steady_clock::duration>(
+        options.idle_timeout, std::chrono::milliseconds(500)));
+    std::array<char, 4096> sink;
+    size_t drained = 0;
+    while (drained < options.max_body_bytes + options.max_header_bytes + (64 << 10)) {
+      auto [read_ec, n] = co_await session.stream.async_read_some(asio::buffer(sink), kAwaitTuple);
+      if (read_ec) break;
+      drained += n;
+    }
+  }
+  session.stream.close();
+}
+
+asio::awaitable<void> HttpServer::Impl::RunSession(std::shared_ptr<Session> session_ptr) {
+  Session& session = *session_ptr;
+  std::string remote_address;
+  {
+    beast::error_code ec;
+    auto endpoint = session.stream.socket().remote_endpoint(ec);
+    if (!ec) remote_address = endpoint.address().to_string();
+  }
+  beast::flat_buffer buffer;
+  for (;;) {
+    if (session.stopping) break;
+    http::request_parser<http::string_body> parser;
+    parser.header_limit(static_cast<std::uint32_t>(
+        std::min<size_t>(options.max_header_bytes, std::numeric_limits<std::uint32_t>::max())));
+    parser.body_limit(options.max_body_bytes);
+
+    session.stream.expires_after(options.idle_timeout);
+    auto [ec, n] = co_await http::async_read_header(session.stream, buffer, parser, kAwaitTuple);
+    if (!ec && !parser.is_done()) {
+      if (beast::iequals(parser.get()[http::field::expect], "100-continue") &&
+          !session.overloaded) {
+        http::response<http::empty_body> go_on{http::status::continue_, parser.get().version()};
+        auto [write_ec, written] = co_await http::async_write(session.stream, go_on, kAwaitTuple);
+        ec = write_ec;
+      }
+      if (!ec) {
+        session.stream.expires_after(options.idle_timeout);
+        auto [body_ec, body_n] =
+            co_await http::async_read(session.stream, buffer, parser, kAwaitTuple);
+        ec = body_ec;
+      }
+    }
+    const auto start = std::chrono::steady_clock::now();
+    session.busy = true;
+
+    HttpRequest request;
+    request.remote_address = remote_address;
+    if (parser.is_header_done()) {
+      const auto& header = parser.get();
+      request.method = std::string(header.method_string());
+      request.target = std::string(header.target());
+      for (const auto& field : header) {
+        request.headers.emplace_back(internal::ToLower(field.name_string()),
+                                     std::string(field.value()));
+      }
+    }
+
+    if (ec) {
+      // The request could not be read: answer protocol violations, drop the rest silently
+      // (peer closed, idle timeout, server stopping).
+      std::optional<HttpResponse> error;
+      if (ec == http::error::body_limit) {
+        error =
+            MakeError(413, "payload_too_large",
+                      "request body exceeds " + std::to_string(options.max_body_bytes) + " bytes");
+      } else if (ec == http::error::header_limit) {
+        error = MakeError(
+            431, "headers_too_large",
+            "request header exceeds " + std::to_string(options.max_header_bytes) + " bytes");
+      } else if (IsProtocolError(ec)) {
+        error = MakeError(400, "bad_request", "malformed HTTP request: " + ec.message());
+      }
+      if (error) {
+        const int status = error->status;
+        auto write_ec = co_await WriteResponse(session, std::move(*error), 11, false, false);
+        if (!write_ec) Observe(request, "", status, start);
+        co_await LingeringClose(session);
+        co_return;
+      }
+      break;
+    }
+
+    auto& message = parser.get();
+    request.body = std::move(message.body());
+    bool keep_alive = message.keep_alive() && !session.stopping;
+    const bool head = message.method() == http::verb::head;
+    const unsigned version = message.version();
+    bool close_hard = false;  // close with LingeringClose after the response
+
+    std::optional<HttpResponse> response;
+    std::string pattern;
+    if (session.overloaded) {
+      response =
+          MakeError(503, "overloaded",
+                    "too many connections (limit " + std::to_string(options.max_connections) + ")");
+      response->headers.emplace_back("Retry-After", "1");
+      keep_alive = false;
+      close_hard = true;
+    } else if (auto url = boost::urls::parse_origin_form(message.target()); !url) {
+      response = MakeError(400, "bad_request", "unparsable request target");
+      keep_alive = false;
+      close_hard = true;
+    } else {
+      request.path = url->path();
+      for (auto param : url->params()) {
+        request.query.emplace_back(std::move(param.key), std::move(param.value));
+      }
+      Router::Match match = router.Find(request.method, request.path);
+      if (match.handler == nullptr) {
+        if (match.status == 405) {
+          response = MakeError(405, "method_not_allowed",
+                               "method " + request.method + " is not allowed on " + request.path);
+          response->headers.emplace_back("Allow", match.allow);
+        } else {
+          response = MakeError(404, "not_found", "no route for " + request.path);
+        }
+      } else {
+        pattern = match.pattern;
+        request.path_params = std::move(match.params);
+        response = co_await CallHandler(*match.handler, request, session);
+        if (!response) break;  // cancelled by Stop()
+        keep_alive = keep_alive && !session.stopping;
+      }
+    }
+
+    const int status = response->status;
+    auto write_ec =
+        co_await WriteResponse(session, std::move(*response), version, keep_alive, head);
+    if (write_ec) break;
+    Observe(request, pattern, status, start);
+    if (close_hard) {
+      co_await LingeringClose(session);
+      co_return;
+    }
+    session.busy = false;
+    if (!keep_alive) break;
+  }
+  CloseNow(session);
+}
+
+HttpServer::HttpServer(ServerOptions options, Router router, ErrorResponder errors,
+                       RequestObserver observer)
+    : impl_(std::make_unique<Impl>(std::move(options), std::move(router), std::move(errors),
+                                   std::move(observer))) {}
+
+HttpServer::~HttpServer() { Stop(); }
+
+Result<uint16_t> HttpServer::Start() { return impl_->Start(); }
+
+void HttpServer::Stop(std::chrono::milliseconds grace) { impl_->Stop(grace); }
+
+uint16_t HttpServer::port() const { return impl_->bound_port.load(); }
+
+}  // namespace borderflow::net

@@ -1,0 +1,106 @@
+#include "migrations.h"
+
+namespace borderflow::store {
+
+const std::string_view kSchemaMigrationsDdl = R"sql(
+CREATE TABLE IF NOT EXISTS schema_migrations (
+  version INTEGER PRIMARY KEY,
+  name TEXT NOT NULL,
+  applied_at_ms BIGINT NOT NULL
+);
+)sql";
+
+namespace {
+
+// ---------------------------------------------------------------------------------------------
+// 0001_initial
+// ---------------------------------------------------------------------------------------------
+
+constexpr std::string_view kInitialSql = R"sql(
+CREATE TABLE crossings (
+  id TEXT PRIMARY KEY,
+  company_id TEXT NOT NULL,
+  direction TEXT NOT NULL,
+  lane_class TEXT NOT NULL,
+  state TEXT NOT NULL,
+  plate TEXT NOT NULL,
+  version BIGINT NOT NULL,
+  created_at_ms BIGINT NOT NULL,
+  updated_at_ms BIGINT NOT NULL,
+  doc TEXT NOT NULL
+);
+CREATE INDEX crossings_company_idx ON crossings (company_id, id);
+CREATE INDEX crossings_state_idx ON crossings (state, id);
+CREATE INDEX crossings_plate_idx ON crossings (plate, id);
+CREATE INDEX crossings_direction_idx ON crossings (direction, lane_class, state);
+
+CREATE TABLE audit_log (
+  seq BIGINT PRIMARY KEY,
+  at_ms BIGINT NOT NULL,
+  actor_id TEXT NOT NULL,
+  actor_role TEXT NOT NULL,
+  subject_type TEXT NOT NULL,
+  subject_id TEXT NOT NULL,
+  action TEXT NOT NULL,
+  body TEXT NOT NULL,
+  prev_hash TEXT NOT NULL,
+  hash TEXT NOT NULL
+);
+CREATE INDEX audit_log_subject_idx ON audit_log (subject_type, subject_id, seq);
+
+CREATE TABLE idempotency (
+  scope TEXT NOT NULL,
+  key TEXT NOT NULL,
+  fingerprint TEXT NOT NULL,
+  status INTEGER NOT NULL,
+  response TEXT NOT NULL,
+  created_at_ms BIGINT NOT NULL,
+  PRIMARY KEY (scope, key)
+);
+CREATE INDEX idempotency_created_idx ON idempotency (created_at_ms);
+
+CREATE TABLE users (
+  id TEXT PRIMARY KEY,
+  name TEXT NOT NULL UNIQUE,
+  role TEXT NOT NULL,
+  company_id TEXT NOT NULL,
+  created_at_ms BIGINT NOT NULL
+);
+
+CREATE TABLE tokens (
+  id TEXT PRIMARY KEY,
+  user_id TEXT NOT NULL REFERENCES users (id),
+  secret_hash TEXT NOT NULL,
+  label TEXT NOT NULL,
+  created_at_ms BIGINT NOT NULL,
+  expires_at_ms BIGINT NULL,
+  revoked_at_ms BIGINT NULL
+);
+CREATE INDEX tokens_user_idx ON tokens (user_id);
+)sql";
+
+// SQLite only: the audit trail is append-only. The hash chain detects tampering after the fact;
+// these triggers stop a buggy statement from rewriting history in the first place.
+// (PostgreSQL: a BEFORE UPDATE OR DELETE trigger function raising an exception, or REVOKE.)
+constexpr std::string_view kInitialSqliteSql = R"sql(
+CREATE TRIGGER audit_log_no_update BEFORE UPDATE ON audit_log
+BEGIN
+  SELECT RAISE(ABORT, 'audit_log is append-only');
+END;
+CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log
+BEGIN
+  SELECT RAISE(ABORT, 'audit_log is append-only');
+END;
+)sql";
+
+constexpr Migration kMigrations[] = {
+    {1, "0001_initial", kInitialSql, kInitialSqliteSql},
+};
+
+}  // namespace
+
+std::span<const Migration> Migrations() { return kMigrations; }
+
+int LatestSchemaVersion() { return kMigrations[std::size(kMigrations) - 1].version; }
+
+}  // namespace borderflow::store

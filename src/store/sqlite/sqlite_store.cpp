@@ -1,0 +1,765 @@
+#include <algorithm>
+#include <chrono>
+#include <condition_variable>
+#include <exception>
+#include <mutex>
+#include <utility>
+
+#include <fmt/format.h>
+
+#include <borderflow/core/json.h>
+#include <borderflow/domain/crossing_json.h>
+#include <borderflow/store/sqlite_store.h>
+
+#include "../migrations.h"
+#include "sqlite_db.h"
+
+namespace borderflow {
+
+using sqlite::Db;
+using sqlite::Stmt;
+
+// Thread safety: `writer`, `head_seq` and `head_hash` are used only under `write_mu`; `idle` only
+// under `pool_mu`. `readers`, `path` and `hs` are fixed after Open.
+struct SqliteStore::Impl {
+  std::string path;
+  std::shared_ptr<const HsNomenclature> hs;
+
+  std::mutex write_mu;
+  std::unique_ptr<Db> writer;
+  int64_t head_seq = 0;  // the last audit record: 0 and kGenesisHash when there is none
+  std::string head_hash;
+
+  std::vector<std::unique_ptr<Db>> readers;  // destroyed before `writer` (declared after it)
+  std::mutex pool_mu;
+  std::condition_variable pool_cv;
+  std::vector<Db*> idle;
+
+  std::vector<Status> WriteBatchLocked(std::span<const TxnFn> work);
+  Status ReloadHead();
+};
+
+namespace {
+
+constexpr int kBusyTimeoutMs = 5000;
+constexpr int kMaxReadConnections = 64;
+constexpr int kMaxCrossingPage = 200;
+constexpr int kMaxAuditPage = 10000;
+
+// --- SQL --------------------------------------------------------------------------------------
+
+constexpr std::string_view kSelectCrossingDoc = "SELECT id, doc FROM crossings WHERE id = ?1";
+constexpr std::string_view kSelectCrossingVersion = "SELECT version FROM crossings WHERE id = ?1";
+constexpr std::string_view kInsertCrossing =
+    "INSERT INTO crossings (id, company_id, direction, lane_class, state, plate, version, "
+    "created_at_ms, updated_at_ms, doc) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)";
+constexpr std::string_view kUpdateCrossing =
+    "UPDATE crossings SET company_id = ?2, direction = ?3, lane_class = ?4, state = ?5, "
+    "plate = ?6, version = ?7, created_at_ms = ?8, updated_at_ms = ?9, doc = ?10 "
+    "WHERE id = ?1 AND version = ?11";
+constexpr std::string_view kCountCrossings =
+    "SELECT direction, lane_class, state, COUNT(*) FROM crossings "
+    "GROUP BY direction, lane_class, state ORDER BY direction, lane_class, state";
+
+constexpr std::string_view kAuditColumns =
+    "seq, at_ms, actor_id, actor_role, subject_type, subject_id, action, body, prev_hash, hash";
+constexpr std::string_view kInsertAudit =
+    "INSERT INTO audit_log (seq, at_ms, actor_id, actor_role, subject_type, subject_id, action, "
+    "body, prev_hash, hash) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)";
+constexpr std::string_view kSelectAuditHead =
+    "SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1";
+
+constexpr std::string_view kSelectIdempotency =
+    "SELECT scope, key, fingerprint, status, response, created_at_ms FROM idempotency "
+    "WHERE scope = ?1 AND key = ?2";
+constexpr std::string_view kInsertIdempotency =
+    "INSERT INTO idempotency (scope, key, fingerprint, status, response, created_at_ms) "
+    "VALUES (?1, ?2, ?3, ?4, ?5, ?6)";
+
+constexpr std::string_view kUserColumns = "id, name, role, company_id, created_at_ms";
+constexpr std::string_view kInsertUser =
+    "INSERT INTO users (id, name, role, company_id, created_at_ms) VALUES (?1, ?2, ?3, ?4, ?5)";
+
+constexpr std::string_view kSelectToken =
+    "SELECT id, user_id, secret_hash, label, created_at_ms, expires_at_ms, revoked_at_ms "
+    "FROM tokens WHERE id = ?1";
+constexpr std::string_view kInsertToken =
+    "INSERT INTO tokens (id, user_id, secret_hash, label, created_at_ms, expires_at_ms, "
+    "revoked_at_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)";
+// A second revocation keeps the first instant.
+constexpr std::string_view kRevokeToken =
+    "UPDATE tokens SET revoked_at_ms = COALESCE(revoked_at_ms, ?2) WHERE id = ?1";
+
+constexpr std::string_view kSchemaMigrationsExists =
+    "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = 'schema_migrations'";
+constexpr std::string_view kSchemaVersion =
+    "SELECT COALESCE(MAX(version), 0) FROM schema_migrations";
+constexpr std::string_view kInsertMigration =
+    "INSERT INTO schema_migrations (version, name, applied_at_ms) VALUES (?1, ?2, ?3)";
+
+// --- Helpers ----------------------------------------------------------------------------------
+
+int64_t WallClockMillis() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+Error OpenFailed(const std::string& path, std::string_view reason) {
+  return Unavailable("store_open_failed",
+                     fmt::format("cannot open database '{}': {}", path, reason));
+}
+
+Error Corrupt(std::string message) {
+  return Error(ErrorKind::kInternal, "stored_data_corrupt", std::move(message));
+}
+
+bool IsUniqueViolation(int rc) {
+  return rc == SQLITE_CONSTRAINT_PRIMARYKEY || rc == SQLITE_CONSTRAINT_UNIQUE;
+}
+
+// Prepares (from the cache) and runs a statement without parameters or results.
+Status RunSql(Db& db, std::string_view sql) {
+  BF_ASSIGN_OR_RETURN(Stmt stmt, db.Prepare(sql));
+  return stmt.Run();
+}
+
+Result<int64_t> QueryInt(Db& db, std::string_view sql) {
+  BF_ASSIGN_OR_RETURN(Stmt stmt, db.Prepare(sql));
+  BF_ASSIGN_OR_RETURN(bool row, stmt.Step());
+  return row ? stmt.Int(0) : 0;
+}
+
+// Connection settings. The writer makes the file a WAL database with full durability: a commit
+// is fsynced before it returns.
+Status Configure(Db& db, bool writer) {
+  BF_TRY(db.Exec(fmt::format("PRAGMA busy_timeout = {}", kBusyTimeoutMs)));
+  if (!writer) return {};
+  BF_ASSIGN_OR_RETURN(std::string mode, db.QueryText("PRAGMA journal_mode = WAL"));
+  if (mode != "wal") {
+    return Error(ErrorKind::kUnavailable, "store_unavailable",
+                 fmt::format("journal_mode WAL refused (mode is '{}')", mode));
+  }
+  BF_TRY(db.Exec("PRAGMA synchronous = FULL"));
+  BF_TRY(db.Exec("PRAGMA foreign_keys = ON"));
+  return {};
+}
+
+Result<int> SchemaVersion(Db& db) {
+  BF_ASSIGN_OR_RETURN(int64_t exists, QueryInt(db, kSchemaMigrationsExists));
+  if (exists == 0) return 0;
+  BF_ASSIGN_OR_RETURN(int64_t version, QueryInt(db, kSchemaVersion));
+  return static_cast<int>(version);
+}
+
+Error SchemaTooNew(const std::string& path, int version) {
+  return Error(ErrorKind::kUnavailable, "schema_too_new",
+               fmt::format("database '{}' has schema version {}, but this borderflow knows only "
+                           "up to version {}; use a newer borderflow",
+                           path, version, store::LatestSchemaVersion()));
+}
+
+// Applies `m` inside the caller's transaction unless another process already did. Returns
+// whether it was applied.
+Result<bool> ApplyMigration(Db& db, const store::Migration& m) {
+  BF_ASSIGN_OR_RETURN(int current, SchemaVersion(db));
+  if (current >= m.version) return false;
+  BF_TRY(db.Exec(m.sql));
+  if (!m.sqlite_sql.empty()) BF_TRY(db.Exec(m.sqlite_sql));
+  BF_ASSIGN_OR_RETURN(Stmt insert, db.Prepare(kInsertMigration));
+  insert.Bind(1, m.version).Bind(2, m.name).Bind(3, WallClockMillis());
+  BF_TRY(insert.Run());
+  return true;
+}
+
+// Brings the schema of `db` up to date, one transaction per migration. A concurrent migrator
+// is harmless: BEGIN IMMEDIATE serialises the two and each re-checks the version inside.
+Result<MigrationStatus> RunMigrations(Db& db, const std::string& path) {
+  if (auto s = db.Exec(store::kSchemaMigrationsDdl); !s) {
+    return OpenFailed(path, s.error().message);
+  }
+  auto version = SchemaVersion(db);
+  if (!version) return OpenFailed(path, version.error().message);
+  if (*version > store::LatestSchemaVersion()) return SchemaTooNew(path, *version);
+
+  MigrationStatus status;
+  for (const store::Migration& m : store::Migrations()) {
+    if (m.version <= *version) continue;
+    Status done = db.Exec("BEGIN IMMEDIATE");
+    Result<bool> applied = false;
+    if (done) {
+      applied = ApplyMigration(db, m);
+      done = applied ? db.Exec("COMMIT") : Status(applied.error());
+    }
+    if (!done) {
+      if (!db.autocommit()) (void)db.Exec("ROLLBACK");
+      return OpenFailed(path, fmt::format("migration {} failed: {}", m.name, done.error().message));
+    }
+    if (*applied) status.applied.emplace_back(m.name);
+  }
+  version = SchemaVersion(db);
+  if (!version) return OpenFailed(path, version.error().message);
+  if (*version > store::LatestSchemaVersion()) return SchemaTooNew(path, *version);
+  status.current_version = *version;
+  return status;
+}
+
+Result<std::unique_ptr<Db>> OpenConnection(const std::string& path, bool writer) {
+  int flags = writer ? (SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE) : SQLITE_OPEN_READONLY;
+  auto db = Db::Open(path, flags);
+  if (!db) return OpenFailed(path, db.error().message);
+  if (auto s = Configure(**db, writer); !s) return OpenFailed(path, s.error().message);
+  return std::move(*db);
+}
+
+Status CheckPath(const std::string& path) {
+  if (path.empty() || path == ":memory:" || path.starts_with("file:")) {
+    return OpenFailed(path,
+                      "a file path is required (temporary and in-memory databases are not shared "
+                      "between connections)");
+  }
+  return {};
+}
+
+// --- Row codecs -------------------------------------------------------------------------------
+
+JsonLimits StoredDocLimits() {
+  JsonLimits limits;
+  limits.max_bytes = 64u << 20;
+  limits.max_depth = 64;
+  return limits;
+}
+
+// Decodes a stored crossing document. Corrupt data is an error, never a crash: DecodeCrossing
+// may throw on some malformed shapes, so exceptions are caught here.
+Result<Crossing> DecodeStoredCrossing(std::string_view id, std::string_view doc,
+                                      const HsNomenclature& hs) {
+  auto parsed = ParseJson(doc, StoredDocLimits());
+  if (!parsed) {
+    return Corrupt(
+        fmt::format("stored crossing '{}' is not valid JSON: {}", id, parsed.error().message));
+  }
+  Result<Crossing> decoded = Crossing();
+  try {
+    decoded = DecodeCrossing(*parsed, hs);
+  } catch (const std::exception& e) {
+    return Corrupt(fmt::format("stored crossing '{}' is malformed: {}", id, e.what()));
+  }
+  if (!decoded) {
+    return Corrupt(
+        fmt::format("stored crossing '{}' is malformed: {}", id, decoded.error().ToString()));
+  }
+  if (decoded->id != id) {
+    return Corrupt(fmt::format("stored crossing '{}' contains id '{}'", id, decoded->id));
+  }
+  return std::move(*decoded);
+}
+
+// Reads every row of `stmt` (columns: id, doc) as crossings.
+Result<std::vector<Crossing>> ReadCrossings(Stmt& stmt, const HsNomenclature& hs) {
+  std::vector<Crossing> out;
+  while (true) {
+    BF_ASSIGN_OR_RETURN(bool row, stmt.Step());
+    if (!row) return out;
+    BF_ASSIGN_OR_RETURN(Crossing c, DecodeStoredCrossing(stmt.Text(0), stmt.Text(1), hs));
+    out.push_back(std::move(c));
+  }
+}
+
+AuditRecord ReadAuditRow(const Stmt& s) {
+  AuditRecord r;
+  r.seq = s.Int(0);
+  r.at = FromUnixMillis(s.Int(1));
+  r.actor_id = s.Text(2);
+  r.actor_role = s.Text(3);
+  r.subject_type = s.Text(4);
+  r.subject_id = s.Text(5);
+  r.action = s.Text(6);
+  r.body = s.Text(7);
+  r.prev_hash = s.Text(8);
+  r.hash = s.Text(9);
+  return r;
+}
+
+Result<std::vector<AuditRecord>> ReadAuditRows(Stmt& stmt) {
+  std::vector<AuditRecord> out;
+  while (true) {
+    BF_ASSIGN_OR_RETURN(bool row, stmt.Step());
+    if (!row) return out;
+    out.push_back(ReadAuditRow(stmt));
+  }
+}
+
+Result<UserRecord> ReadUserRow(const Stmt& s) {
+  UserRecord u;
+  u.id = s.Text(0);
+  u.name = s.Text(1);
+  auto role = ParseRole(s.Text(2));
+  if (!role) return Corrupt(fmt::format("stored user '{}' has unknown role '{}'", u.id, s.Text(2)));
+  u.role = *role;
+  u.company_id = s.Text(3);
+  u.created_at = FromUnixMillis(s.Int(4));
+  return u;
+}
+
+Result<std::optional<UserRecord>> QueryUser(Db& db, std::string_view column,
+                                            std::string_view value) {
+  BF_ASSIGN_OR_RETURN(Stmt stmt, db.Prepare(fmt::format("SELECT {} FROM users WHERE {} = ?1",
+                                                        kUserColumns, column)));
+  stmt.Bind(1, value);
+  BF_ASSIGN_OR_RETURN(bool row, stmt.Step());
+  if (!row) return std::optional<UserRecord>();
+  BF_ASSIGN_OR_RETURN(UserRecord user, ReadUserRow(stmt));
+  return std::optional<UserRecord>(std::move(user));
+}
+
+std::optional<int64_t> OptionalMillis(const std::optional<Timestamp>& t) {
+  if (!t) return std::nullopt;
+  return ToUnixMillis(*t);
+}
+
+std::optional<Timestamp> OptionalTimestamp(std::optional<int64_t> ms) {
+  if (!ms) return std::nullopt;
+  return FromUnixMillis(*ms);
+}
+
+// --- Queries shared by the writer and the readers ---------------------------------------------
+
+Result<std::optional<Crossing>> QueryCrossing(Db& db, const HsNomenclature& hs,
+                                              std::string_view id) {
+  BF_ASSIGN_OR_RETURN(Stmt stmt, db.Prepare(kSelectCrossingDoc));
+  stmt.Bind(1, id);
+  BF_ASSIGN_OR_RETURN(bool row, stmt.Step());
+  if (!row) return std::optional<Crossing>();
+  BF_ASSIGN_OR_RETURN(Crossing c, DecodeStoredCrossing(stmt.Text(0), stmt.Text(1), hs));
+  return std::optional<Crossing>(std::move(c));
+}
+
+// Binds ?1..?10 of kInsertCrossing / kUpdateCrossing.
+void BindCrossing(Stmt& stmt, const Crossing& c) {
+  const Declaration& d = c.declaration;
+  stmt.Bind(1, c.id)
+      .Bind(2, c.company_id)
+      .Bind(3, d.direction)
+      .Bind(4, d.lane_class)
+      .Bind(5, CrossingStateName(c.state))
+      .Bind(6, d.vehicle.plate.canonical)
+      .Bind(7, c.version)
+      .Bind(8, ToUnixMillis(c.created_at))
+      .Bind(9, ToUnixMillis(c.updated_at))
+      .Bind(10, ToJsonText(EncodeCrossing(c)));
+}
+
+// --- Reader pool ------------------------------------------------------------------------------
+
+// A reader connection borrowed from the pool for the duration of one call.
+class ReaderLease {
+ public:
+  explicit ReaderLease(SqliteStore::Impl& impl) : impl_(impl) {
+    std::unique_lock lock(impl_.pool_mu);
+    impl_.pool_cv.wait(lock, [&] { return !impl_.idle.empty(); });
+    db_ = impl_.idle.back();
+    impl_.idle.pop_back();
+  }
+  ~ReaderLease() {
+    {
+      std::lock_guard lock(impl_.pool_mu);
+      impl_.idle.push_back(db_);
+    }
+    impl_.pool_cv.notify_one();
+  }
+  ReaderLease(const ReaderLease&) = delete;
+  ReaderLease& operator=(const ReaderLease&) = delete;
+
+  Db& db() { return *db_; }
+
+ private:
+  SqliteStore::Impl& impl_;
+  Db* db_ = nullptr;
+};
+
+// --- WriteTxn ---------------------------------------------------------------------------------
+
+// Bound to the writer connection inside WriteBatch (so under write_mu).
+class SqliteWriteTxn final : public WriteTxn {
+ public:
+  explicit SqliteWriteTxn(SqliteStore::Impl& impl) : impl_(impl), db_(*impl.writer) {}
+
+  Result<std::optional<IdempotencyRecord>> FindIdempotency(std::string_view scope,
+                                                           std::string_view key) override {
+    BF_ASSIGN_OR_RETURN(Stmt stmt, db_.Prepare(kSelectIdempotency));
+    stmt.Bind(1, scope).Bind(2, key);
+    BF_ASSIGN_OR_RETURN(bool row, stmt.Step());
+    if (!row) return std::optional<IdempotencyRecord>();
+    IdempotencyRecord r;
+    r.scope = stmt.Text(0);
+    r.key = stmt.Text(1);
+    r.fingerprint = stmt.Text(2);
+    r.status = static_cast<int>(stmt.Int(3));
+    r.response = stmt.Text(4);
+    r.created_at = FromUnixMillis(stmt.Int(5));
+    return std::optional<IdempotencyRecord>(std::move(r));
+  }
+
+  Status PutIdempotency(const IdempotencyRecord& r) override {
+    BF_ASSIGN_OR_RETURN(Stmt stmt, db_.Prepare(kInsertIdempotency));
+    stmt.Bind(1, r.scope)
+        .Bind(2, r.key)
+        .Bind(3, r.fingerprint)
+        .Bind(4, r.status)
+        .Bind(5, r.response)
+        .Bind(6, ToUnixMillis(r.created_at));
+    if (auto s = stmt.Run(); !s) {
+      if (IsUniqueViolation(stmt.last_rc())) {
+        return Conflict("idempotency_key_exists",
+                        fmt::format("idempotency key '{}' is already recorded", r.key));
+      }
+      return s;
+    }
+    return {};
+  }
+
+  Result<std::optional<Crossing>> GetCrossing(std::string_view id) override {
+    return QueryCrossing(db_, *impl_.hs, id);
+  }
+
+  Status InsertCrossing(const Crossing& c) override {
+    BF_ASSIGN_OR_RETURN(Stmt stmt, db_.Prepare(kInsertCrossing));
+    BindCrossing(stmt, c);
+    if (auto s = stmt.Run(); !s) {
+      if (IsUniqueViolation(stmt.last_rc())) {
+        return Conflict("crossing_exists", fmt::format("crossing '{}' already exists", c.id));
+      }
+      return s;
+    }
+    return {};
+  }
+
+  Status UpdateCrossing(const Crossing& c, int64_t expected_version) override {
+    {
+      BF_ASSIGN_OR_RETURN(Stmt stmt, db_.Prepare(kUpdateCrossing));
+      BindCrossing(stmt, c);
+      stmt.Bind(11, expected_version);
+      BF_TRY(stmt.Run());
+      if (stmt.Changes() > 0) return {};
+    }
+    BF_ASSIGN_OR_RETURN(Stmt lookup, db_.Prepare(kSelectCrossingVersion));
+    lookup.Bind(1, c.id);
+    BF_ASSIGN_OR_RETURN(bool row, lookup.Step());
+    if (!row) {
+      return NotFound("crossing_not_found", fmt::format("crossing '{}' does not exist", c.id));
+    }
+    return Conflict("version_conflict",
+                    fmt::format("crossing '{}' was changed concurrently: expected version {}, "
+                                "stored version {}",
+                                c.id, expected_version, lookup.Int(0)));
+  }
+
+  Result<AuditRecord> AppendAudit(const AuditDraft& draft) override {
+    AuditRecord r = ChainNext(draft, impl_.head_seq, impl_.head_hash);
+    BF_ASSIGN_OR_RETURN(Stmt stmt, db_.Prepare(kInsertAudit));
+    stmt.Bind(1, r.seq)
+        .Bind(2, ToUnixMillis(r.at))
+        .Bind(3, r.actor_id)
+        .Bind(4, r.actor_role)
+        .Bind(5, r.subject_type)
+        .Bind(6, r.subject_id)
+        .Bind(7, r.action)
+        .Bind(8, r.body)
+        .Bind(9, r.prev_hash)
+        .Bind(10, r.hash);
+    BF_TRY(stmt.Run());
+    impl_.head_seq = r.seq;
+    impl_.head_hash = r.hash;
+    return r;
+  }
+
+  Status InsertUser(const UserRecord& u) override {
+    BF_ASSIGN_OR_RETURN(Stmt stmt, db_.Prepare(kInsertUser));
+    stmt.Bind(1, u.id)
+        .Bind(2, u.name)
+        .Bind(3, RoleName(u.role))
+        .Bind(4, u.company_id)
+        .Bind(5, ToUnixMillis(u.created_at));
+    if (auto s = stmt.Run(); !s) {
+      if (IsUniqueViolation(stmt.last_rc())) {
+        return Conflict("user_exists", fmt::format("user '{}' already exists", u.name));
+      }
+      return s;
+    }
+    return {};
+  }
+
+  Result<std::optional<UserRecord>> FindUserByName(std::string_view name) override {
+    return QueryUser(db_, "name", name);
+  }
+
+  Status InsertToken(const TokenRecord& t) override {
+    BF_ASSIGN_OR_RETURN(Stmt stmt, db_.Prepare(kInsertToken));
+    stmt.Bind(1, t.id)
+        .Bind(2, t.user_id)
+        .Bind(3, t.secret_hash)
+        .Bind(4, t.label)
+        .Bind(5, ToUnixMillis(t.created_at))
+        .Bind(6, OptionalMillis(t.expires_at))
+        .Bind(7, OptionalMillis(t.revoked_at));
+    if (auto s = stmt.Run(); !s) {
+      if (IsUniqueViolation(stmt.last_rc())) {
+        return Conflict("token_exists", fmt::format("token '{}' already exists", t.id));
+      }
+      if (stmt.last_rc() == SQLITE_CONSTRAINT_FOREIGNKEY) {
+        return NotFound("user_not_found", fmt::format("user '{}' does not exist", t.user_id));
+      }
+      return s;
+    }
+    return {};
+  }
+
+  Status RevokeToken(std::string_view token_id, Timestamp at) override {
+    BF_ASSIGN_OR_RETURN(Stmt stmt, db_.Prepare(kRevokeToken));
+    stmt.Bind(1, token_id).Bind(2, ToUnixMillis(at));
+    BF_TRY(stmt.Run());
+    if (stmt.Changes() == 0) {
+      return NotFound("token_not_found", fmt::format("token '{}' does not exist", token_id));
+    }
+    return {};
+  }
+
+ private:
+  SqliteStore::Impl& impl_;
+  Db& db_;
+};
+
+// Runs one write function. A function that throws is treated as one that failed (its savepoint
+// is rolled back) so that an exception never leaves the writer inside an open transaction.
+Status Invoke(const TxnFn& fn, WriteTxn& txn) {
+  if (!fn) return Internal("empty write function");
+  try {
+    return fn(txn);
+  } catch (const std::exception& e) {
+    return Internal(fmt::format("write function threw: {}", e.what()));
+  } catch (...) {
+    return Internal("write function threw");
+  }
+}
+
+}  // namespace
+
+// --- Impl -------------------------------------------------------------------------------------
+
+Status SqliteStore::Impl::ReloadHead() {
+  BF_ASSIGN_OR_RETURN(Stmt stmt, writer->Prepare(kSelectAuditHead));
+  BF_ASSIGN_OR_RETURN(bool row, stmt.Step());
+  head_seq = row ? stmt.Int(0) : 0;
+  head_hash = row ? std::string(stmt.Text(1)) : kGenesisHash;
+  return {};
+}
+
+std::vector<Status> SqliteStore::Impl::WriteBatchLocked(std::span<const TxnFn> work) {
+  Db& db = *writer;
+  const int64_t batch_head_seq = head_seq;
+  const std::string batch_head_hash = head_hash;
+
+  // The whole batch fails: nothing of it is kept, every function gets the same error.
+  auto fail_all = [&](const Error& cause) {
+    if (!db.autocommit()) (void)RunSql(db, "ROLLBACK");
+    head_seq = batch_head_seq;
+    head_hash = batch_head_hash;
+    (void)ReloadHead();  // the database is authoritative; keep the saved head if it fails
+    Error e = Unavailable("store_write_failed",
+                          fmt::format("the transaction was not committed: {}", cause.message));
+    return std::vector<Status>(work.size(), Status(e));
+  };
+
+  if (auto s = RunSql(db, "BEGIN IMMEDIATE"); !s) return fail_all(s.error());
+  std::vector<Status> results;
+  results.reserve(work.size());
+  SqliteWriteTxn txn(*this);
+  for (const TxnFn& fn : work) {
+    if (auto s = RunSql(db, "SAVEPOINT bf_fn"); !s) return fail_all(s.error());
+    const int64_t saved_seq = head_seq;
+    const std::string saved_hash = head_hash;
+    Status status = Invoke(fn, txn);
+    if (db.autocommit()) {
+      // SQLite rolled the whole transaction back on its own (disk full, I/O error, ...).
+      return fail_all(status ? Internal("the transaction was rolled back") : status.error());
+    }
+    if (status) {
+      if (auto s = RunSql(db, "RELEASE bf_fn"); !s) return fail_all(s.error());
+    } else {
+      head_seq = saved_seq;
+      head_hash = saved_hash;
+      if (auto s = RunSql(db, "ROLLBACK TO bf_fn"); !s) return fail_all(s.error());
+      if (auto s = RunSql(db, "RELEASE bf_fn"); !s) return fail_all(s.error());
+    }
+    results.push_back(std::move(status));
+  }
+  if (auto s = RunSql(db, "COMMIT"); !s) return fail_all(s.error());
+  return results;
+}
+
+// --- SqliteStore ------------------------------------------------------------------------------
+
+SqliteStore::SqliteStore(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+
+SqliteStore::~SqliteStore() = default;
+
+Result<std::unique_ptr<SqliteStore>> SqliteStore::Open(const SqliteOptions& options,
+                                                       std::shared_ptr<const HsNomenclature> hs) {
+  BF_TRY(CheckPath(options.path));
+  auto impl = std::make_unique<Impl>();
+  impl->path = options.path;
+  impl->hs = hs ? std::move(hs) : HsNomenclature::Hs2022();
+
+  BF_ASSIGN_OR_RETURN(impl->writer, OpenConnection(options.path, /*writer=*/true));
+  if (options.migrate) {
+    BF_TRY(RunMigrations(*impl->writer, options.path));
+  } else {
+    auto version = SchemaVersion(*impl->writer);
+    if (!version) return OpenFailed(options.path, version.error().message);
+    if (*version > store::LatestSchemaVersion()) return SchemaTooNew(options.path, *version);
+    if (*version < store::LatestSchemaVersion()) {
+      return Error(ErrorKind::kUnavailable, "schema_outdated",
+                   fmt::format("database '{}' has schema version {}, this borderflow needs {}; "
+                               "run `borderflow migrate`",
+                               options.path, *version, store::LatestSchemaVersion()));
+    }
+  }
+  if (auto s = impl->ReloadHead(); !s) return OpenFailed(options.path, s.error().message);
+
+  const int readers = std::clamp(options.read_connections, 1, kMaxReadConnections);
+  for (int i = 0; i < readers; ++i) {
+    BF_ASSIGN_OR_RETURN(auto reader, OpenConnection(options.path, /*writer=*/false));
+    impl->idle.push_back(reader.get());
+    impl->readers.push_back(std::move(reader));
+  }
+  return std::unique_ptr<SqliteStore>(new SqliteStore(std::move(impl)));
+}
+
+Result<MigrationStatus> SqliteStore::Migrate(const std::string& path) {
+  BF_TRY(CheckPath(path));
+  BF_ASSIGN_OR_RETURN(auto db, OpenConnection(path, /*writer=*/true));
+  return RunMigrations(*db, path);
+}
+
+std::vector<Status> SqliteStore::WriteBatch(std::span<const TxnFn> work) {
+  if (work.empty()) return {};
+  std::lock_guard lock(impl_->write_mu);
+  return impl_->WriteBatchLocked(work);
+}
+
+Result<std::optional<Crossing>> SqliteStore::GetCrossing(std::string_view id) {
+  ReaderLease lease(*impl_);
+  return QueryCrossing(lease.db(), *impl_->hs, id);
+}
+
+Result<CrossingPage> SqliteStore::ListCrossings(const CrossingFilter& filter) {
+  const int limit = std::clamp(filter.limit, 1, kMaxCrossingPage);
+  // One SQL text per combination of filters, so each is prepared once and uses its index.
+  std::string sql = "SELECT id, doc FROM crossings WHERE id > ?1";
+  std::vector<std::string_view> values;
+  auto add = [&](std::string_view column, std::string_view value) {
+    values.push_back(value);
+    sql += fmt::format(" AND {} = ?{}", column, values.size() + 1);
+  };
+  if (filter.company_id) add("company_id", *filter.company_id);
+  if (filter.state) add("state", CrossingStateName(*filter.state));
+  if (filter.direction) add("direction", *filter.direction);
+  if (filter.lane_class) add("lane_class", *filter.lane_class);
+  if (filter.plate) add("plate", *filter.plate);
+  sql += fmt::format(" ORDER BY id LIMIT ?{}", values.size() + 2);
+
+  ReaderLease lease(*impl_);
+  BF_ASSIGN_OR_RETURN(Stmt stmt, lease.db().Prepare(sql));
+  stmt.Bind(1, filter.after);
+  for (size_t i = 0; i < values.size(); ++i) stmt.Bind(static_cast<int>(i) + 2, values[i]);
+  stmt.Bind(static_cast<int>(values.size()) + 2, limit + 1);
+  CrossingPage page;
+  BF_ASSIGN_OR_RETURN(page.items, ReadCrossings(stmt, *impl_->hs));
+  if (page.items.size() > static_cast<size_t>(limit)) {
+    page.items.resize(limit);
+    page.next_cursor = page.items.back().id;
+  }
+  return page;
+}
+
+Result<std::vector<CrossingCount>> SqliteStore::CountCrossings() {
+  ReaderLease lease(*impl_);
+  BF_ASSIGN_OR_RETURN(Stmt stmt, lease.db().Prepare(kCountCrossings));
+  std::vector<CrossingCount> out;
+  while (true) {
+    BF_ASSIGN_OR_RETURN(bool row, stmt.Step());
+    if (!row) return out;
+    auto state = ParseCrossingState(stmt.Text(2));
+    if (!state) return Corrupt(fmt::format("stored crossing state '{}' is unknown", stmt.Text(2)));
+    out.push_back(
+        CrossingCount{std::string(stmt.Text(0)), std::string(stmt.Text(1)), *state, stmt.Int(3)});
+  }
+}
+
+Result<std::vector<AuditRecord>> SqliteStore::ListAuditFor(std::string_view subject_type,
+                                                           std::string_view subject_id, int limit) {
+  if (limit <= 0) return std::vector<AuditRecord>();
+  ReaderLease lease(*impl_);
+  BF_ASSIGN_OR_RETURN(Stmt stmt, lease.db().Prepare(fmt::format(
+                                     "SELECT {} FROM audit_log WHERE subject_type = ?1 AND "
+                                     "subject_id = ?2 ORDER BY seq LIMIT ?3",
+                                     kAuditColumns)));
+  stmt.Bind(1, subject_type).Bind(2, subject_id).Bind(3, std::min(limit, kMaxAuditPage));
+  return ReadAuditRows(stmt);
+}
+
+Result<std::vector<AuditRecord>> SqliteStore::ReadAudit(int64_t after_seq, int limit) {
+  if (limit <= 0) return std::vector<AuditRecord>();
+  ReaderLease lease(*impl_);
+  BF_ASSIGN_OR_RETURN(
+      Stmt stmt,
+      lease.db().Prepare(fmt::format(
+          "SELECT {} FROM audit_log WHERE seq > ?1 ORDER BY seq LIMIT ?2", kAuditColumns)));
+  stmt.Bind(1, after_seq).Bind(2, std::min(limit, kMaxAuditPage));
+  return ReadAuditRows(stmt);
+}
+
+Result<std::optional<UserRecord>> SqliteStore::FindUserById(std::string_view id) {
+  ReaderLease lease(*impl_);
+  return QueryUser(lease.db(), "id", id);
+}
+
+Result<std::vector<UserRecord>> SqliteStore::ListUsers() {
+  ReaderLease lease(*impl_);
+  BF_ASSIGN_OR_RETURN(Stmt stmt, lease.db().Prepare(fmt::format(
+                                     "SELECT {} FROM users ORDER BY name", kUserColumns)));
+  std::vector<UserRecord> out;
+  while (true) {
+    BF_ASSIGN_OR_RETURN(bool row, stmt.Step());
+    if (!row) return out;
+    BF_ASSIGN_OR_RETURN(UserRecord user, ReadUserRow(stmt));
+    out.push_back(std::move(user));
+  }
+}
+
+Result<std::optional<TokenRecord>> SqliteStore::FindToken(std::string_view token_id) {
+  ReaderLease lease(*impl_);
+  BF_ASSIGN_OR_RETURN(Stmt stmt, lease.db().Prepare(kSelectToken));
+  stmt.Bind(1, token_id);
+  BF_ASSIGN_OR_RETURN(bool row, stmt.Step());
+  if (!row) return std::optional<TokenRecord>();
+  TokenRecord t;
+  t.id = stmt.Text(0);
+  t.user_id = stmt.Text(1);
+  t.secret_hash = stmt.Text(2);
+  t.label = stmt.Text(3);
+  t.created_at = FromUnixMillis(stmt.Int(4));
+  t.expires_at = OptionalTimestamp(stmt.OptionalInt(5));
+  t.revoked_at = OptionalTimestamp(stmt.OptionalInt(6));
+  return std::optional<TokenRecord>(std::move(t));
+}
+
+Status SqliteStore::Ping() {
+  ReaderLease lease(*impl_);
+  BF_ASSIGN_OR_RETURN(int64_t one, QueryInt(lease.db(), "SELECT 1"));
+  if (one != 1) return Unavailable("store_unavailable", "SELECT 1 did not return 1");
+  return {};
+}
+
+}  // namespace borderflow

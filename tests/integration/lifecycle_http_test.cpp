@@ -1,0 +1,162 @@
+// One crossing through its whole lifecycle over HTTP, each step sent by the role that owns it;
+// then a restart finds the same state and the same audit trail.
+
+#include <borderflow/audit/audit_record.h>
+
+#include "test_node.h"
+
+namespace borderflow::testing {
+namespace {
+
+namespace json = boost::json;
+
+TEST(LifecycleOverHttp, WholeLifecycleSurvivesRestart) {
+  TestNode node;
+  std::string id = node.Declare("fwd-a");
+  ASSERT_FALSE(id.empty());
+
+  struct Step {
+    const char* type;
+    const char* user;
+    const char* data;
+    const char* state;
+  };
+  const Step steps[] = {
+      {"assess", "customs", R"({"channel": "red", "quarantine_inspection": true})", "assessed"},
+      {"book", "fwd-a", "{}", "booked"},
+      {"enter_yard", "camera", R"({"plate_read": "12C12345", "camera": "yard-in-1"})", "in_yard"},
+      {"call_forward", "operator", R"({"lane": "F2"})", "called"},
+      {"arrive_at_gate", "guard", "{}", "at_gate"},
+      {"start_inspection", "quarantine", "{}", "inspecting"},
+      {"record_inspection", "quarantine", R"({"outcome": "no_finding", "note": "clean"})",
+       "checked"},
+      {"release", "customs", "{}", "released"},
+      {"cross", "guard", "{}", "crossed"},
+      {"confirm_receipt", "counterpart", "{}", "received"},
+  };
+  int64_t version = 1;
+  for (const Step& s : steps) {
+    node.clock().Advance(std::chrono::minutes(7));
+    ApiReply r = node.Event(id, s.type, s.user, s.data);
+    ASSERT_EQ(r.status, 200) << s.type << ": " << r.raw;
+    EXPECT_EQ(r.body.at("crossing").at("state").as_string(), s.state) << s.type;
+    EXPECT_EQ(r.body.at("crossing").at("version").as_int64(), ++version);
+  }
+
+  ApiReply before = node.Call("GET", "/api/v1/crossings/" + id, "operator");
+  ApiReply history_before = node.Call("GET", "/api/v1/crossings/" + id + "/events", "operator");
+  ASSERT_EQ(before.status, 200);
+  ASSERT_EQ(history_before.status, 200);
+  EXPECT_EQ(before.body.at("state").as_string(), "received");
+  EXPECT_EQ(before.body.at("channel").as_string(), "red");
+  EXPECT_EQ(before.body.at("allowed_events").as_array().size(), 0u);
+  // declare + 10 events, in order, each naming its actor's role.
+  const json::array& items = history_before.body.at("items").as_array();
+  ASSERT_EQ(items.size(), 11u);
+  EXPECT_EQ(items[0].at("action").as_string(), "declare");
+  EXPECT_EQ(items[0].at("actor_role").as_string(), "forwarder");
+  for (size_t i = 0; i < std::size(steps); ++i) {
+    EXPECT_EQ(items[i + 1].at("action").as_string(), steps[i].type);
+  }
+  EXPECT_EQ(items[6].at("actor_role").as_string(), "quarantine_officer");
+
+  node.Restart();
+
+  ApiReply after = node.Call("GET", "/api/v1/crossings/" + id, "operator");
+  ApiReply history_after = node.Call("GET", "/api/v1/crossings/" + id + "/events", "operator");
+  EXPECT_EQ(after.raw, before.raw);
+  EXPECT_EQ(history_after.raw, history_before.raw);
+
+  auto verification = VerifyAuditChain(
+      [&](int64_t after_seq) { return node.runtime().store().ReadAudit(after_seq, 100); });
+  ASSERT_TRUE(verification);
+  EXPECT_TRUE(verification->ok) << verification->reason;
+  EXPECT_EQ(verification->records, node.AuditCount());
+}
+
+TEST(LifecycleOverHttp, GreenChannelWithDocumentCheck) {
+  TestNode node;
+  std::string id = node.Declare("fwd-a");
+  EXPECT_EQ(node.Event(id, "assess", "customs", R"({"channel": "green"})").status, 200);
+  // Live queue: no booking, straight into the yard.
+  EXPECT_EQ(node.Event(id, "enter_yard", "camera").status, 200);
+  EXPECT_EQ(node.Event(id, "call_forward", "operator").status, 200);
+  EXPECT_EQ(node.Event(id, "arrive_at_gate", "camera").status, 200);
+  EXPECT_EQ(node.Event(id, "check_documents", "customs", R"({"outcome": "ok"})").status, 200);
+  ApiReply released = node.Event(id, "release", "customs");
+  EXPECT_EQ(released.status, 200);
+  EXPECT_EQ(released.body.at("crossing").at("state").as_string(), "released");
+}
+
+TEST(LifecycleOverHttp, ListFiltersAndPaginates) {
+  TestNode node;
+  std::vector<std::string> ids;
+  for (const char* plate : {"12C-111.11", "12C-222.22", "12C-333.33", "14C-444.44"}) {
+    ids.push_back(node.Declare("fwd-a", plate));
+  }
+  node.Declare("fwd-b", "24C-555.55");
+  EXPECT_EQ(node.Event(ids[0], "assess", "customs", R"({"channel": "green"})").status, 200);
+
+  ApiReply assessed = node.Call("GET", "/api/v1/crossings?state=assessed", "operator");
+  ASSERT_EQ(assessed.status, 200);
+  ASSERT_EQ(assessed.body.at("items").as_array().size(), 1u);
+  EXPECT_EQ(assessed.body.at("items").as_array()[0].at("id").as_string(), ids[0]);
+
+  ApiReply by_plate = node.Call("GET", "/api/v1/crossings?plate=14c44444", "operator");
+  ASSERT_EQ(by_plate.body.at("items").as_array().size(), 1u);
+  EXPECT_EQ(by_plate.body.at("items").as_array()[0].at("id").as_string(), ids[3]);
+
+  // Pages of two: the operator sees all five crossings exactly once.
+  std::set<std::string> seen;
+  std::string cursor;
+  int pages = 0;
+  do {
+    std::string target = "/api/v1/crossings?limit=2" + (cursor.empty() ? "" : "&cursor=" + cursor);
+    ApiReply page = node.Call("GET", target, "operator");
+    ASSERT_EQ(page.status, 200) << page.raw;
+    for (const auto& item : page.body.at("items").as_array()) {
+      EXPECT_TRUE(seen.insert(std::string(item.at("id").as_string())).second);
+    }
+    cursor = page.body.at("next_cursor").is_null()
+                 ? ""
+                 : std::string(page.body.at("next_cursor").as_string());
+    ++pages;
+  } while (!cursor.empty() && pages < 10);
+  EXPECT_EQ(seen.size(), 5u);
+  EXPECT_EQ(pages, 3);
+
+  // A forwarder lists only its own company's crossings, whatever it asks for.
+  ApiReply own = node.Call("GET", "/api/v1/crossings?company_id=COMPANY-A", "fwd-b");
+  ASSERT_EQ(own.status, 200);
+  ASSERT_EQ(own.body.at("items").as_array().size(), 1u);
+  EXPECT_EQ(own.body.at("items").as_array()[0].at("company_id").as_string(), "COMPANY-B");
+}
+
+TEST(LifecycleOverHttp, HealthReadinessMetricsAndGate) {
+  TestNode node;
+  node.Declare("fwd-a");
+  EXPECT_EQ(node.Call("GET", "/healthz", "").status, 200);
+  EXPECT_EQ(node.Call("GET", "/readyz", "").status, 200);
+  ApiReply metrics = node.Call("GET", "/metrics", "");
+  EXPECT_EQ(metrics.status, 200);
+  EXPECT_NE(metrics.raw.find("borderflow_http_requests_total"), std::string::npos);
+  EXPECT_NE(metrics.raw.find("route=\"/api/v1/crossings\""), std::string::npos);
+
+  ApiReply gate = node.Call("GET", "/api/v1/gate", "");
+  ASSERT_EQ(gate.status, 200) << gate.raw;
+  EXPECT_EQ(gate.body.at("self").at("node_id").as_string(), "vn-huu-nghi");
+  EXPECT_EQ(gate.body.at("self").at("utc_offset").as_string(), "+07:00");
+  EXPECT_EQ(gate.body.at("counterpart").at("utc_offset").as_string(), "+08:00");
+  // 01:00Z is 08:00 in Vietnam (open from 07:00) and 09:00 in China (open from 08:00).
+  EXPECT_TRUE(gate.body.at("self").at("open").as_bool());
+  EXPECT_EQ(gate.body.at("self").at("local_time").as_string(), "2026-11-29T08:00:00+07:00");
+  // The public board carries no plate and no company.
+  EXPECT_EQ(gate.raw.find("12C"), std::string::npos);
+  EXPECT_EQ(gate.raw.find("COMPANY-A"), std::string::npos);
+  ApiReply page = node.Call("GET", "/", "");
+  EXPECT_EQ(page.status, 200);
+  EXPECT_NE(page.raw.find("Tiếng Việt"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace borderflow::testing

@@ -1,0 +1,157 @@
+#include "test_node.h"
+
+#include <fmt/format.h>
+#include <unistd.h>
+
+#include <atomic>
+
+namespace borderflow::testing {
+
+namespace json = boost::json;
+
+std::string ApiReply::Header(std::string_view name) const {
+  for (const auto& [k, v] : headers) {
+    if (k.size() == name.size() &&
+        std::equal(k.begin(), k.end(), name.begin(),
+                   [](char a, char b) { return std::tolower(a) == std::tolower(b); })) {
+      return v;
+    }
+  }
+  return "";
+}
+
+std::string ApiReply::Code() const {
+  if (!body.is_object()) return "";
+  const json::value* c = body.as_object().if_contains("code");
+  return c && c->is_string() ? std::string(c->as_string()) : "";
+}
+
+std::string BorderflowBinary() {
+  return std::string(BORDERFLOW_BINARY_DIR) + "/apps/borderflow/borderflow";
+}
+
+namespace {
+std::filesystem::path MakeTempDir() {
+  static std::atomic<int> counter{0};
+  auto dir = std::filesystem::temp_directory_path() /
+             fmt::format("borderflow-test-{}-{}", getpid(), counter++);
+  std::filesystem::remove_all(dir);
+  std::filesystem::create_directories(dir);
+  return dir;
+}
+}  // namespace
+
+TestNode::TestNode(EngineOptions engine)
+    : dir_(MakeTempDir()),
+      engine_options_(engine),
+      clock_(*ParseTimestamp("2026-11-29T01:00:00Z")) {
+  Start();
+  // One user per role, created through the engine like the CLI does.
+  Actor admin{"cli", "test", Role::kAdministrator, ""};
+  const std::vector<std::tuple<std::string, Role, std::string>> users = {
+      {"admin", Role::kAdministrator, ""},      {"fwd-a", Role::kForwarder, "COMPANY-A"},
+      {"fwd-b", Role::kForwarder, "COMPANY-B"}, {"operator", Role::kGateOperator, ""},
+      {"customs", Role::kCustomsOfficer, ""},   {"quarantine", Role::kQuarantineOfficer, ""},
+      {"guard", Role::kBorderGuard, ""},        {"camera", Role::kSensor, ""},
+      {"counterpart", Role::kCounterpart, ""},
+  };
+  for (const auto& [name, role, company] : users) {
+    auto added = runtime_->engine().Execute(Command{admin, "", "", AddUser{name, role, company}});
+    EXPECT_TRUE(added) << added.error().ToString();
+    auto token =
+        runtime_->engine().Execute(Command{admin, "", "", IssueApiToken{name, "test", {}}});
+    EXPECT_TRUE(token) << token.error().ToString();
+    tokens_[name] = std::string(token->body.at("token").as_string());
+  }
+}
+
+TestNode::~TestNode() {
+  Stop();
+  std::error_code ec;
+  std::filesystem::remove_all(dir_, ec);
+}
+
+void TestNode::Start() {
+  auto config = LoadGateConfig(std::string(BORDERFLOW_SOURCE_DIR) + "/config/huu-nghi.toml");
+  ASSERT_TRUE(config) << config.error().ToString();
+  RuntimeOptions options;
+  options.config = *config;
+  options.db_path = db_path();
+  options.http.port = 0;
+  options.engine = engine_options_;
+  auto rt = Runtime::Start(std::move(options), clock_, random_);
+  ASSERT_TRUE(rt) << rt.error().ToString();
+  runtime_ = std::move(*rt);
+  client_ = std::make_unique<net::HttpClient>("127.0.0.1", runtime_->port());
+}
+
+void TestNode::Stop() {
+  client_.reset();
+  if (runtime_) runtime_->Stop();
+  runtime_.reset();
+}
+
+void TestNode::Restart() {
+  Stop();
+  Start();
+}
+
+ApiReply TestNode::Call(std::string_view method, std::string_view target, std::string_view user,
+                        std::string_view body, std::string key,
+                        std::vector<std::pair<std::string, std::string>> headers) {
+  if (!user.empty()) {
+    headers.emplace_back("Authorization", "Bearer " + tokens_.at(std::string(user)));
+  }
+  if (!body.empty()) headers.emplace_back("Content-Type", "application/json");
+  if (method == "POST") {
+    if (key.empty()) key = fmt::format("test-key-{}", ++key_counter_);
+    if (key != "-") headers.emplace_back("Idempotency-Key", key);
+  }
+  auto r = client_->Send(method, target, body, headers);
+  EXPECT_TRUE(r) << r.error().ToString();
+  ApiReply reply;
+  if (!r) return reply;
+  reply.status = r->status;
+  reply.raw = r->body;
+  reply.headers = r->headers;
+  auto parsed = ParseJson(r->body, JsonLimits{64 << 20, 64});
+  if (parsed) reply.body = *parsed;
+  return reply;
+}
+
+std::string TestNode::DurianDeclaration(std::string_view plate) const {
+  return fmt::format(R"({{
+    "direction": "VN-CN",
+    "lane_class": "fresh_produce",
+    "vehicle": {{"plate": "{}", "container_number": "CSQU3054383", "seal_number": "VN123456"}},
+    "driver": {{"name": "Nguyen Van An", "document_number": "B1234567", "nationality": "VN"}},
+    "lines": [{{"hs_code": "0810.60", "description": "Fresh durian", "packages": 800,
+                "gross_weight_kg": 16000, "value": {{"amount": "48000.00", "currency": "USD"}},
+                "origin_country": "VN"}}],
+    "freshness_deadline": "2026-11-30T20:00:00+07:00",
+    "documents": {{"customs_declaration": "30612345678",
+                   "phytosanitary_certificate": "VN-PC-2026-001234"}}
+  }})",
+                     plate);
+}
+
+std::string TestNode::Declare(std::string_view user, std::string_view plate) {
+  ApiReply r = Call("POST", "/api/v1/crossings", user, DurianDeclaration(plate));
+  EXPECT_EQ(r.status, 201) << r.raw;
+  if (r.status != 201) return "";
+  return std::string(r.body.at("id").as_string());
+}
+
+ApiReply TestNode::Event(const std::string& id, std::string_view type, std::string_view user,
+                         std::string_view data_json, std::string key) {
+  std::string body = fmt::format(R"({{"type": "{}", "data": {}}})", type, data_json);
+  return Call("POST", "/api/v1/crossings/" + id + "/events", user, body, std::move(key));
+}
+
+int64_t TestNode::AuditCount() {
+  auto records = runtime_->store().ReadAudit(0, 1000000);
+  EXPECT_TRUE(records);
+  return records ? static_cast<int64_t>(records->size()) : -1;
+}
+
+}  // namespace borderflow::testing

@@ -1,0 +1,76 @@
+#pragma once
+
+// A borderflow node for integration tests: a temporary directory with its own database, the
+// demo gate configuration, one user (and token) per role, a server on port 0 and an HTTP
+// client. Restart() stops the node and starts it again on the same database.
+
+#include <borderflow/core/json.h>
+#include <borderflow/net/http_client.h>
+#include <borderflow/server/runtime.h>
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <map>
+#include <string>
+
+namespace borderflow::testing {
+
+struct ApiReply {
+  int status = 0;
+  boost::json::value body;  // null when the body is not JSON
+  std::string raw;
+  std::vector<std::pair<std::string, std::string>> headers;
+  std::string Header(std::string_view name) const;
+  // body["code"] for problem details, "" otherwise.
+  std::string Code() const;
+};
+
+class TestNode {
+ public:
+  // Users created at first start: name -> token. Names: "admin", "fwd-a" (company A),
+  // "fwd-b" (company B), "operator", "customs", "quarantine", "guard", "camera", "counterpart".
+  explicit TestNode(EngineOptions engine = {});
+  ~TestNode();
+
+  void Restart();
+  void Stop();
+
+  // Sends a request as `user` ("" for no token). Adds Content-Type for bodies and, for POST,
+  // an Idempotency-Key (a fresh one unless `key` is given).
+  ApiReply Call(std::string_view method, std::string_view target, std::string_view user,
+                std::string_view body = {}, std::string key = {},
+                std::vector<std::pair<std::string, std::string>> headers = {});
+
+  // A valid declaration body for a loaded fresh-produce truck VN->CN.
+  std::string DurianDeclaration(std::string_view plate = "12C-123.45") const;
+  // Declares as fwd-a and returns the crossing id (asserts success).
+  std::string Declare(std::string_view user = "fwd-a", std::string_view plate = "12C-123.45");
+  // Posts an event and returns the reply.
+  ApiReply Event(const std::string& id, std::string_view type, std::string_view user,
+                 std::string_view data_json = "{}", std::string key = {});
+
+  uint16_t port() const { return runtime_->port(); }
+  const std::filesystem::path& dir() const { return dir_; }
+  std::string db_path() const { return (dir_ / "node.db").string(); }
+  Runtime& runtime() { return *runtime_; }
+  ManualClock& clock() { return clock_; }
+  const std::map<std::string, std::string>& tokens() const { return tokens_; }
+  int64_t AuditCount();
+
+ private:
+  void Start();
+
+  std::filesystem::path dir_;
+  EngineOptions engine_options_;
+  ManualClock clock_;
+  SeededRandom random_{42};
+  std::unique_ptr<Runtime> runtime_;
+  std::unique_ptr<net::HttpClient> client_;
+  std::map<std::string, std::string> tokens_;
+  int key_counter_ = 0;
+};
+
+// The path of the borderflow binary built alongside the tests.
+std::string BorderflowBinary();
+
+}  // namespace borderflow::testing
