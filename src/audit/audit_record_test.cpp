@@ -1,12 +1,13 @@
-#include <borderflow/audit/audit_record.h>
-#include <borderflow/core/digest.h>
-#include <fmt/format.h>
-#include <gtest/gtest.h>
-
 #include <algorithm>
 #include <functional>
 #include <string>
 #include <vector>
+
+#include <fmt/format.h>
+#include <gtest/gtest.h>
+
+#include <borderflow/audit/audit_record.h>
+#include <borderflow/core/digest.h>
 
 namespace borderflow {
 namespace {
@@ -150,9 +151,10 @@ TEST(AuditRecordTest, HashIsStable) {
   r.action = "assess";
   r.body = "{}";
   r.prev_hash = kGenesisHash;
-  std::string encoded = "borderflow-audit-v1;1:1;4:1000;6:system;6:system;8:crossing;4:CR-1;"
-                        "6:assess;2:{};64:" +
-                        kGenesisHash + ";";
+  std::string encoded =
+      "borderflow-audit-v1;1:1;4:1000;6:system;6:system;8:crossing;4:CR-1;"
+      "6:assess;2:{};64:" +
+      kGenesisHash + ";";
   EXPECT_EQ(AuditHash(r), Sha256Hex(encoded));
 }
 
@@ -225,8 +227,8 @@ TEST(VerifyAuditChainTest, RewrittenSuffixDetectedOnlyWithExpectedHead) {
   // Rewrite records 5..10 consistently.
   chain[4].body = R"({"forged":true})";
   for (size_t i = 4; i < chain.size(); ++i) {
-    chain[i] = ChainNext(static_cast<const AuditDraft&>(chain[i]), chain[i - 1].seq,
-                         chain[i - 1].hash);
+    chain[i] =
+        ChainNext(static_cast<const AuditDraft&>(chain[i]), chain[i - 1].seq, chain[i - 1].hash);
   }
   EXPECT_TRUE(Verify(chain).ok);
   ExpectBadAt(Verify(chain, 4, head), 10);

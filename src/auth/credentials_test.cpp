@@ -1,9 +1,10 @@
-#include <borderflow/auth/credentials.h>
-#include <gtest/gtest.h>
-
 #include <set>
 #include <string>
 #include <vector>
+
+#include <gtest/gtest.h>
+
+#include <borderflow/auth/credentials.h>
 
 namespace borderflow {
 namespace {
@@ -56,14 +57,16 @@ TEST(NewUserTest, ValidUser) {
 
 TEST(NewUserTest, Names) {
   SeededRandom random(1);
-  for (const std::string& name : std::vector<std::string>{"abc", "a.b", "x_y-z.9", "customs-officer-01", std::string(64, 'a')}) {
+  for (const std::string& name : std::vector<std::string>{
+           "abc", "a.b", "x_y-z.9", "customs-officer-01", std::string(64, 'a')}) {
     EXPECT_TRUE(NewUser(name, Role::kCustomsOfficer, "", kNow, random).has_value()) << name;
   }
   for (const std::string& name : std::vector<std::string>{"", "a", "ab", std::string(65, 'a')}) {
     ExpectUserRefused(name, Role::kCustomsOfficer, "", "invalid_user_name", "name");
   }
-  for (const std::string& name : std::vector<std::string>{"Alice", "lan nguyen", "lan@vinafruit", "a/b", "lan+1", "nguyễn",
-                           "王伟王伟", "tab\tname", std::string("nul\0x", 5), "semi;colon"}) {
+  for (const std::string& name :
+       std::vector<std::string>{"Alice", "lan nguyen", "lan@vinafruit", "a/b", "lan+1", "nguyễn",
+                                "王伟王伟", "tab\tname", std::string("nul\0x", 5), "semi;colon"}) {
     ExpectUserRefused(name, Role::kCustomsOfficer, "", "invalid_user_name", "name");
   }
 }
@@ -86,8 +89,7 @@ TEST(NewUserTest, CompanyRequiredExactlyForCompanyScopedRoles) {
   }
   ExpectUserRefused("someone", Role::kDriver, std::string(65, 'c'), "invalid_company",
                     "company_id");
-  EXPECT_TRUE(
-      NewUser("someone", Role::kDriver, std::string(64, 'c'), kNow, random).has_value());
+  EXPECT_TRUE(NewUser("someone", Role::kDriver, std::string(64, 'c'), kNow, random).has_value());
 }
 
 TEST(NewUserTest, SystemRoleRefused) {
@@ -220,30 +222,30 @@ TEST_F(TokenTest, MalformedTokensRefused) {
       "bft_",
       "bft_.",
       "bft",
-      id + "." + secret,                 // no prefix
-      "BFT_" + id + "." + secret,        // prefix case
-      "bfx_" + id + "." + secret,        // other prefix
-      "bft-" + id + "." + secret,        // other separator
-      "bft_" + id + secret,              // no dot (one short)
-      "bft_" + id + "0" + secret,        // dot replaced
+      id + "." + secret,                      // no prefix
+      "BFT_" + id + "." + secret,             // prefix case
+      "bfx_" + id + "." + secret,             // other prefix
+      "bft-" + id + "." + secret,             // other separator
+      "bft_" + id + secret,                   // no dot (one short)
+      "bft_" + id + "0" + secret,             // dot replaced
       "bft_" + id.substr(1) + ".0" + secret,  // dot one place early
       "bft_" + id + "0." + secret.substr(1),  // dot one place late
-      "bft_" + id + "." + secret + "0",  // secret too long
+      "bft_" + id + "." + secret + "0",       // secret too long
       "bft_" + id + "." + secret.substr(1),   // secret too short
-      "bft_" + id + "." + secret + ".",  // extra segment
+      "bft_" + id + "." + secret + ".",       // extra segment
       "bft_" + id + ".." + secret.substr(1),
-      " " + good,                        // whitespace
+      " " + good,  // whitespace
       good + " ",
       good + "\n",
-      "Bearer " + good,                  // header value instead of token
-      with(4, 'a'),                      // lower case in the id
-      with(30, 'z'),                     // lower case in the secret
+      "Bearer " + good,  // header value instead of token
+      with(4, 'a'),      // lower case in the id
+      with(30, 'z'),     // lower case in the secret
       with(10, '-'),
       with(30, '='),
       with(30, '/'),
       with(10, '\0'),
       with(30, '\xC3'),
-      with(10, 'I'),                     // not in the Crockford alphabet
+      with(10, 'I'),  // not in the Crockford alphabet
       with(30, 'L'),
       with(30, 'O'),
       with(10, 'U'),

@@ -1,18 +1,19 @@
-#include <borderflow/core/json.h>
-#include <borderflow/domain/crossing.h>
-#include <borderflow/domain/crossing_json.h>
-#include <borderflow/domain/gate_config.h>
-#include <gtest/gtest.h>
-
-#include <boost/json/array.hpp>
-#include <boost/json/parse.hpp>
-#include <boost/json/serialize.hpp>
 #include <fstream>
 #include <functional>
 #include <sstream>
 #include <string>
 #include <string_view>
 #include <vector>
+
+#include <boost/json/array.hpp>
+#include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
+#include <gtest/gtest.h>
+
+#include <borderflow/core/json.h>
+#include <borderflow/domain/crossing.h>
+#include <borderflow/domain/crossing_json.h>
+#include <borderflow/domain/gate_config.h>
 
 namespace borderflow {
 namespace {
@@ -284,8 +285,7 @@ TEST(DecodeDeclarationTest, WrongTypes) {
       {"plate number", SetAt({"vehicle", "plate"}, 12345), "wrong_type", "vehicle.plate"},
       {"driver array", SetAt({"driver"}, json::array{"x"}), "wrong_type", "driver"},
       {"lines object", SetAt({"lines"}, json::object{}), "wrong_type", "lines"},
-      {"line string",
-       [](json::object& b) { b["lines"].as_array().at(1) = "durian"; }, "wrong_type",
+      {"line string", [](json::object& b) { b["lines"].as_array().at(1) = "durian"; }, "wrong_type",
        "lines[1]"},
       {"packages string", SetAt({"#0", "packages"}, "1200"), "wrong_type", "lines[0].packages"},
       {"packages fraction", SetAt({"#0", "packages"}, 1.5), "wrong_type", "lines[0].packages"},
@@ -299,8 +299,8 @@ TEST(DecodeDeclarationTest, WrongTypes) {
   };
   for (const BadCase& c : cases) ExpectRefused(c);
 
-  for (const json::value& not_object : {json::value(json::array()), json::value("x"),
-                                        json::value(nullptr), json::value(3)}) {
+  for (const json::value& not_object :
+       {json::value(json::array()), json::value("x"), json::value(nullptr), json::value(3)}) {
     auto d = DecodeDeclaration(not_object, Hs());
     ASSERT_FALSE(d.has_value()) << json::serialize(not_object);
     EXPECT_EQ(d.error().code, "wrong_type");
@@ -314,8 +314,7 @@ TEST(DecodeDeclarationTest, UnknownFields) {
       {"driver", SetAt({"driver", "age"}, 40), "unknown_field", "driver.age"},
       {"line", SetAt({"#1", "weight"}, 4000), "unknown_field", "lines[1].weight"},
       {"value", SetAt({"#0", "value", "amt"}, "1"), "unknown_field", "lines[0].value.amt"},
-      {"documents", SetAt({"documents", "invoice"}, "INV-1"), "unknown_field",
-       "documents.invoice"},
+      {"documents", SetAt({"documents", "invoice"}, "INV-1"), "unknown_field", "documents.invoice"},
       // A typo of a known optional field must not be silently ignored.
       {"typo", SetAt({"freshness_dedline"}, "2026-12-01T12:00:00+07:00"), "unknown_field",
        "freshness_dedline"},
@@ -326,16 +325,14 @@ TEST(DecodeDeclarationTest, UnknownFields) {
 TEST(DecodeDeclarationTest, StringLengths) {
   const std::vector<BadCase> cases = {
       {"direction", SetAt({"direction"}, Repeat(33, 'V')), "field_too_long", "direction"},
-      {"driver name", SetAt({"driver", "name"}, Repeat(101, 'a')), "field_too_long",
-       "driver.name"},
+      {"driver name", SetAt({"driver", "name"}, Repeat(101, 'a')), "field_too_long", "driver.name"},
       {"description", SetAt({"#0", "description"}, Repeat(501, 'd')), "field_too_long",
        "lines[0].description"},
       {"seal", SetAt({"vehicle", "seal_number"}, Repeat(33, '1')), "field_too_long",
        "vehicle.seal_number"},
-      {"plate", SetAt({"vehicle", "plate"}, Repeat(33, '1')), "field_too_long",
-       "vehicle.plate"},
-      {"document", SetAt({"documents", "customs_declaration"}, Repeat(65, '3')),
-       "field_too_long", "documents.customs_declaration"},
+      {"plate", SetAt({"vehicle", "plate"}, Repeat(33, '1')), "field_too_long", "vehicle.plate"},
+      {"document", SetAt({"documents", "customs_declaration"}, Repeat(65, '3')), "field_too_long",
+       "documents.customs_declaration"},
       {"empty name", SetAt({"driver", "name"}, ""), "field_too_short", "driver.name"},
       {"empty direction", SetAt({"direction"}, ""), "field_too_short", "direction"},
   };
@@ -353,8 +350,7 @@ TEST(DecodeDeclarationTest, Plates) {
       {"letters", SetAt({"vehicle", "plate"}, "ABC-123"), "invalid_plate", "vehicle.plate"},
       {"province", SetAt({"vehicle", "plate"}, "13C-123.45"), "invalid_plate", "vehicle.plate"},
       {"chinese I", SetAt({"vehicle", "plate"}, "桂F·1234I"), "invalid_plate", "vehicle.plate"},
-      {"full width", SetAt({"vehicle", "plate"}, "１２C-123.45"), "invalid_plate",
-       "vehicle.plate"},
+      {"full width", SetAt({"vehicle", "plate"}, "１２C-123.45"), "invalid_plate", "vehicle.plate"},
       {"trailer", SetAt({"vehicle", "trailer_plate"}, "12R-12"), "invalid_plate",
        "vehicle.trailer_plate"},
       {"container", SetAt({"vehicle", "container_number"}, "CSQU3054384"),
@@ -366,8 +362,7 @@ TEST(DecodeDeclarationTest, Plates) {
 TEST(DecodeDeclarationTest, HsCodes) {
   const std::vector<BadCase> cases = {
       {"unknown", SetAt({"#0", "hs_code"}, "999999"), "unknown_hs_code", "lines[0].hs_code"},
-      {"unknown second", SetAt({"#1", "hs_code"}, "999999"), "unknown_hs_code",
-       "lines[1].hs_code"},
+      {"unknown second", SetAt({"#1", "hs_code"}, "999999"), "unknown_hs_code", "lines[1].hs_code"},
       {"letters", SetAt({"#0", "hs_code"}, "08A060"), "invalid_hs_code", "lines[0].hs_code"},
       {"short", SetAt({"#0", "hs_code"}, "0810"), "invalid_hs_code", "lines[0].hs_code"},
       {"number", SetAt({"#0", "hs_code"}, 81060), "wrong_type", "lines[0].hs_code"},
@@ -425,8 +420,7 @@ TEST(DecodeDeclarationTest, QuantitiesInRange) {
   const std::vector<BadCase> cases = {
       {"zero packages", SetAt({"#0", "packages"}, 0), "out_of_range", "lines[0].packages"},
       {"negative packages", SetAt({"#0", "packages"}, -3), "out_of_range", "lines[0].packages"},
-      {"huge packages", SetAt({"#0", "packages"}, 1'000'001), "out_of_range",
-       "lines[0].packages"},
+      {"huge packages", SetAt({"#0", "packages"}, 1'000'001), "out_of_range", "lines[0].packages"},
       {"zero weight", SetAt({"#0", "gross_weight_kg"}, 0), "out_of_range",
        "lines[0].gross_weight_kg"},
       {"negative weight", SetAt({"#1", "gross_weight_kg"}, -1.5), "out_of_range",
@@ -520,8 +514,7 @@ TEST_F(ValidateDeclarationTest, UnknownLaneClass) {
   ASSERT_FALSE(s.has_value());
   EXPECT_EQ(s.error().code, "unknown_lane_class");
   EXPECT_EQ(s.error().field, "lane_class");
-  EXPECT_NE(s.error().message.find("general_cargo, fresh_produce, empty_return"),
-            std::string::npos)
+  EXPECT_NE(s.error().message.find("general_cargo, fresh_produce, empty_return"), std::string::npos)
       << s.error().message;
 }
 
@@ -690,8 +683,8 @@ TEST(CrossingJsonTest, EncodeWithLocalTime) {
 
 TEST(CrossingJsonTest, RoundTrip) {
   Crossing original = SampleCrossing();
-  for (std::optional<UtcOffset> local : {std::optional<UtcOffset>(), std::optional(UtcOffset{420}),
-                                         std::optional(UtcOffset{480})}) {
+  for (std::optional<UtcOffset> local :
+       {std::optional<UtcOffset>(), std::optional(UtcOffset{420}), std::optional(UtcOffset{480})}) {
     json::object encoded = EncodeCrossing(original, local);
     auto decoded = DecodeCrossing(RoundTripText(encoded), Hs());
     ASSERT_TRUE(decoded.has_value()) << decoded.error().ToString() << "\n"
@@ -725,7 +718,7 @@ TEST(CrossingJsonTest, RoundTripMinimalChineseEmptyTruck) {
 
 TEST(CrossingJsonTest, RoundTripKeepsOddAmountsAndWeights) {
   Crossing c = SampleCrossing();
-  c.declaration.lines[0].value.minor_units = 1;  // 0.01
+  c.declaration.lines[0].value.minor_units = 1;   // 0.01
   c.declaration.lines[0].gross_weight_grams = 1;  // 0.001 kg
   c.declaration.lines[1].value.minor_units = 999'999'999'999;
   c.declaration.lines[1].gross_weight_grams = 99'999'999;
@@ -744,14 +737,14 @@ TEST(CrossingJsonTest, DecodeCrossingRefusesBadDocuments) {
   const std::vector<Case> cases = {
       {"no id", [](json::object& o) { o.erase("id"); }, "missing_field", "id"},
       {"bad state", [](json::object& o) { o["state"] = "flying"; }, "unknown_state", "state"},
-      {"bad channel", [](json::object& o) { o["channel"] = "blue"; }, "invalid_channel",
-       "channel"},
-      {"negative version", [](json::object& o) { o["version"] = -1; }, "out_of_range",
-       "version"},
+      {"bad channel", [](json::object& o) { o["channel"] = "blue"; }, "invalid_channel", "channel"},
+      {"negative version", [](json::object& o) { o["version"] = -1; }, "out_of_range", "version"},
       {"bad time", [](json::object& o) { o["created_at"] = "2026-11-29 08:00"; },
        "invalid_timestamp", "created_at"},
       {"bad plate",
-       [](json::object& o) { o["vehicle"].as_object()["plate"] = json::object{{"display", "X"}}; },
+       [](json::object& o) {
+         o["vehicle"].as_object()["plate"] = json::object{{"display", "X"}};
+       },
        "invalid_plate", "vehicle.plate"},
       {"unknown hs",
        [](json::object& o) { o["lines"].as_array()[0].as_object()["hs_code"] = "999999"; },
@@ -764,8 +757,7 @@ TEST(CrossingJsonTest, DecodeCrossingRefusesBadDocuments) {
        "lines[1]"},
       {"documents not an object", [](json::object& o) { o["documents"] = "none"; }, "wrong_type",
        "documents"},
-      {"vehicle not an object", [](json::object& o) { o["vehicle"] = 1; }, "wrong_type",
-       "vehicle"},
+      {"vehicle not an object", [](json::object& o) { o["vehicle"] = 1; }, "wrong_type", "vehicle"},
   };
   for (const Case& c : cases) {
     json::object doc = EncodeCrossing(SampleCrossing());
@@ -780,8 +772,8 @@ TEST(CrossingJsonTest, DecodeCrossingRefusesBadDocuments) {
 
 TEST(CrossingStateTest, NamesRoundTrip) {
   int n = 0;
-#define CHECK_STATE(name, text)                                      \
-  EXPECT_EQ(CrossingStateName(CrossingState::name), text);           \
+#define CHECK_STATE(name, text)                                     \
+  EXPECT_EQ(CrossingStateName(CrossingState::name), text);          \
   EXPECT_EQ(ParseCrossingState(text).value(), CrossingState::name); \
   ++n;
   BORDERFLOW_CROSSING_STATES(CHECK_STATE)

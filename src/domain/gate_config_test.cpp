@@ -1,10 +1,11 @@
-#include <borderflow/domain/gate_config.h>
-#include <gtest/gtest.h>
-
 #include <fstream>
 #include <sstream>
 #include <string>
 #include <string_view>
+
+#include <gtest/gtest.h>
+
+#include <borderflow/domain/gate_config.h>
 
 namespace borderflow {
 namespace {
@@ -122,7 +123,7 @@ TEST(GateConfigTest, HuuNghiConfigParses) {
   EXPECT_EQ(c.counterpart.name.zh, "友谊关");
   EXPECT_EQ(c.counterpart.utc_offset, UtcOffset{480});
   EXPECT_EQ(c.counterpart.hours.open_minute, 8 * 60);
-  EXPECT_EQ(c.counterpart.hours.close_minute, 23 * 60 + 59);
+  EXPECT_EQ(c.counterpart.hours.close_minute, 24 * 60);
   EXPECT_EQ(c.counterpart.peer_url, "https://127.0.0.1:8444/peer/v1");
 
   ASSERT_EQ(c.lane_classes.size(), 3u);
@@ -245,10 +246,10 @@ TEST(GateConfigTest, MissingOrBadKeys) {
   ExpectConfigError(Replace("close = \"23:00\"", "close = \"11pm\""), "node.close");
   ExpectConfigError(Replace("staging_yard_capacity = 10", "staging_yard_capacity = -1"),
                     "node.staging_yard_capacity");
-  ExpectConfigError(
-      Replace("staging_yard_capacity = 10", "staging_yard_capacity = 10\n"
-                                            "declaration_validity_hours = 0"),
-      "node.declaration_validity_hours");
+  ExpectConfigError(Replace("staging_yard_capacity = 10",
+                            "staging_yard_capacity = 10\n"
+                            "declaration_validity_hours = 0"),
+                    "node.declaration_validity_hours");
   ExpectConfigError(Replace("general_cargo = 2", "general_cargo = 101"),
                     "directions[0].lanes.general_cargo");
   ExpectConfigError(Replace("general_cargo = 2", "general_cargo = \"two\""),
@@ -314,7 +315,7 @@ GateSide Side(int offset_minutes, int open, int close) {
 }
 
 TEST(GateSideTest, IsOpenAtUsesLocalTime) {
-  GateSide vn = Side(7 * 60, 7 * 60, 23 * 60);  // Vietnam, 07:00-23:00
+  GateSide vn = Side(7 * 60, 7 * 60, 23 * 60);            // Vietnam, 07:00-23:00
   EXPECT_FALSE(vn.IsOpenAt(At("2026-11-29T23:30:00Z")));  // 06:30 local on the 30th
   EXPECT_TRUE(vn.IsOpenAt(At("2026-11-30T00:30:00Z")));   // 07:30 local
   EXPECT_TRUE(vn.IsOpenAt(At("2026-11-30T00:00:00Z")));   // 07:00 local: opening is inclusive
@@ -331,18 +332,19 @@ TEST(GateSideTest, IsOpenAtUsesLocalTime) {
 TEST(GateSideTest, ChinaSideFromConfig) {
   auto config = ParseGateConfig(ConfigFile("huu-nghi.toml"));
   ASSERT_TRUE(config.has_value());
-  const GateSide& cn = config->counterpart;                // 08:00-23:59 at UTC+8
+  const GateSide& cn = config->counterpart;               // 08:00-24:00 at UTC+8
   EXPECT_FALSE(cn.IsOpenAt(At("2026-11-29T23:30:00Z")));  // 07:30 local
   EXPECT_TRUE(cn.IsOpenAt(At("2026-11-30T00:00:00Z")));   // 08:00 local
   EXPECT_TRUE(cn.IsOpenAt(At("2026-11-30T15:58:00Z")));   // 23:58 local
-  EXPECT_FALSE(cn.IsOpenAt(At("2026-11-30T15:59:00Z")));  // 23:59 local
+  EXPECT_TRUE(cn.IsOpenAt(At("2026-11-30T15:59:00Z")));   // 23:59 local
+  EXPECT_FALSE(cn.IsOpenAt(At("2026-11-30T16:00:00Z")));  // 00:00 local: closed until 08:00
   // At 07:30 Vietnam time the Vietnamese side is open and the Chinese side is not yet.
   EXPECT_TRUE(config->self.IsOpenAt(At("2026-11-30T00:30:00Z")));
   EXPECT_FALSE(cn.IsOpenAt(At("2026-11-29T23:45:00Z")));
 }
 
 TEST(GateSideTest, OpenOverMidnight) {
-  GateSide night = Side(7 * 60, 22 * 60, 6 * 60);  // 22:00-06:00 at UTC+7
+  GateSide night = Side(7 * 60, 22 * 60, 6 * 60);            // 22:00-06:00 at UTC+7
   EXPECT_TRUE(night.IsOpenAt(At("2026-11-29T15:00:00Z")));   // 22:00 local
   EXPECT_TRUE(night.IsOpenAt(At("2026-11-29T16:30:00Z")));   // 23:30 local
   EXPECT_TRUE(night.IsOpenAt(At("2026-11-29T17:00:00Z")));   // 00:00 local
@@ -362,12 +364,12 @@ TEST(GateSideTest, OpenOverMidnight) {
 TEST(GateSideTest, AllDayClosedAndNegativeOffsets) {
   GateSide all_day = Side(7 * 60, 0, 24 * 60);
   GateSide closed = Side(7 * 60, 9 * 60, 9 * 60);  // open == close means closed
-  for (std::string_view t : {"2026-11-29T00:00:00Z", "2026-11-29T02:00:00Z",
-                             "2026-11-29T16:59:59Z", "2026-11-29T17:00:00Z"}) {
+  for (std::string_view t : {"2026-11-29T00:00:00Z", "2026-11-29T02:00:00Z", "2026-11-29T16:59:59Z",
+                             "2026-11-29T17:00:00Z"}) {
     EXPECT_TRUE(all_day.IsOpenAt(At(t))) << t;
     EXPECT_FALSE(closed.IsOpenAt(At(t))) << t;
   }
-  GateSide west = Side(-5 * 60, 7 * 60, 23 * 60);          // UTC-5
+  GateSide west = Side(-5 * 60, 7 * 60, 23 * 60);           // UTC-5
   EXPECT_TRUE(west.IsOpenAt(At("2026-11-30T03:30:00Z")));   // 22:30 local on the 29th
   EXPECT_TRUE(west.IsOpenAt(At("2026-11-30T03:59:00Z")));   // 22:59 local
   EXPECT_FALSE(west.IsOpenAt(At("2026-11-30T04:00:00Z")));  // 23:00 local

@@ -229,10 +229,13 @@ Result<Crossing> Decide(const Crossing& crossing, const CrossingEvent& event, co
                                     now};
       break;
     case E::kRelease:
-      if (crossing.channel == Channel::kRed &&
+      if ((crossing.channel == Channel::kRed || crossing.quarantine_inspection) &&
           (!crossing.last_check || crossing.last_check->kind != "inspection")) {
         return Conflict("inspection_required",
-                        "the crossing is in the red channel and has not been inspected");
+                        crossing.channel == Channel::kRed
+                            ? "the crossing is in the red channel and has not been inspected"
+                            : "the crossing was selected for quarantine inspection and has not "
+                              "been inspected");
       }
       if (crossing.last_check && (crossing.last_check->outcome == "finding" ||
                                   crossing.last_check->outcome == "discrepancy")) {

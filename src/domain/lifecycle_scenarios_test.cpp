@@ -1,13 +1,8 @@
 // Runs the data-driven lifecycle scenarios in tests/scenarios/lifecycle/*.json (format in
 // tests/scenarios/README.md): one test per file.
 
-#include <borderflow/core/json.h>
-#include <borderflow/domain/lifecycle.h>
-#include <gtest/gtest.h>
-
 #include <algorithm>
 #include <cctype>
-#include <boost/json/serialize.hpp>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -16,6 +11,12 @@
 #include <sstream>
 #include <string>
 #include <vector>
+
+#include <boost/json/parse.hpp>
+#include <gtest/gtest.h>
+
+#include <borderflow/core/json.h>
+#include <borderflow/domain/lifecycle.h>
 
 namespace borderflow {
 namespace {
@@ -145,8 +146,7 @@ Result<Step> ParseStep(const json::value& v, std::string path) {
   bool success_checks = s.expect_channel || s.expect_version || s.expect_refusal_reason ||
                         s.expect_last_check || s.expect_allowed_events;
   if (success_checks && !s.expect_state) {
-    return InvalidArgument("bad_scenario", "checks of the new crossing go with expect_state",
-                           path);
+    return InvalidArgument("bad_scenario", "checks of the new crossing go with expect_state", path);
   }
   return s;
 }
@@ -231,16 +231,6 @@ Result<Crossing> RunStep(const Crossing& c, const Step& step, Timestamp now) {
   return Decide(c, CrossingEvent{step.event, std::move(data)}, ActorFor(step.role), now);
 }
 
-void ExpectSameCrossing(const Crossing& a, const Crossing& b) {
-  EXPECT_EQ(a.state, b.state);
-  EXPECT_EQ(a.version, b.version);
-  EXPECT_EQ(a.channel, b.channel);
-  EXPECT_EQ(a.quarantine_inspection, b.quarantine_inspection);
-  EXPECT_EQ(a.refusal_reason, b.refusal_reason);
-  EXPECT_EQ(a.updated_at, b.updated_at);
-  EXPECT_EQ(a.last_check.has_value(), b.last_check.has_value());
-}
-
 class ScenarioTest : public ::testing::TestWithParam<std::string> {};
 
 TEST_P(ScenarioTest, Runs) {
@@ -258,9 +248,8 @@ TEST_P(ScenarioTest, Runs) {
     Result<Crossing> result = RunStep(c, step, now);
 
     if (step.expect_error) {
-      ASSERT_FALSE(result.has_value())
-          << "accepted; expected " << *step.expect_error << ", got state "
-          << CrossingStateName(result->state);
+      ASSERT_FALSE(result.has_value()) << "accepted; expected " << *step.expect_error
+                                       << ", got state " << CrossingStateName(result->state);
       EXPECT_EQ(result.error().code, *step.expect_error) << result.error().ToString();
       if (step.expect_status) {
         EXPECT_EQ(HttpStatusFor(result.error().kind), *step.expect_status)
@@ -280,17 +269,27 @@ TEST_P(ScenarioTest, Runs) {
         << CrossingStateName(*step.expect_state);
     EXPECT_EQ(next.version, c.version + 1);
     EXPECT_EQ(next.updated_at, now);
-    if (step.expect_version) EXPECT_EQ(next.version, *step.expect_version);
+    if (step.expect_version) {
+      EXPECT_EQ(next.version, *step.expect_version);
+    }
     if (step.expect_channel) {
       EXPECT_EQ(next.channel, *step.expect_channel) << ChannelName(next.channel);
     }
-    if (step.expect_refusal_reason) EXPECT_EQ(next.refusal_reason, *step.expect_refusal_reason);
+    if (step.expect_refusal_reason) {
+      EXPECT_EQ(next.refusal_reason, *step.expect_refusal_reason);
+    }
     if (step.expect_last_check) {
       const ExpectedCheck& want = *step.expect_last_check;
       ASSERT_TRUE(next.last_check.has_value());
-      if (want.kind) EXPECT_EQ(next.last_check->kind, *want.kind);
-      if (want.outcome) EXPECT_EQ(next.last_check->outcome, *want.outcome);
-      if (want.officer) EXPECT_EQ(next.last_check->officer, *want.officer);
+      if (want.kind) {
+        EXPECT_EQ(next.last_check->kind, *want.kind);
+      }
+      if (want.outcome) {
+        EXPECT_EQ(next.last_check->outcome, *want.outcome);
+      }
+      if (want.officer) {
+        EXPECT_EQ(next.last_check->officer, *want.officer);
+      }
       EXPECT_EQ(next.last_check->at, now);
     }
     if (step.expect_allowed_events) {

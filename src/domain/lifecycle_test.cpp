@@ -1,12 +1,13 @@
-#include <borderflow/domain/lifecycle.h>
-#include <gtest/gtest.h>
-
 #include <algorithm>
-#include <boost/json/parse.hpp>
 #include <map>
 #include <set>
 #include <string>
 #include <vector>
+
+#include <boost/json/parse.hpp>
+#include <gtest/gtest.h>
+
+#include <borderflow/domain/lifecycle.h>
 
 namespace borderflow {
 namespace {
@@ -67,14 +68,8 @@ const std::vector<ExpectedRow>& ExpectedTable() {
        {R::kSensor, R::kGateOperator, R::kBorderGuard}},
       {E::kCallForward, {S::kInYard}, S::kCalled, {R::kGateOperator, R::kSystem}},
       {E::kRequeue, {S::kCalled}, S::kInYard, {R::kGateOperator, R::kSystem}},
-      {E::kArriveAtGate,
-       {S::kCalled},
-       S::kAtGate,
-       {R::kSensor, R::kGateOperator, R::kBorderGuard}},
-      {E::kCheckDocuments,
-       {S::kAtGate},
-       S::kChecked,
-       {R::kCustomsOfficer, R::kQuarantineOfficer}},
+      {E::kArriveAtGate, {S::kCalled}, S::kAtGate, {R::kSensor, R::kGateOperator, R::kBorderGuard}},
+      {E::kCheckDocuments, {S::kAtGate}, S::kChecked, {R::kCustomsOfficer, R::kQuarantineOfficer}},
       {E::kStartInspection,
        {S::kAtGate, S::kChecked},
        S::kInspecting,
@@ -332,8 +327,8 @@ TEST(DecideTest, AssessSetsChannelAndQuarantine) {
   EXPECT_EQ(c.channel, Channel::kRed);
   EXPECT_TRUE(c.quarantine_inspection);
 
-  Crossing y = MustDecide(In(S::kDeclared), Event(E::kAssess, R"({"channel":"yellow"})"),
-                          R::kSystem);
+  Crossing y =
+      MustDecide(In(S::kDeclared), Event(E::kAssess, R"({"channel":"yellow"})"), R::kSystem);
   EXPECT_EQ(y.channel, Channel::kYellow);
   EXPECT_FALSE(y.quarantine_inspection);
 
@@ -354,10 +349,10 @@ TEST(DecideTest, ChecksRecordOfficerOutcomeAndTime) {
   EXPECT_EQ(c.last_check->officer, "quarantine_officer.user");
   EXPECT_EQ(c.last_check->at, kNow);
 
-  Crossing i = MustDecide(
-      In(S::kInspecting, Channel::kRed),
-      Event(E::kRecordInspection, R"({"outcome":"finding","finding_type":"pest"})"),
-      R::kCustomsOfficer);
+  Crossing i =
+      MustDecide(In(S::kInspecting, Channel::kRed),
+                 Event(E::kRecordInspection, R"({"outcome":"finding","finding_type":"pest"})"),
+                 R::kCustomsOfficer);
   ASSERT_TRUE(i.last_check.has_value());
   EXPECT_EQ(i.last_check->kind, "inspection");
   EXPECT_EQ(i.last_check->outcome, "finding");
@@ -414,9 +409,9 @@ TEST(DecideTest, FindingBlocksRelease) {
   EXPECT_EQ(HttpStatusFor(r.error().kind), 409);
 
   // A document discrepancy blocks release the same way, in any channel.
-  Crossing y = MustDecide(In(S::kAtGate, Channel::kYellow),
-                          Event(E::kCheckDocuments, R"({"outcome":"discrepancy"})"),
-                          R::kCustomsOfficer);
+  Crossing y =
+      MustDecide(In(S::kAtGate, Channel::kYellow),
+                 Event(E::kCheckDocuments, R"({"outcome":"discrepancy"})"), R::kCustomsOfficer);
   ExpectRefusal(Decide(y, Event(E::kRelease), As(R::kCustomsOfficer), kNow), ErrorKind::kConflict,
                 "finding_unresolved");
 
@@ -430,13 +425,17 @@ TEST(DecideTest, FindingBlocksRelease) {
 TEST(DecideTest, VersionIncrementsAlongAPathAndInputIsUnchanged) {
   Crossing c = In(S::kDeclared);
   c.version = 1;
-  const std::vector<std::pair<E, R>> path = {
-      {E::kAssess, R::kSystem},           {E::kBook, R::kForwarder},
-      {E::kEnterYard, R::kSensor},        {E::kCallForward, R::kSystem},
-      {E::kRequeue, R::kGateOperator},    {E::kCallForward, R::kGateOperator},
-      {E::kArriveAtGate, R::kSensor},     {E::kCheckDocuments, R::kCustomsOfficer},
-      {E::kRelease, R::kCustomsOfficer},  {E::kCross, R::kBorderGuard},
-      {E::kConfirmReceipt, R::kCounterpart}};
+  const std::vector<std::pair<E, R>> path = {{E::kAssess, R::kSystem},
+                                             {E::kBook, R::kForwarder},
+                                             {E::kEnterYard, R::kSensor},
+                                             {E::kCallForward, R::kSystem},
+                                             {E::kRequeue, R::kGateOperator},
+                                             {E::kCallForward, R::kGateOperator},
+                                             {E::kArriveAtGate, R::kSensor},
+                                             {E::kCheckDocuments, R::kCustomsOfficer},
+                                             {E::kRelease, R::kCustomsOfficer},
+                                             {E::kCross, R::kBorderGuard},
+                                             {E::kConfirmReceipt, R::kCounterpart}};
   int64_t version = 1;
   for (const auto& [event, role] : path) {
     Crossing before = c;
@@ -486,8 +485,7 @@ TEST(DecodeEventDataTest, Assess) {
 
 TEST(DecodeEventDataTest, ChecksAndInspections) {
   ExpectDataError(E::kCheckDocuments, "{}", "missing_field", "data.outcome");
-  ExpectDataError(E::kCheckDocuments, R"({"outcome":"finding"})", "invalid_value",
-                  "data.outcome");
+  ExpectDataError(E::kCheckDocuments, R"({"outcome":"finding"})", "invalid_value", "data.outcome");
   ExpectDataError(E::kRecordInspection, R"({"outcome":"ok"})", "invalid_value", "data.outcome");
   ExpectDataError(E::kRecordInspection, R"({"outcome":"finding"})", "missing_field",
                   "data.finding_type");
@@ -497,8 +495,8 @@ TEST(DecodeEventDataTest, ChecksAndInspections) {
                   R"({"outcome":"no_finding","note":")" + std::string(1001, 'n') + R"("})",
                   "field_too_long", "data.note");
 
-  auto finding = DecodeEventData(
-      E::kRecordInspection, json::parse(R"({"outcome":"finding","finding_type":"pest"})"));
+  auto finding = DecodeEventData(E::kRecordInspection,
+                                 json::parse(R"({"outcome":"finding","finding_type":"pest"})"));
   ASSERT_TRUE(finding.has_value());
   EXPECT_EQ(finding->at("finding_type").as_string(), "pest");
 }

@@ -3,6 +3,9 @@
 // HttpClient runs each Send() as a coroutine on its private io_context and drives that context
 // on the calling thread until the exchange completes; using async operations gives a real
 // per-request deadline (beast::tcp_stream timeouts apply to async operations only).
+//
+// Thread-safety: an HttpClient is not thread-safe (one Send() at a time; use one client per
+// thread). RunLoad is reentrant; it calls `next` concurrently when options.threads > 1.
 
 #include <algorithm>
 #include <cmath>

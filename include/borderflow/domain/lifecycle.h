@@ -72,7 +72,8 @@ Result<boost::json::object> DecodeEventData(CrossingEventType type,
 //   permission_denied "role_not_allowed" (403): the role may not send this event;
 //   conflict "invalid_transition" (409): not allowed in the current state; the message names the
 //     state and the events allowed in it;
-//   conflict "inspection_required" (409): a red-channel crossing may not skip inspection;
+//   conflict "inspection_required" (409): a red-channel crossing, or one selected for quarantine
+//     inspection, may not be released without an inspection;
 //   conflict "finding_unresolved" (409): an inspection found a problem, so no release.
 Result<Crossing> Decide(const Crossing& crossing, const CrossingEvent& event, const Actor& actor,
                         Timestamp now);

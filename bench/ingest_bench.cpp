@@ -1,0 +1,189 @@
+// Durable event ingest: acknowledged declarations per second over HTTP with 64 concurrent
+// clients (group commit), side by side in the same run with the store's own limit for the same
+// records (one transaction per event, and batched). Every acknowledged write is on disk
+// (SQLite WAL, synchronous=FULL).
+//
+//   bench/run.sh            (builds the release preset and runs this)
+//   ingest_bench --seconds 5 --connections 64 --markdown out.md
+
+#include <borderflow/domain/crossing_json.h>
+#include <borderflow/net/http_client.h>
+#include <borderflow/server/runtime.h>
+#include <fmt/format.h>
+#include <unistd.h>
+
+#include <CLI/CLI.hpp>
+#include <atomic>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+
+namespace borderflow {
+namespace {
+
+struct Row {
+  std::string what;
+  double events_per_second = 0;
+  std::string latency;  // p50 / p99 for HTTP
+};
+
+std::string DeclarationBody(uint64_t n) {
+  return fmt::format(R"({{"direction":"VN-CN","lane_class":"general_cargo",
+    "vehicle":{{"plate":"12C-{:03d}.{:02d}"}},
+    "driver":{{"name":"Nguyen Van An","document_number":"B{:07d}","nationality":"VN"}},
+    "lines":[{{"hs_code":"030617","description":"Frozen shrimp","packages":100,
+      "gross_weight_kg":2000,"value":{{"amount":"9000.00","currency":"USD"}},
+      "origin_country":"VN"}}]}})",
+                     (n / 100) % 1000, n % 100, n % 10000000);
+}
+
+std::filesystem::path TempDir(const char* name) {
+  auto dir = std::filesystem::temp_directory_path() / fmt::format("bf-bench-{}-{}", name, getpid());
+  std::filesystem::remove_all(dir);
+  std::filesystem::create_directories(dir);
+  return dir;
+}
+
+// The same records the engine writes for a declaration: the crossing row, its audit record and
+// its idempotency record.
+Status WriteDeclaration(WriteTxn& txn, const Declaration& decl, uint64_t n, Timestamp now) {
+  Crossing c;
+  c.id = fmt::format("CR-B{:011d}", n);
+  c.company_id = "BENCH";
+  c.declared_by = "Ubench";
+  c.declaration = decl;
+  c.declaration_valid_until = now + std::chrono::hours(72);
+  c.version = 1;
+  c.created_at = c.updated_at = now;
+  BF_TRY(txn.InsertCrossing(c));
+  std::string body = ToJsonText(EncodeCrossing(c));
+  BF_TRY(txn.AppendAudit(AuditDraft{now, "Ubench", "forwarder", "crossing", c.id, "declare", body}));
+  return txn.PutIdempotency(IdempotencyRecord{"Ubench", fmt::format("k{}", n), "fp", 201,
+                                              body, now});
+}
+
+Row StoreLimit(const GateConfig& config, size_t batch, double seconds) {
+  auto dir = TempDir("store");
+  auto hs = HsNomenclature::Hs2022();
+  auto store = SqliteStore::Open(SqliteOptions{(dir / "store.db").string()}, hs);
+  BF_ASSERT(store.has_value(), "bench store opens");
+  auto decl = DecodeDeclaration(*ParseJson(DeclarationBody(1)), *hs);
+  BF_ASSERT(decl.has_value(), "bench declaration is valid");
+  (void)config;
+  SystemClock clock;
+  uint64_t n = 0;
+  auto start = std::chrono::steady_clock::now();
+  auto deadline = start + std::chrono::duration<double>(seconds);
+  while (std::chrono::steady_clock::now() < deadline) {
+    std::vector<TxnFn> work;
+    Timestamp now = clock.Now();
+    for (size_t i = 0; i < batch; ++i) {
+      uint64_t id = n++;
+      work.push_back([&, id, now](WriteTxn& txn) { return WriteDeclaration(txn, *decl, id, now); });
+    }
+    for (const Status& s : (*store)->WriteBatch(work)) BF_ASSERT(s.has_value(), "bench write");
+  }
+  double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  store->reset();
+  std::filesystem::remove_all(dir);
+  return Row{batch == 1 ? "store, one transaction per event"
+                        : fmt::format("store, {} events per transaction", batch),
+             double(n) / elapsed, "-"};
+}
+
+Row HttpIngest(const GateConfig& config, int connections, double seconds) {
+  auto dir = TempDir("http");
+  SystemClock clock;
+  SystemRandom random;
+  RuntimeOptions options;
+  options.config = config;
+  options.db_path = (dir / "node.db").string();
+  options.http.port = 0;
+  options.http.threads = 2;
+  auto rt = Runtime::Start(std::move(options), clock, random);
+  BF_ASSERT(rt.has_value(), "bench node starts");
+  Actor admin{"bench", "bench", Role::kAdministrator, ""};
+  auto user = (*rt)->engine().Execute(Command{admin, "", "", AddUser{"bench", Role::kForwarder, "BENCH"}});
+  BF_ASSERT(user.has_value(), "bench user");
+  auto token = (*rt)->engine().Execute(Command{admin, "", "", IssueApiToken{"bench", "", {}}});
+  BF_ASSERT(token.has_value(), "bench token");
+  std::string auth = "Bearer " + std::string(token->body.at("token").as_string());
+
+  std::atomic<uint64_t> counter{0};
+  net::LoadOptions load;
+  load.port = (*rt)->port();
+  load.connections = connections;
+  load.duration = std::chrono::milliseconds(int64_t(seconds * 1000));
+  load.warmup = std::chrono::milliseconds(1000);
+  net::LoadResult r = net::RunLoad(load, [&](int, uint64_t) {
+    uint64_t n = counter.fetch_add(1);
+    return net::LoadRequest{"POST", "/api/v1/crossings", DeclarationBody(n),
+                            {{"Authorization", auth},
+                             {"Content-Type", "application/json"},
+                             {"Idempotency-Key", fmt::format("bench-{}", n)}}};
+  });
+  const EngineStats& stats = (*rt)->engine().stats();
+  double per_txn = stats.transactions.load() == 0
+                       ? 0
+                       : double(stats.commands.load()) / double(stats.transactions.load());
+  (*rt)->Stop();
+  std::filesystem::remove_all(dir);
+  if (r.errors > 0) std::cerr << "warning: " << r.errors << " requests failed\n";
+  return Row{fmt::format("HTTP POST /api/v1/crossings, {} clients ({:.0f} events per commit)",
+                         connections, per_txn),
+             double(r.ok) / r.seconds,
+             fmt::format("p50 {:.2f} ms, p99 {:.2f} ms, max {:.1f} ms", r.p50_ms, r.p99_ms,
+                         r.max_ms)};
+}
+
+std::string CpuModel() {
+  std::ifstream in("/proc/cpuinfo");
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.starts_with("model name")) return line.substr(line.find(':') + 2);
+  }
+  return "unknown CPU";
+}
+
+}  // namespace
+}  // namespace borderflow
+
+int main(int argc, char** argv) {
+  using namespace borderflow;
+  CLI::App app{"borderflow durable ingest benchmark"};
+  double seconds = 5;
+  int connections = 64;
+  std::string config_path = std::string(BORDERFLOW_SOURCE_DIR) + "/config/huu-nghi.toml";
+  std::string markdown;
+  app.add_option("--seconds", seconds, "measured seconds per case")->capture_default_str();
+  app.add_option("--connections", connections, "concurrent HTTP clients")->capture_default_str();
+  app.add_option("--config", config_path, "gate configuration")->capture_default_str();
+  app.add_option("--markdown", markdown, "also write the result table to this file");
+  CLI11_PARSE(app, argc, argv);
+
+  auto config = LoadGateConfig(config_path);
+  if (!config) {
+    std::cerr << config.error().ToString() << "\n";
+    return 2;
+  }
+  std::vector<Row> rows;
+  std::cerr << "[1/3] HTTP ingest with " << connections << " clients...\n";
+  rows.push_back(HttpIngest(*config, connections, seconds));
+  std::cerr << "[2/3] store limit, one transaction per event...\n";
+  rows.push_back(StoreLimit(*config, 1, seconds));
+  std::cerr << "[3/3] store limit, batched...\n";
+  rows.push_back(StoreLimit(*config, 256, seconds));
+
+  std::string table = fmt::format(
+      "Machine: {} cores, {}. Durable: SQLite WAL, synchronous=FULL.\n\n"
+      "| case | acknowledged events/s | ratio to one-per-transaction | latency |\n"
+      "|---|---:|---:|---|\n",
+      sysconf(_SC_NPROCESSORS_ONLN), CpuModel());
+  for (const Row& r : rows) {
+    table += fmt::format("| {} | {:.0f} | {:.1f}x | {} |\n", r.what, r.events_per_second,
+                         r.events_per_second / rows[1].events_per_second, r.latency);
+  }
+  std::cout << table;
+  if (!markdown.empty()) std::ofstream(markdown) << table;
+  return 0;
+}

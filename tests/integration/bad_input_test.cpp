@@ -1,0 +1,413 @@
+// Bad input over HTTP: every malformed, unauthorised or out-of-place request gets a 4xx with an
+// RFC 9457 problem-details body, and changes nothing (no audit record, no crossing state or
+// version change, no new crossing).
+//
+// The suite shares one node: none of its requests may change anything, and each test checks
+// exactly that against a snapshot taken before it.
+
+#include <borderflow/net/http_client.h>
+#include <fmt/format.h>
+
+#include <functional>
+#include <optional>
+
+#include "test_node.h"
+
+namespace borderflow::testing {
+namespace {
+
+namespace json = boost::json;
+using Headers = std::vector<std::pair<std::string, std::string>>;
+
+// What a request could have changed.
+struct Snapshot {
+  int64_t audit_count = -1;
+  std::string state;
+  int64_t version = -1;
+  size_t crossings = 0;
+};
+
+class BadInput : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    node_ = new TestNode();
+    id_ = node_->Declare("fwd-a");
+  }
+  static void TearDownTestSuite() {
+    delete node_;
+    node_ = nullptr;
+  }
+
+  void SetUp() override {
+    ASSERT_FALSE(id_.empty());
+    before_ = Take();
+    ASSERT_EQ(before_.state, "declared");
+    ASSERT_EQ(before_.version, 1);
+    ASSERT_EQ(before_.crossings, 1u);
+  }
+  // Every test: nothing changed.
+  void TearDown() override {
+    Snapshot after = Take();
+    EXPECT_EQ(after.audit_count, before_.audit_count) << "an audit record was appended";
+    EXPECT_EQ(after.state, before_.state);
+    EXPECT_EQ(after.version, before_.version);
+    EXPECT_EQ(after.crossings, before_.crossings) << "a crossing was created";
+  }
+
+  Snapshot Take() {
+    Snapshot s;
+    s.audit_count = node_->AuditCount();
+    ApiReply c = node_->Call("GET", "/api/v1/crossings/" + id_, "operator");
+    if (c.status == 200) {
+      s.state = std::string(c.body.at("state").as_string());
+      s.version = c.body.at("version").as_int64();
+    }
+    ApiReply list = node_->Call("GET", "/api/v1/crossings?limit=200", "operator");
+    if (list.status == 200) s.crossings = list.body.at("items").as_array().size();
+    return s;
+  }
+
+  // A request with exactly these headers (TestNode::Call adds its own), on a fresh connection.
+  ApiReply Raw(std::string_view method, std::string_view target, const Headers& headers,
+               std::string_view body = {}) {
+    net::HttpClient client("127.0.0.1", node_->port());
+    auto r = client.Send(method, target, body, headers);
+    EXPECT_TRUE(r) << r.error().ToString();
+    ApiReply reply;
+    if (!r) return reply;
+    reply.status = r->status;
+    reply.raw = r->body;
+    reply.headers = r->headers;
+    auto parsed = ParseJson(r->body, JsonLimits{64 << 20, 64});
+    if (parsed) reply.body = *parsed;
+    return reply;
+  }
+
+  static std::string Bearer(std::string_view user) {
+    return "Bearer " + node_->tokens().at(std::string(user));
+  }
+
+  // The demo declaration with `edit` applied to its JSON.
+  static std::string Declaration(const std::function<void(json::object&)>& edit) {
+    json::value v = ParseJson(node_->DurianDeclaration()).value();
+    edit(v.as_object());
+    return ToJsonText(v);
+  }
+
+  ApiReply PostDeclaration(std::string_view body, std::string key = {}) {
+    return node_->Call("POST", "/api/v1/crossings", "fwd-a", body, std::move(key));
+  }
+
+  static TestNode* node_;
+  static std::string id_;
+  Snapshot before_;
+};
+
+TestNode* BadInput::node_ = nullptr;
+std::string BadInput::id_;
+
+// Checks an RFC 9457 problem-details reply.
+void ExpectProblem(const ApiReply& r, int status, std::string_view code,
+                   std::optional<std::string_view> field = std::nullopt) {
+  SCOPED_TRACE(r.raw);
+  EXPECT_EQ(r.status, status);
+  EXPECT_TRUE(r.Header("Content-Type").starts_with("application/problem+json"))
+      << r.Header("Content-Type");
+  ASSERT_TRUE(r.body.is_object());
+  const json::object& o = r.body.as_object();
+  for (const char* key : {"type", "title", "detail", "code"}) {
+    ASSERT_TRUE(o.contains(key) && o.at(key).is_string()) << "missing '" << key << "'";
+    EXPECT_FALSE(o.at(key).as_string().empty()) << key;
+  }
+  ASSERT_TRUE(o.contains("status") && o.at("status").is_int64());
+  EXPECT_EQ(o.at("status").as_int64(), status);
+  EXPECT_EQ(o.at("code").as_string(), code);
+  if (field) {
+    ASSERT_TRUE(o.contains("field") && o.at("field").is_string()) << "missing 'field'";
+    EXPECT_EQ(o.at("field").as_string(), *field);
+  }
+}
+
+std::string Detail(const ApiReply& r) {
+  if (!r.body.is_object() || !r.body.as_object().contains("detail")) return "";
+  return std::string(r.body.at("detail").as_string());
+}
+
+// --- bodies -----------------------------------------------------------------------------------
+
+TEST_F(BadInput, MalformedJson) {
+  ExpectProblem(PostDeclaration(R"({"direction": "VN-CN", )"), 400, "malformed_json");
+  ExpectProblem(PostDeclaration("not json at all"), 400, "malformed_json");
+  ExpectProblem(node_->Event(id_, "assess", "customs", R"({"channel": )"), 400, "malformed_json");
+}
+
+TEST_F(BadInput, WrongType) {
+  std::string body = Declaration([](json::object& d) {
+    d["lines"].as_array()[0].as_object()["packages"] = "ten";
+  });
+  ExpectProblem(PostDeclaration(body), 400, "wrong_type", "lines[0].packages");
+  ExpectProblem(PostDeclaration(Declaration([](json::object& d) { d["vehicle"] = "12C-123.45"; })),
+                400, "wrong_type", "vehicle");
+  ExpectProblem(PostDeclaration("[1, 2, 3]"), 400, "wrong_type");
+}
+
+TEST_F(BadInput, MissingField) {
+  std::string body =
+      Declaration([](json::object& d) { d["driver"].as_object().erase("name"); });
+  ExpectProblem(PostDeclaration(body), 400, "missing_field", "driver.name");
+  ExpectProblem(PostDeclaration(Declaration([](json::object& d) { d.erase("direction"); })), 400,
+                "missing_field", "direction");
+  // An event needs its type, and cancel needs a reason.
+  ExpectProblem(node_->Call("POST", "/api/v1/crossings/" + id_ + "/events", "fwd-a",
+                            R"({"data": {}})"),
+                400, "missing_field", "type");
+  ExpectProblem(node_->Event(id_, "cancel", "fwd-a", "{}"), 400, "missing_field", "data.reason");
+}
+
+TEST_F(BadInput, UnknownField) {
+  ExpectProblem(PostDeclaration(Declaration([](json::object& d) { d["colour"] = "red"; })), 400,
+                "unknown_field", "colour");
+  ExpectProblem(
+      PostDeclaration(Declaration([](json::object& d) { d["vehicle"].as_object()["axles"] = 5; })),
+      400, "unknown_field", "vehicle.axles");
+  ExpectProblem(node_->Event(id_, "assess", "customs", R"({"channel": "green", "speed": 1})"),
+                400, "unknown_field", "data.speed");
+  ExpectProblem(node_->Call("POST", "/api/v1/crossings/" + id_ + "/events", "customs",
+                            R"({"type": "assess", "data": {"channel": "green"}, "extra": 1})"),
+                400, "unknown_field", "extra");
+}
+
+TEST_F(BadInput, OversizedBodyIs413) {
+  // Valid JSON, just over 1 MiB: the server refuses it before any handler runs.
+  std::string body = Declaration([](json::object& d) {
+    d["driver"].as_object()["name"] = std::string((1 << 20) + 16, 'x');
+  });
+  ASSERT_GT(body.size(), size_t{1} << 20);
+  ApiReply r = Raw("POST", "/api/v1/crossings",
+                   {{"Authorization", Bearer("fwd-a")},
+                    {"Content-Type", "application/json"},
+                    {"Idempotency-Key", "oversized-1"}},
+                   body);
+  ExpectProblem(r, 413, "payload_too_large");
+  // The node still serves (TestNode's own connection is unaffected).
+  EXPECT_EQ(node_->Call("GET", "/healthz", "").status, 200);
+}
+
+TEST_F(BadInput, TooDeepJson) {
+  std::string deep = std::string(100, '[') + std::string(100, ']');
+  ExpectProblem(PostDeclaration(deep), 400, "json_too_deep");
+  // Deep inside an otherwise valid declaration.
+  std::string nested = std::string(40, '[') + "1" + std::string(40, ']');
+  std::string body = node_->DurianDeclaration();
+  body.insert(body.rfind('}'), R"(, "colour": )" + nested);
+  ExpectProblem(PostDeclaration(body), 400, "json_too_deep");
+}
+
+// --- domain validation ------------------------------------------------------------------------
+
+TEST_F(BadInput, UnknownHsCode) {
+  std::string body = Declaration(
+      [](json::object& d) { d["lines"].as_array()[0].as_object()["hs_code"] = "999999"; });
+  ApiReply r = PostDeclaration(body);
+  ExpectProblem(r, 400, "unknown_hs_code", "lines[0].hs_code");
+  EXPECT_NE(Detail(r).find("999999"), std::string::npos) << r.raw;
+}
+
+TEST_F(BadInput, MalformedPlate) {
+  std::string body = node_->DurianDeclaration("12X");
+  ExpectProblem(PostDeclaration(body), 400, "invalid_plate", "vehicle.plate");
+}
+
+TEST_F(BadInput, EventNotAllowedInState) {
+  ApiReply r = node_->Event(id_, "release", "customs");
+  ExpectProblem(r, 409, "invalid_transition");
+  std::string detail = Detail(r);
+  EXPECT_NE(detail.find("declared"), std::string::npos) << detail;
+  EXPECT_NE(detail.find("assess, cancel"), std::string::npos) << detail;
+}
+
+TEST_F(BadInput, WrongRole) {
+  ApiReply r = node_->Event(id_, "assess", "fwd-a", R"({"channel": "green"})");
+  ExpectProblem(r, 403, "role_not_allowed");
+  EXPECT_NE(Detail(r).find("forwarder"), std::string::npos) << r.raw;
+  // The camera may not declare.
+  ExpectProblem(node_->Call("POST", "/api/v1/crossings", "camera", node_->DurianDeclaration()),
+                403, "role_not_allowed");
+}
+
+TEST_F(BadInput, UnknownEventType) {
+  ExpectProblem(node_->Event(id_, "teleport", "customs"), 400, "unknown_event_type", "type");
+}
+
+// --- scopes and authentication ----------------------------------------------------------------
+
+// Another company's crossing answers exactly like a crossing that does not exist.
+TEST_F(BadInput, OtherCompanysCrossingIsNotFound) {
+  const std::string unknown = "CR-000000000000";
+  ASSERT_NE(unknown, id_);
+  // Same body once the id (in detail and instance) is neutralised.
+  auto shape = [](const ApiReply& r, const std::string& id) {
+    std::string text = r.raw;
+    for (size_t at; (at = text.find(id)) != std::string::npos;) text.replace(at, id.size(), "ID");
+    return text;
+  };
+  struct Case {
+    const char* what;
+    std::function<ApiReply(const std::string&)> send;
+  };
+  const Case cases[] = {
+      {"get", [&](const std::string& id) {
+         return node_->Call("GET", "/api/v1/crossings/" + id, "fwd-b");
+       }},
+      {"history", [&](const std::string& id) {
+         return node_->Call("GET", "/api/v1/crossings/" + id + "/events", "fwd-b");
+       }},
+      {"event", [&](const std::string& id) {
+         return node_->Event(id, "cancel", "fwd-b", R"({"reason": "not mine"})");
+       }},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.what);
+    ApiReply theirs = c.send(id_);
+    ApiReply missing = c.send(unknown);
+    ExpectProblem(theirs, 404, "crossing_not_found");
+    ExpectProblem(missing, 404, "crossing_not_found");
+    EXPECT_EQ(shape(theirs, id_), shape(missing, unknown));
+    EXPECT_EQ(theirs.raw.find("COMPANY-A"), std::string::npos);
+  }
+  // fwd-b's list does not show it either.
+  ApiReply list = node_->Call("GET", "/api/v1/crossings", "fwd-b");
+  ASSERT_EQ(list.status, 200) << list.raw;
+  EXPECT_TRUE(list.body.at("items").as_array().empty()) << list.raw;
+}
+
+TEST_F(BadInput, NoTokenIs401WithChallenge) {
+  for (const char* method : {"GET", "POST"}) {
+    SCOPED_TRACE(method);
+    std::string body = std::string_view(method) == "POST" ? node_->DurianDeclaration() : "";
+    ApiReply r = node_->Call(method, "/api/v1/crossings", "", body);
+    ExpectProblem(r, 401, "authentication_required");
+    EXPECT_TRUE(r.Header("WWW-Authenticate").starts_with("Bearer")) << r.Header("WWW-Authenticate");
+  }
+  ApiReply get = node_->Call("GET", "/api/v1/crossings/" + id_, "");
+  ExpectProblem(get, 401, "authentication_required");
+  EXPECT_FALSE(get.Header("WWW-Authenticate").empty());
+}
+
+TEST_F(BadInput, BadTokensAre401InvalidToken) {
+  const std::string real = node_->tokens().at("fwd-a");
+  // Same length and alphabet, unknown id; and the real id with a wrong secret.
+  std::string unknown_id = real;
+  unknown_id[4] = unknown_id[4] == 'A' ? 'B' : 'A';
+  std::string wrong_secret = real;
+  wrong_secret.back() = wrong_secret.back() == 'A' ? 'B' : 'A';
+  const std::string tokens[] = {"Bearer not-a-token",        "Bearer ",
+                                "Basic dXNlcjpwYXNz",        "Bearer " + real + "x",
+                                "Bearer " + unknown_id,      "Bearer " + wrong_secret};
+  for (const std::string& auth : tokens) {
+    SCOPED_TRACE(auth);
+    for (const char* method : {"GET", "POST"}) {
+      SCOPED_TRACE(method);
+      bool post = std::string_view(method) == "POST";
+      Headers headers = {{"Authorization", auth}};
+      if (post) {
+        headers.emplace_back("Content-Type", "application/json");
+        headers.emplace_back("Idempotency-Key", "bad-token");
+      }
+      ApiReply r = Raw(method, "/api/v1/crossings", headers,
+                       post ? node_->DurianDeclaration() : std::string());
+      ExpectProblem(r, 401, "invalid_token");
+      EXPECT_FALSE(r.Header("WWW-Authenticate").empty());
+      EXPECT_EQ(r.raw.find(real.substr(4)), std::string::npos) << "the token is echoed";
+    }
+  }
+  // Even the public board refuses a bad token rather than ignoring it.
+  ExpectProblem(Raw("GET", "/api/v1/gate", {{"Authorization", "Bearer " + unknown_id}}), 401,
+                "invalid_token");
+}
+
+// --- protocol ---------------------------------------------------------------------------------
+
+TEST_F(BadInput, MissingIdempotencyKey) {
+  ExpectProblem(PostDeclaration(node_->DurianDeclaration("12C-999.99"), "-"), 400,
+                "idempotency_key_required");
+  ExpectProblem(node_->Event(id_, "assess", "customs", R"({"channel": "green"})", "-"), 400,
+                "idempotency_key_required");
+}
+
+TEST_F(BadInput, WrongContentType) {
+  for (const char* type : {"text/plain", "application/x-www-form-urlencoded"}) {
+    SCOPED_TRACE(type);
+    ApiReply declare = Raw("POST", "/api/v1/crossings",
+                           {{"Authorization", Bearer("fwd-a")},
+                            {"Content-Type", type},
+                            {"Idempotency-Key", "wrong-type-1"}},
+                           node_->DurianDeclaration());
+    ExpectProblem(declare, 400, "unsupported_media_type");
+    ApiReply event = Raw("POST", "/api/v1/crossings/" + id_ + "/events",
+                         {{"Authorization", Bearer("customs")},
+                          {"Content-Type", type},
+                          {"Idempotency-Key", "wrong-type-2"}},
+                         R"({"type": "assess", "data": {"channel": "green"}})");
+    ExpectProblem(event, 400, "unsupported_media_type");
+  }
+  // No Content-Type at all.
+  ExpectProblem(Raw("POST", "/api/v1/crossings",
+                    {{"Authorization", Bearer("fwd-a")}, {"Idempotency-Key", "wrong-type-3"}},
+                    node_->DurianDeclaration()),
+                400, "unsupported_media_type");
+}
+
+TEST_F(BadInput, UnknownQueryParameter) {
+  ExpectProblem(node_->Call("GET", "/api/v1/crossings?colour=red", "operator"), 400,
+                "unknown_query_parameter", "colour");
+}
+
+TEST_F(BadInput, LimitOutOfRange) {
+  for (const char* limit : {"0", "1000", "-1", "ten", ""}) {
+    SCOPED_TRACE(limit);
+    ExpectProblem(node_->Call("GET", fmt::format("/api/v1/crossings?limit={}", limit), "operator"),
+                  400, "invalid_query", "limit");
+  }
+}
+
+TEST_F(BadInput, UnknownRouteIs404Problem) {
+  ExpectProblem(node_->Call("GET", "/api/v1/nothing-here", "operator"), 404, "not_found");
+  ExpectProblem(node_->Call("GET", "/api/v2/crossings", ""), 404, "not_found");
+}
+
+TEST_F(BadInput, WrongMethodIs405WithAllow) {
+  ApiReply r = node_->Call("DELETE", "/api/v1/crossings/" + id_, "operator");
+  ExpectProblem(r, 405, "method_not_allowed");
+  EXPECT_EQ(r.Header("Allow"), "GET") << r.raw;
+  ApiReply put = node_->Call("PUT", "/api/v1/crossings", "fwd-a", node_->DurianDeclaration());
+  ExpectProblem(put, 405, "method_not_allowed");
+  std::string allow = put.Header("Allow");
+  EXPECT_NE(allow.find("GET"), std::string::npos) << allow;
+  EXPECT_NE(allow.find("POST"), std::string::npos) << allow;
+}
+
+TEST_F(BadInput, PublicGateShowsNoPlateOrCompany) {
+  ApiReply gate = node_->Call("GET", "/api/v1/gate", "");
+  ASSERT_EQ(gate.status, 200) << gate.raw;
+  // The declared crossing is counted ...
+  bool counted = false;
+  for (const auto& d : gate.body.at("directions").as_array()) {
+    for (const auto& c : d.at("lane_classes").as_array()) {
+      const auto& by_state = c.at("by_state").as_object();
+      if (d.at("id") == "VN-CN" && c.at("lane_class") == "fresh_produce" &&
+          by_state.contains("declared")) {
+        counted = by_state.at("declared").as_int64() == 1;
+      }
+    }
+  }
+  EXPECT_TRUE(counted) << gate.raw;
+  // ... but nothing identifies it.
+  for (const char* secret : {"12C", "12C12345", "COMPANY-A", "company", "plate", "Nguyen"}) {
+    EXPECT_EQ(gate.raw.find(secret), std::string::npos) << secret << " in " << gate.raw;
+  }
+  EXPECT_EQ(gate.raw.find(id_), std::string::npos);
+}
+
+}  // namespace
+}  // namespace borderflow::testing
