@@ -153,11 +153,27 @@ Db::~Db() {
   sqlite3_close_v2(db_);
 }
 
+namespace {
+
+// The start of `sql` on one line, for error messages ("CREATE TABLE crossings ( id TEXT ...").
+std::string Abbreviate(std::string_view sql) {
+  std::string out;
+  for (char c : sql) {
+    const bool space = c == ' ' || c == '\n' || c == '\t' || c == '\r';
+    if (space && (out.empty() || out.back() == ' ')) continue;
+    out += space ? ' ' : c;
+    if (out.size() >= 60) return out + "...";
+  }
+  return out;
+}
+
+}  // namespace
+
 Status Db::Exec(std::string_view sql) {
   std::string text(sql);
   int rc = sqlite3_exec(db_, text.c_str(), nullptr, nullptr, nullptr);
   if (rc != SQLITE_OK) {
-    return ErrorFor(sqlite3_extended_errcode(db_), text.size() <= 80 ? text : text.substr(0, 80));
+    return ErrorFor(sqlite3_extended_errcode(db_), fmt::format("\"{}\"", Abbreviate(text)));
   }
   return {};
 }

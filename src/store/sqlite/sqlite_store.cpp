@@ -14,6 +14,15 @@
 #include "../migrations.h"
 #include "sqlite_db.h"
 
+// SqliteStore: the file is a WAL database with synchronous=FULL, so WriteBatch returns only after
+// its commit is on disk. One writer connection serves WriteBatch (under Impl::write_mu; the engine
+// calls it from one thread, accidental concurrent callers queue); `read_connections` read-only
+// connections serve the read methods concurrently, each borrowed for one call. WAL readers see
+// every transaction committed before their statement starts and never block the writer.
+//
+// Every connection caches its prepared statements; a statement is reset as soon as the call that
+// used it returns, so no read transaction stays open between calls.
+
 namespace borderflow {
 
 using sqlite::Db;
@@ -615,7 +624,7 @@ Result<std::unique_ptr<SqliteStore>> SqliteStore::Open(const SqliteOptions& opti
   BF_TRY(CheckPath(options.path));
   auto impl = std::make_unique<Impl>();
   impl->path = options.path;
-  impl->hs = hs ? std::move(hs) : HsNomenclature::Hs2022();
+  impl->hs = hs ? std::move(hs) : HsNomenclature::Hs2022();  // a null `hs` means HS 2022
 
   BF_ASSIGN_OR_RETURN(impl->writer, OpenConnection(options.path, /*writer=*/true));
   if (options.migrate) {
@@ -648,6 +657,8 @@ Result<MigrationStatus> SqliteStore::Migrate(const std::string& path) {
   return RunMigrations(*db, path);
 }
 
+// A TxnFn must not call WriteBatch itself (the writer lock is not recursive); reads through the
+// Store's read methods inside a TxnFn see only what was committed before the batch.
 std::vector<Status> SqliteStore::WriteBatch(std::span<const TxnFn> work) {
   if (work.empty()) return {};
   std::lock_guard lock(impl_->write_mu);

@@ -562,6 +562,46 @@ TEST_F(SqliteStoreTest, ThrowingFunctionIsRolledBackAlone) {
   ExpectChainIntact(*store_, 1);
 }
 
+// The only way to make a commit fail from outside is to hold the write lock: the store then
+// waits for its busy timeout (5 s) and gives up on the whole batch.
+TEST_F(SqliteStoreTest, BatchFailsAsAWholeWhenTheTransactionCannotStart) {
+  Reopen();
+  auto first = Write([](WriteTxn& txn) -> Status {
+    BF_TRY(txn.AppendAudit(Draft("CR-1", "declare")));
+    return {};
+  });
+  ASSERT_TRUE(first.has_value());
+  {
+    RawDb raw(path_);
+    ASSERT_EQ(raw.Exec("BEGIN IMMEDIATE"), "");
+    std::vector<TxnFn> batch(2, [](WriteTxn& txn) -> Status {
+      BF_TRY(txn.InsertCrossing(MakeCrossing("CR-2")));
+      BF_TRY(txn.AppendAudit(Draft("CR-2", "declare")));
+      return {};
+    });
+    auto results = store_->WriteBatch(batch);
+    ASSERT_EQ(results.size(), 2u);
+    for (const Status& s : results) {
+      ASSERT_FALSE(s.has_value());
+      EXPECT_EQ(s.error().kind, ErrorKind::kUnavailable);
+      EXPECT_EQ(s.error().code, "store_write_failed");
+      EXPECT_NE(s.error().message.find("locked"), std::string::npos) << s.error().message;
+    }
+    ASSERT_EQ(raw.Exec("ROLLBACK"), "");
+  }
+  // The store recovers and the chain continues from the committed head.
+  auto next = Write([](WriteTxn& txn) -> Status {
+    BF_ASSIGN_OR_RETURN(AuditRecord r, txn.AppendAudit(Draft("CR-1", "assess", 1)));
+    if (r.seq != 2) return Internal(fmt::format("seq {}", r.seq));
+    return {};
+  });
+  EXPECT_TRUE(next.has_value()) << next.error().ToString();
+  auto two = store_->GetCrossing("CR-2");
+  ASSERT_TRUE(two.has_value());
+  EXPECT_FALSE(two->has_value());
+  ExpectChainIntact(*store_, 2);
+}
+
 TEST_F(SqliteStoreTest, AuditChainContinuesAcrossReopen) {
   Reopen();
   for (int i = 0; i < 3; ++i) {
