@@ -587,6 +587,9 @@ std::vector<Status> SqliteStore::Impl::WriteBatchLocked(std::span<const TxnFn> w
   };
 
   if (auto s = RunSql(db, "BEGIN IMMEDIATE"); !s) return fail_all(s.error());
+  // Another process (the CLI adding a user while the server runs) may have appended to the
+  // audit trail since our last commit: the head is read inside the write lock, every batch.
+  if (auto s = ReloadHead(); !s) return fail_all(s.error());
   std::vector<Status> results;
   results.reserve(work.size());
   SqliteWriteTxn txn(*this);

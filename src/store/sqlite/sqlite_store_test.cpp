@@ -641,6 +641,25 @@ TEST_F(SqliteStoreTest, AuditChainContinuesAcrossReopen) {
   EXPECT_EQ((*page)[1].actor_role, "forwarder");
 }
 
+// The CLI adds users while a server runs: two stores on one file must both extend the chain.
+TEST_F(SqliteStoreTest, TwoStoresOnOneFileExtendOneChain) {
+  Reopen();
+  auto other = SqliteStore::Open(SqliteOptions{path_, 1, true}, Hs());
+  ASSERT_TRUE(other.has_value()) << other.error().ToString();
+  auto append = [](SqliteStore& store, int n) {
+    return store.Write([n](WriteTxn& txn) -> Status {
+      BF_TRY(txn.AppendAudit(Draft("CR-1", "event", n)));
+      return {};
+    });
+  };
+  for (int i = 0; i < 6; ++i) {
+    SqliteStore& store = i % 3 == 1 ? **other : *store_;
+    auto s = append(store, i);
+    ASSERT_TRUE(s.has_value()) << "append " << i << ": " << s.error().ToString();
+  }
+  ExpectChainIntact(*store_, 6);
+}
+
 TEST_F(SqliteStoreTest, AuditLogRefusesUpdateAndDelete) {
   Reopen();
   auto s = Write([](WriteTxn& txn) -> Status {
