@@ -4,6 +4,8 @@
 #include <borderflow/domain/crossing_json.h>
 #include <fmt/format.h>
 
+#include <algorithm>
+#include <cctype>
 #include <charconv>
 #include <mutex>
 #include <unordered_map>
@@ -40,6 +42,23 @@ json::object AuditJson(const AuditRecord& r) {
   return o;
 }
 
+// ASCII case-insensitive comparison (media types and authentication schemes are
+// case-insensitive, RFC 9110 §8.3.1 and §11.1).
+bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
+  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
+           return std::tolower(static_cast<unsigned char>(x)) ==
+                  std::tolower(static_cast<unsigned char>(y));
+         });
+}
+
+// Whether a Content-Type header names application/json (parameters such as charset allowed).
+bool IsJsonMediaType(std::string_view type) {
+  std::string_view media = type.substr(0, type.find(';'));
+  while (!media.empty() && (media.back() == ' ' || media.back() == '\t')) media.remove_suffix(1);
+  while (!media.empty() && (media.front() == ' ' || media.front() == '\t')) media.remove_prefix(1);
+  return EqualsIgnoreCase(media, "application/json");
+}
+
 Result<int> ParseLimit(const HttpRequest& req) {
   auto text = req.Query("limit");
   if (!text) return 50;
@@ -74,7 +93,8 @@ struct Api::Impl {
     std::string_view header = req.Header("authorization");
     if (header.empty()) return Actor{"public", "public", Role::kPublic, ""};
     constexpr std::string_view kBearer = "Bearer ";
-    if (!header.starts_with(kBearer)) {
+    if (header.size() < kBearer.size() ||
+        !EqualsIgnoreCase(header.substr(0, kBearer.size()), kBearer)) {
       return Error(ErrorKind::kUnauthenticated, "invalid_token",
                    "use 'Authorization: Bearer <token>'");
     }
@@ -115,7 +135,7 @@ struct Api::Impl {
 
   Result<json::value> Body(const HttpRequest& req) {
     std::string_view type = req.Header("content-type");
-    if (!type.starts_with("application/json")) {
+    if (!IsJsonMediaType(type)) {
       return Error(ErrorKind::kInvalidArgument, "unsupported_media_type",
                    "send the body as application/json");
     }
@@ -381,7 +401,6 @@ net::ErrorResponder Api::Errors() {
     ErrorKind kind = ErrorKind::kInvalidArgument;
     switch (status) {
       case 404: kind = ErrorKind::kNotFound; break;
-      case 405: kind = ErrorKind::kConflict; break;
       case 413: kind = ErrorKind::kPayloadTooLarge; break;
       case 500: kind = ErrorKind::kInternal; break;
       case 503: kind = ErrorKind::kUnavailable; break;

@@ -31,7 +31,9 @@ net::HttpResponse ProblemResponse(const Error& error, std::string_view instance)
 
 net::HttpResponse ProblemResponse(int status, const Error& error, std::string_view instance) {
   json::object body{{"type", "https://borderflow.dev/problems/" + error.code},
-                    {"title", Title(error.kind)},
+                    {"title", status == 405   ? std::string_view("Method not allowed")
+                              : status == 431 ? std::string_view("Request headers too large")
+                                              : Title(error.kind)},
                     {"status", status},
                     {"detail", error.message},
                     {"code", error.code}};

@@ -159,16 +159,18 @@ void Engine::CommitBatch(std::vector<Pending>& batch) {
   BF_ASSERT(statuses.size() == batch.size(), "the store returns one status per function");
   stats_.transactions.fetch_add(1);
   std::vector<AuditRecord> committed;
+  bool transaction_failed = false;
   for (size_t i = 0; i < batch.size(); ++i) {
     stats_.commands.fetch_add(1);
     if (!statuses[i]) {
       stats_.commands_failed.fetch_add(1);
-      if (statuses[i].error().code == "store_write_failed") stats_.transaction_failures.fetch_add(1);
+      if (statuses[i].error().code == "store_write_failed") transaction_failed = true;
       continue;
     }
     if (results[i].replayed) stats_.replays.fetch_add(1);
     committed.insert(committed.end(), results[i].records.begin(), results[i].records.end());
   }
+  if (transaction_failed) stats_.transaction_failures.fetch_add(1);  // once per transaction
   if (listener_ && !committed.empty()) listener_(committed);
   for (size_t i = 0; i < batch.size(); ++i) {
     if (statuses[i]) {

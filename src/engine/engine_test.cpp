@@ -1,1 +1,856 @@
+// The engine over a real SqliteStore in a temporary directory, run both inline
+// (EngineOptions::writer_thread = false) and with the writer thread: commands and events,
+// idempotent replay, group commit under concurrency, failure isolation inside a batch, the commit
+// listener, company-scoped queries, the gate status, administration roles, and draining on
+// destruction.
+
+#include <atomic>
+#include <condition_variable>
+#include <filesystem>
+#include <fstream>
+#include <future>
+#include <latch>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <set>
+#include <span>
+#include <sstream>
+#include <thread>
+#include <tuple>
+
+#include <fmt/format.h>
 #include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <borderflow/audit/audit_record.h>
+#include <borderflow/core/json.h>
+#include <borderflow/domain/crossing_json.h>
+#include <borderflow/engine/engine.h>
+#include <borderflow/store/sqlite_store.h>
+
+namespace borderflow {
+namespace {
+
+namespace fs = std::filesystem;
+namespace json = boost::json;
+
+const Actor kFwdA{"U-FWD-A", "fwd-a", Role::kForwarder, "COMPANY-A"};
+const Actor kFwdB{"U-FWD-B", "fwd-b", Role::kForwarder, "COMPANY-B"};
+const Actor kOperator{"U-OPERATOR", "operator", Role::kGateOperator, ""};
+const Actor kCustoms{"U-CUSTOMS", "customs", Role::kCustomsOfficer, ""};
+const Actor kCamera{"U-CAMERA", "camera", Role::kSensor, ""};
+const Actor kAdmin{"U-ADMIN", "admin", Role::kAdministrator, ""};
+const Actor kPublic{"public", "public", Role::kPublic, ""};
+
+std::string DeclarationJson(std::string_view plate, std::string_view lane_class) {
+  return fmt::format(R"({{
+    "direction": "VN-CN",
+    "lane_class": "{}",
+    "vehicle": {{"plate": "{}", "container_number": "CSQU3054383"}},
+    "driver": {{"name": "Nguyen Van An", "document_number": "B1234567", "nationality": "VN"}},
+    "lines": [{{"hs_code": "0810.60", "description": "Fresh durian", "packages": 800,
+                "gross_weight_kg": 16000, "value": {{"amount": "48000.00", "currency": "USD"}},
+                "origin_country": "VN"}}],
+    "freshness_deadline": "2026-11-30T20:00:00+07:00"
+  }})",
+                     lane_class, plate);
+}
+
+Declaration MakeDeclaration(std::string_view plate = "12C-123.45",
+                            std::string_view lane_class = "fresh_produce") {
+  auto body = ParseJson(DeclarationJson(plate, lane_class));
+  EXPECT_TRUE(body) << body.error().ToString();
+  auto d = DecodeDeclaration(*body, *HsNomenclature::Hs2022());
+  EXPECT_TRUE(d) << d.error().ToString();
+  return d ? *d : Declaration{};
+}
+
+Command Declare(const Actor& actor, std::string key, std::string_view plate = "12C-123.45",
+                std::string_view lane_class = "fresh_produce") {
+  return Command{actor, std::move(key), fmt::format("declare {} {}", plate, lane_class),
+                 DeclareCrossing{MakeDeclaration(plate, lane_class)}};
+}
+
+Command Event(const Actor& actor, std::string key, const std::string& id, CrossingEventType type,
+              std::string_view data = "{}", std::optional<int64_t> expected_version = {}) {
+  auto parsed = ParseJson(data);
+  EXPECT_TRUE(parsed);
+  auto decoded = DecodeEventData(type, parsed ? *parsed : json::value());
+  EXPECT_TRUE(decoded) << decoded.error().ToString();
+  std::string fingerprint = fmt::format("event {} {} {} {}", id, CrossingEventName(type), data,
+                                        expected_version.value_or(0));
+  return Command{actor, std::move(key), std::move(fingerprint),
+                 RecordCrossingEvent{id, CrossingEvent{type, decoded ? *decoded : json::object()},
+                                     expected_version}};
+}
+
+std::string ReadFile(const fs::path& path) {
+  std::ifstream in(path);
+  std::stringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+// Collects the results of submitted commands by index.
+class Collector {
+ public:
+  explicit Collector(size_t n) : results_(n), calls_(n, 0) {}
+
+  Engine::Callback For(size_t i) {
+    return [this, i](Result<CommandResult> r) {
+      std::lock_guard lock(mu_);
+      ++calls_[i];
+      results_[i].emplace(std::move(r));
+      ++done_;
+      cv_.notify_all();
+    };
+  }
+  bool WaitAll() {
+    std::unique_lock lock(mu_);
+    return cv_.wait_for(lock, std::chrono::seconds(30), [&] { return done_ >= results_.size(); });
+  }
+  int calls(size_t i) {
+    std::lock_guard lock(mu_);
+    return calls_[i];
+  }
+  const Result<CommandResult>& result(size_t i) {
+    std::lock_guard lock(mu_);
+    return *results_[i];
+  }
+
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::vector<std::optional<Result<CommandResult>>> results_;
+  std::vector<int> calls_;
+  size_t done_ = 0;
+};
+
+// Holds the writer thread inside the callback of one command until Release(), so that commands
+// submitted meanwhile queue up and are committed together in the next batch.
+class WriterBlock {
+ public:
+  WriterBlock(Engine& engine, Command command) {
+    auto released = release_.get_future().share();
+    engine.Submit(std::move(command), [this, released](Result<CommandResult> r) {
+      ok_ = r.has_value();
+      entered_.set_value();
+      released.wait();
+    });
+    entered_.get_future().wait();
+  }
+  ~WriterBlock() { Release(); }
+  void Release() {
+    if (!released_) release_.set_value();
+    released_ = true;
+  }
+  bool ok() const { return ok_; }
+
+ private:
+  std::promise<void> entered_;
+  std::promise<void> release_;
+  bool released_ = false;
+  bool ok_ = false;
+};
+
+// Delegates to a real store, but fails the next transaction as a whole when told to (as on a
+// full disk): every command of the batch gets the commit's error and nothing is kept.
+class FailingCommitStore final : public Store {
+ public:
+  explicit FailingCommitStore(Store& inner) : inner_(inner) {}
+
+  std::atomic<bool> fail_next{false};
+
+  std::vector<Status> WriteBatch(std::span<const TxnFn> work) override {
+    if (!fail_next.exchange(false)) return inner_.WriteBatch(work);
+    return std::vector<Status>(
+        work.size(), Status(Unavailable("store_write_failed", "injected: the disk is full")));
+  }
+  Result<std::optional<Crossing>> GetCrossing(std::string_view id) override {
+    return inner_.GetCrossing(id);
+  }
+  Result<CrossingPage> ListCrossings(const CrossingFilter& filter) override {
+    return inner_.ListCrossings(filter);
+  }
+  Result<std::vector<CrossingCount>> CountCrossings() override { return inner_.CountCrossings(); }
+  Result<std::vector<AuditRecord>> ListAuditFor(std::string_view type, std::string_view id,
+                                                int limit) override {
+    return inner_.ListAuditFor(type, id, limit);
+  }
+  Result<std::vector<AuditRecord>> ReadAudit(int64_t after_seq, int limit) override {
+    return inner_.ReadAudit(after_seq, limit);
+  }
+  Result<std::optional<UserRecord>> FindUserById(std::string_view id) override {
+    return inner_.FindUserById(id);
+  }
+  Result<std::vector<UserRecord>> ListUsers() override { return inner_.ListUsers(); }
+  Result<std::optional<TokenRecord>> FindToken(std::string_view id) override {
+    return inner_.FindToken(id);
+  }
+  Status Ping() override { return inner_.Ping(); }
+
+ private:
+  Store& inner_;
+};
+
+class EngineTest : public ::testing::TestWithParam<bool> {
+ protected:
+  void SetUp() override {
+    static std::atomic<int> counter{0};
+    dir_ = fs::temp_directory_path() /
+           fmt::format("borderflow-engine-test-{}-{}", getpid(), counter++);
+    fs::remove_all(dir_);
+    fs::create_directories(dir_);
+    auto config =
+        ParseGateConfig(ReadFile(fs::path(BORDERFLOW_SOURCE_DIR) / "config" / "huu-nghi.toml"));
+    ASSERT_TRUE(config) << config.error().ToString();
+    config_ = *config;
+    auto store = SqliteStore::Open(SqliteOptions{(dir_ / "engine.db").string()}, hs_);
+    ASSERT_TRUE(store) << store.error().ToString();
+    store_ = std::move(*store);
+    engine_ = MakeEngine();
+  }
+
+  void TearDown() override {
+    engine_.reset();
+    store_.reset();
+    std::error_code ec;
+    fs::remove_all(dir_, ec);
+  }
+
+  bool threaded() const { return GetParam(); }
+  // Inline, every command is its own durable commit (one fsync each): fewer keep the suite fast.
+  size_t Scaled(size_t n) const { return threaded() ? n : n / 5; }
+
+  std::unique_ptr<Engine> MakeEngine(EngineOptions options = {}, Store* store = nullptr) {
+    options.writer_thread = threaded();
+    return std::make_unique<Engine>(config_, hs_, store ? *store : *store_, clock_, random_,
+                                    options);
+  }
+
+  CommandResult MustRun(Command command) {
+    auto r = engine_->Execute(std::move(command));
+    EXPECT_TRUE(r) << r.error().ToString();
+    return r ? std::move(*r) : CommandResult{};
+  }
+  std::string MustDeclare(const Actor& actor, std::string_view plate = "12C-123.45",
+                          std::string_view lane_class = "fresh_produce") {
+    CommandResult r = MustRun(Declare(actor, NextKey(), plate, lane_class));
+    return r.body.contains("id") ? std::string(r.body.at("id").as_string()) : "";
+  }
+  std::string NextKey() { return fmt::format("key-{}", ++keys_); }
+
+  std::vector<AuditRecord> Audit() {
+    auto records = store_->ReadAudit(0, 100000);
+    EXPECT_TRUE(records) << records.error().ToString();
+    return records ? *records : std::vector<AuditRecord>{};
+  }
+  int64_t AuditCount() { return static_cast<int64_t>(Audit().size()); }
+
+  // Verifies the hash chain and that sequence numbers run 1..n without gaps.
+  void ExpectChainIntact(int64_t expected_records) {
+    auto verification =
+        VerifyAuditChain([&](int64_t after_seq) { return store_->ReadAudit(after_seq, 100); });
+    ASSERT_TRUE(verification) << verification.error().ToString();
+    EXPECT_TRUE(verification->ok) << verification->reason;
+    EXPECT_EQ(verification->records, expected_records);
+    std::vector<AuditRecord> records = Audit();
+    ASSERT_EQ(static_cast<int64_t>(records.size()), expected_records);
+    for (size_t i = 0; i < records.size(); ++i) EXPECT_EQ(records[i].seq, int64_t(i) + 1);
+  }
+
+  Crossing Stored(const std::string& id) {
+    auto c = store_->GetCrossing(id);
+    EXPECT_TRUE(c && *c) << id;
+    return c && *c ? **c : Crossing{};
+  }
+
+  fs::path dir_;
+  GateConfig config_;
+  std::shared_ptr<const HsNomenclature> hs_ = HsNomenclature::Hs2022();
+  ManualClock clock_{*ParseTimestamp("2026-11-29T01:00:00Z")};
+  SeededRandom random_{7};
+  std::unique_ptr<SqliteStore> store_;
+  std::unique_ptr<Engine> engine_;
+  int keys_ = 0;
+};
+
+void ExpectError(const Result<CommandResult>& r, ErrorKind kind, std::string_view code) {
+  ASSERT_FALSE(r) << "unexpected success: " << ToJsonText(r->body);
+  EXPECT_EQ(r.error().kind, kind) << r.error().ToString();
+  EXPECT_EQ(r.error().code, code) << r.error().ToString();
+}
+
+// --- commands ---------------------------------------------------------------------------------
+
+TEST_P(EngineTest, DeclareAndEvents) {
+  auto declared = engine_->Execute(Declare(kFwdA, "k1"));
+  ASSERT_TRUE(declared) << declared.error().ToString();
+  EXPECT_EQ(declared->status, 201);
+  EXPECT_FALSE(declared->replayed);
+  const std::string id(declared->body.at("id").as_string());
+  EXPECT_TRUE(id.starts_with("CR-")) << id;
+  EXPECT_EQ(declared->body.at("state").as_string(), "declared");
+  EXPECT_EQ(declared->body.at("version").as_int64(), 1);
+  EXPECT_EQ(declared->body.at("company_id").as_string(), "COMPANY-A");
+  ASSERT_EQ(declared->records.size(), 1u);
+  EXPECT_EQ(declared->records[0].seq, 1);
+  EXPECT_EQ(declared->records[0].action, "declare");
+  EXPECT_EQ(declared->records[0].subject_id, id);
+  EXPECT_EQ(declared->records[0].actor_id, kFwdA.user_id);
+  EXPECT_EQ(Stored(id).state, CrossingState::kDeclared);
+
+  clock_.Advance(std::chrono::minutes(3));
+  auto assessed = engine_->Execute(
+      Event(kCustoms, "k2", id, CrossingEventType::kAssess, R"({"channel": "yellow"})"));
+  ASSERT_TRUE(assessed) << assessed.error().ToString();
+  EXPECT_EQ(assessed->status, 200);
+  EXPECT_EQ(assessed->body.at("crossing").at("state").as_string(), "assessed");
+  EXPECT_EQ(assessed->body.at("crossing").at("version").as_int64(), 2);
+  EXPECT_EQ(assessed->body.at("event").at("seq").as_int64(), 2);
+  EXPECT_EQ(assessed->body.at("event").at("at").as_string(), "2026-11-29T01:03:00.000Z");
+  ASSERT_EQ(assessed->records.size(), 1u);
+  EXPECT_EQ(assessed->records[0].action, "assess");
+  Crossing c = Stored(id);
+  EXPECT_EQ(c.state, CrossingState::kAssessed);
+  EXPECT_EQ(c.channel, Channel::kYellow);
+  EXPECT_EQ(c.version, 2);
+
+  // Refusals change nothing.
+  ExpectError(engine_->Execute(
+                  Event(kFwdA, "k3", id, CrossingEventType::kAssess, R"({"channel": "green"})")),
+              ErrorKind::kPermissionDenied, "role_not_allowed");
+  auto release = engine_->Execute(Event(kCustoms, "k4", id, CrossingEventType::kRelease));
+  ExpectError(release, ErrorKind::kConflict, "invalid_transition");
+  EXPECT_NE(release.error().message.find("state assessed"), std::string::npos);
+  ExpectError(engine_->Execute(Event(kFwdA, "k5", id, CrossingEventType::kBook, "{}", 1)),
+              ErrorKind::kConflict, "version_conflict");
+  ExpectError(engine_->Execute(Event(kFwdA, "k6", "CR-NOSUCHCROSS", CrossingEventType::kBook)),
+              ErrorKind::kNotFound, "crossing_not_found");
+  ExpectError(engine_->Execute(Declare(kCamera, "k7")), ErrorKind::kPermissionDenied,
+              "role_not_allowed");
+  EXPECT_EQ(Stored(id).version, 2);
+  EXPECT_EQ(AuditCount(), 2);
+
+  // The matching expected version applies.
+  auto booked = engine_->Execute(Event(kFwdA, "k8", id, CrossingEventType::kBook, "{}", 2));
+  ASSERT_TRUE(booked) << booked.error().ToString();
+  EXPECT_EQ(Stored(id).state, CrossingState::kBooked);
+  EXPECT_EQ(engine_->stats().commands_failed.load(), 5u);
+  ExpectChainIntact(3);
+}
+
+TEST_P(EngineTest, IdempotencyKeyIsRequiredAndBounded) {
+  ExpectError(engine_->Execute(Declare(kFwdA, "")), ErrorKind::kInvalidArgument,
+              "idempotency_key_required");
+  ExpectError(engine_->Execute(Declare(kFwdA, std::string(129, 'k'))), ErrorKind::kInvalidArgument,
+              "invalid_idempotency_key");
+  EXPECT_EQ(AuditCount(), 0);
+  MustRun(Declare(kFwdA, std::string(128, 'k')));
+  EXPECT_EQ(AuditCount(), 1);
+}
+
+TEST_P(EngineTest, IdempotentReplay) {
+  CommandResult first = MustRun(Declare(kFwdA, "same"));
+  const std::string id(first.body.at("id").as_string());
+  clock_.Advance(std::chrono::minutes(1));
+
+  auto replay = engine_->Execute(Declare(kFwdA, "same"));
+  ASSERT_TRUE(replay) << replay.error().ToString();
+  EXPECT_TRUE(replay->replayed);
+  EXPECT_EQ(replay->status, 201);
+  EXPECT_EQ(ToJsonText(replay->body), ToJsonText(first.body));
+  EXPECT_TRUE(replay->records.empty());
+  EXPECT_EQ(AuditCount(), 1);
+  EXPECT_EQ(engine_->stats().replays.load(), 1u);
+
+  // The same key for another command is refused; for another user it is a new key.
+  ExpectError(engine_->Execute(Declare(kFwdA, "same", "29C-456.78")), ErrorKind::kUnprocessable,
+              "idempotency_key_reused");
+  EXPECT_EQ(AuditCount(), 1);
+  CommandResult other = MustRun(Declare(kFwdB, "same"));
+  EXPECT_FALSE(other.replayed);
+  EXPECT_NE(other.body.at("id"), first.body.at("id"));
+  EXPECT_EQ(AuditCount(), 2);
+
+  // An event retried after the crossing moved on returns its first result.
+  CommandResult assessed = MustRun(
+      Event(kCustoms, "assess-1", id, CrossingEventType::kAssess, R"({"channel": "green"})"));
+  MustRun(Event(kCamera, "yard-1", id, CrossingEventType::kEnterYard));
+  auto again = engine_->Execute(
+      Event(kCustoms, "assess-1", id, CrossingEventType::kAssess, R"({"channel": "green"})"));
+  ASSERT_TRUE(again) << again.error().ToString();
+  EXPECT_TRUE(again->replayed);
+  EXPECT_EQ(ToJsonText(again->body), ToJsonText(assessed.body));
+  EXPECT_EQ(again->body.at("crossing").at("state").as_string(), "assessed");
+  EXPECT_EQ(Stored(id).state, CrossingState::kInYard);
+  EXPECT_EQ(Stored(id).version, 3);
+  ExpectChainIntact(4);
+
+  // Replays survive a new engine on the same store.
+  engine_ = MakeEngine();
+  auto after = engine_->Execute(Declare(kFwdA, "same"));
+  ASSERT_TRUE(after);
+  EXPECT_TRUE(after->replayed);
+  EXPECT_EQ(ToJsonText(after->body), ToJsonText(first.body));
+  EXPECT_EQ(AuditCount(), 4);
+}
+
+// --- group commit -----------------------------------------------------------------------------
+
+TEST_P(EngineTest, ConcurrentSubmitsAllCommitOnce) {
+  const int kThreads = 5;
+  const int kPerThread = int(Scaled(100));
+  const size_t kTotal = size_t(kThreads) * kPerThread;
+  Collector collector(kTotal);
+  const uint64_t transactions_before = engine_->stats().transactions.load();
+
+  std::optional<WriterBlock> block;
+  if (threaded()) block.emplace(*engine_, Declare(kFwdB, "blocker", "29C-000.01"));
+  std::latch start(kThreads);
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      start.arrive_and_wait();
+      for (int i = 0; i < kPerThread; ++i) {
+        const size_t n = size_t(t) * kPerThread + i;
+        const Actor& actor = n % 2 == 0 ? kFwdA : kFwdB;
+        engine_->Submit(Declare(actor, fmt::format("c-{}", n),
+                                fmt::format("12C-{:03d}.{:02d}", n / 100 + 100, n % 100)),
+                        collector.For(n));
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  if (block) {
+    ASSERT_TRUE(block->ok());
+    block->Release();
+  }
+  ASSERT_TRUE(collector.WaitAll());
+
+  std::set<std::string> ids;
+  std::set<int64_t> seqs;
+  for (size_t n = 0; n < kTotal; ++n) {
+    EXPECT_EQ(collector.calls(n), 1) << n;
+    const auto& r = collector.result(n);
+    ASSERT_TRUE(r) << n << ": " << r.error().ToString();
+    EXPECT_EQ(r->status, 201);
+    ids.insert(std::string(r->body.at("id").as_string()));
+    ASSERT_EQ(r->records.size(), 1u);
+    seqs.insert(r->records[0].seq);
+  }
+  EXPECT_EQ(ids.size(), kTotal);
+  EXPECT_EQ(seqs.size(), kTotal);
+  const int64_t expected = int64_t(kTotal) + (threaded() ? 1 : 0);
+  ExpectChainIntact(expected);
+  EXPECT_EQ(engine_->stats().commands_failed.load(), 0u);
+
+  const uint64_t transactions = engine_->stats().transactions.load() - transactions_before;
+  if (threaded()) {
+    // The blocker alone, then everything queued meanwhile in batches of at most 256.
+    EXPECT_EQ(transactions, 1u + (kTotal + 255) / 256);
+  } else {
+    EXPECT_EQ(transactions, kTotal);
+  }
+  // Every crossing is stored, each company sees its own half.
+  CrossingFilter all;
+  all.limit = 200;
+  size_t listed = 0;
+  for (const Actor& actor : {kFwdA, kFwdB}) {
+    CrossingFilter filter = all;
+    size_t own = 0;
+    do {
+      auto page = engine_->ListCrossings(actor, filter);
+      ASSERT_TRUE(page);
+      for (const Crossing& c : page->items) EXPECT_EQ(c.company_id, actor.company_id);
+      own += page->items.size();
+      filter.after = page->next_cursor;
+    } while (!filter.after.empty());
+    listed += own;
+  }
+  EXPECT_EQ(int64_t(listed), expected);
+}
+
+// In one batch, a refused command rolls back alone: the commands around it commit, and a later
+// command in the batch sees what an earlier one wrote.
+TEST_P(EngineTest, FailingCommandInBatchDoesNotAffectOthers) {
+  if (!threaded()) GTEST_SKIP() << "batches need the writer thread";
+  const std::string existing = MustDeclare(kFwdA, "14C-111.11");
+  const uint64_t transactions_before = engine_->stats().transactions.load();
+  std::vector<Command> commands;
+  commands.push_back(Declare(kFwdA, "b-0", "12C-100.01"));
+  commands.push_back(Event(kFwdA, "b-1", existing, CrossingEventType::kAssess,
+                           R"({"channel": "green"})"));  // role_not_allowed
+  commands.push_back(
+      Event(kCustoms, "b-2", existing, CrossingEventType::kAssess, R"({"channel": "green"})"));
+  commands.push_back(Event(kCustoms, "b-3", existing, CrossingEventType::kAssess,
+                           R"({"channel": "red"})"));       // invalid_transition: already assessed
+  commands.push_back(Declare(kFwdA, "b-0", "12C-999.99"));  // idempotency_key_reused
+  commands.push_back(Declare(kFwdA, "b-0", "12C-100.01"));  // replay of b-0
+  commands.push_back(Event(kFwdA, "b-6", "CR-NOSUCHCROSS", CrossingEventType::kBook));
+  commands.push_back(Event(kFwdA, "b-7", existing, CrossingEventType::kBook, "{}", 2));
+  commands.push_back(Declare(kFwdB, "b-8", "12C-100.02"));
+  Collector collector(commands.size());
+  {
+    WriterBlock block(*engine_, Declare(kFwdB, "blocker", "29C-000.01"));
+    for (size_t i = 0; i < commands.size(); ++i) {
+      engine_->Submit(std::move(commands[i]), collector.For(i));
+    }
+  }
+  ASSERT_TRUE(collector.WaitAll());
+  EXPECT_EQ(engine_->stats().transactions.load() - transactions_before, 2u);
+
+  auto ok = [&](size_t i) {
+    EXPECT_TRUE(collector.result(i)) << i << ": " << collector.result(i).error().ToString();
+  };
+  ok(0);
+  ExpectError(collector.result(1), ErrorKind::kPermissionDenied, "role_not_allowed");
+  ok(2);
+  ExpectError(collector.result(3), ErrorKind::kConflict, "invalid_transition");
+  ExpectError(collector.result(4), ErrorKind::kUnprocessable, "idempotency_key_reused");
+  ok(5);
+  ASSERT_TRUE(collector.result(5));
+  EXPECT_TRUE(collector.result(5)->replayed);
+  EXPECT_EQ(ToJsonText(collector.result(5)->body), ToJsonText(collector.result(0)->body));
+  ExpectError(collector.result(6), ErrorKind::kNotFound, "crossing_not_found");
+  ok(7);
+  ok(8);
+
+  Crossing c = Stored(existing);
+  EXPECT_EQ(c.state, CrossingState::kBooked);
+  EXPECT_EQ(c.channel, Channel::kGreen);
+  EXPECT_EQ(c.version, 3);
+  // existing + blocker + b-0 + b-2 + b-7 + b-8.
+  ExpectChainIntact(6);
+  std::vector<AuditRecord> records = Audit();
+  std::vector<std::string> actions;
+  for (const auto& r : records) actions.push_back(r.action);
+  EXPECT_EQ(actions, (std::vector<std::string>{"declare", "declare", "declare", "assess", "book",
+                                               "declare"}));
+}
+
+TEST_P(EngineTest, CommitListenerReceivesRecordsInOrder) {
+  std::mutex mu;
+  std::vector<AuditRecord> seen;
+  int calls = 0;
+  engine_->SetCommitListener([&](const std::vector<AuditRecord>& records) {
+    std::lock_guard lock(mu);
+    ++calls;
+    EXPECT_FALSE(records.empty());
+    seen.insert(seen.end(), records.begin(), records.end());
+  });
+  const std::string id = MustDeclare(kFwdA);
+  MustRun(Event(kCustoms, "l-1", id, CrossingEventType::kAssess, R"({"channel": "green"})"));
+  // Refusals and replays append nothing, so the listener hears nothing of them.
+  EXPECT_FALSE(engine_->Execute(Event(kCustoms, "l-2", id, CrossingEventType::kRelease)));
+  EXPECT_TRUE(engine_->Execute(
+      Event(kCustoms, "l-1", id, CrossingEventType::kAssess, R"({"channel": "green"})")));
+  {
+    std::lock_guard lock(mu);
+    EXPECT_EQ(calls, 2);
+    EXPECT_EQ(seen.size(), 2u);
+  }
+
+  // Many commands at once (grouped with the writer thread): the listener still hears every
+  // record once, in sequence order.
+  const size_t kMany = Scaled(120);
+  Collector collector(kMany);
+  {
+    std::optional<WriterBlock> block;
+    if (threaded()) block.emplace(*engine_, Declare(kFwdB, "blocker", "29C-000.01"));
+    for (size_t i = 0; i < kMany; ++i) {
+      engine_->Submit(Declare(kFwdA, fmt::format("m-{}", i),
+                              fmt::format("12C-{:03d}.{:02d}", 100 + i / 100, i % 100)),
+                      collector.For(i));
+    }
+  }
+  ASSERT_TRUE(collector.WaitAll());
+  std::vector<AuditRecord> stored = Audit();
+  std::lock_guard lock(mu);
+  ASSERT_EQ(seen.size(), stored.size());
+  for (size_t i = 0; i < stored.size(); ++i) {
+    EXPECT_EQ(seen[i].seq, int64_t(i) + 1);
+    EXPECT_EQ(seen[i].hash, stored[i].hash);
+    EXPECT_EQ(seen[i].action, stored[i].action);
+  }
+  if (threaded()) {
+    EXPECT_LT(calls, int(kMany));  // grouped: fewer calls than commands
+  }
+}
+
+// A failed commit fails every command of its batch, records nothing, tells the listener
+// nothing, counts one failed transaction, and leaves the keys free for a retry.
+TEST_P(EngineTest, FailedCommitFailsTheWholeBatch) {
+  FailingCommitStore failing(*store_);
+  engine_ = MakeEngine({}, &failing);
+  int listener_calls = 0;
+  engine_->SetCommitListener([&](const std::vector<AuditRecord>&) { ++listener_calls; });
+  const std::string id = MustDeclare(kFwdA, "14C-111.11");
+  ASSERT_EQ(listener_calls, 1);
+
+  auto commands = [&] {
+    std::vector<Command> out;
+    out.push_back(Declare(kFwdA, "f-0", "12C-100.01"));
+    out.push_back(
+        Event(kCustoms, "f-1", id, CrossingEventType::kAssess, R"({"channel": "green"})"));
+    out.push_back(Declare(kFwdB, "f-2", "12C-100.02"));
+    return out;
+  };
+  std::vector<Command> batch = commands();
+  Collector collector(batch.size());
+  {
+    std::optional<WriterBlock> block;
+    if (threaded()) block.emplace(*engine_, Declare(kFwdB, "blocker", "29C-000.01"));
+    failing.fail_next = true;
+    // With the writer thread the three share one (failing) transaction; inline, only the first
+    // command's transaction fails.
+    for (size_t i = 0; i < batch.size(); ++i) {
+      engine_->Submit(std::move(batch[i]), collector.For(i));
+    }
+  }
+  ASSERT_TRUE(collector.WaitAll());
+  const size_t failed = threaded() ? 3 : 1;
+  for (size_t i = 0; i < batch.size(); ++i) {
+    SCOPED_TRACE(i);
+    EXPECT_EQ(collector.calls(i), 1);
+    if (i < failed) {
+      ExpectError(collector.result(i), ErrorKind::kUnavailable, "store_write_failed");
+    } else {
+      EXPECT_TRUE(collector.result(i));
+    }
+  }
+  EXPECT_EQ(engine_->stats().transaction_failures.load(), 1u);
+  EXPECT_EQ(engine_->stats().commands_failed.load(), failed);
+  const int64_t kept = threaded() ? 2 : 3;  // the first declaration (+ blocker), or + f-1, f-2
+  EXPECT_EQ(AuditCount(), kept);
+  EXPECT_EQ(listener_calls, int(kept));
+  EXPECT_EQ(Stored(id).state, threaded() ? CrossingState::kDeclared : CrossingState::kAssessed);
+
+  // Nothing of the failed commands was kept: retried with the same keys, they apply now.
+  std::vector<Command> retry = commands();
+  for (size_t i = 0; i < failed; ++i) {
+    auto r = engine_->Execute(std::move(retry[i]));
+    ASSERT_TRUE(r) << i << ": " << r.error().ToString();
+    EXPECT_FALSE(r->replayed) << i;
+  }
+  EXPECT_EQ(Stored(id).state, CrossingState::kAssessed);
+  ExpectChainIntact(threaded() ? 5 : 4);
+}
+
+// --- queries ----------------------------------------------------------------------------------
+
+TEST_P(EngineTest, QueriesAreScopedToTheActorsCompany) {
+  const std::string a1 = MustDeclare(kFwdA, "12C-111.11");
+  const std::string a2 = MustDeclare(kFwdA, "12C-222.22");
+  const std::string b1 = MustDeclare(kFwdB, "24C-333.33");
+
+  // GetCrossing: the own company's and, for officers, all; anything else is not found.
+  EXPECT_TRUE(engine_->GetCrossing(kFwdA, a1));
+  EXPECT_TRUE(engine_->GetCrossing(kFwdB, b1));
+  EXPECT_TRUE(engine_->GetCrossing(kOperator, a1));
+  EXPECT_TRUE(engine_->GetCrossing(kCustoms, b1));
+  for (const auto& [actor, id] : std::vector<std::pair<Actor, std::string>>{
+           {kFwdB, a1}, {kFwdA, b1}, {kPublic, a1}, {kFwdA, "CR-NOSUCHCROSS"}}) {
+    SCOPED_TRACE(actor.user_name + " " + id);
+    auto r = engine_->GetCrossing(actor, id);
+    ASSERT_FALSE(r);
+    EXPECT_EQ(r.error().code, "crossing_not_found");
+    EXPECT_EQ(r.error().kind, ErrorKind::kNotFound);
+    auto h = engine_->CrossingHistory(actor, id);
+    ASSERT_FALSE(h);
+    EXPECT_EQ(h.error().code, "crossing_not_found");
+  }
+  // The message for another company's crossing reads like the one for an unknown id.
+  {
+    const std::string unknown = "CR-NOSUCHCROSS";
+    std::string theirs = engine_->GetCrossing(kFwdB, a1).error().message;
+    std::string missing = engine_->GetCrossing(kFwdB, unknown).error().message;
+    ASSERT_NE(missing.find(unknown), std::string::npos) << missing;
+    missing.replace(missing.find(unknown), unknown.size(), a1);
+    EXPECT_EQ(theirs, missing);
+  }
+
+  // ListCrossings: forwarders only ever see their own company, whatever they ask for.
+  auto ids = [&](const Actor& actor, CrossingFilter filter) {
+    std::set<std::string> out;
+    auto page = engine_->ListCrossings(actor, filter);
+    EXPECT_TRUE(page) << page.error().ToString();
+    if (page) {
+      for (const Crossing& c : page->items) out.insert(c.id);
+    }
+    return out;
+  };
+  EXPECT_EQ(ids(kFwdA, {}), (std::set<std::string>{a1, a2}));
+  EXPECT_EQ(ids(kFwdB, {}), (std::set<std::string>{b1}));
+  CrossingFilter other_company;
+  other_company.company_id = "COMPANY-A";
+  EXPECT_EQ(ids(kFwdB, other_company), (std::set<std::string>{b1}));
+  EXPECT_EQ(ids(kOperator, {}), (std::set<std::string>{a1, a2, b1}));
+  EXPECT_EQ(ids(kOperator, other_company), (std::set<std::string>{a1, a2}));
+  auto public_list = engine_->ListCrossings(kPublic, {});
+  ASSERT_FALSE(public_list);
+  EXPECT_EQ(public_list.error().code, "role_not_allowed");
+
+  // CrossingHistory: the crossing's records, oldest first.
+  MustRun(Event(kCustoms, "h-1", a1, CrossingEventType::kAssess, R"({"channel": "green"})"));
+  auto history = engine_->CrossingHistory(kFwdA, a1);
+  ASSERT_TRUE(history) << history.error().ToString();
+  ASSERT_EQ(history->size(), 2u);
+  EXPECT_EQ((*history)[0].action, "declare");
+  EXPECT_EQ((*history)[1].action, "assess");
+  EXPECT_LT((*history)[0].seq, (*history)[1].seq);
+  auto operator_history = engine_->CrossingHistory(kOperator, a1);
+  ASSERT_TRUE(operator_history);
+  EXPECT_EQ(operator_history->size(), 2u);
+
+  // Events are scoped the same way: another company's crossing is not found.
+  ExpectError(engine_->Execute(
+                  Event(kFwdB, "h-2", a1, CrossingEventType::kCancel, R"({"reason": "not mine"})")),
+              ErrorKind::kNotFound, "crossing_not_found");
+  EXPECT_EQ(Stored(a1).state, CrossingState::kAssessed);
+  EXPECT_EQ(AuditCount(), 4);
+}
+
+TEST_P(EngineTest, GateStatusCounts) {
+  auto empty = engine_->GetGateStatus();
+  ASSERT_TRUE(empty);
+  EXPECT_TRUE(empty->counts.empty());
+
+  const std::string a = MustDeclare(kFwdA, "12C-111.11");
+  MustDeclare(kFwdA, "12C-222.22");
+  MustDeclare(kFwdB, "24C-333.33", "general_cargo");
+  MustRun(Event(kCustoms, "g-1", a, CrossingEventType::kAssess, R"({"channel": "green"})"));
+
+  auto status = engine_->GetGateStatus();
+  ASSERT_TRUE(status);
+  std::map<std::tuple<std::string, std::string, CrossingState>, int64_t> counts;
+  for (const CrossingCount& c : status->counts) {
+    counts[{c.direction, c.lane_class, c.state}] += c.count;
+  }
+  using Key = std::tuple<std::string, std::string, CrossingState>;
+  EXPECT_EQ(counts, (std::map<Key, int64_t>{
+                        {{"VN-CN", "fresh_produce", CrossingState::kDeclared}, 1},
+                        {{"VN-CN", "fresh_produce", CrossingState::kAssessed}, 1},
+                        {{"VN-CN", "general_cargo", CrossingState::kDeclared}, 1},
+                    }));
+  // 01:00Z: 08:00 in Vietnam (open 07:00-23:00), 09:00 in China (open 08:00-23:59).
+  EXPECT_EQ(status->at, clock_.Now());
+  EXPECT_TRUE(status->self_open);
+  EXPECT_TRUE(status->counterpart_open);
+  // 16:30Z: 23:30 in Vietnam and 00:30 in China, both closed.
+  clock_.Set(*ParseTimestamp("2026-11-29T16:30:00Z"));
+  auto night = engine_->GetGateStatus();
+  ASSERT_TRUE(night);
+  EXPECT_FALSE(night->self_open);
+  EXPECT_FALSE(night->counterpart_open);
+  EXPECT_EQ(night->at, clock_.Now());
+}
+
+// --- administration ---------------------------------------------------------------------------
+
+TEST_P(EngineTest, UsersAndTokensRequireTheAdministrator) {
+  for (const Actor& actor : {kOperator, kFwdA, kCustoms, kCamera, kPublic}) {
+    SCOPED_TRACE(actor.user_name);
+    ExpectError(
+        engine_->Execute(Command{actor, "", "", AddUser{"new.user", Role::kCustomsOfficer, ""}}),
+        ErrorKind::kPermissionDenied, "role_not_allowed");
+    ExpectError(engine_->Execute(Command{actor, "", "", IssueApiToken{"new.user", "x", {}}}),
+                ErrorKind::kPermissionDenied, "role_not_allowed");
+    ExpectError(engine_->Execute(Command{actor, "", "", RevokeApiToken{"T-whatever"}}),
+                ErrorKind::kPermissionDenied, "role_not_allowed");
+  }
+  EXPECT_EQ(AuditCount(), 0);
+  auto users = store_->ListUsers();
+  ASSERT_TRUE(users);
+  EXPECT_TRUE(users->empty());
+
+  CommandResult added =
+      MustRun(Command{kAdmin, "", "", AddUser{"new.user", Role::kCustomsOfficer, ""}});
+  EXPECT_EQ(added.status, 201);
+  EXPECT_EQ(added.body.at("role").as_string(), "customs_officer");
+  CommandResult issued = MustRun(Command{kAdmin, "", "", IssueApiToken{"new.user", "desk", {}}});
+  EXPECT_EQ(issued.status, 201);
+  auto parts = ParseToken(issued.body.at("token").as_string());
+  ASSERT_TRUE(parts);
+  auto token = store_->FindToken(parts->id);
+  ASSERT_TRUE(token && *token);
+  EXPECT_TRUE(TokenMatches(**token, parts->secret, clock_.Now()));
+
+  // Still only the administrator revokes it.
+  ExpectError(engine_->Execute(Command{kOperator, "", "", RevokeApiToken{parts->id}}),
+              ErrorKind::kPermissionDenied, "role_not_allowed");
+  MustRun(Command{kAdmin, "", "", RevokeApiToken{parts->id}});
+  token = store_->FindToken(parts->id);
+  ASSERT_TRUE(token && *token);
+  EXPECT_FALSE(TokenMatches(**token, parts->secret, clock_.Now()));
+
+  // Errors of administration commands.
+  ExpectError(engine_->Execute(Command{kAdmin, "", "", IssueApiToken{"nobody.here", "x", {}}}),
+              ErrorKind::kNotFound, "user_not_found");
+  ExpectError(engine_->Execute(Command{kAdmin, "", "", RevokeApiToken{"NOSUCHTOKEN"}}),
+              ErrorKind::kNotFound, "token_not_found");
+  std::vector<std::string> actions;
+  for (const auto& r : Audit()) actions.push_back(r.action);
+  EXPECT_EQ(actions, (std::vector<std::string>{"user_add", "token_issue", "token_revoke"}));
+  ExpectChainIntact(3);
+}
+
+// --- lifetime ---------------------------------------------------------------------------------
+
+TEST_P(EngineTest, DestructorDrainsQueuedCommands) {
+  const size_t kQueued = Scaled(100);
+  Collector collector(kQueued);
+  std::optional<WriterBlock> block;
+  if (threaded()) block.emplace(*engine_, Declare(kFwdB, "blocker", "29C-000.01"));
+  for (size_t i = 0; i < kQueued; ++i) {
+    engine_->Submit(Declare(kFwdA, fmt::format("d-{}", i),
+                            fmt::format("12C-{:03d}.{:02d}", 100 + i / 100, i % 100)),
+                    collector.For(i));
+  }
+  std::thread releaser;
+  if (block) {
+    // Let the destructor start while the writer is still held, then let the writer go.
+    releaser = std::thread([&] {
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+      block->Release();
+    });
+  }
+  engine_.reset();
+  if (releaser.joinable()) releaser.join();
+  for (size_t i = 0; i < kQueued; ++i) {
+    ASSERT_EQ(collector.calls(i), 1) << i;
+    EXPECT_TRUE(collector.result(i)) << i << ": " << collector.result(i).error().ToString();
+  }
+  ExpectChainIntact(int64_t(kQueued) + (threaded() ? 1 : 0));
+}
+
+TEST_P(EngineTest, FullQueueRefusesWithOverloaded) {
+  if (!threaded()) GTEST_SKIP() << "only the writer thread has a queue";
+  engine_ = MakeEngine(EngineOptions{.max_queue = 5});
+  constexpr size_t kSubmitted = 8;
+  Collector collector(kSubmitted);
+  {
+    WriterBlock block(*engine_, Declare(kFwdB, "blocker", "29C-000.01"));
+    for (size_t i = 0; i < kSubmitted; ++i) {
+      engine_->Submit(Declare(kFwdA, fmt::format("q-{}", i), fmt::format("12C-100.{:02d}", i)),
+                      collector.For(i));
+    }
+    // The refusals are immediate, while the writer is still held.
+    for (size_t i = 5; i < kSubmitted; ++i) {
+      ASSERT_EQ(collector.calls(i), 1) << i;
+      ExpectError(collector.result(i), ErrorKind::kUnavailable, "overloaded");
+    }
+  }
+  ASSERT_TRUE(collector.WaitAll());
+  for (size_t i = 0; i < 5; ++i) EXPECT_TRUE(collector.result(i)) << i;
+  ExpectChainIntact(6);
+}
+
+INSTANTIATE_TEST_SUITE_P(Modes, EngineTest, ::testing::Values(false, true),
+                         [](const ::testing::TestParamInfo<bool>& info) {
+                           return info.param ? "WriterThread" : "Inline";
+                         });
+
+}  // namespace
+}  // namespace borderflow

@@ -5,11 +5,12 @@
 // The suite shares one node: none of its requests may change anything, and each test checks
 // exactly that against a snapshot taken before it.
 
-#include <borderflow/net/http_client.h>
-#include <fmt/format.h>
-
 #include <functional>
 #include <optional>
+
+#include <fmt/format.h>
+
+#include <borderflow/net/http_client.h>
 
 #include "test_node.h"
 
@@ -142,9 +143,8 @@ TEST_F(BadInput, MalformedJson) {
 }
 
 TEST_F(BadInput, WrongType) {
-  std::string body = Declaration([](json::object& d) {
-    d["lines"].as_array()[0].as_object()["packages"] = "ten";
-  });
+  std::string body = Declaration(
+      [](json::object& d) { d["lines"].as_array()[0].as_object()["packages"] = "ten"; });
   ExpectProblem(PostDeclaration(body), 400, "wrong_type", "lines[0].packages");
   ExpectProblem(PostDeclaration(Declaration([](json::object& d) { d["vehicle"] = "12C-123.45"; })),
                 400, "wrong_type", "vehicle");
@@ -152,15 +152,14 @@ TEST_F(BadInput, WrongType) {
 }
 
 TEST_F(BadInput, MissingField) {
-  std::string body =
-      Declaration([](json::object& d) { d["driver"].as_object().erase("name"); });
+  std::string body = Declaration([](json::object& d) { d["driver"].as_object().erase("name"); });
   ExpectProblem(PostDeclaration(body), 400, "missing_field", "driver.name");
   ExpectProblem(PostDeclaration(Declaration([](json::object& d) { d.erase("direction"); })), 400,
                 "missing_field", "direction");
   // An event needs its type, and cancel needs a reason.
-  ExpectProblem(node_->Call("POST", "/api/v1/crossings/" + id_ + "/events", "fwd-a",
-                            R"({"data": {}})"),
-                400, "missing_field", "type");
+  ExpectProblem(
+      node_->Call("POST", "/api/v1/crossings/" + id_ + "/events", "fwd-a", R"({"data": {}})"), 400,
+      "missing_field", "type");
   ExpectProblem(node_->Event(id_, "cancel", "fwd-a", "{}"), 400, "missing_field", "data.reason");
 }
 
@@ -170,8 +169,8 @@ TEST_F(BadInput, UnknownField) {
   ExpectProblem(
       PostDeclaration(Declaration([](json::object& d) { d["vehicle"].as_object()["axles"] = 5; })),
       400, "unknown_field", "vehicle.axles");
-  ExpectProblem(node_->Event(id_, "assess", "customs", R"({"channel": "green", "speed": 1})"),
-                400, "unknown_field", "data.speed");
+  ExpectProblem(node_->Event(id_, "assess", "customs", R"({"channel": "green", "speed": 1})"), 400,
+                "unknown_field", "data.speed");
   ExpectProblem(node_->Call("POST", "/api/v1/crossings/" + id_ + "/events", "customs",
                             R"({"type": "assess", "data": {"channel": "green"}, "extra": 1})"),
                 400, "unknown_field", "extra");
@@ -179,9 +178,8 @@ TEST_F(BadInput, UnknownField) {
 
 TEST_F(BadInput, OversizedBodyIs413) {
   // Valid JSON, just over 1 MiB: the server refuses it before any handler runs.
-  std::string body = Declaration([](json::object& d) {
-    d["driver"].as_object()["name"] = std::string((1 << 20) + 16, 'x');
-  });
+  std::string body = Declaration(
+      [](json::object& d) { d["driver"].as_object()["name"] = std::string((1 << 20) + 16, 'x'); });
   ASSERT_GT(body.size(), size_t{1} << 20);
   ApiReply r = Raw("POST", "/api/v1/crossings",
                    {{"Authorization", Bearer("fwd-a")},
@@ -231,8 +229,8 @@ TEST_F(BadInput, WrongRole) {
   ExpectProblem(r, 403, "role_not_allowed");
   EXPECT_NE(Detail(r).find("forwarder"), std::string::npos) << r.raw;
   // The camera may not declare.
-  ExpectProblem(node_->Call("POST", "/api/v1/crossings", "camera", node_->DurianDeclaration()),
-                403, "role_not_allowed");
+  ExpectProblem(node_->Call("POST", "/api/v1/crossings", "camera", node_->DurianDeclaration()), 403,
+                "role_not_allowed");
 }
 
 TEST_F(BadInput, UnknownEventType) {
@@ -256,13 +254,16 @@ TEST_F(BadInput, OtherCompanysCrossingIsNotFound) {
     std::function<ApiReply(const std::string&)> send;
   };
   const Case cases[] = {
-      {"get", [&](const std::string& id) {
+      {"get",
+       [&](const std::string& id) {
          return node_->Call("GET", "/api/v1/crossings/" + id, "fwd-b");
        }},
-      {"history", [&](const std::string& id) {
+      {"history",
+       [&](const std::string& id) {
          return node_->Call("GET", "/api/v1/crossings/" + id + "/events", "fwd-b");
        }},
-      {"event", [&](const std::string& id) {
+      {"event",
+       [&](const std::string& id) {
          return node_->Event(id, "cancel", "fwd-b", R"({"reason": "not mine"})");
        }},
   };
@@ -301,9 +302,9 @@ TEST_F(BadInput, BadTokensAre401InvalidToken) {
   unknown_id[4] = unknown_id[4] == 'A' ? 'B' : 'A';
   std::string wrong_secret = real;
   wrong_secret.back() = wrong_secret.back() == 'A' ? 'B' : 'A';
-  const std::string tokens[] = {"Bearer not-a-token",        "Bearer ",
-                                "Basic dXNlcjpwYXNz",        "Bearer " + real + "x",
-                                "Bearer " + unknown_id,      "Bearer " + wrong_secret};
+  const std::string tokens[] = {"Bearer not-a-token",   "Bearer ",
+                                "Basic dXNlcjpwYXNz",   "Bearer " + real + "x",
+                                "Bearer " + unknown_id, "Bearer " + wrong_secret};
   for (const std::string& auth : tokens) {
     SCOPED_TRACE(auth);
     for (const char* method : {"GET", "POST"}) {
@@ -336,7 +337,8 @@ TEST_F(BadInput, MissingIdempotencyKey) {
 }
 
 TEST_F(BadInput, WrongContentType) {
-  for (const char* type : {"text/plain", "application/x-www-form-urlencoded"}) {
+  for (const char* type : {"text/plain", "application/x-www-form-urlencoded", "application/jsonp",
+                           "application/json-patch+json"}) {
     SCOPED_TRACE(type);
     ApiReply declare = Raw("POST", "/api/v1/crossings",
                            {{"Authorization", Bearer("fwd-a")},
@@ -407,6 +409,23 @@ TEST_F(BadInput, PublicGateShowsNoPlateOrCompany) {
     EXPECT_EQ(gate.raw.find(secret), std::string::npos) << secret << " in " << gate.raw;
   }
   EXPECT_EQ(gate.raw.find(id_), std::string::npos);
+}
+
+// Not bad input: media types and the authentication scheme are case-insensitive (RFC 9110), and
+// a charset parameter is fine.
+TEST(WellFormedVariants, MediaTypeAndAuthSchemeAreCaseInsensitive) {
+  TestNode node;
+  net::HttpClient client("127.0.0.1", node.port());
+  auto r = client.Send("POST", "/api/v1/crossings", node.DurianDeclaration(),
+                       {{"Authorization", "bearer " + node.tokens().at("fwd-a")},
+                        {"Content-Type", "Application/JSON; charset=UTF-8"},
+                        {"Idempotency-Key", "variants-1"}});
+  ASSERT_TRUE(r) << r.error().ToString();
+  EXPECT_EQ(r->status, 201) << r->body;
+  auto me = client.Send("GET", "/api/v1/me", {},
+                        {{"Authorization", "BEARER " + node.tokens().at("operator")}});
+  ASSERT_TRUE(me);
+  EXPECT_EQ(me->status, 200) << me->body;
 }
 
 }  // namespace

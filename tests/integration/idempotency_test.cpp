@@ -2,12 +2,14 @@
 // nothing twice (also after the crossing moved on and after a restart); keys are scoped per
 // user; concurrent conflicting commands on one crossing leave exactly one winner.
 
-#include <borderflow/net/http_client.h>
-#include <fmt/format.h>
-
+#include <algorithm>
 #include <latch>
 #include <map>
 #include <thread>
+
+#include <fmt/format.h>
+
+#include <borderflow/net/http_client.h>
 
 #include "test_node.h"
 
@@ -176,19 +178,16 @@ TEST(Idempotency, RetryAfterRestartStillReplays) {
 
   node.Restart();
 
-  ApiReply declare_retry =
-      node.Call("POST", "/api/v1/crossings", "fwd-a", body, "restart-declare");
+  ApiReply declare_retry = node.Call("POST", "/api/v1/crossings", "fwd-a", body, "restart-declare");
   EXPECT_EQ(declare_retry.status, 201);
   EXPECT_EQ(declare_retry.raw, declared.raw);
   EXPECT_EQ(declare_retry.Header("Idempotent-Replayed"), "true");
-  ApiReply event_retry =
-      node.Event(id, "assess", "customs", R"({"channel": "red"})", "restart-ev");
+  ApiReply event_retry = node.Event(id, "assess", "customs", R"({"channel": "red"})", "restart-ev");
   EXPECT_EQ(event_retry.status, 200);
   EXPECT_EQ(event_retry.raw, assessed.raw);
   EXPECT_EQ(event_retry.Header("Idempotent-Replayed"), "true");
   // And a different body under the key is still refused after the restart.
-  ApiReply reused =
-      node.Event(id, "assess", "customs", R"({"channel": "green"})", "restart-ev");
+  ApiReply reused = node.Event(id, "assess", "customs", R"({"channel": "green"})", "restart-ev");
   EXPECT_EQ(reused.status, 422) << reused.raw;
   EXPECT_EQ(reused.Code(), "idempotency_key_reused");
 
@@ -287,11 +286,16 @@ TEST(Concurrency, CancelAgainstCallForwardInYard) {
     ASSERT_EQ(StateOf(node, id).second, 3);
     const std::string target = "/api/v1/crossings/" + id + "/events";
     std::vector<Racer> racers = {
-        {"fwd-a", target,
+        {"fwd-a",
+         target,
          R"({"type": "cancel", "data": {"reason": "changed plans"}, "expected_version": 3})",
-         fmt::format("cancel-{}", i), {}},
-        {"operator", target, R"({"type": "call_forward", "data": {}, "expected_version": 3})",
-         fmt::format("call-{}", i), {}},
+         fmt::format("cancel-{}", i),
+         {}},
+        {"operator",
+         target,
+         R"({"type": "call_forward", "data": {}, "expected_version": 3})",
+         fmt::format("call-{}", i),
+         {}},
     };
     std::vector<std::string> end_states = {"cancelled", "called"};
     if (i % 2 == 1) {  // alternate which request starts first
@@ -315,10 +319,16 @@ TEST(Concurrency, CancelAgainstArriveAtGate) {
     ASSERT_EQ(node.Event(id, "call_forward", "operator").status, 200);
     const std::string target = "/api/v1/crossings/" + id + "/events";
     std::vector<Racer> racers = {
-        {"fwd-a", target, R"({"type": "cancel", "data": {"reason": "changed plans"}})",
-         fmt::format("cancel-{}", i), {}},
-        {"guard", target, R"({"type": "arrive_at_gate", "data": {}})",
-         fmt::format("arrive-{}", i), {}},
+        {"fwd-a",
+         target,
+         R"({"type": "cancel", "data": {"reason": "changed plans"}})",
+         fmt::format("cancel-{}", i),
+         {}},
+        {"guard",
+         target,
+         R"({"type": "arrive_at_gate", "data": {}})",
+         fmt::format("arrive-{}", i),
+         {}},
     };
     std::vector<std::string> end_states = {"cancelled", "at_gate"};
     if (i % 2 == 1) {
@@ -356,8 +366,8 @@ TEST(Concurrency, IdenticalRequestsWithOneKeyApplyOnce) {
   // The same for an event.
   const int64_t audit = node.AuditCount();
   const std::string target = "/api/v1/crossings/" + id + "/events";
-  std::vector<Racer> racers(2, Racer{"operator", target, R"({"type": "book", "data": {}})",
-                                     "book-once", {}});
+  std::vector<Racer> racers(
+      2, Racer{"operator", target, R"({"type": "book", "data": {}})", "book-once", {}});
   Race(node, racers);
   EXPECT_EQ(racers[0].reply.status, 200) << racers[0].reply.raw;
   EXPECT_EQ(racers[1].reply.status, 200) << racers[1].reply.raw;
