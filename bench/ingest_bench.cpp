@@ -155,10 +155,13 @@ int main(int argc, char** argv) {
   int connections = 64;
   std::string config_path = std::string(BORDERFLOW_SOURCE_DIR) + "/config/huu-nghi.toml";
   std::string markdown;
+  std::string only;
   app.add_option("--seconds", seconds, "measured seconds per case")->capture_default_str();
   app.add_option("--connections", connections, "concurrent HTTP clients")->capture_default_str();
   app.add_option("--config", config_path, "gate configuration")->capture_default_str();
   app.add_option("--markdown", markdown, "also write the result table to this file");
+  app.add_option("--only", only, "run one case: http, store1 or store256 (for profiling)")
+      ->check(CLI::IsMember({"http", "store1", "store256"}));
   CLI11_PARSE(app, argc, argv);
 
   auto config = LoadGateConfig(config_path);
@@ -167,6 +170,12 @@ int main(int argc, char** argv) {
     return 2;
   }
   std::vector<Row> rows;
+  if (!only.empty()) {
+    Row r = only == "http" ? HttpIngest(*config, connections, seconds)
+                           : StoreLimit(*config, only == "store1" ? 1 : 256, seconds);
+    std::cout << fmt::format("{}: {:.0f} events/s {}\n", r.what, r.events_per_second, r.latency);
+    return 0;
+  }
   std::cerr << "[1/3] HTTP ingest with " << connections << " clients...\n";
   rows.push_back(HttpIngest(*config, connections, seconds));
   std::cerr << "[2/3] store limit, one transaction per event...\n";

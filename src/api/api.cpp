@@ -155,7 +155,9 @@ struct Api::Impl {
         respond(ProblemResponse(result.error(), instance));
         return;
       }
-      HttpResponse r = JsonResponse(result->status, result->body);
+      HttpResponse r;
+      r.status = result->status;
+      r.body = std::move(result->body_text);
       if (result->replayed) r.headers.emplace_back("Idempotent-Replayed", "true");
       respond(std::move(r));
     });

@@ -138,7 +138,14 @@ Result<Timestamp> ParseTimestamp(std::string_view text) {
   }
   auto local = date::sys_days(ymd) + std::chrono::hours(hour) + std::chrono::minutes(minute) +
                std::chrono::seconds(second) + Duration(millis);
-  return Timestamp(local - std::chrono::minutes(offset.minutes));
+  Timestamp utc(local - std::chrono::minutes(offset.minutes));
+  // FormatUtc writes four-digit years: refuse an instant it could not write back
+  // ("9999-12-31T23:59:59-05:30" is in the year 10000 in UTC).
+  date::year utc_year = date::year_month_day(date::floor<date::days>(utc)).year();
+  if (utc_year < date::year(0) || utc_year > date::year(9999)) {
+    return bad("outside the years 0000 to 9999 in UTC");
+  }
+  return utc;
 }
 
 int LocalMinuteOfDay(Timestamp t, UtcOffset offset) {

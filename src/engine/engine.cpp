@@ -24,31 +24,32 @@ bool CanSee(const Actor& actor, const Crossing& c) {
   return !actor.IsCompanyScoped() || actor.company_id == c.company_id;
 }
 
-std::string RecordResponse(const CommandResult& r) {
-  return ToJsonText(json::object{{"status", r.status}, {"body", r.body}});
-}
-
 Result<CommandResult> ReplayResponse(const IdempotencyRecord& record) {
-  BF_ASSIGN_OR_RETURN(json::value v, ParseJson(record.response, JsonLimits{64 << 20, 64}));
-  const json::object* o = v.if_object();
-  const json::value* body = o ? o->if_contains("body") : nullptr;
-  if (body == nullptr || !body->is_object()) return Internal("stored idempotent response is corrupt");
+  BF_ASSIGN_OR_RETURN(json::value body, ParseJson(record.response, JsonLimits{64 << 20, 64}));
+  if (!body.is_object()) return Internal("stored idempotent response is corrupt");
   CommandResult r;
   r.status = record.status;
-  r.body = body->get_object();
+  r.body = std::move(body.get_object());
+  r.body_text = record.response;
   r.replayed = true;
   return r;
 }
 
 AuditDraft Draft(const Actor& actor, Timestamp now, std::string subject_type,
-                 std::string subject_id, std::string action, const json::value& body) {
+                 std::string subject_id, std::string action, std::string body) {
   return AuditDraft{now,
                     actor.user_id,
                     std::string(RoleName(actor.role)),
                     std::move(subject_type),
                     std::move(subject_id),
                     std::move(action),
-                    ToJsonText(body)};
+                    std::move(body)};
+}
+
+AuditDraft Draft(const Actor& actor, Timestamp now, std::string subject_type,
+                 std::string subject_id, std::string action, const json::value& body) {
+  return Draft(actor, now, std::move(subject_type), std::move(subject_id), std::move(action),
+               ToJsonText(body));
 }
 
 bool NeedsIdempotencyKey(const CommandBody& body) {
@@ -219,10 +220,11 @@ Status Engine::Apply(WriteTxn& txn, const Command& command, Timestamp now, Comma
       },
       command.body);
   BF_TRY(applied);
+  if (result.body_text.empty()) result.body_text = ToJsonText(result.body);
   if (keyed) {
     BF_TRY(txn.PutIdempotency(IdempotencyRecord{actor.user_id, command.idempotency_key,
                                                 command.fingerprint, result.status,
-                                                RecordResponse(result), now}));
+                                                result.body_text, now}));
   }
   return {};
 }
@@ -246,12 +248,15 @@ Status Engine::ApplyDeclare(WriteTxn& txn, const Actor& actor, const DeclareCros
   c.version = 1;
   c.created_at = now;
   c.updated_at = now;
-  BF_TRY(txn.InsertCrossing(c));
+  // Encoded once: the stored document, the audit record and the response are the same text.
+  json::object view = CrossingView(c);
+  std::string document = ToJsonText(view);
+  BF_TRY(txn.InsertCrossing(c, document));
   BF_ASSIGN_OR_RETURN(AuditRecord record,
-                      txn.AppendAudit(Draft(actor, now, "crossing", c.id, "declare",
-                                            EncodeCrossing(c))));
+                      txn.AppendAudit(Draft(actor, now, "crossing", c.id, "declare", document)));
   result.status = 201;
-  result.body = CrossingView(c);
+  result.body = std::move(view);
+  result.body_text = std::move(document);
   result.records.push_back(std::move(record));
   return {};
 }
@@ -266,7 +271,9 @@ Status Engine::ApplyEvent(WriteTxn& txn, const Actor& actor, const RecordCrossin
                                 current->version, *cmd.expected_version));
   }
   BF_ASSIGN_OR_RETURN(Crossing next, Decide(*current, cmd.event, actor, now));
-  BF_TRY(txn.UpdateCrossing(next, current->version));
+  json::object view = CrossingView(next);
+  std::string document = ToJsonText(view);
+  BF_TRY(txn.UpdateCrossing(next, document, current->version));
   json::object body{{"type", CrossingEventName(cmd.event.type)},
                     {"from", CrossingStateName(current->state)},
                     {"to", CrossingStateName(next.state)},
@@ -276,10 +283,12 @@ Status Engine::ApplyEvent(WriteTxn& txn, const Actor& actor, const RecordCrossin
                       txn.AppendAudit(Draft(actor, now, "crossing", next.id,
                                             std::string(CrossingEventName(cmd.event.type)), body)));
   result.status = 200;
-  result.body = json::object{{"event", json::object{{"seq", record.seq},
-                                                    {"type", CrossingEventName(cmd.event.type)},
-                                                    {"at", FormatUtc(now)}}},
-                             {"crossing", CrossingView(next)}};
+  json::object event{{"seq", record.seq},
+                     {"type", CrossingEventName(cmd.event.type)},
+                     {"at", FormatUtc(now)}};
+  // The same text ToJsonText(result.body) would give, without serialising the crossing again.
+  result.body_text = fmt::format(R"({{"event":{},"crossing":{}}})", ToJsonText(event), document);
+  result.body = json::object{{"event", std::move(event)}, {"crossing", std::move(view)}};
   result.records.push_back(std::move(record));
   return {};
 }

@@ -62,6 +62,7 @@ struct Command {
 struct CommandResult {
   int status = 200;           // 201 when something was created
   boost::json::object body;   // the response document
+  std::string body_text;      // the same, serialised once (what the API sends and replays)
   bool replayed = false;      // true when this is the stored first result of a retry
   std::vector<AuditRecord> records;  // what this command appended (empty when replayed)
 };

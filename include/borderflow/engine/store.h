@@ -7,7 +7,9 @@
 #include <borderflow/audit/audit_record.h>
 #include <borderflow/auth/credentials.h>
 #include <borderflow/core/error.h>
+#include <borderflow/core/json.h>
 #include <borderflow/domain/crossing.h>
+#include <borderflow/domain/crossing_json.h>
 
 #include <functional>
 #include <map>
@@ -62,11 +64,21 @@ class WriteTxn {
   virtual Status PutIdempotency(const IdempotencyRecord& record) = 0;
 
   virtual Result<std::optional<Crossing>> GetCrossing(std::string_view id) = 0;
+  // Stores `crossing`; `document` is its JSON text, EncodeCrossing(crossing) serialised (the
+  // engine encodes once and reuses the text for the audit record and the response).
   // Errors: conflict "crossing_exists".
-  virtual Status InsertCrossing(const Crossing& crossing) = 0;
-  // Writes `crossing` if the stored version is `expected_version`.
+  virtual Status InsertCrossing(const Crossing& crossing, std::string_view document) = 0;
+  // Writes `crossing` (and its `document`) if the stored version is `expected_version`.
   // Errors: conflict "version_conflict", not_found "crossing_not_found".
-  virtual Status UpdateCrossing(const Crossing& crossing, int64_t expected_version) = 0;
+  virtual Status UpdateCrossing(const Crossing& crossing, std::string_view document,
+                                int64_t expected_version) = 0;
+  // The same, encoding the document here.
+  Status InsertCrossing(const Crossing& crossing) {
+    return InsertCrossing(crossing, ToJsonText(EncodeCrossing(crossing)));
+  }
+  Status UpdateCrossing(const Crossing& crossing, int64_t expected_version) {
+    return UpdateCrossing(crossing, ToJsonText(EncodeCrossing(crossing)), expected_version);
+  }
 
   // Appends to the hash-chained audit trail and returns the record as stored.
   virtual Result<AuditRecord> AppendAudit(const AuditDraft& draft) = 0;

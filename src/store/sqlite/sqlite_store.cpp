@@ -351,7 +351,7 @@ Result<std::optional<Crossing>> QueryCrossing(Db& db, const HsNomenclature& hs,
 }
 
 // Binds ?1..?10 of kInsertCrossing / kUpdateCrossing.
-void BindCrossing(Stmt& stmt, const Crossing& c) {
+void BindCrossing(Stmt& stmt, const Crossing& c, std::string_view document) {
   const Declaration& d = c.declaration;
   stmt.Bind(1, c.id)
       .Bind(2, c.company_id)
@@ -362,7 +362,7 @@ void BindCrossing(Stmt& stmt, const Crossing& c) {
       .Bind(7, c.version)
       .Bind(8, ToUnixMillis(c.created_at))
       .Bind(9, ToUnixMillis(c.updated_at))
-      .Bind(10, ToJsonText(EncodeCrossing(c)));
+      .Bind(10, document);
 }
 
 // --- Reader pool ------------------------------------------------------------------------------
@@ -438,9 +438,12 @@ class SqliteWriteTxn final : public WriteTxn {
     return QueryCrossing(db_, *impl_.hs, id);
   }
 
-  Status InsertCrossing(const Crossing& c) override {
+  using WriteTxn::InsertCrossing;
+  using WriteTxn::UpdateCrossing;
+
+  Status InsertCrossing(const Crossing& c, std::string_view document) override {
     BF_ASSIGN_OR_RETURN(Stmt stmt, db_.Prepare(kInsertCrossing));
-    BindCrossing(stmt, c);
+    BindCrossing(stmt, c, document);
     if (auto s = stmt.Run(); !s) {
       if (IsUniqueViolation(stmt.last_rc())) {
         return Conflict("crossing_exists", fmt::format("crossing '{}' already exists", c.id));
@@ -450,10 +453,11 @@ class SqliteWriteTxn final : public WriteTxn {
     return {};
   }
 
-  Status UpdateCrossing(const Crossing& c, int64_t expected_version) override {
+  Status UpdateCrossing(const Crossing& c, std::string_view document,
+                        int64_t expected_version) override {
     {
       BF_ASSIGN_OR_RETURN(Stmt stmt, db_.Prepare(kUpdateCrossing));
-      BindCrossing(stmt, c);
+      BindCrossing(stmt, c, document);
       stmt.Bind(11, expected_version);
       BF_TRY(stmt.Run());
       if (stmt.Changes() > 0) return {};
