@@ -12,6 +12,8 @@
 //
 // When an input crashes (signal, sanitizer report, failed FUZZ_CHECK) or hangs (--timeout), it
 // is written to crash-<target>-<hash> in the current directory (or --crash-dir) for replay.
+// LeakSanitizer reports leaks only at exit; --leak-check-each (ASan builds) checks after every
+// input instead, to find the one that leaks.
 
 #include <algorithm>
 #include <cerrno>
@@ -45,16 +47,21 @@
 #ifdef BORDERFLOW_FUZZ_HAS_SANITIZER
 #include <sanitizer/common_interface_defs.h>
 #endif
+#if defined(__SANITIZE_ADDRESS__)
+#define BORDERFLOW_FUZZ_HAS_LSAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define BORDERFLOW_FUZZ_HAS_LSAN 1
+#endif
+#endif
+#ifdef BORDERFLOW_FUZZ_HAS_LSAN
+#include <sanitizer/lsan_interface.h>
+#endif
 
-#ifndef BORDERFLOW_FUZZ_TARGET
-#define BORDERFLOW_FUZZ_TARGET "fuzz"
-#endif
-#ifndef BORDERFLOW_FUZZ_CORPUS_DIR
-#define BORDERFLOW_FUZZ_CORPUS_DIR ""
-#endif
-#ifndef BORDERFLOW_FUZZ_ITERATIONS
-#define BORDERFLOW_FUZZ_ITERATIONS 100000
-#endif
+// Per target, from the fuzz_<name>_config.cpp that fuzz/CMakeLists.txt generates.
+extern "C" const char borderflow_fuzz_target[];                  // "fuzz_plate"
+extern "C" const char borderflow_fuzz_corpus_dir[];              // ".../fuzz/corpus/plate"
+extern "C" const unsigned long long borderflow_fuzz_iterations;  // default mutation count
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size);
 
@@ -90,7 +97,7 @@ void DumpCurrentInput() {
   };
   append(g_crash_dir);
   append("/crash-");
-  append(BORDERFLOW_FUZZ_TARGET);
+  append(borderflow_fuzz_target);
   append("-");
   char hex[17];
   for (int i = 0; i < 16; ++i) hex[i] = "0123456789abcdef"[(hash >> (60 - 4 * i)) & 0xF];
@@ -111,7 +118,9 @@ void DumpCurrentInput() {
   close(fd);
   WriteStderr("fuzz_driver: the failing input was written to ");
   WriteStderr(path);
-  WriteStderr("\nfuzz_driver: replay it with: " BORDERFLOW_FUZZ_TARGET " ");
+  WriteStderr("\nfuzz_driver: replay it with: ");
+  WriteStderr(borderflow_fuzz_target);
+  WriteStderr(" ");
   WriteStderr(path);
   WriteStderr("\n");
 }
@@ -140,6 +149,8 @@ void InstallHandlers() {
   }
 }
 
+bool g_leak_check_each = false;
+
 void RunOne(const std::vector<uint8_t>& input, unsigned timeout_seconds) {
   // An exactly-sized heap copy, so that the sanitizers see any read past the end.
   std::unique_ptr<uint8_t[]> copy(new uint8_t[input.size() + (input.empty() ? 1 : 0)]);
@@ -150,6 +161,14 @@ void RunOne(const std::vector<uint8_t>& input, unsigned timeout_seconds) {
   if (timeout_seconds > 0) alarm(timeout_seconds);
   LLVMFuzzerTestOneInput(copy.get(), input.size());
   if (timeout_seconds > 0) alarm(0);
+#ifdef BORDERFLOW_FUZZ_HAS_LSAN
+  // Slow (a heap scan per input): for finding which input leaks.
+  if (g_leak_check_each && __lsan_do_recoverable_leak_check() != 0) {
+    WriteStderr("fuzz_driver: this input leaked memory\n");
+    DumpCurrentInput();
+    std::abort();
+  }
+#endif
   g_in_input = false;
 }
 
@@ -383,11 +402,10 @@ bool CollectFiles(const fs::path& path, std::vector<fs::path>& out) {
 void Usage() {
   std::fprintf(stderr,
                "usage: %s [--iterations N] [--seed S] [--max-len BYTES] [--timeout SECONDS]\n"
-               "       [--crash-dir DIR] [FILE_OR_DIR...]\n"
+               "       [--crash-dir DIR] [--leak-check-each] [FILE_OR_DIR...]\n"
                "Without FILE_OR_DIR: runs the seed corpus %s, then N mutations (default %llu).\n"
                "With FILE_OR_DIR: runs those inputs, then N mutations of them (default 0).\n",
-               BORDERFLOW_FUZZ_TARGET, BORDERFLOW_FUZZ_CORPUS_DIR,
-               static_cast<unsigned long long>(BORDERFLOW_FUZZ_ITERATIONS));
+               borderflow_fuzz_target, borderflow_fuzz_corpus_dir, borderflow_fuzz_iterations);
 }
 
 bool ParseNumber(const char* text, uint64_t& out) {
@@ -402,7 +420,7 @@ bool ParseNumber(const char* text, uint64_t& out) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  uint64_t iterations = BORDERFLOW_FUZZ_ITERATIONS;
+  uint64_t iterations = borderflow_fuzz_iterations;
   bool iterations_given = false;
   uint64_t seed = 1;
   uint64_t max_len = 4096;
@@ -412,7 +430,7 @@ int main(int argc, char** argv) {
     std::string_view arg = argv[i];
     auto value = [&](uint64_t& out) {
       if (i + 1 >= argc || !ParseNumber(argv[i + 1], out)) {
-        std::fprintf(stderr, "%s: %s needs a non-negative number\n", BORDERFLOW_FUZZ_TARGET,
+        std::fprintf(stderr, "%s: %s needs a non-negative number\n", borderflow_fuzz_target,
                      argv[i]);
         std::exit(2);
       }
@@ -429,13 +447,15 @@ int main(int argc, char** argv) {
       value(timeout);
     } else if (arg == "--crash-dir" && i + 1 < argc) {
       std::snprintf(g_crash_dir, sizeof g_crash_dir, "%s", argv[++i]);
+    } else if (arg == "--leak-check-each") {
+      g_leak_check_each = true;
     } else if (arg == "--help" || arg == "-h") {
       Usage();
       return 0;
     } else if (arg.starts_with("-") && arg.find('=') != std::string_view::npos) {
       // A libFuzzer flag (-max_total_time=20, -runs=...): meaningless here.
       std::fprintf(stderr, "%s: ignoring libFuzzer flag %s (this is the plain driver)\n",
-                   BORDERFLOW_FUZZ_TARGET, argv[i]);
+                   borderflow_fuzz_target, argv[i]);
     } else if (arg.starts_with("--")) {
       Usage();
       return 2;
@@ -444,7 +464,7 @@ int main(int argc, char** argv) {
     }
   }
   if (paths.empty()) {
-    paths.emplace_back(BORDERFLOW_FUZZ_CORPUS_DIR);
+    paths.emplace_back(borderflow_fuzz_corpus_dir);
   } else if (!iterations_given) {
     iterations = 0;  // replaying given inputs
   }
@@ -452,7 +472,7 @@ int main(int argc, char** argv) {
   std::vector<fs::path> files;
   for (const std::string& p : paths) {
     if (p.empty() || !CollectFiles(p, files)) {
-      std::fprintf(stderr, "%s: cannot read '%s'\n", BORDERFLOW_FUZZ_TARGET, p.c_str());
+      std::fprintf(stderr, "%s: cannot read '%s'\n", borderflow_fuzz_target, p.c_str());
       return 2;
     }
   }
@@ -460,7 +480,7 @@ int main(int argc, char** argv) {
   for (const fs::path& f : files) {
     std::vector<uint8_t> data;
     if (!ReadFile(f, data)) {
-      std::fprintf(stderr, "%s: cannot read '%s'\n", BORDERFLOW_FUZZ_TARGET, f.c_str());
+      std::fprintf(stderr, "%s: cannot read '%s'\n", borderflow_fuzz_target, f.c_str());
       return 2;
     }
     corpus.push_back(std::move(data));
@@ -472,7 +492,7 @@ int main(int argc, char** argv) {
   InstallHandlers();
   auto start = std::chrono::steady_clock::now();
   for (size_t i = 0; i < corpus.size(); ++i) {
-    std::fprintf(stderr, "%s: running %s\n", BORDERFLOW_FUZZ_TARGET, files[i].c_str());
+    std::fprintf(stderr, "%s: running %s\n", borderflow_fuzz_target, files[i].c_str());
     RunOne(corpus[i], static_cast<unsigned>(timeout));
   }
   Mutator mutator(corpus, seed, limit);
@@ -482,7 +502,7 @@ int main(int argc, char** argv) {
   double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   std::fprintf(stderr,
                "%s: %zu inputs from files and %llu mutations (seed %llu) passed in %.2f s\n",
-               BORDERFLOW_FUZZ_TARGET, corpus.size(), static_cast<unsigned long long>(iterations),
+               borderflow_fuzz_target, corpus.size(), static_cast<unsigned long long>(iterations),
                static_cast<unsigned long long>(seed), seconds);
   return 0;
 }
