@@ -474,8 +474,10 @@ TEST_P(EngineTest, ConcurrentSubmitsAllCommitOnce) {
 
 // In one batch, a refused command rolls back alone: the commands around it commit, and a later
 // command in the batch sees what an earlier one wrote.
-TEST_P(EngineTest, FailingCommandInBatchDoesNotAffectOthers) {
-  if (!threaded()) GTEST_SKIP() << "batches need the writer thread";
+// Batches and the queue exist only with the writer thread.
+class WriterEngineTest : public EngineTest {};
+
+TEST_P(WriterEngineTest, FailingCommandInBatchDoesNotAffectOthers) {
   const std::string existing = MustDeclare(kFwdA, "14C-111.11");
   const uint64_t transactions_before = engine_->stats().transactions.load();
   std::vector<Command> commands;
@@ -825,8 +827,7 @@ TEST_P(EngineTest, DestructorDrainsQueuedCommands) {
   ExpectChainIntact(int64_t(kQueued) + (threaded() ? 1 : 0));
 }
 
-TEST_P(EngineTest, FullQueueRefusesWithOverloaded) {
-  if (!threaded()) GTEST_SKIP() << "only the writer thread has a queue";
+TEST_P(WriterEngineTest, FullQueueRefusesWithOverloaded) {
   engine_ = MakeEngine(EngineOptions{.max_queue = 5});
   constexpr size_t kSubmitted = 8;
   Collector collector(kSubmitted);
@@ -851,6 +852,8 @@ INSTANTIATE_TEST_SUITE_P(Modes, EngineTest, ::testing::Values(false, true),
                          [](const ::testing::TestParamInfo<bool>& info) {
                            return info.param ? "WriterThread" : "Inline";
                          });
+INSTANTIATE_TEST_SUITE_P(Modes, WriterEngineTest, ::testing::Values(true),
+                         [](const ::testing::TestParamInfo<bool>&) { return "WriterThread"; });
 
 }  // namespace
 }  // namespace borderflow

@@ -3,6 +3,7 @@
 #include <condition_variable>
 #include <exception>
 #include <mutex>
+#include <thread>
 #include <utility>
 
 #include <fmt/format.h>
@@ -43,6 +44,18 @@ struct SqliteStore::Impl {
   std::mutex pool_mu;
   std::condition_variable pool_cv;
   std::vector<Db*> idle;
+
+  // WAL checkpoints run on their own thread and connection, so that the writer's commits never
+  // wait for a checkpoint's copying and fsync of the database file.
+  std::unique_ptr<Db> checkpointer;
+  std::thread checkpoint_thread;
+  std::mutex checkpoint_mu;
+  std::condition_variable checkpoint_cv;
+  bool stopping = false;  // under checkpoint_mu
+
+  ~Impl() { StopCheckpoints(); }
+  void StartCheckpoints();
+  void StopCheckpoints();
 
   std::vector<Status> WriteBatchLocked(std::span<const TxnFn> work);
   Status ReloadHead();
@@ -566,6 +579,31 @@ Status Invoke(const TxnFn& fn, WriteTxn& txn) {
 
 // --- Impl -------------------------------------------------------------------------------------
 
+void SqliteStore::Impl::StartCheckpoints() {
+  checkpoint_thread = std::thread([this] {
+    std::unique_lock lock(checkpoint_mu);
+    while (!stopping) {
+      checkpoint_cv.wait_for(lock, std::chrono::milliseconds(100));
+      if (stopping) break;
+      lock.unlock();
+      // PASSIVE: copies what it can without blocking the writer or readers. A failure (busy)
+      // is retried at the next tick; the WAL is only ever larger, never wrong.
+      (void)checkpointer->Exec("PRAGMA wal_checkpoint(PASSIVE)");
+      lock.lock();
+    }
+  });
+}
+
+void SqliteStore::Impl::StopCheckpoints() {
+  if (!checkpoint_thread.joinable()) return;
+  {
+    std::lock_guard lock(checkpoint_mu);
+    stopping = true;
+  }
+  checkpoint_cv.notify_all();
+  checkpoint_thread.join();
+}
+
 Status SqliteStore::Impl::ReloadHead() {
   BF_ASSIGN_OR_RETURN(Stmt stmt, writer->Prepare(kSelectAuditHead));
   BF_ASSIGN_OR_RETURN(bool row, stmt.Step());
@@ -648,6 +686,9 @@ Result<std::unique_ptr<SqliteStore>> SqliteStore::Open(const SqliteOptions& opti
     }
   }
   if (auto s = impl->ReloadHead(); !s) return OpenFailed(options.path, s.error().message);
+  BF_TRY(impl->writer->Exec("PRAGMA wal_autocheckpoint = 0"));
+  BF_ASSIGN_OR_RETURN(impl->checkpointer, OpenConnection(options.path, /*writer=*/true));
+  impl->StartCheckpoints();
 
   const int readers = std::clamp(options.read_connections, 1, kMaxReadConnections);
   for (int i = 0; i < readers; ++i) {
