@@ -7,6 +7,7 @@
 #include <boost/json/parse.hpp>
 #include <gtest/gtest.h>
 
+#include <borderflow/core/random.h>
 #include <borderflow/domain/lifecycle.h>
 
 namespace borderflow {
@@ -525,6 +526,29 @@ TEST(DecodeEventDataTest, ReasonsAndSensors) {
     ExpectDataError(e, R"({"channel":"green"})", "unknown_field", "data.channel");
     ExpectDataError(e, R"({"note":5})", "wrong_type", "data.note");
   }
+}
+
+}  // namespace
+}  // namespace borderflow
+
+namespace borderflow {
+namespace {
+
+TEST(CrossingIdTest, IdsSortByCreationTime) {
+  SeededRandom random(7);
+  Timestamp t = *ParseTimestamp("2026-11-29T01:00:00Z");
+  std::string previous;
+  for (int i = 0; i < 200; ++i) {
+    std::string id = NewCrossingId(t + std::chrono::milliseconds(i * 37), random);
+    ASSERT_EQ(id.size(), 17u) << id;
+    ASSERT_TRUE(id.starts_with("CR-")) << id;
+    EXPECT_LT(previous, id) << "ids must ascend with time";
+    previous = id;
+  }
+  // Same millisecond: the random suffix keeps them distinct.
+  EXPECT_NE(NewCrossingId(t, random), NewCrossingId(t, random));
+  // Years later still sorts after.
+  EXPECT_LT(NewCrossingId(t, random), NewCrossingId(*ParseTimestamp("2058-01-01T00:00:00Z"), random));
 }
 
 }  // namespace

@@ -238,7 +238,7 @@ Status Engine::ApplyDeclare(WriteTxn& txn, const Actor& actor, const DeclareCros
   }
   BF_TRY(ValidateDeclaration(cmd.declaration, config_, now));
   Crossing c;
-  c.id = "CR-" + random_.Base32(12);
+  c.id = NewCrossingId(now, random_);
   c.company_id = actor.company_id;
   c.declared_by = actor.user_id;
   c.declaration = cmd.declaration;

@@ -7,6 +7,7 @@
 #include <borderflow/core/error.h>
 #include <borderflow/core/hs_code.h>
 #include <borderflow/core/plate.h>
+#include <borderflow/core/random.h>
 #include <borderflow/core/time.h>
 #include <borderflow/domain/gate_config.h>
 
@@ -118,6 +119,11 @@ struct Crossing {
   Timestamp created_at;
   Timestamp updated_at;
 };
+
+// A new crossing id: "CR-" + 8 Crockford base32 characters of milliseconds since 2025-01-01
+// (big-endian, so ids sort by creation time until 2059) + 6 random characters. Time-ordered ids
+// keep the store's indexes append-mostly and make id order the order of declaration.
+std::string NewCrossingId(Timestamp now, Random& random);
 
 // Checks a declaration against the gate configuration at `now`: known direction and lane class,
 // lanes for that class in that direction, lines present unless the class is for empty trucks,
