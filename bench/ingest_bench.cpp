@@ -6,17 +6,18 @@
 //   bench/run.sh            (builds the release preset and runs this)
 //   ingest_bench --seconds 5 --connections 64 --markdown out.md
 
-#include <borderflow/domain/crossing_json.h>
-#include <borderflow/net/http_client.h>
-#include <borderflow/server/runtime.h>
-#include <fmt/format.h>
-#include <unistd.h>
-
-#include <CLI/CLI.hpp>
 #include <atomic>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+
+#include <CLI/CLI.hpp>
+#include <fmt/format.h>
+#include <unistd.h>
+
+#include <borderflow/domain/crossing_json.h>
+#include <borderflow/net/http_client.h>
+#include <borderflow/server/runtime.h>
 
 namespace borderflow {
 namespace {
@@ -57,9 +58,10 @@ Status WriteDeclaration(WriteTxn& txn, const Declaration& decl, uint64_t n, Time
   c.created_at = c.updated_at = now;
   BF_TRY(txn.InsertCrossing(c));
   std::string body = ToJsonText(EncodeCrossing(c));
-  BF_TRY(txn.AppendAudit(AuditDraft{now, "Ubench", "forwarder", "crossing", c.id, "declare", body}));
-  return txn.PutIdempotency(IdempotencyRecord{"Ubench", fmt::format("k{}", n), "fp", 201,
-                                              body, now});
+  BF_TRY(
+      txn.AppendAudit(AuditDraft{now, "Ubench", "forwarder", "crossing", c.id, "declare", body}));
+  return txn.PutIdempotency(
+      IdempotencyRecord{"Ubench", fmt::format("k{}", n), "fp", 201, body, now});
 }
 
 Row StoreLimit(const GateConfig& config, size_t batch, double seconds) {
@@ -103,7 +105,8 @@ Row HttpIngest(const GateConfig& config, int connections, double seconds) {
   auto rt = Runtime::Start(std::move(options), clock, random);
   BF_ASSERT(rt.has_value(), "bench node starts");
   Actor admin{"bench", "bench", Role::kAdministrator, ""};
-  auto user = (*rt)->engine().Execute(Command{admin, "", "", AddUser{"bench", Role::kForwarder, "BENCH"}});
+  auto user =
+      (*rt)->engine().Execute(Command{admin, "", "", AddUser{"bench", Role::kForwarder, "BENCH"}});
   BF_ASSERT(user.has_value(), "bench user");
   auto token = (*rt)->engine().Execute(Command{admin, "", "", IssueApiToken{"bench", "", {}}});
   BF_ASSERT(token.has_value(), "bench token");
@@ -117,7 +120,9 @@ Row HttpIngest(const GateConfig& config, int connections, double seconds) {
   load.warmup = std::chrono::milliseconds(1000);
   net::LoadResult r = net::RunLoad(load, [&](int, uint64_t) {
     uint64_t n = counter.fetch_add(1);
-    return net::LoadRequest{"POST", "/api/v1/crossings", DeclarationBody(n),
+    return net::LoadRequest{"POST",
+                            "/api/v1/crossings",
+                            DeclarationBody(n),
                             {{"Authorization", auth},
                              {"Content-Type", "application/json"},
                              {"Idempotency-Key", fmt::format("bench-{}", n)}}};
@@ -129,11 +134,11 @@ Row HttpIngest(const GateConfig& config, int connections, double seconds) {
   (*rt)->Stop();
   std::filesystem::remove_all(dir);
   if (r.errors > 0) std::cerr << "warning: " << r.errors << " requests failed\n";
-  return Row{fmt::format("HTTP POST /api/v1/crossings, {} clients ({:.0f} events per commit)",
-                         connections, per_txn),
-             double(r.ok) / r.seconds,
-             fmt::format("p50 {:.2f} ms, p99 {:.2f} ms, max {:.1f} ms", r.p50_ms, r.p99_ms,
-                         r.max_ms)};
+  return Row{
+      fmt::format("HTTP POST /api/v1/crossings, {} clients ({:.0f} events per commit)", connections,
+                  per_txn),
+      double(r.ok) / r.seconds,
+      fmt::format("p50 {:.2f} ms, p99 {:.2f} ms, max {:.1f} ms", r.p50_ms, r.p99_ms, r.max_ms)};
 }
 
 std::string CpuModel() {

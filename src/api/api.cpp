@@ -1,14 +1,15 @@
-#include <borderflow/api/api.h>
-#include <borderflow/core/digest.h>
-#include <borderflow/core/json.h>
-#include <borderflow/domain/crossing_json.h>
-#include <fmt/format.h>
-
 #include <algorithm>
 #include <cctype>
 #include <charconv>
 #include <mutex>
 #include <unordered_map>
+
+#include <fmt/format.h>
+
+#include <borderflow/api/api.h>
+#include <borderflow/core/digest.h>
+#include <borderflow/core/json.h>
+#include <borderflow/domain/crossing_json.h>
 
 #include "metrics.h"
 #include "status_page.h"
@@ -246,8 +247,8 @@ struct Api::Impl {
     json::array items;
     for (const Crossing& c : page.items) items.push_back(engine.CrossingView(c));
     json::object body{{"items", std::move(items)}};
-    body["next_cursor"] = page.next_cursor.empty() ? json::value(nullptr)
-                                                   : json::value(page.next_cursor);
+    body["next_cursor"] =
+        page.next_cursor.empty() ? json::value(nullptr) : json::value(page.next_cursor);
     return JsonResponse(200, body);
   }
 
@@ -323,9 +324,8 @@ struct Api::Impl {
     }
     json::array items;
     for (const HsEntry* e : engine.hs().Search(*q, 20)) {
-      items.push_back(json::object{{"code", e->code},
-                                   {"description", e->description},
-                                   {"level", e->level}});
+      items.push_back(
+          json::object{{"code", e->code}, {"description", e->description}, {"level", e->level}});
     }
     return JsonResponse(200, json::object{{"items", std::move(items)}});
   }
@@ -383,8 +383,7 @@ net::Router Api::Routes() {
   router.Add("GET", "/api/v1/gate", sync([impl](HttpRequest& req) { return impl->Gate(req); }));
   router.Add("GET", "/api/v1/me", sync([impl](HttpRequest& req) { return impl->Me(req); }));
   router.Add("GET", "/api/v1/hs", sync([impl](HttpRequest& req) { return impl->HsSearch(req); }));
-  router.Add("GET", "/api/v1/lifecycle",
-             sync([impl](HttpRequest&) { return impl->Lifecycle(); }));
+  router.Add("GET", "/api/v1/lifecycle", sync([impl](HttpRequest&) { return impl->Lifecycle(); }));
   router.Add("POST", "/api/v1/crossings",
              [impl](HttpRequest& req, Respond respond) { impl->Declare(req, respond); });
   router.Add("GET", "/api/v1/crossings",
@@ -402,11 +401,20 @@ net::ErrorResponder Api::Errors() {
   return [](int status, std::string_view code, std::string_view detail) {
     ErrorKind kind = ErrorKind::kInvalidArgument;
     switch (status) {
-      case 404: kind = ErrorKind::kNotFound; break;
-      case 413: kind = ErrorKind::kPayloadTooLarge; break;
-      case 500: kind = ErrorKind::kInternal; break;
-      case 503: kind = ErrorKind::kUnavailable; break;
-      default: break;
+      case 404:
+        kind = ErrorKind::kNotFound;
+        break;
+      case 413:
+        kind = ErrorKind::kPayloadTooLarge;
+        break;
+      case 500:
+        kind = ErrorKind::kInternal;
+        break;
+      case 503:
+        kind = ErrorKind::kUnavailable;
+        break;
+      default:
+        break;
     }
     return ProblemResponse(status, Error(kind, std::string(code), std::string(detail)));
   };

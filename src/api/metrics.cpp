@@ -2,6 +2,7 @@
 
 #include <map>
 #include <mutex>
+
 #include <prometheus/counter.h>
 #include <prometheus/gauge.h>
 #include <prometheus/histogram.h>
@@ -38,7 +39,8 @@ void ApiMetrics::ObserveRequest(std::string_view route, std::string_view method,
                                 std::chrono::nanoseconds elapsed) {
   std::string route_label = route.empty() ? "unmatched" : std::string(route);
   impl_->requests
-      .Add({{"route", route_label}, {"method", std::string(method)},
+      .Add({{"route", route_label},
+            {"method", std::string(method)},
             {"status", std::to_string(status)}})
       .Increment();
   prometheus::Histogram* h = nullptr;

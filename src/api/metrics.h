@@ -3,12 +3,12 @@
 // Prometheus metrics of the API and the engine, rendered in the text exposition format for
 // GET /metrics (prometheus-cpp core only; served by our own route).
 
-#include <borderflow/engine/engine.h>
-
 #include <chrono>
 #include <memory>
 #include <string>
 #include <string_view>
+
+#include <borderflow/engine/engine.h>
 
 namespace borderflow::api {
 

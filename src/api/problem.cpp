@@ -1,7 +1,7 @@
+#include <boost/json/object.hpp>
+
 #include <borderflow/api/api.h>
 #include <borderflow/core/json.h>
-
-#include <boost/json/object.hpp>
 
 namespace borderflow::api {
 
@@ -10,16 +10,26 @@ namespace json = boost::json;
 namespace {
 std::string_view Title(ErrorKind kind) {
   switch (kind) {
-    case ErrorKind::kInvalidArgument: return "Invalid request";
-    case ErrorKind::kUnauthenticated: return "Authentication required";
-    case ErrorKind::kPermissionDenied: return "Not allowed";
-    case ErrorKind::kNotFound: return "Not found";
-    case ErrorKind::kConflict: return "Conflict with the current state";
-    case ErrorKind::kPayloadTooLarge: return "Request too large";
-    case ErrorKind::kUnprocessable: return "Request cannot be processed";
-    case ErrorKind::kTooManyRequests: return "Too many requests";
-    case ErrorKind::kInternal: return "Internal error";
-    case ErrorKind::kUnavailable: return "Service unavailable";
+    case ErrorKind::kInvalidArgument:
+      return "Invalid request";
+    case ErrorKind::kUnauthenticated:
+      return "Authentication required";
+    case ErrorKind::kPermissionDenied:
+      return "Not allowed";
+    case ErrorKind::kNotFound:
+      return "Not found";
+    case ErrorKind::kConflict:
+      return "Conflict with the current state";
+    case ErrorKind::kPayloadTooLarge:
+      return "Request too large";
+    case ErrorKind::kUnprocessable:
+      return "Request cannot be processed";
+    case ErrorKind::kTooManyRequests:
+      return "Too many requests";
+    case ErrorKind::kInternal:
+      return "Internal error";
+    case ErrorKind::kUnavailable:
+      return "Service unavailable";
   }
   return "Error";
 }

@@ -10,11 +10,20 @@ std::string Escape(std::string_view s) {
   std::string out;
   for (char c : s) {
     switch (c) {
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '&': out += "&amp;"; break;
-      case '"': out += "&quot;"; break;
-      default: out += c;
+      case '<':
+        out += "&lt;";
+        break;
+      case '>':
+        out += "&gt;";
+        break;
+      case '&':
+        out += "&amp;";
+        break;
+      case '"':
+        out += "&quot;";
+        break;
+      default:
+        out += c;
     }
   }
   return out;
@@ -108,8 +117,8 @@ refresh(); setInterval(refresh, 5000);
 }  // namespace
 
 std::string StatusPageHtml(const GateConfig& config) {
-  return fmt::format(kPage, fmt::arg("title", Escape(config.self.name.en + " – " +
-                                                     config.counterpart.name.en)));
+  return fmt::format(
+      kPage, fmt::arg("title", Escape(config.self.name.en + " – " + config.counterpart.name.en)));
 }
 
 }  // namespace borderflow::api

@@ -1,8 +1,8 @@
 #pragma once
 
-#include <borderflow/domain/gate_config.h>
-
 #include <string>
+
+#include <borderflow/domain/gate_config.h>
 
 namespace borderflow::api {
 

@@ -1,11 +1,12 @@
-#include <borderflow/audit/audit_record.h>
-#include <borderflow/core/digest.h>
-#include <fmt/format.h>
-
 #include <algorithm>
 #include <charconv>
 #include <memory>
 #include <string_view>
+
+#include <fmt/format.h>
+
+#include <borderflow/audit/audit_record.h>
+#include <borderflow/core/digest.h>
 
 namespace borderflow {
 
@@ -90,11 +91,11 @@ Result<AuditVerification> VerifyAuditChain(
     for (const AuditRecord& r : page) {
       ++v.records;
       if (r.seq != last_seq + 1) {
-        return fail(last_seq + 1,
-                    r.seq > last_seq + 1
-                        ? fmt::format("record {} is missing (next record is {})", last_seq + 1,
-                                      r.seq)
-                        : fmt::format("record {} appears out of order after {}", r.seq, last_seq));
+        return fail(
+            last_seq + 1,
+            r.seq > last_seq + 1
+                ? fmt::format("record {} is missing (next record is {})", last_seq + 1, r.seq)
+                : fmt::format("record {} appears out of order after {}", r.seq, last_seq));
       }
       if (r.prev_hash != last_hash) {
         return fail(r.seq, fmt::format("record {} does not link to the hash of record {}", r.seq,
@@ -106,8 +107,8 @@ Result<AuditVerification> VerifyAuditChain(
                                        r.seq));
       }
       if (r.seq == expected_seq && r.hash != expected_hash) {
-        return fail(r.seq, fmt::format("record {} differs from the head hash recorded earlier",
-                                       r.seq));
+        return fail(r.seq,
+                    fmt::format("record {} differs from the head hash recorded earlier", r.seq));
       }
       last_seq = r.seq;
       last_hash = r.hash;

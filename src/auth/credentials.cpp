@@ -1,7 +1,8 @@
-#include <borderflow/auth/credentials.h>
-#include <borderflow/core/digest.h>
 #include <fmt/format.h>
 #include <openssl/crypto.h>
+
+#include <borderflow/auth/credentials.h>
+#include <borderflow/core/digest.h>
 
 namespace borderflow {
 
@@ -31,8 +32,7 @@ Result<UserRecord> NewUser(std::string name, Role role, std::string company_id, 
     bool ok = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '-';
     if (!ok) {
       return InvalidArgument("invalid_user_name",
-                             "user names use lower-case letters, digits, '.', '_' and '-'",
-                             "name");
+                             "user names use lower-case letters, digits, '.', '_' and '-'", "name");
     }
   }
   if (role == Role::kSystem) {
@@ -41,8 +41,7 @@ Result<UserRecord> NewUser(std::string name, Role role, std::string company_id, 
   Actor probe{"", name, role, company_id};
   if (probe.IsCompanyScoped() && company_id.empty()) {
     return InvalidArgument("missing_company",
-                           fmt::format("a {} belongs to a company: give --company",
-                                       RoleName(role)),
+                           fmt::format("a {} belongs to a company: give --company", RoleName(role)),
                            "company_id");
   }
   if (!probe.IsCompanyScoped() && !company_id.empty()) {
@@ -70,7 +69,8 @@ Result<TokenParts> ParseToken(std::string_view token) {
     return Error(ErrorKind::kUnauthenticated, "invalid_token",
                  "the bearer token is malformed, unknown, expired or revoked");
   };
-  if (!token.starts_with(kPrefix) || token.size() != kPrefix.size() + kIdLength + 1 + kSecretLength) {
+  if (!token.starts_with(kPrefix) ||
+      token.size() != kPrefix.size() + kIdLength + 1 + kSecretLength) {
     return bad();
   }
   token.remove_prefix(kPrefix.size());

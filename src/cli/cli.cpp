@@ -1,14 +1,15 @@
-#include <borderflow/cli/cli.h>
-#include <borderflow/server/runtime.h>
-#include <fmt/format.h>
-#include <spdlog/spdlog.h>
-
-#include <CLI/CLI.hpp>
 #include <csignal>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+
+#include <CLI/CLI.hpp>
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include <borderflow/cli/cli.h>
+#include <borderflow/server/runtime.h>
 
 #include "demo_data.h"
 
@@ -78,8 +79,9 @@ void AddServeFlags(CLI::App* cmd, ServeFlags& f) {
   cmd->add_option("--db", f.db, "SQLite database file")->capture_default_str();
   cmd->add_option("--listen", f.address, "address to listen on")->capture_default_str();
   cmd->add_option("--port", f.port, "TCP port (0: any free port)")->capture_default_str();
-  cmd->add_option("--threads", f.threads, "HTTP I/O threads")->capture_default_str()->check(
-      CLI::Range(1, 64));
+  cmd->add_option("--threads", f.threads, "HTTP I/O threads")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 64));
   cmd->add_option("--port-file", f.port_file,
                   "write the bound port to this file once listening (useful with --port 0)");
 }
@@ -133,7 +135,8 @@ int Demo(ServeFlags f, bool keep) {
   if (!users) return Fail(users.error());
   std::string host = f.address == "0.0.0.0" ? "127.0.0.1" : f.address;
   std::string url = fmt::format("http://{}:{}/", host, (*rt)->port());
-  std::string tokens_file = (std::filesystem::path(f.db).parent_path() / "demo-tokens.txt").string();
+  std::string tokens_file =
+      (std::filesystem::path(f.db).parent_path() / "demo-tokens.txt").string();
   {
     std::ofstream tokens(tokens_file);
     for (const auto& u : *users) tokens << fmt::format("{} {} {}\n", u.name, u.role, u.token);
@@ -144,8 +147,8 @@ int Demo(ServeFlags f, bool keep) {
   std::cout << "  API:  " << url << "api/v1/gate   (see docs/openapi.yaml)\n\n";
   std::cout << "  Demo users and their API tokens (also in " << tokens_file << "):\n";
   for (const auto& u : *users) {
-    std::string who = fmt::format("{} ({}{})", u.name, u.role,
-                                  u.company_id.empty() ? "" : ", " + u.company_id);
+    std::string who =
+        fmt::format("{} ({}{})", u.name, u.role, u.company_id.empty() ? "" : ", " + u.company_id);
     std::cout << fmt::format("    {:<44} {}\n", who, u.token);
   }
   const std::string& fwd = (*users)[1].token;
@@ -164,8 +167,8 @@ int AuditVerify(const std::string& db, const std::string& expect_head) {
   }
   auto store = SqliteStore::Open(SqliteOptions{db, 1, false}, HsNomenclature::Hs2022());
   if (!store) return Fail(store.error());
-  auto result = VerifyAuditChain(
-      [&](int64_t after) { return (*store)->ReadAudit(after, 5000); }, expect_head);
+  auto result = VerifyAuditChain([&](int64_t after) { return (*store)->ReadAudit(after, 5000); },
+                                 expect_head);
   if (!result) return Fail(result.error());
   if (!result->ok) {
     std::cout << fmt::format("audit trail BROKEN at record {}: {}\n", result->first_bad_seq,
@@ -220,9 +223,10 @@ int RunCli(int argc, char** argv) {
   user_add->add_option("--db", db, "SQLite database file")->capture_default_str();
   user_add->add_option("--config", config, "gate configuration")->capture_default_str();
   user_add->add_option("--name", name, "login name")->required();
-  user_add->add_option("--role", role,
-                       "forwarder, driver, gate_operator, customs_officer, quarantine_officer, "
-                       "border_guard, counterpart, administrator, sensor")
+  user_add
+      ->add_option("--role", role,
+                   "forwarder, driver, gate_operator, customs_officer, quarantine_officer, "
+                   "border_guard, counterpart, administrator, sensor")
       ->required();
   user_add->add_option("--company", company, "company id (forwarders and drivers)");
   auto* user_list = user_cmd->add_subcommand("list", "list users");

@@ -1,10 +1,11 @@
 #include "demo_data.h"
 
-#include <borderflow/core/json.h>
-#include <borderflow/domain/crossing_json.h>
+#include <map>
+
 #include <fmt/format.h>
 
-#include <map>
+#include <borderflow/core/json.h>
+#include <borderflow/domain/crossing_json.h>
 
 namespace borderflow::cli {
 
@@ -38,13 +39,13 @@ json::value DeclarationBody(const DemoCrossing& d, int n, Timestamp now) {
                                             {"document_number", fmt::format("B{:07d}", 4711 + n)},
                                             {"nationality", d.nationality}}}};
   if (d.hs_code != nullptr) {
-    body["lines"] = json::array{json::object{{"hs_code", d.hs_code},
-                                             {"description", d.goods},
-                                             {"packages", d.packages},
-                                             {"gross_weight_kg", d.kg},
-                                             {"value", json::object{{"amount", d.value},
-                                                                    {"currency", "USD"}}},
-                                             {"origin_country", d.origin}}};
+    body["lines"] =
+        json::array{json::object{{"hs_code", d.hs_code},
+                                 {"description", d.goods},
+                                 {"packages", d.packages},
+                                 {"gross_weight_kg", d.kg},
+                                 {"value", json::object{{"amount", d.value}, {"currency", "USD"}}},
+                                 {"origin_country", d.origin}}};
     body["documents"] = json::object{{"customs_declaration", "30612345678"}};
   }
   if (d.fresh_hours > 0) {
@@ -78,52 +79,182 @@ Result<std::vector<DemoUser>> SeedDemo(Engine& engine) {
   std::map<std::string, Actor, std::less<>> actors;
   for (DemoUser& u : users) {
     BF_ASSIGN_OR_RETURN(Role role, ParseRole(u.role));
-    BF_ASSIGN_OR_RETURN(CommandResult added,
-                        engine.Execute(Command{admin, "", "", AddUser{u.name, role, u.company_id}}));
+    BF_ASSIGN_OR_RETURN(
+        CommandResult added,
+        engine.Execute(Command{admin, "", "", AddUser{u.name, role, u.company_id}}));
     BF_ASSIGN_OR_RETURN(CommandResult token,
                         engine.Execute(Command{admin, "", "", IssueApiToken{u.name, "demo", {}}}));
     u.token = std::string(token.body.at("token").as_string());
-    actors[u.name] = Actor{std::string(added.body.at("id").as_string()), u.name, role,
-                           u.company_id};
+    actors[u.name] =
+        Actor{std::string(added.body.at("id").as_string()), u.name, role, u.company_id};
   }
 
   using Steps = std::vector<std::pair<const char*, const char*>>;
-  const Steps to_yard = {{"assess", "customs"}, {"book", "an.fruitco"}, {"enter_yard", "camera-yard"}};
+  const Steps to_yard = {
+      {"assess", "customs"}, {"book", "an.fruitco"}, {"enter_yard", "camera-yard"}};
   const std::vector<DemoCrossing> crossings = {
-      {"an.fruitco", "VN-CN", "fresh_produce", "12C-123.45", "Nguyễn Văn An", "VN", "081060",
-       "Fresh durian", 800, 16000, "48000", "VN", 40, {}},
-      {"an.fruitco", "VN-CN", "fresh_produce", "12H-045.67", "Trần Văn Bình", "VN", "081090",
-       "Fresh dragon fruit", 1200, 18000, "21600", "VN", 30, {{"assess", "customs"}}},
-      {"an.fruitco", "VN-CN", "fresh_produce", "14C-234.56", "Lê Thị Cúc", "VN", "081090",
-       "Fresh jackfruit", 900, 17500, "12600", "VN", 48,
+      {"an.fruitco",
+       "VN-CN",
+       "fresh_produce",
+       "12C-123.45",
+       "Nguyễn Văn An",
+       "VN",
+       "081060",
+       "Fresh durian",
+       800,
+       16000,
+       "48000",
+       "VN",
+       40,
+       {}},
+      {"an.fruitco",
+       "VN-CN",
+       "fresh_produce",
+       "12H-045.67",
+       "Trần Văn Bình",
+       "VN",
+       "081090",
+       "Fresh dragon fruit",
+       1200,
+       18000,
+       "21600",
+       "VN",
+       30,
+       {{"assess", "customs"}}},
+      {"an.fruitco",
+       "VN-CN",
+       "fresh_produce",
+       "14C-234.56",
+       "Lê Thị Cúc",
+       "VN",
+       "081090",
+       "Fresh jackfruit",
+       900,
+       17500,
+       "12600",
+       "VN",
+       48,
        {{"assess", "customs"}, {"book", "an.fruitco"}}},
       {"an.fruitco", "VN-CN", "fresh_produce", "24C-111.22", "Phạm Văn Dũng", "VN", "081060",
        "Fresh durian", 750, 15000, "45000", "VN", 36, to_yard},
-      {"an.fruitco", "VN-CN", "fresh_produce", "12C-678.90", "Hoàng Văn Em", "VN", "080450",
-       "Fresh mangoes", 1000, 16500, "15000", "VN", 60,
-       {{"assess", "customs"}, {"book", "an.fruitco"}, {"enter_yard", "camera-yard"},
+      {"an.fruitco",
+       "VN-CN",
+       "fresh_produce",
+       "12C-678.90",
+       "Hoàng Văn Em",
+       "VN",
+       "080450",
+       "Fresh mangoes",
+       1000,
+       16500,
+       "15000",
+       "VN",
+       60,
+       {{"assess", "customs"},
+        {"book", "an.fruitco"},
+        {"enter_yard", "camera-yard"},
         {"call_forward", "operator"}}},
-      {"an.fruitco", "VN-CN", "general_cargo", "12C-345.67", "Vũ Văn Phúc", "VN", "030617",
-       "Frozen shrimp", 1500, 20000, "90000", "VN", 0,
-       {{"assess", "customs"}, {"book", "an.fruitco"}, {"enter_yard", "camera-yard"},
-        {"call_forward", "operator"}, {"arrive_at_gate", "guard"}}},
-      {"an.fruitco", "VN-CN", "general_cargo", "12C-1234", "Đỗ Văn Giang", "VN", "940360",
-       "Wooden furniture", 120, 9000, "18000", "VN", 0,
-       {{"assess", "customs"}, {"book", "an.fruitco"}, {"enter_yard", "camera-yard"},
-        {"call_forward", "operator"}, {"arrive_at_gate", "guard"}, {"check_documents", "customs"},
+      {"an.fruitco",
+       "VN-CN",
+       "general_cargo",
+       "12C-345.67",
+       "Vũ Văn Phúc",
+       "VN",
+       "030617",
+       "Frozen shrimp",
+       1500,
+       20000,
+       "90000",
+       "VN",
+       0,
+       {{"assess", "customs"},
+        {"book", "an.fruitco"},
+        {"enter_yard", "camera-yard"},
+        {"call_forward", "operator"},
+        {"arrive_at_gate", "guard"}}},
+      {"an.fruitco",
+       "VN-CN",
+       "general_cargo",
+       "12C-1234",
+       "Đỗ Văn Giang",
+       "VN",
+       "940360",
+       "Wooden furniture",
+       120,
+       9000,
+       "18000",
+       "VN",
+       0,
+       {{"assess", "customs"},
+        {"book", "an.fruitco"},
+        {"enter_yard", "camera-yard"},
+        {"call_forward", "operator"},
+        {"arrive_at_gate", "guard"},
+        {"check_documents", "customs"},
         {"release", "customs"}}},
-      {"an.fruitco", "VN-CN", "fresh_produce", "12C-222.33", "Bùi Văn Hải", "VN", "081060",
-       "Fresh durian", 700, 14000, "42000", "VN", 30,
-       {{"assess", "customs"}, {"book", "an.fruitco"}, {"enter_yard", "camera-yard"},
-        {"call_forward", "operator"}, {"arrive_at_gate", "guard"}, {"check_documents", "customs"},
-        {"release", "customs"}, {"cross", "guard"}}},
-      {"li.nanning", "CN-VN", "general_cargo", "桂F·12345", "王伟", "CN", "851713",
-       "Smartphones", 400, 6000, "640000", "CN", 0, {{"assess", "customs"}}},
-      {"li.nanning", "CN-VN", "general_cargo", "桂A·6B789", "李强", "CN", "850440",
-       "Power supplies", 300, 7000, "85000", "CN", 0,
+      {"an.fruitco",
+       "VN-CN",
+       "fresh_produce",
+       "12C-222.33",
+       "Bùi Văn Hải",
+       "VN",
+       "081060",
+       "Fresh durian",
+       700,
+       14000,
+       "42000",
+       "VN",
+       30,
+       {{"assess", "customs"},
+        {"book", "an.fruitco"},
+        {"enter_yard", "camera-yard"},
+        {"call_forward", "operator"},
+        {"arrive_at_gate", "guard"},
+        {"check_documents", "customs"},
+        {"release", "customs"},
+        {"cross", "guard"}}},
+      {"li.nanning",
+       "CN-VN",
+       "general_cargo",
+       "桂F·12345",
+       "王伟",
+       "CN",
+       "851713",
+       "Smartphones",
+       400,
+       6000,
+       "640000",
+       "CN",
+       0,
+       {{"assess", "customs"}}},
+      {"li.nanning",
+       "CN-VN",
+       "general_cargo",
+       "桂A·6B789",
+       "李强",
+       "CN",
+       "850440",
+       "Power supplies",
+       300,
+       7000,
+       "85000",
+       "CN",
+       0,
        {{"assess", "customs"}, {"book", "li.nanning"}, {"enter_yard", "camera-yard"}}},
-      {"li.nanning", "CN-VN", "empty_return", "桂F·54321", "张磊", "CN", nullptr, nullptr, 0, 0,
-       nullptr, nullptr, 0, {}},
+      {"li.nanning",
+       "CN-VN",
+       "empty_return",
+       "桂F·54321",
+       "张磊",
+       "CN",
+       nullptr,
+       nullptr,
+       0,
+       0,
+       nullptr,
+       nullptr,
+       0,
+       {}},
   };
   Timestamp now = engine.clock().Now();
   int n = 0;
@@ -131,10 +262,10 @@ Result<std::vector<DemoUser>> SeedDemo(Engine& engine) {
     ++n;
     BF_ASSIGN_OR_RETURN(Declaration decl,
                         DecodeDeclaration(DeclarationBody(d, n, now), engine.hs()));
-    BF_ASSIGN_OR_RETURN(CommandResult declared,
-                        engine.Execute(Command{actors.at(d.company), fmt::format("demo-{}", n),
-                                               fmt::format("demo-{}", n),
-                                               DeclareCrossing{std::move(decl)}}));
+    BF_ASSIGN_OR_RETURN(
+        CommandResult declared,
+        engine.Execute(Command{actors.at(d.company), fmt::format("demo-{}", n),
+                               fmt::format("demo-{}", n), DeclareCrossing{std::move(decl)}}));
     std::string id(declared.body.at("id").as_string());
     int step = 0;
     for (const auto& [event, user] : d.steps) {
@@ -143,9 +274,9 @@ Result<std::vector<DemoUser>> SeedDemo(Engine& engine) {
       std::string key = fmt::format("demo-{}-{}", n, step);
       BF_ASSIGN_OR_RETURN(
           CommandResult r,
-          engine.Execute(Command{actors.at(user), key, key,
-                                 RecordCrossingEvent{id, CrossingEvent{type, EventData(event)},
-                                                     std::nullopt}}));
+          engine.Execute(Command{
+              actors.at(user), key, key,
+              RecordCrossingEvent{id, CrossingEvent{type, EventData(event)}, std::nullopt}}));
       (void)r;
     }
   }

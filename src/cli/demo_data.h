@@ -2,10 +2,10 @@
 
 // The demo gate pair's users and crossings, created through the engine like any other data.
 
-#include <borderflow/engine/engine.h>
-
 #include <string>
 #include <vector>
+
+#include <borderflow/engine/engine.h>
 
 namespace borderflow::cli {
 

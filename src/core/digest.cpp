@@ -1,5 +1,6 @@
-#include <borderflow/core/digest.h>
 #include <openssl/evp.h>
+
+#include <borderflow/core/digest.h>
 
 namespace borderflow {
 

@@ -1,9 +1,9 @@
-#include <borderflow/core/assert.h>
-#include <borderflow/core/error.h>
-
 #include <cstdio>
 #include <cstdlib>
 #include <stdexcept>
+
+#include <borderflow/core/assert.h>
+#include <borderflow/core/error.h>
 
 namespace borderflow {
 
@@ -20,16 +20,26 @@ int HttpStatusFor(ErrorKind kind) {
 
 std::string_view ErrorKindName(ErrorKind kind) {
   switch (kind) {
-    case ErrorKind::kInvalidArgument: return "invalid_argument";
-    case ErrorKind::kUnauthenticated: return "unauthenticated";
-    case ErrorKind::kPermissionDenied: return "permission_denied";
-    case ErrorKind::kNotFound: return "not_found";
-    case ErrorKind::kConflict: return "conflict";
-    case ErrorKind::kPayloadTooLarge: return "payload_too_large";
-    case ErrorKind::kUnprocessable: return "unprocessable";
-    case ErrorKind::kTooManyRequests: return "too_many_requests";
-    case ErrorKind::kInternal: return "internal";
-    case ErrorKind::kUnavailable: return "unavailable";
+    case ErrorKind::kInvalidArgument:
+      return "invalid_argument";
+    case ErrorKind::kUnauthenticated:
+      return "unauthenticated";
+    case ErrorKind::kPermissionDenied:
+      return "permission_denied";
+    case ErrorKind::kNotFound:
+      return "not_found";
+    case ErrorKind::kConflict:
+      return "conflict";
+    case ErrorKind::kPayloadTooLarge:
+      return "payload_too_large";
+    case ErrorKind::kUnprocessable:
+      return "unprocessable";
+    case ErrorKind::kTooManyRequests:
+      return "too_many_requests";
+    case ErrorKind::kInternal:
+      return "internal";
+    case ErrorKind::kUnavailable:
+      return "unavailable";
   }
   return "internal";
 }

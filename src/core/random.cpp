@@ -1,5 +1,6 @@
-#include <borderflow/core/random.h>
 #include <sodium.h>
+
+#include <borderflow/core/random.h>
 
 namespace borderflow {
 

@@ -1,7 +1,8 @@
-#include <borderflow/domain/crossing.h>
+#include <algorithm>
+
 #include <fmt/format.h>
 
-#include <algorithm>
+#include <borderflow/domain/crossing.h>
 
 namespace borderflow {
 
@@ -32,10 +33,14 @@ bool IsTerminal(CrossingState s) {
 
 std::string_view ChannelName(Channel c) {
   switch (c) {
-    case Channel::kNone: return "none";
-    case Channel::kGreen: return "green";
-    case Channel::kYellow: return "yellow";
-    case Channel::kRed: return "red";
+    case Channel::kNone:
+      return "none";
+    case Channel::kGreen:
+      return "green";
+    case Channel::kYellow:
+      return "yellow";
+    case Channel::kRed:
+      return "red";
   }
   return "none";
 }
@@ -45,15 +50,14 @@ Result<Channel> ParseChannel(std::string_view text) {
   if (text == "green") return Channel::kGreen;
   if (text == "yellow") return Channel::kYellow;
   if (text == "red") return Channel::kRed;
-  return InvalidArgument("invalid_channel",
-                         fmt::format("'{}' is not a channel (green, yellow, red)",
-                                     text.substr(0, 16)),
-                         "channel");
+  return InvalidArgument(
+      "invalid_channel",
+      fmt::format("'{}' is not a channel (green, yellow, red)", text.substr(0, 16)), "channel");
 }
 
 std::string NewCrossingId(Timestamp now, Random& random) {
   static constexpr char kAlphabet[] = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";  // ascending ASCII
-  constexpr int64_t kEpochMs = 1'735'689'600'000;  // 2025-01-01T00:00:00Z
+  constexpr int64_t kEpochMs = 1'735'689'600'000;                          // 2025-01-01T00:00:00Z
   uint64_t ms = static_cast<uint64_t>(std::max<int64_t>(0, ToUnixMillis(now) - kEpochMs));
   std::string id = "CR-";
   for (int shift = 35; shift >= 0; shift -= 5) id += kAlphabet[(ms >> shift) & 31];
@@ -65,19 +69,19 @@ Status ValidateDeclaration(const Declaration& d, const GateConfig& config, Times
   if (direction == nullptr) {
     std::string valid;
     for (const auto& dir : config.directions) valid += (valid.empty() ? "" : ", ") + dir.id;
-    return InvalidArgument("unknown_direction",
-                           fmt::format("direction '{}' is not one of this gate's: {}", d.direction,
-                                       valid),
-                           "direction");
+    return InvalidArgument(
+        "unknown_direction",
+        fmt::format("direction '{}' is not one of this gate's: {}", d.direction, valid),
+        "direction");
   }
   const LaneClass* lane_class = config.FindLaneClass(d.lane_class);
   if (lane_class == nullptr) {
     std::string valid;
     for (const auto& lc : config.lane_classes) valid += (valid.empty() ? "" : ", ") + lc.id;
-    return InvalidArgument("unknown_lane_class",
-                           fmt::format("lane class '{}' is not one of this gate's: {}",
-                                       d.lane_class, valid),
-                           "lane_class");
+    return InvalidArgument(
+        "unknown_lane_class",
+        fmt::format("lane class '{}' is not one of this gate's: {}", d.lane_class, valid),
+        "lane_class");
   }
   auto lanes = direction->lanes.find(d.lane_class);
   if (lanes == direction->lanes.end() || lanes->second == 0) {
@@ -86,10 +90,9 @@ Status ValidateDeclaration(const Declaration& d, const GateConfig& config, Times
                            "lane_class");
   }
   if (lane_class->empty && !d.lines.empty()) {
-    return InvalidArgument("empty_truck_has_goods",
-                           fmt::format("lane class {} is for empty trucks: declare no lines",
-                                       d.lane_class),
-                           "lines");
+    return InvalidArgument(
+        "empty_truck_has_goods",
+        fmt::format("lane class {} is for empty trucks: declare no lines", d.lane_class), "lines");
   }
   if (!lane_class->empty && d.lines.empty()) {
     return InvalidArgument("missing_field", "a loaded truck must declare at least one line",

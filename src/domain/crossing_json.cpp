@@ -1,9 +1,10 @@
-#include <borderflow/core/json.h>
-#include <borderflow/domain/crossing_json.h>
-#include <fmt/format.h>
-
 #include <cctype>
 #include <cmath>
+
+#include <fmt/format.h>
+
+#include <borderflow/core/json.h>
+#include <borderflow/domain/crossing_json.h>
 
 namespace borderflow {
 
@@ -23,10 +24,10 @@ Result<std::string> CountryCode(const JsonObjectReader& r, std::string_view key)
   // Any wrong form ("vn", "VNM", "Vietnam") is an invalid country, not a length error.
   BF_ASSIGN_OR_RETURN(std::string v, r.String(key, 64));
   if (!IsUpperAlpha(v, 2)) {
-    return InvalidArgument("invalid_country",
-                           fmt::format("'{}' must be an ISO 3166 alpha-2 code such as VN",
-                                       r.PathOf(key)),
-                           r.PathOf(key));
+    return InvalidArgument(
+        "invalid_country",
+        fmt::format("'{}' must be an ISO 3166 alpha-2 code such as VN", r.PathOf(key)),
+        r.PathOf(key));
   }
   return v;
 }
@@ -71,7 +72,8 @@ Result<int64_t> MinorUnits(const JsonObjectReader& r, std::string_view key) {
   }
   constexpr int64_t kMax = 1'000'000'000'000LL;  // ten billion in major units
   if (v->is_int64() || v->is_uint64()) {
-    int64_t major = v->is_int64() ? v->get_int64() : int64_t(std::min<uint64_t>(v->get_uint64(), kMax));
+    int64_t major =
+        v->is_int64() ? v->get_int64() : int64_t(std::min<uint64_t>(v->get_uint64(), kMax));
     if (major < 0 || major > kMax / 100) return bad();
     return major * 100;
   }
@@ -111,8 +113,8 @@ std::string FormatMinor(int64_t minor) {
 }
 
 Result<ConsignmentLine> DecodeLine(const JsonObjectReader& r, const HsNomenclature& hs) {
-  BF_TRY(r.RejectUnknown({"hs_code", "description", "packages", "gross_weight_kg", "value",
-                          "origin_country"}));
+  BF_TRY(r.RejectUnknown(
+      {"hs_code", "description", "packages", "gross_weight_kg", "value", "origin_country"}));
   ConsignmentLine line;
   BF_ASSIGN_OR_RETURN(std::string code, r.String("hs_code", 16));
   auto valid = hs.Validate(code);
@@ -139,9 +141,8 @@ Result<ConsignmentLine> DecodeLine(const JsonObjectReader& r, const HsNomenclatu
 }
 
 json::object EncodePlate(const Plate& p) {
-  return json::object{{"display", p.display},
-                      {"canonical", p.canonical},
-                      {"country", PlateCountryCode(p.country)}};
+  return json::object{
+      {"display", p.display}, {"canonical", p.canonical}, {"country", PlateCountryCode(p.country)}};
 }
 
 void PutTime(json::object& o, std::string_view key, Timestamp t, std::optional<UtcOffset> local) {
@@ -185,8 +186,8 @@ Result<Declaration> DecodeDeclaration(const json::value& body, const HsNomenclat
   if (r.Has("lines")) {
     BF_ASSIGN_OR_RETURN(const json::array* lines, r.Array("lines", 0, kMaxLinesPerCrossing));
     for (size_t i = 0; i < lines->size(); ++i) {
-      BF_ASSIGN_OR_RETURN(JsonObjectReader line, JsonObjectReader::Of((*lines)[i],
-                                                                      fmt::format("lines[{}]", i)));
+      BF_ASSIGN_OR_RETURN(JsonObjectReader line,
+                          JsonObjectReader::Of((*lines)[i], fmt::format("lines[{}]", i)));
       BF_ASSIGN_OR_RETURN(ConsignmentLine decoded, DecodeLine(line, hs));
       d.lines.push_back(std::move(decoded));
     }
@@ -215,17 +216,17 @@ json::object EncodeCrossing(const Crossing& c, std::optional<UtcOffset> local) {
 
   json::array lines;
   for (const auto& l : d.lines) {
-    lines.push_back(json::object{
-        {"hs_code", l.hs.code},
-        {"hs_description", l.hs.description},
-        {"description", l.description},
-        {"packages", l.packages},
-        {"gross_weight_kg", l.gross_weight_grams % 1000 == 0
-                                ? json::value(l.gross_weight_grams / 1000)
-                                : json::value(double(l.gross_weight_grams) / 1000.0)},
-        {"value", json::object{{"amount", FormatMinor(l.value.minor_units)},
-                               {"currency", l.value.currency}}},
-        {"origin_country", l.origin_country}});
+    lines.push_back(
+        json::object{{"hs_code", l.hs.code},
+                     {"hs_description", l.hs.description},
+                     {"description", l.description},
+                     {"packages", l.packages},
+                     {"gross_weight_kg", l.gross_weight_grams % 1000 == 0
+                                             ? json::value(l.gross_weight_grams / 1000)
+                                             : json::value(double(l.gross_weight_grams) / 1000.0)},
+                     {"value", json::object{{"amount", FormatMinor(l.value.minor_units)},
+                                            {"currency", l.value.currency}}},
+                     {"origin_country", l.origin_country}});
   }
   json::object o;
   o["id"] = c.id;
@@ -244,9 +245,10 @@ json::object EncodeCrossing(const Crossing& c, std::optional<UtcOffset> local) {
   if (!d.driver.phone.empty()) driver["phone"] = d.driver.phone;
   o["driver"] = std::move(driver);
   o["lines"] = std::move(lines);
-  o["documents"] = json::object{{"customs_declaration", d.documents.customs_declaration},
-                                {"phytosanitary_certificate", d.documents.phytosanitary_certificate},
-                                {"certificate_of_origin", d.documents.certificate_of_origin}};
+  o["documents"] =
+      json::object{{"customs_declaration", d.documents.customs_declaration},
+                   {"phytosanitary_certificate", d.documents.phytosanitary_certificate},
+                   {"certificate_of_origin", d.documents.certificate_of_origin}};
   if (d.freshness_deadline) PutTime(o, "freshness_deadline", *d.freshness_deadline, local);
   PutTime(o, "declaration_valid_until", c.declaration_valid_until, local);
   if (c.last_check) {
@@ -294,8 +296,8 @@ Result<Crossing> DecodeCrossing(const json::value& doc, const HsNomenclature& hs
 
   // The declaration part: rebuild the request form and reuse the one validating decoder.
   json::object decl;
-  for (std::string_view key : {"direction", "lane_class", "driver", "documents",
-                               "freshness_deadline"}) {
+  for (std::string_view key :
+       {"direction", "lane_class", "driver", "documents", "freshness_deadline"}) {
     if (const json::value* v = r.object().if_contains(key)) decl[key] = *v;
   }
   BF_ASSIGN_OR_RETURN(JsonObjectReader vehicle, r.Object("vehicle"));

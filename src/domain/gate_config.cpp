@@ -1,8 +1,9 @@
-#include <borderflow/domain/gate_config.h>
-#include <fmt/format.h>
-
 #include <set>
+
+#include <fmt/format.h>
 #include <toml++/toml.h>
+
+#include <borderflow/domain/gate_config.h>
 
 namespace borderflow {
 namespace {
@@ -96,10 +97,10 @@ Result<GateConfig> ParseGateConfig(std::string_view toml_text) {
   try {
     root = toml::parse(toml_text);
   } catch (const toml::parse_error& err) {
-    return InvalidArgument("invalid_config",
-                           fmt::format("TOML syntax error at line {}, column {}: {}",
-                                       err.source().begin.line, err.source().begin.column,
-                                       err.description()));
+    return InvalidArgument(
+        "invalid_config",
+        fmt::format("TOML syntax error at line {}, column {}: {}", err.source().begin.line,
+                    err.source().begin.column, err.description()));
   }
   GateConfig config;
   BF_ASSIGN_OR_RETURN(config.self, ReadSide(root, "node"));

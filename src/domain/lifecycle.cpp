@@ -1,8 +1,9 @@
-#include <borderflow/core/json.h>
-#include <borderflow/domain/lifecycle.h>
+#include <algorithm>
+
 #include <fmt/format.h>
 
-#include <algorithm>
+#include <borderflow/core/json.h>
+#include <borderflow/domain/lifecycle.h>
 
 namespace borderflow {
 
@@ -19,22 +20,32 @@ using R = Role;
 const std::vector<Transition> kTable = {
     {E::kAssess, {S::kDeclared}, S::kAssessed, {R::kCustomsOfficer, R::kSystem}},
     {E::kBook, {S::kAssessed}, S::kBooked, {R::kForwarder, R::kGateOperator}},
-    {E::kEnterYard, {S::kAssessed, S::kBooked}, S::kInYard,
+    {E::kEnterYard,
+     {S::kAssessed, S::kBooked},
+     S::kInYard,
      {R::kSensor, R::kGateOperator, R::kBorderGuard}},
     {E::kCallForward, {S::kInYard}, S::kCalled, {R::kGateOperator, R::kSystem}},
     {E::kRequeue, {S::kCalled}, S::kInYard, {R::kGateOperator, R::kSystem}},
     {E::kArriveAtGate, {S::kCalled}, S::kAtGate, {R::kSensor, R::kGateOperator, R::kBorderGuard}},
     {E::kCheckDocuments, {S::kAtGate}, S::kChecked, {R::kCustomsOfficer, R::kQuarantineOfficer}},
-    {E::kStartInspection, {S::kAtGate, S::kChecked}, S::kInspecting,
+    {E::kStartInspection,
+     {S::kAtGate, S::kChecked},
+     S::kInspecting,
      {R::kCustomsOfficer, R::kQuarantineOfficer}},
-    {E::kRecordInspection, {S::kInspecting}, S::kChecked,
+    {E::kRecordInspection,
+     {S::kInspecting},
+     S::kChecked,
      {R::kCustomsOfficer, R::kQuarantineOfficer}},
     {E::kRelease, {S::kChecked}, S::kReleased, {R::kCustomsOfficer}},
-    {E::kRefuse, {S::kAtGate, S::kInspecting, S::kChecked}, S::kRefused,
+    {E::kRefuse,
+     {S::kAtGate, S::kInspecting, S::kChecked},
+     S::kRefused,
      {R::kCustomsOfficer, R::kQuarantineOfficer, R::kBorderGuard}},
     {E::kCross, {S::kReleased}, S::kCrossed, {R::kBorderGuard, R::kSensor}},
     {E::kConfirmReceipt, {S::kCrossed}, S::kReceived, {R::kCounterpart, R::kBorderGuard}},
-    {E::kCancel, {S::kDeclared, S::kAssessed, S::kBooked, S::kInYard, S::kCalled}, S::kCancelled,
+    {E::kCancel,
+     {S::kDeclared, S::kAssessed, S::kBooked, S::kInYard, S::kCalled},
+     S::kCancelled,
      {R::kForwarder, R::kGateOperator}},
 };
 
@@ -64,9 +75,8 @@ Result<std::string> OneOf(const JsonObjectReader& r, std::string_view key,
   }
   std::string list;
   for (std::string_view allowed : values) list += (list.empty() ? "" : ", ") + std::string(allowed);
-  return InvalidArgument("invalid_value",
-                         fmt::format("'{}' must be one of: {}", r.PathOf(key), list),
-                         r.PathOf(key));
+  return InvalidArgument(
+      "invalid_value", fmt::format("'{}' must be one of: {}", r.PathOf(key), list), r.PathOf(key));
 }
 
 }  // namespace
@@ -89,10 +99,10 @@ Result<CrossingEventType> ParseCrossingEventType(std::string_view text) {
 #undef BORDERFLOW_EVENT_PARSE
   std::vector<CrossingEventType> all;
   for (const auto& t : kTable) all.push_back(t.event);
-  return InvalidArgument("unknown_event_type",
-                         fmt::format("unknown event type '{}'; valid types: {}",
-                                     text.substr(0, 32), JoinEvents(all)),
-                         "type");
+  return InvalidArgument(
+      "unknown_event_type",
+      fmt::format("unknown event type '{}'; valid types: {}", text.substr(0, 32), JoinEvents(all)),
+      "type");
 }
 
 const std::vector<Transition>& LifecycleTable() { return kTable; }
@@ -221,12 +231,12 @@ Result<Crossing> Decide(const Crossing& crossing, const CrossingEvent& event, co
                         "the crossing is in the red channel: start_inspection, not "
                         "check_documents");
       }
-      next.last_check = CheckResult{"documents", text("outcome"), text("note"), actor.user_name,
-                                    now};
+      next.last_check =
+          CheckResult{"documents", text("outcome"), text("note"), actor.user_name, now};
       break;
     case E::kRecordInspection:
-      next.last_check = CheckResult{"inspection", text("outcome"), text("note"), actor.user_name,
-                                    now};
+      next.last_check =
+          CheckResult{"inspection", text("outcome"), text("note"), actor.user_name, now};
       break;
     case E::kRelease:
       if ((crossing.channel == Channel::kRed || crossing.quarantine_inspection) &&

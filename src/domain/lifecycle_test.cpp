@@ -548,7 +548,8 @@ TEST(CrossingIdTest, IdsSortByCreationTime) {
   // Same millisecond: the random suffix keeps them distinct.
   EXPECT_NE(NewCrossingId(t, random), NewCrossingId(t, random));
   // Years later still sorts after.
-  EXPECT_LT(NewCrossingId(t, random), NewCrossingId(*ParseTimestamp("2058-01-01T00:00:00Z"), random));
+  EXPECT_LT(NewCrossingId(t, random),
+            NewCrossingId(*ParseTimestamp("2058-01-01T00:00:00Z"), random));
 }
 
 }  // namespace

@@ -1,5 +1,6 @@
-#include <borderflow/domain/role.h>
 #include <fmt/format.h>
+
+#include <borderflow/domain/role.h>
 
 namespace borderflow {
 
@@ -23,9 +24,9 @@ Result<Role> ParseRole(std::string_view text) {
 #define BORDERFLOW_ROLE_LIST(name, str) valid += valid.empty() ? str : ", " str;
   BORDERFLOW_ROLES(BORDERFLOW_ROLE_LIST)
 #undef BORDERFLOW_ROLE_LIST
-  return InvalidArgument("unknown_role",
-                         fmt::format("unknown role '{}'; valid roles: {}", text.substr(0, 32), valid),
-                         "role");
+  return InvalidArgument(
+      "unknown_role", fmt::format("unknown role '{}'; valid roles: {}", text.substr(0, 32), valid),
+      "role");
 }
 
 }  // namespace borderflow

@@ -1,13 +1,14 @@
-#include <borderflow/core/json.h>
-#include <borderflow/domain/crossing_json.h>
-#include <borderflow/engine/engine.h>
-#include <fmt/format.h>
-
 #include <condition_variable>
 #include <deque>
 #include <future>
 #include <mutex>
 #include <thread>
+
+#include <fmt/format.h>
+
+#include <borderflow/core/json.h>
+#include <borderflow/domain/crossing_json.h>
+#include <borderflow/engine/engine.h>
 
 namespace borderflow {
 
@@ -141,7 +142,8 @@ void Engine::Submit(Command command, Callback done) {
 Result<CommandResult> Engine::Execute(Command command) {
   std::promise<Result<CommandResult>> promise;
   auto future = promise.get_future();
-  Submit(std::move(command), [&promise](Result<CommandResult> r) { promise.set_value(std::move(r)); });
+  Submit(std::move(command),
+         [&promise](Result<CommandResult> r) { promise.set_value(std::move(r)); });
   return future.get();
 }
 
@@ -283,9 +285,8 @@ Status Engine::ApplyEvent(WriteTxn& txn, const Actor& actor, const RecordCrossin
                       txn.AppendAudit(Draft(actor, now, "crossing", next.id,
                                             std::string(CrossingEventName(cmd.event.type)), body)));
   result.status = 200;
-  json::object event{{"seq", record.seq},
-                     {"type", CrossingEventName(cmd.event.type)},
-                     {"at", FormatUtc(now)}};
+  json::object event{
+      {"seq", record.seq}, {"type", CrossingEventName(cmd.event.type)}, {"at", FormatUtc(now)}};
   // The same text ToJsonText(result.body) would give, without serialising the crossing again.
   result.body_text = fmt::format(R"({{"event":{},"crossing":{}}})", ToJsonText(event), document);
   result.body = json::object{{"event", std::move(event)}, {"crossing", std::move(view)}};
@@ -327,13 +328,12 @@ Status Engine::ApplyIssueToken(WriteTxn& txn, const Actor& actor, const IssueApi
   }
   IssuedToken issued = IssueToken(*user, cmd.label, cmd.expires_at, now, random_);
   BF_TRY(txn.InsertToken(issued.record));
-  json::object audit_body{{"token_id", issued.record.id},
-                          {"user_id", user->id},
-                          {"label", issued.record.label}};
+  json::object audit_body{
+      {"token_id", issued.record.id}, {"user_id", user->id}, {"label", issued.record.label}};
   if (cmd.expires_at) audit_body["expires_at"] = FormatUtc(*cmd.expires_at);
-  BF_ASSIGN_OR_RETURN(AuditRecord record,
-                      txn.AppendAudit(Draft(actor, now, "token", issued.record.id, "token_issue",
-                                            audit_body)));
+  BF_ASSIGN_OR_RETURN(
+      AuditRecord record,
+      txn.AppendAudit(Draft(actor, now, "token", issued.record.id, "token_issue", audit_body)));
   result.status = 201;
   result.body = audit_body;
   result.body["token"] = issued.token;  // shown once, never stored
@@ -351,9 +351,8 @@ Status Engine::ApplyRevokeToken(WriteTxn& txn, const Actor& actor, const RevokeA
   }
   BF_TRY(txn.RevokeToken(cmd.token_id, now));
   json::object body{{"token_id", cmd.token_id}, {"revoked_at", FormatUtc(now)}};
-  BF_ASSIGN_OR_RETURN(AuditRecord record,
-                      txn.AppendAudit(Draft(actor, now, "token", cmd.token_id, "token_revoke",
-                                            body)));
+  BF_ASSIGN_OR_RETURN(AuditRecord record, txn.AppendAudit(Draft(actor, now, "token", cmd.token_id,
+                                                                "token_revoke", body)));
   result.status = 200;
   result.body = std::move(body);
   result.records.push_back(std::move(record));

@@ -1,8 +1,9 @@
-#include <borderflow/server/runtime.h>
-#include <fmt/format.h>
-
 #include <fstream>
 #include <sstream>
+
+#include <fmt/format.h>
+
+#include <borderflow/server/runtime.h>
 
 namespace borderflow {
 
@@ -28,8 +29,8 @@ Result<std::unique_ptr<Runtime>> Runtime::Start(RuntimeOptions options, const Cl
   std::unique_ptr<Runtime> rt(new Runtime());
   auto hs = HsNomenclature::Hs2022();
   BF_ASSIGN_OR_RETURN(rt->store_, SqliteStore::Open(SqliteOptions{options.db_path}, hs));
-  rt->engine_ = std::make_unique<Engine>(std::move(options.config), hs, *rt->store_, clock,
-                                         random, options.engine);
+  rt->engine_ = std::make_unique<Engine>(std::move(options.config), hs, *rt->store_, clock, random,
+                                         options.engine);
   rt->api_ = std::make_unique<api::Api>(*rt->engine_, *rt->store_, options.api);
   rt->server_ = std::make_unique<net::HttpServer>(options.http, rt->api_->Routes(),
                                                   rt->api_->Errors(), rt->api_->Observer());

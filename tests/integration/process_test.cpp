@@ -1,19 +1,18 @@
 // Tests that run the borderflow binary as a separate process: `kill -9` while clients write
 // loses no acknowledged write, and `borderflow audit verify` detects tampering.
 
-#include <fcntl.h>
-#include <signal.h>
-#include <spawn.h>
-#include <sqlite3.h>
-#include <sys/wait.h>
-#include <unistd.h>
-
 #include <atomic>
 #include <fstream>
 #include <mutex>
 #include <thread>
 
+#include <fcntl.h>
 #include <fmt/format.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sqlite3.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "test_node.h"
 
@@ -58,9 +57,16 @@ ProcessRun RunBinary(const std::vector<std::string>& args, const std::filesystem
 pid_t StartServer(const std::filesystem::path& dir, const std::string& db, uint16_t& port) {
   std::filesystem::path port_file = dir / "port";
   std::filesystem::remove(port_file);
-  std::vector<std::string> all = {BorderflowBinary(), "serve", "--config",
+  std::vector<std::string> all = {BorderflowBinary(),
+                                  "serve",
+                                  "--config",
                                   std::string(BORDERFLOW_SOURCE_DIR) + "/config/huu-nghi.toml",
-                                  "--db", db, "--port", "0", "--port-file", port_file.string()};
+                                  "--db",
+                                  db,
+                                  "--port",
+                                  "0",
+                                  "--port-file",
+                                  port_file.string()};
   std::vector<char*> argv;
   for (auto& a : all) argv.push_back(a.data());
   argv.push_back(nullptr);
@@ -93,11 +99,11 @@ class ProcessTest : public ::testing::Test {
     db_ = (dir_ / "node.db").string();
     std::string config = std::string(BORDERFLOW_SOURCE_DIR) + "/config/huu-nghi.toml";
     ProcessRun added = RunBinary({"user", "add", "--db", db_, "--config", config, "--name", "fwd",
-                           "--role", "forwarder", "--company", "ACME"},
-                          dir_);
+                                  "--role", "forwarder", "--company", "ACME"},
+                                 dir_);
     ASSERT_EQ(added.exit_code, 0) << added.output;
-    ProcessRun token = RunBinary({"token", "issue", "--db", db_, "--config", config, "--user", "fwd"},
-                          dir_);
+    ProcessRun token =
+        RunBinary({"token", "issue", "--db", db_, "--config", config, "--user", "fwd"}, dir_);
     ASSERT_EQ(token.exit_code, 0) << token.output;
     token_ = token.output.substr(0, token.output.find('\n'));
     ASSERT_TRUE(token_.starts_with("bft_")) << token.output;
@@ -165,8 +171,8 @@ TEST_F(ProcessTest, KillNineLosesNoAcknowledgedWrite) {
   ASSERT_GT(port, 0);
   net::HttpClient client("127.0.0.1", port);
   for (const std::string& id : acknowledged) {
-    auto r = client.Send("GET", "/api/v1/crossings/" + id, {},
-                         {{"Authorization", "Bearer " + token_}});
+    auto r =
+        client.Send("GET", "/api/v1/crossings/" + id, {}, {{"Authorization", "Bearer " + token_}});
     ASSERT_TRUE(r);
     EXPECT_EQ(r->status, 200) << "acknowledged crossing " << id << " was lost";
   }
@@ -185,8 +191,7 @@ void Tamper(const std::string& db, const std::string& sql) {
   std::string all =
       "DROP TRIGGER IF EXISTS audit_log_no_update; DROP TRIGGER IF EXISTS audit_log_no_delete; " +
       sql;
-  EXPECT_EQ(sqlite3_exec(conn, all.c_str(), nullptr, nullptr, &err), SQLITE_OK)
-      << (err ? err : "");
+  EXPECT_EQ(sqlite3_exec(conn, all.c_str(), nullptr, nullptr, &err), SQLITE_OK) << (err ? err : "");
   sqlite3_free(err);
   sqlite3_close(conn);
 }
@@ -259,18 +264,21 @@ TEST_F(ProcessTest, AuditVerifyDetectsTampering) {
 }
 
 TEST_F(ProcessTest, HelpOnEverySubcommand) {
-  for (std::vector<std::string> args :
-       {std::vector<std::string>{"--help"}, {"serve", "--help"}, {"demo", "--help"},
-        {"migrate", "--help"}, {"audit", "verify", "--help"}, {"user", "add", "--help"},
-        {"token", "issue", "--help"}}) {
+  for (std::vector<std::string> args : {std::vector<std::string>{"--help"},
+                                        {"serve", "--help"},
+                                        {"demo", "--help"},
+                                        {"migrate", "--help"},
+                                        {"audit", "verify", "--help"},
+                                        {"user", "add", "--help"},
+                                        {"token", "issue", "--help"}}) {
     ProcessRun r = RunBinary(args, dir_);
     EXPECT_EQ(r.exit_code, 0) << args[0] << ": " << r.output;
     EXPECT_NE(r.output.find("Usage"), std::string::npos) << r.output;
   }
   ProcessRun bad_role = RunBinary({"user", "add", "--db", db_, "--config",
-                            std::string(BORDERFLOW_SOURCE_DIR) + "/config/huu-nghi.toml",
-                            "--name", "x-user", "--role", "pilot"},
-                           dir_);
+                                   std::string(BORDERFLOW_SOURCE_DIR) + "/config/huu-nghi.toml",
+                                   "--name", "x-user", "--role", "pilot"},
+                                  dir_);
   EXPECT_EQ(bad_role.exit_code, 2);
   EXPECT_NE(bad_role.output.find("unknown_role"), std::string::npos) << bad_role.output;
 }

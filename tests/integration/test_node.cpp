@@ -1,9 +1,9 @@
 #include "test_node.h"
 
+#include <atomic>
+
 #include <fmt/format.h>
 #include <unistd.h>
-
-#include <atomic>
 
 namespace borderflow::testing {
 
@@ -11,9 +11,9 @@ namespace json = boost::json;
 
 std::string ApiReply::Header(std::string_view name) const {
   for (const auto& [k, v] : headers) {
-    if (k.size() == name.size() &&
-        std::equal(k.begin(), k.end(), name.begin(),
-                   [](char a, char b) { return std::tolower(a) == std::tolower(b); })) {
+    if (k.size() == name.size() && std::equal(k.begin(), k.end(), name.begin(), [](char a, char b) {
+          return std::tolower(a) == std::tolower(b);
+        })) {
       return v;
     }
   }

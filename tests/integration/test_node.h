@@ -4,14 +4,15 @@
 // demo gate configuration, one user (and token) per role, a server on port 0 and an HTTP
 // client. Restart() stops the node and starts it again on the same database.
 
-#include <borderflow/core/json.h>
-#include <borderflow/net/http_client.h>
-#include <borderflow/server/runtime.h>
-#include <gtest/gtest.h>
-
 #include <filesystem>
 #include <map>
 #include <string>
+
+#include <gtest/gtest.h>
+
+#include <borderflow/core/json.h>
+#include <borderflow/net/http_client.h>
+#include <borderflow/server/runtime.h>
 
 namespace borderflow::testing {
 

@@ -4,17 +4,17 @@
 // engine commands and queries, and engine results and errors into JSON. Errors become RFC 9457
 // problem details here and nowhere else.
 
+#include <memory>
+
 #include <borderflow/core/json.h>
 #include <borderflow/engine/engine.h>
 #include <borderflow/net/http.h>
 #include <borderflow/net/http_server.h>
 
-#include <memory>
-
 namespace borderflow::api {
 
 struct ApiOptions {
-  JsonLimits json;           // body size and nesting depth
+  JsonLimits json;                                     // body size and nesting depth
   Duration token_cache_ttl = std::chrono::seconds(5);  // how long a verified token is trusted
 };
 

@@ -4,13 +4,13 @@
 // users, tokens) is one record; each record's hash covers its fields and the previous record's
 // hash, so changing, removing or inserting any record breaks the chain from that point.
 
-#include <borderflow/core/error.h>
-#include <borderflow/core/time.h>
-
 #include <cstdint>
 #include <functional>
 #include <string>
 #include <vector>
+
+#include <borderflow/core/error.h>
+#include <borderflow/core/time.h>
 
 namespace borderflow {
 
@@ -21,8 +21,8 @@ struct AuditDraft {
   std::string actor_role;    // role name
   std::string subject_type;  // "crossing", "user", "token"
   std::string subject_id;
-  std::string action;        // "declare", "assess", ..., "user_add", "token_issue"
-  std::string body;          // JSON text, hashed byte for byte
+  std::string action;  // "declare", "assess", ..., "user_add", "token_issue"
+  std::string body;    // JSON text, hashed byte for byte
 };
 
 struct AuditRecord : AuditDraft {
@@ -43,11 +43,11 @@ AuditRecord ChainNext(const AuditDraft& draft, int64_t last_seq, const std::stri
 
 struct AuditVerification {
   bool ok = true;
-  int64_t records = 0;          // records checked
-  int64_t first_bad_seq = 0;    // 0 when ok
-  std::string reason;           // why the first bad record is bad
-  int64_t head_seq = 0;         // last good record
-  std::string head_hash;        // its hash: record it elsewhere to detect truncation later
+  int64_t records = 0;        // records checked
+  int64_t first_bad_seq = 0;  // 0 when ok
+  std::string reason;         // why the first bad record is bad
+  int64_t head_seq = 0;       // last good record
+  std::string head_hash;      // its hash: record it elsewhere to detect truncation later
 };
 
 // Verifies the chain by reading records in sequence order through `next_page(after_seq)`, which

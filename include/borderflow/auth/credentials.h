@@ -3,26 +3,26 @@
 // Users and API tokens. A token is shown once when issued ("bft_<id>.<secret>"); the store keeps
 // only the SHA-256 of the secret, looked up by the token id and compared in constant time.
 
+#include <optional>
+#include <string>
+
 #include <borderflow/core/error.h>
 #include <borderflow/core/random.h>
 #include <borderflow/core/time.h>
 #include <borderflow/domain/role.h>
 
-#include <optional>
-#include <string>
-
 namespace borderflow {
 
 struct UserRecord {
-  std::string id;          // "U" + 16 base32 characters
-  std::string name;        // unique login name
+  std::string id;    // "U" + 16 base32 characters
+  std::string name;  // unique login name
   Role role = Role::kPublic;
   std::string company_id;  // required for forwarders and drivers, empty otherwise
   Timestamp created_at;
 };
 
 struct TokenRecord {
-  std::string id;           // public part of the token
+  std::string id;  // public part of the token
   std::string user_id;
   std::string secret_hash;  // hex SHA-256 of the secret
   std::string label;

@@ -7,7 +7,7 @@ namespace borderflow::internal {
 [[noreturn]] void AssertFailed(const char* condition, const char* why, const char* file, int line);
 }  // namespace borderflow::internal
 
-#define BF_ASSERT(cond, why)                                                      \
-  do {                                                                            \
+#define BF_ASSERT(cond, why)                                                           \
+  do {                                                                                 \
     if (!(cond)) ::borderflow::internal::AssertFailed(#cond, why, __FILE__, __LINE__); \
   } while (0)

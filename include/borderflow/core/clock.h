@@ -2,9 +2,9 @@
 
 // Time is injected: domain and engine code never read the wall clock themselves.
 
-#include <borderflow/core/time.h>
-
 #include <atomic>
+
+#include <borderflow/core/time.h>
 
 namespace borderflow {
 

@@ -5,10 +5,11 @@
 // and an RFC 9457 problem-details body; the `code` string is the stable,
 // machine-readable name a client can switch on.
 
-#include <boost/system/result.hpp>
 #include <string>
 #include <string_view>
 #include <utility>
+
+#include <boost/system/result.hpp>
 
 namespace borderflow {
 
@@ -82,9 +83,9 @@ inline Error Unavailable(std::string code, std::string message) {
 }  // namespace borderflow
 
 // Returns the error of `expr` (a Result) from the enclosing function.
-#define BF_TRY(expr)                                  \
-  do {                                                \
-    auto&& bf_try_result_ = (expr);                   \
+#define BF_TRY(expr)                                    \
+  do {                                                  \
+    auto&& bf_try_result_ = (expr);                     \
     if (!bf_try_result_) return bf_try_result_.error(); \
   } while (0)
 

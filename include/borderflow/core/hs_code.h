@@ -2,12 +2,12 @@
 
 // The Harmonized System nomenclature (HS 2022), compiled into the binary from data/hs/hs2022.csv.
 
-#include <borderflow/core/error.h>
-
 #include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
+
+#include <borderflow/core/error.h>
 
 namespace borderflow {
 
@@ -21,10 +21,10 @@ struct HsEntry {
 
 // A validated commodity code on a consignment line.
 struct HsCode {
-  std::string code;        // digits only, 6 to 10 ("08109040" for a national tariff line)
-  std::string subheading;  // first six digits, an HS 2022 subheading ("081090")
-  std::string chapter;     // "08"
-  std::string description; // description of the subheading
+  std::string code;         // digits only, 6 to 10 ("08109040" for a national tariff line)
+  std::string subheading;   // first six digits, an HS 2022 subheading ("081090")
+  std::string chapter;      // "08"
+  std::string description;  // description of the subheading
 };
 
 class HsNomenclature {

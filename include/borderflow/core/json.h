@@ -3,15 +3,16 @@
 // Bounded JSON parsing and field readers that report the path of the offending field.
 // Used at every boundary where outside input arrives (HTTP bodies, peer messages, stored rows).
 
-#include <borderflow/core/error.h>
-
-#include <boost/json/object.hpp>
-#include <boost/json/value.hpp>
 #include <cstdint>
 #include <initializer_list>
 #include <optional>
 #include <string>
 #include <string_view>
+
+#include <boost/json/object.hpp>
+#include <boost/json/value.hpp>
+
+#include <borderflow/core/error.h>
 
 namespace borderflow {
 

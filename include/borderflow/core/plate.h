@@ -11,10 +11,10 @@
 // Parsing accepts the forms people and cameras actually type: any case, spaces, '-', '.', '·'
 // (U+00B7), '•', full-width digits and letters are not accepted.
 
-#include <borderflow/core/error.h>
-
 #include <string>
 #include <string_view>
+
+#include <borderflow/core/error.h>
 
 namespace borderflow {
 
@@ -28,8 +28,8 @@ struct Plate {
   std::string canonical;
   // Printed form: "12C-123.45", "12C-1234", "桂F·12345", "桂F·1234挂".
   std::string display;
-  bool trailer = false;      // Chinese 挂 plates, Vietnamese R-series plates
-  bool new_energy = false;   // Chinese 8-character plates
+  bool trailer = false;     // Chinese 挂 plates, Vietnamese R-series plates
+  bool new_energy = false;  // Chinese 8-character plates
 
   friend bool operator==(const Plate&, const Plate&) = default;
 };

@@ -1,14 +1,15 @@
 #pragma once
 
 // Instants are UTC milliseconds since the Unix epoch. Each gate side shows local time at a fixed
-// offset (Vietnam UTC+7, China UTC+8, no daylight saving); every formatted timestamp names its zone.
-
-#include <borderflow/core/error.h>
+// offset (Vietnam UTC+7, China UTC+8, no daylight saving); every formatted timestamp names its
+// zone.
 
 #include <chrono>
 #include <cstdint>
 #include <string>
 #include <string_view>
+
+#include <borderflow/core/error.h>
 
 namespace borderflow {
 

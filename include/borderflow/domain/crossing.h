@@ -4,16 +4,16 @@
 // receipt by the other side. Values only; validation is in Declaration parsing
 // (crossing_json.h) and ValidateDeclaration below; state changes are in lifecycle.h.
 
+#include <optional>
+#include <string>
+#include <vector>
+
 #include <borderflow/core/error.h>
 #include <borderflow/core/hs_code.h>
 #include <borderflow/core/plate.h>
 #include <borderflow/core/random.h>
 #include <borderflow/core/time.h>
 #include <borderflow/domain/gate_config.h>
-
-#include <optional>
-#include <string>
-#include <vector>
 
 namespace borderflow {
 
@@ -78,9 +78,9 @@ struct ConsignmentLine {
 };
 
 struct Documents {
-  std::string customs_declaration;    // customs declaration number
+  std::string customs_declaration;        // customs declaration number
   std::string phytosanitary_certificate;  // ePhyto certificate number
-  std::string certificate_of_origin;  // Form E number
+  std::string certificate_of_origin;      // Form E number
 };
 
 // What a forwarder declares. Parsed and validated from JSON by DecodeDeclaration.
@@ -105,9 +105,9 @@ struct CheckResult {
 };
 
 struct Crossing {
-  std::string id;          // "CR-..." assigned by the engine
-  std::string company_id;  // the declaring forwarder's company
-  std::string declared_by; // user id
+  std::string id;           // "CR-..." assigned by the engine
+  std::string company_id;   // the declaring forwarder's company
+  std::string declared_by;  // user id
   Declaration declaration;
   Timestamp declaration_valid_until;
   CrossingState state = CrossingState::kDeclared;
@@ -115,7 +115,7 @@ struct Crossing {
   bool quarantine_inspection = false;
   std::optional<CheckResult> last_check;
   std::string refusal_reason;
-  int64_t version = 0;     // increases by one with every event
+  int64_t version = 0;  // increases by one with every event
   Timestamp created_at;
   Timestamp updated_at;
 };

@@ -3,12 +3,13 @@
 // The JSON form of declarations and crossings: the API body, the stored document and the audit
 // record all use it, so there is one codec.
 
-#include <borderflow/core/hs_code.h>
-#include <borderflow/domain/crossing.h>
+#include <optional>
 
 #include <boost/json/object.hpp>
 #include <boost/json/value.hpp>
-#include <optional>
+
+#include <borderflow/core/hs_code.h>
+#include <borderflow/domain/crossing.h>
 
 namespace borderflow {
 

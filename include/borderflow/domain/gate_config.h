@@ -4,13 +4,13 @@
 // and lane classes, operating hours in each side's local time, and the staging yard.
 // Parsed from TOML (see config/huu-nghi.toml); parsing is pure (text in, value out).
 
-#include <borderflow/core/error.h>
-#include <borderflow/core/time.h>
-
 #include <map>
 #include <string>
 #include <string_view>
 #include <vector>
+
+#include <borderflow/core/error.h>
+#include <borderflow/core/time.h>
 
 namespace borderflow {
 
@@ -29,9 +29,9 @@ struct LaneClass {
 };
 
 struct Direction {
-  std::string id;            // "VN-CN"
-  std::string from_country;  // "VN"
-  std::string to_country;    // "CN"
+  std::string id;                    // "VN-CN"
+  std::string from_country;          // "VN"
+  std::string to_country;            // "CN"
   std::map<std::string, int> lanes;  // lane class id -> number of lanes in this direction
 };
 

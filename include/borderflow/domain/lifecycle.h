@@ -4,33 +4,34 @@
 // the state it leads to, and the roles allowed to send it. Decide() is the pure function every
 // driver (HTTP, CLI, simulator, peer link) reaches through the engine.
 
+#include <span>
+#include <string_view>
+#include <vector>
+
+#include <boost/json/object.hpp>
+
 #include <borderflow/core/assert.h>
 #include <borderflow/core/error.h>
 #include <borderflow/core/time.h>
 #include <borderflow/domain/crossing.h>
 #include <borderflow/domain/role.h>
 
-#include <boost/json/object.hpp>
-#include <span>
-#include <string_view>
-#include <vector>
-
 namespace borderflow {
 
-#define BORDERFLOW_CROSSING_EVENTS(X)         \
-  X(kAssess, "assess")                        \
-  X(kBook, "book")                            \
-  X(kEnterYard, "enter_yard")                 \
-  X(kCallForward, "call_forward")             \
-  X(kRequeue, "requeue")                      \
-  X(kArriveAtGate, "arrive_at_gate")          \
-  X(kCheckDocuments, "check_documents")       \
-  X(kStartInspection, "start_inspection")     \
-  X(kRecordInspection, "record_inspection")   \
-  X(kRelease, "release")                      \
-  X(kRefuse, "refuse")                        \
-  X(kCross, "cross")                          \
-  X(kConfirmReceipt, "confirm_receipt")       \
+#define BORDERFLOW_CROSSING_EVENTS(X)       \
+  X(kAssess, "assess")                      \
+  X(kBook, "book")                          \
+  X(kEnterYard, "enter_yard")               \
+  X(kCallForward, "call_forward")           \
+  X(kRequeue, "requeue")                    \
+  X(kArriveAtGate, "arrive_at_gate")        \
+  X(kCheckDocuments, "check_documents")     \
+  X(kStartInspection, "start_inspection")   \
+  X(kRecordInspection, "record_inspection") \
+  X(kRelease, "release")                    \
+  X(kRefuse, "refuse")                      \
+  X(kCross, "cross")                        \
+  X(kConfirmReceipt, "confirm_receipt")     \
   X(kCancel, "cancel")
 
 enum class CrossingEventType {
@@ -64,8 +65,7 @@ struct CrossingEvent {
 // Validates an event payload for its type: "channel" for assess, "outcome" for checks and
 // inspections, "reason" for refuse and cancel, optional "note", "lane", "plate_read" and so on.
 // Unknown fields are refused.
-Result<boost::json::object> DecodeEventData(CrossingEventType type,
-                                            const boost::json::value& data);
+Result<boost::json::object> DecodeEventData(CrossingEventType type, const boost::json::value& data);
 
 // Applies `event` sent by `actor` to `crossing` at `now` and returns the crossing after it.
 // Errors:

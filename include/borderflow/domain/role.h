@@ -3,24 +3,24 @@
 // The roles of BRIEF.md ("Who uses it"), plus `sensor` for cameras, weighbridges and e-seal
 // readers, which post events with their own tokens, and `system` for the engine's own timers.
 
-#include <borderflow/core/error.h>
-
 #include <string>
 #include <string_view>
 
+#include <borderflow/core/error.h>
+
 namespace borderflow {
 
-#define BORDERFLOW_ROLES(X)                    \
-  X(kForwarder, "forwarder")                   \
-  X(kDriver, "driver")                         \
-  X(kGateOperator, "gate_operator")            \
-  X(kCustomsOfficer, "customs_officer")        \
-  X(kQuarantineOfficer, "quarantine_officer")  \
-  X(kBorderGuard, "border_guard")              \
-  X(kCounterpart, "counterpart")               \
-  X(kPublic, "public")                         \
-  X(kAdministrator, "administrator")           \
-  X(kSensor, "sensor")                         \
+#define BORDERFLOW_ROLES(X)                   \
+  X(kForwarder, "forwarder")                  \
+  X(kDriver, "driver")                        \
+  X(kGateOperator, "gate_operator")           \
+  X(kCustomsOfficer, "customs_officer")       \
+  X(kQuarantineOfficer, "quarantine_officer") \
+  X(kBorderGuard, "border_guard")             \
+  X(kCounterpart, "counterpart")              \
+  X(kPublic, "public")                        \
+  X(kAdministrator, "administrator")          \
+  X(kSensor, "sensor")                        \
   X(kSystem, "system")
 
 enum class Role {
@@ -36,8 +36,8 @@ Result<Role> ParseRole(std::string_view text);
 // Who sends a command: a user (or device) with a role and, for forwarders and drivers, the
 // company whose crossings they may see.
 struct Actor {
-  std::string user_id;     // "u_..." or "system"
-  std::string user_name;   // login name, for audit readability
+  std::string user_id;    // "u_..." or "system"
+  std::string user_name;  // login name, for audit readability
   Role role = Role::kPublic;
   std::string company_id;  // empty unless the role is company-scoped
 

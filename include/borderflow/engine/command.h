@@ -4,16 +4,17 @@
 // do. A command names its actor, carries the client's idempotency key and a fingerprint of its
 // content, and one of the bodies below.
 
-#include <borderflow/audit/audit_record.h>
-#include <borderflow/domain/crossing.h>
-#include <borderflow/domain/lifecycle.h>
-#include <borderflow/domain/role.h>
-
-#include <boost/json/object.hpp>
 #include <optional>
 #include <string>
 #include <variant>
 #include <vector>
+
+#include <boost/json/object.hpp>
+
+#include <borderflow/audit/audit_record.h>
+#include <borderflow/domain/crossing.h>
+#include <borderflow/domain/lifecycle.h>
+#include <borderflow/domain/role.h>
 
 namespace borderflow {
 
@@ -60,10 +61,10 @@ struct Command {
 };
 
 struct CommandResult {
-  int status = 200;           // 201 when something was created
-  boost::json::object body;   // the response document
-  std::string body_text;      // the same, serialised once (what the API sends and replays)
-  bool replayed = false;      // true when this is the stored first result of a retry
+  int status = 200;                  // 201 when something was created
+  boost::json::object body;          // the response document
+  std::string body_text;             // the same, serialised once (what the API sends and replays)
+  bool replayed = false;             // true when this is the stored first result of a retry
   std::vector<AuditRecord> records;  // what this command appended (empty when replayed)
 };
 

@@ -9,16 +9,16 @@
 // many concurrent commands share one durable fsync. Reads go straight to the store and are
 // filtered by the actor's scope here, so every driver gets the same access rules.
 
+#include <atomic>
+#include <functional>
+#include <memory>
+
 #include <borderflow/core/clock.h>
 #include <borderflow/core/hs_code.h>
 #include <borderflow/core/random.h>
 #include <borderflow/domain/gate_config.h>
 #include <borderflow/engine/command.h>
 #include <borderflow/engine/store.h>
-
-#include <atomic>
-#include <functional>
-#include <memory>
 
 namespace borderflow {
 
@@ -95,8 +95,8 @@ class Engine {
                     Timestamp now, CommandResult& result);
   Status ApplyAddUser(WriteTxn& txn, const Actor& actor, const AddUser& cmd, Timestamp now,
                       CommandResult& result);
-  Status ApplyIssueToken(WriteTxn& txn, const Actor& actor, const IssueApiToken& cmd,
-                         Timestamp now, CommandResult& result);
+  Status ApplyIssueToken(WriteTxn& txn, const Actor& actor, const IssueApiToken& cmd, Timestamp now,
+                         CommandResult& result);
   Status ApplyRevokeToken(WriteTxn& txn, const Actor& actor, const RevokeApiToken& cmd,
                           Timestamp now, CommandResult& result);
   void CommitBatch(std::vector<Pending>& batch);

@@ -4,13 +4,6 @@
 // implement it. One write transaction commits a command's events, its audit records, the new
 // current state and its idempotency record together, or none of them.
 
-#include <borderflow/audit/audit_record.h>
-#include <borderflow/auth/credentials.h>
-#include <borderflow/core/error.h>
-#include <borderflow/core/json.h>
-#include <borderflow/domain/crossing.h>
-#include <borderflow/domain/crossing_json.h>
-
 #include <functional>
 #include <map>
 #include <optional>
@@ -18,6 +11,13 @@
 #include <string>
 #include <string_view>
 #include <vector>
+
+#include <borderflow/audit/audit_record.h>
+#include <borderflow/auth/credentials.h>
+#include <borderflow/core/error.h>
+#include <borderflow/core/json.h>
+#include <borderflow/domain/crossing.h>
+#include <borderflow/domain/crossing_json.h>
 
 namespace borderflow {
 
@@ -36,9 +36,9 @@ struct CrossingFilter {
   std::optional<CrossingState> state;
   std::optional<std::string> direction;
   std::optional<std::string> lane_class;
-  std::optional<std::string> plate;       // canonical plate ("12C12345")
-  int limit = 50;                         // 1..200
-  std::string after;                      // cursor: crossing id to continue after (ids ascend)
+  std::optional<std::string> plate;  // canonical plate ("12C12345")
+  int limit = 50;                    // 1..200
+  std::string after;                 // cursor: crossing id to continue after (ids ascend)
 };
 
 struct CrossingPage {
@@ -113,8 +113,7 @@ class Store {
   virtual Result<std::vector<CrossingCount>> CountCrossings() = 0;
   // Audit records about one subject, oldest first, at most `limit`.
   virtual Result<std::vector<AuditRecord>> ListAuditFor(std::string_view subject_type,
-                                                        std::string_view subject_id,
-                                                        int limit) = 0;
+                                                        std::string_view subject_id, int limit) = 0;
   // Records with seq > after_seq in order, at most `limit` (for verification and export).
   virtual Result<std::vector<AuditRecord>> ReadAudit(int64_t after_seq, int limit) = 0;
 

@@ -3,8 +3,6 @@
 // Plain HTTP request/response values and the router. This header is free of Boost.Beast/Asio so
 // that api/ and tests can use it cheaply; only src/net/*.cpp include Beast.
 
-#include <borderflow/core/error.h>
-
 #include <chrono>
 #include <cstdint>
 #include <functional>
@@ -15,17 +13,19 @@
 #include <utility>
 #include <vector>
 
+#include <borderflow/core/error.h>
+
 namespace borderflow::net {
 
 struct HttpRequest {
   std::string method;  // "GET", "POST", ...
   std::string target;  // raw request target: "/api/v1/crossings?state=booked"
   std::string path;    // percent-decoded path without the query: "/api/v1/crossings"
-  std::vector<std::pair<std::string, std::string>> query;  // percent-decoded, in order
+  std::vector<std::pair<std::string, std::string>> query;    // percent-decoded, in order
   std::vector<std::pair<std::string, std::string>> headers;  // names lower-cased
   std::string body;
-  std::string remote_address;                         // "127.0.0.1"
-  std::map<std::string, std::string> path_params;     // filled by the router: {"id": "..."}
+  std::string remote_address;                      // "127.0.0.1"
+  std::map<std::string, std::string> path_params;  // filled by the router: {"id": "..."}
 
   // First header with this (case-insensitive) name, or "".
   std::string_view Header(std::string_view name) const;
@@ -63,9 +63,9 @@ class Router {
   struct Match {
     const Handler* handler = nullptr;  // null when no route matched
     std::map<std::string, std::string> params;
-    int status = 404;                  // 404 (no path) or 405 (path exists, other method)
-    std::string allow;                 // for 405: "GET, POST"
-    std::string pattern;               // matched pattern, for metrics labels
+    int status = 404;     // 404 (no path) or 405 (path exists, other method)
+    std::string allow;    // for 405: "GET, POST"
+    std::string pattern;  // matched pattern, for metrics labels
   };
   Match Find(std::string_view method, std::string_view path) const;
 

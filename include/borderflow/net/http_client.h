@@ -3,9 +3,9 @@
 // Small HTTP/1.1 clients: a blocking keep-alive client (tests, CLI, peer link) and a load
 // generator (benchmarks). Implemented with Beast in src/net/.
 
-#include <borderflow/net/http.h>
-
 #include <memory>
+
+#include <borderflow/net/http.h>
 
 namespace borderflow::net {
 
@@ -38,17 +38,17 @@ struct LoadRequest {
 struct LoadOptions {
   std::string host = "127.0.0.1";
   uint16_t port = 0;
-  int connections = 64;                 // concurrent keep-alive connections, one request in flight each
+  int connections = 64;  // concurrent keep-alive connections, one request in flight each
   std::chrono::milliseconds duration{5000};
   std::chrono::milliseconds warmup{1000};  // requests in this first period are not measured
-  int threads = 1;                      // client I/O threads
+  int threads = 1;                         // client I/O threads
 };
 
 struct LoadResult {
-  uint64_t requests = 0;       // measured completed requests
-  uint64_t ok = 0;             // 2xx among them
-  uint64_t errors = 0;         // non-2xx or I/O errors
-  double seconds = 0;          // measured period
+  uint64_t requests = 0;  // measured completed requests
+  uint64_t ok = 0;        // 2xx among them
+  uint64_t errors = 0;    // non-2xx or I/O errors
+  double seconds = 0;     // measured period
   double p50_ms = 0, p90_ms = 0, p99_ms = 0, max_ms = 0;
 };
 

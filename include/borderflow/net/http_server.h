@@ -3,9 +3,9 @@
 // The HTTP/1.1 server (Boost.Beast, C++20 coroutines). The implementation is the only code in
 // the project that includes Beast/Asio.
 
-#include <borderflow/net/http.h>
-
 #include <memory>
+
+#include <borderflow/net/http.h>
 
 namespace borderflow::net {
 

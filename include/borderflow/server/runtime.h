@@ -4,15 +4,15 @@
 // server, started and stopped together. `borderflow serve`, `borderflow demo` and the
 // integration tests all start a node through this one class.
 
+#include <memory>
+#include <string>
+
 #include <borderflow/api/api.h>
 #include <borderflow/core/clock.h>
 #include <borderflow/core/random.h>
 #include <borderflow/engine/engine.h>
 #include <borderflow/net/http_server.h>
 #include <borderflow/store/sqlite_store.h>
-
-#include <memory>
-#include <string>
 
 namespace borderflow {
 

@@ -3,11 +3,11 @@
 // The embedded default store: SQLite in WAL mode with synchronous=FULL (a commit is on disk
 // before WriteBatch returns), one writer connection, a small pool of reader connections.
 
-#include <borderflow/core/hs_code.h>
-#include <borderflow/engine/store.h>
-
 #include <memory>
 #include <string>
+
+#include <borderflow/core/hs_code.h>
+#include <borderflow/engine/store.h>
 
 namespace borderflow {
 
@@ -18,8 +18,8 @@ struct SqliteOptions {
 };
 
 struct MigrationStatus {
-  int current_version = 0;          // after the call
-  std::vector<std::string> applied; // "0001_initial" applied by this call
+  int current_version = 0;           // after the call
+  std::vector<std::string> applied;  // "0001_initial" applied by this call
 };
 
 class SqliteStore final : public Store {
