@@ -89,8 +89,44 @@ struct Api::Impl {
 
   Impl(Engine& e, Store& s, ApiOptions o) : engine(e), store(s), options(o) {}
 
-  // Resolves the bearer token to an actor. No Authorization header: the public.
+  struct Bucket {
+    double tokens = 0;
+    Timestamp refilled;
+  };
+  std::mutex rate_mu;
+  std::unordered_map<std::string, Bucket> buckets;
+
+  // Takes one request from `who`'s token bucket. Errors: 429 "rate_limited".
+  Status Admit(const std::string& who) {
+    if (options.rate_per_second <= 0) return {};
+    Timestamp now = engine.clock().Now();
+    std::lock_guard lock(rate_mu);
+    if (buckets.size() > 100000) buckets.clear();  // bounded memory under address churn
+    auto [it, fresh] = buckets.try_emplace(who, Bucket{options.rate_burst, now});
+    Bucket& b = it->second;
+    if (!fresh) {
+      double elapsed = std::chrono::duration<double>(now - b.refilled).count();
+      b.tokens = std::min(options.rate_burst, b.tokens + elapsed * options.rate_per_second);
+      b.refilled = now;
+    }
+    if (b.tokens < 1) {
+      return Error(ErrorKind::kTooManyRequests, "rate_limited",
+                   fmt::format("more than {:.0f} requests per second; retry in a second",
+                               options.rate_per_second));
+    }
+    b.tokens -= 1;
+    return {};
+  }
+
+  // Resolves the bearer token to an actor (no Authorization header: the public) and admits the
+  // request under that actor's rate limit.
   Result<Actor> Authenticate(const HttpRequest& req) {
+    BF_ASSIGN_OR_RETURN(Actor actor, Identify(req));
+    BF_TRY(Admit(actor.role == Role::kPublic ? "ip:" + req.remote_address : actor.user_id));
+    return actor;
+  }
+
+  Result<Actor> Identify(const HttpRequest& req) {
     std::string_view header = req.Header("authorization");
     if (header.empty()) return Actor{"public", "public", Role::kPublic, ""};
     constexpr std::string_view kBearer = "Bearer ";

@@ -53,6 +53,7 @@ net::HttpResponse ProblemResponse(int status, const Error& error, std::string_vi
   r.status = status;
   r.content_type = "application/problem+json";
   r.body = ToJsonText(body);
+  if (error.kind == ErrorKind::kTooManyRequests) r.headers.emplace_back("Retry-After", "1");
   if (error.kind == ErrorKind::kUnauthenticated) {
     r.headers.emplace_back("WWW-Authenticate", "Bearer realm=\"borderflow\"");
   }

@@ -72,6 +72,7 @@ struct ServeFlags {
   uint16_t port = 8080;
   int threads = 2;
   std::string port_file;  // written with the bound port once the server listens
+  double rate_limit = 200;
 };
 
 void AddServeFlags(CLI::App* cmd, ServeFlags& f) {
@@ -82,6 +83,10 @@ void AddServeFlags(CLI::App* cmd, ServeFlags& f) {
   cmd->add_option("--threads", f.threads, "HTTP I/O threads")
       ->capture_default_str()
       ->check(CLI::Range(1, 64));
+  cmd->add_option("--rate-limit", f.rate_limit,
+                  "requests per second per user or client address, bursts of 10x (0: none)")
+      ->capture_default_str()
+      ->check(CLI::Range(0.0, 1e6));
   cmd->add_option("--port-file", f.port_file,
                   "write the bound port to this file once listening (useful with --port 0)");
 }
@@ -97,6 +102,8 @@ Result<std::unique_ptr<Runtime>> StartRuntime(const ServeFlags& f, const Clock& 
   options.http.address = f.address;
   options.http.port = f.port;
   options.http.threads = f.threads;
+  options.api.rate_per_second = f.rate_limit;
+  options.api.rate_burst = f.rate_limit * 10;
   BF_ASSIGN_OR_RETURN(std::unique_ptr<Runtime> rt,
                       Runtime::Start(std::move(options), clock, random));
   if (!f.port_file.empty()) {

@@ -428,5 +428,30 @@ TEST(WellFormedVariants, MediaTypeAndAuthSchemeAreCaseInsensitive) {
   EXPECT_EQ(me->status, 200) << me->body;
 }
 
+// Requests beyond a user's rate get 429 with Retry-After, and the bucket refills with time.
+TEST(RateLimit, BurstThenRefuseThenRefill) {
+  api::ApiOptions options;
+  options.rate_per_second = 2;
+  options.rate_burst = 3;
+  TestNode node({}, options);
+  for (int i = 0; i < 3; ++i) {
+    EXPECT_EQ(node.Call("GET", "/api/v1/me", "operator").status, 200) << i;
+  }
+  ApiReply refused = node.Call("GET", "/api/v1/me", "operator");
+  EXPECT_EQ(refused.status, 429);
+  EXPECT_EQ(refused.Code(), "rate_limited");
+  EXPECT_EQ(refused.Header("Retry-After"), "1");
+  int64_t audit = node.AuditCount();
+  ApiReply write = node.Call("POST", "/api/v1/crossings", "operator", node.DurianDeclaration());
+  EXPECT_EQ(write.status, 429);
+  EXPECT_EQ(node.AuditCount(), audit);
+  // Another user has a bucket of its own.
+  EXPECT_EQ(node.Call("GET", "/api/v1/me", "customs").status, 200);
+  node.clock().Advance(std::chrono::seconds(1));  // two more requests' worth
+  EXPECT_EQ(node.Call("GET", "/api/v1/me", "operator").status, 200);
+  EXPECT_EQ(node.Call("GET", "/api/v1/me", "operator").status, 200);
+  EXPECT_EQ(node.Call("GET", "/api/v1/me", "operator").status, 429);
+}
+
 }  // namespace
 }  // namespace borderflow::testing

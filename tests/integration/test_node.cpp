@@ -41,9 +41,10 @@ std::filesystem::path MakeTempDir() {
 }
 }  // namespace
 
-TestNode::TestNode(EngineOptions engine)
+TestNode::TestNode(EngineOptions engine, api::ApiOptions api)
     : dir_(MakeTempDir()),
       engine_options_(engine),
+      api_options_(api),
       clock_(*ParseTimestamp("2026-11-29T01:00:00Z")) {
   Start();
   // One user per role, created through the engine like the CLI does.
@@ -79,6 +80,7 @@ void TestNode::Start() {
   options.db_path = db_path();
   options.http.port = 0;
   options.engine = engine_options_;
+  options.api = api_options_;
   auto rt = Runtime::Start(std::move(options), clock_, random_);
   ASSERT_TRUE(rt) << rt.error().ToString();
   runtime_ = std::move(*rt);

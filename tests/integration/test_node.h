@@ -30,7 +30,7 @@ class TestNode {
  public:
   // Users created at first start: name -> token. Names: "admin", "fwd-a" (company A),
   // "fwd-b" (company B), "operator", "customs", "quarantine", "guard", "camera", "counterpart".
-  explicit TestNode(EngineOptions engine = {});
+  explicit TestNode(EngineOptions engine = {}, api::ApiOptions api = {});
   ~TestNode();
 
   void Restart();
@@ -63,6 +63,7 @@ class TestNode {
 
   std::filesystem::path dir_;
   EngineOptions engine_options_;
+  api::ApiOptions api_options_;
   ManualClock clock_;
   SeededRandom random_{42};
   std::unique_ptr<Runtime> runtime_;

@@ -16,6 +16,10 @@ namespace borderflow::api {
 struct ApiOptions {
   JsonLimits json;                                     // body size and nesting depth
   Duration token_cache_ttl = std::chrono::seconds(5);  // how long a verified token is trusted
+  // Requests per second allowed to each user (or, without a token, to each client address),
+  // with bursts up to `rate_burst`; beyond it 429 "rate_limited" with Retry-After. 0: no limit.
+  double rate_per_second = 200;
+  double rate_burst = 2000;
 };
 
 class Api {
