@@ -93,7 +93,22 @@ Row StoreLimit(const GateConfig& config, size_t batch, double seconds) {
              double(n) / elapsed, "-"};
 }
 
-Row HttpIngest(const GateConfig& config, int connections, double seconds) {
+// Which requests the HTTP case sends.
+enum class HttpCase {
+  kDeclarations,  // POST /api/v1/crossings: a new crossing each (about 1.5 KB of JSON)
+  kEvents,        // POST /api/v1/crossings/{id}/events: call_forward and requeue in turn
+};
+
+std::string IssueToken(Runtime& rt, const std::string& name, Role role, std::string company) {
+  Actor admin{"bench", "bench", Role::kAdministrator, ""};
+  auto user = rt.engine().Execute(Command{admin, "", "", AddUser{name, role, std::move(company)}});
+  BF_ASSERT(user.has_value(), "bench user");
+  auto token = rt.engine().Execute(Command{admin, "", "", IssueApiToken{name, "", {}}});
+  BF_ASSERT(token.has_value(), "bench token");
+  return "Bearer " + std::string(token->body.at("token").as_string());
+}
+
+Row HttpIngest(const GateConfig& config, HttpCase which, int connections, double seconds) {
   auto dir = TempDir("http");
   SystemClock clock;
   SystemRandom random;
@@ -105,41 +120,84 @@ Row HttpIngest(const GateConfig& config, int connections, double seconds) {
   options.api.rate_per_second = 0;  // one token sends everything here
   auto rt = Runtime::Start(std::move(options), clock, random);
   BF_ASSERT(rt.has_value(), "bench node starts");
-  Actor admin{"bench", "bench", Role::kAdministrator, ""};
-  auto user =
-      (*rt)->engine().Execute(Command{admin, "", "", AddUser{"bench", Role::kForwarder, "BENCH"}});
-  BF_ASSERT(user.has_value(), "bench user");
-  auto token = (*rt)->engine().Execute(Command{admin, "", "", IssueApiToken{"bench", "", {}}});
-  BF_ASSERT(token.has_value(), "bench token");
-  std::string auth = "Bearer " + std::string(token->body.at("token").as_string());
+  Runtime& node = **rt;
+  std::string forwarder = IssueToken(node, "bench", Role::kForwarder, "BENCH");
+  std::string operator_auth = IssueToken(node, "operator", Role::kGateOperator, "");
+
+  // For the events case: one crossing per connection, waiting in the staging yard.
+  std::vector<std::string> ids;
+  if (which == HttpCase::kEvents) {
+    Actor fwd{"", "bench", Role::kForwarder, "BENCH"};
+    auto users = node.store().ListUsers();
+    for (const UserRecord& u : *users) {
+      if (u.name == "bench") fwd.user_id = u.id;
+    }
+    Actor customs{"customs", "customs", Role::kCustomsOfficer, ""};
+    Actor camera{"camera", "camera", Role::kSensor, ""};
+    for (int c = 0; c < connections; ++c) {
+      auto decl = DecodeDeclaration(*ParseJson(DeclarationBody(c)), node.engine().hs());
+      auto declared = node.engine().Execute(Command{fwd, fmt::format("setup-{}", c), "",
+                                                    DeclareCrossing{std::move(*decl)}});
+      BF_ASSERT(declared.has_value(), "bench setup declares");
+      std::string id(declared->body.at("id").as_string());
+      for (auto [actor, type, data] :
+           {std::tuple{customs, CrossingEventType::kAssess,
+                       boost::json::object{{"channel", "green"}}},
+            std::tuple{camera, CrossingEventType::kEnterYard, boost::json::object{}}}) {
+        auto r = node.engine().Execute(
+            Command{actor, fmt::format("setup-{}-{}", c, CrossingEventName(type)), "",
+                    RecordCrossingEvent{id, CrossingEvent{type, data}, std::nullopt}});
+        BF_ASSERT(r.has_value(), "bench setup event");
+      }
+      ids.push_back(id);
+    }
+  }
+  const EngineStats& stats = node.engine().stats();
+  uint64_t commands_before = stats.commands.load();
+  uint64_t transactions_before = stats.transactions.load();
 
   std::atomic<uint64_t> counter{0};
   net::LoadOptions load;
-  load.port = (*rt)->port();
+  load.port = node.port();
   load.connections = connections;
   load.duration = std::chrono::milliseconds(int64_t(seconds * 1000));
   load.warmup = std::chrono::milliseconds(1000);
-  net::LoadResult r = net::RunLoad(load, [&](int, uint64_t) {
+  net::LoadResult r = net::RunLoad(load, [&](int connection, uint64_t i) {
     uint64_t n = counter.fetch_add(1);
+    std::string key = fmt::format("bench-{}", n);
+    if (which == HttpCase::kDeclarations) {
+      return net::LoadRequest{"POST",
+                              "/api/v1/crossings",
+                              DeclarationBody(n),
+                              {{"Authorization", forwarder},
+                               {"Content-Type", "application/json"},
+                               {"Idempotency-Key", key}}};
+    }
+    // Each connection owns one crossing and moves it in_yard -> called -> in_yard -> ...
+    const char* type = i % 2 == 0 ? "call_forward" : "requeue";
     return net::LoadRequest{"POST",
-                            "/api/v1/crossings",
-                            DeclarationBody(n),
-                            {{"Authorization", auth},
+                            fmt::format("/api/v1/crossings/{}/events", ids[connection]),
+                            fmt::format(R"({{"type":"{}","data":{{"lane":"F{}"}}}})", type,
+                                        connection % 8),
+                            {{"Authorization", operator_auth},
                              {"Content-Type", "application/json"},
-                             {"Idempotency-Key", fmt::format("bench-{}", n)}}};
+                             {"Idempotency-Key", key}}};
   });
-  const EngineStats& stats = (*rt)->engine().stats();
-  double per_txn = stats.transactions.load() == 0
+  uint64_t transactions = stats.transactions.load() - transactions_before;
+  double per_txn = transactions == 0
                        ? 0
-                       : double(stats.commands.load()) / double(stats.transactions.load());
-  (*rt)->Stop();
+                       : double(stats.commands.load() - commands_before) / double(transactions);
+  node.Stop();
   std::filesystem::remove_all(dir);
   if (r.errors > 0) std::cerr << "warning: " << r.errors << " requests failed\n";
-  return Row{
-      fmt::format("HTTP POST /api/v1/crossings, {} clients ({:.0f} events per commit)", connections,
-                  per_txn),
-      double(r.ok) / r.seconds,
-      fmt::format("p50 {:.2f} ms, p99 {:.2f} ms, max {:.1f} ms", r.p50_ms, r.p99_ms, r.max_ms)};
+  return Row{fmt::format("HTTP {}, {} clients ({:.0f} events per commit)",
+                         which == HttpCase::kDeclarations
+                             ? "POST /api/v1/crossings (declarations)"
+                             : "POST /api/v1/crossings/{id}/events (call_forward, requeue)",
+                         connections, per_txn),
+             double(r.ok) / r.seconds,
+             fmt::format("p50 {:.2f} ms, p99 {:.2f} ms, max {:.1f} ms", r.p50_ms, r.p99_ms,
+                         r.max_ms)};
 }
 
 std::string CpuModel() {
@@ -166,8 +224,8 @@ int main(int argc, char** argv) {
   app.add_option("--connections", connections, "concurrent HTTP clients")->capture_default_str();
   app.add_option("--config", config_path, "gate configuration")->capture_default_str();
   app.add_option("--markdown", markdown, "also write the result table to this file");
-  app.add_option("--only", only, "run one case: http, store1 or store256 (for profiling)")
-      ->check(CLI::IsMember({"http", "store1", "store256"}));
+  app.add_option("--only", only, "run one case: http, events, store1 or store256 (for profiling)")
+      ->check(CLI::IsMember({"http", "events", "store1", "store256"}));
   CLI11_PARSE(app, argc, argv);
 
   auto config = LoadGateConfig(config_path);
@@ -177,17 +235,20 @@ int main(int argc, char** argv) {
   }
   std::vector<Row> rows;
   if (!only.empty()) {
-    Row r = only == "http" ? HttpIngest(*config, connections, seconds)
-                           : StoreLimit(*config, only == "store1" ? 1 : 256, seconds);
+    Row r = only == "http"     ? HttpIngest(*config, HttpCase::kDeclarations, connections, seconds)
+            : only == "events" ? HttpIngest(*config, HttpCase::kEvents, connections, seconds)
+                               : StoreLimit(*config, only == "store1" ? 1 : 256, seconds);
     std::cout << fmt::format("{}: {:.0f} events/s {}\n", r.what, r.events_per_second, r.latency);
     return 0;
   }
-  std::cerr << "[1/3] HTTP ingest with " << connections << " clients...\n";
-  rows.push_back(HttpIngest(*config, connections, seconds));
-  std::cerr << "[2/3] store limit, one transaction per event...\n";
+  std::cerr << "[1/4] store limit, one transaction per event...\n";
   rows.push_back(StoreLimit(*config, 1, seconds));
-  std::cerr << "[3/3] store limit, batched...\n";
+  std::cerr << "[2/4] store limit, batched...\n";
   rows.push_back(StoreLimit(*config, 256, seconds));
+  std::cerr << "[3/4] HTTP declarations with " << connections << " clients...\n";
+  rows.push_back(HttpIngest(*config, HttpCase::kDeclarations, connections, seconds));
+  std::cerr << "[4/4] HTTP lifecycle events with " << connections << " clients...\n";
+  rows.push_back(HttpIngest(*config, HttpCase::kEvents, connections, seconds));
 
   std::string table = fmt::format(
       "Machine: {} cores, {}. Durable: SQLite WAL, synchronous=FULL.\n\n"
@@ -196,7 +257,7 @@ int main(int argc, char** argv) {
       sysconf(_SC_NPROCESSORS_ONLN), CpuModel());
   for (const Row& r : rows) {
     table += fmt::format("| {} | {:.0f} | {:.1f}x | {} |\n", r.what, r.events_per_second,
-                         r.events_per_second / rows[1].events_per_second, r.latency);
+                         r.events_per_second / rows[0].events_per_second, r.latency);
   }
   std::cout << table;
   if (!markdown.empty()) std::ofstream(markdown) << table;
