@@ -121,8 +121,14 @@ struct Api::Impl {
   // Resolves the bearer token to an actor (no Authorization header: the public) and admits the
   // request under that actor's rate limit.
   Result<Actor> Authenticate(const HttpRequest& req) {
-    BF_ASSIGN_OR_RETURN(Actor actor, Identify(req));
-    BF_TRY(Admit(actor.role == Role::kPublic ? "ip:" + req.remote_address : actor.user_id));
+    Result<Actor> actor = Identify(req);
+    if (!actor) {
+      // Failed sign-ins count against the client's address, so bad tokens cannot be sent (and
+      // hashed and looked up) without limit.
+      BF_TRY(Admit("ip:" + req.remote_address));
+      return actor.error();
+    }
+    BF_TRY(Admit(actor->role == Role::kPublic ? "ip:" + req.remote_address : actor->user_id));
     return actor;
   }
 
@@ -141,7 +147,7 @@ struct Api::Impl {
     {
       std::lock_guard lock(token_mu);
       auto it = token_cache.find(parts.id);
-      if (it != token_cache.end() && it->second.secret_hash == secret_hash &&
+      if (it != token_cache.end() && ConstantTimeEquals(it->second.secret_hash, secret_hash) &&
           now - it->second.verified_at < options.token_cache_ttl) {
         return it->second.actor;
       }

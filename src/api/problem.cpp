@@ -1,4 +1,5 @@
 #include <boost/json/object.hpp>
+#include <spdlog/spdlog.h>
 
 #include <borderflow/api/api.h>
 #include <borderflow/core/json.h>
@@ -33,6 +34,7 @@ std::string_view Title(ErrorKind kind) {
   }
   return "Error";
 }
+net::HttpResponse ProblemBody(int status, const Error& error, std::string_view instance);
 }  // namespace
 
 net::HttpResponse ProblemResponse(const Error& error, std::string_view instance) {
@@ -40,6 +42,19 @@ net::HttpResponse ProblemResponse(const Error& error, std::string_view instance)
 }
 
 net::HttpResponse ProblemResponse(int status, const Error& error, std::string_view instance) {
+  if (error.kind == ErrorKind::kInternal) {
+    // Internal details (SQLite messages, exception texts) go to the log, not to the client.
+    spdlog::error("internal error at {}: {}", instance, error.ToString());
+    Error generic = error;
+    generic.message = "internal error; the server log has the details";
+    generic.field.clear();
+    return ProblemBody(status, generic, instance);
+  }
+  return ProblemBody(status, error, instance);
+}
+
+namespace {
+net::HttpResponse ProblemBody(int status, const Error& error, std::string_view instance) {
   json::object body{{"type", "https://borderflow.dev/problems/" + error.code},
                     {"title", status == 405   ? std::string_view("Method not allowed")
                               : status == 431 ? std::string_view("Request headers too large")
@@ -59,5 +74,6 @@ net::HttpResponse ProblemResponse(int status, const Error& error, std::string_vi
   }
   return r;
 }
+}  // namespace
 
 }  // namespace borderflow::api

@@ -98,8 +98,9 @@ Result<AuditVerification> VerifyAuditChain(
                 : fmt::format("record {} appears out of order after {}", r.seq, last_seq));
       }
       if (r.prev_hash != last_hash) {
-        return fail(r.seq, fmt::format("record {} does not link to the hash of record {}", r.seq,
-                                       last_seq));
+        return fail(r.seq, fmt::format("record {} does not link to the hash of record {} (one "
+                                       "of the two was changed, or record {} was inserted)",
+                                       r.seq, last_seq, r.seq));
       }
       if (AuditHash(r) != r.hash) {
         return fail(r.seq, fmt::format("record {} was changed: its content does not match its "

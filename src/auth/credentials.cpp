@@ -81,10 +81,12 @@ Result<TokenParts> ParseToken(std::string_view token) {
   return TokenParts{std::string(id), std::string(secret)};
 }
 
+bool ConstantTimeEquals(std::string_view a, std::string_view b) {
+  return a.size() == b.size() && CRYPTO_memcmp(a.data(), b.data(), a.size()) == 0;
+}
+
 bool TokenMatches(const TokenRecord& record, std::string_view secret, Timestamp now) {
-  std::string hash = HashSecret(secret);
-  bool equal = hash.size() == record.secret_hash.size() &&
-               CRYPTO_memcmp(hash.data(), record.secret_hash.data(), hash.size()) == 0;
+  bool equal = ConstantTimeEquals(HashSecret(secret), record.secret_hash);
   if (!equal) return false;
   if (record.revoked_at) return false;
   if (record.expires_at && *record.expires_at <= now) return false;

@@ -145,7 +145,11 @@ int Demo(ServeFlags f, bool keep) {
   std::string tokens_file =
       (std::filesystem::path(f.db).parent_path() / "demo-tokens.txt").string();
   {
+    // The file holds secrets: readable by its owner only.
+    std::filesystem::remove(tokens_file);
     std::ofstream tokens(tokens_file);
+    std::filesystem::permissions(
+        tokens_file, std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
     for (const auto& u : *users) tokens << fmt::format("{} {} {}\n", u.name, u.role, u.token);
   }
   std::cout << "\nborderflow demo: " << (*rt)->engine().config().self.name.en << " – "

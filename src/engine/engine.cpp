@@ -191,6 +191,11 @@ Status Engine::Apply(WriteTxn& txn, const Command& command, Timestamp now, Comma
     return InvalidArgument("idempotency_key_required",
                            "every write needs an Idempotency-Key so that retries apply once");
   }
+  if (keyed && std::holds_alternative<IssueApiToken>(command.body)) {
+    // Its result holds the new token, which must never be stored.
+    return InvalidArgument("idempotency_key_not_supported",
+                           "issuing a token takes no Idempotency-Key: its result is never stored");
+  }
   if (command.idempotency_key.size() > 128) {
     return InvalidArgument("invalid_idempotency_key", "the Idempotency-Key has at most 128 bytes");
   }

@@ -53,6 +53,32 @@ ProcessRun RunBinary(const std::vector<std::string>& args, const std::filesystem
   return run;
 }
 
+// Owns a server process: whatever way a test leaves (a failed ASSERT included), the process is
+// killed and reaped, never left running over a deleted directory.
+class ServerProcess {
+ public:
+  explicit ServerProcess(pid_t pid = 0) : pid_(pid) {}
+  ServerProcess(const ServerProcess&) = delete;
+  ServerProcess& operator=(ServerProcess&& other) noexcept {
+    std::swap(pid_, other.pid_);
+    return *this;
+  }
+  ~ServerProcess() { Wait(SIGKILL); }
+  // Sends `signal` and waits; returns the wait status (or -1 when there is no process).
+  int Wait(int signal) {
+    if (pid_ <= 0) return -1;
+    kill(pid_, signal);
+    int status = 0;
+    waitpid(pid_, &status, 0);
+    pid_ = 0;
+    return status;
+  }
+  pid_t pid() const { return pid_; }
+
+ private:
+  pid_t pid_;
+};
+
 // Starts `borderflow serve` in the background and waits for its port file.
 pid_t StartServer(const std::filesystem::path& dir, const std::string& db, uint16_t& port) {
   std::filesystem::path port_file = dir / "port";
@@ -76,7 +102,7 @@ pid_t StartServer(const std::filesystem::path& dir, const std::string& db, uint1
   posix_spawn_file_actions_addopen(&actions, 1, log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
   posix_spawn_file_actions_adddup2(&actions, 1, 2);
   pid_t pid = 0;
-  EXPECT_EQ(posix_spawn(&pid, argv[0], &actions, nullptr, argv.data(), environ), 0);
+  if (posix_spawn(&pid, argv[0], &actions, nullptr, argv.data(), environ) != 0) pid = 0;
   posix_spawn_file_actions_destroy(&actions);
   for (int i = 0; i < 600 && !std::filesystem::exists(port_file); ++i) {
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
@@ -127,7 +153,7 @@ std::string Declaration(int n) {
 
 TEST_F(ProcessTest, KillNineLosesNoAcknowledgedWrite) {
   uint16_t port = 0;
-  pid_t pid = StartServer(dir_, db_, port);
+  ServerProcess server(StartServer(dir_, db_, port));
   ASSERT_GT(port, 0) << "server did not start";
 
   std::mutex mu;
@@ -159,15 +185,13 @@ TEST_F(ProcessTest, KillNineLosesNoAcknowledgedWrite) {
     std::lock_guard lock(mu);
     if (acknowledged.size() >= 200) break;
   }
-  ASSERT_EQ(kill(pid, SIGKILL), 0);
-  int status = 0;
-  waitpid(pid, &status, 0);
+  server.Wait(SIGKILL);
   stop = true;
   for (auto& t : clients) t.join();
   ASSERT_GT(acknowledged.size(), 0u);
 
   // Restart on the same database: every acknowledged crossing is there, and the chain holds.
-  pid = StartServer(dir_, db_, port);
+  server = ServerProcess(StartServer(dir_, db_, port));
   ASSERT_GT(port, 0);
   net::HttpClient client("127.0.0.1", port);
   for (const std::string& id : acknowledged) {
@@ -176,8 +200,7 @@ TEST_F(ProcessTest, KillNineLosesNoAcknowledgedWrite) {
     ASSERT_TRUE(r);
     EXPECT_EQ(r->status, 200) << "acknowledged crossing " << id << " was lost";
   }
-  kill(pid, SIGTERM);
-  waitpid(pid, &status, 0);
+  int status = server.Wait(SIGTERM);
   EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << "graceful stop failed";
   ProcessRun verify = RunBinary({"audit", "verify", "--db", db_}, dir_);
   EXPECT_EQ(verify.exit_code, 0) << verify.output;
@@ -201,7 +224,7 @@ TEST_F(ProcessTest, AuditVerifyDetectsTampering) {
     // Five records besides the user and token: declarations through the CLI's own engine path
     // are not available, so run a server briefly.
     uint16_t port = 0;
-    pid_t pid = StartServer(dir_, db_, port);
+    ServerProcess server(StartServer(dir_, db_, port));
     ASSERT_GT(port, 0);
     net::HttpClient client("127.0.0.1", port);
     for (int n = 0; n < 5; ++n) {
@@ -212,9 +235,7 @@ TEST_F(ProcessTest, AuditVerifyDetectsTampering) {
       ASSERT_TRUE(r);
       ASSERT_EQ(r->status, 201) << r->body;
     }
-    kill(pid, SIGTERM);
-    int status = 0;
-    waitpid(pid, &status, 0);
+    server.Wait(SIGTERM);
   }
   ProcessRun intact = RunBinary({"audit", "verify", "--db", db_}, dir_);
   ASSERT_EQ(intact.exit_code, 0) << intact.output;

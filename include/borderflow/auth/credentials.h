@@ -57,4 +57,7 @@ bool TokenMatches(const TokenRecord& record, std::string_view secret, Timestamp 
 
 std::string HashSecret(std::string_view secret);
 
+// Compares two strings in time that depends only on their lengths.
+bool ConstantTimeEquals(std::string_view a, std::string_view b);
+
 }  // namespace borderflow

@@ -66,7 +66,8 @@ class Engine {
   // Submits and waits for the result.
   Result<CommandResult> Execute(Command command);
 
-  // Called after every commit with the records it appended, in order (for the live feed).
+  // Called after every commit with the records it appended, in order (for the live feed), on
+  // the writer thread. Set it before the first Submit: it is not synchronised.
   void SetCommitListener(std::function<void(const std::vector<AuditRecord>&)> listener);
 
   // Queries, filtered by the actor's scope: a company-scoped actor sees only its company's
