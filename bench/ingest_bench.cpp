@@ -108,7 +108,8 @@ std::string IssueToken(Runtime& rt, const std::string& name, Role role, std::str
   return "Bearer " + std::string(token->body.at("token").as_string());
 }
 
-Row HttpIngest(const GateConfig& config, HttpCase which, int connections, double seconds) {
+Row HttpIngest(const GateConfig& config, HttpCase which, int connections, double seconds,
+               int http_threads) {
   auto dir = TempDir("http");
   SystemClock clock;
   SystemRandom random;
@@ -116,7 +117,7 @@ Row HttpIngest(const GateConfig& config, HttpCase which, int connections, double
   options.config = config;
   options.db_path = (dir / "node.db").string();
   options.http.port = 0;
-  options.http.threads = 2;
+  options.http.threads = http_threads;
   options.api.rate_per_second = 0;  // one token sends everything here
   auto rt = Runtime::Start(std::move(options), clock, random);
   BF_ASSERT(rt.has_value(), "bench node starts");
@@ -220,8 +221,10 @@ int main(int argc, char** argv) {
   std::string config_path = std::string(BORDERFLOW_SOURCE_DIR) + "/config/huu-nghi.toml";
   std::string markdown;
   std::string only;
+  int http_threads = 2;
   app.add_option("--seconds", seconds, "measured seconds per case")->capture_default_str();
   app.add_option("--connections", connections, "concurrent HTTP clients")->capture_default_str();
+  app.add_option("--http-threads", http_threads, "server I/O threads")->capture_default_str();
   app.add_option("--config", config_path, "gate configuration")->capture_default_str();
   app.add_option("--markdown", markdown, "also write the result table to this file");
   app.add_option("--only", only, "run one case: http, events, store1 or store256 (for profiling)")
@@ -235,8 +238,8 @@ int main(int argc, char** argv) {
   }
   std::vector<Row> rows;
   if (!only.empty()) {
-    Row r = only == "http"     ? HttpIngest(*config, HttpCase::kDeclarations, connections, seconds)
-            : only == "events" ? HttpIngest(*config, HttpCase::kEvents, connections, seconds)
+    Row r = only == "http"     ? HttpIngest(*config, HttpCase::kDeclarations, connections, seconds, http_threads)
+            : only == "events" ? HttpIngest(*config, HttpCase::kEvents, connections, seconds, http_threads)
                                : StoreLimit(*config, only == "store1" ? 1 : 256, seconds);
     std::cout << fmt::format("{}: {:.0f} events/s {}\n", r.what, r.events_per_second, r.latency);
     return 0;
@@ -246,9 +249,9 @@ int main(int argc, char** argv) {
   std::cerr << "[2/4] store limit, batched...\n";
   rows.push_back(StoreLimit(*config, 256, seconds));
   std::cerr << "[3/4] HTTP declarations with " << connections << " clients...\n";
-  rows.push_back(HttpIngest(*config, HttpCase::kDeclarations, connections, seconds));
+  rows.push_back(HttpIngest(*config, HttpCase::kDeclarations, connections, seconds, http_threads));
   std::cerr << "[4/4] HTTP lifecycle events with " << connections << " clients...\n";
-  rows.push_back(HttpIngest(*config, HttpCase::kEvents, connections, seconds));
+  rows.push_back(HttpIngest(*config, HttpCase::kEvents, connections, seconds, http_threads));
 
   std::string table = fmt::format(
       "Machine: {} cores, {}. Durable: SQLite WAL, synchronous=FULL.\n\n"
