@@ -27,8 +27,15 @@ struct DemoCrossing {
   const char* value;
   const char* origin;
   int fresh_hours;  // 0: not perishable
-  // Events to apply after declaring, in order.
-  std::vector<std::pair<const char*, const char*>> steps;  // (event, user)
+  int steps;        // how far along kGreenPath the crossing has gone
+};
+
+// The path of a crossing through the gate, and the demo user who sends each event ("forwarder"
+// is the crossing's own forwarder).
+constexpr std::pair<const char*, const char*> kGreenPath[] = {
+    {"assess", "customs"},        {"book", "forwarder"},       {"enter_yard", "camera-yard"},
+    {"call_forward", "operator"}, {"arrive_at_gate", "guard"}, {"check_documents", "customs"},
+    {"release", "customs"},       {"cross", "guard"},
 };
 
 json::value DeclarationBody(const DemoCrossing& d, int n, Timestamp now) {
@@ -89,173 +96,21 @@ Result<std::vector<DemoUser>> SeedDemo(Engine& engine) {
         Actor{std::string(added.body.at("id").as_string()), u.name, role, u.company_id};
   }
 
-  using Steps = std::vector<std::pair<const char*, const char*>>;
-  const Steps to_yard = {
-      {"assess", "customs"}, {"book", "an.fruitco"}, {"enter_yard", "camera-yard"}};
+  // clang-format off
   const std::vector<DemoCrossing> crossings = {
-      {"an.fruitco",
-       "VN-CN",
-       "fresh_produce",
-       "12C-123.45",
-       "Nguyễn Văn An",
-       "VN",
-       "081060",
-       "Fresh durian",
-       800,
-       16000,
-       "48000",
-       "VN",
-       40,
-       {}},
-      {"an.fruitco",
-       "VN-CN",
-       "fresh_produce",
-       "12H-045.67",
-       "Trần Văn Bình",
-       "VN",
-       "081090",
-       "Fresh dragon fruit",
-       1200,
-       18000,
-       "21600",
-       "VN",
-       30,
-       {{"assess", "customs"}}},
-      {"an.fruitco",
-       "VN-CN",
-       "fresh_produce",
-       "14C-234.56",
-       "Lê Thị Cúc",
-       "VN",
-       "081090",
-       "Fresh jackfruit",
-       900,
-       17500,
-       "12600",
-       "VN",
-       48,
-       {{"assess", "customs"}, {"book", "an.fruitco"}}},
-      {"an.fruitco", "VN-CN", "fresh_produce", "24C-111.22", "Phạm Văn Dũng", "VN", "081060",
-       "Fresh durian", 750, 15000, "45000", "VN", 36, to_yard},
-      {"an.fruitco",
-       "VN-CN",
-       "fresh_produce",
-       "12C-678.90",
-       "Hoàng Văn Em",
-       "VN",
-       "080450",
-       "Fresh mangoes",
-       1000,
-       16500,
-       "15000",
-       "VN",
-       60,
-       {{"assess", "customs"},
-        {"book", "an.fruitco"},
-        {"enter_yard", "camera-yard"},
-        {"call_forward", "operator"}}},
-      {"an.fruitco",
-       "VN-CN",
-       "general_cargo",
-       "12C-345.67",
-       "Vũ Văn Phúc",
-       "VN",
-       "030617",
-       "Frozen shrimp",
-       1500,
-       20000,
-       "90000",
-       "VN",
-       0,
-       {{"assess", "customs"},
-        {"book", "an.fruitco"},
-        {"enter_yard", "camera-yard"},
-        {"call_forward", "operator"},
-        {"arrive_at_gate", "guard"}}},
-      {"an.fruitco",
-       "VN-CN",
-       "general_cargo",
-       "12C-1234",
-       "Đỗ Văn Giang",
-       "VN",
-       "940360",
-       "Wooden furniture",
-       120,
-       9000,
-       "18000",
-       "VN",
-       0,
-       {{"assess", "customs"},
-        {"book", "an.fruitco"},
-        {"enter_yard", "camera-yard"},
-        {"call_forward", "operator"},
-        {"arrive_at_gate", "guard"},
-        {"check_documents", "customs"},
-        {"release", "customs"}}},
-      {"an.fruitco",
-       "VN-CN",
-       "fresh_produce",
-       "12C-222.33",
-       "Bùi Văn Hải",
-       "VN",
-       "081060",
-       "Fresh durian",
-       700,
-       14000,
-       "42000",
-       "VN",
-       30,
-       {{"assess", "customs"},
-        {"book", "an.fruitco"},
-        {"enter_yard", "camera-yard"},
-        {"call_forward", "operator"},
-        {"arrive_at_gate", "guard"},
-        {"check_documents", "customs"},
-        {"release", "customs"},
-        {"cross", "guard"}}},
-      {"li.nanning",
-       "CN-VN",
-       "general_cargo",
-       "桂F·12345",
-       "王伟",
-       "CN",
-       "851713",
-       "Smartphones",
-       400,
-       6000,
-       "640000",
-       "CN",
-       0,
-       {{"assess", "customs"}}},
-      {"li.nanning",
-       "CN-VN",
-       "general_cargo",
-       "桂A·6B789",
-       "李强",
-       "CN",
-       "850440",
-       "Power supplies",
-       300,
-       7000,
-       "85000",
-       "CN",
-       0,
-       {{"assess", "customs"}, {"book", "li.nanning"}, {"enter_yard", "camera-yard"}}},
-      {"li.nanning",
-       "CN-VN",
-       "empty_return",
-       "桂F·54321",
-       "张磊",
-       "CN",
-       nullptr,
-       nullptr,
-       0,
-       0,
-       nullptr,
-       nullptr,
-       0,
-       {}},
+      {"an.fruitco", "VN-CN", "fresh_produce", "12C-123.45", "Nguyễn Văn An", "VN", "081060", "Fresh durian", 800, 16000, "48000", "VN", 40, 0},
+      {"an.fruitco", "VN-CN", "fresh_produce", "12H-045.67", "Trần Văn Bình", "VN", "081090", "Fresh dragon fruit", 1200, 18000, "21600", "VN", 30, 1},
+      {"an.fruitco", "VN-CN", "fresh_produce", "14C-234.56", "Lê Thị Cúc", "VN", "081090", "Fresh jackfruit", 900, 17500, "12600", "VN", 48, 2},
+      {"an.fruitco", "VN-CN", "fresh_produce", "24C-111.22", "Phạm Văn Dũng", "VN", "081060", "Fresh durian", 750, 15000, "45000", "VN", 36, 3},
+      {"an.fruitco", "VN-CN", "fresh_produce", "12C-678.90", "Hoàng Văn Em", "VN", "080450", "Fresh mangoes", 1000, 16500, "15000", "VN", 60, 4},
+      {"an.fruitco", "VN-CN", "general_cargo", "12C-345.67", "Vũ Văn Phúc", "VN", "030617", "Frozen shrimp", 1500, 20000, "90000", "VN", 0, 5},
+      {"an.fruitco", "VN-CN", "general_cargo", "12C-1234", "Đỗ Văn Giang", "VN", "940360", "Wooden furniture", 120, 9000, "18000", "VN", 0, 7},
+      {"an.fruitco", "VN-CN", "fresh_produce", "12C-222.33", "Bùi Văn Hải", "VN", "081060", "Fresh durian", 700, 14000, "42000", "VN", 30, 8},
+      {"li.nanning", "CN-VN", "general_cargo", "桂F·12345", "王伟", "CN", "851713", "Smartphones", 400, 6000, "640000", "CN", 0, 1},
+      {"li.nanning", "CN-VN", "general_cargo", "桂A·6B789", "李强", "CN", "850440", "Power supplies", 300, 7000, "85000", "CN", 0, 3},
+      {"li.nanning", "CN-VN", "empty_return", "桂F·54321", "张磊", "CN", nullptr, nullptr, 0, 0, nullptr, nullptr, 0, 0},
   };
+  // clang-format on
   Timestamp now = engine.clock().Now();
   int n = 0;
   for (const DemoCrossing& d : crossings) {
@@ -267,17 +122,14 @@ Result<std::vector<DemoUser>> SeedDemo(Engine& engine) {
         engine.Execute(Command{actors.at(d.company), fmt::format("demo-{}", n),
                                fmt::format("demo-{}", n), DeclareCrossing{std::move(decl)}}));
     std::string id(declared.body.at("id").as_string());
-    int step = 0;
-    for (const auto& [event, user] : d.steps) {
-      ++step;
+    for (int step = 0; step < d.steps; ++step) {
+      auto [event, user] = kGreenPath[step];
       BF_ASSIGN_OR_RETURN(CrossingEventType type, ParseCrossingEventType(event));
-      std::string key = fmt::format("demo-{}-{}", n, step);
-      BF_ASSIGN_OR_RETURN(
-          CommandResult r,
-          engine.Execute(Command{
-              actors.at(user), key, key,
-              RecordCrossingEvent{id, CrossingEvent{type, EventData(event)}, std::nullopt}}));
-      (void)r;
+      std::string key = fmt::format("demo-{}-{}", n, step + 1);
+      const Actor& actor = actors.at(std::string_view(user) == "forwarder" ? d.company : user);
+      BF_TRY(engine.Execute(
+          Command{actor, key, key,
+                  RecordCrossingEvent{id, CrossingEvent{type, EventData(event)}, std::nullopt}}));
     }
   }
   return users;

@@ -72,16 +72,7 @@ class BadInput : public ::testing::Test {
   ApiReply Raw(std::string_view method, std::string_view target, const Headers& headers,
                std::string_view body = {}) {
     net::HttpClient client("127.0.0.1", node_->port());
-    auto r = client.Send(method, target, body, headers);
-    EXPECT_TRUE(r) << r.error().ToString();
-    ApiReply reply;
-    if (!r) return reply;
-    reply.status = r->status;
-    reply.raw = r->body;
-    reply.headers = r->headers;
-    auto parsed = ParseJson(r->body, JsonLimits{64 << 20, 64});
-    if (parsed) reply.body = *parsed;
-    return reply;
+    return ToReply(client.Send(method, target, body, headers));
   }
 
   static std::string Bearer(std::string_view user) {

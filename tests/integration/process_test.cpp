@@ -3,7 +3,9 @@
 
 #include <atomic>
 #include <fstream>
+#include <map>
 #include <mutex>
+#include <set>
 #include <thread>
 
 #include <fcntl.h>
@@ -80,11 +82,12 @@ class ServerProcess {
 };
 
 // Starts `borderflow serve` in the background and waits for its port file.
-pid_t StartServer(const std::filesystem::path& dir, const std::string& db, uint16_t& port) {
+pid_t StartServer(const std::filesystem::path& dir, const std::string& db, uint16_t& port,
+                  const char* command = "serve") {
   std::filesystem::path port_file = dir / "port";
   std::filesystem::remove(port_file);
   std::vector<std::string> all = {BorderflowBinary(),
-                                  "serve",
+                                  command,
                                   "--config",
                                   std::string(BORDERFLOW_SOURCE_DIR) + "/config/huu-nghi.toml",
                                   "--db",
@@ -282,6 +285,59 @@ TEST_F(ProcessTest, AuditVerifyDetectsTampering) {
 
   ProcessRun missing = RunBinary({"audit", "verify", "--db", (dir_ / "nope.db").string()}, dir_);
   EXPECT_EQ(missing.exit_code, 2) << missing.output;
+}
+
+// The Quick start's demo: a fresh demo node with users and crossings in several states.
+TEST_F(ProcessTest, DemoStartsAGatePairWithCrossings) {
+  uint16_t port = 0;
+  std::string db = (dir_ / "demo" / "demo.db").string();
+  ServerProcess server(StartServer(dir_, db, port, "demo"));
+  ASSERT_GT(port, 0) << "demo did not start";
+  net::HttpClient client("127.0.0.1", port);
+  // The port is written once the server listens; seeding follows. Wait for all 11 crossings.
+  int64_t total = 0;
+  std::set<std::string> states;
+  for (int attempt = 0; attempt < 200 && total < 11; ++attempt) {
+    auto r = client.Send("GET", "/api/v1/gate");
+    ASSERT_TRUE(r);
+    ASSERT_EQ(r->status, 200) << r->body;
+    auto gate = ParseJson(r->body);
+    ASSERT_TRUE(gate);
+    total = 0;
+    states.clear();
+    for (const auto& d : gate->at("directions").as_array()) {
+      for (const auto& c : d.at("lane_classes").as_array()) {
+        for (const auto& kv : c.at("by_state").as_object()) {
+          total += kv.value().as_int64();
+          states.insert(std::string(kv.key()));
+        }
+      }
+    }
+    if (total < 11) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  EXPECT_EQ(total, 11);
+  for (const char* state :
+       {"declared", "assessed", "booked", "in_yard", "called", "at_gate", "released", "crossed"}) {
+    EXPECT_TRUE(states.contains(state)) << state;
+  }
+  // Every demo user got a token, in a file only its owner may read.
+  std::filesystem::path tokens = dir_ / "demo" / "demo-tokens.txt";
+  ASSERT_TRUE(std::filesystem::exists(tokens));
+  EXPECT_EQ(std::filesystem::status(tokens).permissions() & std::filesystem::perms::others_read,
+            std::filesystem::perms::none);
+  std::ifstream in(tokens);
+  std::string name, role, token;
+  std::map<std::string, std::string> by_name;
+  while (in >> name >> role >> token) by_name[name] = token;
+  EXPECT_EQ(by_name.size(), 8u);
+  auto mine = client.Send("GET", "/api/v1/crossings", {},
+                          {{"Authorization", "Bearer " + by_name["li.nanning"]}});
+  ASSERT_TRUE(mine);
+  auto page = ParseJson(mine->body);
+  ASSERT_TRUE(page) << mine->body;
+  EXPECT_EQ(page->at("items").as_array().size(), 3u) << "li.nanning declared three crossings";
+  int status = server.Wait(SIGTERM);
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
 }
 
 TEST_F(ProcessTest, HelpOnEverySubcommand) {

@@ -109,7 +109,10 @@ ApiReply TestNode::Call(std::string_view method, std::string_view target, std::s
     if (key.empty()) key = fmt::format("test-key-{}", ++key_counter_);
     if (key != "-") headers.emplace_back("Idempotency-Key", key);
   }
-  auto r = client_->Send(method, target, body, headers);
+  return ToReply(client_->Send(method, target, body, headers));
+}
+
+ApiReply ToReply(const Result<net::HttpResponse>& r) {
   EXPECT_TRUE(r) << r.error().ToString();
   ApiReply reply;
   if (!r) return reply;

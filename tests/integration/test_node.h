@@ -72,6 +72,9 @@ class TestNode {
   int key_counter_ = 0;
 };
 
+// The reply to a request sent with a net::HttpClient (expects the exchange to have succeeded).
+ApiReply ToReply(const Result<net::HttpResponse>& response);
+
 // The path of the borderflow binary built alongside the tests.
 std::string BorderflowBinary();
 
