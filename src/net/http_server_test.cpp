@@ -473,7 +473,7 @@ TEST_F(HttpServerTest, IdleConnectionsDoNotDelayStop) {
   ASSERT_TRUE(client.Send("GET", "/x").has_value());  // leaves a kept-alive idle connection
   const auto start = std::chrono::steady_clock::now();
   server_->Stop(5s);
-  EXPECT_LT(std::chrono::steady_clock::now() - start, 1s);
+  EXPECT_LT(std::chrono::steady_clock::now() - start, 3s);  // well under the 5 s grace
 }
 
 TEST_F(HttpServerTest, ClientTimesOut) {
