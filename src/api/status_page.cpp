@@ -87,14 +87,18 @@ document.getElementById("lang").onchange = e => {{ lang = e.target.value;
   localStorage.setItem("lang", lang); render(); }};
 let last = null;
 function t(k) {{ return (T[lang] || T.en)[k] || k; }}
+// "2026-11-29T10:42:33.734+07:00" -> "2026-11-29 10:42 (UTC+07:00)": the side's own local time.
+function when(iso) {{ return `${{iso.slice(0, 10)}} ${{iso.slice(11, 16)}} (UTC${{iso.slice(-6)}})`; }}
 function render() {{
   document.documentElement.lang = lang;
   document.querySelectorAll("[data-t]").forEach(el => el.textContent = t(el.dataset.t));
   if (!last) return;
   const side = s => `<div class="card"><h2>${{s.name[lang]}}</h2>
     <p class="${{s.open ? "open" : "closed"}}">${{t(s.open ? "open" : "closed")}}</p>
-    <p>${{t("hours")}}: ${{s.hours}} (UTC${{s.utc_offset}})<br>${{s.local_time}}</p></div>`;
+    <p>${{t("hours")}}: ${{s.hours}} (UTC${{s.utc_offset}})<br>${{when(s.local_time)}}</p></div>`;
   document.getElementById("sides").innerHTML = side(last.self) + side(last.counterpart);
+  document.getElementById("title").textContent =
+      `${{last.self.name[lang]}} – ${{last.counterpart.name[lang]}}`;
   let rows = "";
   for (const d of last.directions) for (const c of d.lane_classes) {{
     const w = Math.min(100, c.waiting);
@@ -102,7 +106,7 @@ function render() {{
       <td>${{c.waiting}}</td><td style="width:30%"><div class="bar" style="width:${{w}}%"></div></td></tr>`;
   }}
   document.getElementById("rows").innerHTML = rows;
-  document.getElementById("updated").textContent = last.self.local_time;
+  document.getElementById("updated").textContent = when(last.self.local_time);
 }}
 async function refresh() {{
   try {{ const r = await fetch("/api/v1/gate"); if (r.ok) last = await r.json(); }} catch (e) {{}}
