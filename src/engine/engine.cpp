@@ -121,6 +121,7 @@ void Engine::SetCommitListener(std::function<void(const std::vector<AuditRecord>
 
 void Engine::Submit(Command command, Callback done) {
   if (!writer_) {
+    std::lock_guard lock(inline_mu_);
     std::vector<Pending> batch;
     batch.push_back(Pending{std::move(command), std::move(done)});
     CommitBatch(batch);
@@ -158,8 +159,26 @@ void Engine::CommitBatch(std::vector<Pending>& batch) {
       return Apply(txn, batch[i].command, now, results[i]);
     });
   }
+  batch_crossings_.clear();
   std::vector<Status> statuses = store_.WriteBatch(work);
   BF_ASSERT(statuses.size() == batch.size(), "the store returns one status per function");
+  batch_crossings_.clear();
+  if (options_.crossing_cache_size > 0) {
+    // Only what committed enters the cache; a failed transaction reports an error for every
+    // command, so nothing of it does.
+    for (size_t i = 0; i < batch.size(); ++i) {
+      if (!statuses[i] || !results[i].crossing) continue;
+      const Crossing& c = *results[i].crossing;
+      if (IsTerminal(c.state)) {
+        committed_crossings_.erase(c.id);
+      } else {
+        if (committed_crossings_.size() >= options_.crossing_cache_size) {
+          committed_crossings_.clear();  // crude but bounded; misses reload from the store
+        }
+        committed_crossings_.insert_or_assign(c.id, c);
+      }
+    }
+  }
   stats_.transactions.fetch_add(1);
   std::vector<AuditRecord> committed;
   bool transaction_failed = false;
@@ -233,6 +252,8 @@ Status Engine::Apply(WriteTxn& txn, const Command& command, Timestamp now, Comma
                                                 command.fingerprint, result.status,
                                                 result.body_text, now}));
   }
+  // Nothing of this command can fail any more: later commands of the batch see its crossing.
+  if (result.crossing) batch_crossings_.insert_or_assign(result.crossing->id, *result.crossing);
   return {};
 }
 
@@ -265,12 +286,23 @@ Status Engine::ApplyDeclare(WriteTxn& txn, const Actor& actor, const DeclareCros
   result.body = std::move(view);
   result.body_text = std::move(document);
   result.records.push_back(std::move(record));
+  result.crossing = std::move(c);
   return {};
+}
+
+Result<std::optional<Crossing>> Engine::LoadCrossing(WriteTxn& txn, const std::string& id) {
+  if (auto it = batch_crossings_.find(id); it != batch_crossings_.end()) {
+    return std::optional<Crossing>(it->second);
+  }
+  if (auto it = committed_crossings_.find(id); it != committed_crossings_.end()) {
+    return std::optional<Crossing>(it->second);
+  }
+  return txn.GetCrossing(id);
 }
 
 Status Engine::ApplyEvent(WriteTxn& txn, const Actor& actor, const RecordCrossingEvent& cmd,
                           Timestamp now, CommandResult& result) {
-  BF_ASSIGN_OR_RETURN(std::optional<Crossing> current, txn.GetCrossing(cmd.crossing_id));
+  BF_ASSIGN_OR_RETURN(std::optional<Crossing> current, LoadCrossing(txn, cmd.crossing_id));
   if (!current || !CanSee(actor, *current)) return CrossingNotFound(cmd.crossing_id);
   if (cmd.expected_version && *cmd.expected_version != current->version) {
     return Conflict("version_conflict",
@@ -296,6 +328,7 @@ Status Engine::ApplyEvent(WriteTxn& txn, const Actor& actor, const RecordCrossin
   result.body_text = fmt::format(R"({{"event":{},"crossing":{}}})", ToJsonText(event), document);
   result.body = json::object{{"event", std::move(event)}, {"crossing", std::move(view)}};
   result.records.push_back(std::move(record));
+  result.crossing = std::move(next);
   return {};
 }
 

@@ -66,6 +66,7 @@ struct CommandResult {
   std::string body_text;             // the same, serialised once (what the API sends and replays)
   bool replayed = false;             // true when this is the stored first result of a retry
   std::vector<AuditRecord> records;  // what this command appended (empty when replayed)
+  std::optional<Crossing> crossing;  // the crossing after a crossing command (not on replays)
 };
 
 }  // namespace borderflow

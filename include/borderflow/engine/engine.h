@@ -12,6 +12,8 @@
 #include <atomic>
 #include <functional>
 #include <memory>
+#include <mutex>
+#include <unordered_map>
 
 #include <borderflow/core/clock.h>
 #include <borderflow/core/hs_code.h>
@@ -30,6 +32,10 @@ struct EngineOptions {
   bool writer_thread = true;
   // Commands waiting for the writer beyond this are refused with 503 "overloaded".
   size_t max_queue = 10000;
+  // Current crossings kept in memory by the writer, so that an event does not read and decode
+  // its crossing from the store. Correct while this engine is the only writer of crossings to
+  // its store (one node per SQLite file; the CLI writes users and tokens only). 0 disables it.
+  size_t crossing_cache_size = 100000;
 };
 
 // Counters for /metrics, updated by the writer.
@@ -101,6 +107,9 @@ class Engine {
   Status ApplyRevokeToken(WriteTxn& txn, const Actor& actor, const RevokeApiToken& cmd,
                           Timestamp now, CommandResult& result);
   void CommitBatch(std::vector<Pending>& batch);
+  // The crossing as of the running transaction: this batch's own updates first, then the cache
+  // of committed crossings, then the store.
+  Result<std::optional<Crossing>> LoadCrossing(WriteTxn& txn, const std::string& id);
 
   GateConfig config_;
   std::shared_ptr<const HsNomenclature> hs_;
@@ -111,6 +120,10 @@ class Engine {
   EngineStats stats_;
   std::function<void(const std::vector<AuditRecord>&)> listener_;
   std::unique_ptr<Writer> writer_;
+  std::mutex inline_mu_;  // serialises CommitBatch when there is no writer thread
+  // Used only inside CommitBatch (the writer thread, or under inline_mu_).
+  std::unordered_map<std::string, Crossing> committed_crossings_;
+  std::unordered_map<std::string, Crossing> batch_crossings_;
 };
 
 }  // namespace borderflow
