@@ -137,8 +137,8 @@ Row HttpIngest(const GateConfig& config, HttpCase which, int connections, double
     Actor camera{"camera", "camera", Role::kSensor, ""};
     for (int c = 0; c < connections; ++c) {
       auto decl = DecodeDeclaration(*ParseJson(DeclarationBody(c)), node.engine().hs());
-      auto declared = node.engine().Execute(Command{fwd, fmt::format("setup-{}", c), "",
-                                                    DeclareCrossing{std::move(*decl)}});
+      auto declared = node.engine().Execute(
+          Command{fwd, fmt::format("setup-{}", c), "", DeclareCrossing{std::move(*decl)}});
       BF_ASSERT(declared.has_value(), "bench setup declares");
       std::string id(declared->body.at("id").as_string());
       for (auto [actor, type, data] :
@@ -176,13 +176,13 @@ Row HttpIngest(const GateConfig& config, HttpCase which, int connections, double
     }
     // Each connection owns one crossing and moves it in_yard -> called -> in_yard -> ...
     const char* type = i % 2 == 0 ? "call_forward" : "requeue";
-    return net::LoadRequest{"POST",
-                            fmt::format("/api/v1/crossings/{}/events", ids[connection]),
-                            fmt::format(R"({{"type":"{}","data":{{"lane":"F{}"}}}})", type,
-                                        connection % 8),
-                            {{"Authorization", operator_auth},
-                             {"Content-Type", "application/json"},
-                             {"Idempotency-Key", key}}};
+    return net::LoadRequest{
+        "POST",
+        fmt::format("/api/v1/crossings/{}/events", ids[connection]),
+        fmt::format(R"({{"type":"{}","data":{{"lane":"F{}"}}}})", type, connection % 8),
+        {{"Authorization", operator_auth},
+         {"Content-Type", "application/json"},
+         {"Idempotency-Key", key}}};
   });
   uint64_t transactions = stats.transactions.load() - transactions_before;
   double per_txn = transactions == 0
@@ -191,14 +191,14 @@ Row HttpIngest(const GateConfig& config, HttpCase which, int connections, double
   node.Stop();
   std::filesystem::remove_all(dir);
   if (r.errors > 0) std::cerr << "warning: " << r.errors << " requests failed\n";
-  return Row{fmt::format("HTTP {}, {} clients ({:.0f} events per commit)",
-                         which == HttpCase::kDeclarations
-                             ? "POST /api/v1/crossings (declarations)"
-                             : "POST /api/v1/crossings/{id}/events (call_forward, requeue)",
-                         connections, per_txn),
-             double(r.ok) / r.seconds,
-             fmt::format("p50 {:.2f} ms, p99 {:.2f} ms, max {:.1f} ms", r.p50_ms, r.p99_ms,
-                         r.max_ms)};
+  return Row{
+      fmt::format("HTTP {}, {} clients ({:.0f} events per commit)",
+                  which == HttpCase::kDeclarations
+                      ? "POST /api/v1/crossings (declarations)"
+                      : "POST /api/v1/crossings/{id}/events (call_forward, requeue)",
+                  connections, per_txn),
+      double(r.ok) / r.seconds,
+      fmt::format("p50 {:.2f} ms, p99 {:.2f} ms, max {:.1f} ms", r.p50_ms, r.p99_ms, r.max_ms)};
 }
 
 std::string CpuModel() {
@@ -238,9 +238,11 @@ int main(int argc, char** argv) {
   }
   std::vector<Row> rows;
   if (!only.empty()) {
-    Row r = only == "http"     ? HttpIngest(*config, HttpCase::kDeclarations, connections, seconds, http_threads)
-            : only == "events" ? HttpIngest(*config, HttpCase::kEvents, connections, seconds, http_threads)
-                               : StoreLimit(*config, only == "store1" ? 1 : 256, seconds);
+    Row r = only == "http"
+                ? HttpIngest(*config, HttpCase::kDeclarations, connections, seconds, http_threads)
+            : only == "events"
+                ? HttpIngest(*config, HttpCase::kEvents, connections, seconds, http_threads)
+                : StoreLimit(*config, only == "store1" ? 1 : 256, seconds);
     std::cout << fmt::format("{}: {:.0f} events/s {}\n", r.what, r.events_per_second, r.latency);
     return 0;
   }
