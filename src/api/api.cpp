@@ -441,23 +441,7 @@ net::Router Api::Routes() {
 
 net::ErrorResponder Api::Errors() {
   return [](int status, std::string_view code, std::string_view detail) {
-    ErrorKind kind = ErrorKind::kInvalidArgument;
-    switch (status) {
-      case 404:
-        kind = ErrorKind::kNotFound;
-        break;
-      case 413:
-        kind = ErrorKind::kPayloadTooLarge;
-        break;
-      case 500:
-        kind = ErrorKind::kInternal;
-        break;
-      case 503:
-        kind = ErrorKind::kUnavailable;
-        break;
-      default:
-        break;
-    }
+    ErrorKind kind = ErrorKindForStatus(status);
     return ProblemResponse(status, Error(kind, std::string(code), std::string(detail)));
   };
 }

@@ -18,6 +18,14 @@ int HttpStatusFor(ErrorKind kind) {
   return 500;
 }
 
+ErrorKind ErrorKindForStatus(int status) {
+#define BORDERFLOW_ERROR_FROM_STATUS(name, code) \
+  if (status == code) return ErrorKind::name;
+  BORDERFLOW_ERROR_KINDS(BORDERFLOW_ERROR_FROM_STATUS)
+#undef BORDERFLOW_ERROR_FROM_STATUS
+  return status >= 500 ? ErrorKind::kInternal : ErrorKind::kInvalidArgument;
+}
+
 std::string_view ErrorKindName(ErrorKind kind) {
   switch (kind) {
     case ErrorKind::kInvalidArgument:

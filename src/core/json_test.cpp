@@ -270,3 +270,22 @@ TEST(JsonObjectReaderTest, ErrorWithinPrefixesTheParentPath) {
 
 }  // namespace
 }  // namespace borderflow
+
+namespace borderflow {
+namespace {
+
+TEST(ErrorKindForStatus, InvertsHttpStatusFor) {
+  for (ErrorKind kind :
+       {ErrorKind::kInvalidArgument, ErrorKind::kUnauthenticated, ErrorKind::kPermissionDenied,
+        ErrorKind::kNotFound, ErrorKind::kConflict, ErrorKind::kPayloadTooLarge,
+        ErrorKind::kUnprocessable, ErrorKind::kTooManyRequests, ErrorKind::kInternal,
+        ErrorKind::kUnavailable}) {
+    EXPECT_EQ(ErrorKindForStatus(HttpStatusFor(kind)), kind) << ErrorKindName(kind);
+  }
+  EXPECT_EQ(ErrorKindForStatus(405), ErrorKind::kInvalidArgument);
+  EXPECT_EQ(ErrorKindForStatus(431), ErrorKind::kInvalidArgument);
+  EXPECT_EQ(ErrorKindForStatus(502), ErrorKind::kInternal);
+}
+
+}  // namespace
+}  // namespace borderflow

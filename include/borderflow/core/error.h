@@ -34,6 +34,9 @@ enum class ErrorKind {
 
 // HTTP status for an error kind (the only mapping in the code base).
 int HttpStatusFor(ErrorKind kind);
+// The error kind whose status is `status`; kInvalidArgument for other 4xx statuses (405, 431)
+// and kInternal for other 5xx ones. Used where an HTTP layer reports its own errors.
+ErrorKind ErrorKindForStatus(int status);
 // Human-readable kind name, e.g. "invalid_argument".
 std::string_view ErrorKindName(ErrorKind kind);
 
