@@ -164,4 +164,31 @@ Result<int> ParseClockTime(std::string_view text) {
   return h * 60 + m;
 }
 
+int LocalDayNumber(Timestamp t, UtcOffset offset) {
+  auto local = t + std::chrono::minutes(offset.minutes);
+  return static_cast<int>(date::floor<date::days>(local).time_since_epoch().count());
+}
+
+Result<int> ParseDate(std::string_view text) {
+  int y = 0, m = 0, d = 0;
+  auto bad = [&] {
+    return InvalidArgument("invalid_date",
+                           fmt::format("'{}' is not a date YYYY-MM-DD", Printable(text)));
+  };
+  if (text.size() != 10 || text[4] != '-' || text[7] != '-' || !ParseInt(text.substr(0, 4), y) ||
+      !ParseInt(text.substr(5, 2), m) || !ParseInt(text.substr(8, 2), d)) {
+    return bad();
+  }
+  date::year_month_day ymd{date::year(y), date::month(static_cast<unsigned>(m)),
+                           date::day(static_cast<unsigned>(d))};
+  if (y < 2000 || y > 2199 || !ymd.ok()) return bad();
+  return static_cast<int>(date::sys_days(ymd).time_since_epoch().count());
+}
+
+std::string FormatDate(int day_number) {
+  date::year_month_day ymd{date::sys_days(date::days(day_number))};
+  return fmt::format("{:04d}-{:02d}-{:02d}", int(ymd.year()), unsigned(ymd.month()),
+                     unsigned(ymd.day()));
+}
+
 }  // namespace borderflow

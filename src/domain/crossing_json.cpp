@@ -260,6 +260,22 @@ json::object EncodeCrossing(const Crossing& c, std::optional<UtcOffset> local) {
     o["last_check"] = std::move(check);
   }
   if (!c.refusal_reason.empty()) o["refusal_reason"] = c.refusal_reason;
+  if (!c.queue.empty()) {
+    const QueueInfo& q = c.queue;
+    json::object queue{{"ticket", q.ticket}, {"requeues", q.requeues}};
+    auto put = [&](std::string_view key, const std::optional<Timestamp>& t) {
+      if (t) PutTime(queue, key, *t, local);
+    };
+    put("booked_slot", q.booked_bucket);
+    put("booked_at", q.booked_at);
+    put("yard_arrived_at", q.yard_arrived_at);
+    put("called_at", q.called_at);
+    put("call_deadline", q.call_deadline);
+    if (!q.call_reason.empty()) queue["call_reason"] = q.call_reason;
+    put("predicted_call_at", q.predicted_call_at);
+    put("predicted_at", q.predicted_at);
+    o["queue"] = std::move(queue);
+  }
   PutTime(o, "created_at", c.created_at, local);
   PutTime(o, "updated_at", c.updated_at, local);
   return o;
@@ -292,6 +308,21 @@ Result<Crossing> DecodeCrossing(const json::value& doc, const HsNomenclature& hs
     result.note = note.value_or("");
     BF_ASSIGN_OR_RETURN(result.at, Time(check, "at"));
     c.last_check = result;
+  }
+  if (r.Has("queue")) {
+    BF_ASSIGN_OR_RETURN(JsonObjectReader q, r.Object("queue"));
+    BF_ASSIGN_OR_RETURN(c.queue.ticket, q.Int("ticket", 0, INT64_MAX));
+    BF_ASSIGN_OR_RETURN(int64_t requeues, q.Int("requeues", 0, 1000000));
+    c.queue.requeues = static_cast<int>(requeues);
+    BF_ASSIGN_OR_RETURN(c.queue.booked_bucket, OptionalTime(q, "booked_slot"));
+    BF_ASSIGN_OR_RETURN(c.queue.booked_at, OptionalTime(q, "booked_at"));
+    BF_ASSIGN_OR_RETURN(c.queue.yard_arrived_at, OptionalTime(q, "yard_arrived_at"));
+    BF_ASSIGN_OR_RETURN(c.queue.called_at, OptionalTime(q, "called_at"));
+    BF_ASSIGN_OR_RETURN(c.queue.call_deadline, OptionalTime(q, "call_deadline"));
+    BF_ASSIGN_OR_RETURN(auto reason, q.OptionalString("call_reason", 64));
+    c.queue.call_reason = reason.value_or("");
+    BF_ASSIGN_OR_RETURN(c.queue.predicted_call_at, OptionalTime(q, "predicted_call_at"));
+    BF_ASSIGN_OR_RETURN(c.queue.predicted_at, OptionalTime(q, "predicted_at"));
   }
 
   // The declaration part: rebuild the request form and reuse the one validating decoder.

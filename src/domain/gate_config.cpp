@@ -1,3 +1,4 @@
+#include <algorithm>
 #include <set>
 
 #include <fmt/format.h>
@@ -62,12 +63,149 @@ Result<GateSide> ReadSide(const toml::table& root, std::string_view key) {
   }
   side.hours = OperatingHours{*open_minute, *close_minute};
   side.peer_url = (*t)["peer_url"].value_or(std::string());
+  if (const toml::node* holidays = t->get("holidays")) {
+    const toml::array* list = holidays->as_array();
+    if (list == nullptr) return ConfigError(fmt::format("{}.holidays", key), "must be an array");
+    for (size_t i = 0; i < list->size(); ++i) {
+      std::string path = fmt::format("{}.holidays[{}]", key, i);
+      auto text = list->get(i)->value<std::string>();
+      if (!text) return ConfigError(path, "must be a date \"YYYY-MM-DD\"");
+      auto day = ParseDate(*text);
+      if (!day) return ConfigError(path, day.error().message);
+      side.holidays.push_back(*day);
+    }
+    std::sort(side.holidays.begin(), side.holidays.end());
+  }
   return side;
+}
+
+Result<Duration> ReadMinutes(const toml::table& t, std::string_view key, int64_t min, int64_t max,
+                             Duration fallback, int64_t unit_minutes = 1) {
+  const toml::node* node = t.get(key);
+  if (node == nullptr) return fallback;
+  auto v = node->value<int64_t>();
+  if (!v || *v < min || *v > max) {
+    return ConfigError(fmt::format("queue.{}", key), fmt::format("must be {} to {}", min, max));
+  }
+  return std::chrono::minutes(*v * unit_minutes);
+}
+
+Result<int> ReadInt(const toml::table& t, std::string_view prefix, std::string_view key,
+                    int64_t min, int64_t max, int fallback) {
+  const toml::node* node = t.get(key);
+  if (node == nullptr) return fallback;
+  auto v = node->value<int64_t>();
+  if (!v || *v < min || *v > max) {
+    return ConfigError(fmt::format("{}.{}", prefix, key), fmt::format("must be {} to {}", min, max));
+  }
+  return static_cast<int>(*v);
+}
+
+Status ReadQueue(const toml::table& root, GateConfig& config) {
+  QueueSettings& q = config.queue;
+  const toml::table* t = root["queue"].as_table();
+  if (root.get("queue") != nullptr && t == nullptr) return ConfigError("queue", "must be a table");
+  if (t == nullptr) return {};
+  BF_ASSIGN_OR_RETURN(q.bucket, ReadMinutes(*t, "bucket_minutes", 5, 60, q.bucket));
+  if ((24 * 60) % std::chrono::duration_cast<std::chrono::minutes>(q.bucket).count() != 0) {
+    return ConfigError("queue.bucket_minutes", "must divide a day (5, 10, 15, 20, 30, 60)");
+  }
+  BF_ASSIGN_OR_RETURN(q.booking_horizon,
+                      ReadMinutes(*t, "booking_horizon_hours", 1, 24 * 90, q.booking_horizon, 60));
+  BF_ASSIGN_OR_RETURN(q.max_open_bookings_per_company,
+                      ReadInt(*t, "queue", "max_open_bookings_per_company", 1, 100000,
+                              q.max_open_bookings_per_company));
+  BF_ASSIGN_OR_RETURN(q.call_window, ReadMinutes(*t, "call_window_minutes", 1, 24 * 60,
+                                                 q.call_window));
+  BF_ASSIGN_OR_RETURN(q.late_arrival, ReadMinutes(*t, "late_arrival_minutes", 0, 24 * 60,
+                                                  q.late_arrival));
+  BF_ASSIGN_OR_RETURN(q.late_cancel, ReadMinutes(*t, "late_cancel_minutes", 0, 7 * 24 * 60,
+                                                 q.late_cancel));
+  BF_ASSIGN_OR_RETURN(q.strikes_for_ban,
+                      ReadInt(*t, "queue", "strikes_for_ban", 1, 100, q.strikes_for_ban));
+  BF_ASSIGN_OR_RETURN(q.strike_window,
+                      ReadMinutes(*t, "strike_window_days", 1, 365, q.strike_window, 24 * 60));
+  BF_ASSIGN_OR_RETURN(q.ban, ReadMinutes(*t, "ban_days", 0, 365, q.ban, 24 * 60));
+  if (const toml::node* policy = t->get("policy")) {
+    auto v = policy->value<std::string>();
+    if (!v || (*v != "fifo" && *v != "cyclic" && *v != "smart")) {
+      return ConfigError("queue.policy", "must be \"fifo\", \"cyclic\" or \"smart\"");
+    }
+    q.policy = *v;
+  }
+  BF_ASSIGN_OR_RETURN(q.fairness_bound, ReadMinutes(*t, "fairness_bound_minutes", 0, 7 * 24 * 60,
+                                                    q.fairness_bound));
+  if (const toml::node* w = t->get("cyclic_weights")) {
+    const toml::table* weights = w->as_table();
+    if (weights == nullptr) return ConfigError("queue.cyclic_weights", "must be a table");
+    for (const auto& [key, value] : *weights) {
+      if (key.str() != "trusted_perishable" && key.str() != "perishable" &&
+          key.str() != "trusted" && key.str() != "regular") {
+        return ConfigError(fmt::format("queue.cyclic_weights.{}", key.str()),
+                           "is not a priority class (trusted_perishable, perishable, trusted, "
+                           "regular)");
+      }
+    }
+    BF_ASSIGN_OR_RETURN(q.weight_trusted_perishable,
+                        ReadInt(*weights, "queue.cyclic_weights", "trusted_perishable", 0, 100,
+                                q.weight_trusted_perishable));
+    BF_ASSIGN_OR_RETURN(q.weight_perishable, ReadInt(*weights, "queue.cyclic_weights",
+                                                     "perishable", 0, 100, q.weight_perishable));
+    BF_ASSIGN_OR_RETURN(q.weight_trusted, ReadInt(*weights, "queue.cyclic_weights", "trusted", 0,
+                                                  100, q.weight_trusted));
+    BF_ASSIGN_OR_RETURN(q.weight_regular, ReadInt(*weights, "queue.cyclic_weights", "regular", 0,
+                                                  100, q.weight_regular));
+    if (q.weight_trusted_perishable + q.weight_perishable + q.weight_trusted + q.weight_regular ==
+        0) {
+      return ConfigError("queue.cyclic_weights", "at least one weight must be positive");
+    }
+  }
+  if (const toml::node* traders = t->get("trusted_traders")) {
+    const toml::array* list = traders->as_array();
+    if (list == nullptr) return ConfigError("queue.trusted_traders", "must be an array");
+    for (size_t i = 0; i < list->size(); ++i) {
+      auto v = list->get(i)->value<std::string>();
+      if (!v || v->empty() || v->size() > 64) {
+        return ConfigError(fmt::format("queue.trusted_traders[{}]", i),
+                           "must be a company id (1 to 64 characters)");
+      }
+      q.trusted_traders.push_back(*v);
+    }
+  }
+  if (const toml::node* service = t->get("service_minutes")) {
+    const toml::table* times = service->as_table();
+    if (times == nullptr) return ConfigError("queue.service_minutes", "must be a table");
+    for (const auto& [key, value] : *times) {
+      std::string path = fmt::format("queue.service_minutes.{}", key.str());
+      if (config.FindLaneClass(key.str()) == nullptr) {
+        return ConfigError(path, "is not a lane class");
+      }
+      auto v = value.value<int64_t>();
+      if (!v || *v < 1 || *v > 24 * 60) return ConfigError(path, "must be 1 to 1440 minutes");
+      q.service_time[std::string(key.str())] = std::chrono::minutes(*v);
+    }
+  }
+  if (const toml::node* auto_call = t->get("auto_call")) {
+    auto v = auto_call->value<bool>();
+    if (!v) return ConfigError("queue.auto_call", "must be true or false");
+    q.auto_call = *v;
+  }
+  return {};
 }
 
 }  // namespace
 
+bool GateSide::IsHolidayAt(Timestamp t) const {
+  return std::binary_search(holidays.begin(), holidays.end(), LocalDayNumber(t, utc_offset));
+}
+
+Duration QueueSettings::ServiceTime(std::string_view lane_class) const {
+  auto it = service_time.find(std::string(lane_class));
+  return it == service_time.end() ? service_time_default : it->second;
+}
+
 bool GateSide::IsOpenAt(Timestamp t) const {
+  if (IsHolidayAt(t)) return false;
   int minute = LocalMinuteOfDay(t, utc_offset);
   if (hours.open_minute == hours.close_minute) return false;
   if (hours.open_minute < hours.close_minute) {
@@ -176,6 +314,7 @@ Result<GateConfig> ParseGateConfig(std::string_view toml_text) {
     }
     config.directions.push_back(std::move(d));
   }
+  BF_TRY(ReadQueue(root, config));
   return config;
 }
 

@@ -19,7 +19,12 @@ using R = Role;
 // `roles`, and moves the crossing to `to`.
 const std::vector<Transition> kTable = {
     {E::kAssess, {S::kDeclared}, S::kAssessed, {R::kCustomsOfficer, R::kSystem}},
-    {E::kBook, {S::kAssessed}, S::kBooked, {R::kForwarder, R::kGateOperator}},
+    // Booking again in state booked moves the booking to another slot (rebooking).
+    {E::kBook, {S::kAssessed, S::kBooked}, S::kBooked, {R::kForwarder, R::kGateOperator}},
+    {E::kCancelBooking,
+     {S::kBooked},
+     S::kAssessed,
+     {R::kForwarder, R::kGateOperator, R::kSystem}},
     {E::kEnterYard,
      {S::kAssessed, S::kBooked},
      S::kInYard,
@@ -181,7 +186,23 @@ Result<json::object> DecodeEventData(CrossingEventType type, const json::value& 
       out["reason"] = reason;
       break;
     }
-    case E::kBook:
+    case E::kBook: {
+      // Without a slot, the engine books the earliest bucket with room.
+      BF_TRY(r.RejectUnknown({"slot", "note"}));
+      BF_ASSIGN_OR_RETURN(auto slot, r.OptionalString("slot", 40));
+      if (slot) {
+        auto at = ParseTimestamp(*slot);
+        if (!at) return at.error().Within("data.slot");
+        out["slot"] = FormatUtc(*at);
+      }
+      BF_TRY(copy_optional("note", 1000));
+      break;
+    }
+    case E::kCancelBooking: {
+      BF_TRY(r.RejectUnknown({"reason"}));
+      BF_TRY(copy_optional("reason", 1000));
+      break;
+    }
     case E::kCallForward:
     case E::kRequeue:
     case E::kStartInspection:

@@ -62,7 +62,11 @@ struct ExpectedRow {
 const std::vector<ExpectedRow>& ExpectedTable() {
   static const std::vector<ExpectedRow> rows = {
       {E::kAssess, {S::kDeclared}, S::kAssessed, {R::kCustomsOfficer, R::kSystem}},
-      {E::kBook, {S::kAssessed}, S::kBooked, {R::kForwarder, R::kGateOperator}},
+      {E::kBook, {S::kAssessed, S::kBooked}, S::kBooked, {R::kForwarder, R::kGateOperator}},
+      {E::kCancelBooking,
+       {S::kBooked},
+       S::kAssessed,
+       {R::kForwarder, R::kGateOperator, R::kSystem}},
       {E::kEnterYard,
        {S::kAssessed, S::kBooked},
        S::kInYard,
@@ -242,7 +246,7 @@ TEST(DecideTest, EveryTransitionAcceptedForEveryAllowedRole) {
       }
     }
   }
-  EXPECT_EQ(accepted, 49);  // sum over rows of |from| x |roles|
+  EXPECT_EQ(accepted, 54);  // sum over rows of |from| x |roles|
 }
 
 TEST(DecideTest, EveryTransitionRefusedForOtherRoles) {
@@ -296,7 +300,8 @@ TEST(DecideTest, InvalidTransitionMessageIsExact) {
   auto r = Decide(In(S::kBooked), Event(E::kRelease), As(R::kCustomsOfficer), kNow);
   ASSERT_FALSE(r.has_value());
   EXPECT_EQ(r.error().message,
-            "'release' is not allowed in state booked; allowed events: enter_yard, cancel");
+            "'release' is not allowed in state booked; allowed events: book, cancel_booking, "
+            "enter_yard, cancel");
 }
 
 TEST(DecideTest, TerminalStatesAcceptNothing) {
@@ -518,7 +523,7 @@ TEST(DecodeEventDataTest, ReasonsAndSensors) {
                     "data.plate_read");
     ExpectDataError(e, R"({"weight_kg":30000})", "unknown_field", "data.weight_kg");
   }
-  for (E e : {E::kBook, E::kCallForward, E::kRequeue, E::kStartInspection, E::kRelease,
+  for (E e : {E::kCallForward, E::kRequeue, E::kStartInspection, E::kRelease,
               E::kConfirmReceipt}) {
     auto empty = DecodeEventData(e, json::value(nullptr));
     ASSERT_TRUE(empty.has_value()) << CrossingEventName(e);

@@ -181,6 +181,9 @@ class FailingCommitStore final : public Store {
   Result<std::vector<AuditRecord>> ReadAudit(int64_t after_seq, int limit) override {
     return inner_.ReadAudit(after_seq, limit);
   }
+  Result<std::vector<StoredRecord>> ListRecords(std::string_view kind) override {
+    return inner_.ListRecords(kind);
+  }
   Result<std::optional<UserRecord>> FindUserById(std::string_view id) override {
     return inner_.FindUserById(id);
   }

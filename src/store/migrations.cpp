@@ -93,8 +93,24 @@ BEGIN
 END;
 )sql";
 
+// ---------------------------------------------------------------------------------------------
+// 0002_records: the engine's small documents beside the crossings (capacity changes, bans,
+// strikes, plate reads, queue counters).
+// ---------------------------------------------------------------------------------------------
+
+constexpr std::string_view kRecordsSql = R"sql(
+CREATE TABLE records (
+  kind TEXT NOT NULL,
+  id TEXT NOT NULL,
+  body TEXT NOT NULL,
+  updated_at_ms BIGINT NOT NULL,
+  PRIMARY KEY (kind, id)
+);
+)sql";
+
 constexpr Migration kMigrations[] = {
     {1, "0001_initial", kInitialSql, kInitialSqliteSql},
+    {2, "0002_records", kRecordsSql, ""},
 };
 
 }  // namespace

@@ -42,5 +42,11 @@ Result<Timestamp> ParseTimestamp(std::string_view text);
 int LocalMinuteOfDay(Timestamp t, UtcOffset offset);
 // Parses "HH:MM" (00:00..24:00) into minutes since midnight.
 Result<int> ParseClockTime(std::string_view text);
+// The local calendar day of `t` at `offset`, as days since 1970-01-01.
+int LocalDayNumber(Timestamp t, UtcOffset offset);
+// Parses a calendar date "YYYY-MM-DD" (years 2000..2199) into days since 1970-01-01.
+Result<int> ParseDate(std::string_view text);
+// "YYYY-MM-DD" of a day number.
+std::string FormatDate(int day_number);
 
 }  // namespace borderflow

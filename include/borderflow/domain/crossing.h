@@ -104,6 +104,25 @@ struct CheckResult {
   Timestamp at;
 };
 
+// The truck's place in the electronic queue, kept with the crossing (the plan itself is derived,
+// see queue/planner.h). Set by the engine as the truck books, arrives and is called.
+struct QueueInfo {
+  int64_t ticket = 0;                        // order of joining the queue (0: not in it)
+  std::optional<Timestamp> booked_bucket;    // the booked slot's bucket start
+  std::optional<Timestamp> booked_at;        // when the booking was made
+  std::optional<Timestamp> yard_arrived_at;  // plate read at the staging yard entrance
+  std::optional<Timestamp> called_at;        // called forward
+  std::optional<Timestamp> call_deadline;    // must reach the gate by then
+  std::string call_reason;                   // why it was called (a planner reason code)
+  int requeues = 0;                          // times sent back after missing its call
+  // The expected call time predicted when it joined the yard queue (for accuracy metrics).
+  std::optional<Timestamp> predicted_call_at;
+  std::optional<Timestamp> predicted_at;
+
+  bool empty() const { return ticket == 0 && !booked_bucket && !yard_arrived_at && !called_at; }
+  friend bool operator==(const QueueInfo&, const QueueInfo&) = default;
+};
+
 struct Crossing {
   std::string id;           // "CR-..." assigned by the engine
   std::string company_id;   // the declaring forwarder's company
@@ -115,6 +134,7 @@ struct Crossing {
   bool quarantine_inspection = false;
   std::optional<CheckResult> last_check;
   std::string refusal_reason;
+  QueueInfo queue;
   int64_t version = 0;  // increases by one with every event
   Timestamp created_at;
   Timestamp updated_at;

@@ -4,6 +4,7 @@
 // and lane classes, operating hours in each side's local time, and the staging yard.
 // Parsed from TOML (see config/huu-nghi.toml); parsing is pure (text in, value out).
 
+#include <chrono>
 #include <map>
 #include <string>
 #include <string_view>
@@ -47,10 +48,40 @@ struct GateSide {
   LocalizedText name;
   UtcOffset utc_offset;
   OperatingHours hours;
+  // Public holidays in this side's local calendar, as days since 1970-01-01 ("2027-02-17").
+  std::vector<int> holidays;
   std::string peer_url;  // the side's /peer/v1 endpoint (counterpart only)
 
-  // Whether the side is open at `t` by its own local clock.
+  // Whether the side is open at `t` by its own local clock (hours and holidays).
   bool IsOpenAt(Timestamp t) const;
+  // Whether the local day of `t` is a holiday of this side.
+  bool IsHolidayAt(Timestamp t) const;
+};
+
+// The electronic queue's rules ([queue] in the configuration; every key has a default).
+struct QueueSettings {
+  Duration bucket = std::chrono::minutes(15);            // capacity time bucket (divides a day)
+  Duration booking_horizon = std::chrono::hours(72);     // how far ahead a slot can be booked
+  int max_open_bookings_per_company = 50;                // booked trucks not yet called
+  Duration call_window = std::chrono::minutes(30);       // a called truck must reach the gate
+  Duration late_arrival = std::chrono::minutes(60);      // after its slot ends, a booking lapses
+  Duration late_cancel = std::chrono::hours(2);          // cancelling closer to the slot is late
+  int strikes_for_ban = 2;                               // no-shows + late cancellations ...
+  Duration strike_window = std::chrono::hours(24 * 30);  // ... within this window
+  Duration ban = std::chrono::hours(24 * 14);            // eCherha: 14 days
+  std::string policy = "smart";                          // fifo | cyclic | smart
+  Duration fairness_bound = std::chrono::hours(2);       // smart: at most this later than FIFO
+  // cyclic: calls per cycle for each priority class (eCherha: 1 : 1 : 1 : 5).
+  int weight_trusted_perishable = 1;
+  int weight_perishable = 1;
+  int weight_trusted = 1;
+  int weight_regular = 5;
+  std::vector<std::string> trusted_traders;         // company ids with trusted-trader status
+  std::map<std::string, Duration> service_time;     // lane class -> clearance time per truck/lane
+  bool auto_call = true;                            // the engine calls trucks when lanes free up
+  Duration service_time_default = std::chrono::minutes(20);
+
+  Duration ServiceTime(std::string_view lane_class) const;
 };
 
 struct GateConfig {
@@ -60,6 +91,7 @@ struct GateConfig {
   std::vector<Direction> directions;
   int staging_yard_capacity = 0;
   Duration declaration_validity = std::chrono::hours(72);
+  QueueSettings queue;
 
   const Direction* FindDirection(std::string_view id) const;
   const LaneClass* FindLaneClass(std::string_view id) const;

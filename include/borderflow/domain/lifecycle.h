@@ -21,6 +21,7 @@ namespace borderflow {
 #define BORDERFLOW_CROSSING_EVENTS(X)       \
   X(kAssess, "assess")                      \
   X(kBook, "book")                          \
+  X(kCancelBooking, "cancel_booking")       \
   X(kEnterYard, "enter_yard")               \
   X(kCallForward, "call_forward")           \
   X(kRequeue, "requeue")                    \

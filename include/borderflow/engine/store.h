@@ -54,6 +54,16 @@ struct CrossingCount {
   int64_t count = 0;
 };
 
+// A small document kept by the engine beside the crossings: capacity changes, bans, strikes,
+// plate reads awaiting an operator, queue counters. `kind` names the family ("capacity_change",
+// "ban", ...), `id` is unique within it, `body` is JSON text.
+struct StoredRecord {
+  std::string kind;
+  std::string id;
+  std::string body;
+  Timestamp updated_at;
+};
+
 // Operations inside one write transaction. Only valid during the TxnFn that received it.
 class WriteTxn {
  public:
@@ -82,6 +92,11 @@ class WriteTxn {
 
   // Appends to the hash-chained audit trail and returns the record as stored.
   virtual Result<AuditRecord> AppendAudit(const AuditDraft& draft) = 0;
+
+  // Inserts or replaces the record (kind, id).
+  virtual Status PutRecord(const StoredRecord& record) = 0;
+  // Removes the record (kind, id) if it exists.
+  virtual Status DeleteRecord(std::string_view kind, std::string_view id) = 0;
 
   // Errors: conflict "user_exists" when the name is taken.
   virtual Status InsertUser(const UserRecord& user) = 0;
@@ -116,6 +131,9 @@ class Store {
                                                         std::string_view subject_id, int limit) = 0;
   // Records with seq > after_seq in order, at most `limit` (for verification and export).
   virtual Result<std::vector<AuditRecord>> ReadAudit(int64_t after_seq, int limit) = 0;
+
+  // Every record of `kind`, by id (the engine loads these when it starts).
+  virtual Result<std::vector<StoredRecord>> ListRecords(std::string_view kind) = 0;
 
   virtual Result<std::optional<UserRecord>> FindUserById(std::string_view id) = 0;
   virtual Result<std::vector<UserRecord>> ListUsers() = 0;

@@ -113,6 +113,14 @@ constexpr std::string_view kInsertToken =
 constexpr std::string_view kRevokeToken =
     "UPDATE tokens SET revoked_at_ms = COALESCE(revoked_at_ms, ?2) WHERE id = ?1";
 
+constexpr std::string_view kPutRecord =
+    "INSERT INTO records (kind, id, body, updated_at_ms) VALUES (?1, ?2, ?3, ?4) "
+    "ON CONFLICT (kind, id) DO UPDATE SET body = excluded.body, "
+    "updated_at_ms = excluded.updated_at_ms";
+constexpr std::string_view kDeleteRecord = "DELETE FROM records WHERE kind = ?1 AND id = ?2";
+constexpr std::string_view kListRecords =
+    "SELECT kind, id, body, updated_at_ms FROM records WHERE kind = ?1 ORDER BY id";
+
 constexpr std::string_view kSchemaMigrationsExists =
     "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = 'schema_migrations'";
 constexpr std::string_view kSchemaVersion =
@@ -506,6 +514,18 @@ class SqliteWriteTxn final : public WriteTxn {
     return r;
   }
 
+  Status PutRecord(const StoredRecord& r) override {
+    BF_ASSIGN_OR_RETURN(Stmt stmt, db_.Prepare(kPutRecord));
+    stmt.Bind(1, r.kind).Bind(2, r.id).Bind(3, r.body).Bind(4, ToUnixMillis(r.updated_at));
+    return stmt.Run();
+  }
+
+  Status DeleteRecord(std::string_view kind, std::string_view id) override {
+    BF_ASSIGN_OR_RETURN(Stmt stmt, db_.Prepare(kDeleteRecord));
+    stmt.Bind(1, kind).Bind(2, id);
+    return stmt.Run();
+  }
+
   Status InsertUser(const UserRecord& u) override {
     BF_ASSIGN_OR_RETURN(Stmt stmt, db_.Prepare(kInsertUser));
     stmt.Bind(1, u.id)
@@ -783,6 +803,19 @@ Result<std::vector<AuditRecord>> SqliteStore::ReadAudit(int64_t after_seq, int l
           "SELECT {} FROM audit_log WHERE seq > ?1 ORDER BY seq LIMIT ?2", kAuditColumns)));
   stmt.Bind(1, after_seq).Bind(2, std::min(limit, kMaxAuditPage));
   return ReadAuditRows(stmt);
+}
+
+Result<std::vector<StoredRecord>> SqliteStore::ListRecords(std::string_view kind) {
+  ReaderLease lease(*impl_);
+  BF_ASSIGN_OR_RETURN(Stmt stmt, lease.db().Prepare(kListRecords));
+  stmt.Bind(1, kind);
+  std::vector<StoredRecord> out;
+  while (true) {
+    BF_ASSIGN_OR_RETURN(bool row, stmt.Step());
+    if (!row) return out;
+    out.push_back(StoredRecord{std::string(stmt.Text(0)), std::string(stmt.Text(1)),
+                               std::string(stmt.Text(2)), FromUnixMillis(stmt.Int(3))});
+  }
 }
 
 Result<std::optional<UserRecord>> SqliteStore::FindUserById(std::string_view id) {

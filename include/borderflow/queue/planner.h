@@ -1,0 +1,136 @@
+#pragma once
+
+// The queue planner: who is called forward when, per direction × lane class. Pure and
+// deterministic: the same request gives the same plan.
+//
+// A plan fills the capacity plan's buckets from the bucket holding `now` up to the horizon:
+//   1. bookings first, each in its booked bucket; when capacity dropped below the bookings of a
+//      bucket, the latest-booked move to the next bucket with room ("booking_moved"), in
+//      booking order, so that no booking is lost or duplicated;
+//   2. the remaining slots go to the live queue (trucks in the yard without a booking), in the
+//      order the active policy (fifo, cyclic, smart) chooses.
+// A bucket never gets more planned calls than its effective capacity (minus the calls already
+// made in the current bucket).
+
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <borderflow/core/error.h>
+#include <borderflow/core/time.h>
+#include <borderflow/domain/gate_config.h>
+#include <borderflow/queue/capacity.h>
+
+namespace borderflow {
+
+#define BORDERFLOW_PRIORITY_CLASSES(X)             \
+  X(kTrustedPerishable, "trusted_perishable")      \
+  X(kPerishable, "perishable")                     \
+  X(kTrusted, "trusted")                           \
+  X(kRegular, "regular")
+
+enum class PriorityClass {
+#define BORDERFLOW_PRIORITY_ENUM(name, text) name,
+  BORDERFLOW_PRIORITY_CLASSES(BORDERFLOW_PRIORITY_ENUM)
+#undef BORDERFLOW_PRIORITY_ENUM
+};
+
+std::string_view PriorityClassName(PriorityClass c);
+Result<PriorityClass> ParsePriorityClass(std::string_view text);
+
+// A truck the planner places: booked (holding a slot, in the yard or not yet) or live (in the
+// yard, no booking).
+struct QueueTruck {
+  std::string crossing_id;
+  PriorityClass priority = PriorityClass::kRegular;
+  int64_t ticket = 0;  // order of joining the queue (unique): the FIFO key and every tie-break
+  bool in_yard = false;                    // arrived in the staging yard
+  std::optional<Timestamp> booked_bucket;  // a booking: the start of its bucket
+  std::optional<Timestamp> freshness_deadline;  // perishables: should be called by then
+  Timestamp declaration_valid_until;            // must be called by then (or re-declare)
+};
+
+// One call opportunity: a bucket and the expected moment within it.
+struct Slot {
+  Timestamp bucket;
+  Timestamp at;  // bucket start + k × bucket / capacity for the k-th call of the bucket
+};
+
+// Reason codes of planned calls (stable; the API and the UI translate them):
+//   booked_slot       the truck's booking
+//   booking_moved     its booked bucket lost capacity; moved to the next bucket with room
+//   fifo              order of arrival
+//   cyclic:<class>    the weighted cycle's turn for <class> (e.g. "cyclic:perishable")
+//   smart:deadline    called early so that a freshness deadline or declaration expiry is met
+//   smart:fairness    called now so that it is not later than the fairness bound allows
+//   smart:priority    the class weight (perishable > trusted > regular) decides
+struct PlannedCall {
+  std::string crossing_id;
+  Timestamp bucket;
+  Timestamp expected_call;
+  int position = 0;  // 1-based place in this lane's call order
+  std::string reason;
+};
+
+struct BucketLoad {
+  Timestamp start;
+  int capacity = 0;  // effective capacity left for planning (the current bucket: minus calls made)
+  int planned = 0;   // calls planned in it (never more than capacity)
+};
+
+struct LanePlan {
+  std::string direction;
+  std::string lane_class;
+  std::vector<PlannedCall> calls;  // in call order
+  // Trucks not planned, with why: "beyond_horizon" (no room before the horizon) or
+  // "late_for_booking" (booked bucket already past and not in the yard).
+  std::vector<std::pair<std::string, std::string>> unplanned;
+  std::vector<BucketLoad> buckets;  // every bucket from the current one to the horizon
+};
+
+struct PlanRequest {
+  std::string direction;
+  std::string lane_class;
+  Timestamp now;
+  Timestamp horizon_end;            // plan the buckets that start before this
+  int calls_in_current_bucket = 0;  // calls already made in the bucket holding `now`
+  int64_t cyclic_phase = 0;         // calls made so far in this lane (where the cycle stands)
+  std::vector<QueueTruck> trucks;
+};
+
+struct PolicyContext {
+  Timestamp now;
+  int64_t cyclic_phase = 0;
+};
+
+// A queue policy decides which live truck takes each free slot. Deterministic: equal inputs
+// give equal choices; ties are broken by ticket.
+class QueuePolicy {
+ public:
+  struct Choice {
+    size_t truck = 0;         // index into `live`
+    std::string reason;       // a reason code above
+  };
+  virtual ~QueuePolicy() = default;
+  virtual std::string_view name() const = 0;
+  // Returns one choice per filled slot, in slot order (slot k gets choices[k]); fills
+  // min(live.size(), slots.size()) slots, each truck at most once. `live` is in ticket order.
+  virtual std::vector<Choice> Fill(std::span<const QueueTruck> live, std::span<const Slot> slots,
+                                   const PolicyContext& context) const = 0;
+};
+
+// "fifo", "cyclic" (weights from settings) or "smart" (fairness bound from settings).
+// Errors: invalid_argument "unknown_policy" listing the names.
+Result<std::unique_ptr<QueuePolicy>> MakeQueuePolicy(std::string_view name,
+                                                     const QueueSettings& settings);
+// The names MakeQueuePolicy accepts.
+std::span<const std::string_view> QueuePolicyNames();
+
+// Plans one direction × lane class.
+LanePlan PlanLane(const CapacityPlan& capacity, const QueuePolicy& policy,
+                  const PlanRequest& request);
+
+}  // namespace borderflow
