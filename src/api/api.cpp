@@ -250,7 +250,7 @@ struct Api::Impl {
   Result<HttpResponse> GetCrossing(HttpRequest& req) {
     BF_ASSIGN_OR_RETURN(Actor actor, RequireUser(req));
     BF_ASSIGN_OR_RETURN(Crossing c, engine.GetCrossing(actor, req.PathParam("id")));
-    json::object view = engine.CrossingView(c);
+    json::object view = engine.LiveCrossingView(c);
     json::array allowed;
     for (auto e : AllowedEvents(c.state)) allowed.push_back(json::string(CrossingEventName(e)));
     view["allowed_events"] = std::move(allowed);
@@ -386,6 +386,117 @@ struct Api::Impl {
     return JsonResponse(200, json::object{{"transitions", std::move(rows)}});
   }
 
+  // --- the electronic queue -------------------------------------------------------------------
+
+  // A write: a signed-in actor, an Idempotency-Key, a JSON body that `decode` turns into a
+  // command. The answer comes when the command is durable.
+  template <class Decode>
+  void Write(HttpRequest& req, const Respond& respond, Decode decode) {
+    auto run = [&]() -> Status {
+      BF_ASSIGN_OR_RETURN(Actor actor, RequireUser(req));
+      if (req.Header("idempotency-key").empty()) {
+        return InvalidArgument("idempotency_key_required",
+                               "send an Idempotency-Key header so that retries apply once");
+      }
+      BF_ASSIGN_OR_RETURN(json::value body, Body(req));
+      BF_ASSIGN_OR_RETURN(JsonObjectReader r, JsonObjectReader::Of(body, ""));
+      BF_ASSIGN_OR_RETURN(CommandBody command, decode(r));
+      Submit(req, std::move(actor), std::move(command), respond);
+      return {};
+    };
+    if (Status s = run(); !s) respond(ProblemResponse(s.error(), req.path));
+  }
+
+  static Result<std::string> LaneParam(const HttpRequest& req, std::string_view key,
+                                       bool required) {
+    auto v = req.Query(key);
+    if (!v || v->empty()) {
+      if (required) {
+        return InvalidArgument("missing_query_parameter",
+                               fmt::format("query parameter '{}' is required", key),
+                               std::string(key));
+      }
+      return std::string();
+    }
+    if (v->size() > 32) {
+      return InvalidArgument("invalid_query", fmt::format("'{}' is too long", key),
+                             std::string(key));
+    }
+    return std::string(*v);
+  }
+
+  static Status OnlyQuery(const HttpRequest& req, std::initializer_list<std::string_view> keys) {
+    for (const auto& [key, value] : req.query) {
+      if (std::find(keys.begin(), keys.end(), key) == keys.end()) {
+        return InvalidArgument("unknown_query_parameter",
+                               fmt::format("unknown query parameter '{}'", key.substr(0, 32)),
+                               key.substr(0, 32));
+      }
+    }
+    return {};
+  }
+
+  Result<HttpResponse> Queue(HttpRequest& req) {
+    BF_ASSIGN_OR_RETURN(Actor actor, RequireUser(req));
+    BF_TRY(OnlyQuery(req, {"direction", "lane_class"}));
+    BF_ASSIGN_OR_RETURN(std::string direction, LaneParam(req, "direction", false));
+    BF_ASSIGN_OR_RETURN(std::string lane_class, LaneParam(req, "lane_class", false));
+    BF_ASSIGN_OR_RETURN(json::object view, engine.QueueView(actor, direction, lane_class));
+    return JsonResponse(200, view);
+  }
+
+  Result<HttpResponse> Capacity(HttpRequest& req) {
+    BF_ASSIGN_OR_RETURN(Actor actor, RequireUser(req));
+    BF_TRY(OnlyQuery(req, {"direction", "lane_class", "from", "until"}));
+    BF_ASSIGN_OR_RETURN(std::string direction, LaneParam(req, "direction", true));
+    BF_ASSIGN_OR_RETURN(std::string lane_class, LaneParam(req, "lane_class", true));
+    auto time_param = [&](std::string_view key, Timestamp fallback) -> Result<Timestamp> {
+      auto v = req.Query(key);
+      if (!v) return fallback;
+      auto t = ParseTimestamp(*v);
+      if (!t) return t.error().Within(key);
+      return *t;
+    };
+    BF_ASSIGN_OR_RETURN(Timestamp from, time_param("from", engine.clock().Now()));
+    BF_ASSIGN_OR_RETURN(Timestamp until, time_param("until", from + std::chrono::hours(24)));
+    BF_ASSIGN_OR_RETURN(json::object view,
+                        engine.CapacityView(actor, direction, lane_class, from, until));
+    return JsonResponse(200, view);
+  }
+
+  Result<HttpResponse> CapacityChanges(HttpRequest& req) {
+    BF_ASSIGN_OR_RETURN(Actor actor, RequireUser(req));
+    BF_ASSIGN_OR_RETURN(json::object view, engine.CapacityChangesView(actor));
+    return JsonResponse(200, view);
+  }
+
+  Result<HttpResponse> WaitBoard(HttpRequest& req) {
+    BF_TRY(Authenticate(req));
+    HttpResponse r = JsonResponse(200, engine.WaitBoard());
+    r.headers.emplace_back("Cache-Control", "public, max-age=15");
+    return r;
+  }
+
+  Result<HttpResponse> PlateReads(HttpRequest& req) {
+    BF_ASSIGN_OR_RETURN(Actor actor, RequireUser(req));
+    BF_ASSIGN_OR_RETURN(json::object view, engine.PlateReadsView(actor));
+    return JsonResponse(200, view);
+  }
+
+  Result<HttpResponse> Bans(HttpRequest& req) {
+    BF_ASSIGN_OR_RETURN(Actor actor, RequireUser(req));
+    BF_ASSIGN_OR_RETURN(json::object view, engine.BansView(actor));
+    return JsonResponse(200, view);
+  }
+
+  Result<HttpResponse> Predictions(HttpRequest& req) {
+    BF_TRY(Authenticate(req));
+    Engine::PredictionAccuracy a = engine.PredictionAccuracyNow();
+    return JsonResponse(200, json::object{{"count", a.count},
+                                          {"mean_abs_error_minutes", a.mean_abs_error_minutes},
+                                          {"p90_abs_error_minutes", a.p90_abs_error_minutes}});
+  }
+
   Result<HttpResponse> Ready() {
     BF_TRY(store.Ping());
     return JsonResponse(200, json::object{{"status", "ready"}});
@@ -413,7 +524,7 @@ net::Router Api::Routes() {
   router.Add("GET", "/metrics", [impl](HttpRequest&, Respond respond) {
     HttpResponse r;
     r.content_type = "text/plain; version=0.0.4";
-    r.body = impl->metrics.Render(impl->engine.stats());
+    r.body = impl->metrics.Render(impl->engine.stats(), impl->engine.PredictionAccuracyNow());
     respond(std::move(r));
   });
   router.Add("GET", "/", [impl](HttpRequest&, Respond respond) {
@@ -436,6 +547,111 @@ net::Router Api::Routes() {
              sync([impl](HttpRequest& req) { return impl->History(req); }));
   router.Add("POST", "/api/v1/crossings/{id}/events",
              [impl](HttpRequest& req, Respond respond) { impl->PostEvent(req, respond); });
+  router.Add("POST", "/api/v1/crossings/{id}/driver", [impl](HttpRequest& req, Respond respond) {
+    std::string id(req.PathParam("id"));
+    impl->Write(req, respond, [&](const JsonObjectReader& r) -> Result<CommandBody> {
+      for (std::string_view locked : {"vehicle", "plate", "trailer_plate"}) {
+        if (r.Has(locked)) {
+          return Error(ErrorKind::kUnprocessable, "plate_change_not_allowed",
+                       "a booking is bound to its truck: the plate cannot change; declare a "
+                       "new crossing for another truck",
+                       std::string(locked));
+        }
+      }
+      BF_TRY(r.RejectUnknown({"driver", "expected_version"}));
+      BF_ASSIGN_OR_RETURN(JsonObjectReader driver, r.Object("driver"));
+      BF_ASSIGN_OR_RETURN(Driver decoded, DecodeDriver(driver));
+      BF_ASSIGN_OR_RETURN(auto expected_version, r.OptionalInt("expected_version", 1, INT64_MAX));
+      return UpdateDriver{id, std::move(decoded), expected_version};
+    });
+  });
+  router.Add("GET", "/api/v1/queue", sync([impl](HttpRequest& req) { return impl->Queue(req); }));
+  router.Add("POST", "/api/v1/queue/call-next", [impl](HttpRequest& req, Respond respond) {
+    impl->Write(req, respond, [](const JsonObjectReader& r) -> Result<CommandBody> {
+      BF_TRY(r.RejectUnknown({"direction", "lane_class"}));
+      CallNext cmd;
+      BF_ASSIGN_OR_RETURN(cmd.direction, r.String("direction", 32));
+      BF_ASSIGN_OR_RETURN(cmd.lane_class, r.String("lane_class", 32));
+      return cmd;
+    });
+  });
+  router.Add("POST", "/api/v1/queue/policy", [impl](HttpRequest& req, Respond respond) {
+    impl->Write(req, respond, [](const JsonObjectReader& r) -> Result<CommandBody> {
+      BF_TRY(r.RejectUnknown({"policy"}));
+      SetQueuePolicy cmd;
+      BF_ASSIGN_OR_RETURN(cmd.policy, r.String("policy", 16));
+      return cmd;
+    });
+  });
+  router.Add("GET", "/api/v1/queue/predictions",
+             sync([impl](HttpRequest& req) { return impl->Predictions(req); }));
+  router.Add("GET", "/api/v1/capacity",
+             sync([impl](HttpRequest& req) { return impl->Capacity(req); }));
+  router.Add("GET", "/api/v1/capacity/changes",
+             sync([impl](HttpRequest& req) { return impl->CapacityChanges(req); }));
+  router.Add("POST", "/api/v1/capacity/changes", [impl](HttpRequest& req, Respond respond) {
+    impl->Write(req, respond, [](const JsonObjectReader& r) -> Result<CommandBody> {
+      for (std::string_view engine_field : {"id", "created_at", "created_by"}) {
+        if (r.Has(engine_field)) {
+          return InvalidArgument("unknown_field",
+                                 fmt::format("'{}' is set by the server", engine_field),
+                                 std::string(engine_field));
+        }
+      }
+      BF_ASSIGN_OR_RETURN(CapacityChange change, DecodeCapacityChange(r.object()));
+      return ChangeCapacity{std::move(change)};
+    });
+  });
+  router.Add("GET", "/api/v1/wait-board",
+             sync([impl](HttpRequest& req) { return impl->WaitBoard(req); }));
+  router.Add("GET", "/api/v1/plate-reads",
+             sync([impl](HttpRequest& req) { return impl->PlateReads(req); }));
+  router.Add("POST", "/api/v1/plate-reads", [impl](HttpRequest& req, Respond respond) {
+    impl->Write(req, respond, [](const JsonObjectReader& r) -> Result<CommandBody> {
+      BF_TRY(r.RejectUnknown({"location", "camera", "text", "confidence"}));
+      SubmitPlateRead cmd;
+      BF_ASSIGN_OR_RETURN(cmd.location, r.String("location", 32));
+      BF_ASSIGN_OR_RETURN(auto camera, r.OptionalString("camera", 64));
+      cmd.camera = camera.value_or("");
+      BF_ASSIGN_OR_RETURN(cmd.text, r.String("text", 32));
+      if (r.Has("confidence")) {
+        BF_ASSIGN_OR_RETURN(cmd.confidence, r.Number("confidence", 0, 1));
+      }
+      return cmd;
+    });
+  });
+  router.Add("POST", "/api/v1/plate-reads/{id}/resolve", [impl](HttpRequest& req, Respond respond) {
+    std::string id(req.PathParam("id"));
+    impl->Write(req, respond, [&](const JsonObjectReader& r) -> Result<CommandBody> {
+      BF_TRY(r.RejectUnknown({"action", "crossing_id", "note"}));
+      BF_ASSIGN_OR_RETURN(std::string action, r.String("action", 16));
+      ResolvePlateRead cmd{id, "", ""};
+      BF_ASSIGN_OR_RETURN(auto note, r.OptionalString("note", 1000));
+      cmd.note = note.value_or("");
+      if (action == "apply") {
+        BF_ASSIGN_OR_RETURN(cmd.crossing_id, r.String("crossing_id", 64));
+      } else if (action != "dismiss") {
+        return InvalidArgument("invalid_value", "'action' must be one of: apply, dismiss",
+                               "action");
+      } else if (r.Has("crossing_id")) {
+        return InvalidArgument("unexpected_field", "a dismissal names no crossing", "crossing_id");
+      }
+      return cmd;
+    });
+  });
+  router.Add("GET", "/api/v1/bans", sync([impl](HttpRequest& req) { return impl->Bans(req); }));
+  router.Add("POST", "/api/v1/bans", [impl](HttpRequest& req, Respond respond) {
+    impl->Write(req, respond, [](const JsonObjectReader& r) -> Result<CommandBody> {
+      BF_TRY(r.RejectUnknown({"plate", "days", "reason"}));
+      SetBan cmd;
+      BF_ASSIGN_OR_RETURN(cmd.plate, r.String("plate", 32));
+      BF_ASSIGN_OR_RETURN(int64_t days, r.Int("days", 0, 365));
+      cmd.days = static_cast<int>(days);
+      BF_ASSIGN_OR_RETURN(auto reason, r.OptionalString("reason", 1000));
+      cmd.reason = reason.value_or("");
+      return cmd;
+    });
+  });
   return router;
 }
 

@@ -28,6 +28,18 @@ struct ApiMetrics::Impl {
           .Name("borderflow_engine")
           .Help("Engine counters: commands, failures, replays, transactions, queue depth")
           .Register(*registry);
+  prometheus::Family<prometheus::Gauge>& predictions =
+      prometheus::BuildGauge()
+          .Name("borderflow_queue_prediction_abs_error_minutes")
+          .Help(
+              "Absolute error of the call times predicted when trucks joined the queue: "
+              "mean and 90th percentile (minutes)")
+          .Register(*registry);
+  prometheus::Family<prometheus::Gauge>& predictions_count =
+      prometheus::BuildGauge()
+          .Name("borderflow_queue_predictions_measured")
+          .Help("Trucks called whose joining prediction was measured")
+          .Register(*registry);
   std::mutex mu;  // Family::Add is thread-safe; the map of histograms is ours.
   std::map<std::string, prometheus::Histogram*, std::less<>> histograms;
 };
@@ -59,7 +71,11 @@ void ApiMetrics::ObserveRequest(std::string_view route, std::string_view method,
   h->Observe(std::chrono::duration<double>(elapsed).count());
 }
 
-std::string ApiMetrics::Render(const EngineStats& engine) {
+std::string ApiMetrics::Render(const EngineStats& engine,
+                               const Engine::PredictionAccuracy& predictions) {
+  impl_->predictions.Add({{"stat", "mean"}}).Set(predictions.mean_abs_error_minutes);
+  impl_->predictions.Add({{"stat", "p90"}}).Set(predictions.p90_abs_error_minutes);
+  impl_->predictions_count.Add({}).Set(static_cast<double>(predictions.count));
   auto set = [&](const char* what, uint64_t v) {
     impl_->engine.Add({{"counter", what}}).Set(static_cast<double>(v));
   };

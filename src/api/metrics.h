@@ -20,7 +20,7 @@ class ApiMetrics {
   void ObserveRequest(std::string_view route, std::string_view method, int status,
                       std::chrono::nanoseconds elapsed);
   // The exposition text, with the engine's counters sampled now.
-  std::string Render(const EngineStats& engine);
+  std::string Render(const EngineStats& engine, const Engine::PredictionAccuracy& predictions);
 
  private:
   struct Impl;

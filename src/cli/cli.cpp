@@ -73,6 +73,7 @@ struct ServeFlags {
   int threads = 2;
   std::string port_file;  // written with the bound port once the server listens
   double rate_limit = 200;
+  int queue_tick_seconds = 10;
 };
 
 void AddServeFlags(CLI::App* cmd, ServeFlags& f) {
@@ -87,6 +88,10 @@ void AddServeFlags(CLI::App* cmd, ServeFlags& f) {
                   "requests per second per user or client address, bursts of 10x (0: none)")
       ->capture_default_str()
       ->check(CLI::Range(0.0, 1e6));
+  cmd->add_option("--queue-tick", f.queue_tick_seconds,
+                  "seconds between runs of the queue timer (missed calls, lapsed bookings, "
+                  "automatic call-forward); 0 turns it off")
+      ->check(CLI::Range(0, 3600));
   cmd->add_option("--port-file", f.port_file,
                   "write the bound port to this file once listening (useful with --port 0)");
 }
@@ -104,6 +109,7 @@ Result<std::unique_ptr<Runtime>> StartRuntime(const ServeFlags& f, const Clock& 
   options.http.threads = f.threads;
   options.api.rate_per_second = f.rate_limit;
   options.api.rate_burst = f.rate_limit * 10;
+  options.queue_tick = std::chrono::seconds(f.queue_tick_seconds);
   BF_ASSIGN_OR_RETURN(std::unique_ptr<Runtime> rt,
                       Runtime::Start(std::move(options), clock, random));
   if (!f.port_file.empty()) {

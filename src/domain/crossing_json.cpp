@@ -152,6 +152,17 @@ void PutTime(json::object& o, std::string_view key, Timestamp t, std::optional<U
 
 }  // namespace
 
+Result<Driver> DecodeDriver(const JsonObjectReader& driver) {
+  BF_TRY(driver.RejectUnknown({"name", "document_number", "nationality", "phone"}));
+  Driver d;
+  BF_ASSIGN_OR_RETURN(d.name, driver.String("name", 100));
+  BF_ASSIGN_OR_RETURN(d.document_number, driver.String("document_number", 32));
+  BF_ASSIGN_OR_RETURN(d.nationality, CountryCode(driver, "nationality"));
+  BF_ASSIGN_OR_RETURN(auto phone, driver.OptionalString("phone", 32));
+  d.phone = phone.value_or("");
+  return d;
+}
+
 Result<Declaration> DecodeDeclaration(const json::value& body, const HsNomenclature& hs) {
   BF_ASSIGN_OR_RETURN(JsonObjectReader r, JsonObjectReader::Of(body, ""));
   BF_TRY(r.RejectUnknown({"direction", "lane_class", "vehicle", "driver", "lines",
@@ -176,12 +187,7 @@ Result<Declaration> DecodeDeclaration(const json::value& body, const HsNomenclat
   BF_ASSIGN_OR_RETURN(d.vehicle.seal_number, vehicle.OptionalString("seal_number", 32));
 
   BF_ASSIGN_OR_RETURN(JsonObjectReader driver, r.Object("driver"));
-  BF_TRY(driver.RejectUnknown({"name", "document_number", "nationality", "phone"}));
-  BF_ASSIGN_OR_RETURN(d.driver.name, driver.String("name", 100));
-  BF_ASSIGN_OR_RETURN(d.driver.document_number, driver.String("document_number", 32));
-  BF_ASSIGN_OR_RETURN(d.driver.nationality, CountryCode(driver, "nationality"));
-  BF_ASSIGN_OR_RETURN(auto phone, driver.OptionalString("phone", 32));
-  d.driver.phone = phone.value_or("");
+  BF_ASSIGN_OR_RETURN(d.driver, DecodeDriver(driver));
 
   if (r.Has("lines")) {
     BF_ASSIGN_OR_RETURN(const json::array* lines, r.Array("lines", 0, kMaxLinesPerCrossing));

@@ -96,7 +96,8 @@ Result<int> ReadInt(const toml::table& t, std::string_view prefix, std::string_v
   if (node == nullptr) return fallback;
   auto v = node->value<int64_t>();
   if (!v || *v < min || *v > max) {
-    return ConfigError(fmt::format("{}.{}", prefix, key), fmt::format("must be {} to {}", min, max));
+    return ConfigError(fmt::format("{}.{}", prefix, key),
+                       fmt::format("must be {} to {}", min, max));
   }
   return static_cast<int>(*v);
 }
@@ -115,12 +116,12 @@ Status ReadQueue(const toml::table& root, GateConfig& config) {
   BF_ASSIGN_OR_RETURN(q.max_open_bookings_per_company,
                       ReadInt(*t, "queue", "max_open_bookings_per_company", 1, 100000,
                               q.max_open_bookings_per_company));
-  BF_ASSIGN_OR_RETURN(q.call_window, ReadMinutes(*t, "call_window_minutes", 1, 24 * 60,
-                                                 q.call_window));
-  BF_ASSIGN_OR_RETURN(q.late_arrival, ReadMinutes(*t, "late_arrival_minutes", 0, 24 * 60,
-                                                  q.late_arrival));
-  BF_ASSIGN_OR_RETURN(q.late_cancel, ReadMinutes(*t, "late_cancel_minutes", 0, 7 * 24 * 60,
-                                                 q.late_cancel));
+  BF_ASSIGN_OR_RETURN(q.call_window,
+                      ReadMinutes(*t, "call_window_minutes", 1, 24 * 60, q.call_window));
+  BF_ASSIGN_OR_RETURN(q.late_arrival,
+                      ReadMinutes(*t, "late_arrival_minutes", 0, 24 * 60, q.late_arrival));
+  BF_ASSIGN_OR_RETURN(q.late_cancel,
+                      ReadMinutes(*t, "late_cancel_minutes", 0, 7 * 24 * 60, q.late_cancel));
   BF_ASSIGN_OR_RETURN(q.strikes_for_ban,
                       ReadInt(*t, "queue", "strikes_for_ban", 1, 100, q.strikes_for_ban));
   BF_ASSIGN_OR_RETURN(q.strike_window,
@@ -133,8 +134,8 @@ Status ReadQueue(const toml::table& root, GateConfig& config) {
     }
     q.policy = *v;
   }
-  BF_ASSIGN_OR_RETURN(q.fairness_bound, ReadMinutes(*t, "fairness_bound_minutes", 0, 7 * 24 * 60,
-                                                    q.fairness_bound));
+  BF_ASSIGN_OR_RETURN(q.fairness_bound,
+                      ReadMinutes(*t, "fairness_bound_minutes", 0, 7 * 24 * 60, q.fairness_bound));
   if (const toml::node* w = t->get("cyclic_weights")) {
     const toml::table* weights = w->as_table();
     if (weights == nullptr) return ConfigError("queue.cyclic_weights", "must be a table");
@@ -149,8 +150,8 @@ Status ReadQueue(const toml::table& root, GateConfig& config) {
     BF_ASSIGN_OR_RETURN(q.weight_trusted_perishable,
                         ReadInt(*weights, "queue.cyclic_weights", "trusted_perishable", 0, 100,
                                 q.weight_trusted_perishable));
-    BF_ASSIGN_OR_RETURN(q.weight_perishable, ReadInt(*weights, "queue.cyclic_weights",
-                                                     "perishable", 0, 100, q.weight_perishable));
+    BF_ASSIGN_OR_RETURN(q.weight_perishable, ReadInt(*weights, "queue.cyclic_weights", "perishable",
+                                                     0, 100, q.weight_perishable));
     BF_ASSIGN_OR_RETURN(q.weight_trusted, ReadInt(*weights, "queue.cyclic_weights", "trusted", 0,
                                                   100, q.weight_trusted));
     BF_ASSIGN_OR_RETURN(q.weight_regular, ReadInt(*weights, "queue.cyclic_weights", "regular", 0,

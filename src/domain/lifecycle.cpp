@@ -21,10 +21,7 @@ const std::vector<Transition> kTable = {
     {E::kAssess, {S::kDeclared}, S::kAssessed, {R::kCustomsOfficer, R::kSystem}},
     // Booking again in state booked moves the booking to another slot (rebooking).
     {E::kBook, {S::kAssessed, S::kBooked}, S::kBooked, {R::kForwarder, R::kGateOperator}},
-    {E::kCancelBooking,
-     {S::kBooked},
-     S::kAssessed,
-     {R::kForwarder, R::kGateOperator, R::kSystem}},
+    {E::kCancelBooking, {S::kBooked}, S::kAssessed, {R::kForwarder, R::kGateOperator, R::kSystem}},
     {E::kEnterYard,
      {S::kAssessed, S::kBooked},
      S::kInYard,
@@ -203,7 +200,14 @@ Result<json::object> DecodeEventData(CrossingEventType type, const json::value& 
       BF_TRY(copy_optional("reason", 1000));
       break;
     }
-    case E::kCallForward:
+    case E::kCallForward: {
+      // `reason`: why this truck now (a planner reason code, or the operator's words).
+      BF_TRY(r.RejectUnknown({"note", "lane", "reason"}));
+      BF_TRY(copy_optional("note", 1000));
+      BF_TRY(copy_optional("lane", 32));
+      BF_TRY(copy_optional("reason", 64));
+      break;
+    }
     case E::kRequeue:
     case E::kStartInspection:
     case E::kRelease:

@@ -10,6 +10,8 @@
 #include <borderflow/domain/crossing_json.h>
 #include <borderflow/engine/engine.h>
 
+#include "queue_book.h"
+
 namespace borderflow {
 
 namespace json = boost::json;
@@ -53,9 +55,11 @@ AuditDraft Draft(const Actor& actor, Timestamp now, std::string subject_type,
                ToJsonText(body));
 }
 
+// Every write that clients retry needs a key; administration (CLI) and the engine's own timer
+// do not.
 bool NeedsIdempotencyKey(const CommandBody& body) {
-  return std::holds_alternative<DeclareCrossing>(body) ||
-         std::holds_alternative<RecordCrossingEvent>(body);
+  return !std::holds_alternative<AddUser>(body) && !std::holds_alternative<IssueApiToken>(body) &&
+         !std::holds_alternative<RevokeApiToken>(body) && !std::holds_alternative<QueueTick>(body);
 }
 
 }  // namespace
@@ -80,8 +84,15 @@ Engine::Engine(GateConfig config, std::shared_ptr<const HsNomenclature> hs, Stor
       store_(store),
       clock_(clock),
       random_(random),
-      options_(options) {
+      options_(options),
+      queue_(std::make_unique<QueueBook>(config_)) {
   if (options_.max_batch == 0) options_.max_batch = 1;
+  // A store that cannot be read at start is an operator's problem to fix before serving.
+  Status loaded = queue_->Load(store_);
+  if (!loaded) {
+    std::string why = "the queue could not be loaded from the store: " + loaded.error().ToString();
+    internal::AssertFailed("queue_->Load(store_)", why.c_str(), __FILE__, __LINE__);
+  }
   if (!options_.writer_thread) return;
   writer_ = std::make_unique<Writer>();
   writer_->thread = std::thread([this] {
@@ -167,15 +178,16 @@ void Engine::CommitBatch(std::vector<Pending>& batch) {
     // Only what committed enters the cache; a failed transaction reports an error for every
     // command, so nothing of it does.
     for (size_t i = 0; i < batch.size(); ++i) {
-      if (!statuses[i] || !results[i].crossing) continue;
-      const Crossing& c = *results[i].crossing;
-      if (IsTerminal(c.state)) {
-        committed_crossings_.erase(c.id);
-      } else {
-        if (committed_crossings_.size() >= options_.crossing_cache_size) {
-          committed_crossings_.clear();  // crude but bounded; misses reload from the store
+      if (!statuses[i]) continue;
+      for (const Crossing& c : results[i].changed) {
+        if (IsTerminal(c.state)) {
+          committed_crossings_.erase(c.id);
+        } else {
+          if (committed_crossings_.size() >= options_.crossing_cache_size) {
+            committed_crossings_.clear();  // crude but bounded; misses reload from the store
+          }
+          committed_crossings_.insert_or_assign(c.id, c);
         }
-        committed_crossings_.insert_or_assign(c.id, c);
       }
     }
   }
@@ -192,7 +204,15 @@ void Engine::CommitBatch(std::vector<Pending>& batch) {
     if (results[i].replayed) stats_.replays.fetch_add(1);
     committed.insert(committed.end(), results[i].records.begin(), results[i].records.end());
   }
-  if (transaction_failed) stats_.transaction_failures.fetch_add(1);  // once per transaction
+  if (transaction_failed) {
+    stats_.transaction_failures.fetch_add(1);  // once per transaction
+    queue_reload_ = true;
+  }
+  if (queue_reload_) {
+    // The book saw changes that did not commit: start again from what did.
+    Status reloaded = queue_->Load(store_);
+    queue_reload_ = !reloaded.has_value();
+  }
   if (listener_ && !committed.empty()) listener_(committed);
   for (size_t i = 0; i < batch.size(); ++i) {
     if (statuses[i]) {
@@ -205,6 +225,8 @@ void Engine::CommitBatch(std::vector<Pending>& batch) {
 
 Status Engine::Apply(WriteTxn& txn, const Command& command, Timestamp now, CommandResult& result) {
   const Actor& actor = command.actor;
+  batch_undo_.clear();
+  queue_touched_ = false;
   bool keyed = !command.idempotency_key.empty();
   if (!keyed && NeedsIdempotencyKey(command.body)) {
     return InvalidArgument("idempotency_key_required",
@@ -240,11 +262,40 @@ Status Engine::Apply(WriteTxn& txn, const Command& command, Timestamp now, Comma
           return ApplyAddUser(txn, actor, body, now, result);
         } else if constexpr (std::is_same_v<T, IssueApiToken>) {
           return ApplyIssueToken(txn, actor, body, now, result);
-        } else {
+        } else if constexpr (std::is_same_v<T, RevokeApiToken>) {
           return ApplyRevokeToken(txn, actor, body, now, result);
+        } else if constexpr (std::is_same_v<T, ChangeCapacity>) {
+          return ApplyChangeCapacity(txn, actor, body, now, result);
+        } else if constexpr (std::is_same_v<T, QueueTick>) {
+          return ApplyQueueTick(txn, actor, now, result);
+        } else if constexpr (std::is_same_v<T, CallNext>) {
+          return ApplyCallNext(txn, actor, body, now, result);
+        } else if constexpr (std::is_same_v<T, SubmitPlateRead>) {
+          return ApplyPlateRead(txn, actor, body, now, result);
+        } else if constexpr (std::is_same_v<T, ResolvePlateRead>) {
+          return ApplyResolvePlateRead(txn, actor, body, now, result);
+        } else if constexpr (std::is_same_v<T, UpdateDriver>) {
+          return ApplyUpdateDriver(txn, actor, body, now, result);
+        } else if constexpr (std::is_same_v<T, SetBan>) {
+          return ApplySetBan(txn, actor, body, now, result);
+        } else {
+          static_assert(std::is_same_v<T, SetQueuePolicy>);
+          return ApplySetPolicy(txn, actor, body, now, result);
         }
       },
       command.body);
+  if (!applied && (queue_touched_ || !result.changed.empty())) {
+    // The steps that succeeded before the failure are rolled back with the savepoint: undo
+    // what later commands of the batch would otherwise see, and reload the book after it.
+    for (auto it = batch_undo_.rbegin(); it != batch_undo_.rend(); ++it) {
+      if (it->second) {
+        batch_crossings_.insert_or_assign(it->first, *it->second);
+      } else {
+        batch_crossings_.erase(it->first);
+      }
+    }
+    queue_reload_ = true;
+  }
   BF_TRY(applied);
   if (result.body_text.empty()) result.body_text = ToJsonText(result.body);
   if (keyed) {
@@ -252,8 +303,12 @@ Status Engine::Apply(WriteTxn& txn, const Command& command, Timestamp now, Comma
                                                 command.fingerprint, result.status,
                                                 result.body_text, now}));
   }
-  // Nothing of this command can fail any more: later commands of the batch see its crossing.
-  if (result.crossing) batch_crossings_.insert_or_assign(result.crossing->id, *result.crossing);
+  // Nothing of this command can fail any more: later commands of the batch see its crossings.
+  for (const Crossing& c : result.changed) batch_crossings_.insert_or_assign(c.id, c);
+  if (result.crossing && result.changed.empty()) {
+    batch_crossings_.insert_or_assign(result.crossing->id, *result.crossing);
+    result.changed.push_back(*result.crossing);
+  }
   return {};
 }
 
@@ -302,34 +357,61 @@ Result<std::optional<Crossing>> Engine::LoadCrossing(WriteTxn& txn, const std::s
 
 Status Engine::ApplyEvent(WriteTxn& txn, const Actor& actor, const RecordCrossingEvent& cmd,
                           Timestamp now, CommandResult& result) {
-  BF_ASSIGN_OR_RETURN(std::optional<Crossing> current, LoadCrossing(txn, cmd.crossing_id));
-  if (!current || !CanSee(actor, *current)) return CrossingNotFound(cmd.crossing_id);
+  BF_ASSIGN_OR_RETURN(std::optional<Crossing> current, LoadForCommand(txn, actor, cmd.crossing_id));
+  if (!current) return CrossingNotFound(cmd.crossing_id);
   if (cmd.expected_version && *cmd.expected_version != current->version) {
     return Conflict("version_conflict",
                     fmt::format("crossing {} is at version {}, not {}", current->id,
                                 current->version, *cmd.expected_version));
   }
-  BF_ASSIGN_OR_RETURN(Crossing next, Decide(*current, cmd.event, actor, now));
+  BF_ASSIGN_OR_RETURN(Crossing next, Transition(txn, actor, *current, cmd.event, now, result));
+  const AuditRecord& record = result.records.back();
   json::object view = CrossingView(next);
   std::string document = ToJsonText(view);
-  BF_TRY(txn.UpdateCrossing(next, document, current->version));
-  json::object body{{"type", CrossingEventName(cmd.event.type)},
-                    {"from", CrossingStateName(current->state)},
-                    {"to", CrossingStateName(next.state)},
-                    {"version", next.version},
-                    {"data", cmd.event.data}};
-  BF_ASSIGN_OR_RETURN(AuditRecord record,
-                      txn.AppendAudit(Draft(actor, now, "crossing", next.id,
-                                            std::string(CrossingEventName(cmd.event.type)), body)));
   result.status = 200;
   json::object event{
       {"seq", record.seq}, {"type", CrossingEventName(cmd.event.type)}, {"at", FormatUtc(now)}};
   // The same text ToJsonText(result.body) would give, without serialising the crossing again.
   result.body_text = fmt::format(R"({{"event":{},"crossing":{}}})", ToJsonText(event), document);
   result.body = json::object{{"event", std::move(event)}, {"crossing", std::move(view)}};
-  result.records.push_back(std::move(record));
   result.crossing = std::move(next);
   return {};
+}
+
+Result<std::optional<Crossing>> Engine::LoadForCommand(WriteTxn& txn, const Actor& actor,
+                                                       const std::string& id) {
+  BF_ASSIGN_OR_RETURN(std::optional<Crossing> current, LoadCrossing(txn, id));
+  if (!current || !CanSee(actor, *current)) return std::optional<Crossing>();
+  return current;
+}
+
+Result<Crossing> Engine::Transition(WriteTxn& txn, const Actor& actor, const Crossing& current,
+                                    const CrossingEvent& event, Timestamp now,
+                                    CommandResult& result, json::object why) {
+  BF_ASSIGN_OR_RETURN(Crossing next, Decide(current, event, actor, now));
+  BF_TRY(ApplyQueueRules(txn, actor, current, event, now, next, result));
+  std::string document = ToJsonText(CrossingView(next));
+  BF_TRY(txn.UpdateCrossing(next, document, current.version));
+  json::object body{{"type", CrossingEventName(event.type)},
+                    {"from", CrossingStateName(current.state)},
+                    {"to", CrossingStateName(next.state)},
+                    {"version", next.version},
+                    {"data", event.data}};
+  for (auto& kv : why) body[kv.key()] = std::move(kv.value());
+  BF_ASSIGN_OR_RETURN(AuditRecord record,
+                      txn.AppendAudit(Draft(actor, now, "crossing", next.id,
+                                            std::string(CrossingEventName(event.type)), body)));
+  result.records.push_back(std::move(record));
+  // Later steps of this command and later commands of the batch see the new state.
+  auto previous = batch_crossings_.find(next.id);
+  batch_undo_.emplace_back(next.id, previous == batch_crossings_.end()
+                                        ? std::nullopt
+                                        : std::optional<Crossing>(previous->second));
+  batch_crossings_.insert_or_assign(next.id, next);
+  queue_->Upsert(next);
+  queue_touched_ = true;
+  result.changed.push_back(next);
+  return next;
 }
 
 Status Engine::ApplyAddUser(WriteTxn& txn, const Actor& actor, const AddUser& cmd, Timestamp now,

@@ -1,1 +1,218 @@
-// placeholder: written by a helper
+// The queue planner: bookings first, then the live queue in the order the policy chooses.
+// See include/borderflow/queue/planner.h for the contract.
+
+#include <algorithm>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <tuple>
+#include <utility>
+#include <vector>
+
+#include <fmt/format.h>
+
+#include <borderflow/queue/planner.h>
+
+namespace borderflow {
+
+std::string_view PriorityClassName(PriorityClass c) {
+  switch (c) {
+#define BORDERFLOW_PRIORITY_NAME(name, text) \
+  case PriorityClass::name:                  \
+    return text;
+    BORDERFLOW_PRIORITY_CLASSES(BORDERFLOW_PRIORITY_NAME)
+#undef BORDERFLOW_PRIORITY_NAME
+  }
+  return "regular";
+}
+
+Result<PriorityClass> ParsePriorityClass(std::string_view text) {
+#define BORDERFLOW_PRIORITY_PARSE(name, str) \
+  if (text == str) return PriorityClass::name;
+  BORDERFLOW_PRIORITY_CLASSES(BORDERFLOW_PRIORITY_PARSE)
+#undef BORDERFLOW_PRIORITY_PARSE
+  return InvalidArgument(
+      "unknown_priority_class",
+      fmt::format("'{}' is not a priority class (trusted_perishable, perishable, trusted, regular)",
+                  text.substr(0, 32)),
+      "priority");
+}
+
+namespace {
+
+// The free call slots of one bucket: calls k in [next_k, effective) are still open.
+struct BucketState {
+  Timestamp start;
+  int effective = 0;  // the bucket's full effective capacity (slot spacing)
+  int next_k = 0;     // first call index not yet taken
+  int capacity = 0;   // capacity left for planning when the plan started
+
+  int room() const { return effective - next_k; }
+  Timestamp SlotAt(int k, Duration bucket) const {
+    return start + Duration(bucket.count() * k / effective);
+  }
+};
+
+// One planned call before positions are assigned.
+struct PendingCall {
+  Timestamp at;
+  bool live = false;  // booked calls come before live ones at the same moment
+  int64_t ticket = 0;
+  size_t bucket = 0;
+  PlannedCall call;
+};
+
+struct Unplanned {
+  int64_t ticket = 0;
+  std::string crossing_id;
+  std::string reason;
+};
+
+constexpr std::string_view kBeyondHorizon = "beyond_horizon";
+constexpr std::string_view kLateForBooking = "late_for_booking";
+
+}  // namespace
+
+LanePlan PlanLane(const CapacityPlan& capacity, const QueuePolicy& policy,
+                  const PlanRequest& request) {
+  LanePlan plan;
+  plan.direction = request.direction;
+  plan.lane_class = request.lane_class;
+  const Duration bucket = capacity.bucket();
+  const Timestamp current = capacity.BucketStart(request.now);
+
+  // 1. Buckets from the one holding `now` to the horizon, with the calls already made taken out
+  // of the current one.
+  std::vector<BucketState> buckets;
+  for (const BucketCapacity& b :
+       capacity.Range(request.direction, request.lane_class, request.now, request.horizon_end)) {
+    BucketState state;
+    state.start = b.start;
+    state.effective = std::max(0, b.effective);
+    if (b.start == current) {
+      state.next_k = std::clamp(request.calls_in_current_bucket, 0, state.effective);
+    }
+    state.capacity = state.room();
+    buckets.push_back(state);
+  }
+  // The index of the bucket starting at `start`, if it is planned.
+  auto bucket_index = [&](Timestamp start) -> std::optional<size_t> {
+    auto it = std::lower_bound(buckets.begin(), buckets.end(), start,
+                               [](const BucketState& b, Timestamp t) { return b.start < t; });
+    if (it == buckets.end() || it->start != start) return std::nullopt;
+    return static_cast<size_t>(it - buckets.begin());
+  };
+
+  std::vector<PendingCall> pending;
+  std::vector<Unplanned> unplanned;
+  auto add_call = [&](const QueueTruck& truck, size_t b, int k, bool live, std::string reason) {
+    PendingCall p;
+    p.at = buckets[b].SlotAt(k, bucket);
+    p.live = live;
+    p.ticket = truck.ticket;
+    p.bucket = b;
+    p.call.crossing_id = truck.crossing_id;
+    p.call.bucket = buckets[b].start;
+    p.call.expected_call = p.at;
+    p.call.reason = std::move(reason);
+    pending.push_back(std::move(p));
+  };
+  auto add_unplanned = [&](const QueueTruck& truck, std::string_view reason) {
+    unplanned.push_back({truck.ticket, truck.crossing_id, std::string(reason)});
+  };
+
+  // 2. Bookings, in (booked bucket, ticket) order. A booking whose bucket already passed keeps
+  // its place in the current bucket if the truck is in the yard, and lapses otherwise.
+  std::vector<std::pair<size_t, const QueueTruck*>> bookings;  // (bucket index, truck)
+  std::vector<const QueueTruck*> live_trucks;
+  for (const QueueTruck& truck : request.trucks) {
+    if (!truck.booked_bucket) {
+      if (truck.in_yard) live_trucks.push_back(&truck);
+      continue;  // a live truck that is not in the yard is not queued
+    }
+    Timestamp booked = capacity.BucketStart(*truck.booked_bucket);
+    if (booked < current) {
+      if (!truck.in_yard) {
+        add_unplanned(truck, kLateForBooking);
+        continue;
+      }
+      booked = current;
+    }
+    std::optional<size_t> b = bucket_index(booked);
+    if (!b) {
+      add_unplanned(truck, kBeyondHorizon);  // booked beyond the horizon (or no buckets at all)
+      continue;
+    }
+    bookings.emplace_back(*b, &truck);
+  }
+  std::sort(bookings.begin(), bookings.end(), [](const auto& a, const auto& b) {
+    return std::tie(a.first, a.second->ticket) < std::tie(b.first, b.second->ticket);
+  });
+  // Bookings come in bucket order and buckets only lose room, so the first bucket with room at
+  // or after a booking's bucket never moves backwards: one forward cursor finds it.
+  size_t cursor = 0;
+  for (const auto& [b, truck] : bookings) {
+    cursor = std::max(cursor, b);
+    while (cursor < buckets.size() && buckets[cursor].room() <= 0) ++cursor;
+    if (cursor == buckets.size()) {
+      add_unplanned(*truck, kBeyondHorizon);
+      continue;
+    }
+    add_call(*truck, cursor, buckets[cursor].next_k++, /*live=*/false,
+             cursor == b ? "booked_slot" : "booking_moved");
+  }
+
+  // 3. The live queue takes the remaining slots in time order, as the policy chooses.
+  std::sort(live_trucks.begin(), live_trucks.end(),
+            [](const QueueTruck* a, const QueueTruck* b) { return a->ticket < b->ticket; });
+  std::vector<QueueTruck> live;
+  live.reserve(live_trucks.size());
+  for (const QueueTruck* truck : live_trucks) live.push_back(*truck);
+  std::vector<Slot> slots;
+  std::vector<std::pair<size_t, int>> slot_origin;  // (bucket index, k) of each free slot
+  for (size_t b = 0; b < buckets.size(); ++b) {
+    for (int k = buckets[b].next_k; k < buckets[b].effective; ++k) {
+      slots.push_back({buckets[b].start, buckets[b].SlotAt(k, bucket)});
+      slot_origin.emplace_back(b, k);
+    }
+  }
+  std::vector<QueuePolicy::Choice> choices =
+      policy.Fill(live, slots, PolicyContext{request.now, request.cyclic_phase});
+  // A policy that breaks its contract (too many choices, a truck twice, an index out of range)
+  // is a bug; the plan still never loses a truck or overfills a bucket: such choices are dropped
+  // and the trucks concerned end up unplanned.
+  std::vector<bool> placed(live.size(), false);
+  const size_t filled = std::min(choices.size(), slots.size());
+  for (size_t s = 0; s < filled; ++s) {
+    const QueuePolicy::Choice& choice = choices[s];
+    if (choice.truck >= live.size() || placed[choice.truck]) continue;
+    placed[choice.truck] = true;
+    auto [b, k] = slot_origin[s];
+    add_call(live[choice.truck], b, k, /*live=*/true, choice.reason);
+  }
+  for (size_t i = 0; i < live.size(); ++i) {
+    if (!placed[i]) add_unplanned(live[i], kBeyondHorizon);
+  }
+
+  // 4. Call order and bucket loads.
+  std::sort(pending.begin(), pending.end(), [](const PendingCall& a, const PendingCall& b) {
+    return std::tie(a.at, a.live, a.ticket) < std::tie(b.at, b.live, b.ticket);
+  });
+  plan.buckets.reserve(buckets.size());
+  for (const BucketState& b : buckets) plan.buckets.push_back({b.start, b.capacity, 0});
+  plan.calls.reserve(pending.size());
+  for (PendingCall& p : pending) {
+    ++plan.buckets[p.bucket].planned;
+    p.call.position = static_cast<int>(plan.calls.size()) + 1;
+    plan.calls.push_back(std::move(p.call));
+  }
+  std::sort(unplanned.begin(), unplanned.end(),
+            [](const Unplanned& a, const Unplanned& b) { return a.ticket < b.ticket; });
+  plan.unplanned.reserve(unplanned.size());
+  for (Unplanned& u : unplanned) {
+    plan.unplanned.emplace_back(std::move(u.crossing_id), std::move(u.reason));
+  }
+  return plan;
+}
+
+}  // namespace borderflow

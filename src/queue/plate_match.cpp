@@ -104,8 +104,10 @@ int ConfusionGroup(char32_t c) {
 // stack: normalising a candidate allocates nothing.
 struct Normalised {
   std::array<char32_t, kMaxCodePoints> cp{};
+  std::array<unsigned char, kMaxCodePoints> group{};  // ConfusionGroup of cp
   int len = 0;
-  bool bounded = true;  // false: longer than kMaxBytes or kMaxCodePoints
+  bool province = false;  // cp[0] is a (possible) province character
+  bool bounded = true;    // false: longer than kMaxBytes or kMaxCodePoints
 };
 
 Normalised Normalise(std::string_view text) {
@@ -125,29 +127,28 @@ Normalised Normalise(std::string_view text) {
       n.bounded = false;
       return n;
     }
+    n.group[n.len] = static_cast<unsigned char>(ConfusionGroup(c));
     n.cp[n.len++] = c;
   }
+  n.province = n.len > 0 && IsProvince(n.cp[0]);
   return n;
 }
 
 // Costs of the edit operations. `i` and `j` are 0-based positions in the read `a` and the
 // canonical plate `b`; the province character only counts at position 0.
 int SubstitutionCost(const Normalised& a, int i, const Normalised& b, int j) {
-  const char32_t x = a.cp[i];
-  const char32_t y = b.cp[j];
-  if (x == y) return 0;
-  if (i == 0 && j == 0 && IsProvince(x) && IsProvince(y)) return kCheapCost;
-  const int group = ConfusionGroup(x);
-  if (group != 0 && group == ConfusionGroup(y)) return kCheapCost;
+  if (a.cp[i] == b.cp[j]) return 0;
+  if (i == 0 && j == 0 && a.province && b.province) return kCheapCost;
+  if (a.group[i] != 0 && a.group[i] == b.group[j]) return kCheapCost;
   return kEditCost;
 }
 
 int DeletionCost(const Normalised& a, int i) {
-  return i == 0 && IsProvince(a.cp[0]) ? kCheapCost : kEditCost;
+  return i == 0 && a.province ? kCheapCost : kEditCost;
 }
 
 int InsertionCost(const Normalised& b, int j) {
-  return j == 0 && IsProvince(b.cp[0]) ? kCheapCost : kEditCost;
+  return j == 0 && b.province ? kCheapCost : kEditCost;
 }
 
 // A lower bound of the distance from the lengths alone: every code point of length difference
@@ -156,29 +157,43 @@ int LengthLowerBound(const Normalised& a, const Normalised& b) {
   const Normalised& longer = a.len >= b.len ? a : b;
   const int diff = std::abs(a.len - b.len);
   if (diff == 0) return 0;
-  return kEditCost * diff - (IsProvince(longer.cp[0]) ? kEditCost - kCheapCost : 0);
+  return kEditCost * diff - (longer.province ? kEditCost - kCheapCost : 0);
 }
 
 // The distance between two bounded strings, or any value above `limit` as soon as it is clear
 // that the distance exceeds `limit`.
+//
+// Only a band of the table is computed: a path through cell (i, j) has at least |i - j|
+// insertions or deletions in one direction, of which at most one is cheap, so it costs at least
+// 3 |i - j| - 2. Values are capped at limit + 1, which stands for "too far".
 int BoundedDistance(const Normalised& a, const Normalised& b, int limit) {
-  if (LengthLowerBound(a, b) > limit) return limit + 1;
+  limit = std::min(limit, kFarDistance);
+  const int over = limit + 1;
+  if (limit < 0 || LengthLowerBound(a, b) > limit) return over;
+  const int band = std::min((limit + kEditCost - kCheapCost) / kEditCost, kMaxCodePoints);
   std::array<int, kMaxCodePoints + 1> prev{};
   std::array<int, kMaxCodePoints + 1> row{};
   prev[0] = 0;
-  for (int j = 1; j <= b.len; ++j) prev[j] = prev[j - 1] + InsertionCost(b, j - 1);
+  for (int j = 1; j <= b.len; ++j) {
+    prev[j] = j <= band ? std::min(over, prev[j - 1] + InsertionCost(b, j - 1)) : over;
+  }
   for (int i = 1; i <= a.len; ++i) {
-    row[0] = prev[0] + DeletionCost(a, i - 1);
+    const int lo = std::max(1, i - band);
+    const int hi = std::min(b.len, i + band);
+    row[0] = i <= band ? std::min(over, prev[0] + DeletionCost(a, i - 1)) : over;
+    if (lo > 1) row[lo - 1] = over;
     int row_min = row[0];
-    for (int j = 1; j <= b.len; ++j) {
-      const int diagonal = prev[j - 1] + SubstitutionCost(a, i - 1, b, j - 1);
-      const int deletion = prev[j] + DeletionCost(a, i - 1);
-      const int insertion = row[j - 1] + InsertionCost(b, j - 1);
-      row[j] = std::min({diagonal, deletion, insertion});
+    const int deletion_cost = DeletionCost(a, i - 1);
+    for (int j = lo; j <= hi; ++j) {
+      int best = prev[j - 1] + SubstitutionCost(a, i - 1, b, j - 1);
+      best = std::min(best, prev[j] + deletion_cost);
+      best = std::min(best, row[j - 1] + InsertionCost(b, j - 1));
+      row[j] = std::min(best, over);
       row_min = std::min(row_min, row[j]);
     }
-    // Costs are never negative: once a whole row is above the limit, so is the result.
-    if (row_min > limit) return limit + 1;
+    if (hi < b.len) row[hi + 1] = over;
+    // Costs are never negative: once a whole row is too far, so is the result.
+    if (row_min > limit) return over;
     prev = row;
   }
   return prev[b.len];
@@ -204,9 +219,9 @@ EditSummary Summarise(const Normalised& a, const Normalised& b) {
   for (int i = 1; i <= a.len; ++i) {
     d[i][0] = d[i - 1][0] + DeletionCost(a, i - 1);
     for (int j = 1; j <= b.len; ++j) {
-      d[i][j] = std::min({d[i - 1][j - 1] + SubstitutionCost(a, i - 1, b, j - 1),
-                          d[i - 1][j] + DeletionCost(a, i - 1),
-                          d[i][j - 1] + InsertionCost(b, j - 1)});
+      d[i][j] =
+          std::min({d[i - 1][j - 1] + SubstitutionCost(a, i - 1, b, j - 1),
+                    d[i - 1][j] + DeletionCost(a, i - 1), d[i][j - 1] + InsertionCost(b, j - 1)});
     }
   }
   EditSummary s;
@@ -216,7 +231,7 @@ EditSummary Summarise(const Normalised& a, const Normalised& b) {
     if (i > 0 && j > 0) {
       const int cost = SubstitutionCost(a, i - 1, b, j - 1);
       if (d[i][j] == d[i - 1][j - 1] + cost) {
-        if (cost == kCheapCost && i == 1 && j == 1 && IsProvince(a.cp[0]) && IsProvince(b.cp[0])) {
+        if (cost == kCheapCost && i == 1 && j == 1 && a.province && b.province) {
           s.province = EditSummary::Province::kDifferent;
         } else if (cost == kCheapCost) {
           ++s.confusions;
@@ -364,8 +379,8 @@ PlateMatch MatchPlateRead(std::string_view read, double confidence,
                          }),
              hits.end());
   for (size_t k = 0; k < hits.size() && k < kMaxCandidates; ++k) {
-    match.candidates.push_back({plate(hits[k]).crossing_id, plate(hits[k]).canonical,
-                                hits[k].distance});
+    match.candidates.push_back(
+        {plate(hits[k]).crossing_id, plate(hits[k]).canonical, hits[k].distance});
   }
 
   // Written so that NaN (in either) is low confidence.
@@ -389,15 +404,14 @@ PlateMatch MatchPlateRead(std::string_view read, double confidence,
     if (other.distance - best.distance >= margin) break;
     if (plate(other).crossing_id == plate(best).crossing_id) continue;
     match.outcome = PlateMatchOutcome::kAmbiguous;
-    const std::string distances =
-        other.distance == best.distance
-            ? fmt::format("{}", best.distance)
-            : fmt::format("{} and {}", best.distance, other.distance);
+    const std::string distances = other.distance == best.distance
+                                      ? fmt::format("{}", best.distance)
+                                      : fmt::format("{} and {}", best.distance, other.distance);
     if (plate(other).canonical == plate(best).canonical) {
-      match.reason = fmt::format("ambiguous: {} expected for crossings {} and {} at distance {}",
-                                 Printable(plate(best).canonical),
-                                 Printable(plate(best).crossing_id),
-                                 Printable(plate(other).crossing_id), distances);
+      match.reason =
+          fmt::format("ambiguous: {} expected for crossings {} and {} at distance {}",
+                      Printable(plate(best).canonical), Printable(plate(best).crossing_id),
+                      Printable(plate(other).crossing_id), distances);
     } else {
       match.reason =
           fmt::format("ambiguous: {} and {} at distance {}", Printable(plate(best).canonical),

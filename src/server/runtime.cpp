@@ -1,7 +1,11 @@
+#include <condition_variable>
 #include <fstream>
+#include <mutex>
 #include <sstream>
+#include <thread>
 
 #include <fmt/format.h>
+#include <spdlog/spdlog.h>
 
 #include <borderflow/server/runtime.h>
 
@@ -24,6 +28,35 @@ Result<GateConfig> LoadGateConfig(const std::string& path) {
   return *config;
 }
 
+// Submits QueueTick to the engine every `interval` until stopped.
+struct Runtime::Ticker {
+  std::mutex mu;
+  std::condition_variable cv;
+  bool stopping = false;
+  std::thread thread;
+
+  Ticker(Engine& engine, Duration interval) {
+    thread = std::thread([this, &engine, interval] {
+      std::unique_lock lock(mu);
+      while (!cv.wait_for(lock, interval, [this] { return stopping; })) {
+        lock.unlock();
+        engine.Submit(Command{Actor::System(), "", "", QueueTick{}}, [](Result<CommandResult> r) {
+          if (!r) spdlog::warn("queue timer: {}", r.error().ToString());
+        });
+        lock.lock();
+      }
+    });
+  }
+  ~Ticker() {
+    {
+      std::lock_guard lock(mu);
+      stopping = true;
+    }
+    cv.notify_all();
+    thread.join();
+  }
+};
+
 Result<std::unique_ptr<Runtime>> Runtime::Start(RuntimeOptions options, const Clock& clock,
                                                 Random& random) {
   std::unique_ptr<Runtime> rt(new Runtime());
@@ -35,12 +68,16 @@ Result<std::unique_ptr<Runtime>> Runtime::Start(RuntimeOptions options, const Cl
   rt->server_ = std::make_unique<net::HttpServer>(options.http, rt->api_->Routes(),
                                                   rt->api_->Errors(), rt->api_->Observer());
   BF_ASSIGN_OR_RETURN(rt->port_, rt->server_->Start());
+  if (options.queue_tick.count() > 0) {
+    rt->ticker_ = std::make_unique<Ticker>(*rt->engine_, options.queue_tick);
+  }
   return rt;
 }
 
 Runtime::~Runtime() { Stop(); }
 
 void Runtime::Stop() {
+  ticker_.reset();
   if (server_) server_->Stop();
   server_.reset();
   api_.reset();

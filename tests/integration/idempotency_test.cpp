@@ -52,6 +52,18 @@ std::string InYard(TestNode& node, std::string_view plate = "12C-123.45") {
   return id;
 }
 
+// Frees the lane a raced crossing may hold (a called truck is cancelled, a truck at the gate is
+// refused) and moves to the next capacity bucket, so that the next round can call again.
+void FreeLane(TestNode& node, const std::string& id) {
+  std::string state = StateOf(node, id).first;
+  if (state == "called") {
+    EXPECT_EQ(node.Event(id, "cancel", "fwd-a", R"({"reason": "round over"})").status, 200);
+  } else if (state == "at_gate") {
+    EXPECT_EQ(node.Event(id, "refuse", "customs", R"({"reason": "round over"})").status, 200);
+  }
+  node.clock().Advance(std::chrono::minutes(15));
+}
+
 TEST(Idempotency, RetriedDeclarationReturnsFirstResult) {
   TestNode node;
   const int64_t audit = node.AuditCount();
@@ -304,6 +316,7 @@ TEST(Concurrency, CancelAgainstCallForwardInYard) {
     }
     ExpectOneWinner(node, id, std::move(racers), end_states, "version_conflict", wins);
     if (HasFatalFailure()) return;
+    FreeLane(node, id);
   }
   RecordWins(wins);
 }
@@ -337,6 +350,7 @@ TEST(Concurrency, CancelAgainstArriveAtGate) {
     }
     ExpectOneWinner(node, id, std::move(racers), end_states, "invalid_transition", wins);
     if (HasFatalFailure()) return;
+    FreeLane(node, id);
   }
   RecordWins(wins);
 }

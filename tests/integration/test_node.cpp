@@ -81,6 +81,7 @@ void TestNode::Start() {
   options.http.port = 0;
   options.engine = engine_options_;
   options.api = api_options_;
+  options.queue_tick = Duration(0);  // tests run the queue timer themselves (Tick)
   auto rt = Runtime::Start(std::move(options), clock_, random_);
   ASSERT_TRUE(rt) << rt.error().ToString();
   runtime_ = std::move(*rt);
@@ -157,6 +158,12 @@ int64_t TestNode::AuditCount() {
   auto records = runtime_->store().ReadAudit(0, 1000000);
   EXPECT_TRUE(records);
   return records ? static_cast<int64_t>(records->size()) : -1;
+}
+
+boost::json::object TestNode::Tick() {
+  auto r = runtime_->engine().Execute(Command{Actor::System(), "", "", QueueTick{}});
+  EXPECT_TRUE(r.has_value()) << r.error().ToString();
+  return r ? r->body : boost::json::object();
 }
 
 }  // namespace borderflow::testing

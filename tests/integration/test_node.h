@@ -57,6 +57,8 @@ class TestNode {
   ManualClock& clock() { return clock_; }
   const std::map<std::string, std::string>& tokens() const { return tokens_; }
   int64_t AuditCount();
+  // Runs the queue timer once (the engine's QueueTick as the system) and returns its body.
+  boost::json::object Tick();
 
  private:
   void Start();

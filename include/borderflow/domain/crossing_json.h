@@ -9,6 +9,7 @@
 #include <boost/json/value.hpp>
 
 #include <borderflow/core/hs_code.h>
+#include <borderflow/core/json.h>
 #include <borderflow/domain/crossing.h>
 
 namespace borderflow {
@@ -21,6 +22,9 @@ inline constexpr size_t kMaxLinesPerCrossing = 200;
 // codes, timestamps with zones, string lengths. Unknown fields are refused. Every error names
 // the field path ("lines[1].hs_code").
 Result<Declaration> DecodeDeclaration(const boost::json::value& body, const HsNomenclature& hs);
+
+// Decodes and validates a driver object {name, document_number, nationality, phone?}.
+Result<Driver> DecodeDriver(const JsonObjectReader& driver);
 
 // The full crossing document. When `local` is given, timestamps also appear in that local time
 // ("created_at_local": "2026-11-29T08:00:00+07:00").

@@ -76,9 +76,9 @@ struct QueueSettings {
   int weight_perishable = 1;
   int weight_trusted = 1;
   int weight_regular = 5;
-  std::vector<std::string> trusted_traders;         // company ids with trusted-trader status
-  std::map<std::string, Duration> service_time;     // lane class -> clearance time per truck/lane
-  bool auto_call = true;                            // the engine calls trucks when lanes free up
+  std::vector<std::string> trusted_traders;      // company ids with trusted-trader status
+  std::map<std::string, Duration> service_time;  // lane class -> clearance time per truck/lane
+  bool auto_call = true;                         // the engine calls trucks when lanes free up
   Duration service_time_default = std::chrono::minutes(20);
 
   Duration ServiceTime(std::string_view lane_class) const;

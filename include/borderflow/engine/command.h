@@ -15,6 +15,7 @@
 #include <borderflow/domain/crossing.h>
 #include <borderflow/domain/lifecycle.h>
 #include <borderflow/domain/role.h>
+#include <borderflow/queue/capacity.h>
 
 namespace borderflow {
 
@@ -29,6 +30,59 @@ struct RecordCrossingEvent {
   CrossingEvent event;
   // When set, the command applies only if the crossing is still at this version (If-Match).
   std::optional<int64_t> expected_version;
+};
+
+// --- The electronic queue -----------------------------------------------------------------
+
+// An operator changes capacity (closure, lanes, reversible lane) or records the counterpart's
+// acceptance rate. Every affected truck gets a new expected call time ("replan" record).
+struct ChangeCapacity {
+  CapacityChange change;
+};
+
+// The engine's timer (role system): sends back called trucks that missed their window, lapses
+// bookings whose truck never came, and calls trucks forward when lanes have room.
+struct QueueTick {};
+
+// An operator calls the next truck of a lane by the active policy.
+struct CallNext {
+  std::string direction;
+  std::string lane_class;
+};
+
+// A camera read at the yard entrance or the gate. A unique good match is applied (enter_yard,
+// arrive_at_gate); anything else waits for an operator.
+struct SubmitPlateRead {
+  std::string location;  // "yard_entrance" or "gate"
+  std::string camera;
+  std::string text;
+  double confidence = 1.0;
+};
+
+// An operator resolves a waiting read: applies it to `crossing_id`, or dismisses it (empty).
+struct ResolvePlateRead {
+  std::string read_id;
+  std::string crossing_id;
+  std::string note;
+};
+
+// The forwarder edits the driver (the only change allowed after booking; the plate is bound).
+struct UpdateDriver {
+  std::string crossing_id;
+  Driver driver;
+  std::optional<int64_t> expected_version;
+};
+
+// An operator bans a truck (plate) from booking for `days`, or lifts its ban (days == 0).
+struct SetBan {
+  std::string plate;
+  int days = 0;
+  std::string reason;
+};
+
+// An operator switches the queue policy (fifo, cyclic, smart).
+struct SetQueuePolicy {
+  std::string policy;
 };
 
 // Administration (CLI): users and tokens.
@@ -47,7 +101,9 @@ struct RevokeApiToken {
 };
 
 using CommandBody =
-    std::variant<DeclareCrossing, RecordCrossingEvent, AddUser, IssueApiToken, RevokeApiToken>;
+    std::variant<DeclareCrossing, RecordCrossingEvent, AddUser, IssueApiToken, RevokeApiToken,
+                 ChangeCapacity, QueueTick, CallNext, SubmitPlateRead, ResolvePlateRead,
+                 UpdateDriver, SetBan, SetQueuePolicy>;
 
 struct Command {
   Actor actor;
@@ -67,6 +123,7 @@ struct CommandResult {
   bool replayed = false;             // true when this is the stored first result of a retry
   std::vector<AuditRecord> records;  // what this command appended (empty when replayed)
   std::optional<Crossing> crossing;  // the crossing after a crossing command (not on replays)
+  std::vector<Crossing> changed;     // every crossing the command changed, in order
 };
 
 }  // namespace borderflow

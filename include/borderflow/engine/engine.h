@@ -11,6 +11,7 @@
 
 #include <atomic>
 #include <functional>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <unordered_map>
@@ -21,8 +22,11 @@
 #include <borderflow/domain/gate_config.h>
 #include <borderflow/engine/command.h>
 #include <borderflow/engine/store.h>
+#include <borderflow/queue/planner.h>
 
 namespace borderflow {
+
+class QueueBook;
 
 struct EngineOptions {
   // Commands committed per transaction at most. 1 disables grouping.
@@ -84,8 +88,33 @@ class Engine {
   Result<std::vector<AuditRecord>> CrossingHistory(const Actor& actor, std::string_view id);
   Result<GateStatus> GetGateStatus();
 
-  // The JSON document of a crossing as the API shows it (local times of this side).
+  // The JSON document of a crossing as stored and audited (local times of this side).
   boost::json::object CrossingView(const Crossing& c) const;
+  // The same with its place in the queue as planned now ("expected_call"), for reads.
+  boost::json::object LiveCrossingView(const Crossing& c) const;
+
+  // --- The electronic queue (views as JSON documents, times in this side's local time) ------
+  // The live queue per lane: lanes, occupancy, current bucket, planned calls with reasons,
+  // the yard. Staff roles only.
+  Result<boost::json::object> QueueView(const Actor& actor, std::string_view direction,
+                                        std::string_view lane_class);
+  // Capacity per bucket (with planned calls) for one lane over [from, until) (at most 8 days).
+  Result<boost::json::object> CapacityView(const Actor& actor, std::string_view direction,
+                                           std::string_view lane_class, Timestamp from,
+                                           Timestamp until);
+  Result<boost::json::object> CapacityChangesView(const Actor& actor);
+  // The public wait board: per direction and lane class, the expected wait of a truck arriving
+  // now, trucks waiting, today's capacity, gate open. No plate, no company.
+  boost::json::object WaitBoard();
+  Result<boost::json::object> PlateReadsView(const Actor& actor);
+  Result<boost::json::object> BansView(const Actor& actor);
+  // Accuracy of call-time predictions made when trucks joined the queue (minutes).
+  struct PredictionAccuracy {
+    int64_t count = 0;
+    double mean_abs_error_minutes = 0;
+    double p90_abs_error_minutes = 0;
+  };
+  PredictionAccuracy PredictionAccuracyNow() const;
 
   const GateConfig& config() const { return config_; }
   const HsNomenclature& hs() const { return *hs_; }
@@ -106,6 +135,48 @@ class Engine {
                          CommandResult& result);
   Status ApplyRevokeToken(WriteTxn& txn, const Actor& actor, const RevokeApiToken& cmd,
                           Timestamp now, CommandResult& result);
+  // The queue (engine_queue.cpp).
+  Status ApplyChangeCapacity(WriteTxn& txn, const Actor& actor, const ChangeCapacity& cmd,
+                             Timestamp now, CommandResult& result);
+  Status ApplyQueueTick(WriteTxn& txn, const Actor& actor, Timestamp now, CommandResult& result);
+  Status ApplyCallNext(WriteTxn& txn, const Actor& actor, const CallNext& cmd, Timestamp now,
+                       CommandResult& result);
+  Status ApplyPlateRead(WriteTxn& txn, const Actor& actor, const SubmitPlateRead& cmd,
+                        Timestamp now, CommandResult& result);
+  Status ApplyResolvePlateRead(WriteTxn& txn, const Actor& actor, const ResolvePlateRead& cmd,
+                               Timestamp now, CommandResult& result);
+  Status ApplyUpdateDriver(WriteTxn& txn, const Actor& actor, const UpdateDriver& cmd,
+                           Timestamp now, CommandResult& result);
+  Status ApplySetBan(WriteTxn& txn, const Actor& actor, const SetBan& cmd, Timestamp now,
+                     CommandResult& result);
+  Status ApplySetPolicy(WriteTxn& txn, const Actor& actor, const SetQueuePolicy& cmd, Timestamp now,
+                        CommandResult& result);
+  // Moves `current` by `event` inside the running command: queue rules, the new state, its
+  // audit record; updates the queue book. `why` is added to the audit record.
+  Result<Crossing> Transition(WriteTxn& txn, const Actor& actor, const Crossing& current,
+                              const CrossingEvent& event, Timestamp now, CommandResult& result,
+                              boost::json::object why = {});
+  // Queue rules of one transition: checks (booking limits, bans, yard space, free lanes) and
+  // the crossing's QueueInfo; strikes and counters are written to `txn`.
+  Status ApplyQueueRules(WriteTxn& txn, const Actor& actor, const Crossing& current,
+                         const CrossingEvent& event, Timestamp now, Crossing& next,
+                         CommandResult& result);
+  Status AddStrike(WriteTxn& txn, const Crossing& c, std::string kind, Timestamp now,
+                   CommandResult& result);
+  // Calls up to `room` in-yard trucks planned in the current bucket of one lane.
+  Result<int> CallFromPlan(WriteTxn& txn, const Actor& actor, std::string_view direction,
+                           std::string_view lane_class, Timestamp now, int max_calls,
+                           CommandResult& result);
+  // Free lanes and bucket capacity left for one lane now.
+  int CallRoom(std::string_view direction, std::string_view lane_class, Timestamp now) const;
+  // Appends a "replan" record listing every truck whose expected call moved.
+  Status RecordReplan(WriteTxn& txn, const Actor& actor, Timestamp now, std::string cause,
+                      const std::map<std::string, LanePlan>& before, CommandResult& result);
+  Status PutRecord(WriteTxn& txn, std::string_view kind, std::string id,
+                   const boost::json::object& body, Timestamp now);
+  Result<std::optional<Crossing>> LoadForCommand(WriteTxn& txn, const Actor& actor,
+                                                 const std::string& id);
+
   void CommitBatch(std::vector<Pending>& batch);
   // The crossing as of the running transaction: this batch's own updates first, then the cache
   // of committed crossings, then the store.
@@ -124,6 +195,14 @@ class Engine {
   // Used only inside CommitBatch (the writer thread, or under inline_mu_).
   std::unordered_map<std::string, Crossing> committed_crossings_;
   std::unordered_map<std::string, Crossing> batch_crossings_;
+  // What the running command replaced in batch_crossings_ (restored if it fails).
+  std::vector<std::pair<std::string, std::optional<Crossing>>> batch_undo_;
+  std::unique_ptr<QueueBook> queue_;
+  // Set when a command failed after changing the queue book, or a transaction failed: the book
+  // is reloaded from the store after the batch.
+  bool queue_reload_ = false;
+  // Set when the running command changed the queue book (a failure then forces a reload).
+  bool queue_touched_ = false;
 };
 
 }  // namespace borderflow

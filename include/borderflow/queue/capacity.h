@@ -79,10 +79,10 @@ Result<CapacityChange> DecodeCapacityChange(const boost::json::value& json);
 // The capacity of one bucket for one direction × lane class.
 struct BucketCapacity {
   Timestamp start;
-  int lanes = 0;                 // lanes open in this direction for this class
-  int self_capacity = 0;         // trucks this side can clear in the bucket
-  std::optional<int> accepted;   // trucks the counterpart accepts in the bucket, if announced
-  int effective = 0;             // min(self_capacity, accepted)
+  int lanes = 0;                // lanes open in this direction for this class
+  int self_capacity = 0;        // trucks this side can clear in the bucket
+  std::optional<int> accepted;  // trucks the counterpart accepts in the bucket, if announced
+  int effective = 0;            // min(self_capacity, accepted)
   // Why the bucket is closed, when it is: "self_closed", "counterpart_closed",
   // "self_holiday", "counterpart_holiday", "closure:<id>". Empty when open (even if the
   // effective capacity is 0 because no lanes are open or the counterpart accepts none).

@@ -26,10 +26,10 @@
 
 namespace borderflow {
 
-#define BORDERFLOW_PRIORITY_CLASSES(X)             \
-  X(kTrustedPerishable, "trusted_perishable")      \
-  X(kPerishable, "perishable")                     \
-  X(kTrusted, "trusted")                           \
+#define BORDERFLOW_PRIORITY_CLASSES(X)        \
+  X(kTrustedPerishable, "trusted_perishable") \
+  X(kPerishable, "perishable")                \
+  X(kTrusted, "trusted")                      \
   X(kRegular, "regular")
 
 enum class PriorityClass {
@@ -46,9 +46,9 @@ Result<PriorityClass> ParsePriorityClass(std::string_view text);
 struct QueueTruck {
   std::string crossing_id;
   PriorityClass priority = PriorityClass::kRegular;
-  int64_t ticket = 0;  // order of joining the queue (unique): the FIFO key and every tie-break
-  bool in_yard = false;                    // arrived in the staging yard
-  std::optional<Timestamp> booked_bucket;  // a booking: the start of its bucket
+  int64_t ticket = 0;    // order of joining the queue (unique): the FIFO key and every tie-break
+  bool in_yard = false;  // arrived in the staging yard
+  std::optional<Timestamp> booked_bucket;       // a booking: the start of its bucket
   std::optional<Timestamp> freshness_deadline;  // perishables: should be called by then
   Timestamp declaration_valid_until;            // must be called by then (or re-declare)
 };
@@ -111,8 +111,8 @@ struct PolicyContext {
 class QueuePolicy {
  public:
   struct Choice {
-    size_t truck = 0;         // index into `live`
-    std::string reason;       // a reason code above
+    size_t truck = 0;    // index into `live`
+    std::string reason;  // a reason code above
   };
   virtual ~QueuePolicy() = default;
   virtual std::string_view name() const = 0;

@@ -20,9 +20,9 @@ struct ExpectedPlate {
 };
 
 struct PlateMatchOptions {
-  int max_distance = 4;            // in distance units (see PlateReadDistance)
-  int min_margin = 2;              // the best must beat the second best by at least this
-  double min_confidence = 0.6;     // reads the camera is less sure of are never auto-applied
+  int max_distance = 4;         // in distance units (see PlateReadDistance)
+  int min_margin = 2;           // the best must beat the second best by at least this
+  double min_confidence = 0.6;  // reads the camera is less sure of are never auto-applied
 };
 
 // Weighted edit distance between a raw camera read (any case, separators, UTF-8) and a

@@ -25,6 +25,9 @@ struct RuntimeOptions {
   net::ServerOptions http;
   EngineOptions engine;
   api::ApiOptions api;
+  // How often the queue timer runs (missed calls, lapsed bookings, automatic call-forward).
+  // 0 disables it (tests drive QueueTick themselves on a manual clock).
+  Duration queue_tick = std::chrono::seconds(10);
 };
 
 class Runtime {
@@ -49,6 +52,8 @@ class Runtime {
   std::unique_ptr<api::Api> api_;
   std::unique_ptr<net::HttpServer> server_;
   uint16_t port_ = 0;
+  struct Ticker;
+  std::unique_ptr<Ticker> ticker_;
 };
 
 }  // namespace borderflow

@@ -1,0 +1,100 @@
+#pragma once
+
+// Learning from inspection outcomes.
+//
+// * TraderCompliance keeps a Beta-Bernoulli estimate per trader of the probability that an
+//   inspection of its truck finds something: with prior Beta(a, b) and k findings in n
+//   inspections, risk = (a + k) / (a + b + n). BuildRiskFacts puts it into trader.risk, which
+//   rules use in conditions and scores (`score 300 * trader.risk`).
+// * RuleHitRates counts, per rule name, inspections of trucks on which the rule fired and their
+//   findings, next to the hit rate of random selection (the baseline); Report() lists the rules
+//   whose hit rate is below random selection, and Weights() turns hit rates into score weights
+//   for Assess().
+//
+// Both are plain values (not thread-safe for writing); keyed by names, so they survive new
+// rule-set versions.
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <borderflow/rules/assessment.h>
+#include <borderflow/rules/facts.h>
+#include <borderflow/rules/rule_set.h>
+
+namespace borderflow::rules {
+
+struct BetaPrior {
+  double alpha = 1;   // pseudo-findings
+  double beta = 19;   // pseudo-clean inspections: prior risk 5%
+};
+
+struct ComplianceEstimate {
+  int64_t inspections = 0;
+  int64_t findings = 0;
+  double risk = 0;        // posterior mean of the finding probability
+  double compliance = 1;  // 1 - risk
+};
+
+class TraderCompliance {
+ public:
+  explicit TraderCompliance(BetaPrior prior = {}) : prior_(prior) {}
+
+  // Records one inspection of a truck of `company`.
+  void Record(std::string_view company, bool finding);
+  ComplianceEstimate Estimate(std::string_view company) const;
+  // Sets trader.inspections, trader.findings and trader.risk from the estimate.
+  void Fill(TraderFacts& trader) const;
+
+ private:
+  struct Counts {
+    int64_t inspections = 0;
+    int64_t findings = 0;
+  };
+  BetaPrior prior_;
+  std::map<std::string, Counts, std::less<>> counts_;
+};
+
+struct RuleHitRate {
+  std::string rule;
+  int64_t inspected = 0;  // inspections of trucks on which the rule fired
+  int64_t findings = 0;
+  double hit_rate = 0;    // posterior mean, prior Beta(1, 1)
+  bool below_random = false;
+};
+
+struct HitRateReport {
+  int64_t random_inspected = 0;  // inspections of trucks picked at random
+  int64_t random_findings = 0;
+  double random_hit_rate = 0;
+  std::vector<RuleHitRate> rules;         // every rule of the set, in rule order
+  std::vector<std::string> below_random;  // names of rules worse than random selection
+};
+
+class RuleHitRates {
+ public:
+  // Records the outcome of a physical inspection of a truck assessed as `a` by `rules`.
+  // `random_selected`: the truck was inspected because it was drawn at random (a random rule or
+  // the capacity plan's random quota); it then also counts for the baseline.
+  void Record(const RuleSet& rules, const Assessment& a, bool random_selected, bool finding);
+
+  // Rules with fewer than `min_inspections` are never reported below random.
+  HitRateReport Report(const RuleSet& rules, int64_t min_inspections = 20) const;
+
+  // Per-rule score weights for Assess(): hit rate / random hit rate, clamped to
+  // [min_weight, max_weight]; 1 for rules with fewer than `min_inspections`.
+  std::vector<double> Weights(const RuleSet& rules, int64_t min_inspections = 20,
+                              double min_weight = 0.25, double max_weight = 4) const;
+
+ private:
+  struct Counts {
+    int64_t inspected = 0;
+    int64_t findings = 0;
+  };
+  Counts random_;
+  std::map<std::string, Counts, std::less<>> by_rule_;
+};
+
+}  // namespace borderflow::rules

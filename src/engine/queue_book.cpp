@@ -1,0 +1,648 @@
+#include "queue_book.h"
+
+#include <algorithm>
+#include <cmath>
+
+#include <fmt/format.h>
+
+#include <borderflow/core/assert.h>
+#include <borderflow/core/json.h>
+
+namespace borderflow {
+
+namespace json = boost::json;
+
+namespace {
+
+Result<Timestamp> TimeField(const JsonObjectReader& r, std::string_view key) {
+  BF_ASSIGN_OR_RETURN(std::string text, r.String(key, 40));
+  auto t = ParseTimestamp(text);
+  if (!t) return t.error().Within(r.PathOf(key));
+  return *t;
+}
+
+}  // namespace
+
+// --- Records --------------------------------------------------------------------------------
+
+void PredictionStats::Add(double abs_error_minutes) {
+  double m = std::max(0.0, abs_error_minutes);
+  size_t bin = std::min(bins.size() - 1, static_cast<size_t>(std::lround(m)));
+  ++bins[bin];
+  ++count;
+  sum_minutes += m;
+}
+
+double PredictionStats::Quantile(double q) const {
+  if (count == 0) return 0;
+  int64_t rank = static_cast<int64_t>(std::ceil(q * static_cast<double>(count)));
+  int64_t seen = 0;
+  for (size_t i = 0; i < bins.size(); ++i) {
+    seen += bins[i];
+    if (seen >= std::max<int64_t>(rank, 1)) return static_cast<double>(i);
+  }
+  return static_cast<double>(bins.size() - 1);
+}
+
+json::object EncodeBan(const QueueBan& b) {
+  return json::object{{"plate", b.plate},
+                      {"until", FormatUtc(b.until)},
+                      {"reason", b.reason},
+                      {"created_at", FormatUtc(b.created_at)},
+                      {"created_by", b.created_by}};
+}
+
+Result<QueueBan> DecodeBan(const json::value& v) {
+  BF_ASSIGN_OR_RETURN(JsonObjectReader r, JsonObjectReader::Of(v, ""));
+  QueueBan b;
+  BF_ASSIGN_OR_RETURN(b.plate, r.String("plate", 32));
+  BF_ASSIGN_OR_RETURN(b.until, TimeField(r, "until"));
+  BF_ASSIGN_OR_RETURN(b.reason, r.String("reason", 1000, 0));
+  BF_ASSIGN_OR_RETURN(b.created_at, TimeField(r, "created_at"));
+  BF_ASSIGN_OR_RETURN(b.created_by, r.String("created_by", 64, 0));
+  return b;
+}
+
+json::object EncodeStrike(const QueueStrike& s) {
+  return json::object{{"plate", s.plate},
+                      {"crossing_id", s.crossing_id},
+                      {"kind", s.kind},
+                      {"at", FormatUtc(s.at)}};
+}
+
+Result<QueueStrike> DecodeStrike(const json::value& v) {
+  BF_ASSIGN_OR_RETURN(JsonObjectReader r, JsonObjectReader::Of(v, ""));
+  QueueStrike s;
+  BF_ASSIGN_OR_RETURN(s.plate, r.String("plate", 32));
+  BF_ASSIGN_OR_RETURN(s.crossing_id, r.String("crossing_id", 64));
+  BF_ASSIGN_OR_RETURN(s.kind, r.String("kind", 32));
+  BF_ASSIGN_OR_RETURN(s.at, TimeField(r, "at"));
+  return s;
+}
+
+json::object EncodePlateRead(const PendingPlateRead& p) {
+  json::array candidates;
+  for (const auto& c : p.candidates) {
+    candidates.push_back(json::object{
+        {"crossing_id", c.crossing_id}, {"plate", c.canonical}, {"distance", c.distance}});
+  }
+  return json::object{
+      {"id", p.id},           {"location", p.location},     {"camera", p.camera},
+      {"text", p.text},       {"confidence", p.confidence}, {"at", FormatUtc(p.at)},
+      {"outcome", p.outcome}, {"reason", p.reason},         {"candidates", std::move(candidates)}};
+}
+
+Result<PendingPlateRead> DecodePlateRead(const json::value& v) {
+  BF_ASSIGN_OR_RETURN(JsonObjectReader r, JsonObjectReader::Of(v, ""));
+  PendingPlateRead p;
+  BF_ASSIGN_OR_RETURN(p.id, r.String("id", 64));
+  BF_ASSIGN_OR_RETURN(p.location, r.String("location", 32));
+  BF_ASSIGN_OR_RETURN(p.camera, r.String("camera", 64, 0));
+  BF_ASSIGN_OR_RETURN(p.text, r.String("text", 64, 0));
+  BF_ASSIGN_OR_RETURN(p.confidence, r.Number("confidence", 0, 1));
+  BF_ASSIGN_OR_RETURN(p.at, TimeField(r, "at"));
+  BF_ASSIGN_OR_RETURN(p.outcome, r.String("outcome", 32));
+  BF_ASSIGN_OR_RETURN(p.reason, r.String("reason", 1000, 0));
+  BF_ASSIGN_OR_RETURN(const json::array* candidates, r.Array("candidates", 0, 100));
+  for (size_t i = 0; i < candidates->size(); ++i) {
+    BF_ASSIGN_OR_RETURN(JsonObjectReader c,
+                        JsonObjectReader::Of((*candidates)[i], fmt::format("candidates[{}]", i)));
+    PlateCandidate cand;
+    BF_ASSIGN_OR_RETURN(cand.crossing_id, c.String("crossing_id", 64));
+    BF_ASSIGN_OR_RETURN(cand.canonical, c.String("plate", 32));
+    BF_ASSIGN_OR_RETURN(int64_t distance, c.Int("distance", 0, 1000));
+    cand.distance = static_cast<int>(distance);
+    p.candidates.push_back(std::move(cand));
+  }
+  return p;
+}
+
+json::object EncodeLaneCounters(const LaneCounters& c) {
+  return json::object{{"calls_total", c.calls_total},
+                      {"bucket", FormatUtc(c.bucket)},
+                      {"calls_in_bucket", c.calls_in_bucket},
+                      {"occupancy_minutes_ema", c.occupancy_minutes_ema}};
+}
+
+Result<LaneCounters> DecodeLaneCounters(const json::value& v) {
+  BF_ASSIGN_OR_RETURN(JsonObjectReader r, JsonObjectReader::Of(v, ""));
+  LaneCounters c;
+  BF_ASSIGN_OR_RETURN(c.calls_total, r.Int("calls_total", 0, INT64_MAX));
+  BF_ASSIGN_OR_RETURN(c.bucket, TimeField(r, "bucket"));
+  BF_ASSIGN_OR_RETURN(int64_t in_bucket, r.Int("calls_in_bucket", 0, 1000000));
+  c.calls_in_bucket = static_cast<int>(in_bucket);
+  BF_ASSIGN_OR_RETURN(c.occupancy_minutes_ema, r.Number("occupancy_minutes_ema", 0, 1e7));
+  return c;
+}
+
+json::object EncodePredictionStats(const PredictionStats& s) {
+  // Sparse: only the bins in use.
+  json::object bins;
+  for (size_t i = 0; i < s.bins.size(); ++i) {
+    if (s.bins[i] != 0) bins[std::to_string(i)] = s.bins[i];
+  }
+  return json::object{{"count", s.count}, {"sum_minutes", s.sum_minutes}, {"bins", bins}};
+}
+
+Result<PredictionStats> DecodePredictionStats(const json::value& v) {
+  BF_ASSIGN_OR_RETURN(JsonObjectReader r, JsonObjectReader::Of(v, ""));
+  PredictionStats s;
+  BF_ASSIGN_OR_RETURN(s.count, r.Int("count", 0, INT64_MAX));
+  BF_ASSIGN_OR_RETURN(s.sum_minutes, r.Number("sum_minutes", 0, 1e18));
+  BF_ASSIGN_OR_RETURN(JsonObjectReader bins, r.Object("bins"));
+  for (const auto& kv : bins.object()) {
+    size_t index = 0;
+    auto key = std::string(kv.key());
+    if (key.empty() || key.size() > 5 || !std::all_of(key.begin(), key.end(), ::isdigit) ||
+        (index = std::stoul(key)) >= s.bins.size() || !kv.value().is_int64()) {
+      return Internal("stored prediction statistics are corrupt");
+    }
+    s.bins[index] = kv.value().get_int64();
+  }
+  return s;
+}
+
+bool InQueueBook(CrossingState state) {
+  switch (state) {
+    case CrossingState::kAssessed:
+    case CrossingState::kBooked:
+    case CrossingState::kInYard:
+    case CrossingState::kCalled:
+    case CrossingState::kAtGate:
+    case CrossingState::kInspecting:
+    case CrossingState::kChecked:
+    case CrossingState::kReleased:
+      return true;
+    default:
+      return false;
+  }
+}
+
+bool HoldsLane(CrossingState state) {
+  switch (state) {
+    case CrossingState::kCalled:
+    case CrossingState::kAtGate:
+    case CrossingState::kInspecting:
+    case CrossingState::kChecked:
+    case CrossingState::kReleased:
+      return true;
+    default:
+      return false;
+  }
+}
+
+// --- QueueBook --------------------------------------------------------------------------------
+
+QueueBook::QueueBook(const GateConfig& config)
+    : config_(config),
+      policy_(config.queue.policy),
+      trusted_(config.queue.trusted_traders.begin(), config.queue.trusted_traders.end()) {}
+
+std::string QueueBook::LaneKey(std::string_view direction, std::string_view lane_class) {
+  return fmt::format("{}/{}", direction, lane_class);
+}
+
+Status QueueBook::Load(Store& store) {
+  std::unordered_map<std::string, Crossing> crossings;
+  for (CrossingState state :
+       {CrossingState::kAssessed, CrossingState::kBooked, CrossingState::kInYard,
+        CrossingState::kCalled, CrossingState::kAtGate, CrossingState::kInspecting,
+        CrossingState::kChecked, CrossingState::kReleased}) {
+    CrossingFilter filter;
+    filter.state = state;
+    filter.limit = 200;
+    while (true) {
+      BF_ASSIGN_OR_RETURN(CrossingPage page, store.ListCrossings(filter));
+      for (auto& c : page.items) {
+        std::string id = c.id;
+        crossings.emplace(std::move(id), std::move(c));
+      }
+      if (page.next_cursor.empty()) break;
+      filter.after = page.next_cursor;
+    }
+  }
+  auto load = [&](std::string_view kind, auto&& decode) -> Status {
+    BF_ASSIGN_OR_RETURN(std::vector<StoredRecord> records, store.ListRecords(kind));
+    for (const auto& record : records) {
+      BF_ASSIGN_OR_RETURN(json::value v, ParseJson(record.body, JsonLimits{16 << 20, 16}));
+      Status s = decode(record, v);
+      if (!s) {
+        return Internal(
+            fmt::format("stored {} '{}' is corrupt: {}", kind, record.id, s.error().message));
+      }
+    }
+    return {};
+  };
+  std::vector<CapacityChange> changes;
+  std::map<std::string, QueueBan> bans;
+  std::vector<QueueStrike> strikes;
+  std::map<std::string, PendingPlateRead> reads;
+  std::map<std::string, LaneCounters> lanes;
+  PredictionStats predictions;
+  std::string policy = config_.queue.policy;
+  BF_TRY(load(kCapacityChangeRecord, [&](const StoredRecord&, const json::value& v) -> Status {
+    BF_ASSIGN_OR_RETURN(CapacityChange change, DecodeCapacityChange(v));
+    changes.push_back(std::move(change));
+    return {};
+  }));
+  // Ids are time-ordered, and the list is read by id: creation order.
+  std::stable_sort(changes.begin(), changes.end(),
+                   [](const auto& a, const auto& b) { return a.created_at < b.created_at; });
+  BF_TRY(load(kBanRecord, [&](const StoredRecord&, const json::value& v) -> Status {
+    BF_ASSIGN_OR_RETURN(QueueBan ban, DecodeBan(v));
+    bans[ban.plate] = std::move(ban);
+    return {};
+  }));
+  BF_TRY(load(kStrikeRecord, [&](const StoredRecord&, const json::value& v) -> Status {
+    BF_ASSIGN_OR_RETURN(QueueStrike strike, DecodeStrike(v));
+    strikes.push_back(std::move(strike));
+    return {};
+  }));
+  BF_TRY(load(kPlateReadRecord, [&](const StoredRecord&, const json::value& v) -> Status {
+    BF_ASSIGN_OR_RETURN(PendingPlateRead read, DecodePlateRead(v));
+    reads[read.id] = std::move(read);
+    return {};
+  }));
+  BF_TRY(load(kLaneRecord, [&](const StoredRecord& record, const json::value& v) -> Status {
+    BF_ASSIGN_OR_RETURN(LaneCounters counters, DecodeLaneCounters(v));
+    lanes[record.id] = counters;
+    return {};
+  }));
+  BF_TRY(load(kSettingRecord, [&](const StoredRecord& record, const json::value& v) -> Status {
+    if (record.id == "queue_policy" && v.is_object() && v.as_object().contains("policy") &&
+        v.as_object().at("policy").is_string()) {
+      policy = std::string(v.as_object().at("policy").get_string());
+    } else if (record.id == "prediction_stats") {
+      BF_ASSIGN_OR_RETURN(predictions, DecodePredictionStats(v));
+    }
+    return {};
+  }));
+  std::sort(strikes.begin(), strikes.end(),
+            [](const auto& a, const auto& b) { return a.at < b.at; });
+
+  std::lock_guard lock(mu_);
+  crossings_.clear();
+  by_plate_.clear();
+  max_ticket_ = 0;
+  for (auto& [id, c] : crossings) {
+    by_plate_.emplace(c.declaration.vehicle.plate.canonical, id);
+    max_ticket_ = std::max(max_ticket_, c.queue.ticket);
+  }
+  crossings_ = std::move(crossings);
+  changes_ = std::move(changes);
+  bans_ = std::move(bans);
+  strikes_ = std::move(strikes);
+  reads_ = std::move(reads);
+  lanes_ = std::move(lanes);
+  predictions_ = std::move(predictions);
+  policy_ = std::move(policy);
+  Invalidate();
+  return {};
+}
+
+void QueueBook::Upsert(const Crossing& c) {
+  std::lock_guard lock(mu_);
+  auto it = crossings_.find(c.id);
+  if (it != crossings_.end()) {
+    auto range = by_plate_.equal_range(it->second.declaration.vehicle.plate.canonical);
+    for (auto p = range.first; p != range.second; ++p) {
+      if (p->second == c.id) {
+        by_plate_.erase(p);
+        break;
+      }
+    }
+    crossings_.erase(it);
+  }
+  if (InQueueBook(c.state)) {
+    crossings_.emplace(c.id, c);
+    by_plate_.emplace(c.declaration.vehicle.plate.canonical, c.id);
+    max_ticket_ = std::max(max_ticket_, c.queue.ticket);
+  }
+  Invalidate();
+}
+
+void QueueBook::AddCapacityChange(const CapacityChange& change) {
+  std::lock_guard lock(mu_);
+  changes_.push_back(change);
+  Invalidate();
+}
+
+void QueueBook::PutBan(const QueueBan& ban) {
+  std::lock_guard lock(mu_);
+  bans_[ban.plate] = ban;
+}
+
+void QueueBook::LiftBan(const std::string& plate) {
+  std::lock_guard lock(mu_);
+  bans_.erase(plate);
+}
+
+void QueueBook::AddStrike(const QueueStrike& strike) {
+  std::lock_guard lock(mu_);
+  strikes_.push_back(strike);
+}
+
+void QueueBook::PutPlateRead(const PendingPlateRead& read) {
+  std::lock_guard lock(mu_);
+  reads_[read.id] = read;
+}
+
+void QueueBook::RemovePlateRead(const std::string& id) {
+  std::lock_guard lock(mu_);
+  reads_.erase(id);
+}
+
+void QueueBook::PutLaneCounters(const std::string& lane_key, const LaneCounters& counters) {
+  std::lock_guard lock(mu_);
+  lanes_[lane_key] = counters;
+  Invalidate();
+}
+
+void QueueBook::PutPredictionStats(const PredictionStats& stats) {
+  std::lock_guard lock(mu_);
+  predictions_ = stats;
+}
+
+void QueueBook::SetPolicy(const std::string& policy) {
+  std::lock_guard lock(mu_);
+  policy_ = policy;
+  Invalidate();
+}
+
+std::string QueueBook::policy() const {
+  std::lock_guard lock(mu_);
+  return policy_;
+}
+
+CapacityPlan QueueBook::Capacity() const {
+  std::lock_guard lock(mu_);
+  return CapacityPlan(config_, changes_);
+}
+
+std::optional<Crossing> QueueBook::Find(const std::string& id) const {
+  std::lock_guard lock(mu_);
+  auto it = crossings_.find(id);
+  if (it == crossings_.end()) return std::nullopt;
+  return it->second;
+}
+
+std::optional<QueueBan> QueueBook::BanFor(const std::string& plate, Timestamp now) const {
+  std::lock_guard lock(mu_);
+  auto it = bans_.find(plate);
+  if (it == bans_.end() || it->second.until <= now) return std::nullopt;
+  return it->second;
+}
+
+int QueueBook::StrikesSince(const std::string& plate, Timestamp since) const {
+  std::lock_guard lock(mu_);
+  return static_cast<int>(std::count_if(strikes_.begin(), strikes_.end(), [&](const auto& s) {
+    return s.plate == plate && s.at >= since;
+  }));
+}
+
+std::vector<QueueStrike> QueueBook::Strikes() const {
+  std::lock_guard lock(mu_);
+  return strikes_;
+}
+
+std::vector<QueueBan> QueueBook::Bans() const {
+  std::lock_guard lock(mu_);
+  std::vector<QueueBan> out;
+  for (const auto& [plate, ban] : bans_) out.push_back(ban);
+  return out;
+}
+
+std::optional<PendingPlateRead> QueueBook::PlateRead(const std::string& id) const {
+  std::lock_guard lock(mu_);
+  auto it = reads_.find(id);
+  if (it == reads_.end()) return std::nullopt;
+  return it->second;
+}
+
+std::vector<PendingPlateRead> QueueBook::PlateReads() const {
+  std::lock_guard lock(mu_);
+  std::vector<PendingPlateRead> out;
+  for (const auto& [id, read] : reads_) out.push_back(read);
+  return out;
+}
+
+LaneCounters QueueBook::Counters(const std::string& lane_key) const {
+  std::lock_guard lock(mu_);
+  auto it = lanes_.find(lane_key);
+  return it == lanes_.end() ? LaneCounters{} : it->second;
+}
+
+PredictionStats QueueBook::Predictions() const {
+  std::lock_guard lock(mu_);
+  return predictions_;
+}
+
+int64_t QueueBook::NextTicket() const {
+  std::lock_guard lock(mu_);
+  return max_ticket_ + 1;
+}
+
+std::optional<std::string> QueueBook::OtherWithPlate(const std::string& plate,
+                                                     const std::string& except_id) const {
+  std::lock_guard lock(mu_);
+  auto range = by_plate_.equal_range(plate);
+  for (auto it = range.first; it != range.second; ++it) {
+    if (it->second == except_id) continue;
+    const Crossing& c = crossings_.at(it->second);
+    if (c.state != CrossingState::kAssessed) return it->second;
+  }
+  return std::nullopt;
+}
+
+int QueueBook::OpenBookings(const std::string& company_id, const std::string& except_id) const {
+  std::lock_guard lock(mu_);
+  int n = 0;
+  for (const auto& [id, c] : crossings_) {
+    if (id != except_id && c.company_id == company_id && c.queue.booked_bucket &&
+        (c.state == CrossingState::kBooked || c.state == CrossingState::kInYard)) {
+      ++n;
+    }
+  }
+  return n;
+}
+
+int QueueBook::BookingsIn(std::string_view direction, std::string_view lane_class, Timestamp bucket,
+                          const std::string& except_id) const {
+  std::lock_guard lock(mu_);
+  int n = 0;
+  for (const auto& [id, c] : crossings_) {
+    if (id != except_id && c.queue.booked_bucket == bucket &&
+        (c.state == CrossingState::kBooked || c.state == CrossingState::kInYard) &&
+        c.declaration.direction == direction && c.declaration.lane_class == lane_class) {
+      ++n;
+    }
+  }
+  return n;
+}
+
+int QueueBook::YardCount() const {
+  std::lock_guard lock(mu_);
+  int n = 0;
+  for (const auto& [id, c] : crossings_) {
+    if (c.state == CrossingState::kInYard || c.state == CrossingState::kCalled) ++n;
+  }
+  return n;
+}
+
+int QueueBook::LaneOccupancy(std::string_view direction, std::string_view lane_class) const {
+  std::lock_guard lock(mu_);
+  int n = 0;
+  for (const auto& [id, c] : crossings_) {
+    if (HoldsLane(c.state) && c.declaration.direction == direction &&
+        c.declaration.lane_class == lane_class) {
+      ++n;
+    }
+  }
+  return n;
+}
+
+int QueueBook::CallsInBucket(std::string_view direction, std::string_view lane_class,
+                             Timestamp now) const {
+  LaneCounters c = Counters(LaneKey(direction, lane_class));
+  Timestamp bucket = CapacityPlan(config_, {}).BucketStart(now);
+  return c.bucket == bucket ? c.calls_in_bucket : 0;
+}
+
+std::vector<ExpectedPlate> QueueBook::ExpectedAt(std::string_view location) const {
+  std::lock_guard lock(mu_);
+  std::vector<ExpectedPlate> out;
+  for (const auto& [id, c] : crossings_) {
+    bool expected = location == "gate" ? c.state == CrossingState::kCalled
+                                       : (c.state == CrossingState::kAssessed ||
+                                          c.state == CrossingState::kBooked);
+    if (expected) out.push_back(ExpectedPlate{id, c.declaration.vehicle.plate.canonical});
+  }
+  std::sort(out.begin(), out.end(),
+            [](const auto& a, const auto& b) { return a.crossing_id < b.crossing_id; });
+  return out;
+}
+
+std::vector<std::string> QueueBook::MissedCalls(Timestamp now) const {
+  std::lock_guard lock(mu_);
+  std::vector<std::string> out;
+  for (const auto& [id, c] : crossings_) {
+    if (c.state == CrossingState::kCalled && c.queue.call_deadline &&
+        *c.queue.call_deadline < now) {
+      out.push_back(id);
+    }
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+std::vector<std::string> QueueBook::LapsedBookings(Timestamp now) const {
+  std::lock_guard lock(mu_);
+  std::vector<std::string> out;
+  for (const auto& [id, c] : crossings_) {
+    if (c.state == CrossingState::kBooked && c.queue.booked_bucket &&
+        *c.queue.booked_bucket + config_.queue.bucket + config_.queue.late_arrival < now) {
+      out.push_back(id);
+    }
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+QueueTruck QueueBook::TruckFor(const Crossing& c) const {
+  const LaneClass* lc = config_.FindLaneClass(c.declaration.lane_class);
+  bool perishable = (lc != nullptr && lc->perishable) || c.declaration.freshness_deadline;
+  bool trusted = trusted_.contains(c.company_id);
+  QueueTruck t;
+  t.crossing_id = c.id;
+  t.priority = perishable
+                   ? (trusted ? PriorityClass::kTrustedPerishable : PriorityClass::kPerishable)
+                   : (trusted ? PriorityClass::kTrusted : PriorityClass::kRegular);
+  t.ticket = c.queue.ticket;
+  t.in_yard = c.state == CrossingState::kInYard;
+  t.booked_bucket = c.queue.booked_bucket;
+  t.freshness_deadline = c.declaration.freshness_deadline;
+  t.declaration_valid_until = c.declaration_valid_until;
+  return t;
+}
+
+PlanRequest QueueBook::RequestFor(std::string_view direction, std::string_view lane_class,
+                                  Timestamp now, const Crossing* extra) const {
+  PlanRequest request;
+  request.direction = std::string(direction);
+  request.lane_class = std::string(lane_class);
+  request.now = now;
+  request.horizon_end = now + config_.queue.booking_horizon + config_.queue.bucket;
+  auto counters = lanes_.find(LaneKey(direction, lane_class));
+  if (counters != lanes_.end()) {
+    Timestamp bucket = CapacityPlan(config_, {}).BucketStart(now);
+    request.calls_in_current_bucket =
+        counters->second.bucket == bucket ? counters->second.calls_in_bucket : 0;
+    request.cyclic_phase = counters->second.calls_total;
+  }
+  auto add = [&](const Crossing& c) {
+    if (c.declaration.direction != direction || c.declaration.lane_class != lane_class) return;
+    if (c.state != CrossingState::kBooked && c.state != CrossingState::kInYard) return;
+    request.trucks.push_back(TruckFor(c));
+  };
+  for (const auto& [id, c] : crossings_) {
+    if (extra != nullptr && id == extra->id) continue;
+    add(c);
+  }
+  if (extra != nullptr) add(*extra);
+  std::sort(request.trucks.begin(), request.trucks.end(),
+            [](const auto& a, const auto& b) { return a.ticket < b.ticket; });
+  return request;
+}
+
+LanePlan QueueBook::Plan(std::string_view direction, std::string_view lane_class, Timestamp now,
+                         const Crossing* extra) const {
+  std::lock_guard lock(mu_);
+  CapacityPlan capacity(config_, changes_);
+  auto policy = MakeQueuePolicy(policy_, config_.queue);
+  BF_ASSERT(policy.has_value(), "the configured policy exists");
+  return PlanLane(capacity, **policy, RequestFor(direction, lane_class, now, extra));
+}
+
+std::map<std::string, LanePlan> QueueBook::Plans(Timestamp now) const {
+  std::lock_guard lock(mu_);
+  EnsurePlans(now);
+  return plans_;
+}
+
+void QueueBook::EnsurePlans(Timestamp now) const {
+  CapacityPlan capacity(config_, changes_);
+  Timestamp bucket = capacity.BucketStart(now);
+  if (!plans_valid_ || plans_bucket_ != bucket) {
+    auto policy = MakeQueuePolicy(policy_, config_.queue);
+    BF_ASSERT(policy.has_value(), "the configured policy exists");
+    plans_.clear();
+    planned_by_id_.clear();
+    for (const auto& d : config_.directions) {
+      for (const auto& [lane_class, lanes] : d.lanes) {
+        LanePlan plan = PlanLane(capacity, **policy, RequestFor(d.id, lane_class, now, nullptr));
+        for (const auto& call : plan.calls) planned_by_id_[call.crossing_id] = call;
+        plans_[LaneKey(d.id, lane_class)] = std::move(plan);
+      }
+    }
+    plans_valid_ = true;
+    plans_bucket_ = bucket;
+  }
+}
+
+std::optional<PlannedCall> QueueBook::PlannedCallFor(const std::string& id, Timestamp now) const {
+  std::lock_guard lock(mu_);
+  EnsurePlans(now);
+  auto it = planned_by_id_.find(id);
+  if (it == planned_by_id_.end()) return std::nullopt;
+  return it->second;
+}
+
+double QueueBook::SlownessFactor(std::string_view direction, std::string_view lane_class) const {
+  LaneCounters c = Counters(LaneKey(direction, lane_class));
+  if (c.occupancy_minutes_ema <= 0) return 1.0;
+  double planned =
+      std::chrono::duration<double, std::ratio<60>>(config_.queue.ServiceTime(lane_class)).count();
+  return std::clamp(c.occupancy_minutes_ema / planned, 1.0, 10.0);
+}
+
+}  // namespace borderflow

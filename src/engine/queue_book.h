@@ -1,0 +1,199 @@
+#pragma once
+
+// The engine's in-memory picture of the electronic queue: the crossings that are booked, in
+// the yard or in a lane, the capacity changes, bans, strikes, plate reads waiting for an
+// operator, per-lane counters, and the plan derived from them (queue/planner.h). The engine
+// changes it only after a command can no longer fail, and reloads it from the store when a
+// transaction fails, so that it always equals what is committed (plus the running batch).
+//
+// Thread-safety: one writer (the engine's writer thread) mutates; readers (API threads) read
+// views. Every public method takes the book's mutex.
+
+#include <deque>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <set>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include <boost/json/object.hpp>
+
+#include <borderflow/domain/crossing.h>
+#include <borderflow/domain/gate_config.h>
+#include <borderflow/engine/store.h>
+#include <borderflow/queue/capacity.h>
+#include <borderflow/queue/planner.h>
+#include <borderflow/queue/plate_match.h>
+
+namespace borderflow {
+
+// Record kinds in the store (StoredRecord::kind).
+inline constexpr std::string_view kCapacityChangeRecord = "capacity_change";
+inline constexpr std::string_view kBanRecord = "ban";
+inline constexpr std::string_view kStrikeRecord = "strike";
+inline constexpr std::string_view kPlateReadRecord = "plate_read";
+inline constexpr std::string_view kLaneRecord = "lane";
+inline constexpr std::string_view kSettingRecord = "setting";
+
+struct QueueBan {
+  std::string plate;  // canonical
+  Timestamp until;
+  std::string reason;
+  Timestamp created_at;
+  std::string created_by;
+};
+
+// A no-show or a late cancellation, counted towards a ban.
+struct QueueStrike {
+  std::string plate;
+  std::string crossing_id;
+  std::string kind;  // "no_show", "late_cancellation"
+  Timestamp at;
+};
+
+// A camera read that did not match one expected truck, kept until an operator resolves it.
+struct PendingPlateRead {
+  std::string id;        // "PR-..."
+  std::string location;  // "yard_entrance" or "gate"
+  std::string camera;
+  std::string text;
+  double confidence = 0;
+  Timestamp at;
+  std::string outcome;  // ambiguous, unknown, low_confidence
+  std::string reason;
+  std::vector<PlateCandidate> candidates;
+};
+
+// Calls made per lane (direction × lane class): the cycle position of the cyclic policy, the
+// capacity used in the current bucket, and the measured time a called truck holds a lane.
+struct LaneCounters {
+  int64_t calls_total = 0;
+  Timestamp bucket;
+  int calls_in_bucket = 0;
+  double occupancy_minutes_ema = 0;  // 0 until measured
+};
+
+// Absolute errors of call-time predictions, in minutes (one bin per minute up to 48 h).
+struct PredictionStats {
+  std::vector<int64_t> bins = std::vector<int64_t>(48 * 60 + 1, 0);
+  int64_t count = 0;
+  double sum_minutes = 0;
+  void Add(double abs_error_minutes);
+  double Mean() const { return count == 0 ? 0 : sum_minutes / static_cast<double>(count); }
+  double Quantile(double q) const;
+};
+
+boost::json::object EncodeBan(const QueueBan& ban);
+Result<QueueBan> DecodeBan(const boost::json::value& v);
+boost::json::object EncodeStrike(const QueueStrike& s);
+Result<QueueStrike> DecodeStrike(const boost::json::value& v);
+boost::json::object EncodePlateRead(const PendingPlateRead& r);
+Result<PendingPlateRead> DecodePlateRead(const boost::json::value& v);
+boost::json::object EncodeLaneCounters(const LaneCounters& c);
+Result<LaneCounters> DecodeLaneCounters(const boost::json::value& v);
+boost::json::object EncodePredictionStats(const PredictionStats& s);
+Result<PredictionStats> DecodePredictionStats(const boost::json::value& v);
+
+// Whether a crossing in `state` is part of the queue book (booked, waiting, or holding a lane).
+bool InQueueBook(CrossingState state);
+// Whether a crossing in `state` holds a lane (called until it leaves the gate).
+bool HoldsLane(CrossingState state);
+
+class QueueBook {
+ public:
+  explicit QueueBook(const GateConfig& config);
+
+  // Replaces everything with what `store` holds.
+  Status Load(Store& store);
+
+  // --- Changes (writer only) ----------------------------------------------------------------
+  void Upsert(const Crossing& c);
+  void AddCapacityChange(const CapacityChange& change);
+  void PutBan(const QueueBan& ban);
+  void LiftBan(const std::string& plate);
+  void AddStrike(const QueueStrike& strike);
+  void PutPlateRead(const PendingPlateRead& read);
+  void RemovePlateRead(const std::string& id);
+  void PutLaneCounters(const std::string& lane_key, const LaneCounters& counters);
+  void PutPredictionStats(const PredictionStats& stats);
+  void SetPolicy(const std::string& policy);
+
+  // --- Reads --------------------------------------------------------------------------------
+  static std::string LaneKey(std::string_view direction, std::string_view lane_class);
+  std::string policy() const;
+  CapacityPlan Capacity() const;
+  // A copy of the crossing if it is in the book.
+  std::optional<Crossing> Find(const std::string& id) const;
+  std::optional<QueueBan> BanFor(const std::string& plate, Timestamp now) const;
+  // Strikes for `plate` since `since`.
+  int StrikesSince(const std::string& plate, Timestamp since) const;
+  std::vector<QueueStrike> Strikes() const;
+  std::vector<QueueBan> Bans() const;
+  std::optional<PendingPlateRead> PlateRead(const std::string& id) const;
+  std::vector<PendingPlateRead> PlateReads() const;
+  LaneCounters Counters(const std::string& lane_key) const;
+  PredictionStats Predictions() const;
+  int64_t NextTicket() const;
+
+  // Another open crossing (booked, waiting or in a lane) with this plate, if any.
+  std::optional<std::string> OtherWithPlate(const std::string& plate,
+                                            const std::string& except_id) const;
+  int OpenBookings(const std::string& company_id, const std::string& except_id) const;
+  int BookingsIn(std::string_view direction, std::string_view lane_class, Timestamp bucket,
+                 const std::string& except_id) const;
+  // Trucks physically in the staging yard (in_yard or called but not yet at the gate).
+  int YardCount() const;
+  int LaneOccupancy(std::string_view direction, std::string_view lane_class) const;
+  // Calls already made in the bucket holding `now`.
+  int CallsInBucket(std::string_view direction, std::string_view lane_class, Timestamp now) const;
+
+  // Crossings to match plate reads against at a location: the yard entrance expects assessed
+  // and booked trucks; the gate expects called trucks.
+  std::vector<ExpectedPlate> ExpectedAt(std::string_view location) const;
+  // Called trucks whose call deadline has passed; booked trucks not arrived whose booking has
+  // lapsed (slot end + late_arrival before now).
+  std::vector<std::string> MissedCalls(Timestamp now) const;
+  std::vector<std::string> LapsedBookings(Timestamp now) const;
+
+  // The plan for one lane at `now`, with `extra` added as if it were in the book (for a
+  // prediction before a truck joins). `policy_override` plans with another policy.
+  LanePlan Plan(std::string_view direction, std::string_view lane_class, Timestamp now,
+                const Crossing* extra = nullptr) const;
+  // Every lane's plan at `now` (cached until the book or the bucket changes).
+  std::map<std::string, LanePlan> Plans(Timestamp now) const;
+  // The planned call of a crossing, if planned.
+  std::optional<PlannedCall> PlannedCallFor(const std::string& id, Timestamp now) const;
+  // The factor by which lanes are measured to be slower than planned (>= 1).
+  double SlownessFactor(std::string_view direction, std::string_view lane_class) const;
+
+  QueueTruck TruckFor(const Crossing& c) const;
+
+ private:
+  PlanRequest RequestFor(std::string_view direction, std::string_view lane_class, Timestamp now,
+                         const Crossing* extra) const;
+  void Invalidate() { plans_valid_ = false; }
+  void EnsurePlans(Timestamp now) const;  // requires mu_
+
+  const GateConfig config_;
+  mutable std::mutex mu_;
+  std::unordered_map<std::string, Crossing> crossings_;
+  std::multimap<std::string, std::string> by_plate_;  // canonical plate -> crossing id
+  std::vector<CapacityChange> changes_;
+  std::map<std::string, QueueBan> bans_;
+  std::vector<QueueStrike> strikes_;
+  std::map<std::string, PendingPlateRead> reads_;
+  std::map<std::string, LaneCounters> lanes_;
+  PredictionStats predictions_;
+  std::string policy_;
+  std::set<std::string> trusted_;
+  int64_t max_ticket_ = 0;
+  // Plan cache.
+  mutable bool plans_valid_ = false;
+  mutable Timestamp plans_bucket_;
+  mutable std::map<std::string, LanePlan> plans_;
+  mutable std::unordered_map<std::string, PlannedCall> planned_by_id_;
+};
+
+}  // namespace borderflow

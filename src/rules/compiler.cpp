@@ -1,0 +1,743 @@
+// Checks a parsed rule file and compiles it into a Program (program.h).
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <map>
+#include <set>
+
+#include <fmt/format.h>
+#include <sodium.h>
+
+#include <borderflow/core/digest.h>
+#include <borderflow/rules/rule_set.h>
+
+#include "ast.h"
+#include "program.h"
+
+namespace borderflow::rules {
+namespace internal {
+
+namespace {
+
+constexpr FieldSpec kSpecs[] = {
+#define BORDERFLOW_FIELD_SPEC(id, name, type, line) {name, FieldType::type, line},
+    BORDERFLOW_RULE_FIELDS(BORDERFLOW_FIELD_SPEC)
+#undef BORDERFLOW_FIELD_SPEC
+};
+
+}  // namespace
+
+const FieldSpec& SpecOf(Field f) { return kSpecs[static_cast<size_t>(f)]; }
+
+bool FindField(std::string_view name, Field* out) {
+  if (name == "phytosanitary") name = "phyto";
+  if (name == "form_e") name = "origin_certificate";
+  if (name == "export_country") name = "from";
+  for (size_t i = 0; i < kFieldCount; ++i) {
+    if (kSpecs[i].name == name) {
+      *out = static_cast<Field>(i);
+      return true;
+    }
+  }
+  return false;
+}
+
+const std::vector<std::string_view>& EnumValues(Field f) {
+  static const std::vector<std::string_view> kDocument = {"missing", "unchecked", "valid",
+                                                          "invalid"};
+  static const std::vector<std::string_view> kSeal = {"none", "intact", "broken"};
+  static const std::vector<std::string_view> kNone = {};
+  switch (f) {
+    case Field::kPhyto:
+    case Field::kOriginCertificate:
+    case Field::kCustomsDeclaration:
+      return kDocument;
+    case Field::kSeal:
+      return kSeal;
+    default:
+      return kNone;
+  }
+}
+
+std::string FieldList() {
+  std::string out;
+  for (const auto& s : kSpecs) {
+    if (!out.empty()) out += ", ";
+    out += s.name;
+  }
+  return out;
+}
+
+size_t InternTable::Hash::operator()(std::string_view s) const noexcept {
+  uint64_t h = 1469598103934665603ull;  // FNV-1a
+  for (unsigned char c : s) {
+    h ^= c;
+    h *= 1099511628211ull;
+  }
+  return static_cast<size_t>(h);
+}
+
+uint32_t InternTable::Intern(std::string_view s) {
+  auto it = ids_.find(s);
+  if (it != ids_.end()) return it->second;
+  uint32_t id = static_cast<uint32_t>(ids_.size());
+  ids_.emplace(std::string(s), id);
+  return id;
+}
+
+uint32_t InternTable::Find(std::string_view s) const {
+  if (ids_.empty()) return UINT32_MAX;
+  auto it = ids_.find(s);
+  return it == ids_.end() ? UINT32_MAX : it->second;
+}
+
+uint64_t PackKey(std::string_view s, const InternTable& table) {
+  if (s.size() <= 7) {
+    uint64_t k = static_cast<uint64_t>(s.size()) << 56;
+    for (size_t i = 0; i < s.size(); ++i) {
+      k |= static_cast<uint64_t>(static_cast<unsigned char>(s[i])) << (8 * i);
+    }
+    return s.empty() ? 0 : k;
+  }
+  uint32_t id = table.Find(s);
+  return id == UINT32_MAX ? kNoKey : ((0xFFull << 56) | id);
+}
+
+uint64_t HsKey(Field f, std::string_view digits) {
+  size_t need = f == Field::kHsChapter ? 2 : f == Field::kHsHeading ? 4 : 6;
+  if (digits.size() < need || digits.size() > 10) return 0;
+  uint64_t v = 0;
+  size_t n = f == Field::kHsCode ? digits.size() : need;
+  for (size_t i = 0; i < n; ++i) {
+    char c = digits[i];
+    if (c < '0' || c > '9') return 0;
+    v = v * 10 + static_cast<uint64_t>(c - '0');
+  }
+  if (f == Field::kHsCode) return (static_cast<uint64_t>(n) << 40) | v;
+  return v;
+}
+
+namespace {
+
+using ast::ErrorAt;
+using ast::Pos;
+
+// Chapter of an HS key of field `f`.
+uint64_t ChapterOf(Field f, uint64_t key) {
+  switch (f) {
+    case Field::kHsChapter:
+      return key;
+    case Field::kHsHeading:
+      return key / 100;
+    case Field::kHsSubheading:
+      return key / 10000;
+    case Field::kHsCode: {
+      uint64_t len = key >> 40;
+      uint64_t v = key & ((1ull << 40) - 1);
+      for (uint64_t i = 2; i < len; ++i) v /= 10;
+      return v;
+    }
+    default:
+      return 0;
+  }
+}
+
+bool IsCountry(std::string_view s) {
+  return s.size() == 2 && s[0] >= 'A' && s[0] <= 'Z' && s[1] >= 'A' && s[1] <= 'Z';
+}
+
+bool IsRuleName(std::string_view s) {
+  if (s.empty() || s.size() > 64) return false;
+  for (char c : s) {
+    if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+          c == '-' || c == '_' || c == '.')) {
+      return false;
+    }
+  }
+  return true;
+}
+
+class Compiler {
+ public:
+  Compiler(const ast::File& file, const RuleCompileOptions& options, Program& p)
+      : file_(file), options_(options), p_(p) {}
+
+  Status Run() {
+    for (const auto& l : file_.lists) {
+      if (l.name.empty() || l.name.size() > 64) {
+        return ErrorAt(l.pos, "a list name must have 1 to 64 characters");
+      }
+      if (!lists_.emplace(l.name, &l).second) {
+        return ErrorAt(l.pos, fmt::format("list \"{}\" defined twice", l.name));
+      }
+    }
+    BF_TRY(CompileSettings());
+    BF_TRY(CompileReferences());
+    std::set<std::string, std::less<>> names;
+    for (const auto& r : file_.rules) {
+      if (!IsRuleName(r.name)) {
+        return ErrorAt(r.name_pos,
+                       "a rule name has 1 to 64 letters, digits, '-', '_' or '.' (no spaces)");
+      }
+      if (!names.insert(r.name).second) {
+        return ErrorAt(r.name_pos, fmt::format("rule \"{}\" defined twice", r.name));
+      }
+      BF_TRY(CompileRule(r));
+    }
+    return {};
+  }
+
+ private:
+  Status CompileSettings() {
+    SelectionSettings& s = p_.settings;
+    s.yellow_threshold = file_.yellow_threshold;
+    s.red_threshold = file_.red_threshold;
+    s.min_random_rate = file_.min_random_rate.value_or(0);
+    s.expected_red_rate = file_.expected_red;
+    s.expected_yellow_rate = file_.expected_yellow;
+    if (s.yellow_threshold && s.red_threshold && *s.yellow_threshold > *s.red_threshold) {
+      return ErrorAt(Pos{1, 1}, "threshold yellow is above threshold red");
+    }
+    return {};
+  }
+
+  Status CompileReferences() {
+    for (const auto& r : file_.references) {
+      Field f;
+      if (!FindField(r.field, &f) || SpecOf(f).type != FieldType::kHs) {
+        return ErrorAt(r.field_pos,
+                       "expected hs.chapter, hs.heading, hs.subheading or hs.code");
+      }
+      BF_ASSIGN_OR_RETURN(uint64_t key, HsConstant(f, r.code.text, r.code.pos));
+      size_t level = f == Field::kHsCode        ? 0
+                     : f == Field::kHsSubheading ? 1
+                     : f == Field::kHsHeading    ? 2
+                                                 : 3;
+      if (!p_.references[level].emplace(key, ReferencePrice{r.min, r.max}).second) {
+        return ErrorAt(r.pos, "reference price given twice for this code");
+      }
+      p_.has_references = true;
+    }
+    return {};
+  }
+
+  // An HS constant written as digits ("08", "0810", "081060"), checked against the
+  // nomenclature when one is given.
+  Result<uint64_t> HsConstant(Field f, std::string_view text, Pos pos) {
+    for (char c : text) {
+      if (c < '0' || c > '9') {
+        return ErrorAt(pos, fmt::format("'{}' is not an HS code (digits only)", text.substr(0, 20)));
+      }
+    }
+    std::string digits(text);
+    if (f == Field::kHsChapter && digits.size() == 1) digits = "0" + digits;
+    size_t want = f == Field::kHsChapter ? 2 : f == Field::kHsHeading ? 4 : 6;
+    if (f == Field::kHsCode ? (digits.size() < 6 || digits.size() > 10) : digits.size() != want) {
+      return ErrorAt(pos, fmt::format("{} takes {} digits, found '{}'", SpecOf(f).name,
+                                      f == Field::kHsCode ? std::string("6 to 10")
+                                                          : std::to_string(want),
+                                      digits.substr(0, 20)));
+    }
+    uint64_t key = HsKey(f, digits);
+    if (f == Field::kHsChapter && (key < 1 || key > 99)) {
+      return ErrorAt(pos, fmt::format("chapter {} does not exist", digits));
+    }
+    if (options_.hs != nullptr) {
+      std::string_view probe = std::string_view(digits).substr(0, std::min<size_t>(6, digits.size()));
+      if (options_.hs->Find(probe) == nullptr) {
+        return ErrorAt(pos, fmt::format("HS {} '{}' is not in the nomenclature",
+                                        SpecOf(f).name.substr(3), probe));
+      }
+    }
+    return key;
+  }
+
+  Result<Field> LookupField(const std::string& name, Pos pos) {
+    Field f;
+    if (!FindField(name, &f)) {
+      return ErrorAt(pos, fmt::format("unknown field '{}' (fields: {})", name, FieldList()));
+    }
+    p_.used[static_cast<size_t>(f)] = true;
+    if (SpecOf(f).line) line_level_ = true;
+    return f;
+  }
+
+  // The key of a value compared with a key field (string, HS, bool, enum).
+  Result<uint64_t> KeyOf(Field f, const ast::Value& v) {
+    const FieldSpec& spec = SpecOf(f);
+    using K = ast::Value::Kind;
+    switch (spec.type) {
+      case FieldType::kString:
+        if (v.kind != K::kString) {
+          return ErrorAt(v.pos, fmt::format("{} is compared with text in double quotes",
+                                            spec.name));
+        }
+        if ((f == Field::kOrigin || f == Field::kFrom || f == Field::kDestination) &&
+            !IsCountry(v.text)) {
+          return ErrorAt(v.pos, fmt::format("{} is a country code of two capital letters (\"VN\")",
+                                            spec.name));
+        }
+        if (v.text.size() > 7) p_.strings.Intern(v.text);
+        return PackKey(v.text, p_.strings);
+      case FieldType::kHs:
+        if (v.kind == K::kWord || v.percent || v.negative ||
+            (v.kind == K::kNumber && v.text.find('.') != std::string::npos)) {
+          return ErrorAt(v.pos, fmt::format("{} is compared with digits (08, 0810, \"081060\")",
+                                            spec.name));
+        }
+        return HsConstant(f, v.text, v.pos);
+      case FieldType::kBool:
+        if (v.kind == K::kWord && (v.text == "yes" || v.text == "true")) return 1;
+        if (v.kind == K::kWord && (v.text == "no" || v.text == "false")) return 0;
+        return ErrorAt(v.pos, fmt::format("{} is yes or no", spec.name));
+      case FieldType::kEnum: {
+        const auto& values = EnumValues(f);
+        if (v.kind == K::kWord) {
+          for (size_t i = 0; i < values.size(); ++i) {
+            if (values[i] == v.text) return i;
+          }
+        }
+        std::string list;
+        for (auto s : values) list += (list.empty() ? "" : ", ") + std::string(s);
+        return ErrorAt(v.pos, fmt::format("{} is one of: {}", spec.name, list));
+      }
+      case FieldType::kNumber:
+        break;
+    }
+    return ErrorAt(v.pos, "internal: not a key field");
+  }
+
+  Result<uint32_t> CompileAtom(const ast::Expr& e, uint32_t rule_index) {
+    using EK = ast::Expr::Kind;
+    Atom a;
+    switch (e.kind) {
+      case EK::kRandom:
+        a.op = Op::kRandom;
+        a.number = e.rate;
+        a.key = e.rate >= 1.0 ? UINT64_MAX
+                              : static_cast<uint64_t>(static_cast<long double>(e.rate) *
+                                                      18446744073709551616.0L);
+        a.rule = rule_index;
+        random_ = true;
+        break;
+      case EK::kWatchlist: {
+        if (e.list_name.empty() || e.list_name.size() > 64) {
+          return ErrorAt(e.list_pos, "a watch list name has 1 to 64 characters");
+        }
+        auto it = std::find(p_.watchlists.begin(), p_.watchlists.end(), e.list_name);
+        if (it == p_.watchlists.end()) {
+          if (p_.watchlists.size() >= 64) return ErrorAt(e.list_pos, "more than 64 watch lists");
+          p_.watchlists.push_back(e.list_name);
+          it = p_.watchlists.end() - 1;
+        }
+        a.op = Op::kWatchlist;
+        a.key = static_cast<uint64_t>(it - p_.watchlists.begin());
+        break;
+      }
+      case EK::kBoolField: {
+        BF_ASSIGN_OR_RETURN(a.field, LookupField(e.field, e.field_pos));
+        if (SpecOf(a.field).type != FieldType::kBool) {
+          return ErrorAt(e.field_pos, fmt::format("{} is not a yes/no field: compare it "
+                                                  "({} == ..., {} in [...])",
+                                                  e.field, e.field, e.field));
+        }
+        a.op = Op::kTrue;
+        break;
+      }
+      case EK::kCompare: {
+        BF_ASSIGN_OR_RETURN(a.field, LookupField(e.field, e.field_pos));
+        const FieldSpec& spec = SpecOf(a.field);
+        static const std::map<std::string, Op, std::less<>> kOps = {
+            {"==", Op::kEq}, {"!=", Op::kNe}, {"<", Op::kLt},
+            {"<=", Op::kLe}, {">", Op::kGt},  {">=", Op::kGe}};
+        a.op = kOps.at(e.op);
+        if (spec.type == FieldType::kNumber) {
+          a.numeric = true;
+          if (e.value.kind == ast::Value::Kind::kNumber) {
+            a.number = e.value.number;
+          } else if (e.value.kind == ast::Value::Kind::kWord) {
+            BF_ASSIGN_OR_RETURN(a.rhs_field, LookupField(e.value.text, e.value.pos));
+            if (SpecOf(a.rhs_field).type != FieldType::kNumber) {
+              return ErrorAt(e.value.pos, fmt::format("{} is not a number", e.value.text));
+            }
+            a.number = e.factor.value_or(1.0);
+          } else {
+            return ErrorAt(e.value.pos, fmt::format("{} is a number", spec.name));
+          }
+        } else {
+          if (a.op != Op::kEq && a.op != Op::kNe) {
+            return ErrorAt(e.pos, fmt::format("{} can only be compared with == and != (or in)",
+                                              spec.name));
+          }
+          if (e.factor) return ErrorAt(e.value.pos, "a factor applies to numbers only");
+          BF_ASSIGN_OR_RETURN(a.key, KeyOf(a.field, e.value));
+        }
+        break;
+      }
+      case EK::kIn:
+      case EK::kNotIn: {
+        BF_ASSIGN_OR_RETURN(a.field, LookupField(e.field, e.field_pos));
+        const FieldSpec& spec = SpecOf(a.field);
+        if (spec.type == FieldType::kNumber || spec.type == FieldType::kBool) {
+          return ErrorAt(e.pos, fmt::format("{} cannot be used with 'in': use comparisons",
+                                            spec.name));
+        }
+        a.op = e.kind == EK::kIn ? Op::kIn : Op::kNotIn;
+        const std::vector<ast::Value>* values = &e.set;
+        if (!e.list_name.empty()) {
+          auto it = lists_.find(e.list_name);
+          if (it == lists_.end()) {
+            return ErrorAt(e.list_pos, fmt::format("no list named \"{}\" (define it with list "
+                                                   "\"{}\" [...] before the rule)",
+                                                   e.list_name, e.list_name));
+          }
+          values = &it->second->values;
+        }
+        std::vector<Interval> set;
+        for (const auto& v : *values) {
+          BF_ASSIGN_OR_RETURN(uint64_t lo, KeyOf(a.field, v));
+          uint64_t hi = lo;
+          if (v.range_hi) {
+            if (spec.type != FieldType::kHs) {
+              return ErrorAt(v.pos, "ranges (A..B) are for HS codes only");
+            }
+            ast::Value end = v;
+            end.text = *v.range_hi;
+            end.range_hi.reset();
+            BF_ASSIGN_OR_RETURN(hi, KeyOf(a.field, end));
+            if (a.field == Field::kHsCode && (hi >> 40) != (lo >> 40)) {
+              return ErrorAt(v.pos, "both ends of an hs.code range need the same number of digits");
+            }
+            if (hi < lo) return ErrorAt(v.pos, "the range ends before it starts");
+          }
+          set.push_back(Interval{lo, hi});
+        }
+        std::sort(set.begin(), set.end(),
+                  [](const Interval& x, const Interval& y) { return x.lo < y.lo; });
+        a.set_begin = static_cast<uint32_t>(p_.intervals.size());
+        for (const auto& iv : set) {
+          if (p_.intervals.size() > a.set_begin && p_.intervals.back().hi >= iv.lo - 1 &&
+              iv.lo > 0) {
+            p_.intervals.back().hi = std::max(p_.intervals.back().hi, iv.hi);
+          } else {
+            p_.intervals.push_back(iv);
+          }
+        }
+        a.set_end = static_cast<uint32_t>(p_.intervals.size());
+        break;
+      }
+      default:
+        return ErrorAt(e.pos, "internal: not an atom");
+    }
+    p_.atoms.push_back(a);
+    return static_cast<uint32_t>(p_.atoms.size() - 1);
+  }
+
+  // Evaluation cost class of a node: HS tests first, random draws last.
+  int CostOf(uint32_t node) const {
+    const Node& n = p_.nodes[node];
+    if (n.kind != Node::Kind::kAtom) return 3;
+    const Atom& a = p_.atoms[n.begin];
+    if (a.op == Op::kRandom) return 4;
+    if (a.field != Field::kCount && SpecOf(a.field).type == FieldType::kHs) return 0;
+    if (a.numeric) return 2;
+    return 1;
+  }
+
+  Result<uint32_t> CompileExpr(const ast::Expr& e, uint32_t rule_index) {
+    using EK = ast::Expr::Kind;
+    if (e.kind == EK::kAnd || e.kind == EK::kOr || e.kind == EK::kNot) {
+      std::vector<uint32_t> kids;
+      for (const auto& c : e.children) {
+        BF_ASSIGN_OR_RETURN(uint32_t k, CompileExpr(*c, rule_index));
+        kids.push_back(k);
+      }
+      if (e.kind != EK::kNot) {
+        std::stable_sort(kids.begin(), kids.end(),
+                         [&](uint32_t x, uint32_t y) { return CostOf(x) < CostOf(y); });
+      }
+      Node n;
+      n.kind = e.kind == EK::kAnd ? Node::Kind::kAnd
+               : e.kind == EK::kOr ? Node::Kind::kOr
+                                   : Node::Kind::kNot;
+      n.begin = static_cast<uint32_t>(p_.children.size());
+      p_.children.insert(p_.children.end(), kids.begin(), kids.end());
+      n.end = static_cast<uint32_t>(p_.children.size());
+      p_.nodes.push_back(n);
+      return static_cast<uint32_t>(p_.nodes.size() - 1);
+    }
+    BF_ASSIGN_OR_RETURN(uint32_t atom, CompileAtom(e, rule_index));
+    p_.nodes.push_back(Node{Node::Kind::kAtom, atom, atom + 1});
+    return static_cast<uint32_t>(p_.nodes.size() - 1);
+  }
+
+  // The chapters a line must be in for the rule to fire, from an HS test that the whole
+  // condition requires; empty when there is none.
+  std::vector<uint64_t> RequiredChapters(uint32_t root) const {
+    std::vector<uint32_t> conjuncts;
+    const Node& n = p_.nodes[root];
+    if (n.kind == Node::Kind::kAnd) {
+      conjuncts.assign(p_.children.begin() + n.begin, p_.children.begin() + n.end);
+    } else {
+      conjuncts.push_back(root);
+    }
+    for (uint32_t c : conjuncts) {
+      const Node& cn = p_.nodes[c];
+      if (cn.kind != Node::Kind::kAtom) continue;
+      const Atom& a = p_.atoms[cn.begin];
+      if (a.field == Field::kCount || SpecOf(a.field).type != FieldType::kHs) continue;
+      std::vector<uint64_t> chapters;
+      if (a.op == Op::kEq) {
+        chapters.push_back(ChapterOf(a.field, a.key));
+      } else if (a.op == Op::kIn) {
+        for (uint32_t i = a.set_begin; i < a.set_end; ++i) {
+          uint64_t lo = ChapterOf(a.field, p_.intervals[i].lo);
+          uint64_t hi = ChapterOf(a.field, p_.intervals[i].hi);
+          for (uint64_t ch = lo; ch <= hi && ch < 100; ++ch) chapters.push_back(ch);
+        }
+      } else {
+        continue;
+      }
+      std::sort(chapters.begin(), chapters.end());
+      chapters.erase(std::unique(chapters.begin(), chapters.end()), chapters.end());
+      return chapters;
+    }
+    return {};
+  }
+
+  Status CompileRule(const ast::Rule& r) {
+    uint32_t index = static_cast<uint32_t>(p_.rules.size());
+    line_level_ = false;
+    random_ = false;
+    CompiledRule cr;
+    BF_ASSIGN_OR_RETURN(cr.root, CompileExpr(*r.when, index));
+    RuleInfo info;
+    info.name = r.name;
+    info.line = r.pos.line;
+    if (r.channel) {
+      auto ch = ParseChannel(*r.channel);
+      cr.channel = ch ? *ch : Channel::kNone;
+    }
+    cr.quarantine = r.quarantine.value_or(false);
+    cr.mandatory = r.mandatory;
+    cr.random = random_;
+    cr.salt = RuleSalt(r.name);
+    if (r.mandatory && cr.channel != Channel::kYellow && cr.channel != Channel::kRed) {
+      return ErrorAt(r.mandatory_pos, "a mandatory rule must set channel yellow or red");
+    }
+    if (r.mandatory && random_) {
+      return ErrorAt(r.mandatory_pos, "a mandatory rule cannot select at random");
+    }
+    if (cr.channel == Channel::kNone && !cr.quarantine && !r.has_score) {
+      return ErrorAt(r.pos, "the rule sets no channel, quarantine or score");
+    }
+    cr.terms_begin = static_cast<uint32_t>(p_.terms.size());
+    for (const auto& t : r.score) {
+      ScoreTerm st;
+      st.coefficient = t.coefficient;
+      if (!t.field.empty()) {
+        BF_ASSIGN_OR_RETURN(st.field, LookupField(t.field, t.pos));
+        if (SpecOf(st.field).type != FieldType::kNumber) {
+          return ErrorAt(t.pos, fmt::format("{} is not a number", t.field));
+        }
+      } else {
+        info.score += t.coefficient;
+      }
+      if (!std::isfinite(st.coefficient)) return ErrorAt(t.pos, "score out of range");
+      p_.terms.push_back(st);
+    }
+    cr.terms_end = static_cast<uint32_t>(p_.terms.size());
+    cr.line_level = line_level_;
+    {
+      const Node& root = p_.nodes[cr.root];
+      std::vector<uint32_t> atoms;
+      if (root.kind == Node::Kind::kAtom) {
+        atoms.push_back(root.begin);
+      } else if (root.kind == Node::Kind::kAnd) {
+        for (uint32_t i = root.begin; i < root.end; ++i) {
+          const Node& c = p_.nodes[p_.children[i]];
+          if (c.kind != Node::Kind::kAtom) {
+            atoms.clear();
+            break;
+          }
+          atoms.push_back(c.begin);
+        }
+      }
+      if (!atoms.empty()) {
+        cr.flat = true;
+        cr.flat_begin = static_cast<uint32_t>(p_.flat.size());
+        p_.flat.insert(p_.flat.end(), atoms.begin(), atoms.end());
+        cr.flat_end = static_cast<uint32_t>(p_.flat.size());
+      }
+    }
+
+    if (options_.require_all_languages) {
+      const char* missing = !r.reason_en ? "en" : !r.reason_vi ? "vi" : !r.reason_zh ? "zh" : nullptr;
+      if (missing != nullptr) {
+        return ErrorAt(r.reason_pos, fmt::format("the reason must be given in en, vi and zh "
+                                                 "(missing {})",
+                                                 missing));
+      }
+    }
+    info.channel = cr.channel;
+    info.quarantine = cr.quarantine;
+    info.mandatory = cr.mandatory;
+    info.random = cr.random;
+    info.reason.en = r.reason_en.value_or("");
+    info.reason.vi = r.reason_vi.value_or("");
+    info.reason.zh = r.reason_zh.value_or("");
+    info.condition = std::string(text_.substr(r.when_begin, r.when_end - r.when_begin));
+
+    if (!cr.line_level) {
+      p_.declaration_rules.push_back(index);
+    } else {
+      auto chapters = RequiredChapters(cr.root);
+      if (chapters.empty()) {
+        p_.line_rules_any.push_back(index);
+      } else {
+        for (uint64_t ch : chapters) p_.line_rules_by_chapter[ch].push_back(index);
+      }
+    }
+    p_.rules.push_back(cr);
+    p_.info.push_back(std::move(info));
+    return {};
+  }
+
+ public:
+  std::string_view text_;
+
+ private:
+  const ast::File& file_;
+  const RuleCompileOptions& options_;
+  Program& p_;
+  std::map<std::string, const ast::List*, std::less<>> lists_;
+  bool line_level_ = false;
+  bool random_ = false;
+};
+
+}  // namespace
+}  // namespace internal
+
+const std::string& RuleSet::name() const { return program_->name; }
+uint32_t RuleSet::version() const { return program_->version; }
+std::string RuleSet::Id() const { return fmt::format("{}@{}", program_->name, program_->version); }
+const std::string& RuleSet::fingerprint() const { return program_->fingerprint; }
+uint64_t RuleSet::fingerprint64() const { return program_->fingerprint64; }
+const std::string& RuleSet::source() const { return program_->source; }
+const SelectionSettings& RuleSet::settings() const { return program_->settings; }
+size_t RuleSet::size() const { return program_->info.size(); }
+const RuleInfo& RuleSet::rule(size_t index) const { return program_->info.at(index); }
+
+std::optional<size_t> RuleSet::FindRule(std::string_view name) const {
+  for (size_t i = 0; i < program_->info.size(); ++i) {
+    if (program_->info[i].name == name) return i;
+  }
+  return std::nullopt;
+}
+
+Result<RuleSet> CompileRuleSet(std::string_view text, const RuleCompileOptions& options) {
+  if (options.secret.size() < 16) {
+    return InvalidArgument("weak_secret",
+                           "the random-selection secret must have at least 16 bytes", "secret");
+  }
+  if (text.size() > options.max_bytes) {
+    return InvalidArgument("invalid_rules",
+                           fmt::format("rule text of {} bytes exceeds the limit of {}",
+                                       text.size(), options.max_bytes));
+  }
+  BF_ASSIGN_OR_RETURN(ast::File file, ast::Parse(text, options.max_rules));
+  auto program = std::make_shared<internal::Program>();
+  program->name = file.name;
+  program->version = file.version;
+  program->source = std::string(text);
+  program->secret = options.secret;
+  program->fingerprint = Sha256Hex(text);
+  program->fingerprint64 = std::stoull(program->fingerprint.substr(0, 16), nullptr, 16);
+  internal::Compiler compiler(file, options, *program);
+  compiler.text_ = text;
+  BF_TRY(compiler.Run());
+  return RuleSet(std::move(program));
+}
+
+std::optional<SourcePosition> ErrorPosition(const Error& error) {
+  if (error.code != "invalid_rules") return std::nullopt;
+  auto colon = error.field.find(':');
+  if (colon == std::string::npos) return std::nullopt;
+  SourcePosition p;
+  try {
+    p.line = std::stoi(error.field.substr(0, colon));
+    p.column = std::stoi(error.field.substr(colon + 1));
+  } catch (...) {
+    return std::nullopt;
+  }
+  return p;
+}
+
+uint64_t KeyedDraw(std::string_view secret, std::string_view domain, std::string_view crossing_id) {
+  static const int kInit = sodium_init();
+  (void)kInit;
+  crypto_generichash_state st;
+  // BLAKE2b accepts keys of 16..64 bytes; longer secrets are hashed down first.
+  unsigned char key[crypto_generichash_KEYBYTES_MAX];
+  size_t key_len = secret.size();
+  if (key_len > sizeof key || key_len < crypto_generichash_KEYBYTES_MIN) {
+    crypto_generichash(key, crypto_generichash_KEYBYTES,
+                       reinterpret_cast<const unsigned char*>(secret.data()), secret.size(),
+                       nullptr, 0);
+    key_len = crypto_generichash_KEYBYTES;
+  } else {
+    std::memcpy(key, secret.data(), key_len);
+  }
+  crypto_generichash_init(&st, key, key_len, 32);
+  static constexpr char kTag[] = "borderflow.rules.v1";
+  const unsigned char zero = 0;
+  crypto_generichash_update(&st, reinterpret_cast<const unsigned char*>(kTag), sizeof kTag - 1);
+  crypto_generichash_update(&st, &zero, 1);
+  crypto_generichash_update(&st, reinterpret_cast<const unsigned char*>(domain.data()),
+                            domain.size());
+  crypto_generichash_update(&st, &zero, 1);
+  crypto_generichash_update(&st, reinterpret_cast<const unsigned char*>(crossing_id.data()),
+                            crossing_id.size());
+  unsigned char out[32];
+  crypto_generichash_final(&st, out, sizeof out);
+  uint64_t v = 0;
+  for (int i = 7; i >= 0; --i) v = (v << 8) | out[i];
+  return v;
+}
+
+uint64_t RuleDraw(const RuleSet& rules, size_t rule, std::string_view crossing_id) {
+  const internal::Program& p = rules.program();
+  return internal::MixDraw(internal::CrossingKey(p.secret, crossing_id), p.rules.at(rule).salt);
+}
+
+namespace internal {
+
+uint64_t CrossingKey(std::string_view secret, std::string_view crossing_id) {
+  return KeyedDraw(secret, "random", crossing_id);
+}
+
+uint64_t MixDraw(uint64_t crossing_key, uint64_t salt) {
+  uint64_t z = crossing_key ^ salt;  // MurmurHash3 fmix64: a bijection, so uniform stays uniform
+  z ^= z >> 33;
+  z *= 0xff51afd7ed558ccdull;
+  z ^= z >> 33;
+  z *= 0xc4ceb9fe1a85ec53ull;
+  z ^= z >> 33;
+  return z;
+}
+
+uint64_t RuleSalt(std::string_view rule_name) {
+  static const int kInit = sodium_init();
+  (void)kInit;
+  unsigned char out[16];
+  crypto_generichash(out, sizeof out, reinterpret_cast<const unsigned char*>(rule_name.data()),
+                     rule_name.size(), nullptr, 0);
+  uint64_t v = 0;
+  for (int i = 7; i >= 0; --i) v = (v << 8) | out[i];
+  return v;
+}
+
+}  // namespace internal
+
+}  // namespace borderflow::rules
