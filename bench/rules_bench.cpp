@@ -33,8 +33,9 @@ const char* kHs[] = {"08106000", "08109040", "08045020", "08039010", "07099990",
 const char* kOrigins[] = {"VN", "CN", "TH", "LA", "KH", "MY"};
 
 std::string GenerateRules(int count, Random& rng) {
-  std::string out = "ruleset \"bench\" version 1\nthreshold yellow 30\nthreshold red 80\n"
-                    "random minimum 1%\n";
+  std::string out =
+      "ruleset \"bench\" version 1\nthreshold yellow 30\nthreshold red 80\n"
+      "random minimum 1%\n";
   for (const char* hs : kHs) {
     out += fmt::format("reference hs.subheading {} unit_value {} .. {}\n", std::string(hs, 6),
                        1 + rng.Next64() % 5, 50 + rng.Next64() % 500);
@@ -56,8 +57,7 @@ std::string GenerateRules(int count, Random& rng) {
         case 1:
           when = fmt::format(
               "hs.heading in [{}, {}] and direction == \"{}\" and trader.class in [\"C\", \"D\"]",
-              hs.substr(0, 4), std::string(pick(kHs)).substr(0, 4),
-              i % 8 == 1 ? "VN-CN" : "CN-VN");
+              hs.substr(0, 4), std::string(pick(kHs)).substr(0, 4), i % 8 == 1 ? "VN-CN" : "CN-VN");
           break;
         case 2:
           when = fmt::format("hs.subheading == {} and unit_value < reference.min * 0.{}",
@@ -81,8 +81,8 @@ std::string GenerateRules(int count, Random& rng) {
           when = fmt::format("phyto in [missing, invalid] and lane_class == \"fresh_produce\"");
           break;
         case 17:
-          when = fmt::format("vehicle.findings >= {} or driver.findings >= {}", 1 + i % 3,
-                             2 + i % 3);
+          when =
+              fmt::format("vehicle.findings >= {} or driver.findings >= {}", 1 + i % 3, 2 + i % 3);
           break;
         case 18:
           when = "watchlist \"stolen-vehicles\" or vehicle.plate in list \"plates\"";
@@ -124,16 +124,16 @@ std::vector<RiskFacts> GenerateFacts(size_t n, Random& rng) {
     double u = static_cast<double>(rng.Next64() % 1000) / 1000.0;
     f.trader.risk = u * u * u * 0.5;  // most traders comply; a few are risky
     f.vehicle_plate = fmt::format("12C{:05d}", rng.Next64() % 100000);
-    f.vehicle = HistoryFacts{static_cast<int64_t>(rng.Next64() % 100),
-                             static_cast<int64_t>(rng.Next64() % 10),
-                             rng.Next64() % 20 == 0 ? static_cast<int64_t>(1 + rng.Next64() % 3)
-                                                    : 0};
+    f.vehicle = HistoryFacts{
+        static_cast<int64_t>(rng.Next64() % 100), static_cast<int64_t>(rng.Next64() % 10),
+        rng.Next64() % 20 == 0 ? static_cast<int64_t>(1 + rng.Next64() % 3) : 0};
     f.driver_document = fmt::format("B{:07d}", rng.Next64() % 10000000);
     if (rng.Next64() % 2 == 0) {
       double declared = 0;
       for (const auto& l : f.lines) declared += l.gross_weight_kg;
       bool off = rng.Next64() % 20 == 0;  // 5% of the readings are far off
-      f.weighbridge_kg = declared * (off ? 1.15 : 0.98 + static_cast<double>(rng.Next64() % 40) / 1000.0);
+      f.weighbridge_kg =
+          declared * (off ? 1.15 : 0.98 + static_cast<double>(rng.Next64() % 40) / 1000.0);
     }
     f.phytosanitary = rng.Next64() % 10 == 0 ? static_cast<DocumentStatus>(rng.Next64() % 4)
                                              : DocumentStatus::kValid;
@@ -215,8 +215,8 @@ int main(int argc, char** argv) {
       "rules fired/declaration | red | yellow | compile |\n"
       "|---|---|---|---|---|---|---|---|\n"
       "| {} | {:.0f} | {:.0f} | {:.0f} | {:.2f} | {:.1f}% | {:.1f}% | {:.1f} ms |\n",
-      rs->size(), rate, 1e9 / rate, wall_rate, static_cast<double>(fired) / n, 100.0 * static_cast<double>(red) / n,
-      100.0 * static_cast<double>(yellow) / n, compile_ms);
+      rs->size(), rate, 1e9 / rate, wall_rate, static_cast<double>(fired) / n,
+      100.0 * static_cast<double>(red) / n, 100.0 * static_cast<double>(yellow) / n, compile_ms);
   std::cout << table << "(checksum " << checksum % 1000 << ", " << text.size()
             << " bytes of rules)\n";
   if (!markdown.empty()) std::ofstream(markdown) << table;

@@ -58,8 +58,7 @@ void CheckAssessment(const rules::RuleSet& rs, const rules::RiskFacts& facts) {
   }
   auto e = rules::Explain(rs, a);
   FUZZ_CHECK(e.has_value(), "explain failed: " + e.error().ToString());
-  FUZZ_CHECK(IsValidUtf8(e->summary.en) && IsValidUtf8(e->summary.vi) &&
-                 IsValidUtf8(e->summary.zh),
+  FUZZ_CHECK(IsValidUtf8(e->summary.en) && IsValidUtf8(e->summary.vi) && IsValidUtf8(e->summary.zh),
              "summary is not UTF-8");
   std::string json = bf::ToJsonText(rules::ExplanationToJson(*e));
   FUZZ_CHECK(bf::ParseJson(json).has_value(), "explanation JSON does not parse");

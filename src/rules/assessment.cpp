@@ -132,8 +132,7 @@ uint64_t BindLine(const Program& p, const LineFacts* l, Frame& fr) {
   fr.num[F(Field::kValue)] = l->value_usd;
   fr.num[F(Field::kGrossWeight)] = l->gross_weight_kg;
   fr.num[F(Field::kPackages)] = static_cast<double>(l->packages);
-  fr.num[F(Field::kUnitValue)] =
-      l->gross_weight_kg > 0 ? l->value_usd / l->gross_weight_kg : Nan();
+  fr.num[F(Field::kUnitValue)] = l->gross_weight_kg > 0 ? l->value_usd / l->gross_weight_kg : Nan();
   double rmin = Nan(), rmax = Nan();
   if (p.has_references && code != 0) {
     const uint64_t keys[4] = {code, sub, heading, chapter};
@@ -378,11 +377,11 @@ std::string_view ChannelWord(Channel c, int lang) {
 Result<Explanation> Explain(const RuleSet& rules, const Assessment& a) {
   const Program& p = rules.program();
   if (a.rule_set_fingerprint != p.fingerprint64 || a.rule_set_version != p.version) {
-    return Conflict("rule_set_mismatch",
-                    fmt::format("the assessment was made by rule set version {} (fingerprint "
-                                "{:016x}), not by {} ({:016x})",
-                                a.rule_set_version, a.rule_set_fingerprint, rules.Id(),
-                                p.fingerprint64));
+    return Conflict(
+        "rule_set_mismatch",
+        fmt::format("the assessment was made by rule set version {} (fingerprint "
+                    "{:016x}), not by {} ({:016x})",
+                    a.rule_set_version, a.rule_set_fingerprint, rules.Id(), p.fingerprint64));
   }
   Explanation e;
   e.rule_set = rules.Id();
@@ -422,8 +421,9 @@ Result<Explanation> Explain(const RuleSet& rules, const Assessment& a) {
                              a.quarantine ? "，检疫查验" : "", score,
                              names.empty() ? "未触发任何规则" : names);
   if (a.held_from_previous) {
-    e.summary.en += fmt::format(" Kept at least at the previous decision ({}, rule set version {}).",
-                                ChannelName(a.previous_channel), a.previous_version);
+    e.summary.en +=
+        fmt::format(" Kept at least at the previous decision ({}, rule set version {}).",
+                    ChannelName(a.previous_channel), a.previous_version);
     e.summary.vi += fmt::format(" Giữ mức của quyết định trước ({}, phiên bản {}).",
                                 ChannelName(a.previous_channel), a.previous_version);
     e.summary.zh += fmt::format("维持先前决定（{}，规则集版本 {}）。",

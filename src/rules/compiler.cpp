@@ -150,8 +150,8 @@ bool IsCountry(std::string_view s) {
 bool IsRuleName(std::string_view s) {
   if (s.empty() || s.size() > 64) return false;
   for (char c : s) {
-    if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-          c == '-' || c == '_' || c == '.')) {
+    if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
+          c == '_' || c == '.')) {
       return false;
     }
   }
@@ -206,11 +206,10 @@ class Compiler {
     for (const auto& r : file_.references) {
       Field f;
       if (!FindField(r.field, &f) || SpecOf(f).type != FieldType::kHs) {
-        return ErrorAt(r.field_pos,
-                       "expected hs.chapter, hs.heading, hs.subheading or hs.code");
+        return ErrorAt(r.field_pos, "expected hs.chapter, hs.heading, hs.subheading or hs.code");
       }
       BF_ASSIGN_OR_RETURN(uint64_t key, HsConstant(f, r.code.text, r.code.pos));
-      size_t level = f == Field::kHsCode        ? 0
+      size_t level = f == Field::kHsCode         ? 0
                      : f == Field::kHsSubheading ? 1
                      : f == Field::kHsHeading    ? 2
                                                  : 3;
@@ -227,24 +226,26 @@ class Compiler {
   Result<uint64_t> HsConstant(Field f, std::string_view text, Pos pos) {
     for (char c : text) {
       if (c < '0' || c > '9') {
-        return ErrorAt(pos, fmt::format("'{}' is not an HS code (digits only)", text.substr(0, 20)));
+        return ErrorAt(pos,
+                       fmt::format("'{}' is not an HS code (digits only)", text.substr(0, 20)));
       }
     }
     std::string digits(text);
     if (f == Field::kHsChapter && digits.size() == 1) digits = "0" + digits;
     size_t want = f == Field::kHsChapter ? 2 : f == Field::kHsHeading ? 4 : 6;
     if (f == Field::kHsCode ? (digits.size() < 6 || digits.size() > 10) : digits.size() != want) {
-      return ErrorAt(pos, fmt::format("{} takes {} digits, found '{}'", SpecOf(f).name,
-                                      f == Field::kHsCode ? std::string("6 to 10")
-                                                          : std::to_string(want),
-                                      digits.substr(0, 20)));
+      return ErrorAt(
+          pos, fmt::format("{} takes {} digits, found '{}'", SpecOf(f).name,
+                           f == Field::kHsCode ? std::string("6 to 10") : std::to_string(want),
+                           digits.substr(0, 20)));
     }
     uint64_t key = HsKey(f, digits);
     if (f == Field::kHsChapter && (key < 1 || key > 99)) {
       return ErrorAt(pos, fmt::format("chapter {} does not exist", digits));
     }
     if (options_.hs != nullptr) {
-      std::string_view probe = std::string_view(digits).substr(0, std::min<size_t>(6, digits.size()));
+      std::string_view probe =
+          std::string_view(digits).substr(0, std::min<size_t>(6, digits.size()));
       if (options_.hs->Find(probe) == nullptr) {
         return ErrorAt(pos, fmt::format("HS {} '{}' is not in the nomenclature",
                                         SpecOf(f).name.substr(3), probe));
@@ -270,8 +271,8 @@ class Compiler {
     switch (spec.type) {
       case FieldType::kString:
         if (v.kind != K::kString) {
-          return ErrorAt(v.pos, fmt::format("{} is compared with text in double quotes",
-                                            spec.name));
+          return ErrorAt(v.pos,
+                         fmt::format("{} is compared with text in double quotes", spec.name));
         }
         if ((f == Field::kOrigin || f == Field::kFrom || f == Field::kDestination) &&
             !IsCountry(v.text)) {
@@ -283,8 +284,8 @@ class Compiler {
       case FieldType::kHs:
         if (v.kind == K::kWord || v.percent || v.negative ||
             (v.kind == K::kNumber && v.text.find('.') != std::string::npos)) {
-          return ErrorAt(v.pos, fmt::format("{} is compared with digits (08, 0810, \"081060\")",
-                                            spec.name));
+          return ErrorAt(
+              v.pos, fmt::format("{} is compared with digits (08, 0810, \"081060\")", spec.name));
         }
         return HsConstant(f, v.text, v.pos);
       case FieldType::kBool:
@@ -315,9 +316,10 @@ class Compiler {
       case EK::kRandom:
         a.op = Op::kRandom;
         a.number = e.rate;
-        a.key = e.rate >= 1.0 ? UINT64_MAX
-                              : static_cast<uint64_t>(static_cast<long double>(e.rate) *
-                                                      18446744073709551616.0L);
+        a.key =
+            e.rate >= 1.0
+                ? UINT64_MAX
+                : static_cast<uint64_t>(static_cast<long double>(e.rate) * 18446744073709551616.0L);
         a.rule = rule_index;
         random_ = true;
         break;
@@ -367,8 +369,8 @@ class Compiler {
           }
         } else {
           if (a.op != Op::kEq && a.op != Op::kNe) {
-            return ErrorAt(e.pos, fmt::format("{} can only be compared with == and != (or in)",
-                                              spec.name));
+            return ErrorAt(
+                e.pos, fmt::format("{} can only be compared with == and != (or in)", spec.name));
           }
           if (e.factor) return ErrorAt(e.value.pos, "a factor applies to numbers only");
           BF_ASSIGN_OR_RETURN(a.key, KeyOf(a.field, e.value));
@@ -380,8 +382,8 @@ class Compiler {
         BF_ASSIGN_OR_RETURN(a.field, LookupField(e.field, e.field_pos));
         const FieldSpec& spec = SpecOf(a.field);
         if (spec.type == FieldType::kNumber || spec.type == FieldType::kBool) {
-          return ErrorAt(e.pos, fmt::format("{} cannot be used with 'in': use comparisons",
-                                            spec.name));
+          return ErrorAt(e.pos,
+                         fmt::format("{} cannot be used with 'in': use comparisons", spec.name));
         }
         a.op = e.kind == EK::kIn ? Op::kIn : Op::kNotIn;
         const std::vector<ast::Value>* values = &e.set;
@@ -458,7 +460,7 @@ class Compiler {
                          [&](uint32_t x, uint32_t y) { return CostOf(x) < CostOf(y); });
       }
       Node n;
-      n.kind = e.kind == EK::kAnd ? Node::Kind::kAnd
+      n.kind = e.kind == EK::kAnd  ? Node::Kind::kAnd
                : e.kind == EK::kOr ? Node::Kind::kOr
                                    : Node::Kind::kNot;
       n.begin = static_cast<uint32_t>(p_.children.size());
@@ -573,7 +575,10 @@ class Compiler {
     }
 
     if (options_.require_all_languages) {
-      const char* missing = !r.reason_en ? "en" : !r.reason_vi ? "vi" : !r.reason_zh ? "zh" : nullptr;
+      const char* missing = !r.reason_en   ? "en"
+                            : !r.reason_vi ? "vi"
+                            : !r.reason_zh ? "zh"
+                                           : nullptr;
       if (missing != nullptr) {
         return ErrorAt(r.reason_pos, fmt::format("the reason must be given in en, vi and zh "
                                                  "(missing {})",
@@ -638,13 +643,13 @@ std::optional<size_t> RuleSet::FindRule(std::string_view name) const {
 
 Result<RuleSet> CompileRuleSet(std::string_view text, const RuleCompileOptions& options) {
   if (options.secret.size() < 16) {
-    return InvalidArgument("weak_secret",
-                           "the random-selection secret must have at least 16 bytes", "secret");
+    return InvalidArgument("weak_secret", "the random-selection secret must have at least 16 bytes",
+                           "secret");
   }
   if (text.size() > options.max_bytes) {
     return InvalidArgument("invalid_rules",
-                           fmt::format("rule text of {} bytes exceeds the limit of {}",
-                                       text.size(), options.max_bytes));
+                           fmt::format("rule text of {} bytes exceeds the limit of {}", text.size(),
+                                       options.max_bytes));
   }
   BF_ASSIGN_OR_RETURN(ast::File file, ast::Parse(text, options.max_rules));
   auto program = std::make_shared<internal::Program>();

@@ -50,9 +50,9 @@ Result<SealStatus> ParseSealStatus(std::string_view text) {
   for (auto s : {SealStatus::kNone, SealStatus::kIntact, SealStatus::kBroken}) {
     if (SealStatusName(s) == text) return s;
   }
-  return InvalidArgument("invalid_seal_status",
-                         fmt::format("'{}' is not a seal status (none, intact, broken)",
-                                     text.substr(0, 32)));
+  return InvalidArgument(
+      "invalid_seal_status",
+      fmt::format("'{}' is not a seal status (none, intact, broken)", text.substr(0, 32)));
 }
 
 namespace {
@@ -107,9 +107,9 @@ RiskFacts BuildRiskFacts(const Crossing& crossing, const FactSources& s) {
       s.certificate_of_origin.value_or(DefaultStatus(d.documents.certificate_of_origin));
   f.customs_declaration =
       s.customs_declaration.value_or(DefaultStatus(d.documents.customs_declaration));
-  f.seal = s.seal.value_or(d.vehicle.seal_number && !d.vehicle.seal_number->empty()
-                               ? SealStatus::kIntact
-                               : SealStatus::kNone);
+  f.seal =
+      s.seal.value_or(d.vehicle.seal_number && !d.vehicle.seal_number->empty() ? SealStatus::kIntact
+                                                                               : SealStatus::kNone);
   f.watchlists = s.watchlists;
   return f;
 }

@@ -65,8 +65,8 @@ HitRateReport RuleHitRates::Report(const RuleSet& rules, int64_t min_inspections
       row.inspected = it->second.inspected;
       row.findings = it->second.findings;
     }
-    row.hit_rate = (1.0 + static_cast<double>(row.findings)) /
-                   (2.0 + static_cast<double>(row.inspected));
+    row.hit_rate =
+        (1.0 + static_cast<double>(row.findings)) / (2.0 + static_cast<double>(row.inspected));
     row.below_random = random_.inspected > 0 && row.inspected >= min_inspections &&
                        !rules.rule(i).random && row.hit_rate < r.random_hit_rate;
     if (row.below_random) r.below_random.push_back(row.rule);

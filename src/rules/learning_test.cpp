@@ -143,7 +143,7 @@ std::vector<Truck> Day(Random& rng, int day, int trucks) {
     double unit = kUnitValue[kind] * (0.8 + 0.6 * Uniform(rng));
     if (t.violation && Uniform(rng) < 0.5) unit = kUnitValue[kind] * 0.1;  // undervalued
     double measured = kg * (1 + (Uniform(rng) - 0.5) * 0.11);              // noise up to 5.5%
-    if (t.violation && Uniform(rng) < 0.33) measured = kg * 1.2;            // hidden load
+    if (t.violation && Uniform(rng) < 0.33) measured = kg * 1.2;           // hidden load
     f.weighbridge_kg = measured;
     int64_t packages = 100 + static_cast<int64_t>(rng.Next64() % 1000);
     if (t.violation) packages = std::min<int64_t>(packages, 800);

@@ -246,10 +246,10 @@ class Lexer {
       } else if (static_cast<unsigned char>(c) >= 0x80) {
         return ErrorAt(t.pos, "non-ASCII character outside a string");
       } else {
-        return ErrorAt(t.pos, fmt::format("unexpected character '{}'",
-                                          static_cast<unsigned char>(c) >= 0x20
-                                              ? std::string(1, c)
-                                              : fmt::format("\\x{:02X}", c)));
+        return ErrorAt(
+            t.pos, fmt::format("unexpected character '{}'", static_cast<unsigned char>(c) >= 0x20
+                                                                ? std::string(1, c)
+                                                                : fmt::format("\\x{:02X}", c)));
       }
     }
     t.end = i_;
@@ -340,8 +340,10 @@ class Parser {
         BF_TRY(Advance());
         Reference r;
         r.pos = at;
-        if (cur_.kind != Tok::kWord) return ErrorAt(cur_.pos, "expected hs.chapter, hs.heading, "
-                                                              "hs.subheading or hs.code");
+        if (cur_.kind != Tok::kWord)
+          return ErrorAt(cur_.pos,
+                         "expected hs.chapter, hs.heading, "
+                         "hs.subheading or hs.code");
         r.field = cur_.text;
         r.field_pos = cur_.pos;
         BF_TRY(Advance());
@@ -400,7 +402,8 @@ class Parser {
   }
 
   Status Expect(Tok kind, std::string_view what) {
-    if (cur_.kind != kind) return ErrorAt(cur_.pos, fmt::format("{}, found {}", what, Printable(cur_)));
+    if (cur_.kind != kind)
+      return ErrorAt(cur_.pos, fmt::format("{}, found {}", what, Printable(cur_)));
     return Advance();
   }
 
@@ -413,8 +416,8 @@ class Parser {
 
   Result<std::string> ExpectString(std::string_view what) {
     if (cur_.kind != Tok::kString) {
-      return ErrorAt(cur_.pos, fmt::format("expected {} in double quotes, found {}", what,
-                                           Printable(cur_)));
+      return ErrorAt(cur_.pos,
+                     fmt::format("expected {} in double quotes, found {}", what, Printable(cur_)));
     }
     std::string s = cur_.text;
     BF_TRY(Advance());
@@ -428,8 +431,8 @@ class Parser {
       BF_TRY(Advance());
     }
     if (cur_.kind != Tok::kNumber || cur_.percent) {
-      return ErrorAt(cur_.pos, fmt::format("expected {} (a number), found {}", what,
-                                           Printable(cur_)));
+      return ErrorAt(cur_.pos,
+                     fmt::format("expected {} (a number), found {}", what, Printable(cur_)));
     }
     double v = negative ? -cur_.number : cur_.number;
     BF_TRY(Advance());
@@ -438,8 +441,8 @@ class Parser {
 
   Result<double> ExpectPercent() {
     if (cur_.kind != Tok::kNumber || !cur_.percent) {
-      return ErrorAt(cur_.pos, fmt::format("expected a percentage such as 5%, found {}",
-                                           Printable(cur_)));
+      return ErrorAt(cur_.pos,
+                     fmt::format("expected a percentage such as 5%, found {}", Printable(cur_)));
     }
     double v = cur_.number;
     if (v > 1.0) return ErrorAt(cur_.pos, "a rate cannot exceed 100%");
@@ -474,8 +477,8 @@ class Parser {
       if (!allow_range || v.percent) return ErrorAt(cur_.pos, "a range is not allowed here");
       BF_TRY(Advance());
       if (cur_.kind != Tok::kNumber || cur_.percent) {
-        return ErrorAt(cur_.pos, fmt::format("expected the end of the range, found {}",
-                                             Printable(cur_)));
+        return ErrorAt(cur_.pos,
+                       fmt::format("expected the end of the range, found {}", Printable(cur_)));
       }
       v.range_hi = cur_.text;
       v.range_hi_number = cur_.number;
@@ -519,8 +522,8 @@ class Parser {
         if (r.quarantine) return ErrorAt(at, "quarantine given twice");
         BF_TRY(Advance());
         if (cur_.kind != Tok::kWord || (cur_.text != "yes" && cur_.text != "no")) {
-          return ErrorAt(cur_.pos, fmt::format("expected 'yes' or 'no', found {}",
-                                               Printable(cur_)));
+          return ErrorAt(cur_.pos,
+                         fmt::format("expected 'yes' or 'no', found {}", Printable(cur_)));
         }
         r.quarantine = cur_.text == "yes";
         BF_TRY(Advance());
@@ -578,8 +581,8 @@ class Parser {
         if (cur_.kind == Tok::kStar) {
           BF_TRY(Advance());
           if (cur_.kind != Tok::kWord || IsKeyword(cur_.text)) {
-            return ErrorAt(cur_.pos, fmt::format("expected a field after '*', found {}",
-                                                 Printable(cur_)));
+            return ErrorAt(cur_.pos,
+                           fmt::format("expected a field after '*', found {}", Printable(cur_)));
           }
           t.field = cur_.text;
           t.pos = cur_.pos;
@@ -707,8 +710,8 @@ class Parser {
           negative = true;
           BF_TRY(Advance());
           if (cur_.kind != Tok::kNumber) {
-            return ErrorAt(cur_.pos, fmt::format("expected a number after '-', found {}",
-                                                 Printable(cur_)));
+            return ErrorAt(cur_.pos,
+                           fmt::format("expected a number after '-', found {}", Printable(cur_)));
           }
         }
         if (cur_.kind != Tok::kString && cur_.kind != Tok::kNumber && cur_.kind != Tok::kWord) {
@@ -734,8 +737,8 @@ class Parser {
       negated = true;
       BF_TRY(Advance());
       if (!(cur_.kind == Tok::kWord && cur_.text == "in")) {
-        return ErrorAt(cur_.pos, fmt::format("expected 'in' after 'not', found {}",
-                                             Printable(cur_)));
+        return ErrorAt(cur_.pos,
+                       fmt::format("expected 'in' after 'not', found {}", Printable(cur_)));
       }
     }
     if (cur_.kind == Tok::kWord && cur_.text == "in") {

@@ -38,9 +38,8 @@ void ExpectError(std::string_view text, int line, int column, std::string_view w
   EXPECT_EQ(pos->line, line) << r.error().ToString();
   EXPECT_EQ(pos->column, column) << r.error().ToString();
   EXPECT_NE(r.error().message.find(what), std::string::npos) << r.error().message;
-  EXPECT_EQ(r.error().message.rfind("line " + std::to_string(line) + ", column " +
-                                        std::to_string(column) + ": ",
-                                    0),
+  EXPECT_EQ(r.error().message.rfind(
+                "line " + std::to_string(line) + ", column " + std::to_string(column) + ": ", 0),
             0u)
       << r.error().message;
 }
@@ -174,8 +173,9 @@ rule "neg" { when empty then score -5 reason en "e" vi "v" zh "z" }
 }
 
 TEST(RuleParser, ReasonLanguagesCanBeOptional) {
-  std::string text = "ruleset \"t\" version 1\nrule \"r\" { when empty then channel yellow\n"
-                     "reason en \"only English\" }";
+  std::string text =
+      "ruleset \"t\" version 1\nrule \"r\" { when empty then channel yellow\n"
+      "reason en \"only English\" }";
   ExpectError(text, 3, 1, "missing vi");
   RuleCompileOptions o = Options();
   o.require_all_languages = false;
@@ -214,8 +214,8 @@ TEST(RuleParser, SyntaxErrorsGiveLineAndColumn) {
               "unterminated string");
   ExpectError("ruleset \"t\" version 1\nrule \"r\" {\n  when origin == \"VN\" then\n}", 4, 1,
               "expected 'channel'");
-  ExpectError("ruleset \"t\" version 1\nrule \"r\" {\n  when origin == \"VN\" channel red", 3,
-              23, "expected 'and', 'or' or 'then'");
+  ExpectError("ruleset \"t\" version 1\nrule \"r\" {\n  when origin == \"VN\" channel red", 3, 23,
+              "expected 'and', 'or' or 'then'");
   ExpectError(OneRule("origin == \"VN\" and"), 4, 3, "expected a condition");
   ExpectError(OneRule("(empty"), 4, 3, "expected ')'");
   ExpectError(OneRule("random 5"), 3, 15, "percentage");
@@ -228,8 +228,8 @@ TEST(RuleParser, SyntaxErrorsGiveLineAndColumn) {
   ExpectError(OneRule("empty", "score 5 *"), 5, 3, "field after '*'");
   ExpectError("ruleset \"t\" version 1\nrule \"r\" { when empty then channel red }", 2, 40,
               "expected ',' or 'reason'");
-  ExpectError("ruleset \"t\" version 1\nrule \"r\" { when empty then channel red reason }", 2,
-              47, "expected a language");
+  ExpectError("ruleset \"t\" version 1\nrule \"r\" { when empty then channel red reason }", 2, 47,
+              "expected a language");
   ExpectError(
       "ruleset \"t\" version 1\nrule \"r\" { when empty then channel red reason en \"a\" en "
       "\"b\" }",
@@ -273,11 +273,13 @@ TEST(RuleParser, SemanticErrorsGiveLineAndColumn) {
   ExpectError(OneRule("random 5%", "channel red, mandatory"), 4, 21, "cannot select at random");
   ExpectError(OneRule("empty", "quarantine no"), 2, 1, "sets no channel, quarantine or score");
   ExpectError(OneRule("empty", "score 10 * origin"), 4, 19, "origin is not a number");
-  ExpectError("ruleset \"t\" version 1\nrule \"has space\" { when empty then channel red "
-              "reason en \"a\" vi \"b\" zh \"c\" }",
-              2, 6, "no spaces");
-  ExpectError(OneRule("empty") + "rule \"r\" { when empty then channel red reason en \"a\" vi "
-                                 "\"b\" zh \"c\" }",
+  ExpectError(
+      "ruleset \"t\" version 1\nrule \"has space\" { when empty then channel red "
+      "reason en \"a\" vi \"b\" zh \"c\" }",
+      2, 6, "no spaces");
+  ExpectError(OneRule("empty") +
+                  "rule \"r\" { when empty then channel red reason en \"a\" vi "
+                  "\"b\" zh \"c\" }",
               7, 6, "rule \"r\" defined twice");
   ExpectError("ruleset \"t\" version 1\nlist \"l\" []\nlist \"l\" []", 3, 1, "defined twice");
   ExpectError("ruleset \"t\" version 1\nreference origin 08 unit_value 1 .. 2", 2, 11,

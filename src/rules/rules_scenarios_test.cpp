@@ -99,8 +99,8 @@ Result<RiskFacts> ReadFacts(const json::object& facts, const Crossing& crossing,
                              std::pair{"customs_declaration", &s.customs_declaration}}) {
       BF_ASSIGN_OR_RETURN(auto text, docs->OptionalString(key, 16));
       if (text) {
-    BF_ASSIGN_OR_RETURN(*slot, ParseDocumentStatus(*text));
-  }
+        BF_ASSIGN_OR_RETURN(*slot, ParseDocumentStatus(*text));
+      }
     }
   }
   BF_ASSIGN_OR_RETURN(auto seal, r.OptionalString("seal", 16));
@@ -151,9 +151,8 @@ std::vector<std::string> Check(const json::object& expect, const RuleSet& rs, co
   if (auto q = r.OptionalBool("quarantine"); q && q->has_value() && **q != a.quarantine) {
     fail(std::string("quarantine ") + (a.quarantine ? "yes" : "no") + " (" + e->summary.en + ")");
   }
-  if (auto m = r.OptionalString("mandatory", 16); m && m->has_value() &&
-                                                 std::string(ChannelName(a.mandatory_channel)) !=
-                                                     **m) {
+  if (auto m = r.OptionalString("mandatory", 16);
+      m && m->has_value() && std::string(ChannelName(a.mandatory_channel)) != **m) {
     fail("mandatory channel " + std::string(ChannelName(a.mandatory_channel)) + ", expected " +
          **m);
   }
@@ -177,11 +176,14 @@ std::vector<std::string> Check(const json::object& expect, const RuleSet& rs, co
     for (const auto& [lang, text] : (*reasons)->object()) {
       std::string all = lang == "en" ? e->summary.en : lang == "vi" ? e->summary.vi : e->summary.zh;
       for (const auto& rule : e->rules) {
-        all += "\n" + (lang == "en" ? rule.reason.en : lang == "vi" ? rule.reason.vi : rule.reason.zh);
+        all += "\n" + (lang == "en"   ? rule.reason.en
+                       : lang == "vi" ? rule.reason.vi
+                                      : rule.reason.zh);
       }
       if (lang != "en" && lang != "vi" && lang != "zh") {
         fail("unknown language " + std::string(lang));
-      } else if (!text.is_string() || all.find(std::string(text.as_string())) == std::string::npos) {
+      } else if (!text.is_string() ||
+                 all.find(std::string(text.as_string())) == std::string::npos) {
         fail("reasons in " + std::string(lang) + " do not contain " + json::serialize(text) +
              ":\n" + all);
       }
@@ -198,8 +200,8 @@ TEST_P(RuleScenarioTest, Runs) {
   ASSERT_TRUE(doc->is_object());
   const json::object& s = doc->as_object();
   JsonObjectReader r(s, "");
-  auto known = r.RejectUnknown({"name", "description", "rules", "crossing", "declaration",
-                                "facts", "expect", "then"});
+  auto known = r.RejectUnknown(
+      {"name", "description", "rules", "crossing", "declaration", "facts", "expect", "then"});
   ASSERT_TRUE(known) << known.error().ToString();
   ASSERT_TRUE(r.String("name", 200)) << "name missing";
   ASSERT_TRUE(r.String("description", 2000)) << "description missing";

@@ -27,7 +27,8 @@ std::string_view SelectionReasonName(SelectionReason r) {
   return "unknown";
 }
 
-SelectionPlan SelectForCapacity(const RuleSet& rules, std::span<const SelectionCandidate> candidates,
+SelectionPlan SelectForCapacity(const RuleSet& rules,
+                                std::span<const SelectionCandidate> candidates,
                                 const CapacityLimits& limits) {
   const size_t n = candidates.size();
   SelectionPlan plan;
@@ -58,8 +59,8 @@ SelectionPlan SelectForCapacity(const RuleSet& rules, std::span<const SelectionC
   }
 
   // 2. The random quota: trucks picked by a random rule first, then the lowest draws.
-  double rate = limits.min_random_rate >= 0 ? limits.min_random_rate
-                                            : rules.settings().min_random_rate;
+  double rate =
+      limits.min_random_rate >= 0 ? limits.min_random_rate : rules.settings().min_random_rate;
   int quota = std::min(budget, static_cast<int>(std::ceil(rate * static_cast<double>(n) - 1e-9)));
   std::vector<size_t> order(n);
   for (size_t i = 0; i < n; ++i) order[i] = i;

@@ -41,7 +41,7 @@ struct Assessment {
   bool quarantine = false;
   // The highest channel asked by a mandatory (100%) rule: capacity matching never goes below it.
   Channel mandatory_channel = Channel::kNone;
-  bool random = false;     // a random-selection rule fired
+  bool random = false;  // a random-selection rule fired
   double score = 0;
   std::vector<FiredRule> fired;  // in rule order
   uint32_t rule_set_version = 0;

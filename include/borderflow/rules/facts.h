@@ -50,17 +50,17 @@ struct TraderFacts {
 };
 
 struct LineFacts {
-  std::string hs_code;             // digits only, 6 to 10 ("08106000")
-  std::string origin;              // ISO 3166 alpha-2
+  std::string hs_code;  // digits only, 6 to 10 ("08106000")
+  std::string origin;   // ISO 3166 alpha-2
   double gross_weight_kg = 0;
-  double value_usd = kUnknown;     // declared value in USD (unknown for unconverted currencies)
+  double value_usd = kUnknown;  // declared value in USD (unknown for unconverted currencies)
   int64_t packages = 0;
 };
 
 struct RiskFacts {
-  std::string crossing_id;  // keys the reproducible random selection
-  std::string direction;    // "VN-CN"
-  std::string lane_class;   // "fresh_produce"
+  std::string crossing_id;   // keys the reproducible random selection
+  std::string direction;     // "VN-CN"
+  std::string lane_class;    // "fresh_produce"
   std::string from_country;  // export country of the direction ("VN")
   std::string to_country;    // destination country ("CN")
   bool perishable = false;

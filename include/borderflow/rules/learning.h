@@ -27,8 +27,8 @@
 namespace borderflow::rules {
 
 struct BetaPrior {
-  double alpha = 1;   // pseudo-findings
-  double beta = 19;   // pseudo-clean inspections: prior risk 5%
+  double alpha = 1;  // pseudo-findings
+  double beta = 19;  // pseudo-clean inspections: prior risk 5%
 };
 
 struct ComplianceEstimate {
@@ -61,7 +61,7 @@ struct RuleHitRate {
   std::string rule;
   int64_t inspected = 0;  // inspections of trucks on which the rule fired
   int64_t findings = 0;
-  double hit_rate = 0;    // posterior mean, prior Beta(1, 1)
+  double hit_rate = 0;  // posterior mean, prior Beta(1, 1)
   bool below_random = false;
 };
 

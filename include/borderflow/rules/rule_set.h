@@ -46,8 +46,8 @@ struct RuleCompileOptions {
 
 // One rule as written, for explanations, reports and the API.
 struct RuleInfo {
-  std::string name;    // "durian-quarantine", unique within the set
-  int line = 0;        // where the rule starts in the source
+  std::string name;                  // "durian-quarantine", unique within the set
+  int line = 0;                      // where the rule starts in the source
   Channel channel = Channel::kNone;  // kNone: the rule only adds score
   bool quarantine = false;           // asks for a quarantine (SPS) inspection
   bool mandatory = false;            // a 100% rule: never dropped by capacity matching
@@ -61,8 +61,8 @@ struct RuleInfo {
 struct SelectionSettings {
   std::optional<double> yellow_threshold;  // total score from which the channel is at least yellow
   std::optional<double> red_threshold;     // ... at least red
-  double min_random_rate = 0;              // `random minimum 1%`: share of trucks sent red at random
-  std::optional<double> expected_red_rate;     // planning figures (`expected red 8%`)
+  double min_random_rate = 0;  // `random minimum 1%`: share of trucks sent red at random
+  std::optional<double> expected_red_rate;  // planning figures (`expected red 8%`)
   std::optional<double> expected_yellow_rate;
 };
 
@@ -72,9 +72,9 @@ struct Program;
 
 class RuleSet {
  public:
-  const std::string& name() const;      // "huu-nghi"
-  uint32_t version() const;             // the version in the header
-  std::string Id() const;               // "huu-nghi@7"
+  const std::string& name() const;  // "huu-nghi"
+  uint32_t version() const;         // the version in the header
+  std::string Id() const;           // "huu-nghi@7"
   // Lower-case hex SHA-256 of the source text: two sets with the same fingerprint are the same.
   const std::string& fingerprint() const;
   uint64_t fingerprint64() const;  // its first 8 bytes, stored in every Assessment

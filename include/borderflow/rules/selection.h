@@ -31,10 +31,10 @@ struct SelectionCandidate {
 };
 
 struct CapacityLimits {
-  int red_capacity = 0;          // physical inspections available in the period
-  double min_random_rate = -1;   // share of candidates sent red at random; < 0: the rule set's
+  int red_capacity = 0;         // physical inspections available in the period
+  double min_random_rate = -1;  // share of candidates sent red at random; < 0: the rule set's
   bool fill_spare_capacity = false;
-  double fill_min_score = 0;     // only candidates scoring above this fill spare capacity
+  double fill_min_score = 0;  // only candidates scoring above this fill spare capacity
 };
 
 enum class SelectionReason : uint8_t {
@@ -60,11 +60,12 @@ struct SelectionPlan {
   int random_red = 0;
   int score_red = 0;
   int fill_red = 0;
-  int lowered = 0;                 // red candidates lowered to yellow
+  int lowered = 0;                  // red candidates lowered to yellow
   int mandatory_over_capacity = 0;  // mandatory reds beyond the capacity
 };
 
-SelectionPlan SelectForCapacity(const RuleSet& rules, std::span<const SelectionCandidate> candidates,
+SelectionPlan SelectForCapacity(const RuleSet& rules,
+                                std::span<const SelectionCandidate> candidates,
                                 const CapacityLimits& limits);
 
 }  // namespace borderflow::rules
