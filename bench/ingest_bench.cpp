@@ -96,7 +96,7 @@ Row StoreLimit(const GateConfig& config, size_t batch, double seconds) {
 // Which requests the HTTP case sends.
 enum class HttpCase {
   kDeclarations,  // POST /api/v1/crossings: a new crossing each (about 1.5 KB of JSON)
-  kEvents,        // POST /api/v1/crossings/{id}/events: call_forward and requeue in turn
+  kEvents,  // POST /api/v1/crossings/{id}/events: start_inspection and record_inspection in turn
 };
 
 std::string IssueToken(Runtime& rt, const std::string& name, Role role, std::string company) {
@@ -119,13 +119,21 @@ Row HttpIngest(const GateConfig& config, HttpCase which, int connections, double
   options.http.port = 0;
   options.http.threads = http_threads;
   options.api.rate_per_second = 0;  // one token sends everything here
+  options.queue_tick = Duration(0);  // no automatic calls while the setup places trucks
+  // Lanes enough to call every connection's truck to the gate in the setup.
+  for (Direction& d : options.config.directions) {
+    for (auto& [lane_class, lanes] : d.lanes) lanes = std::max(lanes, connections);
+  }
+  for (const LaneClass& lc : options.config.lane_classes) {
+    options.config.queue.service_time[lc.id] = std::chrono::minutes(1);
+  }
   auto rt = Runtime::Start(std::move(options), clock, random);
   BF_ASSERT(rt.has_value(), "bench node starts");
   Runtime& node = **rt;
   std::string forwarder = IssueToken(node, "bench", Role::kForwarder, "BENCH");
-  std::string operator_auth = IssueToken(node, "operator", Role::kGateOperator, "");
+  std::string customs_auth = IssueToken(node, "customs", Role::kCustomsOfficer, "");
 
-  // For the events case: one crossing per connection, waiting in the staging yard.
+  // For the events case: one crossing per connection, at the gate with its documents checked.
   std::vector<std::string> ids;
   if (which == HttpCase::kEvents) {
     Actor fwd{"", "bench", Role::kForwarder, "BENCH"};
@@ -135,6 +143,7 @@ Row HttpIngest(const GateConfig& config, HttpCase which, int connections, double
     }
     Actor customs{"customs", "customs", Role::kCustomsOfficer, ""};
     Actor camera{"camera", "camera", Role::kSensor, ""};
+    Actor op{"operator", "operator", Role::kGateOperator, ""};
     for (int c = 0; c < connections; ++c) {
       auto decl = DecodeDeclaration(*ParseJson(DeclarationBody(c)), node.engine().hs());
       auto declared = node.engine().Execute(
@@ -144,7 +153,11 @@ Row HttpIngest(const GateConfig& config, HttpCase which, int connections, double
       for (auto [actor, type, data] :
            {std::tuple{customs, CrossingEventType::kAssess,
                        boost::json::object{{"channel", "green"}}},
-            std::tuple{camera, CrossingEventType::kEnterYard, boost::json::object{}}}) {
+            std::tuple{camera, CrossingEventType::kEnterYard, boost::json::object{}},
+            std::tuple{op, CrossingEventType::kCallForward, boost::json::object{}},
+            std::tuple{camera, CrossingEventType::kArriveAtGate, boost::json::object{}},
+            std::tuple{customs, CrossingEventType::kCheckDocuments,
+                       boost::json::object{{"outcome", "ok"}}}}) {
         auto r = node.engine().Execute(
             Command{actor, fmt::format("setup-{}-{}", c, CrossingEventName(type)), "",
                     RecordCrossingEvent{id, CrossingEvent{type, data}, std::nullopt}});
@@ -174,13 +187,14 @@ Row HttpIngest(const GateConfig& config, HttpCase which, int connections, double
                                {"Content-Type", "application/json"},
                                {"Idempotency-Key", key}}};
     }
-    // Each connection owns one crossing and moves it in_yard -> called -> in_yard -> ...
-    const char* type = i % 2 == 0 ? "call_forward" : "requeue";
+    // Each connection owns one crossing and moves it checked -> inspecting -> checked -> ...
+    std::string body = i % 2 == 0 ? R"({"type":"start_inspection","data":{"lane":"L1"}})"
+                                   : R"({"type":"record_inspection","data":{"outcome":"no_finding"}})";
     return net::LoadRequest{
         "POST",
         fmt::format("/api/v1/crossings/{}/events", ids[connection]),
-        fmt::format(R"({{"type":"{}","data":{{"lane":"F{}"}}}})", type, connection % 8),
-        {{"Authorization", operator_auth},
+        std::move(body),
+        {{"Authorization", customs_auth},
          {"Content-Type", "application/json"},
          {"Idempotency-Key", key}}};
   });
@@ -195,7 +209,7 @@ Row HttpIngest(const GateConfig& config, HttpCase which, int connections, double
       fmt::format("HTTP {}, {} clients ({:.0f} events per commit)",
                   which == HttpCase::kDeclarations
                       ? "POST /api/v1/crossings (declarations)"
-                      : "POST /api/v1/crossings/{id}/events (call_forward, requeue)",
+                      : "POST /api/v1/crossings/{id}/events (start_inspection, record_inspection)",
                   connections, per_txn),
       double(r.ok) / r.seconds,
       fmt::format("p50 {:.2f} ms, p99 {:.2f} ms, max {:.1f} ms", r.p50_ms, r.p99_ms, r.max_ms)};

@@ -12,6 +12,7 @@
 #include <borderflow/server/runtime.h>
 
 #include "demo_data.h"
+#include "queue_cli.h"
 
 namespace borderflow::cli {
 
@@ -267,6 +268,8 @@ int RunCli(int argc, char** argv) {
   token_revoke->add_option("--id", token_id, "token id (the part after bft_ and before '.')")
       ->required();
 
+  auto run_remote = AddQueueCommands(app);  // queue, capacity, ban, plate-read, wait-board
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -283,6 +286,7 @@ int RunCli(int argc, char** argv) {
     return kExitOk;
   }
   if (verify_cmd->parsed()) return AuditVerify(db, expect_head);
+  if (auto code = run_remote()) return *code;
 
   auto offline = OpenOffline(db, config);
   if (!offline) return Fail(offline.error());

@@ -99,7 +99,11 @@ Status Engine::AddStrike(WriteTxn& txn, const Crossing& c, std::string kind, Tim
                          CommandResult& result) {
   const QueueSettings& qs = config_.queue;
   QueueStrike strike{c.declaration.vehicle.plate.canonical, c.id, std::move(kind), now};
-  BF_TRY(PutRecord(txn, kStrikeRecord, fmt::format("{}:{}:{}", strike.plate, c.id, strike.kind),
+  // One record per strike: the same crossing can be struck twice for the same kind at the same
+  // time (two late cancellations in one batch, two missed calls), and each counts towards a
+  // ban, also after a restart.
+  BF_TRY(PutRecord(txn, kStrikeRecord,
+                   fmt::format("{}:{}", strike.plate, NewRecordId("ST", now, random_)),
                    EncodeStrike(strike), now));
   int strikes = queue_->StrikesSince(strike.plate, now - qs.strike_window) + 1;
   queue_->AddStrike(strike);
@@ -133,6 +137,16 @@ Status Engine::ApplyQueueRules(WriteTxn& txn, const Actor& actor, const Crossing
     return v != nullptr && v->is_string() ? std::string(v->get_string()) : std::string();
   };
   std::string lane_key = QueueBook::LaneKey(d.direction, d.lane_class);
+  // The expected call of `next` as it joins the live queue now (scored when it is called).
+  auto predict = [&] {
+    LanePlan plan = queue_->Plan(d.direction, d.lane_class, now, &next);
+    for (const auto& call : plan.calls) {
+      if (call.crossing_id != next.id) continue;
+      next.queue.predicted_call_at =
+          Stretch(now, call.expected_call, queue_->SlownessFactor(d.direction, d.lane_class));
+      next.queue.predicted_at = now;
+    }
+  };
 
   switch (event.type) {
     case CrossingEventType::kBook: {
@@ -245,13 +259,7 @@ Status Engine::ApplyQueueRules(WriteTxn& txn, const Actor& actor, const Crossing
       }
       if (!next.queue.booked_bucket) next.queue.ticket = queue_->NextTicket();
       next.queue.yard_arrived_at = now;
-      LanePlan plan = queue_->Plan(d.direction, d.lane_class, now, &next);
-      for (const auto& call : plan.calls) {
-        if (call.crossing_id != next.id) continue;
-        next.queue.predicted_call_at =
-            Stretch(now, call.expected_call, queue_->SlownessFactor(d.direction, d.lane_class));
-        next.queue.predicted_at = now;
-      }
+      predict();
       break;
     }
     case CrossingEventType::kCallForward: {
@@ -293,6 +301,11 @@ Status Engine::ApplyQueueRules(WriteTxn& txn, const Actor& actor, const Crossing
       next.queue.booked_at.reset();
       ++next.queue.requeues;
       next.queue.ticket = queue_->NextTicket();  // back of the queue
+      // Its earlier prediction was scored at the call it missed: predict again, or the next
+      // call would score the old one a second time.
+      next.queue.predicted_call_at.reset();
+      next.queue.predicted_at.reset();
+      predict();
       break;
     }
     case CrossingEventType::kCancel: {
@@ -819,7 +832,8 @@ Result<json::object> Engine::CapacityChangesView(const Actor& actor) {
     return RoleNotAllowed(actor, "see capacity changes", "staff roles, counterpart");
   }
   json::array items;
-  for (const auto& change : queue_->Capacity().changes()) {
+  CapacityPlan capacity = queue_->Capacity();  // (a temporary's member would dangle)
+  for (const auto& change : capacity.changes()) {
     items.push_back(EncodeCapacityChange(change));
   }
   return json::object{{"items", std::move(items)}};

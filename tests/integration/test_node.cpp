@@ -41,10 +41,12 @@ std::filesystem::path MakeTempDir() {
 }
 }  // namespace
 
-TestNode::TestNode(EngineOptions engine, api::ApiOptions api)
+TestNode::TestNode(EngineOptions engine, api::ApiOptions api,
+                   std::function<void(GateConfig&)> configure)
     : dir_(MakeTempDir()),
       engine_options_(engine),
       api_options_(api),
+      configure_(std::move(configure)),
       clock_(*ParseTimestamp("2026-11-29T01:00:00Z")) {
   Start();
   // One user per role, created through the engine like the CLI does.
@@ -75,6 +77,7 @@ TestNode::~TestNode() {
 void TestNode::Start() {
   auto config = LoadGateConfig(std::string(BORDERFLOW_SOURCE_DIR) + "/config/huu-nghi.toml");
   ASSERT_TRUE(config) << config.error().ToString();
+  if (configure_) configure_(*config);
   RuntimeOptions options;
   options.config = *config;
   options.db_path = db_path();

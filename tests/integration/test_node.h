@@ -5,6 +5,7 @@
 // client. Restart() stops the node and starts it again on the same database.
 
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <string>
 
@@ -30,7 +31,10 @@ class TestNode {
  public:
   // Users created at first start: name -> token. Names: "admin", "fwd-a" (company A),
   // "fwd-b" (company B), "operator", "customs", "quarantine", "guard", "camera", "counterpart".
-  explicit TestNode(EngineOptions engine = {}, api::ApiOptions api = {});
+  // `configure`, when set, changes the demo gate configuration before every start (e.g. a
+  // smaller company booking limit).
+  explicit TestNode(EngineOptions engine = {}, api::ApiOptions api = {},
+                    std::function<void(GateConfig&)> configure = {});
   ~TestNode();
 
   void Restart();
@@ -66,6 +70,7 @@ class TestNode {
   std::filesystem::path dir_;
   EngineOptions engine_options_;
   api::ApiOptions api_options_;
+  std::function<void(GateConfig&)> configure_;
   ManualClock clock_;
   SeededRandom random_{42};
   std::unique_ptr<Runtime> runtime_;
