@@ -364,10 +364,12 @@ Status Engine::ApplyEvent(WriteTxn& txn, const Actor& actor, const RecordCrossin
                     fmt::format("crossing {} is at version {}, not {}", current->id,
                                 current->version, *cmd.expected_version));
   }
-  BF_ASSIGN_OR_RETURN(Crossing next, Transition(txn, actor, *current, cmd.event, now, result));
+  EncodedCrossing encoded;
+  BF_ASSIGN_OR_RETURN(Crossing next,
+                      Transition(txn, actor, *current, cmd.event, now, result, {}, &encoded));
   const AuditRecord& record = result.records.back();
-  json::object view = CrossingView(next);
-  std::string document = ToJsonText(view);
+  json::object view = std::move(encoded.view);
+  std::string document = std::move(encoded.document);
   result.status = 200;
   json::object event{
       {"seq", record.seq}, {"type", CrossingEventName(cmd.event.type)}, {"at", FormatUtc(now)}};
@@ -387,10 +389,12 @@ Result<std::optional<Crossing>> Engine::LoadForCommand(WriteTxn& txn, const Acto
 
 Result<Crossing> Engine::Transition(WriteTxn& txn, const Actor& actor, const Crossing& current,
                                     const CrossingEvent& event, Timestamp now,
-                                    CommandResult& result, json::object why) {
+                                    CommandResult& result, json::object why,
+                                    EncodedCrossing* encoded) {
   BF_ASSIGN_OR_RETURN(Crossing next, Decide(current, event, actor, now));
   BF_TRY(ApplyQueueRules(txn, actor, current, event, now, next, result));
-  std::string document = ToJsonText(CrossingView(next));
+  json::object view = CrossingView(next);
+  std::string document = ToJsonText(view);
   BF_TRY(txn.UpdateCrossing(next, document, current.version));
   json::object body{{"type", CrossingEventName(event.type)},
                     {"from", CrossingStateName(current.state)},
@@ -411,6 +415,7 @@ Result<Crossing> Engine::Transition(WriteTxn& txn, const Actor& actor, const Cro
   queue_->Upsert(next);
   queue_touched_ = true;
   result.changed.push_back(next);
+  if (encoded != nullptr) *encoded = EncodedCrossing{std::move(view), std::move(document)};
   return next;
 }
 

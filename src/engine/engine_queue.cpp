@@ -71,8 +71,10 @@ Error CrossingNotFound(std::string_view id) {
   return NotFound("crossing_not_found", fmt::format("no crossing '{}'", id.substr(0, 64)));
 }
 
+// An expected time `t` stretched by the lanes' measured slowness; never before `now` (a slot
+// early in the current bucket may lie in the past).
 Timestamp Stretch(Timestamp now, Timestamp t, double factor) {
-  if (t <= now) return t;
+  if (t <= now) return now;
   auto d = std::chrono::duration<double, std::milli>(t - now).count() * factor;
   return now + Duration(static_cast<int64_t>(d));
 }
@@ -82,7 +84,8 @@ Timestamp Stretch(Timestamp now, Timestamp t, double factor) {
 // --- Rules applied to every transition -----------------------------------------------------
 
 int Engine::CallRoom(std::string_view direction, std::string_view lane_class, Timestamp now) const {
-  CapacityPlan capacity = queue_->Capacity();
+  std::shared_ptr<const CapacityPlan> capacity_plan = queue_->Capacity();
+  const CapacityPlan& capacity = *capacity_plan;
   BucketCapacity bucket = capacity.At(direction, lane_class, capacity.BucketStart(now));
   int lanes_free =
       capacity.LanesAt(direction, lane_class, now) - queue_->LaneOccupancy(direction, lane_class);
@@ -173,7 +176,8 @@ Status Engine::ApplyQueueRules(WriteTxn& txn, const Actor& actor, const Crossing
                         fmt::format("company {} already has {} open bookings, the limit",
                                     current.company_id, qs.max_open_bookings_per_company));
       }
-      CapacityPlan capacity = queue_->Capacity();
+      std::shared_ptr<const CapacityPlan> capacity_plan = queue_->Capacity();
+      const CapacityPlan& capacity = *capacity_plan;
       Timestamp current_bucket = capacity.BucketStart(now);
       Timestamp horizon_end = now + qs.booking_horizon;
       auto room_in = [&](Timestamp bucket) {
@@ -247,6 +251,12 @@ Status Engine::ApplyQueueRules(WriteTxn& txn, const Actor& actor, const Crossing
       break;
     }
     case CrossingEventType::kEnterYard: {
+      if (auto other = queue_->OtherWithPlate(plate, current.id)) {
+        return Conflict("plate_already_queued",
+                        fmt::format("truck {} already has an open crossing {} in the queue; a "
+                                    "truck holds one queue place at a time",
+                                    d.vehicle.plate.display, *other));
+      }
       int in_yard = queue_->YardCount();
       if (in_yard >= config_.staging_yard_capacity) {
         return Conflict("yard_full", fmt::format("the staging yard is full ({} of {} places)",
@@ -273,7 +283,7 @@ Status Engine::ApplyQueueRules(WriteTxn& txn, const Actor& actor, const Crossing
       next.queue.call_deadline = now + qs.call_window;
       next.queue.call_reason = reason.empty() ? "operator" : reason;
       LaneCounters counters = queue_->Counters(lane_key);
-      Timestamp bucket = queue_->Capacity().BucketStart(now);
+      Timestamp bucket = queue_->Capacity()->BucketStart(now);
       if (counters.bucket != bucket) {
         counters.bucket = bucket;
         counters.calls_in_bucket = 0;
@@ -367,9 +377,45 @@ Status Engine::RecordReplan(WriteTxn& txn, const Actor& actor, Timestamp now, st
                     {"changed", std::move(changed)}};
   BF_ASSIGN_OR_RETURN(AuditRecord record,
                       txn.AppendAudit(QueueDraft(actor, now, "queue", "plan", "replan", body)));
+  int64_t replan_seq = record.seq;
   result.records.push_back(std::move(record));
   result.body["replan"] =
       json::object{{"changed_count", body.at("changed_count")}, {"changed", body.at("changed")}};
+
+  // A booking the new capacity cannot hold moves to its new bucket for good: the forwarder
+  // sees the new slot, and the truck is not late until that one has passed.
+  for (const auto& [key, plan] : after) {
+    for (const auto& call : plan.calls) {
+      if (call.reason != "booking_moved") continue;
+      BF_ASSIGN_OR_RETURN(std::optional<Crossing> current, LoadCrossing(txn, call.crossing_id));
+      if (!current || !current->queue.booked_bucket ||
+          *current->queue.booked_bucket == call.bucket) {
+        continue;
+      }
+      Crossing next = *current;
+      next.queue.booked_bucket = call.bucket;
+      next.version = current->version + 1;
+      next.updated_at = now;
+      BF_TRY(txn.UpdateCrossing(next, ToJsonText(CrossingView(next)), current->version));
+      json::object moved{{"type", "booking_moved"},
+                         {"from", FormatUtc(*current->queue.booked_bucket)},
+                         {"to", FormatUtc(call.bucket)},
+                         {"version", next.version},
+                         {"cause", cause},
+                         {"replan_seq", replan_seq}};
+      BF_ASSIGN_OR_RETURN(AuditRecord r, txn.AppendAudit(QueueDraft(actor, now, "crossing", next.id,
+                                                                    "booking_moved", moved)));
+      result.records.push_back(std::move(r));
+      auto previous = batch_crossings_.find(next.id);
+      batch_undo_.emplace_back(next.id, previous == batch_crossings_.end()
+                                            ? std::nullopt
+                                            : std::optional<Crossing>(previous->second));
+      batch_crossings_.insert_or_assign(next.id, next);
+      queue_->Upsert(next);
+      queue_touched_ = true;
+      result.changed.push_back(std::move(next));
+    }
+  }
   return {};
 }
 
@@ -423,7 +469,7 @@ Result<int> Engine::CallFromPlan(WriteTxn& txn, const Actor& actor, std::string_
                                  CommandResult& result) {
   if (max_calls <= 0) return 0;
   LanePlan plan = queue_->Plan(direction, lane_class, now);
-  Timestamp bucket = queue_->Capacity().BucketStart(now);
+  Timestamp bucket = queue_->Capacity()->BucketStart(now);
   int called = 0;
   for (const auto& call : plan.calls) {
     if (called >= max_calls || call.bucket != bucket) break;
@@ -681,7 +727,9 @@ Status Engine::ApplySetBan(WriteTxn& txn, const Actor& actor, const SetBan& cmd,
         AuditRecord record,
         txn.AppendAudit(QueueDraft(actor, now, "truck", plate->canonical, "ban_lift", body)));
     result.records.push_back(std::move(record));
-    queue_->LiftBan(plate->canonical);
+    BF_TRY(PutRecord(txn, kBanLiftRecord, plate->canonical, json::object{{"at", FormatUtc(now)}},
+                     now));
+    queue_->LiftBan(plate->canonical, now);
   } else {
     if (cmd.reason.empty() || cmd.reason.size() > 1000) {
       return InvalidArgument("invalid_value", "a ban needs a 'reason' (1 to 1000 bytes)", "reason");
@@ -732,7 +780,8 @@ Result<json::object> Engine::QueueView(const Actor& actor, std::string_view dire
   Timestamp now = clock_.Now();
   UtcOffset local = config_.self.utc_offset;
   std::map<std::string, LanePlan> plans = queue_->Plans(now);
-  CapacityPlan capacity = queue_->Capacity();
+  std::shared_ptr<const CapacityPlan> capacity_plan = queue_->Capacity();
+  const CapacityPlan& capacity = *capacity_plan;
   json::array lanes;
   for (const auto& [key, plan] : plans) {
     if (!direction.empty() && plan.direction != direction) continue;
@@ -803,7 +852,8 @@ Result<json::object> Engine::CapacityView(const Actor& actor, std::string_view d
                            "until");
   }
   Timestamp now = clock_.Now();
-  CapacityPlan capacity = queue_->Capacity();
+  std::shared_ptr<const CapacityPlan> capacity_plan = queue_->Capacity();
+  const CapacityPlan& capacity = *capacity_plan;
   LanePlan plan = queue_->Plan(direction, lane_class, now);
   std::map<Timestamp, int> planned;
   for (const auto& load : plan.buckets) planned[load.start] = load.planned;
@@ -832,7 +882,8 @@ Result<json::object> Engine::CapacityChangesView(const Actor& actor) {
     return RoleNotAllowed(actor, "see capacity changes", "staff roles, counterpart");
   }
   json::array items;
-  CapacityPlan capacity = queue_->Capacity();  // (a temporary's member would dangle)
+  std::shared_ptr<const CapacityPlan> plan = queue_->Capacity();
+  const CapacityPlan& capacity = *plan;
   for (const auto& change : capacity.changes()) {
     items.push_back(EncodeCapacityChange(change));
   }
@@ -842,7 +893,8 @@ Result<json::object> Engine::CapacityChangesView(const Actor& actor) {
 json::object Engine::WaitBoard() {
   Timestamp now = clock_.Now();
   UtcOffset local = config_.self.utc_offset;
-  CapacityPlan capacity = queue_->Capacity();
+  std::shared_ptr<const CapacityPlan> capacity_plan = queue_->Capacity();
+  const CapacityPlan& capacity = *capacity_plan;
   Timestamp bucket_now = capacity.BucketStart(now);
   // Today in this side's local calendar.
   int today = LocalDayNumber(now, local);

@@ -1,5 +1,5 @@
-// The engine over a real SqliteStore in a temporary directory, run both inline
-// (EngineOptions::writer_thread = false) and with the writer thread: commands and events,
+// The engine over a real SqliteStore in a temporary directory and over a MemoryStore, run both
+// inline (EngineOptions::writer_thread = false) and with the writer thread: commands and events,
 // idempotent replay, group commit under concurrency, failure isolation inside a batch, the commit
 // listener, company-scoped queries, the gate status, administration roles, and draining on
 // destruction.
@@ -13,9 +13,11 @@
 #include <map>
 #include <mutex>
 #include <optional>
+#include <ostream>
 #include <set>
 #include <span>
 #include <sstream>
+#include <string>
 #include <thread>
 #include <tuple>
 
@@ -27,6 +29,7 @@
 #include <borderflow/core/json.h>
 #include <borderflow/domain/crossing_json.h>
 #include <borderflow/engine/engine.h>
+#include <borderflow/store/memory_store.h>
 #include <borderflow/store/sqlite_store.h>
 
 namespace borderflow {
@@ -197,7 +200,19 @@ class FailingCommitStore final : public Store {
   Store& inner_;
 };
 
-class EngineTest : public ::testing::TestWithParam<bool> {
+// How the engine under test runs: inline or with its writer thread, over SQLite or in memory.
+struct EngineMode {
+  bool threaded = false;
+  bool memory_store = false;
+  // "Inline", "WriterThread", "InlineMemory", "WriterThreadMemory".
+  std::string Name() const {
+    return fmt::format("{}{}", threaded ? "WriterThread" : "Inline", memory_store ? "Memory" : "");
+  }
+};
+
+void PrintTo(const EngineMode& mode, std::ostream* os) { *os << mode.Name(); }
+
+class EngineTest : public ::testing::TestWithParam<EngineMode> {
  protected:
   void SetUp() override {
     static std::atomic<int> counter{0};
@@ -209,9 +224,13 @@ class EngineTest : public ::testing::TestWithParam<bool> {
         ParseGateConfig(ReadFile(fs::path(BORDERFLOW_SOURCE_DIR) / "config" / "huu-nghi.toml"));
     ASSERT_TRUE(config) << config.error().ToString();
     config_ = *config;
-    auto store = SqliteStore::Open(SqliteOptions{(dir_ / "engine.db").string()}, hs_);
-    ASSERT_TRUE(store) << store.error().ToString();
-    store_ = std::move(*store);
+    if (GetParam().memory_store) {
+      store_ = std::make_unique<MemoryStore>();
+    } else {
+      auto store = SqliteStore::Open(SqliteOptions{(dir_ / "engine.db").string()}, hs_);
+      ASSERT_TRUE(store) << store.error().ToString();
+      store_ = std::move(*store);
+    }
     engine_ = MakeEngine();
   }
 
@@ -222,7 +241,7 @@ class EngineTest : public ::testing::TestWithParam<bool> {
     fs::remove_all(dir_, ec);
   }
 
-  bool threaded() const { return GetParam(); }
+  bool threaded() const { return GetParam().threaded; }
   // Inline, every command is its own durable commit (one fsync each): fewer keep the suite fast.
   size_t Scaled(size_t n) const { return threaded() ? n : n / 5; }
 
@@ -274,7 +293,7 @@ class EngineTest : public ::testing::TestWithParam<bool> {
   std::shared_ptr<const HsNomenclature> hs_ = HsNomenclature::Hs2022();
   ManualClock clock_{*ParseTimestamp("2026-11-29T01:00:00Z")};
   SeededRandom random_{7};
-  std::unique_ptr<SqliteStore> store_;
+  std::unique_ptr<Store> store_;
   std::unique_ptr<Engine> engine_;
   int keys_ = 0;
 };
@@ -851,12 +870,15 @@ TEST_P(WriterEngineTest, FullQueueRefusesWithOverloaded) {
   ExpectChainIntact(6);
 }
 
-INSTANTIATE_TEST_SUITE_P(Modes, EngineTest, ::testing::Values(false, true),
-                         [](const ::testing::TestParamInfo<bool>& info) {
-                           return info.param ? "WriterThread" : "Inline";
-                         });
-INSTANTIATE_TEST_SUITE_P(Modes, WriterEngineTest, ::testing::Values(true),
-                         [](const ::testing::TestParamInfo<bool>&) { return "WriterThread"; });
+std::string ModeName(const ::testing::TestParamInfo<EngineMode>& info) { return info.param.Name(); }
+
+INSTANTIATE_TEST_SUITE_P(Modes, EngineTest,
+                         ::testing::Values(EngineMode{false, false}, EngineMode{true, false},
+                                           EngineMode{false, true}, EngineMode{true, true}),
+                         ModeName);
+INSTANTIATE_TEST_SUITE_P(Modes, WriterEngineTest,
+                         ::testing::Values(EngineMode{true, false}, EngineMode{true, true}),
+                         ModeName);
 
 }  // namespace
 }  // namespace borderflow

@@ -195,8 +195,26 @@ bool HoldsLane(CrossingState state) {
 
 QueueBook::QueueBook(const GateConfig& config)
     : config_(config),
+      capacity_(std::make_shared<CapacityPlan>(config, std::vector<CapacityChange>{})),
       policy_(config.queue.policy),
       trusted_(config.queue.trusted_traders.begin(), config.queue.trusted_traders.end()) {}
+
+bool QueueBook::HoldsBooking(const Crossing& c) {
+  return c.queue.booked_bucket &&
+         (c.state == CrossingState::kBooked || c.state == CrossingState::kInYard);
+}
+
+std::string QueueBook::BucketKey(std::string_view direction, std::string_view lane_class,
+                                 Timestamp bucket) {
+  return fmt::format("{}/{}@{}", direction, lane_class, ToUnixMillis(bucket));
+}
+
+void QueueBook::CountBooking(const Crossing& c, int delta) {
+  if (!HoldsBooking(c)) return;
+  company_bookings_[c.company_id] += delta;
+  bucket_bookings_[BucketKey(c.declaration.direction, c.declaration.lane_class,
+                             *c.queue.booked_bucket)] += delta;
+}
 
 std::string QueueBook::LaneKey(std::string_view direction, std::string_view lane_class) {
   return fmt::format("{}/{}", direction, lane_class);
@@ -280,14 +298,26 @@ Status QueueBook::Load(Store& store) {
   std::sort(strikes.begin(), strikes.end(),
             [](const auto& a, const auto& b) { return a.at < b.at; });
 
+  std::map<std::string, Timestamp> lifts;
+  BF_TRY(load(kBanLiftRecord, [&](const StoredRecord& record, const json::value& v) -> Status {
+    BF_ASSIGN_OR_RETURN(JsonObjectReader r, JsonObjectReader::Of(v, ""));
+    BF_ASSIGN_OR_RETURN(lifts[record.id], TimeField(r, "at"));
+    return {};
+  }));
+
   std::lock_guard lock(mu_);
   crossings_.clear();
   by_plate_.clear();
+  company_bookings_.clear();
+  bucket_bookings_.clear();
   max_ticket_ = 0;
   for (auto& [id, c] : crossings) {
     by_plate_.emplace(c.declaration.vehicle.plate.canonical, id);
     max_ticket_ = std::max(max_ticket_, c.queue.ticket);
+    CountBooking(c, +1);
   }
+  ban_lifted_ = std::move(lifts);
+  capacity_ = std::make_shared<CapacityPlan>(config_, changes);
   crossings_ = std::move(crossings);
   changes_ = std::move(changes);
   bans_ = std::move(bans);
@@ -311,9 +341,11 @@ void QueueBook::Upsert(const Crossing& c) {
         break;
       }
     }
+    CountBooking(it->second, -1);
     crossings_.erase(it);
   }
   if (InQueueBook(c.state)) {
+    CountBooking(c, +1);
     crossings_.emplace(c.id, c);
     by_plate_.emplace(c.declaration.vehicle.plate.canonical, c.id);
     max_ticket_ = std::max(max_ticket_, c.queue.ticket);
@@ -324,6 +356,7 @@ void QueueBook::Upsert(const Crossing& c) {
 void QueueBook::AddCapacityChange(const CapacityChange& change) {
   std::lock_guard lock(mu_);
   changes_.push_back(change);
+  capacity_ = std::make_shared<CapacityPlan>(config_, changes_);
   Invalidate();
 }
 
@@ -332,9 +365,10 @@ void QueueBook::PutBan(const QueueBan& ban) {
   bans_[ban.plate] = ban;
 }
 
-void QueueBook::LiftBan(const std::string& plate) {
+void QueueBook::LiftBan(const std::string& plate, Timestamp at) {
   std::lock_guard lock(mu_);
   bans_.erase(plate);
+  ban_lifted_[plate] = at;
 }
 
 void QueueBook::AddStrike(const QueueStrike& strike) {
@@ -374,9 +408,9 @@ std::string QueueBook::policy() const {
   return policy_;
 }
 
-CapacityPlan QueueBook::Capacity() const {
+std::shared_ptr<const CapacityPlan> QueueBook::Capacity() const {
   std::lock_guard lock(mu_);
-  return CapacityPlan(config_, changes_);
+  return capacity_;
 }
 
 std::optional<Crossing> QueueBook::Find(const std::string& id) const {
@@ -395,6 +429,9 @@ std::optional<QueueBan> QueueBook::BanFor(const std::string& plate, Timestamp no
 
 int QueueBook::StrikesSince(const std::string& plate, Timestamp since) const {
   std::lock_guard lock(mu_);
+  if (auto lifted = ban_lifted_.find(plate); lifted != ban_lifted_.end()) {
+    since = std::max(since, lifted->second);
+  }
   return static_cast<int>(std::count_if(strikes_.begin(), strikes_.end(), [&](const auto& s) {
     return s.plate == plate && s.at >= since;
   }));
@@ -456,12 +493,12 @@ std::optional<std::string> QueueBook::OtherWithPlate(const std::string& plate,
 
 int QueueBook::OpenBookings(const std::string& company_id, const std::string& except_id) const {
   std::lock_guard lock(mu_);
-  int n = 0;
-  for (const auto& [id, c] : crossings_) {
-    if (id != except_id && c.company_id == company_id && c.queue.booked_bucket &&
-        (c.state == CrossingState::kBooked || c.state == CrossingState::kInYard)) {
-      ++n;
-    }
+  auto it = company_bookings_.find(company_id);
+  int n = it == company_bookings_.end() ? 0 : it->second;
+  auto except = crossings_.find(except_id);
+  if (except != crossings_.end() && except->second.company_id == company_id &&
+      HoldsBooking(except->second)) {
+    --n;
   }
   return n;
 }
@@ -469,13 +506,14 @@ int QueueBook::OpenBookings(const std::string& company_id, const std::string& ex
 int QueueBook::BookingsIn(std::string_view direction, std::string_view lane_class, Timestamp bucket,
                           const std::string& except_id) const {
   std::lock_guard lock(mu_);
-  int n = 0;
-  for (const auto& [id, c] : crossings_) {
-    if (id != except_id && c.queue.booked_bucket == bucket &&
-        (c.state == CrossingState::kBooked || c.state == CrossingState::kInYard) &&
-        c.declaration.direction == direction && c.declaration.lane_class == lane_class) {
-      ++n;
-    }
+  auto it = bucket_bookings_.find(BucketKey(direction, lane_class, bucket));
+  int n = it == bucket_bookings_.end() ? 0 : it->second;
+  auto except = crossings_.find(except_id);
+  if (except != crossings_.end() && HoldsBooking(except->second) &&
+      except->second.queue.booked_bucket == bucket &&
+      except->second.declaration.direction == direction &&
+      except->second.declaration.lane_class == lane_class) {
+    --n;
   }
   return n;
 }
@@ -504,7 +542,7 @@ int QueueBook::LaneOccupancy(std::string_view direction, std::string_view lane_c
 int QueueBook::CallsInBucket(std::string_view direction, std::string_view lane_class,
                              Timestamp now) const {
   LaneCounters c = Counters(LaneKey(direction, lane_class));
-  Timestamp bucket = CapacityPlan(config_, {}).BucketStart(now);
+  Timestamp bucket = Capacity()->BucketStart(now);
   return c.bucket == bucket ? c.calls_in_bucket : 0;
 }
 
@@ -539,6 +577,7 @@ std::vector<std::string> QueueBook::LapsedBookings(Timestamp now) const {
   std::lock_guard lock(mu_);
   std::vector<std::string> out;
   for (const auto& [id, c] : crossings_) {
+    // (A booking that a capacity drop moved carries its new bucket: see Engine::RecordReplan.)
     if (c.state == CrossingState::kBooked && c.queue.booked_bucket &&
         *c.queue.booked_bucket + config_.queue.bucket + config_.queue.late_arrival < now) {
       out.push_back(id);
@@ -574,7 +613,7 @@ PlanRequest QueueBook::RequestFor(std::string_view direction, std::string_view l
   request.horizon_end = now + config_.queue.booking_horizon + config_.queue.bucket;
   auto counters = lanes_.find(LaneKey(direction, lane_class));
   if (counters != lanes_.end()) {
-    Timestamp bucket = CapacityPlan(config_, {}).BucketStart(now);
+    Timestamp bucket = capacity_->BucketStart(now);
     request.calls_in_current_bucket =
         counters->second.bucket == bucket ? counters->second.calls_in_bucket : 0;
     request.cyclic_phase = counters->second.calls_total;
@@ -597,10 +636,9 @@ PlanRequest QueueBook::RequestFor(std::string_view direction, std::string_view l
 LanePlan QueueBook::Plan(std::string_view direction, std::string_view lane_class, Timestamp now,
                          const Crossing* extra) const {
   std::lock_guard lock(mu_);
-  CapacityPlan capacity(config_, changes_);
   auto policy = MakeQueuePolicy(policy_, config_.queue);
   BF_ASSERT(policy.has_value(), "the configured policy exists");
-  return PlanLane(capacity, **policy, RequestFor(direction, lane_class, now, extra));
+  return PlanLane(*capacity_, **policy, RequestFor(direction, lane_class, now, extra));
 }
 
 std::map<std::string, LanePlan> QueueBook::Plans(Timestamp now) const {
@@ -610,7 +648,7 @@ std::map<std::string, LanePlan> QueueBook::Plans(Timestamp now) const {
 }
 
 void QueueBook::EnsurePlans(Timestamp now) const {
-  CapacityPlan capacity(config_, changes_);
+  const CapacityPlan& capacity = *capacity_;
   Timestamp bucket = capacity.BucketStart(now);
   if (!plans_valid_ || plans_bucket_ != bucket) {
     auto policy = MakeQueuePolicy(policy_, config_.queue);

@@ -11,6 +11,7 @@
 
 #include <deque>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <set>
@@ -36,6 +37,7 @@ inline constexpr std::string_view kStrikeRecord = "strike";
 inline constexpr std::string_view kPlateReadRecord = "plate_read";
 inline constexpr std::string_view kLaneRecord = "lane";
 inline constexpr std::string_view kSettingRecord = "setting";
+inline constexpr std::string_view kBanLiftRecord = "ban_lift";
 
 struct QueueBan {
   std::string plate;  // canonical
@@ -112,7 +114,8 @@ class QueueBook {
   void Upsert(const Crossing& c);
   void AddCapacityChange(const CapacityChange& change);
   void PutBan(const QueueBan& ban);
-  void LiftBan(const std::string& plate);
+  // Lifts the ban at `at`; strikes before it no longer count.
+  void LiftBan(const std::string& plate, Timestamp at);
   void AddStrike(const QueueStrike& strike);
   void PutPlateRead(const PendingPlateRead& read);
   void RemovePlateRead(const std::string& id);
@@ -123,11 +126,12 @@ class QueueBook {
   // --- Reads --------------------------------------------------------------------------------
   static std::string LaneKey(std::string_view direction, std::string_view lane_class);
   std::string policy() const;
-  CapacityPlan Capacity() const;
+  // The capacity plan with every change so far (shared; rebuilt when a change is added).
+  std::shared_ptr<const CapacityPlan> Capacity() const;
   // A copy of the crossing if it is in the book.
   std::optional<Crossing> Find(const std::string& id) const;
   std::optional<QueueBan> BanFor(const std::string& plate, Timestamp now) const;
-  // Strikes for `plate` since `since`.
+  // Strikes for `plate` since `since` (and since its last ban was lifted).
   int StrikesSince(const std::string& plate, Timestamp since) const;
   std::vector<QueueStrike> Strikes() const;
   std::vector<QueueBan> Bans() const;
@@ -174,6 +178,11 @@ class QueueBook {
   PlanRequest RequestFor(std::string_view direction, std::string_view lane_class, Timestamp now,
                          const Crossing* extra) const;
   void Invalidate() { plans_valid_ = false; }
+  // Adds (+1) or removes (-1) a crossing's contribution to the booking counters.
+  void CountBooking(const Crossing& c, int delta);
+  static bool HoldsBooking(const Crossing& c);
+  static std::string BucketKey(std::string_view direction, std::string_view lane_class,
+                               Timestamp bucket);
   void EnsurePlans(Timestamp now) const;  // requires mu_
 
   const GateConfig config_;
@@ -181,6 +190,10 @@ class QueueBook {
   std::unordered_map<std::string, Crossing> crossings_;
   std::multimap<std::string, std::string> by_plate_;  // canonical plate -> crossing id
   std::vector<CapacityChange> changes_;
+  std::shared_ptr<const CapacityPlan> capacity_;
+  std::unordered_map<std::string, int> company_bookings_;  // company -> open bookings
+  std::unordered_map<std::string, int> bucket_bookings_;   // BucketKey -> bookings
+  std::map<std::string, Timestamp> ban_lifted_;            // plate -> when its ban was lifted
   std::map<std::string, QueueBan> bans_;
   std::vector<QueueStrike> strikes_;
   std::map<std::string, PendingPlateRead> reads_;

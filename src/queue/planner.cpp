@@ -69,7 +69,6 @@ struct Unplanned {
 };
 
 constexpr std::string_view kBeyondHorizon = "beyond_horizon";
-constexpr std::string_view kLateForBooking = "late_for_booking";
 
 }  // namespace
 
@@ -122,7 +121,9 @@ LanePlan PlanLane(const CapacityPlan& capacity, const QueuePolicy& policy,
   };
 
   // 2. Bookings, in (booked bucket, ticket) order. A booking whose bucket already passed keeps
-  // its place in the current bucket if the truck is in the yard, and lapses otherwise.
+  // holding a place from the current bucket on, in the yard or not: it may have been moved by a
+  // capacity drop, or its truck is late. Whether a late booking lapses is the engine's call
+  // (late_arrival), not the planner's.
   std::vector<std::pair<size_t, const QueueTruck*>> bookings;  // (bucket index, truck)
   std::vector<const QueueTruck*> live_trucks;
   for (const QueueTruck& truck : request.trucks) {
@@ -131,13 +132,7 @@ LanePlan PlanLane(const CapacityPlan& capacity, const QueuePolicy& policy,
       continue;  // a live truck that is not in the yard is not queued
     }
     Timestamp booked = capacity.BucketStart(*truck.booked_bucket);
-    if (booked < current) {
-      if (!truck.in_yard) {
-        add_unplanned(truck, kLateForBooking);
-        continue;
-      }
-      booked = current;
-    }
+    if (booked < current) booked = current;
     std::optional<size_t> b = bucket_index(booked);
     if (!b) {
       add_unplanned(truck, kBeyondHorizon);  // booked beyond the horizon (or no buckets at all)

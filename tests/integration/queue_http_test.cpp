@@ -423,7 +423,8 @@ TEST_F(QueueHttpTest, CapacityChangesReplanAndAreRoleChecked) {
 
   ApiReply closed = node_.Call("POST", "/api/v1/capacity/changes", "operator", closure);
   ASSERT_EQ(closed.status, 201) << closed.raw;
-  EXPECT_EQ(node_.AuditCount(), audit + 2);  // the change and the re-plan
+  // The change, the re-plan, and one booking_moved record per booking that moved.
+  EXPECT_EQ(node_.AuditCount(), audit + 2 + 3);
   std::string change_id = Text(closed.body.at("change"), "id");
   EXPECT_TRUE(change_id.starts_with("CAP-")) << closed.raw;
   EXPECT_EQ(Text(closed.body.at("change"), "created_by").empty(), false);
@@ -438,8 +439,9 @@ TEST_F(QueueHttpTest, CapacityChangesReplanAndAreRoleChecked) {
   }
   for (const auto& id : ids) {
     json::value c = Get(id, "fwd-a");
-    EXPECT_EQ(Text(c.at("expected_call"), "reason"), "booking_moved") << c;
-    EXPECT_EQ(Text(c.at("queue"), "booked_slot_local"), "2026-11-29T10:00:00+07:00") << c;
+    // The booking itself moved to the first bucket after the closure.
+    EXPECT_EQ(Text(c.at("expected_call"), "reason"), "booked_slot") << c;
+    EXPECT_EQ(Text(c.at("queue"), "booked_slot_local"), "2026-11-29T10:30:00+07:00") << c;
   }
 
   // The counterpart's acceptance rate is accepted and re-plans too (nothing moves here: 60 an
@@ -517,7 +519,7 @@ TEST(QueueHttpRestartTest, RestartKeepsBookingsBansChangesAndPendingReads) {
   ApiReply refused = node.Event(banned, "book", "fwd-b");
   EXPECT_EQ(refused.Code(), "truck_banned") << refused.raw;
   json::value c = node.Call("GET", "/api/v1/crossings/" + booked, "fwd-a").body;
-  EXPECT_EQ(Text(c.at("expected_call"), "reason"), "booking_moved") << c;
+  EXPECT_EQ(Text(c.at("expected_call"), "reason"), "booked_slot") << c;  // moved for good
   EXPECT_EQ(Text(c.at("expected_call"), "at"), "2026-11-29T11:00:00+07:00") << c;
   EXPECT_EQ(Text(c, "state"), "booked");
 }
@@ -543,15 +545,16 @@ TEST_F(QueueHttpTest, EachPredictionIsScoredOnce) {
   json::value c = Get(t);
   EXPECT_EQ(Text(c, "state"), "called");
   EXPECT_EQ(c.at("queue").at("requeues").as_int64(), 1);
-  // Predicted at the requeue for the current bucket's first slot (08:30), called at 08:31.
-  EXPECT_EQ(Text(c.at("queue"), "predicted_call_at_local"), "2026-11-29T08:30:00+07:00") << c;
+  // Predicted at the requeue for the current bucket's first slot (08:30, already past: so
+  // now, 08:31), and called at 08:31.
+  EXPECT_EQ(Text(c.at("queue"), "predicted_call_at_local"), "2026-11-29T08:31:00+07:00") << c;
   EXPECT_EQ(Text(c.at("queue"), "predicted_at_local"), "2026-11-29T08:31:00+07:00") << c;
 
   ApiReply second = node_.Call("GET", "/api/v1/queue/predictions", "");
-  // Errors 0 and 1 minute (scoring the 08:00 prediction again would give 31).
+  // Errors 0 and 0 minutes (scoring the 08:00 prediction again would give 31).
   EXPECT_EQ(second.body.at("count").as_int64(), 2) << second.raw;
-  EXPECT_EQ(second.body.at("mean_abs_error_minutes").to_number<double>(), 0.5) << second.raw;
-  EXPECT_EQ(second.body.at("p90_abs_error_minutes").to_number<double>(), 1.0) << second.raw;
+  EXPECT_EQ(second.body.at("mean_abs_error_minutes").to_number<double>(), 0.0) << second.raw;
+  EXPECT_EQ(second.body.at("p90_abs_error_minutes").to_number<double>(), 0.0) << second.raw;
 }
 
 }  // namespace

@@ -153,9 +153,13 @@ class Engine {
                         CommandResult& result);
   // Moves `current` by `event` inside the running command: queue rules, the new state, its
   // audit record; updates the queue book. `why` is added to the audit record.
+  struct EncodedCrossing {
+    boost::json::object view;
+    std::string document;  // the view serialised (what is stored)
+  };
   Result<Crossing> Transition(WriteTxn& txn, const Actor& actor, const Crossing& current,
                               const CrossingEvent& event, Timestamp now, CommandResult& result,
-                              boost::json::object why = {});
+                              boost::json::object why = {}, EncodedCrossing* encoded = nullptr);
   // Queue rules of one transition: checks (booking limits, bans, yard space, free lanes) and
   // the crossing's QueueInfo; strikes and counters are written to `txn`.
   Status ApplyQueueRules(WriteTxn& txn, const Actor& actor, const Crossing& current,

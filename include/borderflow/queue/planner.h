@@ -85,8 +85,7 @@ struct LanePlan {
   std::string direction;
   std::string lane_class;
   std::vector<PlannedCall> calls;  // in call order
-  // Trucks not planned, with why: "beyond_horizon" (no room before the horizon) or
-  // "late_for_booking" (booked bucket already past and not in the yard).
+  // Trucks not planned, with why: "beyond_horizon" (no room before the horizon).
   std::vector<std::pair<std::string, std::string>> unplanned;
   std::vector<BucketLoad> buckets;  // every bucket from the current one to the horizon
 };

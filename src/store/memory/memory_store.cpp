@@ -1,0 +1,573 @@
+#include <algorithm>
+#include <array>
+#include <condition_variable>
+#include <exception>
+#include <iterator>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <set>
+#include <shared_mutex>
+#include <string>
+#include <tuple>
+#include <utility>
+#include <vector>
+
+#include <fmt/format.h>
+
+#include <borderflow/store/memory_store.h>
+
+// MemoryStore: committed data lives in `Committed`, published only under an exclusive lock;
+// readers take the lock shared and copy out what they return.
+//
+// Savepoints without an undo log: a batch never touches the committed data while its functions
+// run. Each function writes into its own empty `Layer` (the savepoint); lookups inside the
+// transaction read the function's layer, then the batch's layer, then the committed data, so a
+// function sees its own writes and those of the earlier successful functions of its batch. When
+// the function succeeds its layer is folded into the batch's layer (RELEASE); when it fails or
+// throws its layer is dropped (ROLLBACK TO). After the last function the batch's layer is
+// published at once (COMMIT), so a reader sees all of a batch or none of it. Everything a
+// function can write (crossings, audit records, idempotency records, records, users, tokens)
+// goes through the layers, so a failed function leaves no trace of any kind.
+
+namespace borderflow {
+
+namespace {
+
+constexpr int kMaxCrossingPage = 200;  // as SqliteStore
+constexpr int kMaxAuditPage = 10000;
+
+template <class V>
+using ByName = std::map<std::string, V, std::less<>>;
+using IdSet = std::set<std::string, std::less<>>;
+
+template <class V, class K>
+const V* Find(const ByName<V>& map, const K& key) {
+  auto it = map.find(key);
+  return it == map.end() ? nullptr : &it->second;
+}
+
+template <class V>
+const V* FindIn(const ByName<ByName<V>>& map, std::string_view outer, std::string_view inner) {
+  auto it = map.find(outer);
+  return it == map.end() ? nullptr : Find(it->second, inner);
+}
+
+// Writes every entry of `above` over `below` (the newer value wins) and empties `above`.
+template <class V>
+void Overlay(ByName<V>& below, ByName<V>& above) {
+  if (below.empty()) {
+    below.swap(above);
+    return;
+  }
+  for (auto& [key, value] : above) below.insert_or_assign(key, std::move(value));
+  above.clear();
+}
+
+template <class V>
+void OverlayNested(ByName<ByName<V>>& below, ByName<ByName<V>>& above) {
+  if (below.empty()) {
+    below.swap(above);
+    return;
+  }
+  for (auto& [key, inner] : above) Overlay(below[key], inner);
+  above.clear();
+}
+
+struct StoredCrossing {
+  Crossing crossing;
+  std::string document;  // the engine's JSON text, kept as SqliteStore keeps it
+};
+
+// The tables that the write transaction reads, the same shape in a layer and committed.
+struct Tables {
+  ByName<StoredCrossing> crossings;               // by id
+  ByName<ByName<IdempotencyRecord>> idempotency;  // scope -> key -> record
+  std::vector<AuditRecord> audit;                 // ascending seq, without gaps
+  ByName<UserRecord> users;                       // by id
+  ByName<std::string> user_ids;                   // name -> id
+  ByName<TokenRecord> tokens;                     // by id
+};
+
+// Uncommitted changes: of one function (a savepoint) or of the successful functions of a batch.
+struct Layer : Tables {
+  ByName<ByName<std::optional<StoredRecord>>> records;  // kind -> id -> record; nullopt: deleted
+
+  // Moves `top` over this layer and leaves `top` empty.
+  void Absorb(Layer& top) {
+    Overlay(crossings, top.crossings);
+    OverlayNested(idempotency, top.idempotency);
+    if (audit.empty()) {
+      audit.swap(top.audit);
+    } else {
+      std::move(top.audit.begin(), top.audit.end(), std::back_inserter(audit));
+      top.audit.clear();
+    }
+    Overlay(users, top.users);
+    Overlay(user_ids, top.user_ids);
+    Overlay(tokens, top.tokens);
+    OverlayNested(records, top.records);
+  }
+
+  void Clear() { *this = Layer(); }
+};
+
+struct GroupCount {
+  CrossingState state;
+  int64_t count = 0;
+};
+// (direction, lane_class, state name): SqliteStore groups and orders by these TEXT columns.
+using GroupKey = std::tuple<std::string, std::string, std::string>;
+
+GroupKey GroupOf(const Crossing& c) {
+  return {c.declaration.direction, c.declaration.lane_class,
+          std::string(CrossingStateName(c.state))};
+}
+
+struct Committed : Tables {
+  ByName<ByName<StoredRecord>> records;                  // kind -> id -> record
+  ByName<ByName<std::vector<size_t>>> audit_by_subject;  // type -> id -> indexes into `audit`
+
+  // Secondary indexes of `crossings` (SqliteStore has the same ones): value -> ids.
+  ByName<IdSet> by_company;
+  ByName<IdSet> by_plate;
+  std::map<CrossingState, IdSet> by_state;
+  std::map<GroupKey, GroupCount> counts;  // only groups with count > 0, as GROUP BY
+
+  void Index(const Crossing& c) {
+    by_company[c.company_id].insert(c.id);
+    by_plate[c.declaration.vehicle.plate.canonical].insert(c.id);
+    by_state[c.state].insert(c.id);
+    GroupCount& group = counts[GroupOf(c)];
+    group.state = c.state;
+    ++group.count;
+  }
+
+  void Unindex(const Crossing& c) {
+    auto erase_from = [&](auto& index, const auto& value) {
+      auto it = index.find(value);
+      if (it == index.end()) return;
+      it->second.erase(c.id);
+      if (it->second.empty()) index.erase(it);
+    };
+    erase_from(by_company, c.company_id);
+    erase_from(by_plate, c.declaration.vehicle.plate.canonical);
+    erase_from(by_state, c.state);
+    auto group = counts.find(GroupOf(c));
+    if (group != counts.end() && --group->second.count <= 0) counts.erase(group);
+  }
+
+  static bool SameIndexKeys(const Crossing& a, const Crossing& b) {
+    return a.company_id == b.company_id &&
+           a.declaration.vehicle.plate.canonical == b.declaration.vehicle.plate.canonical &&
+           a.state == b.state && a.declaration.direction == b.declaration.direction &&
+           a.declaration.lane_class == b.declaration.lane_class;
+  }
+
+  // Applies a batch's layer (the caller holds the exclusive lock). Leaves `batch` empty.
+  void Publish(Layer& batch) {
+    for (auto& [id, entry] : batch.crossings) {
+      auto it = crossings.find(id);
+      if (it == crossings.end()) {
+        it = crossings.emplace(id, std::move(entry)).first;
+        Index(it->second.crossing);
+      } else if (SameIndexKeys(it->second.crossing, entry.crossing)) {
+        it->second = std::move(entry);
+      } else {
+        Unindex(it->second.crossing);
+        it->second = std::move(entry);
+        Index(it->second.crossing);
+      }
+    }
+    batch.crossings.clear();
+    OverlayNested(idempotency, batch.idempotency);
+    audit.reserve(audit.size() + batch.audit.size());
+    for (AuditRecord& r : batch.audit) {
+      audit_by_subject[r.subject_type][r.subject_id].push_back(audit.size());
+      audit.push_back(std::move(r));
+    }
+    batch.audit.clear();
+    for (auto& [kind, changes] : batch.records) {
+      auto& table = records[kind];
+      for (auto& [id, record] : changes) {
+        if (record) {
+          table.insert_or_assign(id, std::move(*record));
+        } else {
+          table.erase(id);
+        }
+      }
+      if (table.empty()) records.erase(kind);
+    }
+    batch.records.clear();
+    Overlay(users, batch.users);
+    Overlay(user_ids, batch.user_ids);
+    Overlay(tokens, batch.tokens);
+  }
+};
+
+bool Matches(const CrossingFilter& f, const Crossing& c) {
+  return (!f.company_id || c.company_id == *f.company_id) && (!f.state || c.state == *f.state) &&
+         (!f.direction || c.declaration.direction == *f.direction) &&
+         (!f.lane_class || c.declaration.lane_class == *f.lane_class) &&
+         (!f.plate || c.declaration.vehicle.plate.canonical == *f.plate);
+}
+
+// Bound to one batch, inside WriteBatch (so under write_mu). Reads the committed data without
+// the shared lock: only the holder of write_mu ever changes it.
+class MemoryWriteTxn final : public WriteTxn {
+ public:
+  MemoryWriteTxn(const Committed& base, Layer& batch, Layer& fn)
+      : base_(base), batch_(batch), fn_(fn) {}
+
+  Result<std::optional<IdempotencyRecord>> FindIdempotency(std::string_view scope,
+                                                           std::string_view key) override {
+    const IdempotencyRecord* r =
+        Newest([&](const Tables& t) { return FindIn(t.idempotency, scope, key); });
+    if (!r) return std::optional<IdempotencyRecord>();
+    return std::optional<IdempotencyRecord>(*r);
+  }
+
+  Status PutIdempotency(const IdempotencyRecord& r) override {
+    if (Newest([&](const Tables& t) { return FindIn(t.idempotency, r.scope, r.key); })) {
+      return Conflict("idempotency_key_exists",
+                      fmt::format("idempotency key '{}' is already recorded", r.key));
+    }
+    fn_.idempotency[r.scope].insert_or_assign(r.key, r);
+    return {};
+  }
+
+  Result<std::optional<Crossing>> GetCrossing(std::string_view id) override {
+    const StoredCrossing* c = NewestCrossing(id);
+    if (!c) return std::optional<Crossing>();
+    return std::optional<Crossing>(c->crossing);
+  }
+
+  using WriteTxn::InsertCrossing;
+  using WriteTxn::UpdateCrossing;
+
+  Status InsertCrossing(const Crossing& c, std::string_view document) override {
+    if (NewestCrossing(c.id)) {
+      return Conflict("crossing_exists", fmt::format("crossing '{}' already exists", c.id));
+    }
+    fn_.crossings.insert_or_assign(c.id, StoredCrossing{c, std::string(document)});
+    return {};
+  }
+
+  Status UpdateCrossing(const Crossing& c, std::string_view document,
+                        int64_t expected_version) override {
+    const StoredCrossing* stored = NewestCrossing(c.id);
+    if (!stored) {
+      return NotFound("crossing_not_found", fmt::format("crossing '{}' does not exist", c.id));
+    }
+    if (stored->crossing.version != expected_version) {
+      return Conflict("version_conflict",
+                      fmt::format("crossing '{}' was changed concurrently: expected version {}, "
+                                  "stored version {}",
+                                  c.id, expected_version, stored->crossing.version));
+    }
+    fn_.crossings.insert_or_assign(c.id, StoredCrossing{c, std::string(document)});
+    return {};
+  }
+
+  Result<AuditRecord> AppendAudit(const AuditDraft& draft) override {
+    int64_t head_seq = 0;
+    const std::string* head_hash = &kGenesisHash;
+    for (const Tables* t : Stack()) {
+      if (!t->audit.empty()) {
+        head_seq = t->audit.back().seq;
+        head_hash = &t->audit.back().hash;
+        break;
+      }
+    }
+    AuditRecord r = ChainNext(draft, head_seq, *head_hash);
+    fn_.audit.push_back(r);
+    return r;
+  }
+
+  Status PutRecord(const StoredRecord& r) override {
+    fn_.records[r.kind].insert_or_assign(r.id, r);
+    return {};
+  }
+
+  Status DeleteRecord(std::string_view kind, std::string_view id) override {
+    fn_.records[std::string(kind)].insert_or_assign(std::string(id), std::nullopt);
+    return {};
+  }
+
+  Status InsertUser(const UserRecord& u) override {
+    // Both the id (primary key) and the name (unique) are refused as "user_exists", as SQLite's
+    // unique violations are.
+    if (Newest([&](const Tables& t) { return Find(t.users, u.id); }) ||
+        Newest([&](const Tables& t) { return Find(t.user_ids, u.name); })) {
+      return Conflict("user_exists", fmt::format("user '{}' already exists", u.name));
+    }
+    fn_.users.insert_or_assign(u.id, u);
+    fn_.user_ids.insert_or_assign(u.name, u.id);
+    return {};
+  }
+
+  Result<std::optional<UserRecord>> FindUserByName(std::string_view name) override {
+    const std::string* id = Newest([&](const Tables& t) { return Find(t.user_ids, name); });
+    if (!id) return std::optional<UserRecord>();
+    const UserRecord* u = Newest([&](const Tables& t) { return Find(t.users, *id); });
+    if (!u) return Internal(fmt::format("user name '{}' names a missing user '{}'", name, *id));
+    return std::optional<UserRecord>(*u);
+  }
+
+  Status InsertToken(const TokenRecord& t) override {
+    // The primary key before the foreign key, in SQLite's order.
+    if (Newest([&](const Tables& s) { return Find(s.tokens, t.id); })) {
+      return Conflict("token_exists", fmt::format("token '{}' already exists", t.id));
+    }
+    if (!Newest([&](const Tables& s) { return Find(s.users, t.user_id); })) {
+      return NotFound("user_not_found", fmt::format("user '{}' does not exist", t.user_id));
+    }
+    fn_.tokens.insert_or_assign(t.id, t);
+    return {};
+  }
+
+  Status RevokeToken(std::string_view token_id, Timestamp at) override {
+    const TokenRecord* stored = Newest([&](const Tables& t) { return Find(t.tokens, token_id); });
+    if (!stored) {
+      return NotFound("token_not_found", fmt::format("token '{}' does not exist", token_id));
+    }
+    TokenRecord revoked = *stored;
+    if (!revoked.revoked_at) revoked.revoked_at = at;  // a second revocation keeps the first
+    fn_.tokens.insert_or_assign(std::string(token_id), std::move(revoked));
+    return {};
+  }
+
+ private:
+  // Newest first: the function's layer, the batch's layer, the committed data.
+  std::array<const Tables*, 3> Stack() const { return {&fn_, &batch_, &base_}; }
+
+  // The first entry that `find` returns along the stack, or null.
+  template <class FindFn>
+  auto Newest(FindFn find) const -> decltype(find(std::declval<const Tables&>())) {
+    for (const Tables* t : Stack()) {
+      if (auto* found = find(*t)) return found;
+    }
+    return nullptr;
+  }
+
+  const StoredCrossing* NewestCrossing(std::string_view id) const {
+    return Newest([&](const Tables& t) { return Find(t.crossings, id); });
+  }
+
+  const Committed& base_;
+  Layer& batch_;
+  Layer& fn_;
+};
+
+// A readers-writer lock that lets a waiting writer in before new readers. (std::shared_mutex
+// on glibc prefers readers: a few threads reading in a loop keep the writer out for seconds.)
+// Usable with std::shared_lock and std::unique_lock.
+class WriterFirstMutex {
+ public:
+  void lock() {
+    std::unique_lock lock(mu_);
+    ++writers_waiting_;
+    cv_.wait(lock, [&] { return !writing_ && readers_ == 0; });
+    --writers_waiting_;
+    writing_ = true;
+  }
+  void unlock() {
+    {
+      std::lock_guard lock(mu_);
+      writing_ = false;
+    }
+    cv_.notify_all();
+  }
+  void lock_shared() {
+    std::unique_lock lock(mu_);
+    cv_.wait(lock, [&] { return !writing_ && writers_waiting_ == 0; });
+    ++readers_;
+  }
+  void unlock_shared() {
+    bool last = false;
+    {
+      std::lock_guard lock(mu_);
+      last = --readers_ == 0;
+    }
+    if (last) cv_.notify_all();
+  }
+
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  int readers_ = 0;
+  int writers_waiting_ = 0;
+  bool writing_ = false;
+};
+
+// Runs one write function. A function that throws is treated as one that failed (its layer is
+// dropped), as in SqliteStore.
+Status Invoke(const TxnFn& fn, WriteTxn& txn) {
+  if (!fn) return Internal("empty write function");
+  try {
+    return fn(txn);
+  } catch (const std::exception& e) {
+    return Internal(fmt::format("write function threw: {}", e.what()));
+  } catch (...) {
+    return Internal("write function threw");
+  }
+}
+
+}  // namespace
+
+// Thread safety: `data` is changed only by the holder of `write_mu`, and then only under `mu`
+// held exclusively; readers hold `mu` shared. The writer reads `data` under `write_mu` alone.
+struct MemoryStore::Impl {
+  std::mutex write_mu;
+  WriterFirstMutex mu;
+  Committed data;
+};
+
+MemoryStore::MemoryStore() : impl_(std::make_unique<Impl>()) {}
+
+MemoryStore::~MemoryStore() = default;
+
+std::vector<Status> MemoryStore::WriteBatch(std::span<const TxnFn> work) {
+  if (work.empty()) return {};
+  std::lock_guard write_lock(impl_->write_mu);
+  Layer batch;
+  Layer fn;
+  MemoryWriteTxn txn(impl_->data, batch, fn);
+  std::vector<Status> results;
+  results.reserve(work.size());
+  for (const TxnFn& f : work) {
+    Status status = Invoke(f, txn);
+    if (status) {
+      batch.Absorb(fn);  // RELEASE
+    } else {
+      fn.Clear();  // ROLLBACK TO
+    }
+    results.push_back(std::move(status));
+  }
+  std::unique_lock lock(impl_->mu);  // COMMIT
+  impl_->data.Publish(batch);
+  return results;
+}
+
+Result<std::optional<Crossing>> MemoryStore::GetCrossing(std::string_view id) {
+  std::shared_lock lock(impl_->mu);
+  const StoredCrossing* c = Find(impl_->data.crossings, id);
+  if (!c) return std::optional<Crossing>();
+  return std::optional<Crossing>(c->crossing);
+}
+
+Result<CrossingPage> MemoryStore::ListCrossings(const CrossingFilter& filter) {
+  const size_t limit = static_cast<size_t>(std::clamp(filter.limit, 1, kMaxCrossingPage));
+  std::shared_lock lock(impl_->mu);
+  const Committed& data = impl_->data;
+  // Like SQLite's planner, walk the narrowest index at hand (ids ascend in each), else all.
+  const IdSet* ids = nullptr;
+  bool indexed = true;
+  if (filter.plate) {
+    ids = Find(data.by_plate, *filter.plate);
+  } else if (filter.company_id) {
+    ids = Find(data.by_company, *filter.company_id);
+  } else if (filter.state) {
+    auto it = data.by_state.find(*filter.state);
+    ids = it == data.by_state.end() ? nullptr : &it->second;
+  } else {
+    indexed = false;
+  }
+
+  std::vector<const Crossing*> hits;  // one more than a page tells whether another follows
+  auto consider = [&](const Crossing& c) {
+    if (Matches(filter, c)) hits.push_back(&c);
+    return hits.size() > limit;
+  };
+  if (!indexed) {
+    for (auto it = data.crossings.upper_bound(filter.after); it != data.crossings.end(); ++it) {
+      if (consider(it->second.crossing)) break;
+    }
+  } else if (ids) {
+    for (auto it = ids->upper_bound(filter.after); it != ids->end(); ++it) {
+      if (consider(data.crossings.find(*it)->second.crossing)) break;
+    }
+  }
+
+  CrossingPage page;
+  const size_t n = std::min(hits.size(), limit);
+  page.items.reserve(n);
+  for (size_t i = 0; i < n; ++i) page.items.push_back(*hits[i]);
+  if (hits.size() > limit) page.next_cursor = page.items.back().id;
+  return page;
+}
+
+Result<std::vector<CrossingCount>> MemoryStore::CountCrossings() {
+  std::shared_lock lock(impl_->mu);
+  std::vector<CrossingCount> out;
+  out.reserve(impl_->data.counts.size());
+  for (const auto& [key, group] : impl_->data.counts) {
+    out.push_back(CrossingCount{std::get<0>(key), std::get<1>(key), group.state, group.count});
+  }
+  return out;
+}
+
+Result<std::vector<AuditRecord>> MemoryStore::ListAuditFor(std::string_view subject_type,
+                                                           std::string_view subject_id, int limit) {
+  std::vector<AuditRecord> out;
+  if (limit <= 0) return out;
+  std::shared_lock lock(impl_->mu);
+  const std::vector<size_t>* indexes =
+      FindIn(impl_->data.audit_by_subject, subject_type, subject_id);
+  if (!indexes) return out;
+  const size_t n = std::min(indexes->size(), static_cast<size_t>(std::min(limit, kMaxAuditPage)));
+  out.reserve(n);
+  for (size_t i = 0; i < n; ++i) out.push_back(impl_->data.audit[(*indexes)[i]]);
+  return out;
+}
+
+Result<std::vector<AuditRecord>> MemoryStore::ReadAudit(int64_t after_seq, int limit) {
+  std::vector<AuditRecord> out;
+  if (limit <= 0) return out;
+  std::shared_lock lock(impl_->mu);
+  const std::vector<AuditRecord>& audit = impl_->data.audit;
+  // audit[i].seq == i + 1, so the records after `after_seq` start at index `after_seq`.
+  const size_t begin =
+      static_cast<size_t>(std::clamp<int64_t>(after_seq, 0, static_cast<int64_t>(audit.size())));
+  const size_t end =
+      std::min(audit.size(), begin + static_cast<size_t>(std::min(limit, kMaxAuditPage)));
+  out.assign(audit.begin() + static_cast<std::ptrdiff_t>(begin),
+             audit.begin() + static_cast<std::ptrdiff_t>(end));
+  return out;
+}
+
+Result<std::vector<StoredRecord>> MemoryStore::ListRecords(std::string_view kind) {
+  std::vector<StoredRecord> out;
+  std::shared_lock lock(impl_->mu);
+  const ByName<StoredRecord>* table = Find(impl_->data.records, kind);
+  if (!table) return out;
+  out.reserve(table->size());
+  for (const auto& [id, record] : *table) out.push_back(record);
+  return out;
+}
+
+Result<std::optional<UserRecord>> MemoryStore::FindUserById(std::string_view id) {
+  std::shared_lock lock(impl_->mu);
+  const UserRecord* u = Find(impl_->data.users, id);
+  if (!u) return std::optional<UserRecord>();
+  return std::optional<UserRecord>(*u);
+}
+
+Result<std::vector<UserRecord>> MemoryStore::ListUsers() {
+  std::shared_lock lock(impl_->mu);
+  std::vector<UserRecord> out;
+  out.reserve(impl_->data.users.size());
+  for (const auto& [name, id] : impl_->data.user_ids) out.push_back(impl_->data.users.at(id));
+  return out;
+}
+
+Result<std::optional<TokenRecord>> MemoryStore::FindToken(std::string_view token_id) {
+  std::shared_lock lock(impl_->mu);
+  const TokenRecord* t = Find(impl_->data.tokens, token_id);
+  if (!t) return std::optional<TokenRecord>();
+  return std::optional<TokenRecord>(*t);
+}
+
+Status MemoryStore::Ping() { return {}; }
+
+}  // namespace borderflow
