@@ -64,28 +64,34 @@ constexpr const char* kPage = R"HTML(<!doctype html>
  <div class="sides" id="sides"></div>
  <table aria-describedby="title"><thead><tr>
   <th data-t="direction">Direction</th><th data-t="lane_class">Lane class</th>
-  <th data-t="lanes">Lanes</th><th data-t="waiting">Waiting</th><th></th></tr></thead>
+  <th data-t="lanes">Lanes</th><th data-t="waiting">Waiting</th>
+  <th data-t="expected_wait">Expected wait</th><th data-t="capacity_today">Capacity today</th>
+  <th></th></tr></thead>
   <tbody id="rows"></tbody></table>
 </main>
 <footer><span data-t="updated">Updated</span> <span id="updated"></span> ·
- <a href="/api/v1/gate">/api/v1/gate</a> · <a href="/metrics">/metrics</a></footer>
+ <a href="/api/v1/gate">/api/v1/gate</a> · <a href="/api/v1/wait-board">/api/v1/wait-board</a> ·
+ <a href="/metrics">/metrics</a></footer>
 <script>
 const T = {{
  en: {{language:"Language", direction:"Direction", lane_class:"Lane class", lanes:"Lanes",
       waiting:"Waiting", updated:"Updated", open:"Open", closed:"Closed", hours:"Hours",
-      general_cargo:"General cargo", fresh_produce:"Fresh produce", empty_return:"Empty return"}},
+      general_cargo:"General cargo", fresh_produce:"Fresh produce", empty_return:"Empty return",
+      expected_wait:"Expected wait", capacity_today:"Capacity today", beyond:"more than"}},
  vi: {{language:"Ngôn ngữ", direction:"Hướng", lane_class:"Loại làn", lanes:"Số làn",
       waiting:"Đang chờ", updated:"Cập nhật", open:"Mở cửa", closed:"Đóng cửa", hours:"Giờ làm việc",
-      general_cargo:"Hàng thông thường", fresh_produce:"Trái cây tươi", empty_return:"Xe rỗng về"}},
+      general_cargo:"Hàng thông thường", fresh_produce:"Trái cây tươi", empty_return:"Xe rỗng về",
+      expected_wait:"Thời gian chờ dự kiến", capacity_today:"Công suất hôm nay", beyond:"hơn"}},
  zh: {{language:"语言", direction:"方向", lane_class:"车道类别", lanes:"车道数", waiting:"等待",
       updated:"更新时间", open:"开放", closed:"关闭", hours:"开放时间",
-      general_cargo:"普通货物", fresh_produce:"鲜果", empty_return:"空车返回"}}
+      general_cargo:"普通货物", fresh_produce:"鲜果", empty_return:"空车返回",
+      expected_wait:"预计等待", capacity_today:"今日通行能力", beyond:"超过"}}
 }};
 let lang = localStorage.getItem("lang") || "vi";
 document.getElementById("lang").value = lang;
 document.getElementById("lang").onchange = e => {{ lang = e.target.value;
   localStorage.setItem("lang", lang); render(); }};
-let last = null;
+let last = null, board = null;
 function t(k) {{ return (T[lang] || T.en)[k] || k; }}
 // "2026-11-29T10:42:33.734+07:00" -> "2026-11-29 10:42 (UTC+07:00)": the side's own local time.
 function when(iso) {{ return `${{iso.slice(0, 10)}} ${{iso.slice(11, 16)}} (UTC${{iso.slice(-6)}})`; }}
@@ -99,17 +105,23 @@ function render() {{
   document.getElementById("sides").innerHTML = side(last.self) + side(last.counterpart);
   document.getElementById("title").textContent =
       `${{last.self.name[lang]}} – ${{last.counterpart.name[lang]}}`;
+  // The queue's prediction for a truck arriving now (h:mm), from /api/v1/wait-board.
+  const lane = (d, c) => board && board.lanes.find(l => l.direction === d && l.lane_class === c);
+  const wait = l => !l ? "" : l.expected_wait_minutes === null ? `${{t("beyond")}} ${{l.beyond_hours}} h`
+      : `${{Math.floor(l.expected_wait_minutes / 60)}}:${{String(l.expected_wait_minutes % 60).padStart(2, "0")}}`;
   let rows = "";
   for (const d of last.directions) for (const c of d.lane_classes) {{
-    const w = Math.min(100, c.waiting);
+    const w = Math.min(100, c.waiting), l = lane(d.id, c.lane_class);
     rows += `<tr><td>${{d.from}} → ${{d.to}}</td><td>${{t(c.lane_class)}}</td><td>${{c.lanes}}</td>
-      <td>${{c.waiting}}</td><td style="width:30%"><div class="bar" style="width:${{w}}%"></div></td></tr>`;
+      <td>${{c.waiting}}</td><td>${{wait(l)}}</td><td>${{l ? l.capacity_today : ""}}</td>
+      <td style="width:25%"><div class="bar" style="width:${{w}}%"></div></td></tr>`;
   }}
   document.getElementById("rows").innerHTML = rows;
   document.getElementById("updated").textContent = when(last.self.local_time);
 }}
 async function refresh() {{
   try {{ const r = await fetch("/api/v1/gate"); if (r.ok) last = await r.json(); }} catch (e) {{}}
+  try {{ const r = await fetch("/api/v1/wait-board"); if (r.ok) board = await r.json(); }} catch (e) {{}}
   render();
 }}
 refresh(); setInterval(refresh, 5000);
