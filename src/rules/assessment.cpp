@@ -2,7 +2,10 @@
 // conditions (program.h) without any string comparison.
 
 #include <algorithm>
+#include <array>
+#include <bit>
 #include <cmath>
+#include <tuple>
 
 #include <boost/json/array.hpp>
 #include <fmt/format.h>
@@ -37,7 +40,7 @@ struct Context {
   // The rule's random draw; the keyed hash of the crossing is computed once, when first needed.
   uint64_t Draw(uint32_t rule) {
     if (!have_key) {
-      crossing_key = internal::CrossingKey(p.secret, facts.crossing_id);
+      crossing_key = internal::CrossingKey(p.random_draw, facts.crossing_id);
       have_key = true;
     }
     return internal::MixDraw(crossing_key, p.rules[rule].salt);
@@ -100,8 +103,13 @@ void BindDeclaration(const Program& p, const RiskFacts& f, Frame& fr) {
   }
 }
 
-// Binds one line (nullptr: the empty line of a truck without lines). Returns its chapter.
-uint64_t BindLine(const Program& p, const LineFacts* l, Frame& fr) {
+// The line's HS keys looked up in the line index: entries for its code, subheading, heading
+// and chapter (nullptr where the index has none), most specific first.
+using LineEntries = std::array<const internal::LineIndexEntry*, 4>;
+
+// Binds one line (nullptr: the empty line of a truck without lines) and looks its HS keys up.
+void BindLine(const Program& p, const LineFacts* l, Frame& fr, LineEntries& entries) {
+  entries = {};
   if (l == nullptr) {
     fr.key[F(Field::kOrigin)] = 0;
     fr.key[F(Field::kHsChapter)] = fr.key[F(Field::kHsHeading)] = 0;
@@ -110,7 +118,7 @@ uint64_t BindLine(const Program& p, const LineFacts* l, Frame& fr) {
                     Field::kReferenceMin, Field::kReferenceMax}) {
       fr.num[F(f)] = Nan();
     }
-    return 0;
+    return;
   }
   fr.key[F(Field::kOrigin)] = internal::PackKey(l->origin, p.strings);
   const std::string& hs = l->hs_code;
@@ -134,31 +142,37 @@ uint64_t BindLine(const Program& p, const LineFacts* l, Frame& fr) {
   fr.num[F(Field::kPackages)] = static_cast<double>(l->packages);
   fr.num[F(Field::kUnitValue)] = l->gross_weight_kg > 0 ? l->value_usd / l->gross_weight_kg : Nan();
   double rmin = Nan(), rmax = Nan();
-  if (p.has_references && code != 0) {
-    const uint64_t keys[4] = {code, sub, heading, chapter};
-    for (size_t level = 0; level < 4; ++level) {
-      const auto& m = p.references[level];
-      if (m.empty()) continue;
-      auto it = m.find(keys[level]);
-      if (it != m.end()) {
-        rmin = it->second.min;
-        rmax = it->second.max;
-        break;
+  const internal::LineIndex& index = p.plan.line_index;
+  if (!index.slots.empty()) {
+    using internal::HsLevel;
+    using internal::LineIndexKey;
+    entries[0] = index.Find(LineIndexKey(HsLevel::kCode, code));
+    entries[1] = index.Find(LineIndexKey(HsLevel::kSubheading, sub));
+    entries[2] = index.Find(LineIndexKey(HsLevel::kHeading, heading));
+    entries[3] = index.Find(LineIndexKey(HsLevel::kChapter, chapter));
+    // Reference prices: the most specific level wins; none for a line without a valid code.
+    if (p.has_references && code != 0) {
+      for (const auto* e : entries) {
+        if (e != nullptr && e->has_reference) {
+          rmin = e->reference.min;
+          rmax = e->reference.max;
+          break;
+        }
       }
     }
   }
   fr.num[F(Field::kReferenceMin)] = rmin;
   fr.num[F(Field::kReferenceMax)] = rmax;
-  return chapter < 100 ? chapter : 0;
 }
 
 bool InSet(const Program& p, const Atom& a, uint64_t k) {
   uint32_t lo = a.set_begin, hi = a.set_end;
   if (hi - lo <= 8) {
+    bool in = false;
     for (uint32_t i = lo; i < hi; ++i) {
-      if (k >= p.intervals[i].lo && k <= p.intervals[i].hi) return true;
+      in |= (k >= p.intervals[i].lo) & (k <= p.intervals[i].hi);
     }
-    return false;
+    return in;
   }
   while (lo < hi) {  // first interval with hi >= k
     uint32_t mid = lo + (hi - lo) / 2;
@@ -174,25 +188,8 @@ bool InSet(const Program& p, const Atom& a, uint64_t k) {
 bool EvalAtom(Context& ctx, const Atom& a, const Frame& fr) {
   const Program& p = ctx.p;
   if (a.numeric) {
-    double lhs = fr.num[F(a.field)];
     double rhs = a.rhs_field == Field::kCount ? a.number : fr.num[F(a.rhs_field)] * a.number;
-    if (std::isnan(lhs) || std::isnan(rhs)) return false;
-    switch (a.op) {
-      case Op::kEq:
-        return lhs == rhs;
-      case Op::kNe:
-        return lhs != rhs;
-      case Op::kLt:
-        return lhs < rhs;
-      case Op::kLe:
-        return lhs <= rhs;
-      case Op::kGt:
-        return lhs > rhs;
-      case Op::kGe:
-        return lhs >= rhs;
-      default:
-        return false;
-    }
+    return internal::CompareNumbers(internal::NumberOutcomes(a.op), fr.num[F(a.field)], rhs);
   }
   switch (a.op) {
     case Op::kEq:
@@ -248,18 +245,74 @@ bool EvalRule(Context& ctx, uint32_t r, const Frame& fr) {
   return EvalNode(ctx, cr.root, fr);
 }
 
+// Evaluates every declaration-level test of the plan into `bits` (one bit per slot).
+void EvalSlots(Context& ctx, const Frame& fr, uint64_t* bits) {
+  const internal::EvalPlan& plan = ctx.p.plan;
+  std::fill(bits, bits + plan.slot_words, 0);
+  auto set = [&](uint32_t slot, bool v) {
+    bits[slot / 64] |= static_cast<uint64_t>(v) << (slot % 64);
+  };
+  for (const auto& k : plan.key_slots) set(k.slot, (fr.key[F(k.field)] == k.key) == k.equal);
+  for (const auto& n : plan.number_slots) {
+    const double rhs = n.rhs_field == Field::kCount ? n.number : fr.num[F(n.rhs_field)] * n.number;
+    set(n.slot, internal::CompareNumbers(n.outcomes, fr.num[F(n.field)], rhs));
+  }
+  for (uint32_t slot : plan.other_slots) {
+    set(slot, EvalAtom(ctx, ctx.p.atoms[plan.slot_atoms[slot]], fr));
+  }
+}
+
+// Whether every literal of `term` from `first` on holds: slot bits first (at once, or a few bit
+// tests without early exit), then line atoms, trees and random draws, stopping at the first
+// that fails. `first` skips a line-index anchor known to hold.
+[[gnu::always_inline]] inline bool TermHolds(Context& ctx, const internal::Term& term,
+                                             uint32_t first, const uint64_t* bits,
+                                             const Frame& fr) {
+  const Program& p = ctx.p;
+  const internal::Literal* lits = p.plan.literals.data();
+  if (term.one_word) {
+    const uint64_t w = term.slots_end > term.begin ? bits[term.word] : 0;
+    if (((w & term.must_set) ^ term.must_set) | (w & term.must_clear)) return false;
+  } else {
+    bool ok = true;
+    for (uint32_t i = term.begin; i < term.slots_end; ++i) {
+      const uint32_t s = lits[i].index;
+      ok &= (((bits[s / 64] >> (s % 64)) & 1) != 0) != lits[i].negated;
+    }
+    if (!ok) return false;
+  }
+  for (uint32_t i = first; i < term.end; ++i) {
+    const internal::Literal& l = lits[i];
+    using Fast = internal::Literal::Fast;
+    bool v;
+    if (l.fast == Fast::kKeyEquals) {
+      v = fr.key[F(l.field)] == l.key;
+    } else if (l.fast == Fast::kNumberVsConstant) {
+      v = internal::CompareNumbers(l.outcomes, fr.num[F(l.field)], l.number);
+    } else if (l.kind == internal::Literal::Kind::kTree) {
+      v = EvalNode(ctx, l.index, fr);
+    } else {
+      v = EvalAtom(ctx, p.atoms[l.index], fr);
+    }
+    if (v == l.negated) return false;
+  }
+  return true;
+}
+
 void Fire(const Program& p, uint32_t r, int32_t line, const Frame& fr, RuleWeights weights,
           Assessment* out) {
   const internal::CompiledRule& cr = p.rules[r];
-  double score = 0;
-  for (uint32_t i = cr.terms_begin; i < cr.terms_end; ++i) {
-    const internal::ScoreTerm& t = p.terms[i];
-    double v = t.field == Field::kCount ? t.coefficient : t.coefficient * fr.num[F(t.field)];
-    if (!std::isnan(v)) score += v;
+  double score = cr.constant_score_value;
+  if (!cr.constant_score) {
+    score = 0;
+    for (uint32_t i = cr.terms_begin; i < cr.terms_end; ++i) {
+      const internal::ScoreTerm& t = p.terms[i];
+      double v = t.field == Field::kCount ? t.coefficient : t.coefficient * fr.num[F(t.field)];
+      if (!std::isnan(v)) score += v;
+    }
   }
   if (r < weights.size()) score *= weights[r];
   out->fired.push_back(FiredRule{r, line, score});
-  out->score += score;
   if (cr.channel > out->channel) out->channel = cr.channel;
   if (cr.mandatory && cr.channel > out->mandatory_channel) out->mandatory_channel = cr.channel;
   out->quarantine = out->quarantine || cr.quarantine;
@@ -273,10 +326,30 @@ bool AlreadyFired(const Assessment* out, uint32_t r) {
   return false;
 }
 
+// Sums the fired rules' scores into out->score in the order of the rule-by-rule evaluator this
+// plan replaced (the sum of doubles depends on its order, so totals stay the same to the last
+// bit): declaration-level rules, then per consignment line the rules with a required HS test
+// before the others, each in rule order. Leaves `fired` in that order.
+void SumInOrder(const Program& p, Assessment* out) {
+  auto& fired = out->fired;
+  auto order = [&](const FiredRule& f) {
+    const internal::CompiledRule& cr = p.rules[f.rule];
+    const uint64_t line =
+        cr.line_level ? static_cast<uint64_t>(static_cast<int64_t>(f.line) + 1) : 0;
+    return std::pair((line << 2) | (cr.line_level ? 2u : 0u) | (cr.hs_anchored ? 0u : 1u), f.rule);
+  };
+  std::sort(fired.begin(), fired.end(),
+            [&](const FiredRule& a, const FiredRule& b) { return order(a) < order(b); });
+  for (const auto& f : fired) out->score += f.score;
+}
+
+constexpr size_t kInlineWords = 16;  // slot bits kept on the stack: up to 1024 distinct tests
+
 }  // namespace
 
 void Assess(const RuleSet& rules, const RiskFacts& facts, Assessment* out, RuleWeights weights) {
   const Program& p = rules.program();
+  const internal::EvalPlan& plan = p.plan;
   out->channel = Channel::kGreen;
   out->quarantine = false;
   out->mandatory_channel = Channel::kNone;
@@ -292,30 +365,86 @@ void Assess(const RuleSet& rules, const RiskFacts& facts, Assessment* out, RuleW
   Frame fr;
   BindDeclaration(p, facts, fr);
   Context ctx{p, facts};
-  for (uint32_t r : p.declaration_rules) {
-    if (EvalRule(ctx, r, fr)) Fire(p, r, -1, fr, weights, out);
+
+  // 1. Every declaration-level test once.
+  uint64_t inline_bits[kInlineWords];
+  uint64_t* bits = inline_bits;
+  if (plan.slot_words > kInlineWords) {
+    thread_local std::vector<uint64_t> heap_bits;  // grows once per thread, then reused
+    heap_bits.resize(plan.slot_words);
+    bits = heap_bits.data();
   }
-  const bool many = facts.lines.size() > 1;
+  EvalSlots(ctx, fr, bits);
+
+  // 2. Declaration-level terms whose anchor holds, and those without an anchor.
+  auto check_declaration = [&](uint32_t t) {
+    const internal::Term& term = plan.terms[t];
+    if (TermHolds(ctx, term, term.slots_end, bits, fr) && !AlreadyFired(out, term.rule)) {
+      Fire(p, term.rule, -1, fr, weights, out);
+    }
+  };
+  for (size_t w = 0; w < plan.slot_words; ++w) {
+    for (int negated = 0; negated < 2; ++negated) {
+      uint64_t m = negated ? ~bits[w] & plan.negated_anchor_mask[w] : bits[w] & plan.anchor_mask[w];
+      while (m != 0) {
+        const size_t slot = w * 64 + static_cast<size_t>(std::countr_zero(m));
+        m &= m - 1;
+        const size_t list = 2 * slot + static_cast<size_t>(negated);
+        for (uint32_t i = plan.anchor_begin[list]; i < plan.anchor_begin[list + 1]; ++i) {
+          check_declaration(plan.anchored_terms[i]);
+        }
+      }
+    }
+  }
+  for (uint32_t t : plan.unanchored_terms) check_declaration(t);
+
+  // 3. Line-level rules: a truck without lines on its empty line, else every line against the
+  // terms its HS keys select and the terms without an HS key. A rule fires on the first line
+  // that satisfies it.
   if (facts.lines.empty()) {
-    BindLine(p, nullptr, fr);
+    LineEntries entries;
+    BindLine(p, nullptr, fr, entries);
     for (uint32_t r : p.line_rules_any) {
       if (EvalRule(ctx, r, fr)) Fire(p, r, -1, fr, weights, out);
     }
   } else {
     for (size_t i = 0; i < facts.lines.size(); ++i) {
-      uint64_t chapter = BindLine(p, &facts.lines[i], fr);
-      for (const auto* list : {&p.line_rules_by_chapter[chapter], &p.line_rules_any}) {
-        for (uint32_t r : *list) {
-          if (many && AlreadyFired(out, r)) continue;
-          if (EvalRule(ctx, r, fr)) {
-            Fire(p, r, static_cast<int32_t>(i), fr, weights, out);
-          }
+      LineEntries entries;
+      BindLine(p, &facts.lines[i], fr, entries);
+      auto check_line = [&](uint32_t t, uint32_t skip) {
+        const internal::Term& term = plan.terms[t];
+        if (TermHolds(ctx, term, term.slots_end + skip, bits, fr) &&
+            !AlreadyFired(out, term.rule)) {
+          Fire(p, term.rule, static_cast<int32_t>(i), fr, weights, out);
+        }
+      };
+      for (const auto* e : entries) {
+        if (e == nullptr) continue;
+        for (uint32_t j = e->terms_begin; j < e->exact_end; ++j) {
+          check_line(plan.line_index_terms[j], 1);  // the anchor holds: skip it
+        }
+        for (uint32_t j = e->exact_end; j < e->terms_end; ++j) {
+          check_line(plan.line_index_terms[j], 0);
         }
       }
+      for (uint32_t t : plan.line_terms_any) check_line(t, 0);
     }
   }
-  if (out->fired.size() > 1) {
-    std::sort(out->fired.begin(), out->fired.end(),
+
+  // 4. The total score, then the fired rules in rule order.
+  auto& fired = out->fired;
+  // Whole scores of moderate size add up exactly in any order (the usual case: constant
+  // integer scores); others are summed in the evaluator's historical order.
+  bool exact = true;
+  for (const auto& f : fired)
+    exact &= std::trunc(f.score) == f.score && std::fabs(f.score) < 0x1p40;
+  if (fired.size() > 1 && !exact) {
+    SumInOrder(p, out);
+  } else {
+    for (const auto& f : fired) out->score += f.score;
+  }
+  if (fired.size() > 1) {
+    std::sort(fired.begin(), fired.end(),
               [](const FiredRule& a, const FiredRule& b) { return a.rule < b.rule; });
   }
   const SelectionSettings& s = p.settings;

@@ -9,6 +9,8 @@
 #include <borderflow/core/json.h>
 #include <borderflow/rules/assessment.h>
 
+#include "program.h"
+
 namespace borderflow::rules {
 namespace {
 
@@ -510,6 +512,42 @@ TEST(RandomSelection, ReproducibleKeyedAndAtTheRate) {
   EXPECT_FALSE(DrawWithin(UINT64_MAX, 0.99));
   EXPECT_TRUE(DrawWithin(UINT64_MAX, 1.0));
   EXPECT_FALSE(DrawWithin(0, 0.0));
+}
+
+// Assess computes the crossing's keyed hash with its own BLAKE2b from a chaining value prepared
+// per rule set; it must equal libsodium's keyed hash for every secret and id length (ids that
+// fill the first block exactly, spill into a second, fill two).
+TEST(RandomSelection, PreparedDrawEqualsKeyedDraw) {
+  for (size_t secret_len : {16u, 23u, 64u, 65u, 100u}) {
+    std::string secret(secret_len, 's');
+    for (size_t i = 0; i < secret_len; ++i) secret[i] = static_cast<char>('a' + (i * 7) % 26);
+    internal::RandomDrawState st = internal::PrepareRandomDraw(secret);
+    for (size_t id_len : {0u, 1u, 11u, 100u, 101u, 102u, 128u, 228u, 229u, 230u, 400u}) {
+      std::string id(id_len, 'x');
+      for (size_t i = 0; i < id_len; ++i) id[i] = static_cast<char>('0' + (i * 3 + id_len) % 10);
+      EXPECT_EQ(internal::CrossingKey(st, id), KeyedDraw(secret, "random", id))
+          << secret_len << " " << id_len;
+    }
+  }
+}
+
+// Conditions with `or` and `not` over line and declaration fields, on a truck of several lines:
+// a rule fires once, on the first line that satisfies it as a whole.
+TEST(Assess, OrAndNotOverSeveralLines) {
+  RiskFacts f = Durian();
+  f.lines.push_back(LineFacts{"85171300", "CN", 100, 90000, 10});
+  f.lines.push_back(LineFacts{"08106000", "TH", 1000, 500, 10});
+  auto fired_line = [&](std::string_view when) {
+    Assessment a = Assess(CompileOrDie(OneRule(when)), f);
+    return a.fired.empty() ? -2 : a.fired[0].line;
+  };
+  EXPECT_EQ(fired_line("(hs.chapter == 85 or hs.chapter == 08) and origin != \"VN\""), 1);
+  EXPECT_EQ(fired_line("hs.chapter == 08 and not (origin == \"VN\" or value > 1000)"), 2);
+  EXPECT_EQ(fired_line("not (hs.chapter in [01..84] or direction == \"CN-VN\")"), 1);
+  EXPECT_EQ(fired_line("hs.heading == 0810 and (trader.class == \"B\" or random 0%)"), 0);
+  EXPECT_EQ(fired_line("hs.heading == 0810 and not (trader.class == \"B\" or random 0%)"), -2);
+  EXPECT_EQ(fired_line("not (not trader.trusted) or origin == \"TH\""), 2);
+  EXPECT_EQ(fired_line("hs.code in [0810000000..0810999999, 85171300]"), 1);
 }
 
 TEST(RandomSelection, AlwaysAndNever) {

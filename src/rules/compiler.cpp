@@ -1,6 +1,7 @@
 // Checks a parsed rule file and compiles it into a Program (program.h).
 
 #include <algorithm>
+#include <bit>
 #include <cmath>
 #include <cstring>
 #include <map>
@@ -69,27 +70,57 @@ std::string FieldList() {
   return out;
 }
 
-size_t InternTable::Hash::operator()(std::string_view s) const noexcept {
-  uint64_t h = 1469598103934665603ull;  // FNV-1a
-  for (unsigned char c : s) {
-    h ^= c;
-    h *= 1099511628211ull;
+uint64_t InternTable::Hash(std::string_view s) {
+  // Eight bytes at a time, multiply-xorshift mixed; not keyed (the strings come from the rules).
+  uint64_t h = 0x9E3779B97F4A7C15ull ^ s.size();
+  size_t i = 0;
+  for (; i + 8 <= s.size(); i += 8) {
+    uint64_t w;
+    std::memcpy(&w, s.data() + i, 8);
+    h = (h ^ w) * 0xff51afd7ed558ccdull;
+    h ^= h >> 32;
   }
-  return static_cast<size_t>(h);
+  if (i < s.size()) {
+    uint64_t w = 0;
+    std::memcpy(&w, s.data() + i, s.size() - i);
+    h = (h ^ w) * 0xc4ceb9fe1a85ec53ull;
+  }
+  return h ^ (h >> 29);
+}
+
+void InternTable::Grow() {
+  std::vector<Entry> old = std::move(slots_);
+  slots_.assign(old.empty() ? 16 : 2 * old.size(), Entry{});
+  const size_t mask = slots_.size() - 1;
+  for (auto& e : old) {
+    if (e.id == UINT32_MAX) continue;
+    size_t i = static_cast<size_t>(e.hash) & mask;
+    while (slots_[i].id != UINT32_MAX) i = (i + 1) & mask;
+    slots_[i] = std::move(e);
+  }
 }
 
 uint32_t InternTable::Intern(std::string_view s) {
-  auto it = ids_.find(s);
-  if (it != ids_.end()) return it->second;
-  uint32_t id = static_cast<uint32_t>(ids_.size());
-  ids_.emplace(std::string(s), id);
+  if (uint32_t id = Find(s); id != UINT32_MAX) return id;
+  if (2 * (size_ + 1) > slots_.size()) Grow();
+  const uint64_t h = Hash(s);
+  const size_t mask = slots_.size() - 1;
+  size_t i = static_cast<size_t>(h) & mask;
+  while (slots_[i].id != UINT32_MAX) i = (i + 1) & mask;
+  const uint32_t id = static_cast<uint32_t>(size_++);
+  slots_[i] = Entry{h, id, std::string(s)};
+  lengths_ |= 1ull << std::min<size_t>(s.size(), 63);
   return id;
 }
 
 uint32_t InternTable::Find(std::string_view s) const {
-  if (ids_.empty()) return UINT32_MAX;
-  auto it = ids_.find(s);
-  return it == ids_.end() ? UINT32_MAX : it->second;
+  if (((lengths_ >> std::min<size_t>(s.size(), 63)) & 1) == 0) return UINT32_MAX;
+  const uint64_t h = Hash(s);
+  const size_t mask = slots_.size() - 1;
+  for (size_t i = static_cast<size_t>(h) & mask; slots_[i].id != UINT32_MAX; i = (i + 1) & mask) {
+    if (slots_[i].hash == h && slots_[i].text == s) return slots_[i].id;
+  }
+  return UINT32_MAX;
 }
 
 uint64_t PackKey(std::string_view s, const InternTable& table) {
@@ -118,12 +149,6 @@ uint64_t HsKey(Field f, std::string_view digits) {
   return v;
 }
 
-namespace {
-
-using ast::ErrorAt;
-using ast::Pos;
-
-// Chapter of an HS key of field `f`.
 uint64_t ChapterOf(Field f, uint64_t key) {
   switch (f) {
     case Field::kHsChapter:
@@ -142,6 +167,11 @@ uint64_t ChapterOf(Field f, uint64_t key) {
       return 0;
   }
 }
+
+namespace {
+
+using ast::ErrorAt;
+using ast::Pos;
 
 bool IsCountry(std::string_view s) {
   return s.size() == 2 && s[0] >= 'A' && s[0] <= 'Z' && s[1] >= 'A' && s[1] <= 'Z';
@@ -209,13 +239,15 @@ class Compiler {
         return ErrorAt(r.field_pos, "expected hs.chapter, hs.heading, hs.subheading or hs.code");
       }
       BF_ASSIGN_OR_RETURN(uint64_t key, HsConstant(f, r.code.text, r.code.pos));
-      size_t level = f == Field::kHsCode         ? 0
-                     : f == Field::kHsSubheading ? 1
-                     : f == Field::kHsHeading    ? 2
-                                                 : 3;
-      if (!p_.references[level].emplace(key, ReferencePrice{r.min, r.max}).second) {
+      const HsLevel level = f == Field::kHsCode         ? HsLevel::kCode
+                            : f == Field::kHsSubheading ? HsLevel::kSubheading
+                            : f == Field::kHsHeading    ? HsLevel::kHeading
+                                                        : HsLevel::kChapter;
+      const uint64_t index_key = LineIndexKey(level, key);
+      if (!reference_keys_.insert(index_key).second) {
         return ErrorAt(r.pos, "reference price given twice for this code");
       }
+      p_.references.emplace_back(index_key, ReferencePrice{r.min, r.max});
       p_.has_references = true;
     }
     return {};
@@ -550,6 +582,11 @@ class Compiler {
       p_.terms.push_back(st);
     }
     cr.terms_end = static_cast<uint32_t>(p_.terms.size());
+    cr.constant_score = true;
+    for (uint32_t i = cr.terms_begin; i < cr.terms_end; ++i) {
+      if (p_.terms[i].field != Field::kCount) cr.constant_score = false;
+      cr.constant_score_value += p_.terms[i].coefficient;
+    }
     cr.line_level = line_level_;
     {
       const Node& root = p_.nodes[cr.root];
@@ -594,15 +631,9 @@ class Compiler {
     info.reason.zh = r.reason_zh.value_or("");
     info.condition = std::string(text_.substr(r.when_begin, r.when_end - r.when_begin));
 
-    if (!cr.line_level) {
-      p_.declaration_rules.push_back(index);
-    } else {
-      auto chapters = RequiredChapters(cr.root);
-      if (chapters.empty()) {
-        p_.line_rules_any.push_back(index);
-      } else {
-        for (uint64_t ch : chapters) p_.line_rules_by_chapter[ch].push_back(index);
-      }
+    if (cr.line_level) {
+      cr.hs_anchored = !RequiredChapters(cr.root).empty();
+      if (!cr.hs_anchored) p_.line_rules_any.push_back(index);
     }
     p_.rules.push_back(cr);
     p_.info.push_back(std::move(info));
@@ -617,6 +648,7 @@ class Compiler {
   const RuleCompileOptions& options_;
   Program& p_;
   std::map<std::string, const ast::List*, std::less<>> lists_;
+  std::set<uint64_t> reference_keys_;
   bool line_level_ = false;
   bool random_ = false;
 };
@@ -657,11 +689,13 @@ Result<RuleSet> CompileRuleSet(std::string_view text, const RuleCompileOptions& 
   program->version = file.version;
   program->source = std::string(text);
   program->secret = options.secret;
+  program->random_draw = internal::PrepareRandomDraw(options.secret);
   program->fingerprint = Sha256Hex(text);
   program->fingerprint64 = std::stoull(program->fingerprint.substr(0, 16), nullptr, 16);
   internal::Compiler compiler(file, options, *program);
   compiler.text_ = text;
   BF_TRY(compiler.Run());
+  internal::BuildPlan(*program);
   return RuleSet(std::move(program));
 }
 
@@ -679,12 +713,13 @@ std::optional<SourcePosition> ErrorPosition(const Error& error) {
   return p;
 }
 
-uint64_t KeyedDraw(std::string_view secret, std::string_view domain, std::string_view crossing_id) {
+namespace {
+
+// The BLAKE2b key actually used for a secret: BLAKE2b accepts keys of 16..64 bytes; longer
+// (or shorter) secrets are hashed down first. Returns the key length.
+size_t DrawKey(std::string_view secret, unsigned char (&key)[crypto_generichash_KEYBYTES_MAX]) {
   static const int kInit = sodium_init();
   (void)kInit;
-  crypto_generichash_state st;
-  // BLAKE2b accepts keys of 16..64 bytes; longer secrets are hashed down first.
-  unsigned char key[crypto_generichash_KEYBYTES_MAX];
   size_t key_len = secret.size();
   if (key_len > sizeof key || key_len < crypto_generichash_KEYBYTES_MIN) {
     crypto_generichash(key, crypto_generichash_KEYBYTES,
@@ -694,10 +729,21 @@ uint64_t KeyedDraw(std::string_view secret, std::string_view domain, std::string
   } else {
     std::memcpy(key, secret.data(), key_len);
   }
+  return key_len;
+}
+
+constexpr char kDrawTag[] = "borderflow.rules.v1";
+
+}  // namespace
+
+uint64_t KeyedDraw(std::string_view secret, std::string_view domain, std::string_view crossing_id) {
+  crypto_generichash_state st;
+  unsigned char key[crypto_generichash_KEYBYTES_MAX];
+  const size_t key_len = DrawKey(secret, key);
   crypto_generichash_init(&st, key, key_len, 32);
-  static constexpr char kTag[] = "borderflow.rules.v1";
   const unsigned char zero = 0;
-  crypto_generichash_update(&st, reinterpret_cast<const unsigned char*>(kTag), sizeof kTag - 1);
+  crypto_generichash_update(&st, reinterpret_cast<const unsigned char*>(kDrawTag),
+                            sizeof kDrawTag - 1);
   crypto_generichash_update(&st, &zero, 1);
   crypto_generichash_update(&st, reinterpret_cast<const unsigned char*>(domain.data()),
                             domain.size());
@@ -720,6 +766,133 @@ namespace internal {
 
 uint64_t CrossingKey(std::string_view secret, std::string_view crossing_id) {
   return KeyedDraw(secret, "random", crossing_id);
+}
+
+// BLAKE2b (RFC 7693) written out, for the one hash Assess() may compute per crossing. Keyed
+// BLAKE2b first compresses the key, padded to a block, on its own: that chaining value depends
+// only on the secret, so it is computed once per rule set (RandomDrawState) and each draw
+// compresses only the message block(s). The result equals KeyedDraw(secret, "random", id)
+// bit for bit (checked by the tests); libsodium stays the reference implementation.
+namespace {
+
+constexpr uint64_t kBlake2bIv[8] = {
+    0x6a09e667f3bcc908ull, 0xbb67ae8584caa73bull, 0x3c6ef372fe94f82bull, 0xa54ff53a5f1d36f1ull,
+    0x510e527fade682d1ull, 0x9b05688c2b3e6c1full, 0x1f83d9abfb41bd6bull, 0x5be0cd19137e2179ull};
+
+constexpr uint8_t kBlake2bSigma[12][16] = {{0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15},
+                                           {14, 10, 4, 8, 9, 15, 13, 6, 1, 12, 0, 2, 11, 7, 5, 3},
+                                           {11, 8, 12, 0, 5, 2, 15, 13, 10, 14, 3, 6, 7, 1, 9, 4},
+                                           {7, 9, 3, 1, 13, 12, 11, 14, 2, 6, 5, 10, 4, 0, 15, 8},
+                                           {9, 0, 5, 7, 2, 4, 10, 15, 14, 1, 11, 12, 6, 8, 3, 13},
+                                           {2, 12, 6, 10, 0, 11, 8, 3, 4, 13, 7, 5, 15, 14, 1, 9},
+                                           {12, 5, 1, 15, 14, 13, 4, 10, 0, 7, 6, 3, 9, 2, 8, 11},
+                                           {13, 11, 7, 14, 12, 1, 3, 9, 5, 0, 15, 4, 8, 6, 2, 10},
+                                           {6, 15, 14, 9, 11, 3, 0, 8, 12, 2, 13, 7, 1, 4, 10, 5},
+                                           {10, 2, 8, 4, 7, 6, 1, 5, 15, 11, 9, 14, 3, 12, 13, 0},
+                                           {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15},
+                                           {14, 10, 4, 8, 9, 15, 13, 6, 1, 12, 0, 2, 11, 7, 5, 3}};
+
+constexpr uint64_t Rotr(uint64_t x, int n) { return (x >> n) | (x << (64 - n)); }
+
+[[gnu::always_inline]] inline void G(uint64_t& a, uint64_t& b, uint64_t& c, uint64_t& d, uint64_t x,
+                                     uint64_t y) {
+  a = a + b + x;
+  d = Rotr(d ^ a, 32);
+  c = c + d;
+  b = Rotr(b ^ c, 24);
+  a = a + b + y;
+  d = Rotr(d ^ a, 16);
+  c = c + d;
+  b = Rotr(b ^ c, 63);
+}
+
+// One round, its message schedule a compile-time constant.
+template <int R>
+[[gnu::always_inline]] inline void Round(uint64_t (&v)[16], const uint64_t (&m)[16]) {
+  constexpr const uint8_t* s = kBlake2bSigma[R];
+  G(v[0], v[4], v[8], v[12], m[s[0]], m[s[1]]);
+  G(v[1], v[5], v[9], v[13], m[s[2]], m[s[3]]);
+  G(v[2], v[6], v[10], v[14], m[s[4]], m[s[5]]);
+  G(v[3], v[7], v[11], v[15], m[s[6]], m[s[7]]);
+  G(v[0], v[5], v[10], v[15], m[s[8]], m[s[9]]);
+  G(v[1], v[6], v[11], v[12], m[s[10]], m[s[11]]);
+  G(v[2], v[7], v[8], v[13], m[s[12]], m[s[13]]);
+  G(v[3], v[4], v[9], v[14], m[s[14]], m[s[15]]);
+}
+
+void LoadMessage(const unsigned char block[128], uint64_t (&m)[16]) {
+  for (int i = 0; i < 16; ++i) {
+    uint64_t w;
+    std::memcpy(&w, block + 8 * i, 8);
+    if constexpr (std::endian::native == std::endian::big) w = __builtin_bswap64(w);
+    m[i] = w;
+  }
+}
+
+// Compresses one 128-byte block into `h`; `counter`: bytes hashed so far including this block.
+void Blake2bCompress(uint64_t h[8], const unsigned char block[128], uint64_t counter, bool last) {
+  uint64_t m[16];
+  LoadMessage(block, m);
+  uint64_t v[16];
+  for (int i = 0; i < 8; ++i) {
+    v[i] = h[i];
+    v[i + 8] = kBlake2bIv[i];
+  }
+  v[12] ^= counter;  // the high word of the 128-bit counter stays 0
+  if (last) v[14] = ~v[14];
+  Round<0>(v, m);
+  Round<1>(v, m);
+  Round<2>(v, m);
+  Round<3>(v, m);
+  Round<4>(v, m);
+  Round<5>(v, m);
+  Round<6>(v, m);
+  Round<7>(v, m);
+  Round<8>(v, m);
+  Round<9>(v, m);
+  Round<10>(v, m);
+  Round<11>(v, m);
+  for (int i = 0; i < 8; ++i) h[i] ^= v[i] ^ v[i + 8];
+}
+
+// The message of a rule draw before the crossing id: tag \0 "random" \0.
+constexpr std::string_view kRandomPrefix("borderflow.rules.v1\0random\0", 27);
+
+}  // namespace
+
+RandomDrawState PrepareRandomDraw(std::string_view secret) {
+  unsigned char key[crypto_generichash_KEYBYTES_MAX];
+  const size_t key_len = DrawKey(secret, key);
+  RandomDrawState st;
+  for (int i = 0; i < 8; ++i) st.h[i] = kBlake2bIv[i];
+  st.h[0] ^= 0x01010000ull ^ (static_cast<uint64_t>(key_len) << 8) ^ 32;  // 32-byte digest
+  unsigned char block[128] = {};
+  std::memcpy(block, key, key_len);
+  Blake2bCompress(st.h.data(), block, 128, false);  // the message is never empty
+  return st;
+}
+
+uint64_t CrossingKey(const RandomDrawState& state, std::string_view crossing_id) {
+  uint64_t h[8];
+  std::copy(state.h.begin(), state.h.end(), h);
+  unsigned char block[128];
+  size_t fill = kRandomPrefix.size();
+  std::memcpy(block, kRandomPrefix.data(), fill);
+  uint64_t counter = 128;
+  size_t pos = 0;
+  for (;;) {
+    const size_t take = std::min(crossing_id.size() - pos, sizeof block - fill);
+    std::memcpy(block + fill, crossing_id.data() + pos, take);
+    fill += take;
+    pos += take;
+    if (pos == crossing_id.size()) break;  // the block just filled may be the last one
+    counter += 128;
+    Blake2bCompress(h, block, counter, false);
+    fill = 0;
+  }
+  std::memset(block + fill, 0, sizeof block - fill);
+  Blake2bCompress(h, block, counter + fill, true);
+  return h[0];  // the first 8 bytes of the digest, little-endian
 }
 
 uint64_t MixDraw(uint64_t crossing_key, uint64_t salt) {

@@ -8,7 +8,7 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
-#include <unordered_map>
+#include <utility>
 #include <vector>
 
 #include <borderflow/rules/facts.h>
@@ -83,6 +83,33 @@ std::string FieldList();  // every field name, for error messages
 
 enum class Op : uint8_t { kEq, kNe, kLt, kLe, kGt, kGe, kIn, kNotIn, kTrue, kRandom, kWatchlist };
 
+// A numeric comparison as the outcomes it accepts: bit 0 less, bit 1 equal, bit 2 greater. An
+// unknown (NaN) side has none of the three, so every operator is false on it.
+constexpr uint8_t NumberOutcomes(Op op) {
+  switch (op) {
+    case Op::kLt:
+      return 1;
+    case Op::kLe:
+      return 3;
+    case Op::kEq:
+      return 2;
+    case Op::kNe:
+      return 5;
+    case Op::kGt:
+      return 4;
+    case Op::kGe:
+      return 6;
+    default:
+      return 0;
+  }
+}
+inline bool CompareNumbers(uint8_t outcomes, double lhs, double rhs) {
+  const unsigned outcome = static_cast<unsigned>(lhs < rhs) |
+                           (static_cast<unsigned>(lhs == rhs) << 1) |
+                           (static_cast<unsigned>(lhs > rhs) << 2);
+  return (outcomes & outcome) != 0;
+}
+
 struct Interval {
   uint64_t lo;
   uint64_t hi;
@@ -127,6 +154,13 @@ struct CompiledRule {
   uint32_t flat_end = 0;
   uint32_t terms_begin = 0;
   uint32_t terms_end = 0;
+  // The whole condition requires an HS test (`hs.* ==` or `hs.* in` as a top-level conjunct):
+  // an empty truck never reaches the rule, and on a line it is evaluated before the line rules
+  // without one (this order fixes the order in which scores are summed).
+  bool hs_anchored = false;
+  // Every score term is a constant: the score is `constant_score_value` (summed in term order).
+  bool constant_score = false;
+  double constant_score_value = 0;
 };
 
 // Long strings (more than 7 bytes) that some rule compares with: interned to ids.
@@ -137,11 +171,18 @@ class InternTable {
   uint32_t Find(std::string_view s) const;
 
  private:
-  struct Hash {
-    using is_transparent = void;
-    size_t operator()(std::string_view s) const noexcept;
+  // Open addressing (linear probing, at most half full): Find hashes once and usually compares
+  // one string; a string of a length no rule mentions is refused before hashing.
+  struct Entry {
+    uint64_t hash = 0;
+    uint32_t id = UINT32_MAX;  // UINT32_MAX: free
+    std::string text;
   };
-  std::unordered_map<std::string, uint32_t, Hash, std::equal_to<>> ids_;
+  static uint64_t Hash(std::string_view s);
+  void Grow();
+  std::vector<Entry> slots_;
+  size_t size_ = 0;
+  uint64_t lengths_ = 0;  // bit n: a string of n bytes is interned (n >= 63: bit 63)
 };
 
 inline constexpr uint64_t kNoKey = 0xFEull << 56;  // a long string no rule mentions
@@ -150,6 +191,8 @@ inline constexpr uint64_t kNoKey = 0xFEull << 56;  // a long string no rule ment
 uint64_t PackKey(std::string_view s, const InternTable& table);
 // HS keys: chapter 8, heading 810, subheading 81060, code (length << 40 | digits). 0 = none.
 uint64_t HsKey(Field f, std::string_view digits);
+// The chapter of an HS key of field `f`.
+uint64_t ChapterOf(Field f, uint64_t key);
 
 struct ReferencePrice {
   double min = 0;
@@ -159,10 +202,160 @@ struct ReferencePrice {
 // The per-crossing keyed hash behind every random draw: BLAKE2b-256 keyed with the secret over
 // "borderflow.rules.v1" \0 "random" \0 crossing_id, first 8 bytes little-endian.
 uint64_t CrossingKey(std::string_view secret, std::string_view crossing_id);
+// The same value without libsodium's per-call set-up: the BLAKE2b chaining value after the
+// (secret) key block is computed once per rule set, so each draw compresses only the block(s)
+// holding the crossing id (one for ids up to 101 bytes).
+struct RandomDrawState {
+  std::array<uint64_t, 8> h{};
+};
+RandomDrawState PrepareRandomDraw(std::string_view secret);
+uint64_t CrossingKey(const RandomDrawState& state, std::string_view crossing_id);
 // A rule's draw for a crossing: a 64-bit finaliser of CrossingKey ^ the rule's salt (the first
 // 8 bytes of unkeyed BLAKE2b of its name). One keyed hash per assessment, not per rule.
 uint64_t MixDraw(uint64_t crossing_key, uint64_t salt);
 uint64_t RuleSalt(std::string_view rule_name);
+
+// ---------------------------------------------------------------------------------------------
+// The evaluation plan: what Assess() runs instead of walking every rule's tree (plan.cpp builds
+// it once per rule set, after all rules are compiled).
+//
+// 1. Declaration tests. Every distinct atom that reads only declaration-level facts (not a line
+//    field, not a random draw) gets a slot; the same test written in several rules shares one
+//    slot. Assess evaluates all slots once per declaration, in a fixed order and without early
+//    exit, into a bitset: one bit per slot. The loop's branches do not depend on the facts, so
+//    they are predicted; the facts only decide the bits.
+// 2. Terms. Each rule's condition is rewritten in disjunctive normal form (negations pushed down
+//    to the atoms): an `or` of terms, each term an `and` of literals. A literal is a slot bit, a
+//    line atom (evaluated on the line's values), a random draw (evaluated last: the keyed hash
+//    is only computed when every other literal of a term holds), or, for a condition whose
+//    normal form would be too large (kMaxTerms, kMaxLiterals), the rule's whole tree. A literal
+//    may be negated. Negating the atom's truth value keeps "an unknown number compares false".
+// 3. Candidates. A term is only checked when it can hold:
+//    * a declaration-level term is listed under one of its slot literals, its anchor (the most
+//      selective kind of test it has): Assess walks the set bits of the bitset (clear bits for
+//      a negated anchor) and checks only the terms listed there. Terms without slot literals
+//      (`random 2%`) are checked for every declaration;
+//    * a line-level term with a positive `hs.* ==` / `hs.* in` literal is listed in the line
+//      index under each HS key (chapter, heading, subheading or full code) that satisfies it;
+//      a line looks up its four keys. Large code ranges are listed by chapter and re-checked.
+//      Other line-level terms are checked on every line.
+//    A term reached through the exact key of its HS literal skips that literal (it holds);
+//    every other literal, and the HS literal of a chapter-listed range, is checked, so the
+//    index only has to return a superset of the terms that can hold.
+// 4. An empty truck (no lines) is assessed as before: the line-level rules without a required
+//    HS test (line_rules_any), each on its tree, on the empty line.
+// The fired rules are sorted by rule; the score is their sum, taken in the order of the former
+// rule-by-rule evaluator unless every score is a whole number (then any order is exact).
+// ---------------------------------------------------------------------------------------------
+
+struct Literal {
+  enum class Kind : uint8_t { kSlot, kLine, kRandom, kTree };
+  Kind kind = Kind::kSlot;
+  bool negated = false;
+  // kLine only: the two most common line tests are copied here, so that checking them reads
+  // neither the atom nor a switch: kKeyEquals (`origin == "VN"`: key[field] == key) and
+  // kNumberVsConstant (`gross_weight > 10000`: CompareNumbers(outcomes, num[field], number)).
+  enum class Fast : uint8_t { kNone, kKeyEquals, kNumberVsConstant };
+  Fast fast = Fast::kNone;
+  uint8_t outcomes = 0;
+  Field field = Field::kCount;
+  uint32_t index = 0;  // kSlot: slot; kLine, kRandom: atom; kTree: node (the rule's root)
+  uint64_t key = 0;
+  double number = 0;
+};
+
+struct Term {
+  uint32_t rule = 0;
+  // Literals [begin, slots_end) are slot bits, [slots_end, end) the others in evaluation order:
+  // line atoms (HS first; a line-index anchor first of all), then random draws and trees.
+  uint32_t begin = 0;
+  uint32_t slots_end = 0;
+  uint32_t end = 0;
+  // When every slot literal is in bitset word `word` (always, below 64 distinct tests), they
+  // are checked at once: the term needs (bits[word] & must_set) == must_set and
+  // (bits[word] & must_clear) == 0. Otherwise `one_word` is false and they are checked in turn.
+  bool one_word = true;
+  uint32_t word = 0;
+  uint64_t must_set = 0;
+  uint64_t must_clear = 0;
+};
+
+// HS keys of a line, one per level; the line index is keyed by (level << 60 | key).
+enum class HsLevel : uint8_t { kChapter, kHeading, kSubheading, kCode };
+inline constexpr uint64_t LineIndexKey(HsLevel level, uint64_t hs_key) {
+  return (static_cast<uint64_t>(level) << 60) | hs_key;
+}
+
+// Open-addressing hash table from a line index key to the terms listed under it and the
+// reference price set for that code (the `reference` lines of the file).
+struct LineIndexEntry {
+  uint64_t key = UINT64_MAX;  // UINT64_MAX: free
+  // Terms listed under this key, in EvalPlan::line_index_terms: [terms_begin, exact_end) hold
+  // their anchor literal for every line with this key, so it is skipped (it comes first after
+  // the slot literals); [exact_end, terms_end) are listed by chapter for a large HS range and
+  // are checked in full.
+  uint32_t terms_begin = 0;
+  uint32_t exact_end = 0;
+  uint32_t terms_end = 0;
+  bool has_reference = false;
+  ReferencePrice reference;
+};
+
+struct LineIndex {
+  std::vector<LineIndexEntry> slots;  // a power of two, at most half full; empty if no entry
+  const LineIndexEntry* Find(uint64_t key) const {
+    if (slots.empty()) return nullptr;
+    const size_t mask = slots.size() - 1;
+    for (size_t i = static_cast<size_t>((key * 0x9E3779B97F4A7C15ull) >> 40) & mask;;
+         i = (i + 1) & mask) {
+      if (slots[i].key == key) return &slots[i];
+      if (slots[i].key == UINT64_MAX) return nullptr;
+    }
+  }
+};
+
+struct EvalPlan {
+  static constexpr size_t kMaxTerms = 32;     // per rule
+  static constexpr size_t kMaxLiterals = 32;  // per term
+
+  std::vector<uint32_t> slot_atoms;  // the atom evaluated for each slot
+  size_t slot_words = 0;             // 64-bit words of the bitset
+  // The slots again, by kind, each kind evaluated by its own loop with no branch on the facts:
+  // key comparisons (==, !=, a yes/no field), numeric comparisons, and the rest (sets, watch
+  // lists) through the general atom evaluator.
+  struct KeySlot {
+    uint32_t slot;
+    Field field;
+    bool equal;  // key == `key`, else key != `key` (a yes/no field: != 0)
+    uint64_t key;
+  };
+  struct NumberSlot {
+    uint32_t slot;
+    Field field;
+    Field rhs_field;   // kCount: compare with `number`, else with rhs_field * number
+    uint8_t outcomes;  // NumberOutcomes(op)
+    double number;
+  };
+  std::vector<KeySlot> key_slots;
+  std::vector<NumberSlot> number_slots;
+  std::vector<uint32_t> other_slots;
+
+  std::vector<Literal> literals;
+  std::vector<Term> terms;
+
+  // Declaration-level terms by anchor: anchor_begin[2 * slot + negated] .. [+1] in
+  // anchored_terms. The masks flag the slots that anchor a term (positive / negated), so that
+  // Assess only visits those bits.
+  std::vector<uint32_t> anchor_begin;
+  std::vector<uint32_t> anchored_terms;
+  std::vector<uint64_t> anchor_mask;          // per word: slots anchoring a positive literal
+  std::vector<uint64_t> negated_anchor_mask;  // ... a negated literal
+  std::vector<uint32_t> unanchored_terms;     // declaration-level, checked every time
+
+  LineIndex line_index;
+  std::vector<uint32_t> line_index_terms;
+  std::vector<uint32_t> line_terms_any;  // line-level terms not in the index, every line
+};
 
 struct Program {
   std::string name;
@@ -171,6 +364,7 @@ struct Program {
   uint64_t fingerprint64 = 0;
   std::string source;
   std::string secret;
+  RandomDrawState random_draw;  // PrepareRandomDraw(secret)
   SelectionSettings settings;
 
   std::vector<RuleInfo> info;
@@ -183,17 +377,20 @@ struct Program {
   std::vector<ScoreTerm> terms;
   InternTable strings;
   std::vector<std::string> watchlists;  // bit i = watchlists[i]
-  // Reference unit values (USD/kg) by HS key, one map per level (code, subheading, heading,
-  // chapter; the most specific wins).
-  std::array<std::unordered_map<uint64_t, ReferencePrice>, 4> references;
+  // Reference unit values (USD/kg) by line index key (HS level and key); the most specific
+  // level of a line's code wins. BuildPlan moves them into the line index.
+  std::vector<std::pair<uint64_t, ReferencePrice>> references;
   bool has_references = false;
 
-  // Which rules to evaluate: declaration-level rules once; line-level rules per line, those with
-  // a required HS chapter only for lines of that chapter.
-  std::vector<uint32_t> declaration_rules;
+  // Line-level rules without a required HS test, in rule order: the rules an empty truck (no
+  // consignment lines) is assessed against, on its empty line.
   std::vector<uint32_t> line_rules_any;
-  std::array<std::vector<uint32_t>, 100> line_rules_by_chapter;
   std::array<bool, kFieldCount> used{};  // fields any rule reads
+
+  EvalPlan plan;  // how Assess() runs the rules (BuildPlan, plan.cpp)
 };
+
+// Builds `p.plan` from the compiled rules (plan.cpp).
+void BuildPlan(Program& p);
 
 }  // namespace borderflow::rules::internal
