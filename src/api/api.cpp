@@ -60,6 +60,27 @@ bool IsJsonMediaType(std::string_view type) {
   return EqualsIgnoreCase(media, "application/json");
 }
 
+// Traders see their channel and the reasons, never the rules' scores and indices (they could
+// declare around them): removes the crossing's "risk" and an audit body's "assessment".
+void StripRiskDetails(json::object& o) {
+  o.erase("risk");
+  o.erase("assessment");
+  if (json::value* c = o.if_contains("crossing"); c != nullptr && c->is_object()) {
+    c->get_object().erase("risk");
+  }
+}
+
+std::string WithoutRiskDetails(const std::string& body) {
+  if (body.find("\"risk\"") == std::string::npos &&
+      body.find("\"assessment\"") == std::string::npos) {
+    return body;
+  }
+  auto parsed = ParseJson(body, JsonLimits{64 << 20, 64});
+  if (!parsed || !parsed->is_object()) return body;
+  StripRiskDetails(parsed->get_object());
+  return ToJsonText(*parsed);
+}
+
 Result<int> ParseLimit(const HttpRequest& req) {
   auto text = req.Query("limit");
   if (!text) return 50;
@@ -193,7 +214,8 @@ struct Api::Impl {
     command.fingerprint = Sha256Hex(fmt::format("{} {}\n{}", req.method, req.path, req.body));
     command.body = std::move(body);
     std::string instance = req.path;
-    engine.Submit(std::move(command), [respond, instance](Result<CommandResult> result) {
+    bool scoped = command.actor.IsCompanyScoped();
+    engine.Submit(std::move(command), [respond, instance, scoped](Result<CommandResult> result) {
       if (!result) {
         respond(ProblemResponse(result.error(), instance));
         return;
@@ -201,6 +223,7 @@ struct Api::Impl {
       HttpResponse r;
       r.status = result->status;
       r.body = std::move(result->body_text);
+      if (scoped) r.body = WithoutRiskDetails(r.body);
       if (result->replayed) r.headers.emplace_back("Idempotent-Replayed", "true");
       respond(std::move(r));
     });
@@ -251,6 +274,7 @@ struct Api::Impl {
     BF_ASSIGN_OR_RETURN(Actor actor, RequireUser(req));
     BF_ASSIGN_OR_RETURN(Crossing c, engine.GetCrossing(actor, req.PathParam("id")));
     json::object view = engine.LiveCrossingView(c);
+    if (actor.IsCompanyScoped()) StripRiskDetails(view);
     json::array allowed;
     for (auto e : AllowedEvents(c.state)) allowed.push_back(json::string(CrossingEventName(e)));
     view["allowed_events"] = std::move(allowed);
@@ -287,7 +311,11 @@ struct Api::Impl {
     BF_ASSIGN_OR_RETURN(filter.limit, ParseLimit(req));
     BF_ASSIGN_OR_RETURN(CrossingPage page, engine.ListCrossings(actor, filter));
     json::array items;
-    for (const Crossing& c : page.items) items.push_back(engine.CrossingView(c));
+    for (const Crossing& c : page.items) {
+      json::object view = engine.CrossingView(c);
+      if (actor.IsCompanyScoped()) StripRiskDetails(view);
+      items.push_back(std::move(view));
+    }
     json::object body{{"items", std::move(items)}};
     body["next_cursor"] =
         page.next_cursor.empty() ? json::value(nullptr) : json::value(page.next_cursor);
@@ -298,7 +326,13 @@ struct Api::Impl {
     BF_ASSIGN_OR_RETURN(Actor actor, RequireUser(req));
     BF_ASSIGN_OR_RETURN(auto records, engine.CrossingHistory(actor, req.PathParam("id")));
     json::array items;
-    for (const auto& r : records) items.push_back(AuditJson(r));
+    for (const auto& r : records) {
+      json::object item = AuditJson(r);
+      if (actor.IsCompanyScoped() && item["body"].is_object()) {
+        StripRiskDetails(item["body"].get_object());
+      }
+      items.push_back(std::move(item));
+    }
     return JsonResponse(200, json::object{{"items", std::move(items)}});
   }
 
@@ -497,6 +531,53 @@ struct Api::Impl {
                                           {"p90_abs_error_minutes", a.p90_abs_error_minutes}});
   }
 
+  // --- risk rules ------------------------------------------------------------------------------
+
+  Result<HttpResponse> RuleSets(HttpRequest& req) {
+    BF_ASSIGN_OR_RETURN(Actor actor, RequireUser(req));
+    BF_ASSIGN_OR_RETURN(json::object view, engine.RuleSetsView(actor));
+    return JsonResponse(200, view);
+  }
+
+  Result<HttpResponse> RulesReport(HttpRequest& req) {
+    BF_ASSIGN_OR_RETURN(Actor actor, RequireUser(req));
+    BF_TRY(OnlyQuery(req, {"min_inspections"}));
+    int64_t min_inspections = 20;
+    if (auto v = req.Query("min_inspections")) {
+      auto [p, ec] = std::from_chars(v->data(), v->data() + v->size(), min_inspections);
+      if (ec != std::errc() || p != v->data() + v->size() || min_inspections < 1 ||
+          min_inspections > 1000000) {
+        return InvalidArgument("invalid_query", "min_inspections must be 1 to 1000000",
+                               "min_inspections");
+      }
+    }
+    BF_ASSIGN_OR_RETURN(json::object view, engine.RulesReport(actor, min_inspections));
+    return JsonResponse(200, view);
+  }
+
+  Result<HttpResponse> RulesDryRun(HttpRequest& req) {
+    BF_ASSIGN_OR_RETURN(Actor actor, RequireUser(req));
+    BF_ASSIGN_OR_RETURN(json::value body, Body(req));
+    BF_ASSIGN_OR_RETURN(JsonObjectReader r, JsonObjectReader::Of(body, ""));
+    BF_TRY(r.RejectUnknown({"text", "id", "limit"}));
+    BF_ASSIGN_OR_RETURN(auto text, r.OptionalString("text", 4 << 20));
+    BF_ASSIGN_OR_RETURN(auto id, r.OptionalString("id", 200));
+    if (text.has_value() == id.has_value()) {
+      return InvalidArgument("missing_field", "give either the rule set's text or its id", "text");
+    }
+    BF_ASSIGN_OR_RETURN(auto limit, r.OptionalInt("limit", 1, 1000));
+    BF_ASSIGN_OR_RETURN(json::object view,
+                        engine.RulesDryRun(actor, text.value_or(""), id.value_or(""),
+                                           static_cast<int>(limit.value_or(1000))));
+    return JsonResponse(200, view);
+  }
+
+  Result<HttpResponse> Assessment(HttpRequest& req) {
+    BF_ASSIGN_OR_RETURN(Actor actor, RequireUser(req));
+    BF_ASSIGN_OR_RETURN(json::object view, engine.AssessmentView(actor, req.PathParam("id")));
+    return JsonResponse(200, view);
+  }
+
   Result<HttpResponse> Ready() {
     BF_TRY(store.Ping());
     return JsonResponse(200, json::object{{"status", "ready"}});
@@ -649,6 +730,52 @@ net::Router Api::Routes() {
       cmd.days = static_cast<int>(days);
       BF_ASSIGN_OR_RETURN(auto reason, r.OptionalString("reason", 1000));
       cmd.reason = reason.value_or("");
+      return cmd;
+    });
+  });
+  router.Add("GET", "/api/v1/rules",
+             sync([impl](HttpRequest& req) { return impl->RuleSets(req); }));
+  router.Add("POST", "/api/v1/rules", [impl](HttpRequest& req, Respond respond) {
+    impl->Write(req, respond, [](const JsonObjectReader& r) -> Result<CommandBody> {
+      BF_TRY(r.RejectUnknown({"text"}));
+      UploadRuleSet cmd;
+      BF_ASSIGN_OR_RETURN(cmd.text, r.String("text", 4 << 20));
+      return cmd;
+    });
+  });
+  router.Add("POST", "/api/v1/rules/{id}/activate", [impl](HttpRequest& req, Respond respond) {
+    std::string id(req.PathParam("id"));
+    impl->Write(req, respond, [&](const JsonObjectReader& r) -> Result<CommandBody> {
+      BF_TRY(r.RejectUnknown({}));
+      return ActivateRuleSet{id};
+    });
+  });
+  router.Add("POST", "/api/v1/rules/dry-run",
+             sync([impl](HttpRequest& req) { return impl->RulesDryRun(req); }));
+  router.Add("GET", "/api/v1/rules/report",
+             sync([impl](HttpRequest& req) { return impl->RulesReport(req); }));
+  router.Add("GET", "/api/v1/crossings/{id}/assessment",
+             sync([impl](HttpRequest& req) { return impl->Assessment(req); }));
+  router.Add("POST", "/api/v1/crossings/{id}/findings", [impl](HttpRequest& req, Respond respond) {
+    std::string id(req.PathParam("id"));
+    impl->Write(req, respond, [&](const JsonObjectReader& r) -> Result<CommandBody> {
+      BF_TRY(r.RejectUnknown(
+          {"kind", "measured_kg", "document", "valid", "seal", "note", "expected_version"}));
+      RecordFinding cmd;
+      cmd.crossing_id = id;
+      BF_ASSIGN_OR_RETURN(cmd.kind, r.String("kind", 16));
+      if (r.Has("measured_kg")) {
+        BF_ASSIGN_OR_RETURN(double kg, r.Number("measured_kg", 0, 1e6));
+        cmd.measured_kg = kg;
+      }
+      BF_ASSIGN_OR_RETURN(auto document, r.OptionalString("document", 32));
+      cmd.document = document.value_or("");
+      BF_ASSIGN_OR_RETURN(cmd.valid, r.OptionalBool("valid"));
+      BF_ASSIGN_OR_RETURN(auto seal, r.OptionalString("seal", 16));
+      cmd.seal = seal.value_or("");
+      BF_ASSIGN_OR_RETURN(auto note, r.OptionalString("note", 1000));
+      cmd.note = note.value_or("");
+      BF_ASSIGN_OR_RETURN(cmd.expected_version, r.OptionalInt("expected_version", 1, INT64_MAX));
       return cmd;
     });
   });

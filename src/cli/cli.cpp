@@ -13,6 +13,7 @@
 
 #include "demo_data.h"
 #include "queue_cli.h"
+#include "rules_cli.h"
 
 namespace borderflow::cli {
 
@@ -269,6 +270,7 @@ int RunCli(int argc, char** argv) {
       ->required();
 
   auto run_remote = AddQueueCommands(app);  // queue, capacity, ban, plate-read, wait-board
+  auto run_rules = AddRulesCommands(app);   // rules check, test, explain (offline)
 
   try {
     app.parse(argc, argv);
@@ -287,6 +289,7 @@ int RunCli(int argc, char** argv) {
   }
   if (verify_cmd->parsed()) return AuditVerify(db, expect_head);
   if (auto code = run_remote()) return *code;
+  if (auto code = run_rules()) return *code;
 
   auto offline = OpenOffline(db, config);
   if (!offline) return Fail(offline.error());

@@ -282,6 +282,29 @@ json::object EncodeCrossing(const Crossing& c, std::optional<UtcOffset> local) {
     put("predicted_at", q.predicted_at);
     o["queue"] = std::move(queue);
   }
+  if (!c.findings.empty()) {
+    const GateFindings& f = c.findings;
+    json::object findings;
+    if (f.weighbridge_kg) findings["weighbridge_kg"] = *f.weighbridge_kg;
+    if (!f.phytosanitary.empty()) findings["phytosanitary"] = f.phytosanitary;
+    if (!f.certificate_of_origin.empty()) {
+      findings["certificate_of_origin"] = f.certificate_of_origin;
+    }
+    if (!f.customs_declaration.empty()) findings["customs_declaration"] = f.customs_declaration;
+    if (!f.seal.empty()) findings["seal"] = f.seal;
+    o["findings"] = std::move(findings);
+  }
+  if (c.risk) {
+    const RiskDecision& rd = *c.risk;
+    json::array fired;
+    for (const auto& f : rd.fired) {
+      fired.push_back(json::object{{"rule", f.rule}, {"line", f.line}, {"score", f.score}});
+    }
+    o["risk"] = json::object{
+        {"rule_set", rd.rule_set}, {"fingerprint", rd.fingerprint},
+        {"score", rd.score},       {"mandatory_channel", ChannelName(rd.mandatory_channel)},
+        {"random", rd.random},     {"fired", std::move(fired)}};
+  }
   PutTime(o, "created_at", c.created_at, local);
   PutTime(o, "updated_at", c.updated_at, local);
   return o;
@@ -329,6 +352,44 @@ Result<Crossing> DecodeCrossing(const json::value& doc, const HsNomenclature& hs
     c.queue.call_reason = reason.value_or("");
     BF_ASSIGN_OR_RETURN(c.queue.predicted_call_at, OptionalTime(q, "predicted_call_at"));
     BF_ASSIGN_OR_RETURN(c.queue.predicted_at, OptionalTime(q, "predicted_at"));
+  }
+  if (r.Has("findings")) {
+    BF_ASSIGN_OR_RETURN(JsonObjectReader f, r.Object("findings"));
+    if (f.Has("weighbridge_kg")) {
+      BF_ASSIGN_OR_RETURN(double kg, f.Number("weighbridge_kg", 0, 1e7));
+      c.findings.weighbridge_kg = kg;
+    }
+    auto text = [&](std::string_view key, std::string& out) -> Status {
+      BF_ASSIGN_OR_RETURN(auto v, f.OptionalString(key, 16));
+      out = v.value_or("");
+      return {};
+    };
+    BF_TRY(text("phytosanitary", c.findings.phytosanitary));
+    BF_TRY(text("certificate_of_origin", c.findings.certificate_of_origin));
+    BF_TRY(text("customs_declaration", c.findings.customs_declaration));
+    BF_TRY(text("seal", c.findings.seal));
+  }
+  if (r.Has("risk")) {
+    BF_ASSIGN_OR_RETURN(JsonObjectReader k, r.Object("risk"));
+    RiskDecision rd;
+    BF_ASSIGN_OR_RETURN(rd.rule_set, k.String("rule_set", 200));
+    BF_ASSIGN_OR_RETURN(rd.fingerprint, k.String("fingerprint", 128, 0));
+    BF_ASSIGN_OR_RETURN(rd.score, k.Number("score", -1e12, 1e12));
+    BF_ASSIGN_OR_RETURN(std::string mandatory, k.String("mandatory_channel", 16));
+    BF_ASSIGN_OR_RETURN(rd.mandatory_channel, ParseChannel(mandatory));
+    BF_ASSIGN_OR_RETURN(rd.random, k.Bool("random"));
+    BF_ASSIGN_OR_RETURN(const json::array* fired, k.Array("fired", 0, 100000));
+    for (const json::value& v : *fired) {
+      BF_ASSIGN_OR_RETURN(JsonObjectReader fr, JsonObjectReader::Of(v, "risk.fired"));
+      RiskDecision::Fired one;
+      BF_ASSIGN_OR_RETURN(int64_t rule, fr.Int("rule", 0, UINT32_MAX));
+      BF_ASSIGN_OR_RETURN(int64_t line, fr.Int("line", -1, INT32_MAX));
+      one.rule = static_cast<uint32_t>(rule);
+      one.line = static_cast<int32_t>(line);
+      BF_ASSIGN_OR_RETURN(one.score, fr.Number("score", -1e12, 1e12));
+      rd.fired.push_back(one);
+    }
+    c.risk = std::move(rd);
   }
 
   // The declaration part: rebuild the request form and reuse the one validating decoder.

@@ -102,6 +102,15 @@ Result<int> ReadInt(const toml::table& t, std::string_view prefix, std::string_v
   return static_cast<int>(*v);
 }
 
+Status ReadRules(const toml::table& root, GateConfig& config) {
+  const toml::table* t = root["rules"].as_table();
+  if (root.get("rules") != nullptr && t == nullptr) return ConfigError("rules", "must be a table");
+  if (t == nullptr) return {};
+  BF_ASSIGN_OR_RETURN(config.rules.red_per_day,
+                      ReadInt(*t, "rules", "red_per_day", 0, 1000000, config.rules.red_per_day));
+  return {};
+}
+
 Status ReadQueue(const toml::table& root, GateConfig& config) {
   QueueSettings& q = config.queue;
   const toml::table* t = root["queue"].as_table();
@@ -316,6 +325,7 @@ Result<GateConfig> ParseGateConfig(std::string_view toml_text) {
     config.directions.push_back(std::move(d));
   }
   BF_TRY(ReadQueue(root, config));
+  BF_TRY(ReadRules(root, config));
   return config;
 }
 

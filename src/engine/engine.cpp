@@ -11,6 +11,7 @@
 #include <borderflow/engine/engine.h>
 
 #include "queue_book.h"
+#include "rules_book.h"
 
 namespace borderflow {
 
@@ -92,6 +93,12 @@ Engine::Engine(GateConfig config, std::shared_ptr<const HsNomenclature> hs, Stor
   if (!loaded) {
     std::string why = "the queue could not be loaded from the store: " + loaded.error().ToString();
     internal::AssertFailed("queue_->Load(store_)", why.c_str(), __FILE__, __LINE__);
+  }
+  // A stored active rule set that does not compile is an impossible state: stop loudly.
+  Status rules_loaded = LoadRules();
+  if (!rules_loaded) {
+    std::string why = "the risk rules could not be loaded: " + rules_loaded.error().ToString();
+    internal::AssertFailed("LoadRules()", why.c_str(), __FILE__, __LINE__);
   }
   if (!options_.writer_thread) return;
   writer_ = std::make_unique<Writer>();
@@ -213,6 +220,8 @@ void Engine::CommitBatch(std::vector<Pending>& batch) {
     Status reloaded = queue_->Load(store_);
     queue_reload_ = !reloaded.has_value();
   }
+  if (transaction_failed) rules_reload_ = true;
+  if (rules_reload_) rules_reload_ = !LoadRules().has_value();
   if (listener_ && !committed.empty()) listener_(committed);
   for (size_t i = 0; i < batch.size(); ++i) {
     if (statuses[i]) {
@@ -227,6 +236,7 @@ Status Engine::Apply(WriteTxn& txn, const Command& command, Timestamp now, Comma
   const Actor& actor = command.actor;
   batch_undo_.clear();
   queue_touched_ = false;
+  rules_touched_ = false;
   bool keyed = !command.idempotency_key.empty();
   if (!keyed && NeedsIdempotencyKey(command.body)) {
     return InvalidArgument("idempotency_key_required",
@@ -278,6 +288,12 @@ Status Engine::Apply(WriteTxn& txn, const Command& command, Timestamp now, Comma
           return ApplyUpdateDriver(txn, actor, body, now, result);
         } else if constexpr (std::is_same_v<T, SetBan>) {
           return ApplySetBan(txn, actor, body, now, result);
+        } else if constexpr (std::is_same_v<T, UploadRuleSet>) {
+          return ApplyUploadRuleSet(txn, actor, body, now, result);
+        } else if constexpr (std::is_same_v<T, ActivateRuleSet>) {
+          return ApplyActivateRuleSet(txn, actor, body, now, result);
+        } else if constexpr (std::is_same_v<T, RecordFinding>) {
+          return ApplyRecordFinding(txn, actor, body, now, result);
         } else {
           static_assert(std::is_same_v<T, SetQueuePolicy>);
           return ApplySetPolicy(txn, actor, body, now, result);
@@ -296,6 +312,7 @@ Status Engine::Apply(WriteTxn& txn, const Command& command, Timestamp now, Comma
     }
     queue_reload_ = true;
   }
+  if (!applied && rules_touched_) rules_reload_ = true;
   BF_TRY(applied);
   if (result.body_text.empty()) result.body_text = ToJsonText(result.body);
   if (keyed) {
@@ -342,7 +359,7 @@ Status Engine::ApplyDeclare(WriteTxn& txn, const Actor& actor, const DeclareCros
   result.body_text = std::move(document);
   result.records.push_back(std::move(record));
   result.crossing = std::move(c);
-  return {};
+  return AssessByRules(txn, now, result);  // with an active rule set: assessed at once
 }
 
 Result<std::optional<Crossing>> Engine::LoadCrossing(WriteTxn& txn, const std::string& id) {
@@ -367,6 +384,9 @@ Status Engine::ApplyEvent(WriteTxn& txn, const Actor& actor, const RecordCrossin
   EncodedCrossing encoded;
   BF_ASSIGN_OR_RETURN(Crossing next,
                       Transition(txn, actor, *current, cmd.event, now, result, {}, &encoded));
+  if (cmd.event.type == CrossingEventType::kRecordInspection) {
+    BF_TRY(LearnFromInspection(txn, next, now));
+  }
   const AuditRecord& record = result.records.back();
   json::object view = std::move(encoded.view);
   std::string document = std::move(encoded.document);

@@ -190,7 +190,8 @@ TEST(OpenApi, EveryErrorCodeIsDocumented) {
   const std::vector<std::string> sources = {
       "src/engine/engine.cpp",   "src/domain/lifecycle.cpp",     "src/api/api.cpp",
       "src/domain/crossing.cpp", "src/domain/crossing_json.cpp", "src/core/json.cpp",
-      "src/net/http_server.cpp",
+      "src/net/http_server.cpp", "src/engine/engine_queue.cpp",  "src/queue/capacity.cpp",
+      "src/engine/engine_rules.cpp",
   };
   std::set<std::string> all;
   for (const std::string& file : sources) {
@@ -208,7 +209,8 @@ TEST(OpenApi, EveryErrorCodeIsDocumented) {
   for (const char* code :
        {"idempotency_key_reused", "version_conflict", "crossing_not_found", "role_not_allowed",
         "invalid_transition", "inspection_required", "finding_unresolved", "malformed_json",
-        "unknown_field", "method_not_allowed"}) {
+        "unknown_field", "method_not_allowed", "slot_full", "no_call_room",
+        "invalid_capacity_change"}) {
     EXPECT_TRUE(all.contains(code)) << "the source scan missed '" << code << "'";
   }
 }

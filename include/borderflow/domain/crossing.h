@@ -4,6 +4,7 @@
 // receipt by the other side. Values only; validation is in Declaration parsing
 // (crossing_json.h) and ValidateDeclaration below; state changes are in lifecycle.h.
 
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <vector>
@@ -123,6 +124,40 @@ struct QueueInfo {
   friend bool operator==(const QueueInfo&, const QueueInfo&) = default;
 };
 
+// Facts recorded about the truck after its declaration (weighbridge, document verification,
+// seal), used by the risk rules when the crossing is re-assessed. Empty values: not recorded.
+struct GateFindings {
+  std::optional<double> weighbridge_kg;  // gross weight measured at the gate
+  std::string phytosanitary;             // "valid" or "invalid" once verified
+  std::string certificate_of_origin;
+  std::string customs_declaration;
+  std::string seal;  // "intact" or "broken" as read at the gate
+
+  bool empty() const {
+    return !weighbridge_kg && phytosanitary.empty() && certificate_of_origin.empty() &&
+           customs_declaration.empty() && seal.empty();
+  }
+  friend bool operator==(const GateFindings&, const GateFindings&) = default;
+};
+
+// The latest decision of the risk rules (issue 4), kept so that a re-assessment never falls
+// below it. Rule indices refer to the rule set `rule_set` ("huu-nghi@3").
+struct RiskDecision {
+  struct Fired {
+    uint32_t rule = 0;
+    int32_t line = -1;
+    double score = 0;
+    friend bool operator==(const Fired&, const Fired&) = default;
+  };
+  std::string rule_set;
+  std::string fingerprint;
+  double score = 0;
+  Channel mandatory_channel = Channel::kNone;
+  bool random = false;
+  std::vector<Fired> fired;
+  friend bool operator==(const RiskDecision&, const RiskDecision&) = default;
+};
+
 struct Crossing {
   std::string id;           // "CR-..." assigned by the engine
   std::string company_id;   // the declaring forwarder's company
@@ -135,6 +170,8 @@ struct Crossing {
   std::optional<CheckResult> last_check;
   std::string refusal_reason;
   QueueInfo queue;
+  GateFindings findings;
+  std::optional<RiskDecision> risk;
   int64_t version = 0;  // increases by one with every event
   Timestamp created_at;
   Timestamp updated_at;

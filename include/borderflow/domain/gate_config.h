@@ -84,6 +84,13 @@ struct QueueSettings {
   Duration ServiceTime(std::string_view lane_class) const;
 };
 
+// Risk-based selectivity ([rules] in the configuration; optional).
+struct RulesSettings {
+  // Red (physical inspection) decisions per local day the inspection bays can take; beyond it a
+  // red that no mandatory rule asks for becomes yellow. 0: unlimited.
+  int red_per_day = 0;
+};
+
 struct GateConfig {
   GateSide self;
   GateSide counterpart;
@@ -92,6 +99,7 @@ struct GateConfig {
   int staging_yard_capacity = 0;
   Duration declaration_validity = std::chrono::hours(72);
   QueueSettings queue;
+  RulesSettings rules;
 
   const Direction* FindDirection(std::string_view id) const;
   const LaneClass* FindLaneClass(std::string_view id) const;

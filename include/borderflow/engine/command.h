@@ -85,6 +85,33 @@ struct SetQueuePolicy {
   std::string policy;
 };
 
+// --- Risk-based selectivity (issue 4) ------------------------------------------------------
+
+// A customs officer or administrator uploads a rule set (text in the rule language). It is
+// compiled and stored as "validated"; the same id with another text is refused.
+struct UploadRuleSet {
+  std::string text;
+};
+
+// ... and activates a stored one: from then on declarations are assessed by it.
+struct ActivateRuleSet {
+  std::string id;  // "huu-nghi@3"
+};
+
+// A new fact about a crossing: a weighbridge reading, a document verified, a seal read. The
+// crossing is re-assessed: its channel can rise, never fall.
+struct RecordFinding {
+  std::string crossing_id;
+  std::string kind;                   // "weighbridge", "document", "seal"
+  std::optional<double> measured_kg;  // weighbridge
+  std::string
+      document;  // document: "phytosanitary", "certificate_of_origin", "customs_declaration"
+  std::optional<bool> valid;  // document
+  std::string seal;           // seal: "intact", "broken"
+  std::string note;
+  std::optional<int64_t> expected_version;
+};
+
 // Administration (CLI): users and tokens.
 struct AddUser {
   std::string name;
@@ -100,10 +127,10 @@ struct RevokeApiToken {
   std::string token_id;
 };
 
-using CommandBody =
-    std::variant<DeclareCrossing, RecordCrossingEvent, AddUser, IssueApiToken, RevokeApiToken,
-                 ChangeCapacity, QueueTick, CallNext, SubmitPlateRead, ResolvePlateRead,
-                 UpdateDriver, SetBan, SetQueuePolicy>;
+using CommandBody = std::variant<DeclareCrossing, RecordCrossingEvent, AddUser, IssueApiToken,
+                                 RevokeApiToken, ChangeCapacity, QueueTick, CallNext,
+                                 SubmitPlateRead, ResolvePlateRead, UpdateDriver, SetBan,
+                                 SetQueuePolicy, UploadRuleSet, ActivateRuleSet, RecordFinding>;
 
 struct Command {
   Actor actor;

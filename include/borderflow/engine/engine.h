@@ -27,6 +27,7 @@
 namespace borderflow {
 
 class QueueBook;
+struct RulesBook;
 
 struct EngineOptions {
   // Commands committed per transaction at most. 1 disables grouping.
@@ -116,6 +117,22 @@ class Engine {
   };
   PredictionAccuracy PredictionAccuracyNow() const;
 
+  // --- Risk-based selectivity (engine_rules.cpp) -----------------------------------------
+  // Stored rule sets with their status (staff only; the text is not included).
+  Result<boost::json::object> RuleSetsView(const Actor& actor);
+  // What would change if the rule set `text` (or the stored set `id`) replaced the active one,
+  // for the last `limit` (1..1000) declarations in the store. Staff only.
+  Result<boost::json::object> RulesDryRun(const Actor& actor, const std::string& text,
+                                          const std::string& id, int limit);
+  // Per-rule hit rates against random selection, per-trader compliance. Staff only.
+  // Rules with fewer than `min_inspections` inspections are never reported below random.
+  Result<boost::json::object> RulesReport(const Actor& actor, int64_t min_inspections = 20);
+  // The explanation of a crossing's latest rule decision, from its audit record. Forwarders
+  // (own company only) see the channel and the reasons; staff see the rules that fired.
+  Result<boost::json::object> AssessmentView(const Actor& actor, std::string_view crossing_id);
+  // The id of the active rule set, "" when none.
+  std::string ActiveRuleSetId() const;
+
   const GateConfig& config() const { return config_; }
   const HsNomenclature& hs() const { return *hs_; }
   const Clock& clock() const { return clock_; }
@@ -176,6 +193,20 @@ class Engine {
   // Appends a "replan" record listing every truck whose expected call moved.
   Status RecordReplan(WriteTxn& txn, const Actor& actor, Timestamp now, std::string cause,
                       const std::map<std::string, LanePlan>& before, CommandResult& result);
+  // Risk rules (engine_rules.cpp).
+  Status ApplyUploadRuleSet(WriteTxn& txn, const Actor& actor, const UploadRuleSet& cmd,
+                            Timestamp now, CommandResult& result);
+  Status ApplyActivateRuleSet(WriteTxn& txn, const Actor& actor, const ActivateRuleSet& cmd,
+                              Timestamp now, CommandResult& result);
+  Status ApplyRecordFinding(WriteTxn& txn, const Actor& actor, const RecordFinding& cmd,
+                            Timestamp now, CommandResult& result);
+  // Called by ApplyDeclare after the insert: with an active rule set, assesses the new crossing
+  // (result.crossing) and moves it to `assessed` as the system.
+  Status AssessByRules(WriteTxn& txn, Timestamp now, CommandResult& result);
+  // Called after a record_inspection transition: learns from the outcome.
+  Status LearnFromInspection(WriteTxn& txn, const Crossing& inspected, Timestamp now);
+  // Loads rule sets, the secret and the learning state from the store (start, reload).
+  Status LoadRules();
   Status PutRecord(WriteTxn& txn, std::string_view kind, std::string id,
                    const boost::json::object& body, Timestamp now);
   Result<std::optional<Crossing>> LoadForCommand(WriteTxn& txn, const Actor& actor,
@@ -207,6 +238,11 @@ class Engine {
   bool queue_reload_ = false;
   // Set when the running command changed the queue book (a failure then forces a reload).
   bool queue_touched_ = false;
+  // The risk rules: active set, secret, learning (engine_rules.cpp). Reloaded from the store
+  // when a command that changed it fails.
+  std::unique_ptr<RulesBook> rules_;
+  bool rules_touched_ = false;
+  bool rules_reload_ = false;
 };
 
 }  // namespace borderflow
