@@ -118,7 +118,7 @@ Row HttpIngest(const GateConfig& config, HttpCase which, int connections, double
   options.db_path = (dir / "node.db").string();
   options.http.port = 0;
   options.http.threads = http_threads;
-  options.api.rate_per_second = 0;  // one token sends everything here
+  options.api.rate_per_second = 0;   // one token sends everything here
   options.queue_tick = Duration(0);  // no automatic calls while the setup places trucks
   // Lanes enough to call every connection's truck to the gate in the setup.
   for (Direction& d : options.config.directions) {
@@ -188,15 +188,15 @@ Row HttpIngest(const GateConfig& config, HttpCase which, int connections, double
                                {"Idempotency-Key", key}}};
     }
     // Each connection owns one crossing and moves it checked -> inspecting -> checked -> ...
-    std::string body = i % 2 == 0 ? R"({"type":"start_inspection","data":{"lane":"L1"}})"
-                                   : R"({"type":"record_inspection","data":{"outcome":"no_finding"}})";
-    return net::LoadRequest{
-        "POST",
-        fmt::format("/api/v1/crossings/{}/events", ids[connection]),
-        std::move(body),
-        {{"Authorization", customs_auth},
-         {"Content-Type", "application/json"},
-         {"Idempotency-Key", key}}};
+    std::string body = i % 2 == 0
+                           ? R"({"type":"start_inspection","data":{"lane":"L1"}})"
+                           : R"({"type":"record_inspection","data":{"outcome":"no_finding"}})";
+    return net::LoadRequest{"POST",
+                            fmt::format("/api/v1/crossings/{}/events", ids[connection]),
+                            std::move(body),
+                            {{"Authorization", customs_auth},
+                             {"Content-Type", "application/json"},
+                             {"Idempotency-Key", key}}};
   });
   uint64_t transactions = stats.transactions.load() - transactions_before;
   double per_txn = transactions == 0

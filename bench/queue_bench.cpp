@@ -176,11 +176,13 @@ int Run(int trucks, int repeats, const std::string& markdown) {
     }
     std::vector<Command> assesses;
     for (int i = 0; i < trucks; ++i) {
-      assesses.push_back(Command{customs, fmt::format("a-{}", i), "",
-                                 RecordCrossingEvent{ids[i],
-                                                     CrossingEvent{CrossingEventType::kAssess,
-                                                                   boost::json::object{{"channel", "green"}, {"quarantine_inspection", false}}},
-                                                     std::nullopt}});
+      assesses.push_back(Command{
+          customs, fmt::format("a-{}", i), "",
+          RecordCrossingEvent{ids[i],
+                              CrossingEvent{CrossingEventType::kAssess,
+                                            boost::json::object{{"channel", "green"},
+                                                                {"quarantine_inspection", false}}},
+                              std::nullopt}});
     }
     if (int failed = RunAll(engine, std::move(assesses), 256); failed > 0) return 2;
 
@@ -195,10 +197,10 @@ int Run(int trucks, int repeats, const std::string& markdown) {
     std::vector<Command> books;
     for (int i = 0; i < trucks; ++i) {
       boost::json::object data{{"slot", FormatUtc(slots[i])}};
-      books.push_back(Command{forwarder, fmt::format("b-{}", i), "",
-                              RecordCrossingEvent{ids[i],
-                                                  CrossingEvent{CrossingEventType::kBook, data},
-                                                  std::nullopt}});
+      books.push_back(
+          Command{forwarder, fmt::format("b-{}", i), "",
+                  RecordCrossingEvent{ids[i], CrossingEvent{CrossingEventType::kBook, data},
+                                      std::nullopt}});
     }
     int failed = 0;
     double ms = MillisOf([&] { failed = RunAll(engine, std::move(books), 64); });
@@ -221,8 +223,7 @@ int Run(int trucks, int repeats, const std::string& markdown) {
       change.reason = "counterpart announcement";
       Result<CommandResult> result;
       replan.push_back(MillisOf([&] {
-        result = engine.Execute(
-            Command{op, fmt::format("cap-{}", r), "", ChangeCapacity{change}});
+        result = engine.Execute(Command{op, fmt::format("cap-{}", r), "", ChangeCapacity{change}});
       }));
       if (!result) {
         std::cerr << result.error().ToString() << "\n";
@@ -232,13 +233,13 @@ int Run(int trucks, int repeats, const std::string& markdown) {
                                result->body.at("replan").at("changed_count").to_number<size_t>());
       rebooked = std::max<size_t>(rebooked, result->changed.size());
     }
-    rows.push_back(Row{fmt::format("capacity change through the engine, {} booked trucks", trucks),
-                       fmt::format("{:.1f} ms", Median(replan)),
-                       fmt::format("median of {} (slowest {:.1f} ms); up to {} expected calls "
-                                   "moved and {} bookings rewritten to a later slot in one "
-                                   "change; all lanes re-planned, diff audited, durable commit",
-                                   repeats, *std::max_element(replan.begin(), replan.end()),
-                                   moved, rebooked)});
+    rows.push_back(Row{
+        fmt::format("capacity change through the engine, {} booked trucks", trucks),
+        fmt::format("{:.1f} ms", Median(replan)),
+        fmt::format("median of {} (slowest {:.1f} ms); up to {} expected calls "
+                    "moved and {} bookings rewritten to a later slot in one "
+                    "change; all lanes re-planned, diff audited, durable commit",
+                    repeats, *std::max_element(replan.begin(), replan.end()), moved, rebooked)});
   }
 
   // The planner alone on the same shape of input.
@@ -279,10 +280,10 @@ int Run(int trucks, int repeats, const std::string& markdown) {
     for (int r = 0; r < std::max(repeats, 5); ++r) {
       times.push_back(MillisOf([&] { planned = PlanLane(after, **policy, request).calls.size(); }));
     }
-    rows.push_back(Row{fmt::format("planner alone: re-plan {} booked trucks after a drop", placed),
-                       fmt::format("{:.1f} ms", Median(times)),
-                       fmt::format("median of {}; {} still planned within the horizon",
-                                   times.size(), planned)});
+    rows.push_back(Row{
+        fmt::format("planner alone: re-plan {} booked trucks after a drop", placed),
+        fmt::format("{:.1f} ms", Median(times)),
+        fmt::format("median of {}; {} still planned within the horizon", times.size(), planned)});
   }
   std::filesystem::remove_all(dir);
 

@@ -374,13 +374,8 @@ Result<std::optional<Crossing>> Engine::LoadCrossing(WriteTxn& txn, const std::s
 
 Status Engine::ApplyEvent(WriteTxn& txn, const Actor& actor, const RecordCrossingEvent& cmd,
                           Timestamp now, CommandResult& result) {
-  BF_ASSIGN_OR_RETURN(std::optional<Crossing> current, LoadForCommand(txn, actor, cmd.crossing_id));
-  if (!current) return CrossingNotFound(cmd.crossing_id);
-  if (cmd.expected_version && *cmd.expected_version != current->version) {
-    return Conflict("version_conflict",
-                    fmt::format("crossing {} is at version {}, not {}", current->id,
-                                current->version, *cmd.expected_version));
-  }
+  BF_ASSIGN_OR_RETURN(std::optional<Crossing> current,
+                      LoadForChange(txn, actor, cmd.crossing_id, cmd.expected_version));
   EncodedCrossing encoded;
   BF_ASSIGN_OR_RETURN(Crossing next,
                       Transition(txn, actor, *current, cmd.event, now, result, {}, &encoded));
@@ -398,6 +393,19 @@ Status Engine::ApplyEvent(WriteTxn& txn, const Actor& actor, const RecordCrossin
   result.body = json::object{{"event", std::move(event)}, {"crossing", std::move(view)}};
   result.crossing = std::move(next);
   return {};
+}
+
+Result<std::optional<Crossing>> Engine::LoadForChange(WriteTxn& txn, const Actor& actor,
+                                                      const std::string& id,
+                                                      std::optional<int64_t> expected_version) {
+  BF_ASSIGN_OR_RETURN(std::optional<Crossing> current, LoadForCommand(txn, actor, id));
+  if (!current) return CrossingNotFound(id);
+  if (expected_version && *expected_version != current->version) {
+    return Conflict("version_conflict",
+                    fmt::format("crossing {} is at version {}, not {}", current->id,
+                                current->version, *expected_version));
+  }
+  return current;
 }
 
 Result<std::optional<Crossing>> Engine::LoadForCommand(WriteTxn& txn, const Actor& actor,

@@ -667,13 +667,8 @@ Status Engine::ApplyResolvePlateRead(WriteTxn& txn, const Actor& actor, const Re
 Status Engine::ApplyUpdateDriver(WriteTxn& txn, const Actor& actor, const UpdateDriver& cmd,
                                  Timestamp now, CommandResult& result) {
   BF_TRY(RequireRole(actor, {Role::kForwarder, Role::kGateOperator}, "edit the driver"));
-  BF_ASSIGN_OR_RETURN(std::optional<Crossing> current, LoadForCommand(txn, actor, cmd.crossing_id));
-  if (!current) return CrossingNotFound(cmd.crossing_id);
-  if (cmd.expected_version && *cmd.expected_version != current->version) {
-    return Conflict("version_conflict",
-                    fmt::format("crossing {} is at version {}, not {}", current->id,
-                                current->version, *cmd.expected_version));
-  }
+  BF_ASSIGN_OR_RETURN(std::optional<Crossing> current,
+                      LoadForChange(txn, actor, cmd.crossing_id, cmd.expected_version));
   switch (current->state) {
     case CrossingState::kDeclared:
     case CrossingState::kAssessed:

@@ -173,10 +173,6 @@ json::object ChannelCounts(const size_t (&counts)[4]) {
   return o;
 }
 
-Error CrossingNotFoundError(std::string_view id) {
-  return NotFound("crossing_not_found", fmt::format("no crossing '{}'", id.substr(0, 64)));
-}
-
 }  // namespace
 
 // --- Loading -------------------------------------------------------------------------------
@@ -456,13 +452,8 @@ Status Engine::ApplyRecordFinding(WriteTxn& txn, const Actor& actor, const Recor
     return InvalidArgument("invalid_value", "kind must be one of: weighbridge, document, seal",
                            "kind");
   }
-  BF_ASSIGN_OR_RETURN(std::optional<Crossing> current, LoadForCommand(txn, actor, cmd.crossing_id));
-  if (!current) return CrossingNotFoundError(cmd.crossing_id);
-  if (cmd.expected_version && *cmd.expected_version != current->version) {
-    return Conflict("version_conflict",
-                    fmt::format("crossing {} is at version {}, not {}", current->id,
-                                current->version, *cmd.expected_version));
-  }
+  BF_ASSIGN_OR_RETURN(std::optional<Crossing> current,
+                      LoadForChange(txn, actor, cmd.crossing_id, cmd.expected_version));
   switch (current->state) {
     case CrossingState::kAssessed:
     case CrossingState::kBooked:

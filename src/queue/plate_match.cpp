@@ -8,6 +8,7 @@
 
 #include <fmt/format.h>
 
+#include <borderflow/core/utf8.h>
 #include <borderflow/queue/plate_match.h>
 
 namespace borderflow {
@@ -33,38 +34,13 @@ constexpr char32_t kOpaqueBase = 0x110000;
 
 // Decodes one UTF-8 code point at `pos` (no overlong forms, surrogates or code points above
 // U+10FFFF). On failure returns the opaque code point of the single byte at `pos`.
+// One code point at `pos`; an invalid UTF-8 byte is one opaque code point of its own (above
+// the Unicode range, so it only ever matches itself).
 char32_t DecodeAt(std::string_view s, size_t pos, size_t& len) {
-  auto byte = [&](size_t i) { return static_cast<unsigned char>(s[i]); };
-  const unsigned char b0 = byte(pos);
-  len = 1;
-  if (b0 < 0x80) return b0;
-  size_t n = 0;
   char32_t cp = 0;
-  char32_t min = 0;
-  if ((b0 & 0xE0) == 0xC0) {
-    n = 2;
-    cp = b0 & 0x1F;
-    min = 0x80;
-  } else if ((b0 & 0xF0) == 0xE0) {
-    n = 3;
-    cp = b0 & 0x0F;
-    min = 0x800;
-  } else if ((b0 & 0xF8) == 0xF0) {
-    n = 4;
-    cp = b0 & 0x07;
-    min = 0x10000;
-  } else {
-    return kOpaqueBase + b0;
-  }
-  if (pos + n > s.size()) return kOpaqueBase + b0;
-  for (size_t i = 1; i < n; ++i) {
-    const unsigned char b = byte(pos + i);
-    if ((b & 0xC0) != 0x80) return kOpaqueBase + b0;
-    cp = (cp << 6) | (b & 0x3F);
-  }
-  if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return kOpaqueBase + b0;
-  len = n;
-  return cp;
+  if (DecodeUtf8(s, pos, cp, len)) return cp;
+  len = 1;
+  return kOpaqueBase + static_cast<unsigned char>(s[pos]);
 }
 
 bool IsSeparator(char32_t c) {

@@ -188,9 +188,9 @@ TEST(OpenApi, EveryErrorCodeIsDocumented) {
   const std::string yaml = OpenApiYaml();
   // Where the codes a client of the HTTP API can meet are made.
   const std::vector<std::string> sources = {
-      "src/engine/engine.cpp",   "src/domain/lifecycle.cpp",     "src/api/api.cpp",
-      "src/domain/crossing.cpp", "src/domain/crossing_json.cpp", "src/core/json.cpp",
-      "src/net/http_server.cpp", "src/engine/engine_queue.cpp",  "src/queue/capacity.cpp",
+      "src/engine/engine.cpp",       "src/domain/lifecycle.cpp",     "src/api/api.cpp",
+      "src/domain/crossing.cpp",     "src/domain/crossing_json.cpp", "src/core/json.cpp",
+      "src/net/http_server.cpp",     "src/engine/engine_queue.cpp",  "src/queue/capacity.cpp",
       "src/engine/engine_rules.cpp",
   };
   std::set<std::string> all;

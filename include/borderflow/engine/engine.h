@@ -211,6 +211,11 @@ class Engine {
                    const boost::json::object& body, Timestamp now);
   Result<std::optional<Crossing>> LoadForCommand(WriteTxn& txn, const Actor& actor,
                                                  const std::string& id);
+  // The same for a change: not found (or out of scope) is "crossing_not_found", a stale
+  // `expected_version` is "version_conflict"; the result is never empty.
+  Result<std::optional<Crossing>> LoadForChange(WriteTxn& txn, const Actor& actor,
+                                                const std::string& id,
+                                                std::optional<int64_t> expected_version);
 
   void CommitBatch(std::vector<Pending>& batch);
   // The crossing as of the running transaction: this batch's own updates first, then the cache

@@ -1,0 +1,19 @@
+#pragma once
+
+// UTF-8 helpers for the parsers of outside text (plates, camera reads).
+
+#include <cstddef>
+#include <string>
+#include <string_view>
+
+namespace borderflow {
+
+// Decodes one UTF-8 code point starting at `pos` (< s.size()). Rejects overlong forms,
+// surrogates, truncated sequences and code points above U+10FFFF. On success sets `cp` and
+// `len` (1 to 4 bytes).
+bool DecodeUtf8(std::string_view s, size_t pos, char32_t& cp, size_t& len);
+
+// Appends the UTF-8 encoding of `cp` (a valid code point).
+void AppendUtf8(std::string& out, char32_t cp);
+
+}  // namespace borderflow
