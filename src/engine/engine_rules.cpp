@@ -132,7 +132,15 @@ rules::FactSources Sources(const GateConfig& config, const RulesBook& book, cons
   if (!c.findings.seal.empty()) {
     if (auto seal = rules::ParseSealStatus(c.findings.seal)) s.seal = *seal;
   }
-  // Vehicle and driver history and external watch lists are not gathered yet.
+  // History: what the book learned from earlier inspections of this truck and this driver
+  // (`crossings` counts the inspected ones). External watch lists are not gathered yet.
+  if (auto v = book.vehicles.find(c.declaration.vehicle.plate.canonical);
+      v != book.vehicles.end()) {
+    s.vehicle = v->second;
+  }
+  if (auto d = book.drivers.find(c.declaration.driver.document_number); d != book.drivers.end()) {
+    s.driver = d->second;
+  }
   return s;
 }
 
@@ -143,6 +151,15 @@ void Learn(RulesBook& book, const json::object& body) {
   bool finding = finding_v != nullptr && finding_v->is_bool() && finding_v->get_bool();
   book.compliance.Record(company, finding);
   book.companies.insert(company);
+  auto count = [&](std::map<std::string, rules::HistoryFacts>& history, std::string key) {
+    if (key.empty()) return;  // outcomes recorded before plates and drivers were kept
+    rules::HistoryFacts& h = history[key];
+    ++h.crossings;
+    ++h.inspections;
+    if (finding) ++h.findings;
+  };
+  count(book.vehicles, JsonString(body, "plate"));
+  count(book.drivers, JsonString(body, "driver_document"));
   auto set = book.sets.find(JsonString(body, "rule_set"));
   const json::value* fired = body.if_contains("fired");
   if (set == book.sets.end() || fired == nullptr || !fired->is_array()) return;
@@ -228,6 +245,8 @@ Status Engine::LoadRules() {
   rules_->compliance = std::move(fresh.compliance);
   rules_->hits = std::move(fresh.hits);
   rules_->companies = std::move(fresh.companies);
+  rules_->vehicles = std::move(fresh.vehicles);
+  rules_->drivers = std::move(fresh.drivers);
   rules_->red_per_day = std::move(fresh.red_per_day);
   return {};
 }
@@ -557,6 +576,8 @@ Status Engine::LearnFromInspection(WriteTxn& txn, const Crossing& inspected, Tim
   bool finding = inspected.last_check && inspected.last_check->outcome == "finding";
   json::object body{{"company", inspected.company_id},
                     {"crossing_id", inspected.id},
+                    {"plate", inspected.declaration.vehicle.plate.canonical},
+                    {"driver_document", inspected.declaration.driver.document_number},
                     {"finding", finding},
                     {"at", FormatUtc(now)}};
   if (inspected.risk) {

@@ -33,7 +33,11 @@ struct RulesBook {
   std::shared_ptr<const rules::RuleSet> active;
   rules::TraderCompliance compliance;
   rules::RuleHitRates hits;
-  std::set<std::string> companies;         // traders with recorded inspections
+  std::set<std::string> companies;  // traders with recorded inspections
+  // Past inspections and findings per truck (canonical plate) and per driver (document number),
+  // from the inspection outcomes: the `vehicle.*` and `driver.*` history of the rules.
+  std::map<std::string, rules::HistoryFacts> vehicles;
+  std::map<std::string, rules::HistoryFacts> drivers;
   std::map<std::string, int> red_per_day;  // local day "YYYY-MM-DD" -> red decisions
 };
 

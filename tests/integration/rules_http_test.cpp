@@ -269,6 +269,49 @@ TEST(RulesHttp, InspectionsTeachTraderComplianceAndTheReport) {
   ExpectAuditChainOk(node);
 }
 
+// Inspection findings become the truck's and the driver's history: rule "vehicle-history"
+// (vehicle.findings >= 2 or driver.findings >= 2) fires for the next declaration of that driver
+// only after the second finding, also after a restart.
+TEST(RulesHttp, FindingsBecomeVehicleAndDriverHistory) {
+  TestNode node;
+  ASSERT_FALSE(Activate(node).empty());
+  auto inspect_with_finding = [&](const std::string& id) {
+    for (const auto& [type, user] : std::initializer_list<std::pair<const char*, const char*>>{
+             {"book", "fwd-a"},
+             {"enter_yard", "camera"},
+             {"call_forward", "operator"},
+             {"arrive_at_gate", "guard"},
+             {"start_inspection", "customs"}}) {
+      node.clock().Advance(std::chrono::minutes(5));
+      ApiReply r = node.Event(id, type, user);
+      ASSERT_EQ(r.status, 200) << type << " " << r.raw;
+    }
+    ApiReply r = node.Event(id, "record_inspection", "customs",
+                            R"({"outcome": "finding", "finding_type": "undeclared_goods"})");
+    ASSERT_EQ(r.status, 200) << r.raw;
+  };
+  auto fired = [&](const std::string& id) {
+    ApiReply r = node.Call("GET", "/api/v1/crossings/" + id + "/assessment", "customs");
+    EXPECT_EQ(r.status, 200) << r.raw;
+    return FiredRules(r.body);
+  };
+  // Every declaration of TestNode has the same driver (document B1234567).
+  std::string first = node.Declare("fwd-a", "12C-300.01");
+  EXPECT_FALSE(Contains(fired(first), "vehicle-history"));
+  inspect_with_finding(first);
+  if (HasFatalFailure()) return;
+  std::string second = node.Declare("fwd-a", "12C-300.02");
+  EXPECT_FALSE(Contains(fired(second), "vehicle-history"));  // one finding is not enough
+  inspect_with_finding(second);
+  if (HasFatalFailure()) return;
+
+  node.Restart();  // the history is rebuilt from the stored inspection outcomes
+  std::string third = node.Declare("fwd-b", "12C-300.03");
+  EXPECT_TRUE(Contains(fired(third), "vehicle-history"))
+      << node.Call("GET", "/api/v1/crossings/" + third + "/assessment", "customs").raw;
+  ExpectAuditChainOk(node);
+}
+
 TEST(RulesHttp, RedCapacityPerDayLowersNonMandatoryReds) {
   TestNode node({}, {}, [](GateConfig& config) { config.rules.red_per_day = 1; });
   ASSERT_FALSE(Activate(node).empty());
