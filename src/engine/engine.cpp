@@ -10,6 +10,7 @@
 #include <borderflow/domain/crossing_json.h>
 #include <borderflow/engine/engine.h>
 
+#include "engine_internal.h"
 #include "queue_book.h"
 #include "rules_book.h"
 
@@ -37,23 +38,6 @@ Result<CommandResult> ReplayResponse(const IdempotencyRecord& record) {
   r.body_text = record.response;
   r.replayed = true;
   return r;
-}
-
-AuditDraft Draft(const Actor& actor, Timestamp now, std::string subject_type,
-                 std::string subject_id, std::string action, std::string body) {
-  return AuditDraft{now,
-                    actor.user_id,
-                    std::string(RoleName(actor.role)),
-                    std::move(subject_type),
-                    std::move(subject_id),
-                    std::move(action),
-                    std::move(body)};
-}
-
-AuditDraft Draft(const Actor& actor, Timestamp now, std::string subject_type,
-                 std::string subject_id, std::string action, const json::value& body) {
-  return Draft(actor, now, std::move(subject_type), std::move(subject_id), std::move(action),
-               ToJsonText(body));
 }
 
 // Every write that clients retry needs a key; administration (CLI) and the engine's own timer
@@ -421,20 +405,30 @@ Result<Crossing> Engine::Transition(WriteTxn& txn, const Actor& actor, const Cro
                                     EncodedCrossing* encoded) {
   BF_ASSIGN_OR_RETURN(Crossing next, Decide(current, event, actor, now));
   BF_TRY(ApplyQueueRules(txn, actor, current, event, now, next, result));
-  json::object view = CrossingView(next);
-  std::string document = ToJsonText(view);
-  BF_TRY(txn.UpdateCrossing(next, document, current.version));
   json::object body{{"type", CrossingEventName(event.type)},
                     {"from", CrossingStateName(current.state)},
                     {"to", CrossingStateName(next.state)},
                     {"version", next.version},
                     {"data", event.data}};
   for (auto& kv : why) body[kv.key()] = std::move(kv.value());
-  BF_ASSIGN_OR_RETURN(AuditRecord record,
-                      txn.AppendAudit(Draft(actor, now, "crossing", next.id,
-                                            std::string(CrossingEventName(event.type)), body)));
+  BF_TRY(WriteChange(txn, actor, current, next, std::string(CrossingEventName(event.type)), body,
+                     now, result, encoded));
+  return next;
+}
+
+Status Engine::WriteChange(WriteTxn& txn, const Actor& actor, const Crossing& current,
+                           const Crossing& next, std::string action, const json::object& body,
+                           Timestamp now, CommandResult& result, EncodedCrossing* encoded) {
+  BF_ASSERT(next.id == current.id && next.version == current.version + 1,
+            "a change moves a crossing one version on");
+  json::object view = CrossingView(next);
+  std::string document = ToJsonText(view);
+  BF_TRY(txn.UpdateCrossing(next, document, current.version));
+  BF_ASSIGN_OR_RETURN(AuditRecord record, txn.AppendAudit(Draft(actor, now, "crossing", next.id,
+                                                                std::move(action), body)));
   result.records.push_back(std::move(record));
-  // Later steps of this command and later commands of the batch see the new state.
+  // Later steps of this command and later commands of the batch see the new state (undone if
+  // the command fails), and so does the queue book.
   auto previous = batch_crossings_.find(next.id);
   batch_undo_.emplace_back(next.id, previous == batch_crossings_.end()
                                         ? std::nullopt
@@ -444,7 +438,7 @@ Result<Crossing> Engine::Transition(WriteTxn& txn, const Actor& actor, const Cro
   queue_touched_ = true;
   result.changed.push_back(next);
   if (encoded != nullptr) *encoded = EncodedCrossing{std::move(view), std::move(document)};
-  return next;
+  return {};
 }
 
 Status Engine::ApplyAddUser(WriteTxn& txn, const Actor& actor, const AddUser& cmd, Timestamp now,

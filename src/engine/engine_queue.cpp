@@ -11,6 +11,7 @@
 #include <borderflow/core/json.h>
 #include <borderflow/engine/engine.h>
 
+#include "engine_internal.h"
 #include "queue_book.h"
 
 namespace borderflow {
@@ -46,17 +47,6 @@ Status RequireRole(const Actor& actor, std::initializer_list<Role> roles, std::s
   std::string allowed;
   for (Role r : roles) allowed += (allowed.empty() ? "" : ", ") + std::string(RoleName(r));
   return RoleNotAllowed(actor, what, allowed);
-}
-
-AuditDraft QueueDraft(const Actor& actor, Timestamp now, std::string subject_type,
-                      std::string subject_id, std::string action, const json::value& body) {
-  return AuditDraft{now,
-                    actor.user_id,
-                    std::string(RoleName(actor.role)),
-                    std::move(subject_type),
-                    std::move(subject_id),
-                    std::move(action),
-                    ToJsonText(body)};
 }
 
 double Minutes(Duration d) { return std::chrono::duration<double, std::ratio<60>>(d).count(); }
@@ -120,9 +110,8 @@ Status Engine::AddStrike(WriteTxn& txn, const Crossing& c, std::string kind, Tim
                   std::chrono::duration_cast<std::chrono::hours>(qs.strike_window).count() / 24),
       now, "system"};
   BF_TRY(PutRecord(txn, kBanRecord, ban.plate, EncodeBan(ban), now));
-  BF_ASSIGN_OR_RETURN(
-      AuditRecord record,
-      txn.AppendAudit(QueueDraft(Actor::System(), now, "truck", ban.plate, "ban", EncodeBan(ban))));
+  BF_ASSIGN_OR_RETURN(AuditRecord record, txn.AppendAudit(Draft(Actor::System(), now, "truck",
+                                                                ban.plate, "ban", EncodeBan(ban))));
   result.records.push_back(std::move(record));
   queue_->PutBan(ban);
   return {};
@@ -376,7 +365,7 @@ Status Engine::RecordReplan(WriteTxn& txn, const Actor& actor, Timestamp now, st
                     {"changed_count", changed.size()},
                     {"changed", std::move(changed)}};
   BF_ASSIGN_OR_RETURN(AuditRecord record,
-                      txn.AppendAudit(QueueDraft(actor, now, "queue", "plan", "replan", body)));
+                      txn.AppendAudit(Draft(actor, now, "queue", "plan", "replan", body)));
   int64_t replan_seq = record.seq;
   result.records.push_back(std::move(record));
   result.body["replan"] =
@@ -396,24 +385,13 @@ Status Engine::RecordReplan(WriteTxn& txn, const Actor& actor, Timestamp now, st
       next.queue.booked_bucket = call.bucket;
       next.version = current->version + 1;
       next.updated_at = now;
-      BF_TRY(txn.UpdateCrossing(next, ToJsonText(CrossingView(next)), current->version));
       json::object moved{{"type", "booking_moved"},
                          {"from", FormatUtc(*current->queue.booked_bucket)},
                          {"to", FormatUtc(call.bucket)},
                          {"version", next.version},
                          {"cause", cause},
                          {"replan_seq", replan_seq}};
-      BF_ASSIGN_OR_RETURN(AuditRecord r, txn.AppendAudit(QueueDraft(actor, now, "crossing", next.id,
-                                                                    "booking_moved", moved)));
-      result.records.push_back(std::move(r));
-      auto previous = batch_crossings_.find(next.id);
-      batch_undo_.emplace_back(next.id, previous == batch_crossings_.end()
-                                            ? std::nullopt
-                                            : std::optional<Crossing>(previous->second));
-      batch_crossings_.insert_or_assign(next.id, next);
-      queue_->Upsert(next);
-      queue_touched_ = true;
-      result.changed.push_back(std::move(next));
+      BF_TRY(WriteChange(txn, actor, *current, next, "booking_moved", moved, now, result));
     }
   }
   return {};
@@ -435,9 +413,8 @@ Status Engine::ApplyChangeCapacity(WriteTxn& txn, const Actor& actor, const Chan
   change.created_by = actor.user_id;
   json::object encoded = EncodeCapacityChange(change);
   BF_TRY(PutRecord(txn, kCapacityChangeRecord, change.id, encoded, now));
-  BF_ASSIGN_OR_RETURN(
-      AuditRecord record,
-      txn.AppendAudit(QueueDraft(actor, now, "capacity", change.id, "capacity_change", encoded)));
+  BF_ASSIGN_OR_RETURN(AuditRecord record, txn.AppendAudit(Draft(actor, now, "capacity", change.id,
+                                                                "capacity_change", encoded)));
   result.records.push_back(std::move(record));
   std::map<std::string, LanePlan> before = queue_->Plans(now);
   queue_->AddCapacityChange(change);
@@ -453,8 +430,8 @@ Status Engine::ApplySetPolicy(WriteTxn& txn, const Actor& actor, const SetQueueP
   BF_TRY(MakeQueuePolicy(cmd.policy, config_.queue));  // unknown_policy
   json::object body{{"policy", cmd.policy}, {"previous", queue_->policy()}};
   BF_TRY(PutRecord(txn, kSettingRecord, "queue_policy", json::object{{"policy", cmd.policy}}, now));
-  BF_ASSIGN_OR_RETURN(AuditRecord record, txn.AppendAudit(QueueDraft(actor, now, "queue", "policy",
-                                                                     "set_policy", body)));
+  BF_ASSIGN_OR_RETURN(AuditRecord record,
+                      txn.AppendAudit(Draft(actor, now, "queue", "policy", "set_policy", body)));
   result.records.push_back(std::move(record));
   std::map<std::string, LanePlan> before = queue_->Plans(now);
   queue_->SetPolicy(cmd.policy);
@@ -616,9 +593,8 @@ Status Engine::ApplyPlateRead(WriteTxn& txn, const Actor& actor, const SubmitPla
                         match.candidates};
   json::object encoded = EncodePlateRead(read);
   BF_TRY(PutRecord(txn, kPlateReadRecord, read.id, encoded, now));
-  BF_ASSIGN_OR_RETURN(AuditRecord record,
-                      txn.AppendAudit(QueueDraft(actor, now, "plate_read", read.id,
-                                                 "plate_read_pending", encoded)));
+  BF_ASSIGN_OR_RETURN(AuditRecord record, txn.AppendAudit(Draft(actor, now, "plate_read", read.id,
+                                                                "plate_read_pending", encoded)));
   result.records.push_back(std::move(record));
   queue_->PutPlateRead(read);
   queue_touched_ = true;
@@ -652,9 +628,8 @@ Status Engine::ApplyResolvePlateRead(WriteTxn& txn, const Actor& actor, const Re
     body["dismissed"] = true;
   }
   BF_TRY(txn.DeleteRecord(kPlateReadRecord, read->id));
-  BF_ASSIGN_OR_RETURN(
-      AuditRecord record,
-      txn.AppendAudit(QueueDraft(actor, now, "plate_read", read->id, "plate_read_resolved", body)));
+  BF_ASSIGN_OR_RETURN(AuditRecord record, txn.AppendAudit(Draft(actor, now, "plate_read", read->id,
+                                                                "plate_read_resolved", body)));
   result.records.push_back(std::move(record));
   queue_->RemovePlateRead(read->id);
   queue_touched_ = true;
@@ -686,17 +661,17 @@ Status Engine::ApplyUpdateDriver(WriteTxn& txn, const Actor& actor, const Update
   next.declaration.driver = cmd.driver;
   next.version = current->version + 1;
   next.updated_at = now;
-  json::object view = CrossingView(next);
-  std::string document = ToJsonText(view);
-  BF_TRY(txn.UpdateCrossing(next, document, current->version));
-  json::object body{
-      {"type", "edit_driver"}, {"version", next.version}, {"driver", view.at("driver")}};
-  BF_ASSIGN_OR_RETURN(
-      AuditRecord record,
-      txn.AppendAudit(QueueDraft(actor, now, "crossing", next.id, "edit_driver", body)));
-  result.records.push_back(std::move(record));
-  queue_->Upsert(next);
-  result.changed.push_back(next);
+  EncodedCrossing encoded;
+  BF_TRY(WriteChange(
+      txn, actor, *current, next, "edit_driver",
+      json::object{{"type", "edit_driver"},
+                   {"version", next.version},
+                   {"driver", json::object{{"name", cmd.driver.name},
+                                           {"document_number", cmd.driver.document_number},
+                                           {"nationality", cmd.driver.nationality},
+                                           {"phone", cmd.driver.phone}}}},
+      now, result, &encoded));
+  json::object view = std::move(encoded.view);
   result.status = 200;
   result.body = json::object{{"crossing", std::move(view)}};
   result.crossing = std::move(next);
@@ -720,7 +695,7 @@ Status Engine::ApplySetBan(WriteTxn& txn, const Actor& actor, const SetBan& cmd,
     body = json::object{{"plate", plate->canonical}, {"lifted", true}, {"reason", cmd.reason}};
     BF_ASSIGN_OR_RETURN(
         AuditRecord record,
-        txn.AppendAudit(QueueDraft(actor, now, "truck", plate->canonical, "ban_lift", body)));
+        txn.AppendAudit(Draft(actor, now, "truck", plate->canonical, "ban_lift", body)));
     result.records.push_back(std::move(record));
     BF_TRY(PutRecord(txn, kBanLiftRecord, plate->canonical, json::object{{"at", FormatUtc(now)}},
                      now));
@@ -734,7 +709,7 @@ Status Engine::ApplySetBan(WriteTxn& txn, const Actor& actor, const SetBan& cmd,
     body = EncodeBan(ban);
     BF_TRY(PutRecord(txn, kBanRecord, ban.plate, body, now));
     BF_ASSIGN_OR_RETURN(AuditRecord record,
-                        txn.AppendAudit(QueueDraft(actor, now, "truck", ban.plate, "ban", body)));
+                        txn.AppendAudit(Draft(actor, now, "truck", ban.plate, "ban", body)));
     result.records.push_back(std::move(record));
     queue_->PutBan(ban);
   }

@@ -13,6 +13,7 @@
 #include <borderflow/engine/engine.h>
 #include <borderflow/rules/facts.h>
 
+#include "engine_internal.h"
 #include "queue_book.h"
 #include "rules_book.h"
 
@@ -51,17 +52,6 @@ Status RequireStaff(const Actor& actor) {
   if (IsStaffRole(actor.role)) return {};
   return Error(ErrorKind::kPermissionDenied, "role_not_allowed",
                fmt::format("role {} may not read the risk rules", RoleName(actor.role)));
-}
-
-AuditDraft RulesDraft(const Actor& actor, Timestamp now, std::string subject_type,
-                      std::string subject_id, std::string action, const json::value& body) {
-  return AuditDraft{now,
-                    actor.user_id,
-                    std::string(RoleName(actor.role)),
-                    std::move(subject_type),
-                    std::move(subject_id),
-                    std::move(action),
-                    ToJsonText(body)};
 }
 
 std::string Hex(const std::string& bytes) {
@@ -312,8 +302,8 @@ Status Engine::ApplyUploadRuleSet(WriteTxn& txn, const Actor& actor, const Uploa
   json::object stored = record;
   stored["text"] = cmd.text;
   BF_TRY(PutRecord(txn, kRuleSetRecord, id, stored, now));
-  BF_ASSIGN_OR_RETURN(AuditRecord audit, txn.AppendAudit(RulesDraft(actor, now, "rule_set", id,
-                                                                    "rule_set_upload", record)));
+  BF_ASSIGN_OR_RETURN(AuditRecord audit, txn.AppendAudit(Draft(actor, now, "rule_set", id,
+                                                               "rule_set_upload", record)));
   result.records.push_back(std::move(audit));
   rules_touched_ = true;
   {
@@ -360,9 +350,8 @@ Status Engine::ApplyActivateRuleSet(WriteTxn& txn, const Actor& actor, const Act
   BF_TRY(store_record(cmd.id, record));
   json::object audit_body{{"id", cmd.id}, {"fingerprint", it->second.fingerprint()}};
   audit_body["previous"] = previous.empty() ? json::value(nullptr) : json::value(previous);
-  BF_ASSIGN_OR_RETURN(
-      AuditRecord audit,
-      txn.AppendAudit(RulesDraft(actor, now, "rule_set", cmd.id, "rule_set_activate", audit_body)));
+  BF_ASSIGN_OR_RETURN(AuditRecord audit, txn.AppendAudit(Draft(actor, now, "rule_set", cmd.id,
+                                                               "rule_set_activate", audit_body)));
   result.records.push_back(std::move(audit));
   rules_touched_ = true;
   // One pointer swap: a decision uses the old set or the new one, never a mix.
@@ -540,30 +529,18 @@ Status Engine::ApplyRecordFinding(WriteTxn& txn, const Actor& actor, const Recor
       }
     }
   }
-  json::object view = CrossingView(next);
-  std::string document = ToJsonText(view);
-  BF_TRY(txn.UpdateCrossing(next, document, current->version));
   json::object finding_body = finding;
   finding_body["version"] = next.version;
   finding_body["reassessed"] = reassessment.has_value();
-  BF_ASSIGN_OR_RETURN(
-      AuditRecord record,
-      txn.AppendAudit(RulesDraft(actor, now, "crossing", next.id, "finding", finding_body)));
-  result.records.push_back(std::move(record));
+  EncodedCrossing encoded;
+  BF_TRY(WriteChange(txn, actor, *current, next, "finding", finding_body, now, result, &encoded));
+  json::object view = std::move(encoded.view);
   if (reassessment) {
     BF_ASSIGN_OR_RETURN(AuditRecord again,
-                        txn.AppendAudit(RulesDraft(Actor::System(), now, "crossing", next.id,
-                                                   "reassess", *reassessment)));
+                        txn.AppendAudit(Draft(Actor::System(), now, "crossing", next.id, "reassess",
+                                              *reassessment)));
     result.records.push_back(std::move(again));
   }
-  auto previous_entry = batch_crossings_.find(next.id);
-  batch_undo_.emplace_back(next.id, previous_entry == batch_crossings_.end()
-                                        ? std::nullopt
-                                        : std::optional<Crossing>(previous_entry->second));
-  batch_crossings_.insert_or_assign(next.id, next);
-  queue_->Upsert(next);
-  queue_touched_ = true;
-  result.changed.push_back(next);
   result.status = 200;
   result.body = json::object{{"finding", std::move(finding)},
                              {"reassessed", reassessment.has_value()},

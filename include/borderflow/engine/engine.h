@@ -177,6 +177,12 @@ class Engine {
   Result<Crossing> Transition(WriteTxn& txn, const Actor& actor, const Crossing& current,
                               const CrossingEvent& event, Timestamp now, CommandResult& result,
                               boost::json::object why = {}, EncodedCrossing* encoded = nullptr);
+  // Writes `next` (one version after `current`) with one audit record `action` about the
+  // crossing, and makes it visible to the rest of the command, to later commands of the batch
+  // (undone if this command fails) and to the queue book. Every change of a crossing goes here.
+  Status WriteChange(WriteTxn& txn, const Actor& actor, const Crossing& current,
+                     const Crossing& next, std::string action, const boost::json::object& body,
+                     Timestamp now, CommandResult& result, EncodedCrossing* encoded = nullptr);
   // Queue rules of one transition: checks (booking limits, bans, yard space, free lanes) and
   // the crossing's QueueInfo; strikes and counters are written to `txn`.
   Status ApplyQueueRules(WriteTxn& txn, const Actor& actor, const Crossing& current,
