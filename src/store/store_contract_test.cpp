@@ -739,6 +739,61 @@ TEST_P(StoreContractTest, ReadsInsideABatchSeeOnlyCommittedData) {
   EXPECT_TRUE(fresh->has_value());
 }
 
+TEST_P(StoreContractTest, GetRecordSeesTheTransactionsOwnChanges) {
+  auto seed = Write([](WriteTxn& txn) -> Status {
+    BF_TRY(txn.PutRecord(StoredRecord{"inbox", "s1", R"({"seq":1})", kT0}));
+    BF_TRY(txn.PutRecord(StoredRecord{"inbox", "s2", R"({"seq":7})", kT0}));
+    return {};
+  });
+  ASSERT_TRUE(seed.has_value()) << seed.error().ToString();
+  std::vector<std::string> seen;
+  std::vector<TxnFn> batch = {
+      [&](WriteTxn& txn) -> Status {
+        BF_ASSIGN_OR_RETURN(auto r, txn.GetRecord("inbox", "s1"));
+        seen.push_back(r ? r->body : "none");
+        BF_TRY(txn.PutRecord(StoredRecord{"inbox", "s1", R"({"seq":2})", kT0 + hours(1)}));
+        BF_ASSIGN_OR_RETURN(r, txn.GetRecord("inbox", "s1"));
+        seen.push_back(r ? r->body : "none");
+        BF_TRY(txn.DeleteRecord("inbox", "s2"));
+        BF_ASSIGN_OR_RETURN(r, txn.GetRecord("inbox", "s2"));
+        seen.push_back(r ? r->body : "none");
+        BF_ASSIGN_OR_RETURN(r, txn.GetRecord("outbox", "s1"));
+        seen.push_back(r ? r->body : "none");
+        return {};
+      },
+      // A later function of the batch sees the earlier one's committed savepoint.
+      [&](WriteTxn& txn) -> Status {
+        BF_ASSIGN_OR_RETURN(auto r, txn.GetRecord("inbox", "s1"));
+        seen.push_back(r ? r->body : "none");
+        BF_TRY(txn.PutRecord(StoredRecord{"inbox", "s3", "{}", kT0}));
+        return InvalidArgument("refused", "simulated");
+      },
+      [&](WriteTxn& txn) -> Status {
+        BF_ASSIGN_OR_RETURN(auto r, txn.GetRecord("inbox", "s3"));
+        seen.push_back(r ? r->body : "none");
+        BF_ASSIGN_OR_RETURN(r, txn.GetRecord("inbox", "s2"));
+        seen.push_back(r ? r->body : "none");
+        return {};
+      },
+  };
+  auto results = store_->WriteBatch(batch);
+  ASSERT_EQ(results.size(), 3u);
+  EXPECT_TRUE(results[0].has_value());
+  EXPECT_FALSE(results[1].has_value());
+  EXPECT_TRUE(results[2].has_value());
+  EXPECT_EQ(seen, (std::vector<std::string>{R"({"seq":1})", R"({"seq":2})", "none", "none",
+                                            R"({"seq":2})", "none", "none"}));
+  std::optional<StoredRecord> after;
+  auto read = Write([&](WriteTxn& txn) -> Status {
+    BF_ASSIGN_OR_RETURN(after, txn.GetRecord("inbox", "s1"));
+    return {};
+  });
+  ASSERT_TRUE(read.has_value());
+  ASSERT_TRUE(after.has_value());
+  EXPECT_EQ(after->body, R"({"seq":2})");
+  EXPECT_EQ(after->updated_at, kT0 + hours(1));
+}
+
 TEST_P(StoreContractTest, RecordsPutReplaceDeleteAndList) {
   auto s = Write([](WriteTxn& txn) -> Status {
     BF_TRY(txn.PutRecord(StoredRecord{"ban", "29C11111", R"({"n":1})", kT0}));

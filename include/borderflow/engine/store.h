@@ -97,6 +97,9 @@ class WriteTxn {
   virtual Status PutRecord(const StoredRecord& record) = 0;
   // Removes the record (kind, id) if it exists.
   virtual Status DeleteRecord(std::string_view kind, std::string_view id) = 0;
+  // The record (kind, id) as of this transaction (its own puts and deletes included).
+  virtual Result<std::optional<StoredRecord>> GetRecord(std::string_view kind,
+                                                        std::string_view id) = 0;
 
   // Errors: conflict "user_exists" when the name is taken.
   virtual Status InsertUser(const UserRecord& user) = 0;

@@ -294,6 +294,19 @@ class MemoryWriteTxn final : public WriteTxn {
     return {};
   }
 
+  Result<std::optional<StoredRecord>> GetRecord(std::string_view kind,
+                                                std::string_view id) override {
+    for (const Layer* layer : {&fn_, &batch_}) {
+      if (const auto* table = Find(layer->records, kind)) {
+        if (const auto* r = Find(*table, id)) return *r;  // a put, or nullopt for a delete
+      }
+    }
+    if (const auto* table = Find(base_.records, kind)) {
+      if (const auto* r = Find(*table, id)) return std::optional<StoredRecord>(*r);
+    }
+    return std::optional<StoredRecord>();
+  }
+
   Status InsertUser(const UserRecord& u) override {
     // Both the id (primary key) and the name (unique) are refused as "user_exists", as SQLite's
     // unique violations are.

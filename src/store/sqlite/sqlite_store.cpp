@@ -118,6 +118,8 @@ constexpr std::string_view kPutRecord =
     "ON CONFLICT (kind, id) DO UPDATE SET body = excluded.body, "
     "updated_at_ms = excluded.updated_at_ms";
 constexpr std::string_view kDeleteRecord = "DELETE FROM records WHERE kind = ?1 AND id = ?2";
+constexpr std::string_view kGetRecord =
+    "SELECT kind, id, body, updated_at_ms FROM records WHERE kind = ?1 AND id = ?2";
 constexpr std::string_view kListRecords =
     "SELECT kind, id, body, updated_at_ms FROM records WHERE kind = ?1 ORDER BY id";
 
@@ -524,6 +526,18 @@ class SqliteWriteTxn final : public WriteTxn {
     BF_ASSIGN_OR_RETURN(Stmt stmt, db_.Prepare(kDeleteRecord));
     stmt.Bind(1, kind).Bind(2, id);
     return stmt.Run();
+  }
+
+  Result<std::optional<StoredRecord>> GetRecord(std::string_view kind,
+                                                std::string_view id) override {
+    BF_ASSIGN_OR_RETURN(Stmt stmt, db_.Prepare(kGetRecord));
+    stmt.Bind(1, kind).Bind(2, id);
+    BF_ASSIGN_OR_RETURN(bool row, stmt.Step());
+    if (!row) return std::optional<StoredRecord>();
+    return std::optional<StoredRecord>(StoredRecord{std::string(stmt.Text(0)),
+                                                    std::string(stmt.Text(1)),
+                                                    std::string(stmt.Text(2)),
+                                                    FromUnixMillis(stmt.Int(3))});
   }
 
   Status InsertUser(const UserRecord& u) override {
