@@ -1,0 +1,131 @@
+#pragma once
+
+// Signed envelopes of the cross-border link (issue 5): what one node sends the other.
+//
+// An envelope is compact JSON with a fixed field order
+//
+//   {"v":1,"from":"VN-HN","to":"CN-YY","type":"pre_arrival",
+//    "id":"VN-HN/crossing:CR-01ABCDEF0123456/3","stream":"crossing:CR-01ABCDEF0123456","seq":3,
+//    "sent_at":"2026-11-29T01:37:06.123Z","payload":{...}}
+//
+// signed with Ed25519 (detached) over "borderflow/peer/v1\n" followed by the exact bytes. The
+// receiver keeps and verifies the bytes it received, never a re-encoding, and verifies the
+// signature before it parses anything. A stream is an ordered sequence of messages of one
+// sender (one per crossing, "capacity", ...); `seq` numbers it from 1, so that the receiver can
+// apply each message once and in order.
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <boost/json/object.hpp>
+
+#include <borderflow/core/error.h>
+#include <borderflow/core/time.h>
+#include <borderflow/link/node_key.h>
+
+namespace borderflow {
+
+enum class MessageType {
+  kPreArrival,
+  kCapacityAnnouncement,
+  kInspectionResult,
+  kReleaseNotice,
+  kHandover,
+  kReceipt,
+  kCancellation,
+  kAck
+};
+
+// "pre_arrival", "capacity_announcement", "inspection_result", "release_notice", "handover",
+// "receipt", "cancellation", "ack".
+std::string_view MessageTypeName(MessageType type);
+// Error: "unknown_message_type" (kInvalidArgument).
+Result<MessageType> ParseMessageType(std::string_view text);
+
+// The domain-separation prefix of every signed byte string.
+inline constexpr std::string_view kSignaturePrefix = "borderflow/peer/v1\n";
+// Bounds of the envelope's fields (bytes).
+inline constexpr size_t kMaxNodeIdLength = 64;   // from, to: [A-Za-z0-9:_.-]
+inline constexpr size_t kMaxStreamLength = 128;  // stream: [A-Za-z0-9:_.-]
+inline constexpr size_t kMaxKeyIdLength = 64;
+inline constexpr size_t kMaxEnvelopeBytes = 64 * 1024;
+inline constexpr size_t kMaxEnvelopeDepth = 16;
+
+struct Envelope {
+  int version = 1;
+  std::string from, to;  // node ids
+  MessageType type = MessageType::kAck;
+  std::string id;  // MessageId(from, stream, seq)
+  std::string stream;
+  int64_t seq = 0;  // >= 1
+  Timestamp sent_at;
+  boost::json::object payload;
+
+  friend bool operator==(const Envelope&, const Envelope&) = default;
+};
+
+// "<from>/<stream>/<seq>"
+std::string MessageId(std::string_view from, std::string_view stream, int64_t seq);
+// Whether `text` is a non-empty string of [A-Za-z0-9:_.-] of at most `max_len` bytes (the
+// charset of node ids, streams and crossing ids on the link).
+bool IsLinkToken(std::string_view text, size_t max_len);
+
+struct SignedMessage {
+  std::string key_id;
+  std::string signature;  // raw 64 bytes
+  std::string bytes;      // the exact envelope bytes
+
+  friend bool operator==(const SignedMessage&, const SignedMessage&) = default;
+};
+
+// The envelope's bytes: compact JSON, fields in the order above, sent_at in UTC with
+// milliseconds. Encoding does not validate; VerifyAndOpen does on the receiving side.
+std::string EncodeEnvelope(const Envelope& envelope);
+// Encodes `envelope` and signs the bytes with `key`.
+SignedMessage Sign(const Envelope& envelope, const NodeKey& key);
+
+struct VerifyOptions {
+  std::string expected_from;  // the counterpart's node id
+  std::string expected_to;    // this node's id
+  Timestamp now;
+  // Messages sent more than max_skew in the future are refused ("too_new"): clocks of the two
+  // nodes may differ a little, a message from far in the future is forged or broken.
+  Duration max_skew = std::chrono::minutes(5);
+  // Messages sent longer than max_age ago are refused ("too_old"), which bounds replays.
+  Duration max_age = std::chrono::hours(24 * 7);
+};
+
+// Verifies and parses one received message, in this order:
+//  1. the key: ring.Find(key_id, now): "unknown_key", "key_not_yet_valid", "key_expired"
+//     (kUnauthenticated);
+//  2. the size (at most kMaxEnvelopeBytes) and the signature over the bytes, before any
+//     parsing: "malformed_envelope" for oversized bytes, "bad_signature" (kUnauthenticated);
+//  3. the version: "unsupported_version" (kInvalidArgument) when `v` is not 1;
+//  4. strict parsing: "malformed_envelope" (kInvalidArgument) naming the field in the message
+//     and in Error::field ("envelope.seq"): JSON syntax, depth, unknown or missing fields,
+//     types, lengths, charsets, unknown type, seq >= 1, id == MessageId(from, stream, seq);
+//  5. the parties: "wrong_sender" (from != expected_from), "wrong_recipient" (to !=
+//     expected_to) (kPermissionDenied);
+//  6. the time: "too_new", "too_old" (kUnprocessable).
+// The payload is only checked to be a JSON object; decode it with messages.h.
+Result<Envelope> VerifyAndOpen(const SignedMessage& message, const PeerKeyRing& ring,
+                               const VerifyOptions& options);
+
+// Batches, the body of the link's HTTP requests:
+//   {"messages":[{"key_id":"...","signature":"<base64>","envelope":"<base64 of bytes>"}]}
+std::string EncodeBatch(const std::vector<SignedMessage>& messages);
+// Decodes a batch without verifying anything but its shape. Errors: "malformed_batch"
+// (kInvalidArgument, with the path, e.g. "messages[3].signature"), "too_many_messages" and
+// "envelope_too_large" (kPayloadTooLarge).
+Result<std::vector<SignedMessage>> DecodeBatch(std::string_view body, size_t max_messages = 512,
+                                               size_t max_envelope_bytes = kMaxEnvelopeBytes);
+
+// One signed message as a JSON object of its own ({"key_id":...,"signature":...,"envelope":...},
+// e.g. the ack in the response to a batch). Errors as DecodeBatch's.
+std::string EncodeSigned(const SignedMessage& message);
+Result<SignedMessage> DecodeSigned(std::string_view body,
+                                   size_t max_envelope_bytes = kMaxEnvelopeBytes);
+
+}  // namespace borderflow

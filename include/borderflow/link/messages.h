@@ -1,0 +1,138 @@
+#pragma once
+
+// The typed payloads of the link's envelopes (envelope.h), one per MessageType.
+//
+// Encode(x) writes the payload object; DecodeX(object) reads it strictly: unknown fields are
+// refused ("unknown_field"), required fields must be present ("missing_field"), strings are
+// bounded ("field_too_long"), enumerations checked ("invalid_value"), and every error names the
+// field's path under "payload" ("payload.entries[1].lane_class"). All errors are
+// kInvalidArgument. Timestamps are RFC 3339 strings naming their zone; Encode writes UTC with
+// milliseconds. Optional strings are omitted when empty.
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <boost/json/object.hpp>
+
+#include <borderflow/core/error.h>
+#include <borderflow/core/time.h>
+#include <borderflow/link/envelope.h>
+
+namespace borderflow {
+
+// Field bounds (bytes).
+inline constexpr size_t kMaxLinkIdLength = 64;  // crossing, company, direction, lane class ids
+inline constexpr size_t kMaxNoteLength = 1000;  // notes and reasons
+inline constexpr size_t kMaxCapacityHours = 72;
+inline constexpr size_t kMaxCapacityEntries = 64;
+inline constexpr size_t kMaxAckItems = 512;
+
+// The sender declared a crossing that will arrive at the receiver's gate.
+struct PreArrival {
+  std::string crossing_id;  // [A-Za-z0-9:_.-]
+  std::string company_id;
+  std::string direction;
+  std::string lane_class;
+  // The declaration JSON as the API accepts it; the engine decodes it with DecodeDeclaration.
+  boost::json::object declaration;
+  std::string channel;  // "green" | "yellow" | "red"
+  bool quarantine_inspection = false;
+  Timestamp declaration_valid_until;
+  std::optional<Timestamp> freshness_deadline;
+  friend bool operator==(const PreArrival&, const PreArrival&) = default;
+};
+
+// How many trucks per hour the sender accepts from `from` on, per lane class.
+struct CapacityAnnouncement {
+  std::string direction;
+  Timestamp from;  // a whole UTC hour
+  struct Entry {
+    std::string lane_class;               // distinct within the announcement
+    std::vector<double> trucks_per_hour;  // one per hour from `from`, 1..72, each 0..10000
+    friend bool operator==(const Entry&, const Entry&) = default;
+  };
+  std::vector<Entry> entries;  // 1..64
+  friend bool operator==(const CapacityAnnouncement&, const CapacityAnnouncement&) = default;
+};
+
+// A document check or an inspection of a crossing, and the channel it leaves the crossing in.
+struct InspectionResult {
+  std::string crossing_id;
+  std::string kind;     // "documents" | "inspection"
+  std::string outcome;  // documents: "ok" | "discrepancy"; inspection: "no_finding" | "finding"
+  std::string finding_type;  // required with "finding", absent otherwise (max 64)
+  std::string channel;       // "green" | "yellow" | "red"
+  bool quarantine_inspection = false;
+  std::string seal_number;  // optional (max 32)
+  std::string seal_state;   // "" | "intact" | "broken"
+  std::string note;         // optional (max 1000)
+  Timestamp at;
+  friend bool operator==(const InspectionResult&, const InspectionResult&) = default;
+};
+
+struct ReleaseNotice {
+  std::string crossing_id;
+  Timestamp released_at;
+  std::string channel;  // "green" | "yellow" | "red"
+  friend bool operator==(const ReleaseNotice&, const ReleaseNotice&) = default;
+};
+
+// The truck crossed the border line towards the receiver.
+struct Handover {
+  std::string crossing_id;
+  Timestamp crossed_at;
+  std::string seal_number;  // optional (max 32)
+  std::string seal_state;   // "" | "intact" | "broken"
+  friend bool operator==(const Handover&, const Handover&) = default;
+};
+
+// The receiver's side took the truck over.
+struct Receipt {
+  std::string crossing_id;
+  Timestamp received_at;
+  friend bool operator==(const Receipt&, const Receipt&) = default;
+};
+
+struct Cancellation {
+  std::string crossing_id;
+  std::string reason;  // 1..1000
+  Timestamp at;
+  friend bool operator==(const Cancellation&, const Cancellation&) = default;
+};
+
+// The receiver's answer to a batch: one item per message, in the batch's order.
+struct Ack {
+  struct Item {
+    std::string id;       // the message id (max 256)
+    std::string status;   // "applied" | "duplicate" | "rejected"
+    std::string code;     // required when rejected (max 64), e.g. "bad_signature"
+    std::string message;  // optional (max 1000)
+    friend bool operator==(const Item&, const Item&) = default;
+  };
+  std::vector<Item> items;  // 0..512
+  friend bool operator==(const Ack&, const Ack&) = default;
+};
+
+boost::json::object Encode(const PreArrival& m);
+boost::json::object Encode(const CapacityAnnouncement& m);
+boost::json::object Encode(const InspectionResult& m);
+boost::json::object Encode(const ReleaseNotice& m);
+boost::json::object Encode(const Handover& m);
+boost::json::object Encode(const Receipt& m);
+boost::json::object Encode(const Cancellation& m);
+boost::json::object Encode(const Ack& m);
+
+Result<PreArrival> DecodePreArrival(const boost::json::object& payload);
+Result<CapacityAnnouncement> DecodeCapacityAnnouncement(const boost::json::object& payload);
+Result<InspectionResult> DecodeInspectionResult(const boost::json::object& payload);
+Result<ReleaseNotice> DecodeReleaseNotice(const boost::json::object& payload);
+Result<Handover> DecodeHandover(const boost::json::object& payload);
+Result<Receipt> DecodeReceipt(const boost::json::object& payload);
+Result<Cancellation> DecodeCancellation(const boost::json::object& payload);
+Result<Ack> DecodeAck(const boost::json::object& payload);
+
+// Runs the decoder of `type` on `payload` and returns its error, if any.
+Status ValidatePayload(MessageType type, const boost::json::object& payload);
+
+}  // namespace borderflow
