@@ -87,7 +87,7 @@ Result<Envelope> ParseEnvelope(std::string_view bytes) {
   auto type_name = r.String("type", 32);
   if (!type_name) return Malformed(type_name.error());
   auto type = ParseMessageType(*type_name);
-  if (!type) return Malformed(type.error().message, "envelope.type");
+  if (!type) return Malformed("'envelope.type': " + type.error().message, "envelope.type");
   e.type = *type;
   BF_ASSIGN_OR_RETURN(e.stream, LinkToken(r, "stream", kMaxStreamLength));
   auto seq = r.Int("seq", 1, std::numeric_limits<int64_t>::max());

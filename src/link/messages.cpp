@@ -66,7 +66,11 @@ Result<std::string> OptionalText(const JsonObjectReader& r, std::string_view key
 Result<Timestamp> Time(const JsonObjectReader& r, std::string_view key) {
   BF_ASSIGN_OR_RETURN(std::string text, r.String(key, 40));
   auto t = ParseTimestamp(text);
-  if (!t) return t.error().Within(r.PathOf(key));
+  if (!t) {
+    Error e = t.error().Within(r.PathOf(key));
+    e.message = fmt::format("'{}': {}", r.PathOf(key), e.message);
+    return e;
+  }
   return *t;
 }
 
