@@ -238,6 +238,7 @@ json::object EncodeCrossing(const Crossing& c, std::optional<UtcOffset> local) {
   o["id"] = c.id;
   o["company_id"] = c.company_id;
   o["declared_by"] = c.declared_by;
+  if (!c.announced_by.empty()) o["announced_by"] = c.announced_by;
   o["state"] = CrossingStateName(c.state);
   o["channel"] = ChannelName(c.channel);
   o["quarantine_inspection"] = c.quarantine_inspection;
@@ -316,6 +317,8 @@ Result<Crossing> DecodeCrossing(const json::value& doc, const HsNomenclature& hs
   BF_ASSIGN_OR_RETURN(c.id, r.String("id", 64));
   BF_ASSIGN_OR_RETURN(c.company_id, r.String("company_id", 64, 0));
   BF_ASSIGN_OR_RETURN(c.declared_by, r.String("declared_by", 64, 0));
+  BF_ASSIGN_OR_RETURN(auto announced_by, r.OptionalString("announced_by", 64));
+  c.announced_by = announced_by.value_or("");
   BF_ASSIGN_OR_RETURN(std::string state, r.String("state", 32));
   BF_ASSIGN_OR_RETURN(c.state, ParseCrossingState(state));
   BF_ASSIGN_OR_RETURN(std::string channel, r.String("channel", 16));

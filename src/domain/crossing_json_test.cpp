@@ -778,7 +778,7 @@ TEST(CrossingStateTest, NamesRoundTrip) {
   ++n;
   BORDERFLOW_CROSSING_STATES(CHECK_STATE)
 #undef CHECK_STATE
-  EXPECT_EQ(n, 13);
+  EXPECT_EQ(n, 14);
   EXPECT_EQ(ParseCrossingState("Declared").error().code, "unknown_state");
   EXPECT_TRUE(IsTerminal(CrossingState::kReceived));
   EXPECT_TRUE(IsTerminal(CrossingState::kRefused));

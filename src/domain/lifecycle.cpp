@@ -45,10 +45,13 @@ const std::vector<Transition> kTable = {
      {R::kCustomsOfficer, R::kQuarantineOfficer, R::kBorderGuard}},
     {E::kCross, {S::kReleased}, S::kCrossed, {R::kBorderGuard, R::kSensor}},
     {E::kConfirmReceipt, {S::kCrossed}, S::kReceived, {R::kCounterpart, R::kBorderGuard}},
+    // Inbound: the counterpart hands the truck over at the zero line (its "handover" message),
+    // or our border guard records it when the link is down.
+    {E::kHandOver, {S::kExpected}, S::kAtGate, {R::kCounterpart, R::kBorderGuard}},
     {E::kCancel,
-     {S::kDeclared, S::kAssessed, S::kBooked, S::kInYard, S::kCalled},
+     {S::kExpected, S::kDeclared, S::kAssessed, S::kBooked, S::kInYard, S::kCalled},
      S::kCancelled,
-     {R::kForwarder, R::kGateOperator}},
+     {R::kForwarder, R::kGateOperator, R::kCounterpart}},
 };
 
 std::string JoinEvents(const std::vector<CrossingEventType>& events) {
@@ -147,7 +150,8 @@ Result<json::object> DecodeEventData(CrossingEventType type, const json::value& 
     }
     case E::kEnterYard:
     case E::kArriveAtGate:
-    case E::kCross: {
+    case E::kCross:
+    case E::kHandOver: {
       BF_TRY(r.RejectUnknown({"plate_read", "camera", "lane", "note"}));
       BF_TRY(copy_optional("plate_read", 32));
       BF_TRY(copy_optional("camera", 64));
@@ -265,7 +269,8 @@ Result<Crossing> Decide(const Crossing& crossing, const CrossingEvent& event, co
       break;
     case E::kRelease:
       if ((crossing.channel == Channel::kRed || crossing.quarantine_inspection) &&
-          (!crossing.last_check || crossing.last_check->kind != "inspection")) {
+          (!crossing.last_check || (crossing.last_check->kind != "inspection" &&
+                                    crossing.last_check->kind != "recognised_inspection"))) {
         return Conflict("inspection_required",
                         crossing.channel == Channel::kRed
                             ? "the crossing is in the red channel and has not been inspected"
@@ -287,6 +292,12 @@ Result<Crossing> Decide(const Crossing& crossing, const CrossingEvent& event, co
       break;
   }
   next.state = t.to;
+  const bool inbound = !crossing.announced_by.empty();
+  if (inbound && event.type == E::kRelease) next.state = S::kReceived;
+  if (event.type == E::kHandOver && crossing.last_check &&
+      crossing.last_check->kind == "recognised_inspection") {
+    next.state = S::kChecked;
+  }
   next.version = crossing.version + 1;
   next.updated_at = now;
   return next;

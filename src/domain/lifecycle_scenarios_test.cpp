@@ -172,8 +172,20 @@ Result<Scenario> ParseScenario(const json::value& doc) {
   c.declaration_valid_until = kStart + std::chrono::hours(72);
   BF_ASSIGN_OR_RETURN(auto crossing, r.OptionalObject("crossing"));
   if (crossing) {
-    BF_TRY(crossing->RejectUnknown(
-        {"lane_class", "direction", "state", "channel", "quarantine_inspection", "version"}));
+    BF_TRY(crossing->RejectUnknown({"lane_class", "direction", "state", "channel",
+                                    "quarantine_inspection", "version", "announced_by",
+                                    "last_check"}));
+    BF_ASSIGN_OR_RETURN(auto announced_by, crossing->OptionalString("announced_by", 64));
+    c.announced_by = announced_by.value_or("");
+    BF_ASSIGN_OR_RETURN(auto last_check, crossing->OptionalObject("last_check"));
+    if (last_check) {
+      BF_TRY(last_check->RejectUnknown({"kind", "outcome"}));
+      CheckResult check;
+      BF_ASSIGN_OR_RETURN(check.kind, last_check->String("kind", 32));
+      BF_ASSIGN_OR_RETURN(check.outcome, last_check->String("outcome", 32));
+      check.at = kStart;
+      c.last_check = check;
+    }
     BF_ASSIGN_OR_RETURN(auto lane_class, crossing->OptionalString("lane_class", 32));
     if (lane_class) c.declaration.lane_class = *lane_class;
     BF_ASSIGN_OR_RETURN(auto direction, crossing->OptionalString("direction", 32));

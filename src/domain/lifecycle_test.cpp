@@ -90,10 +90,11 @@ const std::vector<ExpectedRow>& ExpectedTable() {
        {R::kCustomsOfficer, R::kQuarantineOfficer, R::kBorderGuard}},
       {E::kCross, {S::kReleased}, S::kCrossed, {R::kBorderGuard, R::kSensor}},
       {E::kConfirmReceipt, {S::kCrossed}, S::kReceived, {R::kCounterpart, R::kBorderGuard}},
+      {E::kHandOver, {S::kExpected}, S::kAtGate, {R::kCounterpart, R::kBorderGuard}},
       {E::kCancel,
-       {S::kDeclared, S::kAssessed, S::kBooked, S::kInYard, S::kCalled},
+       {S::kExpected, S::kDeclared, S::kAssessed, S::kBooked, S::kInYard, S::kCalled},
        S::kCancelled,
-       {R::kForwarder, R::kGateOperator}},
+       {R::kForwarder, R::kGateOperator, R::kCounterpart}},
   };
   return rows;
 }
@@ -213,9 +214,10 @@ TEST(LifecycleTableTest, AllowedEventsFollowTheTable) {
   EXPECT_EQ(AllowedEvents(S::kCrossed), std::vector<E>{E::kConfirmReceipt});
 }
 
-TEST(LifecycleTableTest, EveryStateIsReachableFromDeclared) {
-  std::set<S> reached = {S::kDeclared};
-  std::vector<S> todo = {S::kDeclared};
+// Crossings start declared (here) or expected (announced by the counterpart).
+TEST(LifecycleTableTest, EveryStateIsReachableFromAStartState) {
+  std::set<S> reached = {S::kDeclared, S::kExpected};
+  std::vector<S> todo = {S::kDeclared, S::kExpected};
   while (!todo.empty()) {
     S s = todo.back();
     todo.pop_back();
@@ -246,7 +248,7 @@ TEST(DecideTest, EveryTransitionAcceptedForEveryAllowedRole) {
       }
     }
   }
-  EXPECT_EQ(accepted, 54);  // sum over rows of |from| x |roles|
+  EXPECT_EQ(accepted, 64);  // sum over rows of |from| x |roles|
 }
 
 TEST(DecideTest, EveryTransitionRefusedForOtherRoles) {

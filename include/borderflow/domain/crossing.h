@@ -19,6 +19,7 @@
 namespace borderflow {
 
 #define BORDERFLOW_CROSSING_STATES(X) \
+  X(kExpected, "expected")            \
   X(kDeclared, "declared")            \
   X(kAssessed, "assessed")            \
   X(kBooked, "booked")                \
@@ -162,6 +163,9 @@ struct Crossing {
   std::string id;           // "CR-..." assigned by the engine
   std::string company_id;   // the declaring forwarder's company
   std::string declared_by;  // user id
+  // Inbound crossings were announced by the counterpart node (its pre-arrival notice): its node
+  // id. Empty for crossings declared at this node.
+  std::string announced_by;
   Declaration declaration;
   Timestamp declaration_valid_until;
   CrossingState state = CrossingState::kDeclared;

@@ -33,6 +33,7 @@ namespace borderflow {
   X(kRefuse, "refuse")                      \
   X(kCross, "cross")                        \
   X(kConfirmReceipt, "confirm_receipt")     \
+  X(kHandOver, "hand_over")                 \
   X(kCancel, "cancel")
 
 enum class CrossingEventType {
@@ -76,6 +77,12 @@ Result<boost::json::object> DecodeEventData(CrossingEventType type, const boost:
 //   conflict "inspection_required" (409): a red-channel crossing, or one selected for quarantine
 //     inspection, may not be released without an inspection;
 //   conflict "finding_unresolved" (409): an inspection found a problem, so no release.
+//
+// Two rows read differently for inbound crossings (announced by the counterpart, state
+// `expected` first): `hand_over` (the truck crossed the zero line to us) leads to `checked`
+// instead of `at_gate` when the counterpart's inspection was recognised (last_check kind
+// "recognised_inspection", no second inspection), and `release` leads to `received`: the truck
+// has entered the country, the crossing is closed.
 Result<Crossing> Decide(const Crossing& crossing, const CrossingEvent& event, const Actor& actor,
                         Timestamp now);
 
