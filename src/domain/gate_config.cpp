@@ -38,6 +38,42 @@ Result<LocalizedText> ReadName(const toml::table& t, std::string_view prefix) {
   return text;
 }
 
+Result<std::optional<Timestamp>> ReadOptionalTime(const toml::table& t, std::string_view path,
+                                                  std::string_view key) {
+  const toml::node* node = t.get(key);
+  if (node == nullptr) return std::optional<Timestamp>();
+  std::string at = fmt::format("{}.{}", path, key);
+  auto text = node->value<std::string>();
+  if (!text) return ConfigError(at, "must be an RFC 3339 time string");
+  auto parsed = ParseTimestamp(*text);
+  if (!parsed) return ConfigError(at, parsed.error().message);
+  return std::optional<Timestamp>(*parsed);
+}
+
+Status ReadPeerKeys(const toml::table& side_table, std::string_view key, GateSide& side) {
+  const toml::node* node = side_table.get("keys");
+  if (node == nullptr) return {};
+  std::string path = fmt::format("{}.keys", key);
+  const toml::array* list = node->as_array();
+  if (list == nullptr) return ConfigError(path, "must be an array of tables [[...keys]]");
+  if (list->size() > 16) return ConfigError(path, "at most 16 keys");
+  for (size_t i = 0; i < list->size(); ++i) {
+    std::string item = fmt::format("{}[{}]", path, i);
+    const toml::table* t = list->get(i)->as_table();
+    if (t == nullptr) return ConfigError(item, "must be a table");
+    PinnedPeerKey k;
+    BF_ASSIGN_OR_RETURN(k.id, RequiredString(*t, item, "id", 64));
+    BF_ASSIGN_OR_RETURN(k.public_key, RequiredString(*t, item, "public_key", 64));
+    BF_ASSIGN_OR_RETURN(k.not_before, ReadOptionalTime(*t, item, "not_before"));
+    BF_ASSIGN_OR_RETURN(k.not_after, ReadOptionalTime(*t, item, "not_after"));
+    if (k.not_before && k.not_after && *k.not_after <= *k.not_before) {
+      return ConfigError(item + ".not_after", "must be after not_before");
+    }
+    side.keys.push_back(std::move(k));
+  }
+  return {};
+}
+
 Result<GateSide> ReadSide(const toml::table& root, std::string_view key) {
   const toml::table* t = root[key].as_table();
   if (t == nullptr) return ConfigError(key, "section is required");
@@ -63,6 +99,7 @@ Result<GateSide> ReadSide(const toml::table& root, std::string_view key) {
   }
   side.hours = OperatingHours{*open_minute, *close_minute};
   side.peer_url = (*t)["peer_url"].value_or(std::string());
+  BF_TRY(ReadPeerKeys(*t, key, side));
   if (const toml::node* holidays = t->get("holidays")) {
     const toml::array* list = holidays->as_array();
     if (list == nullptr) return ConfigError(fmt::format("{}.holidays", key), "must be an array");
@@ -108,6 +145,83 @@ Status ReadRules(const toml::table& root, GateConfig& config) {
   if (t == nullptr) return {};
   BF_ASSIGN_OR_RETURN(config.rules.red_per_day,
                       ReadInt(*t, "rules", "red_per_day", 0, 1000000, config.rules.red_per_day));
+  return {};
+}
+
+Status ReadLink(const toml::table& root, GateConfig& config) {
+  const toml::node* node = root.get("link");
+  if (node == nullptr) return {};
+  const toml::table* t = node->as_table();
+  if (t == nullptr) return ConfigError("link", "must be a table");
+  LinkSettings& l = config.link;
+  l.enabled = true;
+  static const std::set<std::string, std::less<>> kKnown = {"key_file",
+                                                            "next_key_file",
+                                                            "next_key_from",
+                                                            "listen",
+                                                            "tls_certificate_file",
+                                                            "tls_private_key_file",
+                                                            "peer_ca_file",
+                                                            "max_clock_skew_seconds",
+                                                            "max_message_age_hours",
+                                                            "recognise_inspections",
+                                                            "announce_hours",
+                                                            "retry_min_ms",
+                                                            "retry_max_ms",
+                                                            "batch_size"};
+  for (const auto& [key, value] : *t) {
+    if (!kKnown.contains(key.str())) {
+      return ConfigError(fmt::format("link.{}", key.str()), "is not a known key");
+    }
+  }
+  auto optional_string = [&](std::string_view key, std::string& out) -> Status {
+    const toml::node* n = t->get(key);
+    if (n == nullptr) return {};
+    auto v = n->value<std::string>();
+    if (!v || v->size() > 4096) {
+      return ConfigError(fmt::format("link.{}", key), "must be a string (at most 4096 bytes)");
+    }
+    out = *v;
+    return {};
+  };
+  BF_TRY(optional_string("key_file", l.key_file));
+  if (l.key_file.empty())
+    return ConfigError("link.key_file", "is required (borderflow node keygen)");
+  BF_TRY(optional_string("next_key_file", l.next_key_file));
+  BF_ASSIGN_OR_RETURN(l.next_key_from, ReadOptionalTime(*t, "link", "next_key_from"));
+  if (l.next_key_file.empty() != !l.next_key_from) {
+    return ConfigError("link.next_key_from", "next_key_file and next_key_from go together");
+  }
+  BF_TRY(optional_string("listen", l.listen));
+  BF_TRY(optional_string("tls_certificate_file", l.tls_certificate_file));
+  BF_TRY(optional_string("tls_private_key_file", l.tls_private_key_file));
+  if (l.tls_certificate_file.empty() != l.tls_private_key_file.empty()) {
+    return ConfigError("link.tls_private_key_file",
+                       "tls_certificate_file and tls_private_key_file go together");
+  }
+  BF_TRY(optional_string("peer_ca_file", l.peer_ca_file));
+  BF_TRY(optional_string("recognise_inspections", l.recognise_inspections));
+  if (l.recognise_inspections != "clean_and_seal_intact" && l.recognise_inspections != "never") {
+    return ConfigError("link.recognise_inspections",
+                       "must be one of: clean_and_seal_intact, never");
+  }
+  BF_ASSIGN_OR_RETURN(int skew, ReadInt(*t, "link", "max_clock_skew_seconds", 1, 86400, 300));
+  l.max_clock_skew = std::chrono::seconds(skew);
+  BF_ASSIGN_OR_RETURN(int age, ReadInt(*t, "link", "max_message_age_hours", 1, 24 * 90, 24 * 7));
+  l.max_message_age = std::chrono::hours(age);
+  BF_ASSIGN_OR_RETURN(l.announce_hours, ReadInt(*t, "link", "announce_hours", 0, 72, 24));
+  BF_ASSIGN_OR_RETURN(int retry_min, ReadInt(*t, "link", "retry_min_ms", 10, 60000, 200));
+  BF_ASSIGN_OR_RETURN(int retry_max, ReadInt(*t, "link", "retry_max_ms", 10, 3600000, 30000));
+  if (retry_max < retry_min) return ConfigError("link.retry_max_ms", "must be >= retry_min_ms");
+  l.retry_min = std::chrono::milliseconds(retry_min);
+  l.retry_max = std::chrono::milliseconds(retry_max);
+  BF_ASSIGN_OR_RETURN(l.batch_size, ReadInt(*t, "link", "batch_size", 1, 512, 256));
+  if (config.counterpart.peer_url.empty()) {
+    return ConfigError("counterpart.peer_url", "is required with [link]");
+  }
+  if (config.counterpart.keys.empty()) {
+    return ConfigError("counterpart.keys", "at least one pinned key is required with [link]");
+  }
   return {};
 }
 
@@ -326,6 +440,7 @@ Result<GateConfig> ParseGateConfig(std::string_view toml_text) {
   }
   BF_TRY(ReadQueue(root, config));
   BF_TRY(ReadRules(root, config));
+  BF_TRY(ReadLink(root, config));
   return config;
 }
 

@@ -377,5 +377,89 @@ TEST(GateSideTest, AllDayClosedAndNegativeOffsets) {
   EXPECT_TRUE(west.IsOpenAt(At("1969-12-31T13:00:00Z")));   // 08:00 local, before the epoch
 }
 
+// --- [link] and pinned counterpart keys ------------------------------------------------------
+
+constexpr std::string_view kLink = R"(
+[[counterpart.keys]]
+id = "ed25519:00112233aabbccdd"
+public_key = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8="
+not_after = "2027-03-01T00:00:00Z"
+
+[[counterpart.keys]]
+id = "ed25519:99887766aabbccdd"
+public_key = "HxwdHh8AAQIDBAUGBwgJCgsMDQ4PEBESExQVFhcYGRo="
+not_before = "2027-02-01T00:00:00Z"
+
+[link]
+key_file = "keys/vn.key"
+listen = "127.0.0.1:0"
+recognise_inspections = "never"
+max_clock_skew_seconds = 60
+announce_hours = 12
+)";
+
+std::string WithLink(std::string_view from = {}, std::string_view to = {}) {
+  std::string text = std::string(kMinimal);
+  // The keys belong to [counterpart]: insert them before [[lane_classes]].
+  std::string link(kLink);
+  size_t split = link.find("[link]");
+  text.insert(text.find("[[lane_classes]]"), link.substr(0, split));
+  text += link.substr(split);
+  if (!from.empty()) {
+    size_t pos = text.find(from);
+    EXPECT_NE(pos, std::string::npos) << from;
+    if (pos != std::string::npos) text.replace(pos, from.size(), to);
+  }
+  return text;
+}
+
+TEST(GateConfigTest, LinkIsOffWithoutTheSection) {
+  auto config = ParseGateConfig(kMinimal);
+  ASSERT_TRUE(config.has_value());
+  EXPECT_FALSE(config->link.enabled);
+  EXPECT_TRUE(config->counterpart.keys.empty());
+}
+
+TEST(GateConfigTest, LinkAndPinnedKeysParse) {
+  auto config = ParseGateConfig(WithLink());
+  ASSERT_TRUE(config.has_value()) << config.error().ToString();
+  const LinkSettings& l = config->link;
+  EXPECT_TRUE(l.enabled);
+  EXPECT_EQ(l.key_file, "keys/vn.key");
+  EXPECT_EQ(l.listen, "127.0.0.1:0");
+  EXPECT_EQ(l.recognise_inspections, "never");
+  EXPECT_EQ(l.max_clock_skew, std::chrono::seconds(60));
+  EXPECT_EQ(l.max_message_age, std::chrono::hours(24 * 7));  // default
+  EXPECT_EQ(l.announce_hours, 12);
+  EXPECT_EQ(l.batch_size, 256);
+  ASSERT_EQ(config->counterpart.keys.size(), 2u);
+  EXPECT_EQ(config->counterpart.keys[0].id, "ed25519:00112233aabbccdd");
+  EXPECT_FALSE(config->counterpart.keys[0].not_before.has_value());
+  EXPECT_EQ(FormatUtc(*config->counterpart.keys[0].not_after), "2027-03-01T00:00:00.000Z");
+  EXPECT_EQ(FormatUtc(*config->counterpart.keys[1].not_before), "2027-02-01T00:00:00.000Z");
+}
+
+TEST(GateConfigTest, LinkErrorsNameTheKey) {
+  ExpectConfigError(WithLink("announce_hours = 12", "announce_hour = 12"), "link.announce_hour",
+                    "not a known key");
+  ExpectConfigError(WithLink("key_file = \"keys/vn.key\"", ""), "link.key_file");
+  ExpectConfigError(WithLink("\"never\"", "\"sometimes\""), "link.recognise_inspections");
+  ExpectConfigError(WithLink("max_clock_skew_seconds = 60", "max_clock_skew_seconds = 0"),
+                    "link.max_clock_skew_seconds");
+  ExpectConfigError(WithLink("not_after = \"2027-03-01T00:00:00Z\"", "not_after = \"tomorrow\""),
+                    "counterpart.keys[0].not_after");
+  ExpectConfigError(
+      WithLink("not_after = \"2027-03-01T00:00:00Z\"",
+               "not_before = \"2027-03-01T00:00:00Z\"\nnot_after = \"2027-01-01T00:00:00Z\""),
+      "counterpart.keys[0].not_after", "after not_before");
+  ExpectConfigError(WithLink("id = \"ed25519:99887766aabbccdd\"\n", ""), "counterpart.keys[1].id");
+  // The link needs the counterpart's address and at least one pinned key.
+  std::string no_keys = std::string(kMinimal) + "\n[link]\nkey_file = \"k\"\n";
+  ExpectConfigError(no_keys, "counterpart.keys");
+  ExpectConfigError(WithLink("peer_url = \"https://peer.example/peer/v1\"", ""),
+                    "counterpart.peer_url");
+}
+
 }  // namespace
 }  // namespace borderflow
+

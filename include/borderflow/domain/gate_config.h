@@ -6,6 +6,7 @@
 
 #include <chrono>
 #include <map>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -42,6 +43,15 @@ struct OperatingHours {
   int close_minute = 24 * 60;
 };
 
+// A public key of the counterpart pinned in our configuration ([[counterpart.keys]]). Two keys
+// with overlapping validity let the counterpart rotate its key without a gap.
+struct PinnedPeerKey {
+  std::string id;          // "ed25519:0123456789abcdef" (borderflow node show)
+  std::string public_key;  // base64, 32 bytes
+  std::optional<Timestamp> not_before;
+  std::optional<Timestamp> not_after;
+};
+
 struct GateSide {
   std::string node_id;  // "vn-huu-nghi"
   std::string country;  // ISO 3166 alpha-2: "VN", "CN"
@@ -50,7 +60,8 @@ struct GateSide {
   OperatingHours hours;
   // Public holidays in this side's local calendar, as days since 1970-01-01 ("2027-02-17").
   std::vector<int> holidays;
-  std::string peer_url;  // the side's /peer/v1 endpoint (counterpart only)
+  std::string peer_url;             // the side's /peer/v1 endpoint (counterpart only)
+  std::vector<PinnedPeerKey> keys;  // the side's signing keys (counterpart only)
 
   // Whether the side is open at `t` by its own local clock (hours and holidays).
   bool IsOpenAt(Timestamp t) const;
@@ -91,6 +102,34 @@ struct RulesSettings {
   int red_per_day = 0;
 };
 
+// The cross-border link ([link] in the configuration). Without the section the node runs alone:
+// nothing is sent to the counterpart and /peer/v1 is not served.
+struct LinkSettings {
+  bool enabled = false;
+  // This node's signing key (borderflow node keygen), and optionally the next one with the
+  // time it takes over (key rotation). Relative paths are relative to the configuration file.
+  std::string key_file;
+  std::string next_key_file;
+  std::optional<Timestamp> next_key_from;
+  // The HTTPS listener for the counterpart ("host:port"; port 0 picks one, for tests).
+  std::string listen = "127.0.0.1:8443";
+  // Our TLS certificate and key (PEM). Empty: a self-signed certificate is made at start.
+  std::string tls_certificate_file;
+  std::string tls_private_key_file;
+  // When set, the counterpart's TLS certificate must chain to this CA. Empty: not verified;
+  // every message is trusted only through its signature either way.
+  std::string peer_ca_file;
+  Duration max_clock_skew = std::chrono::minutes(5);      // messages from further ahead: refused
+  Duration max_message_age = std::chrono::hours(24 * 7);  // older messages: refused
+  // "clean_and_seal_intact": a counterpart inspection with no finding is recognised when the
+  // truck arrives with the same seal intact; "never": every truck is checked here again.
+  std::string recognise_inspections = "clean_and_seal_intact";
+  int announce_hours = 24;  // capacity announced ahead (acceptance per lane class per hour)
+  Duration retry_min = std::chrono::milliseconds(200);  // sender backoff after a failure ...
+  Duration retry_max = std::chrono::seconds(30);        // ... doubling up to this
+  int batch_size = 256;                                 // messages per request
+};
+
 struct GateConfig {
   GateSide self;
   GateSide counterpart;
@@ -100,6 +139,7 @@ struct GateConfig {
   Duration declaration_validity = std::chrono::hours(72);
   QueueSettings queue;
   RulesSettings rules;
+  LinkSettings link;
 
   const Direction* FindDirection(std::string_view id) const;
   const LaneClass* FindLaneClass(std::string_view id) const;
