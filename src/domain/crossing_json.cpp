@@ -213,6 +213,43 @@ Result<Declaration> DecodeDeclaration(const json::value& body, const HsNomenclat
   return d;
 }
 
+json::object EncodeDeclaration(const Declaration& d) {
+  json::object vehicle{{"plate", d.vehicle.plate.display}};
+  if (d.vehicle.trailer_plate) vehicle["trailer_plate"] = d.vehicle.trailer_plate->display;
+  if (d.vehicle.container_number) vehicle["container_number"] = *d.vehicle.container_number;
+  if (d.vehicle.seal_number) vehicle["seal_number"] = *d.vehicle.seal_number;
+  json::object driver{{"name", d.driver.name},
+                      {"document_number", d.driver.document_number},
+                      {"nationality", d.driver.nationality}};
+  if (!d.driver.phone.empty()) driver["phone"] = d.driver.phone;
+  json::array lines;
+  for (const ConsignmentLine& l : d.lines) {
+    lines.push_back(
+        json::object{{"hs_code", l.hs.code},
+                     {"description", l.description},
+                     {"packages", l.packages},
+                     // Grams are whole, so kilograms with three decimals are exact.
+                     {"gross_weight_kg", double(l.gross_weight_grams) / 1000.0},
+                     {"value", json::object{{"amount", FormatMinor(l.value.minor_units)},
+                                            {"currency", l.value.currency}}},
+                     {"origin_country", l.origin_country}});
+  }
+  json::object o{{"direction", d.direction},
+                 {"lane_class", d.lane_class},
+                 {"vehicle", std::move(vehicle)},
+                 {"driver", std::move(driver)},
+                 {"lines", std::move(lines)},
+                 {"documents",
+                  json::object{{"customs_declaration", d.documents.customs_declaration},
+                               {"phytosanitary_certificate", d.documents.phytosanitary_certificate},
+                               {"certificate_of_origin", d.documents.certificate_of_origin}}}};
+  if (d.freshness_deadline) o["freshness_deadline"] = FormatUtc(*d.freshness_deadline);
+  if (d.declaration_valid_until) {
+    o["declaration_valid_until"] = FormatUtc(*d.declaration_valid_until);
+  }
+  return o;
+}
+
 json::object EncodeCrossing(const Crossing& c, std::optional<UtcOffset> local) {
   const Declaration& d = c.declaration;
   json::object vehicle{{"plate", EncodePlate(d.vehicle.plate)}};

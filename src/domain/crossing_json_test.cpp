@@ -140,6 +140,34 @@ TEST(DecodeDeclarationTest, FullValidDeclaration) {
   EXPECT_EQ(d.documents.certificate_of_origin, "E-2026-VN-0001");
 }
 
+// The pre-arrival notice carries EncodeDeclaration's body; the counterpart decodes it.
+TEST(EncodeDeclarationTest, RoundTripsThroughDecode) {
+  Declaration d = MustDecode(ValidBody());
+  json::object body = EncodeDeclaration(d);
+  Declaration again = MustDecode(body);
+  EXPECT_EQ(again.direction, d.direction);
+  EXPECT_EQ(again.lane_class, d.lane_class);
+  EXPECT_EQ(again.vehicle.plate, d.vehicle.plate);
+  EXPECT_EQ(again.vehicle.trailer_plate, d.vehicle.trailer_plate);
+  EXPECT_EQ(again.vehicle.container_number, d.vehicle.container_number);
+  EXPECT_EQ(again.vehicle.seal_number, d.vehicle.seal_number);
+  EXPECT_EQ(again.driver.name, d.driver.name);
+  EXPECT_EQ(again.driver.phone, d.driver.phone);
+  ASSERT_EQ(again.lines.size(), d.lines.size());
+  for (size_t i = 0; i < d.lines.size(); ++i) {
+    EXPECT_EQ(again.lines[i].hs.code, d.lines[i].hs.code);
+    EXPECT_EQ(again.lines[i].gross_weight_grams, d.lines[i].gross_weight_grams);
+    EXPECT_EQ(again.lines[i].value, d.lines[i].value);
+    EXPECT_EQ(again.lines[i].packages, d.lines[i].packages);
+    EXPECT_EQ(again.lines[i].origin_country, d.lines[i].origin_country);
+  }
+  EXPECT_EQ(again.freshness_deadline, d.freshness_deadline);
+  EXPECT_EQ(again.declaration_valid_until, d.declaration_valid_until);
+  EXPECT_EQ(again.documents.phytosanitary_certificate, d.documents.phytosanitary_certificate);
+  // Encoding is stable: the same declaration gives the same body.
+  EXPECT_EQ(ToJsonText(EncodeDeclaration(again)), ToJsonText(body));
+}
+
 TEST(DecodeDeclarationTest, ChinesePlateAndOptionalPartsOmitted) {
   json::object body = ValidBody();
   body["direction"] = "CN-VN";

@@ -23,6 +23,10 @@ inline constexpr size_t kMaxLinesPerCrossing = 200;
 // the field path ("lines[1].hs_code").
 Result<Declaration> DecodeDeclaration(const boost::json::value& body, const HsNomenclature& hs);
 
+// The declaration as a body that DecodeDeclaration accepts (the pre-arrival notice to the
+// counterpart carries it): DecodeDeclaration(EncodeDeclaration(d)) == d.
+boost::json::object EncodeDeclaration(const Declaration& d);
+
 // Decodes and validates a driver object {name, document_number, nationality, phone?}.
 Result<Driver> DecodeDriver(const JsonObjectReader& driver);
 
