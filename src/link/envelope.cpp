@@ -232,10 +232,14 @@ std::string EncodeEnvelope(const Envelope& e) {
 }
 
 SignedMessage Sign(const Envelope& envelope, const NodeKey& key) {
+  return SignBytes(EncodeEnvelope(envelope), key);
+}
+
+SignedMessage SignBytes(std::string bytes, const NodeKey& key) {
   link_internal::EnsureSodium();
   SignedMessage m;
   m.key_id = key.key_id;
-  m.bytes = EncodeEnvelope(envelope);
+  m.bytes = std::move(bytes);
   std::string input = SignedInput(m.bytes);
   std::array<uint8_t, crypto_sign_BYTES> signature;
   crypto_sign_detached(signature.data(), nullptr, reinterpret_cast<const uint8_t*>(input.data()),

@@ -35,7 +35,7 @@ class EnvelopeTest : public ::testing::Test {
   VerifyOptions Options(Timestamp now = T0()) const {
     return VerifyOptions{.expected_from = "VN-HN", .expected_to = "CN-YY", .now = now};
   }
-  SignedMessage SignBytes(std::string text) const { return SignRaw(key_, std::move(text)); }
+  SignedMessage SignAsIs(std::string text) const { return SignRaw(key_, std::move(text)); }
 
   NodeKey key_;
   PeerKeyRing ring_;
@@ -61,6 +61,9 @@ TEST_F(EnvelopeTest, SignedEnvelopeRoundTrips) {
     EXPECT_EQ(m.key_id, key_.key_id);
     EXPECT_EQ(m.signature.size(), 64u);
     EXPECT_EQ(m.bytes, EncodeEnvelope(e));
+    // Ed25519 is deterministic: the library signs exactly prefix + bytes, as the helper does.
+    EXPECT_EQ(m, SignRaw(key_, EncodeEnvelope(e)));
+    EXPECT_EQ(m, SignBytes(EncodeEnvelope(e), key_));
     auto opened = VerifyAndOpen(m, ring_, Options());
     ASSERT_TRUE(opened) << opened.error().ToString();
     EXPECT_EQ(*opened, e);
@@ -263,7 +266,7 @@ TEST_F(EnvelopeTest, ValidSignatureOverMalformedEnvelopesIsRefusedPerField) {
   for (const Case& c : cases) {
     json::object o = SampleObject();
     c.mutate(o);
-    auto r = VerifyAndOpen(SignBytes(ToJsonText(o)), ring_, Options());
+    auto r = VerifyAndOpen(SignAsIs(ToJsonText(o)), ring_, Options());
     ASSERT_FALSE(r) << c.name;
     EXPECT_EQ(r.error().code, "malformed_envelope") << c.name << ": " << r.error().ToString();
     EXPECT_EQ(r.error().kind, ErrorKind::kInvalidArgument) << c.name;
@@ -286,12 +289,12 @@ TEST_F(EnvelopeTest, MalformedDocuments) {
         canonical.substr(0, canonical.size() - 1), canonical + " ", " " + canonical,
         std::string(R"({"v": 1})"), deep, duplicate, reordered,
         std::string(kMaxEnvelopeBytes + 1, ' ')}) {
-    auto r = VerifyAndOpen(SignBytes(text), ring_, Options());
+    auto r = VerifyAndOpen(SignAsIs(text), ring_, Options());
     ASSERT_FALSE(r) << text.substr(0, 80);
     EXPECT_EQ(r.error().code, "malformed_envelope") << text.substr(0, 80);
   }
   // Sanity: the canonical text itself is accepted through the same path.
-  EXPECT_TRUE(VerifyAndOpen(SignBytes(canonical), ring_, Options()));
+  EXPECT_TRUE(VerifyAndOpen(SignAsIs(canonical), ring_, Options()));
 }
 
 TEST_F(EnvelopeTest, OtherVersionsAreUnsupported) {
@@ -299,7 +302,7 @@ TEST_F(EnvelopeTest, OtherVersionsAreUnsupported) {
     json::object o = SampleObject();
     o["v"] = v;
     o["future_field"] = true;  // a later version may add fields: the version is checked first
-    auto r = VerifyAndOpen(SignBytes(ToJsonText(o)), ring_, Options());
+    auto r = VerifyAndOpen(SignAsIs(ToJsonText(o)), ring_, Options());
     ASSERT_FALSE(r);
     EXPECT_EQ(r.error().code, "unsupported_version") << v;
   }

@@ -85,6 +85,9 @@ struct SignedMessage {
 std::string EncodeEnvelope(const Envelope& envelope);
 // Encodes `envelope` and signs the bytes with `key`.
 SignedMessage Sign(const Envelope& envelope, const NodeKey& key);
+// Signs `bytes` as they are (e.g. envelope bytes kept in an outbox); Sign(e, key) is
+// SignBytes(EncodeEnvelope(e), key).
+SignedMessage SignBytes(std::string bytes, const NodeKey& key);
 
 struct VerifyOptions {
   std::string expected_from;  // the counterpart's node id
