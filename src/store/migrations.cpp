@@ -81,7 +81,6 @@ CREATE INDEX tokens_user_idx ON tokens (user_id);
 
 // SQLite only: the audit trail is append-only. The hash chain detects tampering after the fact;
 // these triggers stop a buggy statement from rewriting history in the first place.
-// (PostgreSQL: a BEFORE UPDATE OR DELETE trigger function raising an exception, or REVOKE.)
 constexpr std::string_view kInitialSqliteSql = R"sql(
 CREATE TRIGGER audit_log_no_update BEFORE UPDATE ON audit_log
 BEGIN
@@ -91,6 +90,28 @@ CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log
 BEGIN
   SELECT RAISE(ABORT, 'audit_log is append-only');
 END;
+)sql";
+
+// PostgreSQL only: byte order for the ordered columns (see migrations.h), and the same
+// append-only guard as SQLite's triggers (TRUNCATE included).
+constexpr std::string_view kInitialPostgresSql = R"sql(
+ALTER TABLE crossings
+  ALTER COLUMN id TYPE TEXT COLLATE "C",
+  ALTER COLUMN company_id TYPE TEXT COLLATE "C",
+  ALTER COLUMN direction TYPE TEXT COLLATE "C",
+  ALTER COLUMN lane_class TYPE TEXT COLLATE "C",
+  ALTER COLUMN state TYPE TEXT COLLATE "C",
+  ALTER COLUMN plate TYPE TEXT COLLATE "C";
+ALTER TABLE users ALTER COLUMN name TYPE TEXT COLLATE "C";
+CREATE FUNCTION audit_log_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  RAISE EXCEPTION 'audit_log is append-only';
+END
+$$;
+CREATE TRIGGER audit_log_no_update_or_delete BEFORE UPDATE OR DELETE ON audit_log
+  FOR EACH ROW EXECUTE FUNCTION audit_log_append_only();
+CREATE TRIGGER audit_log_no_truncate BEFORE TRUNCATE ON audit_log
+  FOR EACH STATEMENT EXECUTE FUNCTION audit_log_append_only();
 )sql";
 
 // ---------------------------------------------------------------------------------------------
@@ -108,9 +129,15 @@ CREATE TABLE records (
 );
 )sql";
 
+constexpr std::string_view kRecordsPostgresSql = R"sql(
+ALTER TABLE records
+  ALTER COLUMN kind TYPE TEXT COLLATE "C",
+  ALTER COLUMN id TYPE TEXT COLLATE "C";
+)sql";
+
 constexpr Migration kMigrations[] = {
-    {1, "0001_initial", kInitialSql, kInitialSqliteSql},
-    {2, "0002_records", kRecordsSql, ""},
+    {1, "0001_initial", kInitialSql, kInitialSqliteSql, kInitialPostgresSql},
+    {2, "0002_records", kRecordsSql, "", kRecordsPostgresSql},
 };
 
 }  // namespace

@@ -3,7 +3,9 @@
 // lists and counts, concurrent readers. What only one backend has (SQLite's files, migrations,
 // WAL, triggers) is tested beside it (sqlite/sqlite_store_test.cpp).
 //
-// To run the contract against another backend (PostgreSQL, issue 8), add it to Backends().
+// To run the contract against another backend, add it to Backends(). The PostgreSQL cases run
+// against BORDERFLOW_TEST_PG_URL (scripts/test.sh starts a throwaway cluster), each in a fresh
+// schema; without it they are skipped (postgres/pg_test_support.h).
 
 #include <algorithm>
 #include <atomic>
@@ -27,8 +29,10 @@
 #include <borderflow/audit/audit_record.h>
 #include <borderflow/engine/store.h>
 #include <borderflow/store/memory_store.h>
+#include <borderflow/store/postgres_store.h>
 #include <borderflow/store/sqlite_store.h>
 
+#include "postgres/pg_test_support.h"
 #include "store_test_support.h"
 
 namespace borderflow {
@@ -45,6 +49,7 @@ struct StoreBackend {
   // Opens an empty store. A backend with files keeps them under `dir`, a fresh directory that
   // the fixture removes afterwards.
   std::function<Result<std::unique_ptr<Store>>(const fs::path& dir)> open;
+  bool needs_postgres = false;  // skipped without BORDERFLOW_TEST_PG_URL
 };
 
 void PrintTo(const StoreBackend& backend, std::ostream* os) { *os << backend.name; }
@@ -64,12 +69,23 @@ std::vector<StoreBackend> Backends() {
        [](const fs::path&) -> Result<std::unique_ptr<Store>> {
          return std::unique_ptr<Store>(std::make_unique<MemoryStore>());
        }},
+      {"Postgres",
+       [](const fs::path&) -> Result<std::unique_ptr<Store>> {
+         // A fresh schema per test, dropped with the store; 3 readers as for SQLite.
+         BF_ASSIGN_OR_RETURN(auto store, pg_test::OpenStore(Hs(), 3));
+         return std::unique_ptr<Store>(std::move(store));
+       },
+       true},
   };
 }
 
 class StoreContractTest : public ::testing::TestWithParam<StoreBackend> {
  protected:
   void SetUp() override {
+    if (GetParam().needs_postgres && !pg_test::BaseUrl()) {
+      if (pg_test::Required()) FAIL() << "BORDERFLOW_REQUIRE_PG=1: " << pg_test::kSkipMessage;
+      GTEST_SKIP() << pg_test::kSkipMessage;
+    }
     std::string test = ::testing::UnitTest::GetInstance()->current_test_info()->name();
     std::replace(test.begin(), test.end(), '/', '_');
     std::random_device rd;
