@@ -61,7 +61,7 @@ Result<std::unique_ptr<Runtime>> Runtime::Start(RuntimeOptions options, const Cl
                                                 Random& random) {
   std::unique_ptr<Runtime> rt(new Runtime());
   auto hs = HsNomenclature::Hs2022();
-  BF_ASSIGN_OR_RETURN(rt->store_, SqliteStore::Open(SqliteOptions{options.db_path}, hs));
+  BF_ASSIGN_OR_RETURN(rt->store_, OpenStore(options.db_path, hs));
   rt->engine_ = std::make_unique<Engine>(std::move(options.config), hs, *rt->store_, clock, random,
                                          options.engine);
   rt->api_ = std::make_unique<api::Api>(*rt->engine_, *rt->store_, options.api);

@@ -12,7 +12,7 @@
 #include <borderflow/core/random.h>
 #include <borderflow/engine/engine.h>
 #include <borderflow/net/http_server.h>
-#include <borderflow/store/sqlite_store.h>
+#include <borderflow/store/store_factory.h>
 
 namespace borderflow {
 
@@ -21,7 +21,7 @@ Result<GateConfig> LoadGateConfig(const std::string& path);
 
 struct RuntimeOptions {
   GateConfig config;
-  std::string db_path;
+  std::string db_path;  // the store's location: an SQLite file or a postgresql:// URL (OpenStore)
   net::ServerOptions http;
   EngineOptions engine;
   api::ApiOptions api;
@@ -47,7 +47,7 @@ class Runtime {
 
  private:
   Runtime() = default;
-  std::unique_ptr<SqliteStore> store_;
+  std::unique_ptr<Store> store_;
   std::unique_ptr<Engine> engine_;
   std::unique_ptr<api::Api> api_;
   std::unique_ptr<net::HttpServer> server_;
