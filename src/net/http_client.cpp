@@ -4,6 +4,11 @@
 // on the calling thread until the exchange completes; using async operations gives a real
 // per-request deadline (beast::tcp_stream timeouts apply to async operations only).
 //
+// TLS: with ClientOptions::tls the connection is a beast::ssl_stream over the same tcp_stream
+// (one request/response path for both, through WithStream); the handshake shares the request's
+// deadline. TLS connections are closed at the TCP level, without close_notify (HTTP/1.1 framing
+// makes truncation detectable).
+//
 // Thread-safety: an HttpClient is not thread-safe (one Send() at a time; use one client per
 // thread). RunLoad is reentrant; it calls `next` concurrently when options.threads > 1.
 
@@ -13,6 +18,14 @@
 #include <mutex>
 #include <optional>
 #include <thread>
+
+#include <boost/asio/ssl/context.hpp>
+#include <boost/asio/ssl/error.hpp>
+#include <boost/beast/ssl.hpp>
+#include <boost/url/parse.hpp>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <openssl/x509v3.h>
 
 #include <borderflow/net/http_client.h>
 
@@ -26,6 +39,7 @@ namespace http = internal::http;
 using internal::kAwaitTuple;
 using internal::tcp;
 using Clock = std::chrono::steady_clock;
+using TlsStream = beast::ssl_stream<beast::tcp_stream>;
 
 namespace {
 
@@ -62,40 +76,104 @@ HttpResponse ToResponse(http::response<http::string_body>&& res) {
 bool IsStaleConnectionError(const beast::error_code& ec) {
   return ec == http::error::end_of_stream || ec == asio::error::eof ||
          ec == asio::error::connection_reset || ec == asio::error::broken_pipe ||
-         ec == asio::error::connection_aborted || ec == http::error::partial_message;
+         ec == asio::error::connection_aborted || ec == http::error::partial_message ||
+         ec == asio::ssl::error::stream_truncated;
+}
+
+bool IsIpAddress(const std::string& host) {
+  beast::error_code ec;
+  asio::ip::make_address(host, ec);
+  return !ec;
+}
+
+// "host:port", with IPv6 addresses in brackets.
+std::string HostHeader(const std::string& host, uint16_t port) {
+  const bool ipv6 = host.find(':') != std::string::npos;
+  return (ipv6 ? "[" + host + "]" : host) + ":" + std::to_string(port);
+}
+
+// The client TLS context: TLS 1.2+, and with a CA, peer verification against it alone.
+Result<asio::ssl::context> MakeClientContext(const std::string& ca_pem) {
+  const auto invalid = [](std::string what, const beast::error_code& ec) {
+    return InvalidArgument("invalid_tls_config", what + (ec ? ": " + ec.message() : std::string()));
+  };
+  asio::ssl::context ctx(asio::ssl::context::tls_client);
+  beast::error_code ec;
+  ctx.set_options(asio::ssl::context::default_workarounds | asio::ssl::context::no_sslv2 |
+                      asio::ssl::context::no_sslv3 | asio::ssl::context::no_tlsv1 |
+                      asio::ssl::context::no_tlsv1_1 | asio::ssl::context::no_compression,
+                  ec);
+  if (ec) return invalid("cannot set TLS options", ec);
+  if (SSL_CTX_set_min_proto_version(ctx.native_handle(), TLS1_2_VERSION) != 1) {
+    return invalid("cannot require TLS 1.2", {});
+  }
+  if (ca_pem.empty()) {
+    ctx.set_verify_mode(asio::ssl::verify_none, ec);
+  } else {
+    ctx.add_certificate_authority(asio::buffer(ca_pem), ec);
+    if (ec) return invalid("unusable CA certificate (ca_pem)", ec);
+    ctx.set_verify_mode(asio::ssl::verify_peer, ec);
+  }
+  if (ec) return invalid("cannot set the verify mode", ec);
+  return ctx;
 }
 
 }  // namespace
 
 struct HttpClient::Impl {
-  Impl(std::string host_in, uint16_t port_in, std::chrono::milliseconds timeout_in)
-      : host(std::move(host_in)),
-        port(port_in),
-        timeout(timeout_in),
-        host_header(host + ":" + std::to_string(port)) {}
+  explicit Impl(ClientOptions options_in)
+      : options(std::move(options_in)),
+        host(options.host),
+        port(options.port),
+        timeout(options.timeout),
+        host_header(HostHeader(host, port)) {
+    if (options.tls) {
+      auto ctx = MakeClientContext(options.ca_pem);
+      if (ctx) {
+        ssl_ctx.emplace(std::move(*ctx));
+      } else {
+        config_error = ctx.error();
+      }
+    }
+  }
 
   // Runs one exchange (with at most one retry on a stale connection); writes `*out`.
   asio::awaitable<void> Exchange(http::request<http::string_body> request, bool head,
                                  Result<HttpResponse>* out);
-  // Connects `stream`; returns an error for `*out` on failure.
+  // Connects (and with TLS, handshakes); returns an error for `*out` on failure.
   asio::awaitable<std::optional<Error>> Connect(Clock::time_point deadline);
+  // TLS handshake on the connected `secure` stream, with SNI and (with a CA) host checks.
+  asio::awaitable<std::optional<Error>> Handshake();
   Error MakeIoError(const beast::error_code& ec, std::string_view what) const;
+  bool connected() const { return plain.has_value() || secure.has_value(); }
+  beast::tcp_stream& lowest() { return secure ? beast::get_lowest_layer(*secure) : *plain; }
+  // Calls fn(stream) with the open plain or TLS stream (fn's result for both must agree).
+  template <class Fn>
+  auto WithStream(Fn&& fn) {
+    return secure ? fn(*secure) : fn(*plain);
+  }
   void Close() {
-    if (stream) {
+    if (connected()) {
       beast::error_code ec;
-      stream->socket().shutdown(tcp::socket::shutdown_both, ec);
-      stream->close();
+      lowest().socket().shutdown(tcp::socket::shutdown_both, ec);
+      lowest().close();
     }
-    stream.reset();
+    plain.reset();
+    secure.reset();
     buffer.clear();
   }
 
+  const ClientOptions options;
   const std::string host;
   const uint16_t port;
   const std::chrono::milliseconds timeout;
   const std::string host_header;
+  std::optional<Error> config_error;          // an unusable options.ca_pem
+  std::optional<asio::ssl::context> ssl_ctx;  // with options.tls
   asio::io_context ioc{1};
-  std::optional<beast::tcp_stream> stream;  // set while a connection is open
+  // At most one is set, while a connection is open.
+  std::optional<beast::tcp_stream> plain;
+  std::optional<TlsStream> secure;
   beast::flat_buffer buffer;
   std::optional<tcp::resolver::results_type> endpoints;  // cached after the first resolve
 };
@@ -119,9 +197,13 @@ asio::awaitable<std::optional<Error>> HttpClient::Impl::Connect(Clock::time_poin
     }
     endpoints = std::move(results);
   }
-  stream.emplace(ioc);
-  stream->expires_at(deadline);
-  auto [ec, endpoint] = co_await stream->async_connect(*endpoints, kAwaitTuple);
+  if (ssl_ctx) {
+    secure.emplace(ioc, *ssl_ctx);
+  } else {
+    plain.emplace(ioc);
+  }
+  lowest().expires_at(deadline);
+  auto [ec, endpoint] = co_await lowest().async_connect(*endpoints, kAwaitTuple);
   if (ec) {
     Close();
     if (ec == beast::error::timeout) co_return MakeIoError(ec, "connecting to");
@@ -129,15 +211,48 @@ asio::awaitable<std::optional<Error>> HttpClient::Impl::Connect(Clock::time_poin
                           "cannot connect to " + host_header + ": " + ec.message());
   }
   beast::error_code ignored;
-  stream->socket().set_option(tcp::no_delay(true), ignored);
+  lowest().socket().set_option(tcp::no_delay(true), ignored);
+  if (secure) co_return co_await Handshake();
   co_return std::nullopt;
+}
+
+asio::awaitable<std::optional<Error>> HttpClient::Impl::Handshake() {
+  SSL* ssl = secure->native_handle();
+  const bool ip = IsIpAddress(host);
+  bool ok = true;
+  if (!ip) ok = SSL_set_tlsext_host_name(ssl, host.c_str()) == 1;  // SNI: names only
+  if (ok && !options.ca_pem.empty()) {
+    X509_VERIFY_PARAM* param = SSL_get0_param(ssl);
+    if (ip) {
+      ok = X509_VERIFY_PARAM_set1_ip_asc(param, host.c_str()) == 1;
+    } else {
+      X509_VERIFY_PARAM_set_hostflags(param, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
+      ok = X509_VERIFY_PARAM_set1_host(param, host.c_str(), host.size()) == 1;
+    }
+  }
+  if (!ok) {
+    ERR_clear_error();
+    Close();
+    co_return Unavailable("tls_handshake_failed", "cannot set up TLS for " + host_header);
+  }
+  // The deadline set for connecting still runs.
+  auto [ec] = co_await secure->async_handshake(asio::ssl::stream_base::client, kAwaitTuple);
+  if (!ec) co_return std::nullopt;
+  std::string reason = ec.message();
+  if (const long verify = SSL_get_verify_result(ssl); verify != X509_V_OK) {
+    reason += std::string(" (") + X509_verify_cert_error_string(verify) + ")";
+  }
+  Close();
+  if (ec == beast::error::timeout) co_return MakeIoError(ec, "TLS handshake with");
+  co_return Unavailable("tls_handshake_failed",
+                        "TLS handshake with " + host_header + " failed: " + reason);
 }
 
 asio::awaitable<void> HttpClient::Impl::Exchange(http::request<http::string_body> request,
                                                  bool head, Result<HttpResponse>* out) {
   const Clock::time_point deadline = Clock::now() + timeout;
   for (int attempt = 0;; ++attempt) {
-    const bool reused = stream.has_value();
+    const bool reused = connected();
     if (!reused) {
       if (auto error = co_await Connect(deadline)) {
         *out = std::move(*error);
@@ -148,8 +263,9 @@ asio::awaitable<void> HttpClient::Impl::Exchange(http::request<http::string_body
     // is retried, and only once.
     const bool may_retry = reused && attempt == 0;
 
-    stream->expires_at(deadline);
-    auto [write_ec, written] = co_await http::async_write(*stream, request, kAwaitTuple);
+    lowest().expires_at(deadline);
+    auto [write_ec, written] = co_await WithStream(
+        [&](auto& stream) { return http::async_write(stream, request, kAwaitTuple); });
     if (write_ec) {
       Close();
       if (may_retry && IsStaleConnectionError(write_ec)) continue;
@@ -161,8 +277,9 @@ asio::awaitable<void> HttpClient::Impl::Exchange(http::request<http::string_body
     parser.body_limit(kMaxResponseBody);
     parser.header_limit(kMaxResponseHeader);
     if (head) parser.skip(true);
-    stream->expires_at(deadline);
-    auto [read_ec, read] = co_await http::async_read(*stream, buffer, parser, kAwaitTuple);
+    lowest().expires_at(deadline);
+    auto [read_ec, read] = co_await WithStream(
+        [&](auto& stream) { return http::async_read(stream, buffer, parser, kAwaitTuple); });
     if (read_ec) {
       const bool nothing_read = !parser.got_some() && buffer.size() == 0;
       Close();
@@ -178,13 +295,60 @@ asio::awaitable<void> HttpClient::Impl::Exchange(http::request<http::string_body
 }
 
 HttpClient::HttpClient(std::string host, uint16_t port, std::chrono::milliseconds timeout)
-    : impl_(std::make_unique<Impl>(std::move(host), port, timeout)) {}
+    : HttpClient(ClientOptions{std::move(host), port, false, {}, timeout, {}}) {}
+
+HttpClient::HttpClient(ClientOptions options) : impl_(std::make_unique<Impl>(std::move(options))) {}
+
+const ClientOptions& HttpClient::options() const { return impl_->options; }
+
+Result<ClientOptions> HttpClient::ParseUrl(std::string_view url) {
+  const auto invalid = [url](std::string why) {
+    return InvalidArgument("invalid_url", "invalid URL '" + std::string(url) + "': " + why);
+  };
+  auto parsed = boost::urls::parse_absolute_uri(url);
+  if (!parsed) return invalid(parsed.error().message());
+  const boost::urls::url_view& u = *parsed;
+  ClientOptions options;
+  if (u.scheme_id() == boost::urls::scheme::https) {
+    options.tls = true;
+  } else if (u.scheme_id() != boost::urls::scheme::http) {
+    return invalid("the scheme must be http or https");
+  }
+  if (!u.has_authority() || u.encoded_host().empty()) return invalid("no host");
+  if (u.has_userinfo()) return invalid("user info is not supported");
+  if (u.has_query()) return invalid("a query is not allowed");
+  if (u.has_fragment()) return invalid("a fragment is not allowed");
+  if (u.host_type() == boost::urls::host_type::ipvfuture) return invalid("unsupported host");
+  options.host = u.host_address();
+  if (options.host.empty()) return invalid("no host");
+  options.port = options.tls ? 443 : 80;
+  if (u.has_port()) {
+    const std::string_view port = u.port();
+    unsigned long value = 0;
+    bool digits = !port.empty() && port.size() <= 5;
+    for (char c : port) {
+      digits = digits && c >= '0' && c <= '9';
+      if (digits) value = value * 10 + static_cast<unsigned long>(c - '0');
+    }
+    if (!digits || value == 0 || value > 65535) return invalid("bad port");
+    options.port = static_cast<uint16_t>(value);
+  }
+  options.path_prefix = u.path();
+  if (!options.path_prefix.empty() && options.path_prefix.front() != '/') {
+    return invalid("bad port or path");
+  }
+  while (!options.path_prefix.empty() && options.path_prefix.back() == '/') {
+    options.path_prefix.pop_back();
+  }
+  return options;
+}
 
 HttpClient::~HttpClient() { impl_->Close(); }
 
 Result<HttpResponse> HttpClient::Send(
     std::string_view method, std::string_view target, std::string_view body,
     const std::vector<std::pair<std::string, std::string>>& headers) {
+  if (impl_->config_error) return *impl_->config_error;
   Result<HttpResponse> result = Internal("request did not complete");
   auto request = BuildRequest(method, target, body, headers, impl_->host_header);
   const bool head = request.method() == http::verb::head;

@@ -10,6 +10,11 @@
 // Lifetime: coroutines hold a raw Impl*; Impl outlives the I/O threads (Stop joins them) and its
 // io_context is declared after every member a coroutine frame touches, so frames destroyed by
 // the io_context destructor still see live state.
+//
+// TLS: with ServerOptions::tls, every connection is a Session<ssl_stream<tcp_stream>> that first
+// completes a handshake (bounded by tls_handshake_timeout); without, a Session<tcp_stream>. The
+// request/response code is one template over the stream type; Stop() reaches both kinds through
+// SessionBase. Timeouts, closes and lingering drains work on the lowest (TCP) layer.
 
 #include <array>
 #include <atomic>
@@ -19,10 +24,15 @@
 #include <mutex>
 #include <optional>
 #include <thread>
+#include <type_traits>
 
+#include <boost/asio/ssl/context.hpp>
+#include <boost/beast/ssl.hpp>
 #include <boost/json/object.hpp>
 #include <boost/json/serialize.hpp>
 #include <boost/url/parse.hpp>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
 
 #include <borderflow/net/http_server.h>
 
@@ -78,13 +88,23 @@ bool IsProtocolError(const beast::error_code& ec) {
          ec != http::error::need_more && ec != http::error::need_buffer;
 }
 
-// One accepted connection. `stream` and the plain fields are used only on the strand of
-// `stream`; `mu` guards `cancelled` and `slot`, which Stop() touches from its own thread.
-struct Session {
-  Session(tcp::socket socket, uint64_t id_in, bool overloaded_in)
-      : stream(std::move(socket)), id(id_in), overloaded(overloaded_in) {}
+using TlsStream = beast::ssl_stream<beast::tcp_stream>;
 
-  beast::tcp_stream stream;
+template <class Stream>
+inline constexpr bool kIsTls = std::is_same_v<Stream, TlsStream>;
+
+// One accepted connection. The stream and the plain fields are used only on the strand of the
+// stream; `mu` guards `cancelled` and `slot`, which Stop() touches from its own thread.
+struct SessionBase {
+  SessionBase(uint64_t id_in, bool overloaded_in) : id(id_in), overloaded(overloaded_in) {}
+  virtual ~SessionBase() = default;
+  SessionBase(const SessionBase&) = delete;
+  SessionBase& operator=(const SessionBase&) = delete;
+
+  virtual asio::any_io_executor executor() = 0;
+  // Closes the connection now (TCP level; no TLS close_notify); on the session's strand only.
+  virtual void CloseNow() = 0;
+
   const uint64_t id;
   const bool overloaded;  // beyond max_connections: answer 503 and close
   bool busy = false;      // a request was read and its response is not written yet
@@ -95,11 +115,55 @@ struct Session {
   std::shared_ptr<internal::ResponseSlot> slot;
 };
 
-// Closes the connection now; on the session's strand only.
-void CloseNow(Session& session) {
+template <class Stream>
+struct Session final : SessionBase {
+  template <class... StreamArgs>
+  Session(uint64_t id_in, bool overloaded_in, StreamArgs&&... args)
+      : SessionBase(id_in, overloaded_in), stream(std::forward<StreamArgs>(args)...) {}
+
+  beast::tcp_stream& lowest() { return beast::get_lowest_layer(stream); }
+  asio::any_io_executor executor() override { return stream.get_executor(); }
+  void CloseNow() override {
+    beast::error_code ec;
+    lowest().socket().shutdown(tcp::socket::shutdown_both, ec);
+    lowest().close();
+  }
+
+  Stream stream;
+};
+
+// The server's TLS context: TLS 1.2+, OpenSSL's default ciphers (server preference), no
+// renegotiation, no compression, no prompt for a key passphrase.
+Result<asio::ssl::context> MakeServerContext(const TlsServerOptions& tls) {
+  const auto invalid = [](std::string what, const beast::error_code& ec) {
+    return InvalidArgument("invalid_tls_config", what + (ec ? ": " + ec.message() : std::string()));
+  };
+  asio::ssl::context ctx(asio::ssl::context::tls_server);
   beast::error_code ec;
-  session.stream.socket().shutdown(tcp::socket::shutdown_both, ec);
-  session.stream.close();
+  ctx.set_options(asio::ssl::context::default_workarounds | asio::ssl::context::no_sslv2 |
+                      asio::ssl::context::no_sslv3 | asio::ssl::context::no_tlsv1 |
+                      asio::ssl::context::no_tlsv1_1 | asio::ssl::context::no_compression,
+                  ec);
+  if (ec) return invalid("cannot set TLS options", ec);
+  SSL_CTX* native = ctx.native_handle();
+  if (SSL_CTX_set_min_proto_version(native, TLS1_2_VERSION) != 1) {
+    return invalid("cannot require TLS 1.2", {});
+  }
+  SSL_CTX_set_options(native, SSL_OP_NO_RENEGOTIATION | SSL_OP_CIPHER_SERVER_PREFERENCE);
+  ctx.set_password_callback(
+      [](std::size_t, asio::ssl::context::password_purpose) { return std::string(); }, ec);
+  if (ec) return invalid("cannot set the password callback", ec);
+  ctx.set_verify_mode(asio::ssl::verify_none, ec);
+  if (ec) return invalid("cannot set the verify mode", ec);
+  ctx.use_certificate_chain(asio::buffer(tls.certificate_chain_pem), ec);
+  if (ec) return invalid("unusable certificate chain", ec);
+  ctx.use_private_key(asio::buffer(tls.private_key_pem), asio::ssl::context::pem, ec);
+  if (ec) return invalid("unusable private key (it must be PEM and unencrypted)", ec);
+  if (SSL_CTX_check_private_key(native) != 1) {
+    ERR_clear_error();
+    return invalid("the private key does not match the certificate", {});
+  }
+  return ctx;
 }
 
 }  // namespace
@@ -117,19 +181,25 @@ struct HttpServer::Impl {
   void Stop(std::chrono::milliseconds grace);
 
   asio::awaitable<void> AcceptLoop();
-  asio::awaitable<void> RunSession(std::shared_ptr<Session> session);
+  // Registers a session for `socket` (plain or TLS) and starts its coroutine.
+  void StartSession(tcp::socket socket);
+  template <class Stream>
+  asio::awaitable<void> RunSession(std::shared_ptr<Session<Stream>> session);
   // Runs the handler and waits for its response; nullopt when the connection was cancelled.
   asio::awaitable<std::optional<HttpResponse>> CallHandler(const Handler& handler,
-                                                           HttpRequest& request, Session& session);
-  asio::awaitable<beast::error_code> WriteResponse(Session& session, HttpResponse response,
+                                                           HttpRequest& request,
+                                                           SessionBase& session);
+  template <class Stream>
+  asio::awaitable<beast::error_code> WriteResponse(Session<Stream>& session, HttpResponse response,
                                                    unsigned version, bool keep_alive, bool head);
   // Half-closes, drains what the peer still sends for a short while, then closes, so the
   // error response is not lost to a TCP reset caused by unread request bytes.
-  asio::awaitable<void> LingeringClose(Session& session);
+  template <class Stream>
+  asio::awaitable<void> LingeringClose(Session<Stream>& session);
   HttpResponse MakeError(int status, std::string_view code, std::string_view detail) const;
   void Observe(const HttpRequest& request, const std::string& pattern, int status,
                std::chrono::steady_clock::time_point start) const;
-  void Unregister(const Session& session);
+  void Unregister(const SessionBase& session);
   bool AllDone() const { return sessions.empty() && !accept_loop_running; }  // mu held
 
   const ServerOptions options;
@@ -144,11 +214,14 @@ struct HttpServer::Impl {
 
   mutable std::mutex mu;  // guards the registry below
   std::condition_variable cv;
-  std::map<uint64_t, std::shared_ptr<Session>> sessions;
+  std::map<uint64_t, std::shared_ptr<SessionBase>> sessions;
   size_t normal_sessions = 0;  // sessions that are not `overloaded`
   uint64_t next_session_id = 0;
   bool stopping = false;
   bool accept_loop_running = false;
+
+  // Set by Start() when options.tls is; outlives the io_context (declared before it).
+  std::optional<asio::ssl::context> ssl_ctx;
 
   // Declared after the state above so that it is destroyed first (see file comment); the
   // acceptor and work guard are declared after it so that they die before it.
@@ -163,6 +236,11 @@ Result<uint16_t> HttpServer::Impl::Start() {
   const std::string where = options.address + ":" + std::to_string(options.port);
   if (state == State::kStopped) {
     return Unavailable("listen_failed", "server on " + where + " was stopped");
+  }
+  if (options.tls && !ssl_ctx) {
+    auto ctx = MakeServerContext(*options.tls);
+    if (!ctx) return ctx.error();
+    ssl_ctx.emplace(std::move(*ctx));
   }
   beast::error_code ec;
   const auto address = asio::ip::make_address(options.address, ec);
@@ -214,7 +292,7 @@ void HttpServer::Impl::Stop(std::chrono::milliseconds grace) {
     return;
   }
   // 1. Stop accepting and ask every connection to finish its current request, then close.
-  std::vector<std::shared_ptr<Session>> snapshot;
+  std::vector<std::shared_ptr<SessionBase>> snapshot;
   {
     std::lock_guard lock(mu);
     stopping = true;
@@ -225,9 +303,9 @@ void HttpServer::Impl::Stop(std::chrono::milliseconds grace) {
     acceptor->close(ec);
   });
   for (auto& session : snapshot) {
-    asio::post(session->stream.get_executor(), [session] {
+    asio::post(session->executor(), [session] {
       session->stopping = true;
-      if (!session->busy) CloseNow(*session);
+      if (!session->busy) session->CloseNow();
     });
   }
   // 2. Grace period for in-flight requests.
@@ -244,7 +322,7 @@ void HttpServer::Impl::Stop(std::chrono::milliseconds grace) {
       session->cancelled = true;
       if (session->slot) session->slot->Complete({SlotOutcome::Kind::kCancelled, {}});
     }
-    asio::post(session->stream.get_executor(), [session] { CloseNow(*session); });
+    asio::post(session->executor(), [session] { session->CloseNow(); });
   }
   snapshot.clear();
   {
@@ -277,21 +355,33 @@ asio::awaitable<void> HttpServer::Impl::AcceptLoop() {
       continue;
     }
     socket.set_option(tcp::no_delay(true), ec);
-    std::shared_ptr<Session> session;
+    StartSession(std::move(socket));
+  }
+}
+
+void HttpServer::Impl::StartSession(tcp::socket socket) {
+  const auto start = [this, &socket]<class Stream>(auto&&... stream_args) {
+    std::shared_ptr<Session<Stream>> session;
     {
       std::lock_guard lock(mu);
-      if (stopping) continue;  // the socket closes as it goes out of scope
+      if (stopping) return;  // the socket closes as it goes out of scope
       const bool overloaded = normal_sessions >= options.max_connections;
-      session = std::make_shared<Session>(std::move(socket), next_session_id++, overloaded);
+      session = std::make_shared<Session<Stream>>(next_session_id++, overloaded, std::move(socket),
+                                                  stream_args...);
       sessions.emplace(session->id, session);
       if (!overloaded) ++normal_sessions;
     }
     asio::co_spawn(session->stream.get_executor(), RunSession(session),
                    [this, session](std::exception_ptr) { Unregister(*session); });
+  };
+  if (ssl_ctx) {
+    start.template operator()<TlsStream>(*ssl_ctx);
+  } else {
+    start.template operator()<beast::tcp_stream>();
   }
 }
 
-void HttpServer::Impl::Unregister(const Session& session) {
+void HttpServer::Impl::Unregister(const SessionBase& session) {
   std::lock_guard lock(mu);
   if (sessions.erase(session.id) > 0 && !session.overloaded) --normal_sessions;
   cv.notify_all();
@@ -329,7 +419,7 @@ void HttpServer::Impl::Observe(const HttpRequest& request, const std::string& pa
 
 asio::awaitable<std::optional<HttpResponse>> HttpServer::Impl::CallHandler(const Handler& handler,
                                                                            HttpRequest& request,
-                                                                           Session& session) {
+                                                                           SessionBase& session) {
   auto slot = std::make_shared<internal::ResponseSlot>();
   {
     std::lock_guard lock(session.mu);
@@ -370,7 +460,8 @@ asio::awaitable<std::optional<HttpResponse>> HttpServer::Impl::CallHandler(const
   co_return std::nullopt;
 }
 
-asio::awaitable<beast::error_code> HttpServer::Impl::WriteResponse(Session& session,
+template <class Stream>
+asio::awaitable<beast::error_code> HttpServer::Impl::WriteResponse(Session<Stream>& session,
                                                                    HttpResponse response,
                                                                    unsigned version,
                                                                    bool keep_alive, bool head) {
@@ -389,7 +480,7 @@ asio::awaitable<beast::error_code> HttpServer::Impl::WriteResponse(Session& sess
   res.keep_alive(keep_alive);
   if (!no_body) res.body() = std::move(response.body);
   res.prepare_payload();
-  session.stream.expires_after(options.idle_timeout);
+  session.lowest().expires_after(options.idle_timeout);
   if (head) {
     // HEAD: same header (including Content-Length), no body.
     http::response<http::empty_body> header_only(std::move(res.base()));
@@ -400,31 +491,45 @@ asio::awaitable<beast::error_code> HttpServer::Impl::WriteResponse(Session& sess
   co_return ec;
 }
 
-asio::awaitable<void> HttpServer::Impl::LingeringClose(Session& session) {
+template <class Stream>
+asio::awaitable<void> HttpServer::Impl::LingeringClose(Session<Stream>& session) {
+  // TCP level even under TLS: the drained bytes are discarded, so they need no decryption.
+  beast::tcp_stream& tcp_stream = session.lowest();
   beast::error_code ec;
-  session.stream.socket().shutdown(tcp::socket::shutdown_send, ec);
+  tcp_stream.socket().shutdown(tcp::socket::shutdown_send, ec);
   session.busy = false;  // Stop() may close us at once
   if (!ec && !session.stopping) {
-    session.stream.expires_after(std::min<std::chrono::steady_clock::duration>(
+    tcp_stream.expires_after(std::min<std::chrono::steady_clock::duration>(
         options.idle_timeout, std::chrono::milliseconds(500)));
     std::array<char, 4096> sink;
     size_t drained = 0;
     while (drained < options.max_body_bytes + options.max_header_bytes + (64 << 10)) {
-      auto [read_ec, n] = co_await session.stream.async_read_some(asio::buffer(sink), kAwaitTuple);
+      auto [read_ec, n] = co_await tcp_stream.async_read_some(asio::buffer(sink), kAwaitTuple);
       if (read_ec) break;
       drained += n;
     }
   }
-  session.stream.close();
+  tcp_stream.close();
 }
 
-asio::awaitable<void> HttpServer::Impl::RunSession(std::shared_ptr<Session> session_ptr) {
-  Session& session = *session_ptr;
+template <class Stream>
+asio::awaitable<void> HttpServer::Impl::RunSession(std::shared_ptr<Session<Stream>> session_ptr) {
+  Session<Stream>& session = *session_ptr;
   std::string remote_address;
   {
     beast::error_code ec;
-    auto endpoint = session.stream.socket().remote_endpoint(ec);
+    auto endpoint = session.lowest().socket().remote_endpoint(ec);
     if (!ec) remote_address = endpoint.address().to_string();
+  }
+  if constexpr (kIsTls<Stream>) {
+    // Bounded: a client that connects and never completes the handshake is dropped.
+    session.lowest().expires_after(options.tls_handshake_timeout);
+    auto [ec] =
+        co_await session.stream.async_handshake(asio::ssl::stream_base::server, kAwaitTuple);
+    if (ec) {
+      session.CloseNow();
+      co_return;
+    }
   }
   beast::flat_buffer buffer;
   for (;;) {
@@ -434,7 +539,7 @@ asio::awaitable<void> HttpServer::Impl::RunSession(std::shared_ptr<Session> sess
         std::min<size_t>(options.max_header_bytes, std::numeric_limits<std::uint32_t>::max())));
     parser.body_limit(options.max_body_bytes);
 
-    session.stream.expires_after(options.idle_timeout);
+    session.lowest().expires_after(options.idle_timeout);
     auto [ec, n] = co_await http::async_read_header(session.stream, buffer, parser, kAwaitTuple);
     if (!ec && !parser.is_done()) {
       if (beast::iequals(parser.get()[http::field::expect], "100-continue") &&
@@ -444,7 +549,7 @@ asio::awaitable<void> HttpServer::Impl::RunSession(std::shared_ptr<Session> sess
         ec = write_ec;
       }
       if (!ec) {
-        session.stream.expires_after(options.idle_timeout);
+        session.lowest().expires_after(options.idle_timeout);
         auto [body_ec, body_n] =
             co_await http::async_read(session.stream, buffer, parser, kAwaitTuple);
         ec = body_ec;
@@ -545,7 +650,7 @@ asio::awaitable<void> HttpServer::Impl::RunSession(std::shared_ptr<Session> sess
     session.busy = false;
     if (!keep_alive) break;
   }
-  CloseNow(session);
+  session.CloseNow();
 }
 
 HttpServer::HttpServer(ServerOptions options, Router router, ErrorResponder errors,

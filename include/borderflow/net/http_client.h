@@ -9,19 +9,47 @@
 
 namespace borderflow::net {
 
+struct ClientOptions {
+  std::string host{};  // name or IP address ("::1" without brackets)
+  uint16_t port = 0;
+  bool tls = false;  // HTTPS (TLS 1.2 or 1.3)
+  // With tls: when set (PEM, one or more certificates), the server's certificate must chain to
+  // one of them and match `host` (DNS name or IP address in subjectAltName). When empty, the
+  // server's certificate is not verified at all: the connection is encrypted but not
+  // authenticated, so trust must come from elsewhere (the peer link's message signatures).
+  std::string ca_pem{};
+  std::chrono::milliseconds timeout{10000};  // per Send(), connecting and handshake included
+  // Path of the URL given to ParseUrl without a trailing "/" ("" or "/peer/v1"). Send() does
+  // not add it: callers build targets as options().path_prefix + "/...".
+  std::string path_prefix{};
+};
+
 class HttpClient {
  public:
   HttpClient(std::string host, uint16_t port,
              std::chrono::milliseconds timeout = std::chrono::milliseconds(10000));
+  // Plain HTTP or HTTPS per `options`. An unusable options.ca_pem is reported by every Send()
+  // ("invalid_tls_config", kInvalidArgument).
+  explicit HttpClient(ClientOptions options);
   ~HttpClient();
   HttpClient(const HttpClient&) = delete;
   HttpClient& operator=(const HttpClient&) = delete;
 
+  // Parses "http://host[:port][/prefix]" or "https://host[:port][/prefix]" (default ports 80 and
+  // 443; IPv6 hosts in brackets) into host, port, tls and path_prefix; timeout and ca_pem keep
+  // their defaults. Errors: "invalid_url" (kInvalidArgument) for another scheme, no host, a bad
+  // port, user info, a query or a fragment.
+  [[nodiscard]] static Result<ClientOptions> ParseUrl(std::string_view url);
+
   // Sends one request on a kept-alive connection (reconnecting when needed) and returns the
-  // response. Errors: "connect_failed", "io_error", "timeout" (kUnavailable).
+  // response. Errors (kUnavailable): "connect_failed", "io_error", "timeout", and with TLS
+  // "tls_handshake_failed" (the server's certificate was refused, or the server does not speak
+  // TLS); "invalid_tls_config" (kInvalidArgument) for an unusable ca_pem.
   Result<HttpResponse> Send(std::string_view method, std::string_view target,
                             std::string_view body = {},
                             const std::vector<std::pair<std::string, std::string>>& headers = {});
+
+  const ClientOptions& options() const;
 
  private:
   struct Impl;

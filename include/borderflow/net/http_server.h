@@ -4,8 +4,10 @@
 // the project that includes Beast/Asio.
 
 #include <memory>
+#include <optional>
 
 #include <borderflow/net/http.h>
+#include <borderflow/net/tls.h>
 
 namespace borderflow::net {
 
@@ -17,6 +19,12 @@ struct ServerOptions {
   size_t max_header_bytes = 16 << 10;
   std::chrono::seconds idle_timeout{30};
   size_t max_connections = 4096;  // beyond this, new connections get 503 and are closed
+  // When set, the server speaks HTTPS only (TLS 1.2 or 1.3, OpenSSL's default cipher lists,
+  // no renegotiation, no client certificates); the HTTP handling is the same as without.
+  std::optional<TlsServerOptions> tls{};
+  // Bound on the TLS handshake of a new connection (with tls set); a client that connects and
+  // never completes the handshake is closed after this.
+  std::chrono::milliseconds tls_handshake_timeout{10000};
 };
 
 // Called once per completed request, for access logs and metrics (from an I/O thread).
@@ -32,7 +40,9 @@ class HttpServer {
   HttpServer& operator=(const HttpServer&) = delete;
 
   // Binds and starts the I/O threads. Returns the bound port (useful with port 0).
-  // Errors: code "listen_failed" (kUnavailable) with the OS reason.
+  // Errors: code "listen_failed" (kUnavailable) with the OS reason; "invalid_tls_config"
+  // (kInvalidArgument) when options.tls holds an unusable certificate chain or key, or a key
+  // that does not match the certificate.
   Result<uint16_t> Start();
   // Stops accepting, lets in-flight requests finish for up to `grace`, closes connections and
   // joins the I/O threads. Idempotent.
