@@ -12,6 +12,7 @@
 #include <borderflow/server/runtime.h>
 
 #include "demo_data.h"
+#include "node_cli.h"
 #include "queue_cli.h"
 #include "rules_cli.h"
 
@@ -271,6 +272,7 @@ int RunCli(int argc, char** argv) {
 
   auto run_remote = AddQueueCommands(app);  // queue, capacity, ban, plate-read, wait-board
   auto run_rules = AddRulesCommands(app);   // rules check, test, explain (offline)
+  auto run_node = AddNodeCommands(app);     // node keygen, show (offline)
 
   try {
     app.parse(argc, argv);
@@ -290,6 +292,7 @@ int RunCli(int argc, char** argv) {
   if (verify_cmd->parsed()) return AuditVerify(db, expect_head);
   if (auto code = run_remote()) return *code;
   if (auto code = run_rules()) return *code;
+  if (auto code = run_node()) return *code;
 
   auto offline = OpenOffline(db, config);
   if (!offline) return Fail(offline.error());

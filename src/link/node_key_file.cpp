@@ -78,7 +78,8 @@ Result<NodeKey> ReadKeyFile(const std::string& path) {
 }
 
 Status WriteKeyFile(const std::string& path, const NodeKey& key, bool overwrite) {
-  if (!overwrite && std::filesystem::exists(std::filesystem::symlink_status(path))) {
+  std::error_code ignored;  // an unreadable path fails below, when the file is created
+  if (!overwrite && std::filesystem::exists(std::filesystem::symlink_status(path, ignored))) {
     return Error(ErrorKind::kConflict, "key_file_exists",
                  fmt::format("key file '{}' exists; refusing to overwrite it", path));
   }
