@@ -50,9 +50,12 @@ int WaitForSignal(const sigset_t& set) {
   return sig;
 }
 
+// --db: where the store is (store_factory.h).
+constexpr const char* kDbHelp = "SQLite database file, or a postgresql:// URL";
+
 // A store and an engine without a server, for administration commands.
 struct Offline {
-  std::unique_ptr<SqliteStore> store;
+  std::unique_ptr<Store> store;
   SystemClock clock;
   SystemRandom random;
   std::unique_ptr<Engine> engine;
@@ -62,7 +65,7 @@ Result<std::unique_ptr<Offline>> OpenOffline(const std::string& db, const std::s
   auto off = std::make_unique<Offline>();
   BF_ASSIGN_OR_RETURN(GateConfig gate, LoadGateConfig(config));
   auto hs = HsNomenclature::Hs2022();
-  BF_ASSIGN_OR_RETURN(off->store, SqliteStore::Open(SqliteOptions{db}, hs));
+  BF_ASSIGN_OR_RETURN(off->store, OpenStore(db, hs));
   off->engine = std::make_unique<Engine>(std::move(gate), hs, *off->store, off->clock, off->random,
                                          EngineOptions{.writer_thread = false});
   return off;
@@ -81,7 +84,7 @@ struct ServeFlags {
 
 void AddServeFlags(CLI::App* cmd, ServeFlags& f) {
   cmd->add_option("--config", f.config, "gate pair configuration (TOML)")->capture_default_str();
-  cmd->add_option("--db", f.db, "SQLite database file")->capture_default_str();
+  cmd->add_option("--db", f.db, kDbHelp)->capture_default_str();
   cmd->add_option("--listen", f.address, "address to listen on")->capture_default_str();
   cmd->add_option("--port", f.port, "TCP port (0: any free port)")->capture_default_str();
   cmd->add_option("--threads", f.threads, "HTTP I/O threads")
@@ -102,7 +105,7 @@ void AddServeFlags(CLI::App* cmd, ServeFlags& f) {
 Result<std::unique_ptr<Runtime>> StartRuntime(const ServeFlags& f, const Clock& clock,
                                               Random& random) {
   BF_ASSIGN_OR_RETURN(GateConfig config, LoadGateConfig(f.config));
-  std::filesystem::path db(f.db);
+  std::filesystem::path db(SqlitePathOf(f.db));  // empty for PostgreSQL
   if (db.has_parent_path()) std::filesystem::create_directories(db.parent_path());
   RuntimeOptions options;
   options.config = std::move(config);
@@ -131,7 +134,8 @@ int Serve(const ServeFlags& f) {
   auto rt = StartRuntime(f, clock, random);
   if (!rt) return Fail(rt.error());
   spdlog::info("borderflow serving {} on http://{}:{}/ (database {})",
-               (*rt)->engine().config().self.node_id, f.address, (*rt)->port(), f.db);
+               (*rt)->engine().config().self.node_id, f.address, (*rt)->port(),
+               DescribeStore(f.db));
   int sig = WaitForSignal(signals);
   spdlog::info("signal {}: stopping", sig);
   (*rt)->Stop();
@@ -140,6 +144,10 @@ int Serve(const ServeFlags& f) {
 
 int Demo(ServeFlags f, bool keep) {
   sigset_t signals = BlockStopSignals();
+  if (IsPostgresUrl(f.db)) {
+    // demo deletes its database; it never touches a PostgreSQL one.
+    return Fail(InvalidArgument("demo_needs_sqlite", "demo runs on an SQLite file only"));
+  }
   if (!keep) {
     for (const char* suffix : {"", "-wal", "-shm"}) std::filesystem::remove(f.db + suffix);
   }
@@ -182,10 +190,10 @@ int Demo(ServeFlags f, bool keep) {
 }
 
 int AuditVerify(const std::string& db, const std::string& expect_head) {
-  if (!std::filesystem::exists(db)) {
+  if (!IsPostgresUrl(db) && !std::filesystem::exists(SqlitePathOf(db))) {
     return Fail(InvalidArgument("db_not_found", fmt::format("no database file '{}'", db)));
   }
-  auto store = SqliteStore::Open(SqliteOptions{db, 1, false}, HsNomenclature::Hs2022());
+  auto store = OpenStore(db, HsNomenclature::Hs2022(), StoreOpenOptions{1, false});
   if (!store) return Fail(store.error());
   auto result = VerifyAuditChain([&](int64_t after) { return (*store)->ReadAudit(after, 5000); },
                                  expect_head);
@@ -199,6 +207,27 @@ int AuditVerify(const std::string& db, const std::string& expect_head) {
   }
   std::cout << fmt::format("audit trail intact: {} records\nhead {}:{}\n", result->records,
                            result->head_seq, result->head_hash);
+  return kExitOk;
+}
+
+int StoreCopy(const std::string& from, const std::string& to) {
+  auto report = CopySqliteToPostgres(SqlitePathOf(from), to);
+  if (!report) return Fail(report.error());
+  for (const auto& t : report->tables) {
+    std::cout << fmt::format("copied {:<12} {}\n", t.name, t.rows);
+  }
+  // The target's chain, read back from the target.
+  auto store = OpenStore(to, HsNomenclature::Hs2022(), StoreOpenOptions{1, false});
+  if (!store) return Fail(store.error());
+  auto verified = VerifyAuditChain([&](int64_t after) { return (*store)->ReadAudit(after, 5000); });
+  if (!verified) return Fail(verified.error());
+  if (!verified->ok || verified->head_seq != report->audit_head_seq) {
+    std::cout << fmt::format("audit trail of the copy BROKEN at record {}: {}\n",
+                             verified->first_bad_seq, verified->reason);
+    return kExitFailed;
+  }
+  std::cout << fmt::format("audit trail intact: {} records\nhead {}:{}\n", verified->records,
+                           verified->head_seq, verified->head_hash);
   return kExitOk;
 }
 
@@ -225,14 +254,14 @@ int RunCli(int argc, char** argv) {
   std::string db = "var/borderflow.db";
   std::string config = "config/huu-nghi.toml";
   auto* migrate_cmd = app.add_subcommand("migrate", "apply pending schema migrations");
-  migrate_cmd->add_option("--db", db, "SQLite database file")->capture_default_str();
+  migrate_cmd->add_option("--db", db, kDbHelp)->capture_default_str();
 
   auto* audit_cmd = app.add_subcommand("audit", "inspect the audit trail");
   audit_cmd->require_subcommand(1);
   std::string expect_head;
   auto* verify_cmd = audit_cmd->add_subcommand(
       "verify", "check the hash chain; exit 0 when intact, 1 naming the first bad record");
-  verify_cmd->add_option("--db", db, "SQLite database file")->required();
+  verify_cmd->add_option("--db", db, kDbHelp)->required();
   verify_cmd->add_option("--expect-head", expect_head,
                          "SEQ:HASH printed by an earlier verify, to detect removed records");
 
@@ -240,7 +269,7 @@ int RunCli(int argc, char** argv) {
   user_cmd->require_subcommand(1);
   std::string name, role, company;
   auto* user_add = user_cmd->add_subcommand("add", "add a user");
-  user_add->add_option("--db", db, "SQLite database file")->capture_default_str();
+  user_add->add_option("--db", db, kDbHelp)->capture_default_str();
   user_add->add_option("--config", config, "gate configuration")->capture_default_str();
   user_add->add_option("--name", name, "login name")->required();
   user_add
@@ -250,7 +279,7 @@ int RunCli(int argc, char** argv) {
       ->required();
   user_add->add_option("--company", company, "company id (forwarders and drivers)");
   auto* user_list = user_cmd->add_subcommand("list", "list users");
-  user_list->add_option("--db", db, "SQLite database file")->capture_default_str();
+  user_list->add_option("--db", db, kDbHelp)->capture_default_str();
   user_list->add_option("--config", config, "gate configuration")->capture_default_str();
 
   auto* token_cmd = app.add_subcommand("token", "manage API tokens");
@@ -258,17 +287,26 @@ int RunCli(int argc, char** argv) {
   std::string label, token_id;
   int expires_days = 0;
   auto* token_issue = token_cmd->add_subcommand("issue", "issue a token (shown once)");
-  token_issue->add_option("--db", db, "SQLite database file")->capture_default_str();
+  token_issue->add_option("--db", db, kDbHelp)->capture_default_str();
   token_issue->add_option("--config", config, "gate configuration")->capture_default_str();
   token_issue->add_option("--user", name, "user name")->required();
   token_issue->add_option("--label", label, "what the token is for");
   token_issue->add_option("--expires-days", expires_days, "expire after N days (0: never)")
       ->check(CLI::Range(0, 3650));
   auto* token_revoke = token_cmd->add_subcommand("revoke", "revoke a token");
-  token_revoke->add_option("--db", db, "SQLite database file")->capture_default_str();
+  token_revoke->add_option("--db", db, kDbHelp)->capture_default_str();
   token_revoke->add_option("--config", config, "gate configuration")->capture_default_str();
   token_revoke->add_option("--id", token_id, "token id (the part after bft_ and before '.')")
       ->required();
+
+  auto* store_cmd = app.add_subcommand("store", "move data between stores");
+  store_cmd->require_subcommand(1);
+  std::string copy_from, copy_to;
+  auto* copy_cmd = store_cmd->add_subcommand(
+      "copy", "copy an SQLite database into an empty PostgreSQL database (audit chain kept)");
+  copy_cmd->add_option("--from", copy_from, "SQLite database file (stop its node first)")
+      ->required();
+  copy_cmd->add_option("--to", copy_to, "postgresql:// URL of an empty database")->required();
 
   auto run_remote = AddQueueCommands(app);  // queue, capacity, ban, plate-read, wait-board
   auto run_rules = AddRulesCommands(app);   // rules check, test, explain (offline)
@@ -283,13 +321,14 @@ int RunCli(int argc, char** argv) {
   if (serve_cmd->parsed()) return Serve(serve);
   if (demo_cmd->parsed()) return Demo(demo, keep);
   if (migrate_cmd->parsed()) {
-    auto status = SqliteStore::Migrate(db);
+    auto status = MigrateStore(db);
     if (!status) return Fail(status.error());
     for (const auto& m : status->applied) std::cout << "applied " << m << "\n";
     std::cout << "schema version " << status->current_version << "\n";
     return kExitOk;
   }
   if (verify_cmd->parsed()) return AuditVerify(db, expect_head);
+  if (copy_cmd->parsed()) return StoreCopy(copy_from, copy_to);
   if (auto code = run_remote()) return *code;
   if (auto code = run_rules()) return *code;
   if (auto code = run_node()) return *code;
