@@ -34,6 +34,8 @@ cmd_start() {
   local bin dir port tries
   bin=$(pgbin)
   dir=$(mktemp -d -t bfpg.XXXXXX)
+  # Interrupted (Ctrl-C reaches the whole process group): leave nothing behind.
+  trap 'cmd_stop "$dir"; exit 130' INT TERM
   if [ "$(id -u)" = 0 ]; then chown postgres:postgres "$dir"; fi
   if ! as_owner "$bin/initdb" -D "$dir/data" -A trust -U postgres -E UTF8 --no-sync \
       >"$dir/initdb.log" 2>&1; then
@@ -57,6 +59,7 @@ cmd_start() {
         cmd_stop "$dir"
         die "createdb failed"
       fi
+      trap - INT TERM
       echo "$dir"
       return 0
     fi
