@@ -504,6 +504,24 @@ struct Api::Impl {
     return JsonResponse(200, view);
   }
 
+  Result<HttpResponse> Link(HttpRequest& req) {
+    BF_ASSIGN_OR_RETURN(Actor actor, RequireUser(req));
+    static constexpr Role kStaff[] = {Role::kGateOperator, Role::kCustomsOfficer,
+                                      Role::kQuarantineOfficer, Role::kBorderGuard,
+                                      Role::kAdministrator};
+    if (std::find(std::begin(kStaff), std::end(kStaff), actor.role) == std::end(kStaff)) {
+      return Error(
+          ErrorKind::kPermissionDenied, "role_not_allowed",
+          fmt::format("role {} may not see the link; allowed: staff roles", RoleName(actor.role)));
+    }
+    if (!options.link_status) {
+      return JsonResponse(200, json::object{{"enabled", false}});
+    }
+    json::object status = options.link_status();
+    status["enabled"] = true;
+    return JsonResponse(200, status);
+  }
+
   Result<HttpResponse> WaitBoard(HttpRequest& req) {
     BF_TRY(Authenticate(req));
     HttpResponse r = JsonResponse(200, engine.WaitBoard());
@@ -606,6 +624,7 @@ net::Router Api::Routes() {
     HttpResponse r;
     r.content_type = "text/plain; version=0.0.4";
     r.body = impl->metrics.Render(impl->engine.stats(), impl->engine.PredictionAccuracyNow());
+    if (impl->options.link_metrics) r.body += impl->options.link_metrics();
     respond(std::move(r));
   });
   router.Add("GET", "/", [impl](HttpRequest&, Respond respond) {
@@ -615,6 +634,7 @@ net::Router Api::Routes() {
     respond(std::move(r));
   });
   router.Add("GET", "/api/v1/gate", sync([impl](HttpRequest& req) { return impl->Gate(req); }));
+  router.Add("GET", "/api/v1/link", sync([impl](HttpRequest& req) { return impl->Link(req); }));
   router.Add("GET", "/api/v1/me", sync([impl](HttpRequest& req) { return impl->Me(req); }));
   router.Add("GET", "/api/v1/hs", sync([impl](HttpRequest& req) { return impl->HsSearch(req); }));
   router.Add("GET", "/api/v1/lifecycle", sync([impl](HttpRequest&) { return impl->Lifecycle(); }));

@@ -116,6 +116,7 @@ Result<std::unique_ptr<Runtime>> StartRuntime(const ServeFlags& f, const Clock& 
   options.api.rate_per_second = f.rate_limit;
   options.api.rate_burst = f.rate_limit * 10;
   options.queue_tick = std::chrono::seconds(f.queue_tick_seconds);
+  options.config_dir = std::filesystem::path(f.config).parent_path().string();
   BF_ASSIGN_OR_RETURN(std::unique_ptr<Runtime> rt,
                       Runtime::Start(std::move(options), clock, random));
   if (!f.port_file.empty()) {
@@ -123,6 +124,11 @@ Result<std::unique_ptr<Runtime>> StartRuntime(const ServeFlags& f, const Clock& 
     std::string tmp = f.port_file + ".tmp";
     std::ofstream(tmp) << rt->port() << "\n";
     std::filesystem::rename(tmp, f.port_file);
+  }
+  if (rt->link() != nullptr) {
+    spdlog::info("cross-border link to {} at {}; peer listener https://{}:{}/peer/v1",
+                 rt->engine().config().counterpart.node_id,
+                 rt->engine().config().counterpart.peer_url, f.address, rt->peer_port());
   }
   return rt;
 }

@@ -44,7 +44,11 @@ Result<CommandResult> ReplayResponse(const IdempotencyRecord& record) {
 // do not.
 bool NeedsIdempotencyKey(const CommandBody& body) {
   return !std::holds_alternative<AddUser>(body) && !std::holds_alternative<IssueApiToken>(body) &&
-         !std::holds_alternative<RevokeApiToken>(body) && !std::holds_alternative<QueueTick>(body);
+         !std::holds_alternative<RevokeApiToken>(body) &&
+         !std::holds_alternative<QueueTick>(body) &&
+         !std::holds_alternative<AckPeerMessages>(body) &&
+         !std::holds_alternative<RecordPeerRejection>(body) &&
+         !std::holds_alternative<AnnounceCapacity>(body);
 }
 
 }  // namespace
@@ -278,6 +282,14 @@ Status Engine::Apply(WriteTxn& txn, const Command& command, Timestamp now, Comma
           return ApplyActivateRuleSet(txn, actor, body, now, result);
         } else if constexpr (std::is_same_v<T, RecordFinding>) {
           return ApplyRecordFinding(txn, actor, body, now, result);
+        } else if constexpr (std::is_same_v<T, ApplyPeerMessage>) {
+          return ApplyPeer(txn, actor, body, now, result);
+        } else if constexpr (std::is_same_v<T, AckPeerMessages>) {
+          return ApplyPeerAck(txn, actor, body, now, result);
+        } else if constexpr (std::is_same_v<T, RecordPeerRejection>) {
+          return ApplyPeerRejection(txn, actor, body, now, result);
+        } else if constexpr (std::is_same_v<T, AnnounceCapacity>) {
+          return ApplyAnnounceCapacity(txn, actor, now, result);
         } else {
           static_assert(std::is_same_v<T, SetQueuePolicy>);
           return ApplySetPolicy(txn, actor, body, now, result);
@@ -424,6 +436,7 @@ Status Engine::WriteChange(WriteTxn& txn, const Actor& actor, const Crossing& cu
   json::object view = CrossingView(next);
   std::string document = ToJsonText(view);
   BF_TRY(txn.UpdateCrossing(next, document, current.version));
+  const std::string action_name = action;
   BF_ASSIGN_OR_RETURN(AuditRecord record, txn.AppendAudit(Draft(actor, now, "crossing", next.id,
                                                                 std::move(action), body)));
   result.records.push_back(std::move(record));
@@ -437,6 +450,7 @@ Status Engine::WriteChange(WriteTxn& txn, const Actor& actor, const Crossing& cu
   queue_->Upsert(next);
   queue_touched_ = true;
   result.changed.push_back(next);
+  BF_TRY(EmitPeerMessages(txn, current, next, action_name, now));
   if (encoded != nullptr) *encoded = EncodedCrossing{std::move(view), std::move(document)};
   return {};
 }

@@ -1,4 +1,5 @@
 #include <condition_variable>
+#include <filesystem>
 #include <fstream>
 #include <mutex>
 #include <sstream>
@@ -7,6 +8,7 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include <borderflow/net/tls.h>
 #include <borderflow/server/runtime.h>
 
 namespace borderflow {
@@ -27,6 +29,62 @@ Result<GateConfig> LoadGateConfig(const std::string& path) {
   }
   return *config;
 }
+
+namespace {
+
+std::string ResolvePath(const std::string& dir, const std::string& path) {
+  std::filesystem::path p(path);
+  return p.is_absolute() || dir.empty() ? p.string() : (std::filesystem::path(dir) / p).string();
+}
+
+Result<std::string> ReadTextFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return InvalidArgument("file_not_found", fmt::format("cannot read '{}'", path));
+  std::ostringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+// The peer listener: [link] listen ("host:port"), HTTPS with the configured certificate or, when
+// none is configured, a self-signed one made now (the counterpart trusts our signatures, not
+// our certificate, unless it pins a CA).
+Result<net::ServerOptions> PeerServerOptions(const GateConfig& config, const std::string& dir) {
+  net::ServerOptions o;
+  const std::string& listen = config.link.listen;
+  size_t colon = listen.rfind(':');
+  if (colon == std::string::npos) {
+    return InvalidArgument("invalid_config", "link.listen: must be host:port", "link.listen");
+  }
+  o.address = listen.substr(0, colon);
+  if (o.address.size() > 2 && o.address.front() == '[') {
+    o.address = o.address.substr(1, o.address.size() - 2);
+  }
+  int port = 0;
+  try {
+    port = std::stoi(listen.substr(colon + 1));
+  } catch (...) {
+    port = -1;
+  }
+  if (port < 0 || port > 65535) {
+    return InvalidArgument("invalid_config", "link.listen: bad port", "link.listen");
+  }
+  o.port = static_cast<uint16_t>(port);
+  o.max_body_bytes = 8 << 20;  // a batch of up to 512 messages of at most 64 KiB (base64)
+  if (!config.link.tls_certificate_file.empty()) {
+    BF_ASSIGN_OR_RETURN(
+        net::TlsServerOptions tls,
+        net::LoadTlsServerOptions(ResolvePath(dir, config.link.tls_certificate_file),
+                                  ResolvePath(dir, config.link.tls_private_key_file)));
+    o.tls = std::move(tls);
+  } else {
+    BF_ASSIGN_OR_RETURN(net::SelfSignedCertificate cert,
+                        net::MakeSelfSignedCertificate(config.self.node_id, 365));
+    o.tls = net::TlsServerOptions{cert.certificate_pem, cert.private_key_pem};
+  }
+  return o;
+}
+
+}  // namespace
 
 // Submits QueueTick to the engine every `interval` until stopped.
 struct Runtime::Ticker {
@@ -64,10 +122,39 @@ Result<std::unique_ptr<Runtime>> Runtime::Start(RuntimeOptions options, const Cl
   BF_ASSIGN_OR_RETURN(rt->store_, OpenStore(options.db_path, hs));
   rt->engine_ = std::make_unique<Engine>(std::move(options.config), hs, *rt->store_, clock, random,
                                          options.engine);
+  const GateConfig& config = rt->engine_->config();
+  net::ServerOptions peer_http;
+  if (config.link.enabled) {
+    BF_ASSIGN_OR_RETURN(peer::LinkKeys keys, peer::LoadLinkKeys(config, options.config_dir));
+    BF_ASSIGN_OR_RETURN(peer_http, PeerServerOptions(config, options.config_dir));
+    if (!config.link.peer_ca_file.empty()) {
+      BF_ASSIGN_OR_RETURN(options.link.peer_ca_pem,
+                          ReadTextFile(ResolvePath(options.config_dir, config.link.peer_ca_file)));
+    }
+    rt->link_ =
+        std::make_unique<peer::PeerLink>(*rt->engine_, *rt->store_, clock, std::move(keys.own),
+                                         std::move(keys.counterpart), options.link);
+    peer::PeerLink* link = rt->link_.get();
+    rt->engine_->SetCommitListener([link](const std::vector<AuditRecord>&) { link->Notify(); });
+    options.api.link_status = [link] { return link->StatusJson(); };
+    options.api.link_metrics = [link] { return link->MetricsText(); };
+  }
   rt->api_ = std::make_unique<api::Api>(*rt->engine_, *rt->store_, options.api);
   rt->server_ = std::make_unique<net::HttpServer>(options.http, rt->api_->Routes(),
                                                   rt->api_->Errors(), rt->api_->Observer());
   BF_ASSIGN_OR_RETURN(rt->port_, rt->server_->Start());
+  if (rt->link_) {
+    // The counterpart reaches only /peer/v1 (and health), on its own HTTPS listener.
+    net::Router peer_routes;
+    rt->link_->AddRoutes(peer_routes);
+    peer_routes.Add("GET", "/healthz", [](net::HttpRequest&, net::Respond respond) {
+      respond(net::HttpResponse{200, "application/json", {}, R"({"status":"ok"})"});
+    });
+    rt->peer_server_ = std::make_unique<net::HttpServer>(peer_http, std::move(peer_routes),
+                                                         rt->api_->Errors(), rt->api_->Observer());
+    BF_ASSIGN_OR_RETURN(rt->peer_port_, rt->peer_server_->Start());
+    rt->link_->Start();
+  }
   if (options.queue_tick.count() > 0) {
     rt->ticker_ = std::make_unique<Ticker>(*rt->engine_, options.queue_tick);
   }
@@ -78,10 +165,14 @@ Runtime::~Runtime() { Stop(); }
 
 void Runtime::Stop() {
   ticker_.reset();
+  if (link_) link_->Stop();  // the sender uses the engine
+  if (peer_server_) peer_server_->Stop();
+  peer_server_.reset();
   if (server_) server_->Stop();
   server_.reset();
   api_.reset();
   engine_.reset();  // drains queued commands
+  link_.reset();
   store_.reset();
 }
 

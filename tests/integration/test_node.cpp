@@ -49,6 +49,22 @@ TestNode::TestNode(EngineOptions engine, api::ApiOptions api,
       configure_(std::move(configure)),
       clock_(*ParseTimestamp("2026-11-29T01:00:00Z")) {
   Start();
+  CreateUsers();
+}
+
+TestNode::TestNode(std::string config_file, std::function<void(GateConfig&)> configure,
+                   std::function<void(RuntimeOptions&)> tweak)
+    : dir_(MakeTempDir()),
+      configure_(std::move(configure)),
+      config_file_(std::move(config_file)),
+      tweak_(std::move(tweak)),
+      clock_(*ParseTimestamp("2026-11-29T01:00:00Z")) {
+  Start();
+  CreateUsers();
+}
+
+void TestNode::CreateUsers() {
+  if (!runtime_) return;
   // One user per role, created through the engine like the CLI does.
   Actor admin{"cli", "test", Role::kAdministrator, ""};
   const std::vector<std::tuple<std::string, Role, std::string>> users = {
@@ -75,7 +91,7 @@ TestNode::~TestNode() {
 }
 
 void TestNode::Start() {
-  auto config = LoadGateConfig(std::string(BORDERFLOW_SOURCE_DIR) + "/config/huu-nghi.toml");
+  auto config = LoadGateConfig(std::string(BORDERFLOW_SOURCE_DIR) + "/config/" + config_file_);
   ASSERT_TRUE(config) << config.error().ToString();
   if (configure_) configure_(*config);
   RuntimeOptions options;
@@ -85,6 +101,7 @@ void TestNode::Start() {
   options.engine = engine_options_;
   options.api = api_options_;
   options.queue_tick = Duration(0);  // tests run the queue timer themselves (Tick)
+  if (tweak_) tweak_(options);
   auto rt = Runtime::Start(std::move(options), clock_, random_);
   ASSERT_TRUE(rt) << rt.error().ToString();
   runtime_ = std::move(*rt);

@@ -35,6 +35,10 @@ class TestNode {
   // smaller company booking limit).
   explicit TestNode(EngineOptions engine = {}, api::ApiOptions api = {},
                     std::function<void(GateConfig&)> configure = {});
+  // A node of another configuration file in config/ ("youyiguan.toml"), with `tweak` applied
+  // to the runtime options before every start (the cross-border link's options, say).
+  TestNode(std::string config_file, std::function<void(GateConfig&)> configure,
+           std::function<void(RuntimeOptions&)> tweak = {});
   ~TestNode();
 
   void Restart();
@@ -66,11 +70,14 @@ class TestNode {
 
  private:
   void Start();
+  void CreateUsers();
 
   std::filesystem::path dir_;
   EngineOptions engine_options_;
   api::ApiOptions api_options_;
   std::function<void(GateConfig&)> configure_;
+  std::string config_file_ = "huu-nghi.toml";
+  std::function<void(RuntimeOptions&)> tweak_;
   ManualClock clock_;
   SeededRandom random_{42};
   std::unique_ptr<Runtime> runtime_;

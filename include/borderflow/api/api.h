@@ -4,6 +4,7 @@
 // engine commands and queries, and engine results and errors into JSON. Errors become RFC 9457
 // problem details here and nowhere else.
 
+#include <functional>
 #include <memory>
 
 #include <borderflow/core/json.h>
@@ -20,6 +21,10 @@ struct ApiOptions {
   // with bursts up to `rate_burst`; beyond it 429 "rate_limited" with Retry-After. 0: no limit.
   double rate_per_second = 200;
   double rate_burst = 2000;
+  // The cross-border link, when the node has one: its state for GET /api/v1/link (staff) and
+  // its Prometheus lines for /metrics.
+  std::function<boost::json::object()> link_status;
+  std::function<std::string()> link_metrics;
 };
 
 class Api {

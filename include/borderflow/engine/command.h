@@ -112,6 +112,52 @@ struct RecordFinding {
   std::optional<int64_t> expected_version;
 };
 
+// --- The cross-border link (issue 5) -------------------------------------------------------
+
+// A message from the counterpart whose signature the link has verified (src/peer). The
+// command's idempotency key is the message id, so a message takes effect once; within its
+// stream it applies only in order (seq = the last applied + 1, else "sequence_gap"). A message
+// whose effect is refused (the crossing is in another state, say) still counts as delivered:
+// the refusal is recorded and the stream moves on, so one bad message cannot stop the link.
+struct ApplyPeerMessage {
+  std::string id;      // "<from>/<stream>/<seq>"
+  std::string type;    // a link MessageType name ("pre_arrival", ...)
+  std::string stream;  // "crossing:CR-..." or "capacity"
+  int64_t seq = 0;
+  Timestamp sent_at;
+  boost::json::object payload;  // validated for its type
+  std::string key_id;           // the key that signed it
+  std::string digest;           // SHA-256 of the signed bytes (hex), for the audit trail
+};
+
+// The counterpart acknowledged outbox messages (`delivered`, by outbox record id): they leave
+// the outbox. `dead` ones were refused for good (an expired message, say) and leave it too,
+// with the reason in the audit trail.
+struct AckPeerMessages {
+  std::vector<std::string> delivered;
+  struct Dead {
+    std::string outbox_id;
+    std::string message_id;
+    std::string code;
+    std::string message;
+  };
+  std::vector<Dead> dead;
+};
+
+// A message the link refused before the engine (bad signature, unknown key, too old, a
+// replay...): recorded in the audit trail, nothing else changes.
+struct RecordPeerRejection {
+  std::string code;
+  std::string message;
+  std::string key_id;
+  std::string message_id;
+  std::string digest;
+};
+
+// The link's timer: announces this side's capacity for trucks coming in (per lane class per
+// hour, `[link] announce_hours` ahead) when it changed or a new hour began.
+struct AnnounceCapacity {};
+
 // Administration (CLI): users and tokens.
 struct AddUser {
   std::string name;
@@ -127,10 +173,12 @@ struct RevokeApiToken {
   std::string token_id;
 };
 
-using CommandBody = std::variant<DeclareCrossing, RecordCrossingEvent, AddUser, IssueApiToken,
-                                 RevokeApiToken, ChangeCapacity, QueueTick, CallNext,
-                                 SubmitPlateRead, ResolvePlateRead, UpdateDriver, SetBan,
-                                 SetQueuePolicy, UploadRuleSet, ActivateRuleSet, RecordFinding>;
+using CommandBody =
+    std::variant<DeclareCrossing, RecordCrossingEvent, AddUser, IssueApiToken, RevokeApiToken,
+                 ChangeCapacity, QueueTick, CallNext, SubmitPlateRead, ResolvePlateRead,
+                 UpdateDriver, SetBan, SetQueuePolicy, UploadRuleSet, ActivateRuleSet,
+                 RecordFinding, ApplyPeerMessage, AckPeerMessages, RecordPeerRejection,
+                 AnnounceCapacity>;
 
 struct Command {
   Actor actor;

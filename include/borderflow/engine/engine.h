@@ -211,6 +211,25 @@ class Engine {
   Status AssessByRules(WriteTxn& txn, Timestamp now, CommandResult& result);
   // Called after a record_inspection transition: learns from the outcome.
   Status LearnFromInspection(WriteTxn& txn, const Crossing& inspected, Timestamp now);
+  // The cross-border link (engine_link.cpp).
+  Status ApplyPeer(WriteTxn& txn, const Actor& actor, const ApplyPeerMessage& cmd, Timestamp now,
+                   CommandResult& result);
+  // The effect of one message; an error here is the message's refusal (recorded, delivered).
+  Status ApplyPeerEffect(WriteTxn& txn, const Actor& actor, const ApplyPeerMessage& cmd,
+                         Timestamp now, CommandResult& result);
+  Status ApplyPeerAck(WriteTxn& txn, const Actor& actor, const AckPeerMessages& cmd, Timestamp now,
+                      CommandResult& result);
+  Status ApplyPeerRejection(WriteTxn& txn, const Actor& actor, const RecordPeerRejection& cmd,
+                            Timestamp now, CommandResult& result);
+  Status ApplyAnnounceCapacity(WriteTxn& txn, const Actor& actor, Timestamp now,
+                               CommandResult& result);
+  // Puts what the counterpart must learn of this change of a crossing in the outbox (in the
+  // same transaction as the change).
+  Status EmitPeerMessages(WriteTxn& txn, const Crossing& current, const Crossing& next,
+                          std::string_view action, Timestamp now);
+  // Appends one message to the outbox: the next number of `stream`, the next outbox id.
+  Status Enqueue(WriteTxn& txn, std::string_view type, const std::string& stream,
+                 boost::json::object payload, Timestamp now);
   // Loads rule sets, the secret and the learning state from the store (start, reload).
   Status LoadRules();
   Status PutRecord(WriteTxn& txn, std::string_view kind, std::string id,

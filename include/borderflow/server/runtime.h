@@ -12,6 +12,7 @@
 #include <borderflow/core/random.h>
 #include <borderflow/engine/engine.h>
 #include <borderflow/net/http_server.h>
+#include <borderflow/peer/peer_link.h>
 #include <borderflow/store/store_factory.h>
 
 namespace borderflow {
@@ -28,6 +29,10 @@ struct RuntimeOptions {
   // How often the queue timer runs (missed calls, lapsed bookings, automatic call-forward).
   // 0 disables it (tests drive QueueTick themselves on a manual clock).
   Duration queue_tick = std::chrono::seconds(10);
+  // The cross-border link ([link] in the configuration): key files are resolved against
+  // `config_dir`; the peer listener serves HTTPS on [link] listen.
+  std::string config_dir;
+  peer::PeerLinkOptions link;
 };
 
 class Runtime {
@@ -42,6 +47,10 @@ class Runtime {
   void Stop();
 
   uint16_t port() const { return port_; }
+  // The HTTPS peer listener's port (0 without a link).
+  uint16_t peer_port() const { return peer_port_; }
+  // The link (null without one).
+  peer::PeerLink* link() { return link_.get(); }
   Engine& engine() { return *engine_; }
   Store& store() { return *store_; }
 
@@ -52,6 +61,9 @@ class Runtime {
   std::unique_ptr<api::Api> api_;
   std::unique_ptr<net::HttpServer> server_;
   uint16_t port_ = 0;
+  std::unique_ptr<peer::PeerLink> link_;
+  std::unique_ptr<net::HttpServer> peer_server_;
+  uint16_t peer_port_ = 0;
   struct Ticker;
   std::unique_ptr<Ticker> ticker_;
 };

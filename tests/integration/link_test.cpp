@@ -1,0 +1,487 @@
+// The cross-border link end to end (issue 5): two nodes (the Vietnamese and the Chinese side)
+// on loopback, each with its own database, keys and HTTPS peer listener, exchanging signed
+// messages.
+
+#include <thread>
+
+#include <fmt/format.h>
+#include <gtest/gtest.h>
+
+#include <borderflow/audit/audit_record.h>
+#include <borderflow/core/digest.h>
+#include <borderflow/link/envelope.h>
+#include <borderflow/link/messages.h>
+#include <borderflow/link/node_key.h>
+#include <borderflow/net/http_client.h>
+#include <borderflow/net/testing/tcp_proxy.h>
+
+#include "test_node.h"
+
+namespace borderflow::testing {
+namespace {
+
+namespace json = boost::json;
+using namespace std::chrono_literals;
+
+struct KeyPair {
+  NodeKey key;
+  std::string file;
+};
+
+KeyPair MakeKey(const std::filesystem::path& dir, const std::string& name) {
+  KeyPair k{GenerateNodeKey(*ParseTimestamp("2026-11-01T00:00:00Z")), (dir / name).string()};
+  Status written = WriteKeyFile(k.file, k.key, true);
+  EXPECT_TRUE(written) << written.error().ToString();
+  return k;
+}
+
+PinnedPeerKey Pin(const NodeKey& key) {
+  return PinnedPeerKey{key.key_id, Base64Encode(key.public_key), std::nullopt, std::nullopt};
+}
+
+void ExpectAuditChainOk(TestNode& node) {
+  Store& store = node.runtime().store();
+  auto verified = VerifyAuditChain([&](int64_t after) { return store.ReadAudit(after, 500); });
+  ASSERT_TRUE(verified) << verified.error().ToString();
+  EXPECT_TRUE(verified->ok) << verified->reason;
+}
+
+// The two nodes of the pair with the link configured both ways. The senders run only when
+// `senders` is set; otherwise the test pumps them with Pump().
+class LinkPair {
+ public:
+  explicit LinkPair(bool senders = false, std::string recognise = "clean_and_seal_intact")
+      : keys_dir_(std::filesystem::temp_directory_path() /
+                  fmt::format("bf-link-keys-{}-{}", ::getpid(), ++counter_)) {
+    std::filesystem::create_directories(keys_dir_);
+    vn_key_ = MakeKey(keys_dir_, "vn.key");
+    cn_key_ = MakeKey(keys_dir_, "cn.key");
+    auto configure = [this, recognise](const KeyPair& own, const KeyPair& peer) {
+      return [&own, &peer, recognise](GateConfig& c) {
+        c.link.enabled = true;
+        c.link.key_file = own.file;
+        c.link.listen = "127.0.0.1:0";
+        c.link.recognise_inspections = recognise;
+        c.link.retry_min = 20ms;
+        c.link.retry_max = 200ms;
+        c.counterpart.keys = {Pin(peer.key)};
+        c.counterpart.peer_url = "https://127.0.0.1:9/peer/v1";  // set once both listen
+      };
+    };
+    auto tweak = [senders](RuntimeOptions& o) {
+      o.link.sender = senders;
+      o.link.poll = 20ms;
+      o.link.request_timeout = 2000ms;
+    };
+    vn_ = std::make_unique<TestNode>("huu-nghi.toml", configure(vn_key_, cn_key_), tweak);
+    cn_ = std::make_unique<TestNode>("youyiguan.toml", configure(cn_key_, vn_key_), tweak);
+    Connect();
+  }
+  ~LinkPair() {
+    vn_.reset();
+    cn_.reset();
+    std::error_code ec;
+    std::filesystem::remove_all(keys_dir_, ec);
+  }
+
+  // Points each sender at the other's peer listener (after a start or restart).
+  void Connect() {
+    vn_->runtime().link()->SetPeerUrl(PeerUrl(*cn_));
+    cn_->runtime().link()->SetPeerUrl(PeerUrl(*vn_));
+  }
+  static std::string PeerUrl(TestNode& node) {
+    return fmt::format("https://127.0.0.1:{}/peer/v1", node.runtime().peer_port());
+  }
+
+  // Sends both outboxes until both are empty (or a send fails).
+  void Pump() {
+    for (int round = 0; round < 20; ++round) {
+      auto a = vn_->runtime().link()->SendOnce();
+      ASSERT_TRUE(a) << a.error().ToString();
+      auto b = cn_->runtime().link()->SendOnce();
+      ASSERT_TRUE(b) << b.error().ToString();
+      if (*a == 0 && *b == 0) return;
+    }
+    FAIL() << "the outboxes did not drain";
+  }
+
+  TestNode& vn() { return *vn_; }
+  TestNode& cn() { return *cn_; }
+  const NodeKey& vn_key() const { return vn_key_.key; }
+  const std::filesystem::path& keys_dir() const { return keys_dir_; }
+
+ private:
+  static inline int counter_ = 0;
+  std::filesystem::path keys_dir_;
+  KeyPair vn_key_, cn_key_;
+  std::unique_ptr<TestNode> vn_, cn_;
+};
+
+std::string State(TestNode& node, const std::string& id, std::string_view user = "operator") {
+  ApiReply r = node.Call("GET", "/api/v1/crossings/" + id, user);
+  if (r.status != 200) return fmt::format("HTTP {}", r.status);
+  return std::string(r.body.at("state").as_string());
+}
+
+void Step(TestNode& node, const std::string& id, std::string_view type, std::string_view user,
+          std::string_view data = "{}") {
+  ApiReply r = node.Event(id, type, user, data);
+  ASSERT_EQ(r.status, 200) << type << ": " << r.raw;
+}
+
+// Moves a declared VN crossing to released through the VN gate: red channel, inspected with no
+// finding, seal read intact at the gate.
+void ClearAtVietnameseGate(TestNode& vn, const std::string& id) {
+  Step(vn, id, "enter_yard", "camera");
+  Step(vn, id, "call_forward", "operator");
+  Step(vn, id, "arrive_at_gate", "camera");
+  ApiReply seal = vn.Call("POST", "/api/v1/crossings/" + id + "/findings", "guard",
+                          R"({"kind": "seal", "seal": "intact"})");
+  ASSERT_EQ(seal.status, 200) << seal.raw;
+  Step(vn, id, "start_inspection", "customs");
+  Step(vn, id, "record_inspection", "customs", R"({"outcome": "no_finding"})");
+  Step(vn, id, "release", "customs");
+}
+
+int64_t CountAudit(TestNode& node, std::string_view action) {
+  auto records = node.runtime().store().ReadAudit(0, 10000);
+  EXPECT_TRUE(records);
+  int64_t n = 0;
+  for (const AuditRecord& r : *records) n += r.action == action ? 1 : 0;
+  return n;
+}
+
+TEST(LinkTest, TruckDeclaredInVietnamCrossesAndClosesOnBothSides) {
+  LinkPair pair;
+  TestNode& vn = pair.vn();
+  TestNode& cn = pair.cn();
+  std::string id = vn.Declare();
+  ASSERT_FALSE(id.empty());
+  // Not announced before its assessment.
+  pair.Pump();
+  EXPECT_EQ(State(cn, id), "HTTP 404");
+  Step(vn, id, "assess", "customs", R"({"channel": "red"})");
+  pair.Pump();
+  // Pre-announced: the Chinese side expects the truck, with its consignment.
+  ApiReply expected = cn.Call("GET", "/api/v1/crossings/" + id, "operator");
+  ASSERT_EQ(expected.status, 200) << expected.raw;
+  EXPECT_EQ(expected.body.at("state").as_string(), "expected");
+  EXPECT_EQ(expected.body.at("announced_by").as_string(), "vn-huu-nghi");
+  EXPECT_EQ(expected.body.at("lines").at(0).at("hs_code").as_string(), "081060");
+  EXPECT_EQ(expected.body.at("vehicle").at("plate").at("canonical").as_string(), "12C12345");
+
+  ClearAtVietnameseGate(vn, id);
+  Step(vn, id, "cross", "guard");
+  EXPECT_EQ(State(vn, id), "crossed");
+  pair.Pump();
+  // The clean inspection with the same seal intact is recognised: the handover puts the truck
+  // past the second inspection, and the receipt closes it on the Vietnamese side.
+  ApiReply handed = cn.Call("GET", "/api/v1/crossings/" + id, "operator");
+  EXPECT_EQ(handed.body.at("state").as_string(), "checked") << handed.raw;
+  EXPECT_EQ(handed.body.at("last_check").at("kind").as_string(), "recognised_inspection");
+  EXPECT_EQ(State(vn, id), "received");
+  Step(cn, id, "release", "customs");
+  EXPECT_EQ(State(cn, id), "received");
+
+  // Both trails record the exchange and verify.
+  EXPECT_EQ(CountAudit(cn, "announce"), 1);
+  EXPECT_EQ(CountAudit(cn, "hand_over"), 1);
+  EXPECT_EQ(CountAudit(vn, "confirm_receipt"), 1);
+  EXPECT_GE(CountAudit(cn, "peer_message"), 4);  // pre-arrival, inspection, release, handover
+  EXPECT_EQ(CountAudit(cn, "peer_message_rejected"), 0);
+  ExpectAuditChainOk(vn);
+  ExpectAuditChainOk(cn);
+
+  // The link's state, for operators.
+  ApiReply link = vn.Call("GET", "/api/v1/link", "operator");
+  ASSERT_EQ(link.status, 200) << link.raw;
+  EXPECT_EQ(link.body.at("state").as_string(), "up");
+  EXPECT_EQ(link.body.at("backlog").as_int64(), 0);
+  EXPECT_EQ(vn.Call("GET", "/api/v1/link", "fwd-a").status, 403);
+  ApiReply metrics = cn.Call("GET", "/metrics", "");
+  EXPECT_NE(metrics.raw.find("borderflow_link_up 1"), std::string::npos);
+  EXPECT_NE(metrics.raw.find("borderflow_link_applied_total"), std::string::npos);
+}
+
+TEST(LinkTest, WithoutRecognitionTheTruckIsInspectedAgain) {
+  LinkPair pair(false, "never");
+  TestNode& vn = pair.vn();
+  TestNode& cn = pair.cn();
+  std::string id = vn.Declare();
+  Step(vn, id, "assess", "customs", R"({"channel": "red"})");
+  ClearAtVietnameseGate(vn, id);
+  Step(vn, id, "cross", "guard");
+  pair.Pump();
+  EXPECT_EQ(State(cn, id), "at_gate");
+  EXPECT_EQ(State(vn, id), "received");
+  Step(cn, id, "check_documents", "customs", R"({"outcome": "ok"})");
+  Step(cn, id, "release", "customs");
+  EXPECT_EQ(State(cn, id), "received");
+}
+
+TEST(LinkTest, CancellationReachesTheOtherSide) {
+  LinkPair pair;
+  std::string id = pair.vn().Declare();
+  Step(pair.vn(), id, "assess", "customs", R"({"channel": "green"})");
+  pair.Pump();
+  ASSERT_EQ(State(pair.cn(), id), "expected");
+  Step(pair.vn(), id, "cancel", "fwd-a", R"({"reason": "harvest delayed"})");
+  pair.Pump();
+  EXPECT_EQ(State(pair.cn(), id), "cancelled");
+}
+
+// Posts a batch straight to the Chinese node's peer listener, as an attacker could.
+Result<net::HttpResponse> PostToPeer(TestNode& node, const std::vector<SignedMessage>& batch) {
+  net::ClientOptions o;
+  o.host = "127.0.0.1";
+  o.port = node.runtime().peer_port();
+  o.tls = true;
+  net::HttpClient client(o);
+  return client.Send("POST", "/peer/v1/messages", EncodeBatch(batch),
+                     {{"content-type", "application/json"}});
+}
+
+Ack AckOf(const net::HttpResponse& response) {
+  auto signed_ack = DecodeSigned(response.body);
+  EXPECT_TRUE(signed_ack) << response.body;
+  auto bytes = ParseJson(signed_ack->bytes);
+  EXPECT_TRUE(bytes);
+  auto ack = DecodeAck(bytes->at("payload").as_object());
+  EXPECT_TRUE(ack);
+  return ack ? *ack : Ack{};
+}
+
+Envelope PreArrivalEnvelope(TestNode& vn, const std::string& id, int64_t seq = 1) {
+  auto crossing = vn.runtime().store().GetCrossing(id);
+  EXPECT_TRUE(crossing && crossing->has_value());
+  PreArrival p;
+  p.crossing_id = id;
+  p.company_id = "COMPANY-A";
+  p.direction = "VN-CN";
+  p.lane_class = "fresh_produce";
+  p.declaration = EncodeDeclaration((*crossing)->declaration);
+  p.channel = "green";
+  p.declaration_valid_until = vn.clock().Now() + 24h;
+  Envelope e;
+  e.from = "vn-huu-nghi";
+  e.to = "cn-youyiguan";
+  e.type = MessageType::kPreArrival;
+  e.stream = "crossing:" + id;
+  e.seq = seq;
+  e.id = MessageId(e.from, e.stream, e.seq);
+  e.sent_at = vn.clock().Now();
+  e.payload = Encode(p);
+  return e;
+}
+
+TEST(LinkTest, TamperedUnknownKeyAndReplayedMessagesAreRefusedLoggedAndChangeNothing) {
+  LinkPair pair;
+  TestNode& vn = pair.vn();
+  TestNode& cn = pair.cn();
+  std::string id = vn.Declare();  // declared, never assessed: never announced by VN itself
+  int64_t before = cn.AuditCount();
+
+  // Tampered: one byte of the signed envelope changed after signing.
+  SignedMessage tampered = Sign(PreArrivalEnvelope(vn, id), pair.vn_key());
+  size_t at = tampered.bytes.find("fresh_produce");
+  ASSERT_NE(at, std::string::npos);
+  tampered.bytes[at] = 'F';
+  auto r1 = PostToPeer(cn, {tampered});
+  ASSERT_TRUE(r1) << r1.error().ToString();
+  ASSERT_EQ(r1->status, 200) << r1->body;
+  Ack a1 = AckOf(*r1);
+  ASSERT_EQ(a1.items.size(), 1u);
+  EXPECT_EQ(a1.items[0].status, "rejected");
+  EXPECT_EQ(a1.items[0].code, "bad_signature");
+
+  // Signed with a key the Chinese side never pinned.
+  NodeKey stranger = GenerateNodeKey(vn.clock().Now());
+  auto r2 = PostToPeer(cn, {Sign(PreArrivalEnvelope(vn, id), stranger)});
+  ASSERT_TRUE(r2);
+  Ack a2 = AckOf(*r2);
+  ASSERT_EQ(a2.items.size(), 1u);
+  EXPECT_EQ(a2.items[0].code, "unknown_key");
+
+  // Nothing changed: no crossing, only the two refusals in the trail.
+  EXPECT_EQ(State(cn, id), "HTTP 404");
+  for (int i = 0; i < 100 && CountAudit(cn, "peer_message_rejected") < 2; ++i) {
+    std::this_thread::sleep_for(10ms);  // refusals are recorded asynchronously
+  }
+  EXPECT_EQ(CountAudit(cn, "peer_message_rejected"), 2);
+  EXPECT_EQ(cn.AuditCount(), before + 2);
+
+  // A genuine message applies once; the same bytes again are a replay: acknowledged as a
+  // duplicate, logged, and nothing changes.
+  SignedMessage genuine = Sign(PreArrivalEnvelope(vn, id), pair.vn_key());
+  auto r3 = PostToPeer(cn, {genuine});
+  ASSERT_TRUE(r3);
+  EXPECT_EQ(AckOf(*r3).items.at(0).status, "applied");
+  ApiReply first = cn.Call("GET", "/api/v1/crossings/" + id, "operator");
+  ASSERT_EQ(first.status, 200);
+  int64_t after_apply = cn.AuditCount();
+  auto r4 = PostToPeer(cn, {genuine});
+  ASSERT_TRUE(r4);
+  EXPECT_EQ(AckOf(*r4).items.at(0).status, "duplicate");
+  ApiReply second = cn.Call("GET", "/api/v1/crossings/" + id, "operator");
+  EXPECT_EQ(second.raw, first.raw);
+  for (int i = 0; i < 100 && CountAudit(cn, "peer_message_rejected") < 3; ++i) {
+    std::this_thread::sleep_for(10ms);
+  }
+  EXPECT_EQ(cn.AuditCount(), after_apply + 1);  // only the replay's log record
+  EXPECT_EQ(CountAudit(cn, "announce"), 1);
+
+  // A message out of order in its stream waits: refused as a gap, applied after its turn.
+  Envelope third = PreArrivalEnvelope(vn, id, 3);
+  auto r5 = PostToPeer(cn, {Sign(third, pair.vn_key())});
+  ASSERT_TRUE(r5);
+  EXPECT_EQ(AckOf(*r5).items.at(0).code, "sequence_gap");
+
+  // Too far in the future (beyond the allowed clock skew).
+  Envelope future = PreArrivalEnvelope(vn, id, 2);
+  future.sent_at = vn.clock().Now() + 1h;
+  auto r6 = PostToPeer(cn, {Sign(future, pair.vn_key())});
+  ASSERT_TRUE(r6);
+  EXPECT_EQ(AckOf(*r6).items.at(0).code, "too_new");
+
+  ApiReply link = cn.Call("GET", "/api/v1/link", "operator");
+  ASSERT_EQ(link.status, 200);
+  const json::object& rejected = link.body.at("received").at("rejected").as_object();
+  EXPECT_EQ(rejected.at("bad_signature").to_number<int64_t>(), 1);
+  EXPECT_EQ(rejected.at("unknown_key").to_number<int64_t>(), 1);
+  EXPECT_EQ(rejected.at("replay").to_number<int64_t>(), 1);
+  ExpectAuditChainOk(cn);
+}
+
+// Waits up to `limit` for `done`.
+bool WaitFor(const std::function<bool()>& done, std::chrono::milliseconds limit = 15s) {
+  auto until = std::chrono::steady_clock::now() + limit;
+  while (std::chrono::steady_clock::now() < until) {
+    if (done()) return true;
+    std::this_thread::sleep_for(20ms);
+  }
+  return done();
+}
+
+TEST(LinkTest, OutageThenHealDeliversEverythingOnceAndInOrder) {
+  LinkPair pair(/*senders=*/true);
+  TestNode& vn = pair.vn();
+  TestNode& cn = pair.cn();
+  // The Vietnamese sender goes through a proxy that the test cuts and heals.
+  net::testing::TcpProxy proxy("127.0.0.1", cn.runtime().peer_port());
+  auto proxy_port = proxy.Start();
+  ASSERT_TRUE(proxy_port) << proxy_port.error().ToString();
+  vn.runtime().link()->SetPeerUrl(fmt::format("https://127.0.0.1:{}/peer/v1", *proxy_port));
+  proxy.Cut();
+
+  // Both sides keep working while the link is down.
+  std::vector<std::string> ids;
+  for (int i = 0; i < 6; ++i) {
+    std::string id = vn.Declare("fwd-a", fmt::format("12C-123.{:02d}", 10 + i));
+    ASSERT_FALSE(id.empty());
+    Step(vn, id, "assess", "customs", R"({"channel": "green"})");
+    ids.push_back(id);
+  }
+  Step(vn, ids[0], "cancel", "fwd-a", R"({"reason": "changed plans"})");
+  ASSERT_TRUE(WaitFor([&] {
+    ApiReply link = vn.Call("GET", "/api/v1/link", "operator");
+    return link.body.at("state").as_string() == "down" && link.body.at("backlog").as_int64() >= 7;
+  })) << vn.Call("GET", "/api/v1/link", "operator").raw;
+  ApiReply down = vn.Call("GET", "/api/v1/link", "operator");
+  EXPECT_FALSE(down.body.at("last_error").is_null());
+  EXPECT_GE(down.body.at("oldest_unacknowledged_age_seconds").as_int64(), 0);
+  EXPECT_EQ(State(cn, ids[1]), "HTTP 404");
+  ApiReply metrics = vn.Call("GET", "/metrics", "");
+  EXPECT_NE(metrics.raw.find("borderflow_link_up 0"), std::string::npos);
+
+  proxy.Heal();
+  ASSERT_TRUE(WaitFor([&] {
+    return vn.Call("GET", "/api/v1/link", "operator").body.at("backlog").as_int64() == 0;
+  })) << vn.Call("GET", "/api/v1/link", "operator").raw;
+  // Everything arrived once, in order: the cancelled truck's notice, then its cancellation.
+  EXPECT_EQ(State(cn, ids[0]), "cancelled");
+  for (size_t i = 1; i < ids.size(); ++i) EXPECT_EQ(State(cn, ids[i]), "expected") << i;
+  EXPECT_EQ(CountAudit(cn, "announce"), 6);
+  EXPECT_EQ(CountAudit(cn, "cancel"), 1);
+  EXPECT_EQ(vn.Call("GET", "/api/v1/link", "operator").body.at("state").as_string(), "up");
+
+  // The peer stopped and started again (its database kept): the link recovers by itself.
+  cn.Restart();
+  proxy.Stop();
+  vn.runtime().link()->SetPeerUrl(LinkPair::PeerUrl(cn));
+  cn.runtime().link()->SetPeerUrl(LinkPair::PeerUrl(vn));
+  std::string late = vn.Declare("fwd-a", "12C-999.99");
+  Step(vn, late, "assess", "customs", R"({"channel": "yellow"})");
+  ASSERT_TRUE(WaitFor([&] { return State(cn, late) == "expected"; }));
+  EXPECT_EQ(CountAudit(cn, "announce"), 7);
+  ExpectAuditChainOk(vn);
+  ExpectAuditChainOk(cn);
+}
+
+TEST(LinkTest, CapacityAnnouncementsBecomeTheQueuesAcceptance) {
+  LinkPair pair;
+  TestNode& vn = pair.vn();
+  TestNode& cn = pair.cn();
+  // The Chinese side announces what it accepts of VN-CN; the Vietnamese side records it.
+  auto announced =
+      cn.runtime().engine().Execute(Command{Actor::System(), "", "", AnnounceCapacity{}});
+  ASSERT_TRUE(announced) << announced.error().ToString();
+  EXPECT_EQ(announced->body.at("announced").as_int64(), 1);
+  // Unchanged within the hour: nothing new to announce.
+  auto again = cn.runtime().engine().Execute(Command{Actor::System(), "", "", AnnounceCapacity{}});
+  ASSERT_TRUE(again);
+  EXPECT_EQ(again->body.at("announced").as_int64(), 0);
+  pair.Pump();
+  ApiReply changes = vn.Call("GET", "/api/v1/capacity/changes", "operator");
+  ASSERT_EQ(changes.status, 200) << changes.raw;
+  int acceptance = 0;
+  for (const auto& c : changes.body.at("items").as_array()) {
+    if (c.at("kind").as_string() == "acceptance" && c.at("direction").as_string() == "VN-CN") {
+      ++acceptance;
+    }
+  }
+  EXPECT_GT(acceptance, 0) << changes.raw;
+  // The acceptance is in the Vietnamese plan; when the Chinese side closes its fresh-produce
+  // lanes for two hours, its next announcement takes that capacity away on the Vietnamese side.
+  const std::string window =
+      "/api/v1/capacity?direction=VN-CN&lane_class=fresh_produce&from=2026-11-29T03:00:00Z"
+      "&until=2026-11-29T04:00:00Z";
+  ApiReply plan = vn.Call("GET", window, "operator");
+  ASSERT_EQ(plan.status, 200) << plan.raw;
+  for (const auto& b : plan.body.at("buckets").as_array()) {
+    ASSERT_TRUE(b.at("accepted").is_int64()) << plan.raw;
+    EXPECT_GT(b.at("accepted").as_int64(), 0) << plan.raw;
+    EXPECT_GT(b.at("effective").as_int64(), 0) << plan.raw;
+  }
+  ApiReply closed = cn.Call("POST", "/api/v1/capacity/changes", "operator",
+                            R"({"kind": "lanes", "from": "2026-11-29T03:00:00Z",
+                                "until": "2026-11-29T05:00:00Z", "direction": "VN-CN",
+                                "lane_class": "fresh_produce", "lanes": 0,
+                                "reason": "quarantine bay maintenance"})");
+  ASSERT_EQ(closed.status, 201) << closed.raw;
+  auto changed =
+      cn.runtime().engine().Execute(Command{Actor::System(), "", "", AnnounceCapacity{}});
+  ASSERT_TRUE(changed);
+  EXPECT_EQ(changed->body.at("announced").as_int64(), 1);
+  pair.Pump();
+  ApiReply reduced = vn.Call("GET", window, "operator");
+  for (const auto& b : reduced.body.at("buckets").as_array()) {
+    EXPECT_EQ(b.at("accepted").as_int64(), 0) << reduced.raw;
+    EXPECT_EQ(b.at("effective").as_int64(), 0) << reduced.raw;
+  }
+  changes = vn.Call("GET", "/api/v1/capacity/changes", "operator");
+  acceptance = static_cast<int>(changes.body.at("items").as_array().size());
+  // A second announcement of the same plan adds no capacity change.
+  cn.clock().Advance(1h);
+  ASSERT_TRUE(cn.runtime().engine().Execute(Command{Actor::System(), "", "", AnnounceCapacity{}}));
+  pair.Pump();
+  ApiReply after = vn.Call("GET", "/api/v1/capacity/changes", "operator");
+  int acceptance_after = 0;
+  for (const auto& c : after.body.at("items").as_array()) {
+    if (c.at("kind").as_string() == "acceptance") ++acceptance_after;
+  }
+  // Only the hour that came into the window may add changes (one per lane class).
+  EXPECT_LE(acceptance_after, acceptance + 3) << after.raw;
+}
+
+}  // namespace
+}  // namespace borderflow::testing
