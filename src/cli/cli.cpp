@@ -1,14 +1,17 @@
+#include <atomic>
 #include <csignal>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <thread>
 
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
 #include <borderflow/cli/cli.h>
+#include <borderflow/link/node_key.h>
 #include <borderflow/server/runtime.h>
 
 #include "demo_data.h"
@@ -102,9 +105,12 @@ void AddServeFlags(CLI::App* cmd, ServeFlags& f) {
                   "write the bound port to this file once listening (useful with --port 0)");
 }
 
+// `configure` changes the configuration after it is read (the demo pair's link).
 Result<std::unique_ptr<Runtime>> StartRuntime(const ServeFlags& f, const Clock& clock,
-                                              Random& random) {
+                                              Random& random,
+                                              const std::function<void(GateConfig&)>& configure = {}) {
   BF_ASSIGN_OR_RETURN(GateConfig config, LoadGateConfig(f.config));
+  if (configure) configure(config);
   std::filesystem::path db(SqlitePathOf(f.db));  // empty for PostgreSQL
   if (db.has_parent_path()) std::filesystem::create_directories(db.parent_path());
   RuntimeOptions options;
@@ -148,25 +154,93 @@ int Serve(const ServeFlags& f) {
   return kExitOk;
 }
 
-int Demo(ServeFlags f, bool keep) {
+// The demo pair's link: fresh keys for both nodes (kept beside the databases), each pinning the
+// other's; the peer listeners on fixed ports beside the API ports (any free port with --port 0).
+struct DemoLink {
+  std::string keys_dir;
+  NodeKey vn, cn;
+};
+
+Result<DemoLink> MakeDemoKeys(const std::string& dir, bool keep) {
+  DemoLink link{dir, {}, {}};
+  std::filesystem::create_directories(dir);
+  for (auto [name, key] : {std::pair{"vn.key", &link.vn}, std::pair{"cn.key", &link.cn}}) {
+    std::string path = (std::filesystem::path(dir) / name).string();
+    auto existing = ReadKeyFile(path);
+    if (keep && existing) {
+      *key = *existing;
+      continue;
+    }
+    *key = GenerateNodeKey(SystemClock().Now());
+    BF_TRY(WriteKeyFile(path, *key, true));
+  }
+  return link;
+}
+
+std::function<void(GateConfig&)> DemoLinkConfig(const DemoLink& link, bool vn_side,
+                                                uint16_t own_peer_port, uint16_t peer_port) {
+  return [=](GateConfig& c) {
+    c.link.enabled = true;
+    c.link.key_file =
+        (std::filesystem::path(link.keys_dir) / (vn_side ? "vn.key" : "cn.key")).string();
+    c.link.listen = fmt::format("127.0.0.1:{}", own_peer_port);
+    c.link.tls_certificate_file.clear();  // self-signed, made at start
+    c.link.tls_private_key_file.clear();
+    const NodeKey& other = vn_side ? link.cn : link.vn;
+    c.counterpart.keys = {PinnedPeerKey{other.key_id, Base64Encode(other.public_key), {}, {}}};
+    c.counterpart.peer_url = fmt::format("https://127.0.0.1:{}/peer/v1", peer_port);
+  };
+}
+
+int Demo(ServeFlags f, bool keep, bool single) {
   sigset_t signals = BlockStopSignals();
   if (IsPostgresUrl(f.db)) {
     // demo deletes its database; it never touches a PostgreSQL one.
     return Fail(InvalidArgument("demo_needs_sqlite", "demo runs on an SQLite file only"));
   }
+  std::filesystem::path var = std::filesystem::path(f.db).parent_path();
+  ServeFlags cn = f;  // the Chinese side: the sibling configuration, its own database and port
+  cn.config = (std::filesystem::path(f.config).parent_path() / "youyiguan.toml").string();
+  cn.db = (var / "demo-cn.db").string();
+  cn.port = f.port == 0 ? 0 : static_cast<uint16_t>(f.port + 1);
   if (!keep) {
-    for (const char* suffix : {"", "-wal", "-shm"}) std::filesystem::remove(f.db + suffix);
+    for (const std::string& db : {f.db, cn.db}) {
+      for (const char* suffix : {"", "-wal", "-shm"}) std::filesystem::remove(db + suffix);
+    }
   }
   SystemClock clock;
   SystemRandom random;
-  auto rt = StartRuntime(f, clock, random);
-  if (!rt) return Fail(rt.error());
-  auto users = SeedDemo((*rt)->engine());
+  std::unique_ptr<Runtime> vn_rt, cn_rt;
+  if (single) {
+    auto rt = StartRuntime(f, clock, random);
+    if (!rt) return Fail(rt.error());
+    vn_rt = std::move(*rt);
+  } else {
+    auto link = MakeDemoKeys((var / "demo-keys").string(), keep);
+    if (!link) return Fail(link.error());
+    uint16_t vn_peer = f.port == 0 ? 0 : static_cast<uint16_t>(f.port + 363);  // 8443
+    uint16_t cn_peer = f.port == 0 ? 0 : static_cast<uint16_t>(f.port + 364);  // 8444
+    auto rt = StartRuntime(f, clock, random, DemoLinkConfig(*link, true, vn_peer, cn_peer));
+    if (!rt) return Fail(rt.error());
+    vn_rt = std::move(*rt);
+    auto rt_cn = StartRuntime(cn, clock, random, DemoLinkConfig(*link, false, cn_peer, vn_peer));
+    if (!rt_cn) return Fail(rt_cn.error());
+    cn_rt = std::move(*rt_cn);
+    // With any free port, each side learns the other's peer port only now.
+    vn_rt->link()->SetPeerUrl(fmt::format("https://127.0.0.1:{}/peer/v1", cn_rt->peer_port()));
+    cn_rt->link()->SetPeerUrl(fmt::format("https://127.0.0.1:{}/peer/v1", vn_rt->peer_port()));
+  }
+  auto users = SeedDemo(vn_rt->engine());
   if (!users) return Fail(users.error());
+  std::vector<DemoUser> cn_users;
+  if (cn_rt) {
+    auto seeded = SeedDemo(cn_rt->engine(), /*crossings=*/false);
+    if (!seeded) return Fail(seeded.error());
+    cn_users = std::move(*seeded);
+  }
   std::string host = f.address == "0.0.0.0" ? "127.0.0.1" : f.address;
-  std::string url = fmt::format("http://{}:{}/", host, (*rt)->port());
-  std::string tokens_file =
-      (std::filesystem::path(f.db).parent_path() / "demo-tokens.txt").string();
+  std::string url = fmt::format("http://{}:{}/", host, vn_rt->port());
+  std::string tokens_file = (var / "demo-tokens.txt").string();
   {
     // The file holds secrets: readable by its owner only.
     std::filesystem::remove(tokens_file);
@@ -174,10 +248,20 @@ int Demo(ServeFlags f, bool keep) {
     std::filesystem::permissions(
         tokens_file, std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
     for (const auto& u : *users) tokens << fmt::format("{} {} {}\n", u.name, u.role, u.token);
+    for (const auto& u : cn_users) {
+      tokens << fmt::format("cn:{} {} {}\n", u.name, u.role, u.token);
+    }
   }
-  std::cout << "\nborderflow demo: " << (*rt)->engine().config().self.name.en << " – "
-            << (*rt)->engine().config().counterpart.name.en << " gate pair\n\n";
-  std::cout << "  Open " << url << " in a browser (public wait board).\n";
+  const GateConfig& config = vn_rt->engine().config();
+  std::cout << "\nborderflow demo: " << config.self.name.en << " – " << config.counterpart.name.en
+            << " gate pair\n\n";
+  std::cout << "  Open " << url << " in a browser (Huu Nghi, the Vietnamese node).\n";
+  if (cn_rt) {
+    std::cout << "  Open http://" << host << ":" << cn_rt->port()
+              << "/ for Youyiguan, the Chinese node.\n";
+    std::cout << "  The two nodes exchange signed messages over HTTPS (peer ports "
+              << vn_rt->peer_port() << " and " << cn_rt->peer_port() << ").\n";
+  }
   std::cout << "  API:  " << url << "api/v1/gate   (see docs/openapi.yaml)\n\n";
   std::cout << "  Demo users and their API tokens (also in " << tokens_file << "):\n";
   for (const auto& u : *users) {
@@ -187,11 +271,27 @@ int Demo(ServeFlags f, bool keep) {
   }
   const std::string& fwd = (*users)[1].token;
   std::cout << "\n  Try:  curl -H 'Authorization: Bearer " << fwd << "' " << url
-            << "api/v1/crossings\n\n  Ctrl-C stops the server.\n"
-            << std::flush;
+            << "api/v1/crossings\n";
+  if (cn_rt) {
+    std::cout << "        curl -H 'Authorization: Bearer " << (*users)[3].token << "' " << url
+              << "api/v1/link\n\n  Watch a truck cross (a step every 3 s):\n";
+  }
+  std::cout << "\n  Ctrl-C stops the server" << (cn_rt ? "s" : "") << ".\n" << std::flush;
+  std::atomic<bool> stop{false};
+  std::thread driver;
+  if (cn_rt) {
+    driver = std::thread([&] {
+      Status drove = DriveDemoCrossing(vn_rt->port(), *users, cn_rt->port(), cn_users,
+                                       std::chrono::seconds(3), stop);
+      if (!drove) spdlog::warn("demo truck: {}", drove.error().ToString());
+    });
+  }
   int sig = WaitForSignal(signals);
   spdlog::info("signal {}: stopping", sig);
-  (*rt)->Stop();
+  stop = true;
+  if (driver.joinable()) driver.join();
+  if (cn_rt) cn_rt->Stop();
+  vn_rt->Stop();
   return kExitOk;
 }
 
@@ -252,10 +352,13 @@ int RunCli(int argc, char** argv) {
   ServeFlags demo;
   demo.db = "var/demo.db";
   bool keep = false;
+  bool single = false;
   auto* demo_cmd = app.add_subcommand(
-      "demo", "start a fresh demo node (Huu Nghi – Youyiguan) with users and crossings");
+      "demo",
+      "start the demo gate pair (Huu Nghi and Youyiguan nodes, linked) with users and crossings");
   AddServeFlags(demo_cmd, demo);
-  demo_cmd->add_flag("--keep", keep, "keep the existing demo database instead of starting fresh");
+  demo_cmd->add_flag("--keep", keep, "keep the existing demo databases instead of starting fresh");
+  demo_cmd->add_flag("--single", single, "run the Vietnamese node alone, without the link");
 
   std::string db = "var/borderflow.db";
   std::string config = "config/huu-nghi.toml";
@@ -325,7 +428,7 @@ int RunCli(int argc, char** argv) {
   }
 
   if (serve_cmd->parsed()) return Serve(serve);
-  if (demo_cmd->parsed()) return Demo(demo, keep);
+  if (demo_cmd->parsed()) return Demo(demo, keep, single);
   if (migrate_cmd->parsed()) {
     auto status = MigrateStore(db);
     if (!status) return Fail(status.error());

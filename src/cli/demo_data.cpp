@@ -1,11 +1,15 @@
 #include "demo_data.h"
 
+#include <iostream>
 #include <map>
+#include <thread>
 
 #include <fmt/format.h>
 
+#include <borderflow/core/clock.h>
 #include <borderflow/core/json.h>
 #include <borderflow/domain/crossing_json.h>
+#include <borderflow/net/http_client.h>
 
 namespace borderflow::cli {
 
@@ -71,7 +75,7 @@ json::object EventData(std::string_view event) {
 
 }  // namespace
 
-Result<std::vector<DemoUser>> SeedDemo(Engine& engine) {
+Result<std::vector<DemoUser>> SeedDemo(Engine& engine, bool with_crossings) {
   Actor admin{"cli", "demo", Role::kAdministrator, ""};
   std::vector<DemoUser> users = {
       {"admin", "administrator", "", ""},
@@ -96,6 +100,7 @@ Result<std::vector<DemoUser>> SeedDemo(Engine& engine) {
         Actor{std::string(added.body.at("id").as_string()), u.name, role, u.company_id};
   }
 
+  if (!with_crossings) return users;
   // clang-format off
   const std::vector<DemoCrossing> crossings = {
       {"an.fruitco", "VN-CN", "fresh_produce", "12C-123.45", "Nguyễn Văn An", "VN", "081060", "Fresh durian", 800, 16000, "48000", "VN", 40, 0},
@@ -133,6 +138,117 @@ Result<std::vector<DemoUser>> SeedDemo(Engine& engine) {
     }
   }
   return users;
+}
+
+namespace {
+
+std::string TokenOf(const std::vector<DemoUser>& users, std::string_view name) {
+  for (const DemoUser& u : users) {
+    if (u.name == name) return u.token;
+  }
+  return "";
+}
+
+}  // namespace
+
+Status DriveDemoCrossing(uint16_t vn_port, const std::vector<DemoUser>& vn_users, uint16_t cn_port,
+                         const std::vector<DemoUser>& cn_users, std::chrono::milliseconds pause,
+                         const std::atomic<bool>& stop) {
+  net::HttpClient vn("127.0.0.1", vn_port);
+  net::HttpClient cn("127.0.0.1", cn_port);
+  int key = 0;
+  auto call = [&](net::HttpClient& client, const std::vector<DemoUser>& users,
+                  std::string_view user, std::string_view method, const std::string& target,
+                  const std::string& body) -> Result<json::object> {
+    std::vector<std::pair<std::string, std::string>> headers = {
+        {"Authorization", "Bearer " + TokenOf(users, user)}};
+    if (method == "POST") {
+      headers.emplace_back("Content-Type", "application/json");
+      headers.emplace_back("Idempotency-Key", fmt::format("demo-crossing-{}", ++key));
+    }
+    BF_ASSIGN_OR_RETURN(net::HttpResponse r, client.Send(method, target, body, headers));
+    BF_ASSIGN_OR_RETURN(json::value v, ParseJson(r.body));
+    if (r.status >= 300 || !v.is_object()) {
+      return Unavailable("demo_step_failed",
+                         fmt::format("{} {}: {} {}", method, target, r.status, r.body));
+    }
+    return v.as_object();
+  };
+  auto wait = [&] {
+    for (auto left = pause; left.count() > 0 && !stop; left -= std::chrono::milliseconds(100)) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    return !stop.load();
+  };
+  auto say = [](std::string_view text) { std::cout << "  [truck] " << text << "\n" << std::flush; };
+  auto state_at = [&](net::HttpClient& client, const std::vector<DemoUser>& users,
+                      const std::string& id) -> std::string {
+    auto c = call(client, users, "operator", "GET", "/api/v1/crossings/" + id, "");
+    return c ? std::string(c->at("state").as_string()) : std::string("(not there yet)");
+  };
+  // Waits (up to 30 s) for the crossing to reach `state` on a node: the link is asynchronous.
+  auto await_state = [&](net::HttpClient& client, const std::vector<DemoUser>& users,
+                         const std::string& id, std::string_view state) -> bool {
+    for (int i = 0; i < 300 && !stop; ++i) {
+      if (state_at(client, users, id) == state) return true;
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    return false;
+  };
+
+  Timestamp now = SystemClock().Now();
+  DemoCrossing truck{
+      "an.fruitco",   "VN-CN", "fresh_produce", "12C-888.88", "Ngô Văn Khoa", "VN", "081060",
+      "Fresh durian", 800,     16000,           "48000",      "VN",           36,   0};
+  json::object body = DeclarationBody(truck, 99, now).as_object();
+  body["vehicle"].as_object()["seal_number"] = "VN-SEAL-8888";
+  BF_ASSIGN_OR_RETURN(json::object declared, call(vn, vn_users, "an.fruitco", "POST",
+                                                  "/api/v1/crossings", ToJsonText(body)));
+  std::string id(declared.at("id").as_string());
+  std::string events = "/api/v1/crossings/" + id + "/events";
+  say(fmt::format("{} (12C-888.88, fresh durian) declared at Huu Nghi by FRUITCO", id));
+  struct Step {
+    const char* user;
+    const char* event;
+    const char* data;
+    const char* text;
+  };
+  const std::vector<Step> vn_steps = {
+      {"customs", "assess", R"({"channel":"red"})", "assessed red: physical inspection"},
+      {"camera-yard", "enter_yard", "{}", "entered the staging yard"},
+      {"operator", "call_forward", "{}", "called forward to the gate"},
+      {"camera-yard", "arrive_at_gate", "{}", "at the Vietnamese gate"},
+      {"customs", "start_inspection", "{}", "inspection started"},
+      {"customs", "record_inspection", R"({"outcome":"no_finding"})", "inspected: no finding"},
+      {"customs", "release", "{}", "released by Vietnamese customs"},
+      {"guard", "cross", "{}", "crossed the zero line: handed over to Youyiguan"},
+  };
+  for (const Step& s : vn_steps) {
+    if (!wait()) return {};
+    if (std::string_view(s.event) == "start_inspection") {
+      BF_TRY(call(vn, vn_users, "guard", "POST", "/api/v1/crossings/" + id + "/findings",
+                  R"({"kind":"seal","seal":"intact"})"));
+      say("seal VN-SEAL-8888 read intact at the gate");
+    }
+    BF_TRY(call(vn, vn_users, s.user, "POST", events,
+                fmt::format(R"({{"type":"{}","data":{}}})", s.event, s.data)));
+    say(s.text);
+    if (std::string_view(s.event) == "assess") {
+      if (await_state(cn, cn_users, id, "expected")) {
+        say("pre-announced: Youyiguan now expects the truck (signed pre-arrival notice)");
+      }
+    }
+  }
+  if (!await_state(vn, vn_users, id, "received")) {
+    return Unavailable("demo_link", "the Chinese side did not confirm receipt in time");
+  }
+  say(fmt::format("Youyiguan: {} (the Vietnamese inspection was recognised, seal intact)",
+                  state_at(cn, cn_users, id)));
+  say("Huu Nghi: received (receipt from Youyiguan closes the crossing here)");
+  if (!wait()) return {};
+  BF_TRY(call(cn, cn_users, "customs", "POST", events, R"({"type":"release","data":{}})"));
+  say("released by Chinese customs: closed on both sides");
+  return {};
 }
 
 }  // namespace borderflow::cli
