@@ -106,9 +106,9 @@ void AddServeFlags(CLI::App* cmd, ServeFlags& f) {
 }
 
 // `configure` changes the configuration after it is read (the demo pair's link).
-Result<std::unique_ptr<Runtime>> StartRuntime(const ServeFlags& f, const Clock& clock,
-                                              Random& random,
-                                              const std::function<void(GateConfig&)>& configure = {}) {
+Result<std::unique_ptr<Runtime>> StartRuntime(
+    const ServeFlags& f, const Clock& clock, Random& random,
+    const std::function<void(GateConfig&)>& configure = {}) {
   BF_ASSIGN_OR_RETURN(GateConfig config, LoadGateConfig(f.config));
   if (configure) configure(config);
   std::filesystem::path db(SqlitePathOf(f.db));  // empty for PostgreSQL
@@ -199,6 +199,9 @@ int Demo(ServeFlags f, bool keep, bool single) {
     return Fail(InvalidArgument("demo_needs_sqlite", "demo runs on an SQLite file only"));
   }
   std::filesystem::path var = std::filesystem::path(f.db).parent_path();
+  // The port file is written once the demo is ready (both nodes, users, tokens), not before.
+  std::string port_file = std::move(f.port_file);
+  f.port_file.clear();
   ServeFlags cn = f;  // the Chinese side: the sibling configuration, its own database and port
   cn.config = (std::filesystem::path(f.config).parent_path() / "youyiguan.toml").string();
   cn.db = (var / "demo-cn.db").string();
@@ -251,6 +254,11 @@ int Demo(ServeFlags f, bool keep, bool single) {
     for (const auto& u : cn_users) {
       tokens << fmt::format("cn:{} {} {}\n", u.name, u.role, u.token);
     }
+  }
+  if (!port_file.empty()) {
+    std::string tmp = port_file + ".tmp";
+    std::ofstream(tmp) << vn_rt->port() << "\n";
+    std::filesystem::rename(tmp, port_file);
   }
   const GateConfig& config = vn_rt->engine().config();
   std::cout << "\nborderflow demo: " << config.self.name.en << " – " << config.counterpart.name.en

@@ -315,11 +315,16 @@ TEST_F(ProcessTest, DemoStartsAGatePairWithCrossings) {
     }
     if (total < 11) std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
-  EXPECT_EQ(total, 11);
+  // The demo's own truck (driven across the pair) may be declared by now too.
+  EXPECT_GE(total, 11);
+  EXPECT_LE(total, 12);
   for (const char* state :
-       {"declared", "assessed", "booked", "in_yard", "called", "at_gate", "released", "crossed"}) {
+       {"declared", "assessed", "booked", "in_yard", "called", "at_gate", "released"}) {
     EXPECT_TRUE(states.contains(state)) << state;
   }
+  // The truck that crossed was received by Youyiguan (its receipt closed it here), unless the
+  // link is a moment behind.
+  EXPECT_TRUE(states.contains("received") || states.contains("crossed"));
   // Every demo user got a token, in a file only its owner may read.
   std::filesystem::path tokens = dir_ / "demo" / "demo-tokens.txt";
   ASSERT_TRUE(std::filesystem::exists(tokens));
@@ -329,7 +334,7 @@ TEST_F(ProcessTest, DemoStartsAGatePairWithCrossings) {
   std::string name, role, token;
   std::map<std::string, std::string> by_name;
   while (in >> name >> role >> token) by_name[name] = token;
-  EXPECT_EQ(by_name.size(), 8u);
+  EXPECT_EQ(by_name.size(), 16u);  // eight users on each node of the pair ("cn:..." for Youyiguan)
   auto mine = client.Send("GET", "/api/v1/crossings", {},
                           {{"Authorization", "Bearer " + by_name["li.nanning"]}});
   ASSERT_TRUE(mine);
