@@ -68,6 +68,7 @@ std::string KeyIdOf(std::span<const uint8_t, 32> public_key) {
 }
 
 std::string Base64Encode(std::span<const uint8_t> bytes) {
+  if (bytes.empty()) return std::string();
   const size_t size = sodium_base64_ENCODED_LEN(bytes.size(), sodium_base64_VARIANT_ORIGINAL);
   std::string out(size, '\0');
   sodium_bin2base64(out.data(), out.size(), bytes.data(), bytes.size(),
@@ -81,6 +82,8 @@ Result<std::vector<uint8_t>> Base64Decode(std::string_view text) {
     return InvalidArgument("invalid_base64", "not valid base64 (standard alphabet, padded)");
   };
   if (text.size() % 4 != 0) return bad();
+  // libsodium's pointers are declared non-null, and a vector of no bytes has none.
+  if (text.empty()) return std::vector<uint8_t>();
   std::vector<uint8_t> out(text.size() / 4 * 3);
   size_t length = 0;
   const char* end = nullptr;
