@@ -14,6 +14,8 @@ PACKAGES=(
   libpq-dev postgresql
   # tests and benchmarks
   libgtest-dev libgmock-dev libbenchmark-dev
+  # the digital twin benchmark compares its event core with SimPy (bench/sim_mmc_simpy.py)
+  python3-simpy
 )
 
 missing=()

@@ -18,6 +18,7 @@
 #include "node_cli.h"
 #include "queue_cli.h"
 #include "rules_cli.h"
+#include "sim_cli.h"
 
 namespace borderflow::cli {
 
@@ -428,6 +429,7 @@ int RunCli(int argc, char** argv) {
   auto run_remote = AddQueueCommands(app);  // queue, capacity, ban, plate-read, wait-board
   auto run_rules = AddRulesCommands(app);   // rules check, test, explain (offline)
   auto run_node = AddNodeCommands(app);     // node keygen, show (offline)
+  auto run_sim = AddSimCommands(app);       // simulate (the digital twin, in process)
 
   try {
     app.parse(argc, argv);
@@ -449,6 +451,7 @@ int RunCli(int argc, char** argv) {
   if (auto code = run_remote()) return *code;
   if (auto code = run_rules()) return *code;
   if (auto code = run_node()) return *code;
+  if (auto code = run_sim()) return *code;
 
   auto offline = OpenOffline(db, config);
   if (!offline) return Fail(offline.error());

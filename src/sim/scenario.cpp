@@ -1,0 +1,664 @@
+#include <algorithm>
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <set>
+#include <sstream>
+
+#include <fmt/format.h>
+#include <toml++/toml.h>
+
+#include <borderflow/core/hs_code.h>
+#include <borderflow/sim/scenario.h>
+
+namespace borderflow::sim {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+std::string ReadText(const fs::path& path, bool* ok) {
+  std::ifstream in(path, std::ios::binary);
+  *ok = static_cast<bool>(in);
+  std::ostringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+// Reads one TOML table; every error names the file, the line and the dotted key.
+class Reader {
+ public:
+  Reader(const toml::table& table, std::string path, const std::string& file)
+      : table_(table), path_(std::move(path)), file_(file) {}
+
+  const toml::table& table() const { return table_; }
+  std::string Key(std::string_view key) const {
+    return path_.empty() ? std::string(key) : fmt::format("{}.{}", path_, key);
+  }
+  int LineOf(std::string_view key) const {
+    if (const toml::node* n = table_.get(key)) return static_cast<int>(n->source().begin.line);
+    return static_cast<int>(table_.source().begin.line);
+  }
+  Error Fail(std::string_view key, std::string_view what) const {
+    std::string k = key.empty() ? path_ : Key(key);
+    int line = key.empty() ? static_cast<int>(table_.source().begin.line) : LineOf(key);
+    return InvalidArgument("bad_scenario", fmt::format("{}:{}: {}: {}", file_, line, k, what), k);
+  }
+  bool Has(std::string_view key) const { return table_.get(key) != nullptr; }
+
+  Status RejectUnknown(std::initializer_list<std::string_view> known) const {
+    for (const auto& [key, node] : table_) {
+      if (std::find(known.begin(), known.end(), key.str()) == known.end()) {
+        std::string list;
+        for (auto k : known) list += (list.empty() ? "" : ", ") + std::string(k);
+        int line = static_cast<int>(node.source().begin.line);
+        std::string k = Key(key.str());
+        return InvalidArgument(
+            "bad_scenario", fmt::format("{}:{}: {}: unknown key (known: {})", file_, line, k, list),
+            k);
+      }
+    }
+    return {};
+  }
+
+  Result<double> Number(std::string_view key, double min, double max,
+                        std::optional<double> fallback = std::nullopt) const {
+    const toml::node* n = table_.get(key);
+    if (n == nullptr) {
+      if (fallback) return *fallback;
+      return Fail(key, "is required");
+    }
+    std::optional<double> v;
+    if (auto i = n->value_exact<int64_t>()) v = static_cast<double>(*i);
+    if (auto d = n->value_exact<double>()) v = *d;
+    if (!v || !std::isfinite(*v) || *v < min || *v > max) {
+      return Fail(key, fmt::format("must be a number from {:g} to {:g}", min, max));
+    }
+    return *v;
+  }
+  Result<int> Int(std::string_view key, int min, int max,
+                  std::optional<int> fallback = std::nullopt) const {
+    const toml::node* n = table_.get(key);
+    if (n == nullptr) {
+      if (fallback) return *fallback;
+      return Fail(key, "is required");
+    }
+    auto v = n->value_exact<int64_t>();
+    if (!v || *v < min || *v > max) {
+      return Fail(key, fmt::format("must be an integer from {} to {}", min, max));
+    }
+    return static_cast<int>(*v);
+  }
+  Result<std::string> String(std::string_view key,
+                             std::optional<std::string> fallback = std::nullopt) const {
+    const toml::node* n = table_.get(key);
+    if (n == nullptr) {
+      if (fallback) return *fallback;
+      return Fail(key, "is required");
+    }
+    auto v = n->value_exact<std::string>();
+    if (!v || v->size() > 4000) return Fail(key, "must be a string (at most 4000 bytes)");
+    return *v;
+  }
+  Result<std::optional<Reader>> OptionalTable(std::string_view key) const {
+    const toml::node* n = table_.get(key);
+    if (n == nullptr) return std::optional<Reader>();
+    if (!n->is_table()) return Fail(key, "must be a table");
+    return std::optional<Reader>(Reader(*n->as_table(), Key(key), file_));
+  }
+  Result<Reader> Table(std::string_view key) const {
+    BF_ASSIGN_OR_RETURN(auto t, OptionalTable(key));
+    if (!t) return Fail(key, "section is required");
+    return *t;
+  }
+  // A list of numbers of exactly `size` entries (0: any, at least one).
+  Result<std::vector<double>> Numbers(std::string_view key, size_t size, double min,
+                                      double max) const {
+    const toml::node* n = table_.get(key);
+    const toml::array* a = n ? n->as_array() : nullptr;
+    if (a == nullptr) return Fail(key, "must be a list of numbers");
+    if ((size != 0 && a->size() != size) || a->empty()) {
+      return Fail(key, size != 0 ? fmt::format("must have {} entries", size)
+                                 : std::string("must not be empty"));
+    }
+    std::vector<double> out;
+    for (const auto& item : *a) {
+      std::optional<double> v;
+      if (auto i = item.value_exact<int64_t>()) v = static_cast<double>(*i);
+      if (auto d = item.value_exact<double>()) v = *d;
+      if (!v || !std::isfinite(*v) || *v < min || *v > max) {
+        return Fail(key, fmt::format("entry {} must be a number from {:g} to {:g}", out.size() + 1,
+                                     min, max));
+      }
+      out.push_back(*v);
+    }
+    return out;
+  }
+  Result<std::vector<std::string>> Strings(std::string_view key) const {
+    const toml::node* n = table_.get(key);
+    const toml::array* a = n ? n->as_array() : nullptr;
+    if (a == nullptr || a->empty()) return Fail(key, "must be a non-empty list of strings");
+    std::vector<std::string> out;
+    for (const auto& item : *a) {
+      auto s = item.value_exact<std::string>();
+      if (!s) return Fail(key, "must be a list of strings");
+      out.push_back(*s);
+    }
+    return out;
+  }
+  // An array of tables ([[key]]); empty when absent.
+  Result<std::vector<Reader>> Tables(std::string_view key) const {
+    std::vector<Reader> out;
+    const toml::node* n = table_.get(key);
+    if (n == nullptr) return out;
+    const toml::array* a = n->as_array();
+    if (a == nullptr) return Fail(key, "must be an array of tables ([[...]])");
+    for (size_t i = 0; i < a->size(); ++i) {
+      const toml::table* t = a->get(i)->as_table();
+      if (t == nullptr) return Fail(key, "must be an array of tables ([[...]])");
+      out.emplace_back(*t, fmt::format("{}[{}]", Key(key), i), file_);
+    }
+    return out;
+  }
+  // A distribution as an inline table: {distribution = "lognormal", mean = 60, sd = 20}.
+  Result<Distribution> Dist(std::string_view key, double max_value) const {
+    BF_ASSIGN_OR_RETURN(Reader d, Table(key));
+    BF_TRY(d.RejectUnknown({"distribution", "mean", "sd", "min", "max", "shape", "value"}));
+    BF_ASSIGN_OR_RETURN(std::string name, d.String("distribution"));
+    auto kind = ParseDistributionKind(name);
+    if (!kind) return d.Fail("distribution", kind.error().message);
+    switch (*kind) {
+      case Distribution::Kind::kDeterministic: {
+        std::string k = d.Has("value") ? "value" : "mean";
+        BF_ASSIGN_OR_RETURN(double v, d.Number(k, 0, max_value));
+        return Distribution::Deterministic(v);
+      }
+      case Distribution::Kind::kExponential: {
+        BF_ASSIGN_OR_RETURN(double mean, d.Number("mean", 0, max_value));
+        return Distribution::Exponential(mean);
+      }
+      case Distribution::Kind::kLognormal: {
+        BF_ASSIGN_OR_RETURN(double mean, d.Number("mean", 1e-9, max_value));
+        BF_ASSIGN_OR_RETURN(double sd, d.Number("sd", 0, max_value));
+        return Distribution::Lognormal(mean, sd);
+      }
+      case Distribution::Kind::kUniform: {
+        BF_ASSIGN_OR_RETURN(double min, d.Number("min", 0, max_value));
+        BF_ASSIGN_OR_RETURN(double max, d.Number("max", 0, max_value));
+        if (max < min) return d.Fail("max", "must not be below min");
+        return Distribution::Uniform(min, max);
+      }
+      case Distribution::Kind::kErlang: {
+        BF_ASSIGN_OR_RETURN(int shape, d.Int("shape", 1, 100));
+        BF_ASSIGN_OR_RETURN(double mean, d.Number("mean", 0, max_value));
+        return Distribution::Erlang(shape, mean);
+      }
+    }
+    return d.Fail("distribution", "unsupported");
+  }
+  // A time: "2026-12-01T00:00:00+07:00", or `<key>_day` days after `start`.
+  Result<Timestamp> TimeOrDay(std::string_view key, Timestamp start, int max_days) const {
+    std::string day_key = std::string(key) + "_day";
+    if (Has(day_key)) {
+      BF_ASSIGN_OR_RETURN(double day, Number(day_key, 0, max_days));
+      return start + Duration(static_cast<int64_t>(std::llround(day * 86400000.0)));
+    }
+    BF_ASSIGN_OR_RETURN(std::string text, String(key));
+    auto t = ParseTimestamp(text);
+    if (!t) return Fail(key, t.error().message);
+    return *t;
+  }
+  const std::string& file() const { return file_; }
+
+ private:
+  const toml::table& table_;
+  std::string path_;
+  const std::string& file_;
+};
+
+fs::path Beside(const std::string& file, const std::string& relative) {
+  fs::path p(relative);
+  if (p.is_absolute()) return p;
+  return fs::path(file).parent_path() / p;
+}
+
+std::string Trim(std::string s) {
+  while (!s.empty() && (s.back() == '\r' || s.back() == ' ' || s.back() == '"')) s.pop_back();
+  size_t i = 0;
+  while (i < s.size() && (s[i] == ' ' || s[i] == '"')) ++i;
+  return s.substr(i);
+}
+
+std::vector<std::string> SplitCsvLine(const std::string& line) {
+  // The border-traffic files have no quoted commas; quotes around a field are dropped.
+  std::vector<std::string> out;
+  std::string field;
+  for (char c : line) {
+    if (c == ',') {
+      out.push_back(Trim(field));
+      field.clear();
+    } else {
+      field += c;
+    }
+  }
+  out.push_back(Trim(field));
+  return out;
+}
+
+template <size_t N>
+std::array<double, N> Normalised(const std::vector<double>& v) {
+  std::array<double, N> out{};
+  double sum = 0;
+  for (double x : v) sum += x;
+  for (size_t i = 0; i < N; ++i) out[i] = sum > 0 ? v[i] * N / sum : 1;
+  return out;
+}
+
+Status ParseGate(const Reader& root, Scenario& s) {
+  BF_ASSIGN_OR_RETURN(Reader g, root.Table("gate"));
+  BF_TRY(
+      g.RejectUnknown({"config", "staging_yard_capacity", "declaration_validity_hours",
+                       "red_per_day", "fairness_bound_minutes", "lanes", "planning_service_minutes",
+                       "trusted_traders", "booking_horizon_hours", "call_window_minutes"}));
+  BF_ASSIGN_OR_RETURN(std::string config, g.String("config"));
+  fs::path path = Beside(s.file, config);
+  bool ok = false;
+  std::string text = ReadText(path, &ok);
+  if (!ok) return g.Fail("config", fmt::format("cannot read {}", path.string()));
+  auto gate = ParseGateConfig(text);
+  if (!gate) {
+    return g.Fail("config", fmt::format("{}: {}", path.string(), gate.error().message));
+  }
+  s.gate = *gate;
+  s.gate_file = path.string();
+  GateConfig& c = s.gate;
+  BF_ASSIGN_OR_RETURN(c.staging_yard_capacity,
+                      g.Int("staging_yard_capacity", 0, 1000000, c.staging_yard_capacity));
+  BF_ASSIGN_OR_RETURN(
+      double validity,
+      g.Number("declaration_validity_hours", 1, 24 * 90,
+               std::chrono::duration<double, std::ratio<3600>>(c.declaration_validity).count()));
+  c.declaration_validity = Duration(static_cast<int64_t>(validity * 3600000));
+  BF_ASSIGN_OR_RETURN(c.rules.red_per_day, g.Int("red_per_day", 0, 1000000, c.rules.red_per_day));
+  if (g.Has("fairness_bound_minutes")) {
+    BF_ASSIGN_OR_RETURN(double minutes, g.Number("fairness_bound_minutes", 0, 60 * 24 * 30));
+    c.queue.fairness_bound = Duration(static_cast<int64_t>(minutes * 60000));
+  }
+  if (g.Has("booking_horizon_hours")) {
+    BF_ASSIGN_OR_RETURN(double hours, g.Number("booking_horizon_hours", 1, 24 * 30));
+    c.queue.booking_horizon = Duration(static_cast<int64_t>(hours * 3600000));
+  }
+  if (g.Has("call_window_minutes")) {
+    BF_ASSIGN_OR_RETURN(double minutes, g.Number("call_window_minutes", 1, 24 * 60));
+    c.queue.call_window = Duration(static_cast<int64_t>(minutes * 60000));
+  }
+  if (g.Has("trusted_traders")) {
+    BF_ASSIGN_OR_RETURN(c.queue.trusted_traders, g.Strings("trusted_traders"));
+  }
+  BF_ASSIGN_OR_RETURN(auto lanes, g.OptionalTable("lanes"));
+  if (lanes) {
+    for (const auto& [dir_key, node] : lanes->table()) {
+      std::string dir(dir_key.str());
+      auto it = std::find_if(c.directions.begin(), c.directions.end(),
+                             [&](const Direction& d) { return d.id == dir; });
+      if (it == c.directions.end()) return lanes->Fail(dir, "unknown direction");
+      BF_ASSIGN_OR_RETURN(Reader per_class, lanes->Table(dir));
+      for (const auto& [class_key, unused] : per_class.table()) {
+        std::string lc(class_key.str());
+        if (c.FindLaneClass(lc) == nullptr) return per_class.Fail(lc, "unknown lane class");
+        BF_ASSIGN_OR_RETURN(it->lanes[lc], per_class.Int(lc, 0, 100));
+      }
+    }
+  }
+  BF_ASSIGN_OR_RETURN(auto planning, g.OptionalTable("planning_service_minutes"));
+  if (planning) {
+    for (const auto& [class_key, unused] : planning->table()) {
+      std::string lc(class_key.str());
+      if (c.FindLaneClass(lc) == nullptr) return planning->Fail(lc, "unknown lane class");
+      BF_ASSIGN_OR_RETURN(double minutes, planning->Number(lc, 0.1, 24 * 60));
+      c.queue.service_time[lc] = Duration(static_cast<int64_t>(minutes * 60000));
+    }
+  }
+  return {};
+}
+
+Status ParseArrivals(const Reader& root, Scenario& s) {
+  BF_ASSIGN_OR_RETURN(Reader a, root.Table("arrivals"));
+  BF_TRY(a.RejectUnknown({"trucks_per_day", "hourly_profile", "weekday_factors", "daily_factors",
+                          "declare_lead_hours", "replay"}));
+  ArrivalSpec& spec = s.arrivals;
+  BF_ASSIGN_OR_RETURN(auto replay, a.OptionalTable("replay"));
+  if (!replay && !a.Has("trucks_per_day")) {
+    return a.Fail("trucks_per_day", "is required (or an [arrivals.replay] table)");
+  }
+  BF_ASSIGN_OR_RETURN(spec.trucks_per_day, a.Number("trucks_per_day", 0, 100000, 0.0));
+  std::vector<double> hourly(24, 1.0), weekday(7, 1.0);
+  if (a.Has("hourly_profile")) {
+    BF_ASSIGN_OR_RETURN(hourly, a.Numbers("hourly_profile", 24, 0, 1e6));
+  }
+  if (a.Has("weekday_factors")) {
+    BF_ASSIGN_OR_RETURN(weekday, a.Numbers("weekday_factors", 7, 0, 1e6));
+  }
+  spec.hourly = Normalised<24>(hourly);
+  spec.weekday = Normalised<7>(weekday);
+  if (a.Has("daily_factors")) {
+    BF_ASSIGN_OR_RETURN(spec.daily, a.Numbers("daily_factors", 0, 0, 1e6));
+  }
+  if (a.Has("declare_lead_hours")) {
+    BF_ASSIGN_OR_RETURN(spec.declare_lead_hours, a.Dist("declare_lead_hours", 24 * 30));
+  }
+  if (replay) {
+    BF_TRY(replay->RejectUnknown(
+        {"csv", "date_column", "count_columns", "from", "days", "scale_to_mean", "scale"}));
+    ReplaySpec r;
+    BF_ASSIGN_OR_RETURN(std::string csv, replay->String("csv"));
+    r.csv_path = Beside(s.file, csv).string();
+    BF_ASSIGN_OR_RETURN(r.date_column, replay->String("date_column"));
+    BF_ASSIGN_OR_RETURN(r.columns, replay->Strings("count_columns"));
+    BF_ASSIGN_OR_RETURN(r.from, replay->String("from", std::string()));
+    BF_ASSIGN_OR_RETURN(r.days, replay->Int("days", 0, 100000, 0));
+    BF_ASSIGN_OR_RETURN(r.scale_to_mean, replay->Number("scale_to_mean", 0, 1e6, 0.0));
+    BF_ASSIGN_OR_RETURN(r.scale, replay->Number("scale", 0, 1e6, 1.0));
+    auto counts = ReadReplay(r);
+    if (!counts) return replay->Fail("csv", counts.error().message);
+    spec.replay_per_day = *counts;
+    spec.replay_source =
+        fmt::format("{} [{}] from {} ({} days)", fs::path(r.csv_path).filename().string(),
+                    fmt::format("{}", fmt::join(r.columns, ", ")),
+                    r.from.empty() ? "start" : r.from, counts->size());
+  }
+  return {};
+}
+
+Status ParseTraffic(const Reader& root, Scenario& s) {
+  BF_ASSIGN_OR_RETURN(std::vector<Reader> items, root.Tables("traffic"));
+  if (items.empty()) return root.Fail("traffic", "at least one [[traffic]] entry is required");
+  double total = 0;
+  for (const Reader& t : items) {
+    BF_TRY(t.RejectUnknown({"direction", "lane_class", "share", "trusted_share", "booking_share",
+                            "freshness_hours", "hs_code"}));
+    TrafficClass c;
+    BF_ASSIGN_OR_RETURN(c.direction, t.String("direction"));
+    BF_ASSIGN_OR_RETURN(c.lane_class, t.String("lane_class"));
+    const Direction* d = s.gate.FindDirection(c.direction);
+    if (d == nullptr) return t.Fail("direction", "not a direction of the gate configuration");
+    const LaneClass* lc = s.gate.FindLaneClass(c.lane_class);
+    if (lc == nullptr) return t.Fail("lane_class", "not a lane class of the gate configuration");
+    if (!d->lanes.contains(c.lane_class)) {
+      return t.Fail("lane_class", fmt::format("direction {} has no lanes of this class", d->id));
+    }
+    c.perishable = lc->perishable;
+    c.empty = lc->empty;
+    BF_ASSIGN_OR_RETURN(c.share, t.Number("share", 0, 1e6));
+    BF_ASSIGN_OR_RETURN(c.trusted_share, t.Number("trusted_share", 0, 1, 0.0));
+    BF_ASSIGN_OR_RETURN(c.booking_share, t.Number("booking_share", 0, 1, 0.0));
+    if (c.perishable) {
+      if (!t.Has("freshness_hours")) {
+        return t.Fail("freshness_hours", "is required for a perishable lane class");
+      }
+      BF_ASSIGN_OR_RETURN(c.freshness_hours, t.Dist("freshness_hours", 24 * 60));
+    } else if (t.Has("freshness_hours")) {
+      return t.Fail("freshness_hours", "only perishable lane classes have a freshness deadline");
+    }
+    BF_ASSIGN_OR_RETURN(c.hs_code, t.String("hs_code", c.perishable ? "0810.60" : "8517.13"));
+    if (!c.empty) {
+      auto hs = HsNomenclature::Hs2022()->Validate(c.hs_code);
+      if (!hs) return t.Fail("hs_code", hs.error().message);
+    }
+    total += c.share;
+    s.traffic.push_back(c);
+  }
+  if (total <= 0) return root.Fail("traffic", "the shares add up to 0");
+  for (auto& c : s.traffic) c.share /= total;
+  return {};
+}
+
+Status ParseService(const Reader& root, Scenario& s) {
+  BF_ASSIGN_OR_RETURN(auto service, root.OptionalTable("service"));
+  if (!service) return root.Fail("service", "section is required");
+  BF_TRY(service->RejectUnknown({"travel_to_gate_minutes", "times"}));
+  if (service->Has("travel_to_gate_minutes")) {
+    BF_ASSIGN_OR_RETURN(s.travel_to_gate_minutes, service->Dist("travel_to_gate_minutes", 24 * 60));
+  }
+  BF_ASSIGN_OR_RETURN(std::vector<Reader> times, service->Tables("times"));
+  if (times.empty()) return service->Fail("times", "at least one [[service.times]] is required");
+  for (const Reader& t : times) {
+    BF_TRY(t.RejectUnknown({"lane_class", "channel", "minutes"}));
+    ServiceTime st;
+    BF_ASSIGN_OR_RETURN(st.lane_class, t.String("lane_class", std::string()));
+    if (!st.lane_class.empty() && s.gate.FindLaneClass(st.lane_class) == nullptr) {
+      return t.Fail("lane_class", "not a lane class of the gate configuration");
+    }
+    BF_ASSIGN_OR_RETURN(st.channel, t.String("channel", std::string()));
+    if (!st.channel.empty() && st.channel != "green" && st.channel != "yellow" &&
+        st.channel != "red") {
+      return t.Fail("channel", "must be green, yellow or red");
+    }
+    BF_ASSIGN_OR_RETURN(st.minutes, t.Dist("minutes", 24 * 60));
+    s.service.push_back(st);
+  }
+  return {};
+}
+
+Status ParseChannels(const Reader& root, Scenario& s) {
+  BF_ASSIGN_OR_RETURN(auto ch, root.OptionalTable("channels"));
+  if (!ch) {
+    s.channel_rates = ChannelRates{};
+    return {};
+  }
+  BF_TRY(ch->RejectUnknown({"green", "yellow", "red", "quarantine", "rules"}));
+  if (ch->Has("rules")) {
+    if (ch->Has("green") || ch->Has("yellow") || ch->Has("red")) {
+      return ch->Fail("rules", "give either a rule file or channel shares, not both");
+    }
+    BF_ASSIGN_OR_RETURN(std::string rules, ch->String("rules"));
+    fs::path path = Beside(s.file, rules);
+    bool ok = false;
+    s.rules_text = ReadText(path, &ok);
+    if (!ok) return ch->Fail("rules", fmt::format("cannot read {}", path.string()));
+    s.rules_file = path.string();
+    return {};
+  }
+  ChannelRates r;
+  BF_ASSIGN_OR_RETURN(r.green, ch->Number("green", 0, 1, r.green));
+  BF_ASSIGN_OR_RETURN(r.yellow, ch->Number("yellow", 0, 1, r.yellow));
+  BF_ASSIGN_OR_RETURN(r.red, ch->Number("red", 0, 1, r.red));
+  BF_ASSIGN_OR_RETURN(r.quarantine, ch->Number("quarantine", 0, 1, 0.0));
+  double sum = r.green + r.yellow + r.red;
+  if (std::abs(sum - 1) > 1e-6) {
+    return ch->Fail("", fmt::format("green + yellow + red must be 1 (they add up to {:g})", sum));
+  }
+  s.channel_rates = r;
+  return {};
+}
+
+Status ParseEvents(const Reader& root, Scenario& s) {
+  BF_ASSIGN_OR_RETURN(std::vector<Reader> caps, root.Tables("capacity_events"));
+  for (const Reader& e : caps) {
+    BF_TRY(e.RejectUnknown({"kind", "from", "from_day", "hours", "announce", "announce_day",
+                            "direction", "lane_class", "lanes", "trucks_per_hour", "reason"}));
+    CapacityEvent ev;
+    BF_ASSIGN_OR_RETURN(std::string kind, e.String("kind"));
+    auto parsed = ParseCapacityChangeKind(kind);
+    if (!parsed) return e.Fail("kind", parsed.error().message);
+    ev.change.kind = *parsed;
+    BF_ASSIGN_OR_RETURN(ev.change.from, e.TimeOrDay("from", s.start, s.days));
+    BF_ASSIGN_OR_RETURN(double hours, e.Number("hours", 0.25, 24 * 90));
+    ev.change.until = ev.change.from + Duration(static_cast<int64_t>(hours * 3600000));
+    ev.announce_at = ev.change.from;
+    if (e.Has("announce") || e.Has("announce_day")) {
+      BF_ASSIGN_OR_RETURN(ev.announce_at, e.TimeOrDay("announce", s.start, s.days));
+    }
+    if (ev.announce_at < s.start) ev.announce_at = s.start;
+    BF_ASSIGN_OR_RETURN(ev.change.direction, e.String("direction", std::string()));
+    BF_ASSIGN_OR_RETURN(ev.change.lane_class, e.String("lane_class", std::string()));
+    BF_ASSIGN_OR_RETURN(ev.change.lanes, e.Int("lanes", 0, 100, 0));
+    BF_ASSIGN_OR_RETURN(ev.change.trucks_per_hour, e.Number("trucks_per_hour", 0, 10000, 0.0));
+    BF_ASSIGN_OR_RETURN(ev.change.reason, e.String("reason", std::string("scenario")));
+    Status valid = ValidateCapacityChange(ev.change, s.gate);
+    if (!valid) {
+      std::string field = valid.error().field.empty() ? "kind" : valid.error().field;
+      if (!e.Has(field)) field = "kind";
+      return e.Fail(field, valid.error().message);
+    }
+    s.capacity_events.push_back(ev);
+  }
+  BF_ASSIGN_OR_RETURN(std::vector<Reader> outages, root.Tables("link_outages"));
+  for (const Reader& o : outages) {
+    BF_TRY(o.RejectUnknown({"from", "from_day", "hours", "service_factor"}));
+    LinkOutage out;
+    BF_ASSIGN_OR_RETURN(out.from, o.TimeOrDay("from", s.start, s.days));
+    BF_ASSIGN_OR_RETURN(double hours, o.Number("hours", 0.01, 24 * 90));
+    out.until = out.from + Duration(static_cast<int64_t>(hours * 3600000));
+    BF_ASSIGN_OR_RETURN(out.service_factor, o.Number("service_factor", 1, 100, 2.0));
+    s.link_outages.push_back(out);
+  }
+  return {};
+}
+
+}  // namespace
+
+double ArrivalSpec::RatePerHour(int day, int weekday_index, int hour) const {
+  double per_day;
+  if (!replay_per_day.empty()) {
+    per_day = replay_per_day[static_cast<size_t>(day) % replay_per_day.size()];
+  } else {
+    per_day = trucks_per_day * weekday[static_cast<size_t>(weekday_index)];
+    if (static_cast<size_t>(day) < daily.size()) per_day *= daily[static_cast<size_t>(day)];
+  }
+  return per_day / 24 * hourly[static_cast<size_t>(hour)];
+}
+
+const Distribution& Scenario::ServiceFor(std::string_view lane_class,
+                                         std::string_view channel) const {
+  for (auto it = service.rbegin(); it != service.rend(); ++it) {
+    if ((it->lane_class.empty() || it->lane_class == lane_class) &&
+        (it->channel.empty() || it->channel == channel)) {
+      return it->minutes;
+    }
+  }
+  static const Distribution fallback = Distribution::Exponential(15);
+  return fallback;
+}
+
+Result<std::vector<double>> ReadReplay(const ReplaySpec& spec) {
+  bool ok = false;
+  std::string text = ReadText(spec.csv_path, &ok);
+  if (!ok) return InvalidArgument("bad_scenario", fmt::format("cannot read {}", spec.csv_path));
+  std::istringstream in(text);
+  std::string line;
+  if (!std::getline(in, line)) {
+    return InvalidArgument("bad_scenario", fmt::format("{} is empty", spec.csv_path));
+  }
+  std::vector<std::string> header = SplitCsvLine(line);
+  auto column = [&](const std::string& name) -> int {
+    for (size_t i = 0; i < header.size(); ++i) {
+      if (header[i] == name) return static_cast<int>(i);
+    }
+    return -1;
+  };
+  int date = column(spec.date_column);
+  if (date < 0) {
+    return InvalidArgument("bad_scenario",
+                           fmt::format("{} has no column '{}'", spec.csv_path, spec.date_column));
+  }
+  std::vector<int> counts;
+  for (const auto& name : spec.columns) {
+    int c = column(name);
+    if (c < 0) {
+      return InvalidArgument("bad_scenario",
+                             fmt::format("{} has no column '{}'", spec.csv_path, name));
+    }
+    counts.push_back(c);
+  }
+  std::vector<double> out;
+  int row = 1;
+  while (std::getline(in, line)) {
+    ++row;
+    if (line.empty() || line == "\r") continue;
+    std::vector<std::string> cells = SplitCsvLine(line);
+    if (static_cast<int>(cells.size()) <= date) continue;
+    if (!spec.from.empty() && cells[static_cast<size_t>(date)].substr(0, 10) < spec.from) continue;
+    double sum = 0;
+    for (int c : counts) {
+      if (c >= static_cast<int>(cells.size()) || cells[static_cast<size_t>(c)].empty()) continue;
+      try {
+        sum += std::stod(cells[static_cast<size_t>(c)]);
+      } catch (const std::exception&) {
+        return InvalidArgument("bad_scenario",
+                               fmt::format("{}:{}: '{}' is not a number", spec.csv_path, row,
+                                           cells[static_cast<size_t>(c)]));
+      }
+    }
+    out.push_back(sum);
+    if (spec.days > 0 && static_cast<int>(out.size()) >= spec.days) break;
+  }
+  if (out.empty()) {
+    return InvalidArgument("bad_scenario",
+                           fmt::format("{} has no rows from {}", spec.csv_path, spec.from));
+  }
+  double factor = spec.scale;
+  if (spec.scale_to_mean > 0) {
+    double mean = 0;
+    for (double v : out) mean += v;
+    mean /= static_cast<double>(out.size());
+    factor = mean > 0 ? spec.scale_to_mean / mean : 0;
+  }
+  for (double& v : out) v *= factor;
+  return out;
+}
+
+Result<Scenario> ParseScenario(std::string_view toml_text, const std::string& file) {
+  toml::table root_table;
+  try {
+    root_table = toml::parse(toml_text, file);
+  } catch (const toml::parse_error& err) {
+    return InvalidArgument("bad_scenario",
+                           fmt::format("{}:{}:{}: {}", file, err.source().begin.line,
+                                       err.source().begin.column, err.description()));
+  }
+  Reader root(root_table, "", file);
+  BF_TRY(root.RejectUnknown({"scenario", "gate", "arrivals", "traffic", "service", "channels",
+                             "behaviour", "capacity_events", "link_outages"}));
+  Scenario s;
+  s.file = file;
+  BF_ASSIGN_OR_RETURN(Reader head, root.Table("scenario"));
+  BF_TRY(head.RejectUnknown(
+      {"name", "description", "start", "days", "tick_seconds", "sample_minutes", "store"}));
+  BF_ASSIGN_OR_RETURN(s.name, head.String("name"));
+  BF_ASSIGN_OR_RETURN(s.description, head.String("description", std::string()));
+  BF_ASSIGN_OR_RETURN(std::string start, head.String("start"));
+  auto t = ParseTimestamp(start);
+  if (!t) return head.Fail("start", t.error().message);
+  s.start = *t;
+  BF_ASSIGN_OR_RETURN(s.days, head.Int("days", 1, 366));
+  BF_ASSIGN_OR_RETURN(s.tick_seconds, head.Number("tick_seconds", 1, 3600, 60.0));
+  BF_ASSIGN_OR_RETURN(s.sample_minutes, head.Number("sample_minutes", 1, 24 * 60, 60.0));
+  BF_ASSIGN_OR_RETURN(s.store, head.String("store", std::string("memory")));
+  if (s.store != "memory" && s.store != "sqlite") {
+    return head.Fail("store", "must be memory or sqlite");
+  }
+  BF_TRY(ParseGate(root, s));
+  BF_TRY(ParseArrivals(root, s));
+  BF_TRY(ParseTraffic(root, s));
+  BF_TRY(ParseService(root, s));
+  BF_TRY(ParseChannels(root, s));
+  BF_ASSIGN_OR_RETURN(auto behaviour, root.OptionalTable("behaviour"));
+  if (behaviour) {
+    BF_TRY(behaviour->RejectUnknown({"no_show_rate", "booking_no_show_rate"}));
+    BF_ASSIGN_OR_RETURN(s.no_show_rate, behaviour->Number("no_show_rate", 0, 1, 0.0));
+    BF_ASSIGN_OR_RETURN(s.booking_no_show_rate,
+                        behaviour->Number("booking_no_show_rate", 0, 1, 0.0));
+  }
+  BF_TRY(ParseEvents(root, s));
+  return s;
+}
+
+Result<Scenario> LoadScenario(const std::string& path) {
+  bool ok = false;
+  std::string text = ReadText(path, &ok);
+  if (!ok) return InvalidArgument("bad_scenario", fmt::format("cannot read {}", path));
+  return ParseScenario(text, path);
+}
+
+}  // namespace borderflow::sim

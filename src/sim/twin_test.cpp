@@ -1,0 +1,202 @@
+// The twin on the real engine: a small scenario runs without a refused command, is
+// reproducible, compares policies on the same arrivals, and gives the same result on SQLite as
+// in memory.
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include <boost/json/serialize.hpp>
+#include <gtest/gtest.h>
+
+#include <borderflow/sim/report.h>
+#include <borderflow/sim/twin.h>
+
+namespace borderflow::sim {
+namespace {
+
+namespace fs = std::filesystem;
+
+const std::string kSmall =
+    (fs::path(BORDERFLOW_SOURCE_DIR) / "tests/scenarios/sim/small.toml").string();
+
+Scenario Small() {
+  auto s = LoadScenario(kSmall);
+  EXPECT_TRUE(s) << s.error().ToString();
+  return *s;
+}
+
+TwinOptions Options(std::string policy, uint64_t seed, std::map<std::string, int> lanes = {}) {
+  TwinOptions o;
+  o.policy = std::move(policy);
+  o.seed = seed;
+  o.lanes = std::move(lanes);
+  return o;
+}
+
+std::string JsonWithoutWall(const TwinResult& r) {
+  auto o = ResultJson(r, true);
+  o.erase("wall_seconds");
+  return boost::json::serialize(o);
+}
+
+TEST(Twin, RunsTheSmallScenarioThroughTheEngine) {
+  Scenario s = Small();
+  int progress_calls = 0;
+  double last = -1;
+  TwinOptions options = Options("fifo", 3);
+  options.progress = [&](double f) {
+    EXPECT_GE(f, last);
+    last = f;
+    ++progress_calls;
+  };
+  auto r = RunTwin(s, options);
+  ASSERT_TRUE(r) << r.error().ToString();
+  // Every command the twin sent was accepted: its model of the lifecycle matches the engine's.
+  EXPECT_EQ(r->command_errors, 0) << boost::json::serialize(ResultJson(*r));
+  EXPECT_GT(r->trucks_arrived, 200);
+  EXPECT_LT(r->trucks_arrived, 300);
+  EXPECT_GT(r->trucks_cleared, 120);
+  EXPECT_LE(r->trucks_cleared, r->trucks_called);
+  EXPECT_EQ(r->wait_hours.count(), r->trucks_called);
+  EXPECT_GT(r->prediction_abs_error_hours.count(), 60);
+  EXPECT_GT(r->missed_calls, 0);  // 3% no-shows
+  EXPECT_GT(r->lapsed_bookings, 0);
+  // Six-hour declarations and half-day freshness windows against an overnight queue.
+  EXPECT_GT(r->expired_declarations, 0);
+  EXPECT_GT(r->spoiled_perishables, 0);
+  for (const auto& [lane, u] : r->lane_utilisation) {
+    EXPECT_GE(u, 0) << lane;
+    EXPECT_LE(u, 1.0001) << lane;
+  }
+  EXPECT_GT(r->lane_utilisation.at("VN-CN/fresh_produce"), 0.2);
+  EXPECT_EQ(r->queue.size(), 25u);  // hourly samples, both ends
+  EXPECT_DOUBLE_EQ(last, 1.0);
+  EXPECT_GT(progress_calls, 10);
+  EXPECT_GT(r->events_processed, static_cast<uint64_t>(r->trucks_arrived) * 3);
+  int64_t per_day = 0;
+  for (auto d : r->cleared_per_day) per_day += d;
+  EXPECT_EQ(per_day, r->trucks_cleared);
+}
+
+TEST(Twin, SameScenarioAndSeedGiveTheSameJson) {
+  Scenario s = Small();
+  s.days = 1;
+  s.arrivals.trucks_per_day = 150;
+  auto a = RunTwin(s, Options("smart", 7));
+  auto b = RunTwin(s, Options("smart", 7));
+  auto c = RunTwin(s, Options("smart", 8));
+  ASSERT_TRUE(a && b && c);
+  EXPECT_EQ(JsonWithoutWall(*a), JsonWithoutWall(*b));
+  EXPECT_NE(JsonWithoutWall(*a), JsonWithoutWall(*c));
+}
+
+// Skipping ticks that cannot change anything gives exactly the result of ticking at every
+// interval, with fewer commands.
+TEST(Twin, SkippedIdleTicksChangeNothing) {
+  Scenario s = Small();
+  s.days = 1;
+  s.arrivals.trucks_per_day = 100;
+  for (const char* policy : {"fifo", "smart"}) {
+    TwinOptions every = Options(policy, 6);
+    every.tick_every_interval = true;
+    auto all = RunTwin(s, every);
+    auto skipped = RunTwin(s, Options(policy, 6));
+    ASSERT_TRUE(all && skipped);
+    EXPECT_LT(skipped->queue_ticks, all->queue_ticks);
+    EXPECT_EQ(all->queue_ticks, 24 * 60 - 1);
+    auto without_ticks = [](TwinResult r) {
+      r.queue_ticks = 0;
+      r.engine_commands = 0;
+      r.command_errors = 0;
+      return JsonWithoutWall(r);
+    };
+    EXPECT_EQ(without_ticks(*all), without_ticks(*skipped)) << policy;
+  }
+}
+
+TEST(Twin, PoliciesSeeTheSameArrivalsAndDecideDifferently) {
+  Scenario s = Small();
+  s.days = 1;
+  s.arrivals.trucks_per_day = 200;
+  auto fifo = RunTwin(s, Options("fifo", 5));
+  auto smart = RunTwin(s, Options("smart", 5));
+  ASSERT_TRUE(fifo && smart);
+  EXPECT_EQ(fifo->trucks_arrived, smart->trucks_arrived);
+  EXPECT_EQ(fifo->arrived_per_day, smart->arrived_per_day);
+  EXPECT_EQ(fifo->policy, "fifo");
+  EXPECT_EQ(smart->policy, "smart");
+  // The policies call trucks in another order: the per-class waits differ.
+  EXPECT_NE(fifo->wait_hours_by_class.at("perishable").Summarize().mean,
+            smart->wait_hours_by_class.at("perishable").Summarize().mean);
+  EXPECT_FALSE(RunTwin(s, Options("random", 5)));
+}
+
+TEST(Twin, MoreLanesClearMoreTrucks) {
+  Scenario s = Small();
+  s.days = 1;
+  s.arrivals.trucks_per_day = 150;
+  auto base = RunTwin(s, Options("fifo", 4, {{"VN-CN/fresh_produce", 1}}));
+  auto more = RunTwin(s, Options("fifo", 4, {{"VN-CN/fresh_produce", 6}}));
+  ASSERT_TRUE(base && more);
+  EXPECT_EQ(base->lanes.at("VN-CN/fresh_produce"), 1);
+  EXPECT_GT(more->wait_hours_by_lane_class.at("fresh_produce").count(),
+            base->wait_hours_by_lane_class.at("fresh_produce").count());
+  EXPECT_LT(more->wait_hours_by_lane_class.at("fresh_produce").Summarize().mean,
+            base->wait_hours_by_lane_class.at("fresh_produce").Summarize().mean);
+  EXPECT_FALSE(RunTwin(s, Options("fifo", 4, {{"VN-CN/bananas", 2}})));
+}
+
+TEST(Twin, SqliteStoreGivesTheSameResultAsMemory) {
+  Scenario s = Small();
+  s.days = 1;
+  s.arrivals.trucks_per_day = 60;
+  auto memory = RunTwin(s, Options("cyclic", 2));
+  s.store = "sqlite";
+  auto sqlite = RunTwin(s, Options("cyclic", 2));
+  ASSERT_TRUE(memory && sqlite) << (memory ? sqlite.error().ToString() : memory.error().ToString());
+  EXPECT_GT(memory->trucks_cleared, 30);
+  EXPECT_EQ(JsonWithoutWall(*memory), JsonWithoutWall(*sqlite));
+}
+
+TEST(Twin, RiskRulesAssessDeclarations) {
+  Scenario s = Small();
+  s.days = 1;
+  s.arrivals.trucks_per_day = 100;
+  std::ifstream in(fs::path(BORDERFLOW_SOURCE_DIR) / "rules/huu-nghi.rules");
+  std::ostringstream text;
+  text << in.rdbuf();
+  s.rules_text = text.str();
+  s.channel_rates.reset();
+  auto r = RunTwin(s, Options("smart", 1));
+  ASSERT_TRUE(r) << r.error().ToString();
+  EXPECT_EQ(r->command_errors, 0) << boost::json::serialize(ResultJson(*r));
+  EXPECT_GT(r->trucks_cleared, 40);
+}
+
+TEST(Report, HtmlHasTheChartsAndTheTable) {
+  Scenario s = Small();
+  s.days = 1;
+  s.arrivals.trucks_per_day = 80;
+  std::vector<TwinResult> runs;
+  for (const char* p : {"fifo", "smart"}) {
+    auto r = RunTwin(s, Options(p, 1));
+    ASSERT_TRUE(r);
+    runs.push_back(*r);
+  }
+  std::string html = ComparisonHtml(s, runs, "borderflow simulate x --policy fifo,smart");
+  EXPECT_EQ(std::count(html.begin(), html.end(), '<'), std::count(html.begin(), html.end(), '>'));
+  EXPECT_EQ(html.find("<script"), std::string::npos);
+  size_t svgs = 0;
+  for (size_t at = 0; (at = html.find("<svg", at)) != std::string::npos; ++at) ++svgs;
+  EXPECT_EQ(svgs, 3u);
+  EXPECT_NE(html.find("<polyline"), std::string::npos);
+  EXPECT_NE(html.find("trusted_perishable"), std::string::npos);
+  EXPECT_NE(html.find("spoiled loads"), std::string::npos);
+  EXPECT_NE(html.find("--policy fifo,smart"), std::string::npos);
+  std::string md = ComparisonMarkdown(runs);
+  EXPECT_NE(md.find("| smart |"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace borderflow::sim
