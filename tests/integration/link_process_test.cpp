@@ -29,30 +29,6 @@ namespace {
 namespace fs = std::filesystem;
 using namespace std::chrono_literals;
 
-// Runs the binary to completion; returns its exit code and output.
-std::pair<int, std::string> RunBorderflow(const std::vector<std::string>& args,
-                                          const fs::path& dir) {
-  fs::path out = dir / "run.txt";
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_addopen(&actions, 1, out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-  posix_spawn_file_actions_adddup2(&actions, 1, 2);
-  std::vector<std::string> all = {BorderflowBinary()};
-  all.insert(all.end(), args.begin(), args.end());
-  std::vector<char*> argv;
-  for (auto& a : all) argv.push_back(a.data());
-  argv.push_back(nullptr);
-  pid_t pid = 0;
-  int rc = posix_spawn(&pid, argv[0], &actions, nullptr, argv.data(), environ);
-  posix_spawn_file_actions_destroy(&actions);
-  if (rc != 0) return {-1, "spawn failed"};
-  int status = 0;
-  waitpid(pid, &status, 0);
-  std::ifstream in(out);
-  std::string text(std::istreambuf_iterator<char>(in), {});
-  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, text};
-}
-
 // A port free now (the peer listeners need known ports before either node starts).
 uint16_t FreePort() {
   int fd = socket(AF_INET, SOCK_STREAM, 0);
@@ -86,12 +62,12 @@ class NodeProcess {
       args.push_back("--company");
       args.push_back(company);
     }
-    auto [code, out] = RunBorderflow(args, dir_);
-    EXPECT_EQ(code, 0) << out;
-    auto [tcode, token] =
-        RunBorderflow({"token", "issue", "--db", db(), "--config", config_, "--user", name}, dir_);
-    EXPECT_EQ(tcode, 0) << token;
-    return token.substr(0, token.find('\n'));
+    ProcessRun added = RunBinary(args, dir_);
+    EXPECT_EQ(added.exit_code, 0) << added.output;
+    ProcessRun token =
+        RunBinary({"token", "issue", "--db", db(), "--config", config_, "--user", name}, dir_);
+    EXPECT_EQ(token.exit_code, 0) << token.output;
+    return token.output.substr(0, token.output.find('\n'));
   }
 
   void Start() {
@@ -298,8 +274,8 @@ TEST(LinkProcessTest, KillNineOfEitherNodeLosesNothingAndAppliesNothingTwice) {
   EXPECT_GE(crossings, static_cast<int64_t>(assessed.size()));
   EXPECT_LE(crossings, QueryInt(vn.db(), "SELECT COUNT(*) FROM crossings"));
   for (NodeProcess* node : {&vn, &cn}) {
-    auto [code, out] = RunBorderflow({"audit", "verify", "--db", node->db()}, node->dir());
-    EXPECT_EQ(code, 0) << out;
+    ProcessRun verify = RunBinary({"audit", "verify", "--db", node->db()}, node->dir());
+    EXPECT_EQ(verify.exit_code, 0) << verify.output;
   }
   fs::remove_all(root);
 }

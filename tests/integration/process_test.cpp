@@ -25,36 +25,6 @@ namespace {
 
 namespace json = boost::json;
 
-struct ProcessRun {
-  int exit_code = -1;
-  std::string output;
-};
-
-// Runs the binary with `args` to completion and captures stdout and stderr.
-ProcessRun RunBinary(const std::vector<std::string>& args, const std::filesystem::path& dir) {
-  std::filesystem::path out = dir / "out.txt";
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_addopen(&actions, 1, out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-  posix_spawn_file_actions_adddup2(&actions, 1, 2);
-  std::vector<std::string> all = {BorderflowBinary()};
-  all.insert(all.end(), args.begin(), args.end());
-  std::vector<char*> argv;
-  for (auto& a : all) argv.push_back(a.data());
-  argv.push_back(nullptr);
-  pid_t pid = 0;
-  int rc = posix_spawn(&pid, argv[0], &actions, nullptr, argv.data(), environ);
-  posix_spawn_file_actions_destroy(&actions);
-  ProcessRun run;
-  if (rc != 0) return run;
-  int status = 0;
-  waitpid(pid, &status, 0);
-  run.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  std::ifstream in(out);
-  run.output.assign(std::istreambuf_iterator<char>(in), {});
-  return run;
-}
-
 // Owns a server process: whatever way a test leaves (a failed ASSERT included), the process is
 // killed and reaped, never left running over a deleted directory.
 class ServerProcess {

@@ -1,9 +1,15 @@
 #include "test_node.h"
 
 #include <atomic>
+#include <fstream>
 
+#include <fcntl.h>
 #include <fmt/format.h>
+#include <spawn.h>
+#include <sys/wait.h>
 #include <unistd.h>
+
+extern char** environ;
 
 namespace borderflow::testing {
 
@@ -184,6 +190,31 @@ boost::json::object TestNode::Tick() {
   auto r = runtime_->engine().Execute(Command{Actor::System(), "", "", QueueTick{}});
   EXPECT_TRUE(r.has_value()) << r.error().ToString();
   return r ? r->body : boost::json::object();
+}
+
+// Runs the binary with `args` to completion and captures stdout and stderr.
+ProcessRun RunBinary(const std::vector<std::string>& args, const std::filesystem::path& dir) {
+  std::filesystem::path out = dir / "out.txt";
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_addopen(&actions, 1, out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  posix_spawn_file_actions_adddup2(&actions, 1, 2);
+  std::vector<std::string> all = {BorderflowBinary()};
+  all.insert(all.end(), args.begin(), args.end());
+  std::vector<char*> argv;
+  for (auto& a : all) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  pid_t pid = 0;
+  int rc = posix_spawn(&pid, argv[0], &actions, nullptr, argv.data(), environ);
+  posix_spawn_file_actions_destroy(&actions);
+  ProcessRun run;
+  if (rc != 0) return run;
+  int status = 0;
+  waitpid(pid, &status, 0);
+  run.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  std::ifstream in(out);
+  run.output.assign(std::istreambuf_iterator<char>(in), {});
+  return run;
 }
 
 }  // namespace borderflow::testing

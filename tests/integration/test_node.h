@@ -92,4 +92,13 @@ ApiReply ToReply(const Result<net::HttpResponse>& response);
 // The path of the borderflow binary built alongside the tests.
 std::string BorderflowBinary();
 
+struct ProcessRun {
+  int exit_code = -1;
+  std::string output;  // stdout and stderr
+};
+
+// Runs the borderflow binary with `args` to completion in `dir` (its output goes to a file
+// there) and returns its exit code and output.
+ProcessRun RunBinary(const std::vector<std::string>& args, const std::filesystem::path& dir);
+
 }  // namespace borderflow::testing
