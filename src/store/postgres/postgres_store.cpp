@@ -601,16 +601,24 @@ std::vector<Status> PostgresStore::Impl::WriteBatchLocked(std::span<const TxnFn>
   if (db.broken()) {
     if (auto s = db.Reset(); !s) return fail_all(s.error());
   }
-  if (auto s = db.Exec("BEGIN"); !s) {
+  constexpr std::string_view kBegin = "BEGIN; SAVEPOINT bf_fn";
+  if (auto s = db.Exec(kBegin); !s) {
     if (!db.broken()) return fail_all(s.error());
     if (auto r = db.Reset(); !r) return fail_all(r.error());
-    if (auto again = db.Exec("BEGIN"); !again) return fail_all(again.error());
+    if (auto again = db.Exec(kBegin); !again) return fail_all(again.error());
   }
+  // One round trip of savepoint handling per function: savepoint bf_fn always exists; it marks
+  // the start of the current function when `at_start` (after BEGIN, and after a failed function
+  // was rolled back to it), else the start of the previous, successful function, and is then
+  // replaced. COMMIT releases the last one.
+  bool at_start = true;
   std::vector<Status> results;
   results.reserve(work.size());
   PostgresWriteTxn txn(*this);
   for (const TxnFn& fn : work) {
-    if (auto s = db.Exec("SAVEPOINT bf_fn"); !s) return fail_all(s.error());
+    if (!at_start) {
+      if (auto s = db.Exec("RELEASE bf_fn; SAVEPOINT bf_fn"); !s) return fail_all(s.error());
+    }
     const bool saved_locked = head_locked;
     const int64_t saved_seq = head_seq;
     const std::string saved_hash = head_hash;
@@ -626,13 +634,13 @@ std::vector<Status> PostgresStore::Impl::WriteBatchLocked(std::span<const TxnFn>
       default:  // the connection was lost, or the transaction ended behind our back
         return fail_all(status ? Internal("the transaction was lost") : status.error());
     }
-    if (status) {
-      if (auto s = db.Exec("RELEASE bf_fn"); !s) return fail_all(s.error());
-    } else {
+    at_start = !status;
+    if (!status) {
       head_locked = saved_locked;
       head_seq = saved_seq;
       head_hash = saved_hash;
-      if (auto s = db.Exec("ROLLBACK TO bf_fn; RELEASE bf_fn"); !s) return fail_all(s.error());
+      // ROLLBACK TO keeps the savepoint: it marks the start of the next function.
+      if (auto s = db.Exec("ROLLBACK TO bf_fn"); !s) return fail_all(s.error());
     }
     results.push_back(std::move(status));
   }
