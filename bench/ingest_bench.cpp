@@ -1,10 +1,12 @@
 // Durable event ingest: acknowledged declarations per second over HTTP with 64 concurrent
 // clients (group commit), side by side in the same run with the store's own limit for the same
 // records (one transaction per event, and batched). Every acknowledged write is on disk
-// (SQLite WAL, synchronous=FULL).
+// (SQLite WAL, synchronous=FULL). With --pg-url, the same cases run on PostgreSQL too
+// (synchronous_commit=on, each case in a fresh schema of that database), in the same run.
 //
 //   bench/run.sh            (builds the release preset and runs this)
-//   ingest_bench --seconds 5 --connections 64 --markdown out.md
+//   bench/run.sh ingest --pg   (also starts a durable throwaway PostgreSQL for the PG cases)
+//   ingest_bench --seconds 5 --connections 64 --markdown out.md [--pg-url postgresql://...]
 
 #include <atomic>
 #include <filesystem>
@@ -18,9 +20,46 @@
 #include <borderflow/domain/crossing_json.h>
 #include <borderflow/net/http_client.h>
 #include <borderflow/server/runtime.h>
+#include <borderflow/store/store_factory.h>
+
+#include "postgres/pg_test_support.h"  // a fresh schema per PostgreSQL case
 
 namespace borderflow {
 namespace {
+
+// Where a case keeps its data: a fresh SQLite file, or a fresh schema of a PostgreSQL database.
+class BenchStore {
+ public:
+  BenchStore(const char* name, const std::string& pg_url) {
+    if (pg_url.empty()) {
+      dir_ = TempDirFor(name);
+      location_ = (dir_ / "bench.db").string();
+      return;
+    }
+    auto schema = pg_test::Schema::Create(pg_url);
+    BF_ASSERT(schema.has_value(), "bench schema");
+    schema_ = std::move(*schema);
+    location_ = schema_->url();
+  }
+  ~BenchStore() {
+    if (!dir_.empty()) std::filesystem::remove_all(dir_);
+  }
+  const std::string& location() const { return location_; }
+  const char* backend() const { return schema_ ? "PostgreSQL" : "SQLite"; }
+
+  static std::filesystem::path TempDirFor(const char* name) {
+    auto dir =
+        std::filesystem::temp_directory_path() / fmt::format("bf-bench-{}-{}", name, getpid());
+    std::filesystem::remove_all(dir);
+    std::filesystem::create_directories(dir);
+    return dir;
+  }
+
+ private:
+  std::filesystem::path dir_;
+  std::unique_ptr<pg_test::Schema> schema_;
+  std::string location_;
+};
 
 struct Row {
   std::string what;
@@ -36,13 +75,6 @@ std::string DeclarationBody(uint64_t n) {
       "gross_weight_kg":2000,"value":{{"amount":"9000.00","currency":"USD"}},
       "origin_country":"VN"}}]}})",
                      (n / 100) % 1000, n % 100, n % 10000000);
-}
-
-std::filesystem::path TempDir(const char* name) {
-  auto dir = std::filesystem::temp_directory_path() / fmt::format("bf-bench-{}-{}", name, getpid());
-  std::filesystem::remove_all(dir);
-  std::filesystem::create_directories(dir);
-  return dir;
 }
 
 // The same records the engine writes for a declaration: the crossing row, its audit record and
@@ -64,10 +96,11 @@ Status WriteDeclaration(WriteTxn& txn, const Declaration& decl, uint64_t n, Time
       IdempotencyRecord{"Ubench", fmt::format("k{}", n), "fp", 201, body, now});
 }
 
-Row StoreLimit(const GateConfig& config, size_t batch, double seconds) {
-  auto dir = TempDir("store");
+Row StoreLimit(const GateConfig& config, size_t batch, double seconds,
+               const std::string& pg_url = "") {
+  BenchStore where("store", pg_url);
   auto hs = HsNomenclature::Hs2022();
-  auto store = SqliteStore::Open(SqliteOptions{(dir / "store.db").string()}, hs);
+  auto store = OpenStore(where.location(), hs);
   BF_ASSERT(store.has_value(), "bench store opens");
   auto decl = DecodeDeclaration(*ParseJson(DeclarationBody(1)), *hs);
   BF_ASSERT(decl.has_value(), "bench declaration is valid");
@@ -87,9 +120,9 @@ Row StoreLimit(const GateConfig& config, size_t batch, double seconds) {
   }
   double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   store->reset();
-  std::filesystem::remove_all(dir);
-  return Row{batch == 1 ? "store, one transaction per event"
-                        : fmt::format("store, {} events per transaction", batch),
+  return Row{fmt::format("{} store, {}", where.backend(),
+                         batch == 1 ? "one transaction per event"
+                                    : fmt::format("{} events per transaction", batch)),
              double(n) / elapsed, "-"};
 }
 
@@ -109,13 +142,13 @@ std::string IssueToken(Runtime& rt, const std::string& name, Role role, std::str
 }
 
 Row HttpIngest(const GateConfig& config, HttpCase which, int connections, double seconds,
-               int http_threads) {
-  auto dir = TempDir("http");
+               int http_threads, const std::string& pg_url = "") {
+  BenchStore where("http", pg_url);
   SystemClock clock;
   SystemRandom random;
   RuntimeOptions options;
   options.config = config;
-  options.db_path = (dir / "node.db").string();
+  options.db_path = where.location();
   options.http.port = 0;
   options.http.threads = http_threads;
   options.api.rate_per_second = 0;   // one token sends everything here
@@ -203,10 +236,9 @@ Row HttpIngest(const GateConfig& config, HttpCase which, int connections, double
                        ? 0
                        : double(stats.commands.load() - commands_before) / double(transactions);
   node.Stop();
-  std::filesystem::remove_all(dir);
   if (r.errors > 0) std::cerr << "warning: " << r.errors << " requests failed\n";
   return Row{
-      fmt::format("HTTP {}, {} clients ({:.0f} events per commit)",
+      fmt::format("{} HTTP {}, {} clients ({:.0f} events per commit)", where.backend(),
                   which == HttpCase::kDeclarations
                       ? "POST /api/v1/crossings (declarations)"
                       : "POST /api/v1/crossings/{id}/events (start_inspection, record_inspection)",
@@ -236,11 +268,14 @@ int main(int argc, char** argv) {
   std::string markdown;
   std::string only;
   int http_threads = 2;
+  std::string pg_url;
   app.add_option("--seconds", seconds, "measured seconds per case")->capture_default_str();
   app.add_option("--connections", connections, "concurrent HTTP clients")->capture_default_str();
   app.add_option("--http-threads", http_threads, "server I/O threads")->capture_default_str();
   app.add_option("--config", config_path, "gate configuration")->capture_default_str();
   app.add_option("--markdown", markdown, "also write the result table to this file");
+  app.add_option("--pg-url", pg_url,
+                 "also run the cases on this PostgreSQL database (a fresh schema per case)");
   app.add_option("--only", only, "run one case: http, events, store1 or store256 (for profiling)")
       ->check(CLI::IsMember({"http", "events", "store1", "store256"}));
   CLI11_PARSE(app, argc, argv);
@@ -258,25 +293,50 @@ int main(int argc, char** argv) {
                 ? HttpIngest(*config, HttpCase::kEvents, connections, seconds, http_threads)
                 : StoreLimit(*config, only == "store1" ? 1 : 256, seconds);
     std::cout << fmt::format("{}: {:.0f} events/s {}\n", r.what, r.events_per_second, r.latency);
+    if (!pg_url.empty()) {
+      Row pg =
+          only == "http" ? HttpIngest(*config, HttpCase::kDeclarations, connections, seconds,
+                                      http_threads, pg_url)
+          : only == "events"
+              ? HttpIngest(*config, HttpCase::kEvents, connections, seconds, http_threads, pg_url)
+              : StoreLimit(*config, only == "store1" ? 1 : 256, seconds, pg_url);
+      std::cout << fmt::format("{}: {:.0f} events/s {}\n", pg.what, pg.events_per_second,
+                               pg.latency);
+    }
     return 0;
   }
-  std::cerr << "[1/4] store limit, one transaction per event...\n";
-  rows.push_back(StoreLimit(*config, 1, seconds));
-  std::cerr << "[2/4] store limit, batched...\n";
-  rows.push_back(StoreLimit(*config, 256, seconds));
-  std::cerr << "[3/4] HTTP declarations with " << connections << " clients...\n";
-  rows.push_back(HttpIngest(*config, HttpCase::kDeclarations, connections, seconds, http_threads));
-  std::cerr << "[4/4] HTTP lifecycle events with " << connections << " clients...\n";
-  rows.push_back(HttpIngest(*config, HttpCase::kEvents, connections, seconds, http_threads));
+  // SQLite, then (with --pg-url) the same four cases on PostgreSQL.
+  std::vector<std::string> backends = {""};
+  if (!pg_url.empty()) backends.push_back(pg_url);
+  const size_t total = 4 * backends.size();
+  size_t step = 0;
+  for (const std::string& url : backends) {
+    const char* name = url.empty() ? "SQLite" : "PostgreSQL";
+    std::cerr << fmt::format("[{}/{}] {} store limit, one transaction per event...\n", ++step,
+                             total, name);
+    rows.push_back(StoreLimit(*config, 1, seconds, url));
+    std::cerr << fmt::format("[{}/{}] {} store limit, batched...\n", ++step, total, name);
+    rows.push_back(StoreLimit(*config, 256, seconds, url));
+    std::cerr << fmt::format("[{}/{}] {} HTTP declarations with {} clients...\n", ++step, total,
+                             name, connections);
+    rows.push_back(
+        HttpIngest(*config, HttpCase::kDeclarations, connections, seconds, http_threads, url));
+    std::cerr << fmt::format("[{}/{}] {} HTTP lifecycle events with {} clients...\n", ++step, total,
+                             name, connections);
+    rows.push_back(HttpIngest(*config, HttpCase::kEvents, connections, seconds, http_threads, url));
+  }
 
   std::string table = fmt::format(
-      "Machine: {} cores, {}. Durable: SQLite WAL, synchronous=FULL.\n\n"
+      "Machine: {} cores, {}. Durable: SQLite WAL, synchronous=FULL{}.\n\n"
       "| case | acknowledged events/s | ratio to one-per-transaction | latency |\n"
       "|---|---:|---:|---|\n",
-      sysconf(_SC_NPROCESSORS_ONLN), CpuModel());
-  for (const Row& r : rows) {
+      sysconf(_SC_NPROCESSORS_ONLN), CpuModel(),
+      pg_url.empty() ? "" : "; PostgreSQL synchronous_commit=on, ratios to its own first row");
+  for (size_t i = 0; i < rows.size(); ++i) {
+    const Row& r = rows[i];
+    const Row& first = rows[i - i % 4];  // each backend's one-transaction-per-event row
     table += fmt::format("| {} | {:.0f} | {:.1f}x | {} |\n", r.what, r.events_per_second,
-                         r.events_per_second / rows[0].events_per_second, r.latency);
+                         r.events_per_second / first.events_per_second, r.latency);
   }
   std::cout << table;
   if (!markdown.empty()) std::ofstream(markdown) << table;
