@@ -181,7 +181,8 @@ struct Committed : Tables {
     }
     batch.crossings.clear();
     OverlayNested(idempotency, batch.idempotency);
-    audit.reserve(audit.size() + batch.audit.size());
+    // No reserve(size + n) here: an exact reserve reallocates the whole trail on every commit
+    // (quadratic over a season); push_back grows it geometrically.
     for (AuditRecord& r : batch.audit) {
       audit_by_subject[r.subject_type][r.subject_id].push_back(audit.size());
       audit.push_back(std::move(r));
