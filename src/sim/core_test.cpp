@@ -171,7 +171,9 @@ TEST_P(Md1Validation, MeanWaitMatchesPollaczekKhinchine) {
   run.servers = 1;
   run.arrival_rate = rho;  // service time 1
   run.service = Distribution::Deterministic(1);
-  run.customers = rho >= 0.8 ? 300000 : 100000;
+  // 300,000 customers at every load: with 100,000 at rho 0.6 the 99% interval of this seed
+  // missed P-K by 0.4% (a 1-in-100 event that a fixed seed makes permanent).
+  run.customers = 300000;
   run.warmup = 20000;
   run.seed = 2027;
   run.level = 0.99;
