@@ -33,6 +33,7 @@ struct SimFlags {
   std::string json_out;
   std::string report_dir;
   std::vector<std::string> lanes;  // DIRECTION/class=N[,N...]
+  int days = 0;                    // 0: the scenario's
   bool quiet = false;
 };
 
@@ -117,6 +118,7 @@ std::string CommandLine(const SimFlags& flags) {
   std::string s = fmt::format("borderflow simulate {} --policy {} --seed {}", flags.scenario,
                               flags.policies, flags.seed);
   for (const auto& l : flags.lanes) s += " --lanes " + l;
+  if (flags.days > 0) s += fmt::format(" --days {}", flags.days);
   if (!flags.json_out.empty()) s += " --json " + flags.json_out;
   if (!flags.report_dir.empty()) s += " --report " + flags.report_dir;
   return s;
@@ -142,6 +144,7 @@ void PrintSummary(const TwinResult& r) {
 int Simulate(const SimFlags& flags) {
   auto scenario = sim::LoadScenario(flags.scenario);
   if (!scenario) return Fail(scenario.error());
+  if (flags.days > 0) scenario->days = flags.days;
   auto variants = Variants(flags);
   if (!variants) return Fail(variants.error());
   const bool bar = !flags.quiet && ::isatty(STDERR_FILENO);
@@ -217,6 +220,8 @@ std::function<std::optional<int>()> AddSimCommands(CLI::App& app) {
                   "write report.html (SVG charts), summary.md and results.json to this folder");
   cmd->add_option("--lanes", flags->lanes,
                   "lane counts to compare, DIRECTION/lane_class=N[,N...] (repeatable)");
+  cmd->add_option("--days", flags->days, "simulate only the first N days of the scenario")
+      ->check(CLI::Range(1, 366));
   cmd->add_flag("--quiet", flags->quiet, "no progress bar");
   return [cmd, flags]() -> std::optional<int> {
     if (!cmd->parsed()) return std::nullopt;
