@@ -93,7 +93,8 @@ void FillOutbox(Engine& engine, int n) {
   auto run_all = [&](auto make) {
     std::vector<std::promise<Result<CommandResult>>> done(n);
     for (int i = 0; i < n; ++i) {
-      engine.Submit(make(i), [&done, i](Result<CommandResult> r) { done[i].set_value(std::move(r)); });
+      engine.Submit(make(i),
+                    [&done, i](Result<CommandResult> r) { done[i].set_value(std::move(r)); });
     }
     std::vector<Result<CommandResult>> out;
     for (int i = 0; i < n; ++i) out.push_back(done[i].get_future().get());
@@ -149,7 +150,8 @@ Drained Drain(peer::PeerLink& link) {
 int main(int argc, char** argv) {
   CLI::App app{"borderflow link benchmark: signed messages per second between two nodes"};
   int messages = 4000;
-  app.add_option("--messages", messages, "pre-arrival notices to send")->check(CLI::Range(1, 200000));
+  app.add_option("--messages", messages, "pre-arrival notices to send")
+      ->check(CLI::Range(1, 200000));
   CLI11_PARSE(app, argc, argv);
 
   SystemClock clock;
@@ -179,9 +181,10 @@ int main(int argc, char** argv) {
   }
   double crypto_rate = crypto_n / Since(crypto_start);
 
-  std::cout << fmt::format("link benchmark: {} pre-arrival notices, Huu Nghi -> Youyiguan, "
-                           "HTTPS on loopback, SQLite (durable) on both sides\n",
-                           messages);
+  std::cout << fmt::format(
+      "link benchmark: {} pre-arrival notices, Huu Nghi -> Youyiguan, "
+      "HTTPS on loopback, SQLite (durable) on both sides\n",
+      messages);
   std::cout << fmt::format("  sign + verify alone          {:>10.0f} messages/s\n", crypto_rate);
   std::vector<std::pair<int, double>> rates;
   for (int batch : {256, 16}) {

@@ -462,4 +462,3 @@ TEST(GateConfigTest, LinkErrorsNameTheKey) {
 
 }  // namespace
 }  // namespace borderflow
-

@@ -1,7 +1,7 @@
 #pragma once
 
 // Decoding of stored crossing documents, shared by the relational stores (internal to
-// src/store). (SqliteStore still has its own copy; it can switch to this one.)
+// src/store).
 
 #include <string_view>
 

@@ -13,6 +13,7 @@
 #include <borderflow/store/sqlite_store.h>
 
 #include "../migrations.h"
+#include "../stored_crossing.h"
 #include "sqlite_db.h"
 
 // SqliteStore: the file is a WAL database with synchronous=FULL, so WriteBatch returns only after
@@ -143,9 +144,8 @@ Error OpenFailed(const std::string& path, std::string_view reason) {
                      fmt::format("cannot open database '{}': {}", path, reason));
 }
 
-Error Corrupt(std::string message) {
-  return Error(ErrorKind::kInternal, "stored_data_corrupt", std::move(message));
-}
+using store::Corrupt;
+using store::DecodeStoredCrossing;
 
 bool IsUniqueViolation(int rc) {
   return rc == SQLITE_CONSTRAINT_PRIMARYKEY || rc == SQLITE_CONSTRAINT_UNIQUE;
@@ -260,38 +260,6 @@ Status CheckPath(const std::string& path) {
 }
 
 // --- Row codecs -------------------------------------------------------------------------------
-
-JsonLimits StoredDocLimits() {
-  JsonLimits limits;
-  limits.max_bytes = 64u << 20;
-  limits.max_depth = 64;
-  return limits;
-}
-
-// Decodes a stored crossing document. Corrupt data is an error, never a crash: DecodeCrossing
-// may throw on some malformed shapes, so exceptions are caught here.
-Result<Crossing> DecodeStoredCrossing(std::string_view id, std::string_view doc,
-                                      const HsNomenclature& hs) {
-  auto parsed = ParseJson(doc, StoredDocLimits());
-  if (!parsed) {
-    return Corrupt(
-        fmt::format("stored crossing '{}' is not valid JSON: {}", id, parsed.error().message));
-  }
-  Result<Crossing> decoded = Crossing();
-  try {
-    decoded = DecodeCrossing(*parsed, hs);
-  } catch (const std::exception& e) {
-    return Corrupt(fmt::format("stored crossing '{}' is malformed: {}", id, e.what()));
-  }
-  if (!decoded) {
-    return Corrupt(
-        fmt::format("stored crossing '{}' is malformed: {}", id, decoded.error().ToString()));
-  }
-  if (decoded->id != id) {
-    return Corrupt(fmt::format("stored crossing '{}' contains id '{}'", id, decoded->id));
-  }
-  return std::move(*decoded);
-}
 
 // Reads every row of `stmt` (columns: id, doc) as crossings.
 Result<std::vector<Crossing>> ReadCrossings(Stmt& stmt, const HsNomenclature& hs) {
@@ -534,10 +502,9 @@ class SqliteWriteTxn final : public WriteTxn {
     stmt.Bind(1, kind).Bind(2, id);
     BF_ASSIGN_OR_RETURN(bool row, stmt.Step());
     if (!row) return std::optional<StoredRecord>();
-    return std::optional<StoredRecord>(StoredRecord{std::string(stmt.Text(0)),
-                                                    std::string(stmt.Text(1)),
-                                                    std::string(stmt.Text(2)),
-                                                    FromUnixMillis(stmt.Int(3))});
+    return std::optional<StoredRecord>(
+        StoredRecord{std::string(stmt.Text(0)), std::string(stmt.Text(1)),
+                     std::string(stmt.Text(2)), FromUnixMillis(stmt.Int(3))});
   }
 
   Status InsertUser(const UserRecord& u) override {
