@@ -166,12 +166,16 @@ Runtime::~Runtime() { Stop(); }
 void Runtime::Stop() {
   ticker_.reset();
   if (link_) link_->Stop();  // the sender uses the engine
+  // Stop accepting and let in-flight requests finish; then drain the engine while the servers'
+  // io_contexts and the API still exist, because draining completes the queued requests'
+  // callbacks, which call into the API and post to the connections' strands. Destroying a
+  // server before the drain let the engine's writer touch a destroyed io_context (ASan).
   if (peer_server_) peer_server_->Stop();
-  peer_server_.reset();
   if (server_) server_->Stop();
+  engine_.reset();  // drains queued commands
+  peer_server_.reset();
   server_.reset();
   api_.reset();
-  engine_.reset();  // drains queued commands
   link_.reset();
   store_.reset();
 }
