@@ -71,35 +71,8 @@ class NodeProcess {
   }
 
   void Start() {
-    fs::path port_file = dir_ / "port";
-    fs::remove(port_file);
-    std::vector<std::string> all = {BorderflowBinary(),
-                                    "serve",
-                                    "--config",
-                                    config_,
-                                    "--db",
-                                    db(),
-                                    "--port",
-                                    "0",
-                                    "--port-file",
-                                    port_file.string(),
-                                    "--queue-tick",
-                                    "0"};
-    std::vector<char*> argv;
-    for (auto& a : all) argv.push_back(a.data());
-    argv.push_back(nullptr);
-    posix_spawn_file_actions_t actions;
-    posix_spawn_file_actions_init(&actions);
-    std::string log = (dir_ / "server.log").string();
-    posix_spawn_file_actions_addopen(&actions, 1, log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
-    posix_spawn_file_actions_adddup2(&actions, 1, 2);
-    if (posix_spawn(&pid_, argv[0], &actions, nullptr, argv.data(), environ) != 0) pid_ = 0;
-    posix_spawn_file_actions_destroy(&actions);
-    for (int i = 0; i < 600 && !fs::exists(port_file); ++i) std::this_thread::sleep_for(50ms);
-    std::ifstream in(port_file);
-    int p = 0;
-    in >> p;
-    port_ = static_cast<uint16_t>(p);
+    pid_ = StartServerProcess({"serve", "--config", config_, "--db", db(), "--queue-tick", "0"},
+                              dir_, port_);
   }
 
   int Kill(int signal) {

@@ -51,40 +51,13 @@ class ServerProcess {
   pid_t pid_;
 };
 
-// Starts `borderflow serve` in the background and waits for its port file.
+// Starts `borderflow serve` (or `command`) in the background and waits for its port file.
 pid_t StartServer(const std::filesystem::path& dir, const std::string& db, uint16_t& port,
                   const char* command = "serve") {
-  std::filesystem::path port_file = dir / "port";
-  std::filesystem::remove(port_file);
-  std::vector<std::string> all = {BorderflowBinary(),
-                                  command,
-                                  "--config",
-                                  std::string(BORDERFLOW_SOURCE_DIR) + "/config/huu-nghi.toml",
-                                  "--db",
-                                  db,
-                                  "--port",
-                                  "0",
-                                  "--port-file",
-                                  port_file.string()};
-  std::vector<char*> argv;
-  for (auto& a : all) argv.push_back(a.data());
-  argv.push_back(nullptr);
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  std::string log = (dir / "server.log").string();
-  posix_spawn_file_actions_addopen(&actions, 1, log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
-  posix_spawn_file_actions_adddup2(&actions, 1, 2);
-  pid_t pid = 0;
-  if (posix_spawn(&pid, argv[0], &actions, nullptr, argv.data(), environ) != 0) pid = 0;
-  posix_spawn_file_actions_destroy(&actions);
-  for (int i = 0; i < 600 && !std::filesystem::exists(port_file); ++i) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  }
-  std::ifstream in(port_file);
-  int p = 0;
-  in >> p;
-  port = static_cast<uint16_t>(p);
-  return pid;
+  return StartServerProcess(
+      {command, "--config", std::string(BORDERFLOW_SOURCE_DIR) + "/config/huu-nghi.toml", "--db",
+       db},
+      dir, port);
 }
 
 class ProcessTest : public ::testing::Test {

@@ -2,6 +2,7 @@
 
 #include <atomic>
 #include <fstream>
+#include <thread>
 
 #include <fcntl.h>
 #include <fmt/format.h>
@@ -215,6 +216,35 @@ ProcessRun RunBinary(const std::vector<std::string>& args, const std::filesystem
   std::ifstream in(out);
   run.output.assign(std::istreambuf_iterator<char>(in), {});
   return run;
+}
+
+pid_t StartServerProcess(std::vector<std::string> args, const std::filesystem::path& dir,
+                         uint16_t& port) {
+  std::filesystem::path port_file = dir / "port";
+  std::filesystem::remove(port_file);
+  std::vector<std::string> all = {BorderflowBinary()};
+  all.insert(all.end(), args.begin(), args.end());
+  for (std::string extra : {"--port", "0", "--port-file"}) all.push_back(extra);
+  all.push_back(port_file.string());
+  std::vector<char*> argv;
+  for (auto& a : all) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  std::string log = (dir / "server.log").string();
+  posix_spawn_file_actions_addopen(&actions, 1, log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
+  posix_spawn_file_actions_adddup2(&actions, 1, 2);
+  pid_t pid = 0;
+  if (posix_spawn(&pid, argv[0], &actions, nullptr, argv.data(), environ) != 0) pid = 0;
+  posix_spawn_file_actions_destroy(&actions);
+  for (int i = 0; i < 600 && !std::filesystem::exists(port_file); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  std::ifstream in(port_file);
+  int p = 0;
+  in >> p;
+  port = static_cast<uint16_t>(p);
+  return pid;
 }
 
 }  // namespace borderflow::testing

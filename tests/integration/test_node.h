@@ -101,4 +101,10 @@ struct ProcessRun {
 // there) and returns its exit code and output.
 ProcessRun RunBinary(const std::vector<std::string>& args, const std::filesystem::path& dir);
 
+// Starts the borderflow binary with `args` plus "--port 0 --port-file DIR/port" in the
+// background (output appended to DIR/server.log), waits up to 30 s for the port file and sets
+// `port` (0 when it never came). Returns the process id (0 when it could not be spawned).
+pid_t StartServerProcess(std::vector<std::string> args, const std::filesystem::path& dir,
+                         uint16_t& port);
+
 }  // namespace borderflow::testing
