@@ -113,6 +113,10 @@ struct SessionBase {
   std::mutex mu;
   bool cancelled = false;  // server gave up waiting: stop at once
   std::shared_ptr<internal::ResponseSlot> slot;
+
+  // While the session streams a body: the timer its coroutine waits on between chunks.
+  // Cancelling it (on the strand) wakes the coroutine.
+  std::shared_ptr<asio::steady_timer> stream_timer;
 };
 
 template <class Stream>
@@ -196,6 +200,10 @@ struct HttpServer::Impl {
   // error response is not lost to a TCP reset caused by unread request bytes.
   template <class Stream>
   asio::awaitable<void> LingeringClose(Session<Stream>& session);
+  // Writes a streamed response (HttpResponse::stream). Returns false when the connection broke.
+  template <class Stream>
+  asio::awaitable<bool> WriteStream(Session<Stream>& session, HttpResponse response,
+                                    unsigned version);
   HttpResponse MakeError(int status, std::string_view code, std::string_view detail) const;
   void Observe(const HttpRequest& request, const std::string& pattern, int status,
                std::chrono::steady_clock::time_point start) const;
@@ -306,6 +314,7 @@ void HttpServer::Impl::Stop(std::chrono::milliseconds grace) {
     asio::post(session->executor(), [session] {
       session->stopping = true;
       if (!session->busy) session->CloseNow();
+      if (session->stream_timer) session->stream_timer->cancel();  // end a streamed body now
     });
   }
   // 2. Grace period for in-flight requests.
@@ -492,6 +501,66 @@ asio::awaitable<beast::error_code> HttpServer::Impl::WriteResponse(Session<Strea
 }
 
 template <class Stream>
+asio::awaitable<bool> HttpServer::Impl::WriteStream(Session<Stream>& session, HttpResponse response,
+                                                    unsigned version) {
+  std::shared_ptr<BodyStream> body = std::move(response.stream);
+  http::response<http::empty_body> res;
+  res.version(version);
+  res.result(static_cast<unsigned>(response.status));
+  res.set(http::field::server, "borderflow");
+  if (!response.content_type.empty()) res.set(http::field::content_type, response.content_type);
+  for (const auto& [name, value] : response.headers) res.insert(name, value);
+  res.keep_alive(false);
+  // HTTP/1.0 has no chunked encoding: the body then ends when the connection closes.
+  const bool chunked = version >= 11;
+  res.chunked(chunked);
+  http::response_serializer<http::empty_body> serializer(res);
+  session.lowest().expires_after(options.idle_timeout);
+  auto [header_ec, header_n] =
+      co_await http::async_write_header(session.stream, serializer, kAwaitTuple);
+  if (header_ec) {
+    body->Close();
+    co_return false;
+  }
+
+  auto timer = std::make_shared<asio::steady_timer>(co_await asio::this_coro::executor);
+  session.stream_timer = timer;
+  // Posted under the stream's lock; runs on this strand after the coroutine suspends, so a
+  // chunk pushed between Take() and the wait below still wakes it.
+  body->SetWaker([timer] { asio::post(timer->get_executor(), [timer] { timer->cancel(); }); });
+
+  const auto write = [&](const std::string& data) -> asio::awaitable<bool> {
+    if (data.empty()) co_return true;
+    session.lowest().expires_after(options.idle_timeout);
+    if (chunked) {
+      auto [ec, n] = co_await asio::async_write(session.stream,
+                                                http::make_chunk(asio::buffer(data)), kAwaitTuple);
+      co_return !ec;
+    }
+    auto [ec, n] = co_await asio::async_write(session.stream, asio::buffer(data), kAwaitTuple);
+    co_return !ec;
+  };
+
+  bool ok = co_await write(response.body);
+  while (ok) {
+    BodyStream::Taken taken = body->Take();
+    ok = co_await write(taken.data);
+    if (!ok || taken.done || session.stopping) break;
+    timer->expires_after(body->keepalive_every());
+    auto [wait_ec] = co_await timer->async_wait(kAwaitTuple);
+    if (!wait_ec && !session.stopping) ok = co_await write(body->keepalive());  // idle
+  }
+  body->Close();
+  session.stream_timer.reset();
+  if (ok && chunked) {
+    session.lowest().expires_after(options.idle_timeout);
+    auto [ec, n] = co_await asio::async_write(session.stream, http::make_chunk_last(), kAwaitTuple);
+    ok = !ec;
+  }
+  co_return ok;
+}
+
+template <class Stream>
 asio::awaitable<void> HttpServer::Impl::LingeringClose(Session<Stream>& session) {
   // TCP level even under TLS: the drained bytes are discarded, so they need no decryption.
   beast::tcp_stream& tcp_stream = session.lowest();
@@ -639,6 +708,15 @@ asio::awaitable<void> HttpServer::Impl::RunSession(std::shared_ptr<Session<Strea
     }
 
     const int status = response->status;
+    if (response->stream) {
+      if (!head) {
+        // A streamed body ends the connection.
+        const bool ok = co_await WriteStream(session, std::move(*response), version);
+        if (ok) Observe(request, pattern, status, start);
+        break;
+      }
+      response->stream->Close();
+    }
     auto write_ec =
         co_await WriteResponse(session, std::move(*response), version, keep_alive, head);
     if (write_ec) break;

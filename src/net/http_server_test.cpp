@@ -1,6 +1,7 @@
 // End-to-end tests of HttpServer, HttpClient and RunLoad over loopback (ephemeral ports).
 
 #include <atomic>
+#include <condition_variable>
 #include <future>
 #include <mutex>
 #include <string>
@@ -15,6 +16,7 @@
 
 #include <borderflow/net/http_client.h>
 #include <borderflow/net/http_server.h>
+#include <borderflow/net/testing/stream_reader.h>
 
 namespace borderflow::net {
 namespace {
@@ -39,7 +41,7 @@ HttpResponse TestErrors(int status, std::string_view code, std::string_view deta
 }
 
 HttpResponse Text(std::string body, int status = 200) {
-  return HttpResponse{status, "text/plain", {}, std::move(body)};
+  return HttpResponse{status, "text/plain", {}, std::move(body), nullptr};
 }
 
 // Owns threads that handlers start, and joins them at the end of the test.
@@ -464,6 +466,120 @@ TEST_F(HttpServerTest, StopCompletesWhenHandlerNeverResponds) {
   std::lock_guard lock(mu);
   for (auto& respond : parked) respond(Text("too late"));
   parked.clear();
+}
+
+// A handler that hands its stream to the test, which then pushes chunks from its own thread.
+class StreamingTest : public HttpServerTest {
+ protected:
+  void AddStreamRoute(std::chrono::milliseconds keepalive_every = 10s,
+                      size_t max_buffered = 1 << 20) {
+    router_.Add("GET", "/stream", [=, this](HttpRequest&, Respond respond) {
+      auto stream = std::make_shared<BodyStream>(": ka\n\n", keepalive_every, max_buffered);
+      {
+        std::lock_guard lock(mu_);
+        streams_.push_back(stream);
+      }
+      cv_.notify_all();
+      HttpResponse response{
+          200, "text/event-stream", {{"Cache-Control", "no-store"}}, "hello\n", nullptr};
+      response.stream = stream;
+      respond(std::move(response));
+    });
+  }
+  std::shared_ptr<BodyStream> WaitStream(size_t index) {
+    std::unique_lock lock(mu_);
+    cv_.wait_for(lock, 5s, [&] { return streams_.size() > index; });
+    return streams_.size() > index ? streams_[index] : nullptr;
+  }
+
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::vector<std::shared_ptr<BodyStream>> streams_;
+};
+
+TEST_F(StreamingTest, StreamsChunksAsTheyArriveUntilFinished) {
+  AddStreamRoute();
+  StartServer();
+  testing::StreamReader reader(port_, "/stream");
+  ASSERT_TRUE(reader.WaitFor("hello\n"));
+  EXPECT_EQ(reader.status(), 200);
+  EXPECT_NE(reader.header().find("content-type: text/event-stream"), std::string::npos);
+  EXPECT_NE(reader.header().find("transfer-encoding: chunked"), std::string::npos);
+  EXPECT_NE(reader.header().find("cache-control: no-store"), std::string::npos);
+  auto stream = WaitStream(0);
+  ASSERT_NE(stream, nullptr);
+  EXPECT_TRUE(stream->Push("one\n"));
+  ASSERT_TRUE(reader.WaitFor("one\n"));
+  EXPECT_FALSE(reader.ended());  // still open between chunks
+  std::thread pusher([stream] {
+    for (int i = 0; i < 100; ++i) stream->Push("n" + std::to_string(i) + "\n");
+    stream->Finish();
+  });
+  pusher.join();
+  ASSERT_TRUE(reader.WaitForEnd());
+  EXPECT_TRUE(reader.body().find("n0\n") != std::string::npos);
+  EXPECT_TRUE(reader.body().find("n98\nn99\n") != std::string::npos);  // in order, none lost
+  EXPECT_FALSE(stream->Push("after"));                                 // the server closed its side
+}
+
+TEST_F(StreamingTest, SendsKeepaliveWhenIdleAndNoticesTheClientLeaving) {
+  AddStreamRoute(50ms);
+  StartServer();
+  auto reader = std::make_unique<testing::StreamReader>(port_, "/stream");
+  ASSERT_TRUE(reader->WaitFor(": ka\n\n: ka\n\n", 5s));
+  auto stream = WaitStream(0);
+  ASSERT_NE(stream, nullptr);
+  reader.reset();  // the client goes away: the next keep-alive write fails
+  for (int i = 0; i < 200 && !stream->closed(); ++i) std::this_thread::sleep_for(10ms);
+  EXPECT_TRUE(stream->closed());
+  EXPECT_FALSE(stream->Push("x"));
+}
+
+TEST_F(StreamingTest, ASlowClientIsCutOffInsteadOfBufferingWithoutBound) {
+  AddStreamRoute(10s, 64);
+  StartServer();
+  testing::StreamReader reader(port_, "/stream");
+  ASSERT_TRUE(reader.WaitFor("hello\n"));
+  auto stream = WaitStream(0);
+  ASSERT_NE(stream, nullptr);
+  // More than the bound queued at once (before the server takes any of it).
+  EXPECT_FALSE(stream->Push(std::string(100, 'x')));
+  EXPECT_TRUE(stream->closed());
+  ASSERT_TRUE(reader.WaitForEnd());  // the response ends cleanly; the client reconnects
+}
+
+TEST_F(StreamingTest, StopEndsOpenStreamsPromptly) {
+  AddStreamRoute();
+  StartServer();
+  testing::StreamReader reader(port_, "/stream");
+  ASSERT_TRUE(reader.WaitFor("hello\n"));
+  auto stream = WaitStream(0);
+  ASSERT_NE(stream, nullptr);
+  const auto start = std::chrono::steady_clock::now();
+  server_->Stop(5s);
+  EXPECT_LT(std::chrono::steady_clock::now() - start, 3s);  // well under the grace period
+  EXPECT_TRUE(reader.WaitForEnd());
+  EXPECT_TRUE(stream->closed());
+  EXPECT_FALSE(stream->Push("late"));
+}
+
+TEST_F(StreamingTest, HeadGetsTheHeaderAlone) {
+  router_.Add("HEAD", "/stream", [this](HttpRequest&, Respond respond) {
+    auto stream = std::make_shared<BodyStream>("", 10s);
+    {
+      std::lock_guard lock(mu_);
+      streams_.push_back(stream);
+    }
+    HttpResponse response{200, "text/event-stream", {}, "", nullptr};
+    response.stream = stream;
+    respond(std::move(response));
+  });
+  StartServer();
+  HttpClient client("127.0.0.1", port_);
+  auto result = client.Send("HEAD", "/stream");
+  ASSERT_TRUE(result.has_value()) << result.error().ToString();
+  EXPECT_EQ(result->status, 200);
+  EXPECT_TRUE(WaitStream(0)->closed());
 }
 
 TEST_F(HttpServerTest, IdleConnectionsDoNotDelayStop) {

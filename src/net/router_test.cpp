@@ -8,7 +8,7 @@ namespace {
 // Each route's handler answers with its own tag so tests can tell which one matched.
 Handler Tag(std::string tag) {
   return [tag](HttpRequest&, Respond respond) {
-    respond(HttpResponse{200, "text/plain", {}, tag});
+    respond(HttpResponse{200, "text/plain", {}, tag, nullptr});
   };
 }
 

@@ -29,7 +29,8 @@ HttpResponse TestErrors(int status, std::string_view code, std::string_view deta
       status,
       "application/problem+json",
       {},
-      "{\"code\":\"" + std::string(code) + "\",\"detail\":\"" + std::string(detail) + "\"}"};
+      "{\"code\":\"" + std::string(code) + "\",\"detail\":\"" + std::string(detail) + "\"}",
+      nullptr};
 }
 
 // One certificate for the suite (key generation is the slow part under ASan).
@@ -92,10 +93,10 @@ class TlsServerTest : public ::testing::Test {
  protected:
   void SetUp() override {
     router_.Add("GET", "/hello", [](HttpRequest& request, Respond respond) {
-      respond(HttpResponse{200, "text/plain", {}, "hello " + request.remote_address});
+      respond(HttpResponse{200, "text/plain", {}, "hello " + request.remote_address, nullptr});
     });
     router_.Add("POST", "/echo", [](HttpRequest& request, Respond respond) {
-      respond(HttpResponse{200, "application/octet-stream", {}, request.body});
+      respond(HttpResponse{200, "application/octet-stream", {}, request.body, nullptr});
     });
   }
 
@@ -354,7 +355,7 @@ TEST(ParseUrlTest, RefusesOtherUrls) {
 TEST(ParseUrlTest, ParsedOptionsConnect) {
   Router router;
   router.Add("GET", "/peer/v1/ping", [](HttpRequest&, Respond respond) {
-    respond(HttpResponse{200, "text/plain", {}, "pong"});
+    respond(HttpResponse{200, "text/plain", {}, "pong", nullptr});
   });
   HttpServer server(ServerOptions{.tls = ServerTls()}, router, TestErrors);
   auto port = server.Start();

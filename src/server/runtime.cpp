@@ -148,7 +148,7 @@ Result<std::unique_ptr<Runtime>> Runtime::Start(RuntimeOptions options, const Cl
     net::Router peer_routes;
     rt->link_->AddRoutes(peer_routes);
     peer_routes.Add("GET", "/healthz", [](net::HttpRequest&, net::Respond respond) {
-      respond(net::HttpResponse{200, "application/json", {}, R"({"status":"ok"})"});
+      respond(net::HttpResponse{200, "application/json", {}, R"({"status":"ok"})", nullptr});
     });
     rt->peer_server_ = std::make_unique<net::HttpServer>(peer_http, std::move(peer_routes),
                                                          rt->api_->Errors(), rt->api_->Observer());

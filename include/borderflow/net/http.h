@@ -7,6 +7,8 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -34,11 +36,62 @@ struct HttpRequest {
   std::string_view PathParam(const std::string& name) const;
 };
 
+// A response body produced over time (server-sent events): the handler keeps the producer side
+// and pushes chunks from any thread; the server writes each chunk as it arrives (chunked transfer
+// encoding) until the producer finishes, the client goes away, the server stops, or the client
+// falls more than `max_buffered` bytes behind (then the stream closes and the client reconnects).
+// When nothing was pushed for `keepalive_every`, the server writes `keepalive` (so dead
+// connections are found and proxies keep live ones open). Thread-safe.
+class BodyStream {
+ public:
+  BodyStream(std::string keepalive, std::chrono::milliseconds keepalive_every,
+             size_t max_buffered = 1 << 20)
+      : keepalive_(std::move(keepalive)),
+        keepalive_every_(keepalive_every),
+        max_buffered_(max_buffered) {}
+
+  // Producer. Queues a chunk; returns false (dropping it) when the stream is closed.
+  bool Push(std::string chunk);
+  // Producer: no more chunks; the server ends the response after the queued ones.
+  void Finish();
+  // Whether the consumer closed the stream (client gone, server stopping, too far behind).
+  bool closed() const;
+
+  // Consumer (the server). Takes everything queued; `done` when the producer finished or the
+  // stream is closed.
+  struct Taken {
+    std::string data;
+    bool done = false;
+  };
+  Taken Take();
+  // `wake` is called, under the stream's lock, whenever a chunk is queued or the producer
+  // finishes; it must only post work elsewhere. Close() removes it: once Close() returns,
+  // `wake` is never called again.
+  void SetWaker(std::function<void()> wake);
+  void Close();
+
+  const std::string& keepalive() const { return keepalive_; }
+  std::chrono::milliseconds keepalive_every() const { return keepalive_every_; }
+
+ private:
+  const std::string keepalive_;
+  const std::chrono::milliseconds keepalive_every_;
+  const size_t max_buffered_;
+  mutable std::mutex mu_;
+  std::string queued_;
+  bool finished_ = false;
+  bool closed_ = false;
+  std::function<void()> wake_;
+};
+
 struct HttpResponse {
   int status = 200;
   std::string content_type = "application/json";
   std::vector<std::pair<std::string, std::string>> headers;  // extra headers
   std::string body;
+  // When set, `body` is sent first and then the stream's chunks, and the connection closes
+  // when the stream ends (server only; HEAD requests get the header alone).
+  std::shared_ptr<BodyStream> stream;
 };
 
 // Completes a request. Must be called exactly once, from any thread.

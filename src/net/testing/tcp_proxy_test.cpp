@@ -22,7 +22,7 @@ using namespace std::chrono_literals;
 using Clock = std::chrono::steady_clock;
 
 HttpResponse TestErrors(int status, std::string_view code, std::string_view) {
-  return HttpResponse{status, "text/plain", {}, std::string(code)};
+  return HttpResponse{status, "text/plain", {}, std::string(code), nullptr};
 }
 
 // A server (plain or TLS) with GET /hello, and a proxy in front of it.
@@ -31,7 +31,7 @@ class TcpProxyTest : public ::testing::TestWithParam<bool> {
   void SetUp() override {
     Router router;
     router.Add("GET", "/hello", [](HttpRequest&, Respond respond) {
-      respond(HttpResponse{200, "text/plain", {}, "hello"});
+      respond(HttpResponse{200, "text/plain", {}, "hello", nullptr});
     });
     ServerOptions options;
     if (tls()) {
