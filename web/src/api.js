@@ -1,0 +1,76 @@
+// The REST API: bearer token from sessionStorage (never in the URL or the page), problem
+// details turned into ApiError, Idempotency-Key on every write.
+const TOKEN_KEY = 'borderflow.token';
+
+export const session = {
+  get token() {
+    return sessionStorage.getItem(TOKEN_KEY) || '';
+  },
+  set(token) {
+    sessionStorage.setItem(TOKEN_KEY, token);
+  },
+  clear() {
+    sessionStorage.removeItem(TOKEN_KEY);
+  },
+};
+
+export class ApiError extends Error {
+  constructor(status, problem) {
+    super((problem && (problem.detail || problem.title)) || `HTTP ${status}`);
+    this.status = status;
+    this.code = (problem && problem.code) || '';
+    this.field = (problem && problem.field) || '';
+    this.problem = problem || {};
+  }
+}
+
+// A fresh idempotency key (crypto.getRandomValues works outside secure contexts too).
+export function newKey() {
+  const b = new Uint8Array(16);
+  crypto.getRandomValues(b);
+  return 'web-' + Array.from(b, (x) => x.toString(16).padStart(2, '0')).join('');
+}
+
+export async function api(path, { method = 'GET', body, key, query, token = session.token, signal } = {}) {
+  let url = path;
+  if (query) {
+    const q = new URLSearchParams();
+    for (const [k, v] of Object.entries(query)) if (v !== undefined && v !== null && v !== '') q.set(k, v);
+    const s = q.toString();
+    if (s) url += '?' + s;
+  }
+  const headers = { Accept: 'application/json' };
+  if (token) headers.Authorization = 'Bearer ' + token;
+  if (body !== undefined) headers['Content-Type'] = 'application/json';
+  if (method !== 'GET') headers['Idempotency-Key'] = key || newKey();
+  const res = await fetch(url, {
+    method,
+    headers,
+    body: body === undefined ? undefined : JSON.stringify(body),
+    cache: 'no-store',
+    credentials: 'omit',
+    signal,
+  });
+  const text = await res.text();
+  let data = null;
+  try {
+    data = text ? JSON.parse(text) : null;
+  } catch {
+    data = null;
+  }
+  if (!res.ok) throw new ApiError(res.status, data);
+  return data;
+}
+
+// Every page of a list endpoint (bounded).
+export async function listAll(path, query = {}, maxPages = 5) {
+  const items = [];
+  let cursor = '';
+  for (let i = 0; i < maxPages; i++) {
+    const page = await api(path, { query: { ...query, limit: 200, cursor } });
+    items.push(...(page.items || []));
+    if (!page.next_cursor) break;
+    cursor = page.next_cursor;
+  }
+  return items;
+}

@@ -1,0 +1,516 @@
+// The forwarder portal: declare a crossing (checked as you type), book / rebook / cancel a slot,
+// the company's trucks with their status and expected call time. Live through the feed.
+import { h, fill, field, option } from '../dom.js';
+import { t } from '../i18n.js';
+import { api, listAll, newKey, session } from '../api.js';
+import { openFeed } from '../feed.js';
+import { checkPlate } from '../plate.js';
+import { fmtTime, localInputToIso, isoToLocalInput } from '../time.js';
+import { dirName, laneName, stateName, channelName, FINAL_STATES } from '../labels.js';
+
+const EXPECTED_CALL_STATES = ['booked', 'in_yard', 'called'];
+
+export function mount(root, ctx) {
+  const gate = ctx.gate;
+  const side = gate ? gate.self : { country: '', utc_offset: '+00:00' };
+  let stopped = false;
+  let lifecycle = [];
+
+  const declareSection = h('section', { class: 'card', 'aria-labelledby': 'declare-title' });
+  const trucksSection = h('section', { class: 'card', 'aria-labelledby': 'trucks-title' });
+  const feedState = h('span', { class: 'feed-state', id: 'feed-state', 'data-state': 'connecting' }, t('feed.connecting'));
+  root.append(
+    h('div', { class: 'page-head' }, h('h1', {}, t('portal.title')), h('div', {}, t('portal.company', { company: ctx.me.company_id || '—' }), ' · ', feedState)),
+    h('div', { class: 'grid two' }, declareSection, trucksSection),
+  );
+
+  // --- declaration form ---------------------------------------------------------------------
+  let formKey = newKey();
+  const directions = gate ? gate.directions : [];
+  const dir = h('select', { name: 'direction', required: true }, directions.map((d) => option(d.id, dirName(d.id))));
+  const lane = h('select', { name: 'lane_class', required: true });
+  const fillLanes = () => {
+    const d = directions.find((x) => x.id === dir.value);
+    fill(lane, (d ? d.lane_classes : []).map((l) => option(l.lane_class, laneName(l.lane_class), l.lane_class === 'fresh_produce')));
+    updatePerishable();
+  };
+  const plate = h('input', { name: 'plate', autocomplete: 'off', required: true, placeholder: '12C-123.45' });
+  const trailer = h('input', { name: 'trailer_plate', autocomplete: 'off', placeholder: '12R-012.34' });
+  const driverName = h('input', { name: 'driver_name', required: true, autocomplete: 'off' });
+  const driverDoc = h('input', { name: 'driver_document', required: true, autocomplete: 'off' });
+  const nationality = h('select', { name: 'nationality' }, ['VN', 'CN'].map((c) => option(c, t('country.' + c))));
+  const hs = h('input', { name: 'hs_code', autocomplete: 'off', required: true, inputmode: 'numeric', placeholder: '0810.60', role: 'combobox', 'aria-expanded': 'false', 'aria-controls': 'hs-results', 'aria-autocomplete': 'list' });
+  const hsResults = h('ul', { id: 'hs-results', class: 'hs-results', role: 'listbox', 'aria-label': t('portal.hsResults') });
+  const goods = h('input', { name: 'description', required: true, autocomplete: 'off' });
+  const packages = h('input', { name: 'packages', type: 'number', min: '1', max: '1000000', step: '1', required: true });
+  const weight = h('input', { name: 'gross_weight_kg', type: 'number', min: '0.001', max: '100000', step: '0.001', required: true });
+  const amount = h('input', { name: 'value', type: 'text', inputmode: 'decimal', required: true, placeholder: '48000.00' });
+  const currency = h('input', { name: 'currency', value: 'USD', maxlength: '3', required: true, autocomplete: 'off' });
+  const origin = h('select', { name: 'origin_country' }, ['VN', 'CN'].map((c) => option(c, t('country.' + c))));
+  const freshness = h('input', { name: 'freshness_deadline', type: 'datetime-local' });
+  const customsDecl = h('input', { name: 'customs_declaration', autocomplete: 'off' });
+  const phyto = h('input', { name: 'phytosanitary_certificate', autocomplete: 'off' });
+  const origCert = h('input', { name: 'certificate_of_origin', autocomplete: 'off' });
+
+  const F = {
+    direction: field(t('portal.direction'), dir),
+    lane_class: field(t('portal.laneClass'), lane),
+    plate: field(t('portal.plate'), plate, t('portal.plateHint')),
+    trailer: field(t('portal.trailer'), trailer, t('common.optional')),
+    driverName: field(t('portal.driverName'), driverName),
+    driverDoc: field(t('portal.driverDocument'), driverDoc),
+    nationality: field(t('portal.nationality'), nationality),
+    hs: field(t('portal.hsCode'), hs, t('portal.hsHint')),
+    goods: field(t('portal.goods'), goods),
+    packages: field(t('portal.packages'), packages),
+    weight: field(t('portal.weight'), weight, t('portal.weightHint')),
+    amount: field(t('portal.value'), amount),
+    currency: field(t('portal.currency'), currency),
+    origin: field(t('portal.origin'), origin),
+    freshness: field(t('portal.freshness', { zone: '' }).trim() + ` (${side.country ? fmtZone(side) : ''})`, freshness, t('portal.freshnessHint')),
+    customsDecl: field(t('portal.customsDeclaration'), customsDecl, t('common.optional')),
+    phyto: field(t('portal.phyto'), phyto, t('common.optional')),
+    origCert: field(t('portal.certificateOfOrigin'), origCert, t('common.optional')),
+  };
+  F.hs.row.insertBefore(hsResults, F.hs.hint);
+  const setHint = (f, text, bad) => {
+    f.hint.textContent = text;
+    f.hint.classList.toggle('bad', !!bad);
+    f.hint.classList.toggle('good', !bad && !!text);
+    f.input.setAttribute('aria-invalid', bad ? 'true' : 'false');
+  };
+
+  function updatePerishable() {
+    const perishable = lane.value === 'fresh_produce';
+    freshness.required = perishable;
+    F.freshness.row.hidden = !perishable;
+    const empty = lane.value === 'empty_return';
+    for (const f of [F.hs, F.goods, F.packages, F.weight, F.amount, F.currency, F.origin]) {
+      f.row.hidden = empty;
+      f.input.required = !empty;
+    }
+    hsResults.hidden = empty;
+  }
+
+  const checks = {
+    plate: () => {
+      const r = checkPlate(plate.value);
+      if (!plate.value) return setHint(F.plate, t('portal.plateHint'), false), false;
+      if (r.ok) return setHint(F.plate, t('portal.plateOk', { display: r.display, country: t('country.' + r.country) }), false), true;
+      return setHint(F.plate, t(r.reason, r.params || {}), true), false;
+    },
+    trailer: () => {
+      if (!trailer.value) return setHint(F.trailer, t('common.optional'), false), true;
+      const r = checkPlate(trailer.value);
+      if (r.ok) return setHint(F.trailer, t('portal.plateOk', { display: r.display, country: t('country.' + r.country) }), false), true;
+      return setHint(F.trailer, t(r.reason, r.params || {}), true), false;
+    },
+    packages: () => {
+      if (F.packages.row.hidden) return true;
+      const n = Number(packages.value);
+      const ok = Number.isInteger(n) && n >= 1 && n <= 1000000;
+      setHint(F.packages, ok ? '' : t('portal.packagesBad'), !ok);
+      return ok;
+    },
+    weight: () => {
+      if (F.weight.row.hidden) return true;
+      const n = Number(weight.value);
+      const ok = weight.value !== '' && n >= 0.001 && n <= 100000;
+      setHint(F.weight, ok ? (n > 60000 ? t('portal.weightHeavy') : t('portal.weightOk', { t: (n / 1000).toFixed(3) })) : t('portal.weightBad'), !ok);
+      return ok;
+    },
+    amount: () => {
+      if (F.amount.row.hidden) return true;
+      const ok = /^[0-9]+(\.[0-9]{1,2})?$/.test(amount.value.trim()) && Number(amount.value) <= 1e10;
+      setHint(F.amount, ok ? '' : t('portal.valueBad'), !ok);
+      return ok;
+    },
+    currency: () => {
+      if (F.currency.row.hidden) return true;
+      const ok = /^[A-Z]{3}$/.test(currency.value.trim().toUpperCase());
+      setHint(F.currency, ok ? '' : t('portal.currencyBad'), !ok);
+      return ok;
+    },
+    freshness: () => {
+      if (F.freshness.row.hidden) return true;
+      const iso = localInputToIso(freshness.value, side);
+      const ok = !!freshness.value && Date.parse(iso) > Date.now();
+      setHint(F.freshness, ok ? t('portal.freshnessHint') : t('portal.freshnessBad'), !ok);
+      return ok;
+    },
+    required: (f) => {
+      const ok = f.row.hidden || f.input.value.trim() !== '';
+      setHint(f, ok ? '' : t('common.required'), !ok);
+      return ok;
+    },
+  };
+  let hsValid = false;
+  let hsTimer = null;
+  let hsSeq = 0;
+  async function hsSearch() {
+    const q = hs.value.trim();
+    const digits = q.replace(/[.\s]/g, '');
+    hsValid = false;
+    if (q.length < 2) {
+      fill(hsResults);
+      hs.setAttribute('aria-expanded', 'false');
+      setHint(F.hs, t('portal.hsHint'), false);
+      return;
+    }
+    const seq = ++hsSeq;
+    try {
+      const r = await api('/api/v1/hs', { query: { q } });
+      if (seq !== hsSeq || stopped) return;
+      const items = r.items || [];
+      const exact = /^\d{6,10}$/.test(digits) ? items.find((i) => digits.startsWith(i.code) && i.code.length === 6) : null;
+      hsValid = !!exact;
+      if (exact) setHint(F.hs, t('portal.hsOk', { code: exact.code, description: exact.description }), false);
+      else setHint(F.hs, /^\d+$/.test(digits) && digits.length >= 6 ? t('portal.hsUnknown') : t('portal.hsPick'), /^\d+$/.test(digits) && digits.length >= 6);
+      fill(
+        hsResults,
+        items.slice(0, 8).map((i) =>
+          h(
+            'li',
+            { role: 'option' },
+            h(
+              'button',
+              {
+                type: 'button',
+                class: 'link',
+                onclick: () => {
+                  hs.value = i.code.length === 6 ? `${i.code.slice(0, 4)}.${i.code.slice(4)}` : i.code;
+                  if (!goods.value) goods.value = i.description;
+                  fill(hsResults);
+                  hs.setAttribute('aria-expanded', 'false');
+                  hs.focus();
+                  hsSearch();
+                },
+              },
+              h('code', {}, i.code),
+              ' ',
+              i.description,
+            ),
+          ),
+        ),
+      );
+      hs.setAttribute('aria-expanded', items.length && !exact ? 'true' : 'false');
+      if (exact) fill(hsResults);
+    } catch (e) {
+      if (seq === hsSeq) setHint(F.hs, t('common.error', { detail: e.message }), true);
+    }
+  }
+  hs.addEventListener('input', () => {
+    clearTimeout(hsTimer);
+    hsTimer = setTimeout(hsSearch, 250);
+  });
+  hs.addEventListener('keydown', (e) => {
+    if (e.key === 'ArrowDown') {
+      const first = hsResults.querySelector('button');
+      if (first) {
+        e.preventDefault();
+        first.focus();
+      }
+    }
+  });
+  plate.addEventListener('input', checks.plate);
+  trailer.addEventListener('input', checks.trailer);
+  packages.addEventListener('input', checks.packages);
+  weight.addEventListener('input', checks.weight);
+  amount.addEventListener('input', checks.amount);
+  currency.addEventListener('input', checks.currency);
+  freshness.addEventListener('input', checks.freshness);
+  dir.addEventListener('change', fillLanes);
+  lane.addEventListener('change', updatePerishable);
+
+  const formMessage = h('div', { class: 'message', role: 'status', 'aria-live': 'polite', id: 'declare-message' });
+  const submit = h('button', { type: 'submit', id: 'declare-submit' }, t('portal.declare'));
+  const form = h(
+    'form',
+    { id: 'declare-form', novalidate: true, onsubmit: onDeclare },
+    h('fieldset', {}, h('legend', {}, t('portal.route')), F.direction.row, F.lane_class.row),
+    h('fieldset', {}, h('legend', {}, t('portal.vehicle')), F.plate.row, F.trailer.row, F.driverName.row, F.driverDoc.row, F.nationality.row),
+    h('fieldset', { id: 'goods-fieldset' }, h('legend', {}, t('portal.goodsTitle')), F.hs.row, F.goods.row, F.packages.row, F.weight.row, F.amount.row, F.currency.row, F.origin.row, F.freshness.row),
+    h('fieldset', {}, h('legend', {}, t('portal.documents')), F.customsDecl.row, F.phyto.row, F.origCert.row),
+    submit,
+    formMessage,
+  );
+  fill(declareSection, h('h2', { id: 'declare-title' }, t('portal.declareTitle')), form);
+  fillLanes();
+  if (gate && gate.self) freshness.value = isoToLocalInput(Date.now() + 36 * 3600000, side);
+
+  async function onDeclare(e) {
+    e.preventDefault();
+    const empty = lane.value === 'empty_return';
+    let ok = checks.plate() & checks.trailer() & checks.required(F.driverName) & checks.required(F.driverDoc);
+    if (!empty) {
+      ok &= checks.required(F.goods) & checks.packages() & checks.weight() & checks.amount() & checks.currency();
+      if (!hsValid) {
+        await hsSearch();
+        if (!hsValid) {
+          setHint(F.hs, t('portal.hsUnknown'), true);
+          ok = 0;
+        }
+      }
+    }
+    ok &= checks.freshness();
+    if (!ok) {
+      formMessage.textContent = t('portal.fixFields');
+      const bad = form.querySelector('[aria-invalid="true"]');
+      if (bad) bad.focus();
+      return;
+    }
+    const body = {
+      direction: dir.value,
+      lane_class: lane.value,
+      vehicle: { plate: plate.value.trim() },
+      driver: { name: driverName.value.trim(), document_number: driverDoc.value.trim(), nationality: nationality.value },
+    };
+    if (trailer.value.trim()) body.vehicle.trailer_plate = trailer.value.trim();
+    if (!empty) {
+      body.lines = [
+        {
+          hs_code: hs.value.trim(),
+          description: goods.value.trim(),
+          packages: Number(packages.value),
+          gross_weight_kg: Number(weight.value),
+          value: { amount: amount.value.trim(), currency: currency.value.trim().toUpperCase() },
+          origin_country: origin.value,
+        },
+      ];
+    }
+    if (!F.freshness.row.hidden) body.freshness_deadline = localInputToIso(freshness.value, side);
+    const docs = { customs_declaration: customsDecl.value.trim(), phytosanitary_certificate: phyto.value.trim(), certificate_of_origin: origCert.value.trim() };
+    if (Object.values(docs).some(Boolean)) body.documents = docs;
+    submit.disabled = true;
+    formMessage.textContent = t('common.sending');
+    try {
+      const c = await api('/api/v1/crossings', { method: 'POST', body, key: formKey });
+      formKey = newKey();
+      formMessage.textContent = t('portal.declared', { plate: c.vehicle.plate.display, id: c.id });
+      plate.value = '';
+      trailer.value = '';
+      checks.plate();
+      await loadTrucks();
+    } catch (err) {
+      formMessage.textContent = t('common.error', { detail: err.message });
+      const map = { 'vehicle.plate': F.plate, plate: F.plate, 'vehicle.trailer_plate': F.trailer, 'lines[0].hs_code': F.hs, 'lines[0].gross_weight_kg': F.weight, freshness_deadline: F.freshness };
+      const f = map[err.field] || (err.code === 'invalid_plate' ? F.plate : null);
+      if (f) {
+        setHint(f, err.message, true);
+        f.input.focus();
+      }
+      if (err.status && err.status < 500) formKey = newKey();
+    } finally {
+      submit.disabled = false;
+    }
+  }
+
+  // --- trucks ---------------------------------------------------------------------------------
+  const trucksBody = h('div', { id: 'trucks' });
+  const trucksMessage = h('div', { class: 'message', role: 'status', 'aria-live': 'polite', id: 'trucks-message' });
+  const showDone = h('input', { type: 'checkbox', id: 'show-done', onchange: () => loadTrucks() });
+  fill(
+    trucksSection,
+    h('h2', { id: 'trucks-title' }, t('portal.trucksTitle')),
+    h('div', { class: 'inline' }, showDone, h('label', { for: 'show-done' }, t('portal.showDone'))),
+    trucksMessage,
+    trucksBody,
+  );
+  let openForm = null; // crossing id whose action form is open
+
+  async function loadTrucks() {
+    try {
+      const items = await listAll('/api/v1/crossings');
+      const visible = items.filter((c) => showDone.checked || !FINAL_STATES.includes(c.state));
+      visible.sort((a, b) => (a.created_at < b.created_at ? 1 : -1));
+      const detail = new Map();
+      await Promise.all(
+        visible
+          .filter((c) => EXPECTED_CALL_STATES.includes(c.state))
+          .map(async (c) => {
+            try {
+              detail.set(c.id, await api('/api/v1/crossings/' + encodeURIComponent(c.id)));
+            } catch {
+              /* the list row is enough */
+            }
+          }),
+      );
+      if (stopped) return;
+      renderTrucks(visible, detail);
+    } catch (e) {
+      trucksMessage.textContent = t('common.error', { detail: e.message });
+    }
+  }
+
+  function allowed(state) {
+    return lifecycle.filter((tr) => tr.from.includes(state) && tr.roles.includes(ctx.me.role)).map((tr) => tr.event);
+  }
+
+  function renderTrucks(items, detail) {
+    if (items.length === 0) {
+      fill(trucksBody, h('p', { class: 'muted' }, t('portal.noTrucks')));
+      return;
+    }
+    fill(
+      trucksBody,
+      h(
+        'table',
+        { class: 'list', id: 'trucks-table' },
+        h(
+          'thead',
+          {},
+          h(
+            'tr',
+            {},
+            [t('col.plate'), t('col.route'), t('col.state'), t('col.channel'), t('col.slot'), t('col.expectedCall'), t('col.actions')].map((c) => h('th', { scope: 'col' }, c)),
+          ),
+        ),
+        h(
+          'tbody',
+          {},
+          items.map((c) => {
+            const d = detail.get(c.id);
+            const ev = allowed(c.state);
+            const q = c.queue || {};
+            return [
+              h(
+                'tr',
+                { dataset: { crossing: c.id, plate: c.vehicle.plate.canonical, state: c.state } },
+                h('th', { scope: 'row' }, c.vehicle.plate.display),
+                h('td', {}, dirName(c.direction), h('br'), h('span', { class: 'muted' }, laneName(c.lane_class))),
+                h('td', { class: 'state' }, h('span', { class: 'pill state-' + c.state }, stateName(c.state)), c.state === 'declared' ? h('div', { class: 'muted small' }, t('portal.awaitingAssessment')) : null),
+                h('td', {}, c.channel && c.channel !== 'none' ? h('span', { class: 'pill ch-' + c.channel }, channelName(c.channel)) : '—'),
+                h('td', {}, q.booked_slot ? fmtTime(q.booked_slot, side) : '—'),
+                h('td', { class: 'expected-call' }, d && d.expected_call ? [fmtTime(d.expected_call.at, side), h('div', { class: 'muted small' }, t('portal.position', { n: d.expected_call.position }))] : c.state === 'called' ? t('portal.calledNow') : '—'),
+                h(
+                  'td',
+                  { class: 'actions' },
+                  ev.includes('book')
+                    ? h('button', { type: 'button', onclick: () => openBook(c) }, c.state === 'booked' ? t('portal.rebook') : t('portal.book'))
+                    : null,
+                  ev.includes('cancel_booking') ? h('button', { type: 'button', class: 'secondary', onclick: () => sendEvent(c, 'cancel_booking', {}) }, t('portal.cancelBooking')) : null,
+                  ev.includes('cancel') ? h('button', { type: 'button', class: 'danger', onclick: () => openCancel(c) }, t('portal.cancelCrossing')) : null,
+                ),
+              ),
+              openForm && openForm.id === c.id ? h('tr', { class: 'form-row' }, h('td', { colspan: '7' }, openForm.el)) : null,
+            ];
+          }),
+        ),
+      ),
+    );
+    if (openForm && openForm.focus) {
+      openForm.focus.focus();
+      openForm.focus = null;
+    }
+  }
+
+  async function openBook(c) {
+    const slot = h('select', { name: 'slot' }, option('', t('portal.earliest')));
+    const f = field(t('portal.slot'), slot, t('portal.slotHint'));
+    try {
+      const cap = await api('/api/v1/capacity', { query: { direction: c.direction, lane_class: c.lane_class } });
+      for (const b of cap.buckets || []) {
+        if (b.effective > 0 && b.planned < b.effective) slot.append(option(b.start, `${fmtTime(b.start, side)} — ${t('portal.free', { n: b.effective - b.planned, of: b.effective })}`));
+      }
+    } catch {
+      /* the earliest slot still works */
+    }
+    const el = h(
+      'form',
+      {
+        class: 'inline-form',
+        onsubmit: (e) => {
+          e.preventDefault();
+          sendEvent(c, 'book', slot.value ? { slot: slot.value } : {});
+        },
+      },
+      f.row,
+      h('button', { type: 'submit' }, c.state === 'booked' ? t('portal.rebook') : t('portal.book')),
+      h('button', { type: 'button', class: 'secondary', onclick: closeForm }, t('common.close')),
+    );
+    openForm = { id: c.id, el, focus: slot };
+    loadTrucks();
+  }
+
+  function openCancel(c) {
+    const reason = h('input', { name: 'reason', required: true, autocomplete: 'off' });
+    const f = field(t('portal.cancelReason'), reason);
+    const el = h(
+      'form',
+      {
+        class: 'inline-form',
+        onsubmit: (e) => {
+          e.preventDefault();
+          if (!reason.value.trim()) {
+            f.hint.textContent = t('common.required');
+            reason.focus();
+            return;
+          }
+          sendEvent(c, 'cancel', { reason: reason.value.trim() });
+        },
+      },
+      f.row,
+      h('button', { type: 'submit', class: 'danger' }, t('portal.cancelCrossing')),
+      h('button', { type: 'button', class: 'secondary', onclick: closeForm }, t('common.close')),
+    );
+    openForm = { id: c.id, el, focus: reason };
+    loadTrucks();
+  }
+
+  function closeForm() {
+    openForm = null;
+    loadTrucks();
+  }
+
+  async function sendEvent(c, type, data) {
+    trucksMessage.textContent = t('common.sending');
+    try {
+      await api(`/api/v1/crossings/${encodeURIComponent(c.id)}/events`, { method: 'POST', body: { type, data, expected_version: c.version } });
+      trucksMessage.textContent = t('portal.done', { event: t('event.' + type), plate: c.vehicle.plate.display });
+      openForm = null;
+    } catch (err) {
+      trucksMessage.textContent = t('common.error', { detail: err.message });
+    }
+    loadTrucks();
+  }
+
+  // --- live ---------------------------------------------------------------------------------
+  let debounce = null;
+  const feed = openFeed({
+    token: session.token,
+    onEvent: (ev) => {
+      if (ev.event === 'crossing' || ev.event === 'reset' || ev.event === 'hello' || ev.event === 'capacity') {
+        clearTimeout(debounce);
+        debounce = setTimeout(loadTrucks, 200);
+      }
+    },
+    onState: (s) => {
+      feedState.dataset.state = s;
+      feedState.textContent = t('feed.' + s);
+    },
+  });
+  const poll = setInterval(() => {
+    if (feedState.dataset.state !== 'live') loadTrucks();
+  }, 20000);
+
+  (async () => {
+    try {
+      lifecycle = (await api('/api/v1/lifecycle')).transitions || [];
+    } catch {
+      lifecycle = [];
+    }
+    loadTrucks();
+  })();
+
+  return () => {
+    stopped = true;
+    feed.close();
+    clearInterval(poll);
+    clearTimeout(debounce);
+    clearTimeout(hsTimer);
+  };
+}
+
+function fmtZone(side) {
+  return fmtTime(Date.now(), side).split(' ').slice(1).join(' ');
+}

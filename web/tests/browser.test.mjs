@@ -1,0 +1,233 @@
+// Browser tests: the issue's scenario through the pages of each role, against a real borderflow
+// node on loopback, with Debian's chromium driven by playwright-core.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import path from 'node:path';
+import { Node, launchBrowser, missingPrerequisite, screenshotDir } from './harness.mjs';
+
+const missing = missingPrerequisite();
+const PLATE = '12C-345.67';
+const PLATE_KEY = '12C34567';
+const OTHER_PLATE = '12C-987.65';
+const LIVE_MS = 25000; // the control room sees a change through the feed (or its 15 s poll)
+
+let node;
+let browser;
+let shots;
+const pages = {};
+
+async function signIn(name, lang = 'en') {
+  const context = await browser.newContext({ viewport: { width: 1366, height: 900 }, locale: 'en-US' });
+  const page = await context.newPage();
+  page.on('pageerror', (e) => console.error(`[${name}] page error:`, e.message));
+  await page.addInitScript((l) => {
+    if (!localStorage.getItem('borderflow.lang')) localStorage.setItem('borderflow.lang', l);
+  }, lang);
+  await page.goto(node.url + '/#/login');
+  // Keyboard only: the token field has the focus; type and press Enter.
+  await page.waitForSelector('#login-form input[name=token]');
+  await page.keyboard.type(node.tokens[name]);
+  await page.keyboard.press('Enter');
+  await page.waitForSelector('#who');
+  assert.equal(page.url().includes(node.tokens[name]), false, 'the token is never in the URL');
+  const html = await page.content();
+  assert.equal(html.includes(node.tokens[name]), false, 'the token is never in the page');
+  return page;
+}
+
+const row = (table, state) => `#${table} tr[data-plate="${PLATE_KEY}"]${state ? `[data-state="${state}"]` : ''}`;
+
+before(async () => {
+  if (missing) return;
+  shots = screenshotDir();
+  node = new Node();
+  node.addUser('operator1', 'gate_operator');
+  node.addUser('customs1', 'customs_officer');
+  node.addUser('guard1', 'border_guard');
+  node.addUser('camera1', 'sensor');
+  node.addUser('an.fruitco', 'forwarder', 'FRUITCO');
+  node.addUser('li.nanning', 'forwarder', 'NANNING-TRADE');
+  await node.start();
+  browser = await launchBrowser();
+});
+
+after(async () => {
+  if (browser) await browser.close();
+  if (node) await node.stop();
+});
+
+test('a truck from declaration to release, seen by each role and live in the control room', { skip: missing || false, timeout: 150000 }, async () => {
+  // The control room of the gate operator stays open (never reloaded) through the whole scenario.
+  pages.operator = await signIn('operator1');
+  await pages.operator.waitForSelector('#queue-table');
+  assert.match(await pages.operator.url(), /#\/control$/);
+  const feedExists = (await node.api('operator1', 'GET', '/api/v1/gate')).status === 200 && node.servesWeb;
+  if (feedExists) await pages.operator.waitForSelector('#feed-state[data-state="live"]', { timeout: 20000 });
+
+  // The forwarder declares, with validation as she types.
+  const fw = (pages.forwarder = await signIn('an.fruitco'));
+  assert.match(fw.url(), /#\/portal$/);
+  await fw.selectOption('#declare-form select[name=direction]', 'VN-CN');
+  await fw.selectOption('#declare-form select[name=lane_class]', 'fresh_produce');
+  await fw.fill('#declare-form input[name=plate]', '12X-1');
+  await fw.waitForSelector('#declare-form input[name=plate][aria-invalid="true"]');
+  await fw.fill('#declare-form input[name=plate]', '12c 34567');
+  await fw.waitForSelector('#declare-form input[name=plate][aria-invalid="false"]');
+  assert.match(await fw.textContent(`#${await fw.getAttribute('#declare-form input[name=plate]', 'id')}-hint`), /12C-345\.67/);
+  await fw.fill('#declare-form input[name=driver_name]', 'Nguyễn Văn An');
+  await fw.fill('#declare-form input[name=driver_document]', 'B0004712');
+  await fw.fill('#declare-form input[name=hs_code]', 'durian');
+  await fw.waitForSelector('#hs-results button');
+  await fw.fill('#declare-form input[name=hs_code]', '0810.60');
+  await fw.waitForFunction(() => /✓ 081060/.test(document.querySelector('#declare-form input[name=hs_code]').closest('.field').textContent));
+  await fw.fill('#declare-form input[name=description]', 'Fresh durian');
+  await fw.fill('#declare-form input[name=packages]', '800');
+  await fw.fill('#declare-form input[name=gross_weight_kg]', '160000');
+  await fw.waitForSelector('#declare-form input[name=gross_weight_kg][aria-invalid="true"]');
+  await fw.fill('#declare-form input[name=gross_weight_kg]', '16000');
+  await fw.fill('#declare-form input[name=value]', '48000.00');
+  await fw.fill('#declare-form input[name=phytosanitary_certificate]', 'VN-PC-2026-001234');
+  await fw.screenshot({ path: path.join(shots, 'portal-declare.png'), fullPage: true });
+  await fw.click('#declare-submit');
+  await fw.waitForSelector(row('trucks-table', 'declared'));
+  // ... and the control room shows it, live.
+  await pages.operator.waitForSelector(row('pre-table', 'declared'), { timeout: LIVE_MS });
+
+  // Customs assesses it (no rule set is active on this node) from the control room.
+  const customs = (pages.customs = await signIn('customs1'));
+  await customs.click(`${row('pre-table')} button`);
+  await customs.waitForSelector('#action-assess');
+  await customs.selectOption('form[data-event=assess] select[name=channel]', 'yellow');
+  await customs.click('#action-assess');
+  await customs.waitForSelector('#detail-state:has-text("Assessed")');
+  await fw.waitForSelector(row('trucks-table', 'assessed'), { timeout: LIVE_MS });
+
+  // The forwarder books the earliest slot with room.
+  await fw.click(`${row('trucks-table')} button:has-text("Book a slot")`);
+  await fw.waitForSelector('.inline-form select[name=slot]');
+  await fw.click('.inline-form button[type=submit]');
+  await fw.waitForSelector(row('trucks-table', 'booked'));
+  await fw.waitForFunction((k) => /\d\d:\d\d ICT \(UTC\+7\)/.test(document.querySelector(`#trucks-table tr[data-plate="${k}"] .expected-call`).textContent), PLATE_KEY);
+  await pages.operator.waitForSelector(row('pre-table', 'booked'), { timeout: LIVE_MS });
+
+  // The truck arrives: the yard camera's read, posted through the API as a camera would.
+  const read = await node.api('camera1', 'POST', '/api/v1/plate-reads', { location: 'yard_entrance', camera: 'yard-in-1', text: '12C-34S.67', confidence: 0.9 });
+  assert.equal(read.status, 200, JSON.stringify(read.body));
+  assert.equal(read.body.outcome, 'matched');
+  await pages.operator.waitForSelector(row('yard-table', 'in_yard'), { timeout: LIVE_MS });
+
+  // The operator calls it forward.
+  const op = pages.operator;
+  await op.click('#queue-table tr[data-lane="VN-CN/fresh_produce"] button.call-next');
+  await op.waitForSelector(row('yard-table', 'called'));
+  await op.waitForSelector('#detail-state:has-text("Called forward")');
+  await fw.waitForSelector(row('trucks-table', 'called'), { timeout: LIVE_MS });
+  await op.screenshot({ path: path.join(shots, 'control-room.png'), fullPage: true });
+
+  // At the gate (the gate camera), customs inspects and releases.
+  const gateRead = await node.api('camera1', 'POST', '/api/v1/plate-reads', { location: 'gate', camera: 'gate-1', text: PLATE, confidence: 0.95 });
+  assert.equal(gateRead.status, 200, JSON.stringify(gateRead.body));
+  await customs.waitForSelector(row('gate-table', 'at_gate'), { timeout: LIVE_MS });
+  await customs.click(`${row('gate-table')} button`);
+  await customs.waitForSelector('#action-start_inspection');
+  await customs.click('#action-start_inspection');
+  await customs.waitForSelector('#action-record_inspection');
+  await op.waitForSelector(row('gate-table', 'inspecting'), { timeout: LIVE_MS });
+  await customs.selectOption('form[data-event=record_inspection] select[name=outcome]', 'no_finding');
+  await customs.fill('form[data-event=record_inspection] input[name=note]', 'Durian checked, no finding');
+  await customs.click('#action-record_inspection');
+  await customs.waitForSelector('#action-release');
+  await customs.waitForSelector('#detail-timeline li[data-action="record_inspection"]');
+  await customs.screenshot({ path: path.join(shots, 'control-room-customs.png'), fullPage: true });
+  await customs.click('#action-release');
+  await customs.waitForSelector('#detail-state:has-text("Released")');
+  await op.waitForSelector(row('gate-table', 'released'), { timeout: LIVE_MS });
+  if (feedExists) {
+    await op.waitForSelector('#live-events li[data-kind="crossing"]');
+  }
+  await fw.waitForSelector(row('trucks-table', 'released'), { timeout: LIVE_MS });
+});
+
+test('the public board shows the wait, and no plate or company', { skip: missing || false, timeout: 60000 }, async () => {
+  const context = await browser.newContext({ viewport: { width: 390, height: 844 }, isMobile: true, locale: 'vi-VN' });
+  const page = await context.newPage();
+  await page.goto(node.url + '/#/board');
+  await page.waitForSelector('table.board tr[data-lane="VN-CN/fresh_produce"] td.wait strong');
+  const text = await page.textContent('body');
+  assert.match(text, /Thời gian chờ dự kiến/);
+  assert.match(text, /\d+ phút/);
+  for (const secret of [PLATE, PLATE_KEY, 'FRUITCO', 'NANNING', 'Nguyễn']) assert.equal(text.includes(secret), false, `the board shows ${secret}`);
+  const html = await page.content();
+  assert.equal(html.includes(PLATE_KEY), false);
+  // Readable on a phone: nothing wider than the screen.
+  const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+  assert.ok(overflow <= 1, `the board overflows a phone screen by ${overflow}px`);
+  await page.screenshot({ path: path.join(shots, 'board-phone-vi.png'), fullPage: true });
+  await context.close();
+});
+
+test('a forwarder cannot see another company’s truck', { skip: missing || false, timeout: 60000 }, async () => {
+  // NANNING-TRADE declares a truck of its own through the API; FRUITCO's truck must not appear.
+  const r = await node.api('li.nanning', 'POST', '/api/v1/crossings', {
+    direction: 'VN-CN',
+    lane_class: 'general_cargo',
+    vehicle: { plate: OTHER_PLATE },
+    driver: { name: 'Li Wei', document_number: 'E1234567', nationality: 'CN' },
+    lines: [{ hs_code: '8517.13', description: 'Phones', packages: 10, gross_weight_kg: 500, value: { amount: '1000', currency: 'USD' }, origin_country: 'CN' }],
+  });
+  assert.equal(r.status, 201, JSON.stringify(r.body));
+  const page = await signIn('li.nanning');
+  await page.check('#show-done');
+  await page.waitForSelector('#trucks-table tr[data-plate="12C98765"]');
+  const text = await page.textContent('main');
+  assert.equal(text.includes(PLATE), false, 'another company’s plate is shown');
+  const id = (await node.api('an.fruitco', 'GET', '/api/v1/crossings?plate=' + encodeURIComponent(PLATE))).body.items[0].id;
+  const status = await page.evaluate(async (cid) => {
+    const res = await fetch('/api/v1/crossings/' + cid, { headers: { Authorization: 'Bearer ' + sessionStorage.getItem('borderflow.token') } });
+    return res.status;
+  }, id);
+  assert.equal(status, 404);
+  await page.context().close();
+});
+
+test('the language switch changes the page text and is remembered', { skip: missing || false, timeout: 60000 }, async () => {
+  const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+  const page = await context.newPage();
+  await page.goto(node.url + '/#/board');
+  await page.selectOption('#lang-select', 'en');
+  await page.waitForSelector('h1:has-text("Expected waiting times")');
+  await page.screenshot({ path: path.join(shots, 'board-en.png'), fullPage: true });
+  await page.selectOption('#lang-select', 'zh');
+  await page.waitForSelector('h1:has-text("预计等待时间")');
+  assert.equal(await page.getAttribute('html', 'lang'), 'zh');
+  assert.match(await page.textContent('nav'), /等待时间公告/);
+  await page.reload();
+  await page.waitForSelector('h1:has-text("预计等待时间")');
+  await page.selectOption('#lang-select', 'vi');
+  await page.waitForSelector('h1:has-text("Thời gian chờ dự kiến")');
+  await page.goto(node.url + '/#/login');
+  await page.waitForSelector('h1:has-text("Đăng nhập")');
+  await page.screenshot({ path: path.join(shots, 'login-vi.png'), fullPage: true });
+  await context.close();
+});
+
+test('every form field has a label and sign-out forgets the token', { skip: missing || false, timeout: 60000 }, async () => {
+  for (const [name, who] of [
+    ['forwarder', 'an.fruitco'],
+    ['operator', 'operator1'],
+  ]) {
+    const page = pages[name] || (await signIn(who));
+    const unlabelled = await page.evaluate(() =>
+      [...document.querySelectorAll('input, select, textarea')]
+        .filter((el) => el.type !== 'hidden' && el.labels.length === 0 && !el.getAttribute('aria-label'))
+        .map((el) => el.name || el.id),
+    );
+    assert.deepEqual(unlabelled, [], `${name}: fields without a label`);
+    const divButtons = await page.evaluate(() => document.querySelectorAll('div[onclick], span[onclick]').length);
+    assert.equal(divButtons, 0);
+  }
+  const page = pages.forwarder;
+  await page.click('#sign-out');
+  await page.waitForSelector('#login-form');
+  assert.equal(await page.evaluate(() => sessionStorage.getItem('borderflow.token')), null);
+});

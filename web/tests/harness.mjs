@@ -1,0 +1,155 @@
+// Test harness: a real borderflow node on loopback (temp dir, users and tokens made with the
+// CLI, `serve --web-root web/dist`) and Debian's chromium through playwright-core.
+import { spawn, execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import http from 'node:http';
+import { fileURLToPath } from 'node:url';
+
+export const WEB_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+export const REPO_DIR = path.resolve(WEB_DIR, '..');
+export const DIST_DIR = path.join(WEB_DIR, 'dist');
+export const CHROMIUM = process.env.BORDERFLOW_CHROMIUM || '/usr/bin/chromium';
+
+export function borderflowBinary() {
+  const candidates = [
+    process.env.BORDERFLOW_BIN,
+    path.join(REPO_DIR, 'build/asan/apps/borderflow/borderflow'),
+    path.join(REPO_DIR, 'build/release/apps/borderflow/borderflow'),
+  ].filter(Boolean);
+  for (const c of candidates) if (fs.existsSync(c)) return c;
+  throw new Error('borderflow binary not found: set BORDERFLOW_BIN');
+}
+
+// Why the browser tests cannot run here, or null when they can.
+export function missingPrerequisite() {
+  if (!fs.existsSync(path.join(WEB_DIR, 'node_modules', 'playwright-core'))) return 'web/node_modules is missing (run npm ci in web/)';
+  if (!fs.existsSync(CHROMIUM)) return `${CHROMIUM} is missing (apt-get install chromium)`;
+  if (!fs.existsSync(path.join(DIST_DIR, 'index.html'))) return 'web/dist is missing (run npm run build in web/)';
+  return null;
+}
+
+export function screenshotDir() {
+  const dir = process.env.BORDERFLOW_SCREENSHOT_DIR || path.join(REPO_DIR, 'build', 'web-screenshots');
+  fs.mkdirSync(dir, { recursive: true });
+  return dir;
+}
+
+const CONFIG = path.join(REPO_DIR, 'config', 'huu-nghi.toml');
+
+export class Node {
+  constructor() {
+    this.dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bf-web-'));
+    this.db = path.join(this.dir, 'node.db');
+    this.bin = borderflowBinary();
+    this.tokens = {};
+  }
+
+  cli(args) {
+    return execFileSync(this.bin, args, { cwd: REPO_DIR, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }).trim();
+  }
+
+  addUser(name, role, company) {
+    const args = ['user', 'add', '--db', this.db, '--config', CONFIG, '--name', name, '--role', role];
+    if (company) args.push('--company', company);
+    this.cli(args);
+    const out = this.cli(['token', 'issue', '--db', this.db, '--config', CONFIG, '--user', name, '--label', 'browser test']);
+    const token = out.split('\n').find((l) => l.startsWith('bft_'));
+    if (!token) throw new Error('no token in: ' + out);
+    this.tokens[name] = token;
+    return token;
+  }
+
+  async start() {
+    const portFile = path.join(this.dir, 'port');
+    const help = this.cli(['serve', '--help']);
+    this.servesWeb = help.includes('--web-root');
+    const args = ['serve', '--config', CONFIG, '--db', this.db, '--port', '0', '--port-file', portFile, '--rate-limit', '0', '--queue-tick', '0'];
+    if (this.servesWeb) args.push('--web-root', DIST_DIR);
+    const log = fs.openSync(path.join(this.dir, 'server.log'), 'a');
+    this.proc = spawn(this.bin, args, { cwd: REPO_DIR, stdio: ['ignore', log, log] });
+    this.exited = new Promise((resolve) => this.proc.on('exit', resolve));
+    const deadline = Date.now() + 60000;
+    while (!fs.existsSync(portFile) || fs.readFileSync(portFile, 'utf8').trim() === '') {
+      if (Date.now() > deadline || this.proc.exitCode !== null) throw new Error('borderflow did not start: ' + this.log());
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    this.apiPort = Number(fs.readFileSync(portFile, 'utf8').trim());
+    this.apiUrl = `http://127.0.0.1:${this.apiPort}`;
+    if (this.servesWeb) {
+      this.url = this.apiUrl;
+    } else {
+      // An older binary without --web-root: serve dist ourselves and pass /api through.
+      this.front = await staticFront(DIST_DIR, this.apiPort);
+      this.url = `http://127.0.0.1:${this.front.address().port}`;
+    }
+  }
+
+  log() {
+    try {
+      return fs.readFileSync(path.join(this.dir, 'server.log'), 'utf8').slice(-4000);
+    } catch {
+      return '';
+    }
+  }
+
+  async api(user, method, p, body) {
+    const headers = { Accept: 'application/json' };
+    if (user) headers.Authorization = 'Bearer ' + this.tokens[user];
+    if (body !== undefined) headers['Content-Type'] = 'application/json';
+    if (method !== 'GET') headers['Idempotency-Key'] = 'test-' + Math.random().toString(36).slice(2) + Date.now();
+    const res = await fetch(this.apiUrl + p, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+    const text = await res.text();
+    let json = null;
+    try {
+      json = JSON.parse(text);
+    } catch {
+      json = text;
+    }
+    return { status: res.status, body: json };
+  }
+
+  async stop() {
+    if (this.front) this.front.close();
+    if (this.proc && this.proc.exitCode === null) {
+      this.proc.kill('SIGTERM');
+      const timer = setTimeout(() => this.proc.kill('SIGKILL'), 15000);
+      await this.exited;
+      clearTimeout(timer);
+    }
+    if (!process.env.BORDERFLOW_KEEP_TMP) fs.rmSync(this.dir, { recursive: true, force: true });
+  }
+}
+
+const TYPES = { '.html': 'text/html; charset=utf-8', '.js': 'text/javascript', '.css': 'text/css', '.svg': 'image/svg+xml', '.png': 'image/png' };
+
+function staticFront(root, apiPort) {
+  const server = http.createServer((req, res) => {
+    if (req.url.startsWith('/api/')) {
+      const up = http.request({ host: '127.0.0.1', port: apiPort, path: req.url, method: req.method, headers: req.headers }, (r) => {
+        res.writeHead(r.statusCode, r.headers);
+        r.pipe(res);
+      });
+      up.on('error', (e) => { console.error('proxy:', e.message); res.destroy(); });
+      req.pipe(up);
+      res.on('close', () => up.destroy());
+      return;
+    }
+    const rel = decodeURIComponent(req.url.split('?')[0]);
+    let file = path.join(root, rel === '/' ? 'index.html' : rel);
+    if (!file.startsWith(root) || !fs.existsSync(file)) {
+      res.writeHead(404);
+      res.end();
+      return;
+    }
+    res.writeHead(200, { 'Content-Type': TYPES[path.extname(file)] || 'application/octet-stream' });
+    fs.createReadStream(file).pipe(res);
+  });
+  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve(server)));
+}
+
+export async function launchBrowser() {
+  const { chromium } = await import('playwright-core');
+  return chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox', '--disable-dev-shm-usage'], headless: true });
+}
