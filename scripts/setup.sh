@@ -17,6 +17,25 @@ PACKAGES=(
   # the digital twin benchmark compares its event core with SimPy (bench/sim_mmc_simpy.py)
   python3-simpy
 )
+# The web app (web/): node and npm build it, Debian's chromium runs its browser tests. A node
+# that came with its own npm (from another source) is kept; otherwise Debian's nodejs and npm.
+PACKAGES+=(chromium)
+if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then PACKAGES+=(nodejs npm); fi
+
+# Installs the web app's npm packages (npm ci, skipped while node_modules matches the lock file)
+# and builds it into web/dist, which `borderflow serve` serves.
+build_web() {
+  local web
+  web="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)/web"
+  [ -f "$web/package-lock.json" ] || return 0
+  if [ ! -f "$web/node_modules/.package-lock.json" ] ||
+    [ "$web/package-lock.json" -nt "$web/node_modules/.package-lock.json" ]; then
+    echo "setup: npm ci in web/"
+    (cd "$web" && npm ci --no-audit --no-fund)
+  fi
+  echo "setup: building the web app into web/dist"
+  (cd "$web" && npm run --silent build >/dev/null)
+}
 
 missing=()
 for p in "${PACKAGES[@]}"; do
@@ -27,6 +46,7 @@ done
 
 if [ ${#missing[@]} -eq 0 ]; then
   echo "setup: all ${#PACKAGES[@]} packages are installed"
+  build_web
   exit 0
 fi
 
@@ -44,3 +64,4 @@ echo "setup: installing ${missing[*]}"
 export DEBIAN_FRONTEND=noninteractive
 $SUDO apt-get update -qq
 $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
+build_web
