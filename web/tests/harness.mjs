@@ -110,6 +110,19 @@ export class Node {
     return { status: res.status, body: json };
   }
 
+  // Whether the node has the live feed (GET /api/v1/feed answers 200 to a signed-in user).
+  async hasFeed(user) {
+    const ctl = new AbortController();
+    try {
+      const res = await fetch(this.apiUrl + '/api/v1/feed', { headers: { Authorization: 'Bearer ' + this.tokens[user] }, signal: ctl.signal });
+      return res.status === 200;
+    } catch {
+      return false;
+    } finally {
+      ctl.abort();
+    }
+  }
+
   async stop() {
     if (this.front) this.front.close();
     if (this.proc && this.proc.exitCode === null) {

@@ -21,7 +21,8 @@ export function mount(root, ctx) {
   const feedState = h('span', { class: 'feed-state', id: 'feed-state', 'data-state': 'connecting' }, t('feed.connecting'));
   root.append(
     h('div', { class: 'page-head' }, h('h1', {}, t('portal.title')), h('div', {}, t('portal.company', { company: ctx.me.company_id || '—' }), ' · ', feedState)),
-    h('div', { class: 'grid two' }, declareSection, trucksSection),
+    // Drivers follow their trucks; only forwarders declare.
+    ctx.me.role === 'forwarder' ? h('div', { class: 'grid two' }, declareSection, trucksSection) : trucksSection,
   );
 
   // --- declaration form ---------------------------------------------------------------------
