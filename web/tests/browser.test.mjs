@@ -9,7 +9,7 @@ const missing = missingPrerequisite();
 const PLATE = '12C-345.67';
 const PLATE_KEY = '12C34567';
 const OTHER_PLATE = '12C-987.65';
-const LIVE_MS = 25000; // the control room sees a change through the feed (or its 15 s poll)
+const LIVE_MS = 25000; // the control room sees a change through the feed (or its 10 s poll)
 
 let node;
 let browser;
@@ -56,7 +56,7 @@ after(async () => {
   if (node) await node.stop();
 });
 
-test('a truck from declaration to release, seen by each role and live in the control room', { skip: missing || false, timeout: 150000 }, async () => {
+test('a truck from declaration to release, seen by each role and live in the control room', { skip: missing || false, timeout: 300000 }, async () => {
   // The control room of the gate operator stays open (never reloaded) through the whole scenario.
   pages.operator = await signIn('operator1');
   await pages.operator.waitForSelector('#queue-table');

@@ -158,7 +158,7 @@ export default {
   'feed.connecting': 'Connecting…',
   'feed.live': 'Live',
   'feed.reconnecting': 'Reconnecting…',
-  'feed.unavailable': 'Live feed unavailable: refreshing every 15 s',
+  'feed.unavailable': 'Live feed unavailable: refreshing every 10 s',
   'feed.denied': 'Live feed refused',
   'feedEvent.crossing': 'Crossing changed',
   'feedEvent.capacity': 'Capacity changed',

@@ -157,7 +157,7 @@ export default {
   'feed.connecting': 'Đang kết nối…',
   'feed.live': 'Trực tiếp',
   'feed.reconnecting': 'Đang kết nối lại…',
-  'feed.unavailable': 'Không có luồng trực tiếp: làm mới mỗi 15 giây',
+  'feed.unavailable': 'Không có luồng trực tiếp: làm mới mỗi 10 giây',
   'feed.denied': 'Luồng trực tiếp bị từ chối',
   'feedEvent.crossing': 'Chuyến xe thay đổi',
   'feedEvent.capacity': 'Năng lực thay đổi',

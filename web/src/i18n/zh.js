@@ -157,7 +157,7 @@ export default {
   'feed.connecting': '连接中…',
   'feed.live': '实时',
   'feed.reconnecting': '重新连接中…',
-  'feed.unavailable': '实时推送不可用：每 15 秒刷新',
+  'feed.unavailable': '实时推送不可用：每 10 秒刷新',
   'feed.denied': '实时推送被拒绝',
   'feedEvent.crossing': '通关状态变化',
   'feedEvent.capacity': '通关能力变化',

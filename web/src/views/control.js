@@ -761,7 +761,7 @@ export function mount(root, ctx) {
   const poll = setInterval(() => {
     if (feedState.dataset.state !== 'live') refresh().catch(fail);
     else renderStrip();
-  }, 15000);
+  }, 10000);
 
   (async () => {
     try {

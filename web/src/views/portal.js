@@ -492,7 +492,7 @@ export function mount(root, ctx) {
   });
   const poll = setInterval(() => {
     if (feedState.dataset.state !== 'live') loadTrucks();
-  }, 20000);
+  }, 10000);
 
   (async () => {
     try {
