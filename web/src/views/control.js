@@ -556,7 +556,7 @@ export function mount(root, ctx) {
               from || to ? ` ${from}${from && to ? ' → ' : ''}${to}` : '',
               ' · ',
               roleName(r.actor_role),
-              b.data && (b.data.note || b.data.reason || b.data.outcome) ? h('div', { class: 'muted small' }, [b.data.outcome, b.data.reason, b.data.note].filter(Boolean).join(' · ')) : null,
+              b.data && (b.data.note || b.data.reason || b.data.outcome) ? h('div', { class: 'muted small' }, [b.data.outcome && t('outcome.' + b.data.outcome, {}, b.data.outcome), b.data.reason, b.data.note].filter(Boolean).join(' · ')) : null,
             );
           }),
         ),
