@@ -153,6 +153,61 @@ std::vector<Truck> Day(Random& rng, int day, int trucks) {
   return out;
 }
 
+// A compacted snapshot keeps counts only: counts added back, plus the outcomes recorded after
+// the snapshot, give the same estimates, reports and weights as recording every outcome.
+TEST(Learning, CountsAddedBackGiveTheSameEstimates) {
+  RuleSet rules = CompileOrDie(R"(ruleset "s" version 1
+rule "a" {
+  when trader.company == "A"
+  then score 10
+  reason en "a" vi "a" zh "a"
+}
+rule "r" {
+  when random 50%
+  then channel red
+  reason en "r" vi "r" zh "r"
+}
+)");
+  SeededRandom random(7);
+  TraderCompliance all, restored;
+  RuleHitRates all_hits, restored_hits;
+  TraderCompliance after;
+  RuleHitRates after_hits;
+  for (int i = 0; i < 200; ++i) {
+    std::string company = i % 3 == 0 ? "A" : "B";
+    bool finding = random.Next64() % 4 == 0;
+    bool random_selected = i % 5 == 0;
+    Assessment a;
+    a.rule_set_fingerprint = rules.fingerprint64();
+    if (company == "A") a.fired.push_back(FiredRule{0, -1, 10});
+    if (random_selected) a.fired.push_back(FiredRule{1, -1, 0});
+    all.Record(company, finding);
+    all_hits.Record(rules, a, random_selected, finding);
+    // The first 150 go into the "snapshot", the rest are recorded after it.
+    if (i < 150) {
+      after.Record(company, finding);
+      after_hits.Record(rules, a, random_selected, finding);
+      if (i == 149) {
+        for (const auto& [name, c] : after.counts()) restored.Add(name, c);
+        for (const auto& [name, c] : after_hits.by_rule()) restored_hits.AddRule(name, c);
+        restored_hits.AddRandom(after_hits.random());
+      }
+    } else {
+      restored.Record(company, finding);
+      restored_hits.Record(rules, a, random_selected, finding);
+    }
+  }
+  for (const char* company : {"A", "B", "C"}) {
+    EXPECT_DOUBLE_EQ(restored.Estimate(company).risk, all.Estimate(company).risk) << company;
+    EXPECT_EQ(restored.Estimate(company).inspections, all.Estimate(company).inspections);
+  }
+  EXPECT_EQ(restored.counts(), all.counts());
+  EXPECT_EQ(restored_hits.by_rule(), all_hits.by_rule());
+  EXPECT_EQ(restored_hits.random(), all_hits.random());
+  EXPECT_EQ(restored_hits.Weights(rules, 1), all_hits.Weights(rules, 1));
+  EXPECT_GT(all_hits.random().inspections, 0);
+}
+
 TEST(PlantedViolations, RulesPlusLearningFindTwiceAsManyAsRandom) {
   constexpr int kDays = 30;
   constexpr int kTrucksPerDay = 400;

@@ -31,6 +31,13 @@ struct BetaPrior {
   double beta = 19;  // pseudo-clean inspections: prior risk 5%
 };
 
+// Inspections and findings: what both learners count, per trader and per rule.
+struct OutcomeCounts {
+  int64_t inspections = 0;
+  int64_t findings = 0;
+  friend bool operator==(const OutcomeCounts&, const OutcomeCounts&) = default;
+};
+
 struct ComplianceEstimate {
   int64_t inspections = 0;
   int64_t findings = 0;
@@ -48,13 +55,15 @@ class TraderCompliance {
   // Sets trader.inspections, trader.findings and trader.risk from the estimate.
   void Fill(TraderFacts& trader) const;
 
+  // For a compacted snapshot: the counts per trader (the posterior is Beta(alpha + findings,
+  // beta + inspections - findings)), and adding counts back when it is read.
+  const BetaPrior& prior() const { return prior_; }
+  const std::map<std::string, OutcomeCounts, std::less<>>& counts() const { return counts_; }
+  void Add(std::string_view company, OutcomeCounts counts);
+
  private:
-  struct Counts {
-    int64_t inspections = 0;
-    int64_t findings = 0;
-  };
   BetaPrior prior_;
-  std::map<std::string, Counts, std::less<>> counts_;
+  std::map<std::string, OutcomeCounts, std::less<>> counts_;
 };
 
 struct RuleHitRate {
@@ -88,13 +97,16 @@ class RuleHitRates {
   std::vector<double> Weights(const RuleSet& rules, int64_t min_inspections = 20,
                               double min_weight = 0.25, double max_weight = 4) const;
 
+  // For a compacted snapshot: the baseline's and each rule's counts (inspections = trucks
+  // inspected), and adding counts back when it is read.
+  const OutcomeCounts& random() const { return random_; }
+  const std::map<std::string, OutcomeCounts, std::less<>>& by_rule() const { return by_rule_; }
+  void AddRandom(OutcomeCounts counts);
+  void AddRule(std::string_view rule, OutcomeCounts counts);
+
  private:
-  struct Counts {
-    int64_t inspected = 0;
-    int64_t findings = 0;
-  };
-  Counts random_;
-  std::map<std::string, Counts, std::less<>> by_rule_;
+  OutcomeCounts random_;
+  std::map<std::string, OutcomeCounts, std::less<>> by_rule_;
 };
 
 }  // namespace borderflow::rules
