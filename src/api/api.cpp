@@ -11,7 +11,9 @@
 #include <borderflow/core/json.h>
 #include <borderflow/domain/crossing_json.h>
 
+#include "live_feed.h"
 #include "metrics.h"
+#include "static_files.h"
 #include "status_page.h"
 
 namespace borderflow::api {
@@ -108,7 +110,16 @@ struct Api::Impl {
   std::mutex token_mu;
   std::unordered_map<std::string, CachedToken> token_cache;
 
-  Impl(Engine& e, Store& s, ApiOptions o) : engine(e), store(s), options(o) {}
+  StaticFiles web;
+  LiveFeed feed;
+
+  Impl(Engine& e, Store& s, ApiOptions o)
+      : engine(e),
+        store(s),
+        options(o),
+        web(options.web_root),
+        feed(e, s, options.link_status,
+             LiveFeedOptions{.poll = options.feed_poll, .keepalive = options.feed_keepalive}) {}
 
   struct Bucket {
     double tokens = 0;
@@ -596,6 +607,29 @@ struct Api::Impl {
     return JsonResponse(200, view);
   }
 
+  // GET /api/v1/feed: resumes after the Last-Event-ID header (or ?after=N).
+  Result<HttpResponse> Feed(HttpRequest& req) {
+    BF_ASSIGN_OR_RETURN(Actor actor, RequireUser(req));
+    std::optional<int64_t> last;
+    std::string_view text = req.Header("last-event-id");
+    std::string_view field = "Last-Event-ID";
+    if (text.empty()) {
+      text = req.Query("after").value_or("");
+      field = "after";
+    }
+    if (!text.empty()) {
+      int64_t v = -1;
+      auto [p, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+      if (ec != std::errc() || p != text.data() + text.size() || v < 0) {
+        return InvalidArgument("invalid_event_id",
+                               fmt::format("{} must be a non-negative event id", field),
+                               std::string(field));
+      }
+      last = v;
+    }
+    return feed.Subscribe(actor, last);
+  }
+
   Result<HttpResponse> Ready() {
     BF_TRY(store.Ping());
     return JsonResponse(200, json::object{{"status", "ready"}});
@@ -605,6 +639,8 @@ struct Api::Impl {
 Api::Api(Engine& engine, Store& store, ApiOptions options)
     : impl_(std::make_unique<Impl>(engine, store, options)) {}
 Api::~Api() = default;
+
+void Api::NotifyCommitted() { impl_->feed.Notify(); }
 
 net::Router Api::Routes() {
   net::Router router;
@@ -625,14 +661,30 @@ net::Router Api::Routes() {
     r.content_type = "text/plain; version=0.0.4";
     r.body = impl->metrics.Render(impl->engine.stats(), impl->engine.PredictionAccuracyNow());
     if (impl->options.link_metrics) r.body += impl->options.link_metrics();
+    r.body += fmt::format(
+        "# HELP borderflow_feed_subscribers Open live-feed streams.\n"
+        "# TYPE borderflow_feed_subscribers gauge\nborderflow_feed_subscribers {}\n",
+        impl->feed.subscribers());
     respond(std::move(r));
   });
-  router.Add("GET", "/", [impl](HttpRequest&, Respond respond) {
+  const auto status_page = [impl](HttpRequest&, Respond respond) {
     HttpResponse r;
     r.content_type = "text/html; charset=utf-8";
     r.body = StatusPageHtml(impl->engine.config());
     respond(std::move(r));
+  };
+  // The web front end when it is built, else the status page.
+  router.Add("GET", "/", [impl, status_page](HttpRequest& req, Respond respond) {
+    if (auto index = impl->web.Index()) return respond(std::move(*index));
+    status_page(req, std::move(respond));
   });
+  router.Add("GET", "/status", status_page);
+  router.Add("GET", "/assets/{file}", [impl](HttpRequest& req, Respond respond) {
+    if (auto file = impl->web.Asset(req.PathParam("file"))) return respond(std::move(*file));
+    respond(ProblemResponse(
+        Error(ErrorKind::kNotFound, "not_found", "no such file in the web front end"), req.path));
+  });
+  router.Add("GET", "/api/v1/feed", sync([impl](HttpRequest& req) { return impl->Feed(req); }));
   router.Add("GET", "/api/v1/gate", sync([impl](HttpRequest& req) { return impl->Gate(req); }));
   router.Add("GET", "/api/v1/link", sync([impl](HttpRequest& req) { return impl->Link(req); }));
   router.Add("GET", "/api/v1/me", sync([impl](HttpRequest& req) { return impl->Me(req); }));

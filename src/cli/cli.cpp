@@ -84,6 +84,7 @@ struct ServeFlags {
   std::string port_file;  // written with the bound port once the server listens
   double rate_limit = 200;
   int queue_tick_seconds = 10;
+  std::string web_root;  // empty: web/dist found beside the working directory or the binary
 };
 
 void AddServeFlags(CLI::App* cmd, ServeFlags& f) {
@@ -102,6 +103,9 @@ void AddServeFlags(CLI::App* cmd, ServeFlags& f) {
                   "seconds between runs of the queue timer (missed calls, lapsed bookings, "
                   "automatic call-forward); 0 turns it off")
       ->check(CLI::Range(0, 3600));
+  cmd->add_option("--web-root", f.web_root,
+                  "directory of the built web front end (default: web/dist of this checkout; "
+                  "built by scripts/setup.sh)");
   cmd->add_option("--port-file", f.port_file,
                   "write the bound port to this file once listening (useful with --port 0)");
 }
@@ -123,6 +127,18 @@ Result<std::unique_ptr<Runtime>> StartRuntime(
   options.api.rate_per_second = f.rate_limit;
   options.api.rate_burst = f.rate_limit * 10;
   options.queue_tick = std::chrono::seconds(f.queue_tick_seconds);
+  options.api.web_root = f.web_root.empty() ? api::FindWebRoot() : f.web_root;
+  if (!f.web_root.empty() &&
+      !std::filesystem::is_regular_file(std::filesystem::path(f.web_root) / "index.html")) {
+    return InvalidArgument("invalid_web_root",
+                           fmt::format("--web-root {}: no index.html there (build the front end "
+                                       "with scripts/setup.sh)",
+                                       f.web_root),
+                           "web-root");
+  }
+  if (options.api.web_root.empty()) {
+    spdlog::warn("no built web front end found (web/dist); / shows the status page");
+  }
   options.config_dir = std::filesystem::path(f.config).parent_path().string();
   BF_ASSIGN_OR_RETURN(std::unique_ptr<Runtime> rt,
                       Runtime::Start(std::move(options), clock, random));

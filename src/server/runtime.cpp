@@ -135,11 +135,16 @@ Result<std::unique_ptr<Runtime>> Runtime::Start(RuntimeOptions options, const Cl
         std::make_unique<peer::PeerLink>(*rt->engine_, *rt->store_, clock, std::move(keys.own),
                                          std::move(keys.counterpart), options.link);
     peer::PeerLink* link = rt->link_.get();
-    rt->engine_->SetCommitListener([link](const std::vector<AuditRecord>&) { link->Notify(); });
     options.api.link_status = [link] { return link->StatusJson(); };
     options.api.link_metrics = [link] { return link->MetricsText(); };
   }
   rt->api_ = std::make_unique<api::Api>(*rt->engine_, *rt->store_, options.api);
+  // Before any request can reach the engine: commits wake the link's sender and the live feed.
+  rt->engine_->SetCommitListener(
+      [link = rt->link_.get(), api = rt->api_.get()](const std::vector<AuditRecord>&) {
+        if (link != nullptr) link->Notify();
+        api->NotifyCommitted();
+      });
   rt->server_ = std::make_unique<net::HttpServer>(options.http, rt->api_->Routes(),
                                                   rt->api_->Errors(), rt->api_->Observer());
   BF_ASSIGN_OR_RETURN(rt->port_, rt->server_->Start());

@@ -25,6 +25,14 @@ struct ApiOptions {
   // its Prometheus lines for /metrics.
   std::function<boost::json::object()> link_status;
   std::function<std::string()> link_metrics;
+  // The built web front end (a directory with index.html, served at / and /assets/); empty:
+  // none (/ shows the built-in status page, which is always at /status).
+  std::string web_root;
+  // The live feed (GET /api/v1/feed): how often it reads new audit records when not woken by
+  // NotifyCommitted (records written by other server processes arrive this way), and how
+  // often an idle stream gets a keep-alive comment.
+  std::chrono::milliseconds feed_poll{250};
+  std::chrono::milliseconds feed_keepalive{15000};
 };
 
 class Api {
@@ -39,12 +47,19 @@ class Api {
   net::ErrorResponder Errors();
   // Records request metrics (pass to the HttpServer).
   net::RequestObserver Observer();
+  // The engine committed changes: the live feed reads them now (call from the engine's commit
+  // listener).
+  void NotifyCommitted();
 
   struct Impl;
 
  private:
   std::unique_ptr<Impl> impl_;
 };
+
+// The built web front end that `borderflow serve` uses when none is configured: web/dist beside
+// the working directory or above the running binary (a build tree); "" when there is none.
+std::string FindWebRoot();
 
 // An RFC 9457 problem-details response for `error` ("application/problem+json").
 net::HttpResponse ProblemResponse(const Error& error, std::string_view instance = {});

@@ -134,6 +134,16 @@ class Store {
                                                         std::string_view subject_id, int limit) = 0;
   // Records with seq > after_seq in order, at most `limit` (for verification and export).
   virtual Result<std::vector<AuditRecord>> ReadAudit(int64_t after_seq, int limit) = 0;
+  // The last record's sequence number (0 for an empty trail). Stores override this with one
+  // query; the default pages through the trail.
+  virtual Result<int64_t> AuditHead() {
+    int64_t head = 0;
+    for (;;) {
+      BF_ASSIGN_OR_RETURN(std::vector<AuditRecord> page, ReadAudit(head, 1000));
+      if (page.empty()) return head;
+      head = page.back().seq;
+    }
+  }
 
   // Every record of `kind`, by id (the engine loads these when it starts).
   virtual Result<std::vector<StoredRecord>> ListRecords(std::string_view kind) = 0;

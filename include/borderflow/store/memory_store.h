@@ -40,6 +40,7 @@ class MemoryStore final : public Store {
   Result<std::vector<AuditRecord>> ListAuditFor(std::string_view subject_type,
                                                 std::string_view subject_id, int limit) override;
   Result<std::vector<AuditRecord>> ReadAudit(int64_t after_seq, int limit) override;
+  Result<int64_t> AuditHead() override;
   Result<std::vector<StoredRecord>> ListRecords(std::string_view kind) override;
   Result<std::optional<UserRecord>> FindUserById(std::string_view id) override;
   Result<std::vector<UserRecord>> ListUsers() override;

@@ -535,6 +535,11 @@ Result<std::vector<AuditRecord>> MemoryStore::ListAuditFor(std::string_view subj
   return out;
 }
 
+Result<int64_t> MemoryStore::AuditHead() {
+  std::shared_lock lock(impl_->mu);
+  return static_cast<int64_t>(impl_->data.audit.size());  // seqs are 1..n
+}
+
 Result<std::vector<AuditRecord>> MemoryStore::ReadAudit(int64_t after_seq, int limit) {
   std::vector<AuditRecord> out;
   if (limit <= 0) return out;

@@ -769,6 +769,14 @@ Result<std::vector<AuditRecord>> PostgresStore::ListAuditFor(std::string_view su
   });
 }
 
+Result<int64_t> PostgresStore::AuditHead() {
+  Params none;
+  return ReaderLease(*impl_).Run([&](Conn& db) -> Result<int64_t> {
+    BF_ASSIGN_OR_RETURN(Res r, db.Query("SELECT COALESCE(MAX(seq), 0) FROM audit_log", none));
+    return r.Int(0, 0);
+  });
+}
+
 Result<std::vector<AuditRecord>> PostgresStore::ReadAudit(int64_t after_seq, int limit) {
   if (limit <= 0) return std::vector<AuditRecord>();
   Params p;

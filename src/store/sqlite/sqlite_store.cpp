@@ -775,6 +775,14 @@ Result<std::vector<AuditRecord>> SqliteStore::ListAuditFor(std::string_view subj
   return ReadAuditRows(stmt);
 }
 
+Result<int64_t> SqliteStore::AuditHead() {
+  ReaderLease lease(*impl_);
+  BF_ASSIGN_OR_RETURN(Stmt stmt, lease.db().Prepare("SELECT COALESCE(MAX(seq), 0) FROM audit_log"));
+  BF_ASSIGN_OR_RETURN(bool row, stmt.Step());
+  if (!row) return Corrupt("SELECT MAX(seq) returned no row");
+  return stmt.Int(0);
+}
+
 Result<std::vector<AuditRecord>> SqliteStore::ReadAudit(int64_t after_seq, int limit) {
   if (limit <= 0) return std::vector<AuditRecord>();
   ReaderLease lease(*impl_);

@@ -1,0 +1,316 @@
+#include "live_feed.h"
+
+#include <algorithm>
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include <borderflow/core/json.h>
+
+namespace borderflow::api {
+
+namespace json = boost::json;
+
+namespace {
+
+constexpr int kReadBatch = 500;
+
+// Roles that watch the whole gate.
+bool IsStaff(Role role) {
+  switch (role) {
+    case Role::kGateOperator:
+    case Role::kCustomsOfficer:
+    case Role::kQuarantineOfficer:
+    case Role::kBorderGuard:
+    case Role::kAdministrator:
+      return true;
+    default:
+      return false;
+  }
+}
+
+std::string Frame(std::optional<int64_t> id, std::string_view event, const json::value& data) {
+  std::string out;
+  if (id) out += fmt::format("id: {}\n", *id);
+  out += fmt::format("event: {}\ndata: {}\n\n", event, ToJsonText(data));
+  return out;
+}
+
+json::value ParsedBody(const AuditRecord& r) {
+  auto body = ParseJson(r.body, JsonLimits{64 << 20, 64});
+  return body ? *body : json::value(r.body);
+}
+
+}  // namespace
+
+LiveFeed::LiveFeed(Engine& engine, Store& store, std::function<json::object()> link_status,
+                   LiveFeedOptions options)
+    : engine_(engine), store_(store), link_status_(std::move(link_status)), options_(options) {
+  // Start at the current end of the trail: older events are served from the store on request.
+  Result<int64_t> head = store_.AuditHead();
+  if (!head) spdlog::warn("live feed: cannot read the audit head: {}", head.error().ToString());
+  const int64_t after = head ? *head : 0;
+  head_ = after;
+  ring_floor_ = after;
+  thread_ = std::thread([this] { Run(); });
+}
+
+LiveFeed::~LiveFeed() {
+  {
+    std::lock_guard lock(mu_);
+    stopping_ = true;
+  }
+  cv_.notify_all();
+  thread_.join();
+  std::lock_guard lock(mu_);
+  for (auto& s : subscribers_) s->stream->Finish();
+  subscribers_.clear();
+}
+
+void LiveFeed::Notify() {
+  {
+    std::lock_guard lock(mu_);
+    notified_ = true;
+  }
+  cv_.notify_all();
+}
+
+size_t LiveFeed::subscribers() const {
+  std::lock_guard lock(mu_);
+  return subscribers_.size();
+}
+
+int64_t LiveFeed::head() const {
+  std::lock_guard lock(mu_);
+  return head_;
+}
+
+bool LiveFeed::Sees(const Actor& actor, const Event& event) {
+  if (IsStaff(actor.role)) return true;
+  if (event.staff_only) return false;
+  return event.audience_company.empty() || event.audience_company == actor.company_id;
+}
+
+const std::string& LiveFeed::TextFor(const Actor& actor, const Event& event) {
+  return actor.IsCompanyScoped() ? event.company_text : event.staff_text;
+}
+
+std::optional<LiveFeed::Event> LiveFeed::Render(const AuditRecord& r) {
+  Event e;
+  e.seq = r.seq;
+  const std::string& type = r.subject_type;
+  json::object data{{"seq", r.seq}, {"at", FormatUtc(r.at)}, {"action", r.action}};
+  if (type == "crossing") {
+    auto crossing = store_.GetCrossing(r.subject_id);
+    if (!crossing || !*crossing) return std::nullopt;
+    e.audience_company = (*crossing)->company_id;
+    data["crossing_id"] = r.subject_id;
+    json::value body = ParsedBody(r);
+    if (body.is_object()) {
+      for (const char* key : {"from", "to"}) {
+        if (const json::value* v = body.get_object().if_contains(key)) data[key] = *v;
+      }
+    }
+    json::object view = engine_.LiveCrossingView(**crossing);
+    data["crossing"] = view;
+    e.staff_text = Frame(r.seq, "crossing", data);
+    // Traders see their channel and reasons, never the rules' scores (as in the API).
+    view.erase("risk");
+    data["crossing"] = std::move(view);
+    e.company_text = Frame(r.seq, "crossing", data);
+    return e;
+  }
+  std::string_view event;
+  if (type == "capacity") {
+    event = "capacity";
+  } else if (type == "plate_read") {
+    event = "plate_read";
+    e.staff_only = true;
+  } else if (type == "queue") {
+    event = "queue";
+    e.staff_only = true;
+  } else if (type == "rule_set" || type == "watchlist") {
+    event = "rules";
+    e.staff_only = true;
+  } else if (type == "truck") {
+    event = "ban";
+    e.staff_only = true;
+  } else if (type == "peer") {
+    event = "link_message";
+    e.staff_only = true;
+  } else {
+    return std::nullopt;  // users and tokens stay out of the feed
+  }
+  data["subject_id"] = r.subject_id;
+  data["body"] = ParsedBody(r);
+  e.staff_text = Frame(r.seq, event, data);
+  if (!e.staff_only) e.company_text = e.staff_text;
+  return e;
+}
+
+Result<int64_t> LiveFeed::ReadEvents(int64_t after, int limit, std::vector<Event>& out) {
+  BF_ASSIGN_OR_RETURN(std::vector<AuditRecord> records, store_.ReadAudit(after, limit));
+  for (const AuditRecord& r : records) {
+    if (auto e = Render(r)) out.push_back(std::move(*e));
+    after = r.seq;
+  }
+  return after;
+}
+
+void LiveFeed::Deliver(const std::vector<Event>& events) {
+  for (auto it = subscribers_.begin(); it != subscribers_.end();) {
+    Subscriber& s = **it;
+    bool open = true;
+    for (const Event& e : events) {
+      if (e.seq <= s.cursor) continue;
+      s.cursor = e.seq;
+      if (Sees(s.actor, e) && !s.stream->Push(TextFor(s.actor, e))) {
+        open = false;
+        break;
+      }
+    }
+    if (open && s.stream->closed()) open = false;
+    it = open ? std::next(it) : subscribers_.erase(it);
+  }
+}
+
+void LiveFeed::CheckLink() {
+  if (!link_status_) return;
+  const auto now = std::chrono::steady_clock::now();
+  {
+    std::lock_guard lock(mu_);
+    if (now - link_checked_ < options_.link_check) return;
+    link_checked_ = now;
+  }
+  json::object status = link_status_();
+  std::string state = "unknown";
+  if (const json::value* v = status.if_contains("state"); v != nullptr && v->is_string()) {
+    state = std::string(v->get_string());
+  }
+  std::lock_guard lock(mu_);
+  if (state == link_state_) return;
+  link_state_ = state;
+  json::object data{{"state", state}};
+  if (const json::value* v = status.if_contains("backlog")) data["backlog"] = *v;
+  const std::string text = Frame(std::nullopt, "link", data);
+  for (auto it = subscribers_.begin(); it != subscribers_.end();) {
+    bool open = !IsStaff((*it)->actor.role) || (*it)->stream->Push(text);
+    it = open ? std::next(it) : subscribers_.erase(it);
+  }
+}
+
+void LiveFeed::Run() {
+  for (;;) {
+    int64_t from;
+    {
+      std::unique_lock lock(mu_);
+      cv_.wait_for(lock, options_.poll, [this] { return stopping_ || notified_; });
+      if (stopping_) return;
+      notified_ = false;
+      from = head_;
+    }
+    for (;;) {
+      std::vector<Event> events;
+      Result<int64_t> last = ReadEvents(from, kReadBatch, events);
+      if (!last) {
+        spdlog::warn("live feed: cannot read the audit trail: {}", last.error().ToString());
+        break;
+      }
+      {
+        std::lock_guard lock(mu_);
+        head_ = std::max(head_, *last);
+        for (Event& e : events) recent_.push_back(e);
+        while (recent_.size() > options_.ring) {
+          ring_floor_ = recent_.front().seq;
+          recent_.pop_front();
+        }
+        Deliver(events);
+        // Streams whose client left are dropped even when nothing is delivered to them.
+        std::erase_if(subscribers_, [](const auto& s) { return s->stream->closed(); });
+      }
+      if (*last - from < kReadBatch) break;
+      from = *last;
+    }
+    CheckLink();
+  }
+}
+
+Result<net::HttpResponse> LiveFeed::Subscribe(const Actor& actor,
+                                              std::optional<int64_t> last_event_id) {
+  if (!IsStaff(actor.role) && !actor.IsCompanyScoped()) {
+    return Error(ErrorKind::kPermissionDenied, "role_not_allowed",
+                 fmt::format("role {} has no live feed; allowed: staff roles, forwarders and "
+                             "drivers (the public board is GET /api/v1/wait-board)",
+                             RoleName(actor.role)));
+  }
+  auto stream = std::make_shared<net::BodyStream>(": keep-alive\n\n", options_.keepalive,
+                                                  options_.max_buffered_bytes);
+  auto subscriber = std::make_shared<Subscriber>();
+  subscriber->actor = actor;
+  subscriber->stream = stream;
+
+  // The hello and the catch-up are the response's first bytes; live events follow through the
+  // stream. Records older than the ring are read from the store without holding the lock, then
+  // the lock is taken again to join the ring (which may have moved on meanwhile).
+  std::string first = "retry: 2000\n";
+  std::vector<Event> backlog;
+  int64_t upto = last_event_id.value_or(0);
+  int64_t scanned = 0;
+  bool reset = false;
+  for (;;) {
+    int64_t need_until = 0;
+    {
+      std::lock_guard lock(mu_);
+      if (subscribers_.size() >= options_.max_subscribers) {
+        return Unavailable("too_many_subscribers",
+                           fmt::format("the live feed has {} clients, its limit; retry later",
+                                       subscribers_.size()));
+      }
+      if (!last_event_id || reset) {
+        // From now on; after a reset the client reloads its views first.
+        first += Frame(head_, reset ? "reset" : "hello", json::object{{"head", head_}});
+        subscriber->cursor = head_;
+        subscribers_.push_back(subscriber);
+        break;
+      }
+      if (upto >= ring_floor_) {
+        first += Frame(std::nullopt, "hello", json::object{{"head", head_}});
+        for (const Event& e : backlog) {
+          if (Sees(actor, e)) first += TextFor(actor, e);
+        }
+        for (const Event& e : recent_) {
+          if (e.seq > upto && Sees(actor, e)) first += TextFor(actor, e);
+        }
+        subscriber->cursor = std::max(upto, head_);
+        subscribers_.push_back(subscriber);
+        break;
+      }
+      need_until = ring_floor_;
+    }
+    while (upto < need_until) {
+      if (scanned >= options_.max_catch_up) {
+        reset = true;  // too far behind to replay
+        break;
+      }
+      const int limit = static_cast<int>(std::min<int64_t>(kReadBatch, need_until - upto));
+      BF_ASSIGN_OR_RETURN(int64_t last, ReadEvents(upto, limit, backlog));
+      if (last == upto) {
+        upto = need_until;  // the store has no more (cannot happen: seqs have no gaps)
+        break;
+      }
+      scanned += last - upto;
+      upto = last;
+    }
+  }
+
+  net::HttpResponse response;
+  response.status = 200;
+  response.content_type = "text/event-stream; charset=utf-8";
+  response.headers.emplace_back("Cache-Control", "no-store");
+  response.headers.emplace_back("X-Accel-Buffering", "no");  // nginx: do not buffer the stream
+  response.body = std::move(first);
+  response.stream = std::move(stream);
+  return response;
+}
+
+}  // namespace borderflow::api
