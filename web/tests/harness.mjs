@@ -4,7 +4,6 @@ import { spawn, execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import http from 'node:http';
 import { fileURLToPath } from 'node:url';
 
 export const WEB_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -63,10 +62,7 @@ export class Node {
 
   async start() {
     const portFile = path.join(this.dir, 'port');
-    const help = this.cli(['serve', '--help']);
-    this.servesWeb = help.includes('--web-root');
-    const args = ['serve', '--config', CONFIG, '--db', this.db, '--port', '0', '--port-file', portFile, '--rate-limit', '0', '--queue-tick', '0'];
-    if (this.servesWeb) args.push('--web-root', DIST_DIR);
+    const args = ['serve', '--config', CONFIG, '--db', this.db, '--port', '0', '--port-file', portFile, '--rate-limit', '0', '--queue-tick', '0', '--web-root', DIST_DIR];
     const log = fs.openSync(path.join(this.dir, 'server.log'), 'a');
     this.proc = spawn(this.bin, args, { cwd: REPO_DIR, stdio: ['ignore', log, log] });
     this.exited = new Promise((resolve) => this.proc.on('exit', resolve));
@@ -77,13 +73,7 @@ export class Node {
     }
     this.apiPort = Number(fs.readFileSync(portFile, 'utf8').trim());
     this.apiUrl = `http://127.0.0.1:${this.apiPort}`;
-    if (this.servesWeb) {
-      this.url = this.apiUrl;
-    } else {
-      // An older binary without --web-root: serve dist ourselves and pass /api through.
-      this.front = await staticFront(DIST_DIR, this.apiPort);
-      this.url = `http://127.0.0.1:${this.front.address().port}`;
-    }
+    this.url = this.apiUrl;  // the node serves web/dist itself
   }
 
   log() {
@@ -124,7 +114,6 @@ export class Node {
   }
 
   async stop() {
-    if (this.front) this.front.close();
     if (this.proc && this.proc.exitCode === null) {
       this.proc.kill('SIGTERM');
       const timer = setTimeout(() => this.proc.kill('SIGKILL'), 15000);
@@ -133,33 +122,6 @@ export class Node {
     }
     if (!process.env.BORDERFLOW_KEEP_TMP) fs.rmSync(this.dir, { recursive: true, force: true });
   }
-}
-
-const TYPES = { '.html': 'text/html; charset=utf-8', '.js': 'text/javascript', '.css': 'text/css', '.svg': 'image/svg+xml', '.png': 'image/png' };
-
-function staticFront(root, apiPort) {
-  const server = http.createServer((req, res) => {
-    if (req.url.startsWith('/api/')) {
-      const up = http.request({ host: '127.0.0.1', port: apiPort, path: req.url, method: req.method, headers: req.headers }, (r) => {
-        res.writeHead(r.statusCode, r.headers);
-        r.pipe(res);
-      });
-      up.on('error', (e) => { console.error('proxy:', e.message); res.destroy(); });
-      req.pipe(up);
-      res.on('close', () => up.destroy());
-      return;
-    }
-    const rel = decodeURIComponent(req.url.split('?')[0]);
-    let file = path.join(root, rel === '/' ? 'index.html' : rel);
-    if (!file.startsWith(root) || !fs.existsSync(file)) {
-      res.writeHead(404);
-      res.end();
-      return;
-    }
-    res.writeHead(200, { 'Content-Type': TYPES[path.extname(file)] || 'application/octet-stream' });
-    fs.createReadStream(file).pipe(res);
-  });
-  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve(server)));
 }
 
 export async function launchBrowser() {
