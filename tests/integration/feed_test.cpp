@@ -5,7 +5,9 @@
 #include <fstream>
 #include <regex>
 
+#include <borderflow/core/hs_code.h>
 #include <borderflow/net/testing/stream_reader.h>
+#include <borderflow/store/store_factory.h>
 
 #include "test_node.h"
 
@@ -143,6 +145,37 @@ TEST(FeedTest, ResumesAfterLastEventIdFromTheRingAndAfterARestartFromTheStore) {
       << reader.body();
 }
 
+// The feed reads the audit trail, not the engine's events: a change committed by another
+// process on the same database (here an engine of its own, as a CLI command or a second server
+// would be) reaches the clients too, within the poll interval, with no notification.
+TEST(FeedTest, ChangesCommittedByAnotherProcessArriveToo) {
+  TestNode node;
+  StreamReader staff(node.port(), "/api/v1/feed", Auth(node, "operator"));
+  StreamReader company(node.port(), "/api/v1/feed", Auth(node, "fwd-a"));
+  ASSERT_TRUE(staff.WaitFor("event: hello\n"));
+  ASSERT_TRUE(company.WaitFor("event: hello\n"));
+
+  auto config = LoadGateConfig(std::string(BORDERFLOW_SOURCE_DIR) + "/config/huu-nghi.toml");
+  ASSERT_TRUE(config.has_value()) << config.error().ToString();
+  auto hs = HsNomenclature::Hs2022();
+  auto other_store = OpenStore(node.db_path(), hs);
+  ASSERT_TRUE(other_store.has_value()) << other_store.error().ToString();
+  ManualClock clock(*ParseTimestamp("2026-11-29T01:05:00Z"));
+  SeededRandom random(7);
+  Engine other(std::move(*config), hs, **other_store, clock, random,
+               EngineOptions{.writer_thread = false});
+  Actor admin{"u_other", "other-admin", Role::kAdministrator, ""};
+  auto changed = other.Execute(Command{admin, "other-process-1", "", SetQueuePolicy{"fifo"}});
+  ASSERT_TRUE(changed.has_value()) << changed.error().ToString();
+
+  ASSERT_TRUE(staff.WaitFor("event: queue\n", 5s)) << staff.body();
+  EXPECT_NE(staff.body().find("\"action\":\"set_policy\""), std::string::npos);
+  // Queue policy changes are for staff: the forwarder's stream stays quiet.
+  const std::string declared = node.Declare("fwd-a", "12C-666.66");
+  ASSERT_TRUE(company.WaitFor(declared)) << company.body();
+  EXPECT_EQ(company.body().find("event: queue"), std::string::npos);
+}
+
 TEST(FeedTest, IdleStreamsGetKeepAlivesAndTheMetricCountsThem) {
   api::ApiOptions options;
   options.feed_keepalive = 100ms;
@@ -184,10 +217,10 @@ TEST_F(WebRootTest, ServesTheFrontEndAndNothingOutsideIt) {
   EXPECT_EQ(js.raw, "console.log('hi')");
   EXPECT_EQ(js.Header("content-type"), "text/javascript; charset=utf-8");
   EXPECT_NE(js.Header("cache-control").find("immutable"), std::string::npos);
-  for (const char* bad : {"/assets/../secret.txt", "/assets/%2e%2e/secret.txt",
-                          "/assets/%2e%2e%2fsecret.txt", "/assets/..%2f..%2fetc%2fpasswd",
-                          "/assets/escape.txt", "/assets/missing.js", "/assets/.hidden",
-                          "/secret.txt"}) {
+  for (const char* bad :
+       {"/assets/../secret.txt", "/assets/%2e%2e/secret.txt", "/assets/%2e%2e%2fsecret.txt",
+        "/assets/..%2f..%2fetc%2fpasswd", "/assets/escape.txt", "/assets/missing.js",
+        "/assets/.hidden", "/secret.txt"}) {
     ApiReply r = node.Call("GET", bad, "");
     EXPECT_EQ(r.status, 404) << bad << ": " << r.raw;
     EXPECT_EQ(r.raw.find("not an asset"), std::string::npos) << bad;
