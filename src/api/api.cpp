@@ -826,6 +826,44 @@ net::Router Api::Routes() {
              sync([impl](HttpRequest& req) { return impl->RulesDryRun(req); }));
   router.Add("GET", "/api/v1/rules/report",
              sync([impl](HttpRequest& req) { return impl->RulesReport(req); }));
+  // Watch lists of the risk rules (`watchlist "NAME"`): customs and quarantine officers and
+  // administrators read and replace them; a PUT replaces the whole list (the next version).
+  router.Add("GET", "/api/v1/watchlists", sync([impl](HttpRequest& req) -> Result<HttpResponse> {
+               BF_ASSIGN_OR_RETURN(Actor actor, impl->RequireUser(req));
+               BF_ASSIGN_OR_RETURN(json::object view, impl->engine.WatchlistsView(actor));
+               return JsonResponse(200, view);
+             }));
+  router.Add("GET", "/api/v1/watchlists/{name}",
+             sync([impl](HttpRequest& req) -> Result<HttpResponse> {
+               BF_ASSIGN_OR_RETURN(Actor actor, impl->RequireUser(req));
+               BF_ASSIGN_OR_RETURN(json::object view,
+                                   impl->engine.WatchlistView(actor, req.PathParam("name")));
+               return JsonResponse(200, view);
+             }));
+  router.Add("PUT", "/api/v1/watchlists/{name}", [impl](HttpRequest& req, Respond respond) {
+    std::string name(req.PathParam("name"));
+    impl->Write(req, respond, [&](const JsonObjectReader& r) -> Result<CommandBody> {
+      BF_TRY(r.RejectUnknown({"entries", "description", "expected_version"}));
+      PutWatchlist cmd;
+      cmd.name = name;
+      BF_ASSIGN_OR_RETURN(const json::array* entries, r.Array("entries", 0, 100000));
+      for (size_t i = 0; i < entries->size(); ++i) {
+        BF_ASSIGN_OR_RETURN(JsonObjectReader e,
+                            JsonObjectReader::Of((*entries)[i], fmt::format("entries[{}]", i)));
+        BF_TRY(e.RejectUnknown({"kind", "value", "note"}));
+        WatchlistEntry entry;
+        BF_ASSIGN_OR_RETURN(entry.kind, e.String("kind", 16));
+        BF_ASSIGN_OR_RETURN(entry.value, e.String("value", 64));
+        BF_ASSIGN_OR_RETURN(auto note, e.OptionalString("note", 200));
+        entry.note = note.value_or("");
+        cmd.entries.push_back(std::move(entry));
+      }
+      BF_ASSIGN_OR_RETURN(auto description, r.OptionalString("description", 1000));
+      cmd.description = description.value_or("");
+      BF_ASSIGN_OR_RETURN(cmd.expected_version, r.OptionalInt("expected_version", 0, INT64_MAX));
+      return cmd;
+    });
+  });
   router.Add("GET", "/api/v1/crossings/{id}/assessment",
              sync([impl](HttpRequest& req) { return impl->Assessment(req); }));
   router.Add("POST", "/api/v1/crossings/{id}/findings", [impl](HttpRequest& req, Respond respond) {

@@ -8,9 +8,12 @@
 #include <sstream>
 
 #include <CLI/CLI.hpp>
+#include <boost/json/serialize.hpp>
 #include <fmt/format.h>
 
 #include <borderflow/core/json.h>
+#include <borderflow/core/random.h>
+#include <borderflow/net/http_client.h>
 #include <borderflow/rules/assessment.h>
 #include <borderflow/rules/facts.h>
 #include <borderflow/rules/rule_set.h>
@@ -35,6 +38,14 @@ struct Options {
   std::string config = "config/huu-nghi.toml";
   std::string crossing;
   int limit = 1000;
+  // watchlist (over HTTP)
+  std::string url = "http://127.0.0.1:8080";
+  std::string token;
+  std::string name;
+  std::string description;
+  std::optional<int64_t> expected_version;
+  std::string idempotency_key;
+  bool json = false;
 };
 
 std::optional<std::string> ReadFile(const std::string& path) {
@@ -196,6 +207,160 @@ int Explain(const Options& o) {
   return kOk;
 }
 
+// --- Watch lists, over HTTP (the node keeps them in memory) ---------------------------------
+
+// Reads a watch-list file: one entry a line, "KIND VALUE [# note]" (KIND: plate, company,
+// driver, hs); blank lines and lines starting with '#' are skipped. "-" reads stdin.
+Result<json::array> ReadWatchlistFile(const std::string& path) {
+  std::string text;
+  if (path == "-") {
+    std::ostringstream in;
+    in << std::cin.rdbuf();
+    text = in.str();
+  } else {
+    auto file = ReadFile(path);
+    if (!file) return InvalidArgument("file_not_found", fmt::format("cannot read '{}'", path));
+    text = std::move(*file);
+  }
+  json::array entries;
+  std::istringstream lines(text);
+  std::string line;
+  int number = 0;
+  auto trim = [](std::string s) {
+    size_t b = s.find_first_not_of(" \t\r");
+    size_t e = s.find_last_not_of(" \t\r");
+    return b == std::string::npos ? std::string() : s.substr(b, e - b + 1);
+  };
+  while (std::getline(lines, line)) {
+    ++number;
+    std::string note;
+    if (size_t hash = line.find('#'); hash != std::string::npos) {
+      note = trim(line.substr(hash + 1));
+      line = line.substr(0, hash);
+    }
+    line = trim(line);
+    if (line.empty()) continue;
+    size_t space = line.find_first_of(" \t");
+    if (space == std::string::npos) {
+      return InvalidArgument("invalid_watchlist_file",
+                             fmt::format("{}:{}: expected KIND VALUE", path, number));
+    }
+    json::object entry{{"kind", line.substr(0, space)}, {"value", trim(line.substr(space + 1))}};
+    if (!note.empty()) entry["note"] = note;
+    entries.push_back(std::move(entry));
+  }
+  return entries;
+}
+
+// One request to the node; prints problems on stderr. Exit 0 (2xx), 1 (4xx), 2 (otherwise).
+int Request(const Options& o, std::string_view method, const std::string& path,
+            const std::string& body, json::value& answer) {
+  auto parsed = net::HttpClient::ParseUrl(o.url);
+  if (!parsed) return Error(parsed.error().message);
+  net::HttpClient client(*parsed);
+  std::vector<std::pair<std::string, std::string>> headers;
+  if (!o.token.empty()) headers.emplace_back("Authorization", "Bearer " + o.token);
+  if (method != "GET") {
+    std::string key = o.idempotency_key;
+    if (key.empty()) {
+      SystemRandom random;
+      key = "cli-" + random.Base32(26);
+      std::cerr << "idempotency key: " << key << "\n";
+    }
+    headers.emplace_back("Idempotency-Key", key);
+    headers.emplace_back("Content-Type", "application/json");
+  }
+  auto reply = client.Send(method, parsed->path_prefix + path, body, headers);
+  if (!reply) return Error(reply.error().ToString());
+  auto v = ParseJson(reply->body, JsonLimits{64 << 20, 64});
+  if (v) answer = std::move(*v);
+  if (reply->status >= 200 && reply->status < 300) return kOk;
+  std::string detail = reply->body;
+  if (answer.is_object()) {
+    detail = fmt::format("{}: {}", Text(answer.get_object(), "code"),
+                         Text(answer.get_object(), "detail"));
+  }
+  std::cerr << fmt::format("error: {} {}: {}\n", reply->status, path, detail);
+  return reply->status >= 400 && reply->status < 500 ? kFailed : kError;
+}
+
+int64_t Int(const json::object& o, std::string_view key) {
+  const json::value* v = o.if_contains(key);
+  return v != nullptr && v->is_int64() ? v->get_int64() : 0;
+}
+
+int WatchlistList(const Options& o) {
+  json::value answer;
+  if (int rc = Request(o, "GET", "/api/v1/watchlists", "", answer); rc != kOk) return rc;
+  if (o.json) {
+    std::cout << json::serialize(answer) << "\n";
+    return kOk;
+  }
+  const json::value* items =
+      answer.is_object() ? answer.get_object().if_contains("items") : nullptr;
+  if (items == nullptr || !items->is_array() || items->get_array().empty()) {
+    std::cout << "no watch lists\n";
+    return kOk;
+  }
+  std::cout << fmt::format("{:<32} {:>7} {:>8}  {}\n", "name", "version", "entries", "updated");
+  for (const json::value& v : items->get_array()) {
+    if (!v.is_object()) continue;
+    const json::object& l = v.get_object();
+    std::cout << fmt::format("{:<32} {:>7} {:>8}  {} by {}\n", Text(l, "name"), Int(l, "version"),
+                             Int(l, "entries"), Text(l, "updated_at"), Text(l, "updated_by"));
+  }
+  return kOk;
+}
+
+int WatchlistShow(const Options& o) {
+  json::value answer;
+  if (int rc = Request(o, "GET", "/api/v1/watchlists/" + o.name, "", answer); rc != kOk) return rc;
+  if (o.json || !answer.is_object()) {
+    std::cout << json::serialize(answer) << "\n";
+    return kOk;
+  }
+  const json::object& l = answer.get_object();
+  // The same format `put` reads, with the version in a comment.
+  std::cout << fmt::format("# watch list {} version {} ({} by {}){}\n", Text(l, "name"),
+                           Int(l, "version"), Text(l, "updated_at"), Text(l, "updated_by"),
+                           Text(l, "description").empty() ? "" : ": " + Text(l, "description"));
+  if (const json::value* entries = l.if_contains("entries"); entries && entries->is_array()) {
+    for (const json::value& e : entries->get_array()) {
+      if (!e.is_object()) continue;
+      std::string note = Text(e.get_object(), "note");
+      std::cout << fmt::format("{} {}{}\n", Text(e.get_object(), "kind"),
+                               Text(e.get_object(), "value"), note.empty() ? "" : "  # " + note);
+    }
+  }
+  return kOk;
+}
+
+int WatchlistPut(const Options& o) {
+  auto entries = ReadWatchlistFile(o.file);
+  if (!entries) return Error(entries.error().message);
+  json::object body{{"entries", std::move(*entries)}};
+  if (!o.description.empty()) body["description"] = o.description;
+  if (o.expected_version) body["expected_version"] = *o.expected_version;
+  json::value answer;
+  int rc = Request(o, "PUT", "/api/v1/watchlists/" + o.name, json::serialize(body), answer);
+  if (rc != kOk) return rc;
+  if (o.json || !answer.is_object()) {
+    std::cout << json::serialize(answer) << "\n";
+    return kOk;
+  }
+  const json::object& l = answer.get_object();
+  const json::value* changed = l.if_contains("changed");
+  if (changed != nullptr && changed->is_bool() && !changed->get_bool()) {
+    std::cout << fmt::format("watch list {} unchanged at version {} ({} entries)\n",
+                             Text(l, "name"), Int(l, "version"), Int(l, "entries"));
+  } else {
+    std::cout << fmt::format("watch list {} version {}: {} entries (+{} -{})\n", Text(l, "name"),
+                             Int(l, "version"), Int(l, "entries"), Int(l, "added"),
+                             Int(l, "removed"));
+  }
+  return kOk;
+}
+
 }  // namespace
 
 std::function<std::optional<int>()> AddRulesCommands(CLI::App& app) {
@@ -214,12 +379,49 @@ std::function<std::optional<int>()> AddRulesCommands(CLI::App& app) {
   auto* explain = rules_cmd->add_subcommand("explain", "explain a crossing's risk decision");
   explain->add_option("--db", o->db, "SQLite database file")->required();
   explain->add_option("crossing", o->crossing, "crossing id")->required();
-  return [o, rules_cmd, check, test, explain]() -> std::optional<int> {
+  auto* watchlist =
+      rules_cmd->add_subcommand("watchlist", "watch lists of a running node (over HTTP)");
+  auto remote = [&o](CLI::App* cmd, bool write) {
+    cmd->add_option("--url", o->url, "the node's base URL (http://host:port)")
+        ->envname("BORDERFLOW_URL")
+        ->capture_default_str();
+    cmd->add_option("--token", o->token, "API token (bft_...); never printed")
+        ->envname("BORDERFLOW_TOKEN");
+    cmd->add_flag("--json", o->json, "print the node's JSON answer");
+    if (write) {
+      cmd->add_option("--idempotency-key", o->idempotency_key,
+                      "key of this write (default: a fresh one, printed on stderr)");
+    }
+  };
+  auto* wl_list = watchlist->add_subcommand("list", "the watch lists (name, version, entries)");
+  remote(wl_list, false);
+  auto* wl_show = watchlist->add_subcommand("show", "one watch list, in the format put reads");
+  wl_show->add_option("name", o->name, "watch list name")->required();
+  remote(wl_show, false);
+  auto* wl_put = watchlist->add_subcommand(
+      "put",
+      "replace a watch list from a file: one 'KIND VALUE [# note]' a line (KIND: plate, "
+      "company, driver, hs); an empty file empties it");
+  wl_put->add_option("name", o->name, "watch list name")->required();
+  wl_put->add_option("file", o->file, "entries file ('-': stdin)")->required();
+  wl_put->add_option("--description", o->description, "what the list is for");
+  wl_put->add_option("--expected-version", o->expected_version,
+                     "replace only if the list is at this version (0: a new list)");
+  remote(wl_put, true);
+  return [o, rules_cmd, check, test, explain, watchlist, wl_list, wl_show,
+          wl_put]() -> std::optional<int> {
     if (!rules_cmd->parsed()) return std::nullopt;
     if (check->parsed()) return Check(*o);
     if (test->parsed()) return Test(*o);
     if (explain->parsed()) return Explain(*o);
-    std::cerr << "usage: borderflow rules check|test|explain\n";
+    if (wl_list->parsed()) return WatchlistList(*o);
+    if (wl_show->parsed()) return WatchlistShow(*o);
+    if (wl_put->parsed()) return WatchlistPut(*o);
+    if (watchlist->parsed()) {
+      std::cerr << "usage: borderflow rules watchlist list|show|put\n";
+      return kError;
+    }
+    std::cerr << "usage: borderflow rules check|test|explain|watchlist\n";
     return kError;
   };
 }

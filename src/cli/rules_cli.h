@@ -1,8 +1,9 @@
 #pragma once
 
-// The offline `borderflow rules` subcommands (issue 4): check a rule file, dry-run it against
+// The `borderflow rules` subcommands (issue 4). Offline: check a rule file, dry-run it against
 // the declarations of a database file, explain a crossing's decision from the audit trail.
-// Upload and activation go through the HTTP API (docs/operations.md, "Risk rules").
+// Over HTTP to a running node: `rules watchlist list|show|put` (the node keeps watch lists in
+// memory). Upload and activation go through the HTTP API (docs/operations.md, "Risk rules").
 
 #include <functional>
 #include <optional>
@@ -13,8 +14,8 @@ class App;
 
 namespace borderflow::cli {
 
-// Adds `rules check|test|explain` to `app`. The returned function runs the command given once
-// the command line is parsed (exit 0 ok, 1 invalid rules / nothing found, 2 could not run), or
+// Adds `rules check|test|explain|watchlist` to `app`. The returned function runs the command given
+// once the command line is parsed (exit 0 ok, 1 invalid rules / nothing found, 2 could not run), or
 // returns std::nullopt when the command line named none of them.
 std::function<std::optional<int>()> AddRulesCommands(CLI::App& app);
 

@@ -282,6 +282,8 @@ Status Engine::Apply(WriteTxn& txn, const Command& command, Timestamp now, Comma
           return ApplyActivateRuleSet(txn, actor, body, now, result);
         } else if constexpr (std::is_same_v<T, RecordFinding>) {
           return ApplyRecordFinding(txn, actor, body, now, result);
+        } else if constexpr (std::is_same_v<T, PutWatchlist>) {
+          return ApplyPutWatchlist(txn, actor, body, now, result);
         } else if constexpr (std::is_same_v<T, ApplyPeerMessage>) {
           return ApplyPeer(txn, actor, body, now, result);
         } else if constexpr (std::is_same_v<T, AckPeerMessages>) {
@@ -376,7 +378,7 @@ Status Engine::ApplyEvent(WriteTxn& txn, const Actor& actor, const RecordCrossin
   BF_ASSIGN_OR_RETURN(Crossing next,
                       Transition(txn, actor, *current, cmd.event, now, result, {}, &encoded));
   if (cmd.event.type == CrossingEventType::kRecordInspection) {
-    BF_TRY(LearnFromInspection(txn, next, now));
+    BF_TRY(LearnFromInspection(txn, next, now, result));
   }
   const AuditRecord& record = result.records.back();
   json::object view = std::move(encoded.view);

@@ -4,12 +4,17 @@
 // themselves are pure (rules/*.h); this file applies them inside the engine's transactions and
 // records every decision, with its explanation, in the audit trail.
 
+#include <algorithm>
+#include <array>
+#include <cmath>
 #include <deque>
+#include <limits>
 
 #include <fmt/format.h>
 
 #include <borderflow/core/assert.h>
 #include <borderflow/core/json.h>
+#include <borderflow/core/plate.h>
 #include <borderflow/engine/engine.h>
 #include <borderflow/rules/facts.h>
 
@@ -111,6 +116,272 @@ std::optional<rules::DocumentStatus> DocumentFinding(const std::string& text) {
   return s ? std::optional<rules::DocumentStatus>(*s) : std::nullopt;
 }
 
+// --- Watch lists ------------------------------------------------------------------------
+
+constexpr size_t kMaxWatchlistEntries = 100000;
+constexpr size_t kMaxWatchlists = 256;
+
+bool ValidWatchlistName(std::string_view name) {
+  if (name.empty() || name.size() > 64) return false;
+  for (char ch : name) {
+    bool ok = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
+              ch == '.' || ch == '_' || ch == '-';
+    if (!ok) return false;
+  }
+  return true;
+}
+
+std::string Trimmed(std::string_view s) {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
+  return std::string(s);
+}
+
+// The entry as the engine matches it: a canonical plate, HS digits; errors name the entry.
+Result<WatchlistBook::Entry> NormaliseEntry(const WatchlistEntry& e, size_t i) {
+  std::string field = fmt::format("entries[{}].value", i);
+  WatchlistBook::Entry out{e.kind, Trimmed(e.value), e.note};
+  if (out.note.size() > 200) {
+    return InvalidArgument("invalid_value", "a watch-list note has at most 200 bytes",
+                           fmt::format("entries[{}].note", i));
+  }
+  if (e.kind == "plate") {
+    auto plate = ParsePlate(out.value);
+    if (!plate) {
+      return InvalidArgument("invalid_value",
+                             fmt::format("entry {}: not a plate: {}", i, plate.error().message),
+                             field);
+    }
+    out.value = plate->canonical;
+  } else if (e.kind == "hs") {
+    std::string digits;
+    for (char ch : out.value) {
+      if (ch == '.' || ch == ' ') continue;
+      if (ch < '0' || ch > '9') {
+        digits.clear();
+        break;
+      }
+      digits += ch;
+    }
+    if (digits.size() < 2 || digits.size() > 10 || digits.size() % 2 != 0) {
+      return InvalidArgument("invalid_value",
+                             fmt::format("entry {}: an HS entry is a chapter, heading, "
+                                         "subheading or code (2, 4, 6, 8 or 10 digits)",
+                                         i),
+                             field);
+    }
+    out.value = std::move(digits);
+  } else if (e.kind == "company" || e.kind == "driver") {
+    if (out.value.empty() || out.value.size() > 64) {
+      return InvalidArgument(
+          "invalid_value", fmt::format("entry {}: a {} entry has 1 to 64 bytes", i, e.kind), field);
+    }
+  } else {
+    return InvalidArgument(
+        "invalid_value",
+        fmt::format("entry {}: kind must be one of: plate, company, driver, hs", i),
+        fmt::format("entries[{}].kind", i));
+  }
+  return out;
+}
+
+void IndexWatchlist(WatchlistBook& list) {
+  list.index.clear();
+  for (size_t i = 0; i < list.entries.size(); ++i) {
+    list.index[list.entries[i].kind].emplace(list.entries[i].value, i);
+  }
+}
+
+json::array EntriesJson(const std::vector<WatchlistBook::Entry>& entries, size_t max) {
+  json::array out;
+  for (size_t i = 0; i < entries.size() && i < max; ++i) {
+    json::object e{{"kind", entries[i].kind}, {"value", entries[i].value}};
+    if (!entries[i].note.empty()) e["note"] = entries[i].note;
+    out.push_back(std::move(e));
+  }
+  return out;
+}
+
+json::object WatchlistSummary(const WatchlistBook& list) {
+  return json::object{{"name", list.name},
+                      {"version", list.version},
+                      {"description", list.description},
+                      {"entries", list.entries.size()},
+                      {"updated_by", list.updated_by},
+                      {"updated_at", list.updated_at}};
+}
+
+json::object WatchlistRecord(const WatchlistBook& list) {
+  json::object o = WatchlistSummary(list);
+  o["entries"] = EntriesJson(list.entries, list.entries.size());
+  return o;
+}
+
+Result<WatchlistBook> DecodeWatchlist(const std::string& id, const json::object& body) {
+  WatchlistBook list;
+  list.name = id;
+  const json::value* version = body.if_contains("version");
+  if (version == nullptr || !version->is_int64()) {
+    return Internal(fmt::format("stored watch list {} is corrupt", id));
+  }
+  list.version = version->get_int64();
+  list.description = JsonString(body, "description");
+  list.updated_by = JsonString(body, "updated_by");
+  list.updated_at = JsonString(body, "updated_at");
+  if (const json::value* entries = body.if_contains("entries"); entries && entries->is_array()) {
+    for (const json::value& v : entries->get_array()) {
+      if (!v.is_object()) continue;
+      const json::object& o = v.get_object();
+      list.entries.push_back(WatchlistBook::Entry{JsonString(o, "kind"), JsonString(o, "value"),
+                                                  JsonString(o, "note")});
+    }
+  }
+  IndexWatchlist(list);
+  return list;
+}
+
+// A watch list a crossing is on, with the entries that matched it.
+struct WatchMatch {
+  const WatchlistBook* list = nullptr;
+  std::vector<size_t> entries;
+};
+
+std::vector<WatchMatch> MatchWatchlists(const RulesBook& book, const Crossing& c) {
+  std::vector<WatchMatch> out;
+  const Declaration& d = c.declaration;
+  for (const auto& [name, list] : book.watchlists) {
+    if (list.entries.empty()) continue;
+    WatchMatch m{&list, {}};
+    auto find = [&](std::string_view kind, const std::string& value) {
+      if (value.empty()) return;
+      auto k = list.index.find(kind);
+      if (k == list.index.end()) return;
+      auto v = k->second.find(value);
+      if (v == k->second.end()) return;
+      if (std::find(m.entries.begin(), m.entries.end(), v->second) == m.entries.end()) {
+        m.entries.push_back(v->second);
+      }
+    };
+    find("plate", d.vehicle.plate.canonical);
+    if (d.vehicle.trailer_plate) find("plate", d.vehicle.trailer_plate->canonical);
+    find("company", c.company_id);
+    find("driver", d.driver.document_number);
+    if (list.index.contains("hs")) {
+      for (const auto& line : d.lines) {
+        for (size_t n = 2; n <= line.hs.code.size() && n <= 10; n += 2) {
+          find("hs", line.hs.code.substr(0, n));
+        }
+      }
+    }
+    if (!m.entries.empty()) out.push_back(std::move(m));
+  }
+  return out;
+}
+
+// The watch lists of a decision, for its explanation (staff only: forwarders never see them).
+json::array WatchlistExplanation(const std::vector<WatchMatch>& matches, const rules::RuleSet& set,
+                                 const rules::Assessment& a) {
+  static const std::map<std::string, std::array<const char*, 3>, std::less<>> kLabels{
+      {"plate", {"plate", "biển số", "车牌"}},
+      {"company", {"company", "doanh nghiệp", "企业"}},
+      {"driver", {"driver", "lái xe", "司机"}},
+      {"hs", {"HS code", "mã HS", "HS 编码"}}};
+  json::array out;
+  for (const WatchMatch& m : matches) {
+    const WatchlistBook& list = *m.list;
+    json::array matched;
+    std::string what[3];
+    for (size_t i : m.entries) {
+      const WatchlistBook::Entry& e = list.entries[i];
+      json::object row{{"kind", e.kind}, {"value", e.value}};
+      if (!e.note.empty()) row["note"] = e.note;
+      matched.push_back(std::move(row));
+      const auto& label = kLabels.at(e.kind);
+      for (int l = 0; l < 3; ++l) {
+        what[l] += fmt::format("{}{} {}", what[l].empty() ? "" : ", ", label[l], e.value);
+      }
+    }
+    // The fired rules that ask for this list.
+    std::string needle = fmt::format("watchlist \"{}\"", list.name);
+    json::array rule_names;
+    for (const auto& f : a.fired) {
+      if (f.rule >= set.size()) continue;
+      const rules::RuleInfo& info = set.rule(f.rule);
+      if (info.condition.find(needle) != std::string::npos)
+        rule_names.push_back(json::string(info.name));
+    }
+    out.push_back(json::object{
+        {"name", list.name},
+        {"version", list.version},
+        {"matched", std::move(matched)},
+        {"rules", std::move(rule_names)},
+        {"reason",
+         json::object{{"en", fmt::format("On watch list \"{}\" (version {}): {}", list.name,
+                                         list.version, what[0])},
+                      {"vi", fmt::format("Có trong danh sách theo dõi \"{}\" (phiên bản {}): {}",
+                                         list.name, list.version, what[1])},
+                      {"zh", fmt::format("列入监控名单“{}”（第 {} 版）：{}", list.name,
+                                         list.version, what[2])}}}});
+  }
+  return out;
+}
+
+// --- Capacity matching online -------------------------------------------------------------
+
+json::object EncodeRedDay(const RedDay& d) {
+  json::array top;
+  for (double x : d.candidates) top.push_back(x);
+  return json::object{{"count", d.red},           {"yellow", d.yellow},
+                      {"green", d.green},         {"declared", d.declared},
+                      {"mandatory", d.mandatory}, {"random", d.random},
+                      {"score", d.score},         {"lowered", d.lowered},
+                      {"competing", d.competing}, {"top_candidates", std::move(top)}};
+}
+
+RedDay DecodeRedDay(const json::object& o) {
+  auto num = [&](std::string_view key) {
+    const json::value* v = o.if_contains(key);
+    return v != nullptr && v->is_int64() ? static_cast<int>(v->get_int64()) : 0;
+  };
+  RedDay d;
+  d.red = num("count");
+  d.yellow = num("yellow");
+  d.green = num("green");
+  d.declared = num("declared");
+  d.mandatory = num("mandatory");
+  d.random = num("random");
+  d.score = num("score");
+  d.lowered = num("lowered");
+  d.competing = num("competing");
+  if (const json::value* top = o.if_contains("top_candidates"); top && top->is_array()) {
+    for (const json::value& v : top->get_array()) {
+      if (v.is_number()) d.candidates.push_back(v.to_number<double>());
+    }
+  }
+  return d;
+}
+
+void CountChannel(RedDay& d, Channel c) {
+  if (c == Channel::kRed) ++d.red;
+  if (c == Channel::kYellow) ++d.yellow;
+  if (c == Channel::kGreen) ++d.green;
+}
+
+// Keeps the `keep` highest candidate scores, highest first.
+void AddCandidate(RedDay& d, double score, int keep) {
+  if (keep <= 0) return;
+  auto at = std::upper_bound(d.candidates.begin(), d.candidates.end(), score, std::greater<>());
+  d.candidates.insert(at, score);
+  if (d.candidates.size() > static_cast<size_t>(keep)) d.candidates.resize(keep);
+}
+
+// How many reds the minimum random rate is expected to send in a day of `declared`
+// declarations (rounded to the nearest: 1% of 40 trucks keeps no bay back).
+int RandomShare(double rate, int declared) {
+  if (rate <= 0 || declared <= 0) return 0;
+  return static_cast<int>(std::lround(rate * declared));
+}
+
 rules::FactSources Sources(const GateConfig& config, const RulesBook& book, const Crossing& c) {
   rules::FactSources s;
   s.config = &config;
@@ -123,7 +394,7 @@ rules::FactSources Sources(const GateConfig& config, const RulesBook& book, cons
     if (auto seal = rules::ParseSealStatus(c.findings.seal)) s.seal = *seal;
   }
   // History: what the book learned from earlier inspections of this truck and this driver
-  // (`crossings` counts the inspected ones). External watch lists are not gathered yet.
+  // (`crossings` counts the inspected ones).
   if (auto v = book.vehicles.find(c.declaration.vehicle.plate.canonical);
       v != book.vehicles.end()) {
     s.vehicle = v->second;
@@ -131,6 +402,8 @@ rules::FactSources Sources(const GateConfig& config, const RulesBook& book, cons
   if (auto d = book.drivers.find(c.declaration.driver.document_number); d != book.drivers.end()) {
     s.driver = d->second;
   }
+  // The watch lists the crossing is on, for `watchlist "NAME"`.
+  for (const WatchMatch& m : MatchWatchlists(book, c)) s.watchlists.push_back(m.list->name);
   return s;
 }
 
@@ -170,6 +443,78 @@ void Learn(RulesBook& book, const json::object& body) {
   a.rule_set_version = set->second.version();
   a.rule_set_fingerprint = set->second.fingerprint64();
   book.hits.Record(set->second, a, a.random, finding);
+}
+
+// The learning state as one record: per-rule and baseline counts, per-trader counts with their
+// Beta posterior, per-vehicle and per-driver history. Counts only: reading it back and learning
+// the outcomes stored after it gives the same estimates as replaying every outcome.
+json::object SnapshotJson(const RulesBook& book, Timestamp now) {
+  auto pair = [](const rules::OutcomeCounts& c) { return json::array{c.inspections, c.findings}; };
+  json::object rule_counts;
+  for (const auto& [name, c] : book.hits.by_rule()) rule_counts[name] = pair(c);
+  const rules::BetaPrior& prior = book.compliance.prior();
+  json::object traders;
+  for (const auto& [company, c] : book.compliance.counts()) {
+    traders[company] =
+        json::object{{"inspections", c.inspections},
+                     {"findings", c.findings},
+                     {"alpha", prior.alpha + static_cast<double>(c.findings)},
+                     {"beta", prior.beta + static_cast<double>(c.inspections - c.findings)}};
+  }
+  auto history = [](const std::map<std::string, rules::HistoryFacts>& m) {
+    json::object o;
+    for (const auto& [key, h] : m) o[key] = json::array{h.crossings, h.inspections, h.findings};
+    return o;
+  };
+  return json::object{{"format", 1},
+                      {"outcomes", book.compacted_outcomes},
+                      {"at", FormatUtc(now)},
+                      {"prior", json::object{{"alpha", prior.alpha}, {"beta", prior.beta}}},
+                      {"random", pair(book.hits.random())},
+                      {"rules", std::move(rule_counts)},
+                      {"traders", std::move(traders)},
+                      {"vehicles", history(book.vehicles)},
+                      {"drivers", history(book.drivers)}};
+}
+
+Status RestoreSnapshot(RulesBook& book, const json::object& o) {
+  auto int_at = [](const json::value& v, size_t i) -> int64_t {
+    if (!v.is_array() || v.get_array().size() <= i || !v.get_array()[i].is_int64()) return 0;
+    return v.get_array()[i].get_int64();
+  };
+  auto counts = [&](const json::value& v) {
+    return rules::OutcomeCounts{int_at(v, 0), int_at(v, 1)};
+  };
+  const json::value* outcomes = o.if_contains("outcomes");
+  if (outcomes == nullptr || !outcomes->is_int64()) {
+    return Internal("the stored learning snapshot is corrupt");
+  }
+  book.compacted_outcomes = outcomes->get_int64();
+  if (const json::value* r = o.if_contains("random")) book.hits.AddRandom(counts(*r));
+  if (const json::value* r = o.if_contains("rules"); r && r->is_object()) {
+    for (const auto& [name, c] : r->get_object()) book.hits.AddRule(name, counts(c));
+  }
+  if (const json::value* t = o.if_contains("traders"); t && t->is_object()) {
+    for (const auto& [company, v] : t->get_object()) {
+      if (!v.is_object()) continue;
+      auto num = [&](std::string_view key) {
+        const json::value* x = v.get_object().if_contains(key);
+        return x != nullptr && x->is_int64() ? x->get_int64() : int64_t{0};
+      };
+      book.compliance.Add(company, rules::OutcomeCounts{num("inspections"), num("findings")});
+      book.companies.insert(std::string(company));
+    }
+  }
+  auto history = [&](std::string_view key, std::map<std::string, rules::HistoryFacts>& m) {
+    const json::value* h = o.if_contains(key);
+    if (h == nullptr || !h->is_object()) return;
+    for (const auto& [k, v] : h->get_object()) {
+      m[std::string(k)] = rules::HistoryFacts{int_at(v, 0), int_at(v, 1), int_at(v, 2)};
+    }
+  };
+  history("vehicles", book.vehicles);
+  history("drivers", book.drivers);
+  return {};
 }
 
 json::object ChannelCounts(const size_t (&counts)[4]) {
@@ -215,16 +560,29 @@ Status Engine::LoadRules() {
   BF_ASSIGN_OR_RETURN(std::vector<StoredRecord> days, store_.ListRecords(kRedDayRecord));
   for (const StoredRecord& r : days) {
     BF_ASSIGN_OR_RETURN(json::value v, ParseJson(r.body));
-    const json::value* count = v.is_object() ? v.get_object().if_contains("count") : nullptr;
-    if (count != nullptr && count->is_int64()) {
-      fresh.red_per_day[r.id] = static_cast<int>(count->get_int64());
-    }
+    if (v.is_object()) fresh.red_per_day[r.id] = DecodeRedDay(v.get_object());
+  }
+  BF_ASSIGN_OR_RETURN(std::vector<StoredRecord> lists, store_.ListRecords(kWatchlistRecord));
+  for (const StoredRecord& r : lists) {
+    BF_ASSIGN_OR_RETURN(json::value v, ParseJson(r.body, JsonLimits{64 << 20, 64}));
+    if (!v.is_object()) return Internal(fmt::format("stored watch list {} is corrupt", r.id));
+    BF_ASSIGN_OR_RETURN(WatchlistBook list, DecodeWatchlist(r.id, v.get_object()));
+    fresh.watchlists.insert_or_assign(r.id, std::move(list));
+  }
+  // Learning: the snapshot, then the outcomes stored after it (one record each).
+  BF_ASSIGN_OR_RETURN(std::vector<StoredRecord> snapshots,
+                      store_.ListRecords(kLearningSnapshotRecord));
+  for (const StoredRecord& r : snapshots) {
+    BF_ASSIGN_OR_RETURN(json::value v, ParseJson(r.body, JsonLimits{256 << 20, 64}));
+    if (!v.is_object()) return Internal("the stored learning snapshot is corrupt");
+    BF_TRY(RestoreSnapshot(fresh, v.get_object()));
   }
   BF_ASSIGN_OR_RETURN(std::vector<StoredRecord> outcomes,
                       store_.ListRecords(kInspectionOutcomeRecord));
   for (const StoredRecord& r : outcomes) {
     BF_ASSIGN_OR_RETURN(json::value v, ParseJson(r.body));
     if (v.is_object()) Learn(fresh, v.get_object());
+    fresh.outcome_ids.push_back(r.id);
   }
   if (!rules_) rules_ = std::make_unique<RulesBook>();
   std::lock_guard lock(rules_->mu);
@@ -238,6 +596,9 @@ Status Engine::LoadRules() {
   rules_->vehicles = std::move(fresh.vehicles);
   rules_->drivers = std::move(fresh.drivers);
   rules_->red_per_day = std::move(fresh.red_per_day);
+  rules_->watchlists = std::move(fresh.watchlists);
+  rules_->compacted_outcomes = fresh.compacted_outcomes;
+  rules_->outcome_ids = std::move(fresh.outcome_ids);
   return {};
 }
 
@@ -377,45 +738,151 @@ Status Engine::AssessByRules(WriteTxn& txn, Timestamp now, CommandResult& result
   std::vector<double> weights = book.hits.Weights(*set);
   rules::Assessment a = rules::Assess(*set, facts, weights);
 
-  // Capacity matching, online: the inspection bays take `red_per_day` reds per local day; a red
-  // no mandatory rule asks for becomes yellow beyond it. (SelectForCapacity plans a whole
-  // period at once; declarations arrive one by one.)
+  // Capacity matching, online (SelectForCapacity plans a whole period at once; declarations
+  // arrive one by one). The inspection bays take `red_per_day` reds per local day (0: no
+  // limit). In order:
+  //  1. a mandatory red stays red, past the capacity if need be;
+  //  2. the minimum random rate (`random minimum N%`): a truck whose keyed capacity draw falls
+  //     within it, or that a `random N%` rule sent red, goes red at random while bays are left;
+  //  3. another red competes by score: it needs a bay left after the random share still
+  //     expected today, and a score at least today's cut-off — the score of the best candidate
+  //     that the last day's bays could take after its mandatory and random reds (so that when
+  //     more qualify than the bays can take, the highest scores go first);
+  //  4. a red left without a bay is lowered to yellow (never below a mandatory channel).
   std::string day = FormatLocal(now, config_.self.utc_offset).substr(0, 10);
-  int limit = config_.rules.red_per_day;
-  int reds = book.red_per_day.contains(day) ? book.red_per_day.at(day) : 0;
-  bool lowered = false;
-  if (a.channel == Channel::kRed && limit > 0 && reds >= limit &&
-      a.mandatory_channel != Channel::kRed) {
-    a.channel = Channel::kYellow;
-    lowered = true;
+  const int limit = config_.rules.red_per_day;
+  const double min_random = set->settings().min_random_rate;
+  RedDay today;
+  const RedDay* last = nullptr;  // the latest earlier day with declarations
+  {
+    auto it = book.red_per_day.lower_bound(day);
+    if (it != book.red_per_day.end() && it->first == day) today = it->second;
+    while (it != book.red_per_day.begin()) {
+      --it;
+      if (it->second.declared > 0) {
+        last = &it->second;
+        break;
+      }
+    }
   }
-  if (a.channel == Channel::kRed) {
-    BF_TRY(PutRecord(txn, kRedDayRecord, day, json::object{{"count", reds + 1}}, now));
-    rules_touched_ = true;
+  const int reds_before = today.red;
+  ++today.declared;
+  const Channel ruled = a.channel;
+  std::string selection = "unchanged";
+  std::optional<double> cutoff;
+  int reserve = 0;
+  bool random_pick =
+      min_random > 0 &&
+      rules::DrawWithin(rules::KeyedDraw(book.secret, "capacity", current.id), min_random);
+  if (a.mandatory_channel == Channel::kRed) {
+    a.channel = Channel::kRed;
+    selection = "mandatory";
+    ++today.mandatory;
+  } else if (random_pick || (a.random && a.channel == Channel::kRed)) {
+    if (limit <= 0 || today.red < limit) {
+      a.channel = Channel::kRed;
+      a.random = true;  // learning counts it in the random baseline
+      selection = "random";
+      ++today.random;
+    } else if (a.channel == Channel::kRed) {
+      a.channel = std::max(Channel::kYellow, a.mandatory_channel);
+      selection = "over_capacity";
+      ++today.lowered;
+    }
+  } else if (a.channel == Channel::kRed) {
+    ++today.competing;
+    bool admitted = true;
+    if (limit > 0) {
+      AddCandidate(today, a.score, limit);
+      reserve = std::max(0, (last ? RandomShare(min_random, last->declared) : 0) - today.random);
+      if (last != nullptr) {
+        int bays = limit - last->mandatory - RandomShare(min_random, last->declared);
+        if (last->competing > bays && !last->candidates.empty()) {
+          size_t k = bays <= 0 ? 0 : std::min<size_t>(bays - 1, last->candidates.size() - 1);
+          cutoff = last->candidates[k];
+        }
+      }
+      if (cutoff && a.score < *cutoff) {
+        admitted = false;
+        selection = "below_cutoff";
+      } else if (today.red + reserve >= limit) {
+        admitted = false;
+        selection = "over_capacity";
+      }
+    }
+    if (admitted) {
+      selection = "score";
+      ++today.score;
+    } else {
+      a.channel = std::max(Channel::kYellow, a.mandatory_channel);
+      ++today.lowered;
+    }
+  }
+  CountChannel(today, a.channel);
+  BF_TRY(PutRecord(txn, kRedDayRecord, day, EncodeRedDay(today), now));
+  rules_touched_ = true;
+  {
     std::lock_guard lock(book.mu);
-    book.red_per_day[day] = reds + 1;
+    book.red_per_day[day] = today;
   }
   BF_ASSIGN_OR_RETURN(rules::Explanation explanation, rules::Explain(*set, a));
   json::object why_assessment = rules::ExplanationToJson(explanation);
-  if (lowered) {
-    why_assessment["capacity"] = json::object{
-        {"red_per_day", limit},
-        {"red_today", reds},
-        {"reason",
-         json::object{
-             {"en", fmt::format("Red lowered to yellow: today's {} physical inspections are "
-                                "taken",
-                                limit)},
-             {"vi", fmt::format("Hạ từ luồng đỏ xuống vàng: đã đủ {} lượt kiểm tra thực tế "
-                                "trong ngày",
-                                limit)},
-             {"zh", fmt::format("由红色通道降为黄色：今日 {} 次查验名额已满", limit)}}}};
+  if (selection != "unchanged" && selection != "score" && selection != "mandatory") {
+    LocalizedText reason;
+    if (selection == "random") {
+      int percent_x100 = static_cast<int>(std::lround(min_random * 10000));
+      std::string rate = percent_x100 % 100 == 0 ? fmt::format("{}%", percent_x100 / 100)
+                                                 : fmt::format("{:.2f}%", min_random * 100);
+      reason.en = fmt::format(
+          "Selected at random for a physical inspection (at least {} of trucks are)", rate);
+      reason.vi =
+          fmt::format("Được chọn ngẫu nhiên để kiểm tra thực tế (tối thiểu {} số xe)", rate);
+      reason.zh = fmt::format("随机抽中实货查验（不少于 {} 的车辆）", rate);
+    } else if (selection == "below_cutoff") {
+      reason.en = fmt::format(
+          "Red lowered to yellow: the inspection bays go to higher risk scores first (today's "
+          "cut-off {})",
+          *cutoff);
+      reason.vi = fmt::format(
+          "Hạ từ luồng đỏ xuống vàng: lượt kiểm tra thực tế ưu tiên điểm rủi ro cao hơn (ngưỡng "
+          "hôm nay {})",
+          *cutoff);
+      reason.zh =
+          fmt::format("由红色通道降为黄色：查验名额优先给予更高风险分数（今日门槛 {}）", *cutoff);
+    } else {
+      reason.en =
+          fmt::format("Red lowered to yellow: today's {} physical inspections are taken", limit);
+      reason.vi = fmt::format(
+          "Hạ từ luồng đỏ xuống vàng: đã đủ {} lượt kiểm tra thực tế trong ngày", limit);
+      reason.zh = fmt::format("由红色通道降为黄色：今日 {} 次查验名额已满", limit);
+    }
+    json::object capacity{
+        {"selection", selection},
+        {"rules_channel", ChannelName(ruled)},
+        {"red_today", reds_before},
+        {"min_random_rate", min_random},
+        {"reason", json::object{{"en", reason.en}, {"vi", reason.vi}, {"zh", reason.zh}}}};
+    capacity["red_per_day"] = limit > 0 ? json::value(limit) : json::value(nullptr);
+    if (cutoff) capacity["score_cutoff"] = *cutoff;
+    if (reserve > 0) capacity["random_reserve"] = reserve;
+    why_assessment["capacity"] = std::move(capacity);
+    if (selection == "random") {
+      json::object& summary = why_assessment["summary"].as_object();
+      summary["en"] = json::string(std::string(summary["en"].as_string()) + " " + reason.en + ".");
+      summary["vi"] = json::string(std::string(summary["vi"].as_string()) + " " + reason.vi + ".");
+      summary["zh"] = json::string(std::string(summary["zh"].as_string()) + reason.zh + "。");
+    }
   }
+  std::vector<WatchMatch> lists = MatchWatchlists(book, current);
+  if (!lists.empty()) why_assessment["watchlists"] = WatchlistExplanation(lists, *set, a);
   current.risk = ToDecision(a, *set);
+  std::string note = why_assessment["summary"].as_object()["en"].is_string()
+                         ? std::string(why_assessment["summary"].as_object()["en"].as_string())
+                         : explanation.summary.en;
   CrossingEvent event{CrossingEventType::kAssess,
                       json::object{{"channel", ChannelName(a.channel)},
                                    {"quarantine_inspection", a.quarantine},
-                                   {"note", explanation.summary.en}}};
+                                   {"note", note}}};
   EncodedCrossing encoded;
   BF_ASSIGN_OR_RETURN(
       Crossing next, Transition(txn, Actor::System(), current, event, now, result,
@@ -513,19 +980,23 @@ Status Engine::ApplyRecordFinding(WriteTxn& txn, const Actor& actor, const Recor
       next.quarantine_inspection = a.quarantine;
       next.risk = ToDecision(a, *set);
       BF_ASSIGN_OR_RETURN(rules::Explanation explanation, rules::Explain(*set, a));
+      json::object why = rules::ExplanationToJson(explanation);
+      std::vector<WatchMatch> lists = MatchWatchlists(book, next);
+      if (!lists.empty()) why["watchlists"] = WatchlistExplanation(lists, *set, a);
       reassessment = json::object{{"from_channel", ChannelName(current->channel)},
                                   {"to_channel", ChannelName(a.channel)},
                                   {"quarantine_inspection", a.quarantine},
                                   {"version", next.version},
                                   {"finding", finding},
-                                  {"assessment", rules::ExplanationToJson(explanation)}};
+                                  {"assessment", std::move(why)}};
       if (a.channel == Channel::kRed && current->channel != Channel::kRed) {
         std::string day = FormatLocal(now, config_.self.utc_offset).substr(0, 10);
-        int reds = book.red_per_day.contains(day) ? book.red_per_day.at(day) : 0;
-        BF_TRY(PutRecord(txn, kRedDayRecord, day, json::object{{"count", reds + 1}}, now));
+        RedDay today = book.red_per_day.contains(day) ? book.red_per_day.at(day) : RedDay{};
+        ++today.red;
+        BF_TRY(PutRecord(txn, kRedDayRecord, day, EncodeRedDay(today), now));
         rules_touched_ = true;
         std::lock_guard lock(book.mu);
-        book.red_per_day[day] = reds + 1;
+        book.red_per_day[day] = today;
       }
     }
   }
@@ -549,7 +1020,8 @@ Status Engine::ApplyRecordFinding(WriteTxn& txn, const Actor& actor, const Recor
   return {};
 }
 
-Status Engine::LearnFromInspection(WriteTxn& txn, const Crossing& inspected, Timestamp now) {
+Status Engine::LearnFromInspection(WriteTxn& txn, const Crossing& inspected, Timestamp now,
+                                   CommandResult& result) {
   bool finding = inspected.last_check && inspected.last_check->outcome == "finding";
   json::object body{{"company", inspected.company_id},
                     {"crossing_id", inspected.id},
@@ -566,12 +1038,172 @@ Status Engine::LearnFromInspection(WriteTxn& txn, const Crossing& inspected, Tim
     body["fired"] = std::move(fired);
     body["random"] = inspected.risk->random;
   }
-  BF_TRY(PutRecord(txn, kInspectionOutcomeRecord,
-                   fmt::format("{}:{}", inspected.id, inspected.version), body, now));
+  std::string id = fmt::format("{}:{}", inspected.id, inspected.version);
+  BF_TRY(PutRecord(txn, kInspectionOutcomeRecord, id, body, now));
   rules_touched_ = true;
-  std::lock_guard lock(rules_->mu);
-  Learn(*rules_, body);
+  {
+    std::lock_guard lock(rules_->mu);
+    Learn(*rules_, body);
+    rules_->outcome_ids.push_back(std::move(id));
+  }
+  if (options_.learning_compact_every > 0 &&
+      rules_->outcome_ids.size() >= options_.learning_compact_every) {
+    BF_TRY(CompactLearning(txn, now, result));
+  }
   return {};
+}
+
+Status Engine::CompactLearning(WriteTxn& txn, Timestamp now, CommandResult& result) {
+  RulesBook& book = *rules_;
+  // In the running transaction: the snapshot of everything learned so far, and the outcomes it
+  // folds in moved out of the records read at start (kept under another kind, for audit).
+  int64_t folded = static_cast<int64_t>(book.outcome_ids.size());
+  json::object snapshot;
+  {
+    std::lock_guard lock(book.mu);
+    book.compacted_outcomes += folded;
+    snapshot = SnapshotJson(book, now);
+  }
+  rules_touched_ = true;
+  BF_TRY(PutRecord(txn, kLearningSnapshotRecord, "snapshot", snapshot, now));
+  for (const std::string& id : book.outcome_ids) {
+    BF_ASSIGN_OR_RETURN(std::optional<StoredRecord> outcome,
+                        txn.GetRecord(kInspectionOutcomeRecord, id));
+    if (!outcome) continue;
+    StoredRecord moved = std::move(*outcome);
+    moved.kind = std::string(kCompactedOutcomeRecord);
+    BF_TRY(txn.PutRecord(moved));
+    BF_TRY(txn.DeleteRecord(kInspectionOutcomeRecord, id));
+  }
+  json::object audit{{"outcomes_folded", folded},
+                     {"outcomes_total", snapshot["outcomes"]},
+                     {"traders", snapshot["traders"].as_object().size()},
+                     {"rules", snapshot["rules"].as_object().size()}};
+  BF_ASSIGN_OR_RETURN(
+      AuditRecord record,
+      txn.AppendAudit(Draft(Actor::System(), now, "rules", "learning", "learning_compact", audit)));
+  result.records.push_back(std::move(record));
+  std::lock_guard lock(book.mu);
+  book.outcome_ids.clear();
+  return {};
+}
+
+// --- Watch lists ---------------------------------------------------------------------------
+
+Status Engine::ApplyPutWatchlist(WriteTxn& txn, const Actor& actor, const PutWatchlist& cmd,
+                                 Timestamp now, CommandResult& result) {
+  BF_TRY(RequireRoles(actor,
+                      {Role::kCustomsOfficer, Role::kQuarantineOfficer, Role::kAdministrator},
+                      "change watch lists"));
+  if (!ValidWatchlistName(cmd.name)) {
+    return InvalidArgument("invalid_value", "a watch-list name has 1 to 64 of A-Z a-z 0-9 . _ -",
+                           "name");
+  }
+  if (cmd.entries.size() > kMaxWatchlistEntries) {
+    return InvalidArgument("invalid_value",
+                           fmt::format("a watch list has at most {} entries", kMaxWatchlistEntries),
+                           "entries");
+  }
+  if (cmd.description.size() > 1000) {
+    return InvalidArgument("invalid_value", "the description has at most 1000 bytes",
+                           "description");
+  }
+  RulesBook& book = *rules_;
+  auto existing = book.watchlists.find(cmd.name);
+  int64_t version = existing == book.watchlists.end() ? 0 : existing->second.version;
+  if (existing == book.watchlists.end() && book.watchlists.size() >= kMaxWatchlists) {
+    return Conflict("too_many_watchlists",
+                    fmt::format("a node keeps at most {} watch lists", kMaxWatchlists));
+  }
+  if (cmd.expected_version && *cmd.expected_version != version) {
+    return Conflict("version_conflict", fmt::format("watch list {} is at version {}, not {}",
+                                                    cmd.name, version, *cmd.expected_version));
+  }
+  WatchlistBook list;
+  list.name = cmd.name;
+  list.description = cmd.description;
+  std::set<std::pair<std::string, std::string>> seen;
+  for (size_t i = 0; i < cmd.entries.size(); ++i) {
+    BF_ASSIGN_OR_RETURN(WatchlistBook::Entry e, NormaliseEntry(cmd.entries[i], i));
+    if (!seen.emplace(e.kind, e.value).second) continue;  // the first of duplicates
+    list.entries.push_back(std::move(e));
+  }
+  // What changes, by (kind, value).
+  std::set<std::pair<std::string, std::string>> before;
+  if (existing != book.watchlists.end()) {
+    for (const auto& e : existing->second.entries) before.emplace(e.kind, e.value);
+  }
+  std::vector<WatchlistBook::Entry> added, removed;
+  for (const auto& e : list.entries) {
+    if (!before.contains({e.kind, e.value})) added.push_back(e);
+  }
+  if (existing != book.watchlists.end()) {
+    for (const auto& e : existing->second.entries) {
+      if (!seen.contains({e.kind, e.value})) removed.push_back(e);
+    }
+  }
+  bool notes_same = existing != book.watchlists.end() &&
+                    existing->second.entries.size() == list.entries.size() &&
+                    std::equal(list.entries.begin(), list.entries.end(),
+                               existing->second.entries.begin(), [](const auto& x, const auto& y) {
+                                 return x.kind == y.kind && x.value == y.value && x.note == y.note;
+                               });
+  if (notes_same && existing->second.description == list.description) {
+    result.status = 200;
+    result.body = WatchlistSummary(existing->second);
+    result.body["changed"] = false;
+    return {};
+  }
+  list.version = version + 1;
+  list.updated_by = actor.user_name;
+  list.updated_at = FormatUtc(now);
+  IndexWatchlist(list);
+  BF_TRY(PutRecord(txn, kWatchlistRecord, list.name, WatchlistRecord(list), now));
+  constexpr size_t kAuditEntries = 1000;  // the audit record lists at most this many of each
+  json::object audit{{"name", list.name},
+                     {"version", list.version},
+                     {"previous_version", version},
+                     {"entries", list.entries.size()},
+                     {"added_count", added.size()},
+                     {"removed_count", removed.size()},
+                     {"added", EntriesJson(added, kAuditEntries)},
+                     {"removed", EntriesJson(removed, kAuditEntries)}};
+  if (!list.description.empty()) audit["description"] = list.description;
+  BF_ASSIGN_OR_RETURN(AuditRecord record, txn.AppendAudit(Draft(actor, now, "watchlist", list.name,
+                                                                "watchlist_put", audit)));
+  result.records.push_back(std::move(record));
+  rules_touched_ = true;
+  result.status = version == 0 ? 201 : 200;
+  result.body = WatchlistSummary(list);
+  result.body["changed"] = true;
+  result.body["previous_version"] = version;
+  result.body["added"] = added.size();
+  result.body["removed"] = removed.size();
+  std::lock_guard lock(book.mu);
+  book.watchlists.insert_or_assign(list.name, std::move(list));  // one swap: old or new list
+  return {};
+}
+
+Result<json::object> Engine::WatchlistsView(const Actor& actor) {
+  BF_TRY(RequireRoles(actor,
+                      {Role::kCustomsOfficer, Role::kQuarantineOfficer, Role::kAdministrator},
+                      "read watch lists"));
+  std::lock_guard lock(rules_->mu);
+  json::array items;
+  for (const auto& [name, list] : rules_->watchlists) items.push_back(WatchlistSummary(list));
+  return json::object{{"items", std::move(items)}};
+}
+
+Result<json::object> Engine::WatchlistView(const Actor& actor, std::string_view name) {
+  BF_TRY(RequireRoles(actor,
+                      {Role::kCustomsOfficer, Role::kQuarantineOfficer, Role::kAdministrator},
+                      "read watch lists"));
+  std::lock_guard lock(rules_->mu);
+  auto it = rules_->watchlists.find(name);
+  if (it == rules_->watchlists.end()) {
+    return NotFound("watchlist_not_found", fmt::format("no watch list '{}'", name.substr(0, 64)));
+  }
+  return WatchlistRecord(it->second);
 }
 
 // --- Views ---------------------------------------------------------------------------------
@@ -676,6 +1308,40 @@ Result<json::object> Engine::RulesReport(const Actor& actor, int64_t min_inspect
   }
   body["traders"] = std::move(traders);
   body["min_inspections"] = min_inspections;
+  body["learning"] = json::object{
+      {"outcomes", rules_->compacted_outcomes + static_cast<int64_t>(rules_->outcome_ids.size())},
+      {"in_snapshot", rules_->compacted_outcomes},
+      {"after_snapshot", rules_->outcome_ids.size()},
+      {"compact_every", options_.learning_compact_every}};
+  // Today's decisions against the rule set's planning rates.
+  std::string day = FormatLocal(clock_.Now(), config_.self.utc_offset).substr(0, 10);
+  RedDay today = rules_->red_per_day.contains(day) ? rules_->red_per_day.at(day) : RedDay{};
+  auto share = [&](int n) {
+    return today.declared > 0 ? static_cast<double>(n) / today.declared : 0.0;
+  };
+  json::object selection{{"day", day},
+                         {"declared", today.declared},
+                         {"green", today.green},
+                         {"yellow", today.yellow},
+                         {"red", today.red},
+                         {"red_rate", share(today.red)},
+                         {"yellow_rate", share(today.yellow)},
+                         {"mandatory", today.mandatory},
+                         {"random", today.random},
+                         {"random_rate", share(today.random)},
+                         {"score", today.score},
+                         {"lowered", today.lowered}};
+  selection["red_per_day"] =
+      config_.rules.red_per_day > 0 ? json::value(config_.rules.red_per_day) : json::value(nullptr);
+  if (rules_->active) {
+    const rules::SelectionSettings& st = rules_->active->settings();
+    selection["min_random_rate"] = st.min_random_rate;
+    selection["expected_red_rate"] =
+        st.expected_red_rate ? json::value(*st.expected_red_rate) : json::value(nullptr);
+    selection["expected_yellow_rate"] =
+        st.expected_yellow_rate ? json::value(*st.expected_yellow_rate) : json::value(nullptr);
+  }
+  body["today"] = std::move(selection);
   if (!rules_->active) {
     body["rule_set"] = nullptr;
     return body;

@@ -11,6 +11,7 @@
 #include <sys/wait.h>
 
 #include <borderflow/audit/audit_record.h>
+#include <borderflow/rules/rule_set.h>
 
 #include "test_node.h"
 
@@ -370,6 +371,324 @@ TEST(RulesHttp, RestartKeepsTheActiveSetAndAnotherVersionRetiresIt) {
   ExpectAuditChainOk(node);
 }
 
+// --- Watch lists ------------------------------------------------------------------------------
+
+std::string ListBody(std::string_view entries_json, std::string_view extra = "") {
+  return fmt::format(R"({{"entries": {}{}}})", entries_json, extra);
+}
+
+ApiReply PutList(TestNode& node, std::string_view name, std::string_view user,
+                 const std::string& body, std::string key) {
+  // TestNode adds Idempotency-Key to POSTs only.
+  std::vector<std::pair<std::string, std::string>> headers;
+  if (!key.empty()) headers.emplace_back("Idempotency-Key", std::move(key));
+  return node.Call("PUT", fmt::format("/api/v1/watchlists/{}", name), user, body, "",
+                   std::move(headers));
+}
+
+// A truck whose plate is on "stolen-vehicles" (asked by rule "watchlist-vehicle" of the example
+// set) goes red, the list and the entry named in the explanation; off the list, it does not.
+TEST(RulesHttp, WatchListsSendTrucksRedAndNameTheList) {
+  TestNode node;
+  ASSERT_FALSE(Activate(node).empty());
+  const std::string stolen =
+      ListBody(R"([{"kind": "plate", "value": "29C-456.78", "note": "reported stolen"}])",
+               R"x(, "description": "stolen trucks (police)")x");
+  // Roles: forwarders, operators and guards may neither write nor read lists.
+  EXPECT_EQ(PutList(node, "stolen-vehicles", "fwd-a", stolen, "k-fwd").status, 403);
+  EXPECT_EQ(PutList(node, "stolen-vehicles", "operator", stolen, "k-op").status, 403);
+  EXPECT_EQ(node.Call("GET", "/api/v1/watchlists", "guard").status, 403);
+  // Bad input: no key, bad entries, bad name.
+  EXPECT_EQ(PutList(node, "stolen-vehicles", "customs", stolen, "").Code(),
+            "idempotency_key_required");
+  ApiReply bad = PutList(node, "stolen-vehicles", "customs",
+                         ListBody(R"([{"kind": "plate", "value": "29C-456.78"},
+                                      {"kind": "colour", "value": "red"}])"),
+                         "k-bad");
+  EXPECT_EQ(bad.status, 400) << bad.raw;
+  EXPECT_EQ(bad.Code(), "invalid_value");
+  EXPECT_EQ(bad.body.at("field").as_string(), "entries[1].kind") << bad.raw;
+  EXPECT_EQ(PutList(node, "bad%20name", "customs", stolen, "k-name").Code(), "invalid_value");
+  EXPECT_EQ(node.Call("GET", "/api/v1/watchlists/stolen-vehicles", "customs").Code(),
+            "watchlist_not_found");
+
+  int64_t audit_before = node.AuditCount();
+  ApiReply put = PutList(node, "stolen-vehicles", "quarantine", stolen, "k-1");
+  ASSERT_EQ(put.status, 201) << put.raw;
+  EXPECT_EQ(put.body.at("version").as_int64(), 1);
+  EXPECT_EQ(put.body.at("entries").as_int64(), 1);
+  EXPECT_EQ(node.AuditCount(), audit_before + 1);
+  // A retry with the same key answers the first result and records nothing.
+  ApiReply again = PutList(node, "stolen-vehicles", "quarantine", stolen, "k-1");
+  EXPECT_EQ(again.status, 201);
+  EXPECT_EQ(again.Header("Idempotent-Replayed"), "true");
+  // The same entries under a new key: unchanged, no new version, nothing audited.
+  ApiReply same = PutList(node, "stolen-vehicles", "customs", stolen, "k-2");
+  EXPECT_EQ(same.status, 200) << same.raw;
+  EXPECT_FALSE(same.body.at("changed").as_bool());
+  EXPECT_EQ(same.body.at("version").as_int64(), 1);
+  EXPECT_EQ(node.AuditCount(), audit_before + 1);
+  ApiReply shown = node.Call("GET", "/api/v1/watchlists/stolen-vehicles", "customs");
+  ASSERT_EQ(shown.status, 200) << shown.raw;
+  EXPECT_EQ(shown.body.at("entries").at(0).at("value").as_string(), "29C45678");  // canonical
+  ApiReply lists = node.Call("GET", "/api/v1/watchlists", "admin");
+  ASSERT_EQ(lists.body.at("items").as_array().size(), 1u) << lists.raw;
+
+  // On the list: red, mandatory, the list named.
+  ApiReply on =
+      node.Call("POST", "/api/v1/crossings", "fwd-a", node.DurianDeclaration("29C-456.78"));
+  ASSERT_EQ(on.status, 201) << on.raw;
+  EXPECT_EQ(on.body.at("channel").as_string(), "red") << on.raw;
+  std::string on_id(on.body.at("id").as_string());
+  ApiReply why = node.Call("GET", "/api/v1/crossings/" + on_id + "/assessment", "customs");
+  ASSERT_EQ(why.status, 200) << why.raw;
+  EXPECT_TRUE(Contains(FiredRules(why.body), "watchlist-vehicle")) << why.raw;
+  const json::value& listed = why.body.at("explanation").at("watchlists").at(0);
+  EXPECT_EQ(listed.at("name").as_string(), "stolen-vehicles");
+  EXPECT_EQ(listed.at("version").as_int64(), 1);
+  EXPECT_EQ(listed.at("matched").at(0).at("value").as_string(), "29C45678");
+  EXPECT_EQ(listed.at("rules").at(0).as_string(), "watchlist-vehicle");
+  EXPECT_NE(std::string(listed.at("reason").at("en").as_string()).find("\"stolen-vehicles\""),
+            std::string::npos)
+      << why.raw;
+  // The forwarder sees the rule's reason, never the list (no tipping-off).
+  ApiReply own = node.Call("GET", "/api/v1/crossings/" + on_id + "/assessment", "fwd-a");
+  EXPECT_EQ(own.raw.find("stolen-vehicles"), std::string::npos) << own.raw;
+  // Another truck is not on it.
+  ApiReply off =
+      node.Call("POST", "/api/v1/crossings", "fwd-a", node.DurianDeclaration("12C-123.45"));
+  EXPECT_EQ(off.body.at("channel").as_string(), "yellow") << off.raw;
+
+  // The lists survive a restart; a company entry matches the company's trucks.
+  node.Restart();
+  ApiReply v2 = PutList(
+      node, "stolen-vehicles", "admin",
+      ListBody(R"([{"kind": "company", "value": "COMPANY-B"}])", R"(, "expected_version": 1)"),
+      "k-3");
+  ASSERT_EQ(v2.status, 200) << v2.raw;
+  EXPECT_EQ(v2.body.at("version").as_int64(), 2);
+  EXPECT_EQ(v2.body.at("added").as_int64(), 1);
+  EXPECT_EQ(v2.body.at("removed").as_int64(), 1);
+  // A stale expected version is refused.
+  EXPECT_EQ(
+      PutList(node, "stolen-vehicles", "admin", ListBody("[]", R"(, "expected_version": 1)"), "k-4")
+          .Code(),
+      "version_conflict");
+  // Off the list now: the same truck is assessed without it.
+  ApiReply later =
+      node.Call("POST", "/api/v1/crossings", "fwd-a", node.DurianDeclaration("29C-456.78"));
+  EXPECT_EQ(later.body.at("channel").as_string(), "yellow") << later.raw;
+  ApiReply later_why = node.Call(
+      "GET", "/api/v1/crossings/" + std::string(later.body.at("id").as_string()) + "/assessment",
+      "customs");
+  EXPECT_FALSE(Contains(FiredRules(later_why.body), "watchlist-vehicle")) << later_why.raw;
+  EXPECT_FALSE(later_why.body.at("explanation").as_object().contains("watchlists"));
+  std::string b = node.Declare("fwd-b", "15C-111.22");
+  ApiReply b_why = node.Call("GET", "/api/v1/crossings/" + b + "/assessment", "customs");
+  EXPECT_EQ(b_why.body.at("channel").as_string(), "red") << b_why.raw;
+  EXPECT_EQ(b_why.body.at("explanation")
+                .at("watchlists")
+                .at(0)
+                .at("matched")
+                .at(0)
+                .at("kind")
+                .as_string(),
+            "company");
+  // The audit trail has both versions with what changed.
+  ApiReply audit = node.Call("GET", "/api/v1/watchlists/stolen-vehicles", "customs");
+  EXPECT_EQ(audit.body.at("version").as_int64(), 2);
+  auto records = node.runtime().store().ListAuditFor("watchlist", "stolen-vehicles", 10);
+  ASSERT_TRUE(records);
+  ASSERT_EQ(records->size(), 2u);
+  EXPECT_NE((*records)[1].body.find("\"removed\":[{\"kind\":\"plate\",\"value\":\"29C45678\""),
+            std::string::npos)
+      << (*records)[1].body;
+  ExpectAuditChainOk(node);
+}
+
+std::string RulesSecret(TestNode& node) {
+  auto settings = node.runtime().store().ListRecords("setting");
+  EXPECT_TRUE(settings);
+  for (const auto& r : *settings) {
+    if (r.id != "rules_secret") continue;
+    auto v = ParseJson(r.body);
+    if (v && v->is_object()) return std::string(v->at("secret").as_string());
+  }
+  return "";
+}
+
+std::string UploadAndActivate(TestNode& node, const std::string& text) {
+  ApiReply up = node.Call("POST", "/api/v1/rules", "customs", TextBody(text));
+  EXPECT_EQ(up.status, 201) << up.raw;
+  if (up.status != 201) return "";
+  std::string id(up.body.at("id").as_string());
+  ApiReply on = node.Call("POST", "/api/v1/rules/" + id + "/activate", "customs", "{}");
+  EXPECT_EQ(on.status, 200) << on.raw;
+  return id;
+}
+
+// `random minimum 30%`: online, every truck whose keyed capacity draw falls within 30% goes red
+// at random (reproducible from the node's secret), however green its rules say it is.
+TEST(RulesHttp, MinimumRandomRateSendsTrucksRedOnline) {
+  TestNode node;
+  ASSERT_FALSE(UploadAndActivate(node, "ruleset \"rnd\" version 1\nrandom minimum 30%\n").empty());
+  std::string secret = RulesSecret(node);
+  ASSERT_FALSE(secret.empty());
+  int random = 0;
+  for (int i = 0; i < 40; ++i) {
+    std::string id = node.Declare("fwd-a", fmt::format("12C-400.{:02d}", i));
+    ASSERT_FALSE(id.empty());
+    bool drawn = rules::DrawWithin(rules::KeyedDraw(secret, "capacity", id), 0.30);
+    ApiReply why = node.Call("GET", "/api/v1/crossings/" + id + "/assessment", "customs");
+    ASSERT_EQ(why.status, 200) << why.raw;
+    EXPECT_EQ(why.body.at("channel").as_string(), drawn ? "red" : "green") << why.raw;
+    if (!drawn) continue;
+    ++random;
+    EXPECT_EQ(why.body.at("explanation").at("capacity").at("selection").as_string(), "random");
+    ApiReply own = node.Call("GET", "/api/v1/crossings/" + id + "/assessment", "fwd-a");
+    EXPECT_NE(own.raw.find("Selected at random"), std::string::npos) << own.raw;
+  }
+  std::printf("minimum random rate 30%%: %d of 40 trucks red at random\n", random);
+  EXPECT_GT(random, 3);
+  EXPECT_LT(random, 25);
+  ApiReply report = node.Call("GET", "/api/v1/rules/report", "customs");
+  ASSERT_EQ(report.status, 200) << report.raw;
+  EXPECT_EQ(report.body.at("today").at("declared").as_int64(), 40);
+  EXPECT_EQ(report.body.at("today").at("random").as_int64(), random);
+  EXPECT_EQ(report.body.at("today").at("red").as_int64(), random);
+}
+
+// `[rules] red_per_day = 2`: with more red candidates than bays, the next day's cut-off gives
+// the bays to the highest scores; mandatory reds are never lowered, also past the capacity.
+TEST(RulesHttp, HighestScoresGoFirstWhenBaysAreShort) {
+  TestNode node({}, {}, [](GateConfig& config) { config.rules.red_per_day = 2; });
+  const std::string text = R"(ruleset "bays" version 1
+rule "must" {
+  when vehicle.plate in ["15C11122"]
+  then channel red, score 10, mandatory
+  reason en "must" vi "must" zh "must"
+}
+rule "high" {
+  when vehicle.plate in ["16C22233"]
+  then channel red, score 90
+  reason en "high" vi "high" zh "high"
+}
+rule "low" {
+  when vehicle.plate in ["17C33344"]
+  then channel red, score 50
+  reason en "low" vi "low" zh "low"
+}
+)";
+  ASSERT_FALSE(UploadAndActivate(node, text).empty());
+  auto declare = [&](std::string_view plate) {
+    std::string id = node.Declare("fwd-a", plate);
+    ApiReply why = node.Call("GET", "/api/v1/crossings/" + id + "/assessment", "customs");
+    EXPECT_EQ(why.status, 200) << why.raw;
+    return why;
+  };
+  auto selection = [](const ApiReply& why) -> std::string {
+    const json::object& e = why.body.at("explanation").as_object();
+    return e.contains("capacity") ? std::string(e.at("capacity").at("selection").as_string()) : "";
+  };
+  // Day 1, no history: first come, first served.
+  EXPECT_EQ(declare("17C-333.44").body.at("channel").as_string(), "red");
+  EXPECT_EQ(declare("17C-333.44").body.at("channel").as_string(), "red");
+  ApiReply full = declare("16C-222.33");
+  EXPECT_EQ(full.body.at("channel").as_string(), "yellow") << full.raw;
+  EXPECT_EQ(selection(full), "over_capacity");
+  EXPECT_EQ(declare("15C-111.22").body.at("channel").as_string(), "red");  // mandatory, past
+  // Day 2 (after a restart): day 1 had 3 candidates for 1 bay left after its mandatory red, so
+  // only scores of at least 90 get a bay, though bays are free.
+  node.Restart();
+  node.clock().Advance(std::chrono::hours(24));
+  ApiReply low = declare("17C-333.44");
+  EXPECT_EQ(low.body.at("channel").as_string(), "yellow") << low.raw;
+  EXPECT_EQ(selection(low), "below_cutoff") << low.raw;
+  EXPECT_EQ(low.body.at("explanation").at("capacity").at("score_cutoff").to_number<double>(), 90);
+  EXPECT_EQ(declare("16C-222.33").body.at("channel").as_string(), "red");
+  EXPECT_EQ(declare("16C-222.33").body.at("channel").as_string(), "red");
+  ApiReply third = declare("16C-222.33");
+  EXPECT_EQ(third.body.at("channel").as_string(), "yellow") << third.raw;
+  EXPECT_EQ(selection(third), "over_capacity");
+  ApiReply must = declare("15C-111.22");
+  EXPECT_EQ(must.body.at("channel").as_string(), "red") << must.raw;
+  ApiReply report = node.Call("GET", "/api/v1/rules/report", "customs");
+  const json::value& today = report.body.at("today");
+  EXPECT_EQ(today.at("declared").as_int64(), 5) << report.raw;
+  EXPECT_EQ(today.at("red").as_int64(), 3) << report.raw;
+  EXPECT_EQ(today.at("mandatory").as_int64(), 1) << report.raw;
+  EXPECT_EQ(today.at("lowered").as_int64(), 2) << report.raw;
+}
+
+// --- Learning compaction --------------------------------------------------------------------
+
+void InspectWith(TestNode& node, const std::string& id, std::string_view outcome,
+                 const char* forwarder = "fwd-a") {
+  for (const auto& [type, user] : std::initializer_list<std::pair<const char*, const char*>>{
+           {"book", forwarder},
+           {"enter_yard", "camera"},
+           {"call_forward", "operator"},
+           {"arrive_at_gate", "guard"},
+           {"start_inspection", "customs"}}) {
+    node.clock().Advance(std::chrono::minutes(5));
+    ApiReply r = node.Event(id, type, user);
+    ASSERT_EQ(r.status, 200) << type << " " << r.raw;
+  }
+  ApiReply r = node.Event(id, "record_inspection", "customs", outcome);
+  ASSERT_EQ(r.status, 200) << r.raw;
+}
+
+size_t RecordCount(TestNode& node, std::string_view kind) {
+  auto records = node.runtime().store().ListRecords(kind);
+  EXPECT_TRUE(records);
+  return records ? records->size() : 0;
+}
+
+// With a snapshot every 2 outcomes, 3 inspections leave a snapshot of 2 and 1 outcome after
+// it; a restart reads both and gives the same estimates as before it (traders, rules, the
+// random baseline, the driver's history).
+TEST(RulesHttp, LearningCompactionKeepsTheEstimatesAcrossARestart) {
+  EngineOptions options;
+  options.learning_compact_every = 2;
+  TestNode node(options);
+  ASSERT_FALSE(Activate(node).empty());
+  const char* finding = R"({"outcome": "finding", "finding_type": "undeclared_goods"})";
+  const char* clean = R"({"outcome": "no_finding"})";
+  std::string a1 = node.Declare("fwd-a", "12C-500.01");
+  InspectWith(node, a1, finding);
+  std::string b1 = node.Declare("fwd-b", "12C-500.02");
+  InspectWith(node, b1, finding, "fwd-b");
+  if (HasFatalFailure()) return;
+  EXPECT_EQ(RecordCount(node, "inspection_outcome"), 0u);
+  EXPECT_EQ(RecordCount(node, "inspection_outcome_compacted"), 2u);
+  EXPECT_EQ(RecordCount(node, "rules_learning"), 1u);
+  std::string a2 = node.Declare("fwd-a", "12C-500.03");
+  InspectWith(node, a2, clean);
+  if (HasFatalFailure()) return;
+  EXPECT_EQ(RecordCount(node, "inspection_outcome"), 1u);
+  auto compactions = node.runtime().store().ListAuditFor("rules", "learning", 10);
+  ASSERT_TRUE(compactions);
+  EXPECT_EQ(compactions->size(), 1u);
+
+  auto estimates = [&]() {
+    ApiReply r = node.Call("GET", "/api/v1/rules/report?min_inspections=1", "customs");
+    EXPECT_EQ(r.status, 200) << r.raw;
+    json::object o = r.body.as_object();
+    o.erase("today");
+    return ToJsonText(o);
+  };
+  std::string before = estimates();
+  EXPECT_NE(before.find("\"in_snapshot\":2"), std::string::npos) << before;
+  EXPECT_NE(before.find("\"after_snapshot\":1"), std::string::npos) << before;
+  node.Restart();
+  EXPECT_EQ(estimates(), before);
+  // The driver's two findings (both in the snapshot) still fire "vehicle-history".
+  std::string next = node.Declare("fwd-b", "12C-500.04");
+  ApiReply why = node.Call("GET", "/api/v1/crossings/" + next + "/assessment", "customs");
+  EXPECT_TRUE(Contains(FiredRules(why.body), "vehicle-history")) << why.raw;
+  ExpectAuditChainOk(node);
+}
+
 struct CliRun {
   int exit_code = -1;
   std::string out;
@@ -410,6 +729,36 @@ TEST(RulesCli, CheckTestAndExplain) {
   CliRun explain = RunCli(node, "rules explain --db '" + node.db_path() + "' " + id);
   EXPECT_EQ(explain.exit_code, 0) << explain.out;
   EXPECT_NE(explain.out.find("durian-quarantine"), std::string::npos) << explain.out;
+}
+
+TEST(RulesCli, WatchlistPutShowList) {
+  TestNode node;
+  std::string file = (node.dir() / "stolen.txt").string();
+  std::ofstream(file) << "# stolen trucks\nplate 29C-456.78  # reported 2026-11-20\n\nhs 0810\n";
+  std::string remote =
+      fmt::format("--url http://127.0.0.1:{} --token {}", node.port(), node.tokens().at("customs"));
+  CliRun put = RunCli(node, "rules watchlist put stolen-vehicles '" + file + "' " + remote +
+                                " --description 'police list'");
+  EXPECT_EQ(put.exit_code, 0) << put.out;
+  EXPECT_NE(put.out.find("stolen-vehicles version 1: 2 entries"), std::string::npos) << put.out;
+  CliRun show = RunCli(node, "rules watchlist show stolen-vehicles " + remote);
+  EXPECT_EQ(show.exit_code, 0) << show.out;
+  EXPECT_NE(show.out.find("plate 29C45678  # reported 2026-11-20"), std::string::npos) << show.out;
+  EXPECT_NE(show.out.find("hs 0810"), std::string::npos) << show.out;
+  CliRun list = RunCli(node, "rules watchlist list " + remote);
+  EXPECT_EQ(list.exit_code, 0) << list.out;
+  EXPECT_NE(list.out.find("stolen-vehicles"), std::string::npos) << list.out;
+  // Refused by the node: exit 1 with its problem.
+  std::string fwd =
+      fmt::format("--url http://127.0.0.1:{} --token {}", node.port(), node.tokens().at("fwd-a"));
+  CliRun refused = RunCli(node, "rules watchlist put stolen-vehicles '" + file + "' " + fwd);
+  EXPECT_EQ(refused.exit_code, 1) << refused.out;
+  EXPECT_NE(refused.out.find("role_not_allowed"), std::string::npos) << refused.out;
+  // A stale --expected-version: exit 1.
+  CliRun stale = RunCli(node, "rules watchlist put stolen-vehicles '" + file + "' " + remote +
+                                  " --expected-version 0");
+  EXPECT_EQ(stale.exit_code, 1) << stale.out;
+  EXPECT_NE(stale.out.find("version_conflict"), std::string::npos) << stale.out;
 }
 
 }  // namespace

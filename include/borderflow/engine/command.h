@@ -112,6 +112,25 @@ struct RecordFinding {
   std::optional<int64_t> expected_version;
 };
 
+// A customs or quarantine analyst (or an administrator) replaces a watch list: a named list of
+// entries that the rules' `watchlist "NAME"` criterion matches against a declaration — its plate
+// or trailer plate ("plate"), its company ("company"), its driver's document number ("driver"),
+// or an HS code prefix of one of its lines ("hs": chapter, heading, subheading or code). The
+// whole list is replaced at once and gets the next version; the same entries again change
+// nothing. Empty `entries` empties the list.
+struct WatchlistEntry {
+  std::string kind;   // "plate", "company", "driver", "hs"
+  std::string value;  // normalised by the engine (canonical plate, HS digits)
+  std::string note;
+};
+struct PutWatchlist {
+  std::string name;  // 1 to 64 of A-Z a-z 0-9 . _ -
+  std::vector<WatchlistEntry> entries;
+  std::string description;
+  // When set, replaces only if the list is still at this version (0: the list must not exist).
+  std::optional<int64_t> expected_version;
+};
+
 // --- The cross-border link (issue 5) -------------------------------------------------------
 
 // A message from the counterpart whose signature the link has verified (src/peer). The
@@ -178,7 +197,7 @@ using CommandBody =
                  ChangeCapacity, QueueTick, CallNext, SubmitPlateRead, ResolvePlateRead,
                  UpdateDriver, SetBan, SetQueuePolicy, UploadRuleSet, ActivateRuleSet,
                  RecordFinding, ApplyPeerMessage, AckPeerMessages, RecordPeerRejection,
-                 AnnounceCapacity>;
+                 AnnounceCapacity, PutWatchlist>;
 
 struct Command {
   Actor actor;

@@ -41,6 +41,10 @@ struct EngineOptions {
   // its crossing from the store. Correct while this engine is the only writer of crossings to
   // its store (one node per SQLite file; the CLI writes users and tokens only). 0 disables it.
   size_t crossing_cache_size = 100000;
+  // Risk rules' learning: once this many inspection outcomes are stored one by one, the
+  // inspection's transaction folds them into the learning snapshot (start-up then reads the
+  // snapshot and the outcomes after it). 0 never compacts.
+  size_t learning_compact_every = 1000;
 };
 
 // Counters for /metrics, updated by the writer.
@@ -132,6 +136,10 @@ class Engine {
   Result<boost::json::object> AssessmentView(const Actor& actor, std::string_view crossing_id);
   // The id of the active rule set, "" when none.
   std::string ActiveRuleSetId() const;
+  // Watch lists: every list without its entries, or one list with them. Customs and quarantine
+  // officers and administrators only.
+  Result<boost::json::object> WatchlistsView(const Actor& actor);
+  Result<boost::json::object> WatchlistView(const Actor& actor, std::string_view name);
 
   const GateConfig& config() const { return config_; }
   const HsNomenclature& hs() const { return *hs_; }
@@ -206,11 +214,16 @@ class Engine {
                               Timestamp now, CommandResult& result);
   Status ApplyRecordFinding(WriteTxn& txn, const Actor& actor, const RecordFinding& cmd,
                             Timestamp now, CommandResult& result);
+  Status ApplyPutWatchlist(WriteTxn& txn, const Actor& actor, const PutWatchlist& cmd,
+                           Timestamp now, CommandResult& result);
+  // Folds the stored inspection outcomes into the learning snapshot (same transaction).
+  Status CompactLearning(WriteTxn& txn, Timestamp now, CommandResult& result);
   // Called by ApplyDeclare after the insert: with an active rule set, assesses the new crossing
   // (result.crossing) and moves it to `assessed` as the system.
   Status AssessByRules(WriteTxn& txn, Timestamp now, CommandResult& result);
   // Called after a record_inspection transition: learns from the outcome.
-  Status LearnFromInspection(WriteTxn& txn, const Crossing& inspected, Timestamp now);
+  Status LearnFromInspection(WriteTxn& txn, const Crossing& inspected, Timestamp now,
+                             CommandResult& result);
   // The cross-border link (engine_link.cpp).
   Status ApplyPeer(WriteTxn& txn, const Actor& actor, const ApplyPeerMessage& cmd, Timestamp now,
                    CommandResult& result);
