@@ -216,6 +216,69 @@ void QueueBook::CountBooking(const Crossing& c, int delta) {
                              *c.queue.booked_bucket)] += delta;
 }
 
+const QueueBook::LaneIndex* QueueBook::FindLane(std::string_view direction,
+                                                std::string_view lane_class) const {
+  auto d = lane_index_.find(direction);
+  if (d == lane_index_.end()) return nullptr;
+  auto lane = d->second.find(lane_class);
+  return lane == d->second.end() ? nullptr : &lane->second;
+}
+
+QueueBook::LaneIndex& QueueBook::Lane(std::string_view direction,
+                                      std::string_view lane_class) const {
+  auto d = lane_index_.find(direction);
+  if (d == lane_index_.end())
+    d = lane_index_.emplace(std::string(direction), LaneIndexes::mapped_type{}).first;
+  auto lane = d->second.find(lane_class);
+  if (lane == d->second.end()) lane = d->second.emplace(std::string(lane_class), LaneIndex{}).first;
+  return lane->second;
+}
+
+void QueueBook::IndexCrossing(const Crossing& c, int delta) {
+  CountBooking(c, delta);
+  const bool add = delta > 0;
+  auto index = [add](auto& set, auto key) {
+    if (add) {
+      set.insert(std::move(key));
+    } else {
+      set.erase(key);
+    }
+  };
+  const Declaration& d = c.declaration;
+  if (HoldsLane(c.state)) Lane(d.direction, d.lane_class).occupancy += delta;
+  if (c.state == CrossingState::kBooked || c.state == CrossingState::kInYard) {
+    auto& queued = Lane(d.direction, d.lane_class).queued;
+    auto key = std::make_pair(c.queue.ticket, c.id);
+    if (add) {
+      queued.insert_or_assign(std::move(key), TruckFor(c));
+    } else {
+      queued.erase(key);
+    }
+  }
+  if (c.state == CrossingState::kInYard || c.state == CrossingState::kCalled) yard_count_ += delta;
+  if (c.state == CrossingState::kCalled) {
+    if (c.queue.call_deadline) index(call_deadlines_, std::make_pair(*c.queue.call_deadline, c.id));
+    index(expected_at_gate_, c.id);
+  }
+  if (c.state == CrossingState::kBooked && c.queue.booked_bucket) {
+    index(booked_buckets_, std::make_pair(*c.queue.booked_bucket, c.id));
+  }
+  if (c.state == CrossingState::kAssessed || c.state == CrossingState::kBooked) {
+    index(expected_at_yard_, c.id);
+  }
+}
+
+void QueueBook::ClearIndexes() {
+  company_bookings_.clear();
+  bucket_bookings_.clear();
+  lane_index_.clear();
+  yard_count_ = 0;
+  call_deadlines_.clear();
+  booked_buckets_.clear();
+  expected_at_gate_.clear();
+  expected_at_yard_.clear();
+}
+
 std::string QueueBook::LaneKey(std::string_view direction, std::string_view lane_class) {
   return fmt::format("{}/{}", direction, lane_class);
 }
@@ -308,13 +371,12 @@ Status QueueBook::Load(Store& store) {
   std::lock_guard lock(mu_);
   crossings_.clear();
   by_plate_.clear();
-  company_bookings_.clear();
-  bucket_bookings_.clear();
+  ClearIndexes();
   max_ticket_ = 0;
   for (auto& [id, c] : crossings) {
     by_plate_.emplace(c.declaration.vehicle.plate.canonical, id);
     max_ticket_ = std::max(max_ticket_, c.queue.ticket);
-    CountBooking(c, +1);
+    IndexCrossing(c, +1);
   }
   ban_lifted_ = std::move(lifts);
   capacity_ = std::make_shared<CapacityPlan>(config_, changes);
@@ -341,11 +403,11 @@ void QueueBook::Upsert(const Crossing& c) {
         break;
       }
     }
-    CountBooking(it->second, -1);
+    IndexCrossing(it->second, -1);
     crossings_.erase(it);
   }
   if (InQueueBook(c.state)) {
-    CountBooking(c, +1);
+    IndexCrossing(c, +1);
     crossings_.emplace(c.id, c);
     by_plate_.emplace(c.declaration.vehicle.plate.canonical, c.id);
     max_ticket_ = std::max(max_ticket_, c.queue.ticket);
@@ -357,6 +419,9 @@ void QueueBook::AddCapacityChange(const CapacityChange& change) {
   std::lock_guard lock(mu_);
   changes_.push_back(change);
   capacity_ = std::make_shared<CapacityPlan>(config_, changes_);
+  for (auto& [direction, lanes] : lane_index_) {
+    for (auto& [lane_class, lane] : lanes) lane.range.clear();
+  }
   Invalidate();
 }
 
@@ -520,23 +585,13 @@ int QueueBook::BookingsIn(std::string_view direction, std::string_view lane_clas
 
 int QueueBook::YardCount() const {
   std::lock_guard lock(mu_);
-  int n = 0;
-  for (const auto& [id, c] : crossings_) {
-    if (c.state == CrossingState::kInYard || c.state == CrossingState::kCalled) ++n;
-  }
-  return n;
+  return yard_count_;
 }
 
 int QueueBook::LaneOccupancy(std::string_view direction, std::string_view lane_class) const {
   std::lock_guard lock(mu_);
-  int n = 0;
-  for (const auto& [id, c] : crossings_) {
-    if (HoldsLane(c.state) && c.declaration.direction == direction &&
-        c.declaration.lane_class == lane_class) {
-      ++n;
-    }
-  }
-  return n;
+  const LaneIndex* lane = FindLane(direction, lane_class);
+  return lane == nullptr ? 0 : lane->occupancy;
 }
 
 int QueueBook::CallsInBucket(std::string_view direction, std::string_view lane_class,
@@ -548,26 +603,21 @@ int QueueBook::CallsInBucket(std::string_view direction, std::string_view lane_c
 
 std::vector<ExpectedPlate> QueueBook::ExpectedAt(std::string_view location) const {
   std::lock_guard lock(mu_);
+  const std::set<std::string>& ids = location == "gate" ? expected_at_gate_ : expected_at_yard_;
   std::vector<ExpectedPlate> out;
-  for (const auto& [id, c] : crossings_) {
-    bool expected = location == "gate" ? c.state == CrossingState::kCalled
-                                       : (c.state == CrossingState::kAssessed ||
-                                          c.state == CrossingState::kBooked);
-    if (expected) out.push_back(ExpectedPlate{id, c.declaration.vehicle.plate.canonical});
+  out.reserve(ids.size());
+  for (const std::string& id : ids) {  // in id order
+    out.push_back(ExpectedPlate{id, crossings_.at(id).declaration.vehicle.plate.canonical});
   }
-  std::sort(out.begin(), out.end(),
-            [](const auto& a, const auto& b) { return a.crossing_id < b.crossing_id; });
   return out;
 }
 
 std::vector<std::string> QueueBook::MissedCalls(Timestamp now) const {
   std::lock_guard lock(mu_);
   std::vector<std::string> out;
-  for (const auto& [id, c] : crossings_) {
-    if (c.state == CrossingState::kCalled && c.queue.call_deadline &&
-        *c.queue.call_deadline < now) {
-      out.push_back(id);
-    }
+  for (const auto& [deadline, id] : call_deadlines_) {
+    if (!(deadline < now)) break;
+    out.push_back(id);
   }
   std::sort(out.begin(), out.end());
   return out;
@@ -576,12 +626,10 @@ std::vector<std::string> QueueBook::MissedCalls(Timestamp now) const {
 std::vector<std::string> QueueBook::LapsedBookings(Timestamp now) const {
   std::lock_guard lock(mu_);
   std::vector<std::string> out;
-  for (const auto& [id, c] : crossings_) {
-    // (A booking that a capacity drop moved carries its new bucket: see Engine::RecordReplan.)
-    if (c.state == CrossingState::kBooked && c.queue.booked_bucket &&
-        *c.queue.booked_bucket + config_.queue.bucket + config_.queue.late_arrival < now) {
-      out.push_back(id);
-    }
+  // (A booking that a capacity drop moved carries its new bucket: see Engine::RecordReplan.)
+  for (const auto& [bucket, id] : booked_buckets_) {
+    if (!(bucket + config_.queue.bucket + config_.queue.late_arrival < now)) break;
+    out.push_back(id);
   }
   std::sort(out.begin(), out.end());
   return out;
@@ -618,18 +666,23 @@ PlanRequest QueueBook::RequestFor(std::string_view direction, std::string_view l
         counters->second.bucket == bucket ? counters->second.calls_in_bucket : 0;
     request.cyclic_phase = counters->second.calls_total;
   }
-  auto add = [&](const Crossing& c) {
-    if (c.declaration.direction != direction || c.declaration.lane_class != lane_class) return;
-    if (c.state != CrossingState::kBooked && c.state != CrossingState::kInYard) return;
-    request.trucks.push_back(TruckFor(c));
-  };
-  for (const auto& [id, c] : crossings_) {
-    if (extra != nullptr && id == extra->id) continue;
-    add(c);
+  // The lane's booked and in-yard trucks, in ticket order.
+  if (const LaneIndex* lane = FindLane(direction, lane_class)) {
+    request.trucks.reserve(lane->queued.size() + 1);
+    for (const auto& [key, truck] : lane->queued) {
+      if (extra != nullptr && key.second == extra->id) continue;
+      request.trucks.push_back(truck);
+    }
   }
-  if (extra != nullptr) add(*extra);
-  std::sort(request.trucks.begin(), request.trucks.end(),
-            [](const auto& a, const auto& b) { return a.ticket < b.ticket; });
+  if (extra != nullptr && extra->declaration.direction == direction &&
+      extra->declaration.lane_class == lane_class &&
+      (extra->state == CrossingState::kBooked || extra->state == CrossingState::kInYard)) {
+    QueueTruck truck = TruckFor(*extra);
+    auto at = std::upper_bound(
+        request.trucks.begin(), request.trucks.end(), truck.ticket,
+        [](int64_t ticket, const QueueTruck& other) { return ticket < other.ticket; });
+    request.trucks.insert(at, std::move(truck));
+  }
   return request;
 }
 
@@ -638,7 +691,40 @@ LanePlan QueueBook::Plan(std::string_view direction, std::string_view lane_class
   std::lock_guard lock(mu_);
   auto policy = MakeQueuePolicy(policy_, config_.queue);
   BF_ASSERT(policy.has_value(), "the configured policy exists");
-  return PlanLane(*capacity_, **policy, RequestFor(direction, lane_class, now, extra));
+  return PlanLocked(**policy, direction, lane_class, now, extra);
+}
+
+LanePlan QueueBook::PlanLocked(const QueuePolicy& policy, std::string_view direction,
+                               std::string_view lane_class, Timestamp now,
+                               const Crossing* extra) const {
+  PlanRequest request = RequestFor(direction, lane_class, now, extra);
+  return PlanLane(*capacity_, policy, request,
+                  RangeFor(direction, lane_class, request.now, request.horizon_end));
+}
+
+std::span<const BucketCapacity> QueueBook::RangeFor(std::string_view direction,
+                                                    std::string_view lane_class, Timestamp from,
+                                                    Timestamp until) const {
+  const CapacityPlan& capacity = *capacity_;
+  const Duration bucket = capacity.bucket();
+  const Timestamp first = capacity.BucketStart(from);
+  if (first >= until) return {};
+  const int64_t count = (until - first + bucket - Duration(1)) / bucket;
+  LaneIndex& lane = Lane(direction, lane_class);
+  const auto cached = static_cast<int64_t>(lane.range.size());
+  if (cached == 0 || first < lane.range_first ||
+      first + bucket * count > lane.range_first + bucket * cached) {
+    // A day more than asked for: the next plans of the lane start in the buckets that follow.
+    // Every bucket's capacity depends only on its own start and the plan's changes, so a longer
+    // range holds the same values as the one asked for.
+    constexpr int64_t kSpare = 96;
+    lane.range_first = first;
+    lane.range = capacity.Range(direction, lane_class, first, first + bucket * (count + kSpare));
+  }
+  const auto offset = static_cast<size_t>((first - lane.range_first) / bucket);
+  BF_ASSERT(offset + static_cast<size_t>(count) <= lane.range.size(),
+            "the cached range covers the buckets asked for");
+  return std::span<const BucketCapacity>(lane.range).subspan(offset, static_cast<size_t>(count));
 }
 
 std::map<std::string, LanePlan> QueueBook::Plans(Timestamp now) const {
@@ -657,7 +743,7 @@ void QueueBook::EnsurePlans(Timestamp now) const {
     planned_by_id_.clear();
     for (const auto& d : config_.directions) {
       for (const auto& [lane_class, lanes] : d.lanes) {
-        LanePlan plan = PlanLane(capacity, **policy, RequestFor(d.id, lane_class, now, nullptr));
+        LanePlan plan = PlanLocked(**policy, d.id, lane_class, now, nullptr);
         for (const auto& call : plan.calls) planned_by_id_[call.crossing_id] = call;
         plans_[LaneKey(d.id, lane_class)] = std::move(plan);
       }

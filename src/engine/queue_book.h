@@ -15,8 +15,10 @@
 #include <mutex>
 #include <optional>
 #include <set>
+#include <span>
 #include <string>
 #include <unordered_map>
+#include <utility>
 #include <vector>
 
 #include <boost/json/object.hpp>
@@ -175,11 +177,37 @@ class QueueBook {
   QueueTruck TruckFor(const Crossing& c) const;
 
  private:
+  // What the book keeps per lane (direction × lane class), so that no read scans every
+  // crossing: the assessed trucks waiting on the road for a place in the yard can be thousands.
+  struct LaneIndex {
+    int occupancy = 0;  // crossings holding a lane
+    // Booked and in-yard crossings (the planner's trucks) by (ticket, id).
+    std::map<std::pair<int64_t, std::string>, QueueTruck> queued;
+    // Capacity of consecutive buckets from range_first, evaluated on capacity_ (cleared when
+    // it changes). Plans read their horizon from it.
+    Timestamp range_first;
+    std::vector<BucketCapacity> range;
+  };
+  using LaneIndexes =
+      std::map<std::string, std::map<std::string, LaneIndex, std::less<>>, std::less<>>;
+
   PlanRequest RequestFor(std::string_view direction, std::string_view lane_class, Timestamp now,
                          const Crossing* extra) const;
+  // Plans one lane (requires mu_).
+  LanePlan PlanLocked(const QueuePolicy& policy, std::string_view direction,
+                      std::string_view lane_class, Timestamp now, const Crossing* extra) const;
+  // The lane's index, or null when no crossing of it was ever indexed.
+  const LaneIndex* FindLane(std::string_view direction, std::string_view lane_class) const;
+  LaneIndex& Lane(std::string_view direction, std::string_view lane_class) const;
+  // The capacity of the buckets from the one holding `from` up to `until` (requires mu_).
+  std::span<const BucketCapacity> RangeFor(std::string_view direction, std::string_view lane_class,
+                                           Timestamp from, Timestamp until) const;
   void Invalidate() { plans_valid_ = false; }
-  // Adds (+1) or removes (-1) a crossing's contribution to the booking counters.
+  // Adds (+1) or removes (-1) a crossing's contribution to the booking counters and to the
+  // indexes below.
   void CountBooking(const Crossing& c, int delta);
+  void IndexCrossing(const Crossing& c, int delta);
+  void ClearIndexes();
   static bool HoldsBooking(const Crossing& c);
   static std::string BucketKey(std::string_view direction, std::string_view lane_class,
                                Timestamp bucket);
@@ -202,6 +230,13 @@ class QueueBook {
   std::string policy_;
   std::set<std::string> trusted_;
   int64_t max_ticket_ = 0;
+  // Indexes over crossings_ (maintained by Upsert and Load).
+  mutable LaneIndexes lane_index_;
+  int yard_count_ = 0;                                          // in_yard or called
+  std::set<std::pair<Timestamp, std::string>> call_deadlines_;  // called: (deadline, id)
+  std::set<std::pair<Timestamp, std::string>> booked_buckets_;  // booked: (bucket, id)
+  std::set<std::string> expected_at_gate_;                      // called
+  std::set<std::string> expected_at_yard_;                      // assessed or booked
   // Plan cache.
   mutable bool plans_valid_ = false;
   mutable Timestamp plans_bucket_;

@@ -74,6 +74,13 @@ constexpr std::string_view kBeyondHorizon = "beyond_horizon";
 
 LanePlan PlanLane(const CapacityPlan& capacity, const QueuePolicy& policy,
                   const PlanRequest& request) {
+  return PlanLane(
+      capacity, policy, request,
+      capacity.Range(request.direction, request.lane_class, request.now, request.horizon_end));
+}
+
+LanePlan PlanLane(const CapacityPlan& capacity, const QueuePolicy& policy,
+                  const PlanRequest& request, std::span<const BucketCapacity> range) {
   LanePlan plan;
   plan.direction = request.direction;
   plan.lane_class = request.lane_class;
@@ -83,8 +90,8 @@ LanePlan PlanLane(const CapacityPlan& capacity, const QueuePolicy& policy,
   // 1. Buckets from the one holding `now` to the horizon, with the calls already made taken out
   // of the current one.
   std::vector<BucketState> buckets;
-  for (const BucketCapacity& b :
-       capacity.Range(request.direction, request.lane_class, request.now, request.horizon_end)) {
+  buckets.reserve(range.size());
+  for (const BucketCapacity& b : range) {
     BucketState state;
     state.start = b.start;
     state.effective = std::max(0, b.effective);
@@ -163,13 +170,25 @@ LanePlan PlanLane(const CapacityPlan& capacity, const QueuePolicy& policy,
   std::vector<QueueTruck> live;
   live.reserve(live_trucks.size());
   for (const QueueTruck* truck : live_trucks) live.push_back(*truck);
+  // The free slots in time order; with a policy that says how far it reads, only up to its
+  // lookahead past the slot of the last live truck.
   std::vector<Slot> slots;
   std::vector<std::pair<size_t, int>> slot_origin;  // (bucket index, k) of each free slot
+  const std::optional<Duration> lookahead = policy.SlotLookahead();
+  const size_t wanted = live.size();
   for (size_t b = 0; b < buckets.size(); ++b) {
+    bool enough = false;
     for (int k = buckets[b].next_k; k < buckets[b].effective; ++k) {
-      slots.push_back({buckets[b].start, buckets[b].SlotAt(k, bucket)});
+      const Timestamp at = buckets[b].SlotAt(k, bucket);
+      if (lookahead && slots.size() >= wanted &&
+          (wanted == 0 || at > slots[wanted - 1].at + *lookahead)) {
+        enough = true;
+        break;
+      }
+      slots.push_back({buckets[b].start, at});
       slot_origin.emplace_back(b, k);
     }
+    if (enough) break;
   }
   std::vector<QueuePolicy::Choice> choices =
       policy.Fill(live, slots, PolicyContext{request.now, request.cyclic_phase});

@@ -2,10 +2,12 @@
 #include <chrono>
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <numeric>
 #include <optional>
 #include <random>
 #include <set>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -762,6 +764,56 @@ TEST(PlannerProperties, RandomWorkloadsKeepEveryInvariant) {
     for (std::string_view name : QueuePolicyNames()) {
       LanePlan plan = PlanLane(replanned, *Policy(name, config.queue), w.request);
       ExpectPlanInvariants(plan, replanned, w.request, fmt::format("re-plan {} {}", n, name));
+    }
+    if (HasFatalFailure()) return;
+  }
+}
+
+// A policy that reads every slot of the horizon: the named policy without its SlotLookahead.
+class AllSlots final : public QueuePolicy {
+ public:
+  explicit AllSlots(std::unique_ptr<QueuePolicy> inner) : inner_(std::move(inner)) {}
+  std::string_view name() const override { return inner_->name(); }
+  std::vector<Choice> Fill(std::span<const QueueTruck> live, std::span<const Slot> slots,
+                           const PolicyContext& context) const override {
+    return inner_->Fill(live, slots, context);
+  }
+
+ private:
+  std::unique_ptr<QueuePolicy> inner_;
+};
+
+// The planner hands a policy only the slots up to its lookahead past the last candidate's slot:
+// the plans are the same as with every slot of the horizon (fairness bounds from none to longer
+// than the horizon). And a plan from a longer range of bucket capacities, cut to the request,
+// is the plan from the request's own range.
+TEST(PlannerProperties, SlotLookaheadAndCachedRangesChangeNoPlan) {
+  std::mt19937_64 rng(20261129);
+  GateConfig config = TestConfig();
+  for (int n = 0; n < kRandomCases; ++n) {
+    Workload w = RandomWorkload(rng);
+    CapacityPlan capacity(config, w.changes);
+    QueueSettings settings = config.queue;
+    settings.fairness_bound = minutes(std::vector<int>{0, 15, 120, 600, 2000}[n % 5]);
+    for (std::string_view name : QueuePolicyNames()) {
+      auto policy = Policy(name, settings);
+      AllSlots all(Policy(name, settings));
+      const std::string label = fmt::format("case {} {}", n, name);
+      EXPECT_EQ(Dump(PlanLane(capacity, *policy, w.request)),
+                Dump(PlanLane(capacity, all, w.request)))
+          << label;
+      const Timestamp first = capacity.BucketStart(w.request.now);
+      std::vector<BucketCapacity> longer =
+          capacity.Range(w.request.direction, w.request.lane_class, first - hours(2),
+                         w.request.horizon_end + hours(30));
+      std::vector<BucketCapacity> own = capacity.Range(w.request.direction, w.request.lane_class,
+                                                       w.request.now, w.request.horizon_end);
+      std::span<const BucketCapacity> cut =
+          std::span<const BucketCapacity>(longer).subspan(8, own.size());
+      ASSERT_EQ(std::vector<BucketCapacity>(cut.begin(), cut.end()), own) << label;
+      EXPECT_EQ(Dump(PlanLane(capacity, *policy, w.request, cut)),
+                Dump(PlanLane(capacity, *policy, w.request)))
+          << label;
     }
     if (HasFatalFailure()) return;
   }

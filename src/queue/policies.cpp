@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <limits>
 #include <memory>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -42,6 +43,7 @@ std::string CyclicReason(PriorityClass c) { return fmt::format("cyclic:{}", Prio
 class FifoPolicy final : public QueuePolicy {
  public:
   std::string_view name() const override { return "fifo"; }
+  std::optional<Duration> SlotLookahead() const override { return Duration(0); }
 
   std::vector<Choice> Fill(std::span<const QueueTruck> live, std::span<const Slot> slots,
                            const PolicyContext&) const override {
@@ -65,6 +67,7 @@ class CyclicPolicy final : public QueuePolicy {
   }
 
   std::string_view name() const override { return "cyclic"; }
+  std::optional<Duration> SlotLookahead() const override { return Duration(0); }
 
   std::vector<Choice> Fill(std::span<const QueueTruck> live, std::span<const Slot> slots,
                            const PolicyContext& context) const override {
@@ -292,6 +295,11 @@ class SmartPolicy final : public QueuePolicy {
       : bound_(std::max(Duration(0), settings.fairness_bound)) {}
 
   std::string_view name() const override { return "smart"; }
+  // Fill reads slots through last_slot_by: at the fairness deadlines of the candidates (slot
+  // times + the bound), and at their freshness and declaration deadlines, where only whether
+  // the last slot by then comes before slot n - 1 matters (slots later than the bound past slot
+  // n - 1 cannot change that).
+  std::optional<Duration> SlotLookahead() const override { return bound_; }
 
   std::vector<Choice> Fill(std::span<const QueueTruck> live, std::span<const Slot> slots,
                            const PolicyContext&) const override {

@@ -119,6 +119,10 @@ class QueuePolicy {
   // min(live.size(), slots.size()) slots, each truck at most once. `live` is in ticket order.
   virtual std::vector<Choice> Fill(std::span<const QueueTruck> live, std::span<const Slot> slots,
                                    const PolicyContext& context) const = 0;
+  // How far past the slot of the last candidate (slot min(|live|, |slots|) − 1) Fill reads
+  // `slots`: the planner then passes the slots up to that time only (the horizon can hold
+  // thousands of slots for a few trucks). Empty (the default): every slot of the horizon.
+  virtual std::optional<Duration> SlotLookahead() const { return std::nullopt; }
 };
 
 // "fifo", "cyclic" (weights from settings) or "smart" (fairness bound from settings).
@@ -131,5 +135,11 @@ std::span<const std::string_view> QueuePolicyNames();
 // Plans one direction × lane class.
 LanePlan PlanLane(const CapacityPlan& capacity, const QueuePolicy& policy,
                   const PlanRequest& request);
+// The same with the buckets' capacities already known: `range` must equal
+// capacity.Range(request.direction, request.lane_class, request.now, request.horizon_end) (a
+// caller that plans a lane often keeps the range per capacity plan instead of evaluating every
+// bucket of the horizon again).
+LanePlan PlanLane(const CapacityPlan& capacity, const QueuePolicy& policy,
+                  const PlanRequest& request, std::span<const BucketCapacity> range);
 
 }  // namespace borderflow
