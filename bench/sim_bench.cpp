@@ -8,6 +8,7 @@
 //   bash bench/run.sh sim                      both
 //   bash bench/run.sh sim --only core --customers 5000000
 //   bash bench/run.sh sim --only season --scenario scenarios/harvest-peak-2021.toml
+//   bash bench/run.sh sim --only season --days 10 --policy fifo --seed 2 --json out.json
 
 #include <chrono>
 #include <cstdio>
@@ -75,15 +76,18 @@ void Core(int64_t customers, int servers, double rho, int64_t simpy_customers) {
       our_rate / simpy_rate);
 }
 
-int Season(const std::string& path, const std::string& policy, const std::string& json_out) {
+int Season(const std::string& path, const std::string& policy, int days, uint64_t seed,
+           const std::string& json_out) {
   auto scenario = LoadScenario(path);
   if (!scenario) {
     std::cerr << scenario.error().ToString() << "\n";
     return 2;
   }
+  if (days > 0) scenario->days = days;  // as borderflow simulate --days
   TwinOptions options;
   options.policy = policy;
-  options.seed = 1;
+  options.label = policy;
+  options.seed = seed;
   double cpu = CpuSeconds();
   auto wall = std::chrono::steady_clock::now();
   auto r = RunTwin(*scenario, options);
@@ -123,6 +127,8 @@ int main(int argc, char** argv) {
   std::string scenario = std::string(BORDERFLOW_SOURCE_DIR) + "/scenarios/season-90d.toml";
   std::string policy = "smart";
   std::string json_out;
+  int days = 0;
+  uint64_t seed = 1;
   app.add_option("--only", only, "core or season (default: both)");
   app.add_option("--customers", customers, "core: customers of the C++ run")->capture_default_str();
   app.add_option("--simpy-customers", simpy_customers, "core: customers of the SimPy run (0: skip)")
@@ -132,8 +138,11 @@ int main(int argc, char** argv) {
   app.add_option("--scenario", scenario, "season: scenario file")->capture_default_str();
   app.add_option("--policy", policy, "season: queue policy")->capture_default_str();
   app.add_option("--json", json_out, "season: write the result JSON here");
+  app.add_option("--days", days, "season: only the first N days of the scenario (0: all)")
+      ->check(CLI::Range(0, 366));
+  app.add_option("--seed", seed, "season: random seed")->capture_default_str();
   CLI11_PARSE(app, argc, argv);
   if (only.empty() || only == "core") Core(customers, servers, rho, simpy_customers);
-  if (only.empty() || only == "season") return Season(scenario, policy, json_out);
+  if (only.empty() || only == "season") return Season(scenario, policy, days, seed, json_out);
   return 0;
 }
