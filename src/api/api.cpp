@@ -642,6 +642,8 @@ Api::~Api() = default;
 
 void Api::NotifyCommitted() { impl_->feed.Notify(); }
 
+void Api::StopLiveFeed() { impl_->feed.Stop(); }
+
 net::Router Api::Routes() {
   net::Router router;
   Impl* impl = impl_.get();

@@ -55,13 +55,15 @@ LiveFeed::LiveFeed(Engine& engine, Store& store, std::function<json::object()> l
   thread_ = std::thread([this] { Run(); });
 }
 
-LiveFeed::~LiveFeed() {
+LiveFeed::~LiveFeed() { Stop(); }
+
+void LiveFeed::Stop() {
   {
     std::lock_guard lock(mu_);
     stopping_ = true;
   }
   cv_.notify_all();
-  thread_.join();
+  if (thread_.joinable()) thread_.join();
   std::lock_guard lock(mu_);
   for (auto& s : subscribers_) s->stream->Finish();
   subscribers_.clear();
@@ -261,6 +263,7 @@ Result<net::HttpResponse> LiveFeed::Subscribe(const Actor& actor,
     int64_t need_until = 0;
     {
       std::lock_guard lock(mu_);
+      if (stopping_) return Unavailable("overloaded", "the server is stopping; retry");
       if (subscribers_.size() >= options_.max_subscribers) {
         return Unavailable("too_many_subscribers",
                            fmt::format("the live feed has {} clients, its limit; retry later",

@@ -49,6 +49,9 @@ class LiveFeed {
 
   // New records were committed: read them now rather than at the next poll.
   void Notify();
+  // Stops the poller (it reads the engine and the store) and finishes every open stream.
+  // Idempotent; the destructor calls it. Call before the engine or the store goes away.
+  void Stop();
 
   // Opens a stream for `actor`. `last_event_id`: the id of the last event the client saw
   // (resume after it); none: start from now. Errors: 403 "role_not_allowed" for roles without

@@ -177,6 +177,7 @@ void Runtime::Stop() {
   // server before the drain let the engine's writer touch a destroyed io_context (ASan).
   if (peer_server_) peer_server_->Stop();
   if (server_) server_->Stop();
+  if (api_) api_->StopLiveFeed();  // its poller reads the engine
   engine_.reset();  // drains queued commands
   peer_server_.reset();
   server_.reset();

@@ -50,6 +50,9 @@ class Api {
   // The engine committed changes: the live feed reads them now (call from the engine's commit
   // listener).
   void NotifyCommitted();
+  // Stops the live feed's poller, which reads the engine and the store: call before either
+  // goes away (the rest of the Api may still be used while the engine drains).
+  void StopLiveFeed();
 
   struct Impl;
 
