@@ -2,6 +2,7 @@
 #include <deque>
 #include <future>
 #include <mutex>
+#include <set>
 #include <thread>
 
 #include <fmt/format.h>
@@ -76,6 +77,14 @@ Engine::Engine(GateConfig config, std::shared_ptr<const HsNomenclature> hs, Stor
       options_(options),
       queue_(std::make_unique<QueueBook>(config_)) {
   if (options_.max_batch == 0) options_.max_batch = 1;
+  // Read before the caches are loaded: a record another process commits meanwhile is then
+  // after known_head_, and the first batch's CatchUp() applies it (again, harmlessly).
+  Result<int64_t> head = store_.AuditHead();
+  if (!head) {
+    std::string why = "the audit head could not be read: " + head.error().ToString();
+    internal::AssertFailed("store_.AuditHead()", why.c_str(), __FILE__, __LINE__);
+  }
+  known_head_ = *head;
   // A store that cannot be read at start is an operator's problem to fix before serving.
   Status loaded = queue_->Load(store_);
   if (!loaded) {
@@ -158,16 +167,43 @@ void Engine::CommitBatch(std::vector<Pending>& batch) {
   Timestamp now = clock_.Now();
   std::vector<CommandResult> results(batch.size());
   std::vector<TxnFn> work;
-  work.reserve(batch.size());
+  work.reserve(batch.size() + 1);
+  catch_up_failed_ = false;
+  int64_t head_before = known_head_;
+  int64_t head_after = -1;
+  work.push_back([this, &head_before](WriteTxn& txn) -> Status {
+    Status caught_up = CatchUp(txn);
+    catch_up_failed_ = !caught_up;
+    head_before = known_head_;
+    if (!caught_up) {
+      // The caches may be half brought up to date: start again from the store after the batch.
+      committed_crossings_.clear();
+      queue_reload_ = true;
+      rules_reload_ = true;
+    }
+    return caught_up;
+  });
   for (size_t i = 0; i < batch.size(); ++i) {
     work.push_back([this, &batch, &results, i, now](WriteTxn& txn) -> Status {
       results[i] = CommandResult();
+      if (catch_up_failed_) {
+        return Unavailable("store_catch_up_failed",
+                           "could not read what another server committed; retry");
+      }
       return Apply(txn, batch[i].command, now, results[i]);
     });
   }
+  // Last: the head as this transaction leaves it (every record appended by every command and
+  // step that kept its changes), so the next batch's CatchUp() finds only other processes' records.
+  work.push_back([&head_after](WriteTxn& txn) -> Status {
+    BF_ASSIGN_OR_RETURN(head_after, txn.LockAuditHead());
+    return {};
+  });
   batch_crossings_.clear();
-  std::vector<Status> statuses = store_.WriteBatch(work);
-  BF_ASSERT(statuses.size() == batch.size(), "the store returns one status per function");
+  std::vector<Status> all_statuses = store_.WriteBatch(work);
+  BF_ASSERT(all_statuses.size() == batch.size() + 2, "the store returns one status per function");
+  std::vector<Status> statuses(std::make_move_iterator(all_statuses.begin() + 1),
+                               std::make_move_iterator(all_statuses.end() - 1));
   batch_crossings_.clear();
   if (options_.crossing_cache_size > 0) {
     // Only what committed enters the cache; a failed transaction reports an error for every
@@ -199,6 +235,15 @@ void Engine::CommitBatch(std::vector<Pending>& batch) {
     if (results[i].replayed) stats_.replays.fetch_add(1);
     committed.insert(committed.end(), results[i].records.begin(), results[i].records.end());
   }
+  if (transaction_failed || !all_statuses.front()) {
+    // Nothing of this batch committed: the head is what CatchUp() read (or, if it failed, what
+    // it was before); the next batch looks again.
+    known_head_ = head_before;
+  } else if (all_statuses.back() && head_after >= 0) {
+    known_head_ = head_after;
+  } else {
+    known_head_ = head_before;  // CatchUp() of the next batch reads our own records again
+  }
   if (transaction_failed) {
     stats_.transaction_failures.fetch_add(1);  // once per transaction
     queue_reload_ = true;
@@ -218,6 +263,54 @@ void Engine::CommitBatch(std::vector<Pending>& batch) {
       batch[i].done(statuses[i].error());
     }
   }
+}
+
+Status Engine::CatchUp(WriteTxn& txn) {
+  BF_ASSIGN_OR_RETURN(int64_t head, txn.LockAuditHead());
+  if (head == known_head_) return {};
+  // Another process (a second server on the same PostgreSQL database, or a CLI command on the
+  // same SQLite file) committed records known_head_+1 .. head. Crossing events are applied one
+  // crossing at a time; anything else (capacity, bans, rules, policy, link records) reloads the
+  // queue and the rules whole, as does a gap too long to read or a head that went backwards (a
+  // restored backup).
+  stats_.catch_ups.fetch_add(1);
+  constexpr int64_t kMaxCatchUp = 10000;
+  bool full = head < known_head_ || head - known_head_ > kMaxCatchUp;
+  bool rules = false;
+  std::set<std::string> crossings;
+  for (int64_t at = known_head_; !full && at < head;) {
+    BF_ASSIGN_OR_RETURN(std::vector<AuditRecord> records,
+                        store_.ReadAudit(at, static_cast<int>(std::min<int64_t>(1000, head - at))));
+    if (records.empty()) break;
+    for (const AuditRecord& r : records) {
+      if (r.seq > head) break;
+      if (r.subject_type == "crossing") {
+        crossings.insert(r.subject_id);
+        // Inspection results teach the rules' estimates; re-assessments follow findings.
+        if (r.action == "record_inspection" || r.action == "finding" || r.action == "reassess") {
+          rules = true;
+        }
+      } else if (r.subject_type != "user" && r.subject_type != "token") {
+        full = true;
+      }
+      at = r.seq;
+    }
+  }
+  if (full) {
+    stats_.full_reloads.fetch_add(1);
+    committed_crossings_.clear();
+    BF_TRY(queue_->Load(store_));
+    BF_TRY(LoadRules());
+  } else {
+    for (const std::string& id : crossings) {
+      committed_crossings_.erase(id);
+      BF_ASSIGN_OR_RETURN(std::optional<Crossing> c, txn.GetCrossing(id));
+      if (c) queue_->Upsert(*c);
+    }
+    if (rules) BF_TRY(LoadRules());
+  }
+  known_head_ = head;
+  return {};
 }
 
 Status Engine::Apply(WriteTxn& txn, const Command& command, Timestamp now, CommandResult& result) {

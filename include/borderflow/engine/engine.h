@@ -55,6 +55,10 @@ struct EngineStats {
   std::atomic<uint64_t> transactions{0};
   std::atomic<uint64_t> transaction_failures{0};
   std::atomic<uint64_t> queue_depth{0};
+  // Batches that found records committed by another process sharing the database, and how
+  // many of those made the engine reload its queue and rules entirely (not crossing by crossing).
+  std::atomic<uint64_t> catch_ups{0};
+  std::atomic<uint64_t> full_reloads{0};
 };
 
 struct GateStatus {
@@ -256,6 +260,10 @@ class Engine {
                                                 std::optional<int64_t> expected_version);
 
   void CommitBatch(std::vector<Pending>& batch);
+  // First step of every batch: takes the store's write lock and, when another process sharing
+  // the database committed since this engine's last batch, brings the caches (committed
+  // crossings, the queue book, the rules) up to date with what it wrote.
+  Status CatchUp(WriteTxn& txn);
   // The crossing as of the running transaction: this batch's own updates first, then the cache
   // of committed crossings, then the store.
   Result<std::optional<Crossing>> LoadCrossing(WriteTxn& txn, const std::string& id);
@@ -286,6 +294,11 @@ class Engine {
   std::unique_ptr<RulesBook> rules_;
   bool rules_touched_ = false;
   bool rules_reload_ = false;
+  // The audit head this engine's caches reflect: read at start (before the caches are loaded),
+  // advanced by every commit, compared with the store's head under the write lock by CatchUp().
+  int64_t known_head_ = 0;
+  // CatchUp() failed in the running batch: its commands must not decide on stale caches.
+  bool catch_up_failed_ = false;
 };
 
 }  // namespace borderflow

@@ -92,6 +92,13 @@ class WriteTxn {
 
   // Appends to the hash-chained audit trail and returns the record as stored.
   virtual Result<AuditRecord> AppendAudit(const AuditDraft& draft) = 0;
+  // Takes the audit trail's write lock for the rest of the transaction (so that no other process
+  // sharing the database commits until this one ends) and returns the last record's sequence
+  // number as this transaction sees it (its own appends included). SQLite holds that lock from
+  // BEGIN IMMEDIATE; PostgreSQL takes its advisory lock here rather than at the first append.
+  // The engine calls it first in every batch, to learn whether another process wrote since its
+  // own last commit, and last, to know the head its commit leaves.
+  virtual Result<int64_t> LockAuditHead() = 0;
 
   // Inserts or replaces the record (kind, id).
   virtual Status PutRecord(const StoredRecord& record) = 0;

@@ -270,6 +270,14 @@ class MemoryWriteTxn final : public WriteTxn {
     return {};
   }
 
+  // One process only: the store's batch lock is the write lock.
+  Result<int64_t> LockAuditHead() override {
+    for (const Tables* t : Stack()) {
+      if (!t->audit.empty()) return t->audit.back().seq;
+    }
+    return int64_t{0};
+  }
+
   Result<AuditRecord> AppendAudit(const AuditDraft& draft) override {
     int64_t head_seq = 0;
     const std::string* head_hash = &kGenesisHash;

@@ -461,6 +461,11 @@ class PostgresWriteTxn final : public WriteTxn {
                                 c.id, expected_version, stored.Int(0, 0)));
   }
 
+  Result<int64_t> LockAuditHead() override {
+    BF_TRY(impl_.LockHead());
+    return impl_.head_seq;
+  }
+
   Result<AuditRecord> AppendAudit(const AuditDraft& draft) override {
     BF_TRY(impl_.LockHead());
     AuditRecord a = ChainNext(draft, impl_.head_seq, impl_.head_hash);

@@ -465,6 +465,9 @@ class SqliteWriteTxn final : public WriteTxn {
                                 c.id, expected_version, lookup.Int(0)));
   }
 
+  // BEGIN IMMEDIATE holds the database's write lock, and the batch re-read the head under it.
+  Result<int64_t> LockAuditHead() override { return impl_.head_seq; }
+
   Result<AuditRecord> AppendAudit(const AuditDraft& draft) override {
     AuditRecord r = ChainNext(draft, impl_.head_seq, impl_.head_hash);
     BF_ASSIGN_OR_RETURN(Stmt stmt, db_.Prepare(kInsertAudit));

@@ -1,0 +1,219 @@
+// Two servers on one database (issue 8), on SQLite and on PostgreSQL: clients write to both at
+// once; every acknowledged write is there once, each idempotency key is applied once whichever
+// server sees the retry, no slot is booked beyond its capacity, and the audit chain verifies.
+// (Each server is a Runtime of its own: its own engine, caches, connections and HTTP server, as
+// in two processes; the kill -9 case is in the process tests.)
+
+#include <atomic>
+#include <mutex>
+#include <set>
+#include <thread>
+
+#include <fmt/format.h>
+
+#include "../../src/store/postgres/pg_test_support.h"
+#include "test_node.h"
+
+namespace borderflow::testing {
+namespace {
+
+namespace json = boost::json;
+
+std::string Text(const json::value& v, std::string_view key) {
+  const json::value* field = v.is_object() ? v.as_object().if_contains(key) : nullptr;
+  return field != nullptr && field->is_string() ? std::string(field->as_string()) : "";
+}
+
+std::string CrossingId(const ApiReply& r) {
+  if (!r.body.is_object()) return "";
+  if (const json::value* c = r.body.as_object().if_contains("crossing")) return Text(*c, "id");
+  return Text(r.body, "id");
+}
+
+// A declaration like TestNode::DurianDeclaration with its own plate.
+std::string Declaration(std::string_view plate) {
+  return fmt::format(R"({{
+    "direction": "VN-CN",
+    "lane_class": "fresh_produce",
+    "vehicle": {{"plate": "{}", "container_number": "CSQU3054383"}},
+    "driver": {{"name": "Nguyen Van An", "document_number": "B1234567", "nationality": "VN"}},
+    "lines": [{{"hs_code": "0810.60", "description": "Fresh durian", "packages": 800,
+                "gross_weight_kg": 16000, "value": {{"amount": "48000.00", "currency": "USD"}},
+                "origin_country": "VN"}}],
+    "freshness_deadline": "2026-11-30T20:00:00+07:00"
+  }})",
+                     plate);
+}
+
+class SharedDatabaseTest : public ::testing::TestWithParam<std::string> {
+ protected:
+  void SetUp() override {
+    if (GetParam() == "postgres") {
+      auto base = pg_test::BaseUrl();
+      if (!base) {
+        if (pg_test::Required()) FAIL() << pg_test::kSkipMessage;
+        GTEST_SKIP() << pg_test::kSkipMessage;
+      }
+      auto schema = pg_test::Schema::Create(*base);
+      ASSERT_TRUE(schema.has_value()) << schema.error().ToString();
+      schema_ = std::move(*schema);
+      url_ = schema_->url();
+    }
+    a_ = std::make_unique<TestNode>("huu-nghi.toml", nullptr, [this](RuntimeOptions& o) {
+      if (!url_.empty()) o.db_path = url_;
+      o.api.rate_per_second = 0;
+    });
+    if (url_.empty()) url_ = a_->db_path();
+    auto config = LoadGateConfig(std::string(BORDERFLOW_SOURCE_DIR) + "/config/huu-nghi.toml");
+    ASSERT_TRUE(config.has_value()) << config.error().ToString();
+    RuntimeOptions options;
+    options.config = std::move(*config);
+    options.db_path = url_;
+    options.http.port = 0;
+    options.queue_tick = Duration(0);
+    options.api.rate_per_second = 0;
+    clock_b_ = std::make_unique<ManualClock>(a_->clock().Now());
+    auto b = Runtime::Start(std::move(options), *clock_b_, random_b_);
+    ASSERT_TRUE(b.has_value()) << b.error().ToString();
+    b_ = std::move(*b);
+  }
+  void TearDown() override {
+    if (b_) b_->Stop();
+    b_.reset();
+    a_.reset();
+    schema_.reset();
+  }
+
+  uint16_t Port(int node) const { return node == 0 ? a_->port() : b_->port(); }
+
+  ApiReply Send(net::HttpClient& client, std::string_view method, const std::string& target,
+                const std::string& user, const std::string& body, const std::string& key) {
+    std::vector<std::pair<std::string, std::string>> headers{
+        {"Authorization", "Bearer " + a_->tokens().at(user)}};
+    if (!body.empty()) headers.emplace_back("Content-Type", "application/json");
+    if (!key.empty()) headers.emplace_back("Idempotency-Key", key);
+    return ToReply(client.Send(method, target, body, headers));
+  }
+
+  std::unique_ptr<pg_test::Schema> schema_;
+  std::string url_;
+  std::unique_ptr<TestNode> a_;
+  std::unique_ptr<ManualClock> clock_b_;
+  SeededRandom random_b_{43};
+  std::unique_ptr<Runtime> b_;
+};
+
+TEST_P(SharedDatabaseTest, ClientsWritingToBothServersAtOnceStayConsistent) {
+  // Every truck asks for the same slot: its capacity must hold across both servers.
+  const std::string slot = "2026-11-29T10:00:00+07:00";
+  ApiReply plan = a_->Call("GET",
+                           "/api/v1/capacity?direction=VN-CN&lane_class=fresh_produce&from="
+                           "2026-11-29T03:00:00Z&until=2026-11-29T03:15:00Z",
+                           "operator");
+  ASSERT_EQ(plan.status, 200) << plan.raw;
+  const int64_t capacity = plan.body.at("buckets").at(0).at("effective").to_number<int64_t>();
+  ASSERT_GT(capacity, 0);
+
+  constexpr int kThreads = 4;
+  constexpr int kTrucksPerThread = 6;
+  std::mutex mu;
+  std::set<std::string> declared;  // acknowledged crossing ids
+  std::atomic<int> booked{0}, full{0}, other_failures{0};
+  std::vector<std::string> problems;
+  auto problem = [&](std::string what) {
+    std::lock_guard lock(mu);
+    problems.push_back(std::move(what));
+  };
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      // Each thread writes to one server and retries every request on the other.
+      net::HttpClient first("127.0.0.1", Port(t % 2));
+      net::HttpClient second("127.0.0.1", Port(1 - t % 2));
+      const std::string company = t % 2 == 0 ? "fwd-a" : "fwd-b";
+      for (int i = 0; i < kTrucksPerThread; ++i) {
+        const std::string plate = fmt::format("12C-{}{:02}.{:02}", t + 1, i, t * 10 + i);
+        const std::string key = fmt::format("declare-{}-{}", t, i);
+        ApiReply made = Send(first, "POST", "/api/v1/crossings", company, Declaration(plate), key);
+        ApiReply again =
+            Send(second, "POST", "/api/v1/crossings", company, Declaration(plate), key);
+        const std::string id = CrossingId(made);
+        if (made.status != 201 || id.empty()) {
+          problem(fmt::format("declare {}: {} {}", plate, made.status, made.raw));
+          continue;
+        }
+        if (again.status != made.status || CrossingId(again) != id) {
+          problem(
+              fmt::format("retry of {} on the other server: {} {}", key, again.status, again.raw));
+        }
+        {
+          std::lock_guard lock(mu);
+          declared.insert(id);
+        }
+        ApiReply assessed =
+            Send(second, "POST", "/api/v1/crossings/" + id + "/events", "customs",
+                 R"({"type": "assess", "data": {"channel": "green"}})", key + "-assess");
+        if (assessed.status != 200) {
+          problem(fmt::format("assess {}: {} {}", id, assessed.status, assessed.raw));
+          continue;
+        }
+        ApiReply book = Send(first, "POST", "/api/v1/crossings/" + id + "/events", company,
+                             fmt::format(R"({{"type": "book", "data": {{"slot": "{}"}}}})", slot),
+                             key + "-book");
+        if (book.status == 200) {
+          ++booked;
+        } else if (book.Code() == "slot_full") {
+          ++full;
+        } else {
+          ++other_failures;
+          problem(fmt::format("book {}: {} {}", id, book.status, book.raw));
+        }
+      }
+    });
+  }
+  for (auto& thread : threads) thread.join();
+  for (const std::string& p : problems) ADD_FAILURE() << p;
+  EXPECT_EQ(declared.size(), static_cast<size_t>(kThreads * kTrucksPerThread));
+  // The slot is filled exactly, whichever server took each booking.
+  EXPECT_EQ(booked.load(), std::min<int64_t>(capacity, kThreads * kTrucksPerThread))
+      << "capacity " << capacity << ", refused full " << full.load();
+  EXPECT_EQ(other_failures.load(), 0);
+
+  // What the database holds: each acknowledged crossing once, one declare record each, and the
+  // bookings of the slot within its capacity, seen from either server.
+  Store& store = a_->runtime().store();
+  std::map<std::string, int> declares;
+  for (int64_t after = 0;;) {
+    auto records = store.ReadAudit(after, 1000);
+    ASSERT_TRUE(records.has_value()) << records.error().ToString();
+    if (records->empty()) break;
+    for (const AuditRecord& r : *records) {
+      if (r.subject_type == "crossing" && r.action == "declare") ++declares[r.subject_id];
+      after = r.seq;
+    }
+  }
+  EXPECT_EQ(declares.size(), declared.size());
+  for (const auto& [id, n] : declares) {
+    EXPECT_EQ(n, 1) << id;
+    EXPECT_TRUE(declared.contains(id)) << id << " was stored but never acknowledged";
+  }
+  for (int node = 0; node < 2; ++node) {
+    net::HttpClient client("127.0.0.1", Port(node));
+    ApiReply list =
+        Send(client, "GET", "/api/v1/crossings?state=booked&limit=200", "operator", "", "");
+    ASSERT_EQ(list.status, 200) << list.raw;
+    EXPECT_EQ(static_cast<int>(list.body.at("items").as_array().size()), booked.load())
+        << "server " << node;
+  }
+  ProcessRun verify = RunBinary({"audit", "verify", "--db", url_}, a_->dir());
+  EXPECT_EQ(verify.exit_code, 0) << verify.output;
+  // The engines noticed each other's commits.
+  EXPECT_GT(a_->runtime().engine().stats().catch_ups.load(), 0u);
+  EXPECT_GT(b_->engine().stats().catch_ups.load(), 0u);
+}
+
+INSTANTIATE_TEST_SUITE_P(Backends, SharedDatabaseTest, ::testing::Values("sqlite", "postgres"),
+                         [](const auto& info) { return info.param; });
+
+}  // namespace
+}  // namespace borderflow::testing
