@@ -85,6 +85,8 @@ std::string ApiMetrics::Render(const EngineStats& engine,
   set("transactions", engine.transactions.load());
   set("transaction_failures", engine.transaction_failures.load());
   set("queue_depth", engine.queue_depth.load());
+  set("catch_ups", engine.catch_ups.load());
+  set("full_reloads", engine.full_reloads.load());
   prometheus::TextSerializer serializer;
   return serializer.Serialize(impl_->registry->Collect());
 }

@@ -207,9 +207,11 @@ TEST_P(SharedDatabaseTest, ClientsWritingToBothServersAtOnceStayConsistent) {
   }
   ProcessRun verify = RunBinary({"audit", "verify", "--db", url_}, a_->dir());
   EXPECT_EQ(verify.exit_code, 0) << verify.output;
-  // The engines noticed each other's commits.
+  // The engines noticed each other's commits, and say so in /metrics.
   EXPECT_GT(a_->runtime().engine().stats().catch_ups.load(), 0u);
   EXPECT_GT(b_->engine().stats().catch_ups.load(), 0u);
+  ApiReply metrics = a_->Call("GET", "/metrics", "");
+  EXPECT_NE(metrics.raw.find("borderflow_engine{counter=\"catch_ups\"}"), std::string::npos);
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, SharedDatabaseTest, ::testing::Values("sqlite", "postgres"),
