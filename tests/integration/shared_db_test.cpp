@@ -5,11 +5,13 @@
 // in two processes; the kill -9 case is in the process tests.)
 
 #include <atomic>
+#include <csignal>
 #include <mutex>
 #include <set>
 #include <thread>
 
 #include <fmt/format.h>
+#include <sys/wait.h>
 
 #include "../../src/store/postgres/pg_test_support.h"
 #include "test_node.h"
@@ -212,6 +214,118 @@ TEST_P(SharedDatabaseTest, ClientsWritingToBothServersAtOnceStayConsistent) {
   EXPECT_GT(b_->engine().stats().catch_ups.load(), 0u);
   ApiReply metrics = a_->Call("GET", "/metrics", "");
   EXPECT_NE(metrics.raw.find("borderflow_engine{counter=\"catch_ups\"}"), std::string::npos);
+}
+
+// Kills a server process when the test leaves, whatever way it leaves.
+struct KilledOnExit {
+  pid_t pid = 0;
+  ~KilledOnExit() { Kill(); }
+  void Kill() {
+    if (pid <= 0) return;
+    ::kill(pid, SIGKILL);
+    int status = 0;
+    ::waitpid(pid, &status, 0);
+    pid = 0;
+  }
+};
+
+// Two `borderflow serve` processes on the database; clients write to both; one is killed with
+// SIGKILL mid-load. Every write either server acknowledged is there, the survivor goes on
+// serving (and answers retries of the dead one's requests from the idempotency records), and
+// the chain verifies.
+TEST_P(SharedDatabaseTest, KillingOneServerMidLoadLosesNoAcknowledgedWrite) {
+  b_->Stop();  // this test runs servers as processes of their own
+  b_.reset();
+  const std::string config = std::string(BORDERFLOW_SOURCE_DIR) + "/config/huu-nghi.toml";
+  std::vector<std::filesystem::path> dirs{a_->dir() / "p0", a_->dir() / "p1"};
+  std::vector<uint16_t> ports(2, 0);
+  std::vector<KilledOnExit> servers(2);
+  for (int i = 0; i < 2; ++i) {
+    std::filesystem::create_directories(dirs[i]);
+    servers[i].pid = StartServerProcess(
+        {"serve", "--config", config, "--db", url_, "--rate-limit", "0", "--queue-tick", "0"},
+        dirs[i], ports[i]);
+    ASSERT_GT(ports[i], 0) << "server " << i << " did not start";
+  }
+  const std::string token = a_->tokens().at("fwd-a");
+  std::mutex mu;
+  std::map<std::string, std::string> acknowledged;  // idempotency key -> crossing id
+  std::vector<std::string> unanswered;              // keys sent to the killed server
+  std::atomic<bool> stop{false};
+  std::atomic<int> next{0};
+  std::vector<std::thread> clients;
+  for (int c = 0; c < 6; ++c) {
+    clients.emplace_back([&, c] {
+      const int server = c % 2;
+      net::HttpClient client("127.0.0.1", ports[server], std::chrono::milliseconds(3000));
+      while (!stop.load()) {
+        const int n = next.fetch_add(1);
+        const std::string key = fmt::format("kill-{}", n);
+        auto r = client.Send("POST", "/api/v1/crossings",
+                             Declaration(fmt::format("12C-{:03}.{:02}", n % 1000, n % 100)),
+                             {{"Authorization", "Bearer " + token},
+                              {"Content-Type", "application/json"},
+                              {"Idempotency-Key", key}});
+        std::lock_guard lock(mu);
+        if (!r) {
+          unanswered.push_back(key);
+          if (server == 0) return;  // the killed server is gone
+          continue;
+        }
+        if (r->status == 201) {
+          auto body = ParseJson(r->body);
+          if (body && body->is_object())
+            acknowledged[key] = CrossingId(ApiReply{201, *body, {}, {}});
+        }
+      }
+    });
+  }
+  for (int i = 0; i < 200; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    std::lock_guard lock(mu);
+    if (acknowledged.size() >= 120) break;
+  }
+  servers[0].Kill();
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));  // the survivor goes on
+  stop = true;
+  for (auto& t : clients) t.join();
+  ASSERT_GT(acknowledged.size(), 0u);
+
+  net::HttpClient survivor("127.0.0.1", ports[1]);
+  const std::vector<std::pair<std::string, std::string>> auth{{"Authorization", "Bearer " + token}};
+  for (const auto& [key, id] : acknowledged) {
+    auto r = survivor.Send("GET", "/api/v1/crossings/" + id, {}, auth);
+    ASSERT_TRUE(r.has_value());
+    EXPECT_EQ(r->status, 200) << "acknowledged crossing " << id << " (" << key << ") was lost";
+  }
+  // A client whose request died with the server retries it on the survivor: applied at most once.
+  for (const std::string& key : unanswered) {
+    auto headers = auth;
+    headers.emplace_back("Content-Type", "application/json");
+    headers.emplace_back("Idempotency-Key", key);
+    const int n = std::stoi(key.substr(5));
+    auto r = survivor.Send("POST", "/api/v1/crossings",
+                           Declaration(fmt::format("12C-{:03}.{:02}", n % 1000, n % 100)), headers);
+    ASSERT_TRUE(r.has_value());
+    EXPECT_EQ(r->status, 201) << r->body;
+  }
+  // One declare record per crossing, and the chain holds.
+  std::map<std::string, int> declares;
+  Store& store = a_->runtime().store();
+  for (int64_t after = 0;;) {
+    auto records = store.ReadAudit(after, 1000);
+    ASSERT_TRUE(records.has_value()) << records.error().ToString();
+    if (records->empty()) break;
+    for (const AuditRecord& r : *records) {
+      if (r.subject_type == "crossing" && r.action == "declare") ++declares[r.subject_id];
+      after = r.seq;
+    }
+  }
+  for (const auto& [id, count] : declares) EXPECT_EQ(count, 1) << id;
+  EXPECT_GE(declares.size(), acknowledged.size());
+  servers[1].Kill();
+  ProcessRun verify = RunBinary({"audit", "verify", "--db", url_}, a_->dir());
+  EXPECT_EQ(verify.exit_code, 0) << verify.output;
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, SharedDatabaseTest, ::testing::Values("sqlite", "postgres"),
