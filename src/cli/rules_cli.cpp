@@ -19,6 +19,7 @@
 #include <borderflow/rules/rule_set.h>
 #include <borderflow/server/runtime.h>
 #include <borderflow/store/sqlite_store.h>
+#include <borderflow/store/store_factory.h>
 
 namespace borderflow::cli {
 
@@ -61,11 +62,14 @@ int Error(const std::string& message) {
   return kError;
 }
 
-Result<std::unique_ptr<SqliteStore>> OpenDb(const std::string& db) {
-  if (!std::filesystem::exists(db)) {
-    return InvalidArgument("db_not_found", fmt::format("no database file '{}'", db));
+// The node's database, SQLite file or PostgreSQL URL, opened for reading (never migrated).
+Result<std::unique_ptr<Store>> OpenDb(const std::string& db) {
+  const std::string file = SqlitePathOf(db);
+  if (!file.empty() && !std::filesystem::exists(file)) {
+    return InvalidArgument("db_not_found", fmt::format("no database file '{}'", file));
   }
-  return SqliteStore::Open(SqliteOptions{db, 1, false}, HsNomenclature::Hs2022());
+  return OpenStore(db, HsNomenclature::Hs2022(),
+                   StoreOpenOptions{.read_connections = 1, .migrate = false});
 }
 
 std::string Text(const json::object& o, std::string_view key) {
@@ -371,13 +375,15 @@ std::function<std::optional<int>()> AddRulesCommands(CLI::App& app) {
   auto* test = rules_cmd->add_subcommand(
       "test", "dry-run a rule file against the declarations of a database (read-only)");
   test->add_option("file", o->file, "rule file")->required();
-  test->add_option("--against", o->db, "SQLite database file")->required();
+  test->add_option("--against", o->db, "the node's database: SQLite file or postgresql:// URL")
+      ->required();
   test->add_option("--limit", o->limit, "the last N declarations")
       ->check(CLI::Range(1, 1000000))
       ->capture_default_str();
   test->add_option("--config", o->config, "gate configuration")->capture_default_str();
   auto* explain = rules_cmd->add_subcommand("explain", "explain a crossing's risk decision");
-  explain->add_option("--db", o->db, "SQLite database file")->required();
+  explain->add_option("--db", o->db, "the node's database: SQLite file or postgresql:// URL")
+      ->required();
   explain->add_option("crossing", o->crossing, "crossing id")->required();
   auto* watchlist =
       rules_cmd->add_subcommand("watchlist", "watch lists of a running node (over HTTP)");

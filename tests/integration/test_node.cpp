@@ -10,6 +10,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "../../src/store/postgres/pg_test_support.h"
+
 extern char** environ;
 
 namespace borderflow::testing {
@@ -46,11 +48,34 @@ std::filesystem::path MakeTempDir() {
   std::filesystem::create_directories(dir);
   return dir;
 }
+
+// The database of a new node: see TestNode::db_path().
+std::string NodeDatabase(const std::filesystem::path& dir, std::shared_ptr<void>& schema) {
+  const char* backend = std::getenv("BORDERFLOW_TEST_BACKEND");
+  if (backend == nullptr || std::string_view(backend) != "postgres") {
+    return (dir / "node.db").string();
+  }
+  auto base = pg_test::BaseUrl();
+  if (!base) {
+    ADD_FAILURE() << "BORDERFLOW_TEST_BACKEND=postgres needs " << pg_test::kSkipMessage;
+    return (dir / "node.db").string();
+  }
+  auto created = pg_test::Schema::Create(*base);
+  if (!created) {
+    ADD_FAILURE() << created.error().ToString();
+    return (dir / "node.db").string();
+  }
+  std::shared_ptr<pg_test::Schema> owned = std::move(*created);
+  std::string url = owned->url();
+  schema = std::move(owned);
+  return url;
+}
 }  // namespace
 
 TestNode::TestNode(EngineOptions engine, api::ApiOptions api,
                    std::function<void(GateConfig&)> configure)
     : dir_(MakeTempDir()),
+      db_(NodeDatabase(dir_, schema_)),
       engine_options_(engine),
       api_options_(api),
       configure_(std::move(configure)),
@@ -62,6 +87,7 @@ TestNode::TestNode(EngineOptions engine, api::ApiOptions api,
 TestNode::TestNode(std::string config_file, std::function<void(GateConfig&)> configure,
                    std::function<void(RuntimeOptions&)> tweak)
     : dir_(MakeTempDir()),
+      db_(NodeDatabase(dir_, schema_)),
       configure_(std::move(configure)),
       config_file_(std::move(config_file)),
       tweak_(std::move(tweak)),
@@ -93,6 +119,7 @@ void TestNode::CreateUsers() {
 
 TestNode::~TestNode() {
   Stop();
+  schema_.reset();  // drops the PostgreSQL schema, after the node closed its connections
   std::error_code ec;
   std::filesystem::remove_all(dir_, ec);
 }

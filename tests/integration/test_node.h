@@ -60,7 +60,11 @@ class TestNode {
 
   uint16_t port() const { return runtime_->port(); }
   const std::filesystem::path& dir() const { return dir_; }
-  std::string db_path() const { return (dir_ / "node.db").string(); }
+  // The node's database: an SQLite file in dir(), or, when BORDERFLOW_TEST_BACKEND=postgres
+  // (CTest runs the integration tests a second time so, as "pg.*"), a URL of a fresh schema in
+  // BORDERFLOW_TEST_PG_URL's database, dropped with the node.
+  std::string db_path() const { return db_; }
+  bool on_postgres() const { return db_.starts_with("postgres"); }
   Runtime& runtime() { return *runtime_; }
   ManualClock& clock() { return clock_; }
   const std::map<std::string, std::string>& tokens() const { return tokens_; }
@@ -73,6 +77,8 @@ class TestNode {
   void CreateUsers();
 
   std::filesystem::path dir_;
+  std::shared_ptr<void> schema_;  // the PostgreSQL schema (pg_test::Schema), when on_postgres()
+  std::string db_;
   EngineOptions engine_options_;
   api::ApiOptions api_options_;
   std::function<void(GateConfig&)> configure_;
