@@ -49,10 +49,27 @@ std::filesystem::path MakeTempDir() {
   return dir;
 }
 
+bool OnPostgres() {
+  const char* backend = std::getenv("BORDERFLOW_TEST_BACKEND");
+  return backend != nullptr && std::string_view(backend) == "postgres";
+}
+
+// The pg.* run without a PostgreSQL database: every test is skipped (a plain `ctest` on a
+// machine without one), or fails when BORDERFLOW_REQUIRE_PG=1 (scripts/test.sh, CI).
+class PostgresBackendCheck : public ::testing::Environment {
+ public:
+  void SetUp() override {
+    if (!OnPostgres() || pg_test::BaseUrl()) return;
+    if (pg_test::Required()) FAIL() << pg_test::kSkipMessage;
+    GTEST_SKIP() << pg_test::kSkipMessage;
+  }
+};
+[[maybe_unused]] const ::testing::Environment* const kPostgresBackendCheck =
+    ::testing::AddGlobalTestEnvironment(new PostgresBackendCheck);
+
 // The database of a new node: see TestNode::db_path().
 std::string NodeDatabase(const std::filesystem::path& dir, std::shared_ptr<void>& schema) {
-  const char* backend = std::getenv("BORDERFLOW_TEST_BACKEND");
-  if (backend == nullptr || std::string_view(backend) != "postgres") {
+  if (!OnPostgres()) {
     return (dir / "node.db").string();
   }
   auto base = pg_test::BaseUrl();
