@@ -12,6 +12,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <thread>
 
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
@@ -141,8 +142,10 @@ std::string IssueToken(Runtime& rt, const std::string& name, Role role, std::str
   return "Bearer " + std::string(token->body.at("token").as_string());
 }
 
+// `servers` = 2 starts a second node on the same database (issue 8: several servers sharing
+// one database) and sends half of the connections to each (declarations only).
 Row HttpIngest(const GateConfig& config, HttpCase which, int connections, double seconds,
-               int http_threads, const std::string& pg_url = "") {
+               int http_threads, const std::string& pg_url = "", int servers = 1) {
   BenchStore where("http", pg_url);
   SystemClock clock;
   SystemRandom random;
@@ -160,9 +163,18 @@ Row HttpIngest(const GateConfig& config, HttpCase which, int connections, double
   for (const LaneClass& lc : options.config.lane_classes) {
     options.config.queue.service_time[lc.id] = std::chrono::minutes(1);
   }
+  RuntimeOptions second_options = options;
   auto rt = Runtime::Start(std::move(options), clock, random);
   BF_ASSERT(rt.has_value(), "bench node starts");
   Runtime& node = **rt;
+  SystemRandom second_random;
+  std::unique_ptr<Runtime> second;
+  if (servers == 2) {
+    BF_ASSERT(which == HttpCase::kDeclarations, "two servers: declarations only");
+    auto started = Runtime::Start(std::move(second_options), clock, second_random);
+    BF_ASSERT(started.has_value(), "second bench node starts");
+    second = std::move(*started);
+  }
   std::string forwarder = IssueToken(node, "bench", Role::kForwarder, "BENCH");
   std::string customs_auth = IssueToken(node, "customs", Role::kCustomsOfficer, "");
 
@@ -206,10 +218,10 @@ Row HttpIngest(const GateConfig& config, HttpCase which, int connections, double
   std::atomic<uint64_t> counter{0};
   net::LoadOptions load;
   load.port = node.port();
-  load.connections = connections;
+  load.connections = second ? connections / 2 : connections;
   load.duration = std::chrono::milliseconds(int64_t(seconds * 1000));
   load.warmup = std::chrono::milliseconds(1000);
-  net::LoadResult r = net::RunLoad(load, [&](int connection, uint64_t i) {
+  auto next = [&](int connection, uint64_t i) {
     uint64_t n = counter.fetch_add(1);
     std::string key = fmt::format("bench-{}", n);
     if (which == HttpCase::kDeclarations) {
@@ -230,19 +242,40 @@ Row HttpIngest(const GateConfig& config, HttpCase which, int connections, double
                             {{"Authorization", customs_auth},
                              {"Content-Type", "application/json"},
                              {"Idempotency-Key", key}}};
-  });
+  };
+  net::LoadResult r;
+  if (second) {
+    // Both servers loaded at once, half of the clients each; the figures are summed (latency:
+    // the worse of the two).
+    net::LoadOptions load2 = load;
+    load2.port = second->port();
+    net::LoadResult r2;
+    std::thread other([&] { r2 = net::RunLoad(load2, next); });
+    r = net::RunLoad(load, next);
+    other.join();
+    r.ok += r2.ok;
+    r.errors += r2.errors;
+    r.requests += r2.requests;
+    r.seconds = std::max(r.seconds, r2.seconds);
+    r.p50_ms = std::max(r.p50_ms, r2.p50_ms);
+    r.p99_ms = std::max(r.p99_ms, r2.p99_ms);
+    r.max_ms = std::max(r.max_ms, r2.max_ms);
+  } else {
+    r = net::RunLoad(load, next);
+  }
   uint64_t transactions = stats.transactions.load() - transactions_before;
   double per_txn = transactions == 0
                        ? 0
                        : double(stats.commands.load() - commands_before) / double(transactions);
+  if (second) second->Stop();
   node.Stop();
   if (r.errors > 0) std::cerr << "warning: " << r.errors << " requests failed\n";
   return Row{
-      fmt::format("{} HTTP {}, {} clients ({:.0f} events per commit)", where.backend(),
+      fmt::format("{} HTTP {}, {} clients{} ({:.0f} events per commit)", where.backend(),
                   which == HttpCase::kDeclarations
                       ? "POST /api/v1/crossings (declarations)"
                       : "POST /api/v1/crossings/{id}/events (start_inspection, record_inspection)",
-                  connections, per_txn),
+                  connections, second ? " over two servers" : "", per_txn),
       double(r.ok) / r.seconds,
       fmt::format("p50 {:.2f} ms, p99 {:.2f} ms, max {:.1f} ms", r.p50_ms, r.p99_ms, r.max_ms)};
 }
@@ -276,8 +309,10 @@ int main(int argc, char** argv) {
   app.add_option("--markdown", markdown, "also write the result table to this file");
   app.add_option("--pg-url", pg_url,
                  "also run the cases on this PostgreSQL database (a fresh schema per case)");
-  app.add_option("--only", only, "run one case: http, events, store1 or store256 (for profiling)")
-      ->check(CLI::IsMember({"http", "events", "store1", "store256"}));
+  app.add_option("--only", only,
+                 "run one case: http, http2 (two servers), events, store1 or store256 (for "
+                 "profiling)")
+      ->check(CLI::IsMember({"http", "http2", "events", "store1", "store256"}));
   CLI11_PARSE(app, argc, argv);
 
   auto config = LoadGateConfig(config_path);
@@ -287,28 +322,28 @@ int main(int argc, char** argv) {
   }
   std::vector<Row> rows;
   if (!only.empty()) {
-    Row r = only == "http"
-                ? HttpIngest(*config, HttpCase::kDeclarations, connections, seconds, http_threads)
-            : only == "events"
-                ? HttpIngest(*config, HttpCase::kEvents, connections, seconds, http_threads)
-                : StoreLimit(*config, only == "store1" ? 1 : 256, seconds);
-    std::cout << fmt::format("{}: {:.0f} events/s {}\n", r.what, r.events_per_second, r.latency);
-    if (!pg_url.empty()) {
-      Row pg =
-          only == "http" ? HttpIngest(*config, HttpCase::kDeclarations, connections, seconds,
-                                      http_threads, pg_url)
-          : only == "events"
-              ? HttpIngest(*config, HttpCase::kEvents, connections, seconds, http_threads, pg_url)
-              : StoreLimit(*config, only == "store1" ? 1 : 256, seconds, pg_url);
-      std::cout << fmt::format("{}: {:.0f} events/s {}\n", pg.what, pg.events_per_second,
-                               pg.latency);
+    auto run_case = [&](const std::string& url) {
+      if (only == "http" || only == "http2") {
+        return HttpIngest(*config, HttpCase::kDeclarations, connections, seconds, http_threads, url,
+                          only == "http2" ? 2 : 1);
+      }
+      if (only == "events") {
+        return HttpIngest(*config, HttpCase::kEvents, connections, seconds, http_threads, url);
+      }
+      return StoreLimit(*config, only == "store1" ? 1 : 256, seconds, url);
+    };
+    std::vector<std::string> urls{""};  // SQLite, then PostgreSQL with --pg-url
+    if (!pg_url.empty()) urls.push_back(pg_url);
+    for (const std::string& url : urls) {
+      Row r = run_case(url);
+      std::cout << fmt::format("{}: {:.0f} events/s {}\n", r.what, r.events_per_second, r.latency);
     }
     return 0;
   }
   // SQLite, then (with --pg-url) the same four cases on PostgreSQL.
   std::vector<std::string> backends = {""};
   if (!pg_url.empty()) backends.push_back(pg_url);
-  const size_t total = 4 * backends.size();
+  const size_t total = 5 * backends.size();
   size_t step = 0;
   for (const std::string& url : backends) {
     const char* name = url.empty() ? "SQLite" : "PostgreSQL";
@@ -324,6 +359,10 @@ int main(int argc, char** argv) {
     std::cerr << fmt::format("[{}/{}] {} HTTP lifecycle events with {} clients...\n", ++step, total,
                              name, connections);
     rows.push_back(HttpIngest(*config, HttpCase::kEvents, connections, seconds, http_threads, url));
+    std::cerr << fmt::format("[{}/{}] {} HTTP declarations with {} clients over two servers...\n",
+                             ++step, total, name, connections);
+    rows.push_back(HttpIngest(*config, HttpCase::kDeclarations, connections, seconds, http_threads,
+                              url, /*servers=*/2));
   }
 
   std::string table = fmt::format(
@@ -334,7 +373,7 @@ int main(int argc, char** argv) {
       pg_url.empty() ? "" : "; PostgreSQL synchronous_commit=on, ratios to its own first row");
   for (size_t i = 0; i < rows.size(); ++i) {
     const Row& r = rows[i];
-    const Row& first = rows[i - i % 4];  // each backend's one-transaction-per-event row
+    const Row& first = rows[i - i % 5];  // each backend's one-transaction-per-event row
     table += fmt::format("| {} | {:.0f} | {:.1f}x | {} |\n", r.what, r.events_per_second,
                          r.events_per_second / first.events_per_second, r.latency);
   }
