@@ -517,10 +517,7 @@ struct Api::Impl {
 
   Result<HttpResponse> Link(HttpRequest& req) {
     BF_ASSIGN_OR_RETURN(Actor actor, RequireUser(req));
-    static constexpr Role kStaff[] = {Role::kGateOperator, Role::kCustomsOfficer,
-                                      Role::kQuarantineOfficer, Role::kBorderGuard,
-                                      Role::kAdministrator};
-    if (std::find(std::begin(kStaff), std::end(kStaff), actor.role) == std::end(kStaff)) {
+    if (!IsStaff(actor.role)) {
       return Error(
           ErrorKind::kPermissionDenied, "role_not_allowed",
           fmt::format("role {} may not see the link; allowed: staff roles", RoleName(actor.role)));

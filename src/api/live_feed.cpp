@@ -15,20 +15,6 @@ namespace {
 
 constexpr int kReadBatch = 500;
 
-// Roles that watch the whole gate.
-bool IsStaff(Role role) {
-  switch (role) {
-    case Role::kGateOperator:
-    case Role::kCustomsOfficer:
-    case Role::kQuarantineOfficer:
-    case Role::kBorderGuard:
-    case Role::kAdministrator:
-      return true;
-    default:
-      return false;
-  }
-}
-
 std::string Frame(std::optional<int64_t> id, std::string_view event, const json::value& data) {
   std::string out;
   if (id) out += fmt::format("id: {}\n", *id);

@@ -4,6 +4,20 @@
 
 namespace borderflow {
 
+bool IsStaff(Role role) {
+  switch (role) {
+    case Role::kGateOperator:
+    case Role::kCustomsOfficer:
+    case Role::kQuarantineOfficer:
+    case Role::kBorderGuard:
+    case Role::kAdministrator:
+    case Role::kSystem:
+      return true;
+    default:
+      return false;
+  }
+}
+
 std::string_view RoleName(Role role) {
   switch (role) {
 #define BORDERFLOW_ROLE_NAME(name, text) \

@@ -20,20 +20,6 @@ namespace json = boost::json;
 
 namespace {
 
-bool IsStaff(Role role) {
-  switch (role) {
-    case Role::kGateOperator:
-    case Role::kCustomsOfficer:
-    case Role::kQuarantineOfficer:
-    case Role::kBorderGuard:
-    case Role::kAdministrator:
-    case Role::kSystem:
-      return true;
-    default:
-      return false;
-  }
-}
-
 Error RoleNotAllowed(const Actor& actor, std::string_view what, std::string_view allowed) {
   return Error(
       ErrorKind::kPermissionDenied, "role_not_allowed",

@@ -28,20 +28,6 @@ namespace json = boost::json;
 
 namespace {
 
-bool IsStaffRole(Role role) {
-  switch (role) {
-    case Role::kGateOperator:
-    case Role::kCustomsOfficer:
-    case Role::kQuarantineOfficer:
-    case Role::kBorderGuard:
-    case Role::kAdministrator:
-    case Role::kSystem:
-      return true;
-    default:
-      return false;
-  }
-}
-
 Status RequireRoles(const Actor& actor, std::initializer_list<Role> roles, std::string_view what) {
   for (Role r : roles) {
     if (actor.role == r) return {};
@@ -54,7 +40,7 @@ Status RequireRoles(const Actor& actor, std::initializer_list<Role> roles, std::
 }
 
 Status RequireStaff(const Actor& actor) {
-  if (IsStaffRole(actor.role)) return {};
+  if (IsStaff(actor.role)) return {};
   return Error(ErrorKind::kPermissionDenied, "role_not_allowed",
                fmt::format("role {} may not read the risk rules", RoleName(actor.role)));
 }
@@ -1392,7 +1378,7 @@ Result<json::object> Engine::AssessmentView(const Actor& actor, std::string_view
                     {"quarantine_inspection", c.quarantine_inspection},
                     {"decided_at", at},
                     {"audit_seq", seq}};
-  if (IsStaffRole(actor.role)) {
+  if (IsStaff(actor.role)) {
     body["explanation"] = std::move(*latest);
     return body;
   }

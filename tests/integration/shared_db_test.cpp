@@ -47,6 +47,20 @@ std::string Declaration(std::string_view plate) {
                      plate);
 }
 
+// How many `declare` audit records each crossing has (one, when nothing was applied twice).
+std::map<std::string, int> DeclaresPerCrossing(Store& store) {
+  std::map<std::string, int> declares;
+  for (int64_t after = 0;;) {
+    auto records = store.ReadAudit(after, 1000);
+    EXPECT_TRUE(records.has_value()) << records.error().ToString();
+    if (!records || records->empty()) return declares;
+    for (const AuditRecord& r : *records) {
+      if (r.subject_type == "crossing" && r.action == "declare") ++declares[r.subject_id];
+      after = r.seq;
+    }
+  }
+}
+
 class SharedDatabaseTest : public ::testing::TestWithParam<std::string> {
  protected:
   void SetUp() override {
@@ -183,17 +197,7 @@ TEST_P(SharedDatabaseTest, ClientsWritingToBothServersAtOnceStayConsistent) {
 
   // What the database holds: each acknowledged crossing once, one declare record each, and the
   // bookings of the slot within its capacity, seen from either server.
-  Store& store = a_->runtime().store();
-  std::map<std::string, int> declares;
-  for (int64_t after = 0;;) {
-    auto records = store.ReadAudit(after, 1000);
-    ASSERT_TRUE(records.has_value()) << records.error().ToString();
-    if (records->empty()) break;
-    for (const AuditRecord& r : *records) {
-      if (r.subject_type == "crossing" && r.action == "declare") ++declares[r.subject_id];
-      after = r.seq;
-    }
-  }
+  std::map<std::string, int> declares = DeclaresPerCrossing(a_->runtime().store());
   EXPECT_EQ(declares.size(), declared.size());
   for (const auto& [id, n] : declares) {
     EXPECT_EQ(n, 1) << id;
@@ -310,17 +314,7 @@ TEST_P(SharedDatabaseTest, KillingOneServerMidLoadLosesNoAcknowledgedWrite) {
     EXPECT_EQ(r->status, 201) << r->body;
   }
   // One declare record per crossing, and the chain holds.
-  std::map<std::string, int> declares;
-  Store& store = a_->runtime().store();
-  for (int64_t after = 0;;) {
-    auto records = store.ReadAudit(after, 1000);
-    ASSERT_TRUE(records.has_value()) << records.error().ToString();
-    if (records->empty()) break;
-    for (const AuditRecord& r : *records) {
-      if (r.subject_type == "crossing" && r.action == "declare") ++declares[r.subject_id];
-      after = r.seq;
-    }
-  }
+  std::map<std::string, int> declares = DeclaresPerCrossing(a_->runtime().store());
   for (const auto& [id, count] : declares) EXPECT_EQ(count, 1) << id;
   EXPECT_GE(declares.size(), acknowledged.size());
   servers[1].Kill();

@@ -30,6 +30,9 @@ enum class Role {
 };
 
 std::string_view RoleName(Role role);
+// The gate's own people (operators, customs and quarantine officers, border guards,
+// administrators) and the system: they see every crossing, not one company's.
+bool IsStaff(Role role);
 // Errors: "unknown_role" listing the valid names.
 Result<Role> ParseRole(std::string_view text);
 
