@@ -178,7 +178,7 @@ void Runtime::Stop() {
   if (peer_server_) peer_server_->Stop();
   if (server_) server_->Stop();
   if (api_) api_->StopLiveFeed();  // its poller reads the engine
-  engine_.reset();  // drains queued commands
+  engine_.reset();                 // drains queued commands
   peer_server_.reset();
   server_.reset();
   api_.reset();
