@@ -6,19 +6,59 @@
 namespace borderflow {
 namespace {
 
+// Writes `value` as exactly `width` decimal digits (zero-padded) at `out`.
+char* PutDigits(char* out, int64_t value, int width) {
+  for (int i = width - 1; i >= 0; --i) {
+    out[i] = static_cast<char>('0' + value % 10);
+    value /= 10;
+  }
+  return out + width;
+}
+
+// Hot: every crossing document holds a dozen timestamps, so this writes digits into one
+// buffer rather than going through a formatting library.
 std::string FormatWithOffset(Timestamp t, UtcOffset offset, bool zulu) {
   auto local = t + std::chrono::minutes(offset.minutes);
   auto day = date::floor<date::days>(local);
   date::year_month_day ymd(day);
-  date::hh_mm_ss<Duration> hms(local - day);
-  std::string out = fmt::format("{:04d}-{:02d}-{:02d}T{:02d}:{:02d}:{:02d}", int(ymd.year()),
-                                unsigned(ymd.month()), unsigned(ymd.day()), hms.hours().count(),
-                                hms.minutes().count(), hms.seconds().count());
-  if (zulu || hms.subseconds().count() != 0) {
-    out += fmt::format(".{:03d}", hms.subseconds().count());
+  int64_t ms = (local - day).count();  // 0 .. 86'399'999
+  int year = int(ymd.year());
+  if (year < 0 || year > 9999) {
+    // Not a time this system stores (ParseTimestamp refuses them): the general way.
+    date::hh_mm_ss<Duration> hms(local - day);
+    std::string out = fmt::format("{:04d}-{:02d}-{:02d}T{:02d}:{:02d}:{:02d}", year,
+                                  unsigned(ymd.month()), unsigned(ymd.day()), hms.hours().count(),
+                                  hms.minutes().count(), hms.seconds().count());
+    if (zulu || ms % 1000 != 0) out += fmt::format(".{:03d}", ms % 1000);
+    return out + (zulu ? "Z" : FormatOffset(offset));
   }
-  out += zulu ? "Z" : FormatOffset(offset);
-  return out;
+  char buf[32];
+  char* p = PutDigits(buf, year, 4);
+  *p++ = '-';
+  p = PutDigits(p, unsigned(ymd.month()), 2);
+  *p++ = '-';
+  p = PutDigits(p, unsigned(ymd.day()), 2);
+  *p++ = 'T';
+  p = PutDigits(p, ms / 3'600'000, 2);
+  *p++ = ':';
+  p = PutDigits(p, ms / 60'000 % 60, 2);
+  *p++ = ':';
+  p = PutDigits(p, ms / 1000 % 60, 2);
+  if (zulu || ms % 1000 != 0) {
+    *p++ = '.';
+    p = PutDigits(p, ms % 1000, 3);
+  }
+  if (zulu) {
+    *p++ = 'Z';
+  } else {
+    int m = offset.minutes;
+    *p++ = m < 0 ? '-' : '+';
+    if (m < 0) m = -m;
+    p = PutDigits(p, m / 60, 2);
+    *p++ = ':';
+    p = PutDigits(p, m % 60, 2);
+  }
+  return std::string(buf, p);
 }
 
 // Untrusted text made safe for an error message: at most 48 bytes, printable ASCII kept and any

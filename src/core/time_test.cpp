@@ -38,6 +38,15 @@ TEST(TimeTest, FormatUtc) {
   EXPECT_EQ(FormatUtc(FromUnixMillis(1709249400000)), "2024-02-29T23:30:00.000Z");
 }
 
+TEST(TimeTest, FormatUtcAtTheEdgesOfFourDigitYears) {
+  // 0000-01-01T00:00:00Z and 9999-12-31T23:59:59.999Z: the fast path's whole range.
+  EXPECT_EQ(FormatUtc(FromUnixMillis(-62167219200000)), "0000-01-01T00:00:00.000Z");
+  EXPECT_EQ(FormatUtc(FromUnixMillis(253402300799999)), "9999-12-31T23:59:59.999Z");
+  // Beyond it (never stored: ParseTimestamp refuses them) the text is still well formed.
+  EXPECT_EQ(FormatUtc(FromUnixMillis(253402300800000)), "10000-01-01T00:00:00.000Z");
+  EXPECT_EQ(FormatLocal(FromUnixMillis(253402300799000), kChina), "10000-01-01T07:59:59+08:00");
+}
+
 TEST(TimeTest, FormatLocal) {
   Timestamp t = FromUnixMillis(kInstantMs);
   EXPECT_EQ(FormatLocal(t, kVietnam), "2026-11-29T08:37:06.123+07:00");
