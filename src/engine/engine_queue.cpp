@@ -269,11 +269,11 @@ Status Engine::ApplyQueueRules(WriteTxn& txn, const Actor& actor, const Crossing
       queue_->PutLaneCounters(lane_key, counters);
       queue_touched_ = true;
       if (current.queue.predicted_call_at) {
-        PredictionStats stats = queue_->Predictions();
-        stats.Add(std::abs(Minutes(now - *current.queue.predicted_call_at)));
-        BF_TRY(
-            PutRecord(txn, kSettingRecord, "prediction_stats", EncodePredictionStats(stats), now));
-        queue_->PutPredictionStats(stats);
+        // The book takes the error first (queue_touched_ reloads it if this command fails).
+        std::string stats =
+            queue_->AddPrediction(std::abs(Minutes(now - *current.queue.predicted_call_at)));
+        BF_TRY(txn.PutRecord(
+            StoredRecord{std::string(kSettingRecord), "prediction_stats", std::move(stats), now}));
       }
       break;
     }
@@ -431,19 +431,22 @@ Result<int> Engine::CallFromPlan(WriteTxn& txn, const Actor& actor, std::string_
                                  std::string_view lane_class, Timestamp now, int max_calls,
                                  CommandResult& result) {
   if (max_calls <= 0) return 0;
-  LanePlan plan = queue_->Plan(direction, lane_class, now);
+  std::shared_ptr<const LanePlan> plan = queue_->SharedPlan(direction, lane_class, now);
   Timestamp bucket = queue_->Capacity()->BucketStart(now);
   int called = 0;
-  for (const auto& call : plan.calls) {
+  std::string policy, planned_bucket;  // the same for every call of this plan
+  for (const auto& call : plan->calls) {
     if (called >= max_calls || call.bucket != bucket) break;
-    std::optional<Crossing> c = queue_->Find(call.crossing_id);
-    if (!c || c->state != CrossingState::kInYard) continue;  // booked, not arrived yet
+    if (queue_->StateOf(call.crossing_id) != CrossingState::kInYard) continue;  // booked, not here
     BF_ASSIGN_OR_RETURN(std::optional<Crossing> current, LoadCrossing(txn, call.crossing_id));
     BF_ASSERT(current.has_value(), "a crossing of the queue book is in the store");
+    if (policy.empty()) {
+      policy = queue_->policy();
+      planned_bucket = FormatUtc(call.bucket);
+    }
     CrossingEvent event{CrossingEventType::kCallForward, json::object{{"reason", call.reason}}};
-    json::object why{{"policy", queue_->policy()},
-                     {"position", call.position},
-                     {"planned_bucket", FormatUtc(call.bucket)}};
+    json::object why{
+        {"policy", policy}, {"position", call.position}, {"planned_bucket", planned_bucket}};
     BF_TRY(Transition(txn, actor, *current, event, now, result, std::move(why)));
     ++called;
   }

@@ -1,8 +1,10 @@
 #include "queue_book.h"
 
 #include <algorithm>
+#include <charconv>
 #include <cmath>
 
+#include <boost/json/serialize.hpp>
 #include <fmt/format.h>
 
 #include <borderflow/core/assert.h>
@@ -144,6 +146,31 @@ json::object EncodePredictionStats(const PredictionStats& s) {
   return json::object{{"count", s.count}, {"sum_minutes", s.sum_minutes}, {"bins", bins}};
 }
 
+std::string PredictionStatsText(const PredictionStats& s) {
+  std::string out = R"({"count":)";
+  auto append_int = [&out](int64_t n) {
+    char buf[24];
+    auto [end, ec] = std::to_chars(buf, buf + sizeof buf, n);
+    out.append(buf, end);
+  };
+  append_int(s.count);
+  out += R"(,"sum_minutes":)";
+  out += json::serialize(json::value(s.sum_minutes));  // Boost.JSON's own double format
+  out += R"(,"bins":{)";
+  bool first = true;
+  for (size_t i = 0; i < s.bins.size(); ++i) {
+    if (s.bins[i] == 0) continue;
+    if (!first) out += ',';
+    first = false;
+    out += '"';
+    append_int(static_cast<int64_t>(i));
+    out += "\":";
+    append_int(s.bins[i]);
+  }
+  out += "}}";
+  return out;
+}
+
 Result<PredictionStats> DecodePredictionStats(const json::value& v) {
   BF_ASSIGN_OR_RETURN(JsonObjectReader r, JsonObjectReader::Of(v, ""));
   PredictionStats s;
@@ -247,13 +274,14 @@ void QueueBook::IndexCrossing(const Crossing& c, int delta) {
   const Declaration& d = c.declaration;
   if (HoldsLane(c.state)) Lane(d.direction, d.lane_class).occupancy += delta;
   if (c.state == CrossingState::kBooked || c.state == CrossingState::kInYard) {
-    auto& queued = Lane(d.direction, d.lane_class).queued;
+    LaneIndex& lane = Lane(d.direction, d.lane_class);
     auto key = std::make_pair(c.queue.ticket, c.id);
     if (add) {
-      queued.insert_or_assign(std::move(key), TruckFor(c));
+      lane.queued.insert_or_assign(std::move(key), TruckFor(c));
     } else {
-      queued.erase(key);
+      lane.queued.erase(key);
     }
+    ++lane.queued_version;
   }
   if (c.state == CrossingState::kInYard || c.state == CrossingState::kCalled) yard_count_ += delta;
   if (c.state == CrossingState::kCalled) {
@@ -388,7 +416,8 @@ Status QueueBook::Load(Store& store) {
   lanes_ = std::move(lanes);
   predictions_ = std::move(predictions);
   policy_ = std::move(policy);
-  Invalidate();
+  policy_object_.reset();
+  Invalidate();  // (ClearIndexes dropped the lanes' kept plans)
   return {};
 }
 
@@ -422,7 +451,23 @@ void QueueBook::AddCapacityChange(const CapacityChange& change) {
   for (auto& [direction, lanes] : lane_index_) {
     for (auto& [lane_class, lane] : lanes) lane.range.clear();
   }
+  ForgetLanePlans();
   Invalidate();
+}
+
+void QueueBook::ForgetLanePlans() {
+  for (auto& [direction, lanes] : lane_index_) {
+    for (auto& [lane_class, lane] : lanes) lane.plan.reset();
+  }
+}
+
+const QueuePolicy& QueueBook::Policy() const {
+  if (!policy_object_) {
+    auto policy = MakeQueuePolicy(policy_, config_.queue);
+    BF_ASSERT(policy.has_value(), "the configured policy exists");
+    policy_object_ = std::move(*policy);
+  }
+  return *policy_object_;
 }
 
 void QueueBook::PutBan(const QueueBan& ban) {
@@ -462,9 +507,17 @@ void QueueBook::PutPredictionStats(const PredictionStats& stats) {
   predictions_ = stats;
 }
 
+std::string QueueBook::AddPrediction(double abs_error_minutes) {
+  std::lock_guard lock(mu_);
+  predictions_.Add(abs_error_minutes);
+  return PredictionStatsText(predictions_);
+}
+
 void QueueBook::SetPolicy(const std::string& policy) {
   std::lock_guard lock(mu_);
   policy_ = policy;
+  policy_object_.reset();
+  ForgetLanePlans();
   Invalidate();
 }
 
@@ -483,6 +536,13 @@ std::optional<Crossing> QueueBook::Find(const std::string& id) const {
   auto it = crossings_.find(id);
   if (it == crossings_.end()) return std::nullopt;
   return it->second;
+}
+
+std::optional<CrossingState> QueueBook::StateOf(const std::string& id) const {
+  std::lock_guard lock(mu_);
+  auto it = crossings_.find(id);
+  if (it == crossings_.end()) return std::nullopt;
+  return it->second.state;
 }
 
 std::optional<QueueBan> QueueBook::BanFor(const std::string& plate, Timestamp now) const {
@@ -689,17 +749,48 @@ PlanRequest QueueBook::RequestFor(std::string_view direction, std::string_view l
 LanePlan QueueBook::Plan(std::string_view direction, std::string_view lane_class, Timestamp now,
                          const Crossing* extra) const {
   std::lock_guard lock(mu_);
-  auto policy = MakeQueuePolicy(policy_, config_.queue);
-  BF_ASSERT(policy.has_value(), "the configured policy exists");
-  return PlanLocked(**policy, direction, lane_class, now, extra);
+  if (extra == nullptr) return *CachedPlanLocked(direction, lane_class, now);
+  return PlanLocked(direction, lane_class, now, extra);
 }
 
-LanePlan QueueBook::PlanLocked(const QueuePolicy& policy, std::string_view direction,
-                               std::string_view lane_class, Timestamp now,
-                               const Crossing* extra) const {
+std::shared_ptr<const LanePlan> QueueBook::SharedPlan(std::string_view direction,
+                                                      std::string_view lane_class,
+                                                      Timestamp now) const {
+  std::lock_guard lock(mu_);
+  return CachedPlanLocked(direction, lane_class, now);
+}
+
+LanePlan QueueBook::PlanLocked(std::string_view direction, std::string_view lane_class,
+                               Timestamp now, const Crossing* extra) const {
   PlanRequest request = RequestFor(direction, lane_class, now, extra);
-  return PlanLane(*capacity_, policy, request,
+  return PlanLane(*capacity_, Policy(), request,
                   RangeFor(direction, lane_class, request.now, request.horizon_end));
+}
+
+std::shared_ptr<const LanePlan> QueueBook::CachedPlanLocked(std::string_view direction,
+                                                            std::string_view lane_class,
+                                                            Timestamp now) const {
+  // What RequestFor and RangeFor would make of `now` (PlanLane reads `now` only through the
+  // current bucket and the range; policies do not read it).
+  const CapacityPlan& capacity = *capacity_;
+  const Duration bucket = capacity.bucket();
+  LaneIndex::PlanKey key;
+  key.first = capacity.BucketStart(now);
+  const Timestamp horizon_end = now + config_.queue.booking_horizon + config_.queue.bucket;
+  key.buckets =
+      key.first >= horizon_end ? 0 : (horizon_end - key.first + bucket - Duration(1)) / bucket;
+  if (auto counters = lanes_.find(LaneKey(direction, lane_class)); counters != lanes_.end()) {
+    key.calls_in_current_bucket =
+        counters->second.bucket == key.first ? counters->second.calls_in_bucket : 0;
+    key.cyclic_phase = counters->second.calls_total;
+  }
+  LaneIndex& lane = Lane(direction, lane_class);
+  key.queued_version = lane.queued_version;
+  if (lane.plan == nullptr || !(lane.plan_key == key)) {
+    lane.plan = std::make_shared<const LanePlan>(PlanLocked(direction, lane_class, now, nullptr));
+    lane.plan_key = key;
+  }
+  return lane.plan;
 }
 
 std::span<const BucketCapacity> QueueBook::RangeFor(std::string_view direction,
@@ -737,15 +828,13 @@ void QueueBook::EnsurePlans(Timestamp now) const {
   const CapacityPlan& capacity = *capacity_;
   Timestamp bucket = capacity.BucketStart(now);
   if (!plans_valid_ || plans_bucket_ != bucket) {
-    auto policy = MakeQueuePolicy(policy_, config_.queue);
-    BF_ASSERT(policy.has_value(), "the configured policy exists");
     plans_.clear();
     planned_by_id_.clear();
     for (const auto& d : config_.directions) {
       for (const auto& [lane_class, lanes] : d.lanes) {
-        LanePlan plan = PlanLocked(**policy, d.id, lane_class, now, nullptr);
-        for (const auto& call : plan.calls) planned_by_id_[call.crossing_id] = call;
-        plans_[LaneKey(d.id, lane_class)] = std::move(plan);
+        std::shared_ptr<const LanePlan> plan = CachedPlanLocked(d.id, lane_class, now);
+        for (const auto& call : plan->calls) planned_by_id_[call.crossing_id] = call;
+        plans_[LaneKey(d.id, lane_class)] = *plan;
       }
     }
     plans_valid_ = true;

@@ -98,6 +98,9 @@ Result<PendingPlateRead> DecodePlateRead(const boost::json::value& v);
 boost::json::object EncodeLaneCounters(const LaneCounters& c);
 Result<LaneCounters> DecodeLaneCounters(const boost::json::value& v);
 boost::json::object EncodePredictionStats(const PredictionStats& s);
+// The same as ToJsonText(EncodePredictionStats(s)), written directly (the statistics are stored
+// on every call forward, and a season fills hundreds of bins).
+std::string PredictionStatsText(const PredictionStats& s);
 Result<PredictionStats> DecodePredictionStats(const boost::json::value& v);
 
 // Whether a crossing in `state` is part of the queue book (booked, waiting, or holding a lane).
@@ -123,6 +126,9 @@ class QueueBook {
   void RemovePlateRead(const std::string& id);
   void PutLaneCounters(const std::string& lane_key, const LaneCounters& counters);
   void PutPredictionStats(const PredictionStats& stats);
+  // Adds one prediction's absolute error to the statistics and returns them as stored
+  // (PredictionStatsText).
+  std::string AddPrediction(double abs_error_minutes);
   void SetPolicy(const std::string& policy);
 
   // --- Reads --------------------------------------------------------------------------------
@@ -132,6 +138,8 @@ class QueueBook {
   std::shared_ptr<const CapacityPlan> Capacity() const;
   // A copy of the crossing if it is in the book.
   std::optional<Crossing> Find(const std::string& id) const;
+  // The state of the crossing if it is in the book (no copy).
+  std::optional<CrossingState> StateOf(const std::string& id) const;
   std::optional<QueueBan> BanFor(const std::string& plate, Timestamp now) const;
   // Strikes for `plate` since `since` (and since its last ban was lifted).
   int StrikesSince(const std::string& plate, Timestamp since) const;
@@ -167,6 +175,10 @@ class QueueBook {
   // prediction before a truck joins). `policy_override` plans with another policy.
   LanePlan Plan(std::string_view direction, std::string_view lane_class, Timestamp now,
                 const Crossing* extra = nullptr) const;
+  // The plan for one lane at `now`, shared: kept per lane until the lane's queue, its counters,
+  // the bucket, the capacity or the policy change.
+  std::shared_ptr<const LanePlan> SharedPlan(std::string_view direction,
+                                             std::string_view lane_class, Timestamp now) const;
   // Every lane's plan at `now` (cached until the book or the bucket changes).
   std::map<std::string, LanePlan> Plans(Timestamp now) const;
   // The planned call of a crossing, if planned.
@@ -187,6 +199,21 @@ class QueueBook {
     // it changes). Plans read their horizon from it.
     Timestamp range_first;
     std::vector<BucketCapacity> range;
+    // Bumped whenever `queued` changes.
+    uint64_t queued_version = 0;
+    // The last plan of the lane without an extra truck, and what it was made from: the plan is
+    // a function of the queued trucks, the current bucket, the number of buckets to the
+    // horizon, the lane's counters, the capacity plan and the policy (the last two clear it).
+    struct PlanKey {
+      uint64_t queued_version = 0;
+      Timestamp first;
+      int64_t buckets = 0;  // from `first` to the horizon
+      int calls_in_current_bucket = 0;
+      int64_t cyclic_phase = 0;
+      bool operator==(const PlanKey&) const = default;
+    };
+    PlanKey plan_key;
+    std::shared_ptr<const LanePlan> plan;  // null: none kept
   };
   using LaneIndexes =
       std::map<std::string, std::map<std::string, LaneIndex, std::less<>>, std::less<>>;
@@ -194,8 +221,17 @@ class QueueBook {
   PlanRequest RequestFor(std::string_view direction, std::string_view lane_class, Timestamp now,
                          const Crossing* extra) const;
   // Plans one lane (requires mu_).
-  LanePlan PlanLocked(const QueuePolicy& policy, std::string_view direction,
-                      std::string_view lane_class, Timestamp now, const Crossing* extra) const;
+  LanePlan PlanLocked(std::string_view direction, std::string_view lane_class, Timestamp now,
+                      const Crossing* extra) const;
+  // The lane's plan without an extra truck, from the lane's cache when it is current (requires
+  // mu_).
+  std::shared_ptr<const LanePlan> CachedPlanLocked(std::string_view direction,
+                                                   std::string_view lane_class,
+                                                   Timestamp now) const;
+  // Drops every lane's kept plan (the capacity or the policy changed).
+  void ForgetLanePlans();
+  // The active policy (requires mu_).
+  const QueuePolicy& Policy() const;
   // The lane's index, or null when no crossing of it was ever indexed.
   const LaneIndex* FindLane(std::string_view direction, std::string_view lane_class) const;
   LaneIndex& Lane(std::string_view direction, std::string_view lane_class) const;
@@ -228,6 +264,7 @@ class QueueBook {
   std::map<std::string, LaneCounters> lanes_;
   PredictionStats predictions_;
   std::string policy_;
+  mutable std::unique_ptr<QueuePolicy> policy_object_;  // made from policy_ when first needed
   std::set<std::string> trusted_;
   int64_t max_ticket_ = 0;
   // Indexes over crossings_ (maintained by Upsert and Load).

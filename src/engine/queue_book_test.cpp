@@ -1,0 +1,142 @@
+// The queue book's caches give what computing afresh gives: the kept lane plans (SharedPlan,
+// Plan) and the prediction statistics written as text.
+
+#include "queue_book.h"
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <string>
+
+#include <fmt/format.h>
+#include <gtest/gtest.h>
+
+#include <borderflow/core/json.h>
+
+namespace borderflow {
+namespace {
+
+namespace fs = std::filesystem;
+
+GateConfig HuuNghi() {
+  std::ifstream in(fs::path(BORDERFLOW_SOURCE_DIR) / "config" / "huu-nghi.toml");
+  std::stringstream text;
+  text << in.rdbuf();
+  auto config = ParseGateConfig(text.str());
+  EXPECT_TRUE(config) << config.error().ToString();
+  return *config;
+}
+
+// Everything a plan holds, as text, so that two plans compare in one EXPECT_EQ.
+std::string Describe(const LanePlan& plan) {
+  std::string out = fmt::format("{}/{}\n", plan.direction, plan.lane_class);
+  for (const auto& c : plan.calls) {
+    out += fmt::format("call {} {} {} {} {}\n", c.position, c.crossing_id, ToUnixMillis(c.bucket),
+                       ToUnixMillis(c.expected_call), c.reason);
+  }
+  for (const auto& [id, why] : plan.unplanned) out += fmt::format("unplanned {} {}\n", id, why);
+  for (const auto& b : plan.buckets) {
+    out += fmt::format("bucket {} {} {}\n", ToUnixMillis(b.start), b.capacity, b.planned);
+  }
+  return out;
+}
+
+Crossing Truck(int n, CrossingState state, Timestamp now) {
+  Crossing c;
+  c.id = fmt::format("CR-{:06d}", n);
+  c.company_id = n % 3 == 0 ? "TRUSTED" : fmt::format("CO-{}", n % 5);
+  c.declaration.direction = "VN-CN";
+  c.declaration.lane_class = "fresh_produce";
+  c.declaration.vehicle.plate.canonical = fmt::format("12C{:05d}", n);
+  if (n % 2 == 0) c.declaration.freshness_deadline = now + std::chrono::hours(3 + n % 7);
+  c.declaration_valid_until = now + std::chrono::hours(72);
+  c.state = state;
+  c.queue.ticket = n;
+  if (state == CrossingState::kBooked) c.queue.booked_bucket = now + std::chrono::hours(n % 5);
+  return c;
+}
+
+TEST(QueueBook, KeptPlansEqualFreshPlans) {
+  GateConfig config = HuuNghi();
+  config.queue.trusted_traders = {"TRUSTED"};
+  const Timestamp start = FromUnixMillis(1'800'000'000'000);
+  for (const std::string policy : {"fifo", "cyclic", "smart"}) {
+    QueueBook book(config);
+    book.SetPolicy(policy);
+    std::vector<Crossing> all;
+    // A fresh book with the same crossings, counters and changes plans from nothing.
+    auto fresh_plan = [&](Timestamp now) {
+      QueueBook fresh(config);
+      fresh.SetPolicy(policy);
+      for (const auto& c : all) fresh.Upsert(c);
+      for (const auto& d : config.directions) {
+        for (const auto& [lane_class, lanes] : d.lanes) {
+          std::string key = QueueBook::LaneKey(d.id, lane_class);
+          fresh.PutLaneCounters(key, book.Counters(key));
+        }
+      }
+      for (const auto& change : book.Capacity()->changes()) fresh.AddCapacityChange(change);
+      return Describe(fresh.Plan("VN-CN", "fresh_produce", now));
+    };
+    auto check = [&](Timestamp now, std::string_view step) {
+      SCOPED_TRACE(fmt::format("{}: {}", policy, step));
+      std::string expected = fresh_plan(now);
+      EXPECT_EQ(Describe(*book.SharedPlan("VN-CN", "fresh_produce", now)), expected);
+      EXPECT_EQ(Describe(book.Plan("VN-CN", "fresh_produce", now)), expected);
+    };
+    Timestamp now = start;
+    for (int n = 1; n <= 40; ++n) {
+      all.push_back(Truck(n, n % 4 == 0 ? CrossingState::kBooked : CrossingState::kInYard, now));
+      book.Upsert(all.back());
+      if (n % 7 == 0) check(now, fmt::format("truck {}", n));
+    }
+    check(now, "all in");
+    check(now + std::chrono::minutes(5), "later in the same bucket");
+    check(now + std::chrono::minutes(20), "the next bucket");
+    // A call: the counters change, and the called truck leaves the queue.
+    LaneCounters counters;
+    counters.bucket = book.Capacity()->BucketStart(now);
+    counters.calls_in_bucket = 1;
+    counters.calls_total = 1;
+    book.PutLaneCounters(QueueBook::LaneKey("VN-CN", "fresh_produce"), counters);
+    check(now, "counters");
+    all[0].state = CrossingState::kCalled;
+    book.Upsert(all[0]);
+    check(now, "called");
+    CapacityChange change;
+    change.id = "CAP-1";
+    change.kind = CapacityChangeKind::kLanes;
+    change.from = now;
+    change.until = now + std::chrono::hours(6);
+    change.direction = "VN-CN";
+    change.lane_class = "fresh_produce";
+    change.lanes = 1;
+    change.created_at = now;
+    book.AddCapacityChange(change);
+    check(now, "capacity change");
+    all[1].state = CrossingState::kCancelled;
+    book.Upsert(all[1]);
+    check(now, "cancelled");
+  }
+}
+
+TEST(QueueBook, PredictionStatsTextIsTheEncodedJson) {
+  PredictionStats stats;
+  EXPECT_EQ(PredictionStatsText(stats), ToJsonText(EncodePredictionStats(stats)));
+  for (double minutes : {0.0, 0.4, 0.6, 1.0, 17.25, 59.9, 1e-3, 1234.5678, 1e9, 2879.0, 2880.4}) {
+    stats.Add(minutes);
+    EXPECT_EQ(PredictionStatsText(stats), ToJsonText(EncodePredictionStats(stats)));
+  }
+  for (int i = 0; i < 5000; ++i) stats.Add(i * 0.731);
+  EXPECT_EQ(PredictionStatsText(stats), ToJsonText(EncodePredictionStats(stats)));
+  // And it reads back.
+  auto parsed = ParseJson(PredictionStatsText(stats), JsonLimits{16 << 20, 16});
+  ASSERT_TRUE(parsed);
+  auto decoded = DecodePredictionStats(*parsed);
+  ASSERT_TRUE(decoded);
+  EXPECT_EQ(decoded->bins, stats.bins);
+  EXPECT_EQ(decoded->count, stats.count);
+}
+
+}  // namespace
+}  // namespace borderflow
