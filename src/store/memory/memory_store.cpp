@@ -1,7 +1,9 @@
 #include <algorithm>
 #include <array>
 #include <condition_variable>
+#include <deque>
 #include <exception>
+#include <functional>
 #include <iterator>
 #include <map>
 #include <mutex>
@@ -10,6 +12,7 @@
 #include <shared_mutex>
 #include <string>
 #include <tuple>
+#include <unordered_map>
 #include <utility>
 #include <vector>
 
@@ -39,16 +42,30 @@ constexpr int kMaxAuditPage = 10000;
 
 template <class V>
 using ByName = std::map<std::string, V, std::less<>>;
-using IdSet = std::set<std::string, std::less<>>;
 
-template <class V, class K>
-const V* Find(const ByName<V>& map, const K& key) {
+// Hashed by name, looked up by std::string_view without a temporary string: for the committed
+// tables that only ever answer point lookups and grow with every command (idempotency records,
+// the audit trail's subjects), where a tree's string comparisons grow with its depth.
+struct NameHash {
+  using is_transparent = void;
+  size_t operator()(std::string_view s) const noexcept { return std::hash<std::string_view>{}(s); }
+};
+template <class V>
+using HashByName = std::unordered_map<std::string, V, NameHash, std::equal_to<>>;
+
+// Crossing ids in ascending order; each views the key of its crossing in Committed::crossings
+// (whose nodes live as long as the store: crossings are never deleted).
+using IdSet = std::set<std::string_view, std::less<>>;
+
+template <class Map, class K>
+const typename Map::mapped_type* Find(const Map& map, const K& key) {
   auto it = map.find(key);
   return it == map.end() ? nullptr : &it->second;
 }
 
-template <class V>
-const V* FindIn(const ByName<ByName<V>>& map, std::string_view outer, std::string_view inner) {
+template <class Map>
+const typename Map::mapped_type::mapped_type* FindIn(const Map& map, std::string_view outer,
+                                                     std::string_view inner) {
   auto it = map.find(outer);
   return it == map.end() ? nullptr : Find(it->second, inner);
 }
@@ -81,16 +98,16 @@ struct StoredCrossing {
 
 // The tables that the write transaction reads, the same shape in a layer and committed.
 struct Tables {
-  ByName<StoredCrossing> crossings;               // by id
-  ByName<ByName<IdempotencyRecord>> idempotency;  // scope -> key -> record
-  std::vector<AuditRecord> audit;                 // ascending seq, without gaps
-  ByName<UserRecord> users;                       // by id
-  ByName<std::string> user_ids;                   // name -> id
-  ByName<TokenRecord> tokens;                     // by id
+  ByName<StoredCrossing> crossings;  // by id
+  ByName<UserRecord> users;          // by id
+  ByName<std::string> user_ids;      // name -> id
+  ByName<TokenRecord> tokens;        // by id
 };
 
 // Uncommitted changes: of one function (a savepoint) or of the successful functions of a batch.
 struct Layer : Tables {
+  ByName<ByName<IdempotencyRecord>> idempotency;        // scope -> key -> record
+  std::vector<AuditRecord> audit;                       // ascending seq, without gaps
   ByName<ByName<std::optional<StoredRecord>>> records;  // kind -> id -> record; nullopt: deleted
 
   // Moves `top` over this layer and leaves `top` empty.
@@ -125,8 +142,11 @@ GroupKey GroupOf(const Crossing& c) {
 }
 
 struct Committed : Tables {
-  ByName<ByName<StoredRecord>> records;                  // kind -> id -> record
-  ByName<ByName<std::vector<size_t>>> audit_by_subject;  // type -> id -> indexes into `audit`
+  HashByName<HashByName<IdempotencyRecord>> idempotency;  // scope -> key -> record
+  // Ascending seq, without gaps. A deque: growing never moves the records already there.
+  std::deque<AuditRecord> audit;
+  ByName<ByName<StoredRecord>> records;                          // kind -> id -> record
+  HashByName<HashByName<std::vector<size_t>>> audit_by_subject;  // type -> id -> indexes
 
   // Secondary indexes of `crossings` (SqliteStore has the same ones): value -> ids.
   ByName<IdSet> by_company;
@@ -134,34 +154,42 @@ struct Committed : Tables {
   std::map<CrossingState, IdSet> by_state;
   std::map<GroupKey, GroupCount> counts;  // only groups with count > 0, as GROUP BY
 
-  void Index(const Crossing& c) {
-    by_company[c.company_id].insert(c.id);
-    by_plate[c.declaration.vehicle.plate.canonical].insert(c.id);
-    by_state[c.state].insert(c.id);
-    GroupCount& group = counts[GroupOf(c)];
-    group.state = c.state;
-    ++group.count;
-  }
-
-  void Unindex(const Crossing& c) {
-    auto erase_from = [&](auto& index, const auto& value) {
-      auto it = index.find(value);
-      if (it == index.end()) return;
-      it->second.erase(c.id);
-      if (it->second.empty()) index.erase(it);
+  // `id` views the crossing's key in `crossings`. Indexes only what differs between `before`
+  // and `after` (either may be null: a new crossing has no `before`).
+  void Reindex(std::string_view id, const Crossing* before, const Crossing* after) {
+    auto move = [&](auto& index, const auto* old_value, const auto* new_value) {
+      if (old_value != nullptr && new_value != nullptr && *old_value == *new_value) return;
+      if (old_value != nullptr) {
+        auto it = index.find(*old_value);
+        if (it != index.end()) {
+          it->second.erase(id);
+          if (it->second.empty()) index.erase(it);
+        }
+      }
+      if (new_value != nullptr) index[*new_value].insert(id);
     };
-    erase_from(by_company, c.company_id);
-    erase_from(by_plate, c.declaration.vehicle.plate.canonical);
-    erase_from(by_state, c.state);
-    auto group = counts.find(GroupOf(c));
-    if (group != counts.end() && --group->second.count <= 0) counts.erase(group);
-  }
-
-  static bool SameIndexKeys(const Crossing& a, const Crossing& b) {
-    return a.company_id == b.company_id &&
-           a.declaration.vehicle.plate.canonical == b.declaration.vehicle.plate.canonical &&
-           a.state == b.state && a.declaration.direction == b.declaration.direction &&
-           a.declaration.lane_class == b.declaration.lane_class;
+    auto company = [](const Crossing* c) { return c ? &c->company_id : nullptr; };
+    auto plate = [](const Crossing* c) {
+      return c ? &c->declaration.vehicle.plate.canonical : nullptr;
+    };
+    auto state = [](const Crossing* c) { return c ? &c->state : nullptr; };
+    move(by_company, company(before), company(after));
+    move(by_plate, plate(before), plate(after));
+    move(by_state, state(before), state(after));
+    if (before != nullptr && after != nullptr && before->state == after->state &&
+        before->declaration.direction == after->declaration.direction &&
+        before->declaration.lane_class == after->declaration.lane_class) {
+      return;  // the same group
+    }
+    if (before != nullptr) {
+      auto group = counts.find(GroupOf(*before));
+      if (group != counts.end() && --group->second.count <= 0) counts.erase(group);
+    }
+    if (after != nullptr) {
+      GroupCount& group = counts[GroupOf(*after)];
+      group.state = after->state;
+      ++group.count;
+    }
   }
 
   // Applies a batch's layer (the caller holds the exclusive lock). Leaves `batch` empty.
@@ -170,19 +198,18 @@ struct Committed : Tables {
       auto it = crossings.find(id);
       if (it == crossings.end()) {
         it = crossings.emplace(id, std::move(entry)).first;
-        Index(it->second.crossing);
-      } else if (SameIndexKeys(it->second.crossing, entry.crossing)) {
-        it->second = std::move(entry);
+        Reindex(it->first, nullptr, &it->second.crossing);
       } else {
-        Unindex(it->second.crossing);
+        Reindex(it->first, &it->second.crossing, &entry.crossing);
         it->second = std::move(entry);
-        Index(it->second.crossing);
       }
     }
     batch.crossings.clear();
-    OverlayNested(idempotency, batch.idempotency);
-    // No reserve(size + n) here: an exact reserve reallocates the whole trail on every commit
-    // (quadratic over a season); push_back grows it geometrically.
+    for (auto& [scope, keys] : batch.idempotency) {
+      auto& table = idempotency[scope];
+      for (auto& [key, record] : keys) table.insert_or_assign(key, std::move(record));
+    }
+    batch.idempotency.clear();
     for (AuditRecord& r : batch.audit) {
       audit_by_subject[r.subject_type][r.subject_id].push_back(audit.size());
       audit.push_back(std::move(r));
@@ -222,14 +249,13 @@ class MemoryWriteTxn final : public WriteTxn {
 
   Result<std::optional<IdempotencyRecord>> FindIdempotency(std::string_view scope,
                                                            std::string_view key) override {
-    const IdempotencyRecord* r =
-        Newest([&](const Tables& t) { return FindIn(t.idempotency, scope, key); });
+    const IdempotencyRecord* r = NewestIdempotency(scope, key);
     if (!r) return std::optional<IdempotencyRecord>();
     return std::optional<IdempotencyRecord>(*r);
   }
 
   Status PutIdempotency(const IdempotencyRecord& r) override {
-    if (Newest([&](const Tables& t) { return FindIn(t.idempotency, r.scope, r.key); })) {
+    if (NewestIdempotency(r.scope, r.key)) {
       return Conflict("idempotency_key_exists",
                       fmt::format("idempotency key '{}' is already recorded", r.key));
     }
@@ -272,25 +298,15 @@ class MemoryWriteTxn final : public WriteTxn {
 
   // One process only: the store's batch lock is the write lock.
   Result<int64_t> LockAuditHead() override {
-    for (const Tables* t : Stack()) {
-      if (!t->audit.empty()) return t->audit.back().seq;
-    }
-    return int64_t{0};
+    const AuditRecord* head = AuditHeadRecord();
+    return head == nullptr ? int64_t{0} : head->seq;
   }
 
   Result<AuditRecord> AppendAudit(const AuditDraft& draft) override {
-    int64_t head_seq = 0;
-    const std::string* head_hash = &kGenesisHash;
-    for (const Tables* t : Stack()) {
-      if (!t->audit.empty()) {
-        head_seq = t->audit.back().seq;
-        head_hash = &t->audit.back().hash;
-        break;
-      }
-    }
-    AuditRecord r = ChainNext(draft, head_seq, *head_hash);
-    fn_.audit.push_back(r);
-    return r;
+    const AuditRecord* head = AuditHeadRecord();
+    fn_.audit.push_back(head == nullptr ? ChainNext(draft, 0, kGenesisHash)
+                                        : ChainNext(draft, head->seq, head->hash));
+    return fn_.audit.back();
   }
 
   Status PutRecord(const StoredRecord& r) override {
@@ -374,6 +390,21 @@ class MemoryWriteTxn final : public WriteTxn {
 
   const StoredCrossing* NewestCrossing(std::string_view id) const {
     return Newest([&](const Tables& t) { return Find(t.crossings, id); });
+  }
+
+  const IdempotencyRecord* NewestIdempotency(std::string_view scope, std::string_view key) const {
+    for (const Layer* layer : {&fn_, &batch_}) {
+      if (const IdempotencyRecord* r = FindIn(layer->idempotency, scope, key)) return r;
+    }
+    return FindIn(base_.idempotency, scope, key);
+  }
+
+  // The last record of the trail as this transaction sees it, or null for an empty trail.
+  const AuditRecord* AuditHeadRecord() const {
+    for (const Layer* layer : {&fn_, &batch_}) {
+      if (!layer->audit.empty()) return &layer->audit.back();
+    }
+    return base_.audit.empty() ? nullptr : &base_.audit.back();
   }
 
   const Committed& base_;
@@ -552,7 +583,7 @@ Result<std::vector<AuditRecord>> MemoryStore::ReadAudit(int64_t after_seq, int l
   std::vector<AuditRecord> out;
   if (limit <= 0) return out;
   std::shared_lock lock(impl_->mu);
-  const std::vector<AuditRecord>& audit = impl_->data.audit;
+  const std::deque<AuditRecord>& audit = impl_->data.audit;
   // audit[i].seq == i + 1, so the records after `after_seq` start at index `after_seq`.
   const size_t begin =
       static_cast<size_t>(std::clamp<int64_t>(after_seq, 0, static_cast<int64_t>(audit.size())));
