@@ -187,15 +187,35 @@ void LiveFeed::CheckLink() {
   }
 }
 
+bool LiveFeed::SkipWhileIdle() {
+  // With nobody listening, rendering every record (and reading its crossing) would cost the
+  // server a sixth of its CPU under load: move the head and empty the ring instead. A client
+  // that arrives later with a Last-Event-ID below the ring's floor is caught up from the store.
+  Result<int64_t> head = store_.AuditHead();
+  if (!head) return false;  // read the records instead, which reports the error
+  std::lock_guard lock(mu_);
+  if (!subscribers_.empty()) return false;  // one arrived meanwhile: read what it needs
+  head_ = std::max(head_, *head);
+  recent_.clear();
+  ring_floor_ = head_;
+  return true;
+}
+
 void LiveFeed::Run() {
   for (;;) {
     int64_t from;
+    bool idle;
     {
       std::unique_lock lock(mu_);
       cv_.wait_for(lock, options_.poll, [this] { return stopping_ || notified_; });
       if (stopping_) return;
       notified_ = false;
       from = head_;
+      idle = subscribers_.empty();
+    }
+    if (idle && SkipWhileIdle()) {
+      CheckLink();
+      continue;
     }
     for (;;) {
       std::vector<Event> events;

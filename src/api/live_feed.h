@@ -78,6 +78,9 @@ class LiveFeed {
   };
 
   void Run();
+  // Without subscribers: moves the head to the store's and empties the ring, rendering
+  // nothing. False when it did not (a subscriber arrived, or the head could not be read).
+  bool SkipWhileIdle();
   // Reads at most `limit` records after `after`, appends their events to `out` and returns the
   // last seq read (`after` when there was none).
   Result<int64_t> ReadEvents(int64_t after, int limit, std::vector<Event>& out);

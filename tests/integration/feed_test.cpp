@@ -105,6 +105,10 @@ TEST(FeedTest, ResumesAfterLastEventIdFromTheRingAndAfterARestartFromTheStore) {
   TestNode node;
   int64_t last_seen = 0;
   std::string first;
+  // While someone listens the feed keeps recent events in its ring; with nobody listening it
+  // renders nothing (the resume below then reads the store).
+  auto observer = std::make_unique<StreamReader>(node.port(), "/api/v1/feed", Auth(node, "admin"));
+  ASSERT_TRUE(observer->WaitFor("event: hello\n"));
   {
     StreamReader reader(node.port(), "/api/v1/feed", Auth(node, "operator"));
     ASSERT_TRUE(reader.WaitFor("event: hello\n"));
@@ -127,6 +131,20 @@ TEST(FeedTest, ResumesAfterLastEventIdFromTheRingAndAfterARestartFromTheStore) {
     EXPECT_EQ(ids.back(), head);
     EXPECT_EQ(reader.body().find("\"action\":\"declare\",\"crossing_id\":\"" + first + "\""),
               std::string::npos);  // the event already seen is not sent again
+  }
+  // Missed while nobody listened at all: from the store, the same way.
+  observer.reset();
+  const int64_t seen_before_idle = node.AuditCount();
+  const std::string idle = node.Declare("fwd-a", "12C-666.66");
+  {
+    StreamReader reader(node.port(), "/api/v1/feed",
+                        {{"Authorization", "Bearer " + node.tokens().at("operator")},
+                         {"Last-Event-ID", std::to_string(seen_before_idle)}});
+    ASSERT_TRUE(reader.WaitFor("\"crossing_id\":\"" + idle + "\"")) << reader.body();
+    std::vector<int64_t> ids = EventIds(reader.body());
+    ASSERT_FALSE(ids.empty());
+    EXPECT_EQ(ids.front(), seen_before_idle + 1);
+    EXPECT_EQ(ids.back(), node.AuditCount());
   }
   // After a restart the ring is empty: the missed events come from the store.
   node.Restart();
