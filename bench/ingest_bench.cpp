@@ -194,7 +194,7 @@ Row HttpIngest(const GateConfig& config, HttpCase which, int connections, double
       auto declared = node.engine().Execute(
           Command{fwd, fmt::format("setup-{}", c), "", DeclareCrossing{std::move(*decl)}});
       BF_ASSERT(declared.has_value(), "bench setup declares");
-      std::string id(declared->body.at("id").as_string());
+      std::string id = declared->crossing->id;
       for (auto [actor, type, data] :
            {std::tuple{customs, CrossingEventType::kAssess,
                        boost::json::object{{"channel", "green"}}},

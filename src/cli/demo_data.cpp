@@ -126,7 +126,7 @@ Result<std::vector<DemoUser>> SeedDemo(Engine& engine, bool with_crossings) {
         CommandResult declared,
         engine.Execute(Command{actors.at(d.company), fmt::format("demo-{}", n),
                                fmt::format("demo-{}", n), DeclareCrossing{std::move(decl)}}));
-    std::string id(declared.body.at("id").as_string());
+    std::string id(declared.Json().at("id").as_string());
     for (int step = 0; step < d.steps; ++step) {
       auto [event, user] = kGreenPath[step];
       BF_ASSIGN_OR_RETURN(CrossingEventType type, ParseCrossingEventType(event));

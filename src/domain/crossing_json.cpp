@@ -1,9 +1,11 @@
 #include <cctype>
 #include <cmath>
 
+#include <boost/json/parse.hpp>
 #include <fmt/format.h>
 
 #include <borderflow/core/json.h>
+#include <borderflow/core/json_writer.h>
 #include <borderflow/domain/crossing_json.h>
 
 namespace borderflow {
@@ -140,16 +142,6 @@ Result<ConsignmentLine> DecodeLine(const JsonObjectReader& r, const HsNomenclatu
   return line;
 }
 
-json::object EncodePlate(const Plate& p) {
-  return json::object{
-      {"display", p.display}, {"canonical", p.canonical}, {"country", PlateCountryCode(p.country)}};
-}
-
-void PutTime(json::object& o, std::string_view key, Timestamp t, std::optional<UtcOffset> local) {
-  o[key] = FormatUtc(t);
-  if (local) o[std::string(key) + "_local"] = FormatLocal(t, *local);
-}
-
 }  // namespace
 
 Result<Driver> DecodeDriver(const JsonObjectReader& driver) {
@@ -250,102 +242,154 @@ json::object EncodeDeclaration(const Declaration& d) {
   return o;
 }
 
-json::object EncodeCrossing(const Crossing& c, std::optional<UtcOffset> local) {
-  const Declaration& d = c.declaration;
-  json::object vehicle{{"plate", EncodePlate(d.vehicle.plate)}};
-  if (d.vehicle.trailer_plate) vehicle["trailer_plate"] = EncodePlate(*d.vehicle.trailer_plate);
-  if (d.vehicle.container_number) vehicle["container_number"] = *d.vehicle.container_number;
-  if (d.vehicle.seal_number) vehicle["seal_number"] = *d.vehicle.seal_number;
+namespace {
 
-  json::array lines;
+void WritePlate(JsonWriter& w, std::string_view key, const Plate& p) {
+  w.Key(key)
+      .BeginObject()
+      .Member("display", p.display)
+      .Member("canonical", p.canonical)
+      .Member("country", PlateCountryCode(p.country))
+      .EndObject();
+}
+
+void WriteTime(JsonWriter& w, std::string_view key, Timestamp t, std::optional<UtcOffset> local) {
+  w.Member(key, FormatUtc(t));
+  if (local) w.Member(std::string(key) + "_local", FormatLocal(t, *local));
+}
+
+}  // namespace
+
+std::string EncodeCrossingText(const Crossing& c, std::optional<UtcOffset> local) {
+  const Declaration& d = c.declaration;
+  std::string out;
+  out.reserve(2048);
+  JsonWriter w(out);
+  w.BeginObject()
+      .Member("id", c.id)
+      .Member("company_id", c.company_id)
+      .Member("declared_by", c.declared_by);
+  if (!c.announced_by.empty()) w.Member("announced_by", c.announced_by);
+  w.Member("state", CrossingStateName(c.state))
+      .Member("channel", ChannelName(c.channel))
+      .Member("quarantine_inspection", c.quarantine_inspection)
+      .Member("version", c.version)
+      .Member("direction", d.direction)
+      .Member("lane_class", d.lane_class);
+  w.Key("vehicle").BeginObject();
+  WritePlate(w, "plate", d.vehicle.plate);
+  if (d.vehicle.trailer_plate) WritePlate(w, "trailer_plate", *d.vehicle.trailer_plate);
+  if (d.vehicle.container_number) w.Member("container_number", *d.vehicle.container_number);
+  if (d.vehicle.seal_number) w.Member("seal_number", *d.vehicle.seal_number);
+  w.EndObject();
+  w.Key("driver")
+      .BeginObject()
+      .Member("name", d.driver.name)
+      .Member("document_number", d.driver.document_number)
+      .Member("nationality", d.driver.nationality);
+  if (!d.driver.phone.empty()) w.Member("phone", d.driver.phone);
+  w.EndObject();
+  w.Key("lines").BeginArray();
   for (const auto& l : d.lines) {
-    lines.push_back(
-        json::object{{"hs_code", l.hs.code},
-                     {"hs_description", l.hs.description},
-                     {"description", l.description},
-                     {"packages", l.packages},
-                     {"gross_weight_kg", l.gross_weight_grams % 1000 == 0
-                                             ? json::value(l.gross_weight_grams / 1000)
-                                             : json::value(double(l.gross_weight_grams) / 1000.0)},
-                     {"value", json::object{{"amount", FormatMinor(l.value.minor_units)},
-                                            {"currency", l.value.currency}}},
-                     {"origin_country", l.origin_country}});
+    w.BeginObject()
+        .Member("hs_code", l.hs.code)
+        .Member("hs_description", l.hs.description)
+        .Member("description", l.description)
+        .Member("packages", l.packages)
+        .Key("gross_weight_kg");
+    if (l.gross_weight_grams % 1000 == 0) {
+      w.Int(l.gross_weight_grams / 1000);
+    } else {
+      w.Double(double(l.gross_weight_grams) / 1000.0);
+    }
+    w.Key("value")
+        .BeginObject()
+        .Member("amount", FormatMinor(l.value.minor_units))
+        .Member("currency", l.value.currency)
+        .EndObject()
+        .Member("origin_country", l.origin_country)
+        .EndObject();
   }
-  json::object o;
-  o["id"] = c.id;
-  o["company_id"] = c.company_id;
-  o["declared_by"] = c.declared_by;
-  if (!c.announced_by.empty()) o["announced_by"] = c.announced_by;
-  o["state"] = CrossingStateName(c.state);
-  o["channel"] = ChannelName(c.channel);
-  o["quarantine_inspection"] = c.quarantine_inspection;
-  o["version"] = c.version;
-  o["direction"] = d.direction;
-  o["lane_class"] = d.lane_class;
-  o["vehicle"] = std::move(vehicle);
-  json::object driver{{"name", d.driver.name},
-                      {"document_number", d.driver.document_number},
-                      {"nationality", d.driver.nationality}};
-  if (!d.driver.phone.empty()) driver["phone"] = d.driver.phone;
-  o["driver"] = std::move(driver);
-  o["lines"] = std::move(lines);
-  o["documents"] =
-      json::object{{"customs_declaration", d.documents.customs_declaration},
-                   {"phytosanitary_certificate", d.documents.phytosanitary_certificate},
-                   {"certificate_of_origin", d.documents.certificate_of_origin}};
-  if (d.freshness_deadline) PutTime(o, "freshness_deadline", *d.freshness_deadline, local);
-  PutTime(o, "declaration_valid_until", c.declaration_valid_until, local);
+  w.EndArray();
+  w.Key("documents")
+      .BeginObject()
+      .Member("customs_declaration", d.documents.customs_declaration)
+      .Member("phytosanitary_certificate", d.documents.phytosanitary_certificate)
+      .Member("certificate_of_origin", d.documents.certificate_of_origin)
+      .EndObject();
+  if (d.freshness_deadline) WriteTime(w, "freshness_deadline", *d.freshness_deadline, local);
+  WriteTime(w, "declaration_valid_until", c.declaration_valid_until, local);
   if (c.last_check) {
-    json::object check{{"kind", c.last_check->kind},
-                       {"outcome", c.last_check->outcome},
-                       {"officer", c.last_check->officer}};
-    if (!c.last_check->note.empty()) check["note"] = c.last_check->note;
-    PutTime(check, "at", c.last_check->at, local);
-    o["last_check"] = std::move(check);
+    const CheckResult& check = *c.last_check;
+    w.Key("last_check")
+        .BeginObject()
+        .Member("kind", check.kind)
+        .Member("outcome", check.outcome)
+        .Member("officer", check.officer);
+    if (!check.note.empty()) w.Member("note", check.note);
+    WriteTime(w, "at", check.at, local);
+    w.EndObject();
   }
-  if (!c.refusal_reason.empty()) o["refusal_reason"] = c.refusal_reason;
+  if (!c.refusal_reason.empty()) w.Member("refusal_reason", c.refusal_reason);
   if (!c.queue.empty()) {
     const QueueInfo& q = c.queue;
-    json::object queue{{"ticket", q.ticket}, {"requeues", q.requeues}};
+    w.Key("queue").BeginObject().Member("ticket", q.ticket).Member("requeues", q.requeues);
     auto put = [&](std::string_view key, const std::optional<Timestamp>& t) {
-      if (t) PutTime(queue, key, *t, local);
+      if (t) WriteTime(w, key, *t, local);
     };
     put("booked_slot", q.booked_bucket);
     put("booked_at", q.booked_at);
     put("yard_arrived_at", q.yard_arrived_at);
     put("called_at", q.called_at);
     put("call_deadline", q.call_deadline);
-    if (!q.call_reason.empty()) queue["call_reason"] = q.call_reason;
+    if (!q.call_reason.empty()) w.Member("call_reason", q.call_reason);
     put("predicted_call_at", q.predicted_call_at);
     put("predicted_at", q.predicted_at);
-    o["queue"] = std::move(queue);
+    w.EndObject();
   }
   if (!c.findings.empty()) {
     const GateFindings& f = c.findings;
-    json::object findings;
-    if (f.weighbridge_kg) findings["weighbridge_kg"] = *f.weighbridge_kg;
-    if (!f.phytosanitary.empty()) findings["phytosanitary"] = f.phytosanitary;
+    w.Key("findings").BeginObject();
+    if (f.weighbridge_kg) w.Key("weighbridge_kg").Double(*f.weighbridge_kg);
+    if (!f.phytosanitary.empty()) w.Member("phytosanitary", f.phytosanitary);
     if (!f.certificate_of_origin.empty()) {
-      findings["certificate_of_origin"] = f.certificate_of_origin;
+      w.Member("certificate_of_origin", f.certificate_of_origin);
     }
-    if (!f.customs_declaration.empty()) findings["customs_declaration"] = f.customs_declaration;
-    if (!f.seal.empty()) findings["seal"] = f.seal;
-    o["findings"] = std::move(findings);
+    if (!f.customs_declaration.empty()) w.Member("customs_declaration", f.customs_declaration);
+    if (!f.seal.empty()) w.Member("seal", f.seal);
+    w.EndObject();
   }
   if (c.risk) {
     const RiskDecision& rd = *c.risk;
-    json::array fired;
+    w.Key("risk")
+        .BeginObject()
+        .Member("rule_set", rd.rule_set)
+        .Member("fingerprint", rd.fingerprint)
+        .Key("score")
+        .Double(rd.score)
+        .Member("mandatory_channel", ChannelName(rd.mandatory_channel))
+        .Member("random", rd.random)
+        .Key("fired")
+        .BeginArray();
     for (const auto& f : rd.fired) {
-      fired.push_back(json::object{{"rule", f.rule}, {"line", f.line}, {"score", f.score}});
+      w.BeginObject()
+          .Member("rule", int64_t{f.rule})
+          .Member("line", int64_t{f.line})
+          .Key("score")
+          .Double(f.score)
+          .EndObject();
     }
-    o["risk"] = json::object{
-        {"rule_set", rd.rule_set}, {"fingerprint", rd.fingerprint},
-        {"score", rd.score},       {"mandatory_channel", ChannelName(rd.mandatory_channel)},
-        {"random", rd.random},     {"fired", std::move(fired)}};
+    w.EndArray().EndObject();
   }
-  PutTime(o, "created_at", c.created_at, local);
-  PutTime(o, "updated_at", c.updated_at, local);
-  return o;
+  WriteTime(w, "created_at", c.created_at, local);
+  WriteTime(w, "updated_at", c.updated_at, local);
+  w.EndObject();
+  return out;
+}
+
+json::object EncodeCrossing(const Crossing& c, std::optional<UtcOffset> local) {
+  // The text is the one encoding; the tree is read back from it.
+  return json::parse(EncodeCrossingText(c, local)).as_object();
 }
 
 Result<Crossing> DecodeCrossing(const json::value& doc, const HsNomenclature& hs) {

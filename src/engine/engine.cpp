@@ -5,9 +5,11 @@
 #include <set>
 #include <thread>
 
+#include <boost/json/parse.hpp>
 #include <fmt/format.h>
 
 #include <borderflow/core/json.h>
+#include <borderflow/core/json_writer.h>
 #include <borderflow/domain/crossing_json.h>
 #include <borderflow/engine/engine.h>
 
@@ -31,11 +33,12 @@ bool CanSee(const Actor& actor, const Crossing& c) {
 }
 
 Result<CommandResult> ReplayResponse(const IdempotencyRecord& record) {
-  BF_ASSIGN_OR_RETURN(json::value body, ParseJson(record.response, JsonLimits{64 << 20, 64}));
-  if (!body.is_object()) return Internal("stored idempotent response is corrupt");
+  // The engine wrote it: an object (checked cheaply; Json() parses it if a reader asks).
+  if (record.response.empty() || record.response.front() != '{') {
+    return Internal("stored idempotent response is corrupt");
+  }
   CommandResult r;
   r.status = record.status;
-  r.body = std::move(body.get_object());
   r.body_text = record.response;
   r.replayed = true;
   return r;
@@ -440,13 +443,11 @@ Status Engine::ApplyDeclare(WriteTxn& txn, const Actor& actor, const DeclareCros
   c.created_at = now;
   c.updated_at = now;
   // Encoded once: the stored document, the audit record and the response are the same text.
-  json::object view = CrossingView(c);
-  std::string document = ToJsonText(view);
+  std::string document = CrossingDocument(c);
   BF_TRY(txn.InsertCrossing(c, document));
   BF_ASSIGN_OR_RETURN(AuditRecord record,
                       txn.AppendAudit(Draft(actor, now, "crossing", c.id, "declare", document)));
   result.status = 201;
-  result.body = std::move(view);
   result.body_text = std::move(document);
   result.records.push_back(std::move(record));
   result.crossing = std::move(c);
@@ -468,20 +469,29 @@ Status Engine::ApplyEvent(WriteTxn& txn, const Actor& actor, const RecordCrossin
   BF_ASSIGN_OR_RETURN(std::optional<Crossing> current,
                       LoadForChange(txn, actor, cmd.crossing_id, cmd.expected_version));
   EncodedCrossing encoded;
+  encoded.want_view = false;
   BF_ASSIGN_OR_RETURN(Crossing next,
                       Transition(txn, actor, *current, cmd.event, now, result, {}, &encoded));
   if (cmd.event.type == CrossingEventType::kRecordInspection) {
     BF_TRY(LearnFromInspection(txn, next, now, result));
   }
   const AuditRecord& record = result.records.back();
-  json::object view = std::move(encoded.view);
-  std::string document = std::move(encoded.document);
   result.status = 200;
-  json::object event{
-      {"seq", record.seq}, {"type", CrossingEventName(cmd.event.type)}, {"at", FormatUtc(now)}};
-  // The same text ToJsonText(result.body) would give, without serialising the crossing again.
-  result.body_text = fmt::format(R"({{"event":{},"crossing":{}}})", ToJsonText(event), document);
-  result.body = json::object{{"event", std::move(event)}, {"crossing", std::move(view)}};
+  // {"event":{"seq":..,"type":..,"at":..},"crossing":<the stored document>}
+  std::string text;
+  text.reserve(encoded.document.size() + 96);
+  JsonWriter w(text);
+  w.BeginObject()
+      .Key("event")
+      .BeginObject()
+      .Member("seq", record.seq)
+      .Member("type", CrossingEventName(cmd.event.type))
+      .Member("at", FormatUtc(now))
+      .EndObject()
+      .Key("crossing")
+      .Raw(encoded.document)
+      .EndObject();
+  result.body_text = std::move(text);
   result.crossing = std::move(next);
   return {};
 }
@@ -528,8 +538,7 @@ Status Engine::WriteChange(WriteTxn& txn, const Actor& actor, const Crossing& cu
                            Timestamp now, CommandResult& result, EncodedCrossing* encoded) {
   BF_ASSERT(next.id == current.id && next.version == current.version + 1,
             "a change moves a crossing one version on");
-  json::object view = CrossingView(next);
-  std::string document = ToJsonText(view);
+  std::string document = CrossingDocument(next);
   BF_TRY(txn.UpdateCrossing(next, document, current.version));
   const std::string action_name = action;
   BF_ASSIGN_OR_RETURN(AuditRecord record, txn.AppendAudit(Draft(actor, now, "crossing", next.id,
@@ -546,7 +555,10 @@ Status Engine::WriteChange(WriteTxn& txn, const Actor& actor, const Crossing& cu
   queue_touched_ = true;
   result.changed.push_back(next);
   BF_TRY(EmitPeerMessages(txn, current, next, action_name, now));
-  if (encoded != nullptr) *encoded = EncodedCrossing{std::move(view), std::move(document)};
+  if (encoded != nullptr) {
+    if (encoded->want_view) encoded->view = json::parse(document).as_object();
+    encoded->document = std::move(document);
+  }
   return {};
 }
 
@@ -646,6 +658,15 @@ Result<GateStatus> Engine::GetGateStatus() {
 
 json::object Engine::CrossingView(const Crossing& c) const {
   return EncodeCrossing(c, config_.self.utc_offset);
+}
+
+std::string Engine::CrossingDocument(const Crossing& c) const {
+  return EncodeCrossingText(c, config_.self.utc_offset);
+}
+
+json::object CommandResult::Json() const {
+  if (!body.empty() || body_text.empty()) return body;
+  return json::parse(body_text).as_object();
 }
 
 }  // namespace borderflow

@@ -870,10 +870,10 @@ Status Engine::AssessByRules(WriteTxn& txn, Timestamp now, CommandResult& result
                                    {"quarantine_inspection", a.quarantine},
                                    {"note", note}}};
   EncodedCrossing encoded;
+  encoded.want_view = false;
   BF_ASSIGN_OR_RETURN(
       Crossing next, Transition(txn, Actor::System(), current, event, now, result,
                                 json::object{{"assessment", std::move(why_assessment)}}, &encoded));
-  result.body = std::move(encoded.view);
   result.body_text = std::move(encoded.document);
   result.crossing = std::move(next);
   return {};

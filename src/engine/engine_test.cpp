@@ -259,7 +259,7 @@ class EngineTest : public ::testing::TestWithParam<EngineMode> {
   std::string MustDeclare(const Actor& actor, std::string_view plate = "12C-123.45",
                           std::string_view lane_class = "fresh_produce") {
     CommandResult r = MustRun(Declare(actor, NextKey(), plate, lane_class));
-    return r.body.contains("id") ? std::string(r.body.at("id").as_string()) : "";
+    return r.Json().contains("id") ? std::string(r.Json().at("id").as_string()) : "";
   }
   std::string NextKey() { return fmt::format("key-{}", ++keys_); }
 
@@ -299,7 +299,7 @@ class EngineTest : public ::testing::TestWithParam<EngineMode> {
 };
 
 void ExpectError(const Result<CommandResult>& r, ErrorKind kind, std::string_view code) {
-  ASSERT_FALSE(r) << "unexpected success: " << ToJsonText(r->body);
+  ASSERT_FALSE(r) << "unexpected success: " << ToJsonText(r->Json());
   EXPECT_EQ(r.error().kind, kind) << r.error().ToString();
   EXPECT_EQ(r.error().code, code) << r.error().ToString();
 }
@@ -311,11 +311,11 @@ TEST_P(EngineTest, DeclareAndEvents) {
   ASSERT_TRUE(declared) << declared.error().ToString();
   EXPECT_EQ(declared->status, 201);
   EXPECT_FALSE(declared->replayed);
-  const std::string id(declared->body.at("id").as_string());
+  const std::string id(declared->Json().at("id").as_string());
   EXPECT_TRUE(id.starts_with("CR-")) << id;
-  EXPECT_EQ(declared->body.at("state").as_string(), "declared");
-  EXPECT_EQ(declared->body.at("version").as_int64(), 1);
-  EXPECT_EQ(declared->body.at("company_id").as_string(), "COMPANY-A");
+  EXPECT_EQ(declared->Json().at("state").as_string(), "declared");
+  EXPECT_EQ(declared->Json().at("version").as_int64(), 1);
+  EXPECT_EQ(declared->Json().at("company_id").as_string(), "COMPANY-A");
   ASSERT_EQ(declared->records.size(), 1u);
   EXPECT_EQ(declared->records[0].seq, 1);
   EXPECT_EQ(declared->records[0].action, "declare");
@@ -328,10 +328,10 @@ TEST_P(EngineTest, DeclareAndEvents) {
       Event(kCustoms, "k2", id, CrossingEventType::kAssess, R"({"channel": "yellow"})"));
   ASSERT_TRUE(assessed) << assessed.error().ToString();
   EXPECT_EQ(assessed->status, 200);
-  EXPECT_EQ(assessed->body.at("crossing").at("state").as_string(), "assessed");
-  EXPECT_EQ(assessed->body.at("crossing").at("version").as_int64(), 2);
-  EXPECT_EQ(assessed->body.at("event").at("seq").as_int64(), 2);
-  EXPECT_EQ(assessed->body.at("event").at("at").as_string(), "2026-11-29T01:03:00.000Z");
+  EXPECT_EQ(assessed->Json().at("crossing").at("state").as_string(), "assessed");
+  EXPECT_EQ(assessed->Json().at("crossing").at("version").as_int64(), 2);
+  EXPECT_EQ(assessed->Json().at("event").at("seq").as_int64(), 2);
+  EXPECT_EQ(assessed->Json().at("event").at("at").as_string(), "2026-11-29T01:03:00.000Z");
   ASSERT_EQ(assessed->records.size(), 1u);
   EXPECT_EQ(assessed->records[0].action, "assess");
   Crossing c = Stored(id);
@@ -375,14 +375,14 @@ TEST_P(EngineTest, IdempotencyKeyIsRequiredAndBounded) {
 
 TEST_P(EngineTest, IdempotentReplay) {
   CommandResult first = MustRun(Declare(kFwdA, "same"));
-  const std::string id(first.body.at("id").as_string());
+  const std::string id(first.Json().at("id").as_string());
   clock_.Advance(std::chrono::minutes(1));
 
   auto replay = engine_->Execute(Declare(kFwdA, "same"));
   ASSERT_TRUE(replay) << replay.error().ToString();
   EXPECT_TRUE(replay->replayed);
   EXPECT_EQ(replay->status, 201);
-  EXPECT_EQ(ToJsonText(replay->body), ToJsonText(first.body));
+  EXPECT_EQ(ToJsonText(replay->Json()), ToJsonText(first.Json()));
   EXPECT_TRUE(replay->records.empty());
   EXPECT_EQ(AuditCount(), 1);
   EXPECT_EQ(engine_->stats().replays.load(), 1u);
@@ -393,7 +393,7 @@ TEST_P(EngineTest, IdempotentReplay) {
   EXPECT_EQ(AuditCount(), 1);
   CommandResult other = MustRun(Declare(kFwdB, "same"));
   EXPECT_FALSE(other.replayed);
-  EXPECT_NE(other.body.at("id"), first.body.at("id"));
+  EXPECT_NE(other.Json().at("id"), first.Json().at("id"));
   EXPECT_EQ(AuditCount(), 2);
 
   // An event retried after the crossing moved on returns its first result.
@@ -404,8 +404,8 @@ TEST_P(EngineTest, IdempotentReplay) {
       Event(kCustoms, "assess-1", id, CrossingEventType::kAssess, R"({"channel": "green"})"));
   ASSERT_TRUE(again) << again.error().ToString();
   EXPECT_TRUE(again->replayed);
-  EXPECT_EQ(ToJsonText(again->body), ToJsonText(assessed.body));
-  EXPECT_EQ(again->body.at("crossing").at("state").as_string(), "assessed");
+  EXPECT_EQ(ToJsonText(again->Json()), ToJsonText(assessed.Json()));
+  EXPECT_EQ(again->Json().at("crossing").at("state").as_string(), "assessed");
   EXPECT_EQ(Stored(id).state, CrossingState::kInYard);
   EXPECT_EQ(Stored(id).version, 3);
   ExpectChainIntact(4);
@@ -415,7 +415,7 @@ TEST_P(EngineTest, IdempotentReplay) {
   auto after = engine_->Execute(Declare(kFwdA, "same"));
   ASSERT_TRUE(after);
   EXPECT_TRUE(after->replayed);
-  EXPECT_EQ(ToJsonText(after->body), ToJsonText(first.body));
+  EXPECT_EQ(ToJsonText(after->Json()), ToJsonText(first.Json()));
   EXPECT_EQ(AuditCount(), 4);
 }
 
@@ -458,7 +458,7 @@ TEST_P(EngineTest, ConcurrentSubmitsAllCommitOnce) {
     const auto& r = collector.result(n);
     ASSERT_TRUE(r) << n << ": " << r.error().ToString();
     EXPECT_EQ(r->status, 201);
-    ids.insert(std::string(r->body.at("id").as_string()));
+    ids.insert(std::string(r->Json().at("id").as_string()));
     ASSERT_EQ(r->records.size(), 1u);
     seqs.insert(r->records[0].seq);
   }
@@ -536,7 +536,7 @@ TEST_P(WriterEngineTest, FailingCommandInBatchDoesNotAffectOthers) {
   ok(5);
   ASSERT_TRUE(collector.result(5));
   EXPECT_TRUE(collector.result(5)->replayed);
-  EXPECT_EQ(ToJsonText(collector.result(5)->body), ToJsonText(collector.result(0)->body));
+  EXPECT_EQ(ToJsonText(collector.result(5)->Json()), ToJsonText(collector.result(0)->Json()));
   ExpectError(collector.result(6), ErrorKind::kNotFound, "crossing_not_found");
   ok(7);
   ok(8);
@@ -792,10 +792,10 @@ TEST_P(EngineTest, UsersAndTokensRequireTheAdministrator) {
   CommandResult added =
       MustRun(Command{kAdmin, "", "", AddUser{"new.user", Role::kCustomsOfficer, ""}});
   EXPECT_EQ(added.status, 201);
-  EXPECT_EQ(added.body.at("role").as_string(), "customs_officer");
+  EXPECT_EQ(added.Json().at("role").as_string(), "customs_officer");
   CommandResult issued = MustRun(Command{kAdmin, "", "", IssueApiToken{"new.user", "desk", {}}});
   EXPECT_EQ(issued.status, 201);
-  auto parts = ParseToken(issued.body.at("token").as_string());
+  auto parts = ParseToken(issued.Json().at("token").as_string());
   ASSERT_TRUE(parts);
   auto token = store_->FindToken(parts->id);
   ASSERT_TRUE(token && *token);

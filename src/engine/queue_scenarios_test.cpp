@@ -579,7 +579,7 @@ class Run {
     if (expect_error) {
       if (result) {
         Fail(fmt::format("accepted; expected error {}: {}", *expect_error,
-                         ToJsonText(result->body)));
+                         ToJsonText(result->Json())));
         return {};
       }
       if (result.error().code != *expect_error) {
@@ -604,9 +604,10 @@ class Run {
           Truck{c.id, c.declaration.vehicle.plate.canonical, as.value_or("fwd-a")};
     }
     if (a == "plate_read" && r.Has("name")) {
-      const json::value* read = result->body.if_contains("read");
+      const json::object body = result->Json();
+      const json::value* read = body.if_contains("read");
       if (read == nullptr) {
-        Fail("the read was applied: nothing to name: " + ToJsonText(result->body));
+        Fail("the read was applied: nothing to name: " + ToJsonText(body));
       } else {
         reads_[std::string(r.String("name", 64).value())] = std::string(read->at("id").as_string());
       }
@@ -617,7 +618,7 @@ class Run {
   // --- expectations --------------------------------------------------------------------------
 
   Status Check(const JsonObjectReader& r, const CommandResult* result) {
-    const json::object body = result ? result->body : json::object();
+    const json::object body = result ? result->Json() : json::object();
     auto require_result = [&](std::string_view key) -> Status {
       if (result == nullptr) {
         return InvalidArgument("bad_scenario", "this expectation needs a successful command",

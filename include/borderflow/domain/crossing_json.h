@@ -34,6 +34,9 @@ Result<Driver> DecodeDriver(const JsonObjectReader& driver);
 // ("created_at_local": "2026-11-29T08:00:00+07:00").
 boost::json::object EncodeCrossing(const Crossing& c,
                                    std::optional<UtcOffset> local = std::nullopt);
+// The same document as compact JSON text (what ToJsonText(EncodeCrossing(c, local)) gives),
+// written directly: the engine stores and audits this on every change of a crossing.
+std::string EncodeCrossingText(const Crossing& c, std::optional<UtcOffset> local = std::nullopt);
 
 // Reads a document written by EncodeCrossing (the stored form).
 Result<Crossing> DecodeCrossing(const boost::json::value& doc, const HsNomenclature& hs);

@@ -211,13 +211,18 @@ struct Command {
 };
 
 struct CommandResult {
-  int status = 200;                  // 201 when something was created
-  boost::json::object body;          // the response document
-  std::string body_text;             // the same, serialised once (what the API sends and replays)
-  bool replayed = false;             // true when this is the stored first result of a retry
+  int status = 200;  // 201 when something was created
+  // The response document. Declarations, crossing events and replays write only body_text
+  // (the hot paths); readers outside the engine use Json(), which parses it then.
+  boost::json::object body;
+  std::string body_text;  // the document serialised once (what the API sends and replays)
+  bool replayed = false;  // true when this is the stored first result of a retry
   std::vector<AuditRecord> records;  // what this command appended (empty when replayed)
   std::optional<Crossing> crossing;  // the crossing after a crossing command (not on replays)
   std::vector<Crossing> changed;     // every crossing the command changed, in order
+
+  // The response document: `body`, or body_text parsed when only the text was written.
+  boost::json::object Json() const;
 };
 
 }  // namespace borderflow

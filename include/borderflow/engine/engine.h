@@ -99,6 +99,8 @@ class Engine {
 
   // The JSON document of a crossing as stored and audited (local times of this side).
   boost::json::object CrossingView(const Crossing& c) const;
+  // The same as text, written directly (what every change of a crossing stores).
+  std::string CrossingDocument(const Crossing& c) const;
   // The same with its place in the queue as planned now ("expected_call"), for reads.
   boost::json::object LiveCrossingView(const Crossing& c) const;
 
@@ -183,8 +185,9 @@ class Engine {
   // Moves `current` by `event` inside the running command: queue rules, the new state, its
   // audit record; updates the queue book. `why` is added to the audit record.
   struct EncodedCrossing {
-    boost::json::object view;
-    std::string document;  // the view serialised (what is stored)
+    bool want_view = true;     // false on hot paths: the document alone
+    boost::json::object view;  // the document as a tree, when wanted
+    std::string document;      // what is stored and audited
   };
   Result<Crossing> Transition(WriteTxn& txn, const Actor& actor, const Crossing& current,
                               const CrossingEvent& event, Timestamp now, CommandResult& result,
