@@ -117,8 +117,9 @@ Status Engine::ApplyQueueRules(WriteTxn& txn, const Actor& actor, const Crossing
   std::string lane_key = QueueBook::LaneKey(d.direction, d.lane_class);
   // The expected call of `next` as it joins the live queue now (scored when it is called).
   auto predict = [&] {
-    LanePlan plan = queue_->Plan(d.direction, d.lane_class, now, &next);
-    for (const auto& call : plan.calls) {
+    std::shared_ptr<const LanePlan> plan =
+        queue_->SharedPlan(d.direction, d.lane_class, now, &next);
+    for (const auto& call : plan->calls) {
       if (call.crossing_id != next.id) continue;
       next.queue.predicted_call_at =
           Stretch(now, call.expected_call, queue_->SlownessFactor(d.direction, d.lane_class));

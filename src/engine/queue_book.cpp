@@ -423,6 +423,8 @@ Status QueueBook::Load(Store& store) {
 
 void QueueBook::Upsert(const Crossing& c) {
   std::lock_guard lock(mu_);
+  const uint64_t version_before =
+      Lane(c.declaration.direction, c.declaration.lane_class).queued_version;
   auto it = crossings_.find(c.id);
   if (it != crossings_.end()) {
     auto range = by_plate_.equal_range(it->second.declaration.vehicle.plate.canonical);
@@ -441,6 +443,7 @@ void QueueBook::Upsert(const Crossing& c) {
     by_plate_.emplace(c.declaration.vehicle.plate.canonical, c.id);
     max_ticket_ = std::max(max_ticket_, c.queue.ticket);
   }
+  AdoptPrediction(c, version_before);
   Invalidate();
 }
 
@@ -457,7 +460,10 @@ void QueueBook::AddCapacityChange(const CapacityChange& change) {
 
 void QueueBook::ForgetLanePlans() {
   for (auto& [direction, lanes] : lane_index_) {
-    for (auto& [lane_class, lane] : lanes) lane.plan.reset();
+    for (auto& [lane_class, lane] : lanes) {
+      lane.plan.reset();
+      lane.prediction.reset();
+    }
   }
 }
 
@@ -754,10 +760,43 @@ LanePlan QueueBook::Plan(std::string_view direction, std::string_view lane_class
 }
 
 std::shared_ptr<const LanePlan> QueueBook::SharedPlan(std::string_view direction,
-                                                      std::string_view lane_class,
-                                                      Timestamp now) const {
+                                                      std::string_view lane_class, Timestamp now,
+                                                      const Crossing* extra) const {
   std::lock_guard lock(mu_);
-  return CachedPlanLocked(direction, lane_class, now);
+  if (extra == nullptr) return CachedPlanLocked(direction, lane_class, now);
+  auto plan = std::make_shared<const LanePlan>(PlanLocked(direction, lane_class, now, extra));
+  if (extra->declaration.direction == direction && extra->declaration.lane_class == lane_class &&
+      (extra->state == CrossingState::kBooked || extra->state == CrossingState::kInYard)) {
+    LaneIndex& lane = Lane(direction, lane_class);
+    lane.prediction = LaneIndex::Prediction{TruckFor(*extra), lane.queued_version,
+                                            PlanKeyFor(direction, lane_class, lane, now), plan};
+  }
+  return plan;
+}
+
+void QueueBook::AdoptPrediction(const Crossing& c, uint64_t version_before) {
+  LaneIndex& lane = Lane(c.declaration.direction, c.declaration.lane_class);
+  if (!lane.prediction) return;
+  LaneIndex::Prediction prediction = std::move(*lane.prediction);
+  lane.prediction.reset();
+  const QueueTruck& p = prediction.truck;
+  if (p.crossing_id != c.id || prediction.base_version != version_before) return;
+  // The plan with `extra` listed the other queued trucks in (ticket, id) order and put `extra`
+  // after those with a ticket not above its own: the queue now holds the same list if the
+  // truck is the same and no other truck has its ticket.
+  auto it = lane.queued.find(std::make_pair(c.queue.ticket, c.id));
+  if (it == lane.queued.end()) return;
+  const QueueTruck& t = it->second;
+  if (t.priority != p.priority || t.ticket != p.ticket || t.in_yard != p.in_yard ||
+      t.booked_bucket != p.booked_bucket || t.freshness_deadline != p.freshness_deadline ||
+      t.declaration_valid_until != p.declaration_valid_until) {
+    return;
+  }
+  if (it != lane.queued.begin() && std::prev(it)->first.first == t.ticket) return;
+  if (std::next(it) != lane.queued.end() && std::next(it)->first.first == t.ticket) return;
+  lane.plan = std::move(prediction.plan);
+  lane.plan_key = prediction.key;
+  lane.plan_key.queued_version = lane.queued_version;
 }
 
 LanePlan QueueBook::PlanLocked(std::string_view direction, std::string_view lane_class,
@@ -767,14 +806,15 @@ LanePlan QueueBook::PlanLocked(std::string_view direction, std::string_view lane
                   RangeFor(direction, lane_class, request.now, request.horizon_end));
 }
 
-std::shared_ptr<const LanePlan> QueueBook::CachedPlanLocked(std::string_view direction,
-                                                            std::string_view lane_class,
-                                                            Timestamp now) const {
-  // What RequestFor and RangeFor would make of `now` (PlanLane reads `now` only through the
-  // current bucket and the range; policies do not read it).
+QueueBook::LaneIndex::PlanKey QueueBook::PlanKeyFor(std::string_view direction,
+                                                    std::string_view lane_class,
+                                                    const LaneIndex& lane, Timestamp now) const {
+  // What RequestFor and RangeFor make of `now` (PlanLane reads `now` only through the current
+  // bucket and the range; policies do not read it).
   const CapacityPlan& capacity = *capacity_;
   const Duration bucket = capacity.bucket();
   LaneIndex::PlanKey key;
+  key.queued_version = lane.queued_version;
   key.first = capacity.BucketStart(now);
   const Timestamp horizon_end = now + config_.queue.booking_horizon + config_.queue.bucket;
   key.buckets =
@@ -784,8 +824,14 @@ std::shared_ptr<const LanePlan> QueueBook::CachedPlanLocked(std::string_view dir
         counters->second.bucket == key.first ? counters->second.calls_in_bucket : 0;
     key.cyclic_phase = counters->second.calls_total;
   }
+  return key;
+}
+
+std::shared_ptr<const LanePlan> QueueBook::CachedPlanLocked(std::string_view direction,
+                                                            std::string_view lane_class,
+                                                            Timestamp now) const {
   LaneIndex& lane = Lane(direction, lane_class);
-  key.queued_version = lane.queued_version;
+  LaneIndex::PlanKey key = PlanKeyFor(direction, lane_class, lane, now);
   if (lane.plan == nullptr || !(lane.plan_key == key)) {
     lane.plan = std::make_shared<const LanePlan>(PlanLocked(direction, lane_class, now, nullptr));
     lane.plan_key = key;

@@ -176,9 +176,12 @@ class QueueBook {
   LanePlan Plan(std::string_view direction, std::string_view lane_class, Timestamp now,
                 const Crossing* extra = nullptr) const;
   // The plan for one lane at `now`, shared: kept per lane until the lane's queue, its counters,
-  // the bucket, the capacity or the policy change.
+  // the bucket, the capacity or the policy change. With `extra`, as Plan; when `extra` then
+  // joins the lane unchanged (Upsert) and nothing else changed in the lane meanwhile, that plan
+  // becomes the lane's kept plan.
   std::shared_ptr<const LanePlan> SharedPlan(std::string_view direction,
-                                             std::string_view lane_class, Timestamp now) const;
+                                             std::string_view lane_class, Timestamp now,
+                                             const Crossing* extra = nullptr) const;
   // Every lane's plan at `now` (cached until the book or the bucket changes).
   std::map<std::string, LanePlan> Plans(Timestamp now) const;
   // The planned call of a crossing, if planned.
@@ -214,6 +217,15 @@ class QueueBook {
     };
     PlanKey plan_key;
     std::shared_ptr<const LanePlan> plan;  // null: none kept
+    // A plan made with an extra truck (a prediction as a truck joins), and the lane's
+    // queued_version it was made on.
+    struct Prediction {
+      QueueTruck truck;
+      uint64_t base_version = 0;
+      PlanKey key;
+      std::shared_ptr<const LanePlan> plan;
+    };
+    std::optional<Prediction> prediction;
   };
   using LaneIndexes =
       std::map<std::string, std::map<std::string, LaneIndex, std::less<>>, std::less<>>;
@@ -228,6 +240,12 @@ class QueueBook {
   std::shared_ptr<const LanePlan> CachedPlanLocked(std::string_view direction,
                                                    std::string_view lane_class,
                                                    Timestamp now) const;
+  // The key of the lane's plan at `now` with its queue as it is (requires mu_).
+  LaneIndex::PlanKey PlanKeyFor(std::string_view direction, std::string_view lane_class,
+                                const LaneIndex& lane, Timestamp now) const;
+  // After `c` was indexed: the lane's prediction for `c` becomes its kept plan if `c` joined
+  // the queue as predicted on the queue the prediction saw (`version_before`).
+  void AdoptPrediction(const Crossing& c, uint64_t version_before);
   // Drops every lane's kept plan (the capacity or the policy changed).
   void ForgetLanePlans();
   // The active policy (requires mu_).

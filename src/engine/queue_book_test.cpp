@@ -87,9 +87,26 @@ TEST(QueueBook, KeptPlansEqualFreshPlans) {
     Timestamp now = start;
     for (int n = 1; n <= 40; ++n) {
       all.push_back(Truck(n, n % 4 == 0 ? CrossingState::kBooked : CrossingState::kInYard, now));
+      // As the engine predicts a joining truck's call: its plan becomes the lane's kept plan.
+      if (n % 2 == 1) book.SharedPlan("VN-CN", "fresh_produce", now, &all.back());
       book.Upsert(all.back());
-      if (n % 7 == 0) check(now, fmt::format("truck {}", n));
+      if (n % 7 == 0 || n % 5 == 1) check(now, fmt::format("truck {}", n));
     }
+    // A booked truck enters the yard (its entry is replaced), predicted first.
+    all[3].state = CrossingState::kInYard;
+    book.SharedPlan("VN-CN", "fresh_produce", now, &all[3]);
+    book.Upsert(all[3]);
+    check(now, "booked truck in the yard");
+    // A prediction that the truck does not follow (it joins with another ticket).
+    Crossing predicted = all[5];
+    predicted.queue.ticket = 1000;
+    all[5].state = CrossingState::kCalled;
+    book.Upsert(all[5]);
+    book.SharedPlan("VN-CN", "fresh_produce", now, &predicted);
+    all[5].state = CrossingState::kInYard;
+    all[5].queue.ticket = 1001;
+    book.Upsert(all[5]);
+    check(now, "requeued with another ticket than predicted");
     check(now, "all in");
     check(now + std::chrono::minutes(5), "later in the same bucket");
     check(now + std::chrono::minutes(20), "the next bucket");

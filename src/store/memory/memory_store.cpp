@@ -98,14 +98,14 @@ struct StoredCrossing {
 
 // The tables that the write transaction reads, the same shape in a layer and committed.
 struct Tables {
-  ByName<StoredCrossing> crossings;  // by id
-  ByName<UserRecord> users;          // by id
-  ByName<std::string> user_ids;      // name -> id
-  ByName<TokenRecord> tokens;        // by id
+  ByName<UserRecord> users;      // by id
+  ByName<std::string> user_ids;  // name -> id
+  ByName<TokenRecord> tokens;    // by id
 };
 
 // Uncommitted changes: of one function (a savepoint) or of the successful functions of a batch.
 struct Layer : Tables {
+  ByName<StoredCrossing> crossings;                     // by id
   ByName<ByName<IdempotencyRecord>> idempotency;        // scope -> key -> record
   std::vector<AuditRecord> audit;                       // ascending seq, without gaps
   ByName<ByName<std::optional<StoredRecord>>> records;  // kind -> id -> record; nullopt: deleted
@@ -142,6 +142,8 @@ GroupKey GroupOf(const Crossing& c) {
 }
 
 struct Committed : Tables {
+  HashByName<StoredCrossing> crossings;                   // by id
+  IdSet ids;                                              // every id of `crossings`, in order
   HashByName<HashByName<IdempotencyRecord>> idempotency;  // scope -> key -> record
   // Ascending seq, without gaps. A deque: growing never moves the records already there.
   std::deque<AuditRecord> audit;
@@ -166,7 +168,11 @@ struct Committed : Tables {
           if (it->second.empty()) index.erase(it);
         }
       }
-      if (new_value != nullptr) index[*new_value].insert(id);
+      // Ids are mostly time-ordered: a new one usually goes last, where the hint finds it at once.
+      if (new_value != nullptr) {
+        IdSet& ids = index[*new_value];
+        ids.insert(ids.end(), id);
+      }
     };
     auto company = [](const Crossing* c) { return c ? &c->company_id : nullptr; };
     auto plate = [](const Crossing* c) {
@@ -198,6 +204,7 @@ struct Committed : Tables {
       auto it = crossings.find(id);
       if (it == crossings.end()) {
         it = crossings.emplace(id, std::move(entry)).first;
+        ids.insert(ids.end(), it->first);
         Reindex(it->first, nullptr, &it->second.crossing);
       } else {
         Reindex(it->first, &it->second.crossing, &entry.crossing);
@@ -389,7 +396,10 @@ class MemoryWriteTxn final : public WriteTxn {
   }
 
   const StoredCrossing* NewestCrossing(std::string_view id) const {
-    return Newest([&](const Tables& t) { return Find(t.crossings, id); });
+    for (const Layer* layer : {&fn_, &batch_}) {
+      if (const StoredCrossing* c = Find(layer->crossings, id)) return c;
+    }
+    return Find(base_.crossings, id);
   }
 
   const IdempotencyRecord* NewestIdempotency(std::string_view scope, std::string_view key) const {
@@ -514,8 +524,7 @@ Result<CrossingPage> MemoryStore::ListCrossings(const CrossingFilter& filter) {
   std::shared_lock lock(impl_->mu);
   const Committed& data = impl_->data;
   // Like SQLite's planner, walk the narrowest index at hand (ids ascend in each), else all.
-  const IdSet* ids = nullptr;
-  bool indexed = true;
+  const IdSet* ids = &data.ids;
   if (filter.plate) {
     ids = Find(data.by_plate, *filter.plate);
   } else if (filter.company_id) {
@@ -523,22 +532,14 @@ Result<CrossingPage> MemoryStore::ListCrossings(const CrossingFilter& filter) {
   } else if (filter.state) {
     auto it = data.by_state.find(*filter.state);
     ids = it == data.by_state.end() ? nullptr : &it->second;
-  } else {
-    indexed = false;
   }
 
   std::vector<const Crossing*> hits;  // one more than a page tells whether another follows
-  auto consider = [&](const Crossing& c) {
-    if (Matches(filter, c)) hits.push_back(&c);
-    return hits.size() > limit;
-  };
-  if (!indexed) {
-    for (auto it = data.crossings.upper_bound(filter.after); it != data.crossings.end(); ++it) {
-      if (consider(it->second.crossing)) break;
-    }
-  } else if (ids) {
+  if (ids) {
     for (auto it = ids->upper_bound(filter.after); it != ids->end(); ++it) {
-      if (consider(data.crossings.find(*it)->second.crossing)) break;
+      const Crossing& c = data.crossings.find(*it)->second.crossing;
+      if (Matches(filter, c)) hits.push_back(&c);
+      if (hits.size() > limit) break;
     }
   }
 
