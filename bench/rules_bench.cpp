@@ -3,9 +3,14 @@
 // history and watch-list rules; random selection), goal >= 1,000,000/s. Also reports the compile
 // time of the set and how many rules fire per declaration.
 //
-//   rules_bench                       (200 rules, 10,000 distinct declarations, 3 s)
-//   rules_bench --rules 1000 --seconds 5 --markdown out.md
+// The set is run twice, its text differing only in `random draw`: siphash24 (what new sets say)
+// and blake2b (the default of sets written before it), in alternating slices of the measured
+// time so that both see the same load; the table gives their ratio.
+//
+//   rules_bench                       (200 rules, 10,000 distinct declarations, 3 s each)
+//   rules_bench --rules 1000 --seconds 5 --draw siphash24 --markdown out.md
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <ctime>
@@ -32,10 +37,11 @@ const char* kHs[] = {"08106000", "08109040", "08045020", "08039010", "07099990",
                      "61091010", "87089900", "39269099", "72142000", "10063099", "09041110"};
 const char* kOrigins[] = {"VN", "CN", "TH", "LA", "KH", "MY"};
 
-std::string GenerateRules(int count, Random& rng) {
-  std::string out =
+std::string GenerateRules(int count, Random& rng, std::string_view draw) {
+  std::string out = fmt::format(
       "ruleset \"bench\" version 1\nthreshold yellow 30\nthreshold red 80\n"
-      "random minimum 1%\n";
+      "random minimum 1%\nrandom draw {}\n",
+      draw);
   for (const char* hs : kHs) {
     out += fmt::format("reference hs.subheading {} unit_value {} .. {}\n", std::string(hs, 6),
                        1 + rng.Next64() % 5, 50 + rng.Next64() % 500);
@@ -148,77 +154,130 @@ std::vector<RiskFacts> GenerateFacts(size_t n, Random& rng) {
 }  // namespace
 }  // namespace borderflow::rules
 
+namespace {
+
+using namespace borderflow;
+using namespace borderflow::rules;
+
+double ThreadCpuSeconds() {
+  timespec ts;
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) * 1e-9;
+}
+
+// One rule set under measurement: its statistics from one pass and the time spent so far.
+struct Run {
+  std::string draw;
+  RuleSet rules;
+  double compile_ms = 0;
+  size_t fired = 0, red = 0, yellow = 0;
+  uint64_t done = 0;
+  uint64_t checksum = 0;
+  double cpu = 0;
+  double wall = 0;
+  double Rate() const { return static_cast<double>(done) / cpu; }
+};
+
+// Assesses every declaration in turn for about `seconds` of wall-clock time.
+void Measure(Run& run, const std::vector<RiskFacts>& facts, double seconds, Assessment& a) {
+  using Clock = std::chrono::steady_clock;
+  const double cpu_start = ThreadCpuSeconds();
+  const auto start = Clock::now();
+  const auto deadline = start + std::chrono::duration<double>(seconds);
+  while (Clock::now() < deadline) {
+    for (const auto& f : facts) {
+      Assess(run.rules, f, &a);
+      run.checksum += static_cast<uint64_t>(a.channel) + a.fired.size();
+    }
+    run.done += facts.size();
+  }
+  run.wall += std::chrono::duration<double>(Clock::now() - start).count();
+  run.cpu += ThreadCpuSeconds() - cpu_start;
+}
+
+}  // namespace
+
 int main(int argc, char** argv) {
-  using namespace borderflow;
-  using namespace borderflow::rules;
   using Clock = std::chrono::steady_clock;
   CLI::App app{"borderflow selectivity rules benchmark"};
   int rule_count = 200;
   size_t declarations = 10000;
   double seconds = 3;
+  int slices = 6;
+  std::string draw = "both";
   std::string markdown;
   app.add_option("--rules", rule_count, "rules in the generated set")->capture_default_str();
   app.add_option("--declarations", declarations, "distinct declarations assessed in turn")
       ->capture_default_str();
-  app.add_option("--seconds", seconds, "measured seconds")->capture_default_str();
+  app.add_option("--seconds", seconds, "measured seconds per draw algorithm")
+      ->capture_default_str();
+  app.add_option("--slices", slices, "alternating slices the measured time is cut into")
+      ->capture_default_str();
+  app.add_option("--draw", draw, "the sets' random draw: siphash24, blake2b or both")
+      ->check(CLI::IsMember({"both", "siphash24", "blake2b"}))
+      ->capture_default_str();
   app.add_option("--markdown", markdown, "also write the result table to this file");
   CLI11_PARSE(app, argc, argv);
 
-  SeededRandom rng(42);
-  std::string text = GenerateRules(rule_count, rng);
-  RuleCompileOptions options;
-  options.secret = "bench-secret-0123456789";
-  auto t0 = Clock::now();
-  auto rs = CompileRuleSet(text, options);
-  double compile_ms = std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
-  if (!rs) {
-    std::cerr << rs.error().ToString() << "\n";
-    return 2;
+  std::vector<std::string> draws;
+  if (draw == "both" || draw == "siphash24") draws.push_back("siphash24");
+  if (draw == "both" || draw == "blake2b") draws.push_back("blake2b");
+  std::vector<Run> runs;
+  std::vector<RiskFacts> facts;
+  size_t text_bytes = 0;
+  for (const std::string& d : draws) {
+    SeededRandom rng(42);  // the same rules and declarations for every draw
+    std::string text = GenerateRules(rule_count, rng, d);
+    text_bytes = text.size();
+    RuleCompileOptions options;
+    options.secret = "bench-secret-0123456789";
+    auto t0 = Clock::now();
+    auto rs = CompileRuleSet(text, options);
+    double compile_ms = std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
+    if (!rs) {
+      std::cerr << rs.error().ToString() << "\n";
+      return 2;
+    }
+    std::vector<RiskFacts> generated = GenerateFacts(declarations, rng);
+    if (facts.empty()) facts = std::move(generated);
+    runs.push_back(Run{d, std::move(*rs), compile_ms});
   }
-  std::vector<RiskFacts> facts = GenerateFacts(declarations, rng);
 
   Assessment a;
   // Warm-up, and the statistics of one pass.
-  size_t fired = 0, red = 0, yellow = 0;
-  for (const auto& f : facts) {
-    Assess(*rs, f, &a);
-    fired += a.fired.size();
-    red += a.channel == Channel::kRed ? 1 : 0;
-    yellow += a.channel == Channel::kYellow ? 1 : 0;
+  for (Run& run : runs) {
+    for (const auto& f : facts) {
+      Assess(run.rules, f, &a);
+      run.fired += a.fired.size();
+      run.red += a.channel == Channel::kRed ? 1 : 0;
+      run.yellow += a.channel == Channel::kYellow ? 1 : 0;
+    }
   }
   // The machine may be shared: the rate per core is measured in this thread's CPU time, and
-  // the wall-clock rate is shown beside it.
-  auto cpu_now = [] {
-    timespec ts;
-    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-    return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) * 1e-9;
-  };
-  uint64_t done = 0;
-  uint64_t checksum = 0;
-  double cpu_start = cpu_now();
-  auto start = Clock::now();
-  auto deadline = start + std::chrono::duration<double>(seconds);
-  while (Clock::now() < deadline) {
-    for (const auto& f : facts) {
-      Assess(*rs, f, &a);
-      checksum += static_cast<uint64_t>(a.channel) + a.fired.size();
-    }
-    done += facts.size();
+  // the wall-clock rate is shown beside it. The draws take turns, slice by slice.
+  slices = std::max(1, slices);
+  for (int s = 0; s < slices; ++s) {
+    for (Run& run : runs) Measure(run, facts, seconds / slices, a);
   }
-  double elapsed = std::chrono::duration<double>(Clock::now() - start).count();
-  double cpu = cpu_now() - cpu_start;
-  double rate = static_cast<double>(done) / cpu;
-  double wall_rate = static_cast<double>(done) / elapsed;
-  double n = static_cast<double>(facts.size());
-  std::string table = fmt::format(
-      "| rules | declarations/s (1 core, CPU time) | ns/declaration | wall-clock/s | "
-      "rules fired/declaration | red | yellow | compile |\n"
-      "|---|---|---|---|---|---|---|---|\n"
-      "| {} | {:.0f} | {:.0f} | {:.0f} | {:.2f} | {:.1f}% | {:.1f}% | {:.1f} ms |\n",
-      rs->size(), rate, 1e9 / rate, wall_rate, static_cast<double>(fired) / n,
-      100.0 * static_cast<double>(red) / n, 100.0 * static_cast<double>(yellow) / n, compile_ms);
-  std::cout << table << "(checksum " << checksum % 1000 << ", " << text.size()
-            << " bytes of rules)\n";
+
+  const double n = static_cast<double>(facts.size());
+  std::string table =
+      "| draw | rules | declarations/s (1 core, CPU time) | ns/declaration | wall-clock/s | "
+      "rules fired/declaration | red | yellow | compile | ratio |\n"
+      "|---|---|---|---|---|---|---|---|---|---|\n";
+  for (const Run& run : runs) {
+    table += fmt::format(
+        "| {} | {} | {:.0f} | {:.0f} | {:.0f} | {:.2f} | {:.1f}% | {:.1f}% | {:.1f} ms | {:.2f}x "
+        "|\n",
+        run.draw, run.rules.size(), run.Rate(), 1e9 / run.Rate(),
+        static_cast<double>(run.done) / run.wall, static_cast<double>(run.fired) / n,
+        100.0 * static_cast<double>(run.red) / n, 100.0 * static_cast<double>(run.yellow) / n,
+        run.compile_ms, run.Rate() / runs.back().Rate());
+  }
+  std::cout << table << "(checksums";
+  for (const Run& run : runs) std::cout << " " << run.checksum % 1000;
+  std::cout << "; " << text_bytes << " bytes of rules; ratio: against " << runs.back().draw
+            << ")\n";
   if (!markdown.empty()) std::ofstream(markdown) << table;
   return 0;
 }

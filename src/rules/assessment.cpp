@@ -121,17 +121,26 @@ void BindLine(const Program& p, const LineFacts* l, Frame& fr, LineEntries& entr
     return;
   }
   fr.key[F(Field::kOrigin)] = internal::PackKey(l->origin, p.strings);
+  // The keys of every HS level in one pass: HsKey(kHsCode, ...) and its first 2, 4, 6 digits;
+  // all 0 unless the code has 6 to 10 digits.
   const std::string& hs = l->hs_code;
-  uint64_t code = internal::HsKey(Field::kHsCode, hs);
-  uint64_t chapter = 0, heading = 0, sub = 0;
-  if (code != 0) {
+  uint64_t code = 0, chapter = 0, heading = 0, sub = 0;
+  if (const size_t n = hs.size(); n >= 6 && n <= 10) {
     uint64_t v = 0;
-    for (size_t i = 0; i < 6; ++i) {
-      v = v * 10 + static_cast<uint64_t>(hs[i] - '0');
+    bool digits = true;
+    for (size_t i = 0; i < n; ++i) {
+      const uint64_t d = static_cast<uint64_t>(static_cast<unsigned char>(hs[i])) - '0';
+      digits &= d <= 9;
+      v = v * 10 + d;
       if (i == 1) chapter = v;
       if (i == 3) heading = v;
+      if (i == 5) sub = v;
     }
-    sub = v;
+    if (digits) {
+      code = (static_cast<uint64_t>(n) << 40) | v;
+    } else {
+      chapter = heading = sub = 0;
+    }
   }
   fr.key[F(Field::kHsChapter)] = chapter;
   fr.key[F(Field::kHsHeading)] = heading;
@@ -165,24 +174,29 @@ void BindLine(const Program& p, const LineFacts* l, Frame& fr, LineEntries& entr
   fr.num[F(Field::kReferenceMax)] = rmax;
 }
 
-bool InSet(const Program& p, const Atom& a, uint64_t k) {
-  uint32_t lo = a.set_begin, hi = a.set_end;
-  if (hi - lo <= 8) {
+// Whether `k` is in the sorted intervals [begin, end).
+[[gnu::always_inline]] inline bool InSet(const Program& p, uint32_t begin, uint32_t end,
+                                         uint64_t k) {
+  const internal::Interval* iv = p.intervals.data();
+  if (end - begin <= 8) {
     bool in = false;
-    for (uint32_t i = lo; i < hi; ++i) {
-      in |= (k >= p.intervals[i].lo) & (k <= p.intervals[i].hi);
-    }
+    for (uint32_t i = begin; i < end; ++i) in |= (k >= iv[i].lo) & (k <= iv[i].hi);
     return in;
   }
+  uint32_t lo = begin, hi = end;
   while (lo < hi) {  // first interval with hi >= k
     uint32_t mid = lo + (hi - lo) / 2;
-    if (p.intervals[mid].hi < k) {
+    if (iv[mid].hi < k) {
       lo = mid + 1;
     } else {
       hi = mid;
     }
   }
-  return lo < a.set_end && p.intervals[lo].lo <= k;
+  return lo < end && iv[lo].lo <= k;
+}
+
+bool InSet(const Program& p, const Atom& a, uint64_t k) {
+  return InSet(p, a.set_begin, a.set_end, k);
 }
 
 bool EvalAtom(Context& ctx, const Atom& a, const Frame& fr) {
@@ -262,33 +276,47 @@ void EvalSlots(Context& ctx, const Frame& fr, uint64_t* bits) {
   }
 }
 
-// Whether every literal of `term` from `first` on holds: slot bits first (at once, or a few bit
-// tests without early exit), then line atoms, trees and random draws, stopping at the first
-// that fails. `first` skips a line-index anchor known to hold.
-[[gnu::always_inline]] inline bool TermHolds(Context& ctx, const internal::Term& term,
-                                             uint32_t first, const uint64_t* bits,
-                                             const Frame& fr) {
+// Whether the slot literals of a candidate hold: at once from one bitset word (the usual case;
+// a term without slot literals always passes), else bit by bit.
+[[gnu::always_inline]] inline bool SlotsHold(const Program& p, const internal::TermRef& ref,
+                                             const uint64_t* bits) {
+  if (ref.word != internal::TermRef::kSeveralWords) [[likely]] {
+    const uint64_t w = bits[ref.word];
+    return (((w & ref.must_set) ^ ref.must_set) | (w & ref.must_clear)) == 0;
+  }
+  const internal::Term& term = p.plan.terms[ref.term];
+  const internal::Literal* lits = p.plan.literals.data();
+  bool ok = true;
+  for (uint32_t i = term.begin; i < term.slots_end; ++i) {
+    const uint32_t s = lits[i].index;
+    ok &= (((bits[s / 64] >> (s % 64)) & 1) != 0) != lits[i].negated;
+  }
+  return ok;
+}
+
+// Whether the literals [first, end) hold (line atoms, random draws, trees), stopping at the
+// first that fails.
+[[gnu::always_inline]] inline bool LiteralsHold(Context& ctx, uint32_t first, uint32_t end,
+                                                const Frame& fr) {
   const Program& p = ctx.p;
   const internal::Literal* lits = p.plan.literals.data();
-  if (term.one_word) {
-    const uint64_t w = term.slots_end > term.begin ? bits[term.word] : 0;
-    if (((w & term.must_set) ^ term.must_set) | (w & term.must_clear)) return false;
-  } else {
-    bool ok = true;
-    for (uint32_t i = term.begin; i < term.slots_end; ++i) {
-      const uint32_t s = lits[i].index;
-      ok &= (((bits[s / 64] >> (s % 64)) & 1) != 0) != lits[i].negated;
-    }
-    if (!ok) return false;
-  }
-  for (uint32_t i = first; i < term.end; ++i) {
+  for (uint32_t i = first; i < end; ++i) {
     const internal::Literal& l = lits[i];
     using Fast = internal::Literal::Fast;
     bool v;
+    // Tested in turn, the most common kinds first (a chain of predictable branches rather
+    // than one indirect jump).
     if (l.fast == Fast::kKeyEquals) {
       v = fr.key[F(l.field)] == l.key;
     } else if (l.fast == Fast::kNumberVsConstant) {
       v = internal::CompareNumbers(l.outcomes, fr.num[F(l.field)], l.number);
+    } else if (l.fast == Fast::kKeyInSet) {
+      v = InSet(p, l.set_begin, l.set_end, fr.key[F(l.field)]);
+    } else if (l.fast == Fast::kNumberVsField) {
+      v = internal::CompareNumbers(l.outcomes, fr.num[F(l.field)],
+                                   fr.num[F(l.rhs_field)] * l.number);
+    } else if (l.fast == Fast::kRandom) {
+      v = l.number >= 1.0 || ctx.Draw(l.rule) < l.key;
     } else if (l.kind == internal::Literal::Kind::kTree) {
       v = EvalNode(ctx, l.index, fr);
     } else {
@@ -299,8 +327,8 @@ void EvalSlots(Context& ctx, const Frame& fr, uint64_t* bits) {
   return true;
 }
 
-void Fire(const Program& p, uint32_t r, int32_t line, const Frame& fr, RuleWeights weights,
-          Assessment* out) {
+// Applies the actions of rule `r`, which fired, to `out`; returns its score.
+double Fire(const Program& p, uint32_t r, const Frame& fr, RuleWeights weights, Assessment* out) {
   const internal::CompiledRule& cr = p.rules[r];
   double score = cr.constant_score_value;
   if (!cr.constant_score) {
@@ -312,12 +340,60 @@ void Fire(const Program& p, uint32_t r, int32_t line, const Frame& fr, RuleWeigh
     }
   }
   if (r < weights.size()) score *= weights[r];
-  out->fired.push_back(FiredRule{r, line, score});
   if (cr.channel > out->channel) out->channel = cr.channel;
   if (cr.mandatory && cr.channel > out->mandatory_channel) out->mandatory_channel = cr.channel;
   out->quarantine = out->quarantine || cr.quarantine;
   out->random = out->random || cr.random;
+  return score;
 }
+
+// The rules fired so far: one bit per rule, and what each fired with in a per-thread table
+// indexed by rule (only the entries whose bit is set are read), so that the list comes out in
+// rule order without sorting.
+class FiredSet {
+ public:
+  explicit FiredSet(size_t rules) {
+    const size_t n = (rules + 63) / 64;
+    if (n > kInlineWords) {
+      thread_local std::vector<uint64_t> heap;  // grows once per thread, then reused
+      heap.resize(n);
+      words_ = heap.data();
+    }
+    words_count_ = n;
+    std::fill(words_, words_ + n, 0);
+    thread_local std::vector<FiredRule> table;  // grows once per thread, then reused
+    if (table.size() < rules) table.resize(rules);
+    table_ = table.data();
+  }
+  bool Has(uint32_t r) const { return ((words_[r / 64] >> (r % 64)) & 1) != 0; }
+  void Add(uint32_t r, int32_t line, double score) {
+    words_[r / 64] |= 1ull << (r % 64);
+    table_[r] = FiredRule{r, line, score};
+    ++count_;
+    // Whole scores of moderate size add up exactly in any order.
+    whole_ &= std::trunc(score) == score && std::fabs(score) < 0x1p40;
+  }
+  bool AllScoresWhole() const { return whole_; }
+  // Replaces `out` with the fired rules in rule order.
+  void Collect(std::vector<FiredRule>* out) const {
+    out->resize(count_);
+    FiredRule* next = out->data();
+    for (size_t w = 0; w < words_count_; ++w) {
+      for (uint64_t m = words_[w]; m != 0; m &= m - 1) {
+        *next++ = table_[w * 64 + static_cast<size_t>(std::countr_zero(m))];
+      }
+    }
+  }
+
+ private:
+  static constexpr size_t kInlineWords = 16;  // up to 1024 rules on the stack
+  uint64_t inline_words_[kInlineWords];
+  uint64_t* words_ = inline_words_;
+  size_t words_count_ = 0;
+  FiredRule* table_ = nullptr;
+  size_t count_ = 0;
+  bool whole_ = true;
+};
 
 bool AlreadyFired(const Assessment* out, uint32_t r) {
   for (const auto& f : out->fired) {
@@ -374,15 +450,21 @@ void Assess(const RuleSet& rules, const RiskFacts& facts, Assessment* out, RuleW
     heap_bits.resize(plan.slot_words);
     bits = heap_bits.data();
   }
+  bits[0] = 0;  // read (and masked out) by terms without slot literals when there are no slots
   EvalSlots(ctx, fr, bits);
+  FiredSet fired_set(p.rules.size());
 
-  // 2. Declaration-level terms whose anchor holds, and those without an anchor.
-  auto check_declaration = [&](uint32_t t) {
-    const internal::Term& term = plan.terms[t];
-    if (TermHolds(ctx, term, term.slots_end, bits, fr) && !AlreadyFired(out, term.rule)) {
-      Fire(p, term.rule, -1, fr, weights, out);
+  // A candidate term: its slot bits, then its other literals from `first` (a line-index anchor
+  // known to hold is skipped), then whether its rule fired already (on an earlier line).
+  auto check = [&](const internal::TermRef& ref, uint32_t skip, int32_t line)
+      __attribute__((always_inline)) {
+    if (SlotsHold(p, ref, bits) && LiteralsHold(ctx, ref.literals + skip, ref.literals_end, fr) &&
+        !fired_set.Has(ref.rule)) {
+      fired_set.Add(ref.rule, line, Fire(p, ref.rule, fr, weights, out));
     }
   };
+
+  // 2. Declaration-level terms whose anchor holds, and those without an anchor.
   for (size_t w = 0; w < plan.slot_words; ++w) {
     for (int negated = 0; negated < 2; ++negated) {
       uint64_t m = negated ? ~bits[w] & plan.negated_anchor_mask[w] : bits[w] & plan.anchor_mask[w];
@@ -391,12 +473,12 @@ void Assess(const RuleSet& rules, const RiskFacts& facts, Assessment* out, RuleW
         m &= m - 1;
         const size_t list = 2 * slot + static_cast<size_t>(negated);
         for (uint32_t i = plan.anchor_begin[list]; i < plan.anchor_begin[list + 1]; ++i) {
-          check_declaration(plan.anchored_terms[i]);
+          check(plan.anchored_terms[i], 0, -1);
         }
       }
     }
   }
-  for (uint32_t t : plan.unanchored_terms) check_declaration(t);
+  for (const auto& ref : plan.unanchored_terms) check(ref, 0, -1);
 
   // 3. Line-level rules: a truck without lines on its empty line, else every line against the
   // terms its HS keys select and the terms without an HS key. A rule fires on the first line
@@ -405,47 +487,37 @@ void Assess(const RuleSet& rules, const RiskFacts& facts, Assessment* out, RuleW
     LineEntries entries;
     BindLine(p, nullptr, fr, entries);
     for (uint32_t r : p.line_rules_any) {
-      if (EvalRule(ctx, r, fr)) Fire(p, r, -1, fr, weights, out);
+      if (EvalRule(ctx, r, fr)) fired_set.Add(r, -1, Fire(p, r, fr, weights, out));
     }
   } else {
     for (size_t i = 0; i < facts.lines.size(); ++i) {
       LineEntries entries;
       BindLine(p, &facts.lines[i], fr, entries);
-      auto check_line = [&](uint32_t t, uint32_t skip) {
-        const internal::Term& term = plan.terms[t];
-        if (TermHolds(ctx, term, term.slots_end + skip, bits, fr) &&
-            !AlreadyFired(out, term.rule)) {
-          Fire(p, term.rule, static_cast<int32_t>(i), fr, weights, out);
-        }
-      };
+      const auto line = static_cast<int32_t>(i);
       for (const auto* e : entries) {
         if (e == nullptr) continue;
         for (uint32_t j = e->terms_begin; j < e->exact_end; ++j) {
-          check_line(plan.line_index_terms[j], 1);  // the anchor holds: skip it
+          check(plan.line_index_terms[j], 1, line);  // the anchor holds: skip it
         }
         for (uint32_t j = e->exact_end; j < e->terms_end; ++j) {
-          check_line(plan.line_index_terms[j], 0);
+          check(plan.line_index_terms[j], 0, line);
         }
       }
-      for (uint32_t t : plan.line_terms_any) check_line(t, 0);
+      for (const auto& ref : plan.line_terms_any) check(ref, 0, line);
     }
   }
 
-  // 4. The total score, then the fired rules in rule order.
+  // 4. The fired rules in rule order, and the total score.
   auto& fired = out->fired;
+  fired_set.Collect(&fired);
   // Whole scores of moderate size add up exactly in any order (the usual case: constant
   // integer scores); others are summed in the evaluator's historical order.
-  bool exact = true;
-  for (const auto& f : fired)
-    exact &= std::trunc(f.score) == f.score && std::fabs(f.score) < 0x1p40;
+  const bool exact = fired_set.AllScoresWhole();
   if (fired.size() > 1 && !exact) {
     SumInOrder(p, out);
+    fired_set.Collect(&fired);  // back in rule order
   } else {
     for (const auto& f : fired) out->score += f.score;
-  }
-  if (fired.size() > 1) {
-    std::sort(fired.begin(), fired.end(),
-              [](const FiredRule& a, const FiredRule& b) { return a.rule < b.rule; });
   }
   const SelectionSettings& s = p.settings;
   if (s.red_threshold && out->score >= *s.red_threshold) {

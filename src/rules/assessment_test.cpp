@@ -1,12 +1,14 @@
 // Evaluation of every criterion and operator, the combination of fired rules, re-assessment,
 // explanations, dry runs and the reproducible random selection.
 
+#include <bit>
 #include <string>
 #include <vector>
 
 #include <gtest/gtest.h>
 
 #include <borderflow/core/json.h>
+#include <borderflow/core/random.h>
 #include <borderflow/rules/assessment.h>
 
 #include "program.h"
@@ -521,14 +523,338 @@ TEST(RandomSelection, PreparedDrawEqualsKeyedDraw) {
   for (size_t secret_len : {16u, 23u, 64u, 65u, 100u}) {
     std::string secret(secret_len, 's');
     for (size_t i = 0; i < secret_len; ++i) secret[i] = static_cast<char>('a' + (i * 7) % 26);
-    internal::RandomDrawState st = internal::PrepareRandomDraw(secret);
+    internal::RandomDrawState st = internal::PrepareRandomDraw(secret, DrawAlgorithm::kBlake2b);
+    internal::RandomDrawState sip = internal::PrepareRandomDraw(secret, DrawAlgorithm::kSipHash24);
     for (size_t id_len : {0u, 1u, 11u, 100u, 101u, 102u, 128u, 228u, 229u, 230u, 400u}) {
       std::string id(id_len, 'x');
       for (size_t i = 0; i < id_len; ++i) id[i] = static_cast<char>('0' + (i * 3 + id_len) % 10);
       EXPECT_EQ(internal::CrossingKey(st, id), KeyedDraw(secret, "random", id))
           << secret_len << " " << id_len;
+      EXPECT_EQ(internal::CrossingKey(sip, id),
+                internal::SipHashDraw(internal::SipHashKey(secret), id))
+          << secret_len << " " << id_len;
     }
   }
+}
+
+// The draw algorithm is part of the rule text (`random draw`, default blake2b). These values
+// were computed before `random draw` existed (and agree with an independent BLAKE2b): a set
+// stored then, recompiled from its text, draws exactly as it did when it decided.
+constexpr std::string_view kAuditSecret = "borderflow-test-secret-0123456789";
+
+std::string AuditRules(std::string_view header = "") {
+  return "ruleset \"audit\" version 1\n" + std::string(header) +
+         "rule \"random-check\" {\n  when random 50%\n  then channel red\n"
+         "  reason en \"Random\" vi \"Ng\u1eabu nhi\u00ean\" zh \"\u968f\u673a\"\n}\n";
+}
+
+RuleSet CompileWith(std::string_view text, std::string_view secret) {
+  RuleCompileOptions o;
+  o.secret = std::string(secret);
+  auto r = CompileRuleSet(text, o);
+  EXPECT_TRUE(r.has_value()) << r.error().ToString();
+  return std::move(r).value();
+}
+
+RiskFacts Crossing(std::string_view id) {
+  RiskFacts f;
+  f.crossing_id = std::string(id);
+  return f;
+}
+
+TEST(DrawAlgorithm, StoredSetsKeepTheirBlake2bDraw) {
+  RuleSet stored = CompileWith(AuditRules(), kAuditSecret);
+  EXPECT_EQ(stored.draw(), DrawAlgorithm::kBlake2b);
+  EXPECT_EQ(KeyedDraw(kAuditSecret, "random", "CR-1"), 0x15943c10b02c15c2ull);
+  EXPECT_EQ(RuleDraw(stored, 0, "CR-1"), 0x6669321282883911ull);
+  EXPECT_EQ(RuleDraw(stored, 0, "CR-2"), 0x1b753e868a99eff8ull);
+  EXPECT_EQ(RuleDraw(stored, 0, "CR-20261129-000042"), 0x8638be70dc473587ull);
+  EXPECT_EQ(Assess(stored, Crossing("CR-1")).channel, Channel::kRed);
+  EXPECT_EQ(Assess(stored, Crossing("CR-2")).channel, Channel::kRed);
+  EXPECT_EQ(Assess(stored, Crossing("CR-20261129-000042")).channel, Channel::kGreen);
+  // Naming the default draws the same numbers (the text, so the fingerprint, differs).
+  RuleSet named = CompileWith(AuditRules("random draw blake2b\n"), kAuditSecret);
+  EXPECT_EQ(named.draw(), DrawAlgorithm::kBlake2b);
+  EXPECT_NE(named.fingerprint(), stored.fingerprint());
+  for (int i = 0; i < 200; ++i) {
+    const std::string id = "CR-" + std::to_string(i);
+    EXPECT_EQ(RuleDraw(named, 0, id), RuleDraw(stored, 0, id)) << id;
+  }
+}
+
+// SipHash-2-4 of the crossing id under BLAKE2b-128(key = secret,
+// "borderflow.rules.siphash24.random"); the values agree with an independent implementation.
+TEST(DrawAlgorithm, SipHashIsKeyedAndReproducible) {
+  RuleSet rs = CompileWith(AuditRules("random draw siphash24\n"), kAuditSecret);
+  EXPECT_EQ(rs.draw(), DrawAlgorithm::kSipHash24);
+  EXPECT_EQ(DrawAlgorithmName(rs.draw()), "siphash24");
+  EXPECT_EQ(internal::SipHashDraw(internal::SipHashKey(kAuditSecret), "CR-1"),
+            0xa675d817f493e3afull);
+  EXPECT_EQ(RuleDraw(rs, 0, "CR-1"), 0xe37c1686f3a11050ull);
+  EXPECT_EQ(RuleDraw(rs, 0, "CR-2"), 0xa703873ac17be8f4ull);
+  EXPECT_EQ(RuleDraw(rs, 0, "CR-20261129-000042"), 0xd83c9db18a4b19cfull);
+
+  RuleSet again = CompileWith(AuditRules("random draw siphash24\n"), kAuditSecret);
+  RuleSet other_secret =
+      CompileWith(AuditRules("random draw siphash24\n"), "another-secret-9876543210");
+  RuleSet blake = CompileWith(AuditRules(), kAuditSecret);
+  int red = 0, same_other = 0, same_blake = 0;
+  const int n = 4000;
+  for (int i = 0; i < n; ++i) {
+    const std::string id = "CR-" + std::to_string(i);
+    const uint64_t d = RuleDraw(rs, 0, id);
+    EXPECT_EQ(RuleDraw(again, 0, id), d) << id;  // deterministic for (crossing, secret)
+    same_other += RuleDraw(other_secret, 0, id) == d ? 1 : 0;
+    same_blake += RuleDraw(blake, 0, id) == d ? 1 : 0;
+    const Assessment a = Assess(rs, Crossing(id));
+    EXPECT_EQ(a.channel == Channel::kRed, DrawWithin(d, 0.5)) << id;  // the audit recomputation
+    EXPECT_EQ(a.channel, Assess(again, Crossing(id)).channel) << id;
+    red += a.channel == Channel::kRed ? 1 : 0;
+  }
+  EXPECT_EQ(same_other, 0);  // another secret: other draws
+  EXPECT_EQ(same_blake, 0);  // another algorithm: other draws
+  EXPECT_NEAR(red / static_cast<double>(n), 0.5, 0.03);
+}
+
+// A decision made by a stored (blake2b) set: after the node restarts (the set is compiled
+// again from its stored text) the decision is explained and recomputed exactly; a copy of the
+// text switched to siphash24 is another set and refuses to explain it.
+TEST(DrawAlgorithm, ExplainReproducesADecisionOfAStoredSet) {
+  const std::string text = R"(ruleset "stored" version 4
+threshold red 50
+rule "fruit" {
+  when hs.chapter == 08 and random 30%
+  then channel yellow, score 30
+  reason en "Fruit check" vi "Kiểm tra trái cây" zh "水果检查"
+}
+rule "spot-check" {
+  when not empty and random 20%
+  then channel red, score 20
+  reason en "Random" vi "Ngẫu nhiên" zh "随机"
+}
+)";
+  RuleSet before = CompileWith(text, kAuditSecret);
+  RuleSet reloaded = CompileWith(text, kAuditSecret);
+  ASSERT_EQ(reloaded.draw(), DrawAlgorithm::kBlake2b);
+  const size_t header_end = text.find('\n') + 1;
+  RuleSet switched =
+      CompileWith(text.substr(0, header_end) + "random draw siphash24\n" + text.substr(header_end),
+                  kAuditSecret);
+  int fired = 0;
+  for (int i = 0; i < 300; ++i) {
+    RiskFacts f = Durian();
+    f.crossing_id = "CR-" + std::to_string(i);
+    const Assessment a = Assess(before, f);
+    fired += static_cast<int>(a.fired.size());
+    const Assessment b = Assess(reloaded, f);
+    EXPECT_EQ(b.channel, a.channel);
+    EXPECT_EQ(b.fired, a.fired);
+    EXPECT_EQ(b.score, a.score);
+    EXPECT_EQ(b.rule_set_fingerprint, a.rule_set_fingerprint);
+    for (const auto& r : a.fired) {
+      EXPECT_TRUE(DrawWithin(RuleDraw(reloaded, r.rule, f.crossing_id), r.rule == 0 ? 0.3 : 0.2));
+    }
+    auto e = Explain(reloaded, a);
+    ASSERT_TRUE(e) << e.error().ToString();
+    EXPECT_EQ(e->rules.size(), a.fired.size());
+    EXPECT_EQ(e->channel, a.channel);
+    EXPECT_FALSE(Explain(switched, a));
+  }
+  EXPECT_GT(fired, 100);
+}
+
+// A generated rule set over every kind of test, and declarations to assess against it: the
+// evaluation plan must decide them as it always did (the digest below was computed before the
+// plan's candidate lists and literal kinds changed).
+std::string MixedRules(uint64_t seed) {
+  SeededRandom rng(seed);
+  auto pick = [&](std::initializer_list<const char*> xs) {
+    return std::string(xs.begin()[rng.Next64() % xs.size()]);
+  };
+  std::string out =
+      "ruleset \"mixed\" version 3\nthreshold yellow 90\nthreshold red 130\n"
+      "reference hs.heading 0810 unit_value 1 .. 20\nreference hs.subheading 851713 unit_value "
+      "30 .. 900\nlist \"plates\" [\"12C99999\", \"LONGPLATE-001\"]\n"
+      "list \"firms\" [\"FRUITCO\", \"COMPANY-7\", \"SEAFOOD-TRADING-LTD\"]\n";
+  for (int i = 0; i < 120; ++i) {
+    std::vector<std::string> atoms;
+    const int n = 3;
+    for (int k = 0; k < n; ++k) {
+      switch (rng.Next64() % 22) {
+        case 0:
+          atoms.push_back("hs.chapter == " + pick({"08", "03", "85", "07"}));
+          break;
+        case 1:
+          atoms.push_back("hs.heading in [" + pick({"0810", "0306", "8517"}) + ", 8471]");
+          break;
+        case 2:
+          atoms.push_back("hs.subheading == " + pick({"081060", "851713", "030617"}));
+          break;
+        case 3:
+          atoms.push_back("hs.chapter in [" + pick({"06..14", "84..85", "01..99"}) + "]");
+          break;
+        case 4:
+          atoms.push_back("origin " + pick({"==", "!="}) + " \"" + pick({"VN", "CN", "TH"}) + "\"");
+          break;
+        case 5:
+          atoms.push_back("origin " + pick({"in", "not in"}) + " [\"VN\", \"LA\"]");
+          break;
+        case 6:
+          atoms.push_back("direction == \"" + pick({"VN-CN", "CN-VN"}) + "\"");
+          break;
+        case 7:
+          atoms.push_back("lane_class != \"fresh_produce\"");
+          break;
+        case 8:
+          atoms.push_back("trader.class in [\"C\", \"D\"]");
+          break;
+        case 9:
+          atoms.push_back("trader.company " +
+                          pick({"in list \"firms\"", "== \"SEAFOOD-TRADING-LTD\""}));
+          break;
+        case 10:
+          atoms.push_back("trader.risk > 0." + std::to_string(1 + rng.Next64() % 4));
+          break;
+        case 11:
+          atoms.push_back(pick({"not trader.trusted", "perishable", "not empty", "weighed"}));
+          break;
+        case 12:
+          atoms.push_back("weight.deviation > " + std::to_string(2 + rng.Next64() % 10) + "%");
+          break;
+        case 13:
+          atoms.push_back("unit_value " + pick({"<", ">"}) + " reference." + pick({"min", "max"}) +
+                          " * 0." + std::to_string(5 + rng.Next64() % 5));
+          break;
+        case 14:
+          atoms.push_back(pick({"value", "gross_weight", "packages"}) + " " +
+                          pick({">", "<=", "!="}) + " " + std::to_string(rng.Next64() % 20000));
+          break;
+        case 15:
+          atoms.push_back("phyto in [missing, invalid]");
+          break;
+        case 16:
+          atoms.push_back("seal " + pick({"==", "!="}) + " broken");
+          break;
+        case 17:
+          atoms.push_back("(vehicle.plate in list \"plates\" or watchlist \"stolen\")");
+          break;
+        case 18:
+          atoms.push_back("vehicle.findings >= " + std::to_string(1 + rng.Next64() % 2));
+          break;
+        case 19:
+          atoms.push_back("random " + std::to_string(5 + rng.Next64() % 40) + "%");
+          break;
+        case 20:
+          atoms.push_back("not (hs.chapter == 08 or origin == \"CN\")");
+          break;
+        default:
+          atoms.push_back("(trader.findings > 2 or driver.findings > 1) and not seal == none");
+          break;
+      }
+    }
+    std::string when;
+    for (size_t k = 0; k < atoms.size(); ++k) {
+      if (k > 0) when += rng.Next64() % 6 == 0 ? " or " : " and ";
+      when += atoms[k];
+    }
+    const uint64_t c = rng.Next64() % 40;
+    std::string then = c < 34   ? ""
+                       : c < 37 ? "channel yellow, "
+                       : c < 38 ? "channel red, "
+                                : "channel green, ";
+    then += rng.Next64() % 2 == 0 ? "score " + std::to_string(1 + rng.Next64() % 5)
+                                  : "score 1 + 9.7 * trader.risk";
+    if (rng.Next64() % 5 == 0) then += ", quarantine yes";
+    const bool random = when.find("random") != std::string::npos;
+    if (!random && c >= 34 && c < 38 && rng.Next64() % 2 == 0) {
+      then += ", mandatory";
+    }
+    out += "rule \"m" + std::to_string(i) + "\" {\n  when " + when + "\n  then " + then +
+           "\n  reason en \"e\" vi \"v\" zh \"z\"\n}\n";
+  }
+  return out;
+}
+
+std::vector<RiskFacts> MixedFacts(uint64_t seed, size_t count) {
+  SeededRandom rng(seed);
+  const char* hs[] = {"08106000", "08109040", "03061719", "85171300", "84713020",
+                      "07099990", "0810",     "",         "40012200"};
+  const char* origins[] = {"VN", "CN", "TH", "LA", ""};
+  std::vector<RiskFacts> out;
+  for (size_t i = 0; i < count; ++i) {
+    RiskFacts f;
+    f.crossing_id = "CR-MIX" + std::to_string(i);
+    const bool vn_cn = rng.Next64() % 2 == 0;
+    f.direction = vn_cn ? "VN-CN" : "CN-VN";
+    f.from_country = vn_cn ? "VN" : "CN";
+    f.to_country = vn_cn ? "CN" : "VN";
+    f.lane_class = rng.Next64() % 3 == 0 ? "fresh_produce" : "general_cargo";
+    f.perishable = f.lane_class == "fresh_produce";
+    const size_t lines = rng.Next64() % 4;
+    for (size_t l = 0; l < lines; ++l) {
+      const double kg = static_cast<double>(rng.Next64() % 20000);
+      f.lines.push_back(LineFacts{
+          hs[rng.Next64() % std::size(hs)], origins[rng.Next64() % std::size(origins)], kg,
+          kg * static_cast<double>(rng.Next64() % 60), static_cast<int64_t>(rng.Next64() % 1000)});
+    }
+    const char* firms[] = {"FRUITCO", "COMPANY-7", "SEAFOOD-TRADING-LTD", "OTHER-FIRM"};
+    f.trader.company = firms[rng.Next64() % std::size(firms)];
+    f.trader.compliance_class = std::string(1, static_cast<char>('A' + rng.Next64() % 4));
+    f.trader.trusted = rng.Next64() % 5 == 0;
+    f.trader.risk = static_cast<double>(rng.Next64() % 1000) / 2000.0;
+    f.trader.findings = static_cast<int64_t>(rng.Next64() % 4);
+    f.vehicle_plate =
+        rng.Next64() % 10 == 0 ? "LONGPLATE-001" : "12C" + std::to_string(rng.Next64() % 100000);
+    f.vehicle.findings = static_cast<int64_t>(rng.Next64() % 3);
+    f.driver.findings = static_cast<int64_t>(rng.Next64() % 3);
+    if (rng.Next64() % 2 == 0) {
+      double declared = 0;
+      for (const auto& l : f.lines) declared += l.gross_weight_kg;
+      f.weighbridge_kg = declared * (0.9 + static_cast<double>(rng.Next64() % 200) / 1000.0);
+    }
+    f.phytosanitary = static_cast<DocumentStatus>(rng.Next64() % 4);
+    f.seal = static_cast<SealStatus>(rng.Next64() % 3);
+    if (rng.Next64() % 10 == 0) f.watchlists.push_back("stolen");
+    out.push_back(std::move(f));
+  }
+  return out;
+}
+
+// FNV-1a over every decision: channel, flags, score bits, fired rules with line and score.
+uint64_t DecisionDigest(const RuleSet& rs, const std::vector<RiskFacts>& facts) {
+  uint64_t h = 0xcbf29ce484222325ull;
+  auto mix = [&](uint64_t v) {
+    for (int b = 0; b < 8; ++b) {
+      h ^= (v >> (8 * b)) & 0xff;
+      h *= 0x100000001b3ull;
+    }
+  };
+  Assessment a;
+  for (const auto& f : facts) {
+    Assess(rs, f, &a);
+    mix(static_cast<uint64_t>(a.channel));
+    mix(static_cast<uint64_t>(a.mandatory_channel));
+    mix(a.quarantine);
+    mix(a.random);
+    mix(std::bit_cast<uint64_t>(a.score));
+    mix(a.fired.size());
+    for (const auto& r : a.fired) {
+      mix(r.rule);
+      mix(static_cast<uint64_t>(static_cast<int64_t>(r.line)));
+      mix(std::bit_cast<uint64_t>(r.score));
+    }
+  }
+  return h;
+}
+
+// The evaluation plan decides a generated set over every kind of test (line and declaration
+// fields, `!=`, `not in`, sets, lists, watch lists, fields against fields, `or`, `not`, random
+// draws, learned-looking fractional scores) exactly as it did before its candidate lists and
+// literal kinds were reworked for speed: the digest of 3,000 decisions was computed then.
+TEST(Assess, GeneratedSetDecidesAsBefore) {
+  RuleSet rs = CompileOrDie(MixedRules(7));
+  ASSERT_EQ(rs.draw(), DrawAlgorithm::kBlake2b);
+  EXPECT_EQ(DecisionDigest(rs, MixedFacts(11, 3000)), 0x77a66456e00e6152ull);
 }
 
 // Conditions with `or` and `not` over line and declaration fields, on a truck of several lines:

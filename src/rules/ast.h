@@ -102,6 +102,8 @@ struct File {
   uint32_t version = 0;
   std::optional<double> yellow_threshold, red_threshold;
   std::optional<double> min_random_rate, expected_red, expected_yellow;
+  std::optional<std::string> draw;  // `random draw NAME`: the keyed hash of the random draws
+  Pos draw_pos;
   std::vector<List> lists;
   std::vector<Reference> references;
   std::vector<Rule> rules;

@@ -70,19 +70,50 @@ std::string FieldList() {
   return out;
 }
 
+namespace {
+
+// Up to 7 bytes, byte i at bits 8i: two overlapping 4-byte loads (4..7 bytes) or three single
+// bytes (1..3) instead of a loop.
+uint64_t LoadShort(const unsigned char* b, size_t n) {
+  if constexpr (std::endian::native == std::endian::little) {
+    if (n >= 4) {
+      uint32_t lo, hi;
+      std::memcpy(&lo, b, 4);
+      std::memcpy(&hi, b + n - 4, 4);
+      return lo | (static_cast<uint64_t>(hi) << (8 * (n - 4)));
+    }
+    if (n == 0) return 0;
+    return b[0] | (static_cast<uint64_t>(b[n / 2]) << (8 * (n / 2))) |
+           (static_cast<uint64_t>(b[n - 1]) << (8 * (n - 1)));
+  } else {
+    uint64_t k = 0;
+    for (size_t i = 0; i < n; ++i) k |= static_cast<uint64_t>(b[i]) << (8 * i);
+    return k;
+  }
+}
+
+uint64_t Load64(const unsigned char* b) {
+  uint64_t w;
+  std::memcpy(&w, b, 8);
+  return w;
+}
+
+}  // namespace
+
 uint64_t InternTable::Hash(std::string_view s) {
   // Eight bytes at a time, multiply-xorshift mixed; not keyed (the strings come from the rules).
-  uint64_t h = 0x9E3779B97F4A7C15ull ^ s.size();
+  // Only ever compared within one process: Intern and Find use the same function.
+  const auto* b = reinterpret_cast<const unsigned char*>(s.data());
+  const size_t n = s.size();
+  uint64_t h = 0x9E3779B97F4A7C15ull ^ n;
   size_t i = 0;
-  for (; i + 8 <= s.size(); i += 8) {
-    uint64_t w;
-    std::memcpy(&w, s.data() + i, 8);
-    h = (h ^ w) * 0xff51afd7ed558ccdull;
+  for (; i + 8 <= n; i += 8) {
+    h = (h ^ Load64(b + i)) * 0xff51afd7ed558ccdull;
     h ^= h >> 32;
   }
-  if (i < s.size()) {
-    uint64_t w = 0;
-    std::memcpy(&w, s.data() + i, s.size() - i);
+  if (i < n) {
+    // The last n - i bytes: from the last 8 (overlapping the words above) when there are 8.
+    const uint64_t w = n >= 8 ? Load64(b + n - 8) >> (8 * (8 - (n - i))) : LoadShort(b, n);
     h = (h ^ w) * 0xc4ceb9fe1a85ec53ull;
   }
   return h ^ (h >> 29);
@@ -124,12 +155,11 @@ uint32_t InternTable::Find(std::string_view s) const {
 }
 
 uint64_t PackKey(std::string_view s, const InternTable& table) {
-  if (s.size() <= 7) {
-    uint64_t k = static_cast<uint64_t>(s.size()) << 56;
-    for (size_t i = 0; i < s.size(); ++i) {
-      k |= static_cast<uint64_t>(static_cast<unsigned char>(s[i])) << (8 * i);
-    }
-    return s.empty() ? 0 : k;
+  const size_t n = s.size();
+  if (n <= 7) {  // byte i at bits 8i, the length at bits 56..63
+    if (n == 0) return 0;
+    return LoadShort(reinterpret_cast<const unsigned char*>(s.data()), n) |
+           (static_cast<uint64_t>(n) << 56);
   }
   uint32_t id = table.Find(s);
   return id == UINT32_MAX ? kNoKey : ((0xFFull << 56) | id);
@@ -226,6 +256,17 @@ class Compiler {
     s.min_random_rate = file_.min_random_rate.value_or(0);
     s.expected_red_rate = file_.expected_red;
     s.expected_yellow_rate = file_.expected_yellow;
+    DrawAlgorithm draw = DrawAlgorithm::kBlake2b;  // a file without `random draw`
+    if (file_.draw) {
+      auto named = ParseDrawAlgorithm(*file_.draw);
+      if (!named) {
+        return ErrorAt(file_.draw_pos,
+                       fmt::format("unknown random draw '{}' (expected blake2b or siphash24)",
+                                   file_.draw->substr(0, 32)));
+      }
+      draw = *named;
+    }
+    p_.random_draw = PrepareRandomDraw(options_.secret, draw);
     if (s.yellow_threshold && s.red_threshold && *s.yellow_threshold > *s.red_threshold) {
       return ErrorAt(Pos{1, 1}, "threshold yellow is above threshold red");
     }
@@ -663,6 +704,24 @@ const std::string& RuleSet::fingerprint() const { return program_->fingerprint; 
 uint64_t RuleSet::fingerprint64() const { return program_->fingerprint64; }
 const std::string& RuleSet::source() const { return program_->source; }
 const SelectionSettings& RuleSet::settings() const { return program_->settings; }
+DrawAlgorithm RuleSet::draw() const { return program_->random_draw.algorithm; }
+
+std::string_view DrawAlgorithmName(DrawAlgorithm a) {
+  switch (a) {
+    case DrawAlgorithm::kBlake2b:
+      return "blake2b";
+    case DrawAlgorithm::kSipHash24:
+      return "siphash24";
+  }
+  return "unknown";
+}
+
+std::optional<DrawAlgorithm> ParseDrawAlgorithm(std::string_view name) {
+  for (DrawAlgorithm a : {DrawAlgorithm::kBlake2b, DrawAlgorithm::kSipHash24}) {
+    if (DrawAlgorithmName(a) == name) return a;
+  }
+  return std::nullopt;
+}
 size_t RuleSet::size() const { return program_->info.size(); }
 const RuleInfo& RuleSet::rule(size_t index) const { return program_->info.at(index); }
 
@@ -689,7 +748,6 @@ Result<RuleSet> CompileRuleSet(std::string_view text, const RuleCompileOptions& 
   program->version = file.version;
   program->source = std::string(text);
   program->secret = options.secret;
-  program->random_draw = internal::PrepareRandomDraw(options.secret);
   program->fingerprint = Sha256Hex(text);
   program->fingerprint64 = std::stoull(program->fingerprint.substr(0, 16), nullptr, 16);
   internal::Compiler compiler(file, options, *program);
@@ -759,13 +817,48 @@ uint64_t KeyedDraw(std::string_view secret, std::string_view domain, std::string
 
 uint64_t RuleDraw(const RuleSet& rules, size_t rule, std::string_view crossing_id) {
   const internal::Program& p = rules.program();
-  return internal::MixDraw(internal::CrossingKey(p.secret, crossing_id), p.rules.at(rule).salt);
+  uint64_t key = 0;
+  switch (rules.draw()) {
+    case DrawAlgorithm::kBlake2b:
+      key = internal::CrossingKey(p.secret, crossing_id);
+      break;
+    case DrawAlgorithm::kSipHash24:
+      key = internal::SipHashDraw(internal::SipHashKey(p.secret), crossing_id);
+      break;
+  }
+  return internal::MixDraw(key, p.rules.at(rule).salt);
 }
 
 namespace internal {
 
 uint64_t CrossingKey(std::string_view secret, std::string_view crossing_id) {
   return KeyedDraw(secret, "random", crossing_id);
+}
+
+namespace {
+
+// The message BLAKE2b hashes, keyed by the secret, into the SipHash key: one key per purpose.
+constexpr char kSipHashKeyTag[] = "borderflow.rules.siphash24.random";
+
+}  // namespace
+
+std::array<unsigned char, 16> SipHashKey(std::string_view secret) {
+  unsigned char key[crypto_generichash_KEYBYTES_MAX];
+  const size_t key_len = DrawKey(secret, key);
+  std::array<unsigned char, 16> out{};
+  static_assert(crypto_shorthash_siphash24_KEYBYTES == 16);
+  crypto_generichash(out.data(), out.size(), reinterpret_cast<const unsigned char*>(kSipHashKeyTag),
+                     sizeof kSipHashKeyTag - 1, key, key_len);
+  return out;
+}
+
+uint64_t SipHashDraw(const std::array<unsigned char, 16>& key, std::string_view crossing_id) {
+  unsigned char out[crypto_shorthash_siphash24_BYTES];
+  crypto_shorthash_siphash24(out, reinterpret_cast<const unsigned char*>(crossing_id.data()),
+                             crossing_id.size(), key.data());
+  uint64_t v = 0;
+  for (int i = 7; i >= 0; --i) v = (v << 8) | out[i];
+  return v;
 }
 
 // BLAKE2b (RFC 7693) written out, for the one hash Assess() may compute per crossing. Keyed
@@ -860,10 +953,75 @@ constexpr std::string_view kRandomPrefix("borderflow.rules.v1\0random\0", 27);
 
 }  // namespace
 
-RandomDrawState PrepareRandomDraw(std::string_view secret) {
+namespace {
+
+// SipHash-2-4 (Aumasson and Bernstein, 2012) written out, for the one hash Assess() computes
+// per crossing under siphash24: no call into libsodium and no per-call key loading. It equals
+// SipHashDraw (libsodium's crypto_shorthash) bit for bit, checked by the tests.
+[[gnu::always_inline]] inline void SipRound(uint64_t& v0, uint64_t& v1, uint64_t& v2,
+                                            uint64_t& v3) {
+  v0 += v1;
+  v1 = std::rotl(v1, 13);
+  v1 ^= v0;
+  v0 = std::rotl(v0, 32);
+  v2 += v3;
+  v3 = std::rotl(v3, 16);
+  v3 ^= v2;
+  v0 += v3;
+  v3 = std::rotl(v3, 21);
+  v3 ^= v0;
+  v2 += v1;
+  v1 = std::rotl(v1, 17);
+  v1 ^= v2;
+  v2 = std::rotl(v2, 32);
+}
+
+uint64_t LoadLittle64(const unsigned char* p) {
+  uint64_t w;
+  std::memcpy(&w, p, 8);
+  if constexpr (std::endian::native == std::endian::big) w = __builtin_bswap64(w);
+  return w;
+}
+
+uint64_t SipHash24(const std::array<uint64_t, 2>& k, std::string_view message) {
+  uint64_t v0 = k[0] ^ 0x736f6d6570736575ull, v1 = k[1] ^ 0x646f72616e646f6dull;
+  uint64_t v2 = k[0] ^ 0x6c7967656e657261ull, v3 = k[1] ^ 0x7465646279746573ull;
+  const auto* m = reinterpret_cast<const unsigned char*>(message.data());
+  const size_t n = message.size();
+  const size_t full = n & ~size_t{7};
+  for (size_t i = 0; i < full; i += 8) {
+    const uint64_t w = LoadLittle64(m + i);
+    v3 ^= w;
+    SipRound(v0, v1, v2, v3);
+    SipRound(v0, v1, v2, v3);
+    v0 ^= w;
+  }
+  uint64_t last = static_cast<uint64_t>(n & 0xff) << 56;
+  for (size_t i = full; i < n; ++i) last |= static_cast<uint64_t>(m[i]) << (8 * (i - full));
+  v3 ^= last;
+  SipRound(v0, v1, v2, v3);
+  SipRound(v0, v1, v2, v3);
+  v0 ^= last;
+  v2 ^= 0xff;
+  SipRound(v0, v1, v2, v3);
+  SipRound(v0, v1, v2, v3);
+  SipRound(v0, v1, v2, v3);
+  SipRound(v0, v1, v2, v3);
+  return v0 ^ v1 ^ v2 ^ v3;
+}
+
+}  // namespace
+
+RandomDrawState PrepareRandomDraw(std::string_view secret, DrawAlgorithm algorithm) {
+  RandomDrawState st;
+  st.algorithm = algorithm;
+  if (algorithm == DrawAlgorithm::kSipHash24) {
+    const std::array<unsigned char, 16> key = SipHashKey(secret);
+    st.sip_key = {LoadLittle64(key.data()), LoadLittle64(key.data() + 8)};
+    return st;
+  }
   unsigned char key[crypto_generichash_KEYBYTES_MAX];
   const size_t key_len = DrawKey(secret, key);
-  RandomDrawState st;
   for (int i = 0; i < 8; ++i) st.h[i] = kBlake2bIv[i];
   st.h[0] ^= 0x01010000ull ^ (static_cast<uint64_t>(key_len) << 8) ^ 32;  // 32-byte digest
   unsigned char block[128] = {};
@@ -873,6 +1031,7 @@ RandomDrawState PrepareRandomDraw(std::string_view secret) {
 }
 
 uint64_t CrossingKey(const RandomDrawState& state, std::string_view crossing_id) {
+  if (state.algorithm == DrawAlgorithm::kSipHash24) return SipHash24(state.sip_key, crossing_id);
   uint64_t h[8];
   std::copy(state.h.begin(), state.h.end(), h);
   unsigned char block[128];

@@ -3,6 +3,7 @@
 //   file      := "ruleset" STRING "version" INT item*
 //   item      := "threshold" ("yellow" | "red") NUMBER
 //              | "random" "minimum" PERCENT
+//              | "random" "draw" WORD                    (blake2b | siphash24)
 //              | "expected" ("red" | "yellow") PERCENT
 //              | "list" STRING "[" [value {"," value}] "]"
 //              | "reference" HSFIELD DIGITS "unit_value" NUMBER ".." NUMBER
@@ -371,10 +372,21 @@ class Parser {
         slot = v;
       } else if (w == "random") {
         BF_TRY(Advance());
-        BF_TRY(ExpectWord("minimum", "expected 'random minimum N%'"));
-        if (f.min_random_rate) return ErrorAt(at, "'random minimum' given twice");
-        BF_ASSIGN_OR_RETURN(double v, ExpectPercent());
-        f.min_random_rate = v;
+        if (cur_.kind == Tok::kWord && cur_.text == "draw") {
+          BF_TRY(Advance());
+          if (f.draw) return ErrorAt(at, "'random draw' given twice");
+          if (cur_.kind != Tok::kWord) {
+            return ErrorAt(cur_.pos, "expected the draw's keyed hash: blake2b or siphash24");
+          }
+          f.draw = cur_.text;
+          f.draw_pos = cur_.pos;
+          BF_TRY(Advance());
+        } else {
+          BF_TRY(ExpectWord("minimum", "expected 'random minimum N%' or 'random draw NAME'"));
+          if (f.min_random_rate) return ErrorAt(at, "'random minimum' given twice");
+          BF_ASSIGN_OR_RETURN(double v, ExpectPercent());
+          f.min_random_rate = v;
+        }
       } else if (w == "expected") {
         BF_TRY(Advance());
         if (cur_.kind != Tok::kWord || (cur_.text != "yellow" && cur_.text != "red")) {

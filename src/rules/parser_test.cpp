@@ -172,6 +172,25 @@ rule "neg" { when empty then score -5 reason en "e" vi "v" zh "z" }
   EXPECT_DOUBLE_EQ(*r->settings().red_threshold, 20.5);
 }
 
+TEST(RuleParser, RandomDraw) {
+  auto blake = Compile(OneRule("random 5%"));
+  ASSERT_TRUE(blake.has_value()) << blake.error().ToString();
+  EXPECT_EQ(blake->draw(), DrawAlgorithm::kBlake2b);  // a file without `random draw`
+  auto sip = Compile("ruleset \"t\" version 1\nrandom minimum 1%\nrandom draw siphash24\n");
+  ASSERT_TRUE(sip.has_value()) << sip.error().ToString();
+  EXPECT_EQ(sip->draw(), DrawAlgorithm::kSipHash24);
+  EXPECT_DOUBLE_EQ(sip->settings().min_random_rate, 0.01);
+  EXPECT_EQ(ParseDrawAlgorithm("blake2b"), DrawAlgorithm::kBlake2b);
+  EXPECT_EQ(ParseDrawAlgorithm("sha1"), std::nullopt);
+  ExpectError("ruleset \"t\" version 1\nrandom draw md5\n", 2, 13,
+              "unknown random draw 'md5' (expected blake2b or siphash24)");
+  ExpectError("ruleset \"t\" version 1\nrandom draw blake2b\nrandom draw siphash24\n", 3, 1,
+              "'random draw' given twice");
+  ExpectError("ruleset \"t\" version 1\nrandom draw 5%\n", 2, 13, "blake2b or siphash24");
+  ExpectError("ruleset \"t\" version 1\nrandom maximum 5%\n", 2, 8,
+              "'random minimum N%' or 'random draw NAME'");
+}
+
 TEST(RuleParser, ReasonLanguagesCanBeOptional) {
   std::string text =
       "ruleset \"t\" version 1\nrule \"r\" { when empty then channel yellow\n"

@@ -85,6 +85,10 @@ class PlanBuilder {
     }
     BuildAnchors();
     BuildLineIndex();
+    plan_.anchored_terms = Refs(anchored_);
+    plan_.unanchored_terms = Refs(unanchored_);
+    plan_.line_index_terms = Refs(line_index_terms_);
+    plan_.line_terms_any = Refs(line_terms_any_);
   }
 
  private:
@@ -156,8 +160,12 @@ class PlanBuilder {
     if (a.op == Op::kRandom) {
       Literal l;
       l.kind = Literal::Kind::kRandom;
+      l.fast = Literal::Fast::kRandom;
       l.negated = negate;
       l.index = atom_index;
+      l.key = a.key;
+      l.number = a.number;
+      l.rule = a.rule;
       return l;
     }
     Literal l;
@@ -170,15 +178,42 @@ class PlanBuilder {
     l.kind = Literal::Kind::kLine;
     l.index = atom_index;
     l.field = a.field;
-    if (a.numeric && a.rhs_field == Field::kCount) {
-      l.fast = Literal::Fast::kNumberVsConstant;
+    l.rhs_field = a.rhs_field;
+    if (a.numeric) {
+      l.fast = a.rhs_field == Field::kCount ? Literal::Fast::kNumberVsConstant
+                                            : Literal::Fast::kNumberVsField;
       l.outcomes = NumberOutcomes(a.op);
       l.number = a.number;
-    } else if (!a.numeric && a.op == Op::kEq) {
-      l.fast = Literal::Fast::kKeyEquals;
+    } else if (a.op == Op::kEq || a.op == Op::kNe) {
+      l.fast = Literal::Fast::kKeyEquals;  // `!=` is the negated `==`
       l.key = a.key;
+      l.negated = negate != (a.op == Op::kNe);
+    } else if (a.op == Op::kIn || a.op == Op::kNotIn) {
+      l.fast = Literal::Fast::kKeyInSet;  // `not in` is the negated `in`
+      l.set_begin = a.set_begin;
+      l.set_end = a.set_end;
+      l.negated = negate != (a.op == Op::kNotIn);
     }
     return l;
+  }
+
+  // The candidate-list form of terms.
+  std::vector<TermRef> Refs(const std::vector<uint32_t>& terms) const {
+    std::vector<TermRef> out;
+    out.reserve(terms.size());
+    for (uint32_t t : terms) {
+      const Term& term = plan_.terms[t];
+      TermRef r;
+      r.must_set = term.must_set;
+      r.must_clear = term.must_clear;
+      r.word = term.one_word ? term.word : TermRef::kSeveralWords;
+      r.rule = term.rule;
+      r.literals = term.slots_end;
+      r.literals_end = term.end;
+      r.term = t;
+      out.push_back(r);
+    }
+    return out;
   }
 
   // Evaluation order of the literals after the slot bits: HS tests, other key tests, numbers,
@@ -251,7 +286,7 @@ class PlanBuilder {
         if (best == nullptr || AnchorRank(l) < AnchorRank(*best)) best = &l;
       }
       if (best == nullptr) {
-        plan_.unanchored_terms.push_back(t);
+        unanchored_.push_back(t);
         continue;
       }
       lists[2 * best->index + (best->negated ? 1 : 0)].push_back(t);
@@ -260,8 +295,8 @@ class PlanBuilder {
     }
     plan_.anchor_begin.assign(1, 0);
     for (const auto& l : lists) {
-      plan_.anchored_terms.insert(plan_.anchored_terms.end(), l.begin(), l.end());
-      plan_.anchor_begin.push_back(static_cast<uint32_t>(plan_.anchored_terms.size()));
+      anchored_.insert(anchored_.end(), l.begin(), l.end());
+      plan_.anchor_begin.push_back(static_cast<uint32_t>(anchored_.size()));
     }
   }
 
@@ -337,7 +372,7 @@ class PlanBuilder {
       bool is_exact = false;
       uint32_t anchor = 0;
       if (!IndexKeys(term, &keys, &is_exact, &anchor) || listed + keys.size() > kMaxListed) {
-        plan_.line_terms_any.push_back(t);  // checked on every line instead
+        line_terms_any_.push_back(t);  // checked on every line instead
         continue;
       }
       listed += keys.size();
@@ -367,7 +402,7 @@ class PlanBuilder {
         }
       }
     };
-    auto& list = plan_.line_index_terms;
+    auto& list = line_index_terms_;
     auto append = [&](const std::vector<uint32_t>& terms) {
       list.insert(list.end(), terms.begin(), terms.end());
     };
@@ -389,6 +424,8 @@ class PlanBuilder {
   Program& p_;
   EvalPlan& plan_;
   std::unordered_map<std::string, uint32_t> slots_;
+  // The candidate lists as term indices, until Refs() copies them into the plan.
+  std::vector<uint32_t> anchored_, unanchored_, line_index_terms_, line_terms_any_;
 };
 
 }  // namespace

@@ -199,16 +199,23 @@ struct ReferencePrice {
   double max = 0;
 };
 
-// The per-crossing keyed hash behind every random draw: BLAKE2b-256 keyed with the secret over
-// "borderflow.rules.v1" \0 "random" \0 crossing_id, first 8 bytes little-endian.
+// The per-crossing keyed hash behind every random draw (RuleDraw in rule_set.h documents both
+// algorithms). For blake2b: BLAKE2b-256 keyed with the secret over
+// "borderflow.rules.v1" \0 "random" \0 crossing_id, first 8 bytes little-endian, computed by
+// libsodium.
 uint64_t CrossingKey(std::string_view secret, std::string_view crossing_id);
-// The same value without libsodium's per-call set-up: the BLAKE2b chaining value after the
-// (secret) key block is computed once per rule set, so each draw compresses only the block(s)
-// holding the crossing id (one for ids up to 101 bytes).
+// siphash24: the 16-byte key of a secret, and the crossing's keyed hash under it (libsodium).
+std::array<unsigned char, 16> SipHashKey(std::string_view secret);
+uint64_t SipHashDraw(const std::array<unsigned char, 16>& key, std::string_view crossing_id);
+// What Assess() computes once per rule set so that a draw costs only the hash of the crossing
+// id. blake2b: the chaining value after the (secret) key block, so each draw compresses only
+// the block(s) holding the crossing id (one for ids up to 101 bytes). siphash24: its key.
 struct RandomDrawState {
+  DrawAlgorithm algorithm = DrawAlgorithm::kBlake2b;
   std::array<uint64_t, 8> h{};
+  std::array<uint64_t, 2> sip_key{};  // the key's two little-endian words
 };
-RandomDrawState PrepareRandomDraw(std::string_view secret);
+RandomDrawState PrepareRandomDraw(std::string_view secret, DrawAlgorithm algorithm);
 uint64_t CrossingKey(const RandomDrawState& state, std::string_view crossing_id);
 // A rule's draw for a crossing: a 64-bit finaliser of CrossingKey ^ the rule's salt (the first
 // 8 bytes of unkeyed BLAKE2b of its name). One keyed hash per assessment, not per rule.
@@ -252,16 +259,31 @@ struct Literal {
   enum class Kind : uint8_t { kSlot, kLine, kRandom, kTree };
   Kind kind = Kind::kSlot;
   bool negated = false;
-  // kLine only: the two most common line tests are copied here, so that checking them reads
-  // neither the atom nor a switch: kKeyEquals (`origin == "VN"`: key[field] == key) and
-  // kNumberVsConstant (`gross_weight > 10000`: CompareNumbers(outcomes, num[field], number)).
-  enum class Fast : uint8_t { kNone, kKeyEquals, kNumberVsConstant };
+  // kLine and kRandom: the test copied here, so that checking it reads neither the atom nor
+  // the general evaluator: kKeyEquals (`origin == "VN"`, and `!=` as its negation:
+  // key[field] == key), kKeyInSet (`origin in [...]`, `not in` as its negation: key[field] in
+  // intervals [set_begin, set_end)), kNumberVsConstant (`gross_weight > 10000`:
+  // CompareNumbers(outcomes, num[field], number)), kNumberVsField (`unit_value <
+  // reference.min * 0.5`: the same against num[rhs_field] * number), kRandom (`random 2%`:
+  // rate `number`, the draw of rule `rule` below `key`). kNone: EvalAtom on atom `index`.
+  enum class Fast : uint8_t {
+    kNone,
+    kKeyEquals,
+    kKeyInSet,
+    kNumberVsConstant,
+    kNumberVsField,
+    kRandom
+  };
   Fast fast = Fast::kNone;
   uint8_t outcomes = 0;
   Field field = Field::kCount;
+  Field rhs_field = Field::kCount;
   uint32_t index = 0;  // kSlot: slot; kLine, kRandom: atom; kTree: node (the rule's root)
   uint64_t key = 0;
   double number = 0;
+  uint32_t set_begin = 0;
+  uint32_t set_end = 0;
+  uint32_t rule = 0;
 };
 
 struct Term {
@@ -278,6 +300,20 @@ struct Term {
   uint32_t word = 0;
   uint64_t must_set = 0;
   uint64_t must_clear = 0;
+};
+
+// A term as the candidate lists (anchors, line index) hold it: what its slot test needs copied
+// next to the list entry, so that the usual candidate, failing on a slot bit, costs one
+// sequential read and no look-up of the term or its literals.
+struct TermRef {
+  static constexpr uint32_t kSeveralWords = UINT32_MAX;  // slot literals in several words
+  uint64_t must_set = 0;  // as Term (no slot literal: both 0, always holds)
+  uint64_t must_clear = 0;
+  uint32_t word = 0;  // kSeveralWords: check Term's slot literals in turn
+  uint32_t rule = 0;
+  uint32_t literals = 0;  // its other literals: [literals, literals_end) (Term::slots_end, end)
+  uint32_t literals_end = 0;
+  uint32_t term = 0;
 };
 
 // HS keys of a line, one per level; the line index is keyed by (level << 60 | key).
@@ -347,14 +383,14 @@ struct EvalPlan {
   // anchored_terms. The masks flag the slots that anchor a term (positive / negated), so that
   // Assess only visits those bits.
   std::vector<uint32_t> anchor_begin;
-  std::vector<uint32_t> anchored_terms;
+  std::vector<TermRef> anchored_terms;
   std::vector<uint64_t> anchor_mask;          // per word: slots anchoring a positive literal
   std::vector<uint64_t> negated_anchor_mask;  // ... a negated literal
-  std::vector<uint32_t> unanchored_terms;     // declaration-level, checked every time
+  std::vector<TermRef> unanchored_terms;      // declaration-level, checked every time
 
   LineIndex line_index;
-  std::vector<uint32_t> line_index_terms;
-  std::vector<uint32_t> line_terms_any;  // line-level terms not in the index, every line
+  std::vector<TermRef> line_index_terms;
+  std::vector<TermRef> line_terms_any;  // line-level terms not in the index, every line
 };
 
 struct Program {
@@ -364,7 +400,7 @@ struct Program {
   uint64_t fingerprint64 = 0;
   std::string source;
   std::string secret;
-  RandomDrawState random_draw;  // PrepareRandomDraw(secret)
+  RandomDrawState random_draw;  // PrepareRandomDraw(secret, draw)
   SelectionSettings settings;
 
   std::vector<RuleInfo> info;

@@ -57,6 +57,20 @@ struct RuleInfo {
   LocalizedText reason;
 };
 
+// The keyed hash behind a rule set's `random N%` draws, named in the file by `random draw NAME`.
+// It is part of the text, so of the fingerprint: a stored set compiles to the same draws for
+// as long as it is kept, and a past decision is recomputed exactly.
+enum class DrawAlgorithm : uint8_t {
+  // "blake2b": keyed BLAKE2b-256 (see KeyedDraw). The default when the file names none: every
+  // set written before `random draw` existed draws as it always did.
+  kBlake2b,
+  // "siphash24": SipHash-2-4 (libsodium's crypto_shorthash) of the crossing id under a 16-byte
+  // key derived from the secret (see RuleDraw); about ten times cheaper. New sets name it.
+  kSipHash24,
+};
+std::string_view DrawAlgorithmName(DrawAlgorithm a);  // "blake2b", "siphash24"
+std::optional<DrawAlgorithm> ParseDrawAlgorithm(std::string_view name);
+
 // Rule-set wide settings (the header lines of the file).
 struct SelectionSettings {
   std::optional<double> yellow_threshold;  // total score from which the channel is at least yellow
@@ -80,6 +94,7 @@ class RuleSet {
   uint64_t fingerprint64() const;  // its first 8 bytes, stored in every Assessment
   const std::string& source() const;
   const SelectionSettings& settings() const;
+  DrawAlgorithm draw() const;  // the keyed hash of its random draws (`random draw`)
 
   size_t size() const;
   const RuleInfo& rule(size_t index) const;
@@ -116,10 +131,14 @@ std::optional<SourcePosition> ErrorPosition(const Error& error);
 uint64_t KeyedDraw(std::string_view secret, std::string_view domain, std::string_view crossing_id);
 
 // The draw of rule `rule` (an index) for a crossing, as `random N%` in that rule uses it: the rule
-// fires when the draw is below N% of 2^64. It is MurmurHash3's fmix64 of
-// KeyedDraw(secret, "random", crossing_id) XOR the first 8 bytes of BLAKE2b-128(rule name), so
-// an assessment costs one keyed hash however many random rules it reaches. For audit: anyone
-// holding the secret can recompute why a truck was (not) picked.
+// fires when the draw is below N% of 2^64. It is MurmurHash3's fmix64 of the crossing's keyed
+// hash XOR the first 8 bytes of BLAKE2b-128(rule name), so an assessment costs one keyed hash
+// however many random rules it reaches. The crossing's keyed hash depends on the set's draw():
+//   blake2b    KeyedDraw(secret, "random", crossing_id);
+//   siphash24  SipHash-2-4 of crossing_id under the key BLAKE2b-128(key = the secret as
+//              KeyedDraw keys it, message "borderflow.rules.siphash24.random"), little-endian.
+// For audit: anyone holding the secret can recompute why a truck was (not) picked. Computed
+// here with libsodium alone (the reference for the evaluator's own code path).
 uint64_t RuleDraw(const RuleSet& rules, size_t rule, std::string_view crossing_id);
 
 // Whether a draw falls within `rate` (0..1).
