@@ -14,28 +14,35 @@ const std::string kGenesisHash(64, '0');
 
 namespace {
 
-void Put(std::string& out, std::string_view field) {
-  // Length-prefixed so that no two different records encode to the same bytes.
-  out += std::to_string(field.size());
-  out += ':';
-  out += field;
-  out += ';';
+// Length-prefixed so that no two different records encode to the same bytes.
+void Put(Sha256Stream& hash, std::string_view field) {
+  char length[24];
+  auto [end, ec] = std::to_chars(length, length + sizeof length, field.size());
+  hash.Update(std::string_view(length, end - length)).Update(":").Update(field).Update(";");
+}
+
+void Put(Sha256Stream& hash, int64_t number) {
+  char text[24];
+  auto [end, ec] = std::to_chars(text, text + sizeof text, number);
+  Put(hash, std::string_view(text, end - text));
 }
 
 }  // namespace
 
 std::string AuditHash(const AuditRecord& r) {
-  std::string encoded = "borderflow-audit-v1;";
-  Put(encoded, std::to_string(r.seq));
-  Put(encoded, std::to_string(ToUnixMillis(r.at)));
-  Put(encoded, r.actor_id);
-  Put(encoded, r.actor_role);
-  Put(encoded, r.subject_type);
-  Put(encoded, r.subject_id);
-  Put(encoded, r.action);
-  Put(encoded, r.body);
-  Put(encoded, r.prev_hash);
-  return Sha256Hex(encoded);
+  // SHA-256 of "borderflow-audit-v1;" and each field as "<length>:<bytes>;", streamed.
+  Sha256Stream hash;
+  hash.Update("borderflow-audit-v1;");
+  Put(hash, r.seq);
+  Put(hash, ToUnixMillis(r.at));
+  Put(hash, r.actor_id);
+  Put(hash, r.actor_role);
+  Put(hash, r.subject_type);
+  Put(hash, r.subject_id);
+  Put(hash, r.action);
+  Put(hash, r.body);
+  Put(hash, r.prev_hash);
+  return hash.HexDigest();
 }
 
 AuditRecord ChainNext(const AuditDraft& draft, int64_t last_seq, const std::string& last_hash) {

@@ -1,21 +1,61 @@
 #include <openssl/evp.h>
 
+#include <borderflow/core/assert.h>
 #include <borderflow/core/digest.h>
 
 namespace borderflow {
 
-std::string Sha256Hex(std::string_view bytes) {
-  unsigned char digest[EVP_MAX_MD_SIZE];
-  unsigned int length = 0;
-  EVP_Digest(bytes.data(), bytes.size(), digest, &length, EVP_sha256(), nullptr);
+namespace {
+
+// Fetched once: OpenSSL 3 looks the implementation up in its provider on every
+// EVP_sha256()-based init otherwise.
+const EVP_MD* Sha256() {
+  static const EVP_MD* md = [] {
+    EVP_MD* fetched = EVP_MD_fetch(nullptr, "SHA256", nullptr);
+    BF_ASSERT(fetched != nullptr, "OpenSSL provides SHA-256");
+    return fetched;
+  }();
+  return md;
+}
+
+std::string Hex(const unsigned char* digest, unsigned int length) {
   static constexpr char kHex[] = "0123456789abcdef";
-  std::string hex;
-  hex.reserve(length * 2);
+  std::string hex(length * 2, '\0');
   for (unsigned int i = 0; i < length; ++i) {
-    hex += kHex[digest[i] >> 4];
-    hex += kHex[digest[i] & 15];
+    hex[2 * i] = kHex[digest[i] >> 4];
+    hex[2 * i + 1] = kHex[digest[i] & 15];
   }
   return hex;
+}
+
+}  // namespace
+
+std::string Sha256Hex(std::string_view bytes) { return Sha256Stream().Update(bytes).HexDigest(); }
+
+struct Sha256Stream::Ctx {
+  EVP_MD_CTX* md = EVP_MD_CTX_new();
+  ~Ctx() { EVP_MD_CTX_free(md); }
+};
+
+Sha256Stream::Sha256Stream() : ctx_(std::make_unique<Ctx>()) {
+  const bool ok = ctx_->md != nullptr && EVP_DigestInit_ex2(ctx_->md, Sha256(), nullptr) == 1;
+  BF_ASSERT(ok, "SHA-256 initialises");
+}
+
+Sha256Stream::~Sha256Stream() = default;
+
+Sha256Stream& Sha256Stream::Update(std::string_view bytes) {
+  const int ok = EVP_DigestUpdate(ctx_->md, bytes.data(), bytes.size());
+  BF_ASSERT(ok == 1, "SHA-256 update");
+  return *this;
+}
+
+std::string Sha256Stream::HexDigest() {
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  unsigned int length = 0;
+  const int ok = EVP_DigestFinal_ex(ctx_->md, digest, &length);
+  BF_ASSERT(ok == 1, "SHA-256 final");
+  return Hex(digest, length);
 }
 
 }  // namespace borderflow
