@@ -207,24 +207,24 @@ void Engine::CommitBatch(std::vector<Pending>& batch) {
   BF_ASSERT(all_statuses.size() == batch.size() + 2, "the store returns one status per function");
   std::vector<Status> statuses(std::make_move_iterator(all_statuses.begin() + 1),
                                std::make_move_iterator(all_statuses.end() - 1));
-  batch_crossings_.clear();
-  if (options_.crossing_cache_size > 0) {
-    // Only what committed enters the cache; a failed transaction reports an error for every
-    // command, so nothing of it does.
-    for (size_t i = 0; i < batch.size(); ++i) {
-      if (!statuses[i]) continue;
-      for (const Crossing& c : results[i].changed) {
-        if (IsTerminal(c.state)) {
-          committed_crossings_.erase(c.id);
-        } else {
-          if (committed_crossings_.size() >= options_.crossing_cache_size) {
-            committed_crossings_.clear();  // crude but bounded; misses reload from the store
-          }
-          committed_crossings_.insert_or_assign(c.id, c);
+  bool any_committed = false;
+  for (const Status& s : statuses) any_committed = any_committed || s.has_value();
+  if (options_.crossing_cache_size > 0 && any_committed) {
+    // Only what committed enters the cache: batch_crossings_ holds the last version of every
+    // crossing that a command which kept its changes wrote (a failed command's are undone; a
+    // failed transaction reports an error for every command, so nothing of it enters).
+    for (auto& [id, c] : batch_crossings_) {
+      if (IsTerminal(c.state)) {
+        committed_crossings_.erase(id);
+      } else {
+        if (committed_crossings_.size() >= options_.crossing_cache_size) {
+          committed_crossings_.clear();  // crude but bounded; misses reload from the store
         }
+        committed_crossings_.insert_or_assign(id, std::move(c));
       }
     }
   }
+  batch_crossings_.clear();
   stats_.transactions.fetch_add(1);
   std::vector<AuditRecord> committed;
   bool transaction_failed = false;
@@ -394,9 +394,18 @@ Status Engine::Apply(WriteTxn& txn, const Command& command, Timestamp now, Comma
         }
       },
       command.body);
+  if (applied) {
+    if (result.body_text.empty()) result.body_text = ToJsonText(result.body);
+    if (keyed) {
+      applied = txn.PutIdempotency(IdempotencyRecord{actor.user_id, command.idempotency_key,
+                                                     command.fingerprint, result.status,
+                                                     result.body_text, now});
+    }
+  }
   if (!applied && (queue_touched_ || !result.changed.empty())) {
     // The steps that succeeded before the failure are rolled back with the savepoint: undo
-    // what later commands of the batch would otherwise see, and reload the book after it.
+    // what later commands of the batch (and the committed cache) would otherwise see, and
+    // reload the book after it.
     for (auto it = batch_undo_.rbegin(); it != batch_undo_.rend(); ++it) {
       if (it->second) {
         batch_crossings_.insert_or_assign(it->first, *it->second);
@@ -408,14 +417,14 @@ Status Engine::Apply(WriteTxn& txn, const Command& command, Timestamp now, Comma
   }
   if (!applied && rules_touched_) rules_reload_ = true;
   BF_TRY(applied);
-  if (result.body_text.empty()) result.body_text = ToJsonText(result.body);
-  if (keyed) {
-    BF_TRY(txn.PutIdempotency(IdempotencyRecord{actor.user_id, command.idempotency_key,
-                                                command.fingerprint, result.status,
-                                                result.body_text, now}));
+  // Nothing of this command can fail any more: later commands of the batch see its crossings
+  // (WriteChange already put in those it wrote).
+  for (const Crossing& c : result.changed) {
+    auto it = batch_crossings_.find(c.id);
+    if (it == batch_crossings_.end() || it->second.version != c.version) {
+      batch_crossings_.insert_or_assign(c.id, c);
+    }
   }
-  // Nothing of this command can fail any more: later commands of the batch see its crossings.
-  for (const Crossing& c : result.changed) batch_crossings_.insert_or_assign(c.id, c);
   if (result.crossing && result.changed.empty()) {
     batch_crossings_.insert_or_assign(result.crossing->id, *result.crossing);
     result.changed.push_back(*result.crossing);
