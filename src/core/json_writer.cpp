@@ -1,4 +1,6 @@
 #include <charconv>
+#include <cstdint>
+#include <cstring>
 
 #include <boost/json/serialize.hpp>
 #include <boost/json/value.hpp>
@@ -6,6 +8,25 @@
 #include <borderflow/core/json_writer.h>
 
 namespace borderflow {
+
+namespace {
+
+// Whether any of the eight bytes at `p` is below 0x20, '"' or '\\' (the classic "has less
+// than" and "has zero byte" bit tricks: exact as a yes/no answer).
+bool AnyNeedsEscape(const char* p) {
+  uint64_t x;
+  std::memcpy(&x, p, 8);
+  constexpr uint64_t kOnes = 0x0101010101010101ULL;
+  constexpr uint64_t kHighs = 0x8080808080808080ULL;
+  const uint64_t control = (x - kOnes * 0x20) & ~x & kHighs;
+  const uint64_t quote = x ^ (kOnes * '"');
+  const uint64_t backslash = x ^ (kOnes * '\\');
+  const uint64_t quotes = (quote - kOnes) & ~quote & kHighs;
+  const uint64_t backslashes = (backslash - kOnes) & ~backslash & kHighs;
+  return (control | quotes | backslashes) != 0;
+}
+
+}  // namespace
 
 JsonWriter& JsonWriter::BeginObject() {
   Separate();
@@ -81,11 +102,15 @@ void JsonWriter::Quoted(std::string_view text) {
   // characters, \u00xx for the others; everything else (UTF-8 included) as it is.
   out_ += '"';
   size_t run = 0;  // start of the bytes not yet copied
-  for (size_t i = 0; i < text.size(); ++i) {
-    const unsigned char c = static_cast<unsigned char>(text[i]);
+  size_t i = 0;
+  for (;;) {
+    // Eight bytes at a time while none of them needs escaping (most text).
+    while (i + 8 <= text.size() && !AnyNeedsEscape(text.data() + i)) i += 8;
+    if (i >= text.size()) break;
+    const unsigned char c = static_cast<unsigned char>(text[i++]);
     if (c >= 0x20 && c != '"' && c != '\\') continue;
-    out_.append(text.data() + run, i - run);
-    run = i + 1;
+    out_.append(text.data() + run, i - 1 - run);
+    run = i;
     out_ += '\\';
     switch (c) {
       case '"':

@@ -17,7 +17,7 @@ char* PutDigits(char* out, int64_t value, int width) {
 
 // Hot: every crossing document holds a dozen timestamps, so this writes digits into one
 // buffer rather than going through a formatting library.
-std::string FormatWithOffset(Timestamp t, UtcOffset offset, bool zulu) {
+void AppendWithOffset(std::string& text, Timestamp t, UtcOffset offset, bool zulu) {
   auto local = t + std::chrono::minutes(offset.minutes);
   auto day = date::floor<date::days>(local);
   date::year_month_day ymd(day);
@@ -30,7 +30,9 @@ std::string FormatWithOffset(Timestamp t, UtcOffset offset, bool zulu) {
                                   unsigned(ymd.month()), unsigned(ymd.day()), hms.hours().count(),
                                   hms.minutes().count(), hms.seconds().count());
     if (zulu || ms % 1000 != 0) out += fmt::format(".{:03d}", ms % 1000);
-    return out + (zulu ? "Z" : FormatOffset(offset));
+    text += out;
+    text += zulu ? "Z" : FormatOffset(offset);
+    return;
   }
   char buf[32];
   char* p = PutDigits(buf, year, 4);
@@ -58,7 +60,7 @@ std::string FormatWithOffset(Timestamp t, UtcOffset offset, bool zulu) {
     *p++ = ':';
     p = PutDigits(p, m % 60, 2);
   }
-  return std::string(buf, p);
+  text.append(buf, p);
 }
 
 // Untrusted text made safe for an error message: at most 48 bytes, printable ASCII kept and any
@@ -89,10 +91,22 @@ bool ParseFixed(std::string_view s, size_t pos, size_t width, int& out) {
 
 }  // namespace
 
-std::string FormatUtc(Timestamp t) { return FormatWithOffset(t, UtcOffset{0}, true); }
+std::string FormatUtc(Timestamp t) {
+  std::string text;
+  AppendUtc(text, t);
+  return text;
+}
 
 std::string FormatLocal(Timestamp t, UtcOffset offset) {
-  return FormatWithOffset(t, offset, false);
+  std::string text;
+  AppendLocal(text, t, offset);
+  return text;
+}
+
+void AppendUtc(std::string& text, Timestamp t) { AppendWithOffset(text, t, UtcOffset{0}, true); }
+
+void AppendLocal(std::string& text, Timestamp t, UtcOffset offset) {
+  AppendWithOffset(text, t, offset, false);
 }
 
 std::string FormatOffset(UtcOffset offset) {

@@ -1,9 +1,11 @@
 #include <cctype>
 #include <cmath>
+#include <cstring>
 
 #include <boost/json/parse.hpp>
 #include <fmt/format.h>
 
+#include <borderflow/core/assert.h>
 #include <borderflow/core/json.h>
 #include <borderflow/core/json_writer.h>
 #include <borderflow/domain/crossing_json.h>
@@ -254,8 +256,15 @@ void WritePlate(JsonWriter& w, std::string_view key, const Plate& p) {
 }
 
 void WriteTime(JsonWriter& w, std::string_view key, Timestamp t, std::optional<UtcOffset> local) {
-  w.Member(key, FormatUtc(t));
-  if (local) w.Member(std::string(key) + "_local", FormatLocal(t, *local));
+  w.Key(key).PlainString([&](std::string& out) { AppendUtc(out, t); });
+  if (!local) return;
+  char local_key[64];
+  BF_ASSERT(key.size() + 6 <= sizeof local_key, "time keys are short");
+  std::memcpy(local_key, key.data(), key.size());
+  std::memcpy(local_key + key.size(), "_local", 6);
+  w.Key(std::string_view(local_key, key.size() + 6)).PlainString([&](std::string& out) {
+    AppendLocal(out, t, *local);
+  });
 }
 
 }  // namespace

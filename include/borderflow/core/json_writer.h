@@ -28,6 +28,17 @@ class JsonWriter {
   JsonWriter& Double(double value);
   // Already serialised JSON (trusted: written by ToJsonText or this class).
   JsonWriter& Raw(std::string_view json);
+  // A string that `append(std::string&)` writes straight into the output, for text that never
+  // needs escaping (timestamps, numbers): no temporary string.
+  template <typename Append>
+  JsonWriter& PlainString(Append&& append) {
+    Separate();
+    out_ += '"';
+    append(out_);
+    out_ += '"';
+    need_comma_ = true;
+    return *this;
+  }
 
   // Key and value in one call.
   JsonWriter& Member(std::string_view key, std::string_view value) {

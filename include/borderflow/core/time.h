@@ -29,6 +29,9 @@ struct UtcOffset {
 std::string FormatUtc(Timestamp t);
 // "2026-11-29T08:37:06+07:00" (seconds precision; milliseconds when non-zero).
 std::string FormatLocal(Timestamp t, UtcOffset offset);
+// The same appended to `text` (no allocation of its own: documents hold many timestamps).
+void AppendUtc(std::string& text, Timestamp t);
+void AppendLocal(std::string& text, Timestamp t, UtcOffset offset);
 // "+07:00"
 std::string FormatOffset(UtcOffset offset);
 // Parses "+07:00", "+0700", "UTC+7", "Z".
