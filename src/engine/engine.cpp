@@ -214,7 +214,9 @@ void Engine::CommitBatch(std::vector<Pending>& batch) {
     // crossing that a command which kept its changes wrote (a failed command's are undone; a
     // failed transaction reports an error for every command, so nothing of it enters).
     for (auto& [id, c] : batch_crossings_) {
-      if (IsTerminal(c.state)) {
+      // A truck that has crossed changes at most once more (the counterpart's receipt, which
+      // reads it from the store): keeping it would fill the cache with a season's trucks.
+      if (IsTerminal(c.state) || c.state == CrossingState::kCrossed) {
         committed_crossings_.erase(id);
       } else {
         if (committed_crossings_.size() >= options_.crossing_cache_size) {
