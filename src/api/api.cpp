@@ -662,8 +662,11 @@ net::Router Api::Routes() {
     if (impl->options.link_metrics) r.body += impl->options.link_metrics();
     r.body += fmt::format(
         "# HELP borderflow_feed_subscribers Open live-feed streams.\n"
-        "# TYPE borderflow_feed_subscribers gauge\nborderflow_feed_subscribers {}\n",
-        impl->feed.subscribers());
+        "# TYPE borderflow_feed_subscribers gauge\nborderflow_feed_subscribers {}\n"
+        "# HELP borderflow_feed_events_rendered_total Audit records rendered as feed events.\n"
+        "# TYPE borderflow_feed_events_rendered_total counter\n"
+        "borderflow_feed_events_rendered_total {}\n",
+        impl->feed.subscribers(), impl->feed.rendered());
     respond(std::move(r));
   });
   const auto status_page = [impl](HttpRequest&, Respond respond) {

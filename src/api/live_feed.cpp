@@ -84,6 +84,7 @@ const std::string& LiveFeed::TextFor(const Actor& actor, const Event& event) {
 }
 
 std::optional<LiveFeed::Event> LiveFeed::Render(const AuditRecord& r) {
+  rendered_.fetch_add(1);
   Event e;
   e.seq = r.seq;
   const std::string& type = r.subject_type;

@@ -11,6 +11,7 @@
 // `Last-Event-ID` and gets every event after it, from a ring of recent events or, further back,
 // from the store; beyond `max_catch_up` records it gets `event: reset` and reloads its views.
 
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
@@ -61,6 +62,8 @@ class LiveFeed {
   // For tests and /metrics: open subscriptions and the last sequence number read.
   size_t subscribers() const;
   int64_t head() const;
+  // Audit records rendered as events so far (none while no stream is open).
+  uint64_t rendered() const { return rendered_.load(); }
 
  private:
   // One audit record as an event, rendered once for staff and once for company-scoped users.
@@ -95,6 +98,7 @@ class LiveFeed {
   const std::function<boost::json::object()> link_status_;
   const LiveFeedOptions options_;
 
+  std::atomic<uint64_t> rendered_{0};
   mutable std::mutex mu_;
   std::condition_variable cv_;
   bool stopping_ = false;

@@ -4,6 +4,7 @@
 
 #include <fstream>
 #include <regex>
+#include <thread>
 
 #include <borderflow/core/hs_code.h>
 #include <borderflow/net/testing/stream_reader.h>
@@ -202,6 +203,30 @@ TEST(FeedTest, IdleStreamsGetKeepAlivesAndTheMetricCountsThem) {
   ASSERT_TRUE(reader.WaitFor(": keep-alive\n\n: keep-alive\n\n", 5s)) << reader.body();
   ApiReply metrics = node.Call("GET", "/metrics", "");
   EXPECT_NE(metrics.raw.find("borderflow_feed_subscribers 1"), std::string::npos);
+}
+
+// The number after `name ` in a Prometheus text page (-1 when absent).
+int64_t MetricValue(const std::string& page, const std::string& name) {
+  const std::string key = "\n" + name + " ";
+  const size_t at = page.find(key);
+  return at == std::string::npos ? -1 : std::stoll(page.substr(at + key.size()));
+}
+
+TEST(FeedTest, RendersNothingWhileNoStreamIsOpen) {
+  TestNode node;
+  for (const char* plate : {"12C-111.11", "12C-222.22", "12C-333.33"}) node.Declare("fwd-a", plate);
+  std::this_thread::sleep_for(800ms);  // several poll intervals
+  EXPECT_EQ(
+      MetricValue(node.Call("GET", "/metrics", "").raw, "borderflow_feed_events_rendered_total"),
+      0);
+  // A stream opens: what follows is rendered and delivered.
+  StreamReader reader(node.port(), "/api/v1/feed", Auth(node, "operator"));
+  ASSERT_TRUE(reader.WaitFor("event: hello\n"));
+  const std::string id = node.Declare("fwd-a", "12C-444.44");
+  ASSERT_TRUE(reader.WaitFor(id)) << reader.body();
+  EXPECT_GT(
+      MetricValue(node.Call("GET", "/metrics", "").raw, "borderflow_feed_events_rendered_total"),
+      0);
 }
 
 class WebRootTest : public ::testing::Test {
