@@ -6,6 +6,7 @@
 #include <spdlog/spdlog.h>
 
 #include <borderflow/core/json.h>
+#include <borderflow/core/thread_name.h>
 
 namespace borderflow::api {
 
@@ -38,7 +39,10 @@ LiveFeed::LiveFeed(Engine& engine, Store& store, std::function<json::object()> l
   const int64_t after = head ? *head : 0;
   head_ = after;
   ring_floor_ = after;
-  thread_ = std::thread([this] { Run(); });
+  thread_ = std::thread([this] {
+    NameThisThread("bf-feed");
+    Run();
+  });
 }
 
 LiveFeed::~LiveFeed() { Stop(); }

@@ -10,6 +10,7 @@
 
 #include <borderflow/core/json.h>
 #include <borderflow/core/json_writer.h>
+#include <borderflow/core/thread_name.h>
 #include <borderflow/domain/crossing_json.h>
 #include <borderflow/engine/engine.h>
 
@@ -103,6 +104,7 @@ Engine::Engine(GateConfig config, std::shared_ptr<const HsNomenclature> hs, Stor
   if (!options_.writer_thread) return;
   writer_ = std::make_unique<Writer>();
   writer_->thread = std::thread([this] {
+    NameThisThread("bf-writer");
     Writer& w = *writer_;
     std::vector<Pending> batch;
     while (true) {

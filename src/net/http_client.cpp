@@ -27,6 +27,7 @@
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
 
+#include <borderflow/core/thread_name.h>
 #include <borderflow/net/http_client.h>
 
 #include "beast_common.h"
@@ -522,7 +523,12 @@ LoadResult RunLoad(const LoadOptions& options,
   }
   std::vector<std::thread> pool;
   pool.reserve(threads);
-  for (int t = 0; t < threads; ++t) pool.emplace_back([&ioc] { ioc.run(); });
+  for (int t = 0; t < threads; ++t) {
+    pool.emplace_back([&ioc, t] {
+      NameThisThread("bf-load-" + std::to_string(t));
+      ioc.run();
+    });
+  }
   for (auto& thread : pool) thread.join();
 
   std::sort(state.latencies_ms.begin(), state.latencies_ms.end());

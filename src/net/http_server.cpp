@@ -34,6 +34,7 @@
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 
+#include <borderflow/core/thread_name.h>
 #include <borderflow/net/http_server.h>
 
 #include "beast_common.h"
@@ -288,7 +289,12 @@ Result<uint16_t> HttpServer::Impl::Start() {
   });
   const int n = std::max(1, options.threads);
   threads.reserve(n);
-  for (int i = 0; i < n; ++i) threads.emplace_back([this] { ioc.run(); });
+  for (int i = 0; i < n; ++i) {
+    threads.emplace_back([this, i] {
+      NameThisThread("bf-http-" + std::to_string(i));
+      ioc.run();
+    });
+  }
   state = State::kRunning;
   return bound_port.load();
 }

@@ -11,6 +11,7 @@
 
 #include <borderflow/core/digest.h>
 #include <borderflow/core/json.h>
+#include <borderflow/core/thread_name.h>
 #include <borderflow/link/envelope.h>
 #include <borderflow/link/messages.h>
 #include <borderflow/net/http_client.h>
@@ -508,7 +509,10 @@ void PeerLink::AddRoutes(net::Router& router) {
 
 void PeerLink::Start() {
   if (!impl_->options.sender || impl_->thread.joinable()) return;
-  impl_->thread = std::thread([impl = impl_] { impl->Run(); });
+  impl_->thread = std::thread([impl = impl_] {
+    NameThisThread("bf-link");
+    impl->Run();
+  });
 }
 
 void PeerLink::Stop() {

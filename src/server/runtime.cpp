@@ -8,6 +8,7 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include <borderflow/core/thread_name.h>
 #include <borderflow/net/tls.h>
 #include <borderflow/server/runtime.h>
 
@@ -95,6 +96,7 @@ struct Runtime::Ticker {
 
   Ticker(Engine& engine, Duration interval) {
     thread = std::thread([this, &engine, interval] {
+      NameThisThread("bf-queue-tick");
       std::unique_lock lock(mu);
       while (!cv.wait_for(lock, interval, [this] { return stopping; })) {
         lock.unlock();

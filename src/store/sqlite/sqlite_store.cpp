@@ -9,6 +9,7 @@
 #include <fmt/format.h>
 
 #include <borderflow/core/json.h>
+#include <borderflow/core/thread_name.h>
 #include <borderflow/domain/crossing_json.h>
 #include <borderflow/store/sqlite_store.h>
 
@@ -585,6 +586,7 @@ Status Invoke(const TxnFn& fn, WriteTxn& txn) {
 
 void SqliteStore::Impl::StartCheckpoints() {
   checkpoint_thread = std::thread([this] {
+    NameThisThread("bf-checkpoint");
     std::unique_lock lock(checkpoint_mu);
     while (!stopping) {
       checkpoint_cv.wait_for(lock, std::chrono::milliseconds(100));
