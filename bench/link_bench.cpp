@@ -115,7 +115,7 @@ void FillOutbox(Engine& engine, int n) {
   });
   for (int i = 0; i < n; ++i) {
     Check(declared[i], "declare");
-    ids[i] = std::string(declared[i]->body.at("id").as_string());
+    ids[i] = declared[i]->crossing->id;
   }
   auto assessed = run_all([&](int i) {
     return Command{customs, fmt::format("a{}", i), fmt::format("a{}", i),
