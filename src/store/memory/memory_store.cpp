@@ -1,6 +1,8 @@
 #include <algorithm>
 #include <array>
 #include <condition_variable>
+#include <cstdint>
+#include <cstring>
 #include <deque>
 #include <exception>
 #include <functional>
@@ -18,6 +20,7 @@
 
 #include <fmt/format.h>
 
+#include <borderflow/core/assert.h>
 #include <borderflow/store/memory_store.h>
 
 // MemoryStore: committed data lives in `Committed`, published only under an exclusive lock;
@@ -44,8 +47,8 @@ template <class V>
 using ByName = std::map<std::string, V, std::less<>>;
 
 // Hashed by name, looked up by std::string_view without a temporary string: for the committed
-// tables that only ever answer point lookups and grow with every command (idempotency records,
-// the audit trail's subjects), where a tree's string comparisons grow with its depth.
+// crossings, which only answer point lookups and grow with every declaration, where a tree's
+// string comparisons grow with its depth.
 struct NameHash {
   using is_transparent = void;
   size_t operator()(std::string_view s) const noexcept { return std::hash<std::string_view>{}(s); }
@@ -53,9 +56,30 @@ struct NameHash {
 template <class V>
 using HashByName = std::unordered_map<std::string, V, NameHash, std::equal_to<>>;
 
-// Crossing ids in ascending order; each views the key of its crossing in Committed::crossings
-// (whose nodes live as long as the store: crossings are never deleted).
-using IdSet = std::set<std::string_view, std::less<>>;
+// A crossing id in an index. It views the key of its crossing in Committed::crossings (whose
+// nodes live as long as the store: crossings are never deleted) and keeps the id's first bytes
+// itself, so that a search down the tree compares within its nodes instead of reading each
+// crossing's key elsewhere in memory (every id the engine makes, "CR-" and 14 characters, fits).
+struct IndexedId {
+  static constexpr size_t kHead = 24;
+
+  explicit IndexedId(std::string_view crossing_id) : id(crossing_id) {
+    if (!id.empty()) std::memcpy(head.data(), id.data(), std::min(id.size(), kHead));
+  }
+
+  // The order of the ids as strings: heads padded with zero bytes order as their ids do, except
+  // that an id and the same id followed by zero bytes tie; the whole ids decide ties.
+  bool operator<(const IndexedId& other) const {
+    const int c = std::memcmp(head.data(), other.head.data(), kHead);
+    return c != 0 ? c < 0 : id < other.id;
+  }
+
+  std::array<char, kHead> head{};
+  std::string_view id;
+};
+
+// Crossing ids in ascending order.
+using IdSet = std::set<IndexedId>;
 
 template <class Map, class K>
 const typename Map::mapped_type* Find(const Map& map, const K& key) {
@@ -91,9 +115,11 @@ void OverlayNested(ByName<ByName<V>>& below, ByName<ByName<V>>& above) {
   above.clear();
 }
 
+// A crossing as the engine wrote it. Its JSON document is not kept: nothing reads it back
+// from this store (reads return the Crossing itself, see memory_store.h), and a season of the
+// twin would otherwise copy and keep one document per command.
 struct StoredCrossing {
   Crossing crossing;
-  std::string document;  // the engine's JSON text, kept as SqliteStore keeps it
 };
 
 // The tables that the write transaction reads, the same shape in a layer and committed.
@@ -129,32 +155,136 @@ struct Layer : Tables {
   void Clear() { *this = Layer(); }
 };
 
+// Immutable text kept as long as the store, in large blocks. A season of the twin commits
+// millions of audit bodies, hashes and idempotent responses; as separate strings each cost an
+// allocation to make and a free to destroy (destroying the store of a 90-day season took
+// seconds), and small allocations scatter what one record needs over many cache lines.
+class TextArena {
+ public:
+  TextArena() = default;
+  TextArena(const TextArena&) = delete;
+  TextArena& operator=(const TextArena&) = delete;
+
+  // A copy of `text` that stays where it is until the arena is destroyed.
+  std::string_view Keep(std::string_view text) {
+    if (text.empty()) return {};
+    if (text.size() > kBlockSize / 8) {  // large: a block of its own, the current one goes on
+      blocks_.push_back(std::make_unique_for_overwrite<char[]>(text.size()));
+      std::memcpy(blocks_.back().get(), text.data(), text.size());
+      return {blocks_.back().get(), text.size()};
+    }
+    if (left_ < text.size()) {
+      blocks_.push_back(std::make_unique_for_overwrite<char[]>(kBlockSize));
+      next_ = blocks_.back().get();
+      left_ = kBlockSize;
+    }
+    std::memcpy(next_, text.data(), text.size());
+    std::string_view kept(next_, text.size());
+    next_ += text.size();
+    left_ -= text.size();
+    return kept;
+  }
+
+ private:
+  static constexpr size_t kBlockSize = size_t{1} << 20;
+  std::vector<std::unique_ptr<char[]>> blocks_;
+  char* next_ = nullptr;
+  size_t left_ = 0;
+};
+
+// Two names as one hash key (an audit subject's type and id; an idempotency key's scope and
+// key). The committed tables key by views of their arena; lookups by any views.
+struct NamePair {
+  std::string_view first;
+  std::string_view second;
+  bool operator==(const NamePair&) const = default;
+};
+struct NamePairHash {
+  size_t operator()(const NamePair& p) const noexcept {
+    const size_t h = std::hash<std::string_view>{}(p.first);
+    return h ^
+           (std::hash<std::string_view>{}(p.second) + 0x9e3779b97f4a7c15ULL + (h << 6) + (h >> 2));
+  }
+};
+
+// A committed audit record: its text in the arena. Its prev_hash is the hash of the record
+// before it (kGenesisHash for the first), as ChainNext made it.
+struct KeptAudit {
+  static constexpr size_t kNone = SIZE_MAX;
+  Timestamp at;
+  std::string_view actor_id;
+  std::string_view actor_role;
+  std::string_view subject_type;
+  std::string_view subject_id;
+  std::string_view action;
+  std::string_view body;
+  std::string_view hash;
+  size_t next_of_subject = kNone;  // index of the subject's next record, if any
+};
+
+// A committed idempotency record: its text in the arena.
+struct KeptIdempotency {
+  std::string_view fingerprint;
+  std::string_view response;
+  int status = 0;
+  Timestamp created_at;
+};
+
+// The indexes of a subject's first and last audit records (the others are linked by
+// KeptAudit::next_of_subject).
+struct SubjectTrail {
+  size_t first = 0;
+  size_t last = 0;
+};
+
 struct GroupCount {
   CrossingState state;
   int64_t count = 0;
 };
 // (direction, lane_class, state name): SqliteStore groups and orders by these TEXT columns.
 using GroupKey = std::tuple<std::string, std::string, std::string>;
+// The same, to look a group up without making its strings (GroupCounts compares transparently).
+using GroupName = std::tuple<std::string_view, std::string_view, std::string_view>;
+using GroupCounts = std::map<GroupKey, GroupCount, std::less<>>;
 
-GroupKey GroupOf(const Crossing& c) {
-  return {c.declaration.direction, c.declaration.lane_class,
-          std::string(CrossingStateName(c.state))};
+GroupName GroupOf(const Crossing& c) {
+  return {c.declaration.direction, c.declaration.lane_class, CrossingStateName(c.state)};
 }
 
 struct Committed : Tables {
-  HashByName<StoredCrossing> crossings;                   // by id
-  IdSet ids;                                              // every id of `crossings`, in order
-  HashByName<HashByName<IdempotencyRecord>> idempotency;  // scope -> key -> record
-  // Ascending seq, without gaps. A deque: growing never moves the records already there.
-  std::deque<AuditRecord> audit;
-  ByName<ByName<StoredRecord>> records;                          // kind -> id -> record
-  HashByName<HashByName<std::vector<size_t>>> audit_by_subject;  // type -> id -> indexes
+  HashByName<StoredCrossing> crossings;  // by id
+  IdSet ids;                             // every id of `crossings`, in order
+  TextArena text;                        // the text of `audit` and `idempotency`
+  std::unordered_map<NamePair, KeptIdempotency, NamePairHash> idempotency;  // (scope, key)
+  // Ascending seq, without gaps (audit[i].seq == i + 1). A deque: growing never moves the
+  // records already there.
+  std::deque<KeptAudit> audit;
+  std::string audit_head_hash = kGenesisHash;  // the hash of the last record
+  std::unordered_map<NamePair, SubjectTrail, NamePairHash> audit_by_subject;  // (type, id)
+  ByName<ByName<StoredRecord>> records;                                       // kind -> id
 
   // Secondary indexes of `crossings` (SqliteStore has the same ones): value -> ids.
-  ByName<IdSet> by_company;
-  ByName<IdSet> by_plate;
+  HashByName<IdSet> by_company;  // (hashed: only point lookups, never walked in order)
+  HashByName<IdSet> by_plate;
   std::map<CrossingState, IdSet> by_state;
-  std::map<GroupKey, GroupCount> counts;  // only groups with count > 0, as GROUP BY
+  GroupCounts counts;  // only groups with count > 0, as GROUP BY
+
+  // The audit record at `index` as the store returns it.
+  AuditRecord AuditAt(size_t index) const {
+    const KeptAudit& kept = audit[index];
+    AuditRecord r;
+    r.at = kept.at;
+    r.actor_id = kept.actor_id;
+    r.actor_role = kept.actor_role;
+    r.subject_type = kept.subject_type;
+    r.subject_id = kept.subject_id;
+    r.action = kept.action;
+    r.body = kept.body;
+    r.seq = static_cast<int64_t>(index) + 1;
+    r.prev_hash = index == 0 ? std::string_view(kGenesisHash) : audit[index - 1].hash;
+    r.hash = kept.hash;
+    return r;
+  }
 
   // `id` views the crossing's key in `crossings`. Indexes only what differs between `before`
   // and `after` (either may be null: a new crossing has no `before`).
@@ -164,14 +294,14 @@ struct Committed : Tables {
       if (old_value != nullptr) {
         auto it = index.find(*old_value);
         if (it != index.end()) {
-          it->second.erase(id);
+          it->second.erase(IndexedId(id));
           if (it->second.empty()) index.erase(it);
         }
       }
       // Ids are mostly time-ordered: a new one usually goes last, where the hint finds it at once.
       if (new_value != nullptr) {
         IdSet& ids = index[*new_value];
-        ids.insert(ids.end(), id);
+        ids.insert(ids.end(), IndexedId(id));
       }
     };
     auto company = [](const Crossing* c) { return c ? &c->company_id : nullptr; };
@@ -192,9 +322,37 @@ struct Committed : Tables {
       if (group != counts.end() && --group->second.count <= 0) counts.erase(group);
     }
     if (after != nullptr) {
-      GroupCount& group = counts[GroupOf(*after)];
-      group.state = after->state;
-      ++group.count;
+      const GroupName name = GroupOf(*after);
+      auto group = counts.find(name);
+      if (group == counts.end()) {
+        group = counts
+                    .emplace(GroupKey(std::get<0>(name), std::get<1>(name), std::get<2>(name)),
+                             GroupCount{after->state, 0})
+                    .first;
+      }
+      ++group->second.count;
+    }
+  }
+
+  // Appends one record of the chain (its seq is the next one) to the trail and its subject's.
+  void KeepAudit(const AuditRecord& r) {
+    const size_t index = audit.size();
+    BF_ASSERT(r.seq == static_cast<int64_t>(index) + 1, "audit records arrive in seq order");
+    KeptAudit& kept = audit.emplace_back();
+    kept.at = r.at;
+    kept.actor_id = text.Keep(r.actor_id);
+    kept.actor_role = text.Keep(r.actor_role);
+    kept.subject_type = text.Keep(r.subject_type);
+    kept.subject_id = text.Keep(r.subject_id);
+    kept.action = text.Keep(r.action);
+    kept.body = text.Keep(r.body);
+    kept.hash = text.Keep(r.hash);
+    audit_head_hash = r.hash;
+    auto [trail, inserted] = audit_by_subject.try_emplace(
+        NamePair{kept.subject_type, kept.subject_id}, SubjectTrail{index, index});
+    if (!inserted) {
+      audit[trail->second.last].next_of_subject = index;
+      trail->second.last = index;
     }
   }
 
@@ -204,7 +362,7 @@ struct Committed : Tables {
       auto it = crossings.find(id);
       if (it == crossings.end()) {
         it = crossings.emplace(id, std::move(entry)).first;
-        ids.insert(ids.end(), it->first);
+        ids.insert(ids.end(), IndexedId(it->first));
         Reindex(it->first, nullptr, &it->second.crossing);
       } else {
         Reindex(it->first, &it->second.crossing, &entry.crossing);
@@ -213,14 +371,16 @@ struct Committed : Tables {
     }
     batch.crossings.clear();
     for (auto& [scope, keys] : batch.idempotency) {
-      auto& table = idempotency[scope];
-      for (auto& [key, record] : keys) table.insert_or_assign(key, std::move(record));
+      for (auto& [key, record] : keys) {
+        // PutIdempotency refuses a key that is committed already: each key arrives once.
+        idempotency.insert_or_assign(
+            NamePair{text.Keep(scope), text.Keep(key)},
+            KeptIdempotency{text.Keep(record.fingerprint), text.Keep(record.response),
+                            record.status, record.created_at});
+      }
     }
     batch.idempotency.clear();
-    for (AuditRecord& r : batch.audit) {
-      audit_by_subject[r.subject_type][r.subject_id].push_back(audit.size());
-      audit.push_back(std::move(r));
-    }
+    for (const AuditRecord& r : batch.audit) KeepAudit(r);
     batch.audit.clear();
     for (auto& [kind, changes] : batch.records) {
       auto& table = records[kind];
@@ -256,13 +416,21 @@ class MemoryWriteTxn final : public WriteTxn {
 
   Result<std::optional<IdempotencyRecord>> FindIdempotency(std::string_view scope,
                                                            std::string_view key) override {
-    const IdempotencyRecord* r = NewestIdempotency(scope, key);
-    if (!r) return std::optional<IdempotencyRecord>();
-    return std::optional<IdempotencyRecord>(*r);
+    for (const Layer* layer : {&fn_, &batch_}) {
+      if (const IdempotencyRecord* r = FindIn(layer->idempotency, scope, key)) {
+        return std::optional<IdempotencyRecord>(*r);
+      }
+    }
+    auto it = base_.idempotency.find(NamePair{scope, key});
+    if (it == base_.idempotency.end()) return std::optional<IdempotencyRecord>();
+    const KeptIdempotency& kept = it->second;
+    return std::optional<IdempotencyRecord>(
+        IdempotencyRecord{std::string(scope), std::string(key), std::string(kept.fingerprint),
+                          kept.status, std::string(kept.response), kept.created_at});
   }
 
   Status PutIdempotency(const IdempotencyRecord& r) override {
-    if (NewestIdempotency(r.scope, r.key)) {
+    if (HasIdempotency(r.scope, r.key)) {
       return Conflict("idempotency_key_exists",
                       fmt::format("idempotency key '{}' is already recorded", r.key));
     }
@@ -279,15 +447,15 @@ class MemoryWriteTxn final : public WriteTxn {
   using WriteTxn::InsertCrossing;
   using WriteTxn::UpdateCrossing;
 
-  Status InsertCrossing(const Crossing& c, std::string_view document) override {
+  Status InsertCrossing(const Crossing& c, std::string_view /*document*/) override {
     if (NewestCrossing(c.id)) {
       return Conflict("crossing_exists", fmt::format("crossing '{}' already exists", c.id));
     }
-    fn_.crossings.insert_or_assign(c.id, StoredCrossing{c, std::string(document)});
+    fn_.crossings.insert_or_assign(c.id, StoredCrossing{c});
     return {};
   }
 
-  Status UpdateCrossing(const Crossing& c, std::string_view document,
+  Status UpdateCrossing(const Crossing& c, std::string_view /*document*/,
                         int64_t expected_version) override {
     const StoredCrossing* stored = NewestCrossing(c.id);
     if (!stored) {
@@ -299,20 +467,29 @@ class MemoryWriteTxn final : public WriteTxn {
                                   "stored version {}",
                                   c.id, expected_version, stored->crossing.version));
     }
-    fn_.crossings.insert_or_assign(c.id, StoredCrossing{c, std::string(document)});
+    fn_.crossings.insert_or_assign(c.id, StoredCrossing{c});
     return {};
   }
 
   // One process only: the store's batch lock is the write lock.
   Result<int64_t> LockAuditHead() override {
-    const AuditRecord* head = AuditHeadRecord();
-    return head == nullptr ? int64_t{0} : head->seq;
+    for (const Layer* layer : {&fn_, &batch_}) {
+      if (!layer->audit.empty()) return layer->audit.back().seq;
+    }
+    return static_cast<int64_t>(base_.audit.size());  // seqs are 1..n
   }
 
   Result<AuditRecord> AppendAudit(const AuditDraft& draft) override {
-    const AuditRecord* head = AuditHeadRecord();
-    fn_.audit.push_back(head == nullptr ? ChainNext(draft, 0, kGenesisHash)
-                                        : ChainNext(draft, head->seq, head->hash));
+    const AuditRecord* head = nullptr;
+    for (const Layer* layer : {&fn_, &batch_}) {
+      if (!layer->audit.empty()) {
+        head = &layer->audit.back();
+        break;
+      }
+    }
+    fn_.audit.push_back(head != nullptr ? ChainNext(draft, head->seq, head->hash)
+                                        : ChainNext(draft, static_cast<int64_t>(base_.audit.size()),
+                                                    base_.audit_head_hash));
     return fn_.audit.back();
   }
 
@@ -402,19 +579,11 @@ class MemoryWriteTxn final : public WriteTxn {
     return Find(base_.crossings, id);
   }
 
-  const IdempotencyRecord* NewestIdempotency(std::string_view scope, std::string_view key) const {
+  bool HasIdempotency(std::string_view scope, std::string_view key) const {
     for (const Layer* layer : {&fn_, &batch_}) {
-      if (const IdempotencyRecord* r = FindIn(layer->idempotency, scope, key)) return r;
+      if (FindIn(layer->idempotency, scope, key) != nullptr) return true;
     }
-    return FindIn(base_.idempotency, scope, key);
-  }
-
-  // The last record of the trail as this transaction sees it, or null for an empty trail.
-  const AuditRecord* AuditHeadRecord() const {
-    for (const Layer* layer : {&fn_, &batch_}) {
-      if (!layer->audit.empty()) return &layer->audit.back();
-    }
-    return base_.audit.empty() ? nullptr : &base_.audit.back();
+    return base_.idempotency.contains(NamePair{scope, key});
   }
 
   const Committed& base_;
@@ -536,8 +705,8 @@ Result<CrossingPage> MemoryStore::ListCrossings(const CrossingFilter& filter) {
 
   std::vector<const Crossing*> hits;  // one more than a page tells whether another follows
   if (ids) {
-    for (auto it = ids->upper_bound(filter.after); it != ids->end(); ++it) {
-      const Crossing& c = data.crossings.find(*it)->second.crossing;
+    for (auto it = ids->upper_bound(IndexedId(filter.after)); it != ids->end(); ++it) {
+      const Crossing& c = data.crossings.find(it->id)->second.crossing;
       if (Matches(filter, c)) hits.push_back(&c);
       if (hits.size() > limit) break;
     }
@@ -566,12 +735,14 @@ Result<std::vector<AuditRecord>> MemoryStore::ListAuditFor(std::string_view subj
   std::vector<AuditRecord> out;
   if (limit <= 0) return out;
   std::shared_lock lock(impl_->mu);
-  const std::vector<size_t>* indexes =
-      FindIn(impl_->data.audit_by_subject, subject_type, subject_id);
-  if (!indexes) return out;
-  const size_t n = std::min(indexes->size(), static_cast<size_t>(std::min(limit, kMaxAuditPage)));
-  out.reserve(n);
-  for (size_t i = 0; i < n; ++i) out.push_back(impl_->data.audit[(*indexes)[i]]);
+  const Committed& data = impl_->data;
+  auto trail = data.audit_by_subject.find(NamePair{subject_type, subject_id});
+  if (trail == data.audit_by_subject.end()) return out;
+  const auto n = static_cast<size_t>(std::min(limit, kMaxAuditPage));
+  for (size_t i = trail->second.first; i != KeptAudit::kNone && out.size() < n;
+       i = data.audit[i].next_of_subject) {
+    out.push_back(data.AuditAt(i));
+  }
   return out;
 }
 
@@ -584,14 +755,14 @@ Result<std::vector<AuditRecord>> MemoryStore::ReadAudit(int64_t after_seq, int l
   std::vector<AuditRecord> out;
   if (limit <= 0) return out;
   std::shared_lock lock(impl_->mu);
-  const std::deque<AuditRecord>& audit = impl_->data.audit;
+  const Committed& data = impl_->data;
   // audit[i].seq == i + 1, so the records after `after_seq` start at index `after_seq`.
-  const size_t begin =
-      static_cast<size_t>(std::clamp<int64_t>(after_seq, 0, static_cast<int64_t>(audit.size())));
+  const size_t begin = static_cast<size_t>(
+      std::clamp<int64_t>(after_seq, 0, static_cast<int64_t>(data.audit.size())));
   const size_t end =
-      std::min(audit.size(), begin + static_cast<size_t>(std::min(limit, kMaxAuditPage)));
-  out.assign(audit.begin() + static_cast<std::ptrdiff_t>(begin),
-             audit.begin() + static_cast<std::ptrdiff_t>(end));
+      std::min(data.audit.size(), begin + static_cast<size_t>(std::min(limit, kMaxAuditPage)));
+  out.reserve(end - begin);
+  for (size_t i = begin; i < end; ++i) out.push_back(data.AuditAt(i));
   return out;
 }
 
