@@ -27,12 +27,13 @@ Result<Timestamp> TimeField(const JsonObjectReader& r, std::string_view key) {
 
 // --- Records --------------------------------------------------------------------------------
 
-void PredictionStats::Add(double abs_error_minutes) {
+size_t PredictionStats::Add(double abs_error_minutes) {
   double m = std::max(0.0, abs_error_minutes);
   size_t bin = std::min(bins.size() - 1, static_cast<size_t>(std::lround(m)));
   ++bins[bin];
   ++count;
   sum_minutes += m;
+  return bin;
 }
 
 double PredictionStats::Quantile(double q) const {
@@ -146,29 +147,71 @@ json::object EncodePredictionStats(const PredictionStats& s) {
   return json::object{{"count", s.count}, {"sum_minutes", s.sum_minutes}, {"bins", bins}};
 }
 
-std::string PredictionStatsText(const PredictionStats& s) {
+namespace {
+
+void AppendInt(std::string& out, int64_t n) {
+  char buf[24];
+  auto [end, ec] = std::to_chars(buf, buf + sizeof buf, n);
+  out.append(buf, end);
+}
+
+// The entry of one bin in use, with the comma that precedes every entry but the first.
+void AppendBinEntry(std::string& out, size_t bin, int64_t n) {
+  out += ",\"";
+  AppendInt(out, static_cast<int64_t>(bin));
+  out += "\":";
+  AppendInt(out, n);
+}
+
+// The statistics' JSON around `bins`, the bins' entries as AppendBinEntry writes them.
+std::string PredictionStatsJson(const PredictionStats& s, std::string_view bins) {
   std::string out = R"({"count":)";
-  auto append_int = [&out](int64_t n) {
-    char buf[24];
-    auto [end, ec] = std::to_chars(buf, buf + sizeof buf, n);
-    out.append(buf, end);
-  };
-  append_int(s.count);
+  out.reserve(64 + bins.size());
+  AppendInt(out, s.count);
   out += R"(,"sum_minutes":)";
   out += json::serialize(json::value(s.sum_minutes));  // Boost.JSON's own double format
   out += R"(,"bins":{)";
-  bool first = true;
-  for (size_t i = 0; i < s.bins.size(); ++i) {
-    if (s.bins[i] == 0) continue;
-    if (!first) out += ',';
-    first = false;
-    out += '"';
-    append_int(static_cast<int64_t>(i));
-    out += "\":";
-    append_int(s.bins[i]);
-  }
+  if (!bins.empty()) out += bins.substr(1);  // without the first entry's comma
   out += "}}";
   return out;
+}
+
+}  // namespace
+
+std::string PredictionStatsText(const PredictionStats& s) {
+  std::string bins;
+  for (size_t i = 0; i < s.bins.size(); ++i) {
+    if (s.bins[i] != 0) AppendBinEntry(bins, i, s.bins[i]);
+  }
+  return PredictionStatsJson(s, bins);
+}
+
+void PredictionStatsTextCache::Rebuild(const PredictionStats& stats) {
+  bins_.clear();
+  ends_.assign(stats.bins.size(), 0);
+  for (size_t i = 0; i < stats.bins.size(); ++i) {
+    if (stats.bins[i] != 0) AppendBinEntry(bins_, i, stats.bins[i]);
+    ends_[i] = static_cast<uint32_t>(bins_.size());
+  }
+  valid_ = true;
+}
+
+void PredictionStatsTextCache::BinChanged(const PredictionStats& stats, size_t bin) {
+  if (!valid_) return;  // Text() writes it all
+  const size_t begin = bin == 0 ? 0 : ends_[bin - 1];
+  const size_t old_size = ends_[bin] - begin;
+  std::string entry;
+  if (stats.bins[bin] != 0) AppendBinEntry(entry, bin, stats.bins[bin]);
+  bins_.replace(begin, old_size, entry);
+  if (entry.size() != old_size) {  // a new bin, or one more digit: the later entries move
+    const auto shift = static_cast<uint32_t>(entry.size() - old_size);  // wraps when shorter
+    for (size_t i = bin; i < ends_.size(); ++i) ends_[i] += shift;
+  }
+}
+
+std::string PredictionStatsTextCache::Text(const PredictionStats& stats) {
+  if (!valid_) Rebuild(stats);
+  return PredictionStatsJson(stats, bins_);
 }
 
 Result<PredictionStats> DecodePredictionStats(const json::value& v) {
@@ -415,6 +458,7 @@ Status QueueBook::Load(Store& store) {
   reads_ = std::move(reads);
   lanes_ = std::move(lanes);
   predictions_ = std::move(predictions);
+  predictions_text_.Reset();
   policy_ = std::move(policy);
   policy_object_.reset();
   Invalidate();  // (ClearIndexes dropped the lanes' kept plans)
@@ -425,22 +469,33 @@ void QueueBook::Upsert(const Crossing& c) {
   std::lock_guard lock(mu_);
   const uint64_t version_before =
       Lane(c.declaration.direction, c.declaration.lane_class).queued_version;
+  const bool in_book = InQueueBook(c.state);
+  const std::string& plate = c.declaration.vehicle.plate.canonical;
   auto it = crossings_.find(c.id);
   if (it != crossings_.end()) {
-    auto range = by_plate_.equal_range(it->second.declaration.vehicle.plate.canonical);
-    for (auto p = range.first; p != range.second; ++p) {
-      if (p->second == c.id) {
-        by_plate_.erase(p);
-        break;
+    const std::string& old_plate = it->second.declaration.vehicle.plate.canonical;
+    if (!in_book || old_plate != plate) {
+      auto range = by_plate_.equal_range(old_plate);
+      for (auto p = range.first; p != range.second; ++p) {
+        if (p->second == c.id) {
+          by_plate_.erase(p);
+          break;
+        }
       }
+      if (in_book) by_plate_.emplace(plate, c.id);
     }
     IndexCrossing(it->second, -1);
-    crossings_.erase(it);
-  }
-  if (InQueueBook(c.state)) {
-    IndexCrossing(c, +1);
+    if (in_book) {
+      it->second = c;  // in place: most changes of a crossing keep it in the book
+    } else {
+      crossings_.erase(it);
+    }
+  } else if (in_book) {
     crossings_.emplace(c.id, c);
-    by_plate_.emplace(c.declaration.vehicle.plate.canonical, c.id);
+    by_plate_.emplace(plate, c.id);
+  }
+  if (in_book) {
+    IndexCrossing(c, +1);
     max_ticket_ = std::max(max_ticket_, c.queue.ticket);
   }
   AdoptPrediction(c, version_before);
@@ -511,12 +566,13 @@ void QueueBook::PutLaneCounters(const std::string& lane_key, const LaneCounters&
 void QueueBook::PutPredictionStats(const PredictionStats& stats) {
   std::lock_guard lock(mu_);
   predictions_ = stats;
+  predictions_text_.Reset();
 }
 
 std::string QueueBook::AddPrediction(double abs_error_minutes) {
   std::lock_guard lock(mu_);
-  predictions_.Add(abs_error_minutes);
-  return PredictionStatsText(predictions_);
+  predictions_text_.BinChanged(predictions_, predictions_.Add(abs_error_minutes));
+  return predictions_text_.Text(predictions_);
 }
 
 void QueueBook::SetPolicy(const std::string& policy) {

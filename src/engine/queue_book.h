@@ -84,7 +84,8 @@ struct PredictionStats {
   std::vector<int64_t> bins = std::vector<int64_t>(48 * 60 + 1, 0);
   int64_t count = 0;
   double sum_minutes = 0;
-  void Add(double abs_error_minutes);
+  // Returns the bin it counted the error in.
+  size_t Add(double abs_error_minutes);
   double Mean() const { return count == 0 ? 0 : sum_minutes / static_cast<double>(count); }
   double Quantile(double q) const;
 };
@@ -102,6 +103,26 @@ boost::json::object EncodePredictionStats(const PredictionStats& s);
 // on every call forward, and a season fills hundreds of bins).
 std::string PredictionStatsText(const PredictionStats& s);
 Result<PredictionStats> DecodePredictionStats(const boost::json::value& v);
+
+// PredictionStatsText(stats) kept up to date while predictions are added one at a time. Each
+// prediction changes one bin, so its entry is patched in place instead of writing hundreds of
+// bins again on every call forward.
+class PredictionStatsTextCache {
+ public:
+  // Forgets the text (the statistics were replaced): the next Text() writes it afresh.
+  void Reset() { valid_ = false; }
+  // After `bin` of `stats` changed (PredictionStats::Add returned it).
+  void BinChanged(const PredictionStats& stats, size_t bin);
+  // PredictionStatsText(stats), for the statistics the cache followed since the last Reset.
+  std::string Text(const PredictionStats& stats);
+
+ private:
+  void Rebuild(const PredictionStats& stats);
+
+  bool valid_ = false;
+  std::string bins_;            // ',"<bin>":<count>' for each bin in use, in bin order
+  std::vector<uint32_t> ends_;  // ends_[i]: where bin i's entry ends in bins_ (empty if unused)
+};
 
 // Whether a crossing in `state` is part of the queue book (booked, waiting, or holding a lane).
 bool InQueueBook(CrossingState state);
@@ -281,6 +302,7 @@ class QueueBook {
   std::map<std::string, PendingPlateRead> reads_;
   std::map<std::string, LaneCounters> lanes_;
   PredictionStats predictions_;
+  PredictionStatsTextCache predictions_text_;  // follows predictions_
   std::string policy_;
   mutable std::unique_ptr<QueuePolicy> policy_object_;  // made from policy_ when first needed
   std::set<std::string> trusted_;

@@ -155,5 +155,39 @@ TEST(QueueBook, PredictionStatsTextIsTheEncodedJson) {
   EXPECT_EQ(decoded->count, stats.count);
 }
 
+TEST(QueueBook, PredictionStatsTextCacheFollowsTheStats) {
+  PredictionStats stats;
+  PredictionStatsTextCache cache;
+  EXPECT_EQ(cache.Text(stats), PredictionStatsText(stats));
+  // New bins before, between and after those in use; counts gaining digits; the last bin.
+  for (double minutes : {5.0, 5.2, 0.0, 3.0, 2880.0, 1e9, 7.0, 4.6, 0.3}) {
+    cache.BinChanged(stats, stats.Add(minutes));
+    EXPECT_EQ(cache.Text(stats), PredictionStatsText(stats)) << minutes;
+  }
+  for (int i = 0; i < 3000; ++i) cache.BinChanged(stats, stats.Add((i * 37) % 101 * 0.9));
+  EXPECT_EQ(cache.Text(stats), PredictionStatsText(stats));
+  // Replaced statistics: written afresh.
+  PredictionStats other;
+  other.Add(12);
+  cache.Reset();
+  EXPECT_EQ(cache.Text(other), PredictionStatsText(other));
+  cache.BinChanged(other, other.Add(11));
+  EXPECT_EQ(cache.Text(other), PredictionStatsText(other));
+}
+
+TEST(QueueBook, AddPredictionReturnsTheStoredText) {
+  QueueBook book(HuuNghi());
+  for (double minutes : {1.0, 250.0, 1.4, 99.0, 0.0}) {
+    std::string text = book.AddPrediction(minutes);
+    EXPECT_EQ(text, PredictionStatsText(book.Predictions()));
+  }
+  PredictionStats replaced;
+  replaced.Add(42);
+  book.PutPredictionStats(replaced);
+  std::string text = book.AddPrediction(3);
+  EXPECT_EQ(text, PredictionStatsText(book.Predictions()));
+  EXPECT_EQ(book.Predictions().count, 2);
+}
+
 }  // namespace
 }  // namespace borderflow
