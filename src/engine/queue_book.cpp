@@ -23,6 +23,57 @@ Result<Timestamp> TimeField(const JsonObjectReader& r, std::string_view key) {
   return *t;
 }
 
+// The position of (ticket, id) in trucks ordered by (ticket, id), as lower_bound.
+template <class Trucks>
+auto QueuedPosition(Trucks& trucks, int64_t ticket, std::string_view id) {
+  return std::lower_bound(trucks.begin(), trucks.end(), std::pair(ticket, id),
+                          [](const QueueTruck& t, const std::pair<int64_t, std::string_view>& key) {
+                            return std::pair<int64_t, std::string_view>(t.ticket, t.crossing_id) <
+                                   key;
+                          });
+}
+
+// Puts a truck that is about to join (or re-join) a lane's queue into it for the lifetime of
+// this object, for a plan made as if it had joined; the queue is as it was afterwards.
+class ExtraTruckInQueue {
+ public:
+  // `own`: the crossing's entry in the queue now, if any (it leaves while the joining one is
+  // in); `joining`: the truck as it would join, if it joins this lane's queue at all.
+  ExtraTruckInQueue(std::vector<QueueTruck>& trucks, const Crossing* own,
+                    std::optional<QueueTruck> joining)
+      : trucks_(trucks) {
+    if (own != nullptr) {
+      auto it = QueuedPosition(trucks_, own->queue.ticket, own->id);
+      BF_ASSERT(it != trucks_.end() && it->crossing_id == own->id,
+                "a booked or in-yard crossing of the book is in its lane's queue");
+      own_at_ = static_cast<size_t>(it - trucks_.begin());
+      own_ = std::move(*it);
+      trucks_.erase(it);
+    }
+    if (joining) {
+      auto at = std::upper_bound(
+          trucks_.begin(), trucks_.end(), joining->ticket,
+          [](int64_t ticket, const QueueTruck& other) { return ticket < other.ticket; });
+      joined_at_ = static_cast<size_t>(at - trucks_.begin());
+      trucks_.insert(at, std::move(*joining));
+    }
+  }
+  ~ExtraTruckInQueue() {
+    if (joined_at_) trucks_.erase(trucks_.begin() + static_cast<std::ptrdiff_t>(*joined_at_));
+    if (own_) {
+      trucks_.insert(trucks_.begin() + static_cast<std::ptrdiff_t>(own_at_), std::move(*own_));
+    }
+  }
+  ExtraTruckInQueue(const ExtraTruckInQueue&) = delete;
+  ExtraTruckInQueue& operator=(const ExtraTruckInQueue&) = delete;
+
+ private:
+  std::vector<QueueTruck>& trucks_;
+  std::optional<QueueTruck> own_;
+  size_t own_at_ = 0;
+  std::optional<size_t> joined_at_;
+};
+
 }  // namespace
 
 // --- Records --------------------------------------------------------------------------------
@@ -318,11 +369,16 @@ void QueueBook::IndexCrossing(const Crossing& c, int delta) {
   if (HoldsLane(c.state)) Lane(d.direction, d.lane_class).occupancy += delta;
   if (c.state == CrossingState::kBooked || c.state == CrossingState::kInYard) {
     LaneIndex& lane = Lane(d.direction, d.lane_class);
-    auto key = std::make_pair(c.queue.ticket, c.id);
-    if (add) {
-      lane.queued.insert_or_assign(std::move(key), TruckFor(c));
-    } else {
-      lane.queued.erase(key);
+    std::vector<QueueTruck>& trucks = lane.request.trucks;
+    auto it = QueuedPosition(trucks, c.queue.ticket, c.id);
+    const bool found =
+        it != trucks.end() && it->ticket == c.queue.ticket && it->crossing_id == c.id;
+    if (add && found) {
+      *it = TruckFor(c);
+    } else if (add) {
+      trucks.insert(it, TruckFor(c));
+    } else if (found) {
+      trucks.erase(it);
     }
     ++lane.queued_version;
   }
@@ -774,40 +830,6 @@ QueueTruck QueueBook::TruckFor(const Crossing& c) const {
   return t;
 }
 
-PlanRequest QueueBook::RequestFor(std::string_view direction, std::string_view lane_class,
-                                  Timestamp now, const Crossing* extra) const {
-  PlanRequest request;
-  request.direction = std::string(direction);
-  request.lane_class = std::string(lane_class);
-  request.now = now;
-  request.horizon_end = now + config_.queue.booking_horizon + config_.queue.bucket;
-  auto counters = lanes_.find(LaneKey(direction, lane_class));
-  if (counters != lanes_.end()) {
-    Timestamp bucket = capacity_->BucketStart(now);
-    request.calls_in_current_bucket =
-        counters->second.bucket == bucket ? counters->second.calls_in_bucket : 0;
-    request.cyclic_phase = counters->second.calls_total;
-  }
-  // The lane's booked and in-yard trucks, in ticket order.
-  if (const LaneIndex* lane = FindLane(direction, lane_class)) {
-    request.trucks.reserve(lane->queued.size() + 1);
-    for (const auto& [key, truck] : lane->queued) {
-      if (extra != nullptr && key.second == extra->id) continue;
-      request.trucks.push_back(truck);
-    }
-  }
-  if (extra != nullptr && extra->declaration.direction == direction &&
-      extra->declaration.lane_class == lane_class &&
-      (extra->state == CrossingState::kBooked || extra->state == CrossingState::kInYard)) {
-    QueueTruck truck = TruckFor(*extra);
-    auto at = std::upper_bound(
-        request.trucks.begin(), request.trucks.end(), truck.ticket,
-        [](int64_t ticket, const QueueTruck& other) { return ticket < other.ticket; });
-    request.trucks.insert(at, std::move(truck));
-  }
-  return request;
-}
-
 LanePlan QueueBook::Plan(std::string_view direction, std::string_view lane_class, Timestamp now,
                          const Crossing* extra) const {
   std::lock_guard lock(mu_);
@@ -840,16 +862,17 @@ void QueueBook::AdoptPrediction(const Crossing& c, uint64_t version_before) {
   // The plan with `extra` listed the other queued trucks in (ticket, id) order and put `extra`
   // after those with a ticket not above its own: the queue now holds the same list if the
   // truck is the same and no other truck has its ticket.
-  auto it = lane.queued.find(std::make_pair(c.queue.ticket, c.id));
-  if (it == lane.queued.end()) return;
-  const QueueTruck& t = it->second;
+  const std::vector<QueueTruck>& trucks = lane.request.trucks;
+  auto it = QueuedPosition(trucks, c.queue.ticket, c.id);
+  if (it == trucks.end() || it->ticket != c.queue.ticket || it->crossing_id != c.id) return;
+  const QueueTruck& t = *it;
   if (t.priority != p.priority || t.ticket != p.ticket || t.in_yard != p.in_yard ||
       t.booked_bucket != p.booked_bucket || t.freshness_deadline != p.freshness_deadline ||
       t.declaration_valid_until != p.declaration_valid_until) {
     return;
   }
-  if (it != lane.queued.begin() && std::prev(it)->first.first == t.ticket) return;
-  if (std::next(it) != lane.queued.end() && std::next(it)->first.first == t.ticket) return;
+  if (it != trucks.begin() && std::prev(it)->ticket == t.ticket) return;
+  if (std::next(it) != trucks.end() && std::next(it)->ticket == t.ticket) return;
   lane.plan = std::move(prediction.plan);
   lane.plan_key = prediction.key;
   lane.plan_key.queued_version = lane.queued_version;
@@ -857,7 +880,40 @@ void QueueBook::AdoptPrediction(const Crossing& c, uint64_t version_before) {
 
 LanePlan QueueBook::PlanLocked(std::string_view direction, std::string_view lane_class,
                                Timestamp now, const Crossing* extra) const {
-  PlanRequest request = RequestFor(direction, lane_class, now, extra);
+  LaneIndex& lane = Lane(direction, lane_class);
+  PlanRequest& request = lane.request;
+  request.direction = direction;
+  request.lane_class = lane_class;
+  request.now = now;
+  request.horizon_end = now + config_.queue.booking_horizon + config_.queue.bucket;
+  request.calls_in_current_bucket = 0;
+  request.cyclic_phase = 0;
+  if (auto counters = lanes_.find(LaneKey(direction, lane_class)); counters != lanes_.end()) {
+    Timestamp bucket = capacity_->BucketStart(now);
+    request.calls_in_current_bucket =
+        counters->second.bucket == bucket ? counters->second.calls_in_bucket : 0;
+    request.cyclic_phase = counters->second.calls_total;
+  }
+  if (extra == nullptr) {
+    return PlanLane(*capacity_, Policy(), request,
+                    RangeFor(direction, lane_class, request.now, request.horizon_end));
+  }
+  // With `extra`: its own entry, if it has one in this lane, leaves the queue, and `extra` as
+  // it would be joins it after the trucks with a ticket not above its own; both only while
+  // this plan is made.
+  std::optional<QueueTruck> joining;
+  if (extra->declaration.direction == direction && extra->declaration.lane_class == lane_class &&
+      (extra->state == CrossingState::kBooked || extra->state == CrossingState::kInYard)) {
+    joining = TruckFor(*extra);
+  }
+  const Crossing* own = nullptr;
+  if (auto it = crossings_.find(extra->id);
+      it != crossings_.end() && it->second.declaration.direction == direction &&
+      it->second.declaration.lane_class == lane_class &&
+      (it->second.state == CrossingState::kBooked || it->second.state == CrossingState::kInYard)) {
+    own = &it->second;
+  }
+  ExtraTruckInQueue in_queue(request.trucks, own, std::move(joining));
   return PlanLane(*capacity_, Policy(), request,
                   RangeFor(direction, lane_class, request.now, request.horizon_end));
 }

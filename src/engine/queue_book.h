@@ -217,13 +217,15 @@ class QueueBook {
   // crossing: the assessed trucks waiting on the road for a place in the yard can be thousands.
   struct LaneIndex {
     int occupancy = 0;  // crossings holding a lane
-    // Booked and in-yard crossings (the planner's trucks) by (ticket, id).
-    std::map<std::pair<int64_t, std::string>, QueueTruck> queued;
+    // The request every plan of the lane is made from. Its trucks are the lane's booked and
+    // in-yard crossings in (ticket, id) order, kept there as they change (the planner's input
+    // is the queue itself, not a copy made for each plan); PlanLocked fills in the rest.
+    PlanRequest request;
     // Capacity of consecutive buckets from range_first, evaluated on capacity_ (cleared when
     // it changes). Plans read their horizon from it.
     Timestamp range_first;
     std::vector<BucketCapacity> range;
-    // Bumped whenever `queued` changes.
+    // Bumped whenever the lane's trucks (request.trucks) change.
     uint64_t queued_version = 0;
     // The last plan of the lane without an extra truck, and what it was made from: the plan is
     // a function of the queued trucks, the current bucket, the number of buckets to the
@@ -251,8 +253,6 @@ class QueueBook {
   using LaneIndexes =
       std::map<std::string, std::map<std::string, LaneIndex, std::less<>>, std::less<>>;
 
-  PlanRequest RequestFor(std::string_view direction, std::string_view lane_class, Timestamp now,
-                         const Crossing* extra) const;
   // Plans one lane (requires mu_).
   LanePlan PlanLocked(std::string_view direction, std::string_view lane_class, Timestamp now,
                       const Crossing* extra) const;

@@ -193,18 +193,26 @@ class TextArena {
 };
 
 // Two names as one hash key (an audit subject's type and id; an idempotency key's scope and
-// key). The committed tables key by views of their arena; lookups by any views.
+// key). The committed tables key by views of their arena; lookups by any views. The hash is
+// computed once, when the pair is made: the tables grow by millions of entries in a season, and
+// every rehash would otherwise hash every key again.
 struct NamePair {
+  NamePair(std::string_view first_name, std::string_view second_name)
+      : first(first_name), second(second_name) {
+    const size_t h = std::hash<std::string_view>{}(first);
+    hash =
+        h ^ (std::hash<std::string_view>{}(second) + 0x9e3779b97f4a7c15ULL + (h << 6) + (h >> 2));
+  }
+  bool operator==(const NamePair& other) const {
+    return hash == other.hash && first == other.first && second == other.second;
+  }
+
   std::string_view first;
   std::string_view second;
-  bool operator==(const NamePair&) const = default;
+  size_t hash = 0;
 };
 struct NamePairHash {
-  size_t operator()(const NamePair& p) const noexcept {
-    const size_t h = std::hash<std::string_view>{}(p.first);
-    return h ^
-           (std::hash<std::string_view>{}(p.second) + 0x9e3779b97f4a7c15ULL + (h << 6) + (h >> 2));
-  }
+  size_t operator()(const NamePair& p) const noexcept { return p.hash; }
 };
 
 // A committed audit record: its text in the arena. Its prev_hash is the hash of the record
