@@ -209,6 +209,16 @@ std::function<void(GateConfig&)> DemoLinkConfig(const DemoLink& link, bool vn_si
   };
 }
 
+// The demo can be shown at any hour: both sides of the demo pair are open around the clock. With
+// the real hours of config/huu-nghi.toml (07:00-23:00 and 08:00-24:00 local time) nothing can
+// be called forward at night, so neither the demo's crossings nor its truck could be placed.
+void OpenAroundTheClock(GateConfig& config) {
+  for (GateSide* side : {&config.self, &config.counterpart}) {
+    side->hours = OperatingHours{};
+    side->holidays.clear();
+  }
+}
+
 int Demo(ServeFlags f, bool keep, bool single) {
   sigset_t signals = BlockStopSignals();
   if (IsPostgresUrl(f.db)) {
@@ -232,7 +242,7 @@ int Demo(ServeFlags f, bool keep, bool single) {
   SystemRandom random;
   std::unique_ptr<Runtime> vn_rt, cn_rt;
   if (single) {
-    auto rt = StartRuntime(f, clock, random);
+    auto rt = StartRuntime(f, clock, random, OpenAroundTheClock);
     if (!rt) return Fail(rt.error());
     vn_rt = std::move(*rt);
   } else {
@@ -240,10 +250,16 @@ int Demo(ServeFlags f, bool keep, bool single) {
     if (!link) return Fail(link.error());
     uint16_t vn_peer = f.port == 0 ? 0 : static_cast<uint16_t>(f.port + 363);  // 8443
     uint16_t cn_peer = f.port == 0 ? 0 : static_cast<uint16_t>(f.port + 364);  // 8444
-    auto rt = StartRuntime(f, clock, random, DemoLinkConfig(*link, true, vn_peer, cn_peer));
+    auto demo_side = [&link](bool vn_side, uint16_t own_peer, uint16_t other_peer) {
+      return [linked = DemoLinkConfig(*link, vn_side, own_peer, other_peer)](GateConfig& c) {
+        linked(c);
+        OpenAroundTheClock(c);
+      };
+    };
+    auto rt = StartRuntime(f, clock, random, demo_side(true, vn_peer, cn_peer));
     if (!rt) return Fail(rt.error());
     vn_rt = std::move(*rt);
-    auto rt_cn = StartRuntime(cn, clock, random, DemoLinkConfig(*link, false, cn_peer, vn_peer));
+    auto rt_cn = StartRuntime(cn, clock, random, demo_side(false, cn_peer, vn_peer));
     if (!rt_cn) return Fail(rt_cn.error());
     cn_rt = std::move(*rt_cn);
     // With any free port, each side learns the other's peer port only now.
@@ -279,7 +295,7 @@ int Demo(ServeFlags f, bool keep, bool single) {
   }
   const GateConfig& config = vn_rt->engine().config();
   std::cout << "\nborderflow demo: " << config.self.name.en << " – " << config.counterpart.name.en
-            << " gate pair\n\n";
+            << " gate pair (open around the clock for the demo)\n\n";
   std::cout << "  Open " << url << " in a browser (Huu Nghi, the Vietnamese node).\n";
   if (cn_rt) {
     std::cout << "  Open http://" << host << ":" << cn_rt->port()

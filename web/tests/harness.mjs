@@ -37,10 +37,25 @@ export function screenshotDir() {
 
 const CONFIG = path.join(REPO_DIR, 'config', 'huu-nghi.toml');
 
+// The demo gate's real hours (07:00-23:00 and 08:00-24:00 local time) close it at night, when no
+// truck can be called forward: the tests run at any hour on a copy open around the clock.
+function configOpenAroundTheClock(dir) {
+  let opens = 0;
+  let closes = 0;
+  const text = fs.readFileSync(CONFIG, 'utf8')
+    .replace(/^open = "\d\d:\d\d"$/gm, () => { opens += 1; return 'open = "00:00"'; })
+    .replace(/^close = "\d\d:\d\d"$/gm, () => { closes += 1; return 'close = "24:00"'; });
+  if (opens !== 2 || closes !== 2) throw new Error(`${CONFIG}: expected the hours of both sides, found ${opens} open and ${closes} close`);
+  const file = path.join(dir, 'gate.toml');
+  fs.writeFileSync(file, text);
+  return file;
+}
+
 export class Node {
   constructor() {
     this.dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bf-web-'));
     this.db = path.join(this.dir, 'node.db');
+    this.config = configOpenAroundTheClock(this.dir);
     this.bin = borderflowBinary();
     this.tokens = {};
   }
@@ -50,10 +65,10 @@ export class Node {
   }
 
   addUser(name, role, company) {
-    const args = ['user', 'add', '--db', this.db, '--config', CONFIG, '--name', name, '--role', role];
+    const args = ['user', 'add', '--db', this.db, '--config', this.config, '--name', name, '--role', role];
     if (company) args.push('--company', company);
     this.cli(args);
-    const out = this.cli(['token', 'issue', '--db', this.db, '--config', CONFIG, '--user', name, '--label', 'browser test']);
+    const out = this.cli(['token', 'issue', '--db', this.db, '--config', this.config, '--user', name, '--label', 'browser test']);
     const token = out.split('\n').find((l) => l.startsWith('bft_'));
     if (!token) throw new Error('no token in: ' + out);
     this.tokens[name] = token;
@@ -62,7 +77,7 @@ export class Node {
 
   async start() {
     const portFile = path.join(this.dir, 'port');
-    const args = ['serve', '--config', CONFIG, '--db', this.db, '--port', '0', '--port-file', portFile, '--rate-limit', '0', '--queue-tick', '0', '--web-root', DIST_DIR];
+    const args = ['serve', '--config', this.config, '--db', this.db, '--port', '0', '--port-file', portFile, '--rate-limit', '0', '--queue-tick', '0', '--web-root', DIST_DIR];
     const log = fs.openSync(path.join(this.dir, 'server.log'), 'a');
     this.proc = spawn(this.bin, args, { cwd: REPO_DIR, stdio: ['ignore', log, log] });
     this.exited = new Promise((resolve) => this.proc.on('exit', resolve));
