@@ -14,6 +14,7 @@
 #include <borderflow/domain/crossing_json.h>
 #include <borderflow/engine/engine.h>
 
+#include "crossing_cache.h"
 #include "engine_internal.h"
 #include "queue_book.h"
 #include "rules_book.h"
@@ -79,6 +80,7 @@ Engine::Engine(GateConfig config, std::shared_ptr<const HsNomenclature> hs, Stor
       clock_(clock),
       random_(random),
       options_(options),
+      committed_crossings_(std::make_unique<CrossingCache>(options.crossing_cache_size)),
       queue_(std::make_unique<QueueBook>(config_)) {
   if (options_.max_batch == 0) options_.max_batch = 1;
   // Read before the caches are loaded: a record another process commits meanwhile is then
@@ -182,7 +184,7 @@ void Engine::CommitBatch(std::vector<Pending>& batch) {
     head_before = known_head_;
     if (!caught_up) {
       // The caches may be half brought up to date: start again from the store after the batch.
-      committed_crossings_.clear();
+      committed_crossings_->Clear();
       queue_reload_ = true;
       rules_reload_ = true;
     }
@@ -211,20 +213,16 @@ void Engine::CommitBatch(std::vector<Pending>& batch) {
                                std::make_move_iterator(all_statuses.end() - 1));
   bool any_committed = false;
   for (const Status& s : statuses) any_committed = any_committed || s.has_value();
-  if (options_.crossing_cache_size > 0 && any_committed) {
+  if (any_committed) {
     // Only what committed enters the cache: batch_crossings_ holds the last version of every
     // crossing that a command which kept its changes wrote (a failed command's are undone; a
-    // failed transaction reports an error for every command, so nothing of it enters).
+    // failed transaction reports an error for every command, so nothing of it enters). A
+    // crossing in a terminal state never changes again: it leaves the cache at once.
     for (auto& [id, c] : batch_crossings_) {
-      // A truck that has crossed changes at most once more (the counterpart's receipt, which
-      // reads it from the store): keeping it would fill the cache with a season's trucks.
-      if (IsTerminal(c.state) || c.state == CrossingState::kCrossed) {
-        committed_crossings_.erase(id);
+      if (IsTerminal(c.state)) {
+        committed_crossings_->Erase(id);
       } else {
-        if (committed_crossings_.size() >= options_.crossing_cache_size) {
-          committed_crossings_.clear();  // crude but bounded; misses reload from the store
-        }
-        committed_crossings_.insert_or_assign(id, std::move(c));
+        committed_crossings_->Put(std::move(c));
       }
     }
   }
@@ -305,12 +303,12 @@ Status Engine::CatchUp(WriteTxn& txn) {
   }
   if (full) {
     stats_.full_reloads.fetch_add(1);
-    committed_crossings_.clear();
+    committed_crossings_->Clear();
     BF_TRY(queue_->Load(store_));
     BF_TRY(LoadRules());
   } else {
     for (const std::string& id : crossings) {
-      committed_crossings_.erase(id);
+      committed_crossings_->Erase(id);
       BF_ASSIGN_OR_RETURN(std::optional<Crossing> c, txn.GetCrossing(id));
       if (c) queue_->Upsert(*c);
     }
@@ -471,8 +469,8 @@ Result<std::optional<Crossing>> Engine::LoadCrossing(WriteTxn& txn, const std::s
   if (auto it = batch_crossings_.find(id); it != batch_crossings_.end()) {
     return std::optional<Crossing>(it->second);
   }
-  if (auto it = committed_crossings_.find(id); it != committed_crossings_.end()) {
-    return std::optional<Crossing>(it->second);
+  if (const Crossing* cached = committed_crossings_->Find(id)) {
+    return std::optional<Crossing>(*cached);
   }
   return txn.GetCrossing(id);
 }

@@ -363,6 +363,41 @@ TEST_P(EngineTest, DeclareAndEvents) {
   ExpectChainIntact(3);
 }
 
+// The writer's crossing cache is bounded (least recently used out): with room for two crossings
+// and five in play, events keep evicting and reloading them, and every decision still starts
+// from the latest committed version.
+TEST_P(EngineTest, CacheSmallerThanTheCrossingsInPlayStillDecidesFromTheLatestVersion) {
+  engine_.reset();
+  engine_ = MakeEngine(EngineOptions{.crossing_cache_size = 2});
+  std::vector<std::string> ids;
+  for (int i = 0; i < 5; ++i) ids.push_back(MustDeclare(kFwdA, fmt::format("12C-123.{:02d}", i)));
+  for (const std::string& id : ids) {
+    MustRun(Event(kCustoms, NextKey(), id, CrossingEventType::kAssess, R"({"channel": "green"})",
+                  /*expected_version=*/1));
+  }
+  for (const std::string& id : ids) {
+    // A stale expected version is still refused after the crossing left the cache.
+    ExpectError(engine_->Execute(Event(kCamera, NextKey(), id, CrossingEventType::kEnterYard, "{}",
+                                       /*expected_version=*/1)),
+                ErrorKind::kConflict, "version_conflict");
+    MustRun(Event(kCamera, NextKey(), id, CrossingEventType::kEnterYard, "{}",
+                  /*expected_version=*/2));
+  }
+  // Events in a row on one crossing find it in the cache at its newest version.
+  const std::string again = MustDeclare(kFwdA, "12C-123.99");
+  MustRun(Event(kCustoms, NextKey(), again, CrossingEventType::kAssess, R"({"channel": "green"})",
+                /*expected_version=*/1));
+  MustRun(Event(kCamera, NextKey(), again, CrossingEventType::kEnterYard, "{}",
+                /*expected_version=*/2));
+  ids.push_back(again);
+  for (const std::string& id : ids) {
+    Crossing c = Stored(id);
+    EXPECT_EQ(c.version, 3) << id;
+    EXPECT_EQ(c.state, CrossingState::kInYard) << id;
+  }
+  ExpectChainIntact(18);
+}
+
 TEST_P(EngineTest, IdempotencyKeyIsRequiredAndBounded) {
   ExpectError(engine_->Execute(Declare(kFwdA, "")), ErrorKind::kInvalidArgument,
               "idempotency_key_required");

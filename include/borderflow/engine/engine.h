@@ -26,6 +26,7 @@
 
 namespace borderflow {
 
+class CrossingCache;
 class QueueBook;
 struct RulesBook;
 
@@ -39,7 +40,9 @@ struct EngineOptions {
   size_t max_queue = 10000;
   // Current crossings kept in memory by the writer, so that an event does not read and decode
   // its crossing from the store. Correct while this engine is the only writer of crossings to
-  // its store (one node per SQLite file; the CLI writes users and tokens only). 0 disables it.
+  // its store (one node per SQLite file; the CLI writes users and tokens only), or while it
+  // catches up with other writers' records before each batch. At most this many, the least
+  // recently used out first. 0 disables it.
   size_t crossing_cache_size = 100000;
   // Risk rules' learning: once this many inspection outcomes are stored one by one, the
   // inspection's transaction folds them into the learning snapshot (start-up then reads the
@@ -282,7 +285,7 @@ class Engine {
   std::unique_ptr<Writer> writer_;
   std::mutex inline_mu_;  // serialises CommitBatch when there is no writer thread
   // Used only inside CommitBatch (the writer thread, or under inline_mu_).
-  std::unordered_map<std::string, Crossing> committed_crossings_;
+  std::unique_ptr<CrossingCache> committed_crossings_;  // bounded, least recently used out
   std::unordered_map<std::string, Crossing> batch_crossings_;
   // What the running command replaced in batch_crossings_ (restored if it fails).
   std::vector<std::pair<std::string, std::optional<Crossing>>> batch_undo_;

@@ -1,0 +1,45 @@
+#pragma once
+
+// The engine writer's cache of committed crossings: a bounded map from crossing id to its last
+// committed version, least recently used out first. A miss is never wrong (the writer reads the
+// crossing from the store); the bound keeps a season's crossings from filling memory.
+//
+// Not thread-safe: used only inside Engine::CommitBatch.
+
+#include <cstddef>
+#include <list>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+
+#include <borderflow/domain/crossing.h>
+
+namespace borderflow {
+
+class CrossingCache {
+ public:
+  // At most `capacity` crossings; 0 keeps none.
+  explicit CrossingCache(size_t capacity) : capacity_(capacity) {}
+
+  // The cached crossing, or nullptr; a hit makes it the most recently used. The pointer is
+  // valid until the next Put, Erase or Clear.
+  const Crossing* Find(std::string_view id);
+  // Caches `crossing` (replacing an older version) as the most recently used, evicting the
+  // least recently used one when full.
+  void Put(Crossing crossing);
+  void Erase(std::string_view id);
+  void Clear();
+
+  size_t size() const { return index_.size(); }
+  size_t capacity() const { return capacity_; }
+
+ private:
+  using Entries = std::list<Crossing>;  // most recently used first
+
+  size_t capacity_;
+  Entries entries_;
+  // Keyed by views of the ids inside `entries_` (list nodes never move).
+  std::unordered_map<std::string_view, Entries::iterator> index_;
+};
+
+}  // namespace borderflow
