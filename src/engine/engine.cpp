@@ -324,7 +324,7 @@ Status Engine::Apply(WriteTxn& txn, const Command& command, Timestamp now, Comma
   queue_touched_ = false;
   rules_touched_ = false;
   bool keyed = !command.idempotency_key.empty();
-  if (!keyed && NeedsIdempotencyKey(command.body)) {
+  if (!keyed && options_.require_idempotency_keys && NeedsIdempotencyKey(command.body)) {
     return InvalidArgument("idempotency_key_required",
                            "every write needs an Idempotency-Key so that retries apply once");
   }

@@ -408,6 +408,23 @@ TEST_P(EngineTest, IdempotencyKeyIsRequiredAndBounded) {
   EXPECT_EQ(AuditCount(), 1);
 }
 
+// A driver that never retries (the simulator) may send writes without keys: each applies, and
+// nothing is kept to replay; a key that is given is still honoured.
+TEST_P(EngineTest, KeysCanBeOptionalForADriverThatNeverRetries) {
+  engine_.reset();
+  engine_ = MakeEngine(EngineOptions{.require_idempotency_keys = false});
+  CommandResult first = MustRun(Declare(kFwdA, ""));
+  CommandResult second = MustRun(Declare(kFwdA, ""));
+  EXPECT_FALSE(second.replayed);
+  EXPECT_NE(first.Json().at("id"), second.Json().at("id"));
+  EXPECT_EQ(AuditCount(), 2);
+  CommandResult keyed = MustRun(Declare(kFwdA, "k1"));
+  CommandResult again = MustRun(Declare(kFwdA, "k1"));
+  EXPECT_TRUE(again.replayed);
+  EXPECT_EQ(again.Json().at("id"), keyed.Json().at("id"));
+  EXPECT_EQ(AuditCount(), 3);
+}
+
 TEST_P(EngineTest, IdempotentReplay) {
   CommandResult first = MustRun(Declare(kFwdA, "same"));
   const std::string id(first.Json().at("id").as_string());

@@ -204,7 +204,6 @@ class Twin {
   std::vector<Truck> trucks_;
   std::unordered_map<std::string, uint32_t> by_crossing_;
   std::deque<uint32_t> road_queue_;
-  int64_t keys_ = 0;
   int road_ = 0, yard_waiting_ = 0, yard_called_ = 0, in_lanes_ = 0, waiting_ = 0,
       perishable_waiting_ = 0;
   std::map<std::string, double> lane_busy_seconds_;
@@ -234,9 +233,10 @@ Result<CommandResult> Twin::Exec(const Actor& actor, CommandBody body, bool may_
         break;
     }
   }
-  std::string key = fmt::format("sim-{}", ++keys_);
+  // Without an idempotency key: the twin issues every command once and never retries, so the
+  // engine keeps no first result to replay (a season's worth of responses otherwise).
   ++result_.engine_commands;
-  Result<CommandResult> r = engine_->Execute(Command{actor, key, key, std::move(body)});
+  Result<CommandResult> r = engine_->Execute(Command{actor, "", "", std::move(body)});
   if (r && changes_queue && !r->changed.empty()) queue_dirty_ = true;
   if (!r && may_refuse) {
     ++result_.bookings_refused[r.error().code];
@@ -306,8 +306,9 @@ Status Twin::Setup() {
   } else {
     store_ = std::make_unique<MemoryStore>();
   }
-  engine_ = std::make_unique<Engine>(config_, hs_, *store_, clock_, engine_random_,
-                                     EngineOptions{.writer_thread = false});
+  engine_ = std::make_unique<Engine>(
+      config_, hs_, *store_, clock_, engine_random_,
+      EngineOptions{.writer_thread = false, .require_idempotency_keys = false});
   if (!scenario_.rules_text.empty()) {
     BF_ASSIGN_OR_RETURN(CommandResult uploaded, Exec(admin_, UploadRuleSet{scenario_.rules_text}));
     std::string id(uploaded.body.at("id").as_string());

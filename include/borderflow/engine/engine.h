@@ -36,6 +36,10 @@ struct EngineOptions {
   // Run a writer thread (servers). Without it, Execute runs inline on the caller's thread
   // (CLI, simulator, tests that want determinism).
   bool writer_thread = true;
+  // Writes need an Idempotency-Key so that a retry applies once (and the first result is kept
+  // to answer it). A driver that never retries — the simulator, issuing each command once — may
+  // turn this off and send writes without keys: nothing is then kept for replays.
+  bool require_idempotency_keys = true;
   // Commands waiting for the writer beyond this are refused with 503 "overloaded".
   size_t max_queue = 10000;
   // Current crossings kept in memory by the writer, so that an event does not read and decode
