@@ -143,6 +143,9 @@ std::optional<LiveFeed::Event> LiveFeed::Render(const AuditRecord& r) {
 
 Result<int64_t> LiveFeed::ReadEvents(int64_t after, int limit, std::vector<Event>& out) {
   BF_ASSIGN_OR_RETURN(std::vector<AuditRecord> records, store_.ReadAudit(after, limit));
+  // A commit can be read before it is durable (Store::WriteBatchThen): nothing read leaves the
+  // node until it is.
+  BF_TRY(store_.WaitDurable());
   for (const AuditRecord& r : records) {
     if (auto e = Render(r)) out.push_back(std::move(*e));
     after = r.seq;

@@ -64,6 +64,36 @@ struct Engine::Pending {
   Callback done;
 };
 
+// What a batch owes its callers: sent once the batch is both applied (the writer's bookkeeping
+// done) and durable (the store's callback, which may come first, or later on the store's sync
+// thread); whichever of the two comes second sends it.
+struct Engine::Delivery {
+  std::mutex mu;
+  int arrived = 0;
+  Status durable;
+  std::vector<Callback> done;
+  std::vector<Result<CommandResult>> outcomes;
+  std::vector<AuditRecord> committed;
+};
+
+void Engine::Arrive(const std::shared_ptr<Delivery>& delivery) {
+  Delivery& d = *delivery;
+  {
+    std::lock_guard lock(d.mu);
+    if (++d.arrived < 2) return;
+  }
+  if (!d.durable) {
+    // Committed but not on disk: nothing of it may be acknowledged (the store refuses later
+    // writes, and a restart reads what the disk has).
+    for (auto& outcome : d.outcomes) {
+      if (outcome) outcome = d.durable.error();
+    }
+    d.committed.clear();
+  }
+  if (listener_ && !d.committed.empty()) listener_(d.committed);
+  for (size_t i = 0; i < d.done.size(); ++i) d.done[i](std::move(d.outcomes[i]));
+}
+
 struct Engine::Writer {
   std::mutex mu;
   std::condition_variable cv;
@@ -135,6 +165,8 @@ Engine::~Engine() {
     writer_->cv.notify_all();
     writer_->thread.join();
   }
+  // The last batches' callers are answered once their commits are durable.
+  (void)store_.WaitDurable();
 }
 
 void Engine::SetCommitListener(std::function<void(const std::vector<AuditRecord>&)> listener) {
@@ -207,7 +239,11 @@ void Engine::CommitBatch(std::vector<Pending>& batch) {
     return {};
   });
   batch_crossings_.clear();
-  std::vector<Status> all_statuses = store_.WriteBatch(work);
+  auto delivery = std::make_shared<Delivery>();
+  std::vector<Status> all_statuses = store_.WriteBatchThen(work, [this, delivery](Status durable) {
+    delivery->durable = std::move(durable);
+    Arrive(delivery);
+  });
   BF_ASSERT(all_statuses.size() == batch.size() + 2, "the store returns one status per function");
   std::vector<Status> statuses(std::make_move_iterator(all_statuses.begin() + 1),
                                std::make_move_iterator(all_statuses.end() - 1));
@@ -260,14 +296,18 @@ void Engine::CommitBatch(std::vector<Pending>& batch) {
   }
   if (transaction_failed) rules_reload_ = true;
   if (rules_reload_) rules_reload_ = !LoadRules().has_value();
-  if (listener_ && !committed.empty()) listener_(committed);
+  delivery->committed = std::move(committed);
+  delivery->done.reserve(batch.size());
+  delivery->outcomes.reserve(batch.size());
   for (size_t i = 0; i < batch.size(); ++i) {
+    delivery->done.push_back(std::move(batch[i].done));
     if (statuses[i]) {
-      batch[i].done(std::move(results[i]));
+      delivery->outcomes.emplace_back(std::move(results[i]));
     } else {
-      batch[i].done(statuses[i].error());
+      delivery->outcomes.emplace_back(statuses[i].error());
     }
   }
+  Arrive(delivery);
 }
 
 Status Engine::CatchUp(WriteTxn& txn) {

@@ -130,46 +130,44 @@ class Collector {
   size_t done_ = 0;
 };
 
-// Holds the writer thread inside the callback of one command until Release(), so that commands
-// submitted meanwhile queue up and are committed together in the next batch.
-class WriterBlock {
+// Delegates to a real store. Tests use it to fail the next transaction as a whole (as on a full
+// disk: every command of the batch gets the commit's error and nothing is kept), or to hold the
+// writer thread inside its next commit until released.
+class ControlledStore final : public Store {
  public:
-  WriterBlock(Engine& engine, Command command) {
-    auto released = release_.get_future().share();
-    engine.Submit(std::move(command), [this, released](Result<CommandResult> r) {
-      ok_ = r.has_value();
-      entered_.set_value();
-      released.wait();
-    });
-    entered_.get_future().wait();
-  }
-  ~WriterBlock() { Release(); }
-  void Release() {
-    if (!released_) release_.set_value();
-    released_ = true;
-  }
-  bool ok() const { return ok_; }
-
- private:
-  std::promise<void> entered_;
-  std::promise<void> release_;
-  bool released_ = false;
-  bool ok_ = false;
-};
-
-// Delegates to a real store, but fails the next transaction as a whole when told to (as on a
-// full disk): every command of the batch gets the commit's error and nothing is kept.
-class FailingCommitStore final : public Store {
- public:
-  explicit FailingCommitStore(Store& inner) : inner_(inner) {}
+  explicit ControlledStore(Store& inner) : inner_(inner) {}
 
   std::atomic<bool> fail_next{false};
 
-  std::vector<Status> WriteBatch(std::span<const TxnFn> work) override {
-    if (!fail_next.exchange(false)) return inner_.WriteBatch(work);
-    return std::vector<Status>(
-        work.size(), Status(Unavailable("store_write_failed", "injected: the disk is full")));
+  // The next commit waits, with the writer thread inside it, until Release().
+  void HoldNextCommit() {
+    std::lock_guard lock(mu_);
+    hold_ = true;
   }
+  // Waits until a commit is held.
+  void AwaitHeld() {
+    std::unique_lock lock(mu_);
+    cv_.wait(lock, [&] { return held_; });
+  }
+  void Release() {
+    std::lock_guard lock(mu_);
+    hold_ = false;
+    cv_.notify_all();
+  }
+
+  std::vector<Status> WriteBatch(std::span<const TxnFn> work) override {
+    if (Enter()) return Failed(work);
+    return inner_.WriteBatch(work);
+  }
+  std::vector<Status> WriteBatchThen(std::span<const TxnFn> work,
+                                     std::function<void(Status)> durable) override {
+    if (Enter()) {
+      durable({});
+      return Failed(work);
+    }
+    return inner_.WriteBatchThen(work, std::move(durable));
+  }
+  Status WaitDurable() override { return inner_.WaitDurable(); }
   Result<std::optional<Crossing>> GetCrossing(std::string_view id) override {
     return inner_.GetCrossing(id);
   }
@@ -197,7 +195,51 @@ class FailingCommitStore final : public Store {
   Status Ping() override { return inner_.Ping(); }
 
  private:
+  // Whether this commit is to fail (decided on entry, before any hold); then waits while held.
+  bool Enter() {
+    const bool fail = fail_next.exchange(false);
+    std::unique_lock lock(mu_);
+    if (hold_) {
+      held_ = true;
+      cv_.notify_all();
+      cv_.wait(lock, [&] { return !hold_; });
+      held_ = false;
+    }
+    return fail;
+  }
+  static std::vector<Status> Failed(std::span<const TxnFn> work) {
+    return std::vector<Status>(
+        work.size(), Status(Unavailable("store_write_failed", "injected: the disk is full")));
+  }
+
   Store& inner_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool hold_ = false;
+  bool held_ = false;
+};
+
+// Holds the writer thread inside the commit of one command until Release(), so that commands
+// submitted meanwhile queue up and are committed together in the next batch.
+class WriterBlock {
+ public:
+  WriterBlock(Engine& engine, ControlledStore& store, Command command) : store_(store) {
+    store_.HoldNextCommit();
+    // The result may come after this object is gone: the callback owns the promise.
+    auto result = std::make_shared<std::promise<bool>>();
+    ok_ = result->get_future().share();
+    engine.Submit(std::move(command),
+                  [result](Result<CommandResult> r) { result->set_value(r.has_value()); });
+    store_.AwaitHeld();
+  }
+  ~WriterBlock() { Release(); }
+  void Release() { store_.Release(); }
+  // Whether the blocking command succeeded (waits for it: call after Release()).
+  bool ok() { return ok_.get(); }
+
+ private:
+  ControlledStore& store_;
+  std::shared_future<bool> ok_;
 };
 
 // How the engine under test runs: inline or with its writer thread, over SQLite or in memory.
@@ -231,6 +273,7 @@ class EngineTest : public ::testing::TestWithParam<EngineMode> {
       ASSERT_TRUE(store) << store.error().ToString();
       store_ = std::move(*store);
     }
+    controlled_ = std::make_unique<ControlledStore>(*store_);
     engine_ = MakeEngine();
   }
 
@@ -247,7 +290,7 @@ class EngineTest : public ::testing::TestWithParam<EngineMode> {
 
   std::unique_ptr<Engine> MakeEngine(EngineOptions options = {}, Store* store = nullptr) {
     options.writer_thread = threaded();
-    return std::make_unique<Engine>(config_, hs_, store ? *store : *store_, clock_, random_,
+    return std::make_unique<Engine>(config_, hs_, store ? *store : *controlled_, clock_, random_,
                                     options);
   }
 
@@ -294,6 +337,7 @@ class EngineTest : public ::testing::TestWithParam<EngineMode> {
   ManualClock clock_{*ParseTimestamp("2026-11-29T01:00:00Z")};
   SeededRandom random_{7};
   std::unique_ptr<Store> store_;
+  std::unique_ptr<ControlledStore> controlled_;  // what the engine writes through
   std::unique_ptr<Engine> engine_;
   int keys_ = 0;
 };
@@ -481,7 +525,7 @@ TEST_P(EngineTest, ConcurrentSubmitsAllCommitOnce) {
   const uint64_t transactions_before = engine_->stats().transactions.load();
 
   std::optional<WriterBlock> block;
-  if (threaded()) block.emplace(*engine_, Declare(kFwdB, "blocker", "29C-000.01"));
+  if (threaded()) block.emplace(*engine_, *controlled_, Declare(kFwdB, "blocker", "29C-000.01"));
   std::latch start(kThreads);
   std::vector<std::thread> threads;
   for (int t = 0; t < kThreads; ++t) {
@@ -498,8 +542,8 @@ TEST_P(EngineTest, ConcurrentSubmitsAllCommitOnce) {
   }
   for (auto& t : threads) t.join();
   if (block) {
-    ASSERT_TRUE(block->ok());
     block->Release();
+    ASSERT_TRUE(block->ok());
   }
   ASSERT_TRUE(collector.WaitAll());
 
@@ -569,7 +613,7 @@ TEST_P(WriterEngineTest, FailingCommandInBatchDoesNotAffectOthers) {
   commands.push_back(Declare(kFwdB, "b-8", "12C-100.02"));
   Collector collector(commands.size());
   {
-    WriterBlock block(*engine_, Declare(kFwdB, "blocker", "29C-000.01"));
+    WriterBlock block(*engine_, *controlled_, Declare(kFwdB, "blocker", "29C-000.01"));
     for (size_t i = 0; i < commands.size(); ++i) {
       engine_->Submit(std::move(commands[i]), collector.For(i));
     }
@@ -634,7 +678,7 @@ TEST_P(EngineTest, CommitListenerReceivesRecordsInOrder) {
   Collector collector(kMany);
   {
     std::optional<WriterBlock> block;
-    if (threaded()) block.emplace(*engine_, Declare(kFwdB, "blocker", "29C-000.01"));
+    if (threaded()) block.emplace(*engine_, *controlled_, Declare(kFwdB, "blocker", "29C-000.01"));
     for (size_t i = 0; i < kMany; ++i) {
       engine_->Submit(Declare(kFwdA, fmt::format("m-{}", i),
                               fmt::format("12C-{:03d}.{:02d}", 100 + i / 100, i % 100)),
@@ -658,9 +702,7 @@ TEST_P(EngineTest, CommitListenerReceivesRecordsInOrder) {
 // A failed commit fails every command of its batch, records nothing, tells the listener
 // nothing, counts one failed transaction, and leaves the keys free for a retry.
 TEST_P(EngineTest, FailedCommitFailsTheWholeBatch) {
-  FailingCommitStore failing(*store_);
-  engine_ = MakeEngine({}, &failing);
-  int listener_calls = 0;
+  std::atomic<int> listener_calls{0};
   engine_->SetCommitListener([&](const std::vector<AuditRecord>&) { ++listener_calls; });
   const std::string id = MustDeclare(kFwdA, "14C-111.11");
   ASSERT_EQ(listener_calls, 1);
@@ -677,12 +719,18 @@ TEST_P(EngineTest, FailedCommitFailsTheWholeBatch) {
   Collector collector(batch.size());
   {
     std::optional<WriterBlock> block;
-    if (threaded()) block.emplace(*engine_, Declare(kFwdB, "blocker", "29C-000.01"));
-    failing.fail_next = true;
+    if (threaded()) block.emplace(*engine_, *controlled_, Declare(kFwdB, "blocker", "29C-000.01"));
+    controlled_->fail_next = true;
     // With the writer thread the three share one (failing) transaction; inline, only the first
     // command's transaction fails.
     for (size_t i = 0; i < batch.size(); ++i) {
       engine_->Submit(std::move(batch[i]), collector.For(i));
+    }
+    if (block) {
+      // The blocker is answered (and its commit heard) once durable, which over SQLite can be
+      // after the failed batch is answered.
+      block->Release();
+      EXPECT_TRUE(block->ok());
     }
   }
   ASSERT_TRUE(collector.WaitAll());
@@ -712,6 +760,58 @@ TEST_P(EngineTest, FailedCommitFailsTheWholeBatch) {
   }
   EXPECT_EQ(Stored(id).state, CrossingState::kAssessed);
   ExpectChainIntact(threaded() ? 5 : 4);
+}
+
+// Over SQLite the writer goes on to the next batch while the last one syncs: a command's result
+// (and the commit listener) waits for its commit's sync; a failed sync fails its commands.
+TEST_P(EngineTest, ResultsWaitUntilTheCommitIsDurable) {
+  auto* sqlite = dynamic_cast<SqliteStore*>(store_.get());
+  if (sqlite == nullptr) GTEST_SKIP() << "the in-memory store is durable on return";
+  std::mutex mu;
+  std::condition_variable cv;
+  bool open = false;
+  int syncs = 0;
+  Status sync_result;
+  sqlite->SetSyncFaultForTesting([&]() -> Status {
+    std::unique_lock lock(mu);
+    ++syncs;
+    cv.notify_all();
+    cv.wait(lock, [&] { return open; });
+    return sync_result;
+  });
+  std::atomic<int> heard{0};
+  engine_->SetCommitListener([&](const std::vector<AuditRecord>&) { ++heard; });
+  Collector collector(1);
+  engine_->Submit(Declare(kFwdA, "d-1"), collector.For(0));
+  {
+    std::unique_lock lock(mu);
+    cv.wait(lock, [&] { return syncs == 1; });
+  }
+  // Committed (the audit record is readable) but not yet durable: nobody has been told.
+  EXPECT_EQ(AuditCount(), 1);
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  EXPECT_EQ(collector.calls(0), 0);
+  EXPECT_EQ(heard.load(), 0);
+  {
+    std::lock_guard lock(mu);
+    open = true;
+    cv.notify_all();
+  }
+  ASSERT_TRUE(collector.WaitAll());
+  EXPECT_TRUE(collector.result(0)) << collector.result(0).error().ToString();
+  EXPECT_EQ(heard.load(), 1);
+
+  // A sync that fails: the commands of its batch are refused, not acknowledged, and the store
+  // takes no more writes.
+  {
+    std::lock_guard lock(mu);
+    sync_result = Unavailable("store_sync_failed", "injected: fdatasync failed");
+  }
+  ExpectError(engine_->Execute(Declare(kFwdA, "d-2", "12C-100.02")), ErrorKind::kUnavailable,
+              "store_sync_failed");
+  ExpectError(engine_->Execute(Declare(kFwdA, "d-3", "12C-100.03")), ErrorKind::kUnavailable,
+              "store_sync_failed");
+  EXPECT_EQ(heard.load(), 1);
 }
 
 // --- queries ----------------------------------------------------------------------------------
@@ -878,7 +978,7 @@ TEST_P(EngineTest, DestructorDrainsQueuedCommands) {
   const size_t kQueued = Scaled(100);
   Collector collector(kQueued);
   std::optional<WriterBlock> block;
-  if (threaded()) block.emplace(*engine_, Declare(kFwdB, "blocker", "29C-000.01"));
+  if (threaded()) block.emplace(*engine_, *controlled_, Declare(kFwdB, "blocker", "29C-000.01"));
   for (size_t i = 0; i < kQueued; ++i) {
     engine_->Submit(Declare(kFwdA, fmt::format("d-{}", i),
                             fmt::format("12C-{:03d}.{:02d}", 100 + i / 100, i % 100)),
@@ -906,7 +1006,7 @@ TEST_P(WriterEngineTest, FullQueueRefusesWithOverloaded) {
   constexpr size_t kSubmitted = 8;
   Collector collector(kSubmitted);
   {
-    WriterBlock block(*engine_, Declare(kFwdB, "blocker", "29C-000.01"));
+    WriterBlock block(*engine_, *controlled_, Declare(kFwdB, "blocker", "29C-000.01"));
     for (size_t i = 0; i < kSubmitted; ++i) {
       engine_->Submit(Declare(kFwdA, fmt::format("q-{}", i), fmt::format("12C-100.{:02d}", i)),
                       collector.For(i));

@@ -124,6 +124,9 @@ struct PeerLink::Impl : std::enable_shared_from_this<Impl> {
   // Reads the outbox; returns the first `limit` records and updates the backlog figures.
   Result<std::vector<StoredRecord>> ReadOutbox(size_t limit) {
     BF_ASSIGN_OR_RETURN(std::vector<StoredRecord> all, store.ListRecords(kOutboxRecord));
+    // A commit can be read before it is durable (Store::WriteBatchThen): nothing read goes to
+    // the counterpart until it is.
+    BF_TRY(store.WaitDurable());
     {
       std::lock_guard lock(state_mu);
       backlog = static_cast<int64_t>(all.size());

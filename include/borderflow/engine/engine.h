@@ -162,6 +162,9 @@ class Engine {
  private:
   struct Pending;
   struct Writer;
+  struct Delivery;
+  // Counts one of a batch's two arrivals (applied, durable); the second sends the results.
+  void Arrive(const std::shared_ptr<Delivery>& delivery);
   Status Apply(WriteTxn& txn, const Command& command, Timestamp now, CommandResult& result);
   Status ApplyDeclare(WriteTxn& txn, const Actor& actor, const DeclareCrossing& cmd, Timestamp now,
                       CommandResult& result);

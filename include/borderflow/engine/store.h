@@ -132,6 +132,23 @@ class Store {
   // Convenience: a batch of one.
   Status Write(const TxnFn& fn) { return WriteBatch(std::span<const TxnFn>(&fn, 1)).front(); }
 
+  // Group commit with the sync off the caller's path: as WriteBatch, but returns once the batch
+  // is committed, and calls `durable` once that commit is durable (with kUnavailable
+  // "store_sync_failed" if it could not be made so). `durable` runs exactly once per call, in
+  // the order of the calls, possibly on another thread and possibly before this returns; it
+  // must not write to the store. Between the return and `durable`, other readers may already
+  // see the commit: whatever leaves the node on the strength of a read (the live feed, the link
+  // to the counterpart) calls WaitDurable() first. The default is WriteBatch, durable on return.
+  virtual std::vector<Status> WriteBatchThen(std::span<const TxnFn> work,
+                                             std::function<void(Status)> durable) {
+    std::vector<Status> statuses = WriteBatch(work);
+    durable({});
+    return statuses;
+  }
+  // Returns once every commit that returned before the call is durable and its `durable`
+  // callback has run; an error if a sync failed.
+  virtual Status WaitDurable() { return {}; }
+
   // Reads see committed data only. Thread-safe.
   virtual Result<std::optional<Crossing>> GetCrossing(std::string_view id) = 0;
   virtual Result<CrossingPage> ListCrossings(const CrossingFilter& filter) = 0;

@@ -1,8 +1,12 @@
 #pragma once
 
-// The embedded default store: SQLite in WAL mode with synchronous=FULL (a commit is on disk
-// before WriteBatch returns), one writer connection, a small pool of reader connections.
+// The embedded default store: SQLite in WAL mode, one writer connection, a small pool of reader
+// connections. Commits are group-committed: a sync thread fdatasyncs the WAL once for every
+// commit made before it began, so the next batch is written while the last one syncs.
+// WriteBatch returns once its commit is on disk; WriteBatchThen at the commit, with a callback
+// once it is on disk.
 
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -35,6 +39,12 @@ class SqliteStore final : public Store {
   ~SqliteStore() override;
 
   std::vector<Status> WriteBatch(std::span<const TxnFn> work) override;
+  std::vector<Status> WriteBatchThen(std::span<const TxnFn> work,
+                                     std::function<void(Status)> durable) override;
+  Status WaitDurable() override;
+  // Tests only: `fault` runs on the sync thread before each sync of the WAL (it may block); an
+  // error stands for a failed sync (and, as one would, stops every later write).
+  void SetSyncFaultForTesting(std::function<Status()> fault);
   Result<std::optional<Crossing>> GetCrossing(std::string_view id) override;
   Result<CrossingPage> ListCrossings(const CrossingFilter& filter) override;
   Result<std::vector<CrossingCount>> CountCrossings() override;

@@ -1,12 +1,18 @@
 #include <algorithm>
+#include <cerrno>
 #include <chrono>
 #include <condition_variable>
+#include <cstring>
 #include <exception>
+#include <future>
 #include <mutex>
+#include <optional>
 #include <thread>
 #include <utility>
 
+#include <fcntl.h>
 #include <fmt/format.h>
+#include <unistd.h>
 
 #include <borderflow/core/json.h>
 #include <borderflow/core/thread_name.h>
@@ -17,11 +23,16 @@
 #include "../stored_crossing.h"
 #include "sqlite_db.h"
 
-// SqliteStore: the file is a WAL database with synchronous=FULL, so WriteBatch returns only after
-// its commit is on disk. One writer connection serves WriteBatch (under Impl::write_mu; the engine
-// calls it from one thread, accidental concurrent callers queue); `read_connections` read-only
-// connections serve the read methods concurrently, each borrowed for one call. WAL readers see
-// every transaction committed before their statement starts and never block the writer.
+// SqliteStore: the file is a WAL database. The writer connection commits with
+// synchronous=NORMAL (COMMIT writes the WAL frames without syncing them) and a sync thread
+// (bf-wal-sync) then fdatasyncs the WAL file once for every commit that returned before the sync
+// began: a group commit whose sync overlaps the next batch's work. WriteBatch waits for that
+// sync, so it returns only after its commit is on disk, as with synchronous=FULL;
+// WriteBatchThen returns at the commit and reports durability through its callback. One writer
+// connection serves WriteBatch (under Impl::write_mu; the engine calls it from one thread,
+// accidental concurrent callers queue); `read_connections` read-only connections serve the read
+// methods concurrently, each borrowed for one call. WAL readers see every transaction committed
+// before their statement starts and never block the writer.
 //
 // Every connection caches its prepared statements; a statement is reset as soon as the call that
 // used it returns, so no read transaction stays open between calls.
@@ -55,9 +66,33 @@ struct SqliteStore::Impl {
   std::condition_variable checkpoint_cv;
   bool stopping = false;  // under checkpoint_mu
 
-  ~Impl() { StopCheckpoints(); }
+  // Durability (see the top of this file). Everything below is under sync_mu, except wal_fd
+  // (the sync thread's own).
+  std::thread sync_thread;
+  std::mutex sync_mu;
+  std::condition_variable sync_cv;    // wakes the sync thread
+  std::condition_variable synced_cv;  // wakes WaitDurable
+  struct AwaitingSync {
+    bool wrote = false;  // the batch committed something (a failed batch has nothing to sync)
+    std::function<void(Status)> durable;
+  };
+  std::vector<AwaitingSync> awaiting_sync;  // in commit order
+  uint64_t commits_queued = 0;              // batches handed to the sync thread
+  uint64_t commits_done = 0;                // batches whose callback has run
+  std::optional<Error> sync_failed;         // sticky: no write is accepted after it
+  bool sync_stopping = false;
+  int wal_fd = -1;
+  std::function<Status()> sync_fault;
+
+  ~Impl() {
+    StopSync();
+    StopCheckpoints();
+  }
   void StartCheckpoints();
   void StopCheckpoints();
+  void StartSync();
+  void StopSync();
+  Status SyncWal();
 
   std::vector<Status> WriteBatchLocked(std::span<const TxnFn> work);
   Status ReloadHead();
@@ -600,6 +635,66 @@ void SqliteStore::Impl::StartCheckpoints() {
   });
 }
 
+void SqliteStore::Impl::StartSync() {
+  sync_thread = std::thread([this] {
+    NameThisThread("bf-wal-sync");
+    std::unique_lock lock(sync_mu);
+    for (;;) {
+      sync_cv.wait(lock, [&] { return sync_stopping || !awaiting_sync.empty(); });
+      if (awaiting_sync.empty()) return;  // stopping and drained
+      // Every batch taken here committed before this sync begins: one sync covers them all.
+      std::vector<AwaitingSync> group;
+      group.swap(awaiting_sync);
+      std::optional<Error> failed_before = sync_failed;
+      std::function<Status()> fault = sync_fault;
+      lock.unlock();
+      bool wrote = false;
+      for (const AwaitingSync& a : group) wrote = wrote || a.wrote;
+      Status synced = failed_before ? Status(*failed_before) : Status();
+      if (synced && wrote && fault) synced = fault();
+      if (synced && wrote) synced = SyncWal();
+      for (AwaitingSync& a : group) a.durable(a.wrote ? synced : Status());
+      lock.lock();
+      if (!synced && !sync_failed) sync_failed = synced.error();
+      commits_done += group.size();
+      synced_cv.notify_all();
+    }
+  });
+}
+
+void SqliteStore::Impl::StopSync() {
+  if (!sync_thread.joinable()) return;
+  {
+    std::lock_guard lock(sync_mu);
+    sync_stopping = true;
+  }
+  sync_cv.notify_all();
+  sync_thread.join();
+  if (wal_fd >= 0) ::close(wal_fd);
+  wal_fd = -1;
+}
+
+// fdatasync of the WAL file through a descriptor of our own: a sync flushes the file's pages
+// whichever descriptor wrote them. SQLite keeps the file (the same inode) while any connection
+// is open, and this store keeps its writer open.
+Status SqliteStore::Impl::SyncWal() {
+  const std::string wal_path = path + "-wal";
+  if (wal_fd < 0) {
+    wal_fd = ::open(wal_path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (wal_fd < 0) {
+      return Unavailable("store_sync_failed", fmt::format("cannot open '{}' to sync it: {}",
+                                                          wal_path, std::strerror(errno)));
+    }
+  }
+  if (::fdatasync(wal_fd) != 0) {
+    return Unavailable("store_sync_failed",
+                       fmt::format("fdatasync of '{}' failed: {}; the store accepts no more "
+                                   "writes until the server restarts",
+                                   wal_path, std::strerror(errno)));
+  }
+  return {};
+}
+
 void SqliteStore::Impl::StopCheckpoints() {
   if (!checkpoint_thread.joinable()) return;
   {
@@ -693,6 +788,10 @@ Result<std::unique_ptr<SqliteStore>> SqliteStore::Open(const SqliteOptions& opti
   }
   if (auto s = impl->ReloadHead(); !s) return OpenFailed(options.path, s.error().message);
   BF_TRY(impl->writer->Exec("PRAGMA wal_autocheckpoint = 0"));
+  // From here on the writer's commits are synced by the sync thread (migrations above were
+  // synced by COMMIT itself).
+  BF_TRY(impl->writer->Exec("PRAGMA synchronous = NORMAL"));
+  impl->StartSync();
   BF_ASSIGN_OR_RETURN(impl->checkpointer, OpenConnection(options.path, /*writer=*/true));
   impl->StartCheckpoints();
 
@@ -714,9 +813,56 @@ Result<MigrationStatus> SqliteStore::Migrate(const std::string& path) {
 // A TxnFn must not call WriteBatch itself (the writer lock is not recursive); reads through the
 // Store's read methods inside a TxnFn see only what was committed before the batch.
 std::vector<Status> SqliteStore::WriteBatch(std::span<const TxnFn> work) {
-  if (work.empty()) return {};
+  std::promise<Status> synced;
+  std::future<Status> durable = synced.get_future();
+  std::vector<Status> statuses =
+      WriteBatchThen(work, [&synced](Status s) { synced.set_value(std::move(s)); });
+  Status s = durable.get();
+  if (!s) {
+    for (Status& each : statuses) {
+      if (each) each = s;
+    }
+  }
+  return statuses;
+}
+
+std::vector<Status> SqliteStore::WriteBatchThen(std::span<const TxnFn> work,
+                                                std::function<void(Status)> durable) {
+  std::vector<Status> statuses;
   std::lock_guard lock(impl_->write_mu);
-  return impl_->WriteBatchLocked(work);
+  std::optional<Error> failed;
+  {
+    std::lock_guard sync_lock(impl_->sync_mu);
+    failed = impl_->sync_failed;
+  }
+  if (failed) {
+    statuses.assign(work.size(), Status(*failed));
+  } else if (!work.empty()) {
+    statuses = impl_->WriteBatchLocked(work);
+  }
+  bool wrote = false;
+  for (const Status& s : statuses) wrote = wrote || s.has_value();
+  {
+    // Queued under write_mu: callbacks run in commit order.
+    std::lock_guard sync_lock(impl_->sync_mu);
+    impl_->awaiting_sync.push_back(Impl::AwaitingSync{wrote, std::move(durable)});
+    ++impl_->commits_queued;
+  }
+  impl_->sync_cv.notify_one();
+  return statuses;
+}
+
+void SqliteStore::SetSyncFaultForTesting(std::function<Status()> fault) {
+  std::lock_guard lock(impl_->sync_mu);
+  impl_->sync_fault = std::move(fault);
+}
+
+Status SqliteStore::WaitDurable() {
+  std::unique_lock lock(impl_->sync_mu);
+  const uint64_t target = impl_->commits_queued;
+  impl_->synced_cv.wait(lock, [&] { return impl_->commits_done >= target; });
+  if (impl_->sync_failed) return *impl_->sync_failed;
+  return {};
 }
 
 Result<std::optional<Crossing>> SqliteStore::GetCrossing(std::string_view id) {
@@ -848,6 +994,10 @@ Result<std::optional<TokenRecord>> SqliteStore::FindToken(std::string_view token
 }
 
 Status SqliteStore::Ping() {
+  {
+    std::lock_guard lock(impl_->sync_mu);
+    if (impl_->sync_failed) return *impl_->sync_failed;
+  }
   ReaderLease lease(*impl_);
   BF_ASSIGN_OR_RETURN(int64_t one, QueryInt(lease.db(), "SELECT 1"));
   if (one != 1) return Unavailable("store_unavailable", "SELECT 1 did not return 1");

@@ -3,10 +3,15 @@
 // triggers, and reopening. The Store contract itself (crossings, batches, audit chain, users,
 // lists, concurrency) runs against every backend in ../store_contract_test.cpp.
 
+#include <atomic>
+#include <condition_variable>
 #include <cstdio>
 #include <filesystem>
+#include <functional>
+#include <mutex>
 #include <random>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include <fmt/format.h>
@@ -394,6 +399,134 @@ TEST_F(SqliteStoreTest, CommittedDataIsVisibleToAnotherConnectionBeforeClose) {
   // While the store is still open, a separate connection (as after a crash) sees the commit.
   RawDb raw(path_);
   EXPECT_EQ(raw.Int("SELECT COUNT(*) FROM crossings WHERE id = 'CR-1'"), 1);
+}
+
+// --- Group commit: the WAL's sync off the writer's path ----------------------------------------
+
+// Holds the sync thread inside its next sync until Release(), and counts syncs.
+class SyncGate {
+ public:
+  std::function<Status()> Fault() {
+    return [this]() -> Status {
+      std::unique_lock lock(mu_);
+      ++syncs_;
+      cv_.notify_all();
+      cv_.wait(lock, [&] { return open_; });
+      return result_;
+    };
+  }
+  void Release(Status result = {}) {
+    std::lock_guard lock(mu_);
+    open_ = true;
+    result_ = std::move(result);
+    cv_.notify_all();
+  }
+  // Waits until `n` syncs have begun.
+  void AwaitSyncs(int n) {
+    std::unique_lock lock(mu_);
+    cv_.wait(lock, [&] { return syncs_ >= n; });
+  }
+  int syncs() {
+    std::lock_guard lock(mu_);
+    return syncs_;
+  }
+
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool open_ = false;
+  int syncs_ = 0;
+  Status result_;
+};
+
+TEST_F(SqliteStoreTest, DurableCallbackWaitsForTheWalSync) {
+  Reopen();
+  SyncGate gate;
+  store_->SetSyncFaultForTesting(gate.Fault());
+  std::atomic<bool> durable{false};
+  Crossing c = MakeCrossing("CR-SYNC");
+  TxnFn insert = [&](WriteTxn& txn) { return txn.InsertCrossing(c); };
+  std::vector<Status> statuses =
+      store_->WriteBatchThen(std::span<const TxnFn>(&insert, 1), [&](Status s) {
+        EXPECT_TRUE(s.has_value()) << s.error().ToString();
+        durable = true;
+      });
+  ASSERT_EQ(statuses.size(), 1u);
+  EXPECT_TRUE(statuses[0].has_value());
+  gate.AwaitSyncs(1);
+  // Committed, readable, and not yet acknowledged as durable.
+  EXPECT_FALSE(durable);
+  EXPECT_EQ(RawDb(path_).Int("SELECT COUNT(*) FROM crossings WHERE id = 'CR-SYNC'"), 1);
+  std::atomic<bool> waited{false};
+  std::thread waiter([&] {
+    EXPECT_TRUE(store_->WaitDurable().has_value());
+    waited = true;
+  });
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  EXPECT_FALSE(waited);
+  gate.Release();
+  waiter.join();
+  EXPECT_TRUE(durable);
+  EXPECT_TRUE(waited);
+}
+
+TEST_F(SqliteStoreTest, OneSyncCoversEveryCommitMadeBeforeIt) {
+  Reopen();
+  SyncGate gate;
+  store_->SetSyncFaultForTesting(gate.Fault());
+  std::mutex mu;
+  std::vector<int> order;
+  std::vector<TxnFn> inserts;
+  for (int i = 0; i < 4; ++i) {
+    inserts.push_back(
+        [i](WriteTxn& txn) { return txn.InsertCrossing(MakeCrossing(fmt::format("CR-G{}", i))); });
+  }
+  auto write = [&](int i) {
+    std::vector<Status> statuses =
+        store_->WriteBatchThen(std::span<const TxnFn>(&inserts[i], 1), [&, i](Status s) {
+          EXPECT_TRUE(s.has_value());
+          std::lock_guard lock(mu);
+          order.push_back(i);
+        });
+    EXPECT_TRUE(statuses.at(0).has_value());
+  };
+  write(0);
+  gate.AwaitSyncs(1);                    // the first commit's sync is under way (and held)
+  for (int i = 1; i < 4; ++i) write(i);  // these commit while it runs
+  gate.Release();
+  ASSERT_TRUE(store_->WaitDurable().has_value());
+  EXPECT_EQ(order, (std::vector<int>{0, 1, 2, 3}));
+  EXPECT_EQ(gate.syncs(), 2);  // one for the first commit, one for the three behind it
+}
+
+TEST_F(SqliteStoreTest, AFailedSyncFailsItsCommitsAndEveryLaterWrite) {
+  Reopen();
+  SyncGate gate;
+  gate.Release(Unavailable("store_sync_failed", "fdatasync: Input/output error"));
+  store_->SetSyncFaultForTesting(gate.Fault());
+  auto s = Write([](WriteTxn& txn) { return txn.InsertCrossing(MakeCrossing("CR-LOST")); });
+  ASSERT_FALSE(s.has_value());
+  EXPECT_EQ(s.error().code, "store_sync_failed");
+  // Nothing more is written, and the store says it is not ready.
+  auto later = Write([](WriteTxn& txn) { return txn.InsertCrossing(MakeCrossing("CR-LATER")); });
+  ASSERT_FALSE(later.has_value());
+  EXPECT_EQ(later.error().code, "store_sync_failed");
+  EXPECT_EQ(RawDb(path_).Int("SELECT COUNT(*) FROM crossings WHERE id = 'CR-LATER'"), 0);
+  EXPECT_FALSE(store_->Ping().has_value());
+  EXPECT_FALSE(store_->WaitDurable().has_value());
+}
+
+TEST_F(SqliteStoreTest, ABatchThatFailedNeedsNoSync) {
+  Reopen();
+  SyncGate gate;
+  gate.Release();
+  store_->SetSyncFaultForTesting(gate.Fault());
+  auto s = Write([](WriteTxn&) -> Status { return Internal("refused"); });
+  EXPECT_FALSE(s.has_value());
+  EXPECT_EQ(gate.syncs(), 0);
+  EXPECT_TRUE(
+      Write([](WriteTxn& txn) { return txn.InsertCrossing(MakeCrossing("CR-1")); }).has_value());
+  EXPECT_EQ(gate.syncs(), 1);
 }
 
 }  // namespace
