@@ -200,7 +200,7 @@ Result<int64_t> QueryInt(Db& db, std::string_view sql) {
 }
 
 // Connection settings. The writer makes the file a WAL database with full durability: a commit
-// is fsynced before it returns.
+// is fsynced before it returns (a store's writer then leaves the sync to its sync thread).
 Status Configure(Db& db, bool writer) {
   BF_TRY(db.Exec(fmt::format("PRAGMA busy_timeout = {}", kBusyTimeoutMs)));
   if (!writer) return {};
