@@ -769,6 +769,13 @@ TEST(PlannerProperties, RandomWorkloadsKeepEveryInvariant) {
   }
 }
 
+// The settings with the fairness bound of random case n: none, shorter and longer than the
+// horizon, in turn.
+QueueSettings WithVariedBound(QueueSettings settings, int n) {
+  settings.fairness_bound = minutes(std::vector<int>{0, 15, 120, 600, 2000}[n % 5]);
+  return settings;
+}
+
 // A policy that reads every slot of the horizon: the named policy without its SlotLookahead.
 class AllSlots final : public QueuePolicy {
  public:
@@ -793,8 +800,7 @@ TEST(PlannerProperties, SlotLookaheadAndCachedRangesChangeNoPlan) {
   for (int n = 0; n < kRandomCases; ++n) {
     Workload w = RandomWorkload(rng);
     CapacityPlan capacity(config, w.changes);
-    QueueSettings settings = config.queue;
-    settings.fairness_bound = minutes(std::vector<int>{0, 15, 120, 600, 2000}[n % 5]);
+    const QueueSettings settings = WithVariedBound(config.queue, n);
     for (std::string_view name : QueuePolicyNames()) {
       auto policy = Policy(name, settings);
       AllSlots all(Policy(name, settings));
@@ -817,6 +823,142 @@ TEST(PlannerProperties, SlotLookaheadAndCachedRangesChangeNoPlan) {
     }
     if (HasFatalFailure()) return;
   }
+}
+
+// A live truck joining behind the queue: when the policy can tell its call (PlanJoining), the
+// plan with it is the plan without it plus that call, as planning afresh gives.
+TEST(PlannerProperties, JoiningCallsAddUpToTheFreshPlan) {
+  std::mt19937_64 rng(20261130);
+  GateConfig config = TestConfig();
+  std::map<std::string, std::pair<int, int>> told;  // policy -> (told, cases)
+  for (int n = 0; n < 3 * kRandomCases; ++n) {
+    Workload w = RandomWorkload(rng);
+    CapacityPlan capacity(config, w.changes);
+    const QueueSettings settings = WithVariedBound(config.queue, n);
+    int64_t top = 0;
+    for (const QueueTruck& t : w.request.trucks) top = std::max(top, t.ticket);
+    const auto priority = Chance(rng, 0.5) ? PC::kRegular : static_cast<PC>(Uniform(rng, 0, 3));
+    QueueTruck joining = Live("CR-JOINING", top + 1 + Uniform(rng, 0, 3), priority);
+    if (Chance(rng, 0.5))
+      joining.freshness_deadline = w.request.now + minutes(Uniform(rng, 0, 600));
+    if (Chance(rng, 0.1)) joining.declaration_valid_until = w.request.now + minutes(30);
+    PlanRequest joined = w.request;
+    joined.trucks.push_back(joining);
+    // A joining truck that is not behind every truck, or not live, is never told.
+    QueueTruck early = joining;
+    early.ticket = top;
+    QueueTruck booked = joining;
+    booked.booked_bucket = Align15(w.request.now);
+    for (std::string_view name : QueuePolicyNames()) {
+      auto policy = Policy(name, settings);
+      const std::string label = fmt::format("case {} {}", n, name);
+      const std::vector<BucketCapacity> range = capacity.Range(
+          w.request.direction, w.request.lane_class, w.request.now, w.request.horizon_end);
+      if (top > 0) {
+        EXPECT_FALSE(PlanJoining(capacity, *policy, w.request, range, early)) << label;
+      }
+      EXPECT_FALSE(PlanJoining(capacity, *policy, w.request, range, booked)) << label;
+      std::optional<JoiningCall> call = PlanJoining(capacity, *policy, w.request, range, joining);
+      ++told[std::string(name)].second;
+      if (!call) continue;
+      ++told[std::string(name)].first;
+      LanePlan plan = PlanLane(capacity, *policy, w.request, range);
+      AddJoiningCall(plan, *call);
+      EXPECT_EQ(Dump(plan), Dump(PlanLane(capacity, *policy, joined))) << label;
+      if (HasFatalFailure()) return;
+    }
+  }
+  // fifo always tells; cyclic never; smart when the joining truck changes nobody's choice.
+  EXPECT_EQ(told["fifo"].first, told["fifo"].second);
+  EXPECT_EQ(told["cyclic"].first, 0);
+  EXPECT_GT(told["smart"].first, told["smart"].second / 5);
+  EXPECT_LT(told["smart"].first, told["smart"].second);
+}
+
+// After the first call of a plan is made, when the policy tells (TakeFirstCall), the plan
+// without that call is the plan of the queue without that truck, one more call made in the
+// current bucket and the cycle one turn further, as planning afresh gives.
+TEST(PlannerProperties, TakingTheFirstCallGivesTheFreshPlan) {
+  std::mt19937_64 rng(20261201);
+  GateConfig config = TestConfig();
+  std::map<std::string, std::pair<int, int>> told;  // policy -> (told, cases)
+  for (int n = 0; n < 3 * kRandomCases; ++n) {
+    Workload w = RandomWorkload(rng);
+    CapacityPlan capacity(config, w.changes);
+    const QueueSettings settings = WithVariedBound(config.queue, n);
+    for (std::string_view name : QueuePolicyNames()) {
+      auto policy = Policy(name, settings);
+      const std::string label = fmt::format("case {} {}", n, name);
+      LanePlan plan = PlanLane(capacity, *policy, w.request);
+      if (plan.calls.empty()) continue;
+      // Also the second call, as if the first were a booked truck not yet in the yard.
+      const size_t pick = plan.calls.size() > 1 && Chance(rng, 0.2) ? 1 : 0;
+      PlanRequest after = w.request;
+      after.trucks.clear();
+      std::optional<QueueTruck> called;
+      for (const QueueTruck& t : w.request.trucks) {
+        if (t.crossing_id == plan.calls[pick].crossing_id) {
+          called = t;
+        } else {
+          after.trucks.push_back(t);
+        }
+      }
+      ASSERT_TRUE(called) << label;
+      ++after.calls_in_current_bucket;
+      ++after.cyclic_phase;
+      ++told[std::string(name)].second;
+      if (!TakeFirstCall(*policy, *called, after.trucks, plan)) continue;
+      EXPECT_EQ(pick, 0u) << label;
+      ++told[std::string(name)].first;
+      EXPECT_EQ(Dump(plan), Dump(PlanLane(capacity, *policy, after))) << label;
+      if (HasFatalFailure()) return;
+    }
+  }
+  EXPECT_EQ(told["cyclic"].first, 0);
+  EXPECT_GT(told["fifo"].first, told["fifo"].second / 3);
+  EXPECT_GT(told["smart"].first, told["smart"].second / 5);
+}
+
+TEST(PlannerPlanLane, JoiningTruckOfAHigherClassIsPlannedAgainUnderSmart) {
+  GateConfig config = TestConfig();
+  CapacityPlan capacity(config, {});
+  PlanRequest request = Request(kBase, T(60), {Live("R1", 1), Live("R2", 2)});
+  const std::vector<BucketCapacity> range =
+      capacity.Range(request.direction, request.lane_class, request.now, request.horizon_end);
+  auto smart = Policy("smart", config.queue);
+  // A regular truck joins behind: called third, reason fifo.
+  std::optional<JoiningCall> call =
+      PlanJoining(capacity, *smart, request, range, Live("R3", 3, PC::kRegular));
+  ASSERT_TRUE(call);
+  EXPECT_TRUE(call->planned);
+  EXPECT_EQ(call->expected_call, T(10));
+  EXPECT_EQ(call->reason, "fifo");
+  // A perishable one would jump ahead: the lane is planned again.
+  EXPECT_FALSE(PlanJoining(capacity, *smart, request, range, Live("P3", 3, PC::kPerishable)));
+  // Under fifo it is third all the same.
+  call = PlanJoining(capacity, *Policy("fifo", config.queue), request, range,
+                     Live("P3", 3, PC::kPerishable));
+  ASSERT_TRUE(call);
+  EXPECT_EQ(call->expected_call, T(10));
+}
+
+TEST(PlannerPlanLane, JoiningTruckThatMakesADeadlineTrackedIsPlannedAgainUnderSmart) {
+  GateConfig config = TestConfig();
+  CapacityPlan capacity(config, {});
+  auto smart = Policy("smart", config.queue);
+  // R2's declaration expires between the second and the third slot: with two trucks it is
+  // served by the last slot anyway; with a third behind it, its last chance is a deadline.
+  PlanRequest request =
+      Request(kBase, T(60), {Live("R1", 1), WithDeclarationUntil(Live("R2", 2), T(7))});
+  const std::vector<BucketCapacity> range =
+      capacity.Range(request.direction, request.lane_class, request.now, request.horizon_end);
+  EXPECT_EQ(Calls(PlanLane(capacity, *smart, request)),
+            (std::vector<std::string>{"R1 +0 fifo", "R2 +5 fifo"}));
+  PlanRequest joined = request;
+  joined.trucks.push_back(Live("R3", 3));
+  EXPECT_EQ(Calls(PlanLane(capacity, *smart, joined)),
+            (std::vector<std::string>{"R1 +0 fifo", "R2 +5 smart:deadline", "R3 +10 fifo"}));
+  EXPECT_FALSE(PlanJoining(capacity, *smart, request, range, Live("R3", 3)));
 }
 
 TEST(FifoProperties, LiveTrucksAreCalledInTicketOrder) {

@@ -44,12 +44,20 @@ class FifoPolicy final : public QueuePolicy {
  public:
   std::string_view name() const override { return "fifo"; }
   std::optional<Duration> SlotLookahead() const override { return Duration(0); }
+  bool KeepsChoicesAfterHeadCall() const override { return true; }
 
   std::vector<Choice> Fill(std::span<const QueueTruck> live, std::span<const Slot> slots,
                            const PolicyContext&) const override {
     std::vector<Choice> choices(std::min(live.size(), slots.size()));
     for (size_t k = 0; k < choices.size(); ++k) choices[k] = {k, "fifo"};
     return choices;
+  }
+
+  // The joining truck is last in ticket order: it takes the slot after the others'.
+  std::optional<std::string_view> JoinBehind(std::span<const QueueTruck* const> live,
+                                             std::span<const Slot> slots,
+                                             const QueueTruck&) const override {
+    return live.size() < slots.size() ? "fifo" : "";
   }
 };
 
@@ -300,6 +308,49 @@ class SmartPolicy final : public QueuePolicy {
   // the last slot by then comes before slot n - 1 matters (slots later than the bound past slot
   // n - 1 cannot change that).
   std::optional<Duration> SlotLookahead() const override { return bound_; }
+  // The state of Fill after serving the head in slot 0 is the state Fill starts from without
+  // the head and slot 0: with truck i (i >= 1) at index i - 1 and slot s at s - 1, the fairness
+  // deadlines D and the last slots by the deadlines L are one less, the projected slots P too,
+  // so the slacks D - P and L - P are the same; n is one less, so "L < n - 1" (tracked) is the
+  // same but for L = 0, whose trucks stop being tracked from slot 1 on anyway; the urgent
+  // trucks are the same. The cyclic phase is not read.
+  bool KeepsChoicesAfterHeadCall() const override { return true; }
+
+  // A truck joining behind the others leaves their choices as they are, and is called last
+  // (reason fifo), when
+  //   - there are no more slots than trucks: only the first |slots| trucks are candidates
+  //     (see Fill), and the joining truck is not one of them; or else
+  //   - its class is not above any other's: best_by_priority never prefers it to a waiting
+  //     truck (a class ahead of it or the same class with a lower ticket), and the head is
+  //     always allowed;
+  //   - its deadline is not tracked: it is before slot 0 (cannot be made) or at or after slot
+  //     n - 1 = |live| of the new candidates (cannot be missed), so it is never urgent and
+  //     never limits a priority jump;
+  //   - no other truck's deadline becomes tracked: with n one more, a truck whose last slot by
+  //     its deadline is the old n - 1 = |live| - 1 would be ("now or never" at the last step).
+  // Its fairness slack (its slot |live| is its FIFO slot) stays >= 0 while the others are
+  // served before it and it is the last position, so it never narrows the allowed choices,
+  // nor changes which reason a choice gets (fair_choice and free_choice are the same trucks).
+  // The slots are cut after slot |live|: the last slot by a time t is |live| - 1 exactly when
+  // slots[|live| - 1] <= t < slots[|live|].
+  std::optional<std::string_view> JoinBehind(std::span<const QueueTruck* const> live,
+                                             std::span<const Slot> slots,
+                                             const QueueTruck& joining) const override {
+    const size_t m = live.size();
+    if (m >= slots.size()) return "";
+    const Timestamp next = slots[m].at;
+    const size_t joining_class = ClassIndex(joining.priority);
+    const Timestamp joining_deadline = Deadline(joining);
+    if (joining_deadline >= slots[0].at && joining_deadline < next) return std::nullopt;
+    if (m == 0) return "fifo";
+    const Timestamp last = slots[m - 1].at;
+    for (const QueueTruck* truck : live) {
+      if (ClassIndex(truck->priority) > joining_class) return std::nullopt;
+      const Timestamp deadline = Deadline(*truck);
+      if (deadline >= last && deadline < next) return std::nullopt;
+    }
+    return "fifo";
+  }
 
   std::vector<Choice> Fill(std::span<const QueueTruck> live, std::span<const Slot> slots,
                            const PolicyContext&) const override {
@@ -328,9 +379,7 @@ class SmartPolicy final : public QueuePolicy {
     for (size_t i = 0; i < n; ++i) {
       const auto fifo_position = static_cast<int64_t>(i);
       fairness_slack[i] = last_slot_by(slots[i].at + bound_) - fifo_position;
-      deadline[i] = live[i].declaration_valid_until;
-      if (live[i].freshness_deadline)
-        deadline[i] = std::min(deadline[i], *live[i].freshness_deadline);
+      deadline[i] = Deadline(live[i]);
       // L_i. Tracked only when the deadline can be made (L_i >= 0) and missed (every truck is
       // served by slot n - 1).
       const int64_t last = last_slot_by(deadline[i]);
@@ -426,6 +475,13 @@ class SmartPolicy final : public QueuePolicy {
   }
 
  private:
+  // The earlier of a truck's freshness deadline and its declaration expiry.
+  static Timestamp Deadline(const QueueTruck& truck) {
+    Timestamp deadline = truck.declaration_valid_until;
+    if (truck.freshness_deadline) deadline = std::min(deadline, *truck.freshness_deadline);
+    return deadline;
+  }
+
   Duration bound_;
 };
 

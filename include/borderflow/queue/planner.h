@@ -123,6 +123,24 @@ class QueuePolicy {
   // `slots`: the planner then passes the slots up to that time only (the horizon can hold
   // thousands of slots for a few trucks). Empty (the default): every slot of the horizon.
   virtual std::optional<Duration> SlotLookahead() const { return std::nullopt; }
+  // Whether a live truck joining behind every live truck (its ticket above all of theirs)
+  // leaves every other choice as it is, told without filling again: if Fill(live, slots) chose
+  // C, then Fill(live + {joining}, slots) chooses C followed by {live.size(), reason} when
+  // live.size() < slots.size(), and C alone otherwise. Returns that reason (empty in the second
+  // case), or nothing when the policy cannot tell. `slots` are the free slots in time order,
+  // cut after slot live.size() (the slot the joining truck would take) or at the horizon.
+  // The default: nothing (the planner plans again).
+  //
+  // And whether the choices neither depend on the cyclic phase nor change when the head of
+  // `live` (index 0) has taken slot 0 and is gone: when Fill(live, slots) chose the head
+  // first, Fill(live without the head, slots without slot 0) chooses what it chose after that,
+  // as the same trucks. The default: no (the planner plans again after a call).
+  virtual bool KeepsChoicesAfterHeadCall() const { return false; }
+  virtual std::optional<std::string_view> JoinBehind(std::span<const QueueTruck* const> /*live*/,
+                                                     std::span<const Slot> /*slots*/,
+                                                     const QueueTruck& /*joining*/) const {
+    return std::nullopt;
+  }
 };
 
 // "fifo", "cyclic" (weights from settings) or "smart" (fairness bound from settings).
@@ -141,5 +159,35 @@ LanePlan PlanLane(const CapacityPlan& capacity, const QueuePolicy& policy,
 // bucket of the horizon again).
 LanePlan PlanLane(const CapacityPlan& capacity, const QueuePolicy& policy,
                   const PlanRequest& request, std::span<const BucketCapacity> range);
+
+// The call a live truck in the yard gets when it joins `request` behind every truck of it (its
+// ticket above all of theirs), without planning the lane again: what the truck adds to
+// PlanLane(capacity, policy, request, range) to make the plan of the request with the truck in
+// it (AddJoiningCall). Nothing when the policy cannot tell (QueuePolicy::JoinBehind): plan
+// again.
+struct JoiningCall {
+  std::string crossing_id;
+  bool planned = false;  // false: unplanned, beyond the horizon
+  Timestamp bucket;      // when planned
+  Timestamp expected_call;
+  std::string_view reason;
+};
+std::optional<JoiningCall> PlanJoining(const CapacityPlan& capacity, const QueuePolicy& policy,
+                                       const PlanRequest& request,
+                                       std::span<const BucketCapacity> range,
+                                       const QueueTruck& joining);
+// Adds the joining truck's call to `plan`, the plan of the request it joins: its call in call
+// order (the later calls' positions move up one) and its bucket's load, or it among the
+// unplanned.
+void AddJoiningCall(LanePlan& plan, const JoiningCall& call);
+
+// After the first call of `plan` is made: `plan` is PlanLane of a request whose trucks are
+// `called` (as it was queued) and `others`; the request after the call has `others` only, one
+// more call made in the current bucket and the cycle one turn further. When the policy tells
+// that its plan is `plan` without its first call (the first call is in the current bucket, and
+// is a booking or the head of the live queue: QueuePolicy::KeepsChoicesAfterHeadCall), makes
+// `plan` that plan and returns true; otherwise leaves it and returns false (plan again).
+bool TakeFirstCall(const QueuePolicy& policy, const QueueTruck& called,
+                   std::span<const QueueTruck> others, LanePlan& plan);
 
 }  // namespace borderflow
