@@ -432,12 +432,21 @@ Result<int> Engine::CallFromPlan(WriteTxn& txn, const Actor& actor, std::string_
                                  std::string_view lane_class, Timestamp now, int max_calls,
                                  CommandResult& result) {
   if (max_calls <= 0) return 0;
-  std::shared_ptr<const LanePlan> plan = queue_->SharedPlan(direction, lane_class, now);
   Timestamp bucket = queue_->Capacity()->BucketStart(now);
+  // The plan's calls in this bucket (the first ones), copied: the book may turn the plan into
+  // the next one as trucks are called, when nobody else holds it.
+  std::vector<PlannedCall> calls;
+  {
+    std::shared_ptr<const LanePlan> plan = queue_->SharedPlan(direction, lane_class, now);
+    for (const auto& call : plan->calls) {
+      if (call.bucket != bucket) break;
+      calls.push_back(call);
+    }
+  }
   int called = 0;
   std::string policy, planned_bucket;  // the same for every call of this plan
-  for (const auto& call : plan->calls) {
-    if (called >= max_calls || call.bucket != bucket) break;
+  for (const auto& call : calls) {
+    if (called >= max_calls) break;
     if (queue_->StateOf(call.crossing_id) != CrossingState::kInYard) continue;  // booked, not here
     BF_ASSIGN_OR_RETURN(std::optional<Crossing> current, LoadCrossing(txn, call.crossing_id));
     BF_ASSERT(current.has_value(), "a crossing of the queue book is in the store");

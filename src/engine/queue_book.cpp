@@ -528,6 +528,14 @@ void QueueBook::Upsert(const Crossing& c) {
   const bool in_book = InQueueBook(c.state);
   const std::string& plate = c.declaration.vehicle.plate.canonical;
   auto it = crossings_.find(c.id);
+  // A truck called from its lane's queue: as it was queued (TakeCallOnKeptPlan).
+  std::optional<QueueTruck> called_from_queue;
+  if (it != crossings_.end() && c.state == CrossingState::kCalled && c.queue.called_at &&
+      it->second.state == CrossingState::kInYard &&
+      it->second.declaration.direction == c.declaration.direction &&
+      it->second.declaration.lane_class == c.declaration.lane_class) {
+    called_from_queue = TruckFor(it->second);
+  }
   if (it != crossings_.end()) {
     const std::string& old_plate = it->second.declaration.vehicle.plate.canonical;
     if (!in_book || old_plate != plate) {
@@ -554,8 +562,32 @@ void QueueBook::Upsert(const Crossing& c) {
     IndexCrossing(c, +1);
     max_ticket_ = std::max(max_ticket_, c.queue.ticket);
   }
+  if (called_from_queue) TakeCallOnKeptPlan(*called_from_queue, c, version_before);
   AdoptPrediction(c, version_before);
   Invalidate();
+}
+
+void QueueBook::TakeCallOnKeptPlan(const QueueTruck& queued, const Crossing& c,
+                                   uint64_t version_before) {
+  LaneIndex& lane = Lane(c.declaration.direction, c.declaration.lane_class);
+  if (lane.plan == nullptr || lane.plan_key.queued_version != version_before) return;
+  // The call's counters are in (the engine puts them before the crossing): the plan after it
+  // is keyed by one more call in the bucket and in the cycle, and the queue without the truck.
+  LaneIndex::PlanKey expected = lane.plan_key;
+  expected.queued_version = lane.queued_version;
+  ++expected.calls_in_current_bucket;
+  ++expected.cyclic_phase;
+  const LaneIndex::PlanKey key =
+      PlanKeyFor(c.declaration.direction, c.declaration.lane_class, lane, *c.queue.called_at);
+  if (!(key == expected)) return;
+  if (lane.plan.use_count() == 1) {
+    if (!TakeFirstCall(Policy(), queued, lane.request.trucks, *lane.plan)) return;
+  } else {
+    auto plan = std::make_shared<LanePlan>(*lane.plan);
+    if (!TakeFirstCall(Policy(), queued, lane.request.trucks, *plan)) return;
+    lane.plan = std::move(plan);
+  }
+  lane.plan_key = key;
 }
 
 void QueueBook::AddCapacityChange(const CapacityChange& change) {
@@ -842,13 +874,49 @@ std::shared_ptr<const LanePlan> QueueBook::SharedPlan(std::string_view direction
                                                       const Crossing* extra) const {
   std::lock_guard lock(mu_);
   if (extra == nullptr) return CachedPlanLocked(direction, lane_class, now);
-  auto plan = std::make_shared<const LanePlan>(PlanLocked(direction, lane_class, now, extra));
-  if (extra->declaration.direction == direction && extra->declaration.lane_class == lane_class &&
-      (extra->state == CrossingState::kBooked || extra->state == CrossingState::kInYard)) {
-    LaneIndex& lane = Lane(direction, lane_class);
-    lane.prediction = LaneIndex::Prediction{TruckFor(*extra), lane.queued_version,
-                                            PlanKeyFor(direction, lane_class, lane, now), plan};
+  if (!(extra->declaration.direction == direction && extra->declaration.lane_class == lane_class &&
+        (extra->state == CrossingState::kBooked || extra->state == CrossingState::kInYard))) {
+    return std::make_shared<const LanePlan>(PlanLocked(direction, lane_class, now, extra));
   }
+  LaneIndex& lane = Lane(direction, lane_class);
+  QueueTruck truck = TruckFor(*extra);
+  const LaneIndex::PlanKey key = PlanKeyFor(direction, lane_class, lane, now);
+  std::shared_ptr<LanePlan> plan = JoinKeptPlanLocked(direction, lane_class, now, key, truck);
+  if (plan == nullptr) {
+    plan = std::make_shared<LanePlan>(PlanLocked(direction, lane_class, now, extra));
+  }
+  lane.prediction = LaneIndex::Prediction{std::move(truck), lane.queued_version, key, plan};
+  return plan;
+}
+
+std::shared_ptr<LanePlan> QueueBook::JoinKeptPlanLocked(std::string_view direction,
+                                                        std::string_view lane_class, Timestamp now,
+                                                        const LaneIndex::PlanKey& key,
+                                                        const QueueTruck& truck) const {
+  LaneIndex& lane = Lane(direction, lane_class);
+  if (lane.plan == nullptr || !(lane.plan_key == key)) return nullptr;
+  // The crossing must not be in the queue yet (a booked truck entering the yard is), and join
+  // behind every queued truck as a live truck (PlanJoining checks).
+  if (auto it = crossings_.find(truck.crossing_id);
+      it != crossings_.end() && it->second.declaration.direction == direction &&
+      it->second.declaration.lane_class == lane_class &&
+      (it->second.state == CrossingState::kBooked || it->second.state == CrossingState::kInYard)) {
+    return nullptr;
+  }
+  const PlanRequest& request = RequestLocked(direction, lane_class, now);
+  std::optional<JoiningCall> call =
+      PlanJoining(*capacity_, Policy(), request,
+                  RangeFor(direction, lane_class, request.now, request.horizon_end), truck);
+  if (!call) return nullptr;
+  std::shared_ptr<LanePlan> plan;
+  if (lane.plan.use_count() == 1) {
+    // Nobody else holds the kept plan: it becomes this plan, and the lane keeps none until
+    // the truck joins (AdoptPrediction) or the next plan is made.
+    plan = std::move(lane.plan);
+  } else {
+    plan = std::make_shared<LanePlan>(*lane.plan);
+  }
+  AddJoiningCall(*plan, *call);
   return plan;
 }
 
@@ -878,10 +946,9 @@ void QueueBook::AdoptPrediction(const Crossing& c, uint64_t version_before) {
   lane.plan_key.queued_version = lane.queued_version;
 }
 
-LanePlan QueueBook::PlanLocked(std::string_view direction, std::string_view lane_class,
-                               Timestamp now, const Crossing* extra) const {
-  LaneIndex& lane = Lane(direction, lane_class);
-  PlanRequest& request = lane.request;
+PlanRequest& QueueBook::RequestLocked(std::string_view direction, std::string_view lane_class,
+                                      Timestamp now) const {
+  PlanRequest& request = Lane(direction, lane_class).request;
   request.direction = direction;
   request.lane_class = lane_class;
   request.now = now;
@@ -894,6 +961,12 @@ LanePlan QueueBook::PlanLocked(std::string_view direction, std::string_view lane
         counters->second.bucket == bucket ? counters->second.calls_in_bucket : 0;
     request.cyclic_phase = counters->second.calls_total;
   }
+  return request;
+}
+
+LanePlan QueueBook::PlanLocked(std::string_view direction, std::string_view lane_class,
+                               Timestamp now, const Crossing* extra) const {
+  PlanRequest& request = RequestLocked(direction, lane_class, now);
   if (extra == nullptr) {
     return PlanLane(*capacity_, Policy(), request,
                     RangeFor(direction, lane_class, request.now, request.horizon_end));
@@ -945,7 +1018,7 @@ std::shared_ptr<const LanePlan> QueueBook::CachedPlanLocked(std::string_view dir
   LaneIndex& lane = Lane(direction, lane_class);
   LaneIndex::PlanKey key = PlanKeyFor(direction, lane_class, lane, now);
   if (lane.plan == nullptr || !(lane.plan_key == key)) {
-    lane.plan = std::make_shared<const LanePlan>(PlanLocked(direction, lane_class, now, nullptr));
+    lane.plan = std::make_shared<LanePlan>(PlanLocked(direction, lane_class, now, nullptr));
     lane.plan_key = key;
   }
   return lane.plan;

@@ -239,20 +239,32 @@ class QueueBook {
       bool operator==(const PlanKey&) const = default;
     };
     PlanKey plan_key;
-    std::shared_ptr<const LanePlan> plan;  // null: none kept
+    // Null: none kept. Not const: a plan nobody else holds becomes the plan with a truck that
+    // joins behind the queue (JoinKeptPlanLocked) instead of being copied.
+    std::shared_ptr<LanePlan> plan;
     // A plan made with an extra truck (a prediction as a truck joins), and the lane's
     // queued_version it was made on.
     struct Prediction {
       QueueTruck truck;
       uint64_t base_version = 0;
       PlanKey key;
-      std::shared_ptr<const LanePlan> plan;
+      std::shared_ptr<LanePlan> plan;
     };
     std::optional<Prediction> prediction;
   };
   using LaneIndexes =
       std::map<std::string, std::map<std::string, LaneIndex, std::less<>>, std::less<>>;
 
+  // The lane's plan request at `now` (its queue as it is; requires mu_).
+  PlanRequest& RequestLocked(std::string_view direction, std::string_view lane_class,
+                             Timestamp now) const;
+  // The lane's kept plan with `truck` joining behind its queue, when the kept plan is current
+  // (`key`) and the policy can tell the truck's call without planning again (PlanJoining);
+  // null otherwise (requires mu_).
+  std::shared_ptr<LanePlan> JoinKeptPlanLocked(std::string_view direction,
+                                               std::string_view lane_class, Timestamp now,
+                                               const LaneIndex::PlanKey& key,
+                                               const QueueTruck& truck) const;
   // Plans one lane (requires mu_).
   LanePlan PlanLocked(std::string_view direction, std::string_view lane_class, Timestamp now,
                       const Crossing* extra) const;
@@ -264,6 +276,11 @@ class QueueBook {
   // The key of the lane's plan at `now` with its queue as it is (requires mu_).
   LaneIndex::PlanKey PlanKeyFor(std::string_view direction, std::string_view lane_class,
                                 const LaneIndex& lane, Timestamp now) const;
+  // After `c`, queued in its lane as `queued`, was called and indexed: when the lane's kept
+  // plan was current until then and the call was its first call, the plan without that call
+  // becomes the kept plan if the policy tells that it is the plan after the call
+  // (TakeFirstCall).
+  void TakeCallOnKeptPlan(const QueueTruck& queued, const Crossing& c, uint64_t version_before);
   // After `c` was indexed: the lane's prediction for `c` becomes its kept plan if `c` joined
   // the queue as predicted on the queue the prediction saw (`version_before`).
   void AdoptPrediction(const Crossing& c, uint64_t version_before);

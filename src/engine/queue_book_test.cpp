@@ -3,6 +3,7 @@
 
 #include "queue_book.h"
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -120,6 +121,43 @@ TEST(QueueBook, KeptPlansEqualFreshPlans) {
     all[0].state = CrossingState::kCalled;
     book.Upsert(all[0]);
     check(now, "called");
+    // Calls as the engine makes them: the plan's first call in the yard, its counters first,
+    // then the truck, called; a truck joins between some of them. The booked trucks are in the
+    // yard: the plan's first call can be made.
+    for (Crossing& c : all) {
+      if (c.state != CrossingState::kBooked) continue;
+      c.state = CrossingState::kInYard;
+      book.Upsert(c);
+    }
+    for (int n = 0; n < 12; ++n) {
+      std::shared_ptr<const LanePlan> plan = book.SharedPlan("VN-CN", "fresh_produce", now);
+      auto first = std::find_if(plan->calls.begin(), plan->calls.end(), [&](const auto& call) {
+        return book.StateOf(call.crossing_id) == CrossingState::kInYard;
+      });
+      ASSERT_NE(first, plan->calls.end());
+      const std::string id = first->crossing_id;
+      plan.reset();
+      const std::string key = QueueBook::LaneKey("VN-CN", "fresh_produce");
+      LaneCounters lane = book.Counters(key);
+      if (lane.bucket != book.Capacity()->BucketStart(now)) {
+        lane.bucket = book.Capacity()->BucketStart(now);
+        lane.calls_in_bucket = 0;
+      }
+      ++lane.calls_in_bucket;
+      ++lane.calls_total;
+      book.PutLaneCounters(key, lane);
+      auto called = std::find_if(all.begin(), all.end(), [&](const auto& c) { return c.id == id; });
+      called->state = CrossingState::kCalled;
+      called->queue.called_at = now;
+      book.Upsert(*called);
+      check(now, fmt::format("call {} ({})", n, id));
+      if (n % 3 == 1) {
+        all.push_back(Truck(100 + n, CrossingState::kInYard, now));
+        book.SharedPlan("VN-CN", "fresh_produce", now, &all.back());
+        book.Upsert(all.back());
+      }
+      now += std::chrono::minutes(2);
+    }
     CapacityChange change;
     change.id = "CAP-1";
     change.kind = CapacityChangeKind::kLanes;
