@@ -200,7 +200,7 @@ std::string IssueToken(Runtime& rt, const std::string& name, Role role, std::str
   BF_ASSERT(user.has_value(), "bench user");
   auto token = rt.engine().Execute(Command{admin, "", "", IssueApiToken{name, "", {}}});
   BF_ASSERT(token.has_value(), "bench token");
-  return "Bearer " + std::string(token->body.at("token").as_string());
+  return "Bearer " + std::string(token->Json().at("token").as_string());
 }
 
 // `servers` = 2 starts a second node on the same database (issue 8: several servers sharing

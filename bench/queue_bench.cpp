@@ -230,7 +230,7 @@ int Run(int trucks, int repeats, const std::string& markdown) {
         return 2;
       }
       moved = std::max<size_t>(moved,
-                               result->body.at("replan").at("changed_count").to_number<size_t>());
+                               result->Json().at("replan").at("changed_count").to_number<size_t>());
       rebooked = std::max<size_t>(rebooked, result->changed.size());
     }
     rows.push_back(Row{

@@ -494,7 +494,7 @@ int RunCli(int argc, char** argv) {
     auto r = engine.Execute(Command{CliAdmin(), "", "", AddUser{name, *parsed_role, company}});
     if (!r) return Fail(r.error());
     std::cout << fmt::format("added user {} ({}) id {}\n", name, role,
-                             std::string(r->body.at("id").as_string()));
+                             std::string(r->Json().at("id").as_string()));
     return kExitOk;
   }
   if (user_list->parsed()) {
@@ -513,7 +513,7 @@ int RunCli(int argc, char** argv) {
     }
     auto r = engine.Execute(Command{CliAdmin(), "", "", IssueApiToken{name, label, expires}});
     if (!r) return Fail(r.error());
-    std::cout << std::string(r->body.at("token").as_string()) << "\n";
+    std::cout << std::string(r->Json().at("token").as_string()) << "\n";
     std::cerr << "token for " << name << " issued; it is shown only once\n";
     return kExitOk;
   }

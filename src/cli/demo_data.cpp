@@ -95,9 +95,9 @@ Result<std::vector<DemoUser>> SeedDemo(Engine& engine, bool with_crossings) {
         engine.Execute(Command{admin, "", "", AddUser{u.name, role, u.company_id}}));
     BF_ASSIGN_OR_RETURN(CommandResult token,
                         engine.Execute(Command{admin, "", "", IssueApiToken{u.name, "demo", {}}}));
-    u.token = std::string(token.body.at("token").as_string());
+    u.token = std::string(token.Json().at("token").as_string());
     actors[u.name] =
-        Actor{std::string(added.body.at("id").as_string()), u.name, role, u.company_id};
+        Actor{std::string(added.Json().at("id").as_string()), u.name, role, u.company_id};
   }
 
   if (!with_crossings) return users;
