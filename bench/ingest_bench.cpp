@@ -1,7 +1,7 @@
 // Durable event ingest: acknowledged declarations per second over HTTP with 64 concurrent
 // clients (group commit), side by side in the same run with the store's own limit for the same
 // records (one transaction per event, and batched). Every acknowledged write is on disk
-// (SQLite WAL, synchronous=FULL). With --pg-url, the same cases run on PostgreSQL too
+// (SQLite WAL, fdatasynced before the answer). With --pg-url, the same cases run on PostgreSQL too
 // (synchronous_commit=on, each case in a fresh schema of that database), in the same run.
 //
 //   bench/run.sh            (builds the release preset and runs this)
@@ -503,7 +503,7 @@ int main(int argc, char** argv) {
   }
 
   std::string table = fmt::format(
-      "Machine: {} cores, {}. Durable: SQLite WAL, synchronous=FULL{}.\n\n"
+      "Machine: {} cores, {}. Durable: SQLite WAL fdatasynced before each answer{}.\n\n"
       "| case | acknowledged events/s | compared | latency |\n"
       "|---|---:|---|---|\n",
       sysconf(_SC_NPROCESSORS_ONLN), CpuModel(),

@@ -1,6 +1,6 @@
 // Electronic-queue benchmarks (issue 3), side by side in one run:
 //   - booking throughput through the engine: durable `book` commands per second from many
-//     concurrent submitters (group commit, SQLite WAL, synchronous=FULL);
+//     concurrent submitters (group commit, SQLite WAL fdatasynced before the answer);
 //   - re-planning N booked trucks after a capacity change: the planner alone (PlanLane), and
 //     the whole ChangeCapacity command through the engine (every lane re-planned, the changed
 //     expected call times diffed into one audit record, committed durably).
