@@ -41,6 +41,11 @@ BodyStream::Taken BodyStream::Take() {
   return taken;
 }
 
+bool BodyStream::Pending() const {
+  std::lock_guard lock(mu_);
+  return !queued_.empty() || finished_ || closed_;
+}
+
 void BodyStream::SetWaker(std::function<void()> wake) {
   std::lock_guard lock(mu_);
   if (!closed_) wake_ = std::move(wake);

@@ -531,8 +531,10 @@ asio::awaitable<bool> HttpServer::Impl::WriteStream(Session<Stream>& session, Ht
 
   auto timer = std::make_shared<asio::steady_timer>(co_await asio::this_coro::executor);
   session.stream_timer = timer;
-  // Posted under the stream's lock; runs on this strand after the coroutine suspends, so a
-  // chunk pushed between Take() and the wait below still wakes it.
+  // Posted under the stream's lock; runs on this strand once the coroutine suspends. A wake
+  // that runs while the coroutine writes finds no wait to cancel and is lost: after each write
+  // the loop looks for what came meanwhile (Pending) before it waits, and a chunk pushed after
+  // that look still wakes the wait.
   body->SetWaker([timer] { asio::post(timer->get_executor(), [timer] { timer->cancel(); }); });
 
   const auto write = [&](const std::string& data) -> asio::awaitable<bool> {
@@ -552,6 +554,7 @@ asio::awaitable<bool> HttpServer::Impl::WriteStream(Session<Stream>& session, Ht
     BodyStream::Taken taken = body->Take();
     ok = co_await write(taken.data);
     if (!ok || taken.done || session.stopping) break;
+    if (body->Pending()) continue;  // pushed or finished during the write
     timer->expires_after(body->keepalive_every());
     auto [wait_ec] = co_await timer->async_wait(kAwaitTuple);
     if (!wait_ec && !session.stopping) ok = co_await write(body->keepalive());  // idle

@@ -522,6 +522,24 @@ TEST_F(StreamingTest, StreamsChunksAsTheyArriveUntilFinished) {
   EXPECT_FALSE(stream->Push("after"));                                 // the server closed its side
 }
 
+// A chunk or the end that arrives while the server is still writing the last chunk is sent when
+// that write completes, not at the next keepalive: its wake-up came while nothing waited for it.
+TEST_F(StreamingTest, WhatArrivesDuringAWriteIsSentWithoutWaitingForTheKeepalive) {
+  AddStreamRoute(60s, 64 << 20);
+  StartServer();
+  testing::StreamReader reader(port_, "/stream");
+  ASSERT_TRUE(reader.WaitFor("hello\n"));
+  auto stream = WaitStream(0);
+  ASSERT_NE(stream, nullptr);
+  // More than the socket buffers hold, not read yet: the server's write stays pending.
+  ASSERT_TRUE(stream->Push(std::string(16 << 20, 'x') + "\n"));
+  std::this_thread::sleep_for(200ms);
+  EXPECT_TRUE(stream->Push("tail\n"));
+  stream->Finish();
+  ASSERT_TRUE(reader.WaitForEnd(5s));
+  EXPECT_NE(reader.body().find("x\ntail\n"), std::string::npos);
+}
+
 TEST_F(StreamingTest, SendsKeepaliveWhenIdleAndNoticesTheClientLeaving) {
   AddStreamRoute(50ms);
   StartServer();

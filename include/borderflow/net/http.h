@@ -64,6 +64,8 @@ class BodyStream {
     bool done = false;
   };
   Taken Take();
+  // Whether Take() would return something now: data, or the end.
+  bool Pending() const;
   // `wake` is called, under the stream's lock, whenever a chunk is queued or the producer
   // finishes; it must only post work elsewhere. Close() removes it: once Close() returns,
   // `wake` is never called again.
