@@ -602,6 +602,17 @@ class SqliteWriteTxn final : public WriteTxn {
   Db& db_;
 };
 
+// Sets `stopping` under `mu`, wakes `cv` and joins `thread`, if it runs.
+void StopThread(std::thread& thread, std::mutex& mu, bool& stopping, std::condition_variable& cv) {
+  if (!thread.joinable()) return;
+  {
+    std::lock_guard lock(mu);
+    stopping = true;
+  }
+  cv.notify_all();
+  thread.join();
+}
+
 // Runs one write function. A function that throws is treated as one that failed (its savepoint
 // is rolled back) so that an exception never leaves the writer inside an open transaction.
 Status Invoke(const TxnFn& fn, WriteTxn& txn) {
@@ -663,13 +674,7 @@ void SqliteStore::Impl::StartSync() {
 }
 
 void SqliteStore::Impl::StopSync() {
-  if (!sync_thread.joinable()) return;
-  {
-    std::lock_guard lock(sync_mu);
-    sync_stopping = true;
-  }
-  sync_cv.notify_all();
-  sync_thread.join();
+  StopThread(sync_thread, sync_mu, sync_stopping, sync_cv);
   if (wal_fd >= 0) ::close(wal_fd);
   wal_fd = -1;
 }
@@ -696,13 +701,7 @@ Status SqliteStore::Impl::SyncWal() {
 }
 
 void SqliteStore::Impl::StopCheckpoints() {
-  if (!checkpoint_thread.joinable()) return;
-  {
-    std::lock_guard lock(checkpoint_mu);
-    stopping = true;
-  }
-  checkpoint_cv.notify_all();
-  checkpoint_thread.join();
+  StopThread(checkpoint_thread, checkpoint_mu, stopping, checkpoint_cv);
 }
 
 Status SqliteStore::Impl::ReloadHead() {
