@@ -311,7 +311,7 @@ Status Twin::Setup() {
       EngineOptions{.writer_thread = false, .require_idempotency_keys = false});
   if (!scenario_.rules_text.empty()) {
     BF_ASSIGN_OR_RETURN(CommandResult uploaded, Exec(admin_, UploadRuleSet{scenario_.rules_text}));
-    std::string id(uploaded.body.at("id").as_string());
+    std::string id(uploaded.Json().at("id").as_string());
     BF_TRY(Exec(admin_, ActivateRuleSet{id}));
   }
   return {};
