@@ -30,6 +30,15 @@ export function mount(root, ctx) {
   const side = gate ? gate.self : { country: '', utc_offset: '+00:00' };
   let stopped = false;
   let lifecycle = [];
+  // Who may send which event: loaded once, awaited by the crossing detail before its actions.
+  const lifecycleLoaded = api('/api/v1/lifecycle').then(
+    (r) => {
+      lifecycle = r.transitions || [];
+    },
+    () => {
+      lifecycle = [];
+    },
+  );
   let data = { queue: null, crossings: [], reads: [], changes: [], link: null };
   let selected = null;
   let detailVersion = null;
@@ -510,6 +519,9 @@ export function mount(root, ctx) {
     } catch {
       assessment = null;
     }
+    // A crossing picked before the lifecycle arrived (the live feed can fill the lists first)
+    // would otherwise show no actions, and keep none until its version changes.
+    await lifecycleLoaded;
     if (stopped || id !== selected) return;
     detailVersion = c.version;
     const may = (ev) => c.allowed_events.includes(ev) && lifecycle.some((tr) => tr.event === ev && tr.roles.includes(role));
@@ -764,11 +776,7 @@ export function mount(root, ctx) {
   }, 10000);
 
   (async () => {
-    try {
-      lifecycle = (await api('/api/v1/lifecycle')).transitions || [];
-    } catch {
-      lifecycle = [];
-    }
+    await lifecycleLoaded;
     await refresh().catch(fail);
   })();
 

@@ -15,6 +15,15 @@ export function mount(root, ctx) {
   const side = gate ? gate.self : { country: '', utc_offset: '+00:00' };
   let stopped = false;
   let lifecycle = [];
+  // Who may send which event: loaded once, awaited before the trucks (and their buttons) render.
+  const lifecycleLoaded = api('/api/v1/lifecycle').then(
+    (r) => {
+      lifecycle = r.transitions || [];
+    },
+    () => {
+      lifecycle = [];
+    },
+  );
 
   const declareSection = h('section', { class: 'card', 'aria-labelledby': 'declare-title' });
   const trucksSection = h('section', { class: 'card', 'aria-labelledby': 'trucks-title' });
@@ -321,6 +330,8 @@ export function mount(root, ctx) {
 
   async function loadTrucks() {
     try {
+      // The trucks' buttons come from the lifecycle: the live feed can ask for the list first.
+      await lifecycleLoaded;
       const items = await listAll('/api/v1/crossings');
       const visible = items.filter((c) => showDone.checked || !FINAL_STATES.includes(c.state));
       visible.sort((a, b) => (a.created_at < b.created_at ? 1 : -1));
@@ -494,14 +505,7 @@ export function mount(root, ctx) {
     if (feedState.dataset.state !== 'live') loadTrucks();
   }, 10000);
 
-  (async () => {
-    try {
-      lifecycle = (await api('/api/v1/lifecycle')).transitions || [];
-    } catch {
-      lifecycle = [];
-    }
-    loadTrucks();
-  })();
+  lifecycleLoaded.then(() => loadTrucks());
 
   return () => {
     stopped = true;
