@@ -74,3 +74,13 @@ export async function listAll(path, query = {}, maxPages = 5) {
   }
   return items;
 }
+
+// The lifecycle's transitions (who may send which event from which states), or none when it
+// cannot be loaded: views await it before computing a crossing's actions, since the live feed
+// can fill their lists first.
+export function loadLifecycle() {
+  return api('/api/v1/lifecycle').then(
+    (r) => r.transitions || [],
+    () => [],
+  );
+}

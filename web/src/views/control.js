@@ -3,7 +3,7 @@
 // and the actions of the signed-in role. Live through the feed (REST views re-read on events).
 import { h, fill, field, option } from '../dom.js';
 import { t } from '../i18n.js';
-import { api, listAll, session } from '../api.js';
+import { api, listAll, loadLifecycle, session } from '../api.js';
 import { openFeed } from '../feed.js';
 import { fmtTime, localInputToIso, isoToLocalInput } from '../time.js';
 import { capacityChart } from '../chart.js';
@@ -31,14 +31,9 @@ export function mount(root, ctx) {
   let stopped = false;
   let lifecycle = [];
   // Who may send which event: loaded once, awaited by the crossing detail before its actions.
-  const lifecycleLoaded = api('/api/v1/lifecycle').then(
-    (r) => {
-      lifecycle = r.transitions || [];
-    },
-    () => {
-      lifecycle = [];
-    },
-  );
+  const lifecycleLoaded = loadLifecycle().then((transitions) => {
+    lifecycle = transitions;
+  });
   let data = { queue: null, crossings: [], reads: [], changes: [], link: null };
   let selected = null;
   let detailVersion = null;

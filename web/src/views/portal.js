@@ -2,7 +2,7 @@
 // the company's trucks with their status and expected call time. Live through the feed.
 import { h, fill, field, option } from '../dom.js';
 import { t } from '../i18n.js';
-import { api, listAll, newKey, session } from '../api.js';
+import { api, listAll, loadLifecycle, newKey, session } from '../api.js';
 import { openFeed } from '../feed.js';
 import { checkPlate } from '../plate.js';
 import { fmtTime, localInputToIso, isoToLocalInput } from '../time.js';
@@ -16,14 +16,9 @@ export function mount(root, ctx) {
   let stopped = false;
   let lifecycle = [];
   // Who may send which event: loaded once, awaited before the trucks (and their buttons) render.
-  const lifecycleLoaded = api('/api/v1/lifecycle').then(
-    (r) => {
-      lifecycle = r.transitions || [];
-    },
-    () => {
-      lifecycle = [];
-    },
-  );
+  const lifecycleLoaded = loadLifecycle().then((transitions) => {
+    lifecycle = transitions;
+  });
 
   const declareSection = h('section', { class: 'card', 'aria-labelledby': 'declare-title' });
   const trucksSection = h('section', { class: 'card', 'aria-labelledby': 'trucks-title' });
