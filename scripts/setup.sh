@@ -10,6 +10,8 @@ PACKAGES=(
   libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev
   libssl-dev libsqlite3-dev sqlite3 libsodium-dev libspdlog-dev libfmt-dev libcli11-dev
   libtomlplusplus-dev prometheus-cpp-dev libhowardhinnant-date-dev
+  # the programs' allocator (tcmalloc; CMake option BORDERFLOW_MALLOC)
+  libgoogle-perftools-dev
   # PostgreSQL: the client library for the PostgreSQL store, the server for its tests
   libpq-dev postgresql
   # tests and benchmarks
