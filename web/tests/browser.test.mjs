@@ -16,9 +16,11 @@ let browser;
 let shots;
 const pages = {};
 
-async function signIn(name, lang = 'en') {
+// `prepare(page)` runs before the first navigation (to hold or change requests).
+async function signIn(name, lang = 'en', prepare = async () => {}) {
   const context = await browser.newContext({ viewport: { width: 1366, height: 900 }, locale: 'en-US' });
   const page = await context.newPage();
+  await prepare(page);
   page.on('pageerror', (e) => console.error(`[${name}] page error:`, e.message));
   await page.addInitScript((l) => {
     if (!localStorage.getItem('borderflow.lang')) localStorage.setItem('borderflow.lang', l);
@@ -186,6 +188,39 @@ test('a forwarder cannot see another company’s truck', { skip: missing || fals
     return res.status;
   }, id);
   assert.equal(status, 404);
+  await page.context().close();
+});
+
+test('a crossing picked before the lifecycle has loaded still gets its actions', { skip: missing || false, timeout: 60000 }, async () => {
+  // The control room loads who may send which event (GET /api/v1/lifecycle) beside its lists and
+  // the live feed. Held back here until a crossing has been picked: its actions must still come.
+  const r = await node.api('an.fruitco', 'POST', '/api/v1/crossings', {
+    direction: 'VN-CN',
+    lane_class: 'general_cargo',
+    vehicle: { plate: '12C-111.22' },
+    driver: { name: 'Trần Văn Bình', document_number: 'B0001122', nationality: 'VN' },
+    lines: [{ hs_code: '0810.60', description: 'Fresh durian', packages: 400, gross_weight_kg: 8000, value: { amount: '24000', currency: 'USD' }, origin_country: 'VN' }],
+  });
+  assert.equal(r.status, 201, JSON.stringify(r.body));
+  let releaseLifecycle;
+  const held = new Promise((resolve) => (releaseLifecycle = resolve));
+  let asked = false;
+  const page = await signIn('customs1', 'en', (p) =>
+    p.route('**/api/v1/lifecycle', async (route) => {
+      asked = true;
+      await held;
+      await route.continue();
+    }),
+  );
+  // The detail reads the crossing's history and assessment, and would render then.
+  const assessment = page.waitForResponse((res) => res.url().includes('/assessment'));
+  await page.click('#pre-table tr[data-plate="12C11122"] button');
+  await assessment;
+  await page.waitForTimeout(300);
+  assert.equal(asked, true, 'the control room asked for the lifecycle');
+  assert.equal(await page.$('#action-assess'), null, 'an action shown before the lifecycle is known');
+  releaseLifecycle();
+  await page.waitForSelector('#action-assess', { timeout: 10000 });
   await page.context().close();
 });
 
