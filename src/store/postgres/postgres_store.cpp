@@ -14,6 +14,7 @@
 
 #include "../migrations.h"
 #include "../stored_crossing.h"
+#include "../write_function.h"
 #include "pg_conn.h"
 
 // PostgresStore: one writer connection serves WriteBatch (under Impl::write_mu; the engine calls
@@ -559,19 +560,6 @@ class PostgresWriteTxn final : public WriteTxn {
   Conn& db_;
 };
 
-// Runs one write function. A function that throws is treated as one that failed (its savepoint
-// is rolled back) so that an exception never leaves the writer inside an open transaction.
-Status Invoke(const TxnFn& fn, WriteTxn& txn) {
-  if (!fn) return Internal("empty write function");
-  try {
-    return fn(txn);
-  } catch (const std::exception& e) {
-    return Internal(fmt::format("write function threw: {}", e.what()));
-  } catch (...) {
-    return Internal("write function threw");
-  }
-}
-
 }  // namespace
 
 // --- Impl -------------------------------------------------------------------------------------
@@ -627,7 +615,7 @@ std::vector<Status> PostgresStore::Impl::WriteBatchLocked(std::span<const TxnFn>
     const bool saved_locked = head_locked;
     const int64_t saved_seq = head_seq;
     const std::string saved_hash = head_hash;
-    Status status = Invoke(fn, txn);
+    Status status = store::RunWriteFunction(fn, txn);
     switch (db.transaction_status()) {
       case PQTRANS_INTRANS:
         break;

@@ -21,6 +21,7 @@
 
 #include "../migrations.h"
 #include "../stored_crossing.h"
+#include "../write_function.h"
 #include "sqlite_db.h"
 
 // SqliteStore: the file is a WAL database. The writer connection commits with
@@ -613,19 +614,6 @@ void StopThread(std::thread& thread, std::mutex& mu, bool& stopping, std::condit
   thread.join();
 }
 
-// Runs one write function. A function that throws is treated as one that failed (its savepoint
-// is rolled back) so that an exception never leaves the writer inside an open transaction.
-Status Invoke(const TxnFn& fn, WriteTxn& txn) {
-  if (!fn) return Internal("empty write function");
-  try {
-    return fn(txn);
-  } catch (const std::exception& e) {
-    return Internal(fmt::format("write function threw: {}", e.what()));
-  } catch (...) {
-    return Internal("write function threw");
-  }
-}
-
 }  // namespace
 
 // --- Impl -------------------------------------------------------------------------------------
@@ -739,7 +727,7 @@ std::vector<Status> SqliteStore::Impl::WriteBatchLocked(std::span<const TxnFn> w
     if (auto s = RunSql(db, "SAVEPOINT bf_fn"); !s) return fail_all(s.error());
     const int64_t saved_seq = head_seq;
     const std::string saved_hash = head_hash;
-    Status status = Invoke(fn, txn);
+    Status status = store::RunWriteFunction(fn, txn);
     if (db.autocommit()) {
       // SQLite rolled the whole transaction back on its own (disk full, I/O error, ...).
       return fail_all(status ? Internal("the transaction was rolled back") : status.error());
