@@ -219,10 +219,7 @@ Row HttpIngest(const GateConfig& config, HttpCase which, int connections, double
   options.queue_tick = Duration(0);  // no automatic calls while the setup places trucks
   // Both sides open all day, every day: the benchmark measures ingest at any hour it is run
   // (the demo gate closes at 23:00 local time, and a closed gate calls no truck forward).
-  for (GateSide* side : {&options.config.self, &options.config.counterpart}) {
-    side->hours = OperatingHours{};
-    side->holidays.clear();
-  }
+  options.config.OpenAroundTheClock();
   // Lanes enough to call every connection's truck to the gate in the setup.
   for (Direction& d : options.config.directions) {
     for (auto& [lane_class, lanes] : d.lanes) lanes = std::max(lanes, connections);

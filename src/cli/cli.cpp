@@ -212,12 +212,7 @@ std::function<void(GateConfig&)> DemoLinkConfig(const DemoLink& link, bool vn_si
 // The demo can be shown at any hour: both sides of the demo pair are open around the clock. With
 // the real hours of config/huu-nghi.toml (07:00-23:00 and 08:00-24:00 local time) nothing can
 // be called forward at night, so neither the demo's crossings nor its truck could be placed.
-void OpenAroundTheClock(GateConfig& config) {
-  for (GateSide* side : {&config.self, &config.counterpart}) {
-    side->hours = OperatingHours{};
-    side->holidays.clear();
-  }
-}
+void OpenAroundTheClock(GateConfig& config) { config.OpenAroundTheClock(); }
 
 int Demo(ServeFlags f, bool keep, bool single) {
   sigset_t signals = BlockStopSignals();

@@ -338,6 +338,13 @@ bool GateSide::IsOpenAt(Timestamp t) const {
   return minute >= hours.open_minute || minute < hours.close_minute;  // open over midnight
 }
 
+void GateConfig::OpenAroundTheClock() {
+  for (GateSide* side : {&self, &counterpart}) {
+    side->hours = OperatingHours{};
+    side->holidays.clear();
+  }
+}
+
 const Direction* GateConfig::FindDirection(std::string_view id) const {
   for (const auto& d : directions) {
     if (d.id == id) return &d;

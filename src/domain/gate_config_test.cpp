@@ -156,6 +156,23 @@ TEST(GateConfigTest, HuuNghiConfigParses) {
                            {"general_cargo", 3}, {"fresh_produce", 1}, {"empty_return", 2}}));
 }
 
+TEST(GateConfigTest, OpenAroundTheClockOpensBothSidesAtNightAndOnHolidays) {
+  auto config = ParseGateConfig(ConfigFile("huu-nghi.toml"));
+  ASSERT_TRUE(config.has_value()) << config.error().ToString();
+  // 03:00 in Vietnam (20:00 UTC the day before): both sides are closed by their own hours.
+  const Timestamp night = *ParseTimestamp("2026-12-01T20:00:00Z");
+  EXPECT_FALSE(config->self.IsOpenAt(night));
+  EXPECT_FALSE(config->counterpart.IsOpenAt(night));
+  config->counterpart.holidays.push_back(20425);  // 2025-12-03, China's local calendar
+  const Timestamp holiday_afternoon = *ParseTimestamp("2025-12-03T06:00:00Z");  // 14:00 in China
+  EXPECT_FALSE(config->counterpart.IsOpenAt(holiday_afternoon));
+  config->OpenAroundTheClock();
+  EXPECT_TRUE(config->self.IsOpenAt(night));
+  EXPECT_TRUE(config->counterpart.IsOpenAt(night));
+  EXPECT_TRUE(config->counterpart.IsOpenAt(holiday_afternoon));
+  EXPECT_TRUE(config->counterpart.holidays.empty());
+}
+
 TEST(GateConfigTest, YouyiguanConfigParses) {
   auto config = ParseGateConfig(ConfigFile("youyiguan.toml"));
   ASSERT_TRUE(config.has_value()) << config.error().ToString();

@@ -143,6 +143,9 @@ struct GateConfig {
 
   const Direction* FindDirection(std::string_view id) const;
   const LaneClass* FindLaneClass(std::string_view id) const;
+  // Opens both sides all day, every day, with no holidays: for demos and benchmarks that must
+  // work at whatever hour they run (a closed gate calls no truck forward).
+  void OpenAroundTheClock();
 };
 
 // Parses and validates a gate pair configuration. Errors (code "invalid_config") name the key
