@@ -299,17 +299,22 @@ struct Committed : Tables {
   void Reindex(std::string_view id, const Crossing* before, const Crossing* after) {
     auto move = [&](auto& index, const auto* old_value, const auto* new_value) {
       if (old_value != nullptr && new_value != nullptr && *old_value == *new_value) return;
+      IdSet::node_type node;  // the id's node, moved from its old set to its new one
       if (old_value != nullptr) {
         auto it = index.find(*old_value);
         if (it != index.end()) {
-          it->second.erase(IndexedId(id));
+          node = it->second.extract(IndexedId(id));
           if (it->second.empty()) index.erase(it);
         }
       }
       // Ids are mostly time-ordered: a new one usually goes last, where the hint finds it at once.
       if (new_value != nullptr) {
         IdSet& ids = index[*new_value];
-        ids.insert(ids.end(), IndexedId(id));
+        if (node) {
+          ids.insert(ids.end(), std::move(node));
+        } else {
+          ids.insert(ids.end(), IndexedId(id));
+        }
       }
     };
     auto company = [](const Crossing* c) { return c ? &c->company_id : nullptr; };
