@@ -1,6 +1,5 @@
 #include <condition_variable>
 #include <deque>
-#include <future>
 #include <mutex>
 #include <set>
 #include <thread>
@@ -195,11 +194,25 @@ void Engine::Submit(Command command, Callback done) {
 }
 
 Result<CommandResult> Engine::Execute(Command command) {
-  std::promise<Result<CommandResult>> promise;
-  auto future = promise.get_future();
-  Submit(std::move(command),
-         [&promise](Result<CommandResult> r) { promise.set_value(std::move(r)); });
-  return future.get();
+  // Without a writer thread the answer is usually there when Submit returns (it comes later,
+  // from the store's sync thread, only when the store syncs off the writer's path): a mutex
+  // and a condition variable that nobody waits on cost no system call, where a promise
+  // allocates its state and wakes a futex every time.
+  struct Answer {
+    std::mutex mu;
+    std::condition_variable cv;
+    std::optional<Result<CommandResult>> result;
+  } answer;
+  Submit(std::move(command), [&answer](Result<CommandResult> r) {
+    // Notified under the lock: the waiter cannot return (and destroy `answer`) before this
+    // callback is done with it.
+    std::lock_guard lock(answer.mu);
+    answer.result.emplace(std::move(r));
+    answer.cv.notify_one();
+  });
+  std::unique_lock lock(answer.mu);
+  answer.cv.wait(lock, [&answer] { return answer.result.has_value(); });
+  return std::move(*answer.result);
 }
 
 void Engine::CommitBatch(std::vector<Pending>& batch) {
@@ -274,7 +287,10 @@ void Engine::CommitBatch(std::vector<Pending>& batch) {
       continue;
     }
     if (results[i].replayed) stats_.replays.fetch_add(1);
-    committed.insert(committed.end(), results[i].records.begin(), results[i].records.end());
+    // Only the listener reads them (each caller has its own in its result).
+    if (listener_) {
+      committed.insert(committed.end(), results[i].records.begin(), results[i].records.end());
+    }
   }
   if (transaction_failed || !all_statuses.front()) {
     // Nothing of this batch committed: the head is what CatchUp() read (or, if it failed, what
@@ -517,8 +533,9 @@ Result<std::optional<Crossing>> Engine::LoadCrossing(WriteTxn& txn, const std::s
 
 Status Engine::ApplyEvent(WriteTxn& txn, const Actor& actor, const RecordCrossingEvent& cmd,
                           Timestamp now, CommandResult& result) {
-  BF_ASSIGN_OR_RETURN(std::optional<Crossing> current,
-                      LoadForChange(txn, actor, cmd.crossing_id, cmd.expected_version));
+  std::optional<Crossing> loaded;
+  BF_ASSIGN_OR_RETURN(const Crossing* current,
+                      FindForChange(txn, actor, cmd.crossing_id, cmd.expected_version, loaded));
   EncodedCrossing encoded;
   encoded.want_view = false;
   BF_ASSIGN_OR_RETURN(Crossing next,
@@ -528,6 +545,10 @@ Status Engine::ApplyEvent(WriteTxn& txn, const Actor& actor, const RecordCrossin
   }
   const AuditRecord& record = result.records.back();
   result.status = 200;
+  if (!options_.encode_crossing_documents) {
+    result.crossing = std::move(next);
+    return {};  // no document: the text is "{}" (see EngineOptions)
+  }
   // {"event":{"seq":..,"type":..,"at":..},"crossing":<the stored document>}
   std::string text;
   text.reserve(encoded.document.size() + 96);
@@ -550,20 +571,31 @@ Status Engine::ApplyEvent(WriteTxn& txn, const Actor& actor, const RecordCrossin
 Result<std::optional<Crossing>> Engine::LoadForChange(WriteTxn& txn, const Actor& actor,
                                                       const std::string& id,
                                                       std::optional<int64_t> expected_version) {
-  BF_ASSIGN_OR_RETURN(std::optional<Crossing> current, LoadForCommand(txn, actor, id));
-  if (!current) return CrossingNotFound(id);
+  std::optional<Crossing> loaded;
+  BF_ASSIGN_OR_RETURN(const Crossing* current,
+                      FindForChange(txn, actor, id, expected_version, loaded));
+  if (!loaded) loaded = *current;
+  return loaded;
+}
+
+Result<const Crossing*> Engine::FindForChange(WriteTxn& txn, const Actor& actor,
+                                              const std::string& id,
+                                              std::optional<int64_t> expected_version,
+                                              std::optional<Crossing>& loaded) {
+  const Crossing* current = nullptr;
+  if (!batch_crossings_.contains(id)) current = committed_crossings_->Find(id);
+  if (current == nullptr) {
+    // This batch's own version (which the change will overwrite in batch_crossings_), or the
+    // store's: a copy.
+    BF_ASSIGN_OR_RETURN(loaded, LoadCrossing(txn, id));
+    if (loaded) current = &*loaded;
+  }
+  if (current == nullptr || !CanSee(actor, *current)) return CrossingNotFound(id);
   if (expected_version && *expected_version != current->version) {
     return Conflict("version_conflict",
                     fmt::format("crossing {} is at version {}, not {}", current->id,
                                 current->version, *expected_version));
   }
-  return current;
-}
-
-Result<std::optional<Crossing>> Engine::LoadForCommand(WriteTxn& txn, const Actor& actor,
-                                                       const std::string& id) {
-  BF_ASSIGN_OR_RETURN(std::optional<Crossing> current, LoadCrossing(txn, id));
-  if (!current || !CanSee(actor, *current)) return std::optional<Crossing>();
   return current;
 }
 
@@ -589,7 +621,10 @@ Status Engine::WriteChange(WriteTxn& txn, const Actor& actor, const Crossing& cu
                            Timestamp now, CommandResult& result, EncodedCrossing* encoded) {
   BF_ASSERT(next.id == current.id && next.version == current.version + 1,
             "a change moves a crossing one version on");
-  std::string document = CrossingDocument(next);
+  // Without documents (see EngineOptions) only a caller that wants the view gets one encoded.
+  const bool encode =
+      options_.encode_crossing_documents || (encoded != nullptr && encoded->want_view);
+  std::string document = encode ? CrossingDocument(next) : std::string();
   BF_TRY(txn.UpdateCrossing(next, document, current.version));
   const std::string action_name = action;
   BF_ASSIGN_OR_RETURN(AuditRecord record, txn.AppendAudit(Draft(actor, now, "crossing", next.id,

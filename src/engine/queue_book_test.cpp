@@ -4,9 +4,6 @@
 #include "queue_book.h"
 
 #include <algorithm>
-#include <filesystem>
-#include <fstream>
-#include <sstream>
 #include <string>
 
 #include <fmt/format.h>
@@ -14,19 +11,12 @@
 
 #include <borderflow/core/json.h>
 
+#include "test_gate_config.h"
+
 namespace borderflow {
 namespace {
 
-namespace fs = std::filesystem;
-
-GateConfig HuuNghi() {
-  std::ifstream in(fs::path(BORDERFLOW_SOURCE_DIR) / "config" / "huu-nghi.toml");
-  std::stringstream text;
-  text << in.rdbuf();
-  auto config = ParseGateConfig(text.str());
-  EXPECT_TRUE(config) << config.error().ToString();
-  return *config;
-}
+using testing::HuuNghi;
 
 // Everything a plan holds, as text, so that two plans compare in one EXPECT_EQ.
 std::string Describe(const LanePlan& plan) {

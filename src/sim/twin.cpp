@@ -306,9 +306,13 @@ Status Twin::Setup() {
   } else {
     store_ = std::make_unique<MemoryStore>();
   }
+  // The twin reads results' crossings, never their text; the in-memory store keeps no
+  // documents, SQLite does.
   engine_ = std::make_unique<Engine>(
       config_, hs_, *store_, clock_, engine_random_,
-      EngineOptions{.writer_thread = false, .require_idempotency_keys = false});
+      EngineOptions{.writer_thread = false,
+                    .require_idempotency_keys = false,
+                    .encode_crossing_documents = scenario_.store == "sqlite"});
   if (!scenario_.rules_text.empty()) {
     BF_ASSIGN_OR_RETURN(CommandResult uploaded, Exec(admin_, UploadRuleSet{scenario_.rules_text}));
     std::string id(uploaded.Json().at("id").as_string());

@@ -52,6 +52,14 @@ struct EngineOptions {
   // inspection's transaction folds them into the learning snapshot (start-up then reads the
   // snapshot and the outcomes after it). 0 never compacts.
   size_t learning_compact_every = 1000;
+  // Every change of a crossing is encoded as its JSON document: the store keeps it, and a
+  // crossing event's response text carries it. A driver whose store keeps no documents
+  // (MemoryStore keeps the Crossing itself) and which reads no response text of crossing
+  // commands (the simulator reads CommandResult::crossing and ::changed) may turn this off:
+  // changes then give the store an empty document, and crossing events and assessments answer
+  // "{}" as their text. The audit trail is the same either way (a change's audit record is its
+  // event, not its document; a declaration, whose record is its document, is always encoded).
+  bool encode_crossing_documents = true;
 };
 
 // Counters for /metrics, updated by the writer.
@@ -264,13 +272,21 @@ class Engine {
   Status LoadRules();
   Status PutRecord(WriteTxn& txn, std::string_view kind, std::string id,
                    const boost::json::object& body, Timestamp now);
-  Result<std::optional<Crossing>> LoadForCommand(WriteTxn& txn, const Actor& actor,
-                                                 const std::string& id);
-  // The same for a change: not found (or out of scope) is "crossing_not_found", a stale
-  // `expected_version` is "version_conflict"; the result is never empty.
+  // The crossing `id` for a change by `actor`: not found (or out of scope) is
+  // "crossing_not_found", a stale `expected_version` is "version_conflict"; the result is never
+  // empty.
   Result<std::optional<Crossing>> LoadForChange(WriteTxn& txn, const Actor& actor,
                                                 const std::string& id,
                                                 std::optional<int64_t> expected_version);
+
+  // The same without a copy when the committed cache holds the crossing: the result points
+  // into the cache, which no command changes (CommitBatch and CatchUp do, between commands), so
+  // it stays valid and unchanged until the command ends. Otherwise (this batch's own version,
+  // which a change overwrites, or the store's) the crossing is copied into `loaded` and the
+  // result points there.
+  Result<const Crossing*> FindForChange(WriteTxn& txn, const Actor& actor, const std::string& id,
+                                        std::optional<int64_t> expected_version,
+                                        std::optional<Crossing>& loaded);
 
   void CommitBatch(std::vector<Pending>& batch);
   // First step of every batch: takes the store's write lock and, when another process sharing
