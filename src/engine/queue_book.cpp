@@ -894,7 +894,7 @@ std::shared_ptr<LanePlan> QueueBook::JoinKeptPlanLocked(std::string_view directi
                                                         const LaneIndex::PlanKey& key,
                                                         const QueueTruck& truck) const {
   LaneIndex& lane = Lane(direction, lane_class);
-  if (lane.plan == nullptr || !(lane.plan_key == key)) return nullptr;
+  if (!KeptPlanCurrentLocked(direction, lane_class, lane, now, key)) return nullptr;
   // The crossing must not be in the queue yet (a booked truck entering the yard is), and join
   // behind every queued truck as a live truck (PlanJoining checks).
   if (auto it = crossings_.find(truck.crossing_id);
@@ -1017,11 +1017,38 @@ std::shared_ptr<const LanePlan> QueueBook::CachedPlanLocked(std::string_view dir
                                                             Timestamp now) const {
   LaneIndex& lane = Lane(direction, lane_class);
   LaneIndex::PlanKey key = PlanKeyFor(direction, lane_class, lane, now);
-  if (lane.plan == nullptr || !(lane.plan_key == key)) {
+  if (!KeptPlanCurrentLocked(direction, lane_class, lane, now, key)) {
     lane.plan = std::make_shared<LanePlan>(PlanLocked(direction, lane_class, now, nullptr));
     lane.plan_key = key;
   }
   return lane.plan;
+}
+
+bool QueueBook::KeptPlanCurrentLocked(std::string_view direction, std::string_view lane_class,
+                                      LaneIndex& lane, Timestamp now,
+                                      const LaneIndex::PlanKey& key) const {
+  if (lane.plan == nullptr) return false;
+  if (lane.plan_key == key) return true;
+  // Only time moved on: the same queue and cycle, a later bucket (where no call is made yet)
+  // or a longer horizon.
+  const LaneIndex::PlanKey& kept = lane.plan_key;
+  if (kept.queued_version != key.queued_version || kept.cyclic_phase != key.cyclic_phase ||
+      key.first < kept.first ||
+      (key.first == kept.first && key.calls_in_current_bucket != kept.calls_in_current_bucket)) {
+    return false;
+  }
+  const PlanRequest& request = RequestLocked(direction, lane_class, now);
+  std::span<const BucketCapacity> range =
+      RangeFor(direction, lane_class, request.now, request.horizon_end);
+  if (lane.plan.use_count() == 1) {
+    if (!MovePlanOn(*capacity_, Policy(), request, range, *lane.plan)) return false;
+  } else {
+    auto plan = std::make_shared<LanePlan>(*lane.plan);
+    if (!MovePlanOn(*capacity_, Policy(), request, range, *plan)) return false;
+    lane.plan = std::move(plan);
+  }
+  lane.plan_key = key;
+  return true;
 }
 
 std::span<const BucketCapacity> QueueBook::RangeFor(std::string_view direction,

@@ -273,6 +273,11 @@ class QueueBook {
   std::shared_ptr<const LanePlan> CachedPlanLocked(std::string_view direction,
                                                    std::string_view lane_class,
                                                    Timestamp now) const;
+  // Whether the lane's kept plan is its plan for `key` (made at `now`): it was made for that
+  // key, or it becomes that plan without planning again when only time moved on since
+  // (MovePlanOn). False when there is none or it is out of date (requires mu_).
+  bool KeptPlanCurrentLocked(std::string_view direction, std::string_view lane_class,
+                             LaneIndex& lane, Timestamp now, const LaneIndex::PlanKey& key) const;
   // The key of the lane's plan at `now` with its queue as it is (requires mu_).
   LaneIndex::PlanKey PlanKeyFor(std::string_view direction, std::string_view lane_class,
                                 const LaneIndex& lane, Timestamp now) const;

@@ -346,4 +346,53 @@ bool TakeFirstCall(const QueuePolicy& policy, const QueueTruck& called,
   return true;
 }
 
+bool MovePlanOn(const CapacityPlan& capacity, const QueuePolicy& policy, const PlanRequest& request,
+                std::span<const BucketCapacity> range, LanePlan& plan) {
+  if (range.empty() || plan.buckets.empty()) return false;
+  const Timestamp current = capacity.BucketStart(request.now);
+  if (range.front().start != current) return false;
+  // The first kept bucket: the old plan's bucket starting at `current`.
+  auto kept =
+      std::lower_bound(plan.buckets.begin(), plan.buckets.end(), current,
+                       [](const BucketLoad& b, Timestamp start) { return b.start < start; });
+  if (kept == plan.buckets.end() || kept->start != current) return false;
+  const auto dropped = static_cast<size_t>(kept - plan.buckets.begin());
+  const size_t shared = plan.buckets.size() - dropped;
+  if (shared > range.size()) return false;  // the horizon would shrink
+  // The buckets both plans hold: the same starts and capacities left.
+  for (size_t i = 0; i < shared; ++i) {
+    const BucketLoad& load = plan.buckets[dropped + i];
+    const int effective = std::max(0, range[i].effective);
+    const int calls = i == 0 ? std::clamp(request.calls_in_current_bucket, 0, effective) : 0;
+    if (load.start != range[i].start || load.capacity != effective - calls) return false;
+  }
+  if (dropped > 0) {
+    if (!plan.calls.empty() && plan.calls.front().bucket < current) return false;
+    for (const QueueTruck& truck : request.trucks) {
+      if (truck.booked_bucket && capacity.BucketStart(*truck.booked_bucket) < current) {
+        return false;
+      }
+    }
+  }
+  if (shared < range.size()) {
+    if (!plan.unplanned.empty()) return false;
+    std::optional<Timestamp> last_live;
+    for (const PlannedCall& call : plan.calls) {
+      if (call.reason != "booked_slot" && call.reason != "booking_moved") {
+        last_live = call.expected_call;  // calls are in time order
+      }
+    }
+    if (last_live) {
+      const std::optional<Duration> lookahead = policy.SlotLookahead();
+      if (!lookahead || range[shared].start <= *last_live + *lookahead) return false;
+    }
+  }
+  plan.buckets.erase(plan.buckets.begin(), kept);
+  plan.buckets.reserve(range.size());
+  for (size_t i = shared; i < range.size(); ++i) {
+    plan.buckets.push_back({range[i].start, std::max(0, range[i].effective), 0});
+  }
+  return true;
+}
+
 }  // namespace borderflow

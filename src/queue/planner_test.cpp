@@ -919,6 +919,139 @@ TEST(PlannerProperties, TakingTheFirstCallGivesTheFreshPlan) {
   EXPECT_GT(told["smart"].first, told["smart"].second / 5);
 }
 
+// A policy whose choices depend on every slot it is given: the live trucks in ticket order when
+// it gets an even number of slots, in reverse order otherwise. It reads up to half an hour
+// past the last candidate's slot (the planner cuts the slots there).
+class SlotParity final : public QueuePolicy {
+ public:
+  std::string_view name() const override { return "parity"; }
+  std::optional<Duration> SlotLookahead() const override { return minutes(30); }
+  std::vector<Choice> Fill(std::span<const QueueTruck> live, std::span<const Slot> slots,
+                           const PolicyContext&) const override {
+    const size_t n = std::min(live.size(), slots.size());
+    std::vector<Choice> choices;
+    for (size_t k = 0; k < n; ++k) {
+      choices.push_back({slots.size() % 2 == 0 ? k : n - 1 - k, "fifo"});
+    }
+    return choices;
+  }
+};
+
+// As time moves on (later in the bucket, the next buckets), when MovePlanOn tells, the plan it
+// makes of the earlier plan is the plan of the later request, as planning afresh gives; when
+// it does not, it leaves the plan as it was.
+TEST(PlannerProperties, MovingAPlanOnGivesTheFreshPlan) {
+  std::mt19937_64 rng(20261202);
+  GateConfig config = TestConfig();
+  std::map<std::string, std::pair<int, int>> told;  // policy -> (told, cases)
+  std::map<std::string, int> told_rolled;           // told with live calls and buckets dropped
+  for (int n = 0; n < 3 * kRandomCases; ++n) {
+    Workload w = RandomWorkload(rng);
+    // Lighter queues too, whose calls do not fill the first buckets.
+    if (Chance(rng, 0.5) && !w.request.trucks.empty()) {
+      w.request.trucks.resize(static_cast<size_t>(Uniform(rng, 0, 6)));
+    }
+    CapacityPlan capacity(config, w.changes);
+    const QueueSettings settings = WithVariedBound(config.queue, n);
+    PlanRequest later = w.request;
+    const Duration moved = seconds(Uniform(rng, 0, Chance(rng, 0.5) ? 20 * 60 : 3 * 3600));
+    later.now += moved;
+    later.horizon_end += moved + (Chance(rng, 0.3) ? minutes(Uniform(rng, 0, 40)) : minutes(0));
+    const bool same_bucket = capacity.BucketStart(later.now) == capacity.BucketStart(w.request.now);
+    if (!same_bucket) later.calls_in_current_bucket = Chance(rng, 0.9) ? 0 : 1;
+    const std::vector<BucketCapacity> range =
+        capacity.Range(later.direction, later.lane_class, later.now, later.horizon_end);
+    std::vector<std::string_view> names(QueuePolicyNames().begin(), QueuePolicyNames().end());
+    names.push_back("parity");
+    for (std::string_view name : names) {
+      std::unique_ptr<QueuePolicy> policy =
+          name == "parity" ? std::make_unique<SlotParity>() : Policy(name, settings);
+      const std::string label = fmt::format("case {} {} moved {}s", n, name, moved.count() / 1000);
+      const LanePlan before = PlanLane(capacity, *policy, w.request);
+      LanePlan plan = before;
+      ++told[std::string(name)].second;
+      if (!MovePlanOn(capacity, *policy, later, range, plan)) {
+        EXPECT_EQ(Dump(plan), Dump(before)) << label;
+        continue;
+      }
+      ++told[std::string(name)].first;
+      const bool live_calls = std::any_of(before.calls.begin(), before.calls.end(), [](auto& c) {
+        return c.reason != "booked_slot" && c.reason != "booking_moved";
+      });
+      if (!same_bucket && live_calls) ++told_rolled[std::string(name)];
+      EXPECT_EQ(Dump(plan), Dump(PlanLane(capacity, *policy, later))) << label;
+      if (HasFatalFailure()) return;
+    }
+  }
+  for (std::string_view name : QueuePolicyNames()) {
+    const auto& [yes, all] = told[std::string(name)];
+    EXPECT_GT(yes, all / 10) << name;
+    EXPECT_LT(yes, all) << name;
+    EXPECT_GT(told_rolled[std::string(name)], 10) << name;
+  }
+}
+
+// A plan is not moved on over a bucket that holds a call, nor when a booking's bucket passed,
+// nor when an unplanned truck could take the slots of the buckets added.
+TEST(PlannerPlanLane, MovingOnRefusesWhatWouldChangeThePlan) {
+  GateConfig config = TestConfig();
+  CapacityPlan capacity(config, {});
+  auto fifo = Policy("fifo", config.queue);
+  auto moved_on = [&](const PlanRequest& before, Duration by) {
+    PlanRequest later = before;
+    later.now += by;
+    later.horizon_end += by;
+    LanePlan plan = PlanLane(capacity, *fifo, before);
+    const std::vector<BucketCapacity> range =
+        capacity.Range(later.direction, later.lane_class, later.now, later.horizon_end);
+    const bool told = MovePlanOn(capacity, *fifo, later, range, plan);
+    if (told) {
+      EXPECT_EQ(Dump(plan), Dump(PlanLane(capacity, *fifo, later)));
+    }
+    return told;
+  };
+  // Nobody queued: the plan only moves on.
+  EXPECT_TRUE(moved_on(Request(kBase, kBase + hours(4), {}), minutes(15)));
+  EXPECT_TRUE(moved_on(Request(kBase, kBase + hours(4), {}), minutes(95)));
+  // A live truck is called in the current bucket: not once that bucket is gone.
+  EXPECT_FALSE(moved_on(Request(kBase, kBase + hours(4), {Live("R1", 1)}), minutes(15)));
+  // Later in the same bucket with the same horizon: the same plan.
+  EXPECT_TRUE(moved_on(Request(kBase, kBase + hours(4), {Live("R1", 1)}), minutes(0)));
+  // A booking two hours ahead, not in the yard yet: the plan moves on up to its bucket...
+  QueueTruck booked = Live("B1", 1);
+  booked.booked_bucket = kBase + hours(2);
+  booked.in_yard = false;
+  EXPECT_TRUE(moved_on(Request(kBase, kBase + hours(4), {booked}), minutes(60)));
+  // ... not past it (PlanLane keeps a late booking from the current bucket on).
+  EXPECT_FALSE(moved_on(Request(kBase, kBase + hours(4), {booked}), minutes(135)));
+  // A booking beyond the horizon is unplanned: the buckets added could take it.
+  booked.booked_bucket = kBase + hours(5);
+  EXPECT_FALSE(moved_on(Request(kBase, kBase + hours(4), {booked}), minutes(60)));
+  // A bucket added within the policy's lookahead past the last live call: its slots would be
+  // read.
+  SlotParity parity;
+  int refused = 0;
+  for (int trucks = 1; trucks <= 8; ++trucks) {
+    std::vector<QueueTruck> live;
+    for (int t = 1; t <= trucks; ++t) live.push_back(Live(fmt::format("R{}", t), t));
+    for (int buckets = 1; buckets <= 6; ++buckets) {
+      const PlanRequest before = Request(kBase, kBase + minutes(15 * buckets), live);
+      PlanRequest later = before;
+      later.horizon_end += minutes(15);
+      LanePlan plan = PlanLane(capacity, parity, before);
+      const std::vector<BucketCapacity> range =
+          capacity.Range(later.direction, later.lane_class, later.now, later.horizon_end);
+      if (MovePlanOn(capacity, parity, later, range, plan)) {
+        EXPECT_EQ(Dump(plan), Dump(PlanLane(capacity, parity, later)))
+            << trucks << " trucks, " << buckets << " buckets";
+      } else {
+        ++refused;
+      }
+    }
+  }
+  EXPECT_GT(refused, 0);
+}
+
 TEST(PlannerPlanLane, JoiningTruckOfAHigherClassIsPlannedAgainUnderSmart) {
   GateConfig config = TestConfig();
   CapacityPlan capacity(config, {});

@@ -190,4 +190,23 @@ void AddJoiningCall(LanePlan& plan, const JoiningCall& call);
 bool TakeFirstCall(const QueuePolicy& policy, const QueueTruck& called,
                    std::span<const QueueTruck> others, LanePlan& plan);
 
+// A later plan of the same queue without planning again, as time moves on (the bucket rolls
+// over, the horizon grows): `plan` is PlanLane(capacity, policy, before, ...) for a request
+// `before` with the trucks and the cyclic phase of `request`, whose current bucket is not after
+// the one holding request.now; `range` is the range of `request` (see PlanLane). The plan of
+// `request` is `plan` without the buckets before its current one and with the buckets after
+// the old horizon, when
+//   - the dropped buckets hold no call, and no booking is for a bucket before the current one
+//     (PlanLane would place it from the current bucket on, maybe with another reason);
+//   - the buckets both plans hold have the same capacities left (so the same calls made in the
+//     current bucket, or none when it is a new bucket);
+//   - when buckets are added: no truck is unplanned (it could take their slots), and, when the
+//     live queue has calls, they start after the policy's SlotLookahead past the last live call
+//     (Fill does not read their slots: the policy's free slots end before them).
+// Policies do not read PolicyContext::now (the queue book's kept plans rely on it too). Makes
+// `plan` that plan and returns true; otherwise leaves it as it is and returns false (plan
+// again).
+bool MovePlanOn(const CapacityPlan& capacity, const QueuePolicy& policy, const PlanRequest& request,
+                std::span<const BucketCapacity> range, LanePlan& plan);
+
 }  // namespace borderflow
