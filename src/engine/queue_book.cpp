@@ -407,7 +407,11 @@ void QueueBook::ClearIndexes() {
 }
 
 std::string QueueBook::LaneKey(std::string_view direction, std::string_view lane_class) {
-  return fmt::format("{}/{}", direction, lane_class);
+  // Made for every counter lookup: appended, not formatted.
+  std::string key;
+  key.reserve(direction.size() + 1 + lane_class.size());
+  key.append(direction).append(1, '/').append(lane_class);
+  return key;
 }
 
 Status QueueBook::Load(Store& store) {
