@@ -23,6 +23,8 @@
 #include <borderflow/core/assert.h>
 #include <borderflow/store/memory_store.h>
 
+#include "../write_function.h"
+
 // MemoryStore: committed data lives in `Committed`, published only under an exclusive lock;
 // readers take the lock shared and copy out what they return.
 //
@@ -645,19 +647,6 @@ class WriterFirstMutex {
   bool writing_ = false;
 };
 
-// Runs one write function. A function that throws is treated as one that failed (its layer is
-// dropped), as in SqliteStore.
-Status Invoke(const TxnFn& fn, WriteTxn& txn) {
-  if (!fn) return Internal("empty write function");
-  try {
-    return fn(txn);
-  } catch (const std::exception& e) {
-    return Internal(fmt::format("write function threw: {}", e.what()));
-  } catch (...) {
-    return Internal("write function threw");
-  }
-}
-
 }  // namespace
 
 // Thread safety: `data` is changed only by the holder of `write_mu`, and then only under `mu`
@@ -681,7 +670,7 @@ std::vector<Status> MemoryStore::WriteBatch(std::span<const TxnFn> work) {
   std::vector<Status> results;
   results.reserve(work.size());
   for (const TxnFn& f : work) {
-    Status status = Invoke(f, txn);
+    Status status = store::RunWriteFunction(f, txn);
     if (status) {
       batch.Absorb(fn);  // RELEASE
     } else {
