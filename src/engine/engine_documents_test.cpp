@@ -16,7 +16,7 @@
 #include <borderflow/engine/engine.h>
 #include <borderflow/store/memory_store.h>
 
-#include "test_gate_config.h"
+#include "test_fixtures.h"
 
 namespace borderflow {
 namespace {
@@ -31,20 +31,7 @@ const Actor kGuard{"U-GUARD", "guard", Role::kBorderGuard, ""};
 using testing::HuuNghi;
 
 Declaration MakeDeclaration(int n) {
-  auto body = ParseJson(fmt::format(R"({{
-    "direction": "VN-CN", "lane_class": "fresh_produce",
-    "vehicle": {{"plate": "12C-123.{:02d}"}},
-    "driver": {{"name": "Nguyen Van An", "document_number": "B1234567", "nationality": "VN"}},
-    "lines": [{{"hs_code": "0810.60", "description": "Fresh durian", "packages": 800,
-                "gross_weight_kg": 16000, "value": {{"amount": "48000.00", "currency": "USD"}},
-                "origin_country": "VN"}}],
-    "freshness_deadline": "2026-11-30T20:00:00+07:00"
-  }})",
-                                    n));
-  EXPECT_TRUE(body) << body.error().ToString();
-  auto d = DecodeDeclaration(*body, *HsNomenclature::Hs2022());
-  EXPECT_TRUE(d) << d.error().ToString();
-  return d ? *d : Declaration{};
+  return testing::MakeDeclaration(fmt::format("12C-123.{:02d}", n));
 }
 
 // One engine on its own MemoryStore, inline, without idempotency keys (as the twin runs it).

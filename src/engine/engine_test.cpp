@@ -32,6 +32,8 @@
 #include <borderflow/store/memory_store.h>
 #include <borderflow/store/sqlite_store.h>
 
+#include "test_fixtures.h"
+
 namespace borderflow {
 namespace {
 
@@ -46,28 +48,8 @@ const Actor kCamera{"U-CAMERA", "camera", Role::kSensor, ""};
 const Actor kAdmin{"U-ADMIN", "admin", Role::kAdministrator, ""};
 const Actor kPublic{"public", "public", Role::kPublic, ""};
 
-std::string DeclarationJson(std::string_view plate, std::string_view lane_class) {
-  return fmt::format(R"({{
-    "direction": "VN-CN",
-    "lane_class": "{}",
-    "vehicle": {{"plate": "{}", "container_number": "CSQU3054383"}},
-    "driver": {{"name": "Nguyen Van An", "document_number": "B1234567", "nationality": "VN"}},
-    "lines": [{{"hs_code": "0810.60", "description": "Fresh durian", "packages": 800,
-                "gross_weight_kg": 16000, "value": {{"amount": "48000.00", "currency": "USD"}},
-                "origin_country": "VN"}}],
-    "freshness_deadline": "2026-11-30T20:00:00+07:00"
-  }})",
-                     lane_class, plate);
-}
-
-Declaration MakeDeclaration(std::string_view plate = "12C-123.45",
-                            std::string_view lane_class = "fresh_produce") {
-  auto body = ParseJson(DeclarationJson(plate, lane_class));
-  EXPECT_TRUE(body) << body.error().ToString();
-  auto d = DecodeDeclaration(*body, *HsNomenclature::Hs2022());
-  EXPECT_TRUE(d) << d.error().ToString();
-  return d ? *d : Declaration{};
-}
+using testing::DeclarationJson;
+using testing::MakeDeclaration;
 
 Command Declare(const Actor& actor, std::string key, std::string_view plate = "12C-123.45",
                 std::string_view lane_class = "fresh_produce") {

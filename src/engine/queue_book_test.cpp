@@ -11,7 +11,7 @@
 
 #include <borderflow/core/json.h>
 
-#include "test_gate_config.h"
+#include "test_fixtures.h"
 
 namespace borderflow {
 namespace {
