@@ -652,9 +652,15 @@ void SqliteStore::Impl::StartSync() {
       Status synced = failed_before ? Status(*failed_before) : Status();
       if (synced && wrote && fault) synced = fault();
       if (synced && wrote) synced = SyncWal();
+      if (!synced) {
+        // Before anyone hears of the failure: a write sent after the answer must be refused,
+        // not committed by a writer that has not yet seen it.
+        lock.lock();
+        if (!sync_failed) sync_failed = synced.error();
+        lock.unlock();
+      }
       for (AwaitingSync& a : group) a.durable(a.wrote ? synced : Status());
       lock.lock();
-      if (!synced && !sync_failed) sync_failed = synced.error();
       commits_done += group.size();
       synced_cv.notify_all();
     }
