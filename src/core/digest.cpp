@@ -1,3 +1,5 @@
+#include <cstring>
+
 #include <openssl/evp.h>
 
 #include <borderflow/core/assert.h>
@@ -37,20 +39,42 @@ struct Sha256Stream::Ctx {
   ~Ctx() { EVP_MD_CTX_free(md); }
 };
 
-Sha256Stream::Sha256Stream() : ctx_(std::make_unique<Ctx>()) {
+// Taken by the next stream on this thread (EVP_DigestInit_ex2 on a context that already holds
+// SHA-256 keeps its state block instead of allocating a new one).
+thread_local std::unique_ptr<Sha256Stream::Ctx> Sha256Stream::spare_ctx_;
+
+Sha256Stream::Sha256Stream() : ctx_(std::move(spare_ctx_)) {
+  if (ctx_ == nullptr) ctx_ = std::make_unique<Ctx>();
   const bool ok = ctx_->md != nullptr && EVP_DigestInit_ex2(ctx_->md, Sha256(), nullptr) == 1;
   BF_ASSERT(ok, "SHA-256 initialises");
 }
 
-Sha256Stream::~Sha256Stream() = default;
+Sha256Stream::~Sha256Stream() {
+  if (spare_ctx_ == nullptr) spare_ctx_ = std::move(ctx_);
+}
+
+void Sha256Stream::Flush() {
+  const int ok = EVP_DigestUpdate(ctx_->md, buffer_, buffered_);
+  BF_ASSERT(ok == 1, "SHA-256 update");
+  buffered_ = 0;
+}
 
 Sha256Stream& Sha256Stream::Update(std::string_view bytes) {
-  const int ok = EVP_DigestUpdate(ctx_->md, bytes.data(), bytes.size());
-  BF_ASSERT(ok == 1, "SHA-256 update");
+  if (bytes.size() > sizeof buffer_ - buffered_) {
+    if (buffered_ > 0) Flush();
+    if (bytes.size() >= sizeof buffer_ / 2) {
+      const int ok = EVP_DigestUpdate(ctx_->md, bytes.data(), bytes.size());
+      BF_ASSERT(ok == 1, "SHA-256 update");
+      return *this;
+    }
+  }
+  std::memcpy(buffer_ + buffered_, bytes.data(), bytes.size());
+  buffered_ += bytes.size();
   return *this;
 }
 
 std::string Sha256Stream::HexDigest() {
+  if (buffered_ > 0) Flush();
   unsigned char digest[EVP_MAX_MD_SIZE];
   unsigned int length = 0;
   const int ok = EVP_DigestFinal_ex(ctx_->md, digest, &length);
