@@ -71,6 +71,26 @@ struct Row {
   std::string latency;  // p50 / p99 for HTTP
 };
 
+// Idempotency keys as clients make them. `ordered`: a counter ("bench-17"), so consecutive keys
+// sit side by side in the idempotency table's key index. `random`: 128 random bits in hex, as
+// browsers' crypto.getRandomValues and UUIDv4 give, each landing on its own page of the index.
+bool random_keys = false;
+
+std::string IdempotencyKey(std::string_view prefix, uint64_t n) {
+  if (!random_keys) return fmt::format("{}{}", prefix, n);
+  auto mix = [](uint64_t x) {  // splitmix64: distinct inputs give distinct, uniform outputs
+    x += 0x9e3779b97f4a7c15ULL;
+    x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
+    return x ^ (x >> 31);
+  };
+  return fmt::format("{}{:016x}{:016x}", prefix, mix(n), mix(n ^ 0x5bd1e995ULL << 32));
+}
+
+// Idempotency records written before a store case is measured (records are kept without
+// expiry, so a node's table grows with every write it has answered).
+uint64_t earlier_keys = 0;
+
 std::string DeclarationBody(uint64_t n) {
   return fmt::format(R"({{"direction":"VN-CN","lane_class":"general_cargo",
     "vehicle":{{"plate":"12C-{:03d}.{:02d}"}},
@@ -161,6 +181,19 @@ Row StoreLimit(RecordKind kind, size_t batch, double seconds, const std::string&
     }
     for (const Status& s : (*store)->WriteBatch(setup)) BF_ASSERT(s.has_value(), "bench setup");
   }
+  const std::string earlier_response(600, 'r');
+  for (uint64_t written = 0; written < earlier_keys;) {
+    const uint64_t until = std::min(earlier_keys, written + 20000);
+    std::vector<TxnFn> fill = {[&, from = written, until](WriteTxn& txn) -> Status {
+      for (uint64_t i = from; i < until; ++i) {
+        BF_TRY(txn.PutIdempotency(IdempotencyRecord{"Ucustoms", IdempotencyKey("earlier-", i), "fp",
+                                                    200, earlier_response, clock.Now()}));
+      }
+      return {};
+    }};
+    for (const Status& s : (*store)->WriteBatch(fill)) BF_ASSERT(s.has_value(), "bench fill");
+    written = until;
+  }
   auto start = std::chrono::steady_clock::now();
   auto deadline = start + std::chrono::duration<double>(seconds);
   while (std::chrono::steady_clock::now() < deadline) {
@@ -169,7 +202,7 @@ Row StoreLimit(RecordKind kind, size_t batch, double seconds, const std::string&
     for (size_t i = 0; i < batch; ++i) {
       uint64_t id = n++;
       work.push_back([&, id, now](WriteTxn& txn) {
-        std::string key = fmt::format("k{}", id);
+        std::string key = IdempotencyKey("k", id);
         if (kind == RecordKind::kEvent) {
           return WriteEvent(txn, crossings[id % crossings.size()], key, now);
         }
@@ -291,7 +324,7 @@ Row HttpIngest(const GateConfig& config, HttpCase which, int connections, double
   load.warmup = std::chrono::milliseconds(1000);
   auto next = [&](int connection, uint64_t i) {
     uint64_t n = counter.fetch_add(1);
-    std::string key = fmt::format("bench-{}", n);
+    std::string key = IdempotencyKey("bench-", n);
     if (which == HttpCase::kDeclarations) {
       return net::LoadRequest{"POST",
                               "/api/v1/crossings",
@@ -409,6 +442,14 @@ int main(int argc, char** argv) {
   app.add_option("--http-threads", http_threads, "server I/O threads")->capture_default_str();
   app.add_option("--config", config_path, "gate configuration")->capture_default_str();
   app.add_option("--markdown", markdown, "also write the result table to this file");
+  std::string key_style = "ordered";
+  app.add_option("--keys", key_style,
+                 "idempotency keys: ordered (a counter) or random (128 bits, like UUIDv4)")
+      ->check(CLI::IsMember({"ordered", "random"}))
+      ->capture_default_str();
+  app.add_option("--earlier-keys", earlier_keys,
+                 "store cases: idempotency records written before the measurement")
+      ->capture_default_str();
   app.add_option("--pg-url", pg_url,
                  "also run the cases on this PostgreSQL database (a fresh schema per case)");
   // Every case, in the order of the full run. `compare_to` names the case a row is measured
@@ -454,6 +495,7 @@ int main(int argc, char** argv) {
   app.add_option("--only", only, "run one case (for profiling)")->check(CLI::IsMember(keys));
   CLI11_PARSE(app, argc, argv);
 
+  random_keys = key_style == "random";
   auto config = LoadGateConfig(config_path);
   if (!config) {
     std::cerr << config.error().ToString() << "\n";
@@ -500,11 +542,16 @@ int main(int argc, char** argv) {
   }
 
   std::string table = fmt::format(
-      "Machine: {} cores, {}. Durable: SQLite WAL fdatasynced before each answer{}.\n\n"
+      "Machine: {} cores, {}. Durable: SQLite WAL fdatasynced before each answer{}. "
+      "Idempotency keys: {}{}.\n\n"
       "| case | acknowledged events/s | compared | latency |\n"
       "|---|---:|---|---|\n",
       sysconf(_SC_NPROCESSORS_ONLN), CpuModel(),
-      pg_url.empty() ? "" : "; PostgreSQL synchronous_commit=on, compared within its own rows");
+      pg_url.empty() ? "" : "; PostgreSQL synchronous_commit=on, compared within its own rows",
+      key_style,
+      earlier_keys == 0
+          ? ""
+          : fmt::format(", {} earlier idempotency records in the store cases", earlier_keys));
   for (size_t i = 0; i < rows.size(); ++i) {
     const Row& r = rows[i];
     table += fmt::format("| {} | {:.0f} | {} | {} |\n", r.what, r.events_per_second, compared[i],
