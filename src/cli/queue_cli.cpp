@@ -25,6 +25,7 @@
 #include <borderflow/core/json.h>
 #include <borderflow/core/random.h>
 #include <borderflow/core/time.h>
+#include <borderflow/core/time_ordered_id.h>
 #include <borderflow/net/http_client.h>
 
 namespace borderflow::cli {
@@ -294,7 +295,7 @@ class Session {
       key_ = remote_.idempotency_key;
       if (key_.empty()) {
         SystemRandom random;
-        key_ = "cli-" + random.Base32(26);
+        key_ = TimeOrderedId("cli-", SystemClock().Now(), random, 16);
       }
     }
     return Send("POST", Target(path, {}), json::serialize(body), true);

@@ -11,8 +11,10 @@
 #include <boost/json/serialize.hpp>
 #include <fmt/format.h>
 
+#include <borderflow/core/clock.h>
 #include <borderflow/core/json.h>
 #include <borderflow/core/random.h>
+#include <borderflow/core/time_ordered_id.h>
 #include <borderflow/net/http_client.h>
 #include <borderflow/rules/assessment.h>
 #include <borderflow/rules/facts.h>
@@ -268,7 +270,7 @@ int Request(const Options& o, std::string_view method, const std::string& path,
     std::string key = o.idempotency_key;
     if (key.empty()) {
       SystemRandom random;
-      key = "cli-" + random.Base32(26);
+      key = TimeOrderedId("cli-", SystemClock().Now(), random, 16);
       std::cerr << "idempotency key: " << key << "\n";
     }
     headers.emplace_back("Idempotency-Key", key);

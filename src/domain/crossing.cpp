@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <borderflow/core/time_ordered_id.h>
 #include <borderflow/domain/crossing.h>
 
 namespace borderflow {
@@ -56,12 +57,7 @@ Result<Channel> ParseChannel(std::string_view text) {
 }
 
 std::string NewCrossingId(Timestamp now, Random& random) {
-  static constexpr char kAlphabet[] = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";  // ascending ASCII
-  constexpr int64_t kEpochMs = 1'735'689'600'000;                          // 2025-01-01T00:00:00Z
-  uint64_t ms = static_cast<uint64_t>(std::max<int64_t>(0, ToUnixMillis(now) - kEpochMs));
-  std::string id = "CR-";
-  for (int shift = 35; shift >= 0; shift -= 5) id += kAlphabet[(ms >> shift) & 31];
-  return id + random.Base32(6);
+  return TimeOrderedId("CR-", now, random, 6);
 }
 
 Status ValidateDeclaration(const Declaration& d, const GateConfig& config, Timestamp now) {

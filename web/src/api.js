@@ -25,10 +25,13 @@ export class ApiError extends Error {
 }
 
 // A fresh idempotency key (crypto.getRandomValues works outside secure contexts too).
+// Time first (milliseconds, 12 hex digits), then 80 random bits: keys that sort by time land at
+// the end of the node's idempotency index instead of on a random page each (docs/benchmarks.md).
 export function newKey() {
-  const b = new Uint8Array(16);
+  const b = new Uint8Array(10);
   crypto.getRandomValues(b);
-  return 'web-' + Array.from(b, (x) => x.toString(16).padStart(2, '0')).join('');
+  const time = Date.now().toString(16).padStart(12, '0');
+  return 'web-' + time + Array.from(b, (x) => x.toString(16).padStart(2, '0')).join('');
 }
 
 export async function api(path, { method = 'GET', body, key, query, token = session.token, signal } = {}) {
