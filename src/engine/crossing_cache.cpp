@@ -4,30 +4,30 @@
 
 namespace borderflow {
 
-const Crossing* CrossingCache::Find(std::string_view id) {
+SharedCrossing CrossingCache::Find(std::string_view id) {
   auto it = index_.find(id);
   if (it == index_.end()) return nullptr;
   entries_.splice(entries_.begin(), entries_, it->second);
-  return &*it->second;
+  return *it->second;
 }
 
-void CrossingCache::Put(Crossing crossing) {
+void CrossingCache::Put(SharedCrossing crossing) {
   if (capacity_ == 0) return;
-  if (auto it = index_.find(crossing.id); it != index_.end()) {
+  if (auto it = index_.find(crossing->id); it != index_.end()) {
     // The new version's id has the same characters but its own buffer: key the entry again.
     Entries::iterator entry = it->second;
     index_.erase(it);
     *entry = std::move(crossing);
     entries_.splice(entries_.begin(), entries_, entry);
-    index_.emplace(entry->id, entry);
+    index_.emplace((*entry)->id, entry);
     return;
   }
   if (index_.size() >= capacity_) {
-    index_.erase(entries_.back().id);
+    index_.erase(entries_.back()->id);
     entries_.pop_back();
   }
   entries_.push_front(std::move(crossing));
-  index_.emplace(entries_.front().id, entries_.begin());
+  index_.emplace(entries_.front()->id, entries_.begin());
 }
 
 void CrossingCache::Erase(std::string_view id) {

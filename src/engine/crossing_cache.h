@@ -12,7 +12,7 @@
 #include <string_view>
 #include <unordered_map>
 
-#include <borderflow/domain/crossing.h>
+#include <borderflow/engine/shared_crossing.h>
 
 namespace borderflow {
 
@@ -21,12 +21,12 @@ class CrossingCache {
   // At most `capacity` crossings; 0 keeps none.
   explicit CrossingCache(size_t capacity) : capacity_(capacity) {}
 
-  // The cached crossing, or nullptr; a hit makes it the most recently used. The pointer is
-  // valid until the next Put, Erase or Clear.
-  const Crossing* Find(std::string_view id);
+  // The cached crossing, or null; a hit makes it the most recently used.
+  SharedCrossing Find(std::string_view id);
   // Caches `crossing` (replacing an older version) as the most recently used, evicting the
   // least recently used one when full.
-  void Put(Crossing crossing);
+  void Put(SharedCrossing crossing);
+  void Put(Crossing crossing) { Put(std::make_shared<const Crossing>(std::move(crossing))); }
   void Erase(std::string_view id);
   void Clear();
 
@@ -34,11 +34,11 @@ class CrossingCache {
   size_t capacity() const { return capacity_; }
 
  private:
-  using Entries = std::list<Crossing>;  // most recently used first
+  using Entries = std::list<SharedCrossing>;  // most recently used first, never null
 
   size_t capacity_;
   Entries entries_;
-  // Keyed by views of the ids inside `entries_` (list nodes never move).
+  // Keyed by views of the ids of the crossings in `entries_` (which never change).
   std::unordered_map<std::string_view, Entries::iterator> index_;
 };
 

@@ -3,6 +3,7 @@
 #include <mutex>
 #include <set>
 #include <thread>
+#include <utility>
 
 #include <boost/json/parse.hpp>
 #include <fmt/format.h>
@@ -268,7 +269,7 @@ void Engine::CommitBatch(std::vector<Pending>& batch) {
     // failed transaction reports an error for every command, so nothing of it enters). A
     // crossing in a terminal state never changes again: it leaves the cache at once.
     for (auto& [id, c] : batch_crossings_) {
-      if (IsTerminal(c.state)) {
+      if (IsTerminal(c->state)) {
         committed_crossings_->Erase(id);
       } else {
         committed_crossings_->Put(std::move(c));
@@ -466,7 +467,7 @@ Status Engine::Apply(WriteTxn& txn, const Command& command, Timestamp now, Comma
     // reload the book after it.
     for (auto it = batch_undo_.rbegin(); it != batch_undo_.rend(); ++it) {
       if (it->second) {
-        batch_crossings_.insert_or_assign(it->first, *it->second);
+        batch_crossings_.insert_or_assign(it->first, std::move(it->second));
       } else {
         batch_crossings_.erase(it->first);
       }
@@ -477,15 +478,15 @@ Status Engine::Apply(WriteTxn& txn, const Command& command, Timestamp now, Comma
   BF_TRY(applied);
   // Nothing of this command can fail any more: later commands of the batch see its crossings
   // (WriteChange already put in those it wrote).
-  for (const Crossing& c : result.changed) {
-    auto it = batch_crossings_.find(c.id);
-    if (it == batch_crossings_.end() || it->second.version != c.version) {
-      batch_crossings_.insert_or_assign(c.id, c);
+  for (const SharedCrossing& c : result.changed) {
+    auto it = batch_crossings_.find(c->id);
+    if (it == batch_crossings_.end() || it->second->version != c->version) {
+      batch_crossings_.insert_or_assign(c->id, c);
     }
   }
   if (result.crossing && result.changed.empty()) {
-    batch_crossings_.insert_or_assign(result.crossing->id, *result.crossing);
-    result.changed.push_back(*result.crossing);
+    batch_crossings_.insert_or_assign(result.crossing->id, result.crossing);
+    result.changed.push_back(result.crossing);
   }
   return {};
 }
@@ -511,37 +512,36 @@ Status Engine::ApplyDeclare(WriteTxn& txn, const Actor& actor, const DeclareCros
   c.updated_at = now;
   // Encoded once: the stored document, the audit record and the response are the same text.
   std::string document = CrossingDocument(c);
-  BF_TRY(txn.InsertCrossing(c, document));
-  BF_ASSIGN_OR_RETURN(AuditRecord record,
-                      txn.AppendAudit(Draft(actor, now, "crossing", c.id, "declare", document)));
+  auto declared = std::make_shared<const Crossing>(std::move(c));
+  BF_TRY(txn.InsertSharedCrossing(declared, document));
+  BF_ASSIGN_OR_RETURN(
+      AuditRecord record,
+      txn.AppendAudit(Draft(actor, now, "crossing", declared->id, "declare", document)));
   result.status = 201;
   result.body_text = std::move(document);
   result.records.push_back(std::move(record));
-  result.crossing = std::move(c);
+  result.crossing = std::move(declared);
   return AssessByRules(txn, now, result);  // with an active rule set: assessed at once
 }
 
-Result<std::optional<Crossing>> Engine::LoadCrossing(WriteTxn& txn, const std::string& id) {
-  if (auto it = batch_crossings_.find(id); it != batch_crossings_.end()) {
-    return std::optional<Crossing>(it->second);
-  }
-  if (const Crossing* cached = committed_crossings_->Find(id)) {
-    return std::optional<Crossing>(*cached);
-  }
-  return txn.GetCrossing(id);
+Result<SharedCrossing> Engine::LoadCrossing(WriteTxn& txn, const std::string& id) {
+  if (auto it = batch_crossings_.find(id); it != batch_crossings_.end()) return it->second;
+  if (SharedCrossing cached = committed_crossings_->Find(id)) return cached;
+  BF_ASSIGN_OR_RETURN(std::optional<Crossing> stored, txn.GetCrossing(id));
+  if (!stored) return SharedCrossing();
+  return SharedCrossing(std::make_shared<const Crossing>(std::move(*stored)));
 }
 
 Status Engine::ApplyEvent(WriteTxn& txn, const Actor& actor, const RecordCrossingEvent& cmd,
                           Timestamp now, CommandResult& result) {
-  std::optional<Crossing> loaded;
-  BF_ASSIGN_OR_RETURN(const Crossing* current,
-                      FindForChange(txn, actor, cmd.crossing_id, cmd.expected_version, loaded));
+  BF_ASSIGN_OR_RETURN(SharedCrossing current,
+                      LoadForChange(txn, actor, cmd.crossing_id, cmd.expected_version));
   EncodedCrossing encoded;
   encoded.want_view = false;
-  BF_ASSIGN_OR_RETURN(Crossing next,
+  BF_ASSIGN_OR_RETURN(SharedCrossing next,
                       Transition(txn, actor, *current, cmd.event, now, result, {}, &encoded));
   if (cmd.event.type == CrossingEventType::kRecordInspection) {
-    BF_TRY(LearnFromInspection(txn, next, now, result));
+    BF_TRY(LearnFromInspection(txn, *next, now, result));
   }
   const AuditRecord& record = result.records.back();
   result.status = 200;
@@ -568,28 +568,10 @@ Status Engine::ApplyEvent(WriteTxn& txn, const Actor& actor, const RecordCrossin
   return {};
 }
 
-Result<std::optional<Crossing>> Engine::LoadForChange(WriteTxn& txn, const Actor& actor,
-                                                      const std::string& id,
-                                                      std::optional<int64_t> expected_version) {
-  std::optional<Crossing> loaded;
-  BF_ASSIGN_OR_RETURN(const Crossing* current,
-                      FindForChange(txn, actor, id, expected_version, loaded));
-  if (!loaded) loaded = *current;
-  return loaded;
-}
-
-Result<const Crossing*> Engine::FindForChange(WriteTxn& txn, const Actor& actor,
-                                              const std::string& id,
-                                              std::optional<int64_t> expected_version,
-                                              std::optional<Crossing>& loaded) {
-  const Crossing* current = nullptr;
-  if (!batch_crossings_.contains(id)) current = committed_crossings_->Find(id);
-  if (current == nullptr) {
-    // This batch's own version (which the change will overwrite in batch_crossings_), or the
-    // store's: a copy.
-    BF_ASSIGN_OR_RETURN(loaded, LoadCrossing(txn, id));
-    if (loaded) current = &*loaded;
-  }
+Result<SharedCrossing> Engine::LoadForChange(WriteTxn& txn, const Actor& actor,
+                                             const std::string& id,
+                                             std::optional<int64_t> expected_version) {
+  BF_ASSIGN_OR_RETURN(SharedCrossing current, LoadCrossing(txn, id));
   if (current == nullptr || !CanSee(actor, *current)) return CrossingNotFound(id);
   if (expected_version && *expected_version != current->version) {
     return Conflict("version_conflict",
@@ -599,10 +581,10 @@ Result<const Crossing*> Engine::FindForChange(WriteTxn& txn, const Actor& actor,
   return current;
 }
 
-Result<Crossing> Engine::Transition(WriteTxn& txn, const Actor& actor, const Crossing& current,
-                                    const CrossingEvent& event, Timestamp now,
-                                    CommandResult& result, json::object why,
-                                    EncodedCrossing* encoded) {
+Result<SharedCrossing> Engine::Transition(WriteTxn& txn, const Actor& actor,
+                                          const Crossing& current, const CrossingEvent& event,
+                                          Timestamp now, CommandResult& result, json::object why,
+                                          EncodedCrossing* encoded) {
   BF_ASSIGN_OR_RETURN(Crossing next, Decide(current, event, actor, now));
   BF_TRY(ApplyQueueRules(txn, actor, current, event, now, next, result));
   json::object body{{"type", CrossingEventName(event.type)},
@@ -611,41 +593,45 @@ Result<Crossing> Engine::Transition(WriteTxn& txn, const Actor& actor, const Cro
                     {"version", next.version},
                     {"data", event.data}};
   for (auto& kv : why) body[kv.key()] = std::move(kv.value());
-  BF_TRY(WriteChange(txn, actor, current, next, std::string(CrossingEventName(event.type)), body,
-                     now, result, encoded));
-  return next;
+  return WriteChange(txn, actor, current, std::move(next),
+                     std::string(CrossingEventName(event.type)), body, now, result, encoded);
 }
 
-Status Engine::WriteChange(WriteTxn& txn, const Actor& actor, const Crossing& current,
-                           const Crossing& next, std::string action, const json::object& body,
-                           Timestamp now, CommandResult& result, EncodedCrossing* encoded) {
-  BF_ASSERT(next.id == current.id && next.version == current.version + 1,
+Result<SharedCrossing> Engine::WriteChange(WriteTxn& txn, const Actor& actor,
+                                           const Crossing& current, Crossing next_version,
+                                           std::string action, const json::object& body,
+                                           Timestamp now, CommandResult& result,
+                                           EncodedCrossing* encoded) {
+  BF_ASSERT(next_version.id == current.id && next_version.version == current.version + 1,
             "a change moves a crossing one version on");
   // Without documents (see EngineOptions) only a caller that wants the view gets one encoded.
   const bool encode =
       options_.encode_crossing_documents || (encoded != nullptr && encoded->want_view);
-  std::string document = encode ? CrossingDocument(next) : std::string();
-  BF_TRY(txn.UpdateCrossing(next, document, current.version));
+  std::string document = encode ? CrossingDocument(next_version) : std::string();
+  auto next = std::make_shared<const Crossing>(std::move(next_version));
+  BF_TRY(txn.UpdateSharedCrossing(next, document, current.version));
   const std::string action_name = action;
-  BF_ASSIGN_OR_RETURN(AuditRecord record, txn.AppendAudit(Draft(actor, now, "crossing", next.id,
+  BF_ASSIGN_OR_RETURN(AuditRecord record, txn.AppendAudit(Draft(actor, now, "crossing", next->id,
                                                                 std::move(action), body)));
   result.records.push_back(std::move(record));
   // Later steps of this command and later commands of the batch see the new state (undone if
-  // the command fails), and so does the queue book.
-  auto previous = batch_crossings_.find(next.id);
-  batch_undo_.emplace_back(next.id, previous == batch_crossings_.end()
-                                        ? std::nullopt
-                                        : std::optional<Crossing>(previous->second));
-  batch_crossings_.insert_or_assign(next.id, next);
+  // the command fails), and so does the queue book. (The caller holds `current`, so replacing
+  // this batch's version of it here does not destroy it.)
+  auto [previous, inserted] = batch_crossings_.try_emplace(next->id, next);
+  if (inserted) {
+    batch_undo_.emplace_back(next->id, nullptr);
+  } else {
+    batch_undo_.emplace_back(next->id, std::exchange(previous->second, next));
+  }
   queue_->Upsert(next);
   queue_touched_ = true;
   result.changed.push_back(next);
-  BF_TRY(EmitPeerMessages(txn, current, next, action_name, now));
+  BF_TRY(EmitPeerMessages(txn, current, *next, action_name, now));
   if (encoded != nullptr) {
     if (encoded->want_view) encoded->view = json::parse(document).as_object();
     encoded->document = std::move(document);
   }
-  return {};
+  return next;
 }
 
 Status Engine::ApplyAddUser(WriteTxn& txn, const Actor& actor, const AddUser& cmd, Timestamp now,

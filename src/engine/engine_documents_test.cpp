@@ -52,7 +52,7 @@ std::string Describe(const Result<CommandResult>& r) {
   if (!r) return "error " + r.error().ToString();
   std::string out = fmt::format("status {}\n", r->status);
   if (r->crossing) out += "crossing " + EncodeCrossingText(*r->crossing) + "\n";
-  for (const Crossing& c : r->changed) out += "changed " + EncodeCrossingText(c) + "\n";
+  for (const SharedCrossing& c : r->changed) out += "changed " + EncodeCrossingText(*c) + "\n";
   for (const AuditRecord& a : r->records) {
     out += fmt::format("record {} {} {} {} {}\n", a.seq, a.action, a.subject_id, a.body, a.hash);
   }
@@ -104,7 +104,8 @@ TEST(EngineDocuments, WithoutDocumentsTheSameCrossingsAndAuditTrail) {
   for (int tick = 0; tick < 12; ++tick) {
     auto ticked = run(Actor::System(), QueueTick{});
     ASSERT_TRUE(ticked) << ticked.error().ToString();
-    for (const Crossing& c : ticked->changed) {
+    for (const SharedCrossing& called : ticked->changed) {
+      const Crossing& c = *called;
       if (c.state != CrossingState::kCalled) continue;
       ASSERT_TRUE(event(kCamera, c.id, CrossingEventType::kArriveAtGate));
       if (c.channel == Channel::kRed) {

@@ -249,7 +249,7 @@ Status Engine::ApplyPeerEffect(WriteTxn& txn, const Actor& actor, const ApplyPee
   // Loads a crossing the message is about: inbound ones announced by the counterpart, or our
   // outbound ones (receipts).
   auto load = [&](const std::string& id, bool inbound) -> Result<Crossing> {
-    BF_ASSIGN_OR_RETURN(std::optional<Crossing> c, LoadCrossing(txn, id));
+    BF_ASSIGN_OR_RETURN(SharedCrossing c, LoadCrossing(txn, id));
     bool ours =
         c && (inbound ? c->announced_by == config_.counterpart.node_id : IsOutbound(config_, *c));
     if (!ours) {
@@ -259,9 +259,7 @@ Status Engine::ApplyPeerEffect(WriteTxn& txn, const Actor& actor, const ApplyPee
     return *c;
   };
   auto event = [&](const Crossing& c, CrossingEventType t, json::object data) -> Status {
-    BF_ASSIGN_OR_RETURN(Crossing next,
-                        Transition(txn, actor, c, CrossingEvent{t, std::move(data)}, now, result));
-    (void)next;
+    BF_TRY(Transition(txn, actor, c, CrossingEvent{t, std::move(data)}, now, result));
     return {};
   };
 
@@ -281,7 +279,7 @@ Status Engine::ApplyPeerEffect(WriteTxn& txn, const Actor& actor, const ApplyPee
         return InvalidArgument("unknown_lane_class",
                                fmt::format("lane class {} is not configured here", d.lane_class));
       }
-      BF_ASSIGN_OR_RETURN(std::optional<Crossing> existing, LoadCrossing(txn, m.crossing_id));
+      BF_ASSIGN_OR_RETURN(SharedCrossing existing, LoadCrossing(txn, m.crossing_id));
       if (existing) {
         return Conflict("crossing_exists", fmt::format("crossing {} exists", m.crossing_id));
       }
@@ -298,17 +296,19 @@ Status Engine::ApplyPeerEffect(WriteTxn& txn, const Actor& actor, const ApplyPee
       c.updated_at = now;
       json::object view = CrossingView(c);
       std::string document = ToJsonText(view);
-      BF_TRY(txn.InsertCrossing(c, document));
+      auto announced = std::make_shared<const Crossing>(std::move(c));
+      BF_TRY(txn.InsertSharedCrossing(announced, document));
       json::object body{{"message_id", cmd.id},
                         {"counterpart_channel", m.channel},
                         {"counterpart_quarantine_inspection", m.quarantine_inspection},
                         {"crossing", std::move(view)}};
-      BF_ASSIGN_OR_RETURN(AuditRecord record,
-                          txn.AppendAudit(Draft(actor, now, "crossing", c.id, "announce", body)));
+      BF_ASSIGN_OR_RETURN(
+          AuditRecord record,
+          txn.AppendAudit(Draft(actor, now, "crossing", announced->id, "announce", body)));
       result.records.push_back(std::move(record));
-      batch_crossings_.insert_or_assign(c.id, c);
-      batch_undo_.emplace_back(c.id, std::nullopt);
-      result.changed.push_back(std::move(c));
+      batch_crossings_.insert_or_assign(announced->id, announced);
+      batch_undo_.emplace_back(announced->id, nullptr);
+      result.changed.push_back(std::move(announced));
       return {};
     }
     case MessageType::kInspectionResult: {
@@ -355,7 +355,9 @@ Status Engine::ApplyPeerEffect(WriteTxn& txn, const Actor& actor, const ApplyPee
                         {"recognition", why},
                         {"result", cmd.payload},
                         {"version", next.version}};
-      return WriteChange(txn, actor, c, next, "counterpart_inspection_result", body, now, result);
+      BF_TRY(WriteChange(txn, actor, c, std::move(next), "counterpart_inspection_result", body, now,
+                         result));
+      return {};
     }
     case MessageType::kReleaseNotice: {
       BF_ASSIGN_OR_RETURN(ReleaseNotice m, DecodeReleaseNotice(cmd.payload));

@@ -363,7 +363,7 @@ Status Engine::RecordReplan(WriteTxn& txn, const Actor& actor, Timestamp now, st
   for (const auto& [key, plan] : after) {
     for (const auto& call : plan.calls) {
       if (call.reason != "booking_moved") continue;
-      BF_ASSIGN_OR_RETURN(std::optional<Crossing> current, LoadCrossing(txn, call.crossing_id));
+      BF_ASSIGN_OR_RETURN(SharedCrossing current, LoadCrossing(txn, call.crossing_id));
       if (!current || !current->queue.booked_bucket ||
           *current->queue.booked_bucket == call.bucket) {
         continue;
@@ -378,7 +378,8 @@ Status Engine::RecordReplan(WriteTxn& txn, const Actor& actor, Timestamp now, st
                          {"version", next.version},
                          {"cause", cause},
                          {"replan_seq", replan_seq}};
-      BF_TRY(WriteChange(txn, actor, *current, next, "booking_moved", moved, now, result));
+      BF_TRY(
+          WriteChange(txn, actor, *current, std::move(next), "booking_moved", moved, now, result));
     }
   }
   return {};
@@ -448,8 +449,8 @@ Result<int> Engine::CallFromPlan(WriteTxn& txn, const Actor& actor, std::string_
   for (const auto& call : calls) {
     if (called >= max_calls) break;
     if (queue_->StateOf(call.crossing_id) != CrossingState::kInYard) continue;  // booked, not here
-    BF_ASSIGN_OR_RETURN(std::optional<Crossing> current, LoadCrossing(txn, call.crossing_id));
-    BF_ASSERT(current.has_value(), "a crossing of the queue book is in the store");
+    BF_ASSIGN_OR_RETURN(SharedCrossing current, LoadCrossing(txn, call.crossing_id));
+    BF_ASSERT(current != nullptr, "a crossing of the queue book is in the store");
     if (policy.empty()) {
       policy = queue_->policy();
       planned_bucket = FormatUtc(call.bucket);
@@ -485,7 +486,7 @@ Status Engine::ApplyCallNext(WriteTxn& txn, const Actor& actor, const CallNext& 
                     fmt::format("no truck in the yard is planned for {} {} in this bucket",
                                 cmd.direction, cmd.lane_class));
   }
-  const Crossing& c = result.changed.back();
+  const Crossing& c = *result.changed.back();
   result.status = 200;
   result.body = json::object{
       {"called", c.id}, {"reason", c.queue.call_reason}, {"crossing", CrossingView(c)}};
@@ -497,7 +498,7 @@ Status Engine::ApplyQueueTick(WriteTxn& txn, const Actor& actor, Timestamp now,
   BF_TRY(RequireRole(actor, {Role::kSystem}, "run the queue timer"));
   json::array requeued, lapsed, called;
   for (const std::string& id : queue_->MissedCalls(now)) {
-    BF_ASSIGN_OR_RETURN(std::optional<Crossing> current, LoadCrossing(txn, id));
+    BF_ASSIGN_OR_RETURN(SharedCrossing current, LoadCrossing(txn, id));
     if (!current) continue;
     CrossingEvent event{CrossingEventType::kRequeue,
                         json::object{{"note", "did not reach the gate within the call window"}}};
@@ -506,7 +507,7 @@ Status Engine::ApplyQueueTick(WriteTxn& txn, const Actor& actor, Timestamp now,
     requeued.push_back(json::value(id));
   }
   for (const std::string& id : queue_->LapsedBookings(now)) {
-    BF_ASSIGN_OR_RETURN(std::optional<Crossing> current, LoadCrossing(txn, id));
+    BF_ASSIGN_OR_RETURN(SharedCrossing current, LoadCrossing(txn, id));
     if (!current) continue;
     CrossingEvent event{CrossingEventType::kCancelBooking,
                         json::object{{"reason", "no-show: the truck did not arrive for its slot"}}};
@@ -521,8 +522,8 @@ Status Engine::ApplyQueueTick(WriteTxn& txn, const Actor& actor, Timestamp now,
         BF_ASSIGN_OR_RETURN(int n, CallFromPlan(txn, actor, d.id, lane_class, now,
                                                 CallRoom(d.id, lane_class, now), result));
         for (size_t i = before; i < result.changed.size() && n > 0; ++i) {
-          called.push_back(json::object{{"crossing_id", result.changed[i].id},
-                                        {"reason", result.changed[i].queue.call_reason}});
+          called.push_back(json::object{{"crossing_id", result.changed[i]->id},
+                                        {"reason", result.changed[i]->queue.call_reason}});
         }
       }
     }
@@ -558,8 +559,8 @@ Status Engine::ApplyPlateRead(WriteTxn& txn, const Actor& actor, const SubmitPla
   std::string outcome(PlateMatchOutcomeName(match.outcome));
   std::string reason = match.reason;
   if (match.outcome == PlateMatchOutcome::kMatched) {
-    BF_ASSIGN_OR_RETURN(std::optional<Crossing> current, LoadCrossing(txn, match.crossing_id));
-    BF_ASSERT(current.has_value(), "a crossing of the queue book is in the store");
+    BF_ASSIGN_OR_RETURN(SharedCrossing current, LoadCrossing(txn, match.crossing_id));
+    BF_ASSERT(current != nullptr, "a crossing of the queue book is in the store");
     CrossingEvent event{type, json::object{{"plate_read", cmd.text}, {"camera", cmd.camera}}};
     auto moved = Transition(txn, actor, *current, event, now, result,
                             json::object{{"match", match.reason}, {"confidence", cmd.confidence}});
@@ -567,9 +568,9 @@ Status Engine::ApplyPlateRead(WriteTxn& txn, const Actor& actor, const SubmitPla
       result.status = 200;
       result.body = json::object{{"outcome", "matched"},
                                  {"reason", match.reason},
-                                 {"crossing_id", moved->id},
-                                 {"crossing", CrossingView(*moved)}};
-      result.crossing = *moved;
+                                 {"crossing_id", (*moved)->id},
+                                 {"crossing", CrossingView(**moved)}};
+      result.crossing = std::move(*moved);
       return {};
     }
     if (moved.error().kind == ErrorKind::kInternal ||
@@ -612,17 +613,18 @@ Status Engine::ApplyResolvePlateRead(WriteTxn& txn, const Actor& actor, const Re
   }
   json::object body{{"read_id", read->id}, {"text", read->text}, {"note", cmd.note}};
   if (!cmd.crossing_id.empty()) {
-    BF_ASSIGN_OR_RETURN(std::optional<Crossing> current, LoadCrossing(txn, cmd.crossing_id));
+    BF_ASSIGN_OR_RETURN(SharedCrossing current, LoadCrossing(txn, cmd.crossing_id));
     if (!current) return CrossingNotFound(cmd.crossing_id);
     CrossingEventType type =
         read->location == "gate" ? CrossingEventType::kArriveAtGate : CrossingEventType::kEnterYard;
     CrossingEvent event{type, json::object{{"plate_read", read->text},
                                            {"camera", read->camera},
                                            {"note", "confirmed by an operator"}}};
-    BF_ASSIGN_OR_RETURN(Crossing moved, Transition(txn, actor, *current, event, now, result,
-                                                   json::object{{"plate_read_id", read->id}}));
-    body["crossing_id"] = moved.id;
-    result.crossing = moved;
+    BF_ASSIGN_OR_RETURN(SharedCrossing moved,
+                        Transition(txn, actor, *current, event, now, result,
+                                   json::object{{"plate_read_id", read->id}}));
+    body["crossing_id"] = moved->id;
+    result.crossing = std::move(moved);
   } else {
     body["dismissed"] = true;
   }
@@ -641,7 +643,7 @@ Status Engine::ApplyResolvePlateRead(WriteTxn& txn, const Actor& actor, const Re
 Status Engine::ApplyUpdateDriver(WriteTxn& txn, const Actor& actor, const UpdateDriver& cmd,
                                  Timestamp now, CommandResult& result) {
   BF_TRY(RequireRole(actor, {Role::kForwarder, Role::kGateOperator}, "edit the driver"));
-  BF_ASSIGN_OR_RETURN(std::optional<Crossing> current,
+  BF_ASSIGN_OR_RETURN(SharedCrossing current,
                       LoadForChange(txn, actor, cmd.crossing_id, cmd.expected_version));
   switch (current->state) {
     case CrossingState::kDeclared:
@@ -661,19 +663,21 @@ Status Engine::ApplyUpdateDriver(WriteTxn& txn, const Actor& actor, const Update
   next.version = current->version + 1;
   next.updated_at = now;
   EncodedCrossing encoded;
-  BF_TRY(WriteChange(
-      txn, actor, *current, next, "edit_driver",
-      json::object{{"type", "edit_driver"},
-                   {"version", next.version},
-                   {"driver", json::object{{"name", cmd.driver.name},
-                                           {"document_number", cmd.driver.document_number},
-                                           {"nationality", cmd.driver.nationality},
-                                           {"phone", cmd.driver.phone}}}},
-      now, result, &encoded));
+  BF_ASSIGN_OR_RETURN(
+      SharedCrossing changed,
+      WriteChange(
+          txn, actor, *current, std::move(next), "edit_driver",
+          json::object{{"type", "edit_driver"},
+                       {"version", next.version},
+                       {"driver", json::object{{"name", cmd.driver.name},
+                                               {"document_number", cmd.driver.document_number},
+                                               {"nationality", cmd.driver.nationality},
+                                               {"phone", cmd.driver.phone}}}},
+          now, result, &encoded));
   json::object view = std::move(encoded.view);
   result.status = 200;
   result.body = json::object{{"crossing", std::move(view)}};
-  result.crossing = std::move(next);
+  result.crossing = std::move(changed);
   return {};
 }
 

@@ -872,8 +872,9 @@ Status Engine::AssessByRules(WriteTxn& txn, Timestamp now, CommandResult& result
   EncodedCrossing encoded;
   encoded.want_view = false;
   BF_ASSIGN_OR_RETURN(
-      Crossing next, Transition(txn, Actor::System(), current, event, now, result,
-                                json::object{{"assessment", std::move(why_assessment)}}, &encoded));
+      SharedCrossing next,
+      Transition(txn, Actor::System(), current, event, now, result,
+                 json::object{{"assessment", std::move(why_assessment)}}, &encoded));
   result.body_text = std::move(encoded.document);
   result.crossing = std::move(next);
   return {};
@@ -913,7 +914,7 @@ Status Engine::ApplyRecordFinding(WriteTxn& txn, const Actor& actor, const Recor
     return InvalidArgument("invalid_value", "kind must be one of: weighbridge, document, seal",
                            "kind");
   }
-  BF_ASSIGN_OR_RETURN(std::optional<Crossing> current,
+  BF_ASSIGN_OR_RETURN(SharedCrossing current,
                       LoadForChange(txn, actor, cmd.crossing_id, cmd.expected_version));
   switch (current->state) {
     case CrossingState::kAssessed:
@@ -990,19 +991,21 @@ Status Engine::ApplyRecordFinding(WriteTxn& txn, const Actor& actor, const Recor
   finding_body["version"] = next.version;
   finding_body["reassessed"] = reassessment.has_value();
   EncodedCrossing encoded;
-  BF_TRY(WriteChange(txn, actor, *current, next, "finding", finding_body, now, result, &encoded));
+  BF_ASSIGN_OR_RETURN(SharedCrossing changed,
+                      WriteChange(txn, actor, *current, std::move(next), "finding", finding_body,
+                                  now, result, &encoded));
   json::object view = std::move(encoded.view);
   if (reassessment) {
     BF_ASSIGN_OR_RETURN(AuditRecord again,
-                        txn.AppendAudit(Draft(Actor::System(), now, "crossing", next.id, "reassess",
-                                              *reassessment)));
+                        txn.AppendAudit(Draft(Actor::System(), now, "crossing", changed->id,
+                                              "reassess", *reassessment)));
     result.records.push_back(std::move(again));
   }
   result.status = 200;
   result.body = json::object{{"finding", std::move(finding)},
                              {"reassessed", reassessment.has_value()},
                              {"crossing", std::move(view)}};
-  result.crossing = std::move(next);
+  result.crossing = std::move(changed);
   return {};
 }
 

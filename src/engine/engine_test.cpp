@@ -389,6 +389,35 @@ TEST_P(EngineTest, DeclareAndEvents) {
   ExpectChainIntact(3);
 }
 
+// A change makes one shared version of the crossing (engine/shared_crossing.h): the result's
+// crossing is the last of its changed crossings, the very same object, and no later change
+// alters it (each change makes a new version; the store, the caches and earlier results keep
+// theirs).
+TEST_P(EngineTest, AChangeIsOneSharedVersionThatLaterChangesLeaveAlone) {
+  CommandResult declared = MustRun(Declare(kFwdA, NextKey()));
+  ASSERT_NE(declared.crossing, nullptr);
+  ASSERT_EQ(declared.changed.size(), 1u);
+  EXPECT_EQ(declared.crossing.get(), declared.changed.back().get());
+  const std::string id = declared.crossing->id;
+  CommandResult assessed = MustRun(
+      Event(kCustoms, NextKey(), id, CrossingEventType::kAssess, R"({"channel": "green"})"));
+  ASSERT_NE(assessed.crossing, nullptr);
+  ASSERT_EQ(assessed.changed.size(), 1u);
+  EXPECT_EQ(assessed.crossing.get(), assessed.changed.back().get());
+  CommandResult booked = MustRun(Event(kFwdA, NextKey(), id, CrossingEventType::kBook));
+  ASSERT_NE(booked.crossing, nullptr);
+  EXPECT_EQ(declared.crossing->version, 1);
+  EXPECT_EQ(declared.crossing->state, CrossingState::kDeclared);
+  EXPECT_EQ(assessed.crossing->version, 2);
+  EXPECT_EQ(assessed.crossing->state, CrossingState::kAssessed);
+  EXPECT_EQ(booked.crossing->version, 3);
+  EXPECT_EQ(booked.crossing->state, CrossingState::kBooked);
+  Crossing stored = Stored(id);
+  EXPECT_EQ(stored.version, 3);
+  EXPECT_EQ(stored.state, CrossingState::kBooked);
+  EXPECT_EQ(stored.queue, booked.crossing->queue);
+}
+
 // The writer's crossing cache is bounded (least recently used out): with room for two crossings
 // and five in play, events keep evicting and reloading them, and every decision still starts
 // from the latest committed version.

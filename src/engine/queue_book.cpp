@@ -415,7 +415,7 @@ std::string QueueBook::LaneKey(std::string_view direction, std::string_view lane
 }
 
 Status QueueBook::Load(Store& store) {
-  std::unordered_map<std::string, Crossing> crossings;
+  std::unordered_map<std::string, SharedCrossing> crossings;
   for (CrossingState state :
        {CrossingState::kAssessed, CrossingState::kBooked, CrossingState::kInYard,
         CrossingState::kCalled, CrossingState::kAtGate, CrossingState::kInspecting,
@@ -427,7 +427,7 @@ Status QueueBook::Load(Store& store) {
       BF_ASSIGN_OR_RETURN(CrossingPage page, store.ListCrossings(filter));
       for (auto& c : page.items) {
         std::string id = c.id;
-        crossings.emplace(std::move(id), std::move(c));
+        crossings.emplace(std::move(id), std::make_shared<const Crossing>(std::move(c)));
       }
       if (page.next_cursor.empty()) break;
       filter.after = page.next_cursor;
@@ -505,9 +505,9 @@ Status QueueBook::Load(Store& store) {
   ClearIndexes();
   max_ticket_ = 0;
   for (auto& [id, c] : crossings) {
-    by_plate_.emplace(c.declaration.vehicle.plate.canonical, id);
-    max_ticket_ = std::max(max_ticket_, c.queue.ticket);
-    IndexCrossing(c, +1);
+    by_plate_.emplace(c->declaration.vehicle.plate.canonical, id);
+    max_ticket_ = std::max(max_ticket_, c->queue.ticket);
+    IndexCrossing(*c, +1);
   }
   ban_lifted_ = std::move(lifts);
   capacity_ = std::make_shared<CapacityPlan>(config_, changes);
@@ -525,7 +525,8 @@ Status QueueBook::Load(Store& store) {
   return {};
 }
 
-void QueueBook::Upsert(const Crossing& c) {
+void QueueBook::Upsert(const SharedCrossing& shared) {
+  const Crossing& c = *shared;
   std::lock_guard lock(mu_);
   const uint64_t version_before =
       Lane(c.declaration.direction, c.declaration.lane_class).queued_version;
@@ -535,13 +536,13 @@ void QueueBook::Upsert(const Crossing& c) {
   // A truck called from its lane's queue: as it was queued (TakeCallOnKeptPlan).
   std::optional<QueueTruck> called_from_queue;
   if (it != crossings_.end() && c.state == CrossingState::kCalled && c.queue.called_at &&
-      it->second.state == CrossingState::kInYard &&
-      it->second.declaration.direction == c.declaration.direction &&
-      it->second.declaration.lane_class == c.declaration.lane_class) {
-    called_from_queue = TruckFor(it->second);
+      it->second->state == CrossingState::kInYard &&
+      it->second->declaration.direction == c.declaration.direction &&
+      it->second->declaration.lane_class == c.declaration.lane_class) {
+    called_from_queue = TruckFor(*it->second);
   }
   if (it != crossings_.end()) {
-    const std::string& old_plate = it->second.declaration.vehicle.plate.canonical;
+    const std::string& old_plate = it->second->declaration.vehicle.plate.canonical;
     if (!in_book || old_plate != plate) {
       auto range = by_plate_.equal_range(old_plate);
       for (auto p = range.first; p != range.second; ++p) {
@@ -552,14 +553,14 @@ void QueueBook::Upsert(const Crossing& c) {
       }
       if (in_book) by_plate_.emplace(plate, c.id);
     }
-    IndexCrossing(it->second, -1);
+    IndexCrossing(*it->second, -1);
     if (in_book) {
-      it->second = c;  // in place: most changes of a crossing keep it in the book
+      it->second = shared;  // in place: most changes of a crossing keep it in the book
     } else {
       crossings_.erase(it);
     }
   } else if (in_book) {
-    crossings_.emplace(c.id, c);
+    crossings_.emplace(c.id, shared);
     by_plate_.emplace(plate, c.id);
   }
   if (in_book) {
@@ -689,14 +690,14 @@ std::optional<Crossing> QueueBook::Find(const std::string& id) const {
   std::lock_guard lock(mu_);
   auto it = crossings_.find(id);
   if (it == crossings_.end()) return std::nullopt;
-  return it->second;
+  return *it->second;
 }
 
 std::optional<CrossingState> QueueBook::StateOf(const std::string& id) const {
   std::lock_guard lock(mu_);
   auto it = crossings_.find(id);
   if (it == crossings_.end()) return std::nullopt;
-  return it->second.state;
+  return it->second->state;
 }
 
 std::optional<QueueBan> QueueBook::BanFor(const std::string& plate, Timestamp now) const {
@@ -764,7 +765,7 @@ std::optional<std::string> QueueBook::OtherWithPlate(const std::string& plate,
   auto range = by_plate_.equal_range(plate);
   for (auto it = range.first; it != range.second; ++it) {
     if (it->second == except_id) continue;
-    const Crossing& c = crossings_.at(it->second);
+    const Crossing& c = *crossings_.at(it->second);
     if (c.state != CrossingState::kAssessed) return it->second;
   }
   return std::nullopt;
@@ -775,8 +776,8 @@ int QueueBook::OpenBookings(const std::string& company_id, const std::string& ex
   auto it = company_bookings_.find(company_id);
   int n = it == company_bookings_.end() ? 0 : it->second;
   auto except = crossings_.find(except_id);
-  if (except != crossings_.end() && except->second.company_id == company_id &&
-      HoldsBooking(except->second)) {
+  if (except != crossings_.end() && except->second->company_id == company_id &&
+      HoldsBooking(*except->second)) {
     --n;
   }
   return n;
@@ -788,10 +789,10 @@ int QueueBook::BookingsIn(std::string_view direction, std::string_view lane_clas
   auto it = bucket_bookings_.find(BucketKey(direction, lane_class, bucket));
   int n = it == bucket_bookings_.end() ? 0 : it->second;
   auto except = crossings_.find(except_id);
-  if (except != crossings_.end() && HoldsBooking(except->second) &&
-      except->second.queue.booked_bucket == bucket &&
-      except->second.declaration.direction == direction &&
-      except->second.declaration.lane_class == lane_class) {
+  if (except != crossings_.end() && HoldsBooking(*except->second) &&
+      except->second->queue.booked_bucket == bucket &&
+      except->second->declaration.direction == direction &&
+      except->second->declaration.lane_class == lane_class) {
     --n;
   }
   return n;
@@ -821,7 +822,7 @@ std::vector<ExpectedPlate> QueueBook::ExpectedAt(std::string_view location) cons
   std::vector<ExpectedPlate> out;
   out.reserve(ids.size());
   for (const std::string& id : ids) {  // in id order
-    out.push_back(ExpectedPlate{id, crossings_.at(id).declaration.vehicle.plate.canonical});
+    out.push_back(ExpectedPlate{id, crossings_.at(id)->declaration.vehicle.plate.canonical});
   }
   return out;
 }
@@ -902,9 +903,10 @@ std::shared_ptr<LanePlan> QueueBook::JoinKeptPlanLocked(std::string_view directi
   // The crossing must not be in the queue yet (a booked truck entering the yard is), and join
   // behind every queued truck as a live truck (PlanJoining checks).
   if (auto it = crossings_.find(truck.crossing_id);
-      it != crossings_.end() && it->second.declaration.direction == direction &&
-      it->second.declaration.lane_class == lane_class &&
-      (it->second.state == CrossingState::kBooked || it->second.state == CrossingState::kInYard)) {
+      it != crossings_.end() && it->second->declaration.direction == direction &&
+      it->second->declaration.lane_class == lane_class &&
+      (it->second->state == CrossingState::kBooked ||
+       it->second->state == CrossingState::kInYard)) {
     return nullptr;
   }
   const PlanRequest& request = RequestLocked(direction, lane_class, now);
@@ -984,11 +986,12 @@ LanePlan QueueBook::PlanLocked(std::string_view direction, std::string_view lane
     joining = TruckFor(*extra);
   }
   const Crossing* own = nullptr;
-  if (auto it = crossings_.find(extra->id);
-      it != crossings_.end() && it->second.declaration.direction == direction &&
-      it->second.declaration.lane_class == lane_class &&
-      (it->second.state == CrossingState::kBooked || it->second.state == CrossingState::kInYard)) {
-    own = &it->second;
+  if (auto it = crossings_.find(extra->id); it != crossings_.end() &&
+                                            it->second->declaration.direction == direction &&
+                                            it->second->declaration.lane_class == lane_class &&
+                                            (it->second->state == CrossingState::kBooked ||
+                                             it->second->state == CrossingState::kInYard)) {
+    own = it->second.get();
   }
   ExtraTruckInQueue in_queue(request.trucks, own, std::move(joining));
   return PlanLane(*capacity_, Policy(), request,

@@ -25,6 +25,7 @@
 
 #include <borderflow/domain/crossing.h>
 #include <borderflow/domain/gate_config.h>
+#include <borderflow/engine/shared_crossing.h>
 #include <borderflow/engine/store.h>
 #include <borderflow/queue/capacity.h>
 #include <borderflow/queue/planner.h>
@@ -137,7 +138,9 @@ class QueueBook {
   Status Load(Store& store);
 
   // --- Changes (writer only) ----------------------------------------------------------------
-  void Upsert(const Crossing& c);
+  // Keeps `c` itself (the engine's shared version), not a copy.
+  void Upsert(const SharedCrossing& c);
+  void Upsert(const Crossing& c) { Upsert(std::make_shared<const Crossing>(c)); }
   void AddCapacityChange(const CapacityChange& change);
   void PutBan(const QueueBan& ban);
   // Lifts the ban at `at`; strikes before it no longer count.
@@ -312,8 +315,8 @@ class QueueBook {
 
   const GateConfig config_;
   mutable std::mutex mu_;
-  std::unordered_map<std::string, Crossing> crossings_;
-  std::multimap<std::string, std::string> by_plate_;  // canonical plate -> crossing id
+  std::unordered_map<std::string, SharedCrossing> crossings_;  // never null
+  std::multimap<std::string, std::string> by_plate_;           // canonical plate -> crossing id
   std::vector<CapacityChange> changes_;
   std::shared_ptr<const CapacityPlan> capacity_;
   std::unordered_map<std::string, int> company_bookings_;  // company -> open bookings

@@ -487,7 +487,8 @@ void Twin::OnTick() {
   ++result_.queue_ticks;
   auto r = Exec(Actor::System(), QueueTick{});
   if (r) {
-    for (const Crossing& c : r->changed) {
+    for (const SharedCrossing& changed : r->changed) {
+      const Crossing& c = *changed;
       auto it = by_crossing_.find(c.id);
       if (it == by_crossing_.end()) continue;
       Truck& t = trucks_[it->second];

@@ -15,6 +15,7 @@
 #include <borderflow/domain/crossing.h>
 #include <borderflow/domain/lifecycle.h>
 #include <borderflow/domain/role.h>
+#include <borderflow/engine/shared_crossing.h>
 #include <borderflow/queue/capacity.h>
 
 namespace borderflow {
@@ -218,8 +219,9 @@ struct CommandResult {
   std::string body_text;  // the document serialised once (what the API sends and replays)
   bool replayed = false;  // true when this is the stored first result of a retry
   std::vector<AuditRecord> records;  // what this command appended (empty when replayed)
-  std::optional<Crossing> crossing;  // the crossing after a crossing command (not on replays)
-  std::vector<Crossing> changed;     // every crossing the command changed, in order
+  // The crossing after a crossing command (null on replays and for other commands).
+  SharedCrossing crossing;
+  std::vector<SharedCrossing> changed;  // every crossing the command changed, in order
 
   // The response document: `body`, or body_text parsed when only the text was written.
   boost::json::object Json() const;

@@ -207,15 +207,20 @@ class Engine {
     boost::json::object view;  // the document as a tree, when wanted
     std::string document;      // what is stored and audited
   };
-  Result<Crossing> Transition(WriteTxn& txn, const Actor& actor, const Crossing& current,
-                              const CrossingEvent& event, Timestamp now, CommandResult& result,
-                              boost::json::object why = {}, EncodedCrossing* encoded = nullptr);
+  // Returns the new version (also the last of result.changed).
+  Result<SharedCrossing> Transition(WriteTxn& txn, const Actor& actor, const Crossing& current,
+                                    const CrossingEvent& event, Timestamp now,
+                                    CommandResult& result, boost::json::object why = {},
+                                    EncodedCrossing* encoded = nullptr);
   // Writes `next` (one version after `current`) with one audit record `action` about the
   // crossing, and makes it visible to the rest of the command, to later commands of the batch
   // (undone if this command fails) and to the queue book. Every change of a crossing goes here.
-  Status WriteChange(WriteTxn& txn, const Actor& actor, const Crossing& current,
-                     const Crossing& next, std::string action, const boost::json::object& body,
-                     Timestamp now, CommandResult& result, EncodedCrossing* encoded = nullptr);
+  // `next` becomes the one shared version (see shared_crossing.h) that all of those hold; it is
+  // returned (and is the last of result.changed).
+  Result<SharedCrossing> WriteChange(WriteTxn& txn, const Actor& actor, const Crossing& current,
+                                     Crossing next, std::string action,
+                                     const boost::json::object& body, Timestamp now,
+                                     CommandResult& result, EncodedCrossing* encoded = nullptr);
   // Queue rules of one transition: checks (booking limits, bans, yard space, free lanes) and
   // the crossing's QueueInfo; strikes and counters are written to `txn`.
   Status ApplyQueueRules(WriteTxn& txn, const Actor& actor, const Crossing& current,
@@ -274,19 +279,9 @@ class Engine {
                    const boost::json::object& body, Timestamp now);
   // The crossing `id` for a change by `actor`: not found (or out of scope) is
   // "crossing_not_found", a stale `expected_version` is "version_conflict"; the result is never
-  // empty.
-  Result<std::optional<Crossing>> LoadForChange(WriteTxn& txn, const Actor& actor,
-                                                const std::string& id,
-                                                std::optional<int64_t> expected_version);
-
-  // The same without a copy when the committed cache holds the crossing: the result points
-  // into the cache, which no command changes (CommitBatch and CatchUp do, between commands), so
-  // it stays valid and unchanged until the command ends. Otherwise (this batch's own version,
-  // which a change overwrites, or the store's) the crossing is copied into `loaded` and the
-  // result points there.
-  Result<const Crossing*> FindForChange(WriteTxn& txn, const Actor& actor, const std::string& id,
-                                        std::optional<int64_t> expected_version,
-                                        std::optional<Crossing>& loaded);
+  // null.
+  Result<SharedCrossing> LoadForChange(WriteTxn& txn, const Actor& actor, const std::string& id,
+                                       std::optional<int64_t> expected_version);
 
   void CommitBatch(std::vector<Pending>& batch);
   // First step of every batch: takes the store's write lock and, when another process sharing
@@ -294,8 +289,8 @@ class Engine {
   // crossings, the queue book, the rules) up to date with what it wrote.
   Status CatchUp(WriteTxn& txn);
   // The crossing as of the running transaction: this batch's own updates first, then the cache
-  // of committed crossings, then the store.
-  Result<std::optional<Crossing>> LoadCrossing(WriteTxn& txn, const std::string& id);
+  // of committed crossings, then the store. Null when there is none.
+  Result<SharedCrossing> LoadCrossing(WriteTxn& txn, const std::string& id);
 
   GateConfig config_;
   std::shared_ptr<const HsNomenclature> hs_;
@@ -309,9 +304,9 @@ class Engine {
   std::mutex inline_mu_;  // serialises CommitBatch when there is no writer thread
   // Used only inside CommitBatch (the writer thread, or under inline_mu_).
   std::unique_ptr<CrossingCache> committed_crossings_;  // bounded, least recently used out
-  std::unordered_map<std::string, Crossing> batch_crossings_;
-  // What the running command replaced in batch_crossings_ (restored if it fails).
-  std::vector<std::pair<std::string, std::optional<Crossing>>> batch_undo_;
+  std::unordered_map<std::string, SharedCrossing> batch_crossings_;
+  // What the running command replaced in batch_crossings_ (restored if it fails; null: none).
+  std::vector<std::pair<std::string, SharedCrossing>> batch_undo_;
   std::unique_ptr<QueueBook> queue_;
   // Set when a command failed after changing the queue book, or a transaction failed: the book
   // is reloaded from the store after the batch.

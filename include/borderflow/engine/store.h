@@ -18,6 +18,7 @@
 #include <borderflow/core/json.h>
 #include <borderflow/domain/crossing.h>
 #include <borderflow/domain/crossing_json.h>
+#include <borderflow/engine/shared_crossing.h>
 
 namespace borderflow {
 
@@ -82,6 +83,15 @@ class WriteTxn {
   // Errors: conflict "version_conflict", not_found "crossing_not_found".
   virtual Status UpdateCrossing(const Crossing& crossing, std::string_view document,
                                 int64_t expected_version) = 0;
+  // The same with the engine's shared version of the crossing (see shared_crossing.h): a store
+  // that keeps crossings decoded keeps this object instead of a copy. By default, as above.
+  virtual Status InsertSharedCrossing(const SharedCrossing& crossing, std::string_view document) {
+    return InsertCrossing(*crossing, document);
+  }
+  virtual Status UpdateSharedCrossing(const SharedCrossing& crossing, std::string_view document,
+                                      int64_t expected_version) {
+    return UpdateCrossing(*crossing, document, expected_version);
+  }
   // The same, encoding the document here.
   Status InsertCrossing(const Crossing& crossing) {
     return InsertCrossing(crossing, ToJsonText(EncodeCrossing(crossing)));

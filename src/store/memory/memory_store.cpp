@@ -8,6 +8,7 @@
 #include <functional>
 #include <iterator>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <set>
@@ -117,11 +118,13 @@ void OverlayNested(ByName<ByName<V>>& below, ByName<ByName<V>>& above) {
   above.clear();
 }
 
-// A crossing as the engine wrote it. Its JSON document is not kept: nothing reads it back
-// from this store (reads return the Crossing itself, see memory_store.h), and a season of the
-// twin would otherwise copy and keep one document per command.
+// A crossing as the engine wrote it: the engine's shared version when it gives one
+// (InsertSharedCrossing, UpdateSharedCrossing), so that a change is not copied once more here.
+// Its JSON document is not kept: nothing reads it back from this store (reads return the
+// Crossing itself, see memory_store.h), and a season of the twin would otherwise copy and keep
+// one document per command.
 struct StoredCrossing {
-  Crossing crossing;
+  SharedCrossing crossing;  // never null
 };
 
 // The tables that the write transaction reads, the same shape in a layer and committed.
@@ -378,9 +381,9 @@ struct Committed : Tables {
       if (it == crossings.end()) {
         it = crossings.emplace(id, std::move(entry)).first;
         ids.insert(ids.end(), IndexedId(it->first));
-        Reindex(it->first, nullptr, &it->second.crossing);
+        Reindex(it->first, nullptr, it->second.crossing.get());
       } else {
-        Reindex(it->first, &it->second.crossing, &entry.crossing);
+        Reindex(it->first, it->second.crossing.get(), entry.crossing.get());
         it->second = std::move(entry);
       }
     }
@@ -456,33 +459,45 @@ class MemoryWriteTxn final : public WriteTxn {
   Result<std::optional<Crossing>> GetCrossing(std::string_view id) override {
     const StoredCrossing* c = NewestCrossing(id);
     if (!c) return std::optional<Crossing>();
-    return std::optional<Crossing>(c->crossing);
+    return std::optional<Crossing>(*c->crossing);
   }
 
   using WriteTxn::InsertCrossing;
   using WriteTxn::UpdateCrossing;
 
-  Status InsertCrossing(const Crossing& c, std::string_view /*document*/) override {
+  Status InsertCrossing(const Crossing& c, std::string_view document) override {
+    return InsertSharedCrossing(std::make_shared<const Crossing>(c), document);
+  }
+
+  Status UpdateCrossing(const Crossing& c, std::string_view document,
+                        int64_t expected_version) override {
+    return UpdateSharedCrossing(std::make_shared<const Crossing>(c), document, expected_version);
+  }
+
+  Status InsertSharedCrossing(const SharedCrossing& shared,
+                              std::string_view /*document*/) override {
+    const Crossing& c = *shared;
     if (NewestCrossing(c.id)) {
       return Conflict("crossing_exists", fmt::format("crossing '{}' already exists", c.id));
     }
-    fn_.crossings.insert_or_assign(c.id, StoredCrossing{c});
+    fn_.crossings.insert_or_assign(c.id, StoredCrossing{shared});
     return {};
   }
 
-  Status UpdateCrossing(const Crossing& c, std::string_view /*document*/,
-                        int64_t expected_version) override {
+  Status UpdateSharedCrossing(const SharedCrossing& shared, std::string_view /*document*/,
+                              int64_t expected_version) override {
+    const Crossing& c = *shared;
     const StoredCrossing* stored = NewestCrossing(c.id);
     if (!stored) {
       return NotFound("crossing_not_found", fmt::format("crossing '{}' does not exist", c.id));
     }
-    if (stored->crossing.version != expected_version) {
+    if (stored->crossing->version != expected_version) {
       return Conflict("version_conflict",
                       fmt::format("crossing '{}' was changed concurrently: expected version {}, "
                                   "stored version {}",
-                                  c.id, expected_version, stored->crossing.version));
+                                  c.id, expected_version, stored->crossing->version));
     }
-    fn_.crossings.insert_or_assign(c.id, StoredCrossing{c});
+    fn_.crossings.insert_or_assign(c.id, StoredCrossing{shared});
     return {};
   }
 
@@ -687,7 +702,7 @@ Result<std::optional<Crossing>> MemoryStore::GetCrossing(std::string_view id) {
   std::shared_lock lock(impl_->mu);
   const StoredCrossing* c = Find(impl_->data.crossings, id);
   if (!c) return std::optional<Crossing>();
-  return std::optional<Crossing>(c->crossing);
+  return std::optional<Crossing>(*c->crossing);
 }
 
 Result<CrossingPage> MemoryStore::ListCrossings(const CrossingFilter& filter) {
@@ -708,7 +723,7 @@ Result<CrossingPage> MemoryStore::ListCrossings(const CrossingFilter& filter) {
   std::vector<const Crossing*> hits;  // one more than a page tells whether another follows
   if (ids) {
     for (auto it = ids->upper_bound(IndexedId(filter.after)); it != ids->end(); ++it) {
-      const Crossing& c = data.crossings.find(it->id)->second.crossing;
+      const Crossing& c = *data.crossings.find(it->id)->second.crossing;
       if (Matches(filter, c)) hits.push_back(&c);
       if (hits.size() > limit) break;
     }
