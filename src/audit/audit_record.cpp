@@ -1,5 +1,6 @@
 #include <algorithm>
 #include <charconv>
+#include <limits>
 #include <memory>
 #include <string_view>
 
@@ -92,11 +93,21 @@ Result<AuditVerification> VerifyAuditChain(
     v.head_hash = last_seq == 0 ? "" : last_hash;
     return v;
   };
+  // The first page is read from the lowest possible number: a record numbered 0 or below would
+  // otherwise sit before the chain's start unseen, while a crossing's history still shows it.
+  bool first_page = true;
   while (true) {
-    BF_ASSIGN_OR_RETURN(std::vector<AuditRecord> page, next_page(last_seq));
+    BF_ASSIGN_OR_RETURN(std::vector<AuditRecord> page,
+                        next_page(first_page ? std::numeric_limits<int64_t>::min() : last_seq));
+    first_page = false;
     if (page.empty()) break;
     for (const AuditRecord& r : page) {
       ++v.records;
+      if (r.seq < 1) {
+        return fail(r.seq, fmt::format("record {} is numbered below 1: the trail starts at 1, so "
+                                       "it was inserted",
+                                       r.seq));
+      }
       if (r.seq != last_seq + 1) {
         return fail(
             last_seq + 1,

@@ -1,5 +1,6 @@
 #include <algorithm>
 #include <functional>
+#include <limits>
 #include <string>
 #include <vector>
 
@@ -42,7 +43,7 @@ std::vector<AuditRecord> Chain(int n) {
 std::function<Result<std::vector<AuditRecord>>(int64_t)> Pager(
     const std::vector<AuditRecord>& records, size_t page_size) {
   return [&records, page_size](int64_t after_seq) -> Result<std::vector<AuditRecord>> {
-    size_t begin = std::min(records.size(), static_cast<size_t>(after_seq));
+    size_t begin = std::min(records.size(), static_cast<size_t>(std::max<int64_t>(0, after_seq)));
     size_t end = std::min(records.size(), begin + page_size);
     return std::vector<AuditRecord>(records.begin() + static_cast<std::ptrdiff_t>(begin),
                                     records.begin() + static_cast<std::ptrdiff_t>(end));
@@ -278,6 +279,30 @@ TEST(VerifyAuditChainTest, InsertedRecordDetected) {
   ExpectBadAt(Verify(front), 2);
 }
 
+// A record numbered 0 or below sorts before record 1: a crossing's history shows it, so the
+// verifier must read it too (found by an adversarial review: it used to start after 0).
+TEST(VerifyAuditChainTest, RecordNumberedBelowOneDetected) {
+  for (int64_t seq : {0, -5}) {
+    std::vector<AuditRecord> chain = Chain(10);
+    AuditRecord forged = chain[3];
+    forged.seq = seq;
+    forged.action = "release";
+    chain.insert(chain.begin(), forged);
+    auto v = VerifyAuditChain([&](int64_t after) -> Result<std::vector<AuditRecord>> {
+      std::vector<AuditRecord> page;  // as SQL's "seq > ? ORDER BY seq"
+      for (const AuditRecord& r : chain) {
+        if (r.seq > after) page.push_back(r);
+      }
+      return page;
+    });
+    ASSERT_TRUE(v.has_value());
+    EXPECT_FALSE(v->ok) << seq;
+    EXPECT_EQ(v->first_bad_seq, seq);
+    EXPECT_NE(v->reason.find("below 1"), std::string::npos) << v->reason;
+    EXPECT_EQ(v->head_seq, 0);
+  }
+}
+
 TEST(VerifyAuditChainTest, ReorderedRecordsDetected) {
   // Two records served in swapped order.
   std::vector<AuditRecord> swapped = Chain(10);
@@ -359,7 +384,8 @@ TEST(VerifyAuditChainTest, AsksForThePageAfterTheLastRecord) {
   auto v = VerifyAuditChain(pager);
   ASSERT_TRUE(v.has_value());
   EXPECT_TRUE(v->ok);
-  EXPECT_EQ(asked, (std::vector<int64_t>{0, 4, 8, 10}));
+  // The first page from the lowest number, so that records numbered below 1 are seen too.
+  EXPECT_EQ(asked, (std::vector<int64_t>{std::numeric_limits<int64_t>::min(), 4, 8, 10}));
 }
 
 TEST(VerifyAuditChainTest, PagerErrorsPropagate) {
