@@ -193,11 +193,15 @@ Result<Timestamp> ParseTimestamp(std::string_view text) {
   auto local = date::sys_days(ymd) + std::chrono::hours(hour) + std::chrono::minutes(minute) +
                std::chrono::seconds(second) + Duration(millis);
   Timestamp utc(local - std::chrono::minutes(offset.minutes));
-  // FormatUtc writes four-digit years: refuse an instant it could not write back
-  // ("9999-12-31T23:59:59-05:30" is in the year 10000 in UTC).
-  date::year utc_year = date::year_month_day(date::floor<date::days>(utc)).year();
-  if (utc_year < date::year(0) || utc_year > date::year(9999)) {
-    return bad("outside the years 0000 to 9999 in UTC");
+  // Times are written back with four-digit years, in UTC and in each side's local time: refuse
+  // an instant that some zone could not write ("9999-12-31T23:59:59Z" is in the year 10000 at
+  // +07:00). A day's margin at each end covers every offset.
+  static const Timestamp kFirst(date::sys_days(date::year(0) / 1 / 2));
+  static const Timestamp kLast(date::sys_days(date::year(9999) / 12 / 31) - Duration(1));
+  if (utc < kFirst || utc > kLast) {
+    return bad(
+        "outside 0000-01-02 to 9999-12-30 in UTC (every zone must write it back with a "
+        "four-digit year)");
   }
   return utc;
 }

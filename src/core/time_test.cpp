@@ -185,6 +185,27 @@ TEST(TimeTest, MalformedTimestampsAreRefused) {
   EXPECT_EQ(bad_clock.error().message.find('\x01'), std::string::npos);
 }
 
+// Every accepted time can be written back in UTC and in any zone with a four-digit year, and
+// so parsed again (found by an adversarial review: 9999-12-31T23:59:59Z was accepted, and its
+// Vietnamese local time was 10000-01-01T06:59:59+07:00).
+TEST(TimeTest, TimesThatSomeZoneCouldNotWriteAreRefused) {
+  for (std::string_view text :
+       {"9999-12-31T23:59:59Z", "9999-12-31T00:00:00Z", "9999-12-31T07:00:00+07:00",
+        "0000-01-01T00:00:00Z", "0000-01-01T23:59:59.999Z", "0000-01-02T07:59:59+08:00"}) {
+    ExpectBadTimestamp(text);
+  }
+  for (std::string_view text : {"9999-12-30T23:59:59.999Z", "0000-01-02T00:00:00Z"}) {
+    SCOPED_TRACE(text);
+    auto t = ParseTimestamp(text);
+    ASSERT_TRUE(t.has_value()) << t.error().ToString();
+    for (UtcOffset zone : {UtcOffset{14 * 60}, UtcOffset{-12 * 60}, kVietnam, kChina}) {
+      auto again = ParseTimestamp(FormatLocal(*t, zone));
+      ASSERT_TRUE(again.has_value()) << FormatLocal(*t, zone);
+      EXPECT_EQ(*again, *t);
+    }
+  }
+}
+
 TEST(TimeTest, LocalMinuteOfDay) {
   Timestamp t = FromUnixMillis(kInstantMs);  // 01:37:06Z
   EXPECT_EQ(LocalMinuteOfDay(t, UtcOffset{0}), 1 * 60 + 37);

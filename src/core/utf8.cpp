@@ -56,4 +56,22 @@ void AppendUtf8(std::string& out, char32_t cp) {
   }
 }
 
+std::string ValidUtf8(std::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  size_t pos = 0;
+  while (pos < text.size()) {
+    char32_t cp = 0;
+    size_t len = 1;
+    if (DecodeUtf8(text, pos, cp, len)) {
+      out.append(text.substr(pos, len));
+    } else {
+      out += "\xEF\xBF\xBD";  // U+FFFD
+      len = 1;
+    }
+    pos += len;
+  }
+  return out;
+}
+
 }  // namespace borderflow

@@ -1,0 +1,25 @@
+#include <string>
+
+#include <gtest/gtest.h>
+
+#include <borderflow/core/utf8.h>
+
+namespace borderflow {
+namespace {
+
+TEST(Utf8Test, ValidUtf8KeepsValidTextAndReplacesEachBadByte) {
+  EXPECT_EQ(ValidUtf8(""), "");
+  EXPECT_EQ(ValidUtf8("Hữu Nghị 友谊关 🚚"), "Hữu Nghị 友谊关 🚚");
+  EXPECT_EQ(ValidUtf8("a\xff"
+                      "b"),
+            "a\xEF\xBF\xBD"
+            "b");
+  EXPECT_EQ(ValidUtf8("\xc3\x28"), "\xEF\xBF\xBD(");             // truncated sequence
+  EXPECT_EQ(ValidUtf8("\xc0\xaf"), "\xEF\xBF\xBD\xEF\xBF\xBD");  // overlong '/'
+  EXPECT_EQ(ValidUtf8("\xed\xa0\x80"), "\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD");  // surrogate
+  EXPECT_EQ(ValidUtf8("\xe5\x8f"), "\xEF\xBF\xBD\xEF\xBF\xBD");                  // cut at the end
+  EXPECT_EQ(ValidUtf8(std::string("x\0y", 3)), std::string("x\0y", 3));          // NUL is valid
+}
+
+}  // namespace
+}  // namespace borderflow
