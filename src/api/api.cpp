@@ -62,19 +62,36 @@ bool IsJsonMediaType(std::string_view type) {
   return EqualsIgnoreCase(media, "application/json");
 }
 
-// Traders see their channel and the reasons, never the rules' scores and indices (they could
-// declare around them): removes the crossing's "risk" and an audit body's "assessment".
+// Only staff see the rules' scores, the rules that fired and the watch lists. Traders see their
+// channel and the reasons (they could declare around the rest), and so do the other roles that
+// are not staff: sensors, and the counterpart, which is the other country's node.
+bool SeesRiskDetails(const Actor& actor) { return IsStaff(actor.role); }
+
+// Removes the crossing's "risk", an audit body's "assessment" and the staff summary that an
+// "assess" event carries as its note (it names the rules that fired and the score).
 void StripRiskDetails(json::object& o) {
   o.erase("risk");
   o.erase("assessment");
   if (json::value* c = o.if_contains("crossing"); c != nullptr && c->is_object()) {
     c->get_object().erase("risk");
   }
+  auto strip_note = [](json::object& event) {
+    const json::value* type = event.if_contains("type");
+    json::value* data = event.if_contains("data");
+    if (type != nullptr && *type == "assess" && data != nullptr && data->is_object()) {
+      data->get_object().erase("note");
+    }
+  };
+  strip_note(o);  // an audit record's body: {"type":"assess",...,"data":{...}}
+  if (json::value* e = o.if_contains("event"); e != nullptr && e->is_object()) {
+    strip_note(e->get_object());  // a command's answer: {"event":{...},"crossing":{...}}
+  }
 }
 
 std::string WithoutRiskDetails(const std::string& body) {
   if (body.find("\"risk\"") == std::string::npos &&
-      body.find("\"assessment\"") == std::string::npos) {
+      body.find("\"assessment\"") == std::string::npos &&
+      body.find("\"assess\"") == std::string::npos) {
     return body;
   }
   auto parsed = ParseJson(body, JsonLimits{64 << 20, 64});
@@ -225,8 +242,8 @@ struct Api::Impl {
     command.fingerprint = Sha256Hex(fmt::format("{} {}\n{}", req.method, req.path, req.body));
     command.body = std::move(body);
     std::string instance = req.path;
-    bool scoped = command.actor.IsCompanyScoped();
-    engine.Submit(std::move(command), [respond, instance, scoped](Result<CommandResult> result) {
+    bool redact = !SeesRiskDetails(command.actor);
+    engine.Submit(std::move(command), [respond, instance, redact](Result<CommandResult> result) {
       if (!result) {
         respond(ProblemResponse(result.error(), instance));
         return;
@@ -234,7 +251,7 @@ struct Api::Impl {
       HttpResponse r;
       r.status = result->status;
       r.body = std::move(result->body_text);
-      if (scoped) r.body = WithoutRiskDetails(r.body);
+      if (redact) r.body = WithoutRiskDetails(r.body);
       if (result->replayed) r.headers.emplace_back("Idempotent-Replayed", "true");
       respond(std::move(r));
     });
@@ -285,7 +302,7 @@ struct Api::Impl {
     BF_ASSIGN_OR_RETURN(Actor actor, RequireUser(req));
     BF_ASSIGN_OR_RETURN(Crossing c, engine.GetCrossing(actor, req.PathParam("id")));
     json::object view = engine.LiveCrossingView(c);
-    if (actor.IsCompanyScoped()) StripRiskDetails(view);
+    if (!SeesRiskDetails(actor)) StripRiskDetails(view);
     json::array allowed;
     for (auto e : AllowedEvents(c.state)) allowed.push_back(json::string(CrossingEventName(e)));
     view["allowed_events"] = std::move(allowed);
@@ -324,7 +341,7 @@ struct Api::Impl {
     json::array items;
     for (const Crossing& c : page.items) {
       json::object view = engine.CrossingView(c);
-      if (actor.IsCompanyScoped()) StripRiskDetails(view);
+      if (!SeesRiskDetails(actor)) StripRiskDetails(view);
       items.push_back(std::move(view));
     }
     json::object body{{"items", std::move(items)}};
@@ -339,7 +356,7 @@ struct Api::Impl {
     json::array items;
     for (const auto& r : records) {
       json::object item = AuditJson(r);
-      if (actor.IsCompanyScoped() && item["body"].is_object()) {
+      if (!SeesRiskDetails(actor) && item["body"].is_object()) {
         StripRiskDetails(item["body"].get_object());
       }
       items.push_back(std::move(item));
@@ -624,7 +641,14 @@ struct Api::Impl {
       }
       last = v;
     }
-    return feed.Subscribe(actor, last);
+    // The stream outlives this request: it keeps the credentials to check them again, so that
+    // a revoked token or a removed user stops receiving events (LiveFeed::Recheck).
+    HttpRequest credentials;
+    credentials.remote_address = req.remote_address;
+    credentials.headers.emplace_back("authorization", std::string(req.Header("authorization")));
+    return feed.Subscribe(actor, last, [this, credentials = std::move(credentials)] {
+      return Identify(credentials);
+    });
   }
 
   Result<HttpResponse> Ready() {

@@ -248,11 +248,40 @@ void LiveFeed::Run() {
       from = *last;
     }
     CheckLink();
+    RecheckCredentials();
   }
 }
 
+void LiveFeed::RecheckCredentials() {
+  const auto now = std::chrono::steady_clock::now();
+  std::vector<std::shared_ptr<Subscriber>> open;
+  {
+    std::lock_guard lock(mu_);
+    if (now - credentials_checked_ < options_.recheck) return;
+    credentials_checked_ = now;
+    open = subscribers_;
+  }
+  std::vector<std::shared_ptr<Subscriber>> ended;
+  for (const auto& s : open) {
+    if (!s->recheck) continue;
+    Result<Actor> now_actor = s->recheck();
+    if (!now_actor || now_actor->user_id != s->actor.user_id || now_actor->role != s->actor.role ||
+        now_actor->company_id != s->actor.company_id) {
+      ended.push_back(s);
+    }
+  }
+  if (ended.empty()) return;
+  std::lock_guard lock(mu_);
+  std::erase_if(subscribers_, [&](const auto& s) {
+    return std::find(ended.begin(), ended.end(), s) != ended.end();
+  });
+  // The client's EventSource reconnects and is refused with 401, which signs it out.
+  for (const auto& s : ended) s->stream->Finish();
+}
+
 Result<net::HttpResponse> LiveFeed::Subscribe(const Actor& actor,
-                                              std::optional<int64_t> last_event_id) {
+                                              std::optional<int64_t> last_event_id,
+                                              Recheck recheck) {
   if (!IsStaff(actor.role) && !actor.IsCompanyScoped()) {
     return Error(ErrorKind::kPermissionDenied, "role_not_allowed",
                  fmt::format("role {} has no live feed; allowed: staff roles, forwarders and "
@@ -264,6 +293,7 @@ Result<net::HttpResponse> LiveFeed::Subscribe(const Actor& actor,
   auto subscriber = std::make_shared<Subscriber>();
   subscriber->actor = actor;
   subscriber->stream = stream;
+  subscriber->recheck = std::move(recheck);
 
   // The hello and the catch-up are the response's first bytes; live events follow through the
   // stream. Records older than the ring are read from the store without holding the lock, then
@@ -283,6 +313,19 @@ Result<net::HttpResponse> LiveFeed::Subscribe(const Actor& actor,
                            fmt::format("the live feed has {} clients, its limit; retry later",
                                        subscribers_.size()));
       }
+      // One user cannot take every slot: a browser needs one stream per open tab.
+      const size_t own = std::count_if(subscribers_.begin(), subscribers_.end(), [&](auto& s) {
+        return s->actor.user_id == actor.user_id && !s->stream->closed();
+      });
+      if (own >= options_.max_streams_per_user) {
+        return Error(ErrorKind::kTooManyRequests, "too_many_streams",
+                     fmt::format("{} live-feed streams are open for this user, the limit; close "
+                                 "one first",
+                                 own));
+      }
+      // An id beyond the last event cannot be resumed after (a restored database, or an id from
+      // another node): the client reloads its views, as after a long disconnection.
+      if (last_event_id && *last_event_id > head_) reset = true;
       if (!last_event_id || reset) {
         // From now on; after a reset the client reloads its views first.
         first += Frame(head_, reset ? "reset" : "hello", json::object{{"head", head_}});

@@ -36,6 +36,8 @@ struct LiveFeedOptions {
   size_t ring = 4096;                          // recent events kept for reconnecting clients
   int max_catch_up = 20000;                    // records scanned for one reconnect at most
   size_t max_subscribers = 1000;               // beyond: 503 "too_many_subscribers"
+  size_t max_streams_per_user = 16;            // beyond: 429 "too_many_streams"
+  std::chrono::milliseconds recheck{1000};     // how often each stream's credentials are checked
   size_t max_buffered_bytes = 4 << 20;         // per client; a slower client is cut off
 };
 
@@ -54,10 +56,18 @@ class LiveFeed {
   // Idempotent; the destructor calls it. Call before the engine or the store goes away.
   void Stop();
 
+  // Who a stream's credentials name now: called every `recheck` for each open stream (on the
+  // poller thread, without the feed's lock). An error (token revoked or expired, user removed)
+  // or another role or company than at the start ends the stream.
+  using Recheck = std::function<Result<Actor>()>;
+
   // Opens a stream for `actor`. `last_event_id`: the id of the last event the client saw
-  // (resume after it); none: start from now. Errors: 403 "role_not_allowed" for roles without
-  // a feed (public, sensor, counterpart), 503 "too_many_subscribers".
-  Result<net::HttpResponse> Subscribe(const Actor& actor, std::optional<int64_t> last_event_id);
+  // (resume after it); none: start from now. An id beyond the last event (a restored database,
+  // or an id from another node) gets `event: reset`. Errors: 403 "role_not_allowed" for roles
+  // without a feed (public, sensor, counterpart), 429 "too_many_streams" beyond
+  // `max_streams_per_user` for one user, 503 "too_many_subscribers".
+  Result<net::HttpResponse> Subscribe(const Actor& actor, std::optional<int64_t> last_event_id,
+                                      Recheck recheck = {});
 
   // For tests and /metrics: open subscriptions and the last sequence number read.
   size_t subscribers() const;
@@ -78,6 +88,7 @@ class LiveFeed {
     Actor actor;
     std::shared_ptr<net::BodyStream> stream;
     int64_t cursor = 0;  // events up to this seq were sent (or skipped)
+    Recheck recheck;     // empty: the credentials are not checked again
   };
 
   void Run();
@@ -92,6 +103,8 @@ class LiveFeed {
   static const std::string& TextFor(const Actor& actor, const Event& event);
   void Deliver(const std::vector<Event>& events);
   void CheckLink();
+  // Ends the streams whose credentials no longer hold (at most every `recheck`).
+  void RecheckCredentials();
 
   Engine& engine_;
   Store& store_;
@@ -109,6 +122,7 @@ class LiveFeed {
   std::vector<std::shared_ptr<Subscriber>> subscribers_;
   std::string link_state_;  // last link state pushed
   std::chrono::steady_clock::time_point link_checked_{};
+  std::chrono::steady_clock::time_point credentials_checked_{};
   std::thread thread_;
 };
 

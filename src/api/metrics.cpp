@@ -47,12 +47,27 @@ struct ApiMetrics::Impl {
 ApiMetrics::ApiMetrics() : impl_(std::make_unique<Impl>()) {}
 ApiMetrics::~ApiMetrics() = default;
 
+namespace {
+
+// The request's method as a label: any token is a valid method name, so a client could otherwise
+// add a series to /metrics with every request. Methods that HTTP does not define count as "other".
+std::string MethodLabel(std::string_view method) {
+  static constexpr std::string_view kKnown[] = {"GET",     "HEAD",    "POST",  "PUT",  "DELETE",
+                                                "CONNECT", "OPTIONS", "TRACE", "PATCH"};
+  for (std::string_view known : kKnown) {
+    if (method == known) return std::string(known);
+  }
+  return "other";
+}
+
+}  // namespace
+
 void ApiMetrics::ObserveRequest(std::string_view route, std::string_view method, int status,
                                 std::chrono::nanoseconds elapsed) {
   std::string route_label = route.empty() ? "unmatched" : std::string(route);
   impl_->requests
       .Add({{"route", route_label},
-            {"method", std::string(method)},
+            {"method", MethodLabel(method)},
             {"status", std::to_string(status)}})
       .Increment();
   prometheus::Histogram* h = nullptr;

@@ -3,6 +3,7 @@
 
 #include <borderflow/api/api.h>
 #include <borderflow/core/json.h>
+#include <borderflow/core/utf8.h>
 
 namespace borderflow::api {
 
@@ -60,10 +61,12 @@ net::HttpResponse ProblemBody(int status, const Error& error, std::string_view i
                               : status == 431 ? std::string_view("Request headers too large")
                                               : Title(error.kind)},
                     {"status", status},
-                    {"detail", error.message},
+                    {"detail", ValidUtf8(error.message)},
                     {"code", error.code}};
-  if (!error.field.empty()) body["field"] = error.field;
-  if (!instance.empty()) body["instance"] = instance;
+  // The detail, the field and the instance may echo the request's path or query, whose bytes
+  // are the client's: invalid UTF-8 would make the whole body invalid JSON.
+  if (!error.field.empty()) body["field"] = ValidUtf8(error.field);
+  if (!instance.empty()) body["instance"] = ValidUtf8(instance);
   net::HttpResponse r;
   r.status = status;
   r.content_type = "application/problem+json";

@@ -369,6 +369,20 @@ TEST_F(BadInput, UnknownRouteIs404Problem) {
   ExpectProblem(node_->Call("GET", "/api/v2/crossings", ""), 404, "not_found");
 }
 
+// Bytes that are not UTF-8 in the path or the query are echoed as U+FFFD: a problem body must be
+// valid JSON, so UTF-8 (found by an adversarial review: the bytes were copied as they were).
+TEST_F(BadInput, InvalidUtf8InThePathOrQueryStillGetsAJsonProblem) {
+  for (const char* target : {"/api/v1/crossings/%ff%fe", "/api/v1/nothing%ff",
+                             "/api/v1/crossings?state=%ff", "/api/v1/crossings?%c3%28=1"}) {
+    SCOPED_TRACE(target);
+    ApiReply r = node_->Call("GET", target, "operator");
+    EXPECT_GE(r.status, 400);
+    EXPECT_LT(r.status, 500);
+    ASSERT_TRUE(r.body.is_object()) << "not JSON: " << r.raw;
+    EXPECT_NE(r.raw.find("\xEF\xBF\xBD"), std::string::npos) << r.raw;
+  }
+}
+
 TEST_F(BadInput, WrongMethodIs405WithAllow) {
   ApiReply r = node_->Call("DELETE", "/api/v1/crossings/" + id_, "operator");
   ExpectProblem(r, 405, "method_not_allowed");

@@ -6,6 +6,7 @@
 #include <regex>
 #include <thread>
 
+#include <borderflow/auth/credentials.h>
 #include <borderflow/core/hs_code.h>
 #include <borderflow/net/testing/stream_reader.h>
 #include <borderflow/store/store_factory.h>
@@ -162,6 +163,75 @@ TEST(FeedTest, ResumesAfterLastEventIdFromTheRingAndAfterARestartFromTheStore) {
   ASSERT_EQ(node.Event(third, "assess", "customs", R"({"channel": "green"})").status, 200);
   ASSERT_TRUE(reader.WaitFor("\"action\":\"assess\",\"crossing_id\":\"" + third + "\""))
       << reader.body();
+}
+
+// Found by an adversarial review: the credentials were checked only when the stream opened, so
+// a revoked token kept receiving its company's crossings for as long as the stream stayed open.
+TEST(FeedTest, ARevokedTokenEndsItsOpenStreams) {
+  api::ApiOptions api;
+  api.token_cache_ttl = Duration::zero();  // the test's clock stands still
+  TestNode node({}, api);
+  StreamReader revoked(node.port(), "/api/v1/feed", Auth(node, "fwd-a"));
+  StreamReader other(node.port(), "/api/v1/feed", Auth(node, "fwd-b"));
+  ASSERT_TRUE(revoked.WaitFor("event: hello\n")) << revoked.body();
+  ASSERT_TRUE(other.WaitFor("event: hello\n")) << other.body();
+  auto parts = ParseToken(node.tokens().at("fwd-a"));
+  ASSERT_TRUE(parts) << parts.error().ToString();
+  Actor admin{"cli", "test", Role::kAdministrator, ""};
+  ASSERT_TRUE(node.runtime()
+                  .engine()
+                  .Execute(Command{admin, "", "", RevokeApiToken{parts->id}})
+                  .has_value());
+  EXPECT_TRUE(revoked.WaitForEnd(5s)) << revoked.body();
+  // Its reconnection is refused; the other company's stream goes on.
+  EXPECT_EQ(node.Call("GET", "/api/v1/feed", "fwd-a").status, 401);
+  const std::string b = node.Declare("fwd-b", "12C-222.22");
+  EXPECT_TRUE(other.WaitFor("\"crossing_id\":\"" + b + "\"")) << other.body();
+  EXPECT_FALSE(other.ended());
+}
+
+// One user cannot take every slot of the feed (also from the review).
+TEST(FeedTest, OneUserHasAtMostSixteenStreams) {
+  api::ApiOptions api;
+  api.feed_keepalive = 100ms;  // a closed client is noticed at the next write
+  TestNode node({}, api);
+  std::vector<std::unique_ptr<StreamReader>> open;
+  for (int i = 0; i < 16; ++i) {
+    open.push_back(
+        std::make_unique<StreamReader>(node.port(), "/api/v1/feed", Auth(node, "fwd-a")));
+    ASSERT_TRUE(open.back()->WaitFor("event: hello\n")) << i << ": " << open.back()->body();
+  }
+  ApiReply refused = node.Call("GET", "/api/v1/feed", "fwd-a");
+  EXPECT_EQ(refused.status, 429) << refused.raw;
+  EXPECT_EQ(refused.Code(), "too_many_streams");
+  StreamReader someone_else(node.port(), "/api/v1/feed", Auth(node, "fwd-b"));
+  EXPECT_TRUE(someone_else.WaitFor("event: hello\n")) << someone_else.body();
+  // A closed stream frees its place.
+  open.pop_back();
+  bool reopened = false;
+  for (int attempt = 0; attempt < 50 && !reopened; ++attempt) {
+    StreamReader again(node.port(), "/api/v1/feed", Auth(node, "fwd-a"));
+    reopened = again.WaitFor("event: hello\n", 2s);
+    if (!reopened) std::this_thread::sleep_for(100ms);
+  }
+  EXPECT_TRUE(reopened);
+}
+
+// An id beyond the last event (a restored database, an id from another node) cannot be resumed
+// after: the client is told to reload instead of waiting for events that never come.
+TEST(FeedTest, ALastEventIdBeyondTheHeadGetsAReset) {
+  TestNode node;
+  node.Declare("fwd-a", "12C-111.11");
+  StreamReader reader(
+      node.port(), "/api/v1/feed",
+      {{"Authorization", "Bearer " + node.tokens().at("operator")}, {"Last-Event-ID", "1000000"}});
+  ASSERT_TRUE(reader.WaitFor("event: reset\n")) << reader.body();
+  EXPECT_EQ(EventTypes(reader.body()).front(), "reset");
+  std::vector<int64_t> ids = EventIds(reader.body());
+  ASSERT_FALSE(ids.empty());
+  EXPECT_LE(ids.front(), node.AuditCount()) << reader.body();  // the feed's head then
+  const std::string next = node.Declare("fwd-a", "12C-222.22");
+  EXPECT_TRUE(reader.WaitFor("\"crossing_id\":\"" + next + "\"")) << reader.body();
 }
 
 // The feed reads the audit trail, not the engine's events: a change committed by another

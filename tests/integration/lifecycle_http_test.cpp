@@ -1,6 +1,8 @@
 // One crossing through its whole lifecycle over HTTP, each step sent by the role that owns it;
 // then a restart finds the same state and the same audit trail.
 
+#include <fmt/format.h>
+
 #include <borderflow/audit/audit_record.h>
 
 #include "test_node.h"
@@ -141,6 +143,14 @@ TEST(LifecycleOverHttp, HealthReadinessMetricsAndGate) {
   EXPECT_EQ(metrics.status, 200);
   EXPECT_NE(metrics.raw.find("borderflow_http_requests_total"), std::string::npos);
   EXPECT_NE(metrics.raw.find("route=\"/api/v1/crossings\""), std::string::npos);
+  // Made-up method names (any token is a valid one) share one label instead of adding a series
+  // each to /metrics.
+  for (int i = 0; i < 20; ++i) {
+    EXPECT_EQ(node.Call(fmt::format("X{}Y", i), "/api/v1/crossings", "").status, 405);
+  }
+  std::string after = node.Call("GET", "/metrics", "").raw;
+  EXPECT_EQ(after.find("method=\"X1Y\""), std::string::npos) << after;
+  EXPECT_NE(after.find("method=\"other\""), std::string::npos) << after;
 
   ApiReply gate = node.Call("GET", "/api/v1/gate", "");
   ASSERT_EQ(gate.status, 200) << gate.raw;

@@ -149,8 +149,25 @@ TEST(RulesHttp, DeclarationsAreAssessedAndExplained) {
   EXPECT_EQ(own.raw.find("condition"), std::string::npos) << own.raw;
   EXPECT_FALSE(
       node.Call("GET", "/api/v1/crossings/" + id, "fwd-a").body.as_object().contains("risk"));
-  ApiReply history = node.Call("GET", "/api/v1/crossings/" + id + "/events", "fwd-a");
-  EXPECT_EQ(history.raw.find("\"condition\""), std::string::npos) << history.raw;
+  // Nor do the history's records, nor the other roles that are not staff: a sensor, and the
+  // counterpart (the other country's node). Staff see the rules that fired in both places.
+  for (const char* role : {"fwd-a", "camera", "counterpart"}) {
+    ApiReply history = node.Call("GET", "/api/v1/crossings/" + id + "/events", role);
+    ASSERT_EQ(history.status, 200) << role << ": " << history.raw;
+    EXPECT_NE(history.raw.find("\"assess\""), std::string::npos) << role << ": " << history.raw;
+    for (const char* secret : {"\"condition\"", "durian-quarantine", "score", "\"risk\""}) {
+      EXPECT_EQ(history.raw.find(secret), std::string::npos)
+          << role << " sees " << secret << ": " << history.raw;
+    }
+    ApiReply one = node.Call("GET", "/api/v1/crossings/" + id, role);
+    ASSERT_EQ(one.status, 200) << role << ": " << one.raw;
+    EXPECT_FALSE(one.body.as_object().contains("risk")) << role;
+    ApiReply listed = node.Call("GET", "/api/v1/crossings?limit=5", role);
+    ASSERT_EQ(listed.status, 200) << role << ": " << listed.raw;
+    EXPECT_EQ(listed.raw.find("\"risk\""), std::string::npos) << role << ": " << listed.raw;
+  }
+  ApiReply staff_history = node.Call("GET", "/api/v1/crossings/" + id + "/events", "customs");
+  EXPECT_NE(staff_history.raw.find("durian-quarantine"), std::string::npos) << staff_history.raw;
   EXPECT_EQ(node.Call("GET", "/api/v1/crossings/" + id + "/assessment", "fwd-b").status, 404);
 
   // Listing and dry run for staff.
