@@ -585,7 +585,11 @@ Result<SharedCrossing> Engine::Transition(WriteTxn& txn, const Actor& actor,
                                           const Crossing& current, const CrossingEvent& event,
                                           Timestamp now, CommandResult& result, json::object why,
                                           EncodedCrossing* encoded) {
-  BF_ASSIGN_OR_RETURN(Crossing next, Decide(current, event, actor, now));
+  // Decided in place and handed on by reference: a Crossing is costly to move (the season moved
+  // each new version three times on its way to WriteChange's shared version).
+  Result<Crossing> decided = Decide(current, event, actor, now);
+  if (!decided) return decided.error();
+  Crossing& next = *decided;
   BF_TRY(ApplyQueueRules(txn, actor, current, event, now, next, result));
   json::object body{{"type", CrossingEventName(event.type)},
                     {"from", CrossingStateName(current.state)},
@@ -598,7 +602,7 @@ Result<SharedCrossing> Engine::Transition(WriteTxn& txn, const Actor& actor,
 }
 
 Result<SharedCrossing> Engine::WriteChange(WriteTxn& txn, const Actor& actor,
-                                           const Crossing& current, Crossing next_version,
+                                           const Crossing& current, Crossing&& next_version,
                                            std::string action, const json::object& body,
                                            Timestamp now, CommandResult& result,
                                            EncodedCrossing* encoded) {

@@ -382,7 +382,7 @@ Status Engine::ApplyPeerEffect(WriteTxn& txn, const Actor& actor, const ApplyPee
         unrecognised.last_check.reset();
         unrecognised.version = c.version + 1;
         unrecognised.updated_at = now;
-        BF_TRY(WriteChange(txn, actor, c, unrecognised, "recognition_withdrawn",
+        BF_TRY(WriteChange(txn, actor, c, Crossing(unrecognised), "recognition_withdrawn",
                            json::object{{"message_id", cmd.id},
                                         {"seal_number", m.seal_number},
                                         {"seal_state", m.seal_state},

@@ -218,7 +218,7 @@ class Engine {
   // `next` becomes the one shared version (see shared_crossing.h) that all of those hold; it is
   // returned (and is the last of result.changed).
   Result<SharedCrossing> WriteChange(WriteTxn& txn, const Actor& actor, const Crossing& current,
-                                     Crossing next, std::string action,
+                                     Crossing&& next, std::string action,
                                      const boost::json::object& body, Timestamp now,
                                      CommandResult& result, EncodedCrossing* encoded = nullptr);
   // Queue rules of one transition: checks (booking limits, bans, yard space, free lanes) and
