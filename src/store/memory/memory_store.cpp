@@ -264,10 +264,22 @@ GroupName GroupOf(const Crossing& c) {
   return {c.declaration.direction, c.declaration.lane_class, CrossingStateName(c.state)};
 }
 
+// A committed crossing, and where the state indexes (Committed::by_state, ::counts) hold it.
+// Those two are brought up to date only when read (FoldStateIndexes): nearly every command moves
+// a crossing to another state, and the twin, which never reads them, spent 7% of its season
+// moving ids between the sets of a tree.
+struct CommittedCrossing {
+  SharedCrossing crossing;  // never null
+  // The group whose count holds the crossing (its state is the by_state set holding its id);
+  // null until first folded. Groups are never erased (see Committed::counts), so this stays valid.
+  mutable GroupCounts::value_type* indexed = nullptr;
+  mutable bool fold_pending = false;  // listed in Committed::state_pending
+};
+
 struct Committed : Tables {
-  HashByName<StoredCrossing> crossings;  // by id
-  IdSet ids;                             // every id of `crossings`, in order
-  TextArena text;                        // the text of `audit` and `idempotency`
+  HashByName<CommittedCrossing> crossings;  // by id
+  IdSet ids;                                // every id of `crossings`, in order
+  TextArena text;                           // the text of `audit` and `idempotency`
   std::unordered_map<NamePair, KeptIdempotency, NamePairHash> idempotency;  // (scope, key)
   // Ascending seq, without gaps (audit[i].seq == i + 1). A deque: growing never moves the
   // records already there.
@@ -279,8 +291,15 @@ struct Committed : Tables {
   // Secondary indexes of `crossings` (SqliteStore has the same ones): value -> ids.
   HashByName<IdSet> by_company;  // (hashed: only point lookups, never walked in order)
   HashByName<IdSet> by_plate;
-  std::map<CrossingState, IdSet> by_state;
-  GroupCounts counts;  // only groups with count > 0, as GROUP BY
+  // By state and per group, as of the last FoldStateIndexes(): read them only after it. A
+  // group whose count falls to 0 stays (CountCrossings leaves it out, as GROUP BY would).
+  mutable std::map<CrossingState, IdSet> by_state;
+  mutable GroupCounts counts;
+  // Crossings changed since the last fold (views of their keys in `crossings`), each once.
+  mutable std::vector<std::string_view> state_pending;
+  // Held by a reader that folds (readers share `mu`; only they fold, and the writer, who holds
+  // `mu` exclusively to publish, never does).
+  mutable std::mutex fold_mu;
 
   // The audit record at `index` as the store returns it.
   AuditRecord AuditAt(size_t index) const {
@@ -299,8 +318,51 @@ struct Committed : Tables {
     return r;
   }
 
-  // `id` views the crossing's key in `crossings`. Indexes only what differs between `before`
-  // and `after` (either may be null: a new crossing has no `before`).
+  // Brings by_state and counts up to date with every crossing changed since the last fold. The
+  // caller holds `mu` (shared is enough) and `fold_mu`.
+  void FoldStateIndexes() const {
+    for (std::string_view id : state_pending) {
+      const CommittedCrossing& entry = crossings.find(id)->second;
+      entry.fold_pending = false;
+      const Crossing& c = *entry.crossing;
+      GroupCounts::value_type* old = entry.indexed;
+      if (old != nullptr && old->second.state == c.state &&
+          std::get<0>(old->first) == c.declaration.direction &&
+          std::get<1>(old->first) == c.declaration.lane_class) {
+        continue;  // back where it was folded last (or only other fields changed)
+      }
+      if (old == nullptr || old->second.state != c.state) {
+        IdSet::node_type node;  // the id's node, moved from its old set to its new one
+        if (old != nullptr) {
+          auto set = by_state.find(old->second.state);
+          node = set->second.extract(IndexedId(id));
+          if (set->second.empty()) by_state.erase(set);
+        }
+        IdSet& ids_now = by_state[c.state];
+        if (node) {
+          ids_now.insert(std::move(node));
+        } else {
+          ids_now.insert(IndexedId(id));
+        }
+      }
+      if (old != nullptr) --old->second.count;
+      const GroupName name = GroupOf(c);
+      auto group = counts.find(name);
+      if (group == counts.end()) {
+        group = counts
+                    .emplace(GroupKey(std::get<0>(name), std::get<1>(name), std::get<2>(name)),
+                             GroupCount{c.state, 0})
+                    .first;
+      }
+      ++group->second.count;
+      entry.indexed = &*group;
+    }
+    state_pending.clear();
+  }
+
+  // `id` views the crossing's key in `crossings`. Indexes by company and plate only what
+  // differs between `before` and `after` (either may be null: a new crossing has no `before`);
+  // the state indexes follow at the next fold.
   void Reindex(std::string_view id, const Crossing* before, const Crossing* after) {
     auto move = [&](auto& index, const auto* old_value, const auto* new_value) {
       if (old_value != nullptr && new_value != nullptr && *old_value == *new_value) return;
@@ -326,30 +388,8 @@ struct Committed : Tables {
     auto plate = [](const Crossing* c) {
       return c ? &c->declaration.vehicle.plate.canonical : nullptr;
     };
-    auto state = [](const Crossing* c) { return c ? &c->state : nullptr; };
     move(by_company, company(before), company(after));
     move(by_plate, plate(before), plate(after));
-    move(by_state, state(before), state(after));
-    if (before != nullptr && after != nullptr && before->state == after->state &&
-        before->declaration.direction == after->declaration.direction &&
-        before->declaration.lane_class == after->declaration.lane_class) {
-      return;  // the same group
-    }
-    if (before != nullptr) {
-      auto group = counts.find(GroupOf(*before));
-      if (group != counts.end() && --group->second.count <= 0) counts.erase(group);
-    }
-    if (after != nullptr) {
-      const GroupName name = GroupOf(*after);
-      auto group = counts.find(name);
-      if (group == counts.end()) {
-        group = counts
-                    .emplace(GroupKey(std::get<0>(name), std::get<1>(name), std::get<2>(name)),
-                             GroupCount{after->state, 0})
-                    .first;
-      }
-      ++group->second.count;
-    }
   }
 
   // Appends one record of the chain (its seq is the next one) to the trail and its subject's.
@@ -379,12 +419,16 @@ struct Committed : Tables {
     for (auto& [id, entry] : batch.crossings) {
       auto it = crossings.find(id);
       if (it == crossings.end()) {
-        it = crossings.emplace(id, std::move(entry)).first;
+        it = crossings.emplace(id, CommittedCrossing{std::move(entry.crossing)}).first;
         ids.insert(ids.end(), IndexedId(it->first));
         Reindex(it->first, nullptr, it->second.crossing.get());
       } else {
         Reindex(it->first, it->second.crossing.get(), entry.crossing.get());
-        it->second = std::move(entry);
+        it->second.crossing = std::move(entry.crossing);
+      }
+      if (!it->second.fold_pending) {
+        it->second.fold_pending = true;
+        state_pending.push_back(it->first);
       }
     }
     batch.crossings.clear();
@@ -457,9 +501,9 @@ class MemoryWriteTxn final : public WriteTxn {
   }
 
   Result<std::optional<Crossing>> GetCrossing(std::string_view id) override {
-    const StoredCrossing* c = NewestCrossing(id);
+    const SharedCrossing* c = NewestCrossing(id);
     if (!c) return std::optional<Crossing>();
-    return std::optional<Crossing>(*c->crossing);
+    return std::optional<Crossing>(**c);
   }
 
   using WriteTxn::InsertCrossing;
@@ -487,15 +531,15 @@ class MemoryWriteTxn final : public WriteTxn {
   Status UpdateSharedCrossing(const SharedCrossing& shared, std::string_view /*document*/,
                               int64_t expected_version) override {
     const Crossing& c = *shared;
-    const StoredCrossing* stored = NewestCrossing(c.id);
+    const SharedCrossing* stored = NewestCrossing(c.id);
     if (!stored) {
       return NotFound("crossing_not_found", fmt::format("crossing '{}' does not exist", c.id));
     }
-    if (stored->crossing->version != expected_version) {
+    if ((*stored)->version != expected_version) {
       return Conflict("version_conflict",
                       fmt::format("crossing '{}' was changed concurrently: expected version {}, "
                                   "stored version {}",
-                                  c.id, expected_version, stored->crossing->version));
+                                  c.id, expected_version, (*stored)->version));
     }
     fn_.crossings.insert_or_assign(c.id, StoredCrossing{shared});
     return {};
@@ -602,11 +646,12 @@ class MemoryWriteTxn final : public WriteTxn {
     return nullptr;
   }
 
-  const StoredCrossing* NewestCrossing(std::string_view id) const {
+  const SharedCrossing* NewestCrossing(std::string_view id) const {
     for (const Layer* layer : {&fn_, &batch_}) {
-      if (const StoredCrossing* c = Find(layer->crossings, id)) return c;
+      if (const StoredCrossing* c = Find(layer->crossings, id)) return &c->crossing;
     }
-    return Find(base_.crossings, id);
+    const CommittedCrossing* c = Find(base_.crossings, id);
+    return c == nullptr ? nullptr : &c->crossing;
   }
 
   bool HasIdempotency(std::string_view scope, std::string_view key) const {
@@ -700,7 +745,7 @@ std::vector<Status> MemoryStore::WriteBatch(std::span<const TxnFn> work) {
 
 Result<std::optional<Crossing>> MemoryStore::GetCrossing(std::string_view id) {
   std::shared_lock lock(impl_->mu);
-  const StoredCrossing* c = Find(impl_->data.crossings, id);
+  const CommittedCrossing* c = Find(impl_->data.crossings, id);
   if (!c) return std::optional<Crossing>();
   return std::optional<Crossing>(*c->crossing);
 }
@@ -711,11 +756,15 @@ Result<CrossingPage> MemoryStore::ListCrossings(const CrossingFilter& filter) {
   const Committed& data = impl_->data;
   // Like SQLite's planner, walk the narrowest index at hand (ids ascend in each), else all.
   const IdSet* ids = &data.ids;
+  // Held while a state's set is walked: another reader's fold would change it.
+  std::unique_lock state_fold(data.fold_mu, std::defer_lock);
   if (filter.plate) {
     ids = Find(data.by_plate, *filter.plate);
   } else if (filter.company_id) {
     ids = Find(data.by_company, *filter.company_id);
   } else if (filter.state) {
+    state_fold.lock();
+    data.FoldStateIndexes();
     auto it = data.by_state.find(*filter.state);
     ids = it == data.by_state.end() ? nullptr : &it->second;
   }
@@ -740,8 +789,11 @@ Result<CrossingPage> MemoryStore::ListCrossings(const CrossingFilter& filter) {
 Result<std::vector<CrossingCount>> MemoryStore::CountCrossings() {
   std::shared_lock lock(impl_->mu);
   std::vector<CrossingCount> out;
+  std::lock_guard fold(impl_->data.fold_mu);
+  impl_->data.FoldStateIndexes();
   out.reserve(impl_->data.counts.size());
   for (const auto& [key, group] : impl_->data.counts) {
+    if (group.count == 0) continue;  // as GROUP BY
     out.push_back(CrossingCount{std::get<0>(key), std::get<1>(key), group.state, group.count});
   }
   return out;
