@@ -4,6 +4,7 @@
 
 #include <borderflow/core/time_ordered_id.h>
 #include <borderflow/domain/crossing.h>
+#include <borderflow/domain/iso_codes.h>
 
 namespace borderflow {
 
@@ -100,6 +101,31 @@ Status ValidateDeclaration(const Declaration& d, const GateConfig& config, Times
                                        "required",
                                        d.lane_class),
                            "freshness_deadline");
+  }
+  // The decoder checks the codes' form; these are checked against ISO's lists here, for new
+  // declarations only, so that a crossing stored before cannot become unreadable. A made-up
+  // currency would also leave the rules unable to value the goods.
+  for (size_t i = 0; i < d.lines.size(); ++i) {
+    const ConsignmentLine& line = d.lines[i];
+    if (!IsIsoCurrency(line.value.currency)) {
+      return InvalidArgument(
+          "invalid_currency",
+          fmt::format("'{}' is not an ISO 4217 currency code (such as USD, CNY or VND)",
+                      line.value.currency),
+          fmt::format("lines[{}].value.currency", i));
+    }
+    if (!IsIsoCountry(line.origin_country)) {
+      return InvalidArgument("invalid_country",
+                             fmt::format("'{}' is not an ISO 3166 country code (such as VN or CN)",
+                                         line.origin_country),
+                             fmt::format("lines[{}].origin_country", i));
+    }
+  }
+  if (!IsIsoCountry(d.driver.nationality)) {
+    return InvalidArgument("invalid_country",
+                           fmt::format("'{}' is not an ISO 3166 country code (such as VN or CN)",
+                                       d.driver.nationality),
+                           "driver.nationality");
   }
   if (d.freshness_deadline && *d.freshness_deadline <= now) {
     return InvalidArgument("deadline_passed", "freshness_deadline is already past",

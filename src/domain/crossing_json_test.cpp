@@ -522,6 +522,35 @@ TEST_F(ValidateDeclarationTest, ValidDeclarations) {
   EXPECT_TRUE(ValidateDeclaration(empty, config_, kNow).has_value());
 }
 
+// The decoder checks only the form: "ZZZ" passed, and a made-up currency left the risk rules
+// unable to value the goods (found by an adversarial review).
+TEST_F(ValidateDeclarationTest, CurrenciesAndCountriesMustBeIsoCodes) {
+  for (const char* currency : {"USD", "CNY", "VND", "EUR", "XOF"}) {
+    Declaration d = valid_;
+    d.lines[0].value.currency = currency;
+    EXPECT_TRUE(ValidateDeclaration(d, config_, kNow).has_value()) << currency;
+  }
+  for (const char* currency : {"ZZZ", "ABC", "XXX", "XTS", "XAU", "RMB"}) {
+    Declaration d = valid_;
+    d.lines[0].value.currency = currency;
+    SCOPED_TRACE(currency);
+    ExpectInvalid(d, "invalid_currency", "lines[0].value.currency");
+  }
+  for (const char* country : {"ZZ", "XX", "QQ", "UK"}) {
+    SCOPED_TRACE(country);
+    Declaration origin = valid_;
+    origin.lines[0].origin_country = country;
+    ExpectInvalid(origin, "invalid_country", "lines[0].origin_country");
+    Declaration driver = valid_;
+    driver.driver.nationality = country;
+    ExpectInvalid(driver, "invalid_country", "driver.nationality");
+  }
+  Declaration laos = valid_;
+  laos.lines[0].origin_country = "LA";
+  laos.driver.nationality = "TH";
+  EXPECT_TRUE(ValidateDeclaration(laos, config_, kNow).has_value());
+}
+
 TEST_F(ValidateDeclarationTest, UnknownDirection) {
   Declaration d = valid_;
   d.direction = "VN-LA";

@@ -202,6 +202,20 @@ TEST_F(BadInput, UnknownHsCode) {
   EXPECT_NE(Detail(r).find("999999"), std::string::npos) << r.raw;
 }
 
+TEST_F(BadInput, MadeUpCurrencyOrCountry) {
+  ExpectProblem(PostDeclaration(Declaration([](json::object& d) {
+                  d["lines"].as_array()[0].as_object()["value"].as_object()["currency"] = "ZZZ";
+                })),
+                400, "invalid_currency", "lines[0].value.currency");
+  ExpectProblem(PostDeclaration(Declaration([](json::object& d) {
+                  d["lines"].as_array()[0].as_object()["origin_country"] = "QQ";
+                })),
+                400, "invalid_country", "lines[0].origin_country");
+  ExpectProblem(PostDeclaration(Declaration(
+                    [](json::object& d) { d["driver"].as_object()["nationality"] = "XX"; })),
+                400, "invalid_country", "driver.nationality");
+}
+
 TEST_F(BadInput, MalformedPlate) {
   std::string body = node_->DurianDeclaration("12X");
   ExpectProblem(PostDeclaration(body), 400, "invalid_plate", "vehicle.plate");
@@ -354,6 +368,29 @@ TEST_F(BadInput, WrongContentType) {
 TEST_F(BadInput, UnknownQueryParameter) {
   ExpectProblem(node_->Call("GET", "/api/v1/crossings?colour=red", "operator"), 400,
                 "unknown_query_parameter", "colour");
+}
+
+// Found by an adversarial review: any cursor was taken, and for a parameter given twice the
+// first limit but the last state counted.
+TEST_F(BadInput, ForgedCursorsAndRepeatedParametersAreRefused) {
+  for (std::string cursor : {std::string(65, 'C'), std::string("CR-1%00"), std::string("~"),
+                             std::string("CR-1%20OR%201=1"), std::string("")}) {
+    SCOPED_TRACE(cursor);
+    ExpectProblem(node_->Call("GET", "/api/v1/crossings?cursor=" + cursor, "operator"), 400,
+                  "invalid_cursor", "cursor");
+  }
+  ExpectProblem(node_->Call("GET", "/api/v1/crossings?limit=1&limit=500", "operator"), 400,
+                "duplicate_query_parameter", "limit");
+  ExpectProblem(node_->Call("GET", "/api/v1/crossings?state=declared&state=crossed", "operator"),
+                400, "duplicate_query_parameter", "state");
+  // A real cursor still pages.
+  ApiReply first = node_->Call("GET", "/api/v1/crossings?limit=1", "operator");
+  ASSERT_EQ(first.status, 200) << first.raw;
+  if (first.body.at("next_cursor").is_string()) {
+    std::string next(first.body.at("next_cursor").as_string());
+    EXPECT_EQ(node_->Call("GET", "/api/v1/crossings?limit=1&cursor=" + next, "operator").status,
+              200);
+  }
 }
 
 TEST_F(BadInput, LimitOutOfRange) {
