@@ -1,10 +1,12 @@
 #include <algorithm>
+#include <cmath>
 #include <set>
 
 #include <fmt/format.h>
 #include <toml++/toml.h>
 
 #include <borderflow/domain/gate_config.h>
+#include <borderflow/domain/iso_codes.h>
 
 namespace borderflow {
 namespace {
@@ -145,6 +147,24 @@ Status ReadRules(const toml::table& root, GateConfig& config) {
   if (t == nullptr) return {};
   BF_ASSIGN_OR_RETURN(config.rules.red_per_day,
                       ReadInt(*t, "rules", "red_per_day", 0, 1000000, config.rules.red_per_day));
+  if (const toml::node* rates = t->get("usd_per_unit")) {
+    const toml::table* table = rates->as_table();
+    if (table == nullptr) {
+      return ConfigError("rules.usd_per_unit", "must be a table such as { CNY = 0.14 }");
+    }
+    for (const auto& [key, value] : *table) {
+      const std::string currency(key.str());
+      const std::string where = fmt::format("rules.usd_per_unit.{}", currency);
+      if (!IsIsoCurrency(currency) || currency == "USD") {
+        return ConfigError(where, "must be an ISO 4217 currency code other than USD");
+      }
+      std::optional<double> rate = value.value<double>();
+      if (!rate || !std::isfinite(*rate) || *rate <= 0 || *rate > 1e6) {
+        return ConfigError(where, "must be a positive number of USD per unit");
+      }
+      config.rules.usd_per_unit.emplace(currency, *rate);
+    }
+  }
   return {};
 }
 

@@ -280,6 +280,37 @@ TEST(GateConfigTest, DeclarationValidityIsRead) {
   EXPECT_EQ(config->declaration_validity, std::chrono::hours(24));
 }
 
+TEST(GateConfigTest, CurrencyRatesAreReadAndChecked) {
+  auto none = ParseGateConfig(kMinimal);
+  ASSERT_TRUE(none.has_value()) << none.error().ToString();
+  EXPECT_TRUE(none->rules.usd_per_unit.empty());
+  auto config = ParseGateConfig(std::string(kMinimal) +
+                                "\n[rules]\nusd_per_unit = { CNY = 0.14, VND = 0.0000394 }\n");
+  ASSERT_TRUE(config.has_value()) << config.error().ToString();
+  EXPECT_EQ(config->rules.usd_per_unit.size(), 2u);
+  EXPECT_DOUBLE_EQ(config->rules.usd_per_unit.at("CNY"), 0.14);
+  EXPECT_DOUBLE_EQ(config->rules.usd_per_unit.at("VND"), 0.0000394);
+  for (const char* bad : {"ZZZ = 1.0", "USD = 1.0", "cny = 0.14", "CNY = 0", "CNY = -0.1",
+                          "CNY = \"0.14\"", "CNY = nan"}) {
+    SCOPED_TRACE(bad);
+    auto parsed =
+        ParseGateConfig(std::string(kMinimal) + "\n[rules]\nusd_per_unit = { " + bad + " }\n");
+    ASSERT_FALSE(parsed.has_value());
+    EXPECT_EQ(parsed.error().field.rfind("rules.usd_per_unit.", 0), 0u)
+        << parsed.error().ToString();
+  }
+  auto not_table = ParseGateConfig(std::string(kMinimal) + "\n[rules]\nusd_per_unit = 0.14\n");
+  ASSERT_FALSE(not_table.has_value());
+  EXPECT_EQ(not_table.error().field, "rules.usd_per_unit");
+  // The shipped configurations carry rates for both sides' currencies.
+  for (const char* file : {"huu-nghi.toml", "youyiguan.toml"}) {
+    auto shipped = ParseGateConfig(ConfigFile(file));
+    ASSERT_TRUE(shipped.has_value()) << file << ": " << shipped.error().ToString();
+    EXPECT_TRUE(shipped->rules.usd_per_unit.contains("CNY")) << file;
+    EXPECT_TRUE(shipped->rules.usd_per_unit.contains("VND")) << file;
+  }
+}
+
 TEST(GateConfigTest, BadUtcOffset) {
   ExpectConfigError(Replace("utc_offset = \"+08:00\"", "utc_offset = \"+25:00\""),
                     "counterpart.utc_offset");

@@ -91,6 +91,12 @@ RiskFacts BuildRiskFacts(const Crossing& crossing, const FactSources& s) {
       lf.value_usd = amount;
     } else if (auto it = s.usd_per_unit.find(l.value.currency); it != s.usd_per_unit.end()) {
       lf.value_usd = amount * it->second;
+    } else if (s.config != nullptr) {
+      // The gate's published rates ([rules] usd_per_unit).
+      const auto& rates = s.config->rules.usd_per_unit;
+      if (auto rate = rates.find(l.value.currency); rate != rates.end()) {
+        lf.value_usd = amount * rate->second;
+      }
     }
     f.lines.push_back(std::move(lf));
   }

@@ -100,6 +100,10 @@ struct RulesSettings {
   // Red (physical inspection) decisions per local day the inspection bays can take; beyond it a
   // red that no mandatory rule asks for becomes yellow. 0: unlimited.
   int red_per_day = 0;
+  // USD per unit of each other currency that goods may be valued in ("CNY" -> 0.14), as the
+  // customs authority publishes them: the rules compare values in USD. A line valued in a
+  // currency without a rate has an unknown value, and every comparison with it is false.
+  std::map<std::string, double, std::less<>> usd_per_unit;
 };
 
 // The cross-border link ([link] in the configuration). Without the section the node runs alone:

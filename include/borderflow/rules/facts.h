@@ -95,7 +95,8 @@ struct FactSources {
   std::optional<DocumentStatus> customs_declaration;
   std::optional<SealStatus> seal;  // default: kIntact when a seal number is declared
   std::vector<std::string> watchlists;
-  // USD per one unit of a currency ("CNY" -> 0.14, "VND" -> 0.00004); USD is always 1.
+  // USD per one unit of a currency ("CNY" -> 0.14, "VND" -> 0.00004); USD is always 1. Rates
+  // not given here come from the configuration's [rules] usd_per_unit.
   std::map<std::string, double, std::less<>> usd_per_unit;
 };
 
