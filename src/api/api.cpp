@@ -9,6 +9,7 @@
 #include <borderflow/api/api.h>
 #include <borderflow/core/digest.h>
 #include <borderflow/core/json.h>
+#include <borderflow/core/utf8.h>
 #include <borderflow/domain/crossing_json.h>
 
 #include "live_feed.h"
@@ -314,7 +315,16 @@ struct Api::Impl {
   Result<HttpResponse> ListCrossings(HttpRequest& req) {
     BF_ASSIGN_OR_RETURN(Actor actor, RequireUser(req));
     CrossingFilter filter;
+    std::vector<std::string_view> seen;
     for (const auto& [key, value] : req.query) {
+      // Given twice, which one would count? Refused rather than guessed.
+      if (std::find(seen.begin(), seen.end(), key) != seen.end()) {
+        return InvalidArgument("duplicate_query_parameter",
+                               fmt::format("query parameter '{}' is given more than once",
+                                           ValidUtf8(key.substr(0, 32))),
+                               ValidUtf8(key.substr(0, 32)));
+      }
+      seen.push_back(key);
       if (key == "state") {
         BF_ASSIGN_OR_RETURN(CrossingState s, ParseCrossingState(value));
         filter.state = s;
@@ -327,7 +337,18 @@ struct Api::Impl {
         if (!plate) return plate.error().Within("plate");
         filter.plate = plate->canonical;
       } else if (key == "cursor") {
-        filter.after = value.substr(0, 64);
+        // A cursor is the next_cursor of an earlier page: a crossing id, ours ("CR-...") or one
+        // the counterpart announced (letters, digits and ":_.-").
+        auto id_char = [](char c) {
+          return (c >= '0' && c <= '9') || (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
+                 c == '-' || c == '_' || c == ':' || c == '.';
+        };
+        if (value.empty() || value.size() > 64 ||
+            !std::all_of(value.begin(), value.end(), id_char)) {
+          return InvalidArgument("invalid_cursor",
+                                 "cursor must be the next_cursor of an earlier page", "cursor");
+        }
+        filter.after = value;
       } else if (key == "company_id") {  // the engine overrides it for company-scoped actors
         filter.company_id = value.substr(0, 64);
       } else if (key != "limit") {
