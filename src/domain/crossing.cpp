@@ -102,6 +102,31 @@ Status ValidateDeclaration(const Declaration& d, const GateConfig& config, Times
                                        d.lane_class),
                            "freshness_deadline");
   }
+  // Control characters (NUL, escape sequences, line breaks) in a name or a number are never
+  // meant, and would travel into documents, screens and the counterpart's records.
+  auto control = [](std::string_view text) {
+    return std::any_of(text.begin(), text.end(), [](char c) {
+      const auto u = static_cast<unsigned char>(c);
+      return u < 0x20 || u == 0x7F;
+    });
+  };
+  std::vector<std::pair<std::string, std::string_view>> texts = {
+      {"driver.name", d.driver.name},
+      {"driver.document_number", d.driver.document_number},
+      {"driver.phone", d.driver.phone},
+      {"documents.customs_declaration", d.documents.customs_declaration},
+      {"documents.phytosanitary_certificate", d.documents.phytosanitary_certificate},
+      {"documents.certificate_of_origin", d.documents.certificate_of_origin}};
+  if (d.vehicle.seal_number) texts.emplace_back("vehicle.seal_number", *d.vehicle.seal_number);
+  for (size_t i = 0; i < d.lines.size(); ++i) {
+    texts.emplace_back(fmt::format("lines[{}].description", i), d.lines[i].description);
+  }
+  for (const auto& [field, text] : texts) {
+    if (control(text)) {
+      return InvalidArgument("control_character",
+                             fmt::format("'{}' contains a control character", field), field);
+    }
+  }
   // The decoder checks the codes' form; these are checked against ISO's lists here, for new
   // declarations only, so that a crossing stored before cannot become unreadable. A made-up
   // currency would also leave the rules unable to value the goods.

@@ -551,6 +551,30 @@ TEST_F(ValidateDeclarationTest, CurrenciesAndCountriesMustBeIsoCodes) {
   EXPECT_TRUE(ValidateDeclaration(laos, config_, kNow).has_value());
 }
 
+// Found by an adversarial review: NUL and other control characters were stored in names,
+// document numbers, seals and descriptions.
+TEST_F(ValidateDeclarationTest, ControlCharactersInTextAreRefused) {
+  const std::string nul("Nguyen\0An", 9);
+  for (const std::string& bad :
+       {nul, std::string("Nguyen\nAn"), std::string("\x1b[31mAn"), std::string("An\x7f")}) {
+    Declaration name = valid_;
+    name.driver.name = bad;
+    ExpectInvalid(name, "control_character", "driver.name");
+    Declaration line = valid_;
+    line.lines[0].description = bad;
+    ExpectInvalid(line, "control_character", "lines[0].description");
+    Declaration seal = valid_;
+    seal.vehicle.seal_number = bad;
+    ExpectInvalid(seal, "control_character", "vehicle.seal_number");
+    Declaration document = valid_;
+    document.documents.phytosanitary_certificate = bad;
+    ExpectInvalid(document, "control_character", "documents.phytosanitary_certificate");
+  }
+  Declaration text = valid_;
+  text.driver.name = "Nguyễn Văn An · 阮文安";  // letters of any script are fine
+  EXPECT_TRUE(ValidateDeclaration(text, config_, kNow).has_value());
+}
+
 TEST_F(ValidateDeclarationTest, UnknownDirection) {
   Declaration d = valid_;
   d.direction = "VN-LA";
