@@ -56,6 +56,22 @@ void AppendUtf8(std::string& out, char32_t cp) {
   }
 }
 
+bool IsValidUtf8(std::string_view text) {
+  size_t pos = 0;
+  while (pos < text.size()) {
+    // ASCII runs (most of any request) without decoding.
+    if (static_cast<unsigned char>(text[pos]) < 0x80) {
+      ++pos;
+      continue;
+    }
+    char32_t cp = 0;
+    size_t len = 1;
+    if (!DecodeUtf8(text, pos, cp, len)) return false;
+    pos += len;
+  }
+  return true;
+}
+
 std::string ValidUtf8(std::string_view text) {
   std::string out;
   out.reserve(text.size());

@@ -21,5 +21,14 @@ TEST(Utf8Test, ValidUtf8KeepsValidTextAndReplacesEachBadByte) {
   EXPECT_EQ(ValidUtf8(std::string("x\0y", 3)), std::string("x\0y", 3));          // NUL is valid
 }
 
+TEST(Utf8Test, IsValidUtf8) {
+  EXPECT_TRUE(IsValidUtf8(""));
+  EXPECT_TRUE(IsValidUtf8("CR-01ABC 桂F·12345 Hữu Nghị 🚚"));
+  for (const char* bad :
+       {"\xff", "a\xc3", "\xc3\x28", "\xc0\xaf", "\xed\xa0\x80", "\xf4\x90\x80\x80"}) {
+    EXPECT_FALSE(IsValidUtf8(bad)) << bad;
+  }
+}
+
 }  // namespace
 }  // namespace borderflow

@@ -35,6 +35,7 @@
 #include <openssl/ssl.h>
 
 #include <borderflow/core/thread_name.h>
+#include <borderflow/core/utf8.h>
 #include <borderflow/net/http_server.h>
 
 #include "beast_common.h"
@@ -695,11 +696,18 @@ asio::awaitable<void> HttpServer::Impl::RunSession(std::shared_ptr<Session<Strea
       close_hard = true;
     } else {
       request.path = url->path();
+      bool utf8 = IsValidUtf8(request.path);
       for (auto param : url->params()) {
+        utf8 = utf8 && IsValidUtf8(param.key) && IsValidUtf8(param.value);
         request.query.emplace_back(std::move(param.key), std::move(param.value));
       }
       Router::Match match = router.Find(request.method, request.path);
-      if (match.handler == nullptr) {
+      if (!utf8) {
+        // Every id, name and filter of the API is text: bytes that decode to no text match
+        // nothing, and would reach a database that refuses them (PostgreSQL: a 500).
+        response =
+            MakeError(400, "bad_request", "the request target is not UTF-8 once percent-decoded");
+      } else if (match.handler == nullptr) {
         if (match.status == 405) {
           response = MakeError(405, "method_not_allowed",
                                "method " + request.method + " is not allowed on " + request.path);
