@@ -237,6 +237,17 @@ struct Api::Impl {
 
   // Submits a write command and answers when it is durable.
   void Submit(const HttpRequest& req, Actor actor, CommandBody body, const Respond& respond) {
+    // Keys are stored as text and compared byte for byte: visible ASCII only (a UUID, a
+    // timestamp and random characters), so that no store refuses one (PostgreSQL: invalid
+    // UTF-8 would be a 500) and no key is two different strings to two systems.
+    std::string_view key = req.Header("idempotency-key");
+    if (!std::all_of(key.begin(), key.end(), [](char c) { return c > 0x20 && c < 0x7F; })) {
+      respond(ProblemResponse(
+          InvalidArgument("invalid_idempotency_key",
+                          "the Idempotency-Key may hold only visible ASCII characters"),
+          req.path));
+      return;
+    }
     Command command;
     command.actor = std::move(actor);
     command.idempotency_key = std::string(req.Header("idempotency-key"));

@@ -115,6 +115,24 @@ TEST(Idempotency, SameKeyWithDifferentBodyIsRefused) {
   EXPECT_EQ(retry.Header("Idempotent-Replayed"), "true");
 }
 
+// Keys are visible ASCII: a key with a space, a control byte or a byte that is not UTF-8 is
+// refused and nothing is written (on PostgreSQL a key that is not UTF-8 was a 500).
+TEST(Idempotency, KeysOutsideVisibleAsciiAreRefused) {
+  TestNode node;
+  const int64_t audit = node.AuditCount();
+  for (const std::string& key :
+       {std::string("a b"), std::string("key\xff"), std::string("ключ"), std::string("k\t1")}) {
+    ApiReply r = node.Call("POST", "/api/v1/crossings", "fwd-a", node.DurianDeclaration(), key);
+    EXPECT_EQ(r.status, 400) << r.raw;
+    EXPECT_EQ(r.Code(), "invalid_idempotency_key") << r.raw;
+  }
+  EXPECT_EQ(node.AuditCount(), audit);
+  EXPECT_EQ(CountCrossings(node), 0u);
+  ApiReply ok = node.Call("POST", "/api/v1/crossings", "fwd-a", node.DurianDeclaration(),
+                          "web-0192a3b4c5d6e7f8a9b0c1d2e3f4a5b6");
+  EXPECT_EQ(ok.status, 201) << ok.raw;
+}
+
 TEST(Idempotency, KeysAreScopedPerUser) {
   TestNode node;
   const int64_t audit = node.AuditCount();
