@@ -12,11 +12,17 @@ export const DIST_DIR = path.join(WEB_DIR, 'dist');
 export const CHROMIUM = process.env.BORDERFLOW_CHROMIUM || '/usr/bin/chromium';
 
 export function borderflowBinary() {
+  // A BORDERFLOW_BIN that is given is used or refused, never silently replaced by an older
+  // build; a relative one is taken from the repository's root, where the README's commands run.
+  if (process.env.BORDERFLOW_BIN) {
+    const bin = path.resolve(REPO_DIR, process.env.BORDERFLOW_BIN);
+    if (!fs.existsSync(bin)) throw new Error(`BORDERFLOW_BIN: no file ${bin}`);
+    return bin;
+  }
   const candidates = [
-    process.env.BORDERFLOW_BIN,
     path.join(REPO_DIR, 'build/asan/apps/borderflow/borderflow'),
     path.join(REPO_DIR, 'build/release/apps/borderflow/borderflow'),
-  ].filter(Boolean);
+  ];
   for (const c of candidates) if (fs.existsSync(c)) return c;
   throw new Error('borderflow binary not found: set BORDERFLOW_BIN');
 }
