@@ -5,6 +5,7 @@
 #   bash bench/run.sh queue                booking throughput and re-planning (--trucks 10000)
 #   bash bench/run.sh rules                declarations assessed per second, 200 rules
 #   bash bench/run.sh link                 signed messages per second between the two nodes
+#   bash bench/run.sh audit                the audit hash per record, now and as it was
 #   bash bench/run.sh sim                  digital twin: event core (vs SimPy), 90-day season
 #   bash bench/run.sh ingest --pg ...      ingest on SQLite and on PostgreSQL in the same run (a
 #                                          durable throwaway cluster, scripts/pg-cluster.sh)
@@ -12,7 +13,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bench=ingest
 case "${1:-}" in
-  ingest|queue|rules|link|sim) bench=$1; shift ;;
+  ingest|queue|rules|link|sim|audit) bench=$1; shift ;;
 esac
 bash scripts/setup.sh >/dev/null
 cmake --preset release >/dev/null
