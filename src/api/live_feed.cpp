@@ -265,7 +265,13 @@ void LiveFeed::RecheckCredentials() {
   for (const auto& s : open) {
     if (!s->recheck) continue;
     Result<Actor> now_actor = s->recheck();
-    if (!now_actor || now_actor->user_id != s->actor.user_id || now_actor->role != s->actor.role ||
+    if (!now_actor) {
+      // Only a refused token ends a stream: a database that cannot answer for a moment (a
+      // PostgreSQL failover) must not drop every dashboard at once.
+      if (now_actor.error().kind == ErrorKind::kUnauthenticated) ended.push_back(s);
+      continue;
+    }
+    if (now_actor->user_id != s->actor.user_id || now_actor->role != s->actor.role ||
         now_actor->company_id != s->actor.company_id) {
       ended.push_back(s);
     }

@@ -57,8 +57,9 @@ class LiveFeed {
   void Stop();
 
   // Who a stream's credentials name now: called every `recheck` for each open stream (on the
-  // poller thread, without the feed's lock). An error (token revoked or expired, user removed)
-  // or another role or company than at the start ends the stream.
+  // poller thread, without the feed's lock). A 401 error (token revoked or expired, user
+  // removed) or another role or company than at the start ends the stream; other errors (the
+  // store unavailable) leave it open until the next check.
   using Recheck = std::function<Result<Actor>()>;
 
   // Opens a stream for `actor`. `last_event_id`: the id of the last event the client saw
