@@ -418,6 +418,12 @@ TEST_F(BadInput, InvalidUtf8InThePathOrQueryIsRefused) {
     ExpectProblem(r, 400, "bad_request");
     EXPECT_NE(Detail(r).find("UTF-8"), std::string::npos) << r.raw;
   }
+  // Messages cut an echoed parameter to 32 bytes, which can split a character: the problem body
+  // still is JSON (U+FFFD for the cut bytes).
+  ApiReply cut = node_->Call("GET", "/api/v1/crossings?aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa%E6%A1%82=1",
+                             "operator");
+  ExpectProblem(cut, 400, "unknown_query_parameter");
+  EXPECT_NE(cut.raw.find("\xEF\xBF\xBD"), std::string::npos) << cut.raw;
   // Real text in any script still reaches the handlers.
   EXPECT_EQ(node_->Call("GET", "/api/v1/crossings?plate=%E6%A1%82F12345", "operator").status, 200);
 }
