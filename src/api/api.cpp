@@ -210,6 +210,12 @@ struct Api::Impl {
     if (!token || !TokenMatches(*token, parts.secret, now)) return invalid();
     BF_ASSIGN_OR_RETURN(std::optional<UserRecord> user, store.FindUserById(token->user_id));
     if (!user) return invalid();
+    if (user->role == Role::kCounterpart) {
+      // Only a database from before counterpart users were refused can hold one: the other
+      // country's node acts through signed link messages only, never through a token.
+      return Error(ErrorKind::kPermissionDenied, "role_not_allowed",
+                   "the counterpart node acts only through signed link messages, not API tokens");
+    }
     Actor actor{user->id, user->name, user->role, user->company_id};
     std::lock_guard lock(token_mu);
     if (token_cache.size() > 10000) token_cache.clear();

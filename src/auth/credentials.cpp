@@ -38,6 +38,13 @@ Result<UserRecord> NewUser(std::string name, Role role, std::string company_id, 
   if (role == Role::kSystem) {
     return InvalidArgument("invalid_role", "the system role is internal", "role");
   }
+  if (role == Role::kCounterpart) {
+    // The other country's node is trusted only through signed link messages, never a token.
+    return InvalidArgument("invalid_role",
+                           "the counterpart node is not a user: it is trusted only through its "
+                           "signed link messages (pin its key in [[counterpart.keys]])",
+                           "role");
+  }
   Actor probe{"", name, role, company_id};
   if (probe.IsCompanyScoped() && company_id.empty()) {
     return InvalidArgument("missing_company",

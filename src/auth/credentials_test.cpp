@@ -71,10 +71,20 @@ TEST(NewUserTest, Names) {
   }
 }
 
+TEST(NewUserTest, NoUserForTheSystemOrTheCounterpartNode) {
+  SeededRandom random(3);
+  for (Role role : {Role::kSystem, Role::kCounterpart}) {
+    auto user = NewUser("someone", role, "", kNow, random);
+    ASSERT_FALSE(user) << RoleName(role);
+    EXPECT_EQ(user.error().code, "invalid_role");
+    EXPECT_EQ(user.error().field, "role");
+  }
+}
+
 TEST(NewUserTest, CompanyRequiredExactlyForCompanyScopedRoles) {
   SeededRandom random(1);
   for (Role role : AllRoles()) {
-    if (role == Role::kSystem) continue;
+    if (role == Role::kSystem || role == Role::kCounterpart) continue;
     SCOPED_TRACE(std::string(RoleName(role)));
     bool scoped = role == Role::kForwarder || role == Role::kDriver;
     if (scoped) {

@@ -418,9 +418,10 @@ int RunCli(int argc, char** argv) {
   user_add->add_option("--config", config, "gate configuration")->capture_default_str();
   user_add->add_option("--name", name, "login name")->required();
   user_add
-      ->add_option("--role", role,
-                   "forwarder, driver, gate_operator, customs_officer, quarantine_officer, "
-                   "border_guard, counterpart, administrator, sensor")
+      ->add_option(
+          "--role", role,
+          "forwarder, driver, gate_operator, customs_officer, quarantine_officer, "
+          "border_guard, administrator, sensor (the counterpart node is no user: it signs)")
       ->required();
   user_add->add_option("--company", company, "company id (forwarders and drivers)");
   auto* user_list = user_cmd->add_subcommand("list", "list users");

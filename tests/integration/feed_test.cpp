@@ -56,6 +56,7 @@ TEST(FeedTest, RefusesCallersWithoutAFeed) {
   EXPECT_EQ(camera.Code(), "role_not_allowed");
   ApiReply counterpart = node.Call("GET", "/api/v1/feed", "counterpart");
   EXPECT_EQ(counterpart.status, 403);
+  EXPECT_EQ(counterpart.Code(), "role_not_allowed");
   ApiReply bad = node.Call("GET", "/api/v1/feed", "operator", {}, {}, {{"Last-Event-ID", "x1"}});
   EXPECT_EQ(bad.status, 400);
   EXPECT_EQ(bad.Code(), "invalid_event_id");

@@ -34,7 +34,7 @@ TEST(LifecycleOverHttp, WholeLifecycleSurvivesRestart) {
        "checked"},
       {"release", "customs", "{}", "released"},
       {"cross", "guard", "{}", "crossed"},
-      {"confirm_receipt", "counterpart", "{}", "received"},
+      {"confirm_receipt", "guard", "{}", "received"},  // or the counterpart, over the link
   };
   int64_t version = 1;
   for (const Step& s : steps) {
@@ -88,6 +88,37 @@ TEST(LifecycleOverHttp, GreenChannelWithDocumentCheck) {
   ApiReply released = node.Event(id, "release", "customs");
   EXPECT_EQ(released.status, 200);
   EXPECT_EQ(released.body.at("crossing").at("state").as_string(), "released");
+}
+
+// The counterpart node is trusted only through its signed link messages: a counterpart token
+// (only a database from an older version can hold one) can neither move a crossing nor read.
+TEST(LifecycleOverHttp, CounterpartTokenIsRefused) {
+  TestNode node;
+  std::string id = node.Declare("fwd-a");
+  for (const auto& [event, data] : {std::pair{"assess", R"({"channel": "green"})"},
+                                    std::pair{"cancel", R"({"reason": "cancelled"})"}}) {
+    int64_t audit = node.AuditCount();
+    ApiReply r = node.Event(id, event, "counterpart", data);
+    EXPECT_EQ(r.status, 403) << event << ": " << r.raw;
+    EXPECT_EQ(r.Code(), "role_not_allowed") << r.raw;
+    EXPECT_EQ(node.AuditCount(), audit);
+  }
+  for (const std::string& path :
+       std::vector<std::string>{"/api/v1/crossings/" + id, "/api/v1/crossings", "/api/v1/me"}) {
+    ApiReply r = node.Call("GET", path, "counterpart");
+    EXPECT_EQ(r.status, 403) << path << ": " << r.raw;
+    EXPECT_EQ(r.Code(), "role_not_allowed") << path;
+  }
+  EXPECT_EQ(node.Call("GET", "/api/v1/crossings/" + id, "operator").body.at("state").as_string(),
+            "declared");
+  // Nor can one be made any more.
+  int64_t audit = node.AuditCount();
+  auto added =
+      node.runtime().engine().Execute(Command{Actor{"cli", "test", Role::kAdministrator, ""}, "",
+                                              "", AddUser{"other-node", Role::kCounterpart, ""}});
+  ASSERT_FALSE(added);
+  EXPECT_EQ(added.error().code, "invalid_role");
+  EXPECT_EQ(node.AuditCount(), audit);
 }
 
 TEST(LifecycleOverHttp, ListFiltersAndPaginates) {

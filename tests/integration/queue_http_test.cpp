@@ -151,6 +151,15 @@ TEST_F(QueueHttpTest, OnlyTheDriverMayChangeAfterBooking) {
                                 R"({"driver": {"name": "A", "document_number": "B1",
                                     "nationality": "VN"}, "lane_class": "fresh_produce"})");
   ExpectRefused(unknown, 400, "unknown_field", audit);
+  // The new driver is checked as in a declaration.
+  ExpectRefused(node_.Call("POST", "/api/v1/crossings/" + id + "/driver", "fwd-a",
+                           R"({"driver": {"name": "A", "document_number": "B1",
+                               "nationality": "XX"}})"),
+                400, "invalid_country", audit);
+  ExpectRefused(node_.Call("POST", "/api/v1/crossings/" + id + "/driver", "fwd-a",
+                           R"({"driver": {"name": "A\u001b[2J", "document_number": "B1",
+                               "nationality": "VN"}})"),
+                400, "control_character", audit);
   EXPECT_EQ(StateOf(id), "booked v3");
 
   ApiReply edited =
@@ -400,7 +409,8 @@ TEST_F(QueueHttpTest, CapacityChangesReplanAndAreRoleChecked) {
       "lane_class": "fresh_produce", "from": "2026-11-29T10:00:00+07:00",
       "until": "2026-11-29T10:30:00+07:00", "reason": "road works"})";
 
-  // The counterpart may announce its acceptance, not close the gate.
+  // A counterpart token (the other country's node) is refused: it acts through signed link
+  // messages only. A forwarder may not close the gate.
   ExpectRefused(node_.Call("POST", "/api/v1/capacity/changes", "counterpart", closure), 403,
                 "role_not_allowed", audit);
   ExpectRefused(node_.Call("POST", "/api/v1/capacity/changes", "fwd-a", closure), 403,
@@ -444,11 +454,12 @@ TEST_F(QueueHttpTest, CapacityChangesReplanAndAreRoleChecked) {
     EXPECT_EQ(Text(c.at("queue"), "booked_slot_local"), "2026-11-29T10:30:00+07:00") << c;
   }
 
-  // The counterpart's acceptance rate is accepted and re-plans too (nothing moves here: 60 an
-  // hour is more than this side clears).
+  // The counterpart's acceptance rate, as announced (by telephone, say) and entered by the
+  // operator, is accepted and re-plans too (nothing moves here: 60 an hour is more than this
+  // side clears). Its signed announcement over the link is in link_test.
   audit = node_.AuditCount();
   ApiReply acceptance =
-      node_.Call("POST", "/api/v1/capacity/changes", "counterpart",
+      node_.Call("POST", "/api/v1/capacity/changes", "operator",
                  R"({"kind": "acceptance", "direction": "VN-CN", "lane_class": "fresh_produce",
                      "trucks_per_hour": 60, "from": "2026-11-29T09:00:00+07:00",
                      "until": "2026-11-29T18:00:00+07:00"})");
@@ -456,7 +467,8 @@ TEST_F(QueueHttpTest, CapacityChangesReplanAndAreRoleChecked) {
   EXPECT_EQ(acceptance.body.at("replan").at("changed_count").as_int64(), 0) << acceptance.raw;
   EXPECT_EQ(node_.AuditCount(), audit + 2);
 
-  ApiReply changes = node_.Call("GET", "/api/v1/capacity/changes", "counterpart");
+  EXPECT_EQ(node_.Call("GET", "/api/v1/capacity/changes", "counterpart").status, 403);
+  ApiReply changes = node_.Call("GET", "/api/v1/capacity/changes", "operator");
   ASSERT_EQ(changes.status, 200) << changes.raw;
   ASSERT_EQ(changes.body.at("items").as_array().size(), 2u);
   EXPECT_EQ(Text(changes.body.at("items").at(0), "id"), change_id);

@@ -10,6 +10,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <borderflow/auth/credentials.h>
+
 #include "../../src/store/postgres/pg_test_support.h"
 
 extern char** environ;
@@ -122,7 +124,6 @@ void TestNode::CreateUsers() {
       {"fwd-b", Role::kForwarder, "COMPANY-B"}, {"operator", Role::kGateOperator, ""},
       {"customs", Role::kCustomsOfficer, ""},   {"quarantine", Role::kQuarantineOfficer, ""},
       {"guard", Role::kBorderGuard, ""},        {"camera", Role::kSensor, ""},
-      {"counterpart", Role::kCounterpart, ""},
   };
   for (const auto& [name, role, company] : users) {
     auto added = runtime_->engine().Execute(Command{admin, "", "", AddUser{name, role, company}});
@@ -132,6 +133,19 @@ void TestNode::CreateUsers() {
     EXPECT_TRUE(token) << token.error().ToString();
     tokens_[name] = std::string(token->body.at("token").as_string());
   }
+  // A counterpart user with a token, as a database from before such users were refused holds
+  // (the engine no longer adds one): the API must refuse it, the counterpart node acts only
+  // through signed link messages.
+  Timestamp now = clock_.Now();
+  UserRecord counterpart{"UCOUNTERPART0000", "counterpart", Role::kCounterpart, "", now};
+  SeededRandom token_random(7);  // its own stream: the node's ids stay as they were
+  IssuedToken issued = IssueToken(counterpart, "from an older version", {}, now, token_random);
+  Status written = runtime_->store().Write([&](WriteTxn& txn) -> Status {
+    BF_TRY(txn.InsertUser(counterpart));
+    return txn.InsertToken(issued.record);
+  });
+  EXPECT_TRUE(written) << written.error().ToString();
+  tokens_["counterpart"] = issued.token;
 }
 
 TestNode::~TestNode() {
