@@ -61,6 +61,38 @@ std::string NewCrossingId(Timestamp now, Random& random) {
   return TimeOrderedId("CR-", now, random, 6);
 }
 
+namespace {
+
+// Control characters (NUL, escape sequences, line breaks) in a name or a number are never
+// meant, and would travel into documents, screens and the counterpart's records.
+Status RefuseControlCharacters(std::string_view text, std::string_view field) {
+  bool control = std::any_of(text.begin(), text.end(), [](char c) {
+    const auto u = static_cast<unsigned char>(c);
+    return u < 0x20 || u == 0x7F;
+  });
+  if (!control) return {};
+  return InvalidArgument("control_character",
+                         fmt::format("'{}' contains a control character", field),
+                         std::string(field));
+}
+
+}  // namespace
+
+Status ValidateDriver(const Driver& driver) {
+  BF_TRY(RefuseControlCharacters(driver.name, "driver.name"));
+  BF_TRY(RefuseControlCharacters(driver.document_number, "driver.document_number"));
+  BF_TRY(RefuseControlCharacters(driver.phone, "driver.phone"));
+  // The decoder checks the code's form; ISO's list is checked here, for new data only, so
+  // that a crossing stored before cannot become unreadable.
+  if (!IsIsoCountry(driver.nationality)) {
+    return InvalidArgument(
+        "invalid_country",
+        fmt::format("'{}' is not an ISO 3166 country code (such as VN or CN)", driver.nationality),
+        "driver.nationality");
+  }
+  return {};
+}
+
 Status ValidateDeclaration(const Declaration& d, const GateConfig& config, Timestamp now) {
   const Direction* direction = config.FindDirection(d.direction);
   if (direction == nullptr) {
@@ -102,18 +134,8 @@ Status ValidateDeclaration(const Declaration& d, const GateConfig& config, Times
                                        d.lane_class),
                            "freshness_deadline");
   }
-  // Control characters (NUL, escape sequences, line breaks) in a name or a number are never
-  // meant, and would travel into documents, screens and the counterpart's records.
-  auto control = [](std::string_view text) {
-    return std::any_of(text.begin(), text.end(), [](char c) {
-      const auto u = static_cast<unsigned char>(c);
-      return u < 0x20 || u == 0x7F;
-    });
-  };
+  BF_TRY(ValidateDriver(d.driver));
   std::vector<std::pair<std::string, std::string_view>> texts = {
-      {"driver.name", d.driver.name},
-      {"driver.document_number", d.driver.document_number},
-      {"driver.phone", d.driver.phone},
       {"documents.customs_declaration", d.documents.customs_declaration},
       {"documents.phytosanitary_certificate", d.documents.phytosanitary_certificate},
       {"documents.certificate_of_origin", d.documents.certificate_of_origin}};
@@ -121,12 +143,7 @@ Status ValidateDeclaration(const Declaration& d, const GateConfig& config, Times
   for (size_t i = 0; i < d.lines.size(); ++i) {
     texts.emplace_back(fmt::format("lines[{}].description", i), d.lines[i].description);
   }
-  for (const auto& [field, text] : texts) {
-    if (control(text)) {
-      return InvalidArgument("control_character",
-                             fmt::format("'{}' contains a control character", field), field);
-    }
-  }
+  for (const auto& [field, text] : texts) BF_TRY(RefuseControlCharacters(text, field));
   // The decoder checks the codes' form; these are checked against ISO's lists here, for new
   // declarations only, so that a crossing stored before cannot become unreadable. A made-up
   // currency would also leave the rules unable to value the goods.
@@ -145,12 +162,6 @@ Status ValidateDeclaration(const Declaration& d, const GateConfig& config, Times
                                          line.origin_country),
                              fmt::format("lines[{}].origin_country", i));
     }
-  }
-  if (!IsIsoCountry(d.driver.nationality)) {
-    return InvalidArgument("invalid_country",
-                           fmt::format("'{}' is not an ISO 3166 country code (such as VN or CN)",
-                                       d.driver.nationality),
-                           "driver.nationality");
   }
   if (d.freshness_deadline && *d.freshness_deadline <= now) {
     return InvalidArgument("deadline_passed", "freshness_deadline is already past",

@@ -643,6 +643,7 @@ Status Engine::ApplyResolvePlateRead(WriteTxn& txn, const Actor& actor, const Re
 Status Engine::ApplyUpdateDriver(WriteTxn& txn, const Actor& actor, const UpdateDriver& cmd,
                                  Timestamp now, CommandResult& result) {
   BF_TRY(RequireRole(actor, {Role::kForwarder, Role::kGateOperator}, "edit the driver"));
+  BF_TRY(ValidateDriver(cmd.driver));
   BF_ASSIGN_OR_RETURN(SharedCrossing current,
                       LoadForChange(txn, actor, cmd.crossing_id, cmd.expected_version));
   switch (current->state) {

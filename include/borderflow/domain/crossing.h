@@ -190,5 +190,8 @@ std::string NewCrossingId(Timestamp now, Random& random);
 // lanes for that class in that direction, lines present unless the class is for empty trucks,
 // a future freshness deadline for perishable classes, a validity after `now`.
 Status ValidateDeclaration(const Declaration& d, const GateConfig& config, Timestamp now);
+// The checks of a new or changed driver that the decoder does not make: no control characters
+// in the text, an ISO 3166 nationality. Part of ValidateDeclaration.
+Status ValidateDriver(const Driver& driver);
 
 }  // namespace borderflow
