@@ -265,7 +265,7 @@ class Table {
 // --- Talking to the node -----------------------------------------------------------------------
 
 struct Remote {
-  std::string url = "http://127.0.0.1:8080";
+  std::string url;    // empty until given: see ResolveRemote
   std::string token;  // never printed
   bool json = false;
   std::string idempotency_key;  // writes: "" means a fresh random one
@@ -850,11 +850,11 @@ struct State {
 };
 
 void AddCommon(CLI::App* cmd, Remote& r, bool write) {
-  cmd->add_option("--url", r.url, "the node's base URL (http://host:port)")
-      ->envname("BORDERFLOW_URL")
-      ->capture_default_str();
-  cmd->add_option("--token", r.token, "API token (bft_...); never printed")
-      ->envname("BORDERFLOW_TOKEN");
+  cmd->add_option("--url", r.url,
+                  "the node's base URL (http://host:port; default: $BORDERFLOW_URL, else " +
+                      std::string(kDefaultNodeUrl) + ")");
+  cmd->add_option("--token", r.token,
+                  "API token (bft_...; default: $BORDERFLOW_TOKEN); never printed");
   cmd->add_flag("--json", r.json, "print the node's JSON answer instead of a table");
   if (write) {
     cmd->add_option("--idempotency-key", r.idempotency_key,
@@ -864,6 +864,16 @@ void AddCommon(CLI::App* cmd, Remote& r, bool write) {
 }
 
 }  // namespace
+
+void ResolveRemote(std::string& url, std::string& token) {
+  auto env = [](const char* name) -> std::string {
+    const char* value = std::getenv(name);
+    return value == nullptr ? "" : value;
+  };
+  if (url.empty()) url = env("BORDERFLOW_URL");
+  if (url.empty()) url = kDefaultNodeUrl;
+  if (token.empty()) token = env("BORDERFLOW_TOKEN");
+}
 
 std::function<std::optional<int>()> AddQueueCommands(CLI::App& app) {
   auto state = std::make_shared<State>();
@@ -970,6 +980,7 @@ std::function<std::optional<int>()> AddQueueCommands(CLI::App& app) {
   return [state]() -> std::optional<int> {
     for (const auto& [cmd, run] : state->commands) {
       if (!cmd->parsed()) continue;
+      ResolveRemote(state->remote.url, state->remote.token);
       auto endpoint = ParseUrl(state->remote.url);
       if (!endpoint) return UsageError(endpoint.error().message);
       try {

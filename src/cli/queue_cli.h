@@ -6,6 +6,7 @@
 
 #include <functional>
 #include <optional>
+#include <string>
 
 namespace CLI {
 class App;
@@ -18,5 +19,12 @@ namespace borderflow::cli {
 // 2 bad input, no connection or a server failure), or std::nullopt when the command line named
 // none of these commands.
 std::function<std::optional<int>()> AddQueueCommands(CLI::App& app);
+
+// The node and the token of a command over HTTP, once its command line is parsed: a flag that
+// was given always wins; else BORDERFLOW_URL and BORDERFLOW_TOKEN; else the local default URL.
+// (The flags carry no CLI11 envname: with several subcommands sharing one variable, the
+// environment overrode a given flag.)
+void ResolveRemote(std::string& url, std::string& token);
+inline constexpr const char* kDefaultNodeUrl = "http://127.0.0.1:8080";
 
 }  // namespace borderflow::cli

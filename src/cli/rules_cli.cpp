@@ -23,6 +23,8 @@
 #include <borderflow/store/sqlite_store.h>
 #include <borderflow/store/store_factory.h>
 
+#include "queue_cli.h"  // ResolveRemote
+
 namespace borderflow::cli {
 
 namespace json = boost::json;
@@ -42,7 +44,7 @@ struct Options {
   std::string crossing;
   int limit = 1000;
   // watchlist (over HTTP)
-  std::string url = "http://127.0.0.1:8080";
+  std::string url;  // empty until given: see ResolveRemote
   std::string token;
   std::string name;
   std::string description;
@@ -261,7 +263,7 @@ Result<json::array> ReadWatchlistFile(const std::string& path) {
 // One request to the node; prints problems on stderr. Exit 0 (2xx), 1 (4xx), 2 (otherwise).
 int Request(const Options& o, std::string_view method, const std::string& path,
             const std::string& body, json::value& answer) {
-  auto parsed = net::HttpClient::ParseUrl(o.url);
+  auto parsed = net::HttpClient::ParseUrl(o.url);  // resolved (ResolveRemote) after parsing
   if (!parsed) return Error(parsed.error().message);
   net::HttpClient client(*parsed);
   std::vector<std::pair<std::string, std::string>> headers;
@@ -390,11 +392,11 @@ std::function<std::optional<int>()> AddRulesCommands(CLI::App& app) {
   auto* watchlist =
       rules_cmd->add_subcommand("watchlist", "watch lists of a running node (over HTTP)");
   auto remote = [&o](CLI::App* cmd, bool write) {
-    cmd->add_option("--url", o->url, "the node's base URL (http://host:port)")
-        ->envname("BORDERFLOW_URL")
-        ->capture_default_str();
-    cmd->add_option("--token", o->token, "API token (bft_...); never printed")
-        ->envname("BORDERFLOW_TOKEN");
+    cmd->add_option("--url", o->url,
+                    "the node's base URL (http://host:port; default: $BORDERFLOW_URL, else " +
+                        std::string(kDefaultNodeUrl) + ")");
+    cmd->add_option("--token", o->token,
+                    "API token (bft_...; default: $BORDERFLOW_TOKEN); never printed");
     cmd->add_flag("--json", o->json, "print the node's JSON answer");
     if (write) {
       cmd->add_option("--idempotency-key", o->idempotency_key,
@@ -419,6 +421,7 @@ std::function<std::optional<int>()> AddRulesCommands(CLI::App& app) {
   return [o, rules_cmd, check, test, explain, watchlist, wl_list, wl_show,
           wl_put]() -> std::optional<int> {
     if (!rules_cmd->parsed()) return std::nullopt;
+    ResolveRemote(o->url, o->token);
     if (check->parsed()) return Check(*o);
     if (test->parsed()) return Test(*o);
     if (explain->parsed()) return Explain(*o);

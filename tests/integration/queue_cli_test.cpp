@@ -181,6 +181,16 @@ TEST_F(QueueCliTest, WaitBoardNeedsNoToken) {
   auto parsed = ParseJson(raw.out);
   ASSERT_TRUE(parsed) << raw.out;
   EXPECT_EQ(parsed->at("lanes").as_array().size(), 6u) << raw.out;
+
+  // A flag wins over the environment: an operator who names a node talks to that node.
+  CliRun flagged =
+      RunCli({"wait-board", "--url", "http://127.0.0.1:1"}, *dir_, {"BORDERFLOW_URL=" + Url()});
+  EXPECT_EQ(flagged.exit_code, 2) << flagged.all();
+  EXPECT_TRUE(Has(flagged.err, "127.0.0.1:1")) << flagged.err;
+  CliRun token = RunCli({"queue", "show", "--url", Url(), "--token", "bft_NOPE.secret"}, *dir_,
+                        {"BORDERFLOW_TOKEN=" + Token("operator")});
+  EXPECT_EQ(token.exit_code, 1) << token.all();
+  EXPECT_TRUE(Has(token.err, "invalid_token")) << token.err;
 }
 
 TEST_F(QueueCliTest, QueueShowWithoutTokenIsRefused) {
