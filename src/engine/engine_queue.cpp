@@ -77,25 +77,32 @@ Status Engine::PutRecord(WriteTxn& txn, std::string_view kind, std::string id,
 Status Engine::AddStrike(WriteTxn& txn, const Crossing& c, std::string kind, Timestamp now,
                          CommandResult& result) {
   const QueueSettings& qs = config_.queue;
-  QueueStrike strike{c.declaration.vehicle.plate.canonical, c.id, std::move(kind), now};
+  QueueStrike strike{c.declaration.vehicle.plate.canonical, c.company_id, c.id, std::move(kind),
+                     now};
   // One record per strike: the same crossing can be struck twice for the same kind at the same
   // time (two late cancellations in one batch, two missed calls), and each counts towards a
   // ban, also after a restart.
   BF_TRY(PutRecord(txn, kStrikeRecord,
                    fmt::format("{}:{}", strike.plate, NewRecordId("ST", now, random_)),
                    EncodeStrike(strike), now));
-  int strikes = queue_->StrikesSince(strike.plate, now - qs.strike_window) + 1;
+  // Strikes and the ban they bring count per company: plates are not bound to a company, and
+  // one company's no-shows must not keep another company's bookings of the truck out.
+  int strikes = queue_->StrikesSince(strike.plate, strike.company_id, now - qs.strike_window) + 1;
   queue_->AddStrike(strike);
   queue_touched_ = true;
-  if (strikes < qs.strikes_for_ban || qs.ban.count() == 0 || queue_->BanFor(strike.plate, now)) {
+  if (strikes < qs.strikes_for_ban || qs.ban.count() == 0 ||
+      queue_->BanFor(strike.plate, strike.company_id, now)) {
     return {};
   }
   QueueBan ban{
-      strike.plate, now + qs.ban,
+      strike.plate,
+      now + qs.ban,
       fmt::format("{} no-shows or late cancellations within {} days", strikes,
                   std::chrono::duration_cast<std::chrono::hours>(qs.strike_window).count() / 24),
-      now, "system"};
-  BF_TRY(PutRecord(txn, kBanRecord, ban.plate, EncodeBan(ban), now));
+      now,
+      "system",
+      strike.company_id};
+  BF_TRY(PutRecord(txn, kBanRecord, BanKey(ban.plate, ban.company_id), EncodeBan(ban), now));
   BF_ASSIGN_OR_RETURN(AuditRecord record, txn.AppendAudit(Draft(Actor::System(), now, "truck",
                                                                 ban.plate, "ban", EncodeBan(ban))));
   result.records.push_back(std::move(record));
@@ -134,16 +141,18 @@ Status Engine::ApplyQueueRules(WriteTxn& txn, const Actor& actor, const Crossing
                         fmt::format("the declaration expired at {}; declare again before booking",
                                     local(current.declaration_valid_until)));
       }
-      if (auto ban = queue_->BanFor(plate, now)) {
+      if (auto ban = queue_->BanFor(plate, current.company_id, now)) {
         return Error(ErrorKind::kPermissionDenied, "truck_banned",
                      fmt::format("truck {} may not book until {}: {}", d.vehicle.plate.display,
                                  local(ban->until), ban->reason));
       }
       if (auto other = queue_->OtherWithPlate(plate, current.id)) {
+        // Another company's crossing is not named to this one.
+        bool own = other->company_id == current.company_id;
         return Conflict("plate_already_booked",
-                        fmt::format("truck {} already has an open crossing {}; a truck holds one "
+                        fmt::format("truck {} already has an open crossing{}; a truck holds one "
                                     "booking or queue place at a time",
-                                    d.vehicle.plate.display, *other));
+                                    d.vehicle.plate.display, own ? " " + other->id : ""));
       }
       if (current.state != CrossingState::kBooked &&
           queue_->OpenBookings(current.company_id, current.id) >=
@@ -231,7 +240,7 @@ Status Engine::ApplyQueueRules(WriteTxn& txn, const Actor& actor, const Crossing
         return Conflict("plate_already_queued",
                         fmt::format("truck {} already has an open crossing {} in the queue; a "
                                     "truck holds one queue place at a time",
-                                    d.vehicle.plate.display, *other));
+                                    d.vehicle.plate.display, other->id));
       }
       int in_yard = queue_->YardCount();
       if (in_yard >= config_.staging_yard_capacity) {
@@ -692,10 +701,11 @@ Status Engine::ApplySetBan(WriteTxn& txn, const Actor& actor, const SetBan& cmd,
   }
   json::object body;
   if (cmd.days == 0) {
-    if (!queue_->BanFor(plate->canonical, now)) {
+    std::vector<std::string> bans = queue_->BansOn(plate->canonical, now);
+    if (bans.empty()) {
       return NotFound("ban_not_found", fmt::format("truck {} is not banned", plate->display));
     }
-    BF_TRY(txn.DeleteRecord(kBanRecord, plate->canonical));
+    for (const std::string& key : bans) BF_TRY(txn.DeleteRecord(kBanRecord, key));
     body = json::object{{"plate", plate->canonical}, {"lifted", true}, {"reason", cmd.reason}};
     BF_ASSIGN_OR_RETURN(
         AuditRecord record,
@@ -705,11 +715,13 @@ Status Engine::ApplySetBan(WriteTxn& txn, const Actor& actor, const SetBan& cmd,
                      now));
     queue_->LiftBan(plate->canonical, now);
   } else {
-    if (cmd.reason.empty() || cmd.reason.size() > 1000) {
+    bool blank = cmd.reason.find_first_not_of(" \t\r\n") == std::string::npos;
+    if (blank || cmd.reason.size() > 1000) {
       return InvalidArgument("invalid_value", "a ban needs a 'reason' (1 to 1000 bytes)", "reason");
     }
-    QueueBan ban{plate->canonical, now + std::chrono::hours(24 * cmd.days), cmd.reason, now,
-                 actor.user_id};
+    QueueBan ban{plate->canonical, now + std::chrono::hours(24 * cmd.days),
+                 cmd.reason,       now,
+                 actor.user_id,    ""};
     body = EncodeBan(ban);
     BF_TRY(PutRecord(txn, kBanRecord, ban.plate, body, now));
     BF_ASSIGN_OR_RETURN(AuditRecord record,

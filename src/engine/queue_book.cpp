@@ -98,12 +98,18 @@ double PredictionStats::Quantile(double q) const {
   return static_cast<double>(bins.size() - 1);
 }
 
+std::string BanKey(const std::string& plate, const std::string& company_id) {
+  return company_id.empty() ? plate : plate + "@" + company_id;
+}
+
 json::object EncodeBan(const QueueBan& b) {
-  return json::object{{"plate", b.plate},
-                      {"until", FormatUtc(b.until)},
-                      {"reason", b.reason},
-                      {"created_at", FormatUtc(b.created_at)},
-                      {"created_by", b.created_by}};
+  json::object o{{"plate", b.plate},
+                 {"until", FormatUtc(b.until)},
+                 {"reason", b.reason},
+                 {"created_at", FormatUtc(b.created_at)},
+                 {"created_by", b.created_by}};
+  if (!b.company_id.empty()) o["company_id"] = b.company_id;
+  return o;
 }
 
 Result<QueueBan> DecodeBan(const json::value& v) {
@@ -114,14 +120,18 @@ Result<QueueBan> DecodeBan(const json::value& v) {
   BF_ASSIGN_OR_RETURN(b.reason, r.String("reason", 1000, 0));
   BF_ASSIGN_OR_RETURN(b.created_at, TimeField(r, "created_at"));
   BF_ASSIGN_OR_RETURN(b.created_by, r.String("created_by", 64, 0));
+  BF_ASSIGN_OR_RETURN(auto company, r.OptionalString("company_id", 64));
+  b.company_id = company.value_or("");
   return b;
 }
 
 json::object EncodeStrike(const QueueStrike& s) {
-  return json::object{{"plate", s.plate},
-                      {"crossing_id", s.crossing_id},
-                      {"kind", s.kind},
-                      {"at", FormatUtc(s.at)}};
+  json::object o{{"plate", s.plate},
+                 {"crossing_id", s.crossing_id},
+                 {"kind", s.kind},
+                 {"at", FormatUtc(s.at)}};
+  if (!s.company_id.empty()) o["company_id"] = s.company_id;
+  return o;
 }
 
 Result<QueueStrike> DecodeStrike(const json::value& v) {
@@ -131,6 +141,8 @@ Result<QueueStrike> DecodeStrike(const json::value& v) {
   BF_ASSIGN_OR_RETURN(s.crossing_id, r.String("crossing_id", 64));
   BF_ASSIGN_OR_RETURN(s.kind, r.String("kind", 32));
   BF_ASSIGN_OR_RETURN(s.at, TimeField(r, "at"));
+  BF_ASSIGN_OR_RETURN(auto company, r.OptionalString("company_id", 64));
+  s.company_id = company.value_or("");
   return s;
 }
 
@@ -462,7 +474,8 @@ Status QueueBook::Load(Store& store) {
                    [](const auto& a, const auto& b) { return a.created_at < b.created_at; });
   BF_TRY(load(kBanRecord, [&](const StoredRecord&, const json::value& v) -> Status {
     BF_ASSIGN_OR_RETURN(QueueBan ban, DecodeBan(v));
-    bans[ban.plate] = std::move(ban);
+    std::string key = BanKey(ban.plate, ban.company_id);
+    bans[key] = std::move(ban);
     return {};
   }));
   BF_TRY(load(kStrikeRecord, [&](const StoredRecord&, const json::value& v) -> Status {
@@ -626,12 +639,14 @@ const QueuePolicy& QueueBook::Policy() const {
 
 void QueueBook::PutBan(const QueueBan& ban) {
   std::lock_guard lock(mu_);
-  bans_[ban.plate] = ban;
+  bans_[BanKey(ban.plate, ban.company_id)] = ban;
 }
 
 void QueueBook::LiftBan(const std::string& plate, Timestamp at) {
   std::lock_guard lock(mu_);
-  bans_.erase(plate);
+  for (auto it = bans_.begin(); it != bans_.end();) {
+    it = it->second.plate == plate ? bans_.erase(it) : std::next(it);
+  }
   ban_lifted_[plate] = at;
 }
 
@@ -700,20 +715,35 @@ std::optional<CrossingState> QueueBook::StateOf(const std::string& id) const {
   return it->second->state;
 }
 
-std::optional<QueueBan> QueueBook::BanFor(const std::string& plate, Timestamp now) const {
+std::optional<QueueBan> QueueBook::BanFor(const std::string& plate, const std::string& company_id,
+                                          Timestamp now) const {
   std::lock_guard lock(mu_);
-  auto it = bans_.find(plate);
-  if (it == bans_.end() || it->second.until <= now) return std::nullopt;
-  return it->second;
+  for (const std::string& key : {plate, BanKey(plate, company_id)}) {
+    auto it = bans_.find(key);
+    if (it != bans_.end() && it->second.until > now) return it->second;
+  }
+  return std::nullopt;
 }
 
-int QueueBook::StrikesSince(const std::string& plate, Timestamp since) const {
+std::vector<std::string> QueueBook::BansOn(const std::string& plate, Timestamp now) const {
+  std::lock_guard lock(mu_);
+  std::vector<std::string> keys;
+  for (const auto& [key, ban] : bans_) {
+    if (ban.plate == plate && ban.until > now) keys.push_back(key);
+  }
+  return keys;
+}
+
+int QueueBook::StrikesSince(const std::string& plate, const std::string& company_id,
+                            Timestamp since) const {
   std::lock_guard lock(mu_);
   if (auto lifted = ban_lifted_.find(plate); lifted != ban_lifted_.end()) {
     since = std::max(since, lifted->second);
   }
+  // A strike recorded before strikes named their company counts for every company.
   return static_cast<int>(std::count_if(strikes_.begin(), strikes_.end(), [&](const auto& s) {
-    return s.plate == plate && s.at >= since;
+    return s.plate == plate && s.at >= since &&
+           (s.company_id == company_id || s.company_id.empty());
   }));
 }
 
@@ -759,14 +789,14 @@ int64_t QueueBook::NextTicket() const {
   return max_ticket_ + 1;
 }
 
-std::optional<std::string> QueueBook::OtherWithPlate(const std::string& plate,
-                                                     const std::string& except_id) const {
+std::optional<QueueBook::OpenCrossingRef> QueueBook::OtherWithPlate(
+    const std::string& plate, const std::string& except_id) const {
   std::lock_guard lock(mu_);
   auto range = by_plate_.equal_range(plate);
   for (auto it = range.first; it != range.second; ++it) {
     if (it->second == except_id) continue;
     const Crossing& c = *crossings_.at(it->second);
-    if (c.state != CrossingState::kAssessed) return it->second;
+    if (c.state != CrossingState::kAssessed) return OpenCrossingRef{it->second, c.company_id};
   }
   return std::nullopt;
 }

@@ -48,11 +48,19 @@ struct QueueBan {
   std::string reason;
   Timestamp created_at;
   std::string created_by;
+  // "" for an operator's ban, which holds for every company. An automatic ban (strikes) holds
+  // only for the company whose bookings were struck: plates are not bound to a company, so one
+  // company's no-shows and late cancellations must not keep another's truck out.
+  std::string company_id;
 };
+
+// A ban's record id and key in the book: the plate, or plate@company for an automatic ban.
+std::string BanKey(const std::string& plate, const std::string& company_id);
 
 // A no-show or a late cancellation, counted towards a ban.
 struct QueueStrike {
   std::string plate;
+  std::string company_id;  // of the struck crossing ("" in records from before it was kept)
   std::string crossing_id;
   std::string kind;  // "no_show", "late_cancellation"
   Timestamp at;
@@ -143,7 +151,7 @@ class QueueBook {
   void Upsert(const Crossing& c) { Upsert(std::make_shared<const Crossing>(c)); }
   void AddCapacityChange(const CapacityChange& change);
   void PutBan(const QueueBan& ban);
-  // Lifts the ban at `at`; strikes before it no longer count.
+  // Lifts every ban on `plate` at `at`; strikes before it no longer count.
   void LiftBan(const std::string& plate, Timestamp at);
   void AddStrike(const QueueStrike& strike);
   void PutPlateRead(const PendingPlateRead& read);
@@ -164,9 +172,14 @@ class QueueBook {
   std::optional<Crossing> Find(const std::string& id) const;
   // The state of the crossing if it is in the book (no copy).
   std::optional<CrossingState> StateOf(const std::string& id) const;
-  std::optional<QueueBan> BanFor(const std::string& plate, Timestamp now) const;
-  // Strikes for `plate` since `since` (and since its last ban was lifted).
-  int StrikesSince(const std::string& plate, Timestamp since) const;
+  // The ban in force at `now` on bookings of `plate` by `company_id`: an operator's ban, or an
+  // automatic one for that company.
+  std::optional<QueueBan> BanFor(const std::string& plate, const std::string& company_id,
+                                 Timestamp now) const;
+  // The keys (BanKey) of every ban in force on `plate`, whoever it holds for.
+  std::vector<std::string> BansOn(const std::string& plate, Timestamp now) const;
+  // Strikes for `plate` by `company_id` since `since` (and since its last ban was lifted).
+  int StrikesSince(const std::string& plate, const std::string& company_id, Timestamp since) const;
   std::vector<QueueStrike> Strikes() const;
   std::vector<QueueBan> Bans() const;
   std::optional<PendingPlateRead> PlateRead(const std::string& id) const;
@@ -176,8 +189,12 @@ class QueueBook {
   int64_t NextTicket() const;
 
   // Another open crossing (booked, waiting or in a lane) with this plate, if any.
-  std::optional<std::string> OtherWithPlate(const std::string& plate,
-                                            const std::string& except_id) const;
+  struct OpenCrossingRef {
+    std::string id;
+    std::string company_id;
+  };
+  std::optional<OpenCrossingRef> OtherWithPlate(const std::string& plate,
+                                                const std::string& except_id) const;
   int OpenBookings(const std::string& company_id, const std::string& except_id) const;
   int BookingsIn(std::string_view direction, std::string_view lane_class, Timestamp bucket,
                  const std::string& except_id) const;

@@ -26,6 +26,8 @@
 #include <borderflow/engine/engine.h>
 #include <borderflow/store/sqlite_store.h>
 
+#include "queue_book.h"  // BanKey
+
 namespace borderflow {
 namespace {
 
@@ -900,16 +902,22 @@ class Run {
     return {};
   }
 
-  // "expect_strikes": {alias: strikes of its plate}, "expect_banned": {alias: bool}.
+  // "expect_strikes": {alias: strikes of its plate by its company}, "expect_banned": {alias:
+  // whether its company may not book its plate}.
   Status CheckBans(const JsonObjectReader& r) {
     BF_ASSIGN_OR_RETURN(json::object view, engine_->BansView(Actors().at("operator")));
-    std::map<std::string, int> strikes;
-    std::set<std::string> banned;
+    auto text = [](const json::value& o, std::string_view key) {
+      const json::value* v = o.as_object().if_contains(key);
+      return v != nullptr && v->is_string() ? std::string(v->get_string()) : std::string();
+    };
+    std::map<std::string, int> strikes;  // plate@company (BanKey)
+    std::set<std::string> banned;        // plate (every company) or plate@company
     for (const auto& s : view.at("strikes").as_array()) {
-      ++strikes[std::string(s.at("plate").as_string())];
+      ++strikes[BanKey(text(s, "plate"), text(s, "company_id"))];
     }
-    for (const auto& b : view.at("bans").as_array())
-      banned.insert(std::string(b.at("plate").as_string()));
+    for (const auto& b : view.at("bans").as_array()) {
+      banned.insert(BanKey(text(b, "plate"), text(b, "company_id")));
+    }
     for (std::string_view key : {"expect_strikes", "expect_banned"}) {
       if (!r.Has(key)) continue;
       BF_ASSIGN_OR_RETURN(JsonObjectReader want, r.Object(key));
@@ -919,21 +927,24 @@ class Run {
           return InvalidArgument("bad_scenario", "unknown truck", want.PathOf(kv.key()));
         }
         const std::string& plate = it->second.plate;
+        const std::string company = Actors().at(it->second.declared_by).company_id;
+        const std::string own = BanKey(plate, company);
         if (key == "expect_strikes") {
           if (!kv.value().is_int64()) {
             return InvalidArgument("bad_scenario", "a number", want.PathOf(kv.key()));
           }
-          if (strikes[plate] != kv.value().get_int64()) {
+          if (strikes[own] != kv.value().get_int64()) {
             Fail(fmt::format("{} has {} strikes, expected {}", std::string_view(kv.key()),
-                             strikes[plate], kv.value().get_int64()));
+                             strikes[own], kv.value().get_int64()));
           }
         } else {
           if (!kv.value().is_bool()) {
             return InvalidArgument("bad_scenario", "true or false", want.PathOf(kv.key()));
           }
-          if (banned.contains(plate) != kv.value().get_bool()) {
-            Fail(fmt::format("{} banned: {}, expected {}", std::string_view(kv.key()),
-                             banned.contains(plate), kv.value().get_bool()));
+          bool is_banned = banned.contains(plate) || banned.contains(own);
+          if (is_banned != kv.value().get_bool()) {
+            Fail(fmt::format("{} banned: {}, expected {}", std::string_view(kv.key()), is_banned,
+                             kv.value().get_bool()));
           }
         }
       }
