@@ -63,19 +63,35 @@ bool IsJsonMediaType(std::string_view type) {
   return EqualsIgnoreCase(media, "application/json");
 }
 
-// Only staff see the rules' scores, the rules that fired and the watch lists. Traders see their
-// channel and the reasons (they could declare around the rest), and so do the other roles that
-// are not staff: sensors, and the counterpart, which is the other country's node.
-bool SeesRiskDetails(const Actor& actor) { return IsStaff(actor.role); }
+// What a caller may not see of a crossing. Only staff see the rules' scores, the rules that
+// fired and the watch lists: traders see their channel and the reasons (they could declare
+// around the rest), and so do sensors. Sensors (cameras, weighbridges) see no personal data
+// either: the driver's name, document number and phone are for the trader and staff.
+struct Redaction {
+  bool risk = false;
+  bool personal = false;
+  bool any() const { return risk || personal; }
+};
 
-// Removes the crossing's "risk", an audit body's "assessment" and the staff summary that an
-// "assess" event carries as its note (it names the rules that fired and the score).
-void StripRiskDetails(json::object& o) {
+Redaction RedactionFor(const Actor& actor) {
+  return Redaction{!IsStaff(actor.role), actor.role == Role::kSensor};
+}
+
+// Applies `r` to a crossing view, a command's answer ({"event":...,"crossing":...}) or an audit
+// record's body: removes the crossing's "risk", an audit body's "assessment", the staff summary
+// that an "assess" event carries as its note (it names the rules that fired and the score), and
+// for `personal` the driver.
+void Redact(json::object& o, Redaction r) {
+  json::value* c = o.if_contains("crossing");
+  json::object* crossing = c != nullptr && c->is_object() ? &c->get_object() : nullptr;
+  if (r.personal) {
+    o.erase("driver");
+    if (crossing != nullptr) crossing->erase("driver");
+  }
+  if (!r.risk) return;
   o.erase("risk");
   o.erase("assessment");
-  if (json::value* c = o.if_contains("crossing"); c != nullptr && c->is_object()) {
-    c->get_object().erase("risk");
-  }
+  if (crossing != nullptr) crossing->erase("risk");
   auto strip_note = [](json::object& event) {
     const json::value* type = event.if_contains("type");
     json::value* data = event.if_contains("data");
@@ -89,16 +105,55 @@ void StripRiskDetails(json::object& o) {
   }
 }
 
-std::string WithoutRiskDetails(const std::string& body) {
-  if (body.find("\"risk\"") == std::string::npos &&
-      body.find("\"assessment\"") == std::string::npos &&
-      body.find("\"assess\"") == std::string::npos) {
-    return body;
-  }
+// Redact on a command's answer as stored (text); parsed only when it may hold what `r` removes.
+std::string Redacted(const std::string& body, Redaction r) {
+  bool may_hold = (r.personal && body.find("\"driver\"") != std::string::npos) ||
+                  (r.risk && (body.find("\"risk\"") != std::string::npos ||
+                              body.find("\"assessment\"") != std::string::npos ||
+                              body.find("\"assess\"") != std::string::npos));
+  if (!may_hold) return body;
   auto parsed = ParseJson(body, JsonLimits{64 << 20, 64});
   if (!parsed || !parsed->is_object()) return body;
-  StripRiskDetails(parsed->get_object());
+  Redact(parsed->get_object(), r);
   return ToJsonText(*parsed);
+}
+
+// No text in a request carries control characters other than tab and line breaks: NUL, escape
+// sequences and the like are never meant, and would travel into the audit trail, operators'
+// terminals and screens. (Declarations refuse line breaks in names and numbers too.) Checked on
+// requests only: stored records keep whatever an earlier version accepted.
+Status RefuseControlText(const json::value& v, const std::string& path) {
+  switch (v.kind()) {
+    case json::kind::string: {
+      const json::string& text = v.get_string();
+      bool bad = std::any_of(text.begin(), text.end(), [](char c) {
+        const auto u = static_cast<unsigned char>(c);
+        return (u < 0x20 && c != '\t' && c != '\n' && c != '\r') || u == 0x7F;
+      });
+      if (!bad) return {};
+      std::string field = path.empty() ? "(body)" : path;
+      return InvalidArgument("control_character",
+                             fmt::format("'{}' contains a control character (only tab and line "
+                                         "breaks are allowed in text)",
+                                         field),
+                             field);
+    }
+    case json::kind::array: {
+      const json::array& a = v.get_array();
+      for (size_t i = 0; i < a.size(); ++i) {
+        BF_TRY(RefuseControlText(a[i], fmt::format("{}[{}]", path, i)));
+      }
+      return {};
+    }
+    case json::kind::object:
+      for (const auto& [key, value] : v.get_object()) {
+        std::string child = path.empty() ? std::string(key) : fmt::format("{}.{}", path, key);
+        BF_TRY(RefuseControlText(value, child));
+      }
+      return {};
+    default:
+      return {};
+  }
 }
 
 Result<int> ParseLimit(const HttpRequest& req) {
@@ -238,7 +293,9 @@ struct Api::Impl {
       return Error(ErrorKind::kInvalidArgument, "unsupported_media_type",
                    "send the body as application/json");
     }
-    return ParseJson(req.body, options.json);
+    BF_ASSIGN_OR_RETURN(json::value body, ParseJson(req.body, options.json));
+    BF_TRY(RefuseControlText(body, ""));
+    return body;
   }
 
   // Submits a write command and answers when it is durable.
@@ -260,7 +317,7 @@ struct Api::Impl {
     command.fingerprint = Sha256Hex(fmt::format("{} {}\n{}", req.method, req.path, req.body));
     command.body = std::move(body);
     std::string instance = req.path;
-    bool redact = !SeesRiskDetails(command.actor);
+    Redaction redact = RedactionFor(command.actor);
     engine.Submit(std::move(command), [respond, instance, redact](Result<CommandResult> result) {
       if (!result) {
         respond(ProblemResponse(result.error(), instance));
@@ -269,7 +326,7 @@ struct Api::Impl {
       HttpResponse r;
       r.status = result->status;
       r.body = std::move(result->body_text);
-      if (redact) r.body = WithoutRiskDetails(r.body);
+      if (redact.any()) r.body = Redacted(r.body, redact);
       if (result->replayed) r.headers.emplace_back("Idempotent-Replayed", "true");
       respond(std::move(r));
     });
@@ -320,7 +377,7 @@ struct Api::Impl {
     BF_ASSIGN_OR_RETURN(Actor actor, RequireUser(req));
     BF_ASSIGN_OR_RETURN(Crossing c, engine.GetCrossing(actor, req.PathParam("id")));
     json::object view = engine.LiveCrossingView(c);
-    if (!SeesRiskDetails(actor)) StripRiskDetails(view);
+    Redact(view, RedactionFor(actor));
     json::array allowed;
     for (auto e : AllowedEvents(c.state)) allowed.push_back(json::string(CrossingEventName(e)));
     view["allowed_events"] = std::move(allowed);
@@ -379,7 +436,7 @@ struct Api::Impl {
     json::array items;
     for (const Crossing& c : page.items) {
       json::object view = engine.CrossingView(c);
-      if (!SeesRiskDetails(actor)) StripRiskDetails(view);
+      Redact(view, RedactionFor(actor));
       items.push_back(std::move(view));
     }
     json::object body{{"items", std::move(items)}};
@@ -390,13 +447,18 @@ struct Api::Impl {
 
   Result<HttpResponse> History(HttpRequest& req) {
     BF_ASSIGN_OR_RETURN(Actor actor, RequireUser(req));
+    if (actor.role == Role::kSensor) {
+      // A camera or a weighbridge acts on a crossing's current state; its history (who
+      // declared, changed and inspected what) is for the trader and staff.
+      return Error(ErrorKind::kPermissionDenied, "role_not_allowed",
+                   "sensors read a crossing's current state, not its history");
+    }
     BF_ASSIGN_OR_RETURN(auto records, engine.CrossingHistory(actor, req.PathParam("id")));
+    Redaction redact = RedactionFor(actor);
     json::array items;
     for (const auto& r : records) {
       json::object item = AuditJson(r);
-      if (!SeesRiskDetails(actor) && item["body"].is_object()) {
-        StripRiskDetails(item["body"].get_object());
-      }
+      if (redact.any() && item["body"].is_object()) Redact(item["body"].get_object(), redact);
       items.push_back(std::move(item));
     }
     return JsonResponse(200, json::object{{"items", std::move(items)}});

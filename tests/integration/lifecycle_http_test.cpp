@@ -121,6 +121,34 @@ TEST(LifecycleOverHttp, CounterpartTokenIsRefused) {
   EXPECT_EQ(node.AuditCount(), audit);
 }
 
+// Sensors (cameras, weighbridges) act on a crossing's current state: they see no driver's
+// personal data and no history; the trader and staff do.
+TEST(LifecycleOverHttp, SensorsSeeNoPersonalData) {
+  TestNode node;
+  std::string id = node.Declare("fwd-a");
+  ASSERT_EQ(node.Event(id, "assess", "customs", R"({"channel": "green"})").status, 200);
+  ApiReply moved = node.Event(id, "enter_yard", "camera");
+  ASSERT_EQ(moved.status, 200) << moved.raw;
+  EXPECT_EQ(moved.raw.find("\"driver\""), std::string::npos) << moved.raw;
+  EXPECT_EQ(moved.body.at("crossing").at("state").as_string(), "in_yard");
+  ApiReply one = node.Call("GET", "/api/v1/crossings/" + id, "camera");
+  ASSERT_EQ(one.status, 200) << one.raw;
+  EXPECT_EQ(one.raw.find("\"driver\""), std::string::npos) << one.raw;
+  EXPECT_FALSE(one.body.at("vehicle").at("plate").as_object().empty()) << one.raw;
+  ApiReply list = node.Call("GET", "/api/v1/crossings?limit=5", "camera");
+  ASSERT_EQ(list.status, 200) << list.raw;
+  ASSERT_EQ(list.body.at("items").as_array().size(), 1u) << list.raw;
+  EXPECT_EQ(list.raw.find("\"driver\""), std::string::npos) << list.raw;
+  ApiReply history = node.Call("GET", "/api/v1/crossings/" + id + "/events", "camera");
+  EXPECT_EQ(history.status, 403) << history.raw;
+  EXPECT_EQ(history.Code(), "role_not_allowed");
+  // The trader and staff still see the driver.
+  for (const char* user : {"fwd-a", "operator"}) {
+    ApiReply full = node.Call("GET", "/api/v1/crossings/" + id, user);
+    EXPECT_TRUE(full.body.at("driver").is_object()) << user << ": " << full.raw;
+  }
+}
+
 TEST(LifecycleOverHttp, ListFiltersAndPaginates) {
   TestNode node;
   std::vector<std::string> ids;

@@ -227,6 +227,22 @@ TEST_F(QueueHttpTest, BannedTruckCannotBook) {
   ExpectRefused(node_.Call("POST", "/api/v1/bans", "operator",
                            R"({"plate": "not a plate", "days": 14, "reason": "x"})"),
                 400, "invalid_plate", audit);
+  // A reason is words: not blank, and no control characters (an operator's terminal prints it).
+  ExpectRefused(node_.Call("POST", "/api/v1/bans", "operator",
+                           R"({"plate": "12C-123.45", "days": 14, "reason": "   "})"),
+                400, "invalid_value", audit);
+  ApiReply escape = node_.Call("POST", "/api/v1/bans", "operator",
+                               R"({"plate": "12C-123.45", "days": 14,
+                                   "reason": "no-shows\u001b[2J\u0000"})");
+  ExpectRefused(escape, 400, "control_character", audit);
+  EXPECT_EQ(Text(escape.body, "field"), "reason") << escape.raw;
+  ApiReply nested = node_.Call("POST", "/api/v1/capacity/changes", "operator",
+                               R"({"kind": "closure", "direction": "VN-CN",
+                                   "lane_class": "fresh_produce",
+                                   "from": "2026-11-29T10:00:00+07:00",
+                                   "until": "2026-11-29T10:30:00+07:00",
+                                   "reason": "road\u0007works"})");
+  ExpectRefused(nested, 400, "control_character", audit);
   ApiReply ban = node_.Call("POST", "/api/v1/bans", "operator",
                             R"({"plate": "12C-123.45", "days": 14, "reason": "three no-shows"})");
   ASSERT_EQ(ban.status, 200) << ban.raw;
