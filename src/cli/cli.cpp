@@ -117,7 +117,13 @@ Result<std::unique_ptr<Runtime>> StartRuntime(
   BF_ASSIGN_OR_RETURN(GateConfig config, LoadGateConfig(f.config));
   if (configure) configure(config);
   std::filesystem::path db(SqlitePathOf(f.db));  // empty for PostgreSQL
-  if (db.has_parent_path()) std::filesystem::create_directories(db.parent_path());
+  std::error_code ec;
+  if (db.has_parent_path()) std::filesystem::create_directories(db.parent_path(), ec);
+  if (ec) {
+    return Unavailable(
+        "store_open_failed",
+        fmt::format("cannot create the directory of --db '{}': {}", f.db, ec.message()));
+  }
   RuntimeOptions options;
   options.config = std::move(config);
   options.db_path = f.db;
@@ -180,7 +186,13 @@ struct DemoLink {
 
 Result<DemoLink> MakeDemoKeys(const std::string& dir, bool keep) {
   DemoLink link{dir, {}, {}};
-  std::filesystem::create_directories(dir);
+  std::error_code ec;
+  std::filesystem::create_directories(dir, ec);
+  if (ec) {
+    return Unavailable(
+        "store_open_failed",
+        fmt::format("cannot create the demo's key directory '{}': {}", dir, ec.message()));
+  }
   for (auto [name, key] : {std::pair{"vn.key", &link.vn}, std::pair{"cn.key", &link.cn}}) {
     std::string path = (std::filesystem::path(dir) / name).string();
     auto existing = ReadKeyFile(path);
@@ -219,6 +231,14 @@ int Demo(ServeFlags f, bool keep, bool single) {
   if (IsPostgresUrl(f.db)) {
     // demo deletes its database; it never touches a PostgreSQL one.
     return Fail(InvalidArgument("demo_needs_sqlite", "demo runs on an SQLite file only"));
+  }
+  // The second node listens on port + 1, the peer listeners on port + 363 and + 364.
+  constexpr int kDemoPortSpan = 364;
+  if (f.port != 0 && f.port > 65535 - kDemoPortSpan) {
+    return Fail(InvalidArgument(
+        "invalid_port", fmt::format("demo --port {}: at most {} (the demo also listens on the "
+                                    "next port and on port + 363 and + 364), or 0",
+                                    f.port, 65535 - kDemoPortSpan)));
   }
   std::filesystem::path var = std::filesystem::path(f.db).parent_path();
   // The port file is written once the demo is ready (both nodes, users, tokens), not before.

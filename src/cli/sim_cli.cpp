@@ -1,5 +1,6 @@
 #include "sim_cli.h"
 
+#include <charconv>
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
@@ -37,12 +38,12 @@ struct SimFlags {
   bool quiet = false;
 };
 
+// Items as given, empty ones included ("fifo,,smart" names an empty policy: refused later).
 std::vector<std::string> Split(const std::string& s, char sep) {
   std::vector<std::string> out;
   std::stringstream in(s);
-  for (std::string item; std::getline(in, item, sep);) {
-    if (!item.empty()) out.push_back(item);
-  }
+  for (std::string item; std::getline(in, item, sep);) out.push_back(item);
+  if (!s.empty() && s.back() == sep) out.push_back("");
   return out;
 }
 
@@ -73,6 +74,13 @@ struct Variant {
 Result<std::vector<Variant>> Variants(const SimFlags& flags) {
   std::vector<std::string> policies = Split(flags.policies, ',');
   if (policies.empty()) return InvalidArgument("bad_option", "--policy names no policy", "policy");
+  for (const std::string& policy : policies) {
+    if (policy.empty()) {
+      return InvalidArgument("bad_option",
+                             fmt::format("--policy {}: an empty name in the list", flags.policies),
+                             "policy");
+    }
+  }
   // Lane variants: the product of every --lanes option's counts.
   std::vector<std::map<std::string, int>> lane_sets = {{}};
   for (const std::string& spec : flags.lanes) {
@@ -85,12 +93,9 @@ Result<std::vector<Variant>> Variants(const SimFlags& flags) {
     std::string key = spec.substr(0, eq);
     std::vector<std::map<std::string, int>> next;
     for (const std::string& count : Split(spec.substr(eq + 1), ',')) {
-      int n = 0;
-      try {
-        n = std::stoi(count);
-      } catch (const std::exception&) {
-        n = -1;
-      }
+      int n = -1;
+      auto [end, ec] = std::from_chars(count.data(), count.data() + count.size(), n);
+      if (ec != std::errc() || end != count.data() + count.size()) n = -1;  // "3abc", ""
       if (n < 0 || n > 100) {
         return InvalidArgument(
             "bad_option", fmt::format("--lanes {}: '{}' is not a lane count 0..100", spec, count),

@@ -1,4 +1,5 @@
 #include <algorithm>
+#include <charconv>
 #include <cmath>
 #include <filesystem>
 #include <fstream>
@@ -333,11 +334,17 @@ Status ParseArrivals(const Reader& root, Scenario& s) {
   }
   BF_ASSIGN_OR_RETURN(spec.trucks_per_day, a.Number("trucks_per_day", 0, 100000, 0.0));
   std::vector<double> hourly(24, 1.0), weekday(7, 1.0);
+  auto all_zero = [](const std::vector<double>& v) {
+    return std::all_of(v.begin(), v.end(), [](double x) { return x == 0; });
+  };
   if (a.Has("hourly_profile")) {
     BF_ASSIGN_OR_RETURN(hourly, a.Numbers("hourly_profile", 24, 0, 1e6));
+    // All zero would mean no truck at any hour; it used to mean "flat" without a word.
+    if (all_zero(hourly)) return a.Fail("hourly_profile", "has no hour above 0");
   }
   if (a.Has("weekday_factors")) {
     BF_ASSIGN_OR_RETURN(weekday, a.Numbers("weekday_factors", 7, 0, 1e6));
+    if (all_zero(weekday)) return a.Fail("weekday_factors", "has no day above 0");
   }
   spec.hourly = Normalised<24>(hourly);
   spec.weekday = Normalised<7>(weekday);
@@ -541,6 +548,9 @@ const Distribution& Scenario::ServiceFor(std::string_view lane_class,
   return fallback;
 }
 
+// The most trucks a day a replayed count may bring, read or scaled (real gates see thousands).
+constexpr double kMaxReplayCount = 100000;
+
 Result<std::vector<double>> ReadReplay(const ReplaySpec& spec) {
   bool ok = false;
   std::string text = ReadText(spec.csv_path, &ok);
@@ -582,13 +592,25 @@ Result<std::vector<double>> ReadReplay(const ReplaySpec& spec) {
     double sum = 0;
     for (int c : counts) {
       if (c >= static_cast<int>(cells.size()) || cells[static_cast<size_t>(c)].empty()) continue;
-      try {
-        sum += std::stod(cells[static_cast<size_t>(c)]);
-      } catch (const std::exception&) {
-        return InvalidArgument("bad_scenario",
-                               fmt::format("{}:{}: '{}' is not a number", spec.csv_path, row,
-                                           cells[static_cast<size_t>(c)]));
+      // The whole cell, a finite count of trucks: "nan", "1e12", "-500" and "12abc" are
+      // refused, not read as something else.
+      const std::string& cell = cells[static_cast<size_t>(c)];
+      std::string_view digits = cell;
+      while (!digits.empty() && (digits.back() == '\r' || digits.back() == ' ')) {
+        digits.remove_suffix(1);
       }
+      while (!digits.empty() && digits.front() == ' ') digits.remove_prefix(1);
+      double v = 0;
+      auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), v);
+      if (digits.empty() || ec != std::errc() || end != digits.data() + digits.size() ||
+          !std::isfinite(v) || v < 0 || v > kMaxReplayCount) {
+        return InvalidArgument(
+            "bad_scenario",
+            fmt::format("{}:{}: column '{}': '{}' is not a count of trucks (0 to {})",
+                        spec.csv_path, row, header[static_cast<size_t>(c)], cell.substr(0, 32),
+                        kMaxReplayCount));
+      }
+      sum += v;
     }
     out.push_back(sum);
     if (spec.days > 0 && static_cast<int>(out.size()) >= spec.days) break;
@@ -604,7 +626,15 @@ Result<std::vector<double>> ReadReplay(const ReplaySpec& spec) {
     mean /= static_cast<double>(out.size());
     factor = mean > 0 ? spec.scale_to_mean / mean : 0;
   }
-  for (double& v : out) v *= factor;
+  for (size_t day = 0; day < out.size(); ++day) {
+    out[day] *= factor;
+    if (out[day] > kMaxReplayCount) {
+      return InvalidArgument("bad_scenario",
+                             fmt::format("{}: day {} scales to {:.0f} trucks, more than {} a day "
+                                         "(see scale and scale_to_mean)",
+                                         spec.csv_path, day + 1, out[day], kMaxReplayCount));
+    }
+  }
   return out;
 }
 

@@ -8,6 +8,7 @@
 #include <string>
 
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <borderflow/sim/arrivals.h>
 #include <borderflow/sim/scenario.h>
@@ -124,6 +125,56 @@ TEST(Scenario, ReplayRescalesRealDailyCounts) {
   EXPECT_NEAR((*counts)[1], 180 * 1000.0 / 140, 1e-9);
   spec.columns = {"West"};
   EXPECT_FALSE(ReadReplay(spec));
+}
+
+// A count is the whole cell, a finite number of trucks from 0 to 100,000: nothing is read as
+// something else (std::stod read "12abc" as 12, "-500" became 0 trucks, "nan" and "1e12"
+// ran the twin out of memory).
+TEST(Scenario, ReplayRefusesWhatIsNotACount) {
+  auto dir = fs::temp_directory_path() / ("bf-replay-" + std::to_string(::getpid()));
+  fs::create_directories(dir);
+  ReplaySpec spec;
+  spec.csv_path = (dir / "counts.csv").string();
+  spec.date_column = "Date";
+  spec.columns = {"Trucks"};
+  for (const char* cell : {"nan", "1e12", "-500", "12abc", "inf", "0x10"}) {
+    std::ofstream(spec.csv_path) << "Date,Trucks\n2019-06-01,40\n2019-06-02," << cell << "\n";
+    auto counts = ReadReplay(spec);
+    ASSERT_FALSE(counts) << cell;
+    EXPECT_NE(counts.error().message.find("counts.csv:3: column 'Trucks': '" + std::string(cell)),
+              std::string::npos)
+        << counts.error().message;
+  }
+  std::ofstream(spec.csv_path) << "Date,Trucks\n2019-06-01, 40.0\r\n2019-06-02,\n";
+  auto counts = ReadReplay(spec);
+  ASSERT_TRUE(counts) << counts.error().ToString();
+  EXPECT_EQ(*counts, (std::vector<double>{40, 0}));
+  spec.scale = 10000;  // 400,000 trucks a day
+  ASSERT_FALSE(ReadReplay(spec));
+  EXPECT_NE(ReadReplay(spec).error().message.find("day 1 scales to 400000"), std::string::npos);
+  fs::remove_all(dir);
+}
+
+TEST(Scenario, AProfileOfZerosIsRefused) {
+  for (const char* key : {"hourly_profile", "weekday_factors"}) {
+    const std::string text = SmallText();
+    std::string zeros = std::string(key) + " = [";
+    for (int i = 0; i < (std::string_view(key) == "hourly_profile" ? 24 : 7); ++i) {
+      zeros += i == 0 ? "0" : ", 0";
+    }
+    zeros += "]";
+    std::string changed = text;
+    size_t at = changed.find(std::string(key) + " = ");
+    if (at == std::string::npos) {
+      changed = With("trucks_per_day = 250", "trucks_per_day = 250\n" + zeros);
+    } else {
+      changed.replace(at, changed.find('\n', at) - at, zeros);
+    }
+    auto s = ParseScenario(changed, kSmall);
+    ASSERT_FALSE(s) << key;
+    EXPECT_NE(s.error().message.find(std::string(key) + ": has no"), std::string::npos)
+        << s.error().message;
+  }
 }
 
 TEST(Scenario, ReplayInTheScenarioDrivesTheDailyRate) {

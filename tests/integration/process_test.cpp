@@ -308,5 +308,35 @@ TEST_F(ProcessTest, HelpOnEverySubcommand) {
   EXPECT_NE(bad_role.output.find("unknown_role"), std::string::npos) << bad_role.output;
 }
 
+// Bad command lines get an error and exit 2: no abort, nothing read as something else.
+TEST_F(ProcessTest, BadCommandLinesAreRefusedClearly) {
+  const std::string config = std::string(BORDERFLOW_SOURCE_DIR) + "/config/huu-nghi.toml";
+  const std::string scenario =
+      std::string(BORDERFLOW_SOURCE_DIR) + "/tests/scenarios/sim/small.toml";
+  struct Case {
+    std::vector<std::string> args;
+    const char* expect;
+  };
+  const Case cases[] = {
+      // A --db whose directory cannot be made aborted with an uncaught filesystem_error.
+      {{"serve", "--config", config, "--db", "/proc/borderflow-none/x.db", "--port", "0"},
+       "store_open_failed"},
+      // The demo's second node and peer listeners sit above --port: no wrapping to port 127.
+      {{"demo", "--config", config, "--db", (dir_ / "demo" / "demo.db").string(), "--port",
+        "65300"},
+       "at most 65171"},
+      // An empty policy in the list was skipped, "3abc" lanes read as 3.
+      {{"simulate", scenario, "--policy", "fifo,,smart", "--days", "1"}, "an empty name"},
+      {{"simulate", scenario, "--policy", "fifo", "--days", "1", "--lanes",
+        "VN-CN/fresh_produce=3abc"},
+       "'3abc' is not a lane count"},
+  };
+  for (const Case& c : cases) {
+    ProcessRun r = RunBinary(c.args, dir_);
+    EXPECT_EQ(r.exit_code, 2) << c.args[0] << ": " << r.output;
+    EXPECT_NE(r.output.find(c.expect), std::string::npos) << c.args[0] << ": " << r.output;
+  }
+}
+
 }  // namespace
 }  // namespace borderflow::testing
