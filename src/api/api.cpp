@@ -657,6 +657,12 @@ struct Api::Impl {
   Result<HttpResponse> PlateReads(HttpRequest& req) {
     BF_ASSIGN_OR_RETURN(Actor actor, RequireUser(req));
     BF_ASSIGN_OR_RETURN(json::object view, engine.PlateReadsView(actor));
+    // Oldest first, a page at a time: a camera that floods the node with unknown reads must not
+    // make one answer of them all.
+    BF_ASSIGN_OR_RETURN(int limit, ParseLimit(req));
+    json::array& items = view["items"].as_array();
+    view["total"] = static_cast<int64_t>(items.size());
+    if (items.size() > static_cast<size_t>(limit)) items.resize(static_cast<size_t>(limit));
     return JsonResponse(200, view);
   }
 

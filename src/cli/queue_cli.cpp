@@ -226,7 +226,17 @@ class Table {
     right_.push_back(col);
     return *this;
   }
-  void Row(std::vector<std::string> cells) { rows_.push_back(std::move(cells)); }
+  // Control characters in a cell (a reason typed into another system, a camera's text) are
+  // shown as '?': a table never moves the terminal's cursor or clears its screen.
+  void Row(std::vector<std::string> cells) {
+    for (std::string& cell : cells) {
+      for (char& c : cell) {
+        const auto u = static_cast<unsigned char>(c);
+        if (u < 0x20 || u == 0x7F) c = '?';
+      }
+    }
+    rows_.push_back(std::move(cells));
+  }
   bool empty() const { return rows_.size() <= 1; }
 
   void Print(std::ostream& out) const {
@@ -760,7 +770,7 @@ int PlateReadSubmit(Session& s, const PlateReadFlags& f) {
 }
 
 int PlateReadList(Session& s) {
-  auto reply = s.Get("/api/v1/plate-reads");
+  auto reply = s.Get("/api/v1/plate-reads?limit=200");
   if (!reply) return s.exit_code();
   if (s.json_output()) return s.PrintRaw(*reply);
   const json::array& items = Array(reply->body, "items");
@@ -777,6 +787,10 @@ int PlateReadList(Session& s) {
   }
   std::cout << "times in " << s.LocalZone() << "\n";
   t.Print(std::cout);
+  auto total = Number(reply->body, "total");
+  if (total && *total > static_cast<double>(items.size())) {
+    std::cout << fmt::format("the oldest {} of {} waiting reads\n", items.size(), *total);
+  }
   return kExitOk;
 }
 

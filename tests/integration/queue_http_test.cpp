@@ -375,6 +375,29 @@ TEST_F(QueueHttpTest, PlateReadEndpoints) {
   ASSERT_EQ(pending.status, 200) << pending.raw;
   ASSERT_EQ(pending.body.at("items").as_array().size(), 1u);
   EXPECT_EQ(Text(pending.body.at("items").at(0), "id"), read_id);
+  EXPECT_EQ(pending.body.at("total").as_int64(), 1);
+
+  // Reads wait until resolved; the list gives the oldest, a page at a time.
+  std::vector<std::string> unknown_ids;
+  for (int i = 0; i < 3; ++i) {
+    node_.clock().Advance(std::chrono::seconds(1));
+    ApiReply unknown = node_.Call(
+        "POST", "/api/v1/plate-reads", "camera",
+        R"({"location": "yard_entrance", "text": "99C-000.0)" + std::to_string(i) + R"("})");
+    ASSERT_EQ(unknown.status, 202) << unknown.raw;
+    unknown_ids.push_back(Text(unknown.body.at("read"), "id"));
+  }
+  ApiReply page = node_.Call("GET", "/api/v1/plate-reads?limit=2", "guard");
+  ASSERT_EQ(page.status, 200) << page.raw;
+  ASSERT_EQ(page.body.at("items").as_array().size(), 2u) << page.raw;
+  EXPECT_EQ(Text(page.body.at("items").at(0), "id"), read_id);
+  EXPECT_EQ(page.body.at("total").as_int64(), 4);
+  EXPECT_EQ(node_.Call("GET", "/api/v1/plate-reads?limit=0", "guard").status, 400);
+  for (const std::string& id : unknown_ids) {
+    ApiReply dismissed = node_.Call("POST", "/api/v1/plate-reads/" + id + "/resolve", "operator",
+                                    R"({"action": "dismiss"})");
+    ASSERT_EQ(dismissed.status, 200) << dismissed.raw;
+  }
 
   audit = node_.AuditCount();
   std::string resolve = "/api/v1/plate-reads/" + read_id + "/resolve";
