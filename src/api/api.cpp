@@ -389,16 +389,7 @@ struct Api::Impl {
   Result<HttpResponse> ListCrossings(HttpRequest& req) {
     BF_ASSIGN_OR_RETURN(Actor actor, RequireUser(req));
     CrossingFilter filter;
-    std::vector<std::string_view> seen;
-    for (const auto& [key, value] : req.query) {
-      // Given twice, which one would count? Refused rather than guessed.
-      if (std::find(seen.begin(), seen.end(), key) != seen.end()) {
-        return InvalidArgument("duplicate_query_parameter",
-                               fmt::format("query parameter '{}' is given more than once",
-                                           ValidUtf8(key.substr(0, 32))),
-                               ValidUtf8(key.substr(0, 32)));
-      }
-      seen.push_back(key);
+    for (const auto& [key, value] : req.query) {  // each at most once (Unambiguous)
       if (key == "state") {
         BF_ASSIGN_OR_RETURN(CrossingState s, ParseCrossingState(value));
         filter.state = s;
@@ -771,8 +762,49 @@ void Api::NotifyCommitted() { impl_->feed.Notify(); }
 
 void Api::StopLiveFeed() { impl_->feed.Stop(); }
 
+namespace {
+
+// A request that says one thing twice is refused rather than guessed at: which of two values
+// would count differs between us, proxies and firewalls. Checked before every route.
+Status Unambiguous(const HttpRequest& req) {
+  for (size_t i = 0; i < req.query.size(); ++i) {
+    const std::string& key = req.query[i].first;
+    for (size_t j = 0; j < i; ++j) {
+      if (req.query[j].first != key) continue;
+      return InvalidArgument("duplicate_query_parameter",
+                             fmt::format("query parameter '{}' is given more than once",
+                                         ValidUtf8(std::string_view(key).substr(0, 32))),
+                             ValidUtf8(std::string_view(key).substr(0, 32)));
+    }
+  }
+  int authorizations = 0;
+  for (const auto& [name, value] : req.headers) authorizations += name == "authorization";
+  if (authorizations > 1) {
+    return InvalidArgument("duplicate_header", "send one Authorization header, not several");
+  }
+  return {};
+}
+
+// net::Router whose every route first checks Unambiguous.
+struct CheckedRouter {
+  net::Router& router;
+  void Add(std::string method, std::string pattern, net::Handler handler) {
+    router.Add(std::move(method), std::move(pattern),
+               [handler = std::move(handler)](HttpRequest& req, Respond respond) {
+                 if (Status s = Unambiguous(req); !s) {
+                   respond(ProblemResponse(s.error(), req.path));
+                   return;
+                 }
+                 handler(req, std::move(respond));
+               });
+  }
+};
+
+}  // namespace
+
 net::Router Api::Routes() {
-  net::Router router;
+  net::Router all;
+  CheckedRouter router{all};
   Impl* impl = impl_.get();
   // Wraps a synchronous handler: its Result becomes the response or a problem.
   auto sync = [](auto fn) {
@@ -1021,7 +1053,7 @@ net::Router Api::Routes() {
       return cmd;
     });
   });
-  return router;
+  return all;
 }
 
 net::ErrorResponder Api::Errors() {

@@ -56,7 +56,8 @@ http::request<http::string_body> BuildRequest(
   req.version(11);
   req.set(http::field::host, host);
   req.set(http::field::user_agent, "borderflow-client");
-  for (const auto& [name, value] : headers) req.set(name, value);
+  // Each header as given, a name given twice sent twice (tests send ambiguous requests).
+  for (const auto& [name, value] : headers) req.insert(name, value);
   req.body() = std::string(body);
   req.prepare_payload();
   return req;

@@ -383,6 +383,18 @@ TEST_F(BadInput, ForgedCursorsAndRepeatedParametersAreRefused) {
                 "duplicate_query_parameter", "limit");
   ExpectProblem(node_->Call("GET", "/api/v1/crossings?state=declared&state=crossed", "operator"),
                 400, "duplicate_query_parameter", "state");
+  // On every endpoint, and for the token too.
+  ExpectProblem(node_->Call("GET", "/api/v1/hs?q=0810&q=durian", "operator"), 400,
+                "duplicate_query_parameter", "q");
+  ExpectProblem(node_->Call("GET",
+                            "/api/v1/capacity?direction=VN-CN&lane_class=fresh_produce"
+                            "&direction=CN-VN",
+                            "fwd-a"),
+                400, "duplicate_query_parameter", "direction");
+  ApiReply two_tokens = node_->Call("GET", "/api/v1/me", "operator", {}, {},
+                                    {{"Authorization", "Bearer " + node_->tokens().at("fwd-a")}});
+  EXPECT_EQ(two_tokens.status, 400) << two_tokens.raw;
+  EXPECT_EQ(two_tokens.Code(), "duplicate_header") << two_tokens.raw;
   // A real cursor still pages.
   ApiReply first = node_->Call("GET", "/api/v1/crossings?limit=1", "operator");
   ASSERT_EQ(first.status, 200) << first.raw;
