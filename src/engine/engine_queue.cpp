@@ -405,6 +405,12 @@ Status Engine::ApplyChangeCapacity(WriteTxn& txn, const Actor& actor, const Chan
   }
   CapacityChange change = cmd.change;
   BF_TRY(ValidateCapacityChange(change, config_));
+  // Plans look a few days ahead: a change for 1970 or 9999 is a typing mistake, not a plan.
+  constexpr auto kDay = std::chrono::hours(24);
+  if (change.from < now - 7 * kDay || change.from > now + 366 * kDay) {
+    return InvalidArgument("invalid_capacity_change",
+                           "'from' must lie between 7 days ago and a year from now", "from");
+  }
   change.id = NewRecordId("CAP", now, random_);
   change.created_at = now;
   change.created_by = actor.user_id;

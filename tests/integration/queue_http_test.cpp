@@ -458,6 +458,14 @@ TEST_F(QueueHttpTest, CapacityChangesReplanAndAreRoleChecked) {
                            R"({"kind": "closure", "from": "2026-11-29T10:30:00+07:00",
                                "until": "2026-11-29T10:00:00+07:00"})"),
                 400, "invalid_capacity_change", audit);
+  for (const char* from : {"1970-01-01T00:00:00Z", "9999-01-01T00:00:00Z"}) {
+    ExpectRefused(node_.Call("POST", "/api/v1/capacity/changes", "operator",
+                             fmt::format(R"({{"kind": "closure", "direction": "VN-CN",
+                                 "lane_class": "fresh_produce", "from": "{}",
+                                 "until": "{}", "reason": "typo"}})",
+                                         from, std::string(from).replace(11, 2, "10"))),
+                  400, "invalid_capacity_change", audit);
+  }
   ExpectRefused(node_.Call("POST", "/api/v1/capacity/changes", "operator",
                            R"({"kind": "closure", "id": "CAP-MINE",
                                "from": "2026-11-29T10:00:00+07:00",
