@@ -688,5 +688,46 @@ TEST(LinkTest, PeerTextIsLoggedEscapedInOneLinePerBatch) {
   EXPECT_EQ(link_lines, 1) << fmt::format("{}", fmt::join(lines, "\n"));
 }
 
+// Found by a black-box review: a handover for crossing X was applied on stream
+// "unrelated-stream-2" (only pre_arrival checked its stream), and every new stream name
+// became a permanent record.
+TEST(LinkTest, MessagesAboutACrossingTravelOnlyOnItsStream) {
+  LinkPair pair;
+  TestNode& vn = pair.vn();
+  TestNode& cn = pair.cn();
+  std::string id = vn.Declare();
+  auto announced = PostToPeer(cn, {Sign(PreArrivalEnvelope(vn, id), pair.vn_key())});
+  ASSERT_TRUE(announced);
+  ASSERT_EQ(AckOf(*announced).items.at(0).status, "applied");
+  ASSERT_EQ(State(cn, id), "expected");
+
+  Envelope handover = PreArrivalEnvelope(vn, id);
+  handover.type = MessageType::kHandover;
+  handover.stream = "unrelated-stream-2";
+  handover.seq = 1;
+  handover.id = MessageId(handover.from, handover.stream, handover.seq);
+  handover.payload = Encode(Handover{id, vn.clock().Now(), "", ""});
+  auto r = PostToPeer(cn, {Sign(handover, pair.vn_key())});
+  ASSERT_TRUE(r);
+  Ack ack = AckOf(*r);
+  EXPECT_EQ(ack.items.at(0).status, "rejected");
+  EXPECT_EQ(ack.items.at(0).code, "wrong_stream");
+  EXPECT_EQ(State(cn, id), "expected");
+  // No record of the stream it claimed; the refusal is in the trail (the counterpart signed it).
+  auto streams = cn.runtime().store().ListRecords("peer_stream_in");
+  ASSERT_TRUE(streams);
+  for (const StoredRecord& s : *streams) EXPECT_NE(s.id, "unrelated-stream-2");
+  EXPECT_EQ(streams->size(), 1u);
+  // The same on the crossing's own stream is applied.
+  handover.stream = "crossing:" + id;
+  handover.seq = 2;
+  handover.id = MessageId(handover.from, handover.stream, handover.seq);
+  auto ok = PostToPeer(cn, {Sign(handover, pair.vn_key())});
+  ASSERT_TRUE(ok);
+  EXPECT_EQ(AckOf(*ok).items.at(0).status, "applied") << ok->body;
+  EXPECT_EQ(State(cn, id), "at_gate");
+  ExpectAuditChainOk(cn);
+}
+
 }  // namespace
 }  // namespace borderflow::testing
