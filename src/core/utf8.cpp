@@ -1,3 +1,7 @@
+#include <algorithm>
+
+#include <fmt/format.h>
+
 #include <borderflow/core/utf8.h>
 
 namespace borderflow {
@@ -87,6 +91,36 @@ std::string ValidUtf8(std::string_view text) {
     }
     pos += len;
   }
+  return out;
+}
+
+std::string LogQuoted(std::string_view text, size_t max_bytes) {
+  std::string out = "\"";
+  out.reserve(std::min(text.size(), max_bytes) + 8);
+  size_t pos = 0;
+  while (pos < text.size() && pos < max_bytes) {
+    char32_t cp = 0;
+    size_t len = 1;
+    auto c = static_cast<unsigned char>(text[pos]);
+    if (!DecodeUtf8(text, pos, cp, len)) {
+      out += fmt::format("\\x{:02X}", c);
+      len = 1;
+    } else if (cp < 0x20 || cp == 0x7F) {
+      out += fmt::format("\\x{:02X}", static_cast<unsigned>(cp));
+    } else if (cp == '"' || cp == '\\') {
+      out += '\\';
+      out += static_cast<char>(cp);
+    } else if ((cp >= 0x80 && cp <= 0x9F) || cp == 0x2028 || cp == 0x2029 ||
+               (cp >= 0x202A && cp <= 0x202E) || (cp >= 0x2066 && cp <= 0x2069)) {
+      // C1 controls, line and paragraph separators, bidirectional overrides.
+      out += fmt::format("\\u{{{:04X}}}", static_cast<unsigned>(cp));
+    } else {
+      out.append(text.substr(pos, len));
+    }
+    pos += len;
+  }
+  out += '"';
+  if (pos < text.size()) out += "...";
   return out;
 }
 

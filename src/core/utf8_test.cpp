@@ -30,5 +30,22 @@ TEST(Utf8Test, IsValidUtf8) {
   }
 }
 
+TEST(Utf8Test, LogQuotedEscapesWhatCouldForgeALogLine) {
+  EXPECT_EQ(LogQuoted("VN/crossing:CR-1/3"), "\"VN/crossing:CR-1/3\"");
+  EXPECT_EQ(LogQuoted("Hữu Nghị 友谊关"), "\"Hữu Nghị 友谊关\"");
+  // A newline and a fake second line; an ANSI escape sequence; quotes and backslashes.
+  EXPECT_EQ(LogQuoted("x\n[error] forged\r"), "\"x\\x0A[error] forged\\x0D\"");
+  EXPECT_EQ(LogQuoted("\x1B[31mred"), "\"\\x1B[31mred\"");
+  EXPECT_EQ(LogQuoted("a\"b\\c"), "\"a\\\"b\\\\c\"");
+  EXPECT_EQ(LogQuoted(std::string("nul\0", 4)), "\"nul\\x00\"");
+  // Invalid UTF-8 bytes, C1 controls (U+0085 is a line break to some readers), separators.
+  EXPECT_EQ(LogQuoted("\xFF\xC0"), "\"\\xFF\\xC0\"");
+  EXPECT_EQ(LogQuoted("\xC2\x85"), "\"\\u{0085}\"");
+  EXPECT_EQ(LogQuoted("\xE2\x80\xA8\xE2\x80\xAE"), "\"\\u{2028}\\u{202E}\"");
+  // Bounded.
+  EXPECT_EQ(LogQuoted(std::string(300, 'a'), 4), "\"aaaa\"...");
+  EXPECT_EQ(LogQuoted(""), "\"\"");
+}
+
 }  // namespace
 }  // namespace borderflow

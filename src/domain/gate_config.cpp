@@ -188,7 +188,9 @@ Status ReadLink(const toml::table& root, GateConfig& config) {
                                                             "announce_hours",
                                                             "retry_min_ms",
                                                             "retry_max_ms",
-                                                            "batch_size"};
+                                                            "batch_size",
+                                                            "peer_rate_per_second",
+                                                            "peer_rate_burst"};
   for (const auto& [key, value] : *t) {
     if (!kKnown.contains(key.str())) {
       return ConfigError(fmt::format("link.{}", key.str()), "is not a known key");
@@ -236,6 +238,9 @@ Status ReadLink(const toml::table& root, GateConfig& config) {
   l.retry_min = std::chrono::milliseconds(retry_min);
   l.retry_max = std::chrono::milliseconds(retry_max);
   BF_ASSIGN_OR_RETURN(l.batch_size, ReadInt(*t, "link", "batch_size", 1, 512, 256));
+  BF_ASSIGN_OR_RETURN(l.peer_rate_per_second,
+                      ReadInt(*t, "link", "peer_rate_per_second", 0, 100000, 20));
+  BF_ASSIGN_OR_RETURN(l.peer_rate_burst, ReadInt(*t, "link", "peer_rate_burst", 1, 1000000, 60));
   if (config.counterpart.peer_url.empty()) {
     return ConfigError("counterpart.peer_url", "is required with [link]");
   }

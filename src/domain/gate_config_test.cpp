@@ -480,6 +480,8 @@ TEST(GateConfigTest, LinkAndPinnedKeysParse) {
   EXPECT_EQ(l.max_message_age, std::chrono::hours(24 * 7));  // default
   EXPECT_EQ(l.announce_hours, 12);
   EXPECT_EQ(l.batch_size, 256);
+  EXPECT_EQ(l.peer_rate_per_second, 20);  // defaults
+  EXPECT_EQ(l.peer_rate_burst, 60);
   ASSERT_EQ(config->counterpart.keys.size(), 2u);
   EXPECT_EQ(config->counterpart.keys[0].id, "ed25519:00112233aabbccdd");
   EXPECT_FALSE(config->counterpart.keys[0].not_before.has_value());
@@ -494,6 +496,12 @@ TEST(GateConfigTest, LinkErrorsNameTheKey) {
   ExpectConfigError(WithLink("\"never\"", "\"sometimes\""), "link.recognise_inspections");
   ExpectConfigError(WithLink("max_clock_skew_seconds = 60", "max_clock_skew_seconds = 0"),
                     "link.max_clock_skew_seconds");
+  ExpectConfigError(WithLink("announce_hours = 12", "peer_rate_burst = 0"), "link.peer_rate_burst");
+  auto limited = ParseGateConfig(
+      WithLink("announce_hours = 12", "peer_rate_per_second = 0\npeer_rate_burst = 5"));
+  ASSERT_TRUE(limited.has_value()) << limited.error().ToString();
+  EXPECT_EQ(limited->link.peer_rate_per_second, 0);
+  EXPECT_EQ(limited->link.peer_rate_burst, 5);
   ExpectConfigError(WithLink("not_after = \"2027-03-01T00:00:00Z\"", "not_after = \"tomorrow\""),
                     "counterpart.keys[0].not_after");
   ExpectConfigError(

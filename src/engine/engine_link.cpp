@@ -30,10 +30,11 @@ namespace json = boost::json;
 namespace {
 
 // Record kinds (the records table) of the link.
-constexpr std::string_view kOutboxRecord = "peer_outbox";          // id: 20-digit global number
-constexpr std::string_view kStreamOutRecord = "peer_stream_out";   // id: stream; {"seq"}
-constexpr std::string_view kStreamInRecord = "peer_stream_in";     // id: stream; {"seq"}
-constexpr std::string_view kLinkRecord = "peer_link";              // counters and state
+constexpr std::string_view kOutboxRecord = "peer_outbox";         // id: 20-digit global number
+constexpr std::string_view kStreamOutRecord = "peer_stream_out";  // id: stream; {"seq"}
+constexpr std::string_view kStreamInRecord = "peer_stream_in";    // id: stream; {"seq"}
+constexpr std::string_view kCapacityStream = "capacity";  // the capacity announcements' stream
+constexpr std::string_view kLinkRecord = "peer_link";     // counters and state
 constexpr std::string_view kAcceptanceRecord = "peer_acceptance";  // id: direction|lane class
 
 std::string CrossingStream(std::string_view crossing_id) {
@@ -57,6 +58,26 @@ bool IsOutbound(const GateConfig& config, const Crossing& c) {
 }
 
 std::string SealState(const Crossing& c) { return c.findings.seal; }
+
+// The stream a message must travel on: its crossing's (every message about one crossing), or
+// "capacity". Errors: "wrong_stream".
+Status CheckStream(const ApplyPeerMessage& cmd) {
+  std::string expected;
+  if (cmd.type == MessageTypeName(MessageType::kCapacityAnnouncement)) {
+    expected = kCapacityStream;
+  } else {
+    const json::value* id = cmd.payload.if_contains("crossing_id");
+    if (id == nullptr || !id->is_string()) {
+      return InvalidArgument("wrong_stream", fmt::format("a {} names no crossing", cmd.type));
+    }
+    expected = CrossingStream(id->get_string());
+  }
+  if (cmd.stream != expected) {
+    return InvalidArgument("wrong_stream", fmt::format("a {} travels on stream {}, not on {}",
+                                                       cmd.type, expected, cmd.stream));
+  }
+  return {};
+}
 
 // An error of a message's effect, as the acknowledgement and the audit trail show it.
 json::object Refusal(const Error& e) {
@@ -200,6 +221,29 @@ Status Engine::ApplyPeer(WriteTxn& txn, const Actor& actor, const ApplyPeerMessa
   if (!config_.link.enabled) {
     return Error(ErrorKind::kUnavailable, "link_disabled", "this node has no [link]");
   }
+  json::object audit{{"id", cmd.id},
+                     {"type", cmd.type},
+                     {"stream", cmd.stream},
+                     {"seq", cmd.seq},
+                     {"key_id", cmd.key_id},
+                     {"digest", cmd.digest},
+                     {"sent_at", FormatUtc(cmd.sent_at)}};
+  if (Status bound = CheckStream(cmd); !bound) {
+    // A message on a stream that is not its own (a handover for crossing X on stream Y) is
+    // refused and audited like any refused effect, but its stream is not recorded: only
+    // streams that belong to a crossing or to capacity become permanent records. Its id's
+    // idempotency record answers a resend.
+    json::object outcome = Refusal(bound.error());
+    for (const auto& kv : outcome) audit[kv.key()] = kv.value();
+    BF_ASSIGN_OR_RETURN(AuditRecord record,
+                        txn.AppendAudit(Draft(actor, now, "peer", config_.counterpart.node_id,
+                                              "peer_message", audit)));
+    result.records.push_back(std::move(record));
+    result.status = 200;
+    outcome["id"] = cmd.id;
+    result.body = std::move(outcome);
+    return {};
+  }
   BF_ASSIGN_OR_RETURN(auto stream_record, txn.GetRecord(kStreamInRecord, cmd.stream));
   BF_ASSIGN_OR_RETURN(int64_t last, SeqOf(stream_record));
   if (cmd.seq <= last) {
@@ -223,13 +267,6 @@ Status Engine::ApplyPeer(WriteTxn& txn, const Actor& actor, const ApplyPeerMessa
     return applied;
   }
   BF_TRY(PutRecord(txn, kStreamInRecord, cmd.stream, json::object{{"seq", cmd.seq}}, now));
-  json::object audit{{"id", cmd.id},
-                     {"type", cmd.type},
-                     {"stream", cmd.stream},
-                     {"seq", cmd.seq},
-                     {"key_id", cmd.key_id},
-                     {"digest", cmd.digest},
-                     {"sent_at", FormatUtc(cmd.sent_at)}};
   for (const auto& kv : outcome) audit[kv.key()] = kv.value();
   BF_ASSIGN_OR_RETURN(AuditRecord record,
                       txn.AppendAudit(Draft(actor, now, "peer", config_.counterpart.node_id,
@@ -526,8 +563,8 @@ Status Engine::ApplyAnnounceCapacity(WriteTxn& txn, const Actor& actor, Timestam
     std::string text = ToJsonText(payload);
     if (last && last->body == text) continue;
     BF_TRY(txn.PutRecord(StoredRecord{std::string(kLinkRecord), key, text, now}));
-    BF_TRY(Enqueue(txn, MessageTypeName(MessageType::kCapacityAnnouncement), "capacity",
-                   std::move(payload), now));
+    BF_TRY(Enqueue(txn, MessageTypeName(MessageType::kCapacityAnnouncement),
+                   std::string(kCapacityStream), std::move(payload), now));
     ++announced;
   }
   result.body = json::object{{"announced", announced}};

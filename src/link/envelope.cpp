@@ -248,10 +248,9 @@ SignedMessage SignBytes(std::string bytes, const NodeKey& key) {
   return m;
 }
 
-Result<Envelope> VerifyAndOpen(const SignedMessage& message, const PeerKeyRing& ring,
-                               const VerifyOptions& options) {
+Status VerifySignature(const SignedMessage& message, const PeerKeyRing& ring, Timestamp now) {
   link_internal::EnsureSodium();
-  BF_ASSIGN_OR_RETURN(const PinnedKey* key, ring.Find(message.key_id, options.now));
+  BF_ASSIGN_OR_RETURN(const PinnedKey* key, ring.Find(message.key_id, now));
   if (message.bytes.size() > kMaxEnvelopeBytes) {
     return Malformed(fmt::format("the envelope is larger than {} bytes", kMaxEnvelopeBytes));
   }
@@ -263,6 +262,16 @@ Result<Envelope> VerifyAndOpen(const SignedMessage& message, const PeerKeyRing& 
     return Error(ErrorKind::kUnauthenticated, "bad_signature",
                  fmt::format("the signature does not verify with key '{}'", key->key_id));
   }
+  return {};
+}
+
+Result<Envelope> VerifyAndOpen(const SignedMessage& message, const PeerKeyRing& ring,
+                               const VerifyOptions& options) {
+  BF_TRY(VerifySignature(message, ring, options.now));
+  return OpenVerified(message, options);
+}
+
+Result<Envelope> OpenVerified(const SignedMessage& message, const VerifyOptions& options) {
   BF_ASSIGN_OR_RETURN(Envelope e, ParseEnvelope(message.bytes));
   if (e.from != options.expected_from) {
     return Error(ErrorKind::kPermissionDenied, "wrong_sender",

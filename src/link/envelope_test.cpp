@@ -146,6 +146,29 @@ TEST_F(EnvelopeTest, UnpinnedKeyIsUnknown) {
             "unknown_key");
 }
 
+// The receiver decides what it may store by VerifySignature alone: it passes only for bytes a
+// pinned key signed, whatever they hold, and OpenVerified then judges their content.
+TEST_F(EnvelopeTest, VerifySignatureSeparatesAuthenticFromAnyoneElses) {
+  SignedMessage good = Sign(SampleEnvelope(), key_);
+  EXPECT_TRUE(VerifySignature(good, ring_, T0()));
+  auto opened = OpenVerified(good, Options());
+  ASSERT_TRUE(opened) << opened.error().ToString();
+  EXPECT_EQ(*opened, SampleEnvelope());
+  // Signed junk is authentic (the counterpart's to account for), then refused as malformed.
+  SignedMessage junk = SignAsIs(R"({"id":"x\n"})");
+  EXPECT_TRUE(VerifySignature(junk, ring_, T0()));
+  EXPECT_EQ(OpenVerified(junk, Options()).error().code, "malformed_envelope");
+  // Unknown key, changed byte, claimed key: not authentic.
+  EXPECT_EQ(VerifySignature(Sign(SampleEnvelope(), KeyFromByte(9)), ring_, T0()).error().code,
+            "unknown_key");
+  SignedMessage changed = good;
+  changed.bytes[10] ^= 1;
+  EXPECT_EQ(VerifySignature(changed, ring_, T0()).error().code, "bad_signature");
+  SignedMessage claimed = SignRaw(KeyFromByte(9), R"({"id":"x"})");
+  claimed.key_id = key_.key_id;
+  EXPECT_EQ(VerifySignature(claimed, ring_, T0()).error().kind, ErrorKind::kUnauthenticated);
+}
+
 TEST_F(EnvelopeTest, RotationAcceptsBothKeysDuringTheOverlapOnly) {
   NodeKey old_key = KeyFromByte(3), new_key = KeyFromByte(4);
   const Timestamp switch_at = T0() + std::chrono::hours(24);

@@ -5,13 +5,16 @@
 #include <mutex>
 #include <set>
 #include <thread>
+#include <unordered_map>
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include <borderflow/core/assert.h>
 #include <borderflow/core/digest.h>
 #include <borderflow/core/json.h>
 #include <borderflow/core/thread_name.h>
+#include <borderflow/core/utf8.h>
 #include <borderflow/link/envelope.h>
 #include <borderflow/link/messages.h>
 #include <borderflow/net/http_client.h>
@@ -45,9 +48,74 @@ HttpResponse JsonResponse(int status, std::string body) {
   return r;
 }
 
-HttpResponse ErrorResponse(const Error& e) {
-  return JsonResponse(HttpStatusFor(e.kind),
-                      ToJsonText(json::object{{"code", e.code}, {"message", e.message}}));
+// At most one line per `every`: lines about what anyone who reaches the listener can cause
+// (unsigned junk, rate-limited clients) must not flood the log. Thread-safe.
+class LogLimiter {
+ public:
+  explicit LogLimiter(std::chrono::steady_clock::duration every) : every_(every) {}
+  // Whether a line may be written now; `suppressed` is set to the number of lines held back
+  // since the last one written.
+  bool Allow(uint64_t& suppressed) {
+    std::lock_guard lock(mu_);
+    auto now = std::chrono::steady_clock::now();
+    if (now < next_) {
+      ++suppressed_;
+      return false;
+    }
+    next_ = now + every_;
+    suppressed = suppressed_;
+    suppressed_ = 0;
+    return true;
+  }
+
+ private:
+  const std::chrono::steady_clock::duration every_;
+  std::mutex mu_;
+  std::chrono::steady_clock::time_point next_{};
+  uint64_t suppressed_ = 0;
+};
+
+// A token bucket per client address (the API's rate limit, for the peer listener).
+class AddressRateLimit {
+ public:
+  AddressRateLimit(double per_second, double burst) : per_second_(per_second), burst_(burst) {}
+  // Takes one request from `address`'s bucket. Errors: 429 "rate_limited".
+  Status Admit(const std::string& address, Timestamp now) {
+    if (per_second_ <= 0) return {};
+    std::lock_guard lock(mu_);
+    if (buckets_.size() > 10000) buckets_.clear();  // bounded memory under address churn
+    auto [it, fresh] = buckets_.try_emplace(address, Bucket{burst_, now});
+    Bucket& b = it->second;
+    if (!fresh) {
+      double elapsed = std::max(0.0, std::chrono::duration<double>(now - b.refilled).count());
+      b.tokens = std::min(burst_, b.tokens + elapsed * per_second_);
+      b.refilled = now;
+    }
+    if (b.tokens < 1) {
+      return Error(ErrorKind::kTooManyRequests, "rate_limited",
+                   fmt::format("more than {:.0f} requests per second to the peer listener; "
+                               "retry in a second",
+                               per_second_));
+    }
+    b.tokens -= 1;
+    return {};
+  }
+
+ private:
+  struct Bucket {
+    double tokens = 0;
+    Timestamp refilled;
+  };
+  const double per_second_, burst_;
+  std::mutex mu_;
+  std::unordered_map<std::string, Bucket> buckets_;
+};
+
+// Refusals of messages whose signature did not verify: nothing of such a message is the
+// counterpart's, so they are counted and logged, never audited.
+bool Unauthenticated(std::string_view code) {
+  return code == "unknown_key" || code == "key_not_yet_valid" || code == "key_expired" ||
+         code == "bad_signature";
 }
 
 }  // namespace
@@ -61,7 +129,10 @@ struct PeerLink::Impl : std::enable_shared_from_this<Impl> {
         config(engine.config()),
         keys(std::move(keys)),
         ring(std::move(ring)),
-        options(std::move(options)) {
+        options(std::move(options)),
+        rate_limit(config.link.peer_rate_per_second, config.link.peer_rate_burst) {
+    BF_ASSERT(static_cast<bool>(this->options.problem),
+              "PeerLinkOptions::problem maps the listener's errors to responses");
     self_id = config.self.node_id;
     counterpart_id = config.counterpart.node_id;
     counterpart_actor = Actor{"peer:" + counterpart_id, counterpart_id, Role::kCounterpart, ""};
@@ -76,6 +147,10 @@ struct PeerLink::Impl : std::enable_shared_from_this<Impl> {
   const PeerLinkOptions options;
   std::string self_id, counterpart_id;
   Actor counterpart_actor;
+
+  // Receiving: the per-address rate limit, and the limiter of lines about unsigned traffic.
+  AddressRateLimit rate_limit;
+  LogLimiter unauthenticated_log{std::chrono::seconds(10)};
 
   // Sender.
   std::mutex client_mu;  // one request in flight
@@ -97,6 +172,10 @@ struct PeerLink::Impl : std::enable_shared_from_this<Impl> {
   std::optional<Timestamp> oldest_unacked;
   int consecutive_failures = 0;
   std::map<std::string, uint64_t> rejected_by_code;  // refused incoming messages
+  // Of those, refused before authentication (never audited); and whole batches refused
+  // before any message was looked at (malformed, too large).
+  std::map<std::string, uint64_t> unauthenticated_by_code;
+  std::atomic<uint64_t> rate_limited{0};
   std::atomic<uint64_t> sent{0}, delivered{0}, dead{0}, received{0}, applied{0}, duplicates{0},
       attempts{0}, failures{0};
 
@@ -176,9 +255,21 @@ struct PeerLink::Impl : std::enable_shared_from_this<Impl> {
                                  {{"content-type", "application/json"}});
     if (!response) return response.error();
     if (response->status != 200) {
+      // Errors are RFC 9457 problem details: their code and detail, else the body's start.
+      std::string why = response->body.substr(0, 300);
+      auto problem = ParseJson(response->body);
+      if (problem && problem->is_object()) {
+        const json::value* code = problem->as_object().if_contains("code");
+        const json::value* detail = problem->as_object().if_contains("detail");
+        if (code != nullptr && code->is_string()) {
+          why = fmt::format("{} ({})", std::string_view(code->get_string()),
+                            detail != nullptr && detail->is_string()
+                                ? std::string(detail->get_string()).substr(0, 300)
+                                : std::string());
+        }
+      }
       return Unavailable("peer_refused",
-                         fmt::format("the counterpart answered {}: {}", response->status,
-                                     response->body.substr(0, 300)));
+                         fmt::format("the counterpart answered {}: {}", response->status, why));
     }
     sent.fetch_add(batch.size());
     // The acknowledgement is trusted only through its signature, like every message.
@@ -252,8 +343,9 @@ struct PeerLink::Impl : std::enable_shared_from_this<Impl> {
           auto max = std::chrono::duration_cast<std::chrono::milliseconds>(config.link.retry_max);
           backoff = backoff.count() == 0 ? min : std::min(max, backoff * 2);
           retry_at = std::chrono::steady_clock::now() + backoff;
+          // The error may quote the counterpart's answer: quoted and escaped.
           spdlog::warn("link: sending to {} failed ({}); retrying in {} ms", counterpart_id,
-                       r.error().ToString(), backoff.count());
+                       LogQuoted(r.error().ToString(), 600), backoff.count());
         } else {
           backoff = std::chrono::milliseconds(0);
           more = *r >= config.link.batch_size;  // a full batch: the outbox may hold more
@@ -275,22 +367,44 @@ struct PeerLink::Impl : std::enable_shared_from_this<Impl> {
   // --- Receiving ---------------------------------------------------------------------------
 
   void Receive(HttpRequest& request, Respond respond) {
+    const std::string& source = request.remote_address;
+    if (Status admitted = rate_limit.Admit(source, clock.Now()); !admitted) {
+      rate_limited.fetch_add(1);
+      uint64_t suppressed = 0;
+      if (unauthenticated_log.Allow(suppressed)) {
+        spdlog::warn(
+            "link: {} is over the peer listener's rate limit; its requests get 429 "
+            "({} similar lines suppressed)",
+            LogQuoted(source, 64), suppressed);
+      }
+      respond(options.problem(admitted.error(), request.path));
+      return;
+    }
     auto batch = DecodeBatch(request.body);
     if (!batch) {
-      Reject(batch.error(), "", "", Sha256Hex(request.body));
-      respond(ErrorResponse(batch.error()));
+      // Nothing in it is authenticated: counted and logged, not audited.
+      CountUnauthenticated(batch.error().code, 1);
+      uint64_t suppressed = 0;
+      if (unauthenticated_log.Allow(suppressed)) {
+        spdlog::warn("link: refused a batch from {}: {} ({} similar lines suppressed)",
+                     LogQuoted(source, 64), batch.error().code, suppressed);
+      }
+      respond(options.problem(batch.error(), request.path));
       return;
     }
     struct Pending {
       std::mutex mu;
       std::vector<Ack::Item> items;
       size_t left = 0;
+      size_t unauthenticated = 0;
       Respond respond;
+      std::string source;
     };
     auto pending = std::make_shared<Pending>();
     pending->items.resize(batch->size());
     pending->left = batch->size();
     pending->respond = std::move(respond);
+    pending->source = source;
     auto self = shared_from_this();
     auto finish_one = [self, pending](size_t i, Ack::Item item) {
       bool last = false;
@@ -299,7 +413,10 @@ struct PeerLink::Impl : std::enable_shared_from_this<Impl> {
         pending->items[i] = std::move(item);
         last = --pending->left == 0;
       }
-      if (last) pending->respond(self->SignedAck(std::move(pending->items)));
+      if (last) {
+        self->LogBatch(pending->source, pending->items, pending->unauthenticated);
+        pending->respond(self->SignedAck(std::move(pending->items)));
+      }
     };
     if (batch->empty()) {
       pending->respond(SignedAck({}));
@@ -308,11 +425,32 @@ struct PeerLink::Impl : std::enable_shared_from_this<Impl> {
     Timestamp now = clock.Now();
     VerifyOptions verify{counterpart_id, self_id, now, config.link.max_clock_skew,
                          config.link.max_message_age};
+    // The messages whose signature does not verify are answered first, before any is
+    // submitted, so that the count is complete when the last message finishes.
+    std::vector<size_t> authentic;
+    authentic.reserve(batch->size());
     for (size_t i = 0; i < batch->size(); ++i) {
       const SignedMessage& message = (*batch)[i];
-      std::string digest = Sha256Hex(message.bytes);
       received.fetch_add(1);
-      auto envelope = VerifyAndOpen(message, ring, verify);
+      Status signed_by_counterpart = VerifySignature(message, ring, now);
+      if (signed_by_counterpart) {
+        authentic.push_back(i);
+        continue;
+      }
+      // Anyone may have sent it: refused, counted and logged (LogBatch), never stored. The
+      // id it claims is only echoed back.
+      const Error& e = signed_by_counterpart.error();
+      CountUnauthenticated(e.code, 1);
+      {
+        std::lock_guard lock(pending->mu);
+        ++pending->unauthenticated;
+      }
+      finish_one(i, Ack::Item{ClaimedId(message), "rejected", e.code, e.message.substr(0, 1000)});
+    }
+    for (size_t i : authentic) {
+      const SignedMessage& message = (*batch)[i];
+      std::string digest = Sha256Hex(message.bytes);
+      auto envelope = OpenVerified(message, verify);
       if (envelope && envelope->type == MessageType::kAck) {
         envelope = InvalidArgument("unexpected_ack", "an ack is an answer, not a message");
       }
@@ -321,7 +459,7 @@ struct PeerLink::Impl : std::enable_shared_from_this<Impl> {
         if (!valid) envelope = valid.error();
       }
       if (!envelope) {
-        // The id is not trusted (nothing of an unverified message is), only echoed back.
+        // Signed by the counterpart's key, so the refusal is theirs to account for: audited.
         std::string claimed = ClaimedId(message);
         Reject(envelope.error(), message.key_id, claimed, digest);
         finish_one(i, Ack::Item{claimed, "rejected", envelope.error().code,
@@ -375,6 +513,47 @@ struct PeerLink::Impl : std::enable_shared_from_this<Impl> {
     }
   }
 
+  // One line per batch with refusals: how many of each outcome and the first refused id, all
+  // outside text quoted (LogQuoted). Batches with unsigned messages, which anyone can send,
+  // are logged at most once per 10 s.
+  void LogBatch(const std::string& source, const std::vector<Ack::Item>& items,
+                size_t unauthenticated) {
+    std::map<std::string, size_t> refused;
+    size_t applied_now = 0, duplicates_now = 0;
+    const Ack::Item* first = nullptr;
+    for (const Ack::Item& item : items) {
+      if (item.status == "rejected") {
+        ++refused[item.code];
+        if (first == nullptr) first = &item;
+      } else if (item.status == "duplicate") {
+        ++duplicates_now;
+      } else {
+        ++applied_now;
+      }
+    }
+    if (first == nullptr && duplicates_now == 0) return;
+    std::string codes;
+    for (const auto& [code, n] : refused) {
+      codes += fmt::format("{}{} {}", codes.empty() ? "" : ", ", code, n);
+    }
+    std::string line = fmt::format(
+        "link: batch of {} from {} ({}): {} applied, {} duplicates, {} refused{}{}", items.size(),
+        counterpart_id, LogQuoted(source, 64), applied_now, duplicates_now,
+        items.size() - applied_now - duplicates_now, codes.empty() ? "" : " (" + codes + ")",
+        first == nullptr ? ""
+                         : fmt::format("; first refused: {} {}: {}", LogQuoted(first->id, 256),
+                                       first->code, LogQuoted(first->message, 300)));
+    if (unauthenticated == 0) {
+      spdlog::warn("{}", line);
+      return;
+    }
+    uint64_t suppressed = 0;
+    if (unauthenticated_log.Allow(suppressed)) {
+      spdlog::warn("{}; {} unsigned or unknown-key messages ({} similar lines suppressed)", line,
+                   unauthenticated, suppressed);
+    }
+  }
+
   // The id a message claims, for the acknowledgement (bounded; never trusted).
   static std::string ClaimedId(const SignedMessage& message) {
     auto v = ParseJson(message.bytes, JsonLimits{kMaxEnvelopeBytes, kMaxEnvelopeDepth});
@@ -392,15 +571,24 @@ struct PeerLink::Impl : std::enable_shared_from_this<Impl> {
     ++rejected_by_code[code];
   }
 
-  // Records a refused message in the audit trail (asynchronously; the refusal stands anyway).
+  // A refusal before anything was authenticated: counted (rejected and unauthenticated).
+  void CountUnauthenticated(const std::string& code, uint64_t n) {
+    std::lock_guard lock(state_mu);
+    rejected_by_code[code] += n;
+    unauthenticated_by_code[code] += n;
+  }
+
+  // Records the refusal of an authentic message (signed by a pinned key) in the audit trail
+  // (asynchronously; the refusal stands anyway). Logged by LogBatch.
   void Reject(const Error& e, const std::string& key_id, const std::string& message_id,
               const std::string& digest) {
+    BF_ASSERT(!Unauthenticated(e.code), "only authentic messages' refusals are audited");
     CountRejection(e.code);
-    spdlog::warn("link: refused a message from {} ({}): {} {}", counterpart_id,
-                 message_id.empty() ? "no id" : message_id, e.code, e.message);
     RecordPeerRejection body{e.code, e.message, key_id, message_id, digest};
     engine.Submit(Command{Actor::System(), "", "", std::move(body)}, [](Result<CommandResult> r) {
-      if (!r) spdlog::error("link: could not record a refusal: {}", r.error().ToString());
+      if (!r) {
+        spdlog::error("link: could not record a refusal: {}", LogQuoted(r.error().ToString(), 600));
+      }
     });
   }
 
@@ -487,6 +675,15 @@ struct PeerLink::Impl : std::enable_shared_from_this<Impl> {
     for (const auto& [code, n] : rejected_by_code) {
       out += fmt::format("borderflow_link_rejected_total{{code=\"{}\"}} {}\n", code, n);
     }
+    out +=
+        "# HELP borderflow_link_unauthenticated_total received messages and batches refused "
+        "before any signature verified (not audited), by reason\n"
+        "# TYPE borderflow_link_unauthenticated_total counter\n";
+    for (const auto& [code, n] : unauthenticated_by_code) {
+      out += fmt::format("borderflow_link_unauthenticated_total{{code=\"{}\"}} {}\n", code, n);
+    }
+    counter("borderflow_link_rate_limited_total",
+            "requests to the peer listener refused by its rate limit (429)", rate_limited.load());
     return out;
   }
 };
@@ -500,14 +697,15 @@ PeerLink::~PeerLink() { Stop(); }
 
 void PeerLink::AddRoutes(net::Router& router) {
   std::weak_ptr<Impl> weak = impl_;
-  router.Add("POST", "/peer/v1/messages", [weak](HttpRequest& request, Respond respond) {
-    auto impl = weak.lock();
-    if (!impl) {
-      respond(ErrorResponse(Unavailable("stopping", "the node is stopping")));
-      return;
-    }
-    impl->Receive(request, std::move(respond));
-  });
+  router.Add("POST", "/peer/v1/messages",
+             [weak, problem = impl_->options.problem](HttpRequest& request, Respond respond) {
+               auto impl = weak.lock();
+               if (!impl) {
+                 respond(problem(Unavailable("stopping", "the node is stopping"), request.path));
+                 return;
+               }
+               impl->Receive(request, std::move(respond));
+             });
 }
 
 void PeerLink::Start() {

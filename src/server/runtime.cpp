@@ -133,6 +133,10 @@ Result<std::unique_ptr<Runtime>> Runtime::Start(RuntimeOptions options, const Cl
       BF_ASSIGN_OR_RETURN(options.link.peer_ca_pem,
                           ReadTextFile(ResolvePath(options.config_dir, config.link.peer_ca_file)));
     }
+    // The peer listener's errors are problem details, like the API's.
+    options.link.problem = [](const Error& e, std::string_view instance) {
+      return api::ProblemResponse(e, instance);
+    };
     rt->link_ =
         std::make_unique<peer::PeerLink>(*rt->engine_, *rt->store_, clock, std::move(keys.own),
                                          std::move(keys.counterpart), options.link);

@@ -23,4 +23,11 @@ bool IsValidUtf8(std::string_view text);
 // outside text echoed into JSON (a path or a query value in an error): JSON must be UTF-8.
 std::string ValidUtf8(std::string_view text);
 
+// `text` quoted for a log line: in double quotes, with '"' and '\\' escaped, control
+// characters (C0, DEL, C1) and bytes of invalid UTF-8 as \xNN (code points U+0080-U+009F
+// and the line and paragraph separators as \u{NNNN}), and cut after `max_bytes` input bytes
+// (marked with "..."). Outside text (a peer's message id, a path) logged this way cannot
+// forge log lines or send escape sequences to a terminal.
+std::string LogQuoted(std::string_view text, size_t max_bytes = 256);
+
 }  // namespace borderflow

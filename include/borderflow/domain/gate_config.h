@@ -132,6 +132,11 @@ struct LinkSettings {
   Duration retry_min = std::chrono::milliseconds(200);  // sender backoff after a failure ...
   Duration retry_max = std::chrono::seconds(30);        // ... doubling up to this
   int batch_size = 256;                                 // messages per request
+  // Requests to the peer listener's /peer/v1/messages allowed to each client address per
+  // second, with bursts up to `peer_rate_burst`; beyond it 429 "rate_limited" (problem
+  // details, Retry-After). A refused batch is retried by the counterpart's sender. 0: no limit.
+  int peer_rate_per_second = 20;
+  int peer_rate_burst = 60;
 };
 
 struct GateConfig {

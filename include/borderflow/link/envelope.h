@@ -116,6 +116,13 @@ struct VerifyOptions {
 Result<Envelope> VerifyAndOpen(const SignedMessage& message, const PeerKeyRing& ring,
                                const VerifyOptions& options);
 
+// Steps 1 and 2 of VerifyAndOpen alone: whether `message` was signed by a key of `ring` valid
+// at `now`. Until this passes nothing of the message is the counterpart's: the receiver must
+// not store or audit it (anyone who reaches the listener could otherwise fill the trail).
+Status VerifySignature(const SignedMessage& message, const PeerKeyRing& ring, Timestamp now);
+// Steps 3 to 6 of VerifyAndOpen, for a message whose signature VerifySignature accepted.
+Result<Envelope> OpenVerified(const SignedMessage& message, const VerifyOptions& options);
+
 // Batches, the body of the link's HTTP requests:
 //   {"messages":[{"key_id":"...","signature":"<base64>","envelope":"<base64 of bytes>"}]}
 std::string EncodeBatch(const std::vector<SignedMessage>& messages);

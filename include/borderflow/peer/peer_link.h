@@ -5,9 +5,12 @@
 //   receiving  POST /peer/v1/messages (served on the node's HTTPS peer listener): a batch of
 //              signed messages. Each is verified (pinned key, signature over the exact bytes,
 //              sender, recipient, time window) before its payload is parsed, then applied by the
-//              engine once and in order (ApplyPeerMessage). Every refusal is recorded in the
-//              audit trail. The response is a signed acknowledgement listing each message's
-//              outcome.
+//              engine once and in order (ApplyPeerMessage). Refusals of authentic messages
+//              (signed by a pinned key) are recorded in the audit trail; a message whose
+//              signature does not verify is refused, counted and logged (rate-limited), never
+//              stored: it is nobody's. The response is a signed acknowledgement listing each
+//              message's outcome. Each client address is rate-limited ([link]
+//              peer_rate_per_second, 429 problem details beyond it).
 //   sending    a thread reads the engine's outbox in order, signs each message, posts batches to
 //              the counterpart over HTTPS, verifies the signed acknowledgement and removes what
 //              was delivered (AckPeerMessages). Failures back off exponentially; the outbox
@@ -20,8 +23,10 @@
 // idempotency record) and each stream in order.
 
 #include <atomic>
+#include <functional>
 #include <memory>
 #include <string>
+#include <string_view>
 
 #include <boost/json/object.hpp>
 
@@ -40,6 +45,10 @@ struct PeerLinkOptions {
   std::chrono::milliseconds announce_every{60'000};  // capacity announcement timer
   std::chrono::milliseconds request_timeout{10'000};
   bool sender = true;  // run the sender thread (tests may drive SendOnce themselves)
+  // Turns an error of the peer listener (a refused batch, 429) into its HTTP response: the
+  // API's RFC 9457 problem details (api::ProblemResponse), so that both listeners answer
+  // errors alike. Required.
+  std::function<net::HttpResponse(const Error& error, std::string_view instance)> problem;
 };
 
 class PeerLink {
