@@ -88,6 +88,7 @@ int Season(const std::string& path, const std::string& policy, int days, uint64_
   options.policy = policy;
   options.label = policy;
   options.seed = seed;
+  options.keep_store_until_exit = true;  // the process ends after this run
   double cpu = CpuSeconds();
   auto wall = std::chrono::steady_clock::now();
   auto r = RunTwin(*scenario, options);

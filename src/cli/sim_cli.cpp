@@ -161,6 +161,7 @@ int Simulate(const SimFlags& flags) {
     options.seed = flags.seed;
     options.lanes = v.lanes;
     options.label = v.label;
+    options.keep_store_until_exit = k + 1 == variants->size();  // the last: the process ends
     if (bar) {
       options.progress = [&, k](double f) {
         int filled = static_cast<int>(f * 40);

@@ -3,6 +3,7 @@
 #include <deque>
 #include <filesystem>
 #include <memory>
+#include <mutex>
 #include <unordered_map>
 
 #include <fmt/format.h>
@@ -97,6 +98,16 @@ Result<Plate> PlateFor(uint32_t index, bool vietnamese) {
   return ParsePlate(fmt::format("桂{}·{:05d}", authority, digits));
 }
 
+// Takes a store that the process frees only by exiting (TwinOptions::keep_store_until_exit).
+// The list is never destroyed, and keeps what it holds reachable.
+void KeepUntilExit(std::unique_ptr<Store> store) {
+  if (store == nullptr) return;
+  static std::mutex mu;
+  static auto* kept = new std::vector<std::unique_ptr<Store>>();
+  std::lock_guard lock(mu);
+  kept->push_back(std::move(store));
+}
+
 class Twin {
  public:
   Twin(const Scenario& scenario, const TwinOptions& options)
@@ -113,6 +124,7 @@ class Twin {
 
   ~Twin() {
     engine_.reset();
+    if (options_.keep_store_until_exit && temp_dir_.empty()) KeepUntilExit(std::move(store_));
     store_.reset();
     if (!temp_dir_.empty()) {
       std::error_code ec;

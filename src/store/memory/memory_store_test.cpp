@@ -1,6 +1,7 @@
 // MemoryStore's state indexes (by state, and the counts per direction, lane class and state)
 // are brought up to date only when read. Crossings moving between states, and back, between and
-// across reads must still list and count exactly as the crossings stand.
+// across reads must still list and count exactly as the crossings stand. Its audit trail is kept
+// in large blocks, and must read back across them as it was written.
 
 #include <map>
 #include <random>
@@ -11,6 +12,7 @@
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 
+#include <borderflow/audit/audit_record.h>
 #include <borderflow/store/memory_store.h>
 
 #include "../store_test_support.h"
@@ -79,6 +81,69 @@ TEST(MemoryStoreStateIndexTest, ListsAndCountsFollowEveryChangeBetweenReads) {
       }
       EXPECT_EQ(got, want) << "round " << round;
     }
+  }
+}
+
+// The committed audit trail and its text are kept in blocks of 2 MiB (16,384 records a block);
+// records on both sides of several block boundaries, and text longer than a block's eighth, read
+// back as written and verify.
+TEST(MemoryStoreAuditTrailTest, RecordsReadBackAcrossBlocks) {
+  MemoryStore store;
+  constexpr int kRecords = 40000;
+  constexpr int kPerBatch = 1000;
+  std::vector<std::string> hashes;
+  for (int first = 0; first < kRecords; first += kPerBatch) {
+    Status written = store.Write([&](WriteTxn& txn) -> Status {
+      for (int i = first; i < first + kPerBatch; ++i) {
+        AuditDraft draft;
+        draft.actor_id = "U-1";
+        draft.actor_role = "customs_officer";
+        draft.subject_type = "crossing";
+        draft.subject_id = fmt::format("CR-{}", i % 7);
+        draft.action = "assess";
+        // Mostly short bodies; now and then one of 300 KiB (more than a block's eighth).
+        draft.body = i % 9973 == 5 ? std::string(300 << 10, 'x') : fmt::format("{{\"n\":{}}}", i);
+        auto r = txn.AppendAudit(draft);
+        if (!r) return r.error();
+        hashes.push_back(r->hash);
+      }
+      return {};
+    });
+    ASSERT_TRUE(written) << written.error().ToString();
+  }
+  auto head = store.AuditHead();
+  ASSERT_TRUE(head);
+  EXPECT_EQ(*head, kRecords);
+
+  int64_t seen = 0;
+  auto verified = VerifyAuditChain([&](int64_t after) -> Result<std::vector<AuditRecord>> {
+    auto page = store.ReadAudit(after, 10000);
+    if (page) {
+      for (const AuditRecord& r : *page) {
+        if (r.seq < 1 || r.seq > kRecords) continue;
+        const int i = static_cast<int>(r.seq - 1);
+        EXPECT_EQ(r.hash, hashes[static_cast<size_t>(i)]) << "record " << r.seq;
+        EXPECT_EQ(r.subject_id, fmt::format("CR-{}", i % 7));
+        EXPECT_EQ(r.body.size(),
+                  i % 9973 == 5 ? size_t{300 << 10} : fmt::format("{{\"n\":{}}}", i).size());
+        ++seen;
+      }
+    }
+    return page;
+  });
+  ASSERT_TRUE(verified) << verified.error().ToString();
+  EXPECT_TRUE(verified->ok) << verified->reason;
+  EXPECT_EQ(verified->records, kRecords);
+  EXPECT_EQ(seen, kRecords);
+  EXPECT_EQ(verified->head_hash, hashes.back());
+
+  // A subject's records are chained through the trail, across the blocks.
+  auto subject = store.ListAuditFor("crossing", "CR-3", kRecords);
+  ASSERT_TRUE(subject) << subject.error().ToString();
+  ASSERT_EQ(subject->size(), size_t{kRecords / 7});
+  for (size_t k = 0; k < subject->size(); ++k) {
+    EXPECT_EQ((*subject)[k].seq, static_cast<int64_t>(3 + 7 * k + 1));
+    EXPECT_EQ((*subject)[k].hash, hashes[3 + 7 * k]);
   }
 }
 
