@@ -1,6 +1,10 @@
 #include <algorithm>
 #include <cmath>
+#include <initializer_list>
+#include <optional>
 #include <set>
+#include <string>
+#include <vector>
 
 #include <fmt/format.h>
 #include <toml++/toml.h>
@@ -11,106 +15,295 @@
 namespace borderflow {
 namespace {
 
-Error ConfigError(std::string_view key, std::string message) {
-  return InvalidArgument("invalid_config", fmt::format("{}: {}", key, message), std::string(key));
-}
-
-Result<std::string> RequiredString(const toml::table& t, std::string_view prefix,
-                                   std::string_view key, size_t max_len = 200) {
-  std::string path = prefix.empty() ? std::string(key) : fmt::format("{}.{}", prefix, key);
-  auto v = t[key].value<std::string>();
-  if (!v) return ConfigError(path, "is required and must be a string");
-  if (v->empty() || v->size() > max_len) {
-    return ConfigError(path, fmt::format("must have 1 to {} characters", max_len));
+// What a TOML value is, for "must be an integer, not a string".
+std::string_view TypeName(const toml::node& node) {
+  switch (node.type()) {
+    case toml::node_type::string:
+      return "a string";
+    case toml::node_type::integer:
+      return "an integer";
+    case toml::node_type::floating_point:
+      return "a floating-point number";
+    case toml::node_type::boolean:
+      return "a boolean";
+    case toml::node_type::table:
+      return "a table";
+    case toml::node_type::array:
+      return "an array";
+    case toml::node_type::date:
+      return "a date";
+    case toml::node_type::time:
+      return "a time";
+    case toml::node_type::date_time:
+      return "a date-time";
+    default:
+      return "nothing";
   }
-  return *v;
 }
 
-Result<LocalizedText> ReadName(const toml::table& t, std::string_view prefix) {
-  std::string path = fmt::format("{}.name", prefix);
-  const toml::node* node = t.get("name");
-  if (node == nullptr) return ConfigError(path, "is required");
-  if (auto s = node->value<std::string>()) return LocalizedText{*s, *s, *s};
-  const toml::table* names = node->as_table();
-  if (names == nullptr) return ConfigError(path, "must be a string or a table {en, vi, zh}");
+// Levenshtein distance, for "did you mean" on short key names.
+size_t EditDistance(std::string_view a, std::string_view b) {
+  std::vector<size_t> row(b.size() + 1);
+  for (size_t j = 0; j <= b.size(); ++j) row[j] = j;
+  for (size_t i = 1; i <= a.size(); ++i) {
+    size_t diagonal = row[0];
+    row[0] = i;
+    for (size_t j = 1; j <= b.size(); ++j) {
+      size_t above = row[j];
+      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diagonal + (a[i - 1] == b[j - 1] ? 0 : 1)});
+      diagonal = above;
+    }
+  }
+  return row[b.size()];
+}
+
+// " (did you mean fresh_produce?)" when one of `known` is at most two edits from `name`.
+template <typename Names>
+std::string DidYouMean(std::string_view name, const Names& known) {
+  std::string_view best;
+  size_t best_distance = 3;
+  for (std::string_view k : known) {
+    size_t d = EditDistance(name, k);
+    if (d < best_distance) {
+      best = k;
+      best_distance = d;
+    }
+  }
+  return best.empty() ? std::string() : fmt::format(" (did you mean {}?)", best);
+}
+
+// Every error names the source (the file, when known), the line and the dotted key path:
+// "huu-nghi.toml:23: directions[0].lanes.x: is not a lane class". The path is the field.
+class Source {
+ public:
+  explicit Source(std::string_view name) : name_(name) {}
+
+  Error Fail(const toml::node& at, std::string_view key, std::string_view what) const {
+    uint32_t line = at.source().begin.line;
+    std::string where;
+    if (!name_.empty()) {
+      where = line > 0 ? fmt::format("{}:{}: ", name_, line) : fmt::format("{}: ", name_);
+    } else if (line > 0) {
+      where = fmt::format("line {}: ", line);
+    }
+    return InvalidArgument("invalid_config", fmt::format("{}{}: {}", where, key, what),
+                           std::string(key));
+  }
+
+ private:
+  std::string_view name_;
+};
+
+// Reads one TOML table strictly: a key of the wrong type is an error naming the expected type,
+// and RejectUnknown refuses keys the table does not have. Absent optional keys keep defaults.
+class Reader {
+ public:
+  Reader(const toml::table& table, std::string path, const Source& source)
+      : table_(table), path_(std::move(path)), source_(source) {}
+
+  const toml::table& table() const { return table_; }
+  const Source& source() const { return source_; }
+  const toml::node* Get(std::string_view key) const { return table_.get(key); }
+  std::string Key(std::string_view key) const {
+    return path_.empty() ? std::string(key) : fmt::format("{}.{}", path_, key);
+  }
+
+  // An error about `key`, at its line when it is present, else at the table's.
+  Error Fail(std::string_view key, std::string_view what) const {
+    const toml::node* n = table_.get(key);
+    const toml::node& at = n != nullptr ? *n : static_cast<const toml::node&>(table_);
+    return source_.Fail(at, Key(key), what);
+  }
+  // An error about the table itself.
+  Error FailHere(std::string_view what) const { return source_.Fail(table_, path_, what); }
+  // "must be <expected>, not a string" for a present key of the wrong type.
+  Error WrongType(std::string_view key, std::string_view expected) const {
+    const toml::node* n = table_.get(key);
+    return Fail(key, fmt::format("must be {}, not {}", expected, n ? TypeName(*n) : "nothing"));
+  }
+
+  Status RejectUnknown(std::initializer_list<std::string_view> known) const {
+    for (const auto& [key, node] : table_) {
+      if (std::find(known.begin(), known.end(), key.str()) != known.end()) continue;
+      return source_.Fail(node, Key(key.str()),
+                          fmt::format("is not a known {}{}", node.is_table() ? "table" : "key",
+                                      DidYouMean(key.str(), known)));
+    }
+    return {};
+  }
+
+  // A string of `min_len` to `max_len` bytes; absent: nullopt.
+  Result<std::optional<std::string>> OptionalString(std::string_view key, size_t max_len = 4096,
+                                                    size_t min_len = 0) const {
+    const toml::node* n = table_.get(key);
+    if (n == nullptr) return std::optional<std::string>();
+    auto v = n->value_exact<std::string>();
+    if (!v) return WrongType(key, "a string");
+    if (v->size() < min_len || v->size() > max_len) {
+      return Fail(key, fmt::format("must have {} to {} characters", min_len, max_len));
+    }
+    return v;
+  }
+  Result<std::string> String(std::string_view key, size_t max_len = 200) const {
+    if (!table_.get(key)) return Fail(key, "is required and must be a string");
+    BF_ASSIGN_OR_RETURN(auto v, OptionalString(key, max_len, 1));
+    return *v;
+  }
+
+  Result<std::optional<int64_t>> OptionalInt(std::string_view key, int64_t min, int64_t max) const {
+    const toml::node* n = table_.get(key);
+    if (n == nullptr) return std::optional<int64_t>();
+    std::string expected = fmt::format("an integer from {} to {}", min, max);
+    auto v = n->value_exact<int64_t>();
+    if (!v) return WrongType(key, expected);
+    if (*v < min || *v > max) return Fail(key, fmt::format("must be {}", expected));
+    return v;
+  }
+  Result<int> Int(std::string_view key, int64_t min, int64_t max, int fallback) const {
+    BF_ASSIGN_OR_RETURN(auto v, OptionalInt(key, min, max));
+    return v ? static_cast<int>(*v) : fallback;
+  }
+  // `key` in whole units of `unit` (minutes, hours, days); absent: `fallback`.
+  Result<Duration> Span(std::string_view key, int64_t min, int64_t max, Duration fallback,
+                        std::chrono::minutes unit) const {
+    BF_ASSIGN_OR_RETURN(auto v, OptionalInt(key, min, max));
+    return v ? Duration(*v * unit) : fallback;
+  }
+
+  Result<std::optional<bool>> OptionalBool(std::string_view key) const {
+    const toml::node* n = table_.get(key);
+    if (n == nullptr) return std::optional<bool>();
+    auto v = n->value_exact<bool>();
+    if (!v) return WrongType(key, "true or false");
+    return v;
+  }
+
+  Result<std::optional<Reader>> OptionalTable(std::string_view key) const {
+    const toml::node* n = table_.get(key);
+    if (n == nullptr) return std::optional<Reader>();
+    if (!n->is_table()) return WrongType(key, "a table");
+    return std::optional<Reader>(Reader(*n->as_table(), Key(key), source_));
+  }
+  Result<Reader> Table(std::string_view key) const {
+    const toml::node* n = table_.get(key);
+    if (n == nullptr) return Fail(key, "section is required");
+    BF_ASSIGN_OR_RETURN(auto t, OptionalTable(key));
+    return *t;
+  }
+  Result<const toml::array*> OptionalArray(std::string_view key,
+                                           std::string_view expected = "an array") const {
+    const toml::node* n = table_.get(key);
+    if (n == nullptr) return static_cast<const toml::array*>(nullptr);
+    if (!n->is_array()) return WrongType(key, expected);
+    return n->as_array();
+  }
+
+  // Item `i` of an array of tables, as a Reader named "path[i]".
+  Result<Reader> Item(const toml::array& list, std::string_view key, size_t i) const {
+    std::string path = fmt::format("{}[{}]", Key(key), i);
+    const toml::node* item = list.get(i);
+    if (!item->is_table()) {
+      return source_.Fail(*item, path, fmt::format("must be a table, not {}", TypeName(*item)));
+    }
+    return Reader(*item->as_table(), path, source_);
+  }
+
+ private:
+  const toml::table& table_;
+  std::string path_;
+  const Source& source_;
+};
+
+Result<LocalizedText> ReadName(const Reader& r) {
+  const toml::node* node = r.Get("name");
+  if (node == nullptr) return r.Fail("name", "is required");
+  if (auto s = node->value_exact<std::string>()) return LocalizedText{*s, *s, *s};
+  if (!node->is_table()) {
+    return r.WrongType("name", "a string or a table { en = ..., vi = ..., zh = ... }");
+  }
+  BF_ASSIGN_OR_RETURN(Reader names, r.Table("name"));
   LocalizedText text;
-  BF_ASSIGN_OR_RETURN(text.en, RequiredString(*names, path, "en"));
-  BF_ASSIGN_OR_RETURN(text.vi, RequiredString(*names, path, "vi"));
-  BF_ASSIGN_OR_RETURN(text.zh, RequiredString(*names, path, "zh"));
+  BF_ASSIGN_OR_RETURN(text.en, names.String("en"));
+  BF_ASSIGN_OR_RETURN(text.vi, names.String("vi"));
+  BF_ASSIGN_OR_RETURN(text.zh, names.String("zh"));
+  BF_TRY(names.RejectUnknown({"en", "vi", "zh"}));
   return text;
 }
 
-Result<std::optional<Timestamp>> ReadOptionalTime(const toml::table& t, std::string_view path,
-                                                  std::string_view key) {
-  const toml::node* node = t.get(key);
+Result<std::optional<Timestamp>> ReadOptionalTime(const Reader& r, std::string_view key) {
+  const toml::node* node = r.Get(key);
   if (node == nullptr) return std::optional<Timestamp>();
-  std::string at = fmt::format("{}.{}", path, key);
-  auto text = node->value<std::string>();
-  if (!text) return ConfigError(at, "must be an RFC 3339 time string");
-  auto parsed = ParseTimestamp(*text);
-  if (!parsed) return ConfigError(at, parsed.error().message);
+  if (!node->is_string()) return r.WrongType(key, "an RFC 3339 time string");
+  auto parsed = ParseTimestamp(*node->value_exact<std::string>());
+  if (!parsed) return r.Fail(key, parsed.error().message);
   return std::optional<Timestamp>(*parsed);
 }
 
-Status ReadPeerKeys(const toml::table& side_table, std::string_view key, GateSide& side) {
-  const toml::node* node = side_table.get("keys");
-  if (node == nullptr) return {};
-  std::string path = fmt::format("{}.keys", key);
-  const toml::array* list = node->as_array();
-  if (list == nullptr) return ConfigError(path, "must be an array of tables [[...keys]]");
-  if (list->size() > 16) return ConfigError(path, "at most 16 keys");
+// A local time of day, "HH:MM"; absent: `fallback`.
+Result<int> ReadClockTime(const Reader& r, std::string_view key, std::string_view fallback) {
+  const toml::node* node = r.Get(key);
+  if (node != nullptr && !node->is_string()) {
+    return r.WrongType(key, "a local time of day \"HH:MM\" (a string)");
+  }
+  std::string text = node ? *node->value_exact<std::string>() : std::string(fallback);
+  auto minute = ParseClockTime(text);
+  if (!minute) return r.Fail(key, minute.error().message);
+  return *minute;
+}
+
+Status ReadPeerKeys(const Reader& side_reader, GateSide& side) {
+  BF_ASSIGN_OR_RETURN(const toml::array* list,
+                      side_reader.OptionalArray("keys", "an array of tables [[...keys]]"));
+  if (list == nullptr) return {};
+  if (list->size() > 16) return side_reader.Fail("keys", "at most 16 keys");
   for (size_t i = 0; i < list->size(); ++i) {
-    std::string item = fmt::format("{}[{}]", path, i);
-    const toml::table* t = list->get(i)->as_table();
-    if (t == nullptr) return ConfigError(item, "must be a table");
+    BF_ASSIGN_OR_RETURN(Reader r, side_reader.Item(*list, "keys", i));
+    BF_TRY(r.RejectUnknown({"id", "public_key", "not_before", "not_after"}));
     PinnedPeerKey k;
-    BF_ASSIGN_OR_RETURN(k.id, RequiredString(*t, item, "id", 64));
-    BF_ASSIGN_OR_RETURN(k.public_key, RequiredString(*t, item, "public_key", 64));
-    BF_ASSIGN_OR_RETURN(k.not_before, ReadOptionalTime(*t, item, "not_before"));
-    BF_ASSIGN_OR_RETURN(k.not_after, ReadOptionalTime(*t, item, "not_after"));
+    BF_ASSIGN_OR_RETURN(k.id, r.String("id", 64));
+    BF_ASSIGN_OR_RETURN(k.public_key, r.String("public_key", 64));
+    BF_ASSIGN_OR_RETURN(k.not_before, ReadOptionalTime(r, "not_before"));
+    BF_ASSIGN_OR_RETURN(k.not_after, ReadOptionalTime(r, "not_after"));
     if (k.not_before && k.not_after && *k.not_after <= *k.not_before) {
-      return ConfigError(item + ".not_after", "must be after not_before");
+      return r.Fail("not_after", "must be after not_before");
     }
     side.keys.push_back(std::move(k));
   }
   return {};
 }
 
-Result<GateSide> ReadSide(const toml::table& root, std::string_view key) {
-  const toml::table* t = root[key].as_table();
-  if (t == nullptr) return ConfigError(key, "section is required");
+Result<GateSide> ReadSide(const Reader& t) {
   GateSide side;
-  BF_ASSIGN_OR_RETURN(side.node_id, RequiredString(*t, key, "id", 64));
-  BF_ASSIGN_OR_RETURN(side.country, RequiredString(*t, key, "country", 2));
+  BF_ASSIGN_OR_RETURN(side.node_id, t.String("id", 64));
+  BF_ASSIGN_OR_RETURN(side.country, t.String("country", 2));
   if (side.country.size() != 2 || !std::isupper(static_cast<unsigned char>(side.country[0])) ||
       !std::isupper(static_cast<unsigned char>(side.country[1]))) {
-    return ConfigError(fmt::format("{}.country", key), "must be an ISO 3166 alpha-2 code");
+    return t.Fail("country", "must be an ISO 3166 alpha-2 code");
   }
-  BF_ASSIGN_OR_RETURN(side.name, ReadName(*t, key));
-  BF_ASSIGN_OR_RETURN(std::string offset, RequiredString(*t, key, "utc_offset", 10));
+  BF_ASSIGN_OR_RETURN(side.name, ReadName(t));
+  BF_ASSIGN_OR_RETURN(std::string offset, t.String("utc_offset", 10));
   auto parsed = ParseUtcOffset(offset);
-  if (!parsed) return ConfigError(fmt::format("{}.utc_offset", key), parsed.error().message);
+  if (!parsed) return t.Fail("utc_offset", parsed.error().message);
   side.utc_offset = *parsed;
-  std::string open = t->get("open") ? (*t)["open"].value_or(std::string()) : "00:00";
-  std::string close = t->get("close") ? (*t)["close"].value_or(std::string()) : "24:00";
-  auto open_minute = ParseClockTime(open);
-  if (!open_minute) return ConfigError(fmt::format("{}.open", key), open_minute.error().message);
-  auto close_minute = ParseClockTime(close);
-  if (!close_minute) {
-    return ConfigError(fmt::format("{}.close", key), close_minute.error().message);
-  }
-  side.hours = OperatingHours{*open_minute, *close_minute};
-  side.peer_url = (*t)["peer_url"].value_or(std::string());
-  BF_TRY(ReadPeerKeys(*t, key, side));
-  if (const toml::node* holidays = t->get("holidays")) {
-    const toml::array* list = holidays->as_array();
-    if (list == nullptr) return ConfigError(fmt::format("{}.holidays", key), "must be an array");
+  BF_ASSIGN_OR_RETURN(int open_minute, ReadClockTime(t, "open", "00:00"));
+  BF_ASSIGN_OR_RETURN(int close_minute, ReadClockTime(t, "close", "24:00"));
+  side.hours = OperatingHours{open_minute, close_minute};
+  BF_ASSIGN_OR_RETURN(auto peer_url, t.OptionalString("peer_url"));
+  side.peer_url = peer_url.value_or(std::string());
+  BF_TRY(ReadPeerKeys(t, side));
+  BF_ASSIGN_OR_RETURN(const toml::array* list, t.OptionalArray("holidays"));
+  if (list != nullptr) {
     for (size_t i = 0; i < list->size(); ++i) {
-      std::string path = fmt::format("{}.holidays[{}]", key, i);
-      auto text = list->get(i)->value<std::string>();
-      if (!text) return ConfigError(path, "must be a date \"YYYY-MM-DD\"");
+      const toml::node& item = *list->get(i);
+      std::string path = fmt::format("{}[{}]", t.Key("holidays"), i);
+      auto text = item.value_exact<std::string>();
+      if (!text) {
+        return t.source().Fail(
+            item, path,
+            fmt::format("must be a date string \"YYYY-MM-DD\", not {}", TypeName(item)));
+      }
       auto day = ParseDate(*text);
-      if (!day) return ConfigError(path, day.error().message);
+      if (!day) return t.source().Fail(item, path, day.error().message);
       side.holidays.push_back(*day);
     }
     std::sort(side.holidays.begin(), side.holidays.end());
@@ -118,49 +311,31 @@ Result<GateSide> ReadSide(const toml::table& root, std::string_view key) {
   return side;
 }
 
-Result<Duration> ReadMinutes(const toml::table& t, std::string_view key, int64_t min, int64_t max,
-                             Duration fallback, int64_t unit_minutes = 1) {
-  const toml::node* node = t.get(key);
-  if (node == nullptr) return fallback;
-  auto v = node->value<int64_t>();
-  if (!v || *v < min || *v > max) {
-    return ConfigError(fmt::format("queue.{}", key), fmt::format("must be {} to {}", min, max));
-  }
-  return std::chrono::minutes(*v * unit_minutes);
-}
-
-Result<int> ReadInt(const toml::table& t, std::string_view prefix, std::string_view key,
-                    int64_t min, int64_t max, int fallback) {
-  const toml::node* node = t.get(key);
-  if (node == nullptr) return fallback;
-  auto v = node->value<int64_t>();
-  if (!v || *v < min || *v > max) {
-    return ConfigError(fmt::format("{}.{}", prefix, key),
-                       fmt::format("must be {} to {}", min, max));
-  }
-  return static_cast<int>(*v);
-}
-
-Status ReadRules(const toml::table& root, GateConfig& config) {
-  const toml::table* t = root["rules"].as_table();
-  if (root.get("rules") != nullptr && t == nullptr) return ConfigError("rules", "must be a table");
-  if (t == nullptr) return {};
+Status ReadRules(const Reader& root, GateConfig& config) {
+  BF_ASSIGN_OR_RETURN(auto t, root.OptionalTable("rules"));
+  if (!t) return {};
+  BF_TRY(t->RejectUnknown({"red_per_day", "usd_per_unit"}));
   BF_ASSIGN_OR_RETURN(config.rules.red_per_day,
-                      ReadInt(*t, "rules", "red_per_day", 0, 1000000, config.rules.red_per_day));
-  if (const toml::node* rates = t->get("usd_per_unit")) {
-    const toml::table* table = rates->as_table();
-    if (table == nullptr) {
-      return ConfigError("rules.usd_per_unit", "must be a table such as { CNY = 0.14 }");
-    }
-    for (const auto& [key, value] : *table) {
+                      t->Int("red_per_day", 0, 1000000, config.rules.red_per_day));
+  if (t->Get("usd_per_unit") != nullptr && !t->Get("usd_per_unit")->is_table()) {
+    return t->WrongType("usd_per_unit", "a table such as { CNY = 0.14 }");
+  }
+  BF_ASSIGN_OR_RETURN(auto rates, t->OptionalTable("usd_per_unit"));
+  if (rates) {
+    for (const auto& [key, value] : rates->table()) {
       const std::string currency(key.str());
-      const std::string where = fmt::format("rules.usd_per_unit.{}", currency);
       if (!IsIsoCurrency(currency) || currency == "USD") {
-        return ConfigError(where, "must be an ISO 4217 currency code other than USD");
+        return rates->Fail(currency, "must be an ISO 4217 currency code other than USD");
       }
-      std::optional<double> rate = value.value<double>();
+      std::optional<double> rate;
+      if (auto i = value.value_exact<int64_t>()) rate = static_cast<double>(*i);
+      if (auto d = value.value_exact<double>()) rate = *d;
       if (!rate || !std::isfinite(*rate) || *rate <= 0 || *rate > 1e6) {
-        return ConfigError(where, "must be a positive number of USD per unit");
+        std::string got = rate ? fmt::format("{:g}", *rate) : std::string(TypeName(value));
+        return rates->Fail(currency,
+                           fmt::format("must be a positive number of USD per unit (at most "
+                                       "1000000), not {}",
+                                       got));
       }
       config.rules.usd_per_unit.emplace(currency, *rate);
     }
@@ -168,176 +343,213 @@ Status ReadRules(const toml::table& root, GateConfig& config) {
   return {};
 }
 
-Status ReadLink(const toml::table& root, GateConfig& config) {
-  const toml::node* node = root.get("link");
-  if (node == nullptr) return {};
-  const toml::table* t = node->as_table();
-  if (t == nullptr) return ConfigError("link", "must be a table");
+Status ReadLink(const Reader& root, GateConfig& config) {
+  BF_ASSIGN_OR_RETURN(auto t, root.OptionalTable("link"));
+  if (!t) return {};
   LinkSettings& l = config.link;
   l.enabled = true;
-  static const std::set<std::string, std::less<>> kKnown = {"key_file",
-                                                            "next_key_file",
-                                                            "next_key_from",
-                                                            "listen",
-                                                            "tls_certificate_file",
-                                                            "tls_private_key_file",
-                                                            "peer_ca_file",
-                                                            "max_clock_skew_seconds",
-                                                            "max_message_age_hours",
-                                                            "recognise_inspections",
-                                                            "announce_hours",
-                                                            "retry_min_ms",
-                                                            "retry_max_ms",
-                                                            "batch_size",
-                                                            "peer_rate_per_second",
-                                                            "peer_rate_burst"};
-  for (const auto& [key, value] : *t) {
-    if (!kKnown.contains(key.str())) {
-      return ConfigError(fmt::format("link.{}", key.str()), "is not a known key");
-    }
-  }
+  BF_TRY(t->RejectUnknown(
+      {"key_file", "next_key_file", "next_key_from", "listen", "tls_certificate_file",
+       "tls_private_key_file", "peer_ca_file", "max_clock_skew_seconds", "max_message_age_hours",
+       "recognise_inspections", "announce_hours", "retry_min_ms", "retry_max_ms", "batch_size",
+       "peer_rate_per_second", "peer_rate_burst"}));
   auto optional_string = [&](std::string_view key, std::string& out) -> Status {
-    const toml::node* n = t->get(key);
-    if (n == nullptr) return {};
-    auto v = n->value<std::string>();
-    if (!v || v->size() > 4096) {
-      return ConfigError(fmt::format("link.{}", key), "must be a string (at most 4096 bytes)");
-    }
-    out = *v;
+    BF_ASSIGN_OR_RETURN(auto v, t->OptionalString(key));
+    if (v) out = *v;
     return {};
   };
   BF_TRY(optional_string("key_file", l.key_file));
-  if (l.key_file.empty())
-    return ConfigError("link.key_file", "is required (borderflow node keygen)");
+  if (l.key_file.empty()) return t->Fail("key_file", "is required (borderflow node keygen)");
   BF_TRY(optional_string("next_key_file", l.next_key_file));
-  BF_ASSIGN_OR_RETURN(l.next_key_from, ReadOptionalTime(*t, "link", "next_key_from"));
+  BF_ASSIGN_OR_RETURN(l.next_key_from, ReadOptionalTime(*t, "next_key_from"));
   if (l.next_key_file.empty() != !l.next_key_from) {
-    return ConfigError("link.next_key_from", "next_key_file and next_key_from go together");
+    return t->Fail("next_key_from", "next_key_file and next_key_from go together");
   }
   BF_TRY(optional_string("listen", l.listen));
   BF_TRY(optional_string("tls_certificate_file", l.tls_certificate_file));
   BF_TRY(optional_string("tls_private_key_file", l.tls_private_key_file));
   if (l.tls_certificate_file.empty() != l.tls_private_key_file.empty()) {
-    return ConfigError("link.tls_private_key_file",
-                       "tls_certificate_file and tls_private_key_file go together");
+    return t->Fail("tls_private_key_file",
+                   "tls_certificate_file and tls_private_key_file go together");
   }
   BF_TRY(optional_string("peer_ca_file", l.peer_ca_file));
   BF_TRY(optional_string("recognise_inspections", l.recognise_inspections));
   if (l.recognise_inspections != "clean_and_seal_intact" && l.recognise_inspections != "never") {
-    return ConfigError("link.recognise_inspections",
-                       "must be one of: clean_and_seal_intact, never");
+    return t->Fail("recognise_inspections", "must be one of: clean_and_seal_intact, never");
   }
-  BF_ASSIGN_OR_RETURN(int skew, ReadInt(*t, "link", "max_clock_skew_seconds", 1, 86400, 300));
+  BF_ASSIGN_OR_RETURN(int skew, t->Int("max_clock_skew_seconds", 1, 86400, 300));
   l.max_clock_skew = std::chrono::seconds(skew);
-  BF_ASSIGN_OR_RETURN(int age, ReadInt(*t, "link", "max_message_age_hours", 1, 24 * 90, 24 * 7));
+  BF_ASSIGN_OR_RETURN(int age, t->Int("max_message_age_hours", 1, 24 * 90, 24 * 7));
   l.max_message_age = std::chrono::hours(age);
-  BF_ASSIGN_OR_RETURN(l.announce_hours, ReadInt(*t, "link", "announce_hours", 0, 72, 24));
-  BF_ASSIGN_OR_RETURN(int retry_min, ReadInt(*t, "link", "retry_min_ms", 10, 60000, 200));
-  BF_ASSIGN_OR_RETURN(int retry_max, ReadInt(*t, "link", "retry_max_ms", 10, 3600000, 30000));
-  if (retry_max < retry_min) return ConfigError("link.retry_max_ms", "must be >= retry_min_ms");
+  BF_ASSIGN_OR_RETURN(l.announce_hours, t->Int("announce_hours", 0, 72, 24));
+  BF_ASSIGN_OR_RETURN(int retry_min, t->Int("retry_min_ms", 10, 60000, 200));
+  BF_ASSIGN_OR_RETURN(int retry_max, t->Int("retry_max_ms", 10, 3600000, 30000));
+  if (retry_max < retry_min) return t->Fail("retry_max_ms", "must be >= retry_min_ms");
   l.retry_min = std::chrono::milliseconds(retry_min);
   l.retry_max = std::chrono::milliseconds(retry_max);
-  BF_ASSIGN_OR_RETURN(l.batch_size, ReadInt(*t, "link", "batch_size", 1, 512, 256));
-  BF_ASSIGN_OR_RETURN(l.peer_rate_per_second,
-                      ReadInt(*t, "link", "peer_rate_per_second", 0, 100000, 20));
-  BF_ASSIGN_OR_RETURN(l.peer_rate_burst, ReadInt(*t, "link", "peer_rate_burst", 1, 1000000, 60));
+  BF_ASSIGN_OR_RETURN(l.batch_size, t->Int("batch_size", 1, 512, 256));
+  BF_ASSIGN_OR_RETURN(l.peer_rate_per_second, t->Int("peer_rate_per_second", 0, 100000, 20));
+  BF_ASSIGN_OR_RETURN(l.peer_rate_burst, t->Int("peer_rate_burst", 1, 1000000, 60));
+  BF_ASSIGN_OR_RETURN(Reader counterpart, root.Table("counterpart"));
   if (config.counterpart.peer_url.empty()) {
-    return ConfigError("counterpart.peer_url", "is required with [link]");
+    return counterpart.Fail("peer_url", "is required with [link]");
   }
   if (config.counterpart.keys.empty()) {
-    return ConfigError("counterpart.keys", "at least one pinned key is required with [link]");
+    return counterpart.Fail("keys", "at least one pinned key is required with [link]");
   }
   return {};
 }
 
-Status ReadQueue(const toml::table& root, GateConfig& config) {
+Status ReadQueue(const Reader& root, GateConfig& config) {
   QueueSettings& q = config.queue;
-  const toml::table* t = root["queue"].as_table();
-  if (root.get("queue") != nullptr && t == nullptr) return ConfigError("queue", "must be a table");
-  if (t == nullptr) return {};
-  BF_ASSIGN_OR_RETURN(q.bucket, ReadMinutes(*t, "bucket_minutes", 5, 60, q.bucket));
+  BF_ASSIGN_OR_RETURN(auto t, root.OptionalTable("queue"));
+  if (!t) return {};
+  BF_TRY(t->RejectUnknown({"bucket_minutes", "booking_horizon_hours",
+                           "max_open_bookings_per_company", "call_window_minutes",
+                           "late_arrival_minutes", "late_cancel_minutes", "strikes_for_ban",
+                           "strike_window_days", "ban_days", "policy", "fairness_bound_minutes",
+                           "cyclic_weights", "trusted_traders", "service_minutes", "auto_call"}));
+  constexpr std::chrono::minutes kMinute(1), kHour(60), kDay(24 * 60);
+  BF_ASSIGN_OR_RETURN(q.bucket, t->Span("bucket_minutes", 5, 60, q.bucket, kMinute));
   if ((24 * 60) % std::chrono::duration_cast<std::chrono::minutes>(q.bucket).count() != 0) {
-    return ConfigError("queue.bucket_minutes", "must divide a day (5, 10, 15, 20, 30, 60)");
+    return t->Fail("bucket_minutes", "must divide a day (5, 10, 15, 20, 30, 60)");
   }
   BF_ASSIGN_OR_RETURN(q.booking_horizon,
-                      ReadMinutes(*t, "booking_horizon_hours", 1, 24 * 90, q.booking_horizon, 60));
-  BF_ASSIGN_OR_RETURN(q.max_open_bookings_per_company,
-                      ReadInt(*t, "queue", "max_open_bookings_per_company", 1, 100000,
-                              q.max_open_bookings_per_company));
+                      t->Span("booking_horizon_hours", 1, 24 * 90, q.booking_horizon, kHour));
+  BF_ASSIGN_OR_RETURN(
+      q.max_open_bookings_per_company,
+      t->Int("max_open_bookings_per_company", 1, 100000, q.max_open_bookings_per_company));
   BF_ASSIGN_OR_RETURN(q.call_window,
-                      ReadMinutes(*t, "call_window_minutes", 1, 24 * 60, q.call_window));
+                      t->Span("call_window_minutes", 1, 24 * 60, q.call_window, kMinute));
   BF_ASSIGN_OR_RETURN(q.late_arrival,
-                      ReadMinutes(*t, "late_arrival_minutes", 0, 24 * 60, q.late_arrival));
+                      t->Span("late_arrival_minutes", 0, 24 * 60, q.late_arrival, kMinute));
   BF_ASSIGN_OR_RETURN(q.late_cancel,
-                      ReadMinutes(*t, "late_cancel_minutes", 0, 7 * 24 * 60, q.late_cancel));
-  BF_ASSIGN_OR_RETURN(q.strikes_for_ban,
-                      ReadInt(*t, "queue", "strikes_for_ban", 1, 100, q.strikes_for_ban));
+                      t->Span("late_cancel_minutes", 0, 7 * 24 * 60, q.late_cancel, kMinute));
+  BF_ASSIGN_OR_RETURN(q.strikes_for_ban, t->Int("strikes_for_ban", 1, 100, q.strikes_for_ban));
   BF_ASSIGN_OR_RETURN(q.strike_window,
-                      ReadMinutes(*t, "strike_window_days", 1, 365, q.strike_window, 24 * 60));
-  BF_ASSIGN_OR_RETURN(q.ban, ReadMinutes(*t, "ban_days", 0, 365, q.ban, 24 * 60));
-  if (const toml::node* policy = t->get("policy")) {
-    auto v = policy->value<std::string>();
-    if (!v || (*v != "fifo" && *v != "cyclic" && *v != "smart")) {
-      return ConfigError("queue.policy", "must be \"fifo\", \"cyclic\" or \"smart\"");
+                      t->Span("strike_window_days", 1, 365, q.strike_window, kDay));
+  BF_ASSIGN_OR_RETURN(q.ban, t->Span("ban_days", 0, 365, q.ban, kDay));
+  BF_ASSIGN_OR_RETURN(auto policy, t->OptionalString("policy", 16));
+  if (policy) {
+    if (*policy != "fifo" && *policy != "cyclic" && *policy != "smart") {
+      return t->Fail("policy", "must be \"fifo\", \"cyclic\" or \"smart\"");
     }
-    q.policy = *v;
+    q.policy = *policy;
   }
   BF_ASSIGN_OR_RETURN(q.fairness_bound,
-                      ReadMinutes(*t, "fairness_bound_minutes", 0, 7 * 24 * 60, q.fairness_bound));
-  if (const toml::node* w = t->get("cyclic_weights")) {
-    const toml::table* weights = w->as_table();
-    if (weights == nullptr) return ConfigError("queue.cyclic_weights", "must be a table");
-    for (const auto& [key, value] : *weights) {
+                      t->Span("fairness_bound_minutes", 0, 7 * 24 * 60, q.fairness_bound, kMinute));
+  BF_ASSIGN_OR_RETURN(auto weights, t->OptionalTable("cyclic_weights"));
+  if (weights) {
+    for (const auto& [key, value] : weights->table()) {
       if (key.str() != "trusted_perishable" && key.str() != "perishable" &&
           key.str() != "trusted" && key.str() != "regular") {
-        return ConfigError(fmt::format("queue.cyclic_weights.{}", key.str()),
-                           "is not a priority class (trusted_perishable, perishable, trusted, "
-                           "regular)");
+        return weights->Fail(key.str(),
+                             "is not a priority class (trusted_perishable, perishable, trusted, "
+                             "regular)");
       }
     }
     BF_ASSIGN_OR_RETURN(q.weight_trusted_perishable,
-                        ReadInt(*weights, "queue.cyclic_weights", "trusted_perishable", 0, 100,
-                                q.weight_trusted_perishable));
-    BF_ASSIGN_OR_RETURN(q.weight_perishable, ReadInt(*weights, "queue.cyclic_weights", "perishable",
-                                                     0, 100, q.weight_perishable));
-    BF_ASSIGN_OR_RETURN(q.weight_trusted, ReadInt(*weights, "queue.cyclic_weights", "trusted", 0,
-                                                  100, q.weight_trusted));
-    BF_ASSIGN_OR_RETURN(q.weight_regular, ReadInt(*weights, "queue.cyclic_weights", "regular", 0,
-                                                  100, q.weight_regular));
+                        weights->Int("trusted_perishable", 0, 100, q.weight_trusted_perishable));
+    BF_ASSIGN_OR_RETURN(q.weight_perishable,
+                        weights->Int("perishable", 0, 100, q.weight_perishable));
+    BF_ASSIGN_OR_RETURN(q.weight_trusted, weights->Int("trusted", 0, 100, q.weight_trusted));
+    BF_ASSIGN_OR_RETURN(q.weight_regular, weights->Int("regular", 0, 100, q.weight_regular));
     if (q.weight_trusted_perishable + q.weight_perishable + q.weight_trusted + q.weight_regular ==
         0) {
-      return ConfigError("queue.cyclic_weights", "at least one weight must be positive");
+      return weights->FailHere("at least one weight must be positive");
     }
   }
-  if (const toml::node* traders = t->get("trusted_traders")) {
-    const toml::array* list = traders->as_array();
-    if (list == nullptr) return ConfigError("queue.trusted_traders", "must be an array");
-    for (size_t i = 0; i < list->size(); ++i) {
-      auto v = list->get(i)->value<std::string>();
+  BF_ASSIGN_OR_RETURN(const toml::array* traders, t->OptionalArray("trusted_traders"));
+  if (traders != nullptr) {
+    for (size_t i = 0; i < traders->size(); ++i) {
+      const toml::node& item = *traders->get(i);
+      auto v = item.value_exact<std::string>();
       if (!v || v->empty() || v->size() > 64) {
-        return ConfigError(fmt::format("queue.trusted_traders[{}]", i),
-                           "must be a company id (1 to 64 characters)");
+        return t->source().Fail(
+            item, fmt::format("{}[{}]", t->Key("trusted_traders"), i),
+            fmt::format("must be a company id, a string of 1 to 64 characters, not {}",
+                        v ? fmt::format("{} characters", v->size()) : std::string(TypeName(item))));
       }
       q.trusted_traders.push_back(*v);
     }
   }
-  if (const toml::node* service = t->get("service_minutes")) {
-    const toml::table* times = service->as_table();
-    if (times == nullptr) return ConfigError("queue.service_minutes", "must be a table");
-    for (const auto& [key, value] : *times) {
-      std::string path = fmt::format("queue.service_minutes.{}", key.str());
+  BF_ASSIGN_OR_RETURN(auto service, t->OptionalTable("service_minutes"));
+  if (service) {
+    for (const auto& [key, value] : service->table()) {
       if (config.FindLaneClass(key.str()) == nullptr) {
-        return ConfigError(path, "is not a lane class");
+        std::vector<std::string_view> ids;
+        for (const LaneClass& c : config.lane_classes) ids.push_back(c.id);
+        return service->Fail(key.str(), "is not a lane class" + DidYouMean(key.str(), ids));
       }
-      auto v = value.value<int64_t>();
-      if (!v || *v < 1 || *v > 24 * 60) return ConfigError(path, "must be 1 to 1440 minutes");
-      q.service_time[std::string(key.str())] = std::chrono::minutes(*v);
+      BF_ASSIGN_OR_RETURN(auto minutes, service->OptionalInt(key.str(), 1, 24 * 60));
+      q.service_time[std::string(key.str())] = std::chrono::minutes(*minutes);
     }
   }
-  if (const toml::node* auto_call = t->get("auto_call")) {
-    auto v = auto_call->value<bool>();
-    if (!v) return ConfigError("queue.auto_call", "must be true or false");
-    q.auto_call = *v;
+  BF_ASSIGN_OR_RETURN(auto auto_call, t->OptionalBool("auto_call"));
+  if (auto_call) q.auto_call = *auto_call;
+  return {};
+}
+
+Status ReadLaneClasses(const Reader& root, GateConfig& config) {
+  BF_ASSIGN_OR_RETURN(const toml::array* classes,
+                      root.OptionalArray("lane_classes", "an array of tables [[lane_classes]]"));
+  if (classes == nullptr || classes->empty()) {
+    return root.Fail("lane_classes", "at least one [[lane_classes]] is required");
+  }
+  std::set<std::string> class_ids;
+  for (size_t i = 0; i < classes->size(); ++i) {
+    BF_ASSIGN_OR_RETURN(Reader t, root.Item(*classes, "lane_classes", i));
+    BF_TRY(t.RejectUnknown({"id", "name", "perishable", "empty"}));
+    LaneClass lc;
+    BF_ASSIGN_OR_RETURN(lc.id, t.String("id", 32));
+    BF_ASSIGN_OR_RETURN(lc.name, ReadName(t));
+    BF_ASSIGN_OR_RETURN(auto perishable, t.OptionalBool("perishable"));
+    BF_ASSIGN_OR_RETURN(auto empty, t.OptionalBool("empty"));
+    lc.perishable = perishable.value_or(false);
+    lc.empty = empty.value_or(false);
+    if (!class_ids.insert(lc.id).second) {
+      return t.Fail("id", fmt::format("duplicate lane class '{}'", lc.id));
+    }
+    config.lane_classes.push_back(std::move(lc));
+  }
+  return {};
+}
+
+Status ReadDirections(const Reader& root, GateConfig& config) {
+  BF_ASSIGN_OR_RETURN(const toml::array* directions,
+                      root.OptionalArray("directions", "an array of tables [[directions]]"));
+  if (directions == nullptr || directions->empty()) {
+    return root.Fail("directions", "at least one [[directions]] is required");
+  }
+  std::vector<std::string_view> class_ids;
+  for (const LaneClass& c : config.lane_classes) class_ids.push_back(c.id);
+  for (size_t i = 0; i < directions->size(); ++i) {
+    BF_ASSIGN_OR_RETURN(Reader t, root.Item(*directions, "directions", i));
+    BF_TRY(t.RejectUnknown({"id", "from", "to", "lanes"}));
+    Direction d;
+    BF_ASSIGN_OR_RETURN(d.id, t.String("id", 32));
+    BF_ASSIGN_OR_RETURN(d.from_country, t.String("from", 2));
+    BF_ASSIGN_OR_RETURN(d.to_country, t.String("to", 2));
+    auto is_pair_country = [&](const std::string& c) {
+      return c == config.self.country || c == config.counterpart.country;
+    };
+    if (!is_pair_country(d.from_country) || !is_pair_country(d.to_country) ||
+        d.from_country == d.to_country) {
+      return t.FailHere("from and to must be the two countries of the pair");
+    }
+    if (t.Get("lanes") == nullptr) return t.Fail("lanes", "is required");
+    BF_ASSIGN_OR_RETURN(Reader lanes, t.Table("lanes"));
+    for (const auto& [key, value] : lanes.table()) {
+      if (config.FindLaneClass(key.str()) == nullptr) {
+        return lanes.Fail(key.str(), "is not a lane class" + DidYouMean(key.str(), class_ids));
+      }
+      BF_ASSIGN_OR_RETURN(auto count, lanes.OptionalInt(key.str(), 0, 100));
+      d.lanes[std::string(key.str())] = static_cast<int>(*count);
+    }
+    if (config.FindDirection(d.id) != nullptr) {
+      return t.Fail("id", fmt::format("duplicate direction '{}'", d.id));
+    }
+    config.directions.push_back(std::move(d));
   }
   return {};
 }
@@ -384,95 +596,52 @@ const LaneClass* GateConfig::FindLaneClass(std::string_view id) const {
   return nullptr;
 }
 
-Result<GateConfig> ParseGateConfig(std::string_view toml_text) {
+Result<GateConfig> ParseGateConfig(std::string_view toml_text, std::string_view source_name) {
   // Debian's toml++ is built with exceptions: a syntax error is the library's only throw, and it
   // becomes a value here.
   toml::table root;
   try {
     root = toml::parse(toml_text);
   } catch (const toml::parse_error& err) {
-    return InvalidArgument(
-        "invalid_config",
-        fmt::format("TOML syntax error at line {}, column {}: {}", err.source().begin.line,
-                    err.source().begin.column, err.description()));
+    const auto& at = err.source().begin;
+    std::string message = fmt::format("TOML syntax error at line {}, column {}: {}", at.line,
+                                      at.column, err.description());
+    if (!source_name.empty()) {
+      message = fmt::format("{}:{}:{}: {}", source_name, at.line, at.column, message);
+    }
+    return InvalidArgument("invalid_config", std::move(message));
   }
+  const Source source(source_name);
+  const Reader r(root, "", source);
   GateConfig config;
-  BF_ASSIGN_OR_RETURN(config.self, ReadSide(root, "node"));
-  BF_ASSIGN_OR_RETURN(config.counterpart, ReadSide(root, "counterpart"));
+  BF_ASSIGN_OR_RETURN(Reader node, r.Table("node"));
+  BF_TRY(node.RejectUnknown({"id", "country", "name", "utc_offset", "open", "close", "holidays",
+                             "peer_url", "staging_yard_capacity", "declaration_validity_hours"}));
+  BF_ASSIGN_OR_RETURN(config.self, ReadSide(node));
+  BF_ASSIGN_OR_RETURN(Reader counterpart, r.Table("counterpart"));
+  BF_TRY(counterpart.RejectUnknown(
+      {"id", "country", "name", "utc_offset", "open", "close", "holidays", "peer_url", "keys"}));
+  BF_ASSIGN_OR_RETURN(config.counterpart, ReadSide(counterpart));
   if (config.self.node_id == config.counterpart.node_id) {
-    return ConfigError("counterpart.id", "must differ from node.id");
+    return counterpart.Fail("id", "must differ from node.id");
   }
 
-  const toml::table* node = root["node"].as_table();
-  auto yard = (*node)["staging_yard_capacity"].value<int64_t>();
-  if (!yard || *yard < 0 || *yard > 100000) {
-    return ConfigError("node.staging_yard_capacity", "is required, 0 to 100000");
+  if (node.Get("staging_yard_capacity") == nullptr) {
+    return node.Fail("staging_yard_capacity", "is required (an integer from 0 to 100000)");
   }
-  config.staging_yard_capacity = static_cast<int>(*yard);
-  auto validity = (*node)["declaration_validity_hours"].value_or<int64_t>(72);
-  if (validity < 1 || validity > 24 * 30) {
-    return ConfigError("node.declaration_validity_hours", "must be 1 to 720");
-  }
-  config.declaration_validity = std::chrono::hours(validity);
+  BF_ASSIGN_OR_RETURN(config.staging_yard_capacity,
+                      node.Int("staging_yard_capacity", 0, 100000, 0));
+  BF_ASSIGN_OR_RETURN(config.declaration_validity,
+                      node.Span("declaration_validity_hours", 1, 24 * 30,
+                                config.declaration_validity, std::chrono::minutes(60)));
 
-  const toml::array* classes = root["lane_classes"].as_array();
-  if (classes == nullptr || classes->empty()) {
-    return ConfigError("lane_classes", "at least one [[lane_classes]] is required");
-  }
-  std::set<std::string> class_ids;
-  for (size_t i = 0; i < classes->size(); ++i) {
-    std::string path = fmt::format("lane_classes[{}]", i);
-    const toml::table* t = classes->get(i)->as_table();
-    if (t == nullptr) return ConfigError(path, "must be a table");
-    LaneClass lc;
-    BF_ASSIGN_OR_RETURN(lc.id, RequiredString(*t, path, "id", 32));
-    BF_ASSIGN_OR_RETURN(lc.name, ReadName(*t, path));
-    lc.perishable = (*t)["perishable"].value_or(false);
-    lc.empty = (*t)["empty"].value_or(false);
-    if (!class_ids.insert(lc.id).second) {
-      return ConfigError(path + ".id", fmt::format("duplicate lane class '{}'", lc.id));
-    }
-    config.lane_classes.push_back(std::move(lc));
-  }
-
-  const toml::array* directions = root["directions"].as_array();
-  if (directions == nullptr || directions->empty()) {
-    return ConfigError("directions", "at least one [[directions]] is required");
-  }
-  for (size_t i = 0; i < directions->size(); ++i) {
-    std::string path = fmt::format("directions[{}]", i);
-    const toml::table* t = directions->get(i)->as_table();
-    if (t == nullptr) return ConfigError(path, "must be a table");
-    Direction d;
-    BF_ASSIGN_OR_RETURN(d.id, RequiredString(*t, path, "id", 32));
-    BF_ASSIGN_OR_RETURN(d.from_country, RequiredString(*t, path, "from", 2));
-    BF_ASSIGN_OR_RETURN(d.to_country, RequiredString(*t, path, "to", 2));
-    auto is_pair_country = [&](const std::string& c) {
-      return c == config.self.country || c == config.counterpart.country;
-    };
-    if (!is_pair_country(d.from_country) || !is_pair_country(d.to_country) ||
-        d.from_country == d.to_country) {
-      return ConfigError(path, "from and to must be the two countries of the pair");
-    }
-    const toml::table* lanes = (*t)["lanes"].as_table();
-    if (lanes == nullptr) return ConfigError(path + ".lanes", "is required");
-    for (const auto& [key, value] : *lanes) {
-      std::string lane_path = fmt::format("{}.lanes.{}", path, key.str());
-      if (!class_ids.contains(std::string(key.str()))) {
-        return ConfigError(lane_path, "is not a lane class");
-      }
-      auto count = value.value<int64_t>();
-      if (!count || *count < 0 || *count > 100) return ConfigError(lane_path, "must be 0 to 100");
-      d.lanes[std::string(key.str())] = static_cast<int>(*count);
-    }
-    if (config.FindDirection(d.id) != nullptr) {
-      return ConfigError(path + ".id", fmt::format("duplicate direction '{}'", d.id));
-    }
-    config.directions.push_back(std::move(d));
-  }
-  BF_TRY(ReadQueue(root, config));
-  BF_TRY(ReadRules(root, config));
-  BF_TRY(ReadLink(root, config));
+  BF_TRY(ReadLaneClasses(r, config));
+  BF_TRY(ReadDirections(r, config));
+  BF_TRY(r.RejectUnknown(
+      {"node", "counterpart", "lane_classes", "directions", "queue", "rules", "link"}));
+  BF_TRY(ReadQueue(r, config));
+  BF_TRY(ReadRules(r, config));
+  BF_TRY(ReadLink(r, config));
   return config;
 }
 

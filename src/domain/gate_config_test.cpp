@@ -1,3 +1,4 @@
+#include <algorithm>
 #include <fstream>
 #include <sstream>
 #include <string>
@@ -514,6 +515,157 @@ TEST(GateConfigTest, LinkErrorsNameTheKey) {
   ExpectConfigError(no_keys, "counterpart.keys");
   ExpectConfigError(WithLink("peer_url = \"https://peer.example/peer/v1\"", ""),
                     "counterpart.peer_url");
+}
+
+// --- Strict keys: types, unknown keys, lines -------------------------------------------------
+
+// Expects `text` refused naming `field` at `line`: "line <line>: <field>: ...<message_part>...".
+void ExpectConfigErrorAt(const std::string& text, std::string_view field, int line,
+                         std::string_view message_part) {
+  ExpectConfigError(text, field, message_part);
+  auto config = ParseGateConfig(text);
+  ASSERT_FALSE(config.has_value());
+  EXPECT_EQ(config.error().message.rfind(
+                "line " + std::to_string(line) + ": " + std::string(field) + ": ", 0),
+            0u)
+      << config.error().message;
+}
+
+// The line of the first `needle` in `text` (1-based).
+int LineOf(const std::string& text, std::string_view needle) {
+  size_t at = text.find(needle);
+  EXPECT_NE(at, std::string::npos) << needle;
+  return 1 + static_cast<int>(
+                 std::count(text.begin(), text.begin() + static_cast<ptrdiff_t>(at), '\n'));
+}
+
+// `kMinimal` with `line` added after the line that is exactly `after`.
+std::string WithLineAfter(std::string_view after, std::string_view line) {
+  return Replace(std::string(after) + "\n", std::string(after) + "\n" + std::string(line) + "\n");
+}
+
+TEST(GateConfigTest, WrongTypesAreRefusedNamingTheExpectedType) {
+  // A string "true" used to read as false: fresh produce without freshness deadlines.
+  ExpectConfigErrorAt(Replace("perishable = true", "perishable = \"true\""),
+                      "lane_classes[1].perishable", 25, "must be true or false, not a string");
+  ExpectConfigErrorAt(WithLineAfter("name = \"General cargo\"", "empty = 1"),
+                      "lane_classes[0].empty", 21, "must be true or false, not an integer");
+  // These used to become the default of 72 hours.
+  ExpectConfigErrorAt(
+      WithLineAfter("staging_yard_capacity = 10", "declaration_validity_hours = \"48\""),
+      "node.declaration_validity_hours", 10, "must be an integer from 1 to 720, not a string");
+  ExpectConfigErrorAt(
+      WithLineAfter("staging_yard_capacity = 10", "declaration_validity_hours = 48.5"),
+      "node.declaration_validity_hours", 10, "not a floating-point number");
+  ExpectConfigErrorAt(
+      WithLineAfter("staging_yard_capacity = 10", "declaration_validity_hours = 48.0"),
+      "node.declaration_validity_hours", 10, "not a floating-point number");
+  // These used to say "is required, 0 to 100000" and "'' is not a time of day".
+  ExpectConfigErrorAt(Replace("staging_yard_capacity = 10", "staging_yard_capacity = \"lots\""),
+                      "node.staging_yard_capacity", 9,
+                      "must be an integer from 0 to 100000, not a string");
+  ExpectConfigErrorAt(Replace("open = \"07:00\"", "open = 7"), "node.open", 7,
+                      "must be a local time of day \"HH:MM\" (a string), not an integer");
+  ExpectConfigErrorAt(Replace("open = \"07:00\"", "open = 07:00:00"), "node.open", 7, "not a time");
+  ExpectConfigErrorAt(Replace("general_cargo = 2", "general_cargo = 2.0"),
+                      "directions[0].lanes.general_cargo", 31, "not a floating-point number");
+  ExpectConfigErrorAt(Replace("peer_url = \"https://peer.example/peer/v1\"", "peer_url = 443"),
+                      "counterpart.peer_url", 16, "must be a string, not an integer");
+  ExpectConfigErrorAt(Replace("lanes = { general_cargo = 2, fresh_produce = 1 }", "lanes = 3"),
+                      "directions[0].lanes", 31, "must be a table, not an integer");
+  std::string queue = std::string(kMinimal) + "\n[queue]\n";  // [queue] is line 33
+  ExpectConfigErrorAt(queue + "bucket_minutes = 15.0\n", "queue.bucket_minutes", 34,
+                      "must be an integer from 5 to 60, not a floating-point number");
+  ExpectConfigErrorAt(queue + "auto_call = \"no\"\n", "queue.auto_call", 34,
+                      "must be true or false, not a string");
+  ExpectConfigErrorAt(queue + "policy = 1\n", "queue.policy", 34, "must be a string");
+  ExpectConfigErrorAt(queue + "trusted_traders = \"COMPANY-A\"\n", "queue.trusted_traders", 34,
+                      "must be an array, not a string");
+  ExpectConfigErrorAt(queue + "trusted_traders = [\"A\", 7]\n", "queue.trusted_traders[1]", 34,
+                      "not an integer");
+  ExpectConfigErrorAt(queue + "cyclic_weights = { regular = true }\n",
+                      "queue.cyclic_weights.regular", 34, "not a boolean");
+  ExpectConfigErrorAt(std::string(kMinimal) + "\n[rules]\nred_per_day = \"10\"\n",
+                      "rules.red_per_day", 34, "not a string");
+  // A key at the top: after [[directions]] it would be a (refused) key of the direction.
+  ExpectConfigErrorAt("queue = 5\n" + std::string(kMinimal), "queue", 1,
+                      "must be a table, not an integer");
+  ExpectConfigErrorAt(std::string(kMinimal) + "queue = 5\n", "directions[0].queue", 32,
+                      "is not a known key");
+  std::string listen = WithLink("listen = \"127.0.0.1:0\"", "listen = 8443");
+  ExpectConfigErrorAt(listen, "link.listen", LineOf(listen, "listen = 8443"),
+                      "must be a string, not an integer");
+  // The right types still parse.
+  auto config = ParseGateConfig(queue + "bucket_minutes = 30\nauto_call = false\n");
+  ASSERT_TRUE(config.has_value()) << config.error().ToString();
+  EXPECT_EQ(config->queue.bucket, std::chrono::minutes(30));
+  EXPECT_FALSE(config->queue.auto_call);
+}
+
+TEST(GateConfigTest, UnknownKeysAndTablesAreRefused) {
+  ExpectConfigErrorAt(WithLineAfter("staging_yard_capacity = 10", "staging_yard_capcity = 5"),
+                      "node.staging_yard_capcity", 10,
+                      "is not a known key (did you mean staging_yard_capacity?)");
+  // A misspelled table used to drop the whole [queue] to its defaults.
+  ExpectConfigErrorAt(std::string(kMinimal) + "\n[queu]\nbucket_minutes = 30\n", "queu", 33,
+                      "is not a known table (did you mean queue?)");
+  ExpectConfigErrorAt(std::string(kMinimal) + "\n[queue]\nbucket_minute = 30\n",
+                      "queue.bucket_minute", 34, "(did you mean bucket_minutes?)");
+  ExpectConfigErrorAt(std::string(kMinimal) + "\n[rules]\nred_per_days = 3\n", "rules.red_per_days",
+                      34, "(did you mean red_per_day?)");
+  ExpectConfigErrorAt(
+      WithLineAfter("peer_url = \"https://peer.example/peer/v1\"", "staging_yard_capacity = 5"),
+      "counterpart.staging_yard_capacity", 17, "is not a known key");
+  ExpectConfigErrorAt(Replace("perishable = true", "perishible = true"),
+                      "lane_classes[1].perishible", 25, "(did you mean perishable?)");
+  ExpectConfigErrorAt(WithLineAfter("to = \"CN\"", "lane = 3"), "directions[0].lane", 31,
+                      "(did you mean lanes?)");
+  ExpectConfigErrorAt(Replace("zh = \"测试\"", "zh = \"测试\", ko = \"x\""), "counterpart.name.ko",
+                      14, "is not a known key");
+  ExpectConfigErrorAt(Replace("fresh_produce = 1 }", "fresh_produc = 1 }"),
+                      "directions[0].lanes.fresh_produc", 31,
+                      "is not a lane class (did you mean fresh_produce?)");
+  std::string key = WithLink("not_after = \"2027-03-01T00:00:00Z\"", "not_afer = \"x\"");
+  ExpectConfigErrorAt(key, "counterpart.keys[0].not_afer", LineOf(key, "not_afer"),
+                      "(did you mean not_after?)");
+  // Nothing close: no suggestion.
+  auto far = ParseGateConfig(std::string(kMinimal) + "\n[weather]\nrain = 1\n");
+  ASSERT_FALSE(far.has_value());
+  EXPECT_EQ(far.error().message, "line 33: weather: is not a known table");
+}
+
+TEST(GateConfigTest, ErrorsNameTheFileTheLineAndTheKey) {
+  auto config =
+      ParseGateConfig(Replace("fresh_produce = 1 }", "fresh_produc = 1 }"), "huu-nghi.toml");
+  ASSERT_FALSE(config.has_value());
+  EXPECT_EQ(config.error().code, "invalid_config");
+  EXPECT_EQ(config.error().field, "directions[0].lanes.fresh_produc");
+  EXPECT_EQ(config.error().message,
+            "huu-nghi.toml:31: directions[0].lanes.fresh_produc: is not a lane class (did you "
+            "mean fresh_produce?)");
+  // A missing key is reported at its table's line.
+  auto missing = ParseGateConfig(Replace("utc_offset = \"+08:00\"\n", ""), "cn.toml");
+  ASSERT_FALSE(missing.has_value());
+  EXPECT_EQ(missing.error().message.rfind("cn.toml:11: counterpart.utc_offset: ", 0), 0u)
+      << missing.error().message;
+  auto syntax = ParseGateConfig("[node]\nid = \"x\"\ncountry = = \"VN\"\n", "vn.toml");
+  ASSERT_FALSE(syntax.has_value());
+  EXPECT_EQ(syntax.error().message.rfind("vn.toml:3:11: TOML syntax error at line 3, column 11", 0),
+            0u)
+      << syntax.error().message;
+}
+
+// Every configuration shipped or used by the tests and scenarios still loads, unchanged.
+TEST(GateConfigTest, ShippedConfigsAreStrictlyValid) {
+  for (const char* file : {"huu-nghi.toml", "youyiguan.toml"}) {
+    auto config = ParseGateConfig(ConfigFile(file), file);
+    ASSERT_TRUE(config.has_value()) << config.error().ToString();
+  }
+  for (const char* file : {"huu-nghi.toml", "youyiguan.toml", "minimal_overnight.toml"}) {
+    auto config = ParseGateConfig(
+        ReadFile(std::string(BORDERFLOW_SOURCE_DIR) + "/fuzz/corpus/gate_config/" + file), file);
+    EXPECT_TRUE(config.has_value()) << config.error().ToString();
+  }
 }
 
 }  // namespace

@@ -15,20 +15,31 @@
 namespace borderflow {
 
 Result<GateConfig> LoadGateConfig(const std::string& path) {
+  // Like the key file reader (ReadKeyFile): refuse what is not a file, and read at most one byte
+  // more than the limit, so that /dev/zero or a huge file is refused rather than read on and on.
+  constexpr std::streamsize kMaxConfigBytes = 1 << 20;
+  std::error_code ec;
+  if (std::filesystem::is_directory(path, ec)) {
+    return InvalidArgument("invalid_config",
+                           fmt::format("{}: is a directory, not a gate configuration file", path));
+  }
   std::ifstream in(path, std::ios::binary);
   if (!in) {
     return InvalidArgument("config_not_found",
                            fmt::format("cannot read gate configuration '{}'", path));
   }
-  std::ostringstream text;
-  text << in.rdbuf();
-  auto config = ParseGateConfig(text.str());
-  if (!config) {
-    Error e = config.error();
-    e.message = fmt::format("{}: {}", path, e.message);
-    return e;
+  std::string text(static_cast<size_t>(kMaxConfigBytes) + 1, '\0');
+  in.read(text.data(), kMaxConfigBytes + 1);
+  if (in.bad()) {
+    return InvalidArgument("config_not_found",
+                           fmt::format("cannot read gate configuration '{}'", path));
   }
-  return *config;
+  text.resize(static_cast<size_t>(in.gcount()));
+  if (text.size() > static_cast<size_t>(kMaxConfigBytes)) {
+    return InvalidArgument("invalid_config",
+                           fmt::format("{}: the gate configuration is larger than 1 MiB", path));
+  }
+  return ParseGateConfig(text, path);
 }
 
 namespace {

@@ -266,10 +266,8 @@ Status ParseGate(const Reader& root, Scenario& s) {
   bool ok = false;
   std::string text = ReadText(path, &ok);
   if (!ok) return g.Fail("config", fmt::format("cannot read {}", path.string()));
-  auto gate = ParseGateConfig(text);
-  if (!gate) {
-    return g.Fail("config", fmt::format("{}: {}", path.string(), gate.error().message));
-  }
+  auto gate = ParseGateConfig(text, path.string());
+  if (!gate) return g.Fail("config", gate.error().message);
   s.gate = *gate;
   s.gate_file = path.string();
   GateConfig& c = s.gate;

@@ -157,8 +157,11 @@ struct GateConfig {
   void OpenAroundTheClock();
 };
 
-// Parses and validates a gate pair configuration. Errors (code "invalid_config") name the key
-// ("counterpart.utc_offset") and, for TOML syntax errors, the line and column.
-Result<GateConfig> ParseGateConfig(std::string_view toml_text);
+// Parses and validates a gate pair configuration. Every key is strictly typed and an unknown key
+// or table is refused. Errors (code "invalid_config") name the line and the key path, which is
+// also the error's field: "huu-nghi.toml:23: directions[0].lanes.fresh_produc: is not a lane
+// class", headed by `source_name` (the file) when given and by "line 23" otherwise; a TOML
+// syntax error gives the line and column.
+Result<GateConfig> ParseGateConfig(std::string_view toml_text, std::string_view source_name = {});
 
 }  // namespace borderflow

@@ -17,7 +17,8 @@
 
 namespace borderflow {
 
-// Reads and parses a gate configuration file. Errors name the file.
+// Reads and parses a gate configuration file (ParseGateConfig). Errors name the file and, for
+// its content, the line and the key; a directory or a file over 1 MiB is refused.
 Result<GateConfig> LoadGateConfig(const std::string& path);
 
 struct RuntimeOptions {
