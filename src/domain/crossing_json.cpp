@@ -405,7 +405,8 @@ Result<Crossing> DecodeCrossing(const json::value& doc, const HsNomenclature& hs
   BF_ASSIGN_OR_RETURN(JsonObjectReader r, JsonObjectReader::Of(doc, ""));
   Crossing c;
   BF_ASSIGN_OR_RETURN(c.id, r.String("id", 64));
-  BF_ASSIGN_OR_RETURN(c.company_id, r.String("company_id", 64, 0));
+  // 64 for a company here; an inbound crossing's is "<counterpart node>:<company>" (129).
+  BF_ASSIGN_OR_RETURN(c.company_id, r.String("company_id", 160, 0));
   BF_ASSIGN_OR_RETURN(c.declared_by, r.String("declared_by", 64, 0));
   BF_ASSIGN_OR_RETURN(auto announced_by, r.OptionalString("announced_by", 64));
   c.announced_by = announced_by.value_or("");

@@ -322,7 +322,10 @@ Status Engine::ApplyPeerEffect(WriteTxn& txn, const Actor& actor, const ApplyPee
       }
       Crossing c;
       c.id = m.crossing_id;
-      c.company_id = m.company_id;
+      // The counterpart's company ids are its own: a company here with the same id is another
+      // company. Inbound crossings belong to "<counterpart node>:<its company id>", which a
+      // forwarder here sees only when an administrator gives it that company on purpose.
+      c.company_id = m.company_id.empty() ? "" : config_.counterpart.node_id + ":" + m.company_id;
       c.declared_by = actor.user_id;
       c.announced_by = config_.counterpart.node_id;
       c.declaration = std::move(d);

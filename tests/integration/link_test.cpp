@@ -176,6 +176,14 @@ TEST(LinkTest, TruckDeclaredInVietnamCrossesAndClosesOnBothSides) {
   EXPECT_EQ(expected.body.at("announced_by").as_string(), "vn-huu-nghi");
   EXPECT_EQ(expected.body.at("lines").at(0).at("hs_code").as_string(), "081060");
   EXPECT_EQ(expected.body.at("vehicle").at("plate").at("canonical").as_string(), "12C12345");
+  // The declaring company's id is the Vietnamese node's: on the Chinese side it is namespaced,
+  // and a Chinese forwarder whose company has the same id sees nothing of it.
+  EXPECT_EQ(expected.body.at("company_id").as_string(), "vn-huu-nghi:COMPANY-A");
+  EXPECT_EQ(cn.Call("GET", "/api/v1/crossings/" + id, "fwd-a").status, 404);
+  EXPECT_EQ(cn.Call("POST", "/api/v1/crossings/" + id + "/events", "fwd-a",
+                    R"({"type": "cancel", "data": {"reason": "not mine"}})")
+                .status,
+            404);
 
   ClearAtVietnameseGate(vn, id);
   Step(vn, id, "cross", "guard");
