@@ -1,5 +1,10 @@
 #include <cmath>
+#include <cstdint>
+#include <string>
+#include <unordered_set>
+#include <vector>
 
+#include <boost/json/basic_parser_impl.hpp>
 #include <boost/json/parser.hpp>
 #include <boost/json/serialize.hpp>
 #include <fmt/format.h>
@@ -41,6 +46,126 @@ std::string_view Utf8Prefix(std::string_view s, size_t max_bytes) {
   return s.substr(0, n);
 }
 
+// A second reading of a document that keeps no values, only the keys of each open object, to
+// find a key given twice. json::parser keeps the last of duplicate keys silently, and other
+// readers keep the first: a request must mean the same to every reader of its bytes (the
+// audit trail, the counterpart node, an integrator's own tools), so such documents are
+// refused. Objects of a few keys are searched linearly; larger ones through a hash set.
+class DuplicateKeyFinder {
+ public:
+  static constexpr std::size_t max_object_size = static_cast<std::size_t>(-1);
+  static constexpr std::size_t max_array_size = static_cast<std::size_t>(-1);
+  static constexpr std::size_t max_key_size = static_cast<std::size_t>(-1);
+  static constexpr std::size_t max_string_size = static_cast<std::size_t>(-1);
+
+  // The path of the first duplicate key ("lines[2].hs_code"), empty if none.
+  const std::string& duplicate() const { return duplicate_; }
+
+  bool on_document_begin(boost::system::error_code&) { return true; }
+  bool on_document_end(boost::system::error_code&) { return true; }
+  bool on_array_begin(boost::system::error_code&) {
+    BeginValue();
+    frames_.emplace_back().is_array = true;
+    return true;
+  }
+  bool on_array_end(std::size_t, boost::system::error_code&) {
+    frames_.pop_back();
+    return true;
+  }
+  bool on_object_begin(boost::system::error_code&) {
+    BeginValue();
+    frames_.emplace_back();
+    return true;
+  }
+  bool on_object_end(std::size_t, boost::system::error_code&) {
+    frames_.pop_back();
+    return true;
+  }
+  bool on_string_part(std::string_view, std::size_t, boost::system::error_code&) { return true; }
+  bool on_string(std::string_view, std::size_t, boost::system::error_code&) { return Scalar(); }
+  bool on_key_part(std::string_view s, std::size_t, boost::system::error_code&) {
+    key_.append(s);
+    return true;
+  }
+  bool on_key(std::string_view s, std::size_t, boost::system::error_code& ec) {
+    key_.append(s);
+    Frame& f = frames_.back();
+    if (f.Contains(key_)) {
+      duplicate_ = PathTo(key_);
+      ec = json::error::extra_data;  // stops the parser; the caller reads duplicate()
+      return false;
+    }
+    f.Add(key_);
+    f.current_key = std::move(key_);
+    key_.clear();
+    return true;
+  }
+  bool on_number_part(std::string_view, boost::system::error_code&) { return true; }
+  bool on_int64(std::int64_t, std::string_view, boost::system::error_code&) { return Scalar(); }
+  bool on_uint64(std::uint64_t, std::string_view, boost::system::error_code&) { return Scalar(); }
+  bool on_double(double, std::string_view, boost::system::error_code&) { return Scalar(); }
+  bool on_bool(bool, boost::system::error_code&) { return Scalar(); }
+  bool on_null(boost::system::error_code&) { return Scalar(); }
+  bool on_comment_part(std::string_view, boost::system::error_code&) { return true; }
+  bool on_comment(std::string_view, boost::system::error_code&) { return true; }
+
+ private:
+  static constexpr size_t kLinearSearchKeys = 16;
+
+  struct Frame {
+    bool is_array = false;
+    size_t next_index = 0;    // arrays: the index of the next element
+    std::string current_key;  // objects: the key of the value being read
+    std::vector<std::string> keys;
+    std::unordered_set<std::string> key_set;  // once there are more than kLinearSearchKeys
+
+    bool Contains(const std::string& key) const {
+      if (!key_set.empty()) return key_set.contains(key);
+      for (const std::string& k : keys) {
+        if (k == key) return true;
+      }
+      return false;
+    }
+    void Add(const std::string& key) {
+      if (!key_set.empty()) {
+        key_set.insert(key);
+        return;
+      }
+      keys.push_back(key);
+      if (keys.size() > kLinearSearchKeys) {
+        key_set.insert(keys.begin(), keys.end());
+        keys.clear();
+      }
+    }
+  };
+
+  // Called for every value: inside an array it takes the next index.
+  void BeginValue() {
+    if (!frames_.empty() && frames_.back().is_array) {
+      frames_.back().current_key = fmt::format("[{}]", frames_.back().next_index++);
+    }
+  }
+  bool Scalar() {
+    BeginValue();
+    return true;
+  }
+  std::string PathTo(std::string_view key) const {
+    std::string path;
+    for (size_t i = 0; i + 1 < frames_.size(); ++i) {
+      const std::string& step = frames_[i].current_key;
+      if (!path.empty() && !frames_[i].is_array) path += '.';
+      path += step;
+    }
+    if (!path.empty()) path += '.';
+    path += key;
+    return path;
+  }
+
+  std::vector<Frame> frames_;
+  std::string key_;
+  std::string duplicate_;
+};
+
 }  // namespace
 
 Result<json::value> ParseJson(std::string_view text, const JsonLimits& limits) {
@@ -63,6 +188,17 @@ Result<json::value> ParseJson(std::string_view text, const JsonLimits& limits) {
                            fmt::format("malformed JSON near byte {}: {}", consumed, ec.message()));
   }
   json::value value = parser.release();
+  // Only objects can hold a duplicate; a document without one needs no second reading.
+  if (text.find(':') != std::string_view::npos) {
+    json::basic_parser<DuplicateKeyFinder> finder(opts);
+    boost::system::error_code finder_ec;
+    finder.write_some(false, text.data(), text.size(), finder_ec);
+    if (!finder.handler().duplicate().empty()) {
+      const std::string& path = finder.handler().duplicate();
+      return InvalidArgument("duplicate_key",
+                             fmt::format("malformed JSON: '{}' is given twice", path), path);
+    }
+  }
   if (!AllNumbersFinite(value)) {
     // Boost.JSON turns 1e999 into infinity, which ToJsonText would write as invalid JSON.
     return InvalidArgument("malformed_json", "malformed JSON: a number is too large");

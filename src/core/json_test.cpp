@@ -3,6 +3,7 @@
 
 #include <boost/json/array.hpp>
 #include <boost/json/serialize.hpp>
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include <borderflow/core/json.h>
@@ -60,6 +61,34 @@ TEST(JsonTest, OverflowingNumbersAreRefused) {
   ExpectParseError("1e999", "malformed_json");
   ExpectParseError("[1, {\"a\": -1e400}]", "malformed_json");
   EXPECT_TRUE(ParseJson("1e308").has_value());
+}
+
+TEST(JsonTest, DuplicateKeysAreRefusedWithTheirPath) {
+  struct Case {
+    std::string_view text;
+    std::string_view path;
+  };
+  std::string many = "{";
+  for (int i = 0; i < 40; ++i) many += fmt::format("\"k{}\":{},", i, i);
+  many += "\"k17\":0}";
+  for (const Case& c : {
+           Case{R"({"plate":"51C12345","plate":"29A99999"})", "plate"},
+           Case{R"({"a":{"b":1,"c":2,"b":3}})", "a.b"},
+           Case{R"({"lines":[{"hs":"1"},{"hs":"2","qty":1,"hs":"3"}]})", "lines[1].hs"},
+           Case{R"([[1],{"x":[0,{"y":1,"y":2}]}])", "[1].x[1].y"},
+           // The same key after an escape is still the same key.
+           Case{R"({"ab":1,"a\u0062":2})", "ab"},
+           Case{many, "k17"},
+       }) {
+    auto v = ParseJson(c.text);
+    ASSERT_FALSE(v.has_value()) << "accepted " << c.text;
+    EXPECT_EQ(v.error().code, "duplicate_key") << v.error().ToString();
+    EXPECT_EQ(v.error().field, c.path) << c.text;
+    EXPECT_NE(v.error().message.find(std::string(c.path)), std::string::npos);
+  }
+  // The same key in sibling or nested objects is no duplicate.
+  MustParse(R"({"a":{"x":1},"b":{"x":2},"x":{"x":{"x":3}},"l":[{"x":1},{"x":2}]})");
+  MustParse(R"({"a:b":1,"a":2})");
 }
 
 TEST(JsonTest, DepthLimit) {

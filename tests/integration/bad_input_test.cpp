@@ -167,6 +167,17 @@ TEST_F(BadInput, UnknownField) {
                 400, "unknown_field", "extra");
 }
 
+TEST_F(BadInput, DuplicateKeysAreRefused) {
+  // Boost.JSON would keep the last of two keys, other readers the first: the body is refused.
+  std::string body = node_->DurianDeclaration();
+  body.insert(body.find('{') + 1, R"("direction": "entry", )");
+  ExpectProblem(PostDeclaration(body), 400, "duplicate_key", "direction");
+  ExpectProblem(
+      node_->Call("POST", "/api/v1/crossings/" + id_ + "/events", "customs",
+                  R"({"type": "assess", "data": {"channel": "green", "channel": "red"}})"),
+      400, "duplicate_key", "data.channel");
+}
+
 TEST_F(BadInput, OversizedBodyIs413) {
   // Valid JSON, just over 1 MiB: the server refuses it before any handler runs.
   std::string body = Declaration(
