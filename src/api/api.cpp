@@ -9,6 +9,7 @@
 #include <borderflow/api/api.h>
 #include <borderflow/core/digest.h>
 #include <borderflow/core/json.h>
+#include <borderflow/core/rate_limit.h>
 #include <borderflow/core/utf8.h>
 #include <borderflow/domain/crossing_json.h>
 
@@ -194,33 +195,14 @@ struct Api::Impl {
         feed(e, s, options.link_status,
              LiveFeedOptions{.poll = options.feed_poll, .keepalive = options.feed_keepalive}) {}
 
-  struct Bucket {
-    double tokens = 0;
-    Timestamp refilled;
-  };
-  std::mutex rate_mu;
-  std::unordered_map<std::string, Bucket> buckets;
+  KeyedRateLimit rate_limit{options.rate_per_second, options.rate_burst, 100000};
 
   // Takes one request from `who`'s token bucket. Errors: 429 "rate_limited".
   Status Admit(const std::string& who) {
-    if (options.rate_per_second <= 0) return {};
-    Timestamp now = engine.clock().Now();
-    std::lock_guard lock(rate_mu);
-    if (buckets.size() > 100000) buckets.clear();  // bounded memory under address churn
-    auto [it, fresh] = buckets.try_emplace(who, Bucket{options.rate_burst, now});
-    Bucket& b = it->second;
-    if (!fresh) {
-      double elapsed = std::chrono::duration<double>(now - b.refilled).count();
-      b.tokens = std::min(options.rate_burst, b.tokens + elapsed * options.rate_per_second);
-      b.refilled = now;
-    }
-    if (b.tokens < 1) {
-      return Error(ErrorKind::kTooManyRequests, "rate_limited",
-                   fmt::format("more than {:.0f} requests per second; retry in a second",
-                               options.rate_per_second));
-    }
-    b.tokens -= 1;
-    return {};
+    if (rate_limit.TryTake(who, engine.clock().Now())) return {};
+    return Error(ErrorKind::kTooManyRequests, "rate_limited",
+                 fmt::format("more than {:.0f} requests per second; retry in a second",
+                             options.rate_per_second));
   }
 
   // Resolves the bearer token to an actor (no Authorization header: the public) and admits the

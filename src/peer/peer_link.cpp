@@ -13,6 +13,7 @@
 #include <borderflow/core/assert.h>
 #include <borderflow/core/digest.h>
 #include <borderflow/core/json.h>
+#include <borderflow/core/rate_limit.h>
 #include <borderflow/core/thread_name.h>
 #include <borderflow/core/utf8.h>
 #include <borderflow/link/envelope.h>
@@ -75,42 +76,6 @@ class LogLimiter {
   uint64_t suppressed_ = 0;
 };
 
-// A token bucket per client address (the API's rate limit, for the peer listener).
-class AddressRateLimit {
- public:
-  AddressRateLimit(double per_second, double burst) : per_second_(per_second), burst_(burst) {}
-  // Takes one request from `address`'s bucket. Errors: 429 "rate_limited".
-  Status Admit(const std::string& address, Timestamp now) {
-    if (per_second_ <= 0) return {};
-    std::lock_guard lock(mu_);
-    if (buckets_.size() > 10000) buckets_.clear();  // bounded memory under address churn
-    auto [it, fresh] = buckets_.try_emplace(address, Bucket{burst_, now});
-    Bucket& b = it->second;
-    if (!fresh) {
-      double elapsed = std::max(0.0, std::chrono::duration<double>(now - b.refilled).count());
-      b.tokens = std::min(burst_, b.tokens + elapsed * per_second_);
-      b.refilled = now;
-    }
-    if (b.tokens < 1) {
-      return Error(ErrorKind::kTooManyRequests, "rate_limited",
-                   fmt::format("more than {:.0f} requests per second to the peer listener; "
-                               "retry in a second",
-                               per_second_));
-    }
-    b.tokens -= 1;
-    return {};
-  }
-
- private:
-  struct Bucket {
-    double tokens = 0;
-    Timestamp refilled;
-  };
-  const double per_second_, burst_;
-  std::mutex mu_;
-  std::unordered_map<std::string, Bucket> buckets_;
-};
-
 // Refusals of messages whose signature did not verify: nothing of such a message is the
 // counterpart's, so they are counted and logged, never audited.
 bool Unauthenticated(std::string_view code) {
@@ -130,7 +95,7 @@ struct PeerLink::Impl : std::enable_shared_from_this<Impl> {
         keys(std::move(keys)),
         ring(std::move(ring)),
         options(std::move(options)),
-        rate_limit(config.link.peer_rate_per_second, config.link.peer_rate_burst) {
+        rate_limit(config.link.peer_rate_per_second, config.link.peer_rate_burst, 10000) {
     BF_ASSERT(static_cast<bool>(this->options.problem),
               "PeerLinkOptions::problem maps the listener's errors to responses");
     self_id = config.self.node_id;
@@ -149,7 +114,7 @@ struct PeerLink::Impl : std::enable_shared_from_this<Impl> {
   Actor counterpart_actor;
 
   // Receiving: the per-address rate limit, and the limiter of lines about unsigned traffic.
-  AddressRateLimit rate_limit;
+  KeyedRateLimit rate_limit;  // per client address
   LogLimiter unauthenticated_log{std::chrono::seconds(10)};
 
   // Sender.
@@ -366,20 +331,28 @@ struct PeerLink::Impl : std::enable_shared_from_this<Impl> {
 
   // --- Receiving ---------------------------------------------------------------------------
 
+  // Takes one request from the client address's bucket: a 429 problem when it is empty.
+  std::optional<HttpResponse> Admit(const HttpRequest& header) {
+    const std::string& source = header.remote_address;
+    if (rate_limit.TryTake(source, clock.Now())) return std::nullopt;
+    rate_limited.fetch_add(1);
+    uint64_t suppressed = 0;
+    if (unauthenticated_log.Allow(suppressed)) {
+      spdlog::warn(
+          "link: {} is over the peer listener's rate limit; its requests get 429 "
+          "({} similar lines suppressed)",
+          LogQuoted(source, 64), suppressed);
+    }
+    Error limited(ErrorKind::kTooManyRequests, "rate_limited",
+                  fmt::format("more than {:.0f} requests per second to the peer listener; "
+                              "retry in a second",
+                              rate_limit.per_second()));
+    return options.problem(limited, header.path);
+  }
+
+  // The batch of a request admitted by Admit (before its body was read).
   void Receive(HttpRequest& request, Respond respond) {
     const std::string& source = request.remote_address;
-    if (Status admitted = rate_limit.Admit(source, clock.Now()); !admitted) {
-      rate_limited.fetch_add(1);
-      uint64_t suppressed = 0;
-      if (unauthenticated_log.Allow(suppressed)) {
-        spdlog::warn(
-            "link: {} is over the peer listener's rate limit; its requests get 429 "
-            "({} similar lines suppressed)",
-            LogQuoted(source, 64), suppressed);
-      }
-      respond(options.problem(admitted.error(), request.path));
-      return;
-    }
     auto batch = DecodeBatch(request.body);
     if (!batch) {
       // Nothing in it is authenticated: counted and logged, not audited.
@@ -584,8 +557,13 @@ struct PeerLink::Impl : std::enable_shared_from_this<Impl> {
               const std::string& digest) {
     BF_ASSERT(!Unauthenticated(e.code), "only authentic messages' refusals are audited");
     CountRejection(e.code);
+    // Keyed by the refusal and the message's digest, so the same signed bytes sent again (a
+    // retry, or someone on the path replaying a captured message) are recorded once, not once
+    // per copy: counted every time, audited once.
+    std::string key = fmt::format("peer-refusal:{}:{}", e.code.substr(0, 40), digest);
     RecordPeerRejection body{e.code, e.message, key_id, message_id, digest};
-    engine.Submit(Command{Actor::System(), "", "", std::move(body)}, [](Result<CommandResult> r) {
+    Command command{Actor::System(), key, key, std::move(body)};
+    engine.Submit(std::move(command), [](Result<CommandResult> r) {
       if (!r) {
         spdlog::error("link: could not record a refusal: {}", LogQuoted(r.error().ToString(), 600));
       }
@@ -706,6 +684,10 @@ void PeerLink::AddRoutes(net::Router& router) {
                }
                impl->Receive(request, std::move(respond));
              });
+}
+
+std::optional<net::HttpResponse> PeerLink::Admit(const net::HttpRequest& header) {
+  return impl_->Admit(header);
 }
 
 void PeerLink::Start() {
