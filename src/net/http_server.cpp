@@ -620,6 +620,28 @@ asio::awaitable<void> HttpServer::Impl::RunSession(std::shared_ptr<Session<Strea
 
     session.lowest().expires_after(options.idle_timeout);
     auto [ec, n] = co_await http::async_read_header(session.stream, buffer, parser, kAwaitTuple);
+    if (!ec && options.admit && !session.overloaded) {
+      HttpRequest header;
+      header.remote_address = remote_address;
+      header.method = std::string(parser.get().method_string());
+      header.target = std::string(parser.get().target());
+      if (auto url = boost::urls::parse_origin_form(parser.get().target()); url) {
+        header.path = url->path();
+      }
+      for (const auto& field : parser.get()) {
+        header.headers.emplace_back(internal::ToLower(field.name_string()),
+                                    std::string(field.value()));
+      }
+      if (std::optional<HttpResponse> refused = options.admit(header)) {
+        const auto refused_at = std::chrono::steady_clock::now();
+        const int status = refused->status;
+        auto write_ec = co_await WriteResponse(session, std::move(*refused), parser.get().version(),
+                                               false, false);
+        if (!write_ec) Observe(header, "", status, refused_at);
+        co_await LingeringClose(session);
+        co_return;
+      }
+    }
     if (!ec && !parser.is_done()) {
       if (beast::iequals(parser.get()[http::field::expect], "100-continue") &&
           !session.overloaded) {

@@ -320,6 +320,54 @@ TEST_F(HttpServerTest, BodyOverLimitGets413) {
   EXPECT_EQ(again->status, 200);
 }
 
+TEST_F(HttpServerTest, AdmitRefusesARequestBeforeItsBodyIsRead) {
+  std::atomic<int> called{0};
+  router_.Add("POST", "/upload", [&called](HttpRequest&, Respond respond) {
+    ++called;
+    respond(Text("stored"));
+  });
+  std::vector<std::string> seen;
+  std::mutex seen_mu;
+  ServerOptions options{.max_body_bytes = 64 << 20};
+  options.admit = [&](const HttpRequest& header) -> std::optional<HttpResponse> {
+    std::lock_guard lock(seen_mu);
+    seen.push_back(header.method + " " + header.path + " from " + header.remote_address);
+    for (const auto& [name, value] : header.headers) {
+      if (name == "x-client" && value == "greedy") {
+        return HttpResponse{429,
+                            "application/problem+json",
+                            {{"Retry-After", "1"}},
+                            R"({"code":"rate_limited"})",
+                            nullptr};
+      }
+    }
+    EXPECT_TRUE(header.body.empty());
+    return std::nullopt;
+  };
+  StartServer(options);
+  {
+    // Announces 32 MiB and sends none of it: the refusal comes from the header alone, at once
+    // (reading the body would wait for the idle timeout), and the connection closes.
+    RawSocket socket(port_);
+    socket.Send(
+        "POST /upload HTTP/1.1\r\nHost: x\r\nX-Client: greedy\r\n"
+        "Content-Length: 33554432\r\n\r\n");
+    std::string response = socket.ReadResponse();
+    EXPECT_EQ(response.rfind("HTTP/1.1 429", 0), 0u) << response;
+    EXPECT_NE(response.find("rate_limited"), std::string::npos) << response;
+    EXPECT_TRUE(socket.ReadsEof());
+  }
+  EXPECT_EQ(called.load(), 0);
+  HttpClient client("127.0.0.1", port_);
+  auto ok = client.Send("POST", "/upload", "small");
+  ASSERT_TRUE(ok.has_value()) << ok.error().ToString();
+  EXPECT_EQ(ok->status, 200);
+  EXPECT_EQ(called.load(), 1);
+  std::lock_guard lock(seen_mu);
+  ASSERT_EQ(seen.size(), 2u);
+  EXPECT_EQ(seen[1], "POST /upload from 127.0.0.1");
+}
+
 TEST_F(HttpServerTest, OversizedHeaderIsRejected) {
   router_.Add("GET", "/x", [](HttpRequest&, Respond respond) { respond(Text("x")); });
   StartServer(ServerOptions{.max_header_bytes = 1024});

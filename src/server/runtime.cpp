@@ -172,6 +172,10 @@ Result<std::unique_ptr<Runtime>> Runtime::Start(RuntimeOptions options, const Cl
     peer_routes.Add("GET", "/healthz", [](net::HttpRequest&, net::Respond respond) {
       respond(net::HttpResponse{200, "application/json", {}, R"({"status":"ok"})", nullptr});
     });
+    // Over the rate limit, a request is refused before its body (up to 8 MiB) is read.
+    peer_http.admit = [link = rt->link_.get()](const net::HttpRequest& header) {
+      return link->Admit(header);
+    };
     rt->peer_server_ = std::make_unique<net::HttpServer>(peer_http, std::move(peer_routes),
                                                          rt->api_->Errors(), rt->api_->Observer());
     BF_ASSIGN_OR_RETURN(rt->peer_port_, rt->peer_server_->Start());

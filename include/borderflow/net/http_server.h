@@ -3,6 +3,7 @@
 // The HTTP/1.1 server (Boost.Beast, C++20 coroutines). The implementation is the only code in
 // the project that includes Beast/Asio.
 
+#include <functional>
 #include <memory>
 #include <optional>
 
@@ -25,6 +26,11 @@ struct ServerOptions {
   // Bound on the TLS handshake of a new connection (with tls set); a client that connects and
   // never completes the handshake is closed after this.
   std::chrono::milliseconds tls_handshake_timeout{10000};
+  // Called once a request's header is read, before its body (method, target, path, headers and
+  // remote address are set; the body is empty). A response refuses the request unread: it is
+  // sent and the connection closed, so a client over a rate limit cannot make the server read
+  // and buffer bodies of up to max_body_bytes. Empty: every request is read.
+  std::function<std::optional<HttpResponse>(const HttpRequest& header)> admit{};
 };
 
 // Called once per completed request, for access logs and metrics (from an I/O thread).

@@ -25,6 +25,7 @@
 #include <atomic>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -63,6 +64,10 @@ class PeerLink {
 
   // Adds POST /peer/v1/messages to `router` (the peer listener's).
   void AddRoutes(net::Router& router);
+  // The peer listener's check of a request from its header alone (net::ServerOptions::admit):
+  // a 429 problem when the client's address is over [link] peer_rate_per_second, before its
+  // body is read. Thread-safe.
+  std::optional<net::HttpResponse> Admit(const net::HttpRequest& header);
   // Starts the sender and the announcement timer (when options.sender).
   void Start();
   void Stop();
