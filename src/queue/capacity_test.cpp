@@ -916,9 +916,12 @@ TEST(CapacityJsonTest, RefusesUnknownFieldsAndWrongTypesNamingTheField) {
        "trucks_per_hour"},
       {R"({"kind":"acceptance",)" + base + R"(,"trucks_per_hour":10001})", "out_of_range",
        "trucks_per_hour"},
-      {R"({"kind":"closure",)" + base + R"(,"direction":7})", "wrong_type", "direction"},
-      {R"({"kind":"closure",)" + base + R"(,"lane_class":["general_cargo"]})", "wrong_type",
-       "lane_class"},
+      {R"({"kind":"closure","from":"2026-12-01T00:00:00Z","until":"2026-12-01T01:00:00Z",)"
+       R"("direction":7,"lane_class":"general_cargo"})",
+       "wrong_type", "direction"},
+      {R"({"kind":"closure","from":"2026-12-01T00:00:00Z","until":"2026-12-01T01:00:00Z",)"
+       R"("direction":"VN-CN","lane_class":["general_cargo"]})",
+       "wrong_type", "lane_class"},
       {R"({"kind":"closure",)" + base + R"(,"reason":")" + std::string(501, 'x') + R"("})",
        "field_too_long", "reason"},
       {R"({"kind":"closure",)" + base + R"(,"id":5})", "wrong_type", "id"},
