@@ -1,24 +1,34 @@
 #include <atomic>
+#include <cerrno>
 #include <csignal>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <iostream>
+#include <map>
 #include <thread>
+#include <utility>
 
 #include <CLI/CLI.hpp>
+#include <fcntl.h>
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
+#include <sys/file.h>
+#include <unistd.h>
 
 #include <borderflow/cli/cli.h>
 #include <borderflow/link/node_key.h>
 #include <borderflow/server/runtime.h>
+#include <borderflow/store/sqlite_store.h>
 
 #include "demo_data.h"
 #include "node_cli.h"
 #include "queue_cli.h"
 #include "rules_cli.h"
 #include "sim_cli.h"
+#include "table.h"
 
 namespace borderflow::cli {
 
@@ -31,6 +41,35 @@ constexpr int kExitError = 2;   // the command could not run (bad input, missing
 int Fail(const Error& e) {
   std::cerr << "borderflow: " << e.ToString() << "\n";
   return kExitError;
+}
+
+// For a command line that names no known subcommand where one is required: the first word
+// that is not one, and the subcommands its parent has ("unknown command 'token disable';
+// commands: issue, list, revoke"). Empty when every word before the options is known.
+std::string UnknownSubcommand(const CLI::App& app, int argc, char** argv) {
+  const CLI::App* current = &app;
+  std::string path;
+  for (int i = 1; i < argc; ++i) {
+    std::string_view word = argv[i];
+    if (word.empty() || word.front() == '-') break;
+    const CLI::App* next = nullptr;
+    std::string names;
+    for (const CLI::App* sub : current->get_subcommands([](const CLI::App*) { return true; })) {
+      if (sub->get_name() == word) next = sub;
+      names += (names.empty() ? "" : ", ") + sub->get_name();
+    }
+    path += (path.empty() ? "" : " ") + std::string(word);
+    if (next == nullptr) {
+      if (names.empty()) return "";
+      return fmt::format("unknown command '{}'; commands{}: {}", path.substr(0, 200),
+                         path.find(' ') == std::string::npos
+                             ? ""
+                             : " of '" + path.substr(0, path.rfind(' ')) + "'",
+                         names);
+    }
+    current = next;
+  }
+  return "";
 }
 
 Actor CliAdmin() {
@@ -162,8 +201,55 @@ Result<std::unique_ptr<Runtime>> StartRuntime(
   return rt;
 }
 
+// An advisory lock beside an SQLite database ("<db>.lock", flock) for the life of the process:
+// `serve` holds it shared (several servers may share one file), `demo` exclusive, because the
+// demo deletes and recreates its database. Without it a second demo on the same --db replaced
+// the files under a running node, which went on answering 2xx for writes to deleted files.
+class DatabaseLock {
+ public:
+  DatabaseLock() = default;
+  DatabaseLock(DatabaseLock&& other) noexcept : fd_(std::exchange(other.fd_, -1)) {}
+  DatabaseLock& operator=(DatabaseLock&&) = delete;
+  ~DatabaseLock() {
+    if (fd_ >= 0) ::close(fd_);  // releases the lock
+  }
+
+  // Nothing to lock for PostgreSQL. Creates the database's directory when missing.
+  static Result<DatabaseLock> Take(const std::string& location, bool exclusive) {
+    DatabaseLock lock;
+    std::filesystem::path db(SqlitePathOf(location));
+    if (db.empty()) return lock;
+    std::error_code ec;
+    if (db.has_parent_path()) std::filesystem::create_directories(db.parent_path(), ec);
+    if (ec) {
+      return Unavailable(
+          "store_open_failed",
+          fmt::format("cannot create the directory of --db '{}': {}", location, ec.message()));
+    }
+    std::string path = db.string() + ".lock";
+    lock.fd_ = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (lock.fd_ < 0) {
+      return Unavailable("store_open_failed",
+                         fmt::format("cannot open '{}': {}", path, std::strerror(errno)));
+    }
+    if (::flock(lock.fd_, (exclusive ? LOCK_EX : LOCK_SH) | LOCK_NB) != 0) {
+      return Unavailable(
+          "store_open_failed",
+          fmt::format("database '{}' is in use by {}; stop it first", location,
+                      exclusive ? "another borderflow process"
+                                : "a running borderflow demo (which deletes its database)"));
+    }
+    return lock;
+  }
+
+ private:
+  int fd_ = -1;
+};
+
 int Serve(const ServeFlags& f) {
   sigset_t signals = BlockStopSignals();
+  auto db_lock = DatabaseLock::Take(f.db, /*exclusive=*/false);
+  if (!db_lock) return Fail(db_lock.error());
   SystemClock clock;
   SystemRandom random;
   auto rt = StartRuntime(f, clock, random);
@@ -248,6 +334,11 @@ int Demo(ServeFlags f, bool keep, bool single) {
   cn.config = (std::filesystem::path(f.config).parent_path() / "youyiguan.toml").string();
   cn.db = (var / "demo-cn.db").string();
   cn.port = f.port == 0 ? 0 : static_cast<uint16_t>(f.port + 1);
+  // Held until the demo ends: nothing else may serve these files while they are replaced.
+  auto vn_lock = DatabaseLock::Take(f.db, /*exclusive=*/true);
+  if (!vn_lock) return Fail(vn_lock.error());
+  auto cn_lock = DatabaseLock::Take(cn.db, /*exclusive=*/true);
+  if (!cn_lock) return Fail(cn_lock.error());
   if (!keep) {
     for (const std::string& db : {f.db, cn.db}) {
       for (const char* suffix : {"", "-wal", "-shm"}) std::filesystem::remove(db + suffix);
@@ -355,10 +446,22 @@ int AuditVerify(const std::string& db, const std::string& expect_head) {
   if (!IsPostgresUrl(db) && !std::filesystem::exists(SqlitePathOf(db))) {
     return Fail(InvalidArgument("db_not_found", fmt::format("no database file '{}'", db)));
   }
-  auto store = OpenStore(db, HsNomenclature::Hs2022(), StoreOpenOptions{1, false});
-  if (!store) return Fail(store.error());
-  auto result = VerifyAuditChain([&](int64_t after) { return (*store)->ReadAudit(after, 5000); },
-                                 expect_head);
+  // An SQLite file is only read: verifying neither creates, migrates nor converts it.
+  std::function<Result<std::vector<AuditRecord>>(int64_t)> read;
+  std::unique_ptr<Store> store;
+  std::unique_ptr<SqliteAuditReader> reader;
+  if (IsPostgresUrl(db)) {
+    auto opened = OpenStore(db, HsNomenclature::Hs2022(), StoreOpenOptions{1, false});
+    if (!opened) return Fail(opened.error());
+    store = std::move(*opened);
+    read = [&](int64_t after) { return store->ReadAudit(after, 5000); };
+  } else {
+    auto opened = SqliteAuditReader::Open(SqlitePathOf(db));
+    if (!opened) return Fail(opened.error());
+    reader = std::move(*opened);
+    read = [&](int64_t after) { return reader->Read(after, 5000); };
+  }
+  auto result = VerifyAuditChain(read, expect_head);
   if (!result) return Fail(result.error());
   if (!result->ok) {
     std::cout << fmt::format("audit trail BROKEN at record {}: {}\n", result->first_bad_seq,
@@ -459,11 +562,20 @@ int RunCli(int argc, char** argv) {
   token_issue->add_option("--label", label, "what the token is for");
   token_issue->add_option("--expires-days", expires_days, "expire after N days (0: never)")
       ->check(CLI::Range(0, 3650));
-  auto* token_revoke = token_cmd->add_subcommand("revoke", "revoke a token");
+  auto* token_revoke = token_cmd->add_subcommand(
+      "revoke", "revoke a token, or every token of a user (someone who left, a stolen device)");
   token_revoke->add_option("--db", db, kDbHelp)->capture_default_str();
   token_revoke->add_option("--config", config, "gate configuration")->capture_default_str();
-  token_revoke->add_option("--id", token_id, "token id (the part after bft_ and before '.')")
-      ->required();
+  auto* revoke_id =
+      token_revoke->add_option("--id", token_id, "token id (the part after bft_ and before '.')");
+  auto* revoke_user =
+      token_revoke->add_option("--user", name, "user name: revokes every live token of the user");
+  revoke_id->excludes(revoke_user);
+  auto* token_list = token_cmd->add_subcommand(
+      "list", "list tokens (ids, labels, dates and state; never the secrets)");
+  token_list->add_option("--db", db, kDbHelp)->capture_default_str();
+  token_list->add_option("--config", config, "gate configuration")->capture_default_str();
+  token_list->add_option("--user", name, "only this user's tokens");
 
   auto* store_cmd = app.add_subcommand("store", "move data between stores");
   store_cmd->require_subcommand(1);
@@ -482,6 +594,10 @@ int RunCli(int argc, char** argv) {
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
+    if (std::string unknown = UnknownSubcommand(app, argc, argv); !unknown.empty()) {
+      std::cerr << "borderflow: " << unknown << "\nRun with --help for more information.\n";
+      return kExitError;
+    }
     return app.exit(e) == 0 ? kExitOk : kExitError;
   }
 
@@ -501,6 +617,9 @@ int RunCli(int argc, char** argv) {
   if (auto code = run_node()) return *code;
   if (auto code = run_sim()) return *code;
 
+  if (token_revoke->parsed() && token_id.empty() == name.empty()) {
+    return Fail(InvalidArgument("missing_field", "token revoke: give --id TOKEN or --user NAME"));
+  }
   auto offline = OpenOffline(db, config);
   if (!offline) return Fail(offline.error());
   Engine& engine = *(*offline)->engine;
@@ -534,9 +653,49 @@ int RunCli(int argc, char** argv) {
     return kExitOk;
   }
   if (token_revoke->parsed()) {
-    auto r = engine.Execute(Command{CliAdmin(), "", "", RevokeApiToken{token_id}});
+    auto r = engine.Execute(Command{CliAdmin(), "", "", RevokeApiToken{token_id, name}});
     if (!r) return Fail(r.error());
-    std::cout << "revoked " << token_id << "\n";
+    boost::json::value body = r->Json();
+    if (!token_id.empty()) {
+      std::cout << fmt::format("{} {} (at {})\n",
+                               body.at("already_revoked").as_bool() ? "already revoked" : "revoked",
+                               token_id, std::string(body.at("revoked_at").as_string()));
+      return kExitOk;
+    }
+    const boost::json::array& revoked = body.at("revoked").as_array();
+    for (const boost::json::value& id : revoked) {
+      std::cout << "revoked " << std::string(id.as_string()) << "\n";
+    }
+    std::cout << fmt::format("{} live token{} of {} revoked; the user can no longer sign in\n",
+                             revoked.size(), revoked.size() == 1 ? "" : "s", name);
+    return kExitOk;
+  }
+  if (token_list->parsed()) {
+    std::string user_id;
+    std::map<std::string, std::string> user_names;
+    auto users = (*offline)->store->ListUsers();
+    if (!users) return Fail(users.error());
+    for (const auto& u : *users) {
+      user_names[u.id] = u.name;
+      if (u.name == name) user_id = u.id;
+    }
+    if (!name.empty() && user_id.empty()) {
+      return Fail(NotFound("user_not_found", fmt::format("no user '{}'", name.substr(0, 64))));
+    }
+    auto tokens = (*offline)->store->ListTokens(user_id);
+    if (!tokens) return Fail(tokens.error());
+    const Timestamp now = (*offline)->clock.Now();
+    Table table({"ID", "USER", "LABEL", "ISSUED", "EXPIRES", "STATE"});
+    for (const TokenRecord& t : *tokens) {
+      std::string state = t.revoked_at ? "revoked " + FormatUtc(*t.revoked_at)
+                          : t.expires_at && *t.expires_at <= now ? "expired"
+                                                                 : "active";
+      auto user = user_names.find(t.user_id);
+      table.Row({t.id, user != user_names.end() ? user->second : t.user_id,
+                 t.label.empty() ? "-" : t.label, FormatUtc(t.created_at),
+                 t.expires_at ? FormatUtc(*t.expires_at) : "never", std::move(state)});
+    }
+    table.Print(std::cout);
     return kExitOk;
   }
   return kExitError;

@@ -693,13 +693,50 @@ Status Engine::ApplyRevokeToken(WriteTxn& txn, const Actor& actor, const RevokeA
     return Error(ErrorKind::kPermissionDenied, "role_not_allowed",
                  "only administrators revoke tokens");
   }
-  BF_TRY(txn.RevokeToken(cmd.token_id, now));
-  json::object body{{"token_id", cmd.token_id}, {"revoked_at", FormatUtc(now)}};
-  BF_ASSIGN_OR_RETURN(AuditRecord record, txn.AppendAudit(Draft(actor, now, "token", cmd.token_id,
-                                                                "token_revoke", body)));
+  if (cmd.token_id.empty() == cmd.user_name.empty()) {
+    return InvalidArgument("missing_field", "name either one token or one user, not both");
+  }
+  // Revokes one live token, audited; a token already revoked keeps its first revocation and
+  // gets no second record.
+  auto revoke = [&](const TokenRecord& token) -> Status {
+    if (token.revoked_at) return {};
+    BF_TRY(txn.RevokeToken(token.id, now));
+    json::object body{
+        {"token_id", token.id}, {"user_id", token.user_id}, {"revoked_at", FormatUtc(now)}};
+    BF_ASSIGN_OR_RETURN(AuditRecord record, txn.AppendAudit(Draft(actor, now, "token", token.id,
+                                                                  "token_revoke", body)));
+    result.records.push_back(std::move(record));
+    return {};
+  };
   result.status = 200;
-  result.body = std::move(body);
-  result.records.push_back(std::move(record));
+  if (!cmd.token_id.empty()) {
+    // Committed data: a token is issued by one administrator command and revoked by another.
+    BF_ASSIGN_OR_RETURN(std::optional<TokenRecord> token, store_.FindToken(cmd.token_id));
+    if (!token) {
+      return NotFound("token_not_found",
+                      fmt::format("token '{}' does not exist", cmd.token_id.substr(0, 64)));
+    }
+    BF_TRY(revoke(*token));
+    result.body = json::object{{"token_id", token->id},
+                               {"revoked_at", FormatUtc(token->revoked_at.value_or(now))},
+                               {"already_revoked", token->revoked_at.has_value()}};
+    return {};
+  }
+  BF_ASSIGN_OR_RETURN(std::optional<UserRecord> user, txn.FindUserByName(cmd.user_name));
+  if (!user) {
+    return NotFound("user_not_found", fmt::format("no user '{}'", cmd.user_name.substr(0, 64)));
+  }
+  BF_ASSIGN_OR_RETURN(std::vector<TokenRecord> tokens, store_.ListTokens(user->id));
+  json::array revoked;
+  for (const TokenRecord& token : tokens) {
+    if (token.revoked_at) continue;
+    BF_TRY(revoke(token));
+    revoked.push_back(json::string(token.id));
+  }
+  result.body = json::object{{"user", user->name},
+                             {"user_id", user->id},
+                             {"revoked", std::move(revoked)},
+                             {"revoked_at", FormatUtc(now)}};
   return {};
 }
 

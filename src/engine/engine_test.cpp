@@ -174,6 +174,9 @@ class ControlledStore final : public Store {
   Result<std::optional<TokenRecord>> FindToken(std::string_view id) override {
     return inner_.FindToken(id);
   }
+  Result<std::vector<TokenRecord>> ListTokens(std::string_view user_id) override {
+    return inner_.ListTokens(user_id);
+  }
   Status Ping() override { return inner_.Ping(); }
 
  private:
@@ -944,7 +947,7 @@ TEST_P(EngineTest, UsersAndTokensRequireTheAdministrator) {
         ErrorKind::kPermissionDenied, "role_not_allowed");
     ExpectError(engine_->Execute(Command{actor, "", "", IssueApiToken{"new.user", "x", {}}}),
                 ErrorKind::kPermissionDenied, "role_not_allowed");
-    ExpectError(engine_->Execute(Command{actor, "", "", RevokeApiToken{"T-whatever"}}),
+    ExpectError(engine_->Execute(Command{actor, "", "", RevokeApiToken{"T-whatever", ""}}),
                 ErrorKind::kPermissionDenied, "role_not_allowed");
   }
   EXPECT_EQ(AuditCount(), 0);
@@ -965,9 +968,9 @@ TEST_P(EngineTest, UsersAndTokensRequireTheAdministrator) {
   EXPECT_TRUE(TokenMatches(**token, parts->secret, clock_.Now()));
 
   // Still only the administrator revokes it.
-  ExpectError(engine_->Execute(Command{kOperator, "", "", RevokeApiToken{parts->id}}),
+  ExpectError(engine_->Execute(Command{kOperator, "", "", RevokeApiToken{parts->id, ""}}),
               ErrorKind::kPermissionDenied, "role_not_allowed");
-  MustRun(Command{kAdmin, "", "", RevokeApiToken{parts->id}});
+  MustRun(Command{kAdmin, "", "", RevokeApiToken{parts->id, ""}});
   token = store_->FindToken(parts->id);
   ASSERT_TRUE(token && *token);
   EXPECT_FALSE(TokenMatches(**token, parts->secret, clock_.Now()));
@@ -975,12 +978,73 @@ TEST_P(EngineTest, UsersAndTokensRequireTheAdministrator) {
   // Errors of administration commands.
   ExpectError(engine_->Execute(Command{kAdmin, "", "", IssueApiToken{"nobody.here", "x", {}}}),
               ErrorKind::kNotFound, "user_not_found");
-  ExpectError(engine_->Execute(Command{kAdmin, "", "", RevokeApiToken{"NOSUCHTOKEN"}}),
+  ExpectError(engine_->Execute(Command{kAdmin, "", "", RevokeApiToken{"NOSUCHTOKEN", ""}}),
               ErrorKind::kNotFound, "token_not_found");
   std::vector<std::string> actions;
   for (const auto& r : Audit()) actions.push_back(r.action);
   EXPECT_EQ(actions, (std::vector<std::string>{"user_add", "token_issue", "token_revoke"}));
   ExpectChainIntact(3);
+}
+
+TEST_P(EngineTest, RevokingEveryTokenOfAUserAndRevokingTwice) {
+  MustRun(Command{kAdmin, "", "", AddUser{"camera.lane3", Role::kSensor, ""}});
+  MustRun(Command{kAdmin, "", "", AddUser{"other.desk", Role::kCustomsOfficer, ""}});
+  std::vector<std::string> camera_tokens;
+  for (const char* label : {"first", "second", "third"}) {
+    clock_.Advance(std::chrono::seconds(1));
+    CommandResult issued =
+        MustRun(Command{kAdmin, "", "", IssueApiToken{"camera.lane3", label, {}}});
+    camera_tokens.push_back(std::string(issued.Json().at("token").as_string()));
+  }
+  CommandResult other = MustRun(Command{kAdmin, "", "", IssueApiToken{"other.desk", "desk", {}}});
+  auto first = ParseToken(camera_tokens[0]);
+  ASSERT_TRUE(first);
+  MustRun(Command{kAdmin, "", "", RevokeApiToken{first->id, ""}});
+  const int64_t before = AuditCount();
+
+  // Revoking the first again changes nothing and records nothing.
+  CommandResult again = MustRun(Command{kAdmin, "", "", RevokeApiToken{first->id, ""}});
+  EXPECT_TRUE(again.Json().at("already_revoked").as_bool());
+  EXPECT_EQ(AuditCount(), before);
+
+  // The camera was stolen: every live token of its user at once, one record each.
+  CommandResult all = MustRun(Command{kAdmin, "", "", RevokeApiToken{"", "camera.lane3"}});
+  EXPECT_EQ(all.Json().at("revoked").as_array().size(), 2u) << ToJsonText(all.Json());
+  EXPECT_EQ(AuditCount(), before + 2);
+  for (const std::string& text : camera_tokens) {
+    auto parts = ParseToken(text);
+    ASSERT_TRUE(parts);
+    auto token = store_->FindToken(parts->id);
+    ASSERT_TRUE(token && *token);
+    EXPECT_FALSE(TokenMatches(**token, parts->secret, clock_.Now())) << parts->id;
+  }
+  auto other_parts = ParseToken(other.Json().at("token").as_string());
+  ASSERT_TRUE(other_parts);
+  auto other_token = store_->FindToken(other_parts->id);
+  ASSERT_TRUE(other_token && *other_token);
+  EXPECT_TRUE(TokenMatches(**other_token, other_parts->secret, clock_.Now()));
+
+  // Listed per user, oldest first, the revoked ones included.
+  auto camera = store_->FindUserById(std::string(all.Json().at("user_id").as_string()));
+  ASSERT_TRUE(camera && *camera);
+  auto listed = store_->ListTokens((*camera)->id);
+  ASSERT_TRUE(listed);
+  ASSERT_EQ(listed->size(), 3u);
+  EXPECT_EQ((*listed)[0].label, "first");
+  EXPECT_EQ((*listed)[2].label, "third");
+  for (const TokenRecord& t : *listed) EXPECT_TRUE(t.revoked_at.has_value());
+  auto everyone = store_->ListTokens("");
+  ASSERT_TRUE(everyone);
+  EXPECT_EQ(everyone->size(), 4u);
+
+  ExpectError(engine_->Execute(Command{kAdmin, "", "", RevokeApiToken{"", "nobody.here"}}),
+              ErrorKind::kNotFound, "user_not_found");
+  ExpectError(engine_->Execute(Command{kAdmin, "", "", RevokeApiToken{first->id, "camera.lane3"}}),
+              ErrorKind::kInvalidArgument, "missing_field");
+  // A user without live tokens: nothing to do, nothing recorded.
+  CommandResult none = MustRun(Command{kAdmin, "", "", RevokeApiToken{"", "camera.lane3"}});
+  EXPECT_TRUE(none.Json().at("revoked").as_array().empty());
+  EXPECT_EQ(AuditCount(), before + 2);
 }
 
 // --- lifetime ---------------------------------------------------------------------------------

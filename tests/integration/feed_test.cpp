@@ -181,7 +181,7 @@ TEST(FeedTest, ARevokedTokenEndsItsOpenStreams) {
   Actor admin{"cli", "test", Role::kAdministrator, ""};
   ASSERT_TRUE(node.runtime()
                   .engine()
-                  .Execute(Command{admin, "", "", RevokeApiToken{parts->id}})
+                  .Execute(Command{admin, "", "", RevokeApiToken{parts->id, ""}})
                   .has_value());
   EXPECT_TRUE(revoked.WaitForEnd(5s)) << revoked.body();
   // Its reconnection is refused; the other company's stream goes on.

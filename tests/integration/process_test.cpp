@@ -228,6 +228,31 @@ TEST_F(ProcessTest, AuditVerifyDetectsTampering) {
 
   ProcessRun missing = RunBinary({"audit", "verify", "--db", (dir_ / "nope.db").string()}, dir_);
   EXPECT_EQ(missing.exit_code, 2) << missing.output;
+
+  // Verifying only reads. An empty file stays empty (it became a 4 KiB database before) and is
+  // no borderflow database; a copy in a directory nobody may write to is verified (opening it
+  // for writing failed on the WAL pragma).
+  std::filesystem::path empty = dir_ / "empty.db";
+  std::ofstream(empty).close();
+  ProcessRun not_ours = RunBinary({"audit", "verify", "--db", empty.string()}, dir_);
+  EXPECT_EQ(not_ours.exit_code, 2) << not_ours.output;
+  EXPECT_NE(not_ours.output.find("not a borderflow database"), std::string::npos)
+      << not_ours.output;
+  EXPECT_EQ(std::filesystem::file_size(empty), 0u);
+  std::filesystem::path archive = dir_ / "archive";
+  std::filesystem::create_directories(archive);
+  std::filesystem::copy_file(pristine, archive / "node.db");
+  std::filesystem::permissions(archive / "node.db", std::filesystem::perms::owner_read);
+  std::filesystem::permissions(
+      archive, std::filesystem::perms::owner_read | std::filesystem::perms::owner_exec);
+  ProcessRun archived =
+      RunBinary({"audit", "verify", "--db", (archive / "node.db").string()}, dir_);
+  std::filesystem::permissions(archive, std::filesystem::perms::owner_all);
+  EXPECT_EQ(archived.exit_code, 0) << archived.output;
+  EXPECT_NE(archived.output.find("intact: 7 records"), std::string::npos) << archived.output;
+  // (Run as root, the directory's permissions do not apply: then the file itself is
+  // unchanged.)
+  EXPECT_EQ(std::filesystem::file_size(archive / "node.db"), std::filesystem::file_size(pristine));
 }
 
 // The Quick start's demo: a fresh demo node with users and crossings in several states.
@@ -284,6 +309,18 @@ TEST_F(ProcessTest, DemoStartsAGatePairWithCrossings) {
   auto page = ParseJson(mine->body);
   ASSERT_TRUE(page) << mine->body;
   EXPECT_EQ(page->at("items").as_array().size(), 3u) << "li.nanning declared three crossings";
+  // A second demo on the same files would delete them under this one, and a server would
+  // serve files the demo replaces: both are refused while it runs, and nothing is removed.
+  const std::string config = std::string(BORDERFLOW_SOURCE_DIR) + "/config/huu-nghi.toml";
+  for (const char* command : {"demo", "serve"}) {
+    ProcessRun second = RunBinary({command, "--config", config, "--db", db, "--port", "0"}, dir_);
+    EXPECT_EQ(second.exit_code, 2) << command << ": " << second.output;
+    EXPECT_NE(second.output.find("is in use by"), std::string::npos) << second.output;
+  }
+  auto still = client.Send("GET", "/api/v1/crossings", {},
+                           {{"Authorization", "Bearer " + by_name["li.nanning"]}});
+  ASSERT_TRUE(still);
+  EXPECT_EQ(still->body, mine->body);
   int status = server.Wait(SIGTERM);
   EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
 }
@@ -295,7 +332,9 @@ TEST_F(ProcessTest, HelpOnEverySubcommand) {
                                         {"migrate", "--help"},
                                         {"audit", "verify", "--help"},
                                         {"user", "add", "--help"},
-                                        {"token", "issue", "--help"}}) {
+                                        {"token", "issue", "--help"},
+                                        {"token", "revoke", "--help"},
+                                        {"token", "list", "--help"}}) {
     ProcessRun r = RunBinary(args, dir_);
     EXPECT_EQ(r.exit_code, 0) << args[0] << ": " << r.output;
     EXPECT_NE(r.output.find("Usage"), std::string::npos) << r.output;
@@ -330,6 +369,11 @@ TEST_F(ProcessTest, BadCommandLinesAreRefusedClearly) {
       {{"simulate", scenario, "--policy", "fifo", "--days", "1", "--lanes",
         "VN-CN/fresh_produce=3abc"},
        "'3abc' is not a lane count"},
+      // An unknown command said only "A subcommand is required".
+      {{"token", "disable", "--user", "x"},
+       "unknown command 'token disable'; commands of 'token': issue, revoke, list"},
+      {{"frobnicate"}, "unknown command 'frobnicate'; commands: serve, demo"},
+      {{"token", "revoke", "--db", (dir_ / "x.db").string()}, "--id"},
   };
   for (const Case& c : cases) {
     ProcessRun r = RunBinary(c.args, dir_);

@@ -1,6 +1,8 @@
 #include "test_node.h"
 
 #include <atomic>
+#include <chrono>
+#include <csignal>
 #include <fstream>
 #include <thread>
 
@@ -268,8 +270,18 @@ ProcessRun RunBinary(const std::vector<std::string>& args, const std::filesystem
   posix_spawn_file_actions_destroy(&actions);
   ProcessRun run;
   if (rc != 0) return run;
+  // Bounded: a command that should have refused to start but serves instead is killed after
+  // two minutes (exit code -1) rather than hanging the test.
   int status = 0;
-  waitpid(pid, &status, 0);
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::minutes(2);
+  while (waitpid(pid, &status, WNOHANG) == 0) {
+    if (std::chrono::steady_clock::now() > deadline) {
+      kill(pid, SIGKILL);
+      waitpid(pid, &status, 0);
+      break;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
   run.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
   std::ifstream in(out);
   run.output.assign(std::istreambuf_iterator<char>(in), {});

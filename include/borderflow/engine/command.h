@@ -189,8 +189,11 @@ struct IssueApiToken {
   std::string label;
   std::optional<Timestamp> expires_at;
 };
+// Revokes one token (`token_id`), or every live token of one user (`user_name`: someone who
+// left, a stolen camera); exactly one of the two is set.
 struct RevokeApiToken {
   std::string token_id;
+  std::string user_name;
 };
 
 using CommandBody =

@@ -185,6 +185,9 @@ class Store {
   virtual Result<std::optional<UserRecord>> FindUserById(std::string_view id) = 0;
   virtual Result<std::vector<UserRecord>> ListUsers() = 0;
   virtual Result<std::optional<TokenRecord>> FindToken(std::string_view token_id) = 0;
+  // The tokens of one user (of every user when `user_id` is empty), oldest first, revoked and
+  // expired ones included (their secrets' hashes too: callers show ids and dates only).
+  virtual Result<std::vector<TokenRecord>> ListTokens(std::string_view user_id) = 0;
 
   // Whether the store can serve (for /readyz).
   virtual Status Ping() = 0;

@@ -45,6 +45,7 @@ class MemoryStore final : public Store {
   Result<std::optional<UserRecord>> FindUserById(std::string_view id) override;
   Result<std::vector<UserRecord>> ListUsers() override;
   Result<std::optional<TokenRecord>> FindToken(std::string_view token_id) override;
+  Result<std::vector<TokenRecord>> ListTokens(std::string_view user_id) override;
   // Always ready.
   Status Ping() override;
 

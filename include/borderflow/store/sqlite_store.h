@@ -56,12 +56,33 @@ class SqliteStore final : public Store {
   Result<std::optional<UserRecord>> FindUserById(std::string_view id) override;
   Result<std::vector<UserRecord>> ListUsers() override;
   Result<std::optional<TokenRecord>> FindToken(std::string_view token_id) override;
+  Result<std::vector<TokenRecord>> ListTokens(std::string_view user_id) override;
   Status Ping() override;
 
   struct Impl;
 
  private:
   explicit SqliteStore(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+// Reads the audit trail of an SQLite database file without writing to it (`borderflow audit
+// verify`): the file is opened read-only, so verifying never creates, migrates or converts a
+// file, and works on a copy in a read-only directory (such a copy without its -wal file is
+// opened as immutable: no writer can be at work in a directory nobody may write to).
+class SqliteAuditReader {
+ public:
+  // Errors: kUnavailable "store_open_failed" naming the path and the reason (not a database,
+  // not a borderflow database, unreadable).
+  static Result<std::unique_ptr<SqliteAuditReader>> Open(const std::string& path);
+  ~SqliteAuditReader();
+  // Records with seq > after_seq in order, at most `limit`.
+  Result<std::vector<AuditRecord>> Read(int64_t after_seq, int limit);
+
+  struct Impl;
+
+ private:
+  explicit SqliteAuditReader(std::unique_ptr<Impl> impl);
   std::unique_ptr<Impl> impl_;
 };
 

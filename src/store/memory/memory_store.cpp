@@ -922,6 +922,18 @@ Result<std::optional<TokenRecord>> MemoryStore::FindToken(std::string_view token
   return std::optional<TokenRecord>(*t);
 }
 
+Result<std::vector<TokenRecord>> MemoryStore::ListTokens(std::string_view user_id) {
+  std::shared_lock lock(impl_->mu);
+  std::vector<TokenRecord> out;
+  for (const auto& [id, t] : impl_->data.tokens) {
+    if (user_id.empty() || t.user_id == user_id) out.push_back(t);
+  }
+  std::sort(out.begin(), out.end(), [](const TokenRecord& a, const TokenRecord& b) {
+    return std::tie(a.created_at, a.id) < std::tie(b.created_at, b.id);
+  });
+  return out;
+}
+
 Status MemoryStore::Ping() { return {}; }
 
 }  // namespace borderflow

@@ -112,6 +112,9 @@ class SchemaStore final : public Store {
   Result<std::optional<TokenRecord>> FindToken(std::string_view token_id) override {
     return store_->FindToken(token_id);
   }
+  Result<std::vector<TokenRecord>> ListTokens(std::string_view user_id) override {
+    return store_->ListTokens(user_id);
+  }
   Status Ping() override { return store_->Ping(); }
 
  private:

@@ -125,6 +125,9 @@ constexpr std::string_view kSelectToken =
     "SELECT id, user_id, secret_hash, label, created_at_ms, expires_at_ms, revoked_at_ms "
     "FROM tokens WHERE id = $1";
 // Inserts only when the user exists and the id is free; the caller tells the two apart.
+constexpr std::string_view kListTokens =
+    "SELECT id, user_id, secret_hash, label, created_at_ms, expires_at_ms, revoked_at_ms "
+    "FROM tokens WHERE $1 = '' OR user_id = $1 ORDER BY created_at_ms, id";
 constexpr std::string_view kInsertToken =
     "INSERT INTO tokens (id, user_id, secret_hash, label, created_at_ms, expires_at_ms, "
     "revoked_at_ms) SELECT $1::text, $2::text, $3::text, $4::text, $5::bigint, $6::bigint, "
@@ -811,21 +814,40 @@ Result<std::vector<UserRecord>> PostgresStore::ListUsers() {
   });
 }
 
+namespace {
+
+TokenRecord ReadTokenRow(const Res& r, int row) {
+  TokenRecord t;
+  t.id = r.Text(row, 0);
+  t.user_id = r.Text(row, 1);
+  t.secret_hash = r.Text(row, 2);
+  t.label = r.Text(row, 3);
+  t.created_at = FromUnixMillis(r.Int(row, 4));
+  t.expires_at = OptionalTimestamp(r.OptionalInt(row, 5));
+  t.revoked_at = OptionalTimestamp(r.OptionalInt(row, 6));
+  return t;
+}
+
+}  // namespace
+
 Result<std::optional<TokenRecord>> PostgresStore::FindToken(std::string_view token_id) {
   Params p;
   p.Add(token_id);
   return ReaderLease(*impl_).Run([&](Conn& db) -> Result<std::optional<TokenRecord>> {
     BF_ASSIGN_OR_RETURN(Res r, db.Query(kSelectToken, p));
     if (r.rows() == 0) return std::optional<TokenRecord>();
-    TokenRecord t;
-    t.id = r.Text(0, 0);
-    t.user_id = r.Text(0, 1);
-    t.secret_hash = r.Text(0, 2);
-    t.label = r.Text(0, 3);
-    t.created_at = FromUnixMillis(r.Int(0, 4));
-    t.expires_at = OptionalTimestamp(r.OptionalInt(0, 5));
-    t.revoked_at = OptionalTimestamp(r.OptionalInt(0, 6));
-    return std::optional<TokenRecord>(std::move(t));
+    return std::optional<TokenRecord>(ReadTokenRow(r, 0));
+  });
+}
+
+Result<std::vector<TokenRecord>> PostgresStore::ListTokens(std::string_view user_id) {
+  Params p;
+  p.Add(user_id);
+  return ReaderLease(*impl_).Run([&](Conn& db) -> Result<std::vector<TokenRecord>> {
+    BF_ASSIGN_OR_RETURN(Res r, db.Query(kListTokens, p));
+    std::vector<TokenRecord> out;
+    for (int i = 0; i < r.rows(); ++i) out.push_back(ReadTokenRow(r, i));
+    return out;
   });
 }
 

@@ -4,6 +4,7 @@
 #include <condition_variable>
 #include <cstring>
 #include <exception>
+#include <filesystem>
 #include <future>
 #include <mutex>
 #include <optional>
@@ -144,6 +145,9 @@ constexpr std::string_view kInsertUser =
 constexpr std::string_view kSelectToken =
     "SELECT id, user_id, secret_hash, label, created_at_ms, expires_at_ms, revoked_at_ms "
     "FROM tokens WHERE id = ?1";
+constexpr std::string_view kListTokens =
+    "SELECT id, user_id, secret_hash, label, created_at_ms, expires_at_ms, revoked_at_ms "
+    "FROM tokens WHERE ?1 = '' OR user_id = ?1 ORDER BY created_at_ms, id";
 constexpr std::string_view kInsertToken =
     "INSERT INTO tokens (id, user_id, secret_hash, label, created_at_ms, expires_at_ms, "
     "revoked_at_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)";
@@ -969,12 +973,9 @@ Result<std::vector<UserRecord>> SqliteStore::ListUsers() {
   }
 }
 
-Result<std::optional<TokenRecord>> SqliteStore::FindToken(std::string_view token_id) {
-  ReaderLease lease(*impl_);
-  BF_ASSIGN_OR_RETURN(Stmt stmt, lease.db().Prepare(kSelectToken));
-  stmt.Bind(1, token_id);
-  BF_ASSIGN_OR_RETURN(bool row, stmt.Step());
-  if (!row) return std::optional<TokenRecord>();
+namespace {
+
+TokenRecord ReadTokenRow(Stmt& stmt) {
   TokenRecord t;
   t.id = stmt.Text(0);
   t.user_id = stmt.Text(1);
@@ -983,7 +984,30 @@ Result<std::optional<TokenRecord>> SqliteStore::FindToken(std::string_view token
   t.created_at = FromUnixMillis(stmt.Int(4));
   t.expires_at = OptionalTimestamp(stmt.OptionalInt(5));
   t.revoked_at = OptionalTimestamp(stmt.OptionalInt(6));
-  return std::optional<TokenRecord>(std::move(t));
+  return t;
+}
+
+}  // namespace
+
+Result<std::optional<TokenRecord>> SqliteStore::FindToken(std::string_view token_id) {
+  ReaderLease lease(*impl_);
+  BF_ASSIGN_OR_RETURN(Stmt stmt, lease.db().Prepare(kSelectToken));
+  stmt.Bind(1, token_id);
+  BF_ASSIGN_OR_RETURN(bool row, stmt.Step());
+  if (!row) return std::optional<TokenRecord>();
+  return std::optional<TokenRecord>(ReadTokenRow(stmt));
+}
+
+Result<std::vector<TokenRecord>> SqliteStore::ListTokens(std::string_view user_id) {
+  ReaderLease lease(*impl_);
+  BF_ASSIGN_OR_RETURN(Stmt stmt, lease.db().Prepare(kListTokens));
+  stmt.Bind(1, user_id);
+  std::vector<TokenRecord> out;
+  for (;;) {
+    BF_ASSIGN_OR_RETURN(bool row, stmt.Step());
+    if (!row) return out;
+    out.push_back(ReadTokenRow(stmt));
+  }
 }
 
 Status SqliteStore::Ping() {
@@ -995,6 +1019,77 @@ Status SqliteStore::Ping() {
   BF_ASSIGN_OR_RETURN(int64_t one, QueryInt(lease.db(), "SELECT 1"));
   if (one != 1) return Unavailable("store_unavailable", "SELECT 1 did not return 1");
   return {};
+}
+
+// --- Read-only audit reader ----------------------------------------------------------------
+
+struct SqliteAuditReader::Impl {
+  std::unique_ptr<Db> db;
+};
+
+namespace {
+
+// `path` as an SQLite URI for an immutable read-only open.
+std::string ImmutableUri(const std::string& path) {
+  std::string uri = "file:";
+  for (char c : path) {
+    if (c == '%' || c == '?' || c == '#') {
+      uri += fmt::format("%{:02X}", static_cast<unsigned char>(c));
+    } else {
+      uri += c;
+    }
+  }
+  return uri + "?immutable=1";
+}
+
+// Whether `db` holds a borderflow audit trail (reading the file's schema, which is also the
+// first read that can fail on a WAL file without its shared memory).
+Result<bool> HasAuditTrail(Db& db) {
+  BF_ASSIGN_OR_RETURN(
+      int64_t tables,
+      QueryInt(db,
+               "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'audit_log'"));
+  return tables > 0;
+}
+
+}  // namespace
+
+SqliteAuditReader::SqliteAuditReader(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+SqliteAuditReader::~SqliteAuditReader() = default;
+
+Result<std::unique_ptr<SqliteAuditReader>> SqliteAuditReader::Open(const std::string& path) {
+  BF_TRY(CheckPath(path));
+  auto db = Db::Open(path, SQLITE_OPEN_READONLY);
+  if (!db) return OpenFailed(path, db.error().message);
+  (void)(*db)->Exec(fmt::format("PRAGMA busy_timeout = {}", kBusyTimeoutMs));
+  Result<bool> has = HasAuditTrail(**db);
+  std::error_code ec;
+  if (!has && !std::filesystem::exists(path + "-wal", ec)) {
+    // A WAL database in a read-only directory: SQLite cannot create the -shm file.
+    auto immutable = Db::Open(ImmutableUri(path), SQLITE_OPEN_READONLY | SQLITE_OPEN_URI);
+    if (immutable) {
+      Result<bool> again = HasAuditTrail(**immutable);
+      if (again) {
+        db = std::move(immutable);
+        has = again;
+      }
+    }
+  }
+  if (!has) return OpenFailed(path, has.error().message);
+  if (!*has) return OpenFailed(path, "not a borderflow database (it has no audit trail)");
+  auto impl = std::make_unique<Impl>();
+  impl->db = std::move(*db);
+  return std::unique_ptr<SqliteAuditReader>(new SqliteAuditReader(std::move(impl)));
+}
+
+Result<std::vector<AuditRecord>> SqliteAuditReader::Read(int64_t after_seq, int limit) {
+  if (limit <= 0) return std::vector<AuditRecord>();
+  BF_ASSIGN_OR_RETURN(
+      Stmt stmt,
+      impl_->db->Prepare(fmt::format(
+          "SELECT {} FROM audit_log WHERE seq > ?1 ORDER BY seq LIMIT ?2", kAuditColumns)));
+  stmt.Bind(1, after_seq).Bind(2, std::min(limit, kMaxAuditPage));
+  return ReadAuditRows(stmt);
 }
 
 }  // namespace borderflow
