@@ -66,6 +66,14 @@ rules::RuleCompileOptions CompileOptions(const std::string& secret) {
   return options;
 }
 
+// A stored set, compiled again at start: it was accepted once, under the limits of its time.
+rules::RuleCompileOptions StoredCompileOptions(const std::string& secret) {
+  rules::RuleCompileOptions options = CompileOptions(secret);
+  options.stored = true;
+  options.max_bytes = 4 << 20;
+  return options;
+}
+
 bool Higher(Channel a, Channel b) { return static_cast<int>(a) > static_cast<int>(b); }
 
 // The previous decision as an Assessment, for Reassess.
@@ -530,7 +538,8 @@ Status Engine::LoadRules() {
     if (!v.is_object()) return Internal(fmt::format("stored rule set {} is corrupt", r.id));
     json::object body = std::move(v.get_object());
     std::string status = JsonString(body, "status");
-    auto compiled = rules::CompileRuleSet(JsonString(body, "text"), CompileOptions(fresh.secret));
+    auto compiled =
+        rules::CompileRuleSet(JsonString(body, "text"), StoredCompileOptions(fresh.secret));
     if (!compiled || compiled->Id() != r.id) {
       if (status == "active") {
         return Internal(fmt::format("the active rule set {} does not compile: {}", r.id,
