@@ -1115,5 +1115,26 @@ TEST(RulesSecurity, RuleSetHeaderBoundsAndSize) {
   EXPECT_NE(check.out.find("exceeds the limit"), std::string::npos) << check.out;
 }
 
+// Low 5: the documented 25,000 watch-list entries fit the 1 MiB body; one more is refused by
+// count (it was documented as 100,000, which no body could carry).
+TEST(RulesSecurity, TheDocumentedWatchListSizeFits) {
+  TestNode node;
+  json::array entries;
+  for (int i = 0; i < static_cast<int>(kMaxWatchlistEntries); ++i) {
+    entries.push_back(json::object{{"kind", "plate"},
+                                   {"value", fmt::format("12C-{:03d}.{:02d}", i / 100, i % 100)}});
+  }
+  std::string body = ToJsonText(json::object{{"entries", entries}});
+  ASSERT_LT(body.size(), 1u << 20);
+  ApiReply full = PutList(node, "big", "customs", body, "k-big");
+  ASSERT_EQ(full.status, 201) << full.raw.substr(0, 300);
+  EXPECT_EQ(full.body.at("entries").as_int64(), static_cast<int64_t>(kMaxWatchlistEntries));
+  entries.push_back(json::object{{"kind", "hs"}, {"value", "08"}});
+  ApiReply over = PutList(node, "big", "customs",
+                          ToJsonText(json::object{{"entries", std::move(entries)}}), "k-over");
+  EXPECT_EQ(over.status, 400) << over.raw.substr(0, 300);
+  EXPECT_EQ(over.Code(), "wrong_item_count") << over.raw.substr(0, 300);
+}
+
 }  // namespace
 }  // namespace borderflow::testing
