@@ -1,7 +1,10 @@
 #include <algorithm>
 #include <cctype>
 #include <charconv>
+#include <condition_variable>
+#include <deque>
 #include <mutex>
+#include <thread>
 #include <unordered_map>
 
 #include <fmt/format.h>
@@ -10,8 +13,10 @@
 #include <borderflow/core/digest.h>
 #include <borderflow/core/json.h>
 #include <borderflow/core/rate_limit.h>
+#include <borderflow/core/thread_name.h>
 #include <borderflow/core/utf8.h>
 #include <borderflow/domain/crossing_json.h>
+#include <borderflow/rules/rule_set.h>
 
 #include "live_feed.h"
 #include "metrics.h"
@@ -64,18 +69,40 @@ bool IsJsonMediaType(std::string_view type) {
   return EqualsIgnoreCase(media, "application/json");
 }
 
-// What a caller may not see of a crossing. Only staff see the rules' scores, the rules that
-// fired and the watch lists: traders see their channel and the reasons (they could declare
-// around the rest), and so do sensors. Sensors (cameras, weighbridges) see no personal data
-// either: the driver's name, document number and phone are for the trader and staff.
+// What a caller may not see of a crossing. Only staff see why a crossing got its channel (the
+// rules that fired, their scores and reasons): traders and drivers see their channel (they
+// could declare around the rest), sensors less. Among staff, only the roles that read watch
+// lists see which list a crossing is on (MayReadWatchlists). Sensors (cameras, weighbridges)
+// see no personal data either: the driver's name, document number and phone are for the
+// trader and staff.
 struct Redaction {
   bool risk = false;
   bool personal = false;
-  bool any() const { return risk || personal; }
+  bool watchlists = false;  // staff who may not read watch lists
+  bool any() const { return risk || personal || watchlists; }
 };
 
 Redaction RedactionFor(const Actor& actor) {
-  return Redaction{!IsStaff(actor.role), actor.role == Role::kSensor};
+  return Redaction{!IsStaff(actor.role), actor.role == Role::kSensor,
+                   IsStaff(actor.role) && !MayReadWatchlists(actor.role)};
+}
+
+// For staff who may not read watch lists: an audit body's "assessment" (an assess or reassess
+// record) without them, and an assess event's note (its English summary) to match.
+void WithholdWatchlistsFrom(json::object& o) {
+  json::value* a = o.if_contains("assessment");
+  if (a == nullptr || !a->is_object()) return;
+  json::object& assessment = a->get_object();
+  WithholdWatchlists(assessment);
+  if (!assessment.contains("withheld_rules")) return;
+  const json::value* type = o.if_contains("type");
+  json::value* data = o.if_contains("data");
+  if (type == nullptr || *type != "assess" || data == nullptr || !data->is_object()) return;
+  const json::value* summary = assessment.if_contains("summary");
+  const json::value* en = summary != nullptr && summary->is_object()
+                              ? summary->get_object().if_contains("en")
+                              : nullptr;
+  data->get_object()["note"] = en != nullptr && en->is_string() ? *en : json::value("");
 }
 
 // Applies `r` to a crossing view, a command's answer ({"event":...,"crossing":...}) or an audit
@@ -89,6 +116,7 @@ void Redact(json::object& o, Redaction r) {
     o.erase("driver");
     if (crossing != nullptr) crossing->erase("driver");
   }
+  if (r.watchlists) WithholdWatchlistsFrom(o);
   if (!r.risk) return;
   o.erase("risk");
   o.erase("assessment");
@@ -109,6 +137,7 @@ void Redact(json::object& o, Redaction r) {
 // Redact on a command's answer as stored (text); parsed only when it may hold what `r` removes.
 std::string Redacted(const std::string& body, Redaction r) {
   bool may_hold = (r.personal && body.find("\"driver\"") != std::string::npos) ||
+                  (r.watchlists && body.find("\"assessment\"") != std::string::npos) ||
                   (r.risk && (body.find("\"risk\"") != std::string::npos ||
                               body.find("\"assessment\"") != std::string::npos ||
                               body.find("\"assess\"") != std::string::npos));
@@ -168,6 +197,77 @@ Result<int> ParseLimit(const HttpRequest& req) {
   return v;
 }
 
+// Runs long read-only work (rule dry runs) off the I/O threads: at most `threads` tasks at
+// once and none waiting, so that a burst of them is refused at once (the caller answers 503)
+// rather than queued behind each other. Thread-safe.
+class BackgroundWork {
+ public:
+  // A task does its work and returns what delivers the result (a response): that runs after
+  // the task's slot is free again, so a client answered may start the next one at once.
+  using Task = std::function<std::function<void()>()>;
+
+  explicit BackgroundWork(size_t threads) : max_(std::max<size_t>(threads, 1)) {
+    for (size_t i = 0; i < max_; ++i) threads_.emplace_back([this] { Run(); });
+  }
+  ~BackgroundWork() { Stop(); }
+  BackgroundWork(const BackgroundWork&) = delete;
+  BackgroundWork& operator=(const BackgroundWork&) = delete;
+
+  // Accepts `task` when fewer than `threads` are in flight; false (and `task` dropped) when
+  // they all are, or the work is stopping.
+  bool TryRun(Task task) {
+    {
+      std::lock_guard lock(mu_);
+      if (stopping_ || in_flight_ >= max_) return false;
+      ++in_flight_;
+      tasks_.push_back(std::move(task));
+    }
+    cv_.notify_one();
+    return true;
+  }
+
+  // Runs the tasks already accepted, then joins the threads. Idempotent.
+  void Stop() {
+    {
+      std::lock_guard lock(mu_);
+      stopping_ = true;
+    }
+    cv_.notify_all();
+    for (std::thread& t : threads_) {
+      if (t.joinable()) t.join();
+    }
+  }
+
+ private:
+  void Run() {
+    NameThisThread("bf-dry-run");
+    for (;;) {
+      Task task;
+      {
+        std::unique_lock lock(mu_);
+        cv_.wait(lock, [this] { return stopping_ || !tasks_.empty(); });
+        if (tasks_.empty()) return;  // stopping, nothing accepted left
+        task = std::move(tasks_.front());
+        tasks_.pop_front();
+      }
+      std::function<void()> deliver = task();
+      {
+        std::lock_guard lock(mu_);
+        --in_flight_;
+      }
+      if (deliver) deliver();
+    }
+  }
+
+  const size_t max_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<Task> tasks_;  // accepted, not yet started
+  size_t in_flight_ = 0;    // accepted, not yet finished
+  bool stopping_ = false;
+  std::vector<std::thread> threads_;
+};
+
 }  // namespace
 
 struct Api::Impl {
@@ -186,6 +286,7 @@ struct Api::Impl {
 
   StaticFiles web;
   LiveFeed feed;
+  BackgroundWork dry_runs{options.dry_runs_at_once};
 
   Impl(Engine& e, Store& s, ApiOptions o)
       : engine(e),
@@ -677,21 +778,67 @@ struct Api::Impl {
     return JsonResponse(200, view);
   }
 
-  Result<HttpResponse> RulesDryRun(HttpRequest& req) {
-    BF_ASSIGN_OR_RETURN(Actor actor, RequireUser(req));
-    BF_ASSIGN_OR_RETURN(json::value body, Body(req));
-    BF_ASSIGN_OR_RETURN(JsonObjectReader r, JsonObjectReader::Of(body, ""));
-    BF_TRY(r.RejectUnknown({"text", "id", "limit"}));
-    BF_ASSIGN_OR_RETURN(auto text, r.OptionalString("text", 4 << 20));
-    BF_ASSIGN_OR_RETURN(auto id, r.OptionalString("id", 200));
-    if (text.has_value() == id.has_value()) {
-      return InvalidArgument("missing_field", "give either the rule set's text or its id", "text");
-    }
-    BF_ASSIGN_OR_RETURN(auto limit, r.OptionalInt("limit", 1, 1000));
-    BF_ASSIGN_OR_RETURN(json::object view,
-                        engine.RulesDryRun(actor, text.value_or(""), id.value_or(""),
-                                           static_cast<int>(limit.value_or(1000))));
-    return JsonResponse(200, view);
+  // POST /api/v1/rules/dry-run: checked here, run on a dry-run thread (it compiles a rule file
+  // and replays up to 1000 declarations: seconds, which would stall an I/O thread's every
+  // connection), answered from there.
+  void RulesDryRun(HttpRequest& req, const Respond& respond) {
+    auto run = [&]() -> Status {
+      BF_ASSIGN_OR_RETURN(Actor actor, RequireUser(req));
+      if (!MayWriteRules(actor.role)) {
+        return Error(ErrorKind::kPermissionDenied, "role_not_allowed",
+                     fmt::format("role {} may not dry-run rule sets; allowed roles: "
+                                 "customs_officer, administrator",
+                                 RoleName(actor.role)));
+      }
+      BF_ASSIGN_OR_RETURN(json::value body, Body(req));
+      BF_ASSIGN_OR_RETURN(JsonObjectReader r, JsonObjectReader::Of(body, ""));
+      BF_TRY(r.RejectUnknown({"text", "id", "limit"}));
+      BF_ASSIGN_OR_RETURN(auto text, r.OptionalString("text", rules::kMaxRuleSetTextBytes));
+      BF_ASSIGN_OR_RETURN(auto id, r.OptionalString("id", 200));
+      if (text.has_value() == id.has_value()) {
+        return InvalidArgument("missing_field", "give either the rule set's text or its id",
+                               "text");
+      }
+      BF_ASSIGN_OR_RETURN(auto limit, r.OptionalInt("limit", 1, 1000));
+      auto task = [this, actor = std::move(actor), text = std::move(text).value_or(""),
+                   id = std::move(id).value_or(""), limit = static_cast<int>(limit.value_or(1000)),
+                   instance = req.path, respond]() -> std::function<void()> {
+        if (options.dry_run_hook) options.dry_run_hook();
+        Result<json::object> view = engine.RulesDryRun(actor, text, id, limit);
+        auto response = std::make_shared<HttpResponse>(
+            view ? JsonResponse(200, *view) : ProblemResponse(view.error(), instance));
+        return [respond, response] { respond(std::move(*response)); };
+      };
+      if (!dry_runs.TryRun(std::move(task))) {
+        HttpResponse busy = ProblemResponse(
+            Unavailable("busy", "another rules dry run is running; retry in a few seconds"),
+            req.path);
+        busy.headers.emplace_back("Retry-After", "5");
+        respond(std::move(busy));
+      }
+      return {};
+    };
+    if (Status s = run(); !s) respond(ProblemResponse(s.error(), req.path));
+  }
+
+  // DELETE /api/v1/watchlists/{name}: no body (or an empty object), an Idempotency-Key as for
+  // every write.
+  void DeleteList(HttpRequest& req, const Respond& respond) {
+    auto run = [&]() -> Status {
+      BF_ASSIGN_OR_RETURN(Actor actor, RequireUser(req));
+      if (req.Header("idempotency-key").empty()) {
+        return InvalidArgument("idempotency_key_required",
+                               "send an Idempotency-Key header so that retries apply once");
+      }
+      if (!req.body.empty()) {
+        BF_ASSIGN_OR_RETURN(json::value body, Body(req));
+        BF_ASSIGN_OR_RETURN(JsonObjectReader r, JsonObjectReader::Of(body, ""));
+        BF_TRY(r.RejectUnknown({}));
+      }
+      Submit(req, std::move(actor), DeleteWatchlist{std::string(req.PathParam("name"))}, respond);
+      return {};
+    };
+    if (Status s = run(); !s) respond(ProblemResponse(s.error(), req.path));
   }
 
   Result<HttpResponse> Assessment(HttpRequest& req) {
@@ -742,7 +889,10 @@ Api::~Api() = default;
 
 void Api::NotifyCommitted() { impl_->feed.Notify(); }
 
-void Api::StopLiveFeed() { impl_->feed.Stop(); }
+void Api::StopLiveFeed() {
+  impl_->feed.Stop();
+  impl_->dry_runs.Stop();
+}
 
 namespace {
 
@@ -957,7 +1107,7 @@ net::Router Api::Routes() {
     impl->Write(req, respond, [](const JsonObjectReader& r) -> Result<CommandBody> {
       BF_TRY(r.RejectUnknown({"text"}));
       UploadRuleSet cmd;
-      BF_ASSIGN_OR_RETURN(cmd.text, r.String("text", 4 << 20));
+      BF_ASSIGN_OR_RETURN(cmd.text, r.String("text", rules::kMaxRuleSetTextBytes));
       return cmd;
     });
   });
@@ -969,7 +1119,7 @@ net::Router Api::Routes() {
     });
   });
   router.Add("POST", "/api/v1/rules/dry-run",
-             sync([impl](HttpRequest& req) { return impl->RulesDryRun(req); }));
+             [impl](HttpRequest& req, Respond respond) { impl->RulesDryRun(req, respond); });
   router.Add("GET", "/api/v1/rules/report",
              sync([impl](HttpRequest& req) { return impl->RulesReport(req); }));
   // Watch lists of the risk rules (`watchlist "NAME"`): customs and quarantine officers and
@@ -992,7 +1142,7 @@ net::Router Api::Routes() {
       BF_TRY(r.RejectUnknown({"entries", "description", "expected_version"}));
       PutWatchlist cmd;
       cmd.name = name;
-      BF_ASSIGN_OR_RETURN(const json::array* entries, r.Array("entries", 0, 100000));
+      BF_ASSIGN_OR_RETURN(const json::array* entries, r.Array("entries", 0, kMaxWatchlistEntries));
       for (size_t i = 0; i < entries->size(); ++i) {
         BF_ASSIGN_OR_RETURN(JsonObjectReader e,
                             JsonObjectReader::Of((*entries)[i], fmt::format("entries[{}]", i)));
@@ -1010,6 +1160,8 @@ net::Router Api::Routes() {
       return cmd;
     });
   });
+  router.Add("DELETE", "/api/v1/watchlists/{name}",
+             [impl](HttpRequest& req, Respond respond) { impl->DeleteList(req, respond); });
   router.Add("GET", "/api/v1/crossings/{id}/assessment",
              sync([impl](HttpRequest& req) { return impl->Assessment(req); }));
   router.Add("POST", "/api/v1/crossings/{id}/findings", [impl](HttpRequest& req, Respond respond) {

@@ -78,6 +78,9 @@ int64_t LiveFeed::head() const {
 }
 
 bool LiveFeed::Sees(const Actor& actor, const Event& event) {
+  // Watch-list changes carry the entries added and removed, with their notes: for the roles
+  // that may read the lists (GET /api/v1/watchlists), not every member of staff.
+  if (event.watchlist_readers) return MayReadWatchlists(actor.role);
   if (IsStaff(actor.role)) return true;
   if (event.staff_only) return false;
   return event.audience_company.empty() || event.audience_company == actor.company_id;
@@ -107,7 +110,7 @@ std::optional<LiveFeed::Event> LiveFeed::Render(const AuditRecord& r) {
     json::object view = engine_.LiveCrossingView(**crossing);
     data["crossing"] = view;
     e.staff_text = Frame(r.seq, "crossing", data);
-    // Traders see their channel and reasons, never the rules' scores (as in the API).
+    // Traders see their channel, never the rules' scores (as in the API).
     view.erase("risk");
     data["crossing"] = std::move(view);
     e.company_text = Frame(r.seq, "crossing", data);
@@ -125,6 +128,7 @@ std::optional<LiveFeed::Event> LiveFeed::Render(const AuditRecord& r) {
   } else if (type == "rule_set" || type == "watchlist") {
     event = "rules";
     e.staff_only = true;
+    e.watchlist_readers = type == "watchlist";
   } else if (type == "truck") {
     event = "ban";
     e.staff_only = true;

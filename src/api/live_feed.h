@@ -80,10 +80,11 @@ class LiveFeed {
   // One audit record as an event, rendered once for staff and once for company-scoped users.
   struct Event {
     int64_t seq = 0;
-    std::string audience_company;  // crossing events: the crossing's company
-    bool staff_only = false;       // queue, plate reads, rules, link messages
-    std::string staff_text;        // the SSE frame ("id: ...\nevent: ...\ndata: ...\n\n")
-    std::string company_text;      // the same without risk details ("" when staff_only)
+    std::string audience_company;    // crossing events: the crossing's company
+    bool staff_only = false;         // queue, plate reads, rules, link messages
+    bool watchlist_readers = false;  // watch-list changes: MayReadWatchlists roles only
+    std::string staff_text;          // the SSE frame ("id: ...\nevent: ...\ndata: ...\n\n")
+    std::string company_text;        // the same without risk details ("" when staff_only)
   };
   struct Subscriber {
     Actor actor;

@@ -82,10 +82,16 @@ std::string Text(const json::object& o, std::string_view key) {
 }
 
 // Compiles `text`; prints FILE:LINE:COL: message on failure.
+// `stored`: a set the node stored (its active one), compiled under the limits it was accepted
+// with; otherwise the node's limits for a new upload (rules::kMaxRuleSetTextBytes, names).
 std::optional<rules::RuleSet> Compile(const std::string& file, const std::string& text,
-                                      std::string secret) {
+                                      std::string secret, bool stored = false) {
   rules::RuleCompileOptions options;
   options.secret = secret.empty() ? std::string(kCheckSecret) : std::move(secret);
+  if (stored) {
+    options.stored = true;
+    options.max_bytes = 4 << 20;
+  }
   auto set = rules::CompileRuleSet(text, options);
   if (set) return std::move(*set);
   auto pos = rules::ErrorPosition(set.error());
@@ -104,6 +110,18 @@ int Check(const Options& o) {
   if (!set) return kFailed;
   std::cout << fmt::format("{}: ok: {} ({} rules, fingerprint {})\n", o.file, set->Id(),
                            set->size(), set->fingerprint());
+  if (set->size() == 0) {
+    std::cout << fmt::format(
+        "{}: warning: no rules (every truck green but for random "
+        "selection)\n",
+        o.file);
+  }
+  for (const std::string& list : set->watchlists()) {
+    std::cout << fmt::format(
+        "{}: note: asks for watch list \"{}\" (the node warns at upload "
+        "when it does not exist)\n",
+        o.file, list);
+  }
   return kOk;
 }
 
@@ -127,7 +145,7 @@ int Test(const Options& o) {
     for (const auto& r : *sets) {
       auto v = ParseJson(r.body, JsonLimits{64 << 20, 64});
       if (!v || !v->is_object() || Text(v->get_object(), "status") != "active") continue;
-      current = Compile(r.id, Text(v->get_object(), "text"), secret);
+      current = Compile(r.id, Text(v->get_object(), "text"), secret, /*stored=*/true);
     }
   }
   if (!current) current = Compile("(none)", "ruleset \"none\" version 1\n", secret);
@@ -343,6 +361,25 @@ int WatchlistShow(const Options& o) {
   return kOk;
 }
 
+int WatchlistDelete(const Options& o) {
+  json::value answer;
+  int rc = Request(o, "DELETE", "/api/v1/watchlists/" + o.name, "", answer);
+  if (rc != kOk) return rc;
+  if (o.json || !answer.is_object()) {
+    std::cout << json::serialize(answer) << "\n";
+    return kOk;
+  }
+  const json::object& l = answer.get_object();
+  const json::value* deleted = l.if_contains("deleted");
+  if (deleted != nullptr && deleted->is_bool() && deleted->get_bool()) {
+    std::cout << fmt::format("watch list {} deleted (was version {}, {} entries)\n", o.name,
+                             Int(l, "previous_version"), Int(l, "removed"));
+  } else {
+    std::cout << fmt::format("no watch list {}: nothing deleted\n", o.name);
+  }
+  return kOk;
+}
+
 int WatchlistPut(const Options& o) {
   auto entries = ReadWatchlistFile(o.file);
   if (!entries) return Error(entries.error().message);
@@ -418,8 +455,12 @@ std::function<std::optional<int>()> AddRulesCommands(CLI::App& app) {
   wl_put->add_option("--expected-version", o->expected_version,
                      "replace only if the list is at this version (0: a new list)");
   remote(wl_put, true);
-  return [o, rules_cmd, check, test, explain, watchlist, wl_list, wl_show,
-          wl_put]() -> std::optional<int> {
+  auto* wl_delete = watchlist->add_subcommand(
+      "delete", "delete a watch list (rules that ask for it then match nothing)");
+  wl_delete->add_option("name", o->name, "watch list name")->required();
+  remote(wl_delete, true);
+  return [o, rules_cmd, check, test, explain, watchlist, wl_list, wl_show, wl_put,
+          wl_delete]() -> std::optional<int> {
     if (!rules_cmd->parsed()) return std::nullopt;
     ResolveRemote(o->url, o->token);
     if (check->parsed()) return Check(*o);
@@ -428,8 +469,9 @@ std::function<std::optional<int>()> AddRulesCommands(CLI::App& app) {
     if (wl_list->parsed()) return WatchlistList(*o);
     if (wl_show->parsed()) return WatchlistShow(*o);
     if (wl_put->parsed()) return WatchlistPut(*o);
+    if (wl_delete->parsed()) return WatchlistDelete(*o);
     if (watchlist->parsed()) {
-      std::cerr << "usage: borderflow rules watchlist list|show|put\n";
+      std::cerr << "usage: borderflow rules watchlist list|show|put|delete\n";
       return kError;
     }
     std::cerr << "usage: borderflow rules check|test|explain|watchlist\n";

@@ -439,6 +439,8 @@ Status Engine::Apply(WriteTxn& txn, const Command& command, Timestamp now, Comma
           return ApplyRecordFinding(txn, actor, body, now, result);
         } else if constexpr (std::is_same_v<T, PutWatchlist>) {
           return ApplyPutWatchlist(txn, actor, body, now, result);
+        } else if constexpr (std::is_same_v<T, DeleteWatchlist>) {
+          return ApplyDeleteWatchlist(txn, actor, body, now, result);
         } else if constexpr (std::is_same_v<T, ApplyPeerMessage>) {
           return ApplyPeer(txn, actor, body, now, result);
         } else if constexpr (std::is_same_v<T, AckPeerMessages>) {

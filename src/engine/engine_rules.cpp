@@ -66,6 +66,14 @@ rules::RuleCompileOptions CompileOptions(const std::string& secret) {
   return options;
 }
 
+// A stored set, compiled again at start: it was accepted once, under the limits of its time.
+rules::RuleCompileOptions StoredCompileOptions(const std::string& secret) {
+  rules::RuleCompileOptions options = CompileOptions(secret);
+  options.stored = true;
+  options.max_bytes = 4 << 20;
+  return options;
+}
+
 bool Higher(Channel a, Channel b) { return static_cast<int>(a) > static_cast<int>(b); }
 
 // The previous decision as an Assessment, for Reassess.
@@ -104,7 +112,6 @@ std::optional<rules::DocumentStatus> DocumentFinding(const std::string& text) {
 
 // --- Watch lists ------------------------------------------------------------------------
 
-constexpr size_t kMaxWatchlistEntries = 100000;
 constexpr size_t kMaxWatchlists = 256;
 
 bool ValidWatchlistName(std::string_view name) {
@@ -121,6 +128,19 @@ std::string Trimmed(std::string_view s) {
   while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
   while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
   return std::string(s);
+}
+
+// How a company id or a driver's document number is compared with an entry: trimmed, ASCII
+// upper case on both sides, so that an entry typed "fruitco" matches company FRUITCO (ids that
+// differ only in case are one company to an analyst). Plates and HS codes are compared in their
+// canonical forms, made when the entry is stored.
+std::string MatchKey(std::string_view kind, std::string_view value) {
+  if (kind != "company" && kind != "driver") return std::string(value);
+  std::string key = Trimmed(value);
+  for (char& ch : key) {
+    if (ch >= 'a' && ch <= 'z') ch = static_cast<char>(ch - 'a' + 'A');
+  }
+  return key;
 }
 
 // The entry as the engine matches it: a canonical plate, HS digits; errors name the entry.
@@ -162,6 +182,7 @@ Result<WatchlistBook::Entry> NormaliseEntry(const WatchlistEntry& e, size_t i) {
       return InvalidArgument(
           "invalid_value", fmt::format("entry {}: a {} entry has 1 to 64 bytes", i, e.kind), field);
     }
+    out.value = MatchKey(e.kind, out.value);  // stored as it is matched: "fruitco" is FRUITCO
   } else {
     return InvalidArgument(
         "invalid_value",
@@ -174,7 +195,8 @@ Result<WatchlistBook::Entry> NormaliseEntry(const WatchlistEntry& e, size_t i) {
 void IndexWatchlist(WatchlistBook& list) {
   list.index.clear();
   for (size_t i = 0; i < list.entries.size(); ++i) {
-    list.index[list.entries[i].kind].emplace(list.entries[i].value, i);
+    const WatchlistBook::Entry& e = list.entries[i];
+    list.index[e.kind].emplace(MatchKey(e.kind, e.value), i);  // keys of lists stored earlier too
   }
 }
 
@@ -242,7 +264,7 @@ std::vector<WatchMatch> MatchWatchlists(const RulesBook& book, const Crossing& c
       if (value.empty()) return;
       auto k = list.index.find(kind);
       if (k == list.index.end()) return;
-      auto v = k->second.find(value);
+      auto v = k->second.find(MatchKey(kind, value));
       if (v == k->second.end()) return;
       if (std::find(m.entries.begin(), m.entries.end(), v->second) == m.entries.end()) {
         m.entries.push_back(v->second);
@@ -511,7 +533,115 @@ json::object ChannelCounts(const size_t (&counts)[4]) {
   return o;
 }
 
+// What a forwarder or a driver is told to do in a channel (never why it was chosen).
+json::object ChannelInstructions(Channel channel, bool quarantine) {
+  std::string en, vi, zh;
+  switch (channel) {
+    case Channel::kRed:
+      en = "Physical inspection: when called, drive to the inspection bay and present the goods "
+           "and the documents to customs; keep the seal intact until the officer opens it.";
+      vi = "Kiểm tra thực tế: khi được gọi, đưa xe vào khu kiểm tra, xuất trình hàng hóa và hồ sơ "
+           "cho hải quan; giữ nguyên niêm phong cho đến khi cán bộ mở.";
+      zh = "实货查验：叫号后将车辆驶入查验区，向海关出示货物和单证；在关员开封前保持封志完好。";
+      break;
+    case Channel::kYellow:
+      en = "Document check: keep the customs declaration, the certificates and the invoice ready "
+           "for the customs officer at the gate.";
+      vi = "Kiểm tra hồ sơ: chuẩn bị sẵn tờ khai hải quan, các giấy chứng nhận và hóa đơn để xuất "
+           "trình cho cán bộ hải quan tại cửa khẩu.";
+      zh = "单证审核：请备好报关单、各类证书和发票，在口岸向海关关员出示。";
+      break;
+    case Channel::kGreen:
+      en = "Release without inspection: follow the queue and the call forward to the gate.";
+      vi = "Thông quan không kiểm tra: theo dõi hàng chờ và vào cửa khẩu khi được gọi.";
+      zh = "免于查验放行：请按排队顺序，听候叫号前往口岸。";
+      break;
+    default:
+      en = "Wait for the risk assessment.";
+      vi = "Chờ kết quả đánh giá rủi ro.";
+      zh = "请等待风险评估结果。";
+      break;
+  }
+  if (quarantine) {
+    en +=
+        " Plant quarantine: present the phytosanitary certificate and the goods to the "
+        "quarantine officer.";
+    vi +=
+        " Kiểm dịch thực vật: xuất trình giấy chứng nhận kiểm dịch thực vật và hàng hóa cho "
+        "cán bộ kiểm dịch.";
+    zh += "植物检疫：请向检疫人员出示植物检疫证书和货物。";
+  }
+  return json::object{{"en", en}, {"vi", vi}, {"zh", zh}};
+}
+
+// Whether a fired rule (an explanation's "rules" item) asks for a watch list.
+bool AsksForWatchlist(const json::value& rule) {
+  const json::value* condition =
+      rule.is_object() ? rule.get_object().if_contains("condition") : nullptr;
+  return condition != nullptr && condition->is_string() &&
+         std::string_view(condition->get_string()).find("watchlist") != std::string_view::npos;
+}
+
 }  // namespace
+
+bool MayReadWatchlists(Role role) {
+  return role == Role::kCustomsOfficer || role == Role::kQuarantineOfficer ||
+         role == Role::kAdministrator;
+}
+
+bool MayWriteRules(Role role) {
+  return role == Role::kCustomsOfficer || role == Role::kAdministrator;
+}
+
+void WithholdWatchlists(json::object& explanation) {
+  explanation.erase("watchlists");
+  json::value* rules = explanation.if_contains("rules");
+  if (rules == nullptr || !rules->is_array()) return;
+  auto name_of = [](const json::value& r) {
+    const json::value* name = r.is_object() ? r.get_object().if_contains("name") : nullptr;
+    return name != nullptr && name->is_string() ? std::string(name->get_string()) : std::string();
+  };
+  // The summary names every fired rule, in order ("Red channel (score 85): a, b."): it names
+  // the others then, and how many were withheld.
+  std::string all_names, kept_names;
+  json::array kept;
+  int64_t withheld = 0;
+  for (json::value& r : rules->get_array()) {
+    all_names += (all_names.empty() ? "" : ", ") + name_of(r);
+    if (AsksForWatchlist(r)) {
+      ++withheld;
+      continue;
+    }
+    kept_names += (kept_names.empty() ? "" : ", ") + name_of(r);
+    kept.push_back(std::move(r));
+  }
+  if (withheld == 0) return;
+  *rules = std::move(kept);
+  explanation["withheld_rules"] = withheld;
+  json::value* summary = explanation.if_contains("summary");
+  if (summary == nullptr || !summary->is_object()) return;
+  struct Language {
+    std::string_view key, colon, stop, withheld;
+  };
+  static constexpr Language kLanguages[] = {
+      {"en", ": ", ".", "{} withheld (watch lists)"},
+      {"vi", ": ", ".", "{} quy tắc không hiển thị (danh sách theo dõi)"},
+      {"zh", "：", "。", "{} 条规则不予显示（监控名单）"},
+  };
+  for (const Language& lang : kLanguages) {
+    json::value* text = summary->get_object().if_contains(lang.key);
+    if (text == nullptr || !text->is_string()) continue;
+    std::string whole(text->get_string());
+    std::string was = fmt::format("{}{}{}", lang.colon, all_names, lang.stop);
+    size_t at = whole.find(was);
+    std::string rest = fmt::format(fmt::runtime(lang.withheld), withheld);
+    std::string now = fmt::format("{}{}{}", lang.colon,
+                                  kept_names.empty() ? rest : kept_names + ", " + rest, lang.stop);
+    // Not found (another wording): the summary goes rather than name a withheld rule.
+    *text =
+        at == std::string::npos ? json::string() : json::string(whole.replace(at, was.size(), now));
+  }
+}
 
 // --- Loading -------------------------------------------------------------------------------
 
@@ -530,7 +660,8 @@ Status Engine::LoadRules() {
     if (!v.is_object()) return Internal(fmt::format("stored rule set {} is corrupt", r.id));
     json::object body = std::move(v.get_object());
     std::string status = JsonString(body, "status");
-    auto compiled = rules::CompileRuleSet(JsonString(body, "text"), CompileOptions(fresh.secret));
+    auto compiled =
+        rules::CompileRuleSet(JsonString(body, "text"), StoredCompileOptions(fresh.secret));
     if (!compiled || compiled->Id() != r.id) {
       if (status == "active") {
         return Internal(fmt::format("the active rule set {} does not compile: {}", r.id,
@@ -595,6 +726,27 @@ std::string Engine::ActiveRuleSetId() const {
 
 // --- Commands ------------------------------------------------------------------------------
 
+json::array Engine::RuleSetWarnings(const rules::RuleSet& set) const {
+  json::array warnings;
+  if (set.size() == 0) {
+    warnings.push_back(json::object{
+        {"code", "no_rules"},
+        {"detail", set.settings().min_random_rate > 0
+                       ? "the rule set has no rules: trucks are sent red only at random"
+                       : "the rule set has no rules: every truck goes green"}});
+  }
+  std::lock_guard lock(rules_->mu);
+  for (const std::string& name : set.watchlists()) {
+    if (rules_->watchlists.contains(name)) continue;
+    warnings.push_back(json::object{
+        {"code", "unknown_watchlist"},
+        {"detail", fmt::format("watch list \"{}\" does not exist: the rules that ask for it "
+                               "match nothing until it is created (PUT /api/v1/watchlists/{})",
+                               name, name)}});
+  }
+  return warnings;
+}
+
 Status Engine::ApplyUploadRuleSet(WriteTxn& txn, const Actor& actor, const UploadRuleSet& cmd,
                                   Timestamp now, CommandResult& result) {
   BF_TRY(RequireRoles(actor, {Role::kCustomsOfficer, Role::kAdministrator}, "upload rule sets"));
@@ -632,6 +784,9 @@ Status Engine::ApplyUploadRuleSet(WriteTxn& txn, const Actor& actor, const Uploa
     }
     result.status = 200;
     result.body = body_for(book.records[id]);
+    if (json::array warnings = RuleSetWarnings(set); !warnings.empty()) {
+      result.body["warnings"] = std::move(warnings);
+    }
     return {};
   }
   if (new_secret) {
@@ -661,6 +816,9 @@ Status Engine::ApplyUploadRuleSet(WriteTxn& txn, const Actor& actor, const Uploa
   }
   result.status = 201;
   result.body = std::move(record);
+  if (json::array warnings = RuleSetWarnings(set); !warnings.empty()) {
+    result.body["warnings"] = std::move(warnings);
+  }
   return {};
 }
 
@@ -673,9 +831,11 @@ Status Engine::ApplyActivateRuleSet(WriteTxn& txn, const Actor& actor, const Act
     return NotFound("rule_set_not_found", fmt::format("no rule set '{}'", cmd.id.substr(0, 64)));
   }
   json::object record = book.records[cmd.id];
+  json::array warnings = RuleSetWarnings(it->second);
   if (JsonString(record, "status") == "active") {
     result.status = 200;
     result.body = record;
+    if (!warnings.empty()) result.body["warnings"] = std::move(warnings);
     return {};
   }
   // The stored bodies keep the text: rewrite them whole.
@@ -697,6 +857,7 @@ Status Engine::ApplyActivateRuleSet(WriteTxn& txn, const Actor& actor, const Act
   BF_TRY(store_record(cmd.id, record));
   json::object audit_body{{"id", cmd.id}, {"fingerprint", it->second.fingerprint()}};
   audit_body["previous"] = previous.empty() ? json::value(nullptr) : json::value(previous);
+  if (!warnings.empty()) audit_body["warnings"] = warnings;  // activated despite them
   BF_ASSIGN_OR_RETURN(AuditRecord audit, txn.AppendAudit(Draft(actor, now, "rule_set", cmd.id,
                                                                "rule_set_activate", audit_body)));
   result.records.push_back(std::move(audit));
@@ -712,6 +873,7 @@ Status Engine::ApplyActivateRuleSet(WriteTxn& txn, const Actor& actor, const Act
   result.status = 200;
   result.body = std::move(record);
   result.body["previous"] = audit_body["previous"];
+  if (!warnings.empty()) result.body["warnings"] = std::move(warnings);
   return {};
 }
 
@@ -1173,6 +1335,53 @@ Status Engine::ApplyPutWatchlist(WriteTxn& txn, const Actor& actor, const PutWat
   return {};
 }
 
+Status Engine::ApplyDeleteWatchlist(WriteTxn& txn, const Actor& actor, const DeleteWatchlist& cmd,
+                                    Timestamp now, CommandResult& result) {
+  BF_TRY(RequireRoles(actor,
+                      {Role::kCustomsOfficer, Role::kQuarantineOfficer, Role::kAdministrator},
+                      "change watch lists"));
+  if (!ValidWatchlistName(cmd.name)) {
+    return InvalidArgument("invalid_value", "a watch-list name has 1 to 64 of A-Z a-z 0-9 . _ -",
+                           "name");
+  }
+  RulesBook& book = *rules_;
+  auto existing = book.watchlists.find(cmd.name);
+  if (existing == book.watchlists.end()) {
+    // Deleted already (or never made): nothing changes, nothing is audited.
+    result.status = 200;
+    result.body = json::object{{"name", cmd.name}, {"deleted", false}};
+    return {};
+  }
+  const WatchlistBook& list = existing->second;
+  BF_TRY(txn.DeleteRecord(kWatchlistRecord, cmd.name));
+  constexpr size_t kAuditEntries = 1000;  // as for a replacement
+  json::object audit{{"name", list.name},
+                     {"previous_version", list.version},
+                     {"removed_count", list.entries.size()},
+                     {"removed", EntriesJson(list.entries, kAuditEntries)}};
+  // Rules of the active set that ask for it now match nothing: say so in the record.
+  json::array asked_by;
+  if (book.active) {
+    const auto& names = book.active->watchlists();
+    if (std::find(names.begin(), names.end(), cmd.name) != names.end()) {
+      asked_by.push_back(json::string(book.active->Id()));
+    }
+  }
+  audit["active_rule_sets_asking"] = std::move(asked_by);
+  BF_ASSIGN_OR_RETURN(AuditRecord record, txn.AppendAudit(Draft(actor, now, "watchlist", cmd.name,
+                                                                "watchlist_delete", audit)));
+  result.records.push_back(std::move(record));
+  rules_touched_ = true;
+  result.status = 200;
+  result.body = json::object{{"name", cmd.name},
+                             {"deleted", true},
+                             {"previous_version", list.version},
+                             {"removed", list.entries.size()}};
+  std::lock_guard lock(book.mu);
+  book.watchlists.erase(existing);
+  return {};
+}
+
 Result<json::object> Engine::WatchlistsView(const Actor& actor) {
   BF_TRY(RequireRoles(actor,
                       {Role::kCustomsOfficer, Role::kQuarantineOfficer, Role::kAdministrator},
@@ -1209,7 +1418,9 @@ Result<json::object> Engine::RuleSetsView(const Actor& actor) {
 
 Result<json::object> Engine::RulesDryRun(const Actor& actor, const std::string& text,
                                          const std::string& id, int limit) {
-  BF_TRY(RequireStaff(actor));
+  // Rule writers only: which past crossings `when watchlist "X" then channel red` sends red
+  // is which plates are on X.
+  BF_TRY(RequireRoles(actor, {Role::kCustomsOfficer, Role::kAdministrator}, "dry-run rule sets"));
   if (limit < 1 || limit > 1000) {
     return InvalidArgument("invalid_value", "limit must be 1 to 1000", "limit");
   }
@@ -1251,6 +1462,19 @@ Result<json::object> Engine::RulesDryRun(const Actor& actor, const std::string& 
     }
     if (page.next_cursor.empty()) break;
     filter.after = page.next_cursor;
+  }
+  // The work: every rule of both sets against every consignment line (per-declaration rules
+  // count once per line too: an upper bound). Refused before any of it is done.
+  uint64_t lines = 0;
+  for (const Crossing& c : past) lines += std::max<size_t>(1, c.declaration.lines.size());
+  const uint64_t work = static_cast<uint64_t>(current->size() + candidate->size() + 1) * lines;
+  if (work > options_.dry_run_budget) {
+    return Error(ErrorKind::kUnprocessable, "dry_run_too_large",
+                 fmt::format("this dry run would evaluate {} rules against {} consignment lines "
+                             "of {} declarations ({} evaluations, the limit is {}): lower "
+                             "`limit` or try fewer rules",
+                             current->size() + candidate->size(), lines, past.size(), work,
+                             options_.dry_run_budget));
   }
   std::vector<rules::RiskFacts> facts;
   {
@@ -1356,6 +1580,11 @@ Result<json::object> Engine::RulesReport(const Actor& actor, int64_t min_inspect
 }
 
 Result<json::object> Engine::AssessmentView(const Actor& actor, std::string_view crossing_id) {
+  if (actor.role == Role::kSensor) {
+    // A camera or a weighbridge acts on a crossing's state; why it got its channel is for staff.
+    return Error(ErrorKind::kPermissionDenied, "role_not_allowed",
+                 "sensors read a crossing's current state, not its assessment");
+  }
   BF_ASSIGN_OR_RETURN(Crossing c, GetCrossing(actor, crossing_id));
   BF_ASSIGN_OR_RETURN(std::vector<AuditRecord> records,
                       store_.ListAuditFor("crossing", c.id, 1000));
@@ -1379,35 +1608,18 @@ Result<json::object> Engine::AssessmentView(const Actor& actor, std::string_view
   json::object body{{"crossing_id", c.id},
                     {"channel", ChannelName(c.channel)},
                     {"quarantine_inspection", c.quarantine_inspection},
-                    {"decided_at", at},
-                    {"audit_seq", seq}};
+                    {"decided_at", at}};
   if (IsStaff(actor.role)) {
+    if (!MayReadWatchlists(actor.role)) WithholdWatchlists(*latest);
+    body["audit_seq"] = seq;
     body["explanation"] = std::move(*latest);
     return body;
   }
-  // Traders see the reasons, not the rules: names, conditions and scores would let them
-  // declare around the rules.
-  json::object reasons{{"en", json::array()}, {"vi", json::array()}, {"zh", json::array()}};
-  if (const json::value* rules = latest->if_contains("rules"); rules && rules->is_array()) {
-    for (const json::value& r : rules->get_array()) {
-      const json::value* reason = r.is_object() ? r.get_object().if_contains("reason") : nullptr;
-      if (reason == nullptr || !reason->is_object()) continue;
-      for (std::string_view lang : {"en", "vi", "zh"}) {
-        std::string text = JsonString(reason->get_object(), lang);
-        if (!text.empty()) reasons[lang].get_array().push_back(json::string(text));
-      }
-    }
-  }
-  if (const json::value* capacity = latest->if_contains("capacity"); capacity) {
-    const json::value* reason =
-        capacity->is_object() ? capacity->get_object().if_contains("reason") : nullptr;
-    if (reason != nullptr && reason->is_object()) {
-      for (std::string_view lang : {"en", "vi", "zh"}) {
-        reasons[lang].get_array().push_back(json::string(JsonString(reason->get_object(), lang)));
-      }
-    }
-  }
-  body["reasons"] = std::move(reasons);
+  // Forwarders and drivers: the channel and what to do in it. Never why - not the rules' own
+  // reasons either: declaring the same goods at two prices, or another plate, and comparing
+  // the reasons (then cancelling) would find the thresholds and probe the watch lists. Nor
+  // whether it was drawn at random or lowered for capacity, for the same reason.
+  body["instructions"] = ChannelInstructions(c.channel, c.quarantine_inspection);
   return body;
 }
 

@@ -99,9 +99,12 @@ struct Reference {
 
 struct File {
   std::string name;
+  Pos name_pos;
   uint32_t version = 0;
   std::optional<double> yellow_threshold, red_threshold;
+  Pos yellow_threshold_pos, red_threshold_pos;  // of the `threshold` line
   std::optional<double> min_random_rate, expected_red, expected_yellow;
+  Pos min_random_pos;               // of the `random minimum` line
   std::optional<std::string> draw;  // `random draw NAME`: the keyed hash of the random draws
   Pos draw_pos;
   std::vector<List> lists;

@@ -218,6 +218,18 @@ bool IsRuleName(std::string_view s) {
   return true;
 }
 
+// A new rule set's name: [a-z0-9][a-z0-9._-]*, at most 64 bytes.
+bool IsRuleSetName(std::string_view s) {
+  if (s.empty() || s.size() > 64) return false;
+  auto lower_or_digit = [](char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'); };
+  if (!lower_or_digit(s.front())) return false;
+  return std::all_of(s.begin(), s.end(),
+                     [&](char c) { return lower_or_digit(c) || c == '-' || c == '_' || c == '.'; });
+}
+
+// The largest `random minimum`: more than half of the trucks is not a minimum but the rule.
+constexpr double kMaxRandomMinimum = 0.5;
+
 class Compiler {
  public:
   Compiler(const ast::File& file, const RuleCompileOptions& options, Program& p)
@@ -231,6 +243,13 @@ class Compiler {
       if (!lists_.emplace(l.name, &l).second) {
         return ErrorAt(l.pos, fmt::format("list \"{}\" defined twice", l.name));
       }
+    }
+    if (!options_.stored && !IsRuleSetName(file_.name)) {
+      // The id NAME@VERSION is a URL path segment (/api/v1/rules/{id}/activate) and a file
+      // name for operators: "a/b" or "my rules" could be uploaded but not activated.
+      return ErrorAt(file_.name_pos,
+                     "a rule set name has 1 to 64 of a-z, 0-9, '.', '_' and '-', starting with a "
+                     "letter or digit");
     }
     BF_TRY(CompileSettings());
     BF_TRY(CompileReferences());
@@ -268,7 +287,30 @@ class Compiler {
     }
     p_.random_draw = PrepareRandomDraw(options_.secret, draw);
     if (s.yellow_threshold && s.red_threshold && *s.yellow_threshold > *s.red_threshold) {
-      return ErrorAt(Pos{1, 1}, "threshold yellow is above threshold red");
+      // At the later of the two lines: the one that contradicts the other.
+      const Pos& yellow = file_.yellow_threshold_pos;
+      const Pos& red = file_.red_threshold_pos;
+      bool red_later =
+          red.line > yellow.line || (red.line == yellow.line && red.column > yellow.column);
+      return ErrorAt(red_later ? red : yellow, "threshold yellow is above threshold red");
+    }
+    if (options_.stored) return {};  // the bounds below came later: stored sets keep working
+    // A score threshold at or below zero makes every truck that channel (a truck that no rule
+    // scores has score 0); a random minimum of more than half is not a minimum any more.
+    for (const auto& [value, pos, name] :
+         {std::tuple{s.yellow_threshold, file_.yellow_threshold_pos, "yellow"},
+          std::tuple{s.red_threshold, file_.red_threshold_pos, "red"}}) {
+      if (value && *value <= 0) {
+        return ErrorAt(pos, fmt::format("threshold {} must be above 0 (at {} every truck would "
+                                        "be at least {})",
+                                        name, *value, name));
+      }
+    }
+    if (s.min_random_rate > kMaxRandomMinimum) {
+      return ErrorAt(file_.min_random_pos,
+                     fmt::format("random minimum is at most {}% (the share of trucks sent to a "
+                                 "physical inspection at random)",
+                                 kMaxRandomMinimum * 100));
     }
     return {};
   }
@@ -723,6 +765,7 @@ std::optional<DrawAlgorithm> ParseDrawAlgorithm(std::string_view name) {
   return std::nullopt;
 }
 size_t RuleSet::size() const { return program_->info.size(); }
+const std::vector<std::string>& RuleSet::watchlists() const { return program_->watchlists; }
 const RuleInfo& RuleSet::rule(size_t index) const { return program_->info.at(index); }
 
 std::optional<size_t> RuleSet::FindRule(std::string_view name) const {

@@ -297,6 +297,7 @@ class Parser {
     File f;
     BF_TRY(ExpectWord("ruleset", "a rule file starts with: ruleset \"NAME\" version N"));
     BF_ASSIGN_OR_RETURN(f.name, ExpectString("the rule set name"));
+    f.name_pos = prev_.pos;
     if (f.name.empty() || f.name.size() > 64) {
       return ErrorAt(prev_.pos, "the rule set name must have 1 to 64 characters");
     }
@@ -370,6 +371,7 @@ class Parser {
         BF_TRY(Advance());
         BF_ASSIGN_OR_RETURN(double v, ExpectPlainNumber("the score threshold"));
         slot = v;
+        (red ? f.red_threshold_pos : f.yellow_threshold_pos) = at;
       } else if (w == "random") {
         BF_TRY(Advance());
         if (cur_.kind == Tok::kWord && cur_.text == "draw") {
@@ -386,6 +388,7 @@ class Parser {
           if (f.min_random_rate) return ErrorAt(at, "'random minimum' given twice");
           BF_ASSIGN_OR_RETURN(double v, ExpectPercent());
           f.min_random_rate = v;
+          f.min_random_pos = at;
         }
       } else if (w == "expected") {
         BF_TRY(Advance());

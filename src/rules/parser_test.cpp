@@ -4,6 +4,7 @@
 #include <sstream>
 #include <string>
 
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include <borderflow/core/hs_code.h>
@@ -303,8 +304,41 @@ TEST(RuleParser, SemanticErrorsGiveLineAndColumn) {
   ExpectError("ruleset \"t\" version 1\nlist \"l\" []\nlist \"l\" []", 3, 1, "defined twice");
   ExpectError("ruleset \"t\" version 1\nreference origin 08 unit_value 1 .. 2", 2, 11,
               "expected hs.chapter");
-  ExpectError("ruleset \"t\" version 1\nthreshold yellow 50\nthreshold red 40", 1, 1,
+  // At the threshold line that contradicts the other (it was 1:1, the file's start).
+  ExpectError("ruleset \"t\" version 1\nthreshold yellow 50\nthreshold red 40", 3, 1,
               "yellow is above threshold red");
+  ExpectError("ruleset \"t\" version 1\nthreshold red 40\n\nthreshold yellow 50", 4, 1,
+              "yellow is above threshold red");
+}
+
+// Bounds that make a rule set select every truck, and names that cannot be activated.
+TEST(RuleParser, ThresholdsRandomMinimumAndSetNamesAreBounded) {
+  ExpectError("ruleset \"t\" version 1\nthreshold yellow -10\nthreshold red -5", 2, 1,
+              "threshold yellow must be above 0");
+  ExpectError("ruleset \"t\" version 1\n\nthreshold red 0", 3, 1, "threshold red must be above 0");
+  ExpectError("ruleset \"t\" version 1\nthreshold red 20\nrandom minimum 100%", 3, 1,
+              "random minimum is at most 50%");
+  EXPECT_TRUE(Compile("ruleset \"t\" version 1\nrandom minimum 50%").has_value());
+  for (const char* name : {"a/b", "my rules", "Huu-Nghi", "-x", ".x", "x@1", "x%2F", ""}) {
+    ExpectError(fmt::format("ruleset \"{}\" version 1\n", name), 1, 9,
+                name[0] == 0 ? "1 to 64 characters" : "a rule set name has 1 to 64 of a-z");
+  }
+  EXPECT_TRUE(Compile("ruleset \"huu-nghi.v2_b\" version 1\n").has_value());
+  EXPECT_TRUE(Compile("ruleset \"2026.harvest\" version 1\n").has_value());
+  // A set stored by an earlier version still compiles (a node must start with its active set).
+  RuleCompileOptions stored = Options();
+  stored.stored = true;
+  EXPECT_TRUE(CompileRuleSet("ruleset \"a b\" version 1\nthreshold red -5\n", stored));
+}
+
+TEST(RuleParser, TheSetNamesTheWatchListsItAsksFor) {
+  auto set = Compile(
+      "ruleset \"t\" version 1\n"
+      "rule \"a\" { when watchlist \"stolen\" or watchlist \"sanctioned\" then channel red "
+      "reason en \"a\" vi \"b\" zh \"c\" }\n"
+      "rule \"b\" { when watchlist \"stolen\" then score 5 reason en \"a\" vi \"b\" zh \"c\" }\n");
+  ASSERT_TRUE(set) << set.error().ToString();
+  EXPECT_EQ(set->watchlists(), (std::vector<std::string>{"stolen", "sanctioned"}));
 }
 
 TEST(RuleParser, UnknownHsCodesAreRefusedWithANomenclature) {

@@ -4,13 +4,18 @@
 
 #include <cstdlib>
 #include <fstream>
+#include <future>
+#include <mutex>
 #include <regex>
 #include <sstream>
+#include <thread>
 
 #include <fmt/format.h>
 #include <sys/wait.h>
 
 #include <borderflow/audit/audit_record.h>
+#include <borderflow/net/http_client.h>
+#include <borderflow/net/testing/stream_reader.h>
 #include <borderflow/rules/rule_set.h>
 
 #include "test_node.h"
@@ -142,9 +147,16 @@ TEST(RulesHttp, DeclarationsAreAssessedAndExplained) {
   ASSERT_EQ(own.status, 200) << own.raw;
   EXPECT_FALSE(own.body.as_object().contains("explanation"));
   EXPECT_EQ(own.body.at("channel").as_string(), "yellow");
-  std::string reasons = ToJsonText(own.body.at("reasons"));
-  EXPECT_NE(reasons.find("Fresh durian for China"), std::string::npos) << own.raw;
-  EXPECT_NE(reasons.find("榴莲"), std::string::npos) << own.raw;
+  // What to do in the channel, not why: the rules' own reasons would let the trader find them.
+  EXPECT_FALSE(own.body.as_object().contains("reasons")) << own.raw;
+  EXPECT_NE(std::string(own.body.at("instructions").at("en").as_string()).find("Document check"),
+            std::string::npos)
+      << own.raw;
+  EXPECT_NE(std::string(own.body.at("instructions").at("zh").as_string()).find("植物检疫"),
+            std::string::npos)
+      << own.raw;
+  EXPECT_EQ(own.raw.find("Fresh durian for China"), std::string::npos) << own.raw;
+  EXPECT_EQ(own.raw.find("榴莲"), std::string::npos) << own.raw;
   EXPECT_EQ(own.raw.find("score"), std::string::npos) << own.raw;
   EXPECT_EQ(own.raw.find("condition"), std::string::npos) << own.raw;
   EXPECT_FALSE(
@@ -350,10 +362,11 @@ TEST(RulesHttp, RedCapacityPerDayLowersNonMandatoryReds) {
   std::string two_id(two.body.at("id").as_string());
   ApiReply why = node.Call("GET", "/api/v1/crossings/" + two_id + "/assessment", "customs");
   EXPECT_TRUE(why.body.at("explanation").as_object().contains("capacity")) << why.raw;
+  // The trader sees yellow and what to do, not that its truck was red before the bays ran out.
   ApiReply own = node.Call("GET", "/api/v1/crossings/" + two_id + "/assessment", "fwd-a");
-  EXPECT_NE(ToJsonText(own.body.at("reasons")).find("physical inspections are taken"),
-            std::string::npos)
-      << own.raw;
+  EXPECT_EQ(own.body.at("channel").as_string(), "yellow") << own.raw;
+  EXPECT_EQ(own.raw.find("physical inspections are taken"), std::string::npos) << own.raw;
+  EXPECT_EQ(own.raw.find("Red lowered"), std::string::npos) << own.raw;
   // No phytosanitary certificate for fruit: mandatory, red beyond the capacity.
   ApiReply three = declare("15C-111.22", "48000.00", "");
   EXPECT_EQ(three.body.at("channel").as_string(), "red") << three.raw;
@@ -566,8 +579,11 @@ TEST(RulesHttp, MinimumRandomRateSendsTrucksRedOnline) {
     if (!drawn) continue;
     ++random;
     EXPECT_EQ(why.body.at("explanation").at("capacity").at("selection").as_string(), "random");
+    // The trader sees red and what to do, never that it was drawn at random.
     ApiReply own = node.Call("GET", "/api/v1/crossings/" + id + "/assessment", "fwd-a");
-    EXPECT_NE(own.raw.find("Selected at random"), std::string::npos) << own.raw;
+    EXPECT_EQ(own.body.at("channel").as_string(), "red") << own.raw;
+    EXPECT_EQ(own.raw.find("random"), std::string::npos) << own.raw;
+    EXPECT_EQ(own.raw.find("ngẫu nhiên"), std::string::npos) << own.raw;
   }
   std::printf("minimum random rate 30%%: %d of 40 trucks red at random\n", random);
   EXPECT_GT(random, 3);
@@ -780,6 +796,344 @@ TEST(RulesCli, WatchlistPutShowList) {
                                   " --expected-version 0");
   EXPECT_EQ(stale.exit_code, 1) << stale.out;
   EXPECT_NE(stale.out.find("version_conflict"), std::string::npos) << stale.out;
+  // Deleted, then again (nothing to delete: still exit 0).
+  CliRun del = RunCli(node, "rules watchlist delete stolen-vehicles " + remote);
+  EXPECT_EQ(del.exit_code, 0) << del.out;
+  EXPECT_NE(del.out.find("watch list stolen-vehicles deleted (was version 1, 2 entries)"),
+            std::string::npos)
+      << del.out;
+  CliRun again = RunCli(node, "rules watchlist delete stolen-vehicles " + remote);
+  EXPECT_EQ(again.exit_code, 0) << again.out;
+  EXPECT_NE(again.out.find("nothing deleted"), std::string::npos) << again.out;
+}
+
+// --- Security review (rules scope) ----------------------------------------------------------
+
+// A driver of COMPANY-A with a token (TestNode has none): returns its Authorization header.
+std::vector<std::pair<std::string, std::string>> DriverAuth(TestNode& node) {
+  Actor admin{"cli", "test", Role::kAdministrator, ""};
+  Engine& engine = node.runtime().engine();
+  auto added =
+      engine.Execute(Command{admin, "", "", AddUser{"driver-a", Role::kDriver, "COMPANY-A"}});
+  EXPECT_TRUE(added) << added.error().ToString();
+  auto token = engine.Execute(Command{admin, "", "", IssueApiToken{"driver-a", "test", {}}});
+  EXPECT_TRUE(token) << token.error().ToString();
+  if (!token) return {};
+  return {{"Authorization", "Bearer " + std::string(token->body.at("token").as_string())}};
+}
+
+const std::string kStolen =
+    R"({"entries": [{"kind": "plate", "value": "29C-456.78", "note": "reported stolen by police"}]})";
+
+// H1: two declarations that differ in one fact (the value, the plate) must not tell the trader
+// which rule, threshold or watch list made the difference: forwarders and drivers see the
+// channel and what to do; sensors no assessment at all. Nowhere else either.
+TEST(RulesSecurity, TradersDriversAndSensorsNeverLearnWhy) {
+  TestNode node({}, {}, [](GateConfig& config) { config.rules.red_per_day = 0; });
+  ASSERT_FALSE(Activate(node).empty());
+  ASSERT_EQ(PutList(node, "stolen-vehicles", "customs", kStolen, "k-stolen").status, 201);
+  auto driver = DriverAuth(node);
+  ASSERT_FALSE(driver.empty());
+  // Undervalued (below the reference range), on the watch list, and an ordinary one.
+  ApiReply low = node.Call("POST", "/api/v1/crossings", "fwd-a",
+                           Declaration("12C-123.45", "1000.00", "VN-PC-1"));
+  ApiReply listed =
+      node.Call("POST", "/api/v1/crossings", "fwd-a", node.DurianDeclaration("29C-456.78"));
+  ApiReply plain =
+      node.Call("POST", "/api/v1/crossings", "fwd-a", node.DurianDeclaration("15C-111.22"));
+  for (const ApiReply* r : {&low, &listed, &plain}) ASSERT_EQ(r->status, 201) << r->raw;
+  EXPECT_EQ(low.body.at("channel").as_string(), "red") << low.raw;
+  EXPECT_EQ(listed.body.at("channel").as_string(), "red") << listed.raw;
+  const std::vector<std::string> secrets = {
+      "reference", "watch list",         "watchlist", "stolen",      "random",
+      "score",     "condition",          "reasons",   "explanation", "durian-quarantine",
+      "rule_set",  "danh sách theo dõi", "监控名单",  "\"risk\"",    "fired"};
+  auto expect_nothing_of = [&](const std::string& who, const ApiReply& r) {
+    for (const std::string& secret : secrets) {
+      EXPECT_EQ(r.raw.find(secret), std::string::npos)
+          << who << " sees " << secret << ": " << r.raw;
+    }
+  };
+  for (const ApiReply* r : {&low, &listed, &plain}) expect_nothing_of("declare", *r);
+  for (const ApiReply* r : {&low, &listed, &plain}) {
+    std::string id(r->body.at("id").as_string());
+    std::string path = "/api/v1/crossings/" + id;
+    for (const auto& [who, reply] : std::initializer_list<std::pair<std::string, ApiReply>>{
+             {"fwd-a", node.Call("GET", path + "/assessment", "fwd-a")},
+             {"driver", node.Call("GET", path + "/assessment", "", {}, {}, driver)}}) {
+      ASSERT_EQ(reply.status, 200) << who << ": " << reply.raw;
+      EXPECT_EQ(reply.body.at("channel"), r->body.at("channel")) << reply.raw;
+      EXPECT_TRUE(reply.body.at("instructions").at("vi").is_string()) << reply.raw;
+      expect_nothing_of(who + " assessment", reply);
+    }
+    EXPECT_NE(std::string(node.Call("GET", path + "/assessment", "fwd-a")
+                              .body.at("instructions")
+                              .at("en")
+                              .as_string())
+                  .find(r->body.at("channel") == "red" ? "Physical inspection" : "Document check"),
+              std::string::npos);
+    ApiReply sensor = node.Call("GET", path + "/assessment", "camera");
+    EXPECT_EQ(sensor.status, 403) << sensor.raw;
+    EXPECT_EQ(sensor.Code(), "role_not_allowed");
+    expect_nothing_of("fwd-a view", node.Call("GET", path, "fwd-a"));
+    expect_nothing_of("driver view", node.Call("GET", path, "", {}, {}, driver));
+    expect_nothing_of("camera view", node.Call("GET", path, "camera"));
+    expect_nothing_of("fwd-a history", node.Call("GET", path + "/events", "fwd-a"));
+    expect_nothing_of("driver history", node.Call("GET", path + "/events", "", {}, {}, driver));
+  }
+  expect_nothing_of("fwd-a list", node.Call("GET", "/api/v1/crossings?limit=50", "fwd-a"));
+  expect_nothing_of("driver list",
+                    node.Call("GET", "/api/v1/crossings?limit=50", "", {}, {}, driver));
+  // A lifecycle event's answer and a cancellation's.
+  std::string plain_id(plain.body.at("id").as_string());
+  expect_nothing_of("book", node.Event(plain_id, "book", "fwd-a"));
+  std::string low_id(low.body.at("id").as_string());
+  expect_nothing_of("cancel", node.Event(low_id, "cancel", "fwd-a", R"({"reason": "x"})"));
+  // Staff still see why (customs: the lists too).
+  ApiReply customs = node.Call(
+      "GET", "/api/v1/crossings/" + std::string(listed.body.at("id").as_string()) + "/assessment",
+      "customs");
+  EXPECT_NE(customs.raw.find("reported stolen by police"), std::string::npos) << customs.raw;
+}
+
+// M1: staff who may not read watch lists (gate operators, border guards) do not learn them
+// from an assessment, a crossing's history, the live feed or a dry run either.
+TEST(RulesSecurity, WatchListsOnlyReachTheRolesThatMayReadThem) {
+  TestNode node;
+  ASSERT_FALSE(Activate(node).empty());
+  net::testing::StreamReader guard_feed(node.port(), "/api/v1/feed",
+                                        {{"Authorization", "Bearer " + node.tokens().at("guard")}});
+  net::testing::StreamReader customs_feed(
+      node.port(), "/api/v1/feed", {{"Authorization", "Bearer " + node.tokens().at("customs")}});
+  ASSERT_TRUE(guard_feed.WaitFor("event: hello\n")) << guard_feed.body();
+  ASSERT_TRUE(customs_feed.WaitFor("event: hello\n")) << customs_feed.body();
+  ASSERT_EQ(PutList(node, "stolen-vehicles", "customs", kStolen, "k-stolen").status, 201);
+  std::string id = node.Declare("fwd-a", "29C-456.78");
+  // The declaration reaches both feeds; the list's change only the customs officer's.
+  ASSERT_TRUE(guard_feed.WaitFor(id)) << guard_feed.body();
+  ASSERT_TRUE(customs_feed.WaitFor(id)) << customs_feed.body();
+  EXPECT_NE(customs_feed.body().find("watchlist_put"), std::string::npos) << customs_feed.body();
+  EXPECT_NE(customs_feed.body().find("reported stolen by police"), std::string::npos);
+  EXPECT_EQ(guard_feed.body().find("watchlist_put"), std::string::npos) << guard_feed.body();
+  EXPECT_EQ(guard_feed.body().find("reported stolen"), std::string::npos) << guard_feed.body();
+
+  const std::string path = "/api/v1/crossings/" + id;
+  for (const char* role : {"operator", "guard"}) {
+    ApiReply why = node.Call("GET", path + "/assessment", role);
+    ASSERT_EQ(why.status, 200) << role << ": " << why.raw;
+    EXPECT_EQ(why.body.at("channel").as_string(), "red");
+    const json::object& e = why.body.at("explanation").as_object();
+    EXPECT_FALSE(e.contains("watchlists")) << why.raw;
+    EXPECT_EQ(e.at("withheld_rules").as_int64(), 1) << why.raw;
+    EXPECT_FALSE(Contains(FiredRules(why.body), "watchlist-vehicle")) << why.raw;
+    EXPECT_TRUE(Contains(FiredRules(why.body), "durian-quarantine")) << why.raw;
+    for (const char* secret : {"stolen", "watchlist-vehicle", "watchlist \\\""}) {
+      EXPECT_EQ(why.raw.find(secret), std::string::npos) << role << " sees " << secret << why.raw;
+    }
+    EXPECT_NE(std::string(e.at("summary").at("en").as_string()).find("1 withheld"),
+              std::string::npos)
+        << why.raw;
+    ApiReply history = node.Call("GET", path + "/events", role);
+    ASSERT_EQ(history.status, 200) << history.raw;
+    EXPECT_NE(history.raw.find("durian-quarantine"), std::string::npos) << history.raw;
+    for (const char* secret : {"stolen", "watchlist-vehicle"}) {
+      EXPECT_EQ(history.raw.find(secret), std::string::npos)
+          << role << " sees " << secret << history.raw;
+    }
+    // A dry run of `watchlist "X" then channel red` would list the crossings on X.
+    ApiReply dry = node.Call("POST", "/api/v1/rules/dry-run", role,
+                             TextBody("ruleset \"p\" version 1\nrule \"p\" {\n  when watchlist "
+                                      "\"stolen-vehicles\"\n  then channel red\n  reason en \"a\" "
+                                      "vi \"b\" zh \"c\"\n}\n"));
+    EXPECT_EQ(dry.status, 403) << role << ": " << dry.raw;
+  }
+  // Quarantine officers read the lists but do not write rules: no dry run either.
+  EXPECT_EQ(
+      node.Call("POST", "/api/v1/rules/dry-run", "quarantine", R"({"id": "huu-nghi@1"})").status,
+      403);
+  // The roles that may read them see everything.
+  for (const char* role : {"customs", "quarantine", "admin"}) {
+    ApiReply why = node.Call("GET", path + "/assessment", role);
+    EXPECT_NE(why.raw.find("reported stolen by police"), std::string::npos) << role << why.raw;
+    EXPECT_TRUE(Contains(FiredRules(why.body), "watchlist-vehicle")) << role << why.raw;
+    EXPECT_NE(node.Call("GET", path + "/events", role).raw.find("stolen-vehicles"),
+              std::string::npos)
+        << role;
+  }
+  EXPECT_EQ(node.Call("POST", "/api/v1/rules/dry-run", "admin", R"({"id": "huu-nghi@1"})").status,
+            200);
+}
+
+// M2: a dry run runs off the I/O threads, one at a time, within a work budget.
+TEST(RulesSecurity, DryRunsDoNotStallTheServerAndHaveABudget) {
+  auto entered = std::make_shared<std::promise<void>>();
+  auto once = std::make_shared<std::once_flag>();
+  std::promise<void> release;
+  std::shared_future<void> open = release.get_future().share();
+  api::ApiOptions api;
+  api.dry_run_hook = [entered, once, open] {
+    std::call_once(*once, [&] { entered->set_value(); });
+    open.wait();
+  };
+  TestNode node({}, api);
+  ASSERT_FALSE(Activate(node).empty());
+  node.Declare("fwd-a");
+  const std::string token = node.tokens().at("customs");
+  std::thread first([&] {
+    net::HttpClient client("127.0.0.1", node.port(), std::chrono::seconds(30));
+    ApiReply r = ToReply(
+        client.Send("POST", "/api/v1/rules/dry-run", R"({"id": "huu-nghi@1"})",
+                    {{"Authorization", "Bearer " + token}, {"Content-Type", "application/json"}}));
+    EXPECT_EQ(r.status, 200) << r.raw;
+    EXPECT_GE(r.body.at("total").as_int64(), 1) << r.raw;  // it reads them after the hold
+  });
+  ASSERT_EQ(entered->get_future().wait_for(std::chrono::seconds(10)), std::future_status::ready);
+  // While it runs: health, reads and writes answer; another dry run is refused, not queued.
+  EXPECT_EQ(node.Call("GET", "/healthz", "").status, 200);
+  EXPECT_EQ(node.Call("GET", "/api/v1/rules", "customs").status, 200);
+  EXPECT_FALSE(node.Declare("fwd-a", "29C-456.78").empty());
+  ApiReply busy = node.Call("POST", "/api/v1/rules/dry-run", "customs", R"({"id": "huu-nghi@1"})");
+  EXPECT_EQ(busy.status, 503) << busy.raw;
+  EXPECT_EQ(busy.Code(), "busy");
+  EXPECT_EQ(busy.Header("Retry-After"), "5");
+  release.set_value();
+  first.join();
+  EXPECT_EQ(node.Call("POST", "/api/v1/rules/dry-run", "customs", R"({"id": "huu-nghi@1"})").status,
+            200);
+
+  // Beyond the budget (rules of both sets x consignment lines): refused before any work.
+  EngineOptions small;
+  small.dry_run_budget = 100;
+  TestNode tight(small);
+  ASSERT_FALSE(Activate(tight).empty());
+  for (int i = 0; i < 3; ++i) tight.Declare("fwd-a", fmt::format("12C-600.{:02d}", i));
+  ApiReply big = tight.Call("POST", "/api/v1/rules/dry-run", "customs", R"({"id": "huu-nghi@1"})");
+  EXPECT_EQ(big.status, 422) << big.raw;
+  EXPECT_EQ(big.Code(), "dry_run_too_large");
+  ApiReply one =
+      tight.Call("POST", "/api/v1/rules/dry-run", "customs", R"({"id": "huu-nghi@1", "limit": 1})");
+  EXPECT_EQ(one.status, 200) << one.raw;
+}
+
+// Low 1 and 2: unknown lists are warned about; company entries match whatever their case; a
+// list can be deleted (audited, idempotent, same roles as PUT).
+TEST(RulesSecurity, WatchListsUnknownCaseAndDelete) {
+  TestNode node;
+  ApiReply up = node.Call("POST", "/api/v1/rules", "customs", TextBody(ExampleRules()));
+  ASSERT_EQ(up.status, 201) << up.raw;
+  std::string warnings = ToJsonText(up.body.at("warnings"));
+  EXPECT_NE(warnings.find("unknown_watchlist"), std::string::npos) << up.raw;
+  EXPECT_NE(warnings.find("stolen-vehicles"), std::string::npos) << up.raw;
+  ApiReply on = node.Call("POST", "/api/v1/rules/huu-nghi@1/activate", "customs", "{}");
+  ASSERT_EQ(on.status, 200) << on.raw;
+  EXPECT_NE(ToJsonText(on.body.at("warnings")).find("stolen-vehicles"), std::string::npos);
+  // Typed in lower case, matches COMPANY-B (stored as matched).
+  ApiReply put = PutList(node, "stolen-vehicles", "customs",
+                         R"({"entries": [{"kind": "company", "value": " company-b "}]})", "k-1");
+  ASSERT_EQ(put.status, 201) << put.raw;
+  EXPECT_EQ(node.Call("GET", "/api/v1/watchlists/stolen-vehicles", "customs")
+                .body.at("entries")
+                .at(0)
+                .at("value")
+                .as_string(),
+            "COMPANY-B");
+  std::string b = node.Declare("fwd-b", "15C-111.22");
+  EXPECT_EQ(node.Call("GET", "/api/v1/crossings/" + b, "customs").body.at("channel").as_string(),
+            "red");
+  // The list exists now: no warning.
+  ApiReply again = node.Call("POST", "/api/v1/rules", "customs", TextBody(ExampleRules()));
+  EXPECT_EQ(again.status, 200) << again.raw;
+  EXPECT_FALSE(again.body.as_object().contains("warnings")) << again.raw;
+
+  auto del = [&](const char* user, std::string key) {
+    return node.Call("DELETE", "/api/v1/watchlists/stolen-vehicles", user, {}, {},
+                     {{"Idempotency-Key", std::move(key)}});
+  };
+  EXPECT_EQ(del("operator", "d-0").status, 403);
+  EXPECT_EQ(del("fwd-a", "d-00").status, 403);
+  EXPECT_EQ(node.Call("DELETE", "/api/v1/watchlists/stolen-vehicles", "customs").Code(),
+            "idempotency_key_required");
+  int64_t audit_before = node.AuditCount();
+  ApiReply gone = del("quarantine", "d-1");
+  ASSERT_EQ(gone.status, 200) << gone.raw;
+  EXPECT_TRUE(gone.body.at("deleted").as_bool());
+  EXPECT_EQ(node.AuditCount(), audit_before + 1);
+  ApiReply twice = del("quarantine", "d-2");
+  ASSERT_EQ(twice.status, 200) << twice.raw;
+  EXPECT_FALSE(twice.body.at("deleted").as_bool());
+  EXPECT_EQ(node.AuditCount(), audit_before + 1);
+  EXPECT_EQ(node.Call("GET", "/api/v1/watchlists/stolen-vehicles", "customs").Code(),
+            "watchlist_not_found");
+  auto records = node.runtime().store().ListAuditFor("watchlist", "stolen-vehicles", 10);
+  ASSERT_TRUE(records);
+  EXPECT_EQ(records->back().action, "watchlist_delete");
+  // Gone after a restart too, and no longer matched.
+  node.Restart();
+  EXPECT_EQ(node.Call("GET", "/api/v1/watchlists", "customs").body.at("items").as_array().size(),
+            0u);
+  std::string b2 = node.Declare("fwd-b", "15C-111.22");
+  EXPECT_EQ(node.Call("GET", "/api/v1/crossings/" + b2, "customs").body.at("channel").as_string(),
+            "yellow");
+}
+
+// Low 3, 4 and 5: names that cannot be activated, thresholds that make every truck red, a 100%
+// random minimum, an empty set, and the documented size are handled at upload.
+TEST(RulesSecurity, RuleSetHeaderBoundsAndSize) {
+  TestNode node;
+  auto upload = [&](const std::string& text) {
+    return node.Call("POST", "/api/v1/rules", "customs", TextBody(text));
+  };
+  for (const char* name : {"a/b", "my rules", "Upper"}) {
+    ApiReply r = upload(fmt::format("ruleset \"{}\" version 1\n", name));
+    EXPECT_EQ(r.status, 400) << r.raw;
+    EXPECT_EQ(r.Code(), "invalid_rules");
+    EXPECT_EQ(r.body.at("field").as_string(), "1:9") << r.raw;
+  }
+  ApiReply negative = upload("ruleset \"n\" version 1\nthreshold yellow -10\nthreshold red -5\n");
+  EXPECT_EQ(negative.body.at("field").as_string(), "2:1") << negative.raw;
+  ApiReply order = upload("ruleset \"o\" version 1\nthreshold yellow 50\nthreshold red 40\n");
+  EXPECT_EQ(order.body.at("field").as_string(), "3:1") << order.raw;
+  ApiReply all = upload("ruleset \"r\" version 1\nrandom minimum 100%\n");
+  EXPECT_EQ(all.body.at("field").as_string(), "2:1") << all.raw;
+  ApiReply empty = upload("ruleset \"e\" version 1\n");
+  ASSERT_EQ(empty.status, 201) << empty.raw;
+  EXPECT_EQ(empty.body.at("warnings").at(0).at("code").as_string(), "no_rules") << empty.raw;
+  // The largest text fits the 1 MiB request body; one byte more is refused as too long (not
+  // 413 for the body), and `rules check` says the same.
+  std::string big = "ruleset \"big\" version 1\n";
+  big += std::string(rules::kMaxRuleSetTextBytes - big.size(), '#');
+  for (size_t at = 100; at < big.size(); at += 100) big[at] = '\n';
+  ApiReply fits = upload(big);
+  EXPECT_EQ(fits.status, 201) << fits.raw.substr(0, 300);
+  ApiReply over = upload(big + "\n");
+  EXPECT_EQ(over.status, 400) << over.raw.substr(0, 300);
+  EXPECT_EQ(over.Code(), "field_too_long") << over.raw.substr(0, 300);
+  std::string file = (node.dir() / "big.rules").string();
+  std::ofstream(file, std::ios::binary) << big << "\n";
+  CliRun check = RunCli(node, "rules check '" + file + "'");
+  EXPECT_EQ(check.exit_code, 1) << check.out;
+  EXPECT_NE(check.out.find("exceeds the limit"), std::string::npos) << check.out;
+}
+
+// Low 5: the documented 25,000 watch-list entries fit the 1 MiB body; one more is refused by
+// count (it was documented as 100,000, which no body could carry).
+TEST(RulesSecurity, TheDocumentedWatchListSizeFits) {
+  TestNode node;
+  json::array entries;
+  for (int i = 0; i < static_cast<int>(kMaxWatchlistEntries); ++i) {
+    entries.push_back(json::object{{"kind", "plate"},
+                                   {"value", fmt::format("12C-{:03d}.{:02d}", i / 100, i % 100)}});
+  }
+  std::string body = ToJsonText(json::object{{"entries", entries}});
+  ASSERT_LT(body.size(), 1u << 20);
+  ApiReply full = PutList(node, "big", "customs", body, "k-big");
+  ASSERT_EQ(full.status, 201) << full.raw.substr(0, 300);
+  EXPECT_EQ(full.body.at("entries").as_int64(), static_cast<int64_t>(kMaxWatchlistEntries));
+  entries.push_back(json::object{{"kind", "hs"}, {"value", "08"}});
+  ApiReply over = PutList(node, "big", "customs",
+                          ToJsonText(json::object{{"entries", std::move(entries)}}), "k-over");
+  EXPECT_EQ(over.status, 400) << over.raw.substr(0, 300);
+  EXPECT_EQ(over.Code(), "wrong_item_count") << over.raw.substr(0, 300);
 }
 
 }  // namespace

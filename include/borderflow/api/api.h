@@ -33,6 +33,11 @@ struct ApiOptions {
   // often an idle stream gets a keep-alive comment.
   std::chrono::milliseconds feed_poll{250};
   std::chrono::milliseconds feed_keepalive{15000};
+  // Rule dry runs (POST /api/v1/rules/dry-run) run on their own threads, this many at once,
+  // never on the I/O threads; one more is refused with 503 "busy" and Retry-After.
+  size_t dry_runs_at_once = 1;
+  // Tests: called on the dry-run thread before each dry run (to hold one in flight).
+  std::function<void()> dry_run_hook;
 };
 
 class Api {
@@ -50,8 +55,9 @@ class Api {
   // The engine committed changes: the live feed reads them now (call from the engine's commit
   // listener).
   void NotifyCommitted();
-  // Stops the live feed's poller, which reads the engine and the store: call before either
-  // goes away (the rest of the Api may still be used while the engine drains).
+  // Stops the live feed's poller and the dry-run threads (after the dry runs in flight have
+  // answered), which read the engine and the store: call before either goes away (the rest of
+  // the Api may still be used while the engine drains).
   void StopLiveFeed();
 
   struct Impl;

@@ -124,12 +124,21 @@ struct WatchlistEntry {
   std::string value;  // normalised by the engine (canonical plate, HS digits)
   std::string note;
 };
+// The most entries one list holds: a full list must fit the API's 1 MiB request body (a plate
+// entry without a note is about 40 bytes of JSON).
+inline constexpr size_t kMaxWatchlistEntries = 25000;
 struct PutWatchlist {
   std::string name;  // 1 to 64 of A-Z a-z 0-9 . _ -
   std::vector<WatchlistEntry> entries;
   std::string description;
   // When set, replaces only if the list is still at this version (0: the list must not exist).
   std::optional<int64_t> expected_version;
+};
+
+// ... and deletes one (same roles): rules that ask for it then match nothing. Deleting a list
+// that does not exist changes nothing.
+struct DeleteWatchlist {
+  std::string name;
 };
 
 // --- The cross-border link (issue 5) -------------------------------------------------------
@@ -201,7 +210,7 @@ using CommandBody =
                  ChangeCapacity, QueueTick, CallNext, SubmitPlateRead, ResolvePlateRead,
                  UpdateDriver, SetBan, SetQueuePolicy, UploadRuleSet, ActivateRuleSet,
                  RecordFinding, ApplyPeerMessage, AckPeerMessages, RecordPeerRejection,
-                 AnnounceCapacity, PutWatchlist>;
+                 AnnounceCapacity, PutWatchlist, DeleteWatchlist>;
 
 struct Command {
   Actor actor;

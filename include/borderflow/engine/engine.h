@@ -29,6 +29,9 @@ namespace borderflow {
 class CrossingCache;
 class QueueBook;
 struct RulesBook;
+namespace rules {
+class RuleSet;
+}
 
 struct EngineOptions {
   // Commands committed per transaction at most. 1 disables grouping.
@@ -60,6 +63,10 @@ struct EngineOptions {
   // "{}" as their text. The audit trail is the same either way (a change's audit record is its
   // event, not its document; a declaration, whose record is its document, is always encoded).
   bool encode_crossing_documents = true;
+  // A rules dry run costs about (rules of both sets) x (consignment lines of the declarations
+  // it replays) evaluations; beyond this many it is refused (422 "dry_run_too_large") before
+  // any is run. About two seconds of one core at the default.
+  uint64_t dry_run_budget = 50'000'000;
 };
 
 // Counters for /metrics, updated by the writer.
@@ -82,6 +89,20 @@ struct GateStatus {
   bool counterpart_open = false;
   Timestamp at;
 };
+
+// Who may see watch lists: their entries and notes, and which list a crossing is on (an
+// assessment's "watchlists", a fired rule that asks for a list, the feed's watch-list events).
+// Customs and quarantine officers and administrators: the roles that also read and write them.
+bool MayReadWatchlists(Role role);
+// Who may write the risk rules (upload, activate) and dry-run them: customs officers and
+// administrators. A dry run answers which past crossings a candidate set would send red, so
+// it is a rule writer's tool: with `watchlist "NAME"` it would otherwise probe the lists.
+bool MayWriteRules(Role role);
+// Removes from a rules explanation (rules::ExplanationToJson plus the engine's "watchlists"
+// and "capacity") what only MayReadWatchlists roles see: the "watchlists" matched, and the
+// fired rules that ask for a watch list (counted in "withheld_rules"; the summary then names
+// the others only).
+void WithholdWatchlists(boost::json::object& explanation);
 
 class Engine {
  public:
@@ -146,14 +167,18 @@ class Engine {
   // Stored rule sets with their status (staff only; the text is not included).
   Result<boost::json::object> RuleSetsView(const Actor& actor);
   // What would change if the rule set `text` (or the stored set `id`) replaced the active one,
-  // for the last `limit` (1..1000) declarations in the store. Staff only.
+  // for the last `limit` (1..1000) declarations in the store. Rule writers only (MayWriteRules).
+  // Runs for seconds at most (EngineOptions::dry_run_budget; 422 "dry_run_too_large" beyond),
+  // reading the store: call it off the I/O threads. Thread-safe.
   Result<boost::json::object> RulesDryRun(const Actor& actor, const std::string& text,
                                           const std::string& id, int limit);
   // Per-rule hit rates against random selection, per-trader compliance. Staff only.
   // Rules with fewer than `min_inspections` inspections are never reported below random.
   Result<boost::json::object> RulesReport(const Actor& actor, int64_t min_inspections = 20);
-  // The explanation of a crossing's latest rule decision, from its audit record. Forwarders
-  // (own company only) see the channel and the reasons; staff see the rules that fired.
+  // The latest rule decision of a crossing, from its audit record. Staff see the explanation
+  // (the rules that fired; watch lists only for MayReadWatchlists roles). Forwarders and
+  // drivers (own crossings only) see the channel and what to do in it, never why: not the
+  // rules, the reasons, random selection or watch lists. Sensors are refused (403).
   Result<boost::json::object> AssessmentView(const Actor& actor, std::string_view crossing_id);
   // The id of the active rule set, "" when none.
   std::string ActiveRuleSetId() const;
@@ -246,6 +271,11 @@ class Engine {
                             Timestamp now, CommandResult& result);
   Status ApplyPutWatchlist(WriteTxn& txn, const Actor& actor, const PutWatchlist& cmd,
                            Timestamp now, CommandResult& result);
+  Status ApplyDeleteWatchlist(WriteTxn& txn, const Actor& actor, const DeleteWatchlist& cmd,
+                              Timestamp now, CommandResult& result);
+  // Warnings about `set` that do not stop it: watch lists it asks for that do not exist, no
+  // rules at all. Each {"code", "detail"}.
+  boost::json::array RuleSetWarnings(const rules::RuleSet& set) const;
   // Folds the stored inspection outcomes into the learning snapshot (same transaction).
   Status CompactLearning(WriteTxn& txn, Timestamp now, CommandResult& result);
   // Called by ApplyDeclare after the insert: with an active rule set, assesses the new crossing

@@ -31,6 +31,10 @@
 
 namespace borderflow::rules {
 
+// The largest rule file accepted (upload, dry run, `bf rules check`): it must fit, as a JSON
+// string, in the API's 1 MiB request body, with room for escaped quotes and line breaks.
+inline constexpr size_t kMaxRuleSetTextBytes = 768 << 10;
+
 struct RuleCompileOptions {
   // Key of the reproducible random selection (random N%, the capacity plan's random quota):
   // at least 16 bytes, kept secret from traders. Two sets compiled with the same secret draw the
@@ -40,8 +44,11 @@ struct RuleCompileOptions {
   const HsNomenclature* hs = nullptr;
   // Every rule must give its reason in Vietnamese, Chinese and English.
   bool require_all_languages = true;
-  size_t max_bytes = 4 << 20;
+  size_t max_bytes = kMaxRuleSetTextBytes;
   size_t max_rules = 20000;
+  // A set stored by an earlier version: its name may be any 1 to 64 characters (new sets use
+  // [a-z0-9][a-z0-9._-]*, so that the id "NAME@VERSION" is one safe URL path segment).
+  bool stored = false;
 };
 
 // One rule as written, for explanations, reports and the API.
@@ -98,6 +105,8 @@ class RuleSet {
 
   size_t size() const;
   const RuleInfo& rule(size_t index) const;
+  // The watch lists its rules ask for (`watchlist "NAME"`), in order of first use.
+  const std::vector<std::string>& watchlists() const;
   std::optional<size_t> FindRule(std::string_view name) const;
 
   // Internal: the compiled program run by Assess().
