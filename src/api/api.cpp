@@ -105,6 +105,13 @@ void WithholdWatchlistsFrom(json::object& o) {
   data->get_object()["note"] = en != nullptr && en->is_string() ? *en : json::value("");
 }
 
+// A crossing's ETag: its version, and which view of it (RedactionFor) the caller gets, so that
+// a cache never takes one audience's copy for another's: "3" (staff, everything), "3-f"
+// (forwarders and drivers: no risk assessment), "3-s" (sensors: no risk, no driver).
+std::string CrossingETag(int64_t version, Redaction r) {
+  return fmt::format("\"{}{}\"", version, r.personal ? "-s" : r.risk ? "-f" : "");
+}
+
 // Applies `r` to a crossing view, a command's answer ({"event":...,"crossing":...}) or an audit
 // record's body: removes the crossing's "risk", an audit body's "assessment", the staff summary
 // that an "assess" event carries as its note (it names the rules that fired and the score), and
@@ -465,7 +472,7 @@ struct Api::Impl {
     for (auto e : AllowedEvents(c.state)) allowed.push_back(json::string(CrossingEventName(e)));
     view["allowed_events"] = std::move(allowed);
     HttpResponse r = JsonResponse(200, view);
-    r.headers.emplace_back("ETag", fmt::format("\"{}\"", c.version));
+    r.headers.emplace_back("ETag", CrossingETag(c.version, RedactionFor(actor)));
     return r;
   }
 
@@ -917,12 +924,32 @@ Status Unambiguous(const HttpRequest& req) {
   return {};
 }
 
-// net::Router whose every route first checks Unambiguous.
+// Headers every response of the API gets. Its answers are for one caller (a crossing with its
+// driver's passport number and phone, a company's bookings) and must not be kept by browsers
+// or proxies: Cache-Control "no-store", unless the handler chose a policy (the public wait
+// board may be cached for a few seconds).
+void AddApiHeaders(HttpResponse& r) {
+  const bool has_cache_control = std::any_of(r.headers.begin(), r.headers.end(), [](auto& h) {
+    return EqualsIgnoreCase(h.first, "cache-control");
+  });
+  if (!has_cache_control) r.headers.emplace_back("Cache-Control", "no-store");
+}
+
+// net::Router whose every route first checks Unambiguous, and whose /api/ responses get
+// AddApiHeaders.
 struct CheckedRouter {
   net::Router& router;
   void Add(std::string method, std::string pattern, net::Handler handler) {
+    const bool api = pattern.starts_with("/api/");
     router.Add(std::move(method), std::move(pattern),
-               [handler = std::move(handler)](HttpRequest& req, Respond respond) {
+               [handler = std::move(handler), api](HttpRequest& req, Respond respond) {
+                 if (api) {
+                   Respond inner = std::move(respond);
+                   respond = [inner = std::move(inner)](HttpResponse r) {
+                     AddApiHeaders(r);
+                     inner(std::move(r));
+                   };
+                 }
                  if (Status s = Unambiguous(req); !s) {
                    respond(ProblemResponse(s.error(), req.path));
                    return;
@@ -967,6 +994,12 @@ net::Router Api::Routes() {
     HttpResponse r;
     r.content_type = "text/html; charset=utf-8";
     r.body = StatusPageHtml(impl->engine.config());
+    // As for the web front end's index.html: no framing, no sniffing, and only its own script.
+    r.headers.emplace_back("Content-Security-Policy", StatusPageContentSecurityPolicy(r.body));
+    r.headers.emplace_back("X-Frame-Options", "DENY");
+    r.headers.emplace_back("X-Content-Type-Options", "nosniff");
+    r.headers.emplace_back("Referrer-Policy", "no-referrer");
+    r.headers.emplace_back("Cache-Control", "no-cache");
     respond(std::move(r));
   };
   // The web front end when it is built, else the status page.
@@ -1188,6 +1221,26 @@ net::Router Api::Routes() {
     });
   });
   return all;
+}
+
+std::function<std::optional<HttpResponse>(const HttpRequest&)> Api::Admission() {
+  auto routes = std::make_shared<const net::Router>(Routes());
+  return [routes](const HttpRequest& header) -> std::optional<HttpResponse> {
+    // Every write of the API needs a user (RequireUser); reads may be public. A write with no
+    // Authorization header at all is refused now, so its body is not read (nor invited with
+    // "100 Continue"); one with a header is read and the token checked as usual. Paths with
+    // no such route get their 404 or 405 as before.
+    if (header.method == "GET" || header.method == "HEAD" || !header.path.starts_with("/api/") ||
+        !header.Header("authorization").empty() ||
+        routes->Find(header.method, header.path).handler == nullptr) {
+      return std::nullopt;
+    }
+    HttpResponse r = ProblemResponse(Error(ErrorKind::kUnauthenticated, "authentication_required",
+                                           "this endpoint needs 'Authorization: Bearer <token>'"),
+                                     header.path);
+    AddApiHeaders(r);
+    return r;
+  };
 }
 
 net::ErrorResponder Api::Errors() {

@@ -1,6 +1,11 @@
 #include "status_page.h"
 
+#include <cstdint>
+#include <string_view>
+
 #include <fmt/format.h>
+
+#include <borderflow/core/digest.h>
 
 namespace borderflow::api {
 
@@ -130,7 +135,42 @@ refresh(); setInterval(refresh, 5000);
 </html>
 )HTML";
 
+// Standard base64 (RFC 4648 section 4) of the bytes that `hex` spells.
+std::string Base64OfHex(std::string_view hex) {
+  constexpr std::string_view kAlphabet =
+      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  std::string bytes;
+  for (size_t i = 0; i + 1 < hex.size(); i += 2) {
+    bytes.push_back(static_cast<char>(std::stoi(std::string(hex.substr(i, 2)), nullptr, 16)));
+  }
+  std::string out;
+  for (size_t i = 0; i < bytes.size(); i += 3) {
+    uint32_t n = static_cast<uint8_t>(bytes[i]) << 16;
+    if (i + 1 < bytes.size()) n |= static_cast<uint8_t>(bytes[i + 1]) << 8;
+    if (i + 2 < bytes.size()) n |= static_cast<uint8_t>(bytes[i + 2]);
+    out += kAlphabet[(n >> 18) & 63];
+    out += kAlphabet[(n >> 12) & 63];
+    out += i + 1 < bytes.size() ? kAlphabet[(n >> 6) & 63] : '=';
+    out += i + 2 < bytes.size() ? kAlphabet[n & 63] : '=';
+  }
+  return out;
+}
+
 }  // namespace
+
+std::string StatusPageContentSecurityPolicy(std::string_view html) {
+  std::string script_hash;
+  constexpr std::string_view kOpen = "<script>";
+  const size_t open = html.find(kOpen);
+  const size_t close = open == std::string_view::npos ? open : html.find("</script>", open);
+  if (close != std::string_view::npos) {
+    const std::string_view script = html.substr(open + kOpen.size(), close - open - kOpen.size());
+    script_hash = " 'sha256-" + Base64OfHex(Sha256Hex(script)) + "'";
+  }
+  return "default-src 'none'; script-src" + (script_hash.empty() ? " 'none'" : script_hash) +
+         "; style-src 'unsafe-inline'; connect-src 'self'; img-src 'self'; base-uri 'none'; "
+         "form-action 'none'; frame-ancestors 'none'";
+}
 
 std::string StatusPageHtml(const GateConfig& config) {
   return fmt::format(

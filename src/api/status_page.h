@@ -1,6 +1,7 @@
 #pragma once
 
 #include <string>
+#include <string_view>
 
 #include <borderflow/domain/gate_config.h>
 
@@ -10,5 +11,10 @@ namespace borderflow::api {
 // /api/v1/gate in Vietnamese, Chinese or English and refreshes itself. The full web
 // application replaces it.
 std::string StatusPageHtml(const GateConfig& config);
+
+// The Content-Security-Policy for `html` (a page from StatusPageHtml): its one inline script is
+// allowed by its SHA-256 hash, and nothing else may run; styles inline, fetches to this origin,
+// no framing.
+std::string StatusPageContentSecurityPolicy(std::string_view html);
 
 }  // namespace borderflow::api

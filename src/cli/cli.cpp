@@ -120,7 +120,8 @@ struct ServeFlags {
   std::string address = "127.0.0.1";
   uint16_t port = 8080;
   int threads = 2;
-  std::string port_file;  // written with the bound port once the server listens
+  int max_connections_per_address = 256;  // net::ServerOptions::max_connections_per_address
+  std::string port_file;                  // written with the bound port once the server listens
   double rate_limit = 200;
   int queue_tick_seconds = 10;
   std::string web_root;  // empty: web/dist found beside the working directory or the binary
@@ -134,6 +135,11 @@ void AddServeFlags(CLI::App* cmd, ServeFlags& f) {
   cmd->add_option("--threads", f.threads, "HTTP I/O threads")
       ->capture_default_str()
       ->check(CLI::Range(1, 64));
+  cmd->add_option("--max-connections-per-address", f.max_connections_per_address,
+                  "connections open at once from one client address; beyond it new ones are "
+                  "closed (0: no limit; raise it behind a reverse proxy)")
+      ->capture_default_str()
+      ->check(CLI::Range(0, 1000000));
   cmd->add_option("--rate-limit", f.rate_limit,
                   "requests per second per user or client address, bursts of 10x (0: none)")
       ->capture_default_str()
@@ -169,6 +175,7 @@ Result<std::unique_ptr<Runtime>> StartRuntime(
   options.http.address = f.address;
   options.http.port = f.port;
   options.http.threads = f.threads;
+  options.http.max_connections_per_address = static_cast<size_t>(f.max_connections_per_address);
   options.api.rate_per_second = f.rate_limit;
   options.api.rate_burst = f.rate_limit * 10;
   options.queue_tick = std::chrono::seconds(f.queue_tick_seconds);

@@ -18,6 +18,7 @@
 
 #include <array>
 #include <atomic>
+#include <cerrno>
 #include <condition_variable>
 #include <limits>
 #include <map>
@@ -33,6 +34,7 @@
 #include <boost/url/parse.hpp>
 #include <openssl/err.h>
 #include <openssl/ssl.h>
+#include <sys/socket.h>
 
 #include <borderflow/core/thread_name.h>
 #include <borderflow/core/utf8.h>
@@ -83,6 +85,38 @@ auto AsyncWaitSlot(std::shared_ptr<internal::ResponseSlot> slot, CompletionToken
 
 bool IsNoBodyStatus(int status) { return status / 100 == 1 || status == 204 || status == 304; }
 
+// Whether the bytes of a request header continue a field on the next line (obs-fold,
+// a line starting with a space or a tab). RFC 9112 §5.2: a server must refuse it or unfold it;
+// Beast unfolds it, and two readers that differ on it disagree about the request.
+bool HasObsFold(std::string_view header) {
+  for (size_t nl = header.find('\n'); nl != std::string_view::npos && nl + 1 < header.size();
+       nl = header.find('\n', nl + 1)) {
+    if (header[nl + 1] == ' ' || header[nl + 1] == '\t') return true;
+  }
+  return false;
+}
+
+// The request's transfer codings, in order, from every Transfer-Encoding field; empty when it
+// has none.
+template <class Fields>
+std::vector<std::string> TransferCodings(const Fields& fields) {
+  std::vector<std::string> codings;
+  for (const auto& field : fields) {
+    if (field.name() != http::field::transfer_encoding) continue;
+    std::string_view value = field.value();
+    while (!value.empty()) {
+      const size_t comma = value.find(',');
+      std::string_view item = value.substr(0, comma);
+      value = comma == std::string_view::npos ? std::string_view() : value.substr(comma + 1);
+      while (!item.empty() && (item.front() == ' ' || item.front() == '\t')) item.remove_prefix(1);
+      while (!item.empty() && (item.back() == ' ' || item.back() == '\t')) item.remove_suffix(1);
+      // RFC 9110 section 5.6.1: empty list elements ("chunked, ,") are ignored.
+      if (!item.empty()) codings.push_back(internal::ToLower(item));
+    }
+  }
+  return codings;
+}
+
 // True for errors meaning "the peer sent bytes that are not valid HTTP/1.1".
 bool IsProtocolError(const beast::error_code& ec) {
   if (ec.category() != http::make_error_code(http::error::bad_target).category()) return false;
@@ -92,13 +126,39 @@ bool IsProtocolError(const beast::error_code& ec) {
 
 using TlsStream = beast::ssl_stream<beast::tcp_stream>;
 
+// While a body is streamed the client sends nothing the server reads, so its going away (FIN or
+// RST) would be noticed only at the next write, up to a keep-alive interval later, and its
+// stream would hold its place until then. This keeps a wait for readability pending on
+// `socket`: on end of stream or an error it sets `*gone` and cancels `timer` (which wakes the
+// streaming coroutine); bytes that arrive are discarded (a streamed response ends the
+// connection, so they are never a request to read). Runs on the socket's strand; does nothing
+// once `*watching` is false, after which the socket may be gone.
+void WatchForHangUp(tcp::socket& socket, std::shared_ptr<bool> watching, std::shared_ptr<bool> gone,
+                    std::shared_ptr<asio::steady_timer> timer) {
+  socket.async_wait(
+      tcp::socket::wait_read, [&socket, watching, gone, timer](const beast::error_code& ec) {
+        if (!*watching) return;
+        if (!ec) {
+          std::array<char, 4096> sink;
+          const ssize_t n = ::recv(socket.native_handle(), sink.data(), sink.size(), MSG_DONTWAIT);
+          if (n > 0 || (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))) {
+            WatchForHangUp(socket, std::move(watching), std::move(gone), std::move(timer));
+            return;
+          }
+        }
+        *gone = true;
+        timer->cancel();
+      });
+}
+
 template <class Stream>
 inline constexpr bool kIsTls = std::is_same_v<Stream, TlsStream>;
 
 // One accepted connection. The stream and the plain fields are used only on the strand of the
 // stream; `mu` guards `cancelled` and `slot`, which Stop() touches from its own thread.
 struct SessionBase {
-  SessionBase(uint64_t id_in, bool overloaded_in) : id(id_in), overloaded(overloaded_in) {}
+  SessionBase(uint64_t id_in, bool overloaded_in, std::string address_in)
+      : id(id_in), overloaded(overloaded_in), address(std::move(address_in)) {}
   virtual ~SessionBase() = default;
   SessionBase(const SessionBase&) = delete;
   SessionBase& operator=(const SessionBase&) = delete;
@@ -108,9 +168,10 @@ struct SessionBase {
   virtual void CloseNow() = 0;
 
   const uint64_t id;
-  const bool overloaded;  // beyond max_connections: answer 503 and close
-  bool busy = false;      // a request was read and its response is not written yet
-  bool stopping = false;  // server is stopping: close after the current response
+  const bool overloaded;      // beyond max_connections: answer 503 and close
+  const std::string address;  // the client's address ("" when unknown)
+  bool busy = false;          // a request was read and its response is not written yet
+  bool stopping = false;      // server is stopping: close after the current response
 
   std::mutex mu;
   bool cancelled = false;  // server gave up waiting: stop at once
@@ -124,8 +185,9 @@ struct SessionBase {
 template <class Stream>
 struct Session final : SessionBase {
   template <class... StreamArgs>
-  Session(uint64_t id_in, bool overloaded_in, StreamArgs&&... args)
-      : SessionBase(id_in, overloaded_in), stream(std::forward<StreamArgs>(args)...) {}
+  Session(uint64_t id_in, bool overloaded_in, std::string address_in, StreamArgs&&... args)
+      : SessionBase(id_in, overloaded_in, std::move(address_in)),
+        stream(std::forward<StreamArgs>(args)...) {}
 
   beast::tcp_stream& lowest() { return beast::get_lowest_layer(stream); }
   asio::any_io_executor executor() override { return stream.get_executor(); }
@@ -191,6 +253,15 @@ struct HttpServer::Impl {
   void StartSession(tcp::socket socket);
   template <class Stream>
   asio::awaitable<void> RunSession(std::shared_ptr<Session<Stream>> session);
+  // Reads into `buffer` until it holds a whole request header, within header_timeout: from now
+  // for a connection's first request, else from the request's first byte, which may take up to
+  // idle_timeout to come. Returns the header's size in `buffer`, or 0 when the bytes are not a
+  // request header (the request parser then says why: too large, malformed); or the read's
+  // error (closed, timed out).
+  template <class Stream>
+  asio::awaitable<std::pair<beast::error_code, size_t>> ReadHeaderBytes(Session<Stream>& session,
+                                                                        beast::flat_buffer& buffer,
+                                                                        bool first_request);
   // Runs the handler and waits for its response; nullopt when the connection was cancelled.
   asio::awaitable<std::optional<HttpResponse>> CallHandler(const Handler& handler,
                                                            HttpRequest& request,
@@ -225,7 +296,8 @@ struct HttpServer::Impl {
   mutable std::mutex mu;  // guards the registry below
   std::condition_variable cv;
   std::map<uint64_t, std::shared_ptr<SessionBase>> sessions;
-  size_t normal_sessions = 0;  // sessions that are not `overloaded`
+  size_t normal_sessions = 0;                          // sessions that are not `overloaded`
+  std::map<std::string, size_t> sessions_per_address;  // every session, by client address
   uint64_t next_session_id = 0;
   bool stopping = false;
   bool accept_loop_running = false;
@@ -376,14 +448,29 @@ asio::awaitable<void> HttpServer::Impl::AcceptLoop() {
 }
 
 void HttpServer::Impl::StartSession(tcp::socket socket) {
-  const auto start = [this, &socket]<class Stream>(auto&&... stream_args) {
+  std::string address;
+  {
+    beast::error_code ec;
+    auto endpoint = socket.remote_endpoint(ec);
+    if (!ec) address = endpoint.address().to_string();
+  }
+  const auto start = [this, &socket, &address]<class Stream>(auto&&... stream_args) {
     std::shared_ptr<Session<Stream>> session;
     {
       std::lock_guard lock(mu);
       if (stopping) return;  // the socket closes as it goes out of scope
+      size_t& from_address = sessions_per_address[address];
+      if (options.max_connections_per_address > 0 &&
+          from_address >= options.max_connections_per_address) {
+        // Unanswered: an answer would mean reading a request, which is what the cap saves.
+        beast::error_code ec;
+        socket.shutdown(tcp::socket::shutdown_both, ec);
+        return;  // the socket closes as it goes out of scope
+      }
+      ++from_address;
       const bool overloaded = normal_sessions >= options.max_connections;
-      session = std::make_shared<Session<Stream>>(next_session_id++, overloaded, std::move(socket),
-                                                  stream_args...);
+      session = std::make_shared<Session<Stream>>(next_session_id++, overloaded, address,
+                                                  std::move(socket), stream_args...);
       sessions.emplace(session->id, session);
       if (!overloaded) ++normal_sessions;
     }
@@ -399,7 +486,11 @@ void HttpServer::Impl::StartSession(tcp::socket socket) {
 
 void HttpServer::Impl::Unregister(const SessionBase& session) {
   std::lock_guard lock(mu);
-  if (sessions.erase(session.id) > 0 && !session.overloaded) --normal_sessions;
+  if (sessions.erase(session.id) > 0) {
+    if (!session.overloaded) --normal_sessions;
+    auto it = sessions_per_address.find(session.address);
+    if (it != sessions_per_address.end() && --it->second == 0) sessions_per_address.erase(it);
+  }
   cv.notify_all();
 }
 
@@ -537,6 +628,9 @@ asio::awaitable<bool> HttpServer::Impl::WriteStream(Session<Stream>& session, Ht
   // the loop looks for what came meanwhile (Pending) before it waits, and a chunk pushed after
   // that look still wakes the wait.
   body->SetWaker([timer] { asio::post(timer->get_executor(), [timer] { timer->cancel(); }); });
+  auto watching = std::make_shared<bool>(true);
+  auto gone = std::make_shared<bool>(false);
+  WatchForHangUp(session.lowest().socket(), watching, gone, timer);
 
   const auto write = [&](const std::string& data) -> asio::awaitable<bool> {
     if (data.empty()) co_return true;
@@ -551,16 +645,23 @@ asio::awaitable<bool> HttpServer::Impl::WriteStream(Session<Stream>& session, Ht
   };
 
   bool ok = co_await write(response.body);
-  while (ok) {
+  while (ok && !*gone) {
     BodyStream::Taken taken = body->Take();
     ok = co_await write(taken.data);
-    if (!ok || taken.done || session.stopping) break;
+    if (!ok || taken.done || session.stopping || *gone) break;
     if (body->Pending()) continue;  // pushed or finished during the write
     timer->expires_after(body->keepalive_every());
     auto [wait_ec] = co_await timer->async_wait(kAwaitTuple);
+    if (*gone) break;
     if (!wait_ec && !session.stopping) ok = co_await write(body->keepalive());  // idle
   }
-  body->Close();
+  ok = ok && !*gone;
+  body->Close();  // frees the stream's place at once, also when the client went away
+  *watching = false;
+  {
+    beast::error_code ec;
+    session.lowest().socket().cancel(ec);  // the pending wait; nothing else is pending now
+  }
   session.stream_timer.reset();
   if (ok && chunked) {
     session.lowest().expires_after(options.idle_timeout);
@@ -592,6 +693,38 @@ asio::awaitable<void> HttpServer::Impl::LingeringClose(Session<Stream>& session)
 }
 
 template <class Stream>
+asio::awaitable<std::pair<beast::error_code, size_t>> HttpServer::Impl::ReadHeaderBytes(
+    Session<Stream>& session, beast::flat_buffer& buffer, bool first_request) {
+  // A parser of the header alone, fed the whole buffer each time (it remembers how far it
+  // looked): it finds where the header ends and fails at once on bytes that are not HTTP.
+  http::request_parser<http::empty_body> probe;
+  probe.eager(false);
+  probe.header_limit(static_cast<std::uint32_t>(
+      std::min<size_t>(options.max_header_bytes, std::numeric_limits<std::uint32_t>::max())));
+  bool started = first_request || buffer.size() > 0;
+  session.lowest().expires_after(started
+                                     ? std::chrono::steady_clock::duration(options.header_timeout)
+                                     : std::chrono::steady_clock::duration(options.idle_timeout));
+  for (;;) {
+    if (buffer.size() > 0) {
+      beast::error_code parse_ec;
+      const size_t used = probe.put(buffer.data(), parse_ec);
+      if (!parse_ec && probe.is_header_done()) co_return std::pair(beast::error_code(), used);
+      if (parse_ec && parse_ec != http::error::need_more) {
+        co_return std::pair(beast::error_code(), size_t{0});
+      }
+    }
+    auto [ec, n] = co_await session.stream.async_read_some(buffer.prepare(4096), kAwaitTuple);
+    if (ec) co_return std::pair(ec, size_t{0});
+    buffer.commit(n);
+    if (!started && n > 0) {
+      started = true;
+      session.lowest().expires_after(options.header_timeout);
+    }
+  }
+}
+
+template <class Stream>
 asio::awaitable<void> HttpServer::Impl::RunSession(std::shared_ptr<Session<Stream>> session_ptr) {
   Session<Stream>& session = *session_ptr;
   std::string remote_address;
@@ -611,15 +744,54 @@ asio::awaitable<void> HttpServer::Impl::RunSession(std::shared_ptr<Session<Strea
     }
   }
   beast::flat_buffer buffer;
-  for (;;) {
+  for (bool first_request = true;; first_request = false) {
     if (session.stopping) break;
     http::request_parser<http::string_body> parser;
     parser.header_limit(static_cast<std::uint32_t>(
         std::min<size_t>(options.max_header_bytes, std::numeric_limits<std::uint32_t>::max())));
     parser.body_limit(options.max_body_bytes);
 
-    session.lowest().expires_after(options.idle_timeout);
-    auto [ec, n] = co_await http::async_read_header(session.stream, buffer, parser, kAwaitTuple);
+    auto [ec, header_size] = co_await ReadHeaderBytes(session, buffer, first_request);
+    // Refused from the header alone, before any of the body is read; the connection closes.
+    std::optional<HttpResponse> refused;
+    if (!ec && header_size > 0) {
+      const std::string_view data(static_cast<const char*>(buffer.data().data()), header_size);
+      if (HasObsFold(data)) {
+        refused = MakeError(400, "bad_request",
+                            "a header field is continued on the next line (obsolete line "
+                            "folding, RFC 9112 section 5.2)");
+      }
+    }
+    if (!ec && !refused) {
+      auto [header_ec, n] =
+          co_await http::async_read_header(session.stream, buffer, parser, kAwaitTuple);
+      ec = header_ec;
+    }
+    if (!ec && !refused) {
+      // RFC 9112 section 6.1: only "chunked", as the one and final coding, delimits a body
+      // here. Another one used to be ignored, and its body read as the next request (request
+      // smuggling behind a proxy that reads it otherwise).
+      const std::vector<std::string> codings = TransferCodings(parser.get());
+      if (!codings.empty() && (codings.size() != 1 || codings[0] != "chunked")) {
+        refused = MakeError(400, "unsupported_transfer_encoding",
+                            "Transfer-Encoding must be exactly 'chunked' (or absent)");
+      }
+    }
+    if (refused) {
+      HttpRequest header;
+      header.remote_address = remote_address;
+      if (parser.is_header_done()) {
+        header.method = std::string(parser.get().method_string());
+        header.target = std::string(parser.get().target());
+      }
+      const auto refused_at = std::chrono::steady_clock::now();
+      const int status = refused->status;
+      session.busy = true;
+      auto write_ec = co_await WriteResponse(session, std::move(*refused), 11, false, false);
+      if (!write_ec) Observe(header, "", status, refused_at);
+      co_await LingeringClose(session);
+      co_return;
+    }
     if (!ec && options.admit && !session.overloaded) {
       HttpRequest header;
       header.remote_address = remote_address;

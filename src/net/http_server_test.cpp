@@ -601,6 +601,26 @@ TEST_F(StreamingTest, SendsKeepaliveWhenIdleAndNoticesTheClientLeaving) {
   EXPECT_FALSE(stream->Push("x"));
 }
 
+// A client that goes away between chunks is noticed at once, not at the next keep-alive
+// write: its stream closes (and frees its place among a user's streams) promptly.
+TEST_F(StreamingTest, ReleasesTheStreamAtOnceWhenTheClientLeaves) {
+  AddStreamRoute(60s);
+  StartServer();
+  auto reader = std::make_unique<testing::StreamReader>(port_, "/stream");
+  ASSERT_TRUE(reader->WaitFor("hello\n"));
+  auto stream = WaitStream(0);
+  ASSERT_NE(stream, nullptr);
+  EXPECT_TRUE(stream->Push("one\n"));
+  ASSERT_TRUE(reader->WaitFor("one\n"));
+  EXPECT_FALSE(stream->closed());
+  reader.reset();
+  for (int i = 0; i < 300 && !stream->closed(); ++i) std::this_thread::sleep_for(10ms);
+  EXPECT_TRUE(stream->closed());
+  // The server still serves streams.
+  testing::StreamReader again(port_, "/stream");
+  EXPECT_TRUE(again.WaitFor("hello\n"));
+}
+
 TEST_F(StreamingTest, ASlowClientIsCutOffInsteadOfBufferingWithoutBound) {
   AddStreamRoute(10s, 64);
   StartServer();
@@ -697,6 +717,148 @@ TEST_F(HttpServerTest, EnforcesMaxConnections) {
   auto c = first.Send("GET", "/x");
   ASSERT_TRUE(c.has_value());
   EXPECT_EQ(c->status, 200);
+}
+
+// One client cannot take every connection slot: beyond max_connections_per_address, its new
+// connections are closed unanswered, while other requests still get through.
+TEST_F(HttpServerTest, EnforcesMaxConnectionsPerAddress) {
+  router_.Add("GET", "/x", [](HttpRequest&, Respond respond) { respond(Text("x")); });
+  StartServer(ServerOptions{.max_connections_per_address = 2});
+  auto first = std::make_unique<RawSocket>(port_);
+  RawSocket second(port_);
+  first->Send("GET /x HT");  // a request line that never ends
+  second.Send("GET /x HT");
+  {
+    RawSocket third(port_);
+    ASSERT_TRUE(third.connected());
+    EXPECT_TRUE(third.ReadsEof());  // closed at once, unanswered
+  }
+  // The connections within the cap are served.
+  second.Send("TP/1.1\r\nHost: x\r\n\r\n");
+  EXPECT_EQ(second.ReadResponse().rfind("HTTP/1.1 200", 0), 0u);
+  // Once one of them closes, its place is free again.
+  first.reset();
+  bool served = false;
+  for (int i = 0; i < 100 && !served; ++i) {
+    RawSocket next(port_);
+    next.Send("GET /x HTTP/1.1\r\nHost: x\r\n\r\n");
+    served = next.ReadResponse().rfind("HTTP/1.1 200", 0) == 0;
+    if (!served) std::this_thread::sleep_for(20ms);
+  }
+  EXPECT_TRUE(served);
+}
+
+// A header that does not arrive within header_timeout closes the connection, much sooner than
+// idle_timeout; a kept-alive connection between requests still has idle_timeout.
+TEST_F(HttpServerTest, ShedsASlowHeaderSoonerThanAnIdleConnection) {
+  router_.Add("GET", "/x", [](HttpRequest&, Respond respond) { respond(Text("x")); });
+  StartServer(ServerOptions{.idle_timeout = 30s, .header_timeout = 300ms});
+  const auto closes_within = [](RawSocket& socket, std::chrono::milliseconds bound) {
+    const auto start = std::chrono::steady_clock::now();
+    return socket.ReadsEof() && std::chrono::steady_clock::now() - start < bound;
+  };
+  {
+    RawSocket silent(port_);  // connects and sends nothing
+    EXPECT_TRUE(closes_within(silent, 3s));
+  }
+  {
+    RawSocket slow(port_);
+    slow.Send("GET /x HTTP/1.1\r\nHo");
+    EXPECT_TRUE(closes_within(slow, 3s));
+  }
+  {
+    // After a response, the next request's header gets its own header_timeout from its first
+    // byte, which may take up to idle_timeout to come.
+    RawSocket kept(port_);
+    kept.Send("GET /x HTTP/1.1\r\nHost: x\r\n\r\n");
+    EXPECT_EQ(kept.ReadResponse().rfind("HTTP/1.1 200", 0), 0u);
+    std::this_thread::sleep_for(600ms);
+    kept.Send("GET /x HTTP/1.1\r\n");
+    std::this_thread::sleep_for(100ms);
+    kept.Send("Host: x\r\n\r\n");
+    EXPECT_EQ(kept.ReadResponse().rfind("HTTP/1.1 200", 0), 0u);
+    kept.Send("GET /x HTTP/1.1\r\nHo");
+    EXPECT_TRUE(closes_within(kept, 3s));
+  }
+}
+
+// RFC 9112 section 6.1: a body is delimited by Content-Length or by "chunked" as the only
+// transfer coding. Any other Transfer-Encoding is refused and the connection closed: it used to
+// be ignored, so the body was read as a second, smuggled request.
+TEST_F(HttpServerTest, RefusesTransferCodingsOtherThanChunked) {
+  std::atomic<int> called{0};
+  router_.Add("POST", "/echo/{id}", [&called](HttpRequest& request, Respond respond) {
+    ++called;
+    EchoHandler(request, std::move(respond));
+  });
+  router_.Add("GET", "/other", [&called](HttpRequest&, Respond respond) {
+    ++called;
+    respond(Text("smuggled"));
+  });
+  StartServer();
+  for (std::string coding :
+       {"identity", "gzip", "gzip, chunked", "chunked, identity", "chunked, chunked"}) {
+    RawSocket socket(port_);
+    socket.Send("POST /echo/1 HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: " + coding +
+                "\r\n\r\nGET /other HTTP/1.1\r\nHost: x\r\n\r\n");
+    std::string response = socket.ReadResponse();
+    EXPECT_EQ(response.rfind("HTTP/1.1 400", 0), 0u) << coding << ": " << response;
+    EXPECT_NE(response.find("unsupported_transfer_encoding"), std::string::npos) << response;
+    EXPECT_EQ(socket.ReadResponse(), "") << coding;  // no second response
+  }
+  {
+    // With a Content-Length too: still refused (the length used to win).
+    RawSocket socket(port_);
+    socket.Send(
+        "POST /echo/1 HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip\r\nContent-Length: 5\r\n"
+        "\r\nhello");
+    EXPECT_EQ(socket.ReadResponse().rfind("HTTP/1.1 400", 0), 0u);
+    EXPECT_TRUE(socket.ReadsEof());
+  }
+  {
+    // Two fields that together say "gzip, chunked".
+    RawSocket socket(port_);
+    socket.Send(
+        "POST /echo/1 HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip\r\n"
+        "Transfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n");
+    EXPECT_EQ(socket.ReadResponse().rfind("HTTP/1.1 400", 0), 0u);
+  }
+  EXPECT_EQ(called.load(), 0);
+  {
+    // "chunked" alone (any case) is read as before.
+    RawSocket socket(port_);
+    socket.Send(
+        "POST /echo/1 HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: Chunked\r\n\r\n"
+        "5\r\nhello\r\n0\r\n\r\n");
+    std::string response = socket.ReadResponse();
+    EXPECT_EQ(response.rfind("HTTP/1.1 200", 0), 0u) << response;
+    EXPECT_NE(response.find("POST|/echo/1|<none>||1|hello"), std::string::npos) << response;
+  }
+  EXPECT_EQ(called.load(), 1);
+}
+
+// RFC 9112 section 5.2: a header field continued on the next line (obs-fold) is refused and
+// the connection closed.
+TEST_F(HttpServerTest, RefusesObsoleteLineFolding) {
+  std::atomic<int> called{0};
+  router_.Add("GET", "/x", [&called](HttpRequest&, Respond respond) {
+    ++called;
+    respond(Text("x"));
+  });
+  StartServer();
+  for (std::string fold : {"\r\n folded", "\r\n\tfolded"}) {
+    RawSocket socket(port_);
+    socket.Send("GET /x HTTP/1.1\r\nHost: x\r\nX-Long: first" + fold + "\r\n\r\n");
+    std::string response = socket.ReadResponse();
+    EXPECT_EQ(response.rfind("HTTP/1.1 400", 0), 0u) << response;
+    EXPECT_NE(response.find("bad_request"), std::string::npos) << response;
+    EXPECT_TRUE(socket.ReadsEof());
+  }
+  EXPECT_EQ(called.load(), 0);
+  // Spaces and tabs inside a field value are fine.
+  RawSocket socket(port_);
+  socket.Send("GET /x HTTP/1.1\r\nHost: x\r\nX-Spaced: a \t b\r\n\r\n");
+  EXPECT_EQ(socket.ReadResponse().rfind("HTTP/1.1 200", 0), 0u);
 }
 
 TEST(HttpServerStandaloneTest, TwoServersAtOnce) {

@@ -162,6 +162,8 @@ Result<std::unique_ptr<Runtime>> Runtime::Start(RuntimeOptions options, const Cl
         if (link != nullptr) link->Notify();
         api->NotifyCommitted();
       });
+  // A write without a token is refused before its body is read (Api::Admission).
+  if (!options.http.admit) options.http.admit = rt->api_->Admission();
   rt->server_ = std::make_unique<net::HttpServer>(options.http, rt->api_->Routes(),
                                                   rt->api_->Errors(), rt->api_->Observer());
   BF_ASSIGN_OR_RETURN(rt->port_, rt->server_->Start());

@@ -6,6 +6,7 @@
 
 #include <functional>
 #include <memory>
+#include <optional>
 
 #include <borderflow/core/json.h>
 #include <borderflow/engine/engine.h>
@@ -52,6 +53,10 @@ class Api {
   net::ErrorResponder Errors();
   // Records request metrics (pass to the HttpServer).
   net::RequestObserver Observer();
+  // The check of a request from its header alone (net::ServerOptions::admit): a write (POST,
+  // PUT, DELETE...) to an API route without an Authorization header is answered 401
+  // `authentication_required` before its body is read (and without "100 Continue").
+  std::function<std::optional<net::HttpResponse>(const net::HttpRequest&)> Admission();
   // The engine committed changes: the live feed reads them now (call from the engine's commit
   // listener).
   void NotifyCommitted();

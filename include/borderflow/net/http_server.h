@@ -18,8 +18,18 @@ struct ServerOptions {
   int threads = 2;    // I/O threads
   size_t max_body_bytes = 1 << 20;
   size_t max_header_bytes = 16 << 10;
+  // How long a kept-alive connection may wait for the first byte of its next request.
   std::chrono::seconds idle_timeout{30};
+  // How long a request's header may take to arrive: from the connection's start (after the TLS
+  // handshake) for its first request, from the first byte of the request for the next ones. A
+  // client that trickles a header ("slowloris") is closed after this, sooner than an idle one.
+  std::chrono::milliseconds header_timeout{10000};
   size_t max_connections = 4096;  // beyond this, new connections get 503 and are closed
+  // Connections open at once from one client address (IPv4, or IPv6 as written); beyond it a
+  // new connection from that address is closed at once, unanswered, so that one client cannot
+  // take every slot of max_connections. Behind a reverse proxy every client has the proxy's
+  // address: raise it there. 0: no limit.
+  size_t max_connections_per_address = 256;
   // When set, the server speaks HTTPS only (TLS 1.2 or 1.3, OpenSSL's default cipher lists,
   // no renegotiation, no client certificates); the HTTP handling is the same as without.
   std::optional<TlsServerOptions> tls{};
