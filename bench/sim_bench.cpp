@@ -22,6 +22,7 @@
 #include <boost/json/serialize.hpp>
 #include <fmt/format.h>
 
+#include <borderflow/core/huge_page_heap.h>
 #include <borderflow/sim/queueing.h>
 #include <borderflow/sim/report.h>
 #include <borderflow/sim/twin.h>
@@ -84,6 +85,8 @@ int Season(const std::string& path, const std::string& policy, int days, uint64_
     return 2;
   }
   if (days > 0) scenario->days = days;  // as borderflow simulate --days
+  // As borderflow simulate: the store only grows, and fresh 4 KiB pages cost a fault each.
+  borderflow::UseHugePagesForHeap();
   TwinOptions options;
   options.policy = policy;
   options.label = policy;

@@ -14,6 +14,7 @@
 #include <fmt/format.h>
 #include <unistd.h>
 
+#include <borderflow/core/huge_page_heap.h>
 #include <borderflow/sim/report.h>
 #include <borderflow/sim/twin.h>
 
@@ -153,6 +154,9 @@ int Simulate(const SimFlags& flags) {
   auto variants = Variants(flags);
   if (!variants) return Fail(variants.error());
   const bool bar = !flags.quiet && ::isatty(STDERR_FILENO);
+  // The twin's in-memory store only grows (more than a gigabyte over a 90-day season): its heap
+  // in huge pages saves a page fault per fresh 4 KiB (docs/benchmarks.md, "Digital twin").
+  UseHugePagesForHeap();
   std::vector<TwinResult> runs;
   for (size_t k = 0; k < variants->size(); ++k) {
     const Variant& v = (*variants)[k];

@@ -14,12 +14,14 @@ SharedCrossing CrossingCache::Find(std::string_view id) {
 void CrossingCache::Put(SharedCrossing crossing) {
   if (capacity_ == 0) return;
   if (auto it = index_.find(crossing->id); it != index_.end()) {
-    // The new version's id has the same characters but its own buffer: key the entry again.
-    Entries::iterator entry = it->second;
-    index_.erase(it);
+    // The new version's id has the same characters but its own buffer: key the entry again,
+    // in the same node (no allocation).
+    auto node = index_.extract(it);
+    Entries::iterator entry = node.mapped();
     *entry = std::move(crossing);
     entries_.splice(entries_.begin(), entries_, entry);
-    index_.emplace((*entry)->id, entry);
+    node.key() = (*entry)->id;
+    index_.insert(std::move(node));
     return;
   }
   if (index_.size() >= capacity_) {

@@ -125,8 +125,12 @@ void OverlayNested(ByName<ByName<V>>& below, ByName<ByName<V>>& above) {
 // Its JSON document is not kept: nothing reads it back from this store (reads return the
 // Crossing itself, see memory_store.h), and a season of the twin would otherwise copy and keep
 // one document per command.
+struct CommittedCrossing;
 struct StoredCrossing {
   SharedCrossing crossing;  // never null
+  // Its entry in Committed::crossings when it was committed before this batch (entries never
+  // move nor go), so that publishing does not look it up again; null for a new crossing.
+  const std::pair<const std::string, CommittedCrossing>* committed = nullptr;
 };
 
 // The tables that the write transaction reads, the same shape in a layer and committed.
@@ -259,7 +263,9 @@ struct KeptAudit {
   std::string_view action;
   std::string_view body;
   std::string_view hash;
-  size_t next_of_subject = kNone;  // index of the subject's next record, if any
+  // The index of the subject's next record, if any; linked by Committed::FoldAuditSubjects
+  // (under its lock) once both records are committed.
+  mutable size_t next_of_subject = kNone;
 };
 
 static_assert(std::is_trivially_destructible_v<KeptAudit>);
@@ -340,8 +346,14 @@ struct Committed : Tables {
   // already there.
   KeptAuditTrail audit;
   std::string audit_head_hash = kGenesisHash;  // the hash of the last record
-  std::unordered_map<NamePair, SubjectTrail, NamePairHash> audit_by_subject;  // (type, id)
-  ByName<ByName<StoredRecord>> records;                                       // kind -> id
+  // Each subject's records (type, id), as of the last FoldAuditSubjects(): the records before
+  // `audit_subjects_folded`, linked through KeptAudit::next_of_subject. Read them only after it.
+  // Brought up to date when read, as the state indexes are: every command appends a record, and
+  // the twin, which never lists a subject's records, spent about 3% of its season inserting
+  // into this table.
+  mutable std::unordered_map<NamePair, SubjectTrail, NamePairHash> audit_by_subject;
+  mutable size_t audit_subjects_folded = 0;
+  ByName<ByName<StoredRecord>> records;  // kind -> id
 
   // Secondary indexes of `crossings` (SqliteStore has the same ones): value -> ids.
   HashByName<IdSet> by_company;  // (hashed: only point lookups, never walked in order)
@@ -447,7 +459,25 @@ struct Committed : Tables {
     move(by_plate, plate(before), plate(after));
   }
 
-  // Appends one record of the chain (its seq is the next one) to the trail and its subject's.
+  // Links every record appended since the last fold into its subject's list. The caller holds
+  // `mu` (shared is enough) and `fold_mu`; only folds write KeptAudit::next_of_subject of records
+  // already published (Publish appends records with none), and only readers that hold
+  // `fold_mu` read it.
+  void FoldAuditSubjects() const {
+    for (size_t index = audit_subjects_folded; index < audit.size(); ++index) {
+      const KeptAudit& kept = audit[index];
+      auto [trail, inserted] = audit_by_subject.try_emplace(
+          NamePair{kept.subject_type, kept.subject_id}, SubjectTrail{index, index});
+      if (!inserted) {
+        audit[trail->second.last].next_of_subject = index;
+        trail->second.last = index;
+      }
+    }
+    audit_subjects_folded = audit.size();
+  }
+
+  // Appends one record of the chain (its seq is the next one) to the trail; its subject's list
+  // follows at the next FoldAuditSubjects().
   void KeepAudit(const AuditRecord& r) {
     const size_t index = audit.size();
     BF_ASSERT(r.seq == static_cast<int64_t>(index) + 1, "audit records arrive in seq order");
@@ -461,29 +491,29 @@ struct Committed : Tables {
     kept.body = text.Keep(r.body);
     kept.hash = text.Keep(r.hash);
     audit_head_hash = r.hash;
-    auto [trail, inserted] = audit_by_subject.try_emplace(
-        NamePair{kept.subject_type, kept.subject_id}, SubjectTrail{index, index});
-    if (!inserted) {
-      audit[trail->second.last].next_of_subject = index;
-      trail->second.last = index;
-    }
   }
 
   // Applies a batch's layer (the caller holds the exclusive lock). Leaves `batch` empty.
   void Publish(Layer& batch) {
     for (auto& [id, entry] : batch.crossings) {
-      auto it = crossings.find(id);
-      if (it == crossings.end()) {
-        it = crossings.emplace(id, CommittedCrossing{std::move(entry.crossing)}).first;
-        ids.insert(ids.end(), IndexedId(it->first));
-        Reindex(it->first, nullptr, it->second.crossing.get());
-      } else {
-        Reindex(it->first, it->second.crossing.get(), entry.crossing.get());
-        it->second.crossing = std::move(entry.crossing);
+      std::pair<const std::string, CommittedCrossing>* committed = nullptr;
+      if (entry.committed != nullptr) {
+        // This store's own entry (found by the transaction, which reads it as const).
+        committed = const_cast<std::pair<const std::string, CommittedCrossing>*>(entry.committed);
+      } else if (auto it = crossings.find(id); it != crossings.end()) {
+        committed = &*it;
       }
-      if (!it->second.fold_pending) {
-        it->second.fold_pending = true;
-        state_pending.push_back(it->first);
+      if (committed == nullptr) {
+        committed = &*crossings.emplace(id, CommittedCrossing{std::move(entry.crossing)}).first;
+        ids.insert(ids.end(), IndexedId(committed->first));
+        Reindex(committed->first, nullptr, committed->second.crossing.get());
+      } else {
+        Reindex(committed->first, committed->second.crossing.get(), entry.crossing.get());
+        committed->second.crossing = std::move(entry.crossing);
+      }
+      if (!committed->second.fold_pending) {
+        committed->second.fold_pending = true;
+        state_pending.push_back(committed->first);
       }
     }
     batch.crossings.clear();
@@ -586,7 +616,8 @@ class MemoryWriteTxn final : public WriteTxn {
   Status UpdateSharedCrossing(const SharedCrossing& shared, std::string_view /*document*/,
                               int64_t expected_version) override {
     const Crossing& c = *shared;
-    const SharedCrossing* stored = NewestCrossing(c.id);
+    const std::pair<const std::string, CommittedCrossing>* committed = nullptr;
+    const SharedCrossing* stored = NewestCrossing(c.id, &committed);
     if (!stored) {
       return NotFound("crossing_not_found", fmt::format("crossing '{}' does not exist", c.id));
     }
@@ -596,7 +627,7 @@ class MemoryWriteTxn final : public WriteTxn {
                                   "stored version {}",
                                   c.id, expected_version, (*stored)->version));
     }
-    fn_.crossings.insert_or_assign(c.id, StoredCrossing{shared});
+    fn_.crossings.insert_or_assign(c.id, StoredCrossing{shared, committed});
     return {};
   }
 
@@ -701,12 +732,21 @@ class MemoryWriteTxn final : public WriteTxn {
     return nullptr;
   }
 
-  const SharedCrossing* NewestCrossing(std::string_view id) const {
+  // The newest version of crossing `id`, or null; `committed` (if given) gets its committed
+  // entry when there is one (see StoredCrossing::committed).
+  const SharedCrossing* NewestCrossing(
+      std::string_view id,
+      const std::pair<const std::string, CommittedCrossing>** committed = nullptr) const {
     for (const Layer* layer : {&fn_, &batch_}) {
-      if (const StoredCrossing* c = Find(layer->crossings, id)) return &c->crossing;
+      if (const StoredCrossing* c = Find(layer->crossings, id)) {
+        if (committed != nullptr) *committed = c->committed;
+        return &c->crossing;
+      }
     }
-    const CommittedCrossing* c = Find(base_.crossings, id);
-    return c == nullptr ? nullptr : &c->crossing;
+    auto it = base_.crossings.find(id);
+    if (it == base_.crossings.end()) return nullptr;
+    if (committed != nullptr) *committed = &*it;
+    return &it->second.crossing;
   }
 
   bool HasIdempotency(std::string_view scope, std::string_view key) const {
@@ -860,6 +900,9 @@ Result<std::vector<AuditRecord>> MemoryStore::ListAuditFor(std::string_view subj
   if (limit <= 0) return out;
   std::shared_lock lock(impl_->mu);
   const Committed& data = impl_->data;
+  // Held while the subject's list is walked: another reader's fold links records into it.
+  std::lock_guard fold(data.fold_mu);
+  data.FoldAuditSubjects();
   auto trail = data.audit_by_subject.find(NamePair{subject_type, subject_id});
   if (trail == data.audit_by_subject.end()) return out;
   const auto n = static_cast<size_t>(std::min(limit, kMaxAuditPage));

@@ -147,5 +147,64 @@ TEST(MemoryStoreAuditTrailTest, RecordsReadBackAcrossBlocks) {
   }
 }
 
+// A subject's records are linked when a reader lists them (not as they are committed): lists
+// read between commits, over subjects seen before and after the last read, with a failed
+// function's records left out, must be every committed record of the subject in order.
+TEST(MemoryStoreAuditTrailTest, SubjectListsFollowEveryCommitBetweenReads) {
+  MemoryStore store;
+  std::map<std::string, std::vector<int64_t>> expected;  // subject id -> seqs
+  std::mt19937 random(11);
+  int64_t seq = 0;
+  for (int round = 0; round < 40; ++round) {
+    const int batches = static_cast<int>(random() % 4);
+    for (int b = 0; b < batches; ++b) {
+      const int records = 1 + static_cast<int>(random() % 6);
+      const bool fail = random() % 5 == 0;  // rolled back: its records are not committed
+      std::vector<std::string> subjects;
+      for (int i = 0; i < records; ++i) {
+        subjects.push_back(fmt::format("CR-{}", random() % 9));
+      }
+      std::vector<Status> statuses =
+          store.WriteBatch(std::vector<TxnFn>{[&](WriteTxn& txn) -> Status {
+            for (const std::string& id : subjects) {
+              AuditDraft draft;
+              draft.actor_id = "U-1";
+              draft.actor_role = "customs_officer";
+              draft.subject_type = "crossing";
+              draft.subject_id = id;
+              draft.action = "assess";
+              draft.body = "{}";
+              auto r = txn.AppendAudit(draft);
+              if (!r) return r.error();
+            }
+            if (fail) return Conflict("test_failure", "rolled back");
+            return {};
+          }});
+      ASSERT_EQ(statuses.size(), 1u);
+      ASSERT_EQ(static_cast<bool>(statuses[0]), !fail);
+      if (fail) continue;
+      for (const std::string& id : subjects) expected[id].push_back(++seq);
+    }
+    // Read a few subjects (one never written), some twice.
+    for (int r = 0; r < 3; ++r) {
+      const std::string id = fmt::format("CR-{}", random() % 10);
+      const int limit = random() % 3 == 0 ? 2 : 1000;
+      auto listed = store.ListAuditFor("crossing", id, limit);
+      ASSERT_TRUE(listed) << listed.error().ToString();
+      const std::vector<int64_t>& want = expected[id];
+      ASSERT_EQ(listed->size(), std::min(want.size(), static_cast<size_t>(limit)))
+          << id << " in round " << round;
+      for (size_t k = 0; k < listed->size(); ++k) {
+        EXPECT_EQ((*listed)[k].seq, want[k]) << id << " in round " << round;
+        EXPECT_EQ((*listed)[k].subject_id, id);
+      }
+    }
+  }
+  auto head = store.AuditHead();
+  ASSERT_TRUE(head);
+  EXPECT_EQ(*head, seq);
+  EXPECT_TRUE(store.ListAuditFor("lane", "CR-1", 1000)->empty());  // another subject type
+}
+
 }  // namespace
 }  // namespace borderflow
