@@ -145,7 +145,7 @@ std::string Text(const json::value& v, std::string_view key, std::string_view fa
     return s->empty() ? std::string(fallback) : std::string(*s);
   }
   if (const bool* b = f->if_bool()) return *b ? "yes" : "no";
-  return json::serialize(*f);
+  return ToJsonText(*f);
 }
 
 std::optional<double> Number(const json::value& v, std::string_view key) {
@@ -231,7 +231,7 @@ class Session {
         key_ = TimeOrderedId("cli-", SystemClock().Now(), random, 16);
       }
     }
-    return Send("POST", Target(path, {}), json::serialize(body), true);
+    return Send("POST", Target(path, {}), ToJsonText(body), true);
   }
 
   // Arguments a retry must repeat exactly (relative times resolved: "+1h" is another time on a

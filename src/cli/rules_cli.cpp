@@ -8,7 +8,6 @@
 #include <sstream>
 
 #include <CLI/CLI.hpp>
-#include <boost/json/serialize.hpp>
 #include <fmt/format.h>
 
 #include <borderflow/core/clock.h>
@@ -319,7 +318,7 @@ int WatchlistList(const Options& o) {
   json::value answer;
   if (int rc = Request(o, "GET", "/api/v1/watchlists", "", answer); rc != kOk) return rc;
   if (o.json) {
-    std::cout << json::serialize(answer) << "\n";
+    std::cout << ToJsonText(answer) << "\n";
     return kOk;
   }
   const json::value* items =
@@ -342,7 +341,7 @@ int WatchlistShow(const Options& o) {
   json::value answer;
   if (int rc = Request(o, "GET", "/api/v1/watchlists/" + o.name, "", answer); rc != kOk) return rc;
   if (o.json || !answer.is_object()) {
-    std::cout << json::serialize(answer) << "\n";
+    std::cout << ToJsonText(answer) << "\n";
     return kOk;
   }
   const json::object& l = answer.get_object();
@@ -366,7 +365,7 @@ int WatchlistDelete(const Options& o) {
   int rc = Request(o, "DELETE", "/api/v1/watchlists/" + o.name, "", answer);
   if (rc != kOk) return rc;
   if (o.json || !answer.is_object()) {
-    std::cout << json::serialize(answer) << "\n";
+    std::cout << ToJsonText(answer) << "\n";
     return kOk;
   }
   const json::object& l = answer.get_object();
@@ -387,10 +386,10 @@ int WatchlistPut(const Options& o) {
   if (!o.description.empty()) body["description"] = o.description;
   if (o.expected_version) body["expected_version"] = *o.expected_version;
   json::value answer;
-  int rc = Request(o, "PUT", "/api/v1/watchlists/" + o.name, json::serialize(body), answer);
+  int rc = Request(o, "PUT", "/api/v1/watchlists/" + o.name, ToJsonText(body), answer);
   if (rc != kOk) return rc;
   if (o.json || !answer.is_object()) {
-    std::cout << json::serialize(answer) << "\n";
+    std::cout << ToJsonText(answer) << "\n";
     return kOk;
   }
   const json::object& l = answer.get_object();

@@ -10,11 +10,11 @@
 #include <sstream>
 
 #include <CLI/CLI.hpp>
-#include <boost/json/serialize.hpp>
 #include <fmt/format.h>
 #include <unistd.h>
 
 #include <borderflow/core/huge_page_heap.h>
+#include <borderflow/core/json.h>
 #include <borderflow/sim/report.h>
 #include <borderflow/sim/twin.h>
 
@@ -187,11 +187,11 @@ int Simulate(const SimFlags& flags) {
   if (!flags.json_out.empty()) {
     std::string text;
     if (runs.size() == 1) {
-      text = boost::json::serialize(sim::ResultJson(runs.front()));
+      text = ToJsonText(sim::ResultJson(runs.front()));
     } else {
       boost::json::array all;
       for (const auto& r : runs) all.push_back(sim::ResultJson(r));
-      text = boost::json::serialize(boost::json::object{{"runs", std::move(all)}});
+      text = ToJsonText(boost::json::object{{"runs", std::move(all)}});
     }
     if (auto s = WriteFile(flags.json_out, text + "\n"); !s) return Fail(s.error());
   }
@@ -203,9 +203,9 @@ int Simulate(const SimFlags& flags) {
     for (auto [name, text] : std::vector<std::pair<std::string, std::string>>{
              {"report.html", sim::ComparisonHtml(*scenario, runs, command)},
              {"summary.md", "Made with `" + command + "`\n\n" + sim::ComparisonMarkdown(runs)},
-             {"results.json", boost::json::serialize(boost::json::object{
-                                  {"command", command}, {"runs", std::move(all)}}) +
-                                  "\n"}}) {
+             {"results.json",
+              ToJsonText(boost::json::object{{"command", command}, {"runs", std::move(all)}}) +
+                  "\n"}}) {
       if (auto s = WriteFile(dir / name, text); !s) return Fail(s.error());
     }
     std::cout << "report: " << (dir / "report.html").string() << "\n";

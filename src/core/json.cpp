@@ -10,6 +10,7 @@
 #include <fmt/format.h>
 
 #include <borderflow/core/json.h>
+#include <borderflow/core/json_writer.h>
 
 namespace borderflow {
 
@@ -206,7 +207,53 @@ Result<json::value> ParseJson(std::string_view text, const JsonLimits& limits) {
   return value;
 }
 
-std::string ToJsonText(const json::value& v) { return json::serialize(v); }
+namespace {
+
+// Depth is bounded by the documents' own: parsed ones by JsonLimits, built ones by their code.
+void Write(JsonWriter& w, const json::value& v) {
+  switch (v.kind()) {
+    case json::kind::null:
+      w.Raw("null");
+      return;
+    case json::kind::bool_:
+      w.Bool(v.get_bool());
+      return;
+    case json::kind::int64:
+      w.Int(v.get_int64());
+      return;
+    case json::kind::uint64:
+      w.Raw(std::to_string(v.get_uint64()));
+      return;
+    case json::kind::double_:
+      w.Double(v.get_double());
+      return;
+    case json::kind::string:
+      w.String(v.get_string());
+      return;
+    case json::kind::array:
+      w.BeginArray();
+      for (const json::value& item : v.get_array()) Write(w, item);
+      w.EndArray();
+      return;
+    case json::kind::object:
+      w.BeginObject();
+      for (const auto& kv : v.get_object()) {
+        w.Key(kv.key());
+        Write(w, kv.value());
+      }
+      w.EndObject();
+      return;
+  }
+}
+
+}  // namespace
+
+std::string ToJsonText(const json::value& v) {
+  std::string out;
+  JsonWriter w(out);
+  Write(w, v);
+  return out;
+}
 
 JsonObjectReader::JsonObjectReader(const json::object& object, std::string path)
     : object_(&object), path_(std::move(path)) {}

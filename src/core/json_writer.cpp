@@ -1,10 +1,12 @@
 #include <charconv>
+#include <cmath>
 #include <cstdint>
 #include <cstring>
 
 #include <boost/json/serialize.hpp>
 #include <boost/json/value.hpp>
 
+#include <borderflow/core/assert.h>
 #include <borderflow/core/json_writer.h>
 
 namespace borderflow {
@@ -86,8 +88,20 @@ JsonWriter& JsonWriter::Bool(bool value) {
 }
 
 JsonWriter& JsonWriter::Double(double value) {
-  // Rare in documents; Boost.JSON's own formatting keeps the text identical to ToJsonText.
-  return Raw(boost::json::serialize(boost::json::value(value)));
+  if (!std::isfinite(value)) {
+    // Not JSON; ParseJson refuses what Boost.JSON writes for it, as it should.
+    return Raw(boost::json::serialize(boost::json::value(value)));
+  }
+  // The shortest text that reads back as the same double, as people write numbers (1200.5,
+  // 0.9, 90.0; Boost.JSON wrote 1.2005E3, 9E-1, 9E1). A whole number keeps a ".0" so that a
+  // reader still takes it for a double.
+  char buffer[40];
+  auto [end, ec] = std::to_chars(buffer, buffer + sizeof buffer, value);
+  BF_ASSERT(ec == std::errc(), "to_chars of a finite double fits 40 bytes");
+  std::string_view text(buffer, static_cast<size_t>(end - buffer));
+  Raw(text);
+  if (text.find_first_of(".e") == std::string_view::npos) out_ += ".0";
+  return *this;
 }
 
 JsonWriter& JsonWriter::Raw(std::string_view json) {

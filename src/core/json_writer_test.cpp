@@ -1,4 +1,5 @@
 #include <random>
+#include <utility>
 
 #include <boost/json/array.hpp>
 #include <boost/json/object.hpp>
@@ -72,10 +73,25 @@ TEST(JsonWriterTest, IntegersAndDoublesAtTheirLimits) {
     JsonWriter(text).Int(v);
     EXPECT_EQ(text, ToJsonText(json::value(v)));
   }
-  for (double v : {0.0, -0.0, 1.5, 1e-300, 1.7976931348623157e308, 123456.789, 0.1}) {
+  for (double v : {0.0, -0.0, 1.5, 1e-300, 1.7976931348623157e308, 123456.789, 0.1, 90.0, 1200.5,
+                   0.9, 2.24, 1e22, 5e-324}) {
     std::string text;
     JsonWriter(text).Double(v);
     EXPECT_EQ(text, ToJsonText(json::value(v)));
+    // Reads back as the same double, and stays a double.
+    auto back = ParseJson(text);
+    ASSERT_TRUE(back) << text;
+    ASSERT_TRUE(back->is_double()) << text;
+    EXPECT_EQ(back->get_double(), v) << text;
+  }
+  // As people write numbers, not as Boost.JSON did (9E1, 1.2005E3, 9E-1, 2.24E0).
+  const std::pair<double, const char*> plain[] = {
+      {90.0, "90.0"}, {1200.5, "1200.5"}, {0.9, "0.9"},        {2.24, "2.24"},
+      {-0.0, "-0.0"}, {0.0, "0.0"},       {16000.0, "16000.0"}};
+  for (const auto& [v, expected] : plain) {
+    std::string text;
+    JsonWriter(text).Double(v);
+    EXPECT_EQ(text, expected);
   }
 }
 

@@ -9,6 +9,7 @@
 
 #include <borderflow/core/assert.h>
 #include <borderflow/core/json.h>
+#include <borderflow/core/json_writer.h>
 
 namespace borderflow {
 
@@ -232,7 +233,7 @@ std::string PredictionStatsJson(const PredictionStats& s, std::string_view bins)
   out.reserve(64 + bins.size());
   AppendInt(out, s.count);
   out += R"(,"sum_minutes":)";
-  out += json::serialize(json::value(s.sum_minutes));  // Boost.JSON's own double format
+  JsonWriter(out).Double(s.sum_minutes);  // as ToJsonText writes a double
   out += R"(,"bins":{)";
   if (!bins.empty()) out += bins.substr(1);  // without the first entry's comma
   out += "}}";

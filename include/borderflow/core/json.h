@@ -25,7 +25,9 @@ struct JsonLimits {
 // offset), "json_too_deep", "payload_too_large".
 Result<boost::json::value> ParseJson(std::string_view text, const JsonLimits& limits = {});
 
-// Serialises with keys in insertion order (the order the writer chose), no whitespace.
+// Serialises with keys in insertion order (the order the writer chose), no whitespace, strings
+// escaped as Boost.JSON does and doubles as people write them (JsonWriter::Double: 1200.5,
+// 90.0, not 1.2005E3 and 9E1), so that the text is the same as JsonWriter's.
 std::string ToJsonText(const boost::json::value& v);
 
 // Reads typed fields out of a JSON object, naming the field path in every error.
