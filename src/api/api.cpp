@@ -72,9 +72,11 @@ bool IsJsonMediaType(std::string_view type) {
 // What a caller may not see of a crossing. Only staff see why a crossing got its channel (the
 // rules that fired, their scores and reasons): traders and drivers see their channel (they
 // could declare around the rest), sensors less. Among staff, only the roles that read watch
-// lists see which list a crossing is on (MayReadWatchlists). Sensors (cameras, weighbridges)
-// see no personal data either: the driver's name, document number and phone are for the
-// trader and staff.
+// lists see which list a crossing is on (MayReadWatchlists). Sensors (cameras, weighbridges,
+// e-seal readers: devices out at the gate) see only what they act on (the crossing's state, its
+// vehicle, plate, container and seal): no personal data (the driver's name, document number
+// and phone are for the trader and staff), no consignment (goods, values, origins), no
+// document numbers and no company.
 struct Redaction {
   bool risk = false;
   bool personal = false;
@@ -107,7 +109,8 @@ void WithholdWatchlistsFrom(json::object& o) {
 
 // A crossing's ETag: its version, and which view of it (RedactionFor) the caller gets, so that
 // a cache never takes one audience's copy for another's: "3" (staff, everything), "3-f"
-// (forwarders and drivers: no risk assessment), "3-s" (sensors: no risk, no driver).
+// (forwarders and drivers: no risk assessment), "3-s" (sensors: no risk, driver, lines,
+// documents or company).
 std::string CrossingETag(int64_t version, Redaction r) {
   return fmt::format("\"{}{}\"", version, r.personal ? "-s" : r.risk ? "-f" : "");
 }
@@ -120,8 +123,10 @@ void Redact(json::object& o, Redaction r) {
   json::value* c = o.if_contains("crossing");
   json::object* crossing = c != nullptr && c->is_object() ? &c->get_object() : nullptr;
   if (r.personal) {
-    o.erase("driver");
-    if (crossing != nullptr) crossing->erase("driver");
+    for (const char* field : {"driver", "lines", "documents", "company_id"}) {
+      o.erase(field);
+      if (crossing != nullptr) crossing->erase(field);
+    }
   }
   if (r.watchlists) WithholdWatchlistsFrom(o);
   if (!r.risk) return;
@@ -143,7 +148,9 @@ void Redact(json::object& o, Redaction r) {
 
 // Redact on a command's answer as stored (text); parsed only when it may hold what `r` removes.
 std::string Redacted(const std::string& body, Redaction r) {
-  bool may_hold = (r.personal && body.find("\"driver\"") != std::string::npos) ||
+  bool may_hold = (r.personal && (body.find("\"driver\"") != std::string::npos ||
+                                  body.find("\"lines\"") != std::string::npos ||
+                                  body.find("\"company_id\"") != std::string::npos)) ||
                   (r.watchlists && body.find("\"assessment\"") != std::string::npos) ||
                   (r.risk && (body.find("\"risk\"") != std::string::npos ||
                               body.find("\"assessment\"") != std::string::npos ||

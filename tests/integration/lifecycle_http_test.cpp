@@ -122,7 +122,8 @@ TEST(LifecycleOverHttp, CounterpartTokenIsRefused) {
 }
 
 // Sensors (cameras, weighbridges) act on a crossing's current state: they see no driver's
-// personal data and no history; the trader and staff do.
+// personal data, no goods or values, no document numbers, no company and no history; the
+// trader and staff do.
 TEST(LifecycleOverHttp, SensorsSeeNoPersonalData) {
   TestNode node;
   std::string id = node.Declare("fwd-a");
@@ -139,6 +140,12 @@ TEST(LifecycleOverHttp, SensorsSeeNoPersonalData) {
   ASSERT_EQ(list.status, 200) << list.raw;
   ASSERT_EQ(list.body.at("items").as_array().size(), 1u) << list.raw;
   EXPECT_EQ(list.raw.find("\"driver\""), std::string::npos) << list.raw;
+  for (const ApiReply* seen : {&moved, &one, &list}) {
+    for (const char* hidden : {"\"lines\"", "\"documents\"", "\"company_id\"", "48000.00",
+                               "VN-PC-2026-001234", "Nguyen Van An"}) {
+      EXPECT_EQ(seen->raw.find(hidden), std::string::npos) << hidden << " in " << seen->raw;
+    }
+  }
   ApiReply history = node.Call("GET", "/api/v1/crossings/" + id + "/events", "camera");
   EXPECT_EQ(history.status, 403) << history.raw;
   EXPECT_EQ(history.Code(), "role_not_allowed");
@@ -146,6 +153,8 @@ TEST(LifecycleOverHttp, SensorsSeeNoPersonalData) {
   for (const char* user : {"fwd-a", "operator"}) {
     ApiReply full = node.Call("GET", "/api/v1/crossings/" + id, user);
     EXPECT_TRUE(full.body.at("driver").is_object()) << user << ": " << full.raw;
+    EXPECT_EQ(full.body.at("lines").as_array().size(), 1u) << user << ": " << full.raw;
+    EXPECT_TRUE(full.body.at("documents").is_object()) << user << ": " << full.raw;
   }
 }
 
