@@ -1,3 +1,5 @@
+#include <algorithm>
+
 #include <fmt/format.h>
 #include <openssl/crypto.h>
 
@@ -58,6 +60,18 @@ Result<UserRecord> NewUser(std::string name, Role role, std::string company_id, 
   }
   if (company_id.size() > 64) {
     return InvalidArgument("invalid_company", "company ids have at most 64 characters",
+                           "company_id");
+  }
+  // Ids, not names: they appear in URLs, logs, watch lists and the other node's messages.
+  auto alnum = [](char c) {
+    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
+  };
+  auto id_char = [&](char c) { return alnum(c) || c == '.' || c == '_' || c == '-' || c == ':'; };
+  if (!company_id.empty() &&
+      (!alnum(company_id[0]) || !std::all_of(company_id.begin(), company_id.end(), id_char))) {
+    return InvalidArgument("invalid_company",
+                           "a company id has letters, digits, '.', '_', '-' and ':' and starts "
+                           "with a letter or digit (FRUITCO, VN-0101234567)",
                            "company_id");
   }
   return UserRecord{"U" + random.Base32(16), std::move(name), role, std::move(company_id), now};

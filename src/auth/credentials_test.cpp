@@ -97,6 +97,14 @@ TEST(NewUserTest, CompanyRequiredExactlyForCompanyScopedRoles) {
       EXPECT_EQ(u.company_id, "");
     }
   }
+  // Ids, not names: no spaces, markup or control characters.
+  for (const char* company :
+       {"a b<script>", " FRUITCO", "-FRUITCO", "FRUIT\nCO", "FRUITCO/2", "Công ty"}) {
+    ExpectUserRefused("someone", Role::kForwarder, company, "invalid_company", "company_id");
+  }
+  for (const char* company : {"FRUITCO", "VN-0101234567", "cn-youyiguan:FRUITCO", "a.b_c"}) {
+    EXPECT_EQ(MustNewUser("someone", Role::kForwarder, company, random).company_id, company);
+  }
   ExpectUserRefused("someone", Role::kDriver, std::string(65, 'c'), "invalid_company",
                     "company_id");
   EXPECT_TRUE(NewUser("someone", Role::kDriver, std::string(64, 'c'), kNow, random).has_value());
