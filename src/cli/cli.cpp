@@ -12,6 +12,7 @@
 #include <utility>
 
 #include <CLI/CLI.hpp>
+#include <arpa/inet.h>
 #include <fcntl.h>
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
@@ -159,6 +160,17 @@ void AddServeFlags(CLI::App* cmd, ServeFlags& f) {
 Result<std::unique_ptr<Runtime>> StartRuntime(
     const ServeFlags& f, const Clock& clock, Random& random,
     const std::function<void(GateConfig&)>& configure = {}) {
+  // Checked before the database is opened (a bad address used to fail only at bind, after the
+  // database had been created and migrated).
+  in6_addr parsed{};
+  if (::inet_pton(AF_INET, f.address.c_str(), &parsed) != 1 &&
+      ::inet_pton(AF_INET6, f.address.c_str(), &parsed) != 1) {
+    return InvalidArgument(
+        "invalid_listen_address",
+        fmt::format("--listen '{}': an IPv4 or IPv6 address such as 127.0.0.1, 0.0.0.0 or ::",
+                    f.address.substr(0, 100)),
+        "listen");
+  }
   BF_ASSIGN_OR_RETURN(GateConfig config, LoadGateConfig(f.config));
   if (configure) configure(config);
   std::filesystem::path db(SqlitePathOf(f.db));  // empty for PostgreSQL

@@ -369,6 +369,10 @@ TEST_F(ProcessTest, BadCommandLinesAreRefusedClearly) {
       {{"simulate", scenario, "--policy", "fifo", "--days", "1", "--lanes",
         "VN-CN/fresh_produce=3abc"},
        "'3abc' is not a lane count"},
+      // A bad listen address failed only at bind, after creating and migrating the database.
+      {{"serve", "--config", config, "--db", (dir_ / "listen" / "x.db").string(), "--listen",
+        "999.1.1.1", "--port", "0"},
+       "invalid_listen_address"},
       // An unknown command said only "A subcommand is required".
       {{"token", "disable", "--user", "x"},
        "unknown command 'token disable'; commands of 'token': issue, revoke, list"},
