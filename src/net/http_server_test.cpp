@@ -16,10 +16,13 @@
 
 #include <borderflow/net/http_client.h>
 #include <borderflow/net/http_server.h>
+#include <borderflow/net/testing/raw_socket.h>
 #include <borderflow/net/testing/stream_reader.h>
 
 namespace borderflow::net {
 namespace {
+
+using ::borderflow::net::testing::RawSocket;
 
 using namespace std::chrono_literals;
 
@@ -64,68 +67,6 @@ class Threads {
  private:
   std::mutex mu_;
   std::vector<std::thread> threads_;
-};
-
-// A blocking POSIX socket for sending bytes HttpClient would never send.
-class RawSocket {
- public:
-  explicit RawSocket(uint16_t port) {
-    fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
-    timeval tv{5, 0};
-    ::setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_port = htons(port);
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    connected_ = ::connect(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
-  }
-  ~RawSocket() { ::close(fd_); }
-  bool connected() const { return connected_; }
-  void Send(std::string_view bytes) {
-    while (!bytes.empty()) {
-      ssize_t n = ::send(fd_, bytes.data(), bytes.size(), MSG_NOSIGNAL);
-      if (n <= 0) return;
-      bytes.remove_prefix(static_cast<size_t>(n));
-    }
-  }
-  // Reads one response with a Content-Length body; "" on EOF/error before a full response.
-  std::string ReadResponse() {
-    for (;;) {
-      size_t end = pending_.find("\r\n\r\n");
-      if (end != std::string::npos) {
-        size_t length = 0;
-        size_t pos = Lower(pending_.substr(0, end)).find("content-length:");
-        if (pos != std::string::npos) length = std::stoul(pending_.substr(pos + 15));
-        if (pending_.size() >= end + 4 + length) {
-          std::string response = pending_.substr(0, end + 4 + length);
-          pending_.erase(0, end + 4 + length);
-          return response;
-        }
-      }
-      char buf[4096];
-      ssize_t n = ::recv(fd_, buf, sizeof buf, 0);
-      if (n <= 0) return "";
-      pending_.append(buf, static_cast<size_t>(n));
-    }
-  }
-  // True when the peer closed the connection (after any buffered bytes).
-  bool ReadsEof() {
-    char buf[256];
-    for (;;) {
-      ssize_t n = ::recv(fd_, buf, sizeof buf, 0);
-      if (n == 0) return true;
-      if (n < 0) return false;
-    }
-  }
-
- private:
-  static std::string Lower(std::string s) {
-    for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    return s;
-  }
-  int fd_ = -1;
-  bool connected_ = false;
-  std::string pending_;
 };
 
 struct Observed {

@@ -15,11 +15,14 @@
 
 #include <borderflow/net/http_client.h>
 #include <borderflow/net/http_server.h>
+#include <borderflow/net/testing/raw_socket.h>
 #include <borderflow/net/testing/tcp_proxy.h>
 #include <borderflow/net/tls.h>
 
 namespace borderflow::net {
 namespace {
+
+using ::borderflow::net::testing::RawSocket;
 
 using namespace std::chrono_literals;
 using Clock = std::chrono::steady_clock;
@@ -57,37 +60,6 @@ ClientOptions TlsClient(uint16_t port, std::string ca_pem = {},
   options.timeout = timeout;
   return options;
 }
-
-// A blocking socket that connects and then does what the test says (nothing, or raw bytes).
-class RawSocket {
- public:
-  explicit RawSocket(uint16_t port) {
-    fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
-    timeval tv{5, 0};
-    ::setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_port = htons(port);
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    connected_ = ::connect(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
-  }
-  ~RawSocket() { ::close(fd_); }
-  bool connected() const { return connected_; }
-  void Send(std::string_view bytes) { (void)::send(fd_, bytes.data(), bytes.size(), MSG_NOSIGNAL); }
-  // True when the peer closed (EOF or reset) before the 5 s receive timeout.
-  bool ReadsEofOrReset() {
-    char buf[256];
-    for (;;) {
-      ssize_t n = ::recv(fd_, buf, sizeof buf, 0);
-      if (n == 0) return true;
-      if (n < 0) return errno == ECONNRESET;
-    }
-  }
-
- private:
-  int fd_ = -1;
-  bool connected_ = false;
-};
 
 class TlsServerTest : public ::testing::Test {
  protected:

@@ -11,6 +11,7 @@
 
 #include <borderflow/core/digest.h>
 #include <borderflow/link/node_key.h>
+#include <borderflow/net/testing/raw_socket.h>
 #include <borderflow/net/testing/stream_reader.h>
 
 #include "test_node.h"
@@ -18,48 +19,9 @@
 namespace borderflow::testing {
 namespace {
 
+using net::testing::RawSocket;
 using net::testing::StreamReader;
 using namespace std::chrono_literals;
-
-// Sends raw bytes to 127.0.0.1:port and reads what comes back within a short time.
-class Raw {
- public:
-  explicit Raw(uint16_t port) {
-    fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
-    timeval tv{2, 0};
-    ::setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_port = htons(port);
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    connected_ = ::connect(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
-  }
-  ~Raw() { ::close(fd_); }
-  bool connected() const { return connected_; }
-  void Send(std::string_view bytes) {
-    while (!bytes.empty()) {
-      ssize_t n = ::send(fd_, bytes.data(), bytes.size(), MSG_NOSIGNAL);
-      if (n <= 0) return;
-      bytes.remove_prefix(static_cast<size_t>(n));
-    }
-  }
-  // Everything received until the header of a response is complete (or the peer closes, or two
-  // seconds pass).
-  std::string ReadHeader() {
-    std::string got;
-    char buf[4096];
-    while (got.find("\r\n\r\n") == std::string::npos) {
-      ssize_t n = ::recv(fd_, buf, sizeof buf, 0);
-      if (n <= 0) break;
-      got.append(buf, static_cast<size_t>(n));
-    }
-    return got;
-  }
-
- private:
-  int fd_ = -1;
-  bool connected_ = false;
-};
 
 std::vector<std::pair<std::string, std::string>> Auth(const TestNode& node,
                                                       const std::string& user) {
@@ -70,7 +32,7 @@ std::vector<std::pair<std::string, std::string>> Auth(const TestNode& node,
 // "100 Continue" and read; it is refused from its header.
 TEST(HttpHardening, WriteWithoutATokenIsRefusedBeforeItsBody) {
   TestNode node;
-  Raw raw(node.port());
+  RawSocket raw(node.port(), std::chrono::seconds(2));
   ASSERT_TRUE(raw.connected());
   raw.Send(
       "POST /api/v1/crossings HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
