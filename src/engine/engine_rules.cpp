@@ -1241,15 +1241,25 @@ Status Engine::CompactLearning(WriteTxn& txn, Timestamp now, CommandResult& resu
 
 // --- Watch lists ---------------------------------------------------------------------------
 
-Status Engine::ApplyPutWatchlist(WriteTxn& txn, const Actor& actor, const PutWatchlist& cmd,
-                                 Timestamp now, CommandResult& result) {
+namespace {
+
+// Who may put or delete a watch list, and which names a list may have.
+Status CheckWatchlistChange(const Actor& actor, std::string_view name) {
   BF_TRY(RequireRoles(actor,
                       {Role::kCustomsOfficer, Role::kQuarantineOfficer, Role::kAdministrator},
                       "change watch lists"));
-  if (!ValidWatchlistName(cmd.name)) {
+  if (!ValidWatchlistName(name)) {
     return InvalidArgument("invalid_value", "a watch-list name has 1 to 64 of A-Z a-z 0-9 . _ -",
                            "name");
   }
+  return {};
+}
+
+}  // namespace
+
+Status Engine::ApplyPutWatchlist(WriteTxn& txn, const Actor& actor, const PutWatchlist& cmd,
+                                 Timestamp now, CommandResult& result) {
+  BF_TRY(CheckWatchlistChange(actor, cmd.name));
   if (cmd.entries.size() > kMaxWatchlistEntries) {
     return InvalidArgument("invalid_value",
                            fmt::format("a watch list has at most {} entries", kMaxWatchlistEntries),
@@ -1337,13 +1347,7 @@ Status Engine::ApplyPutWatchlist(WriteTxn& txn, const Actor& actor, const PutWat
 
 Status Engine::ApplyDeleteWatchlist(WriteTxn& txn, const Actor& actor, const DeleteWatchlist& cmd,
                                     Timestamp now, CommandResult& result) {
-  BF_TRY(RequireRoles(actor,
-                      {Role::kCustomsOfficer, Role::kQuarantineOfficer, Role::kAdministrator},
-                      "change watch lists"));
-  if (!ValidWatchlistName(cmd.name)) {
-    return InvalidArgument("invalid_value", "a watch-list name has 1 to 64 of A-Z a-z 0-9 . _ -",
-                           "name");
-  }
+  BF_TRY(CheckWatchlistChange(actor, cmd.name));
   RulesBook& book = *rules_;
   auto existing = book.watchlists.find(cmd.name);
   if (existing == book.watchlists.end()) {
