@@ -973,6 +973,39 @@ TEST_P(StoreContractTest, UserAndTokenConflicts) {
   EXPECT_TRUE(store_->Ping().has_value());
 }
 
+TEST_P(StoreContractTest, TokensListedPerUserOldestFirst) {
+  const Timestamp t1 = kT0 + std::chrono::minutes(1), t2 = kT0 + std::chrono::minutes(2);
+  ASSERT_TRUE(
+      Write([&](WriteTxn& txn) -> Status {
+        BF_TRY(txn.InsertUser(MakeUser("U-A", "camera.one", Role::kSensor)));
+        BF_TRY(txn.InsertUser(MakeUser("U-B", "desk.two")));
+        BF_TRY(
+            txn.InsertToken(TokenRecord{"tokB", "U-A", std::string(64, 'b'), "spare", t2, t2, {}}));
+        BF_TRY(txn.InsertToken(
+            TokenRecord{"tokA", "U-A", std::string(64, 'a'), "lane 3", t1, {}, {}}));
+        return txn.InsertToken(TokenRecord{"tokC", "U-B", std::string(64, 'c'), "", kT0, {}, {}});
+      }).has_value());
+  ASSERT_TRUE(Write([&](WriteTxn& txn) { return txn.RevokeToken("tokB", t2); }).has_value());
+  auto mine = store_->ListTokens("U-A");
+  ASSERT_TRUE(mine.has_value()) << mine.error().ToString();
+  ASSERT_EQ(mine->size(), 2u);
+  EXPECT_EQ((*mine)[0].id, "tokA");
+  EXPECT_EQ((*mine)[0].label, "lane 3");
+  EXPECT_EQ((*mine)[0].created_at, t1);
+  EXPECT_FALSE((*mine)[0].expires_at.has_value());
+  EXPECT_FALSE((*mine)[0].revoked_at.has_value());
+  EXPECT_EQ((*mine)[1].id, "tokB");
+  EXPECT_EQ((*mine)[1].expires_at, t2);
+  EXPECT_EQ((*mine)[1].revoked_at, t2);
+  auto all = store_->ListTokens("");
+  ASSERT_TRUE(all.has_value());
+  ASSERT_EQ(all->size(), 3u);
+  EXPECT_EQ((*all)[0].id, "tokC");
+  auto none = store_->ListTokens("U-NOBODY");
+  ASSERT_TRUE(none.has_value());
+  EXPECT_TRUE(none->empty());
+}
+
 TEST_P(StoreContractTest, IdempotencyKeyConflictCode) {
   IdempotencyRecord record{"U1", "k", "fp", 201, "{}", kT0};
   std::vector<TxnFn> batch = {
