@@ -368,7 +368,7 @@ struct Api::Impl {
       return Error(ErrorKind::kPermissionDenied, "role_not_allowed",
                    "the counterpart node acts only through signed link messages, not API tokens");
     }
-    Actor actor{user->id, user->name, user->role, user->company_id};
+    Actor actor = user->ToActor();
     std::lock_guard lock(token_mu);
     if (token_cache.size() > 10000) token_cache.clear();
     token_cache[parts.id] = CachedToken{actor, secret_hash, now};
@@ -602,10 +602,12 @@ struct Api::Impl {
 
   Result<HttpResponse> Me(HttpRequest& req) {
     BF_ASSIGN_OR_RETURN(Actor actor, RequireUser(req));
-    return JsonResponse(200, json::object{{"id", actor.user_id},
-                                          {"name", actor.user_name},
-                                          {"role", RoleName(actor.role)},
-                                          {"company_id", actor.company_id}});
+    json::object me{{"id", actor.user_id},
+                    {"name", actor.user_name},
+                    {"role", RoleName(actor.role)},
+                    {"company_id", actor.company_id}};
+    if (actor.role == Role::kDriver) me["driver_document"] = actor.driver_document;
+    return JsonResponse(200, me);
   }
 
   Result<HttpResponse> HsSearch(HttpRequest& req) {

@@ -83,7 +83,11 @@ bool LiveFeed::Sees(const Actor& actor, const Event& event) {
   if (event.watchlist_readers) return MayReadWatchlists(actor.role);
   if (IsStaff(actor.role)) return true;
   if (event.staff_only) return false;
-  return event.audience_company.empty() || event.audience_company == actor.company_id;
+  if (event.audience_company.empty()) return true;
+  if (event.audience_company != actor.company_id) return false;
+  // A driver follows their own truck only (as GET /crossings/{id} answers them).
+  return actor.role != Role::kDriver ||
+         (!actor.driver_document.empty() && event.audience_driver == actor.driver_document);
 }
 
 const std::string& LiveFeed::TextFor(const Actor& actor, const Event& event) {
@@ -100,6 +104,7 @@ std::optional<LiveFeed::Event> LiveFeed::Render(const AuditRecord& r) {
     auto crossing = store_.GetCrossing(r.subject_id);
     if (!crossing || !*crossing) return std::nullopt;
     e.audience_company = (*crossing)->company_id;
+    e.audience_driver = (*crossing)->declaration.driver.document_number;
     data["crossing_id"] = r.subject_id;
     json::value body = ParsedBody(r);
     if (body.is_object()) {
@@ -276,7 +281,8 @@ void LiveFeed::RecheckCredentials() {
       continue;
     }
     if (now_actor->user_id != s->actor.user_id || now_actor->role != s->actor.role ||
-        now_actor->company_id != s->actor.company_id) {
+        now_actor->company_id != s->actor.company_id ||
+        now_actor->driver_document != s->actor.driver_document) {
       ended.push_back(s);
     }
   }

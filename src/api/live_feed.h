@@ -81,6 +81,7 @@ class LiveFeed {
   struct Event {
     int64_t seq = 0;
     std::string audience_company;    // crossing events: the crossing's company
+    std::string audience_driver;     // crossing events: the declared driver's document number
     bool staff_only = false;         // queue, plate reads, rules, link messages
     bool watchlist_readers = false;  // watch-list changes: MayReadWatchlists roles only
     std::string staff_text;          // the SSE frame ("id: ...\nevent: ...\ndata: ...\n\n")

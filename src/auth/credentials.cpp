@@ -26,7 +26,7 @@ bool IsBase32(std::string_view s) {
 std::string HashSecret(std::string_view secret) { return Sha256Hex(secret); }
 
 Result<UserRecord> NewUser(std::string name, Role role, std::string company_id, Timestamp now,
-                           Random& random) {
+                           Random& random, std::string driver_document) {
   if (name.size() < 3 || name.size() > 64) {
     return InvalidArgument("invalid_user_name", "user names have 3 to 64 characters", "name");
   }
@@ -74,7 +74,28 @@ Result<UserRecord> NewUser(std::string name, Role role, std::string company_id, 
                            "with a letter or digit (FRUITCO, VN-0101234567)",
                            "company_id");
   }
-  return UserRecord{"U" + random.Base32(16), std::move(name), role, std::move(company_id), now};
+  if (role == Role::kDriver && driver_document.empty()) {
+    return InvalidArgument("missing_driver_document",
+                           "a driver sees only the crossings that name them: give "
+                           "--driver-document, the passport or border-pass number that "
+                           "declarations give as driver.document_number",
+                           "driver_document");
+  }
+  if (role != Role::kDriver && !driver_document.empty()) {
+    return InvalidArgument("unexpected_driver_document",
+                           fmt::format("a {} is not a driver", RoleName(role)), "driver_document");
+  }
+  // The same bounds as a declaration's driver.document_number, which it must equal.
+  if (driver_document.size() > 32 ||
+      std::any_of(driver_document.begin(), driver_document.end(),
+                  [](char c) { return static_cast<unsigned char>(c) < 0x20 || c == 0x7f; })) {
+    return InvalidArgument("invalid_driver_document",
+                           "a driver's document number has at most 32 characters and no control "
+                           "characters",
+                           "driver_document");
+  }
+  return UserRecord{"U" + random.Base32(16),   std::move(name), role, std::move(company_id), now,
+                    std::move(driver_document)};
 }
 
 IssuedToken IssueToken(const UserRecord& user, std::string label,

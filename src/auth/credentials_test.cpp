@@ -27,16 +27,17 @@ std::vector<Role> AllRoles() {
   };
 }
 
-UserRecord MustNewUser(std::string name, Role role, std::string company, Random& random) {
-  auto user = NewUser(name, role, company, kNow, random);
+UserRecord MustNewUser(std::string name, Role role, std::string company, Random& random,
+                       std::string driver_document = {}) {
+  auto user = NewUser(name, role, company, kNow, random, driver_document);
   EXPECT_TRUE(user.has_value()) << name << ": " << user.error().ToString();
   return user ? *user : UserRecord{};
 }
 
 void ExpectUserRefused(std::string name, Role role, std::string company, std::string_view code,
-                       std::string_view field) {
+                       std::string_view field, std::string driver_document = {}) {
   SeededRandom random(1);
-  auto user = NewUser(name, role, company, kNow, random);
+  auto user = NewUser(name, role, company, kNow, random, driver_document);
   ASSERT_FALSE(user.has_value()) << "accepted " << name << " as " << RoleName(role);
   EXPECT_EQ(user.error().kind, ErrorKind::kInvalidArgument);
   EXPECT_EQ(user.error().code, code) << name << ": " << user.error().ToString();
@@ -89,7 +90,8 @@ TEST(NewUserTest, CompanyRequiredExactlyForCompanyScopedRoles) {
     bool scoped = role == Role::kForwarder || role == Role::kDriver;
     if (scoped) {
       ExpectUserRefused("someone", role, "", "missing_company", "company_id");
-      UserRecord u = MustNewUser("someone", role, "C1", random);
+      UserRecord u =
+          MustNewUser("someone", role, "C1", random, role == Role::kDriver ? "B1234567" : "");
       EXPECT_EQ(u.company_id, "C1");
     } else {
       ExpectUserRefused("someone", role, "C1", "unexpected_company", "company_id");
@@ -107,7 +109,38 @@ TEST(NewUserTest, CompanyRequiredExactlyForCompanyScopedRoles) {
   }
   ExpectUserRefused("someone", Role::kDriver, std::string(65, 'c'), "invalid_company",
                     "company_id");
-  EXPECT_TRUE(NewUser("someone", Role::kDriver, std::string(64, 'c'), kNow, random).has_value());
+  EXPECT_TRUE(NewUser("someone", Role::kDriver, std::string(64, 'c'), kNow, random, "B1234567")
+                  .has_value());
+}
+
+TEST(NewUserTest, DriverDocumentRequiredExactlyForDrivers) {
+  SeededRandom random(1);
+  // A driver sees the crossings that name them, so a driver without a document would see none.
+  ExpectUserRefused("an.driver", Role::kDriver, "FRUITCO", "missing_driver_document",
+                    "driver_document");
+  UserRecord u = MustNewUser("an.driver", Role::kDriver, "FRUITCO", random, "B0004711");
+  EXPECT_EQ(u.driver_document, "B0004711");
+  Actor actor = u.ToActor();
+  EXPECT_EQ(actor.driver_document, "B0004711");
+  EXPECT_EQ(actor.company_id, "FRUITCO");
+  EXPECT_EQ(actor.role, Role::kDriver);
+  for (Role role : AllRoles()) {
+    if (role == Role::kDriver || role == Role::kSystem || role == Role::kCounterpart) continue;
+    SCOPED_TRACE(std::string(RoleName(role)));
+    bool scoped = role == Role::kForwarder;
+    ExpectUserRefused("someone", role, scoped ? "C1" : "", "unexpected_driver_document",
+                      "driver_document", "B0004711");
+  }
+  // The bounds of a declaration's driver.document_number, which it must equal.
+  EXPECT_EQ(MustNewUser("b.driver", Role::kDriver, "C1", random, std::string(32, 'B'))
+                .driver_document.size(),
+            32u);
+  for (std::string bad : {std::string(33, 'B'), std::string("B12\n34"),
+                          std::string("B\x7f"
+                                      "1")}) {
+    ExpectUserRefused("c.driver", Role::kDriver, "C1", "invalid_driver_document", "driver_document",
+                      bad);
+  }
 }
 
 TEST(NewUserTest, SystemRoleRefused) {

@@ -554,7 +554,7 @@ int RunCli(int argc, char** argv) {
 
   auto* user_cmd = app.add_subcommand("user", "manage users");
   user_cmd->require_subcommand(1);
-  std::string name, role, company;
+  std::string name, role, company, driver_document;
   auto* user_add = user_cmd->add_subcommand("add", "add a user");
   user_add->add_option("--db", db, kDbHelp)->capture_default_str();
   user_add->add_option("--config", config, "gate configuration")->capture_default_str();
@@ -566,6 +566,9 @@ int RunCli(int argc, char** argv) {
           "border_guard, administrator, sensor (the counterpart node is no user: it signs)")
       ->required();
   user_add->add_option("--company", company, "company id (forwarders and drivers)");
+  user_add->add_option("--driver-document", driver_document,
+                       "drivers: the passport or border-pass number their declarations give as "
+                       "driver.document_number; a driver sees only those crossings");
   auto* user_list = user_cmd->add_subcommand("list", "list users");
   user_list->add_option("--db", db, kDbHelp)->capture_default_str();
   user_list->add_option("--config", config, "gate configuration")->capture_default_str();
@@ -645,7 +648,8 @@ int RunCli(int argc, char** argv) {
   if (user_add->parsed()) {
     auto parsed_role = ParseRole(role);
     if (!parsed_role) return Fail(parsed_role.error());
-    auto r = engine.Execute(Command{CliAdmin(), "", "", AddUser{name, *parsed_role, company}});
+    auto r = engine.Execute(
+        Command{CliAdmin(), "", "", AddUser{name, *parsed_role, company, driver_document}});
     if (!r) return Fail(r.error());
     std::cout << fmt::format("added user {} ({}) id {}\n", name, role,
                              std::string(r->Json().at("id").as_string()));
@@ -655,8 +659,9 @@ int RunCli(int argc, char** argv) {
     auto users = (*offline)->store->ListUsers();
     if (!users) return Fail(users.error());
     for (const auto& u : *users) {
-      std::cout << fmt::format("{:<20} {:<20} {:<20} {}\n", u.name, RoleName(u.role),
-                               u.company_id.empty() ? "-" : u.company_id, u.id);
+      std::cout << fmt::format("{:<20} {:<20} {:<20} {}{}\n", u.name, RoleName(u.role),
+                               u.company_id.empty() ? "-" : u.company_id, u.id,
+                               u.driver_document.empty() ? "" : " driver " + u.driver_document);
     }
     return kExitOk;
   }

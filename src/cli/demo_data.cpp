@@ -86,18 +86,21 @@ Result<std::vector<DemoUser>> SeedDemo(Engine& engine, bool with_crossings) {
       {"quarantine", "quarantine_officer", "", ""},
       {"guard", "border_guard", "", ""},
       {"camera-yard", "sensor", "", ""},
+      // Nguyễn Văn An, who drives the first demo crossing (DeclarationBody, n = 1: B0004712).
+      {"an.driver", "driver", "FRUITCO", "", "B0004712"},
   };
   std::map<std::string, Actor, std::less<>> actors;
   for (DemoUser& u : users) {
     BF_ASSIGN_OR_RETURN(Role role, ParseRole(u.role));
     BF_ASSIGN_OR_RETURN(
         CommandResult added,
-        engine.Execute(Command{admin, "", "", AddUser{u.name, role, u.company_id}}));
+        engine.Execute(
+            Command{admin, "", "", AddUser{u.name, role, u.company_id, u.driver_document}}));
     BF_ASSIGN_OR_RETURN(CommandResult token,
                         engine.Execute(Command{admin, "", "", IssueApiToken{u.name, "demo", {}}}));
     u.token = std::string(token.Json().at("token").as_string());
-    actors[u.name] =
-        Actor{std::string(added.Json().at("id").as_string()), u.name, role, u.company_id};
+    actors[u.name] = Actor{std::string(added.Json().at("id").as_string()), u.name, role,
+                           u.company_id, u.driver_document};
   }
 
   if (!with_crossings) return users;

@@ -16,6 +16,7 @@ struct DemoUser {
   std::string role;
   std::string company_id;
   std::string token;
+  std::string driver_document = {};  // the demo driver: the first demo crossing's driver
 };
 
 // Adds one user per role (two forwarder companies), issues their tokens and declares a dozen

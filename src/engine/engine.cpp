@@ -31,7 +31,12 @@ Error CrossingNotFound(std::string_view id) {
 
 bool CanSee(const Actor& actor, const Crossing& c) {
   if (actor.role == Role::kPublic) return false;
-  return !actor.IsCompanyScoped() || actor.company_id == c.company_id;
+  if (!actor.IsCompanyScoped()) return true;
+  if (actor.company_id != c.company_id) return false;
+  // A driver sees their own truck's crossings, not their colleagues' (names, phones, loads).
+  return actor.role != Role::kDriver ||
+         (!actor.driver_document.empty() &&
+          c.declaration.driver.document_number == actor.driver_document);
 }
 
 Result<CommandResult> ReplayResponse(const IdempotencyRecord& record) {
@@ -645,12 +650,14 @@ Status Engine::ApplyAddUser(WriteTxn& txn, const Actor& actor, const AddUser& cm
   if (actor.role != Role::kAdministrator) {
     return Error(ErrorKind::kPermissionDenied, "role_not_allowed", "only administrators add users");
   }
-  BF_ASSIGN_OR_RETURN(UserRecord user, NewUser(cmd.name, cmd.role, cmd.company_id, now, random_));
+  BF_ASSIGN_OR_RETURN(UserRecord user, NewUser(cmd.name, cmd.role, cmd.company_id, now, random_,
+                                               cmd.driver_document));
   BF_TRY(txn.InsertUser(user));
   json::object body{{"id", user.id},
                     {"name", user.name},
                     {"role", RoleName(user.role)},
                     {"company_id", user.company_id}};
+  if (!user.driver_document.empty()) body["driver_document"] = user.driver_document;
   BF_ASSIGN_OR_RETURN(AuditRecord record,
                       txn.AppendAudit(Draft(actor, now, "user", user.id, "user_add", body)));
   result.status = 201;
@@ -754,6 +761,12 @@ Result<CrossingPage> Engine::ListCrossings(const Actor& actor, CrossingFilter fi
                  "the public sees aggregates only");
   }
   if (actor.IsCompanyScoped()) filter.company_id = actor.company_id;
+  if (actor.role == Role::kDriver) {
+    // A driver made before drivers named their document sees nothing until an administrator
+    // adds them again with one.
+    if (actor.driver_document.empty()) return CrossingPage{};
+    filter.driver_document = actor.driver_document;
+  }
   return store_.ListCrossings(filter);
 }
 

@@ -135,9 +135,31 @@ ALTER TABLE records
   ALTER COLUMN id TYPE TEXT COLLATE "C";
 )sql";
 
+// ---------------------------------------------------------------------------------------------
+// 0003_driver_scope: a driver user names their document number, and sees only the crossings
+// that declare them (crossings.driver_document, filled from each stored document).
+// ---------------------------------------------------------------------------------------------
+
+constexpr std::string_view kDriverScopeSql = R"sql(
+ALTER TABLE users ADD COLUMN driver_document TEXT NOT NULL DEFAULT '';
+ALTER TABLE crossings ADD COLUMN driver_document TEXT NOT NULL DEFAULT '';
+)sql";
+
+constexpr std::string_view kDriverScopeSqliteSql = R"sql(
+UPDATE crossings SET driver_document = COALESCE(json_extract(doc, '$.driver.document_number'), '');
+CREATE INDEX crossings_driver_idx ON crossings (company_id, driver_document, id);
+)sql";
+
+constexpr std::string_view kDriverScopePostgresSql = R"sql(
+ALTER TABLE crossings ALTER COLUMN driver_document TYPE TEXT COLLATE "C";
+UPDATE crossings SET driver_document = COALESCE(doc::jsonb #>> '{driver,document_number}', '');
+CREATE INDEX crossings_driver_idx ON crossings (company_id, driver_document, id);
+)sql";
+
 constexpr Migration kMigrations[] = {
     {1, "0001_initial", kInitialSql, kInitialSqliteSql, kInitialPostgresSql},
     {2, "0002_records", kRecordsSql, "", kRecordsPostgresSql},
+    {3, "0003_driver_scope", kDriverScopeSql, kDriverScopeSqliteSql, kDriverScopePostgresSql},
 };
 
 }  // namespace

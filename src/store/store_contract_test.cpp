@@ -575,6 +575,53 @@ TEST_P(StoreContractTest, ListCrossingsFilters) {
   EXPECT_TRUE(second->next_cursor.empty());
 }
 
+// Drivers see the crossings that name them: the filter follows the declared driver's document
+// number as inserted and as later changed (a forwarder edits the driver), and a driver user keeps
+// their document.
+TEST_P(StoreContractTest, ListCrossingsByDriverDocument) {
+  auto with_driver = [](std::string id, std::string company, std::string document) {
+    CrossingSpec spec;
+    spec.id = std::move(id);
+    spec.company = std::move(company);
+    Crossing c = MakeCrossing(spec);
+    c.declaration.driver.document_number = std::move(document);
+    return c;
+  };
+  Insert(with_driver("CR-1", "CO-A", "B0004711"));
+  Insert(with_driver("CR-2", "CO-A", "B0009999"));
+  Insert(with_driver("CR-3", "CO-B", "B0004711"));
+  Insert(with_driver("CR-4", "CO-A", "b0004711"));  // another number: compared as written
+  using V = std::vector<std::string>;
+  CrossingFilter f;
+  f.company_id = "CO-A";
+  f.driver_document = "B0004711";
+  EXPECT_EQ(Ids(f), (V{"CR-1"}));
+  f.company_id.reset();
+  EXPECT_EQ(Ids(f), (V{"CR-1", "CR-3"}));
+  f.company_id = "CO-A";
+  f.driver_document = "";
+  EXPECT_EQ(Ids(f), V{});
+
+  Crossing moved = with_driver("CR-2", "CO-A", "B0004711");
+  moved.version = 2;
+  ASSERT_TRUE(Write([&](WriteTxn& txn) { return txn.UpdateCrossing(moved, 1); }).has_value());
+  f.driver_document = "B0004711";
+  EXPECT_EQ(Ids(f), (V{"CR-1", "CR-2"}));
+  f.driver_document = "B0009999";
+  EXPECT_EQ(Ids(f), V{});
+
+  UserRecord driver = MakeUser("U-D", "an.driver", Role::kDriver, "CO-A");
+  driver.driver_document = "B0004711";
+  ASSERT_TRUE(Write([&](WriteTxn& txn) { return txn.InsertUser(driver); }).has_value());
+  auto found = store_->FindUserById("U-D");
+  ASSERT_TRUE(found.has_value() && found->has_value());
+  EXPECT_EQ((*found)->driver_document, "B0004711");
+  auto users = store_->ListUsers();
+  ASSERT_TRUE(users.has_value() && users->size() == 1u);
+  EXPECT_EQ((*users)[0].driver_document, "B0004711");
+  EXPECT_EQ((*users)[0].ToActor().driver_document, "B0004711");
+}
+
 TEST_P(StoreContractTest, CountCrossingsGroupsByDirectionLaneClassAndState) {
   auto empty = store_->CountCrossings();
   ASSERT_TRUE(empty.has_value());

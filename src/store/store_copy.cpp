@@ -30,13 +30,13 @@ struct TableSpec {
 
 // Parents before children (tokens reference users); audit_log last.
 constexpr TableSpec kTables[] = {
-    {"users", "id, name, role, company_id, created_at_ms", 5, "id"},
+    {"users", "id, name, role, company_id, created_at_ms, driver_document", 6, "id"},
     {"tokens", "id, user_id, secret_hash, label, created_at_ms, expires_at_ms, revoked_at_ms", 7,
      "id"},
     {"crossings",
      "id, company_id, direction, lane_class, state, plate, version, created_at_ms, "
-     "updated_at_ms, doc",
-     10, "id"},
+     "updated_at_ms, doc, driver_document",
+     11, "id"},
     {"idempotency", "scope, key, fingerprint, status, response, created_at_ms", 6, "scope, key"},
     {"records", "kind, id, body, updated_at_ms", 4, "kind, id"},
     {"audit_log",

@@ -104,6 +104,29 @@ TEST(FeedTest, PushesChangesToEachRoleItMayShow) {
   for (size_t i = 1; i < ids.size(); ++i) EXPECT_LT(ids[i - 1], ids[i]);
 }
 
+// A driver follows their own truck, not their colleagues' (as GET /crossings answers them).
+TEST(FeedTest, ADriverFollowsOnlyTheCrossingsThatNameThem) {
+  TestNode node;
+  node.AddUserWithToken("drv-an", Role::kDriver, "COMPANY-A", "B0004711");
+  StreamReader driver(node.port(), "/api/v1/feed", Auth(node, "drv-an"));
+  StreamReader company(node.port(), "/api/v1/feed", Auth(node, "fwd-a"));
+  ASSERT_TRUE(driver.WaitFor("event: hello\n")) << driver.body();
+  ASSERT_TRUE(company.WaitFor("event: hello\n")) << company.body();
+  const std::string colleague = node.Declare("fwd-a", "12C-222.22");  // names B1234567
+  std::string body = node.DurianDeclaration("12C-111.11");
+  body.replace(body.find("B1234567"), 8, "B0004711");
+  ApiReply own = node.Call("POST", "/api/v1/crossings", "fwd-a", body);
+  ASSERT_EQ(own.status, 201) << own.raw;
+  const std::string mine(own.body.at("id").as_string());
+  ASSERT_TRUE(node.Event(mine, "assess", "customs", R"({"channel": "green"})").status == 200);
+  ASSERT_TRUE(driver.WaitFor("\"action\":\"assess\"")) << driver.body();
+  ASSERT_TRUE(company.WaitFor("\"action\":\"assess\"")) << company.body();
+  EXPECT_NE(driver.body().find(mine), std::string::npos) << driver.body();
+  EXPECT_EQ(driver.body().find(colleague), std::string::npos) << driver.body();
+  EXPECT_EQ(driver.body().find("12C-222.22"), std::string::npos) << driver.body();
+  EXPECT_NE(company.body().find(colleague), std::string::npos) << company.body();
+}
+
 TEST(FeedTest, ResumesAfterLastEventIdFromTheRingAndAfterARestartFromTheStore) {
   TestNode node;
   int64_t last_seen = 0;

@@ -158,6 +158,67 @@ TEST(LifecycleOverHttp, SensorsSeeNoPersonalData) {
   }
 }
 
+// BRIEF.md: a driver sees their own truck's status. A driver of COMPANY-A sees the crossings
+// that name their document number, not the rest of their company's trucks (other drivers' names,
+// phones and loads) nor another company's crossing that names them.
+TEST(LifecycleOverHttp, ADriverSeesOnlyTheCrossingsThatNameThem) {
+  TestNode node;
+  node.AddUserWithToken("drv-an", Role::kDriver, "COMPANY-A", "B0004711");
+  auto naming = [&](std::string_view plate, std::string_view document) {
+    std::string body = node.DurianDeclaration(plate);
+    body.replace(body.find("B1234567"), 8, document);
+    return body;
+  };
+  ApiReply own = node.Call("POST", "/api/v1/crossings", "fwd-a", naming("12C-111.11", "B0004711"));
+  ASSERT_EQ(own.status, 201) << own.raw;
+  const std::string mine(own.body.at("id").as_string());
+  const std::string colleague = node.Declare("fwd-a", "12C-222.22");  // another driver
+  ApiReply other =
+      node.Call("POST", "/api/v1/crossings", "fwd-b", naming("24C-333.33", "B0004711"));
+  ASSERT_EQ(other.status, 201) << other.raw;
+  const std::string other_company(other.body.at("id").as_string());
+
+  ApiReply me = node.Call("GET", "/api/v1/me", "drv-an");
+  ASSERT_EQ(me.status, 200) << me.raw;
+  EXPECT_EQ(me.body.at("role"), "driver");
+  EXPECT_EQ(me.body.at("driver_document"), "B0004711");
+  auto listed = [&] {
+    ApiReply list = node.Call("GET", "/api/v1/crossings", "drv-an");
+    EXPECT_EQ(list.status, 200) << list.raw;
+    std::vector<std::string> ids;
+    for (const auto& item : list.body.at("items").as_array()) {
+      ids.emplace_back(item.at("id").as_string());
+    }
+    return ids;
+  };
+  EXPECT_EQ(listed(), std::vector<std::string>{mine});
+  ApiReply seen = node.Call("GET", "/api/v1/crossings/" + mine, "drv-an");
+  ASSERT_EQ(seen.status, 200) << seen.raw;
+  EXPECT_EQ(seen.body.at("driver").at("document_number"), "B0004711");
+  EXPECT_EQ(node.Call("GET", "/api/v1/crossings/" + mine + "/events", "drv-an").status, 200);
+  // No rule set is active here: the driver learns that, not that the crossing is unknown.
+  EXPECT_EQ(node.Call("GET", "/api/v1/crossings/" + mine + "/assessment", "drv-an").Code(),
+            "assessment_not_found");
+  for (const std::string& hidden : {colleague, other_company}) {
+    for (const std::string& path :
+         {"/api/v1/crossings/" + hidden, "/api/v1/crossings/" + hidden + "/events",
+          "/api/v1/crossings/" + hidden + "/assessment"}) {
+      ApiReply r = node.Call("GET", path, "drv-an");
+      EXPECT_EQ(r.status, 404) << path << ": " << r.raw;
+      EXPECT_EQ(r.Code(), "crossing_not_found") << path;
+    }
+  }
+  // The forwarder hands the colleague's truck to this driver: it follows the driver, as stored.
+  ApiReply handed = node.Call(
+      "POST", "/api/v1/crossings/" + colleague + "/driver", "fwd-a",
+      R"({"driver": {"name": "Nguyen Van An", "document_number": "B0004711", "nationality": "VN"}})");
+  ASSERT_EQ(handed.status, 200) << handed.raw;
+  EXPECT_EQ(listed(), (std::vector<std::string>{mine, colleague}));
+  node.Restart();
+  EXPECT_EQ(listed(), (std::vector<std::string>{mine, colleague}));
+  EXPECT_EQ(node.Call("GET", "/api/v1/crossings/" + other_company, "drv-an").status, 404);
+}
+
 TEST(LifecycleOverHttp, ListFiltersAndPaginates) {
   TestNode node;
   std::vector<std::string> ids;

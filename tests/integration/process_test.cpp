@@ -302,13 +302,21 @@ TEST_F(ProcessTest, DemoStartsAGatePairWithCrossings) {
   std::string name, role, token;
   std::map<std::string, std::string> by_name;
   while (in >> name >> role >> token) by_name[name] = token;
-  EXPECT_EQ(by_name.size(), 16u);  // eight users on each node of the pair ("cn:..." for Youyiguan)
+  EXPECT_EQ(by_name.size(), 18u);  // nine users on each node of the pair ("cn:..." for Youyiguan)
   auto mine = client.Send("GET", "/api/v1/crossings", {},
                           {{"Authorization", "Bearer " + by_name["li.nanning"]}});
   ASSERT_TRUE(mine);
   auto page = ParseJson(mine->body);
   ASSERT_TRUE(page) << mine->body;
   EXPECT_EQ(page->at("items").as_array().size(), 3u) << "li.nanning declared three crossings";
+  // The demo driver sees the one truck they drive, not FRUITCO's other trucks.
+  auto driven = client.Send("GET", "/api/v1/crossings", {},
+                            {{"Authorization", "Bearer " + by_name["an.driver"]}});
+  ASSERT_TRUE(driven);
+  auto driven_page = ParseJson(driven->body);
+  ASSERT_TRUE(driven_page) << driven->body;
+  ASSERT_EQ(driven_page->at("items").as_array().size(), 1u) << driven->body;
+  EXPECT_EQ(driven_page->at("items").at(0).at("driver").at("document_number"), "B0004712");
   // A second demo on the same files would delete them under this one, and a server would
   // serve files the demo replaces: both are refused while it runs, and nothing is removed.
   const std::string config = std::string(BORDERFLOW_SOURCE_DIR) + "/config/huu-nghi.toml";

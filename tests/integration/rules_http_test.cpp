@@ -809,12 +809,13 @@ TEST(RulesCli, WatchlistPutShowList) {
 
 // --- Security review (rules scope) ----------------------------------------------------------
 
-// A driver of COMPANY-A with a token (TestNode has none): returns its Authorization header.
+// A driver of COMPANY-A with a token (TestNode has none), the driver that this file's
+// declarations name: returns its Authorization header.
 std::vector<std::pair<std::string, std::string>> DriverAuth(TestNode& node) {
   Actor admin{"cli", "test", Role::kAdministrator, ""};
   Engine& engine = node.runtime().engine();
-  auto added =
-      engine.Execute(Command{admin, "", "", AddUser{"driver-a", Role::kDriver, "COMPANY-A"}});
+  auto added = engine.Execute(
+      Command{admin, "", "", AddUser{"driver-a", Role::kDriver, "COMPANY-A", "B1234567"}});
   EXPECT_TRUE(added) << added.error().ToString();
   auto token = engine.Execute(Command{admin, "", "", IssueApiToken{"driver-a", "test", {}}});
   EXPECT_TRUE(token) << token.error().ToString();

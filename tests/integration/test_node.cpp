@@ -117,6 +117,17 @@ TestNode::TestNode(std::string config_file, std::function<void(GateConfig&)> con
   CreateUsers();
 }
 
+void TestNode::AddUserWithToken(const std::string& name, Role role, const std::string& company,
+                                const std::string& driver_document) {
+  Actor admin{"cli", "test", Role::kAdministrator, ""};
+  auto added = runtime_->engine().Execute(
+      Command{admin, "", "", AddUser{name, role, company, driver_document}});
+  ASSERT_TRUE(added) << added.error().ToString();
+  auto token = runtime_->engine().Execute(Command{admin, "", "", IssueApiToken{name, "test", {}}});
+  ASSERT_TRUE(token) << token.error().ToString();
+  tokens_[name] = std::string(token->body.at("token").as_string());
+}
+
 void TestNode::CreateUsers() {
   if (!runtime_) return;
   // One user per role, created through the engine like the CLI does.

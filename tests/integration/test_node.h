@@ -68,6 +68,10 @@ class TestNode {
   Runtime& runtime() { return *runtime_; }
   ManualClock& clock() { return clock_; }
   const std::map<std::string, std::string>& tokens() const { return tokens_; }
+  // Adds a user with a token (as `borderflow user add` and `token issue` do) whom Call() then
+  // knows by name; not one of the users every node has, so that their ids stay as they are.
+  void AddUserWithToken(const std::string& name, Role role, const std::string& company,
+                        const std::string& driver_document = {});
   int64_t AuditCount();
   // Runs the queue timer once (the engine's QueueTick as the system) and returns its body.
   boost::json::object Tick();

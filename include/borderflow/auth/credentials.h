@@ -19,6 +19,11 @@ struct UserRecord {
   Role role = Role::kPublic;
   std::string company_id;  // required for forwarders and drivers, empty otherwise
   Timestamp created_at;
+  // Drivers only (required): the passport or border-pass number that declarations name in
+  // `driver.document_number`. A driver sees only the crossings that name them.
+  std::string driver_document = {};
+
+  Actor ToActor() const { return Actor{id, name, role, company_id, driver_document}; }
 };
 
 struct TokenRecord {
@@ -38,9 +43,10 @@ struct IssuedToken {
 };
 
 // Validates a new user: name of 3..64 characters [a-z0-9._-], company required exactly for
-// company-scoped roles, no user may have the internal `system` role.
+// company-scoped roles, a document number exactly for drivers, no user may have the internal
+// `system` role.
 Result<UserRecord> NewUser(std::string name, Role role, std::string company_id, Timestamp now,
-                           Random& random);
+                           Random& random, std::string driver_document = {});
 
 IssuedToken IssueToken(const UserRecord& user, std::string label,
                        std::optional<Timestamp> expires_at, Timestamp now, Random& random);

@@ -43,6 +43,9 @@ struct Actor {
   std::string user_name;  // login name, for audit readability
   Role role = Role::kPublic;
   std::string company_id;  // empty unless the role is company-scoped
+  // Drivers: the document number (passport or border pass) their company's declarations name
+  // them by. A driver sees only those crossings: their own truck, not their colleagues'.
+  std::string driver_document = {};
 
   // Forwarders and drivers see only their own company's crossings.
   bool IsCompanyScoped() const { return role == Role::kForwarder || role == Role::kDriver; }

@@ -192,6 +192,7 @@ struct AddUser {
   std::string name;
   Role role = Role::kPublic;
   std::string company_id;
+  std::string driver_document = {};  // drivers only
 };
 struct IssueApiToken {
   std::string user_name;

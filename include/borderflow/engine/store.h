@@ -38,8 +38,10 @@ struct CrossingFilter {
   std::optional<std::string> direction;
   std::optional<std::string> lane_class;
   std::optional<std::string> plate;  // canonical plate ("12C12345")
-  int limit = 50;                    // 1..200
-  std::string after;                 // cursor: crossing id to continue after (ids ascend)
+  // The declared driver's document number (drivers see only their own crossings).
+  std::optional<std::string> driver_document;
+  int limit = 50;     // 1..200
+  std::string after;  // cursor: crossing id to continue after (ids ascend)
 };
 
 struct CrossingPage {

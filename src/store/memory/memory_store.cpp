@@ -551,7 +551,8 @@ bool Matches(const CrossingFilter& f, const Crossing& c) {
   return (!f.company_id || c.company_id == *f.company_id) && (!f.state || c.state == *f.state) &&
          (!f.direction || c.declaration.direction == *f.direction) &&
          (!f.lane_class || c.declaration.lane_class == *f.lane_class) &&
-         (!f.plate || c.declaration.vehicle.plate.canonical == *f.plate);
+         (!f.plate || c.declaration.vehicle.plate.canonical == *f.plate) &&
+         (!f.driver_document || c.declaration.driver.document_number == *f.driver_document);
 }
 
 // Bound to one batch, inside WriteBatch (so under write_mu). Reads the committed data without

@@ -88,12 +88,12 @@ constexpr std::string_view kSelectCrossingDoc = "SELECT id, doc FROM crossings W
 constexpr std::string_view kSelectCrossingVersion = "SELECT version FROM crossings WHERE id = $1";
 constexpr std::string_view kInsertCrossing =
     "INSERT INTO crossings (id, company_id, direction, lane_class, state, plate, version, "
-    "created_at_ms, updated_at_ms, doc) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) "
-    "ON CONFLICT DO NOTHING";
+    "created_at_ms, updated_at_ms, doc, driver_document) "
+    "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) ON CONFLICT DO NOTHING";
 constexpr std::string_view kUpdateCrossing =
     "UPDATE crossings SET company_id = $2, direction = $3, lane_class = $4, state = $5, "
-    "plate = $6, version = $7, created_at_ms = $8, updated_at_ms = $9, doc = $10 "
-    "WHERE id = $1 AND version = $11";
+    "plate = $6, version = $7, created_at_ms = $8, updated_at_ms = $9, doc = $10, "
+    "driver_document = $11 WHERE id = $1 AND version = $12";
 constexpr std::string_view kCountCrossings =
     "SELECT direction, lane_class, state, COUNT(*) FROM crossings "
     "GROUP BY direction, lane_class, state ORDER BY direction, lane_class, state";
@@ -116,10 +116,11 @@ constexpr std::string_view kInsertIdempotency =
     "INSERT INTO idempotency (scope, key, fingerprint, status, response, created_at_ms) "
     "VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING";
 
-constexpr std::string_view kUserColumns = "id, name, role, company_id, created_at_ms";
+constexpr std::string_view kUserColumns =
+    "id, name, role, company_id, created_at_ms, driver_document";
 constexpr std::string_view kInsertUser =
-    "INSERT INTO users (id, name, role, company_id, created_at_ms) VALUES ($1, $2, $3, $4, $5) "
-    "ON CONFLICT DO NOTHING";
+    "INSERT INTO users (id, name, role, company_id, created_at_ms, driver_document) "
+    "VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING";
 
 constexpr std::string_view kSelectToken =
     "SELECT id, user_id, secret_hash, label, created_at_ms, expires_at_ms, revoked_at_ms "
@@ -297,6 +298,7 @@ Result<UserRecord> ReadUserRow(const Res& r, int i) {
   u.role = *role;
   u.company_id = r.Text(i, 3);
   u.created_at = FromUnixMillis(r.Int(i, 4));
+  u.driver_document = r.Text(i, 5);
   return u;
 }
 
@@ -336,7 +338,7 @@ Result<std::optional<Crossing>> QueryCrossing(Conn& db, const HsNomenclature& hs
   return std::optional<Crossing>(std::move(c));
 }
 
-// $1..$10 of kInsertCrossing / kUpdateCrossing.
+// $1..$11 of kInsertCrossing / kUpdateCrossing.
 Params CrossingParams(const Crossing& c, std::string_view document) {
   const Declaration& d = c.declaration;
   Params p;
@@ -349,7 +351,8 @@ Params CrossingParams(const Crossing& c, std::string_view document) {
       .Add(c.version)
       .Add(ToUnixMillis(c.created_at))
       .Add(ToUnixMillis(c.updated_at))
-      .Add(document);
+      .Add(document)
+      .Add(d.driver.document_number);
   return p;
 }
 
@@ -515,7 +518,12 @@ class PostgresWriteTxn final : public WriteTxn {
 
   Status InsertUser(const UserRecord& u) override {
     Params p;
-    p.Add(u.id).Add(u.name).Add(RoleName(u.role)).Add(u.company_id).Add(ToUnixMillis(u.created_at));
+    p.Add(u.id)
+        .Add(u.name)
+        .Add(RoleName(u.role))
+        .Add(u.company_id)
+        .Add(ToUnixMillis(u.created_at))
+        .Add(u.driver_document);
     BF_ASSIGN_OR_RETURN(Res r, db_.Query(kInsertUser, p));
     if (r.Affected() == 0) {
       return Conflict("user_exists", fmt::format("user '{}' already exists", u.name));
@@ -719,6 +727,7 @@ Result<CrossingPage> PostgresStore::ListCrossings(const CrossingFilter& filter) 
   if (filter.direction) add("direction", *filter.direction);
   if (filter.lane_class) add("lane_class", *filter.lane_class);
   if (filter.plate) add("plate", *filter.plate);
+  if (filter.driver_document) add("driver_document", *filter.driver_document);
   p.Add(limit + 1);
   sql += fmt::format(" ORDER BY id LIMIT ${}", p.size());
 

@@ -193,10 +193,48 @@ TEST_F(PostgresStoreTest, OrderedColumnsCompareBytewise) {
   ASSERT_TRUE(r.has_value()) << r.error().ToString();
   std::vector<std::string> columns;
   for (int i = 0; i < r->rows(); ++i) columns.emplace_back(r->Text(i, 0));
-  EXPECT_EQ(columns,
-            (std::vector<std::string>{"crossings.company_id", "crossings.direction", "crossings.id",
-                                      "crossings.lane_class", "crossings.plate", "crossings.state",
-                                      "records.id", "records.kind", "users.name"}));
+  EXPECT_EQ(columns, (std::vector<std::string>{
+                         "crossings.company_id", "crossings.direction", "crossings.driver_document",
+                         "crossings.id", "crossings.lane_class", "crossings.plate",
+                         "crossings.state", "records.id", "records.kind", "users.name"}));
+}
+
+// 0003_driver_scope on a database written before it: each stored crossing's driver document is
+// read out of its document, so that drivers find the crossings declared before the upgrade.
+TEST_F(PostgresStoreTest, DriverScopeMigrationFillsStoredCrossings) {
+  {
+    auto store = Open();
+    ASSERT_TRUE(store);
+    CrossingSpec spec;
+    spec.id = "CR-OLD-1";
+    Crossing old = MakeCrossing(spec);
+    old.declaration.driver.document_number = "B0004711";
+    ASSERT_TRUE(store->Write([&](WriteTxn& txn) { return txn.InsertCrossing(old); }).has_value());
+    spec.id = "CR-OLD-2";
+    ASSERT_TRUE(store->Write([&](WriteTxn& txn) { return txn.InsertCrossing(MakeCrossing(spec)); })
+                    .has_value());
+  }
+  // Back to the schema of version 2, as an older borderflow left it.
+  ASSERT_TRUE(Admin("ALTER TABLE crossings DROP COLUMN driver_document; "
+                    "ALTER TABLE users DROP COLUMN driver_document; "
+                    "DELETE FROM schema_migrations WHERE version = 3")
+                  .has_value());
+  auto migrated = PostgresStore::Migrate(schema_->url());
+  ASSERT_TRUE(migrated.has_value()) << migrated.error().ToString();
+  EXPECT_EQ(migrated->applied, (std::vector<std::string>{"0003_driver_scope"}));
+  auto store = Open();
+  ASSERT_TRUE(store);
+  CrossingFilter f;
+  f.driver_document = "B0004711";
+  auto page = store->ListCrossings(f);
+  ASSERT_TRUE(page.has_value()) << page.error().ToString();
+  ASSERT_EQ(page->items.size(), 1u);
+  EXPECT_EQ(page->items[0].id, "CR-OLD-1");
+  f.driver_document = MakeCrossing("x").declaration.driver.document_number;
+  page = store->ListCrossings(f);
+  ASSERT_TRUE(page.has_value()) << page.error().ToString();
+  ASSERT_EQ(page->items.size(), 1u);
+  EXPECT_EQ(page->items[0].id, "CR-OLD-2");
 }
 
 TEST_F(PostgresStoreTest, TwoStoresOnOneDatabaseExtendOneChain) {

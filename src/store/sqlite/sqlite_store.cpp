@@ -114,11 +114,12 @@ constexpr std::string_view kSelectCrossingDoc = "SELECT id, doc FROM crossings W
 constexpr std::string_view kSelectCrossingVersion = "SELECT version FROM crossings WHERE id = ?1";
 constexpr std::string_view kInsertCrossing =
     "INSERT INTO crossings (id, company_id, direction, lane_class, state, plate, version, "
-    "created_at_ms, updated_at_ms, doc) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)";
+    "created_at_ms, updated_at_ms, doc, driver_document) "
+    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?12)";
 constexpr std::string_view kUpdateCrossing =
     "UPDATE crossings SET company_id = ?2, direction = ?3, lane_class = ?4, state = ?5, "
-    "plate = ?6, version = ?7, created_at_ms = ?8, updated_at_ms = ?9, doc = ?10 "
-    "WHERE id = ?1 AND version = ?11";
+    "plate = ?6, version = ?7, created_at_ms = ?8, updated_at_ms = ?9, doc = ?10, "
+    "driver_document = ?12 WHERE id = ?1 AND version = ?11";
 constexpr std::string_view kCountCrossings =
     "SELECT direction, lane_class, state, COUNT(*) FROM crossings "
     "GROUP BY direction, lane_class, state ORDER BY direction, lane_class, state";
@@ -138,9 +139,11 @@ constexpr std::string_view kInsertIdempotency =
     "INSERT INTO idempotency (scope, key, fingerprint, status, response, created_at_ms) "
     "VALUES (?1, ?2, ?3, ?4, ?5, ?6)";
 
-constexpr std::string_view kUserColumns = "id, name, role, company_id, created_at_ms";
+constexpr std::string_view kUserColumns =
+    "id, name, role, company_id, created_at_ms, driver_document";
 constexpr std::string_view kInsertUser =
-    "INSERT INTO users (id, name, role, company_id, created_at_ms) VALUES (?1, ?2, ?3, ?4, ?5)";
+    "INSERT INTO users (id, name, role, company_id, created_at_ms, driver_document) "
+    "VALUES (?1, ?2, ?3, ?4, ?5, ?6)";
 
 constexpr std::string_view kSelectToken =
     "SELECT id, user_id, secret_hash, label, created_at_ms, expires_at_ms, revoked_at_ms "
@@ -346,6 +349,7 @@ Result<UserRecord> ReadUserRow(const Stmt& s) {
   u.role = *role;
   u.company_id = s.Text(3);
   u.created_at = FromUnixMillis(s.Int(4));
+  u.driver_document = s.Text(5);
   return u;
 }
 
@@ -382,7 +386,7 @@ Result<std::optional<Crossing>> QueryCrossing(Db& db, const HsNomenclature& hs,
   return std::optional<Crossing>(std::move(c));
 }
 
-// Binds ?1..?10 of kInsertCrossing / kUpdateCrossing.
+// Binds ?1..?10 and ?12 of kInsertCrossing / kUpdateCrossing.
 void BindCrossing(Stmt& stmt, const Crossing& c, std::string_view document) {
   const Declaration& d = c.declaration;
   stmt.Bind(1, c.id)
@@ -394,7 +398,8 @@ void BindCrossing(Stmt& stmt, const Crossing& c, std::string_view document) {
       .Bind(7, c.version)
       .Bind(8, ToUnixMillis(c.created_at))
       .Bind(9, ToUnixMillis(c.updated_at))
-      .Bind(10, document);
+      .Bind(10, document)
+      .Bind(12, d.driver.document_number);
 }
 
 // --- Reader pool ------------------------------------------------------------------------------
@@ -557,7 +562,8 @@ class SqliteWriteTxn final : public WriteTxn {
         .Bind(2, u.name)
         .Bind(3, RoleName(u.role))
         .Bind(4, u.company_id)
-        .Bind(5, ToUnixMillis(u.created_at));
+        .Bind(5, ToUnixMillis(u.created_at))
+        .Bind(6, u.driver_document);
     if (auto s = stmt.Run(); !s) {
       if (IsUniqueViolation(stmt.last_rc())) {
         return Conflict("user_exists", fmt::format("user '{}' already exists", u.name));
@@ -881,6 +887,7 @@ Result<CrossingPage> SqliteStore::ListCrossings(const CrossingFilter& filter) {
   if (filter.direction) add("direction", *filter.direction);
   if (filter.lane_class) add("lane_class", *filter.lane_class);
   if (filter.plate) add("plate", *filter.plate);
+  if (filter.driver_document) add("driver_document", *filter.driver_document);
   sql += fmt::format(" ORDER BY id LIMIT ?{}", values.size() + 2);
 
   ReaderLease lease(*impl_);

@@ -137,6 +137,44 @@ TEST_F(SqliteStoreTest, OpenMigratesAFreshFile) {
   }
 }
 
+// 0003_driver_scope on a database written before it: each stored crossing's driver document is
+// read out of its document, so that drivers find the crossings declared before the upgrade.
+TEST_F(SqliteStoreTest, DriverScopeMigrationFillsStoredCrossings) {
+  Reopen();
+  CrossingSpec spec;
+  spec.id = "CR-OLD-1";
+  Crossing old = MakeCrossing(spec);
+  old.declaration.driver.document_number = "B0004711";
+  Insert(old);
+  spec.id = "CR-OLD-2";
+  Insert(MakeCrossing(spec));
+  store_.reset();
+  {
+    // Back to the schema of version 2, as an older borderflow left it.
+    RawDb raw(path_);
+    ASSERT_EQ(raw.Exec("DROP INDEX crossings_driver_idx; "
+                       "ALTER TABLE crossings DROP COLUMN driver_document; "
+                       "ALTER TABLE users DROP COLUMN driver_document; "
+                       "DELETE FROM schema_migrations WHERE version = 3"),
+              "");
+  }
+  auto migrated = SqliteStore::Migrate(path_);
+  ASSERT_TRUE(migrated.has_value()) << migrated.error().ToString();
+  EXPECT_EQ(migrated->applied, (std::vector<std::string>{"0003_driver_scope"}));
+  Reopen();
+  CrossingFilter f;
+  f.driver_document = "B0004711";
+  auto page = store_->ListCrossings(f);
+  ASSERT_TRUE(page.has_value()) << page.error().ToString();
+  ASSERT_EQ(page->items.size(), 1u);
+  EXPECT_EQ(page->items[0].id, "CR-OLD-1");
+  f.driver_document = MakeCrossing(spec).declaration.driver.document_number;
+  page = store_->ListCrossings(f);
+  ASSERT_TRUE(page.has_value()) << page.error().ToString();
+  ASSERT_EQ(page->items.size(), 1u);
+  EXPECT_EQ(page->items[0].id, "CR-OLD-2");
+}
+
 TEST_F(SqliteStoreTest, SchemaTooNewIsRefused) {
   Reopen();
   store_.reset();
