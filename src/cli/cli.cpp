@@ -533,9 +533,13 @@ int RunCli(int argc, char** argv) {
   bool single = false;
   auto* demo_cmd = app.add_subcommand(
       "demo",
-      "start the demo gate pair (Huu Nghi and Youyiguan nodes, linked) with users and crossings");
+      "start the demo gate pair (Huu Nghi and Youyiguan nodes, linked) with users and crossings; "
+      "Huu Nghi listens on --port, Youyiguan on --port + 1, their peer listeners on --port + 363 "
+      "and + 364");
   AddServeFlags(demo_cmd, demo);
-  demo_cmd->add_flag("--keep", keep, "keep the existing demo databases instead of starting fresh");
+  demo_cmd->add_flag("--keep", keep,
+                     "keep the existing demo databases (users get new tokens) instead of starting "
+                     "fresh");
   demo_cmd->add_flag("--single", single, "run the Vietnamese node alone, without the link");
 
   std::string db = "var/borderflow.db";

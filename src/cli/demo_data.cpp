@@ -90,20 +90,27 @@ Result<std::vector<DemoUser>> SeedDemo(Engine& engine, bool with_crossings) {
       {"an.driver", "driver", "FRUITCO", "", "B0004712"},
   };
   std::map<std::string, Actor, std::less<>> actors;
+  // `demo --keep` starts on the databases of an earlier demo: its users are there (only their
+  // tokens are new: the old ones were shown once and are stored hashed), and so are its crossings.
+  bool seeded_before = false;
   for (DemoUser& u : users) {
     BF_ASSIGN_OR_RETURN(Role role, ParseRole(u.role));
-    BF_ASSIGN_OR_RETURN(
-        CommandResult added,
-        engine.Execute(
-            Command{admin, "", "", AddUser{u.name, role, u.company_id, u.driver_document}}));
+    Result<CommandResult> added = engine.Execute(
+        Command{admin, "", "", AddUser{u.name, role, u.company_id, u.driver_document}});
+    if (!added && added.error().code == "user_exists") {
+      seeded_before = true;
+    } else if (!added) {
+      return added.error();
+    } else {
+      actors[u.name] = Actor{std::string(added->Json().at("id").as_string()), u.name, role,
+                             u.company_id, u.driver_document};
+    }
     BF_ASSIGN_OR_RETURN(CommandResult token,
                         engine.Execute(Command{admin, "", "", IssueApiToken{u.name, "demo", {}}}));
     u.token = std::string(token.Json().at("token").as_string());
-    actors[u.name] = Actor{std::string(added.Json().at("id").as_string()), u.name, role,
-                           u.company_id, u.driver_document};
   }
 
-  if (!with_crossings) return users;
+  if (!with_crossings || seeded_before) return users;
   // clang-format off
   const std::vector<DemoCrossing> crossings = {
       {"an.fruitco", "VN-CN", "fresh_produce", "12C-123.45", "Nguyễn Văn An", "VN", "081060", "Fresh durian", 800, 16000, "48000", "VN", 40, 0},
@@ -160,6 +167,7 @@ Status DriveDemoCrossing(uint16_t vn_port, const std::vector<DemoUser>& vn_users
   net::HttpClient vn("127.0.0.1", vn_port);
   net::HttpClient cn("127.0.0.1", cn_port);
   int key = 0;
+  const int64_t run = ToUnixMillis(SystemClock().Now());
   auto call = [&](net::HttpClient& client, const std::vector<DemoUser>& users,
                   std::string_view user, std::string_view method, const std::string& target,
                   const std::string& body) -> Result<json::object> {
@@ -167,7 +175,8 @@ Status DriveDemoCrossing(uint16_t vn_port, const std::vector<DemoUser>& vn_users
         {"Authorization", "Bearer " + TokenOf(users, user)}};
     if (method == "POST") {
       headers.emplace_back("Content-Type", "application/json");
-      headers.emplace_back("Idempotency-Key", fmt::format("demo-crossing-{}", ++key));
+      // Per run: a kept demo (`demo --keep`) drives a new truck under new keys.
+      headers.emplace_back("Idempotency-Key", fmt::format("demo-crossing-{}-{}", run, ++key));
     }
     BF_ASSIGN_OR_RETURN(net::HttpResponse r, client.Send(method, target, body, headers));
     BF_ASSIGN_OR_RETURN(json::value v, ParseJson(r.body));

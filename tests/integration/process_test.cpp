@@ -333,6 +333,44 @@ TEST_F(ProcessTest, DemoStartsAGatePairWithCrossings) {
   EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
 }
 
+// `demo --keep` starts again on the databases of an earlier demo: the same users (with new
+// tokens) and the same crossings, none declared twice. It used to stop at "user_exists".
+TEST_F(ProcessTest, DemoKeepStartsAgainOnItsDatabases) {
+  const std::string db = (dir_ / "demo" / "demo.db").string();
+  const std::string config = std::string(BORDERFLOW_SOURCE_DIR) + "/config/huu-nghi.toml";
+  auto crossings_of = [&](uint16_t port, const std::string& user) -> size_t {
+    std::ifstream in(dir_ / "demo" / "demo-tokens.txt");
+    std::string name, role, token, wanted;
+    while (in >> name >> role >> token) {
+      if (name == user) wanted = token;
+    }
+    net::HttpClient client("127.0.0.1", port);
+    for (int attempt = 0; attempt < 200; ++attempt) {
+      auto r = client.Send("GET", "/api/v1/crossings?limit=200", {},
+                           {{"Authorization", "Bearer " + wanted}});
+      if (r && r->status == 200) {
+        auto page = ParseJson(r->body);
+        if (page && page->at("items").as_array().size() >= 8) {
+          return page->at("items").as_array().size();
+        }
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    return 0;
+  };
+  for (bool keep : {false, true}) {
+    SCOPED_TRACE(keep ? "demo --keep" : "demo");
+    std::vector<std::string> args = {"demo", "--single", "--config", config, "--db", db};
+    if (keep) args.push_back("--keep");
+    uint16_t port = 0;
+    ServerProcess server(StartServerProcess(args, dir_, port));
+    ASSERT_GT(port, 0) << "demo did not start";
+    EXPECT_EQ(crossings_of(port, "an.fruitco"), 8u);
+    int status = server.Wait(SIGTERM);
+    EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+  }
+}
+
 TEST_F(ProcessTest, HelpOnEverySubcommand) {
   for (std::vector<std::string> args : {std::vector<std::string>{"--help"},
                                         {"serve", "--help"},
