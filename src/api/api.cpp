@@ -741,6 +741,9 @@ struct Api::Impl {
     BF_TRY(Authenticate(req));
     HttpResponse r = JsonResponse(200, engine.WaitBoard());
     r.headers.emplace_back("Cache-Control", "public, max-age=15");
+    // Public aggregates only: any web page (a transport association's, a news site's) may show
+    // them. No credentials are involved, so no Allow-Credentials.
+    r.headers.emplace_back("Access-Control-Allow-Origin", "*");
     return r;
   }
 

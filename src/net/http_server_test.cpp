@@ -352,6 +352,7 @@ TEST_F(HttpServerTest, MalformedRequestGets400AndClose) {
 TEST_F(HttpServerTest, NotFoundAndMethodNotAllowed) {
   router_.Add("GET", "/items/{id}", EchoHandler);
   router_.Add("DELETE", "/items/{id}", EchoHandler);
+  router_.Add("POST", "/submit", EchoHandler);
   StartServer();
   HttpClient client("127.0.0.1", port_);
   auto missing = client.Send("GET", "/nothing/here");
@@ -362,14 +363,24 @@ TEST_F(HttpServerTest, NotFoundAndMethodNotAllowed) {
   auto wrong = client.Send("PUT", "/items/3", "{}");
   ASSERT_TRUE(wrong.has_value());
   EXPECT_EQ(wrong->status, 405);
-  EXPECT_EQ(Header(*wrong, "allow"), "GET, DELETE");
+  EXPECT_EQ(Header(*wrong, "allow"), "GET, HEAD, DELETE");
   EXPECT_NE(wrong->body.find("\"code\":\"method_not_allowed\""), std::string::npos);
 
-  // HEAD is strict too, and gets no body.
+  // HEAD is GET without the body (RFC 9110: every server supports both): the same status and
+  // Content-Length.
+  auto get = client.Send("GET", "/items/3");
+  ASSERT_TRUE(get.has_value()) << get.error().ToString();
   auto head = client.Send("HEAD", "/items/3");
   ASSERT_TRUE(head.has_value()) << head.error().ToString();
-  EXPECT_EQ(head->status, 405);
+  EXPECT_EQ(head->status, 200);
   EXPECT_TRUE(head->body.empty());
+  // (The echo names the method: "HEAD|..." is one byte longer than "GET|...".)
+  EXPECT_EQ(Header(*head, "content-length"), std::to_string(get->body.size() + 1));
+  // Where there is no GET, HEAD is not allowed either.
+  auto head_post = client.Send("HEAD", "/submit");
+  ASSERT_TRUE(head_post.has_value()) << head_post.error().ToString();
+  EXPECT_EQ(head_post->status, 405);
+  EXPECT_TRUE(head_post->body.empty());
   // The connection survived all of that.
   auto ok = client.Send("GET", "/items/3");
   ASSERT_TRUE(ok.has_value());

@@ -126,9 +126,11 @@ Router::Match Router::Find(std::string_view method, std::string_view path) const
   std::map<std::string, std::string> params;
   std::vector<int> ranks;
   const Route* best = nullptr;
+  // RFC 9110 9.3.2: HEAD is GET without the body (the server writes the header only).
+  const bool head = method == "HEAD";
   for (const Route& route : routes_) {
     if (!MatchSegments(route.segments, segments, &params, &ranks)) continue;
-    if (route.method != method) {
+    if (route.method != method && !(head && route.method == "GET")) {
       if (std::find(allowed.begin(), allowed.end(), route.method) == allowed.end()) {
         allowed.push_back(route.method);
       }
@@ -149,6 +151,9 @@ Router::Match Router::Find(std::string_view method, std::string_view path) const
   match.params.clear();
   if (!allowed.empty()) {
     match.status = 405;
+    if (std::find(allowed.begin(), allowed.end(), "GET") != allowed.end()) {
+      allowed.insert(std::find(allowed.begin(), allowed.end(), "GET") + 1, "HEAD");
+    }
     for (const std::string& m : allowed) {
       if (!match.allow.empty()) match.allow += ", ";
       match.allow += m;

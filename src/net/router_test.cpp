@@ -97,15 +97,18 @@ TEST(RouterTest, MethodNotAllowedListsMethods) {
   auto match = router.Find("PUT", "/api/v1/crossings/9");
   EXPECT_EQ(match.handler, nullptr);
   EXPECT_EQ(match.status, 405);
-  EXPECT_EQ(match.allow, "GET, DELETE");
+  EXPECT_EQ(match.allow, "GET, HEAD, DELETE");
   EXPECT_TRUE(match.params.empty());
-  EXPECT_EQ(router.Find("DELETE", "/api/v1/crossings").allow, "GET, POST");
+  EXPECT_EQ(router.Find("DELETE", "/api/v1/crossings").allow, "GET, HEAD, POST");
 }
 
-TEST(RouterTest, MethodsAreStrict) {
+TEST(RouterTest, MethodsAreStrictButHeadIsGet) {
   Router router = MakeRouter();
-  auto match = router.Find("HEAD", "/api/v1/crossings");
-  EXPECT_EQ(match.status, 405);
+  // RFC 9110: HEAD is GET without the body; the server drops the body.
+  auto head = router.Find("HEAD", "/api/v1/crossings/9");
+  ASSERT_NE(head.handler, nullptr);
+  EXPECT_EQ(head.pattern, router.Find("GET", "/api/v1/crossings/9").pattern);
+  EXPECT_EQ(head.params.at("id"), "9");
   EXPECT_EQ(router.Find("get", "/api/v1/crossings").status, 405);
 }
 

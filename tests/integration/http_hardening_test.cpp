@@ -71,9 +71,20 @@ TEST(HttpHardening, ApiResponsesAreNotStored) {
   ApiReply declared =
       node.Call("POST", "/api/v1/crossings", "fwd-a", node.DurianDeclaration("12C-555.55"));
   EXPECT_EQ(declared.Header("Cache-Control"), "no-store");
-  // The public wait board keeps its short public cache.
-  EXPECT_EQ(node.Call("GET", "/api/v1/wait-board", "").Header("Cache-Control"),
-            "public, max-age=15");
+  // The public wait board keeps its short public cache, and any web page may show it; nothing
+  // else is shared across origins.
+  ApiReply board = node.Call("GET", "/api/v1/wait-board", "");
+  EXPECT_EQ(board.Header("Cache-Control"), "public, max-age=15");
+  EXPECT_EQ(board.Header("Access-Control-Allow-Origin"), "*");
+  EXPECT_EQ(node.Call("GET", "/api/v1/crossings", "fwd-a").Header("Access-Control-Allow-Origin"),
+            "");
+  // HEAD is GET without the body (RFC 9110), for the pages and the API alike.
+  for (const char* target : {"/", "/status", "/api/v1/wait-board"}) {
+    ApiReply get = node.Call("GET", target, "");
+    ApiReply head = node.Call("HEAD", target, "");
+    EXPECT_EQ(head.status, get.status) << target;
+    EXPECT_TRUE(head.raw.empty()) << target << ": " << head.raw;
+  }
 }
 
 // Review finding Low 13: a forwarder's copy of a crossing (without the risk assessment) had the
