@@ -269,10 +269,18 @@ int Serve(const ServeFlags& f) {
   sigset_t signals = BlockStopSignals();
   auto db_lock = DatabaseLock::Take(f.db, /*exclusive=*/false);
   if (!db_lock) return Fail(db_lock.error());
+  // A mistyped --db would otherwise look like a node that lost all its data.
+  const bool created = !IsPostgresUrl(f.db) && !std::filesystem::exists(f.db);
   SystemClock clock;
   SystemRandom random;
   auto rt = StartRuntime(f, clock, random);
   if (!rt) return Fail(rt.error());
+  if (created) {
+    spdlog::warn(
+        "{} did not exist: this node starts with a new, empty database (no users, "
+        "crossings or audit trail); if you meant an existing one, stop and check --db",
+        f.db);
+  }
   spdlog::info("borderflow serving {} on http://{}:{}/ (database {})",
                (*rt)->engine().config().self.node_id, f.address, (*rt)->port(),
                DescribeStore(f.db));

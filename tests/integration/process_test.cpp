@@ -333,6 +333,26 @@ TEST_F(ProcessTest, DemoStartsAGatePairWithCrossings) {
   EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
 }
 
+// A mistyped --db serves a new, empty node: the log says so, once, when the file is created.
+TEST_F(ProcessTest, ServeWarnsWhenItCreatesTheDatabase) {
+  const std::string fresh = (dir_ / "fresh.db").string();
+  auto occurrences = [&] {
+    std::ifstream in(dir_ / "server.log");
+    std::string log((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    size_t n = 0;
+    for (size_t at = 0; (at = log.find("did not exist", at)) != std::string::npos; ++at) ++n;
+    return n;
+  };
+  for (const std::string& db : {fresh, fresh, db_}) {
+    uint16_t port = 0;
+    ServerProcess server(StartServer(dir_, db, port));
+    ASSERT_GT(port, 0);
+    int status = server.Wait(SIGTERM);
+    EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+  }
+  EXPECT_EQ(occurrences(), 1u);  // the first start only; db_ existed already (SetUp)
+}
+
 // `demo --keep` starts again on the databases of an earlier demo: the same users (with new
 // tokens) and the same crossings, none declared twice. It used to stop at "user_exists".
 TEST_F(ProcessTest, DemoKeepStartsAgainOnItsDatabases) {
