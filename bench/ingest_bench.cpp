@@ -225,6 +225,9 @@ Row StoreLimit(RecordKind kind, size_t batch, double seconds, const std::string&
 enum class HttpCase {
   kDeclarations,  // POST /api/v1/crossings: a new crossing each (about 1.5 KB of JSON)
   kEvents,  // POST /api/v1/crossings/{id}/events: start_inspection and record_inspection in turn
+  // GET /api/v1/me: the token checked (from the cache), a small JSON answer, no engine or
+  // store: what HTTP and the load generator cost on this machine, the floor under the others.
+  kFloor,
 };
 
 std::string IssueToken(Runtime& rt, const std::string& name, Role role, std::string company) {
@@ -324,6 +327,9 @@ Row HttpIngest(const GateConfig& config, HttpCase which, int connections, double
   load.warmup = std::chrono::milliseconds(1000);
   auto next = [&](int connection, uint64_t i) {
     uint64_t n = counter.fetch_add(1);
+    if (which == HttpCase::kFloor) {
+      return net::LoadRequest{"GET", "/api/v1/me", "", {{"Authorization", forwarder}}};
+    }
     std::string key = IdempotencyKey("bench-", n);
     if (which == HttpCase::kDeclarations) {
       return net::LoadRequest{"POST",
@@ -371,6 +377,14 @@ Row HttpIngest(const GateConfig& config, HttpCase which, int connections, double
   if (second) second->Stop();
   node.Stop();
   if (r.errors > 0) std::cerr << "warning: " << r.errors << " requests failed\n";
+  if (which == HttpCase::kFloor) {
+    return Row{
+        fmt::format("HTTP floor: GET /api/v1/me (token check, no engine or store; "
+                    "requests/s, not events), {} clients",
+                    connections),
+        double(r.ok) / r.seconds,
+        fmt::format("p50 {:.2f} ms, p99 {:.2f} ms, max {:.1f} ms", r.p50_ms, r.p99_ms, r.max_ms)};
+  }
   return Row{
       fmt::format("{} HTTP {}, {} clients{} ({:.0f} events per commit)", where.backend(),
                   which == HttpCase::kDeclarations
@@ -486,6 +500,7 @@ int main(int argc, char** argv) {
        store(RecordKind::kEvent, 1)},
       {"events-store64", "store limit, lifecycle event records, batched", "events-store1",
        store(RecordKind::kEvent, 64)},
+      {"floor", "HTTP floor (GET /api/v1/me, no store)", "", http(HttpCase::kFloor, 1), false},
       {"http", "HTTP declarations", "store256", http(HttpCase::kDeclarations, 1)},
       {"events", "HTTP lifecycle events", "events-store64", http(HttpCase::kEvents, 1)},
       {"http2", "HTTP declarations over two servers", "store256", http(HttpCase::kDeclarations, 2)},
