@@ -410,6 +410,16 @@ test('declaring: container and seal, errors in the reader’s language on the fi
   await fw.fill('#declare-form input[name=packages]', '300');
   await fw.fill('#declare-form input[name=gross_weight_kg]', '6000');
   await fw.fill('#declare-form input[name=value]', '18000.00');
+  // A second goods line (checked before sending like the first).
+  await fw.click('#add-line');
+  await fw.fill('#declare-form input[name="lines[1].hs_code"]', '0804');
+  await fw.fill('#declare-form input[name="lines[1].description"]', 'Fresh mangoes');
+  await fw.fill('#declare-form input[name="lines[1].packages"]', '50');
+  await fw.fill('#declare-form input[name="lines[1].gross_weight_kg"]', '900');
+  await fw.fill('#declare-form input[name="lines[1].value"]', '1500');
+  await fw.click('#declare-submit');
+  await fw.waitForSelector('#declare-form input[name="lines[1].hs_code"][aria-invalid="true"]');
+  await fw.fill('#declare-form input[name="lines[1].hs_code"]', '0804.50');
   await fw.fill('#declare-form input[name=customs_declaration]', '305123456789');
   await fw.fill('#declare-form input[name=phytosanitary_certificate]', 'VN-PC-2026-009988');
   await fw.fill('#declare-form input[name=certificate_of_origin]', 'E2026-VN-001122');
@@ -465,6 +475,7 @@ test('declaring: container and seal, errors in the reader’s language on the fi
   assert.equal(await op.textContent('#detail-trailer'), '12R-012.34');
   const docs = await op.textContent('#detail-documents');
   for (const number of ['305123456789', 'VN-PC-2026-009988', 'E2026-VN-001122']) assert.ok(docs.includes(number), `${number} not in ${docs}`);
+  assert.equal(await op.$$eval('#detail-lines tbody tr', (rows) => rows.length), 2);
   await op.click('#pre-table tr[data-plate="12C44455"] button');
   await op.waitForFunction(() => document.querySelectorAll('#detail-lines tbody tr').length === 2);
   assert.match(await op.textContent('#detail-lines'), /Fresh mangoes/);

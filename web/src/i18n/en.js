@@ -435,4 +435,8 @@ export default {
   'readReason.ambiguous': 'ambiguous: {a} and {b} at distance {d}',
   'readReason.ambiguousSame': 'ambiguous: {plate} expected for crossings {a} and {b} at distance {d}',
   'readReason.refused': 'matched {id} but refused: {detail}',
+  'portal.addLine': 'Add a goods line',
+  'portal.removeLine': 'Remove line {n}',
+  'portal.lineTitle': 'Goods line {n}',
+  'portal.hsDigits': 'HS code, 6 to 10 digits (e.g. 0804.50)',
 };

@@ -434,4 +434,8 @@ export default {
   'readReason.ambiguous': 'không rõ ràng: {a} và {b} ở khoảng cách {d}',
   'readReason.ambiguousSame': 'không rõ ràng: biển {plate} được dự kiến cho các lượt {a} và {b} ở khoảng cách {d}',
   'readReason.refused': 'khớp với {id} nhưng bị từ chối: {detail}',
+  'portal.addLine': 'Thêm dòng hàng',
+  'portal.removeLine': 'Xóa dòng {n}',
+  'portal.lineTitle': 'Dòng hàng {n}',
+  'portal.hsDigits': 'Mã HS, 6 đến 10 chữ số (ví dụ 0804.50)',
 };

@@ -434,4 +434,8 @@ export default {
   'readReason.ambiguous': '无法区分：{a} 与 {b}，距离 {d}',
   'readReason.ambiguousSame': '无法区分：车牌 {plate} 同时对应通关记录 {a} 和 {b}，距离 {d}',
   'readReason.refused': '已匹配 {id}，但被拒绝：{detail}',
+  'portal.addLine': '添加货物行',
+  'portal.removeLine': '删除第 {n} 行',
+  'portal.lineTitle': '货物行 {n}',
+  'portal.hsDigits': 'HS 编码，6 至 10 位数字（如 0804.50）',
 };

@@ -106,6 +106,8 @@ export function mount(root, ctx) {
       f.input.required = !empty;
     }
     hsResults.hidden = empty;
+    extraBox.hidden = empty;
+    addLineButton.hidden = empty;
   }
 
   // Fields with a byte limit: [field, bytes, hint when empty].
@@ -259,6 +261,70 @@ export function mount(root, ctx) {
   dir.addEventListener('change', fillLanes);
   lane.addEventListener('change', updatePerishable);
 
+  // Further goods lines (the first one is above, with the HS code search): the same fields,
+  // checked the same way before sending; the server checks their HS codes.
+  const extraLines = [];
+  const extraBox = h('div', { id: 'extra-lines' });
+  const addLineButton = h('button', { type: 'button', class: 'secondary', id: 'add-line', onclick: () => addLine() }, t('portal.addLine'));
+  function addLine() {
+    const X = {
+      hs: field(t('portal.hsCode'), h('input', { autocomplete: 'off', inputmode: 'numeric', placeholder: '0804.50', maxlength: '16' }), t('portal.hsDigits')),
+      goods: field(t('portal.goods'), h('input', { autocomplete: 'off', maxlength: '500' })),
+      packages: field(t('portal.packages'), h('input', { type: 'number', min: '1', max: '1000000', step: '1' })),
+      weight: field(t('portal.weight'), h('input', { type: 'number', min: '0.001', max: '100000', step: '0.001' }), t('portal.weightHint')),
+      amount: field(t('portal.value'), h('input', { type: 'text', inputmode: 'decimal', placeholder: '1500.00', maxlength: '16' })),
+      currency: field(t('portal.currency'), h('input', { value: currency.value.trim().toUpperCase() || 'USD', maxlength: '3', autocomplete: 'off' })),
+      origin: field(t('portal.origin'), h('select', {}, ['VN', 'CN'].map((c) => option(c, t('country.' + c), c === origin.value)))),
+    };
+    const line = { F: X, legend: h('legend', {}), remove: h('button', { type: 'button', class: 'secondary remove-line' }) };
+    line.remove.addEventListener('click', () => {
+      extraLines.splice(extraLines.indexOf(line), 1);
+      line.el.remove();
+      numberLines();
+      addLineButton.focus();
+    });
+    line.el = h('fieldset', { class: 'goods-line' }, line.legend, Object.values(X).map((f) => f.row), line.remove);
+    extraLines.push(line);
+    extraBox.append(line.el);
+    numberLines();
+    X.hs.input.focus();
+  }
+  function numberLines() {
+    extraLines.forEach((line, i) => {
+      const n = i + 2;
+      line.el.dataset.line = String(n);
+      line.legend.textContent = t('portal.lineTitle', { n });
+      line.remove.textContent = t('portal.removeLine', { n });
+      const names = { hs: 'hs_code', goods: 'description', packages: 'packages', weight: 'gross_weight_kg', amount: 'value', currency: 'currency', origin: 'origin_country' };
+      for (const [k, f] of Object.entries(line.F)) f.input.name = `lines[${n - 1}].${names[k]}`;
+    });
+  }
+  function checkLine(X) {
+    const test = (f, ok, bad) => {
+      setHint(f, ok ? '' : bad, !ok);
+      return ok;
+    };
+    const digits = X.hs.input.value.replace(/[.\s]/g, '');
+    const n = Number(X.packages.input.value);
+    const w = Number(X.weight.input.value);
+    return (
+      test(X.hs, /^\d{6,10}$/.test(digits), t('portal.hsDigits')) &
+      test(X.goods, X.goods.input.value.trim() !== '' && utf8Length(X.goods.input.value.trim()) <= 500, X.goods.input.value.trim() ? t('portal.tooLong', { max: 500 }) : t('common.required')) &
+      test(X.packages, Number.isInteger(n) && n >= 1 && n <= 1000000, t('portal.packagesBad')) &
+      test(X.weight, X.weight.input.value !== '' && w >= 0.001 && w <= 100000, t('portal.weightBad')) &
+      test(X.amount, /^[0-9]+(\.[0-9]{1,2})?$/.test(X.amount.input.value.trim()) && Number(X.amount.input.value) <= 1e10, t('portal.valueBad')) &
+      test(X.currency, /^[A-Z]{3}$/.test(X.currency.input.value.trim().toUpperCase()), t('portal.currencyBad'))
+    );
+  }
+  const lineBody = (X) => ({
+    hs_code: X.hs.input.value.trim(),
+    description: X.goods.input.value.trim(),
+    packages: Number(X.packages.input.value),
+    gross_weight_kg: Number(X.weight.input.value),
+    value: { amount: X.amount.input.value.trim(), currency: X.currency.input.value.trim().toUpperCase() },
+    origin_country: X.origin.input.value,
+  });
+
   const formMessage = h('div', { class: 'message', role: 'status', 'aria-live': 'polite', id: 'declare-message' });
   const submit = h('button', { type: 'submit', id: 'declare-submit' }, t('portal.declare'));
   const form = h(
@@ -266,7 +332,7 @@ export function mount(root, ctx) {
     { id: 'declare-form', novalidate: true, onsubmit: onDeclare },
     h('fieldset', {}, h('legend', {}, t('portal.route')), F.direction.row, F.lane_class.row),
     h('fieldset', {}, h('legend', {}, t('portal.vehicle')), F.plate.row, F.trailer.row, F.container.row, F.seal.row, F.driverName.row, F.driverDoc.row, F.nationality.row),
-    h('fieldset', { id: 'goods-fieldset' }, h('legend', {}, t('portal.goodsTitle')), F.hs.row, F.goods.row, F.packages.row, F.weight.row, F.amount.row, F.currency.row, F.origin.row, F.freshness.row),
+    h('fieldset', { id: 'goods-fieldset' }, h('legend', {}, t('portal.goodsTitle')), F.hs.row, F.goods.row, F.packages.row, F.weight.row, F.amount.row, F.currency.row, F.origin.row, F.freshness.row, extraBox, addLineButton),
     h('fieldset', {}, h('legend', {}, t('portal.documents')), F.customsDecl.row, F.phyto.row, F.origCert.row),
     submit,
     formMessage,
@@ -282,6 +348,7 @@ export function mount(root, ctx) {
     for (const [f, max] of LIMITS) ok &= checkLength(f, max);
     if (!empty) {
       ok &= checks.required(F.goods) & checks.packages() & checks.weight() & checks.amount() & checks.currency();
+      for (const line of extraLines) ok &= checkLine(line.F);
       if (!hsValid) {
         await hsSearch();
         if (!hsValid) {
@@ -316,6 +383,7 @@ export function mount(root, ctx) {
           value: { amount: amount.value.trim(), currency: currency.value.trim().toUpperCase() },
           origin_country: origin.value,
         },
+        ...extraLines.map((line) => lineBody(line.F)),
       ];
     }
     if (!F.freshness.row.hidden) body.freshness_deadline = localInputToIso(freshness.value, side);
@@ -331,6 +399,7 @@ export function mount(root, ctx) {
       trailer.value = '';
       container.value = '';
       seal.value = '';
+      for (const line of extraLines.splice(0)) line.el.remove();
       checks.plate();
       await loadTrucks();
     } catch (err) {
@@ -360,7 +429,10 @@ export function mount(root, ctx) {
         'documents.phytosanitary_certificate': F.phyto,
         'documents.certificate_of_origin': F.origCert,
       };
-      const f = map[splitField(err.field).path] || (err.code === 'invalid_plate' ? F.plate : err.code === 'unknown_hs_code' || err.code === 'invalid_hs_code' ? F.hs : null);
+      const where = splitField(err.field);
+      const lineFields = { hs_code: 'hs', description: 'goods', packages: 'packages', gross_weight_kg: 'weight', 'value.amount': 'amount', 'value.currency': 'currency', origin_country: 'origin' };
+      const extra = where.line >= 2 && extraLines[where.line - 2] ? extraLines[where.line - 2].F[lineFields[where.path]] : null;
+      const f = extra || map[where.path] || (err.code === 'invalid_plate' ? F.plate : err.code === 'unknown_hs_code' || err.code === 'invalid_hs_code' ? F.hs : null);
       if (f) {
         setHint(f, text, true);
         f.input.focus();
