@@ -320,8 +320,8 @@ test('a token revoked while the pages are open signs them out and drops what the
   node.cli(['token', 'revoke', '--db', node.db, '--config', node.config, '--user', 'revoked.op']);
   node.cli(['token', 'revoke', '--db', node.db, '--config', node.config, '--user', 'revoked.fw']);
   // The next request of each page is answered 401 (the feed is closed by the server too).
-  await control.click('#pre-table tr button, #gate-table tr button').catch(() => {});
-  await portal.click('#show-done').catch(() => {});
+  await control.click('#pre-table tr button, #gate-table tr button', { timeout: 3000 }).catch(() => {});
+  await portal.click('#show-done', { timeout: 3000 }).catch(() => {});
   for (const [page, text] of [
     [control, /Phiên đăng nhập không còn hiệu lực/],
     [portal, /您的登录已失效/],
@@ -379,8 +379,9 @@ test('a server down or busy at load keeps the token, says so and retries', { ski
 test('a forwarder opening the control room is told so, with a link to the portal', { skip: missing || false, timeout: 30000 }, async () => {
   const page = await openWithToken('an.fruitco', 'control', { lang: 'vi' });
   await page.waitForSelector('#forbidden');
-  assert.match(await page.textContent('#forbidden'), /Trang này không dành cho vai trò của bạn \(Đại lý|Trang này không dành cho vai trò của bạn/);
+  assert.match(await page.textContent('#forbidden'), /Trang này không dành cho vai trò của bạn \(Doanh nghiệp giao nhận\)\./);
   assert.equal(await page.$('#login-form'), null);
+  assert.match(await page.textContent('#forbidden-home'), /^Đi tới /);
   await page.click('#forbidden-home');
   await page.waitForSelector('#declare-form');
   assert.match(page.url(), /#\/portal$/);
