@@ -332,7 +332,7 @@ export function mount(root, ctx) {
     { id: 'declare-form', novalidate: true, onsubmit: onDeclare },
     h('fieldset', {}, h('legend', {}, t('portal.route')), F.direction.row, F.lane_class.row),
     h('fieldset', {}, h('legend', {}, t('portal.vehicle')), F.plate.row, F.trailer.row, F.container.row, F.seal.row, F.driverName.row, F.driverDoc.row, F.nationality.row),
-    h('fieldset', { id: 'goods-fieldset' }, h('legend', {}, t('portal.goodsTitle')), F.hs.row, F.goods.row, F.packages.row, F.weight.row, F.amount.row, F.currency.row, F.origin.row, F.freshness.row, extraBox, addLineButton),
+    h('fieldset', { id: 'goods-fieldset' }, h('legend', {}, t('portal.goodsTitle')), F.hs.row, F.goods.row, F.packages.row, F.weight.row, F.amount.row, F.currency.row, F.origin.row, extraBox, addLineButton, F.freshness.row),
     h('fieldset', {}, h('legend', {}, t('portal.documents')), F.customsDecl.row, F.phyto.row, F.origCert.row),
     submit,
     formMessage,
