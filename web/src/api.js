@@ -15,13 +15,24 @@ export const session = {
 };
 
 export class ApiError extends Error {
-  constructor(status, problem) {
+  constructor(status, problem, retryAfter = null) {
     super((problem && (problem.detail || problem.title)) || `HTTP ${status}`);
     this.status = status;
     this.code = (problem && problem.code) || '';
     this.field = (problem && problem.field) || '';
     this.problem = problem || {};
+    this.retryAfter = retryAfter; // seconds (Retry-After), or null
   }
+}
+
+// Called once when a request made with the stored token is answered 401 (the token was revoked
+// or expired while the page was open): main.js signs out and shows the sign-in page.
+let unauthorizedHandler = () => {};
+export function onUnauthorized(handler) {
+  unauthorizedHandler = handler;
+}
+export function reportUnauthorized() {
+  unauthorizedHandler();
 }
 
 // A fresh idempotency key (crypto.getRandomValues works outside secure contexts too).
@@ -61,7 +72,12 @@ export async function api(path, { method = 'GET', body, key, query, token = sess
   } catch {
     data = null;
   }
-  if (!res.ok) throw new ApiError(res.status, data);
+  if (!res.ok) {
+    const ra = Number(res.headers.get('Retry-After'));
+    const err = new ApiError(res.status, data, Number.isFinite(ra) && ra >= 0 && res.headers.has('Retry-After') ? ra : null);
+    if (res.status === 401 && token && token === session.token) reportUnauthorized();
+    throw err;
+  }
   return data;
 }
 

@@ -57,8 +57,9 @@ export async function readEventStream(body, onEvent, onComment = () => {}) {
 
 // Opens the feed and keeps it open. onEvent({event, data (parsed JSON or text), id});
 // onState('connecting' | 'live' | 'reconnecting' | 'unavailable' | 'denied').
+// A 401 (the token was revoked or expired) calls onUnauthorized and stops: the page signs out.
 // Returns {close()}.
-export function openFeed({ token, onEvent, onState = () => {}, fetchImpl = fetch, idleMs = 45000 }) {
+export function openFeed({ token, onEvent, onState = () => {}, onUnauthorized = () => {}, fetchImpl = fetch, idleMs = 45000 }) {
   let lastId = null;
   let closed = false;
   let controller = null;
@@ -91,7 +92,8 @@ export function openFeed({ token, onEvent, onState = () => {}, fetchImpl = fetch
         cache: 'no-store',
         credentials: 'omit',
       });
-      if (res.status === 401 || res.status === 403) return 'denied';
+      if (res.status === 401) return 'unauthorized';
+      if (res.status === 403) return 'denied';
       if (res.status === 404) return 'unavailable';
       if (!res.ok || !res.body) return 'retry';
       onState('live');
@@ -124,6 +126,12 @@ export function openFeed({ token, onEvent, onState = () => {}, fetchImpl = fetch
     while (!closed) {
       const outcome = await once();
       if (closed) return;
+      if (outcome === 'unauthorized') {
+        onState('denied');
+        closed = true;
+        onUnauthorized();
+        return;
+      }
       if (outcome === 'denied' || outcome === 'unavailable') {
         onState(outcome);
         // The feed may be missing on an older server: try again now and then.

@@ -1,4 +1,6 @@
 // Times in the gate side's local time with the zone named: "14:05 ICT (UTC+7)".
+import { getLang } from './i18n.js';
+
 const ZONE_NAMES = { VN: 'ICT', CN: 'CST' };
 
 export function offsetMinutes(offset) {
@@ -17,6 +19,11 @@ export function zoneLabel(side) {
   return name ? `${name} (${utc})` : utc;
 }
 
+// The zone for a label that has its own parentheses: "ICT, UTC+7" (never nested brackets).
+export function zoneText(side) {
+  return zoneLabel(side).replace(/^(\S+) \((.+)\)$/, '$1, $2');
+}
+
 // Wall-clock parts of `iso` (any RFC 3339 time) in the side's zone.
 export function localParts(iso, side) {
   const ms = typeof iso === 'number' ? iso : Date.parse(iso);
@@ -33,14 +40,20 @@ export function localParts(iso, side) {
 
 const p2 = (n) => String(n).padStart(2, '0');
 
+// A day and month in the reader's order: "30/11" (vi, en), "11月30日" (zh).
+export function fmtDate(p, lang = getLang()) {
+  if (lang === 'zh') return `${p.mo}月${p.d}日`;
+  return `${p2(p.d)}/${p2(p.mo)}`;
+}
+
 // "14:05 ICT (UTC+7)", with "30/11 " before it when not today (in the side's zone).
-export function fmtTime(iso, side, { zone = true, date = 'auto' } = {}) {
+export function fmtTime(iso, side, { zone = true, date = 'auto', lang } = {}) {
   if (!iso || !side) return '—';
   const p = localParts(iso, side);
   if (!p) return '—';
   const now = localParts(Date.now(), side);
   const showDate = date === true || (date === 'auto' && (p.d !== now.d || p.mo !== now.mo || p.y !== now.y));
-  const text = `${showDate ? `${p2(p.d)}/${p2(p.mo)} ` : ''}${p2(p.h)}:${p2(p.mi)}`;
+  const text = `${showDate ? `${fmtDate(p, lang)} ` : ''}${p2(p.h)}:${p2(p.mi)}`;
   return zone ? `${text} ${zoneLabel(side)}` : text;
 }
 
@@ -60,7 +73,9 @@ export function isoToLocalInput(iso, side) {
 
 export function minutesText(m, t) {
   if (m === null || m === undefined) return '—';
-  if (m < 60) return t('unit.minutes', { n: Math.round(m) });
-  const h = Math.floor(m / 60);
-  return t('unit.hoursMinutes', { h, m: Math.round(m - h * 60) });
+  // Rounded first: 59.6 is "1 h 0 min", 119.6 is "2 h 0 min" (not "60 min", "1 h 60 min").
+  const total = Math.round(m);
+  if (total < 60) return t('unit.minutes', { n: total });
+  const h = Math.floor(total / 60);
+  return t('unit.hoursMinutes', { h, m: total - h * 60 });
 }

@@ -49,6 +49,8 @@ before(async () => {
   node.addUser('camera1', 'sensor');
   node.addUser('an.fruitco', 'forwarder', 'FRUITCO');
   node.addUser('li.nanning', 'forwarder', 'NANNING-TRADE');
+  node.addUser('revoked.op', 'gate_operator');
+  node.addUser('revoked.fw', 'forwarder', 'FRUITCO');
   await node.start();
   browser = await launchBrowser();
 });
@@ -264,4 +266,246 @@ test('every form field has a label and sign-out forgets the token', { skip: miss
   await page.click('#sign-out');
   await page.waitForSelector('#login-form');
   assert.equal(await page.evaluate(() => sessionStorage.getItem('borderflow.token')), null);
+});
+
+// A page opened with a token already in the tab (as after a reload), in `lang`, at `size`.
+async function openWithToken(name, hash, { lang = 'en', size = { width: 1366, height: 900 }, prepare = async () => {} } = {}) {
+  const context = await browser.newContext({ viewport: size, isMobile: size.width < 500, locale: 'en-US' });
+  const page = await context.newPage();
+  page.on('pageerror', (e) => console.error(`[${name || 'public'}] page error:`, e.message));
+  await prepare(page);
+  await page.addInitScript(
+    ([tok, l]) => {
+      if (tok && !sessionStorage.getItem('borderflow.started')) {
+        sessionStorage.setItem('borderflow.token', tok);
+        sessionStorage.setItem('borderflow.started', '1');
+      }
+      localStorage.setItem('borderflow.lang', l);
+    },
+    [name ? node.tokens[name] : '', lang],
+  );
+  await page.goto(node.url + '/#/' + hash);
+  return page;
+}
+
+test('the portal, the control room and the wait board fit a 360 px phone', { skip: missing || false, timeout: 90000 }, async () => {
+  for (const [name, hash, ready] of [
+    ['an.fruitco', 'portal', '#trucks-table, #trucks p'],
+    ['operator1', 'control', '#queue-table'],
+    [null, 'board', 'table.board'],
+  ]) {
+    for (const lang of ['vi', 'zh']) {
+      const page = await openWithToken(name, hash, { lang, size: { width: 360, height: 740 } });
+      await page.waitForSelector(ready);
+      if (hash === 'control') {
+        // With a crossing open in the detail too (lines, documents, timeline, actions).
+        await page.click('#gate-table tr button');
+        await page.waitForSelector('#detail-timeline li');
+      }
+      await page.waitForTimeout(300);
+      const { scroll, inner } = await page.evaluate(() => ({ scroll: document.documentElement.scrollWidth, inner: window.innerWidth }));
+      // A phone browser widens its layout viewport to the content: compare with 360 px as well.
+      assert.ok(scroll <= inner && inner <= 360, `${hash} (${lang}) is ${scroll} px wide on a ${inner} px (360 px) screen`);
+      if (lang === 'vi') await page.screenshot({ path: path.join(shots, `${hash}-phone-vi.png`), fullPage: true });
+      await page.context().close();
+    }
+  }
+});
+
+test('a token revoked while the pages are open signs them out and drops what they show', { skip: missing || false, timeout: 90000 }, async () => {
+  const control = await signIn('revoked.op', 'vi');
+  await control.waitForSelector('#queue-table');
+  const portal = await signIn('revoked.fw', 'zh');
+  await portal.waitForSelector('#trucks-table');
+  node.cli(['token', 'revoke', '--db', node.db, '--config', node.config, '--user', 'revoked.op']);
+  node.cli(['token', 'revoke', '--db', node.db, '--config', node.config, '--user', 'revoked.fw']);
+  // The next request of each page is answered 401 (the feed is closed by the server too).
+  await control.click('#pre-table tr button, #gate-table tr button', { timeout: 3000 }).catch(() => {});
+  await portal.click('#show-done', { timeout: 3000 }).catch(() => {});
+  for (const [page, text] of [
+    [control, /Phiên đăng nhập không còn hiệu lực/],
+    [portal, /您的登录已失效/],
+  ]) {
+    await page.waitForSelector('#login-form', { timeout: 20000 });
+    assert.match(page.url(), /#\/login$/);
+    assert.match(await page.textContent('#login-message'), text);
+    assert.equal(await page.evaluate(() => sessionStorage.getItem('borderflow.token')), null);
+    assert.equal(await page.$('#queue-table, #trucks-table, #detail-heading'), null, 'the data of the signed-out page is still shown');
+    assert.equal(await page.$('#who'), null);
+    // Nothing keeps asking with the revoked token.
+    let asked = 0;
+    page.on('request', (r) => {
+      if (r.url().includes('/api/v1/') && r.headers().authorization) asked += 1;
+    });
+    await page.waitForTimeout(11000);
+    assert.equal(asked, 0, 'the page keeps polling with the revoked token');
+    await page.context().close();
+  }
+});
+
+test('a server down or busy at load keeps the token, says so and retries', { skip: missing || false, timeout: 60000 }, async () => {
+  let answers = 0;
+  const page = await openWithToken('operator1', 'control', {
+    lang: 'vi',
+    prepare: (p) =>
+      p.route('**/api/v1/me', async (route) => {
+        answers += 1;
+        if (answers === 1) return route.abort('connectionrefused');
+        if (answers === 2)
+          return route.fulfill({
+            status: 429,
+            headers: { 'Content-Type': 'application/problem+json', 'Retry-After': '1' },
+            body: JSON.stringify({ type: 'https://borderflow.dev/problems/rate_limited', title: 'Too many requests', status: 429, detail: 'slow down', code: 'rate_limited' }),
+          });
+        if (answers === 3)
+          return route.fulfill({
+            status: 503,
+            headers: { 'Content-Type': 'application/problem+json' },
+            body: JSON.stringify({ type: 'https://borderflow.dev/problems/overloaded', title: 'Service unavailable', status: 503, detail: 'overloaded', code: 'overloaded' }),
+          });
+        return route.continue();
+      }),
+  });
+  await page.waitForSelector('#retrying');
+  assert.match(await page.textContent('#retrying'), /Không kết nối được máy chủ hoặc máy chủ đang bận: đang thử lại/);
+  assert.equal(await page.$('#login-form'), null, 'the sign-in form is shown for a server that is down');
+  assert.ok(await page.evaluate(() => sessionStorage.getItem('borderflow.token')), 'the token was dropped');
+  // Retried by itself (backoff, Retry-After): the control room comes when the server answers.
+  await page.waitForSelector('#queue-table', { timeout: 30000 });
+  assert.ok(answers >= 4);
+  await page.context().close();
+});
+
+test('a forwarder opening the control room is told so, with a link to the portal', { skip: missing || false, timeout: 30000 }, async () => {
+  const page = await openWithToken('an.fruitco', 'control', { lang: 'vi' });
+  await page.waitForSelector('#forbidden');
+  assert.match(await page.textContent('#forbidden'), /Trang này không dành cho vai trò của bạn \(Doanh nghiệp giao nhận\)\./);
+  assert.equal(await page.$('#login-form'), null);
+  assert.match(await page.textContent('#forbidden-home'), /^Đi tới /);
+  await page.click('#forbidden-home');
+  await page.waitForSelector('#declare-form');
+  assert.match(page.url(), /#\/portal$/);
+  await page.context().close();
+});
+
+test('declaring: container and seal, errors in the reader’s language on the field, all shown in the control room', { skip: missing || false, timeout: 120000 }, async () => {
+  const fw = await openWithToken('an.fruitco', 'portal', { lang: 'vi' });
+  await fw.waitForSelector('#declare-form');
+  // The server's limits are applied as maxlength.
+  assert.equal(await fw.getAttribute('#declare-form input[name=driver_name]', 'maxlength'), '100');
+  assert.equal(await fw.getAttribute('#declare-form input[name=driver_document]', 'maxlength'), '32');
+  assert.equal(await fw.getAttribute('#declare-form input[name=phytosanitary_certificate]', 'maxlength'), '64');
+  // No nested brackets in the freshness label.
+  assert.doesNotMatch(await fw.textContent('#declare-form'), /\([^()]*\(/);
+  await fw.selectOption('#declare-form select[name=direction]', 'VN-CN');
+  await fw.selectOption('#declare-form select[name=lane_class]', 'general_cargo');
+  await fw.fill('#declare-form input[name=plate]', '12C-222.33');
+  await fw.fill('#declare-form input[name=trailer_plate]', '12R-012.34');
+  await fw.fill('#declare-form input[name=container_number]', 'CSQU3054384'); // wrong check digit
+  await fw.fill('#declare-form input[name=seal_number]', 'VNCS-778899');
+  await fw.fill('#declare-form input[name=driver_name]', 'Phạm Văn Cường');
+  await fw.fill('#declare-form input[name=driver_document]', 'B0009988');
+  await fw.fill('#declare-form input[name=hs_code]', '0810.60');
+  await fw.waitForFunction(() => /✓ 081060/.test(document.querySelector('#declare-form input[name=hs_code]').closest('.field').textContent));
+  await fw.fill('#declare-form input[name=description]', 'Fresh durian');
+  await fw.fill('#declare-form input[name=packages]', '300');
+  await fw.fill('#declare-form input[name=gross_weight_kg]', '6000');
+  await fw.fill('#declare-form input[name=value]', '18000.00');
+  // A second goods line (checked before sending like the first).
+  await fw.click('#add-line');
+  await fw.fill('#declare-form input[name="lines[1].hs_code"]', '0804');
+  await fw.fill('#declare-form input[name="lines[1].description"]', 'Fresh mangoes');
+  await fw.fill('#declare-form input[name="lines[1].packages"]', '50');
+  await fw.fill('#declare-form input[name="lines[1].gross_weight_kg"]', '900');
+  await fw.fill('#declare-form input[name="lines[1].value"]', '1500');
+  await fw.click('#declare-submit');
+  await fw.waitForSelector('#declare-form input[name="lines[1].hs_code"][aria-invalid="true"]');
+  await fw.fill('#declare-form input[name="lines[1].hs_code"]', '0804.50');
+  await fw.fill('#declare-form input[name=customs_declaration]', '305123456789');
+  await fw.fill('#declare-form input[name=phytosanitary_certificate]', 'VN-PC-2026-009988');
+  await fw.fill('#declare-form input[name=certificate_of_origin]', 'E2026-VN-001122');
+
+  // A network failure: "server unreachable" in Vietnamese, not "Failed to fetch".
+  const isPost = (route) => route.request().method() === 'POST';
+  await fw.route('**/api/v1/crossings', (route) => (isPost(route) ? route.abort('connectionrefused') : route.continue()));
+  await fw.click('#declare-submit');
+  await fw.waitForFunction(() => /Không kết nối được máy chủ/.test(document.querySelector('#declare-message').textContent));
+  await fw.unroute('**/api/v1/crossings');
+  // A field error the page cannot see before sending (as the server names it): driver.name.
+  await fw.route('**/api/v1/crossings', (route) =>
+    isPost(route)
+      ? route.fulfill({
+          status: 400,
+          headers: { 'Content-Type': 'application/problem+json' },
+          body: JSON.stringify({ type: 'https://borderflow.dev/problems/field_too_long', title: 'Invalid request', status: 400, detail: "'driver.name' has at most 100 bytes", code: 'field_too_long', field: 'driver.name' }),
+        })
+      : route.continue(),
+  );
+  await fw.click('#declare-submit');
+  await fw.waitForSelector('#declare-form input[name=driver_name][aria-invalid="true"]');
+  const nameHint = await fw.getAttribute('#declare-form input[name=driver_name]', 'aria-describedby');
+  assert.equal(await fw.textContent('#' + nameHint), 'Họ tên lái xe quá dài.');
+  await fw.unroute('**/api/v1/crossings');
+  // The real server: the container number's check digit is wrong.
+  await fw.click('#declare-submit');
+  await fw.waitForSelector('#declare-form input[name=container_number][aria-invalid="true"]');
+  const containerHint = await fw.getAttribute('#declare-form input[name=container_number]', 'aria-describedby');
+  assert.match(await fw.textContent('#' + containerHint), /Số container: số container không hợp lệ/);
+  assert.doesNotMatch(await fw.textContent('#declare-message'), /[Cc]heck digit|ISO 6346 container number/);
+  await fw.fill('#declare-form input[name=container_number]', 'CSQU3054383');
+  await fw.click('#declare-submit');
+  await fw.waitForSelector('#trucks-table tr[data-plate="12C22233"]');
+
+  // The control room shows the vehicle, the documents and every line.
+  const r = await node.api('an.fruitco', 'POST', '/api/v1/crossings', {
+    direction: 'VN-CN',
+    lane_class: 'general_cargo',
+    vehicle: { plate: '12C-444.55' },
+    driver: { name: 'Lê Thị Hoa', document_number: 'B0004455', nationality: 'VN' },
+    lines: [
+      { hs_code: '0810.60', description: 'Fresh durian', packages: 100, gross_weight_kg: 2000, value: { amount: '6000', currency: 'USD' }, origin_country: 'VN' },
+      { hs_code: '0804.50', description: 'Fresh mangoes', packages: 50, gross_weight_kg: 900, value: { amount: '1500', currency: 'USD' }, origin_country: 'VN' },
+    ],
+  });
+  assert.equal(r.status, 201, JSON.stringify(r.body));
+  const op = await openWithToken('customs1', 'control', { lang: 'en' });
+  await op.click('#pre-table tr[data-plate="12C22233"] button');
+  await op.waitForSelector('#detail-container');
+  assert.equal(await op.textContent('#detail-container'), 'CSQU3054383');
+  assert.equal(await op.textContent('#detail-seal'), 'VNCS-778899');
+  assert.equal(await op.textContent('#detail-trailer'), '12R-012.34');
+  const docs = await op.textContent('#detail-documents');
+  for (const number of ['305123456789', 'VN-PC-2026-009988', 'E2026-VN-001122']) assert.ok(docs.includes(number), `${number} not in ${docs}`);
+  assert.equal(await op.$$eval('#detail-lines tbody tr', (rows) => rows.length), 2);
+  await op.click('#pre-table tr[data-plate="12C44455"] button');
+  await op.waitForFunction(() => document.querySelectorAll('#detail-lines tbody tr').length === 2);
+  assert.match(await op.textContent('#detail-lines'), /Fresh mangoes/);
+  await fw.context().close();
+  await op.context().close();
+});
+
+test('stale errors go once the data comes back; the board keeps the age of what it shows', { skip: missing || false, timeout: 90000 }, async () => {
+  const fw = await openWithToken('an.fruitco', 'portal', { lang: 'en' });
+  await fw.waitForSelector('#trucks-table, #trucks p');
+  const list = (url) => new URL(url).pathname === '/api/v1/crossings';
+  await fw.route(list, (route) => (route.request().method() === 'GET' ? route.abort('connectionrefused') : route.continue()));
+  await fw.click('#show-done');
+  await fw.waitForFunction(() => /cannot be reached/.test(document.querySelector('#trucks-message').textContent));
+  await fw.unroute(list);
+  await fw.click('#show-done');
+  await fw.waitForFunction(() => document.querySelector('#trucks-message').textContent === '');
+  await fw.context().close();
+
+  const board = await openWithToken(null, 'board', { lang: 'vi', prepare: (p) => p.clock.install() });
+  await board.waitForSelector('table.board');
+  await board.waitForFunction(() => /Cập nhật lúc \d\d:\d\d/.test(document.querySelector('#board-updated').textContent));
+  await board.route('**/api/v1/wait-board', (route) => route.abort('connectionrefused'));
+  await board.clock.runFor(31000);
+  await board.waitForSelector('#board-error:not([hidden])');
+  assert.match(await board.textContent('#board-error'), /Không kết nối được máy chủ/);
+  assert.match(await board.textContent('#board-updated'), /Cập nhật lúc \d\d:\d\d/, 'the age of the data shown is gone');
+  await board.unroute('**/api/v1/wait-board');
+  await board.clock.runFor(31000);
+  await board.waitForSelector('#board-error[hidden]', { state: 'attached' });
+  await board.context().close();
 });

@@ -2,13 +2,16 @@
 import { h, fill } from '../dom.js';
 import { t, getLang } from '../i18n.js';
 import { api } from '../api.js';
+import { errorText } from '../errors.js';
 import { fmtTime, minutesText } from '../time.js';
 import { dirName } from '../labels.js';
 
 export const REFRESH_MS = 30000;
 
 export function mount(root, ctx) {
+  // The age of the figures shown stays visible when a refresh fails: the error comes beside it.
   const status = h('p', { class: 'updated', id: 'board-updated', 'aria-live': 'polite' });
+  const problem = h('p', { class: 'message bad', id: 'board-error', role: 'status', 'aria-live': 'polite', hidden: true });
   const sides = h('div', { class: 'sides', id: 'board-sides' });
   const table = h('div', { id: 'board-lanes' });
   root.append(
@@ -17,6 +20,7 @@ export function mount(root, ctx) {
     sides,
     table,
     status,
+    problem,
   );
   let timer = null;
   let stopped = false;
@@ -27,8 +31,12 @@ export function mount(root, ctx) {
       if (stopped) return;
       render(b);
       status.textContent = t('board.updated', { time: fmtTime(b.at, b.self && sideOf(b.self, ctx)) });
+      problem.textContent = '';
+      problem.hidden = true;
     } catch (e) {
-      if (!stopped) status.textContent = t('common.error', { detail: e.message });
+      if (stopped) return;
+      problem.textContent = status.textContent ? t('board.stale', { error: errorText(e) }) : errorText(e);
+      problem.hidden = false;
     }
   }
 

@@ -5,7 +5,8 @@ import { h, fill, field, option } from '../dom.js';
 import { t } from '../i18n.js';
 import { api, listAll, loadLifecycle, session } from '../api.js';
 import { openFeed } from '../feed.js';
-import { fmtTime, localInputToIso, isoToLocalInput } from '../time.js';
+import { fmtTime, localInputToIso, isoToLocalInput, zoneText } from '../time.js';
+import { errorText, readReasonText } from '../errors.js';
 import { capacityChart } from '../chart.js';
 import { dirName, laneName, stateName, eventName, channelName, roleName, FINAL_STATES } from '../labels.js';
 
@@ -73,7 +74,7 @@ export function mount(root, ctx) {
   const say = (text) => {
     message.textContent = text;
   };
-  const fail = (e) => say(t('common.error', { detail: e.message }));
+  const fail = (e) => say(errorText(e));
 
   // --- data ---------------------------------------------------------------------------------
   async function refresh() {
@@ -193,7 +194,7 @@ export function mount(root, ctx) {
     }
     fill(
       queue.body,
-      h(
+      wrap(
         'table',
         { class: 'list', id: 'queue-table' },
         h(
@@ -278,7 +279,7 @@ export function mount(root, ctx) {
     const rows = data.crossings.filter((c) => states.includes(c.state));
     rows.sort((a, b) => states.indexOf(a.state) - states.indexOf(b.state) || (a.updated_at < b.updated_at ? 1 : -1));
     if (rows.length === 0) return h('p', { class: 'muted' }, t('control.none'));
-    return h(
+    return wrap(
       'table',
       { class: 'list', id },
       h('thead', {}, h('tr', {}, [t('col.plate'), t('col.company'), t('col.lane'), t('col.state'), ...columns.map((c) => c[0])].map((c) => h('th', { scope: 'col' }, c)))),
@@ -335,7 +336,7 @@ export function mount(root, ctx) {
             'li',
             { dataset: { read: r.id } },
             h('div', {}, h('strong', {}, r.text), ' · ', t('location.' + r.location, {}, r.location), ' · ', fmtTime(r.at, side), ' · ', t('readOutcome.' + r.outcome, {}, r.outcome)),
-            h('div', { class: 'muted small' }, r.reason),
+            h('div', { class: 'muted small read-reason' }, readReasonText(r.reason)),
             h(
               'div',
               { class: 'actions' },
@@ -419,7 +420,7 @@ export function mount(root, ctx) {
         }),
       );
     } catch (e) {
-      fill(chartBox, h('p', { class: 'muted' }, t('common.error', { detail: e.message })));
+      fill(chartBox, h('p', { class: 'muted' }, errorText(e)));
     }
   }
 
@@ -435,7 +436,7 @@ export function mount(root, ctx) {
     const lanes = h('input', { type: 'number', name: 'lanes', min: '0', max: '100', value: '1' });
     const tph = h('input', { type: 'number', name: 'trucks_per_hour', min: '0', max: '10000', value: '10' });
     const reason = h('input', { name: 'reason', maxlength: '500', autocomplete: 'off' });
-    const zone = fmtTime(Date.now(), side).split(' ').slice(1).join(' ');
+    const zone = zoneText(side);
     const F = {
       kind: field(t('control.capKind'), kind),
       dir: field(t('control.capDirection'), dir),
@@ -471,7 +472,7 @@ export function mount(root, ctx) {
             const r = await api('/api/v1/capacity/changes', { method: 'POST', body });
             msg.textContent = t('control.capacityChanged', { n: (r.replan && r.replan.changed_count) || 0 });
           } catch (err) {
-            msg.textContent = t('common.error', { detail: err.message });
+            msg.textContent = errorText(err);
           }
           refresh().catch(fail);
         },
@@ -499,7 +500,7 @@ export function mount(root, ctx) {
     try {
       c = await api('/api/v1/crossings/' + encodeURIComponent(id));
     } catch (e) {
-      fill(detail.body, h('p', {}, t('common.error', { detail: e.message })));
+      fill(detail.body, h('p', {}, errorText(e)));
       return;
     }
     if (stopped || id !== selected) return;
@@ -521,7 +522,14 @@ export function mount(root, ctx) {
     detailVersion = c.version;
     const may = (ev) => c.allowed_events.includes(ev) && lifecycle.some((tr) => tr.event === ev && tr.roles.includes(role));
     const actions = c.allowed_events.filter(may);
-    const line = c.lines && c.lines[0];
+    const lines = c.lines || [];
+    const v = c.vehicle || {};
+    const docs = c.documents || {};
+    const docList = [
+      ['customs_declaration', 'document.customs_declaration'],
+      ['phytosanitary_certificate', 'document.phytosanitary'],
+      ['certificate_of_origin', 'document.certificate_of_origin'],
+    ].filter(([k]) => docs[k]);
     const heading = h('h3', { id: 'detail-heading', tabindex: '-1' }, c.vehicle.plate.display, ' ', h('span', { class: 'pill state-' + c.state, id: 'detail-state' }, stateName(c.state)));
     fill(
       detail.body,
@@ -537,11 +545,24 @@ export function mount(root, ctx) {
           fact(t('col.route'), `${dirName(c.direction)} · ${laneName(c.lane_class)}`),
           fact(t('col.channel'), c.channel === 'none' ? '—' : channelName(c.channel) + (c.quarantine_inspection ? ' · ' + t('control.quarantine') : '')),
           fact(t('col.driver'), c.driver ? `${c.driver.name} (${c.driver.document_number})` : '—'),
-          line ? fact(t('col.goods'), `${line.hs_code} · ${line.description} · ${line.packages} · ${line.gross_weight_kg} kg`) : null,
+          v.trailer_plate ? fact(t('col.trailer'), h('span', { id: 'detail-trailer' }, v.trailer_plate.display || v.trailer_plate)) : null,
+          v.container_number ? fact(t('col.container'), h('span', { id: 'detail-container' }, v.container_number)) : null,
+          v.seal_number ? fact(t('col.seal'), h('span', { id: 'detail-seal' }, v.seal_number)) : null,
+          docList.length
+            ? fact(
+                t('col.documents'),
+                h(
+                  'ul',
+                  { class: 'plain', id: 'detail-documents' },
+                  docList.map(([k, label]) => h('li', { dataset: { document: k } }, t(label), ': ', h('strong', {}, docs[k]))),
+                ),
+              )
+            : null,
           c.freshness_deadline ? fact(t('col.freshness'), fmtTime(c.freshness_deadline, side)) : null,
           fact(t('col.validUntil'), fmtTime(c.declaration_valid_until, side)),
           c.expected_call ? fact(t('col.expectedCall'), `${fmtTime(c.expected_call.at, side)} (#${c.expected_call.position})`) : null,
         ),
+        lines.length ? linesTable(lines) : null,
         assessment && assessment.reasons ? reasonsBlock(assessment) : null,
         actions.length || findingKinds(c).length
           ? h('div', { class: 'actions-box', id: 'detail-actions' }, h('h4', {}, t('control.actions')), actions.map((ev) => eventForm(c, ev)), findingKinds(c).length ? findingForm(c) : null)
@@ -571,7 +592,7 @@ export function mount(root, ctx) {
           'details',
           { class: 'audit' },
           h('summary', {}, t('control.audit', { n: history.length })),
-          h(
+          wrap(
             'table',
             { class: 'list small' },
             h('thead', {}, h('tr', {}, [t('col.seq'), t('col.time'), t('col.actor'), t('col.action'), t('col.hash')].map((x) => h('th', { scope: 'col' }, x)))),
@@ -587,6 +608,36 @@ export function mount(root, ctx) {
       ),
     );
     if (focus) heading.focus();
+  }
+
+  function linesTable(lines) {
+    return h(
+      'div',
+      { class: 'lines' },
+      h('h4', {}, t('col.lines', { n: lines.length })),
+      wrap(
+        'table',
+        { class: 'list small', id: 'detail-lines' },
+        h('thead', {}, h('tr', {}, ['#', t('col.hs'), t('col.description'), t('col.packages'), t('col.weight'), t('col.value'), t('col.origin')].map((x) => h('th', { scope: 'col' }, x)))),
+        h(
+          'tbody',
+          {},
+          lines.map((l, i) =>
+            h(
+              'tr',
+              {},
+              h('td', {}, String(i + 1)),
+              h('td', {}, h('code', {}, l.hs_code)),
+              h('td', {}, l.description),
+              h('td', {}, String(l.packages)),
+              h('td', {}, String(l.gross_weight_kg)),
+              h('td', {}, l.value ? `${l.value.amount} ${l.value.currency}` : '—'),
+              h('td', {}, l.origin_country ? t('country.' + l.origin_country, {}, l.origin_country) : '—'),
+            ),
+          ),
+        ),
+      ),
+    );
   }
 
   function reasonsBlock(a) {
@@ -663,7 +714,7 @@ export function mount(root, ctx) {
             say(t('control.eventDone', { event: eventName(ev), plate: c.vehicle.plate.display }));
             detailVersion = null;
           } catch (err) {
-            msg.textContent = t('common.error', { detail: err.message });
+            msg.textContent = errorText(err);
             return;
           }
           await refresh().catch(fail);
@@ -719,7 +770,7 @@ export function mount(root, ctx) {
             say(t('control.findingDone', { plate: c.vehicle.plate.display }));
             detailVersion = null;
           } catch (err) {
-            msg.textContent = t('common.error', { detail: err.message });
+            msg.textContent = errorText(err);
             return;
           }
           await refresh().catch(fail);
@@ -755,6 +806,7 @@ export function mount(root, ctx) {
 
   const feed = openFeed({
     token: session.token,
+    onUnauthorized: ctx.sessionExpired,
     onEvent: (ev) => {
       if (ev.event !== 'hello') pushLog(ev);
       if (ev.event === 'crossing' && ev.data && ev.data.crossing_id === selected) detailVersion = null;
@@ -781,6 +833,11 @@ export function mount(root, ctx) {
     clearInterval(poll);
     clearTimeout(debounce);
   };
+}
+
+// A table in a box that scrolls sideways on a narrow screen (the page itself never does).
+function wrap(...args) {
+  return h('div', { class: 'table-wrap' }, h(...args));
 }
 
 function fact(k, v) {

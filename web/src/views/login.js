@@ -1,6 +1,7 @@
 import { h, field } from '../dom.js';
 import { t } from '../i18n.js';
 import { session } from '../api.js';
+import { errorText } from '../errors.js';
 
 export function mount(root, ctx) {
   const token = h('input', {
@@ -35,7 +36,7 @@ export function mount(root, ctx) {
           message.textContent = t('login.welcome', { name: me.name, role: t('role.' + me.role) });
           ctx.navigate(ctx.homeFor(me));
         } catch (err) {
-          message.textContent = err.status === 401 ? t('login.invalid') : t('common.error', { detail: err.message });
+          message.textContent = err.status === 401 ? t('login.invalid') : errorText(err);
           submit.disabled = false;
         }
       },
@@ -59,7 +60,11 @@ export function mount(root, ctx) {
     ),
   );
   root.append(form, roles);
-  if (session.token && ctx.me) {
+  if (ctx.notice) {
+    message.textContent = t(ctx.notice);
+    message.classList.add('bad');
+    message.setAttribute('role', 'alert');
+  } else if (session.token && ctx.me) {
     message.textContent = t('login.already', { name: ctx.me.name, role: t('role.' + ctx.me.role) });
   }
   token.focus();

@@ -5,10 +5,17 @@ import { t } from '../i18n.js';
 import { api, listAll, loadLifecycle, newKey, session } from '../api.js';
 import { openFeed } from '../feed.js';
 import { checkPlate } from '../plate.js';
-import { fmtTime, localInputToIso, isoToLocalInput } from '../time.js';
+import { fmtTime, localInputToIso, isoToLocalInput, zoneText } from '../time.js';
+import { errorText, splitField } from '../errors.js';
 import { dirName, laneName, stateName, channelName, FINAL_STATES } from '../labels.js';
 
 const EXPECTED_CALL_STATES = ['booked', 'in_yard', 'called'];
+
+// The server's limits in bytes of UTF-8 (docs/openapi.yaml, Declaration); maxlength counts
+// characters, so the page checks the bytes too (Vietnamese and Chinese letters take 2-3).
+export function utf8Length(text) {
+  return new TextEncoder().encode(text).length;
+}
 
 export function mount(root, ctx) {
   const gate = ctx.gate;
@@ -39,29 +46,33 @@ export function mount(root, ctx) {
     fill(lane, (d ? d.lane_classes : []).map((l) => option(l.lane_class, laneName(l.lane_class), l.lane_class === 'fresh_produce')));
     updatePerishable();
   };
-  const plate = h('input', { name: 'plate', autocomplete: 'off', required: true, placeholder: '12C-123.45' });
-  const trailer = h('input', { name: 'trailer_plate', autocomplete: 'off', placeholder: '12R-012.34' });
-  const driverName = h('input', { name: 'driver_name', required: true, autocomplete: 'off' });
-  const driverDoc = h('input', { name: 'driver_document', required: true, autocomplete: 'off' });
+  const plate = h('input', { name: 'plate', autocomplete: 'off', required: true, placeholder: '12C-123.45', maxlength: '32' });
+  const trailer = h('input', { name: 'trailer_plate', autocomplete: 'off', placeholder: '12R-012.34', maxlength: '32' });
+  const container = h('input', { name: 'container_number', autocomplete: 'off', placeholder: 'CSQU3054383', maxlength: '16' });
+  const seal = h('input', { name: 'seal_number', autocomplete: 'off', maxlength: '32' });
+  const driverName = h('input', { name: 'driver_name', required: true, autocomplete: 'off', maxlength: '100' });
+  const driverDoc = h('input', { name: 'driver_document', required: true, autocomplete: 'off', maxlength: '32' });
   const nationality = h('select', { name: 'nationality' }, ['VN', 'CN'].map((c) => option(c, t('country.' + c))));
-  const hs = h('input', { name: 'hs_code', autocomplete: 'off', required: true, inputmode: 'numeric', placeholder: '0810.60', role: 'combobox', 'aria-expanded': 'false', 'aria-controls': 'hs-results', 'aria-autocomplete': 'list' });
+  const hs = h('input', { name: 'hs_code', autocomplete: 'off', required: true, inputmode: 'numeric', placeholder: '0810.60', role: 'combobox', 'aria-expanded': 'false', 'aria-controls': 'hs-results', 'aria-autocomplete': 'list', maxlength: '16' });
   const hsResults = h('ul', { id: 'hs-results', class: 'hs-results', role: 'listbox', 'aria-label': t('portal.hsResults') });
-  const goods = h('input', { name: 'description', required: true, autocomplete: 'off' });
+  const goods = h('input', { name: 'description', required: true, autocomplete: 'off', maxlength: '500' });
   const packages = h('input', { name: 'packages', type: 'number', min: '1', max: '1000000', step: '1', required: true });
   const weight = h('input', { name: 'gross_weight_kg', type: 'number', min: '0.001', max: '100000', step: '0.001', required: true });
-  const amount = h('input', { name: 'value', type: 'text', inputmode: 'decimal', required: true, placeholder: '48000.00' });
+  const amount = h('input', { name: 'value', type: 'text', inputmode: 'decimal', required: true, placeholder: '48000.00', maxlength: '16' });
   const currency = h('input', { name: 'currency', value: 'USD', maxlength: '3', required: true, autocomplete: 'off' });
   const origin = h('select', { name: 'origin_country' }, ['VN', 'CN'].map((c) => option(c, t('country.' + c))));
   const freshness = h('input', { name: 'freshness_deadline', type: 'datetime-local' });
-  const customsDecl = h('input', { name: 'customs_declaration', autocomplete: 'off' });
-  const phyto = h('input', { name: 'phytosanitary_certificate', autocomplete: 'off' });
-  const origCert = h('input', { name: 'certificate_of_origin', autocomplete: 'off' });
+  const customsDecl = h('input', { name: 'customs_declaration', autocomplete: 'off', maxlength: '64' });
+  const phyto = h('input', { name: 'phytosanitary_certificate', autocomplete: 'off', maxlength: '64' });
+  const origCert = h('input', { name: 'certificate_of_origin', autocomplete: 'off', maxlength: '64' });
 
   const F = {
     direction: field(t('portal.direction'), dir),
     lane_class: field(t('portal.laneClass'), lane),
     plate: field(t('portal.plate'), plate, t('portal.plateHint')),
     trailer: field(t('portal.trailer'), trailer, t('common.optional')),
+    container: field(t('portal.container'), container, t('portal.containerHint')),
+    seal: field(t('portal.seal'), seal, t('common.optional')),
     driverName: field(t('portal.driverName'), driverName),
     driverDoc: field(t('portal.driverDocument'), driverDoc),
     nationality: field(t('portal.nationality'), nationality),
@@ -72,7 +83,7 @@ export function mount(root, ctx) {
     amount: field(t('portal.value'), amount),
     currency: field(t('portal.currency'), currency),
     origin: field(t('portal.origin'), origin),
-    freshness: field(t('portal.freshness', { zone: '' }).trim() + ` (${side.country ? fmtZone(side) : ''})`, freshness, t('portal.freshnessHint')),
+    freshness: field(side.country ? `${t('portal.freshness')} (${zoneText(side)})` : t('portal.freshness'), freshness, t('portal.freshnessHint')),
     customsDecl: field(t('portal.customsDeclaration'), customsDecl, t('common.optional')),
     phyto: field(t('portal.phyto'), phyto, t('common.optional')),
     origCert: field(t('portal.certificateOfOrigin'), origCert, t('common.optional')),
@@ -95,7 +106,30 @@ export function mount(root, ctx) {
       f.input.required = !empty;
     }
     hsResults.hidden = empty;
+    extraBox.hidden = empty;
+    addLineButton.hidden = empty;
   }
+
+  // Fields with a byte limit: [field, bytes, hint when empty].
+  const LIMITS = [
+    [F.plate, 32],
+    [F.trailer, 32, t('common.optional')],
+    [F.container, 16, t('portal.containerHint')],
+    [F.seal, 32, t('common.optional')],
+    [F.driverName, 100, ''],
+    [F.driverDoc, 32, ''],
+    [F.goods, 500, ''],
+    [F.customsDecl, 64, t('common.optional')],
+    [F.phyto, 64, t('common.optional')],
+    [F.origCert, 64, t('common.optional')],
+  ];
+  const checkLength = (f, max, emptyHint) => {
+    const over = !f.row.hidden && utf8Length(f.input.value.trim()) > max;
+    if (over) setHint(f, t('portal.tooLong', { max }), true);
+    else if (emptyHint !== undefined && f.input.getAttribute('aria-invalid') === 'true') setHint(f, emptyHint, false);
+    return !over;
+  };
+  for (const [f, max, emptyHint] of LIMITS) if (f !== F.plate && f !== F.trailer) f.input.addEventListener('input', () => checkLength(f, max, emptyHint));
 
   const checks = {
     plate: () => {
@@ -201,7 +235,7 @@ export function mount(root, ctx) {
       hs.setAttribute('aria-expanded', items.length && !exact ? 'true' : 'false');
       if (exact) fill(hsResults);
     } catch (e) {
-      if (seq === hsSeq) setHint(F.hs, t('common.error', { detail: e.message }), true);
+      if (seq === hsSeq) setHint(F.hs, errorText(e), true);
     }
   }
   hs.addEventListener('input', () => {
@@ -227,14 +261,78 @@ export function mount(root, ctx) {
   dir.addEventListener('change', fillLanes);
   lane.addEventListener('change', updatePerishable);
 
+  // Further goods lines (the first one is above, with the HS code search): the same fields,
+  // checked the same way before sending; the server checks their HS codes.
+  const extraLines = [];
+  const extraBox = h('div', { id: 'extra-lines' });
+  const addLineButton = h('button', { type: 'button', class: 'secondary', id: 'add-line', onclick: () => addLine() }, t('portal.addLine'));
+  function addLine() {
+    const X = {
+      hs: field(t('portal.hsCode'), h('input', { autocomplete: 'off', inputmode: 'numeric', placeholder: '0804.50', maxlength: '16' }), t('portal.hsDigits')),
+      goods: field(t('portal.goods'), h('input', { autocomplete: 'off', maxlength: '500' })),
+      packages: field(t('portal.packages'), h('input', { type: 'number', min: '1', max: '1000000', step: '1' })),
+      weight: field(t('portal.weight'), h('input', { type: 'number', min: '0.001', max: '100000', step: '0.001' }), t('portal.weightHint')),
+      amount: field(t('portal.value'), h('input', { type: 'text', inputmode: 'decimal', placeholder: '1500.00', maxlength: '16' })),
+      currency: field(t('portal.currency'), h('input', { value: currency.value.trim().toUpperCase() || 'USD', maxlength: '3', autocomplete: 'off' })),
+      origin: field(t('portal.origin'), h('select', {}, ['VN', 'CN'].map((c) => option(c, t('country.' + c), c === origin.value)))),
+    };
+    const line = { F: X, legend: h('legend', {}), remove: h('button', { type: 'button', class: 'secondary remove-line' }) };
+    line.remove.addEventListener('click', () => {
+      extraLines.splice(extraLines.indexOf(line), 1);
+      line.el.remove();
+      numberLines();
+      addLineButton.focus();
+    });
+    line.el = h('fieldset', { class: 'goods-line' }, line.legend, Object.values(X).map((f) => f.row), line.remove);
+    extraLines.push(line);
+    extraBox.append(line.el);
+    numberLines();
+    X.hs.input.focus();
+  }
+  function numberLines() {
+    extraLines.forEach((line, i) => {
+      const n = i + 2;
+      line.el.dataset.line = String(n);
+      line.legend.textContent = t('portal.lineTitle', { n });
+      line.remove.textContent = t('portal.removeLine', { n });
+      const names = { hs: 'hs_code', goods: 'description', packages: 'packages', weight: 'gross_weight_kg', amount: 'value', currency: 'currency', origin: 'origin_country' };
+      for (const [k, f] of Object.entries(line.F)) f.input.name = `lines[${n - 1}].${names[k]}`;
+    });
+  }
+  function checkLine(X) {
+    const test = (f, ok, bad) => {
+      setHint(f, ok ? '' : bad, !ok);
+      return ok;
+    };
+    const digits = X.hs.input.value.replace(/[.\s]/g, '');
+    const n = Number(X.packages.input.value);
+    const w = Number(X.weight.input.value);
+    return (
+      test(X.hs, /^\d{6,10}$/.test(digits), t('portal.hsDigits')) &
+      test(X.goods, X.goods.input.value.trim() !== '' && utf8Length(X.goods.input.value.trim()) <= 500, X.goods.input.value.trim() ? t('portal.tooLong', { max: 500 }) : t('common.required')) &
+      test(X.packages, Number.isInteger(n) && n >= 1 && n <= 1000000, t('portal.packagesBad')) &
+      test(X.weight, X.weight.input.value !== '' && w >= 0.001 && w <= 100000, t('portal.weightBad')) &
+      test(X.amount, /^[0-9]+(\.[0-9]{1,2})?$/.test(X.amount.input.value.trim()) && Number(X.amount.input.value) <= 1e10, t('portal.valueBad')) &
+      test(X.currency, /^[A-Z]{3}$/.test(X.currency.input.value.trim().toUpperCase()), t('portal.currencyBad'))
+    );
+  }
+  const lineBody = (X) => ({
+    hs_code: X.hs.input.value.trim(),
+    description: X.goods.input.value.trim(),
+    packages: Number(X.packages.input.value),
+    gross_weight_kg: Number(X.weight.input.value),
+    value: { amount: X.amount.input.value.trim(), currency: X.currency.input.value.trim().toUpperCase() },
+    origin_country: X.origin.input.value,
+  });
+
   const formMessage = h('div', { class: 'message', role: 'status', 'aria-live': 'polite', id: 'declare-message' });
   const submit = h('button', { type: 'submit', id: 'declare-submit' }, t('portal.declare'));
   const form = h(
     'form',
     { id: 'declare-form', novalidate: true, onsubmit: onDeclare },
     h('fieldset', {}, h('legend', {}, t('portal.route')), F.direction.row, F.lane_class.row),
-    h('fieldset', {}, h('legend', {}, t('portal.vehicle')), F.plate.row, F.trailer.row, F.driverName.row, F.driverDoc.row, F.nationality.row),
-    h('fieldset', { id: 'goods-fieldset' }, h('legend', {}, t('portal.goodsTitle')), F.hs.row, F.goods.row, F.packages.row, F.weight.row, F.amount.row, F.currency.row, F.origin.row, F.freshness.row),
+    h('fieldset', {}, h('legend', {}, t('portal.vehicle')), F.plate.row, F.trailer.row, F.container.row, F.seal.row, F.driverName.row, F.driverDoc.row, F.nationality.row),
+    h('fieldset', { id: 'goods-fieldset' }, h('legend', {}, t('portal.goodsTitle')), F.hs.row, F.goods.row, F.packages.row, F.weight.row, F.amount.row, F.currency.row, F.origin.row, extraBox, addLineButton, F.freshness.row),
     h('fieldset', {}, h('legend', {}, t('portal.documents')), F.customsDecl.row, F.phyto.row, F.origCert.row),
     submit,
     formMessage,
@@ -247,8 +345,10 @@ export function mount(root, ctx) {
     e.preventDefault();
     const empty = lane.value === 'empty_return';
     let ok = checks.plate() & checks.trailer() & checks.required(F.driverName) & checks.required(F.driverDoc);
+    for (const [f, max] of LIMITS) ok &= checkLength(f, max);
     if (!empty) {
       ok &= checks.required(F.goods) & checks.packages() & checks.weight() & checks.amount() & checks.currency();
+      for (const line of extraLines) ok &= checkLine(line.F);
       if (!hsValid) {
         await hsSearch();
         if (!hsValid) {
@@ -271,6 +371,8 @@ export function mount(root, ctx) {
       driver: { name: driverName.value.trim(), document_number: driverDoc.value.trim(), nationality: nationality.value },
     };
     if (trailer.value.trim()) body.vehicle.trailer_plate = trailer.value.trim();
+    if (container.value.trim()) body.vehicle.container_number = container.value.trim();
+    if (seal.value.trim()) body.vehicle.seal_number = seal.value.trim();
     if (!empty) {
       body.lines = [
         {
@@ -281,6 +383,7 @@ export function mount(root, ctx) {
           value: { amount: amount.value.trim(), currency: currency.value.trim().toUpperCase() },
           origin_country: origin.value,
         },
+        ...extraLines.map((line) => lineBody(line.F)),
       ];
     }
     if (!F.freshness.row.hidden) body.freshness_deadline = localInputToIso(freshness.value, side);
@@ -294,14 +397,44 @@ export function mount(root, ctx) {
       formMessage.textContent = t('portal.declared', { plate: c.vehicle.plate.display, id: c.id });
       plate.value = '';
       trailer.value = '';
+      container.value = '';
+      seal.value = '';
+      for (const line of extraLines.splice(0)) line.el.remove();
       checks.plate();
       await loadTrucks();
     } catch (err) {
-      formMessage.textContent = t('common.error', { detail: err.message });
-      const map = { 'vehicle.plate': F.plate, plate: F.plate, 'vehicle.trailer_plate': F.trailer, 'lines[0].hs_code': F.hs, 'lines[0].gross_weight_kg': F.weight, freshness_deadline: F.freshness };
-      const f = map[err.field] || (err.code === 'invalid_plate' ? F.plate : null);
+      const text = errorText(err);
+      formMessage.textContent = text;
+      // The field the server names is marked (the form has one goods line: lines[0]).
+      const map = {
+        direction: F.direction,
+        lane_class: F.lane_class,
+        'vehicle.plate': F.plate,
+        plate: F.plate,
+        'vehicle.trailer_plate': F.trailer,
+        'vehicle.container_number': F.container,
+        'vehicle.seal_number': F.seal,
+        'driver.name': F.driverName,
+        'driver.document_number': F.driverDoc,
+        'driver.nationality': F.nationality,
+        hs_code: F.hs,
+        description: F.goods,
+        packages: F.packages,
+        gross_weight_kg: F.weight,
+        'value.amount': F.amount,
+        'value.currency': F.currency,
+        origin_country: F.origin,
+        freshness_deadline: F.freshness,
+        'documents.customs_declaration': F.customsDecl,
+        'documents.phytosanitary_certificate': F.phyto,
+        'documents.certificate_of_origin': F.origCert,
+      };
+      const where = splitField(err.field);
+      const lineFields = { hs_code: 'hs', description: 'goods', packages: 'packages', gross_weight_kg: 'weight', 'value.amount': 'amount', 'value.currency': 'currency', origin_country: 'origin' };
+      const extra = where.line >= 2 && extraLines[where.line - 2] ? extraLines[where.line - 2].F[lineFields[where.path]] : null;
+      const f = extra || map[where.path] || (err.code === 'invalid_plate' ? F.plate : err.code === 'unknown_hs_code' || err.code === 'invalid_hs_code' ? F.hs : null);
       if (f) {
-        setHint(f, err.message, true);
+        setHint(f, text, true);
         f.input.focus();
       }
       if (err.status && err.status < 500) formKey = newKey();
@@ -322,6 +455,7 @@ export function mount(root, ctx) {
     trucksBody,
   );
   let openForm = null; // crossing id whose action form is open
+  let loadError = false; // trucksMessage shows a failed load
 
   async function loadTrucks() {
     try {
@@ -344,8 +478,13 @@ export function mount(root, ctx) {
       );
       if (stopped) return;
       renderTrucks(visible, detail);
+      // A load error shown before is stale now (a message of an action stays).
+      if (loadError) trucksMessage.textContent = '';
+      loadError = false;
     } catch (e) {
-      trucksMessage.textContent = t('common.error', { detail: e.message });
+      if (stopped) return;
+      trucksMessage.textContent = errorText(e);
+      loadError = true;
     }
   }
 
@@ -361,47 +500,51 @@ export function mount(root, ctx) {
     fill(
       trucksBody,
       h(
-        'table',
-        { class: 'list', id: 'trucks-table' },
+        'div',
+        { class: 'table-wrap' },
         h(
-          'thead',
-          {},
+          'table',
+          { class: 'list', id: 'trucks-table' },
           h(
-            'tr',
+            'thead',
             {},
-            [t('col.plate'), t('col.route'), t('col.state'), t('col.channel'), t('col.slot'), t('col.expectedCall'), t('col.actions')].map((c) => h('th', { scope: 'col' }, c)),
+            h(
+              'tr',
+              {},
+              [t('col.plate'), t('col.route'), t('col.state'), t('col.channel'), t('col.slot'), t('col.expectedCall'), t('col.actions')].map((c) => h('th', { scope: 'col' }, c)),
+            ),
           ),
-        ),
-        h(
-          'tbody',
-          {},
-          items.map((c) => {
-            const d = detail.get(c.id);
-            const ev = allowed(c.state);
-            const q = c.queue || {};
-            return [
-              h(
-                'tr',
-                { dataset: { crossing: c.id, plate: c.vehicle.plate.canonical, state: c.state } },
-                h('th', { scope: 'row' }, c.vehicle.plate.display),
-                h('td', {}, dirName(c.direction), h('br'), h('span', { class: 'muted' }, laneName(c.lane_class))),
-                h('td', { class: 'state' }, h('span', { class: 'pill state-' + c.state }, stateName(c.state)), c.state === 'declared' ? h('div', { class: 'muted small' }, t('portal.awaitingAssessment')) : null),
-                h('td', {}, c.channel && c.channel !== 'none' ? h('span', { class: 'pill ch-' + c.channel }, channelName(c.channel)) : '—'),
-                h('td', {}, q.booked_slot ? fmtTime(q.booked_slot, side) : '—'),
-                h('td', { class: 'expected-call' }, d && d.expected_call ? [fmtTime(d.expected_call.at, side), h('div', { class: 'muted small' }, t('portal.position', { n: d.expected_call.position }))] : c.state === 'called' ? t('portal.calledNow') : '—'),
+          h(
+            'tbody',
+            {},
+            items.map((c) => {
+              const d = detail.get(c.id);
+              const ev = allowed(c.state);
+              const q = c.queue || {};
+              return [
                 h(
-                  'td',
-                  { class: 'actions' },
-                  ev.includes('book')
-                    ? h('button', { type: 'button', onclick: () => openBook(c) }, c.state === 'booked' ? t('portal.rebook') : t('portal.book'))
-                    : null,
-                  ev.includes('cancel_booking') ? h('button', { type: 'button', class: 'secondary', onclick: () => sendEvent(c, 'cancel_booking', {}) }, t('portal.cancelBooking')) : null,
-                  ev.includes('cancel') ? h('button', { type: 'button', class: 'danger', onclick: () => openCancel(c) }, t('portal.cancelCrossing')) : null,
+                  'tr',
+                  { dataset: { crossing: c.id, plate: c.vehicle.plate.canonical, state: c.state } },
+                  h('th', { scope: 'row' }, c.vehicle.plate.display),
+                  h('td', {}, dirName(c.direction), h('br'), h('span', { class: 'muted' }, laneName(c.lane_class))),
+                  h('td', { class: 'state' }, h('span', { class: 'pill state-' + c.state }, stateName(c.state)), c.state === 'declared' ? h('div', { class: 'muted small' }, t('portal.awaitingAssessment')) : null),
+                  h('td', {}, c.channel && c.channel !== 'none' ? h('span', { class: 'pill ch-' + c.channel }, channelName(c.channel)) : '—'),
+                  h('td', {}, q.booked_slot ? fmtTime(q.booked_slot, side) : '—'),
+                  h('td', { class: 'expected-call' }, d && d.expected_call ? [fmtTime(d.expected_call.at, side), h('div', { class: 'muted small' }, t('portal.position', { n: d.expected_call.position }))] : c.state === 'called' ? t('portal.calledNow') : '—'),
+                  h(
+                    'td',
+                    { class: 'actions' },
+                    ev.includes('book')
+                      ? h('button', { type: 'button', onclick: () => openBook(c) }, c.state === 'booked' ? t('portal.rebook') : t('portal.book'))
+                      : null,
+                    ev.includes('cancel_booking') ? h('button', { type: 'button', class: 'secondary', onclick: () => sendEvent(c, 'cancel_booking', {}) }, t('portal.cancelBooking')) : null,
+                    ev.includes('cancel') ? h('button', { type: 'button', class: 'danger', onclick: () => openCancel(c) }, t('portal.cancelCrossing')) : null,
+                  ),
                 ),
-              ),
-              openForm && openForm.id === c.id ? h('tr', { class: 'form-row' }, h('td', { colspan: '7' }, openForm.el)) : null,
-            ];
-          }),
+                openForm && openForm.id === c.id ? h('tr', { class: 'form-row' }, h('td', { colspan: '7' }, openForm.el)) : null,
+              ];
+            }),
+          ),
         ),
       ),
     );
@@ -440,7 +583,7 @@ export function mount(root, ctx) {
   }
 
   function openCancel(c) {
-    const reason = h('input', { name: 'reason', required: true, autocomplete: 'off' });
+    const reason = h('input', { name: 'reason', required: true, autocomplete: 'off', maxlength: '1000' });
     const f = field(t('portal.cancelReason'), reason);
     const el = h(
       'form',
@@ -471,12 +614,13 @@ export function mount(root, ctx) {
 
   async function sendEvent(c, type, data) {
     trucksMessage.textContent = t('common.sending');
+    loadError = false;
     try {
       await api(`/api/v1/crossings/${encodeURIComponent(c.id)}/events`, { method: 'POST', body: { type, data, expected_version: c.version } });
       trucksMessage.textContent = t('portal.done', { event: t('event.' + type), plate: c.vehicle.plate.display });
       openForm = null;
     } catch (err) {
-      trucksMessage.textContent = t('common.error', { detail: err.message });
+      trucksMessage.textContent = errorText(err);
     }
     loadTrucks();
   }
@@ -485,6 +629,7 @@ export function mount(root, ctx) {
   let debounce = null;
   const feed = openFeed({
     token: session.token,
+    onUnauthorized: ctx.sessionExpired,
     onEvent: (ev) => {
       if (ev.event === 'crossing' || ev.event === 'reset' || ev.event === 'hello' || ev.event === 'capacity') {
         clearTimeout(debounce);
@@ -509,8 +654,4 @@ export function mount(root, ctx) {
     clearTimeout(debounce);
     clearTimeout(hsTimer);
   };
-}
-
-function fmtZone(side) {
-  return fmtTime(Date.now(), side).split(' ').slice(1).join(' ');
 }
