@@ -162,6 +162,31 @@ TEST(Twin, MoreLanesClearMoreTrucks) {
   EXPECT_FALSE(RunTwin(s, Options("fifo", 4, {{"VN-CN/bananas", 2}})));
 }
 
+// A lane class closed for the whole run (0 lanes): the engine refuses its declarations. Those
+// trucks used to vanish (a perfect gate); they count as arrived, refused and still waiting.
+TEST(Twin, TrucksTheEngineRefusesStillArriveAndWait) {
+  Scenario s = Small();
+  s.days = 1;
+  s.arrivals.trucks_per_day = 150;
+  auto open = RunTwin(s, Options("fifo", 4));
+  auto closed = RunTwin(s, Options("fifo", 4, {{"VN-CN/fresh_produce", 0}}));
+  ASSERT_TRUE(open && closed);
+  EXPECT_EQ(open->trucks_refused, 0);
+  // The same trucks come (a refused truck books no slot, so it cannot lapse one).
+  EXPECT_GE(closed->trucks_arrived, open->trucks_arrived);
+  EXPECT_LE(closed->trucks_arrived, open->trucks_arrived + open->lapsed_bookings);
+  EXPECT_GT(closed->trucks_refused, 30);
+  EXPECT_EQ(closed->refused_by_code.at("no_lanes"), closed->trucks_refused);
+  EXPECT_EQ(closed->errors_by_code.at("no_lanes"), closed->trucks_refused);
+  EXPECT_EQ(closed->wait_hours_by_lane_class.count("fresh_produce"), 0u);
+  // Refused fresh produce waits at the border unless it spoils there first.
+  EXPECT_GT(closed->waiting_at_end, open->waiting_at_end);
+  EXPECT_GT(closed->spoiled_left, 0);
+  EXPECT_GT(closed->oldest_wait_at_end_hours, 2);
+  auto json = ResultJson(*closed);
+  EXPECT_EQ(json.at("trucks_refused").as_int64(), closed->trucks_refused);
+}
+
 TEST(Twin, SqliteStoreGivesTheSameResultAsMemory) {
   Scenario s = Small();
   s.days = 1;
