@@ -4,8 +4,10 @@
 // time) under one or more queue policies and lane counts, and writes the JSON result and the
 // HTML comparison report (src/sim/, docs/simulation.md).
 
+#include <cstddef>
 #include <functional>
 #include <optional>
+#include <string>
 
 namespace CLI {
 class App;
@@ -17,5 +19,11 @@ namespace borderflow::cli {
 // runs the simulation and returns its exit code (0 done, 2 bad scenario or options, or a file
 // that cannot be written), or std::nullopt when `simulate` was not given.
 std::function<std::optional<int>()> AddSimCommands(CLI::App& app);
+
+// The progress bar's line for run `run` of `runs` at `fraction` of virtual time: at most
+// `columns` - 1 characters (the bar shrinks, then the label goes); whole percents only, so the
+// caller redraws only when the line changes.
+std::string SimProgressLine(double fraction, size_t run, size_t runs, const std::string& label,
+                            int columns);
 
 }  // namespace borderflow::cli

@@ -520,7 +520,19 @@ Status Engine::ApplyDeclare(WriteTxn& txn, const Actor& actor, const DeclareCros
   // Encoded once: the stored document, the audit record and the response are the same text.
   std::string document = CrossingDocument(c);
   auto declared = std::make_shared<const Crossing>(std::move(c));
-  BF_TRY(txn.InsertSharedCrossing(declared, document));
+  // An id is a millisecond and 6 random characters: two declarations in the same millisecond
+  // can draw the same one (seen once in 100,000 a day). Draw again, from the same injected
+  // generator (deterministic), a bounded number of times.
+  constexpr int kIdAttempts = 8;
+  for (int attempt = 1;; ++attempt) {
+    Status inserted = txn.InsertSharedCrossing(declared, document);
+    if (inserted) break;
+    if (inserted.error().code != "crossing_exists" || attempt == kIdAttempts) return inserted;
+    Crossing again = *declared;
+    again.id = NewCrossingId(now, random_);
+    document = CrossingDocument(again);
+    declared = std::make_shared<const Crossing>(std::move(again));
+  }
   BF_ASSIGN_OR_RETURN(
       AuditRecord record,
       txn.AppendAudit(Draft(actor, now, "crossing", declared->id, "declare", document)));

@@ -1107,5 +1107,58 @@ INSTANTIATE_TEST_SUITE_P(Modes, WriterEngineTest,
                          ::testing::Values(EngineMode{true, false}, EngineMode{true, true}),
                          ModeName);
 
+// Returns 0 for the first `zeros` draws, then 1, 2, 3...: two declarations in the same
+// millisecond draw the same crossing id.
+class RepeatingRandom final : public Random {
+ public:
+  explicit RepeatingRandom(int zeros) : zeros_(zeros) {}
+  uint64_t Next64() override { return zeros_-- > 0 ? 0 : ++next_; }
+
+ private:
+  int zeros_;
+  uint64_t next_ = 0;
+};
+
+// A crossing id drawn twice is drawn again (deterministically, from the engine's generator),
+// not refused as crossing_exists.
+TEST(EngineDeclare, ACollidingCrossingIdIsDrawnAgain) {
+  auto config =
+      ParseGateConfig(ReadFile(fs::path(BORDERFLOW_SOURCE_DIR) / "config" / "huu-nghi.toml"));
+  ASSERT_TRUE(config) << config.error().ToString();
+  fs::path dir = fs::temp_directory_path() / fmt::format("borderflow-id-retry-{}", getpid());
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  for (bool memory : {true, false}) {
+    std::shared_ptr<const HsNomenclature> hs = HsNomenclature::Hs2022();
+    std::unique_ptr<Store> store;
+    if (memory) {
+      store = std::make_unique<MemoryStore>();
+    } else {
+      auto opened = SqliteStore::Open(SqliteOptions{(dir / "ids.db").string()}, hs);
+      ASSERT_TRUE(opened) << opened.error().ToString();
+      store = std::move(*opened);
+    }
+    ManualClock clock{*ParseTimestamp("2026-11-29T01:00:00Z")};
+    RepeatingRandom random(2);  // one draw per id: the first two ids are the same
+    Engine engine(*config, hs, *store, clock, random, EngineOptions{.writer_thread = false});
+    auto first = engine.Execute(Declare(kFwdA, "d1", "12C-123.45"));
+    auto second = engine.Execute(Declare(kFwdA, "d2", "12C-123.46"));
+    ASSERT_TRUE(first) << first.error().ToString();
+    ASSERT_TRUE(second) << second.error().ToString();
+    EXPECT_NE(first->crossing->id, second->crossing->id);
+    // The response, the stored crossing and the audit record carry the new id.
+    std::string id(second->Json().at("id").as_string());
+    EXPECT_EQ(id, second->crossing->id);
+    auto stored = store->GetCrossing(id);
+    ASSERT_TRUE(stored && *stored) << memory;
+    EXPECT_EQ((*stored)->declaration.vehicle.plate.canonical, "12C12346");
+    auto audit = store->ReadAudit(0, 100);
+    ASSERT_TRUE(audit);
+    ASSERT_EQ(audit->size(), 2u);
+    EXPECT_EQ(audit->back().subject_id, id);
+  }
+  fs::remove_all(dir);
+}
+
 }  // namespace
 }  // namespace borderflow

@@ -71,6 +71,7 @@ Distribution Distribution::Lognormal(double mean, double sd) {
   d.kind = Kind::kLognormal;
   d.mean = mean;
   d.sd = sd;
+  if (mean <= 0) return d;  // always 0 (Sample)
   double sigma2 = std::log1p((sd * sd) / (mean * mean));
   d.log_sigma = std::sqrt(sigma2);
   d.log_mu = std::log(mean) - sigma2 / 2;

@@ -37,6 +37,20 @@ std::string Escape(std::string_view s) {
   return out;
 }
 
+// The width of `s` in the charts' 12px sans-serif, generously (7px a character; a UTF-8
+// character counts once).
+double TextWidth(std::string_view s) {
+  double chars = 0;
+  for (char c : s) chars += (static_cast<unsigned char>(c) & 0xC0) == 0x80 ? 0 : 1;
+  return 7 * chars;
+}
+
+double WidestLabel(const std::vector<TwinResult>& runs) {
+  double w = 0;
+  for (const auto& r : runs) w = std::max(w, TextWidth(r.label));
+  return w;
+}
+
 // A "nice" step for about `target` ticks over [0, max].
 double NiceStep(double max, int target) {
   if (max <= 0) return 1;
@@ -52,6 +66,13 @@ double NiceStep(double max, int target) {
 struct Frame {
   double width = 860, height = 320;
   double left = 70, right = 170, top = 20, bottom = 50;
+  // Room on the right for a legend of labels up to `label_width` wide: the labels used to be
+  // cut at about 22 characters ("fifo VN-CN/fresh_produce=2" and "...=12" looked the same).
+  void FitLegend(double label_width) {
+    double plot = PlotW();
+    right = std::max(right, 32 + label_width + 8);
+    width = left + plot + right;
+  }
   double y_max = 1;
   double PlotW() const { return width - left - right; }
   double PlotH() const { return height - top - bottom; }
@@ -95,6 +116,7 @@ struct Frame {
 
 std::string QueueChart(const std::vector<TwinResult>& runs, int days) {
   Frame f;
+  f.FitLegend(WidestLabel(runs));
   double max = 1;
   for (const auto& r : runs) {
     for (const auto& q : r.queue) max = std::max(max, static_cast<double>(q.road + q.yard));
@@ -125,6 +147,7 @@ std::string QueueChart(const std::vector<TwinResult>& runs, int days) {
 std::string WaitChart(const std::vector<TwinResult>& runs) {
   Frame f;
   f.height = 340;
+  f.FitLegend(WidestLabel(runs));
   struct Box {
     double p5, p25, p50, p75, p95, mean;
     int64_t n;
@@ -189,9 +212,16 @@ std::string SpoiledChart(const std::vector<TwinResult>& runs) {
     max = std::max({max, static_cast<double>(r.spoiled_perishables),
                     static_cast<double>(r.expired_declarations)});
   }
+  // Run labels wider than their group are turned (they used to overlap into one line).
+  double group = f.PlotW() / static_cast<double>(std::max<size_t>(1, runs.size()));
+  const double widest = WidestLabel(runs);
+  const bool turned = widest > group * 0.9;
+  if (turned) {
+    f.bottom += widest * 0.5;  // sin 30°
+    f.height += widest * 0.5;
+  }
   std::string s =
       f.Begin("Spoiled perishable loads and expired declarations", max, "trucks", "run");
-  double group = f.PlotW() / static_cast<double>(std::max<size_t>(1, runs.size()));
   double bar = std::min(50.0, group * 0.35);
   for (size_t i = 0; i < runs.size(); ++i) {
     double gx = f.left + group * static_cast<double>(i) + group / 2;
@@ -202,8 +232,15 @@ std::string SpoiledChart(const std::vector<TwinResult>& runs) {
     };
     draw(gx - bar, static_cast<double>(runs[i].spoiled_perishables), "#d62728");
     draw(gx, static_cast<double>(runs[i].expired_declarations), "#7f7f7f");
-    s += fmt::format(R"(<text x="{:.1f}" y="{:.1f}" text-anchor="middle">{}</text>)", gx,
-                     f.top + f.PlotH() + 16, Escape(runs[i].label));
+    const double ly = f.top + f.PlotH() + 16;
+    if (turned) {
+      s += fmt::format(R"~(<text x="{0:.1f}" y="{1:.1f}" text-anchor="end" )~"
+                       R"~(transform="rotate(-30 {0:.1f} {1:.1f})">{2}</text>)~",
+                       gx + 4, ly, Escape(runs[i].label));
+    } else {
+      s += fmt::format(R"(<text x="{:.1f}" y="{:.1f}" text-anchor="middle">{}</text>)", gx, ly,
+                       Escape(runs[i].label));
+    }
   }
   s += fmt::format(R"(<rect x="{0:.1f}" y="{1:.1f}" width="12" height="12" fill="#d62728"/>)"
                    R"(<text x="{2:.1f}" y="{3:.1f}">spoiled loads</text>)"
@@ -232,6 +269,7 @@ std::vector<std::string> Header() {
           "spoiled",
           "expired decl.",
           "waiting at end",
+          "refused",
           "pred. error mean h",
           "pred. error p90 h",
           "commands",
@@ -257,10 +295,19 @@ std::vector<std::string> Cells(const TwinResult& r) {
           fmt::format("{}", r.spoiled_perishables),
           fmt::format("{}", r.expired_declarations),
           fmt::format("{}", r.waiting_at_end),
+          fmt::format("{}", r.trucks_refused),
           fmt::format("{:.2f}", pred.mean),
           fmt::format("{:.2f}", pred.p90),
           fmt::format("{}", r.engine_commands),
           fmt::format("{}", r.events_processed)};
+}
+
+// "2026-12-01 00:00 +07:00 (the gate's local time)": the start as the gate's clocks show it.
+std::string GateLocal(const Scenario& scenario) {
+  std::string local = FormatLocal(scenario.start, scenario.gate.self.utc_offset);
+  // "2026-12-01T00:00:00+07:00" (or with milliseconds)
+  return fmt::format("{} {} {} (the gate's local time)", local.substr(0, 10), local.substr(11, 5),
+                     FormatOffset(scenario.gate.self.utc_offset));
 }
 
 }  // namespace
@@ -287,7 +334,28 @@ std::string ComparisonHtml(const Scenario& scenario, const std::vector<TwinResul
       R"(<h1>Digital twin: {0}</h1><p>{1}</p><p>Made with <code>{2}</code></p>)"
       R"(<p>{3} days from {4}; every run sees the same seeded arrivals (seed {5}).</p>)",
       Escape(scenario.name), Escape(scenario.description), Escape(command), scenario.days,
-      FormatUtc(scenario.start), runs.empty() ? 0 : runs.front().seed);
+      Escape(GateLocal(scenario)), runs.empty() ? 0 : runs.front().seed);
+  // Trucks the engine refused, and other refused commands, where nobody can miss them.
+  for (const auto& r : runs) {
+    if (r.trucks_refused > 0) {
+      std::string codes;
+      for (const auto& [code, n] : r.refused_by_code) {
+        codes += fmt::format("{}{} {}", codes.empty() ? "" : ", ", code, n);
+      }
+      s += fmt::format(
+          R"(<p style="background:#fde2e1;padding:6px"><strong>{}: the engine refused {} )"
+          R"(trucks' declarations ({}).</strong> They count as arrived, are never served, and )"
+          R"(wait at the border (waiting at end), unless their load spoils first.</p>)",
+          Escape(r.label), r.trucks_refused, Escape(codes));
+    }
+    if (r.command_errors > r.trucks_refused) {
+      s += fmt::format(
+          R"(<p style="background:#fde2e1;padding:6px"><strong>{}: the engine refused {} )"
+          R"(other commands</strong> (see errors_by_code in results.json): this run does not )"
+          R"(model the scenario faithfully.</p>)",
+          Escape(r.label), r.command_errors - r.trucks_refused);
+    }
+  }
   s += "<h2>Key figures</h2><table><tr>";
   for (const auto& h : Header()) s += "<th>" + Escape(h) + "</th>";
   s += "</tr>";

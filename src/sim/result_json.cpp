@@ -61,6 +61,10 @@ json::object ResultJson(const TwinResult& r, bool series) {
   o["missed_calls"] = r.missed_calls;
   o["lapsed_bookings"] = r.lapsed_bookings;
   o["waiting_at_end"] = r.waiting_at_end;
+  o["trucks_refused"] = r.trucks_refused;
+  json::object refused_by_code;
+  for (const auto& [k, v] : r.refused_by_code) refused_by_code[k] = v;
+  o["refused_by_code"] = std::move(refused_by_code);
   o["oldest_wait_at_end_hours"] = Round(r.oldest_wait_at_end_hours);
   Summary p = r.prediction_abs_error_hours.Summarize();
   o["prediction_abs_error_hours"] = json::object{{"count", p.count},

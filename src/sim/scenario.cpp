@@ -179,7 +179,9 @@ class Reader {
         return Distribution::Exponential(mean);
       }
       case Distribution::Kind::kLognormal: {
-        BF_ASSIGN_OR_RETURN(double mean, d.Number("mean", 1e-9, max_value));
+        // 0 like the other distributions' figures (deterministic value, exponential mean...):
+        // no time at all.
+        BF_ASSIGN_OR_RETURN(double mean, d.Number("mean", 0, max_value));
         BF_ASSIGN_OR_RETURN(double sd, d.Number("sd", 0, max_value));
         return Distribution::Lognormal(mean, sd);
       }
@@ -366,6 +368,18 @@ Status ParseArrivals(const Reader& root, Scenario& s) {
     BF_ASSIGN_OR_RETURN(r.scale, replay->Number("scale", 0, 1e6, 1.0));
     auto counts = ReadReplay(r);
     if (!counts) return replay->Fail("csv", counts.error().message);
+    // Fewer rows than asked for were used to be shortened silently, then wrapped around.
+    if (r.days > 0 && static_cast<int>(counts->size()) < r.days) {
+      return replay->Fail(
+          "days", fmt::format("{} has {} days of counts from {}, fewer than the {} asked for", csv,
+                              counts->size(), r.from.empty() ? "its start" : r.from, r.days));
+    }
+    if (static_cast<int>(counts->size()) < s.days) {
+      return replay->Fail(r.days > 0 ? "days" : "csv",
+                          fmt::format("gives {} days of counts, fewer than the scenario's {} days "
+                                      "(they would wrap around)",
+                                      counts->size(), s.days));
+    }
     spec.replay_per_day = *counts;
     spec.replay_source =
         fmt::format("{} [{}] from {} ({} days)", fs::path(r.csv_path).filename().string(),
@@ -394,7 +408,7 @@ Status ParseTraffic(const Reader& root, Scenario& s) {
     }
     c.perishable = lc->perishable;
     c.empty = lc->empty;
-    BF_ASSIGN_OR_RETURN(c.share, t.Number("share", 0, 1e6));
+    BF_ASSIGN_OR_RETURN(c.share, t.Number("share", 0, 1));
     BF_ASSIGN_OR_RETURN(c.trusted_share, t.Number("trusted_share", 0, 1, 0.0));
     BF_ASSIGN_OR_RETURN(c.booking_share, t.Number("booking_share", 0, 1, 0.0));
     if (c.perishable) {
@@ -413,7 +427,13 @@ Status ParseTraffic(const Reader& root, Scenario& s) {
     total += c.share;
     s.traffic.push_back(c);
   }
-  if (total <= 0) return root.Fail("traffic", "the shares add up to 0");
+  // Shares are fractions of the day's trucks, like the channel shares: 1.2 in all is a typing
+  // mistake (it used to be rescaled without a word).
+  if (std::abs(total - 1) > 1e-6) {
+    return root.Fail(
+        "traffic",
+        fmt::format("the [[traffic]] shares must add up to 1 (they add up to {:g})", total));
+  }
   for (auto& c : s.traffic) c.share /= total;
   return {};
 }
@@ -488,11 +508,29 @@ Status ParseEvents(const Reader& root, Scenario& s) {
     if (!parsed) return e.Fail("kind", parsed.error().message);
     ev.change.kind = *parsed;
     BF_ASSIGN_OR_RETURN(ev.change.from, e.TimeOrDay("from", s.start, s.days));
+    const char* from_key = e.Has("from_day") ? "from_day" : "from";
+    // The engine would refuse it at run time (invalid_capacity_change), after the run started.
+    if (ev.change.from < s.start) {
+      return e.Fail(from_key, fmt::format("{} is before the scenario starts ({})",
+                                          FormatUtc(ev.change.from), FormatUtc(s.start)));
+    }
     BF_ASSIGN_OR_RETURN(double hours, e.Number("hours", 0.25, 24 * 90));
     ev.change.until = ev.change.from + Duration(static_cast<int64_t>(hours * 3600000));
     ev.announce_at = ev.change.from;
     if (e.Has("announce") || e.Has("announce_day")) {
       BF_ASSIGN_OR_RETURN(ev.announce_at, e.TimeOrDay("announce", s.start, s.days));
+      // The engine takes a change entered late as a change from then on: the part before the
+      // announcement would not happen at all (a closure announced after it ended changed
+      // nothing). The twin has no model of lanes physically closed while the engine still
+      // plans with them, so an announcement after the start is refused.
+      if (ev.announce_at > ev.change.from) {
+        const char* key = e.Has("announce_day") ? "announce_day" : "announce";
+        return e.Fail(key,
+                      fmt::format("the announcement ({}) comes after the change starts ({}); "
+                                  "announce it at or before {} (to rehearse a late "
+                                  "announcement, start the change when it is announced)",
+                                  FormatUtc(ev.announce_at), FormatUtc(ev.change.from), from_key));
+      }
     }
     if (ev.announce_at < s.start) ev.announce_at = s.start;
     BF_ASSIGN_OR_RETURN(ev.change.direction, e.String("direction", std::string()));

@@ -101,6 +101,59 @@ TEST(Scenario, BadFilesNameFileLineAndKey) {
   }
 }
 
+// Values the twin used to accept and then ran with something else, or refused only at run time.
+TEST(Scenario, QuestionableValuesAreRefusedWithFileLineAndKey) {
+  const std::string replay =
+      "\n[arrivals.replay]\ncsv = \"replay.csv\"\ndate_column = \"Date\"\n"
+      "count_columns = [\"North\", \"South\"]\ndays = 200\n";
+  const std::vector<BadCase> cases = {
+      // Shares adding up to 1.2 were rescaled without a word.
+      {"share = 0.5", "share = 0.7",
+       "traffic: the [[traffic]] shares must add up to 1 (they "
+       "add up to 1.2)",
+       "[[traffic]]"},
+      // A change before the start failed at run time as invalid_capacity_change, exit 0.
+      {"from_day = 0.5", "from = \"2026-11-20T00:00:00+07:00\"",
+       "capacity_events[0].from: 2026-11-19T17:00:00.000Z is before the scenario starts",
+       "from = \"2026-11-20"},
+      // Announced after it started: the engine applied it only from the announcement (or, for
+      // a closure over by then, not at all).
+      {"from_day = 0.5", "from_day = 0.5\nannounce_day = 0.9",
+       "capacity_events[0].announce_day: the announcement", "announce_day = 0.9"},
+  };
+  for (const auto& c : cases) {
+    std::string text = With(c.from, c.to);
+    auto s = ParseScenario(text, kSmall);
+    ASSERT_FALSE(s) << c.to;
+    const std::string& m = s.error().message;
+    SCOPED_TRACE(m);
+    EXPECT_EQ(s.error().code, "bad_scenario");
+    EXPECT_NE(m.find(kSmall + ":" + std::to_string(LineOf(text, c.line_of)) + ":"),
+              std::string::npos);
+    EXPECT_NE(m.find(c.key), std::string::npos);
+  }
+  // 200 days asked of a file with 4 rows were cut to 4 and wrapped around.
+  std::string text = With("trucks_per_day = 250", "") + replay;
+  auto shortened = ParseScenario(text, kSmall);
+  ASSERT_FALSE(shortened);
+  EXPECT_NE(
+      shortened.error().message.find(kSmall + ":" + std::to_string(LineOf(text, "days = 200")) +
+                                     ": arrivals.replay.days: replay.csv has 4 days"),
+      std::string::npos)
+      << shortened.error().message;
+  // Announced before it starts, and a lognormal of mean 0 (no time, as deterministic 0 is).
+  auto early = ParseScenario(With("from_day = 0.5", "from_day = 0.5\nannounce_day = 0.25"), kSmall);
+  ASSERT_TRUE(early) << early.error().ToString();
+  EXPECT_EQ(early->capacity_events[0].announce_at, early->start + std::chrono::hours(6));
+  auto zero = ParseScenario(With("distribution = \"lognormal\", mean = 50, sd = 20",
+                                 "distribution = \"lognormal\", "
+                                 "mean = 0, sd = 20"),
+                            kSmall);
+  ASSERT_TRUE(zero) << zero.error().ToString();
+  RandomStream stream(1, "test");
+  EXPECT_DOUBLE_EQ(zero->ServiceFor("general_cargo", "red").Sample(stream), 0.0);
+}
+
 TEST(Scenario, TomlSyntaxErrorsNameLineAndColumn) {
   std::string text = With("days = 1", "days = = 1");
   auto s = ParseScenario(text, kSmall);

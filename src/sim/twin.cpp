@@ -32,6 +32,8 @@ enum class Stage : uint8_t {
   kComing,   // declared (or about to be), not at the border yet
   kRoad,     // at the border, the staging yard is full
   kYard,     // in the staging yard, waiting for its call
+  kRefused,  // at the border, but the engine refused its declaration (no lanes of its class...):
+             // it cannot be served, and waits on the road until the run ends
   kCalled,   // called, driving to the gate (holds a lane)
   kAtGate,   // being checked or inspected (holds a lane)
   kCrossed,  // done
@@ -69,6 +71,7 @@ struct Truck {
   bool inspecting = false;
   bool spoiled = false;
   bool no_show_pending = false;  // called, will not come (the engine requeues it)
+  bool refused = false;          // the engine refused its declaration (see Stage::kRefused)
   int priority = 3;              // index into kPriorityClassNames
   double called_at = 0;
   std::optional<double> predicted_call;  // seconds since start
@@ -178,13 +181,24 @@ class Twin {
     }
     return f;
   }
-  bool Waiting(const Truck& t) const { return t.stage == Stage::kRoad || t.stage == Stage::kYard; }
+  bool Waiting(const Truck& t) const {
+    return t.stage == Stage::kRoad || t.stage == Stage::kYard || t.stage == Stage::kRefused;
+  }
+  bool OnRoad(const Truck& t) const {
+    return t.stage == Stage::kRoad || t.stage == Stage::kRefused;
+  }
+  // The engine refused the truck's declaration: it still comes to the border, and waits there.
+  void Refuse(uint32_t i, const Error& e) {
+    trucks_[i].refused = true;
+    ++result_.trucks_refused;
+    ++result_.refused_by_code[e.code];
+  }
   void SetStage(Truck& t, Stage s) {
     if (Waiting(t)) {
       --waiting_;
       if (scenario_.traffic[t.arrival.traffic].perishable) --perishable_waiting_;
     }
-    if (t.stage == Stage::kRoad) --road_;
+    if (OnRoad(t)) --road_;
     if (t.stage == Stage::kYard) --yard_waiting_;
     if (t.stage == Stage::kCalled) --yard_called_;
     if (t.stage == Stage::kCalled || t.stage == Stage::kAtGate) --in_lanes_;
@@ -193,7 +207,7 @@ class Twin {
       ++waiting_;
       if (scenario_.traffic[t.arrival.traffic].perishable) ++perishable_waiting_;
     }
-    if (s == Stage::kRoad) ++road_;
+    if (OnRoad(t)) ++road_;
     if (s == Stage::kYard) ++yard_waiting_;
     if (s == Stage::kCalled) ++yard_called_;
     if (s == Stage::kCalled || s == Stage::kAtGate) ++in_lanes_;
@@ -354,7 +368,10 @@ bool Twin::Declare(uint32_t i) {
     d.freshness_deadline = At(t.arrival.at + t.arrival.freshness_hours * 3600);
   }
   auto r = Exec(Forwarder(t.company), DeclareCrossing{std::move(d)});
-  if (!r) return false;
+  if (!r) {
+    Refuse(i, r.error());
+    return false;
+  }
   const Crossing& c = *r->crossing;
   t.crossing_id = c.id;
   t.declared_at = At(events_.now());
@@ -376,7 +393,10 @@ bool Twin::Declare(uint32_t i) {
                                                json::object{{"channel", channel},
                                                             {"quarantine_inspection", quarantine}}},
                                  {}});
-    if (!assessed) return false;
+    if (!assessed) {
+      Refuse(i, assessed.error());
+      return false;
+    }
     t.channel = assessed->crossing->channel;
     t.quarantine = assessed->crossing->quarantine_inspection;
   }
@@ -386,13 +406,14 @@ bool Twin::Declare(uint32_t i) {
 
 void Twin::OnDeclare(uint32_t i) {
   Truck& t = trucks_[i];
-  if (!Declare(i)) {
-    t.stage = Stage::kLeft;
-    return;
-  }
+  bool declared = Declare(i);
   const TrafficClass& tc = scenario_.traffic[t.arrival.traffic];
   if (tc.perishable) {
     Schedule(t.arrival.at + t.arrival.freshness_hours * 3600, EventKind::kFreshness, i, 0);
+  }
+  if (!declared) {  // refused: it comes all the same, and cannot be served (Stage::kRefused)
+    Schedule(t.arrival.at, EventKind::kArrive, i, t.generation);
+    return;
   }
   double arrive_at = t.arrival.at;
   if (t.arrival.booking) {
@@ -422,6 +443,10 @@ void Twin::OnArrive(uint32_t i) {
   ++result_.trucks_arrived;
   ++result_.arrived_per_day[static_cast<size_t>(Day(events_.now()))];
   t.arrival.at = events_.now();  // waits count from here (a booked truck comes for its slot)
+  if (t.refused) {
+    SetStage(t, Stage::kRefused);
+    return;
+  }
   SetStage(t, Stage::kRoad);
   if (road_queue_.empty() && yard_waiting_ + yard_called_ < config_.staging_yard_capacity) {
     EnterYard(i);
@@ -573,8 +598,10 @@ void Twin::OnFreshness(uint32_t i) {
     // Not called yet: the load is lost; the forwarder cancels and the truck leaves the queue.
     ++result_.spoiled_left;
     bool in_yard = t.stage == Stage::kYard;
-    (void)ExecEvent(t, Forwarder(t.company), CrossingEventType::kCancel,
-                    json::object{{"reason", "load spoiled while waiting"}});
+    if (!t.refused) {
+      (void)ExecEvent(t, Forwarder(t.company), CrossingEventType::kCancel,
+                      json::object{{"reason", "load spoiled while waiting"}});
+    }
     SetStage(t, Stage::kLeft);
     ++t.generation;
     if (in_yard) AdmitFromRoad();
@@ -583,7 +610,7 @@ void Twin::OnFreshness(uint32_t i) {
 
 void Twin::OnExpiry(uint32_t i) {
   Truck& t = trucks_[i];
-  if (t.stage != Stage::kComing && !Waiting(t)) return;
+  if (t.refused || (t.stage != Stage::kComing && !Waiting(t))) return;
   // The declaration expired before the call: cancel and declare again (a new queue place).
   ++result_.expired_declarations;
   bool in_yard = t.stage == Stage::kYard;
@@ -592,8 +619,12 @@ void Twin::OnExpiry(uint32_t i) {
   by_crossing_.erase(t.crossing_id);
   ++t.generation;
   Stage stage = t.stage;
-  if (!Declare(i)) {
-    SetStage(t, Stage::kLeft);
+  if (!Declare(i)) {  // refused: it stays at the border (or still comes), unserved
+    if (stage == Stage::kComing) {
+      Schedule(t.arrival.at, EventKind::kArrive, i, t.generation);
+    } else {
+      SetStage(t, Stage::kRefused);
+    }
     if (in_yard) AdmitFromRoad();
     return;
   }

@@ -162,6 +162,31 @@ TEST(Twin, MoreLanesClearMoreTrucks) {
   EXPECT_FALSE(RunTwin(s, Options("fifo", 4, {{"VN-CN/bananas", 2}})));
 }
 
+// A lane class closed for the whole run (0 lanes): the engine refuses its declarations. Those
+// trucks used to vanish (a perfect gate); they count as arrived, refused and still waiting.
+TEST(Twin, TrucksTheEngineRefusesStillArriveAndWait) {
+  Scenario s = Small();
+  s.days = 1;
+  s.arrivals.trucks_per_day = 150;
+  auto open = RunTwin(s, Options("fifo", 4));
+  auto closed = RunTwin(s, Options("fifo", 4, {{"VN-CN/fresh_produce", 0}}));
+  ASSERT_TRUE(open && closed);
+  EXPECT_EQ(open->trucks_refused, 0);
+  // The same trucks come (a refused truck books no slot, so it cannot lapse one).
+  EXPECT_GE(closed->trucks_arrived, open->trucks_arrived);
+  EXPECT_LE(closed->trucks_arrived, open->trucks_arrived + open->lapsed_bookings);
+  EXPECT_GT(closed->trucks_refused, 30);
+  EXPECT_EQ(closed->refused_by_code.at("no_lanes"), closed->trucks_refused);
+  EXPECT_EQ(closed->errors_by_code.at("no_lanes"), closed->trucks_refused);
+  EXPECT_EQ(closed->wait_hours_by_lane_class.count("fresh_produce"), 0u);
+  // Refused fresh produce waits at the border unless it spoils there first.
+  EXPECT_GT(closed->waiting_at_end, open->waiting_at_end);
+  EXPECT_GT(closed->spoiled_left, 0);
+  EXPECT_GT(closed->oldest_wait_at_end_hours, 2);
+  auto json = ResultJson(*closed);
+  EXPECT_EQ(json.at("trucks_refused").as_int64(), closed->trucks_refused);
+}
+
 TEST(Twin, SqliteStoreGivesTheSameResultAsMemory) {
   Scenario s = Small();
   s.days = 1;
@@ -211,6 +236,44 @@ TEST(Report, HtmlHasTheChartsAndTheTable) {
   EXPECT_NE(html.find("--policy fifo,smart"), std::string::npos);
   std::string md = ComparisonMarkdown(runs);
   EXPECT_NE(md.find("| smart |"), std::string::npos);
+}
+
+// Runs that differ by lane count: the legends show whole labels, the bar chart's run labels are
+// turned when they do not fit, the start is the gate's local time, refusals are shown.
+TEST(Report, LabelsFitTheStartIsLocalAndRefusalsShow) {
+  Scenario s = Small();
+  std::vector<TwinResult> runs;
+  const std::string long_label = "smart · VN-CN/fresh_produce 12 · CN-VN/empty_return 2";
+  for (std::string label :
+       std::vector<std::string>{"fifo · 2 lanes", "fifo · 12 lanes", "cyclic · 2 lanes",
+                                "cyclic · 12 lanes", "smart · 2 lanes", long_label}) {
+    TwinResult r;
+    r.label = label;
+    r.days = 1;
+    r.queue = {QueueSample{0, 1, 2, 0, 0}, QueueSample{24, 5, 2, 0, 0}};
+    r.wait_hours_by_class["perishable"].Add(2);
+    runs.push_back(r);
+  }
+  runs[0].trucks_refused = 7;
+  runs[0].command_errors = 7;
+  runs[0].refused_by_code["no_lanes"] = 7;
+  std::string html = ComparisonHtml(s, runs, "borderflow simulate x");
+  // The first chart's legend: the long label's text starts at x and must fit in the width.
+  size_t svg = html.find("<svg");
+  size_t width_at = html.find("width=\"", svg) + 7;
+  double width = std::stod(html.substr(width_at));
+  size_t label_at = html.find(">" + long_label + "</text>", svg);
+  ASSERT_NE(label_at, std::string::npos);
+  size_t x_at = html.rfind("<text x=\"", label_at) + 9;
+  double x = std::stod(html.substr(x_at));
+  EXPECT_GE(width, x + 7 * 50) << html.substr(svg, 400);
+  size_t spoiled = html.find("Spoiled perishable loads");
+  ASSERT_NE(spoiled, std::string::npos);
+  EXPECT_NE(html.find("rotate(-30", spoiled), std::string::npos);
+  EXPECT_NE(html.find("1 days from 2026-12-01 00:00 +07:00"), std::string::npos);
+  EXPECT_EQ(html.find("2026-11-30T17:00"), std::string::npos);
+  EXPECT_NE(html.find("the engine refused 7 trucks' declarations (no_lanes 7)"), std::string::npos);
+  EXPECT_EQ(std::count(html.begin(), html.end(), '<'), std::count(html.begin(), html.end(), '>'));
 }
 
 }  // namespace

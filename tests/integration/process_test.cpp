@@ -6,6 +6,7 @@
 #include <map>
 #include <mutex>
 #include <set>
+#include <sstream>
 #include <thread>
 
 #include <fcntl.h>
@@ -435,6 +436,16 @@ TEST_F(ProcessTest, BadCommandLinesAreRefusedClearly) {
       {{"simulate", scenario, "--policy", "fifo", "--days", "1", "--lanes",
         "VN-CN/fresh_produce=3abc"},
        "'3abc' is not a lane count"},
+      // Seeds out of range ran with 18446744073709551615; duplicates ran the same run twice.
+      {{"simulate", scenario, "--seed", "-1", "--days", "1"}, "--seed -1: expected an integer"},
+      {{"simulate", scenario, "--seed", "99999999999999999999", "--days", "1"},
+       "expected an integer from 0 to 18446744073709551615"},
+      {{"simulate", scenario, "--policy", "smart,smart", "--days", "1"}, "'smart' is named twice"},
+      {{"simulate", scenario, "--days", "1", "--lanes", "VN-CN/fresh_produce=2,2"},
+       "2 is given twice"},
+      // A --report that is a file failed only after the whole simulation.
+      {{"simulate", scenario, "--days", "1", "--report", (dir_ / "a-file").string()},
+       "exists and is not a folder"},
       // A bad listen address failed only at bind, after creating and migrating the database.
       {{"serve", "--config", config, "--db", (dir_ / "listen" / "x.db").string(), "--listen",
         "999.1.1.1", "--port", "0"},
@@ -445,11 +456,33 @@ TEST_F(ProcessTest, BadCommandLinesAreRefusedClearly) {
       {{"frobnicate"}, "unknown command 'frobnicate'; commands: serve, demo"},
       {{"token", "revoke", "--db", (dir_ / "x.db").string()}, "--id"},
   };
+  {
+    std::ofstream file(dir_ / "a-file");
+    file << "not a folder\n";
+  }
   for (const Case& c : cases) {
     ProcessRun r = RunBinary(c.args, dir_);
     EXPECT_EQ(r.exit_code, 2) << c.args[0] << ": " << r.output;
     EXPECT_NE(r.output.find(c.expect), std::string::npos) << c.args[0] << ": " << r.output;
   }
+}
+
+// A lane class closed for the run: the trucks the engine refuses are counted (arrived, still
+// waiting) and the summary says so; they used to vanish from a "perfect gate" summary.
+TEST_F(ProcessTest, SimulateReportsTrucksTheEngineRefused) {
+  const std::string scenario =
+      std::string(BORDERFLOW_SOURCE_DIR) + "/tests/scenarios/sim/small.toml";
+  ProcessRun r = RunBinary({"simulate", scenario, "--days", "1", "--quiet", "--lanes",
+                            "VN-CN/fresh_produce=0", "--json", (dir_ / "closed.json").string()},
+                           dir_);
+  EXPECT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find("smart · 0 lanes"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("WARNING: the engine refused"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("no_lanes"), std::string::npos) << r.output;
+  std::ifstream in(dir_ / "closed.json");
+  std::stringstream text;
+  text << in.rdbuf();
+  EXPECT_NE(text.str().find("\"trucks_refused\""), std::string::npos) << text.str();
 }
 
 }  // namespace

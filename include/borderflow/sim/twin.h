@@ -79,6 +79,11 @@ struct TwinResult {
   int64_t missed_calls = 0;     // called, did not come in time, sent back (engine requeue)
   int64_t lapsed_bookings = 0;  // booked, never came
   int64_t waiting_at_end = 0;   // arrived and not called when the run ended
+  // Trucks whose declaration the engine refused (no lanes of their class...), by code. They
+  // still come to the border: they count as arrived, are never called, and wait until the run
+  // ends (waiting_at_end) unless their load spoils first. Each is also a command error.
+  int64_t trucks_refused = 0;
+  std::map<std::string, int64_t> refused_by_code;
   double oldest_wait_at_end_hours = 0;
   int64_t command_errors = 0;
   std::map<std::string, int64_t> errors_by_code;
