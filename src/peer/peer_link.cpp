@@ -149,6 +149,10 @@ struct PeerLink::Impl : std::enable_shared_from_this<Impl> {
     BF_ASSIGN_OR_RETURN(
         net::ClientOptions o,
         net::HttpClient::ParseUrl(peer_url.empty() ? config.counterpart.peer_url : peer_url));
+    if (!o.tls) {
+      // The configuration refuses it too: the link carries personal data, never in plain text.
+      return InvalidArgument("insecure_peer_url", "the counterpart's peer_url must be https://");
+    }
     o.ca_pem = options.peer_ca_pem;
     o.timeout = options.request_timeout;
     prefix = o.path_prefix;
