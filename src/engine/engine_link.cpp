@@ -79,6 +79,19 @@ Status CheckStream(const ApplyPeerMessage& cmd) {
   return {};
 }
 
+// The stream of a message refused before its effect (its payload may name no crossing): a
+// crossing's stream or "capacity", else "wrong_stream".
+Status CheckRefusedStream(const ApplyPeerMessage& cmd) {
+  std::string_view stream = cmd.stream;
+  constexpr std::string_view kCrossingPrefix = "crossing:";
+  if (stream == kCapacityStream ||
+      (stream.starts_with(kCrossingPrefix) && stream.size() > kCrossingPrefix.size())) {
+    return {};
+  }
+  return InvalidArgument("wrong_stream",
+                         fmt::format("stream {} belongs to no crossing", cmd.stream));
+}
+
 // An error of a message's effect, as the acknowledgement and the audit trail show it.
 json::object Refusal(const Error& e) {
   return json::object{{"status", "rejected"}, {"code", e.code}, {"message", e.message}};
@@ -228,7 +241,8 @@ Status Engine::ApplyPeer(WriteTxn& txn, const Actor& actor, const ApplyPeerMessa
                      {"key_id", cmd.key_id},
                      {"digest", cmd.digest},
                      {"sent_at", FormatUtc(cmd.sent_at)}};
-  if (Status bound = CheckStream(cmd); !bound) {
+  const bool refused = !cmd.refused_code.empty();
+  if (Status bound = refused ? CheckRefusedStream(cmd) : CheckStream(cmd); !bound) {
     // A message on a stream that is not its own (a handover for crossing X on stream Y) is
     // refused and audited like any refused effect, but its stream is not recorded: only
     // streams that belong to a crossing or to capacity become permanent records. Its id's
@@ -255,6 +269,24 @@ Status Engine::ApplyPeer(WriteTxn& txn, const Actor& actor, const ApplyPeerMessa
   if (cmd.seq != last + 1) {
     return Conflict("sequence_gap", fmt::format("stream {} expects message {} next, not {}",
                                                 cmd.stream, last + 1, cmd.seq));
+  }
+  if (refused) {
+    // Refused for good by the link (its payload is invalid, say): its number is consumed, so
+    // that the messages after it on its stream are not refused as a gap forever; the refusal
+    // is in the trail and answers a resend.
+    json::object outcome{
+        {"status", "rejected"}, {"code", cmd.refused_code}, {"message", cmd.refused_message}};
+    BF_TRY(PutRecord(txn, kStreamInRecord, cmd.stream, json::object{{"seq", cmd.seq}}, now));
+    for (const auto& kv : outcome) audit[kv.key()] = kv.value();
+    audit["skipped"] = true;
+    BF_ASSIGN_OR_RETURN(AuditRecord record,
+                        txn.AppendAudit(Draft(actor, now, "peer", config_.counterpart.node_id,
+                                              "peer_message", audit)));
+    result.records.push_back(std::move(record));
+    result.status = 200;
+    outcome["id"] = cmd.id;
+    result.body = std::move(outcome);
+    return {};
   }
   // The effect runs against a copy of the result: a refused effect leaves no change behind
   // (effects check before they write), and its refusal is what the counterpart is told.

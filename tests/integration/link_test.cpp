@@ -755,5 +755,68 @@ TEST(LinkTest, MessagesAboutACrossingTravelOnlyOnItsStream) {
   ExpectAuditChainOk(cn);
 }
 
+// A message waits in the outbox through an outage longer than the counterpart's
+// max_message_age (7 days): each attempt is signed with the time it is sent, so it is
+// delivered when the link comes back instead of being refused as too old and dropped.
+TEST(LinkTest, AMessageThatWaitedOutALongOutageIsDeliveredNotDropped) {
+  LinkPair pair;
+  TestNode& vn = pair.vn();
+  TestNode& cn = pair.cn();
+  std::string id = vn.Declare();
+  Step(vn, id, "assess", "customs", R"({"channel": "green"})");
+  // Eight days without a link.
+  vn.clock().Advance(std::chrono::hours(24 * 8));
+  cn.clock().Advance(std::chrono::hours(24 * 8));
+  pair.Pump();
+  EXPECT_EQ(State(cn, id), "expected");
+  EXPECT_EQ(CountAudit(vn, "peer_message_dead"), 0);
+  EXPECT_EQ(vn.Call("GET", "/api/v1/link", "operator").body.at("backlog").as_int64(), 0);
+  // Later messages on its stream still go through.
+  Step(vn, id, "cancel", "fwd-a", R"({"reason": "harvest delayed"})");
+  pair.Pump();
+  EXPECT_EQ(State(cn, id), "cancelled");
+}
+
+// A message refused for good (here: a payload that is not valid for its type) goes dead on the
+// sender's side; the receiver consumes its number, so the messages after it on the same stream
+// are not refused as a gap forever.
+TEST(LinkTest, AMessageRefusedForGoodDoesNotBlockItsStream) {
+  LinkPair pair;
+  TestNode& vn = pair.vn();
+  TestNode& cn = pair.cn();
+  std::string id = vn.Declare();
+  Envelope broken = PreArrivalEnvelope(vn, id, 1);
+  broken.payload = Encode(Receipt{id, vn.clock().Now()});  // not a pre-arrival
+  auto r1 = PostToPeer(cn, {Sign(broken, pair.vn_key())});
+  ASSERT_TRUE(r1) << r1.error().ToString();
+  Ack a1 = AckOf(*r1);
+  ASSERT_EQ(a1.items.size(), 1u);
+  EXPECT_EQ(a1.items[0].status, "rejected");
+  EXPECT_NE(a1.items[0].code, "sequence_gap");
+  EXPECT_EQ(State(cn, id), "HTTP 404");
+
+  auto r2 = PostToPeer(cn, {Sign(PreArrivalEnvelope(vn, id, 2), pair.vn_key())});
+  ASSERT_TRUE(r2);
+  EXPECT_EQ(AckOf(*r2).items.at(0).status, "applied") << r2->body;
+  EXPECT_EQ(State(cn, id), "expected");
+  // The refusal is in the trail, with the skipped number.
+  auto records = cn.runtime().store().ReadAudit(0, 10000);
+  ASSERT_TRUE(records);
+  int skipped = 0;
+  for (const AuditRecord& r : *records) {
+    if (r.action != "peer_message") continue;
+    auto body = ParseJson(r.body);
+    ASSERT_TRUE(body);
+    const json::value* s = body->as_object().if_contains("skipped");
+    if (s != nullptr && s->is_bool() && s->as_bool()) {
+      ++skipped;
+      EXPECT_EQ(body->at("seq").as_int64(), 1);
+      EXPECT_EQ(body->at("status").as_string(), "rejected");
+    }
+  }
+  EXPECT_EQ(skipped, 1);
+  ExpectAuditChainOk(cn);
+}
+
 }  // namespace
 }  // namespace borderflow::testing
