@@ -139,6 +139,9 @@ struct PeerLink::Impl : std::enable_shared_from_this<Impl> {
   int64_t backlog = 0;
   std::optional<Timestamp> oldest_unacked;
   int consecutive_failures = 0;
+  // Set by SendOnce when the counterpart answered but took nothing out of the outbox (every
+  // message refused with a retryable code): the sender then backs off as after a failure.
+  std::atomic<bool> held_back{false};
   std::map<std::string, uint64_t> rejected_by_code;  // refused incoming messages
   // Of those, refused before authentication (never audited); and whole batches refused
   // before any message was looked at (malformed, too large).
@@ -211,6 +214,7 @@ struct PeerLink::Impl : std::enable_shared_from_this<Impl> {
   Result<int> SendOnce() {
     std::lock_guard client_lock(client_mu);
     BF_TRY(EnsureClient());
+    held_back = false;
     BF_ASSIGN_OR_RETURN(std::vector<StoredRecord> records,
                         ReadOutbox(static_cast<size_t>(config.link.batch_size)));
     if (records.empty()) return 0;
@@ -287,12 +291,14 @@ struct PeerLink::Impl : std::enable_shared_from_this<Impl> {
       for (const Ack::Item& item : ack.items) {
         if (item.status == "rejected" && Retryable(item.code)) {
           std::lock_guard lock(state_mu);
-          last_error = fmt::format("{} refused {}: {}", item.id, item.code, item.message);
+          last_error = fmt::format("{}: the counterpart refused {} for now ({})", item.code,
+                                   item.id, item.message);
           last_error_at = clock.Now();
           break;
         }
       }
     }
+    held_back = removed == 0;
     return removed;
   }
 
@@ -320,6 +326,21 @@ struct PeerLink::Impl : std::enable_shared_from_this<Impl> {
           // The error may quote the counterpart's answer: quoted and escaped.
           spdlog::warn("link: sending to {} failed ({}); retrying in {} ms", counterpart_id,
                        LogQuoted(r.error().ToString(), 600), backoff.count());
+        } else if (held_back) {
+          // The counterpart answered but took nothing (every message refused for now: an
+          // unknown key, clocks apart, a gap): sending again at once changes nothing and only
+          // runs into its rate limit, so the sender backs off as after a failure.
+          auto min = std::chrono::duration_cast<std::chrono::milliseconds>(config.link.retry_min);
+          auto max = std::chrono::duration_cast<std::chrono::milliseconds>(config.link.retry_max);
+          backoff = backoff.count() == 0 ? min : std::min(max, backoff * 2);
+          retry_at = std::chrono::steady_clock::now() + backoff;
+          std::string why;
+          {
+            std::lock_guard lock(state_mu);
+            why = last_error;
+          }
+          spdlog::warn("link: {} refused every message for now ({}); retrying in {} ms",
+                       counterpart_id, LogQuoted(why, 600), backoff.count());
         } else {
           backoff = std::chrono::milliseconds(0);
           more = *r >= config.link.batch_size;  // a full batch: the outbox may hold more

@@ -818,5 +818,31 @@ TEST(LinkTest, AMessageRefusedForGoodDoesNotBlockItsStream) {
   ExpectAuditChainOk(cn);
 }
 
+// The counterpart answers but refuses every message for now (here: the sender's clock is an
+// hour ahead, "too_new"): the sender backs off instead of resending at once, and the link's
+// error names the refusal, not the rate limit it would otherwise run into.
+TEST(LinkTest, RetryableRefusalsAreBackedOffAndReportedAsTheLinksError) {
+  LinkPair pair(/*senders=*/true);
+  TestNode& vn = pair.vn();
+  vn.clock().Advance(1h);
+  std::string id = vn.Declare();
+  Step(vn, id, "assess", "customs", R"({"channel": "green"})");
+  ASSERT_TRUE(WaitFor([&] {
+    ApiReply link = vn.Call("GET", "/api/v1/link", "operator");
+    return link.body.at("sent").at("attempts").to_number<int64_t>() >= 3;
+  })) << vn.Call("GET", "/api/v1/link", "operator").raw;
+  std::this_thread::sleep_for(1500ms);
+  ApiReply link = vn.Call("GET", "/api/v1/link", "operator");
+  // Backing off from 20 ms to 200 ms: a dozen attempts in 1.5 s, not hundreds.
+  EXPECT_LE(link.body.at("sent").at("attempts").to_number<int64_t>(), 25) << link.raw;
+  ASSERT_TRUE(link.body.at("last_error").is_string()) << link.raw;
+  EXPECT_EQ(std::string(link.body.at("last_error").as_string()).rfind("too_new: ", 0), 0u)
+      << link.raw;
+  std::string metrics = pair.cn().Call("GET", "/metrics", "").raw;
+  EXPECT_EQ(Sample(metrics, "borderflow_link_rate_limited_total"), 0) << metrics;
+  EXPECT_EQ(State(pair.cn(), id), "HTTP 404");
+  EXPECT_GE(link.body.at("backlog").as_int64(), 1);
+}
+
 }  // namespace
 }  // namespace borderflow::testing
