@@ -387,9 +387,35 @@ Status Engine::ApplyPeerEffect(WriteTxn& txn, const Actor& actor, const ApplyPee
       BF_ASSIGN_OR_RETURN(InspectionResult m, DecodeInspectionResult(cmd.payload));
       BF_ASSIGN_OR_RETURN(Crossing c, load(m.crossing_id, true));
       if (c.state != CrossingState::kExpected) {
-        return Conflict("invalid_transition",
-                        fmt::format("crossing {} is {}: the counterpart's result comes too late",
-                                    c.id, CrossingStateName(c.state)));
+        // The truck was taken over before the result arrived (handed over by hand during an
+        // outage, say). The result is still recorded, never refused: a clean one is no longer
+        // recognised (recognition happens at the handover), but a finding stands as the last
+        // check of a crossing still at our gate (release is refused until we inspect) and is
+        // recorded on it, for the control room and the audit trail, whatever its state.
+        bool finding = m.outcome == "finding" || m.outcome == "discrepancy";
+        json::object body{{"message_id", cmd.id},
+                          {"recognition", finding ? "counterpart_finding_after_handover"
+                                                  : "after_handover_not_recognised"},
+                          {"state", CrossingStateName(c.state)},
+                          {"result", cmd.payload}};
+        if (finding && !IsTerminal(c.state)) {
+          Crossing next = c;
+          next.last_check = CheckResult{"counterpart_" + m.kind, m.outcome,
+                                        fmt::format("{}: {}", config_.counterpart.node_id, m.note),
+                                        actor.user_name, now};
+          next.version = c.version + 1;
+          next.updated_at = now;
+          body["version"] = next.version;
+          BF_TRY(WriteChange(txn, actor, c, std::move(next), "counterpart_inspection_result", body,
+                             now, result));
+          return {};
+        }
+        if (finding) body["alert"] = "the crossing is closed: check the truck's whereabouts";
+        BF_ASSIGN_OR_RETURN(AuditRecord record,
+                            txn.AppendAudit(Draft(actor, now, "crossing", c.id,
+                                                  "counterpart_inspection_result", body)));
+        result.records.push_back(std::move(record));
+        return {};
       }
       // Recognition policy: a clean inspection with the declared seal intact is recognised.
       const std::string& declared_seal = c.declaration.vehicle.seal_number.value_or("");

@@ -844,5 +844,40 @@ TEST(LinkTest, RetryableRefusalsAreBackedOffAndReportedAsTheLinksError) {
   EXPECT_GE(link.body.at("backlog").as_int64(), 1);
 }
 
+// The Chinese side took the truck over by hand during an outage; the Vietnamese inspection's
+// finding arrives afterwards. It is recorded on the crossing as its last check (for the staff at
+// the gate), not dropped as "too late", and the state stays what it is.
+TEST(LinkTest, AFindingThatArrivesAfterAManualHandoverIsRecordedNotDropped) {
+  LinkPair pair;
+  TestNode& vn = pair.vn();
+  TestNode& cn = pair.cn();
+  std::string id = vn.Declare();
+  Step(vn, id, "assess", "customs", R"({"channel": "red"})");
+  pair.Pump();
+  ASSERT_EQ(State(cn, id), "expected");
+  // The link is down from here: nothing is pumped.
+  Step(vn, id, "enter_yard", "camera");
+  Step(vn, id, "call_forward", "operator");
+  Step(vn, id, "arrive_at_gate", "camera");
+  Step(vn, id, "start_inspection", "customs");
+  Step(vn, id, "record_inspection", "customs",
+       R"({"outcome": "finding", "finding_type": "undeclared_goods",
+           "note": "undeclared goods behind the pallets"})");
+  Step(cn, id, "hand_over", "guard", R"({"note": "link down, taken over by hand"})");
+  ASSERT_EQ(State(cn, id), "at_gate");
+
+  pair.Pump();
+  EXPECT_EQ(CountAudit(vn, "peer_message_dead"), 0);
+  ApiReply after = cn.Call("GET", "/api/v1/crossings/" + id, "operator");
+  ASSERT_EQ(after.status, 200) << after.raw;
+  EXPECT_EQ(after.body.at("state").as_string(), "at_gate");
+  EXPECT_EQ(after.body.at("last_check").at("outcome").as_string(), "finding") << after.raw;
+  EXPECT_EQ(CountAudit(cn, "counterpart_inspection_result"), 1);
+  EXPECT_NE(std::string(after.body.at("last_check").at("note").as_string()).find("undeclared"),
+            std::string::npos)
+      << after.raw;
+  ExpectAuditChainOk(cn);
+}
+
 }  // namespace
 }  // namespace borderflow::testing
