@@ -1,7 +1,8 @@
 // The engine's side of the cross-border link (issue 5): the transactional outbox and the inbox.
 //
 // Outbox: a change of a crossing that the counterpart must learn of (assessed: the pre-arrival
-// notice; inspected, released, crossed, cancelled; received from the counterpart: the receipt)
+// notice; inspected, released, crossed, cancelled; its driver edited after the notice; received
+// from the counterpart: the receipt)
 // appends a message to the outbox in the same transaction as the change, so a committed change
 // always has its message and a rolled-back one never does. Messages are numbered per stream
 // (one stream per crossing, one for capacity) and kept in global order until acknowledged. The
@@ -170,6 +171,14 @@ Status Engine::EmitPeerMessages(WriteTxn& txn, const Crossing& current, const Cr
     return Enqueue(
         txn, MessageTypeName(MessageType::kHandover), stream,
         Encode(Handover{next.id, now, d.vehicle.seal_number.value_or(""), SealState(next)}), now);
+  }
+  if (action == "edit_driver" && current.state != CrossingState::kDeclared) {
+    // After the pre-arrival notice: the counterpart's border guard checks the actual driver.
+    const Driver& driver = d.driver;
+    return Enqueue(txn, MessageTypeName(MessageType::kDriverChange), stream,
+                   Encode(DriverChange{next.id, driver.name, driver.document_number,
+                                       driver.nationality, driver.phone, now}),
+                   now);
   }
   if (action == "cancel" && current.state != CrossingState::kDeclared) {
     // A crossing cancelled before its assessment was never announced.
@@ -571,6 +580,26 @@ Status Engine::ApplyPeerEffect(WriteTxn& txn, const Actor& actor, const ApplyPee
       for (const CapacityChange& change : changes) {
         BF_TRY(ApplyChangeCapacity(txn, actor, ChangeCapacity{change}, now, result));
       }
+      return {};
+    }
+    case MessageType::kDriverChange: {
+      BF_ASSIGN_OR_RETURN(DriverChange m, DecodeDriverChange(cmd.payload));
+      BF_ASSIGN_OR_RETURN(Crossing c, load(m.crossing_id, true));
+      Driver driver{m.name, m.document_number, m.nationality, m.phone};
+      BF_TRY(ValidateDriver(driver));
+      Crossing next = c;
+      next.declaration.driver = driver;
+      next.version = c.version + 1;
+      next.updated_at = now;
+      json::object body{{"message_id", cmd.id},
+                        {"changed_at", FormatUtc(m.changed_at)},
+                        {"driver", json::object{{"name", driver.name},
+                                                {"document_number", driver.document_number},
+                                                {"nationality", driver.nationality},
+                                                {"phone", driver.phone}}},
+                        {"version", next.version}};
+      BF_TRY(WriteChange(txn, actor, c, std::move(next), "counterpart_driver_change", body, now,
+                         result));
       return {};
     }
     case MessageType::kAck:

@@ -879,5 +879,40 @@ TEST(LinkTest, AFindingThatArrivesAfterAManualHandoverIsRecordedNotDropped) {
   ExpectAuditChainOk(cn);
 }
 
+// The driver changes after the pre-arrival notice: the counterpart learns of it (its border
+// guard checks the driver who actually comes), on the crossing's stream.
+TEST(LinkTest, ADriverChangeAfterThePreArrivalReachesTheOtherSide) {
+  LinkPair pair;
+  TestNode& vn = pair.vn();
+  TestNode& cn = pair.cn();
+  std::string id = vn.Declare();
+  // Before the assessment nothing was announced: nothing to tell.
+  ApiReply early = vn.Call("POST", "/api/v1/crossings/" + id + "/driver", "fwd-a",
+                           R"({"driver": {"name": "Tran Van C", "document_number": "C1234567",
+                               "nationality": "VN"}})");
+  ASSERT_EQ(early.status, 200) << early.raw;
+  Step(vn, id, "assess", "customs", R"({"channel": "green"})");
+  pair.Pump();
+  ApiReply before = cn.Call("GET", "/api/v1/crossings/" + id, "operator");
+  ASSERT_EQ(before.status, 200) << before.raw;
+  EXPECT_EQ(before.body.at("driver").at("document_number").as_string(), "C1234567");
+
+  ApiReply changed = vn.Call("POST", "/api/v1/crossings/" + id + "/driver", "fwd-a",
+                             R"({"driver": {"name": "Le Thi D", "document_number": "D7654321",
+                                 "nationality": "VN", "phone": "+84 90 111 2222"}})");
+  ASSERT_EQ(changed.status, 200) << changed.raw;
+  auto outbox = vn.runtime().store().ListRecords("peer_outbox");
+  ASSERT_TRUE(outbox);
+  EXPECT_EQ(outbox->size(), 1u);
+  pair.Pump();
+  ApiReply after = cn.Call("GET", "/api/v1/crossings/" + id, "operator");
+  ASSERT_EQ(after.status, 200) << after.raw;
+  EXPECT_EQ(after.body.at("driver").at("name").as_string(), "Le Thi D");
+  EXPECT_EQ(after.body.at("driver").at("document_number").as_string(), "D7654321");
+  EXPECT_EQ(after.body.at("state").as_string(), "expected");
+  EXPECT_EQ(CountAudit(cn, "counterpart_driver_change"), 1);
+  ExpectAuditChainOk(cn);
+}
+
 }  // namespace
 }  // namespace borderflow::testing
