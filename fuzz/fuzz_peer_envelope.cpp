@@ -86,6 +86,7 @@ void CheckPayload(const boost::json::object& payload) {
   CheckDecoder(payload, bf::DecodeReceipt, bf::MessageType::kReceipt);
   CheckDecoder(payload, bf::DecodeCancellation, bf::MessageType::kCancellation);
   CheckDecoder(payload, bf::DecodeAck, bf::MessageType::kAck);
+  CheckDecoder(payload, bf::DecodeDriverChange, bf::MessageType::kDriverChange);
 }
 
 void CheckOpened(const bf::Envelope& e) {

@@ -1,4 +1,5 @@
 #include <algorithm>
+#include <cctype>
 #include <cmath>
 #include <initializer_list>
 #include <optional>
@@ -395,6 +396,16 @@ Status ReadLink(const Reader& root, GateConfig& config) {
   BF_ASSIGN_OR_RETURN(Reader counterpart, root.Table("counterpart"));
   if (config.counterpart.peer_url.empty()) {
     return counterpart.Fail("peer_url", "is required with [link]");
+  }
+  std::string scheme = config.counterpart.peer_url.substr(0, 8);
+  std::transform(scheme.begin(), scheme.end(), scheme.begin(),
+                 [](unsigned char ch) { return static_cast<char>(std::tolower(ch)); });
+  if (scheme != "https://") {
+    // The messages carry personal data (drivers, declarations) across the border: never in
+    // plain text, and peer_ca_file would be ignored without TLS.
+    return counterpart.Fail("peer_url",
+                            "must be an https:// URL (https://host:port/peer/v1): the link "
+                            "carries personal data and never goes in plain text");
   }
   if (config.counterpart.keys.empty()) {
     return counterpart.Fail("keys", "at least one pinned key is required with [link]");

@@ -517,6 +517,29 @@ TEST(GateConfigTest, LinkErrorsNameTheKey) {
                     "counterpart.peer_url");
 }
 
+TEST(GateConfigTest, TheLinkRefusesAPlainHttpPeerUrl) {
+  // Personal data crosses the border on the link: plain http was accepted, and peer_ca_file
+  // silently ignored. Refused naming the line and the key.
+  std::string plain = WithLink("peer_url = \"https://peer.example/peer/v1\"",
+                               "peer_url = \"http://peer.example/peer/v1\"");
+  ExpectConfigError(plain, "counterpart.peer_url", "https://");
+  auto config = ParseGateConfig(plain);
+  ASSERT_FALSE(config.has_value());
+  EXPECT_EQ(config.error().message.rfind("line 16: counterpart.peer_url: ", 0), 0u)
+      << config.error().message;
+  ExpectConfigError(WithLink("peer_url = \"https://peer.example/peer/v1\"",
+                             "peer_url = \"peer.example:8443/peer/v1\""),
+                    "counterpart.peer_url", "https://");
+  // The scheme is case-insensitive.
+  EXPECT_TRUE(ParseGateConfig(WithLink("peer_url = \"https://peer.example/peer/v1\"",
+                                       "peer_url = \"HTTPS://peer.example/peer/v1\""))
+                  .has_value());
+  // Without [link] the address is not used, and nothing is refused.
+  EXPECT_TRUE(ParseGateConfig(Replace("peer_url = \"https://peer.example/peer/v1\"",
+                                      "peer_url = \"http://peer.example/peer/v1\""))
+                  .has_value());
+}
+
 // --- Strict keys: types, unknown keys, lines -------------------------------------------------
 
 // Expects `text` refused naming `field` at `line`: "line <line>: <field>: ...<message_part>...".

@@ -1,7 +1,8 @@
 // The engine's side of the cross-border link (issue 5): the transactional outbox and the inbox.
 //
 // Outbox: a change of a crossing that the counterpart must learn of (assessed: the pre-arrival
-// notice; inspected, released, crossed, cancelled; received from the counterpart: the receipt)
+// notice; inspected, released, crossed, cancelled; its driver edited after the notice; received
+// from the counterpart: the receipt)
 // appends a message to the outbox in the same transaction as the change, so a committed change
 // always has its message and a rolled-back one never does. Messages are numbered per stream
 // (one stream per crossing, one for capacity) and kept in global order until acknowledged. The
@@ -77,6 +78,19 @@ Status CheckStream(const ApplyPeerMessage& cmd) {
                                                        cmd.type, expected, cmd.stream));
   }
   return {};
+}
+
+// The stream of a message refused before its effect (its payload may name no crossing): a
+// crossing's stream or "capacity", else "wrong_stream".
+Status CheckRefusedStream(const ApplyPeerMessage& cmd) {
+  std::string_view stream = cmd.stream;
+  constexpr std::string_view kCrossingPrefix = "crossing:";
+  if (stream == kCapacityStream ||
+      (stream.starts_with(kCrossingPrefix) && stream.size() > kCrossingPrefix.size())) {
+    return {};
+  }
+  return InvalidArgument("wrong_stream",
+                         fmt::format("stream {} belongs to no crossing", cmd.stream));
 }
 
 // An error of a message's effect, as the acknowledgement and the audit trail show it.
@@ -158,6 +172,14 @@ Status Engine::EmitPeerMessages(WriteTxn& txn, const Crossing& current, const Cr
         txn, MessageTypeName(MessageType::kHandover), stream,
         Encode(Handover{next.id, now, d.vehicle.seal_number.value_or(""), SealState(next)}), now);
   }
+  if (action == "edit_driver" && current.state != CrossingState::kDeclared) {
+    // After the pre-arrival notice: the counterpart's border guard checks the actual driver.
+    const Driver& driver = d.driver;
+    return Enqueue(txn, MessageTypeName(MessageType::kDriverChange), stream,
+                   Encode(DriverChange{next.id, driver.name, driver.document_number,
+                                       driver.nationality, driver.phone, now}),
+                   now);
+  }
   if (action == "cancel" && current.state != CrossingState::kDeclared) {
     // A crossing cancelled before its assessment was never announced.
     return Enqueue(
@@ -228,7 +250,8 @@ Status Engine::ApplyPeer(WriteTxn& txn, const Actor& actor, const ApplyPeerMessa
                      {"key_id", cmd.key_id},
                      {"digest", cmd.digest},
                      {"sent_at", FormatUtc(cmd.sent_at)}};
-  if (Status bound = CheckStream(cmd); !bound) {
+  const bool refused = !cmd.refused_code.empty();
+  if (Status bound = refused ? CheckRefusedStream(cmd) : CheckStream(cmd); !bound) {
     // A message on a stream that is not its own (a handover for crossing X on stream Y) is
     // refused and audited like any refused effect, but its stream is not recorded: only
     // streams that belong to a crossing or to capacity become permanent records. Its id's
@@ -255,6 +278,24 @@ Status Engine::ApplyPeer(WriteTxn& txn, const Actor& actor, const ApplyPeerMessa
   if (cmd.seq != last + 1) {
     return Conflict("sequence_gap", fmt::format("stream {} expects message {} next, not {}",
                                                 cmd.stream, last + 1, cmd.seq));
+  }
+  if (refused) {
+    // Refused for good by the link (its payload is invalid, say): its number is consumed, so
+    // that the messages after it on its stream are not refused as a gap forever; the refusal
+    // is in the trail and answers a resend.
+    json::object outcome{
+        {"status", "rejected"}, {"code", cmd.refused_code}, {"message", cmd.refused_message}};
+    BF_TRY(PutRecord(txn, kStreamInRecord, cmd.stream, json::object{{"seq", cmd.seq}}, now));
+    for (const auto& kv : outcome) audit[kv.key()] = kv.value();
+    audit["skipped"] = true;
+    BF_ASSIGN_OR_RETURN(AuditRecord record,
+                        txn.AppendAudit(Draft(actor, now, "peer", config_.counterpart.node_id,
+                                              "peer_message", audit)));
+    result.records.push_back(std::move(record));
+    result.status = 200;
+    outcome["id"] = cmd.id;
+    result.body = std::move(outcome);
+    return {};
   }
   // The effect runs against a copy of the result: a refused effect leaves no change behind
   // (effects check before they write), and its refusal is what the counterpart is told.
@@ -355,9 +396,35 @@ Status Engine::ApplyPeerEffect(WriteTxn& txn, const Actor& actor, const ApplyPee
       BF_ASSIGN_OR_RETURN(InspectionResult m, DecodeInspectionResult(cmd.payload));
       BF_ASSIGN_OR_RETURN(Crossing c, load(m.crossing_id, true));
       if (c.state != CrossingState::kExpected) {
-        return Conflict("invalid_transition",
-                        fmt::format("crossing {} is {}: the counterpart's result comes too late",
-                                    c.id, CrossingStateName(c.state)));
+        // The truck was taken over before the result arrived (handed over by hand during an
+        // outage, say). The result is still recorded, never refused: a clean one is no longer
+        // recognised (recognition happens at the handover), but a finding stands as the last
+        // check of a crossing still at our gate (release is refused until we inspect) and is
+        // recorded on it, for the control room and the audit trail, whatever its state.
+        bool finding = m.outcome == "finding" || m.outcome == "discrepancy";
+        json::object body{{"message_id", cmd.id},
+                          {"recognition", finding ? "counterpart_finding_after_handover"
+                                                  : "after_handover_not_recognised"},
+                          {"state", CrossingStateName(c.state)},
+                          {"result", cmd.payload}};
+        if (finding && !IsTerminal(c.state)) {
+          Crossing next = c;
+          next.last_check = CheckResult{"counterpart_" + m.kind, m.outcome,
+                                        fmt::format("{}: {}", config_.counterpart.node_id, m.note),
+                                        actor.user_name, now};
+          next.version = c.version + 1;
+          next.updated_at = now;
+          body["version"] = next.version;
+          BF_TRY(WriteChange(txn, actor, c, std::move(next), "counterpart_inspection_result", body,
+                             now, result));
+          return {};
+        }
+        if (finding) body["alert"] = "the crossing is closed: check the truck's whereabouts";
+        BF_ASSIGN_OR_RETURN(AuditRecord record,
+                            txn.AppendAudit(Draft(actor, now, "crossing", c.id,
+                                                  "counterpart_inspection_result", body)));
+        result.records.push_back(std::move(record));
+        return {};
       }
       // Recognition policy: a clean inspection with the declared seal intact is recognised.
       const std::string& declared_seal = c.declaration.vehicle.seal_number.value_or("");
@@ -513,6 +580,26 @@ Status Engine::ApplyPeerEffect(WriteTxn& txn, const Actor& actor, const ApplyPee
       for (const CapacityChange& change : changes) {
         BF_TRY(ApplyChangeCapacity(txn, actor, ChangeCapacity{change}, now, result));
       }
+      return {};
+    }
+    case MessageType::kDriverChange: {
+      BF_ASSIGN_OR_RETURN(DriverChange m, DecodeDriverChange(cmd.payload));
+      BF_ASSIGN_OR_RETURN(Crossing c, load(m.crossing_id, true));
+      Driver driver{m.name, m.document_number, m.nationality, m.phone};
+      BF_TRY(ValidateDriver(driver));
+      Crossing next = c;
+      next.declaration.driver = driver;
+      next.version = c.version + 1;
+      next.updated_at = now;
+      json::object body{{"message_id", cmd.id},
+                        {"changed_at", FormatUtc(m.changed_at)},
+                        {"driver", json::object{{"name", driver.name},
+                                                {"document_number", driver.document_number},
+                                                {"nationality", driver.nationality},
+                                                {"phone", driver.phone}}},
+                        {"version", next.version}};
+      BF_TRY(WriteChange(txn, actor, c, std::move(next), "counterpart_driver_change", body, now,
+                         result));
       return {};
     }
     case MessageType::kAck:

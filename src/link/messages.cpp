@@ -310,6 +310,36 @@ Result<Cancellation> DecodeCancellation(const json::object& payload) {
   return m;
 }
 
+// ---- driver_change ----------------------------------------------------------------------------
+
+json::object Encode(const DriverChange& m) {
+  json::object driver;
+  driver["name"] = m.name;
+  driver["document_number"] = m.document_number;
+  driver["nationality"] = m.nationality;
+  if (!m.phone.empty()) driver["phone"] = m.phone;
+  json::object o;
+  o["crossing_id"] = m.crossing_id;
+  o["driver"] = std::move(driver);
+  o["changed_at"] = FormatUtc(m.changed_at);
+  return o;
+}
+
+Result<DriverChange> DecodeDriverChange(const json::object& payload) {
+  BF_ASSIGN_OR_RETURN(JsonObjectReader r, Root(payload));
+  BF_TRY(r.RejectUnknown({"crossing_id", "driver", "changed_at"}));
+  DriverChange m;
+  BF_ASSIGN_OR_RETURN(m.crossing_id, Id(r, "crossing_id"));
+  BF_ASSIGN_OR_RETURN(JsonObjectReader driver, r.Object("driver"));
+  BF_TRY(driver.RejectUnknown({"name", "document_number", "nationality", "phone"}));
+  BF_ASSIGN_OR_RETURN(m.name, driver.String("name", 100));
+  BF_ASSIGN_OR_RETURN(m.document_number, driver.String("document_number", 32));
+  BF_ASSIGN_OR_RETURN(m.nationality, driver.String("nationality", 8));
+  BF_ASSIGN_OR_RETURN(m.phone, OptionalText(driver, "phone", 32));
+  BF_ASSIGN_OR_RETURN(m.changed_at, Time(r, "changed_at"));
+  return m;
+}
+
 // ---- ack --------------------------------------------------------------------------------------
 
 json::object Encode(const Ack& m) {
@@ -373,6 +403,8 @@ Status ValidatePayload(MessageType type, const json::object& payload) {
       return check(DecodeCancellation(payload));
     case MessageType::kAck:
       return check(DecodeAck(payload));
+    case MessageType::kDriverChange:
+      return check(DecodeDriverChange(payload));
   }
   return InvalidArgument("unknown_message_type", "unknown message type");
 }

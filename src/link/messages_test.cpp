@@ -106,6 +106,15 @@ TEST(MessagesTest, RoundTrips) {
                   MessageType::kCancellation);
   ExpectRoundTrip(SampleAck(), DecodeAck, MessageType::kAck);
   ExpectRoundTrip(Ack{}, DecodeAck, MessageType::kAck);
+  ExpectRoundTrip(DriverChange{"CR-1", "Nguyen Van B", "B7654321", "VN", "+84 90 000 0000", T0()},
+                  DecodeDriverChange, MessageType::kDriverChange);
+  ExpectRoundTrip(DriverChange{"CR-1", "Nguyen Van B", "B7654321", "VN", "", T0()},
+                  DecodeDriverChange, MessageType::kDriverChange);
+  EXPECT_EQ(MessageTypeName(MessageType::kDriverChange), "driver_change");
+  EXPECT_EQ(ParseMessageType("driver_change").value(), MessageType::kDriverChange);
+  json::object unknown = Encode(DriverChange{"CR-1", "B", "B1", "VN", "", T0()});
+  unknown["driver"].as_object()["birthday"] = "1990-01-01";
+  EXPECT_EQ(DecodeDriverChange(unknown).error().code, "unknown_field");
 }
 
 TEST(MessagesTest, TimestampsWithOffsetsAreRead) {

@@ -33,12 +33,15 @@ namespace {
 constexpr std::string_view kOutboxRecord = "peer_outbox";  // written by the engine
 
 // Refusals that a later attempt can overcome: the message stays in the outbox. Any other
-// refusal is final: the message leaves the outbox as "dead", recorded on both sides.
+// refusal is final: the message leaves the outbox as "dead", recorded on both sides. Every
+// attempt is signed with the time it is sent, so "too_new" and "too_old" mean that the two
+// clocks disagree (or the counterpart's limits are too tight): fixable, never a reason to drop.
 bool Retryable(std::string_view code) {
   static const std::set<std::string_view> kRetryable = {
-      "sequence_gap", "unknown_key", "key_not_yet_valid", "key_expired",   "bad_signature",
-      "too_new",      "overloaded",  "unavailable",       "link_disabled", "store_write_failed",
-      "internal"};
+      "sequence_gap",  "unknown_key",        "key_not_yet_valid",
+      "key_expired",   "bad_signature",      "too_new",
+      "too_old",       "overloaded",         "unavailable",
+      "link_disabled", "store_write_failed", "internal"};
   return kRetryable.contains(code);
 }
 
@@ -136,6 +139,9 @@ struct PeerLink::Impl : std::enable_shared_from_this<Impl> {
   int64_t backlog = 0;
   std::optional<Timestamp> oldest_unacked;
   int consecutive_failures = 0;
+  // Set by SendOnce when the counterpart answered but took nothing out of the outbox (every
+  // message refused with a retryable code): the sender then backs off as after a failure.
+  std::atomic<bool> held_back{false};
   std::map<std::string, uint64_t> rejected_by_code;  // refused incoming messages
   // Of those, refused before authentication (never audited); and whole batches refused
   // before any message was looked at (malformed, too large).
@@ -149,6 +155,10 @@ struct PeerLink::Impl : std::enable_shared_from_this<Impl> {
     BF_ASSIGN_OR_RETURN(
         net::ClientOptions o,
         net::HttpClient::ParseUrl(peer_url.empty() ? config.counterpart.peer_url : peer_url));
+    if (!o.tls) {
+      // The configuration refuses it too: the link carries personal data, never in plain text.
+      return InvalidArgument("insecure_peer_url", "the counterpart's peer_url must be https://");
+    }
     o.ca_pem = options.peer_ca_pem;
     o.timeout = options.request_timeout;
     prefix = o.path_prefix;
@@ -181,7 +191,10 @@ struct PeerLink::Impl : std::enable_shared_from_this<Impl> {
     return all;
   }
 
-  Result<Envelope> EnvelopeOf(const StoredRecord& r) {
+  // The envelope of an outbox record as sent at `now`: `sent_at` is the time of this attempt,
+  // not the time the message was put in the outbox, because the receiver's age check is about
+  // the freshness of what it is sent (replays), and a message may wait out a long outage.
+  Result<Envelope> EnvelopeOf(const StoredRecord& r, Timestamp now) {
     BF_ASSIGN_OR_RETURN(json::value v, ParseJson(r.body));
     BF_ASSIGN_OR_RETURN(JsonObjectReader o, JsonObjectReader::Of(v, "outbox"));
     Envelope e;
@@ -191,8 +204,7 @@ struct PeerLink::Impl : std::enable_shared_from_this<Impl> {
     BF_ASSIGN_OR_RETURN(e.type, ParseMessageType(type));
     BF_ASSIGN_OR_RETURN(e.stream, o.String("stream", kMaxStreamLength));
     BF_ASSIGN_OR_RETURN(e.seq, o.Int("seq", 1, INT64_MAX));
-    BF_ASSIGN_OR_RETURN(std::string created, o.String("created_at", 64));
-    BF_ASSIGN_OR_RETURN(e.sent_at, ParseTimestamp(created));
+    e.sent_at = now;
     BF_ASSIGN_OR_RETURN(JsonObjectReader payload, o.Object("payload"));
     e.payload = payload.object();
     e.id = MessageId(e.from, e.stream, e.seq);
@@ -202,6 +214,7 @@ struct PeerLink::Impl : std::enable_shared_from_this<Impl> {
   Result<int> SendOnce() {
     std::lock_guard client_lock(client_mu);
     BF_TRY(EnsureClient());
+    held_back = false;
     BF_ASSIGN_OR_RETURN(std::vector<StoredRecord> records,
                         ReadOutbox(static_cast<size_t>(config.link.batch_size)));
     if (records.empty()) return 0;
@@ -211,7 +224,7 @@ struct PeerLink::Impl : std::enable_shared_from_this<Impl> {
     Timestamp now = clock.Now();
     const NodeKey& key = keys.SigningKey(now);
     for (const StoredRecord& r : records) {
-      auto envelope = EnvelopeOf(r);
+      auto envelope = EnvelopeOf(r, now);
       if (!envelope) return Internal("outbox record " + r.id + ": " + envelope.error().ToString());
       outbox_of[envelope->id] = r.id;
       batch.push_back(Sign(*envelope, key));
@@ -278,12 +291,14 @@ struct PeerLink::Impl : std::enable_shared_from_this<Impl> {
       for (const Ack::Item& item : ack.items) {
         if (item.status == "rejected" && Retryable(item.code)) {
           std::lock_guard lock(state_mu);
-          last_error = fmt::format("{} refused {}: {}", item.id, item.code, item.message);
+          last_error = fmt::format("{}: the counterpart refused {} for now ({})", item.code,
+                                   item.id, item.message);
           last_error_at = clock.Now();
           break;
         }
       }
     }
+    held_back = removed == 0;
     return removed;
   }
 
@@ -311,6 +326,21 @@ struct PeerLink::Impl : std::enable_shared_from_this<Impl> {
           // The error may quote the counterpart's answer: quoted and escaped.
           spdlog::warn("link: sending to {} failed ({}); retrying in {} ms", counterpart_id,
                        LogQuoted(r.error().ToString(), 600), backoff.count());
+        } else if (held_back) {
+          // The counterpart answered but took nothing (every message refused for now: an
+          // unknown key, clocks apart, a gap): sending again at once changes nothing and only
+          // runs into its rate limit, so the sender backs off as after a failure.
+          auto min = std::chrono::duration_cast<std::chrono::milliseconds>(config.link.retry_min);
+          auto max = std::chrono::duration_cast<std::chrono::milliseconds>(config.link.retry_max);
+          backoff = backoff.count() == 0 ? min : std::min(max, backoff * 2);
+          retry_at = std::chrono::steady_clock::now() + backoff;
+          std::string why;
+          {
+            std::lock_guard lock(state_mu);
+            why = last_error;
+          }
+          spdlog::warn("link: {} refused every message for now ({}); retrying in {} ms",
+                       counterpart_id, LogQuoted(why, 600), backoff.count());
         } else {
           backoff = std::chrono::milliseconds(0);
           more = *r >= config.link.batch_size;  // a full batch: the outbox may hold more
@@ -424,66 +454,97 @@ struct PeerLink::Impl : std::enable_shared_from_this<Impl> {
       const SignedMessage& message = (*batch)[i];
       std::string digest = Sha256Hex(message.bytes);
       auto envelope = OpenVerified(message, verify);
-      if (envelope && envelope->type == MessageType::kAck) {
-        envelope = InvalidArgument("unexpected_ack", "an ack is an answer, not a message");
-      }
-      if (envelope) {
-        Status valid = ValidatePayload(envelope->type, envelope->payload);
-        if (!valid) envelope = valid.error();
-      }
       if (!envelope) {
         // Signed by the counterpart's key, so the refusal is theirs to account for: audited.
+        // Nothing of it is known to be true (not even its stream), so it consumes nothing;
+        // "too_old" and "too_new" are retried by the sender.
         std::string claimed = ClaimedId(message);
         Reject(envelope.error(), message.key_id, claimed, digest);
         finish_one(i, Ack::Item{claimed, "rejected", envelope.error().code,
                                 envelope.error().message.substr(0, 1000)});
         continue;
       }
-      ApplyPeerMessage apply{envelope->id,      std::string(MessageTypeName(envelope->type)),
-                             envelope->stream,  envelope->seq,
-                             envelope->sent_at, std::move(envelope->payload),
-                             message.key_id,    digest};
-      std::string id = apply.id;
-      Command command{counterpart_actor, id, digest, std::move(apply)};
-      engine.Submit(std::move(command), [self, finish_one, i, id, digest,
-                                         key_id = message.key_id](Result<CommandResult> r) {
-        if (!r) {
-          self->CountRejection(r.error().code);
-          finish_one(i,
-                     Ack::Item{id, "rejected", r.error().code, r.error().message.substr(0, 1000)});
-          return;
-        }
-        if (r->replayed) {
-          // The same message again: a retry after a lost acknowledgement, or a replay. It
-          // changes nothing either way; it is logged as a replay.
-          self->duplicates.fetch_add(1);
-          self->Reject(Error(ErrorKind::kConflict, "replay",
-                             "message already applied; acknowledged again, nothing changed"),
-                       key_id, id, digest);
-          finish_one(i, Ack::Item{id, "duplicate", "", ""});
-          return;
-        }
-        const json::value* status = r->body.if_contains("status");
-        std::string s = status != nullptr && status->is_string() ? std::string(status->get_string())
-                                                                 : std::string("applied");
-        Ack::Item item{id, s, "", ""};
-        if (s == "rejected") {
-          const json::value* code = r->body.if_contains("code");
-          const json::value* text = r->body.if_contains("message");
-          item.code =
-              code != nullptr && code->is_string() ? std::string(code->get_string()) : "refused";
-          item.message = text != nullptr && text->is_string()
-                             ? std::string(text->get_string()).substr(0, 1000)
-                             : "";
-          self->CountRejection(item.code);
-        } else if (s == "duplicate") {
-          self->duplicates.fetch_add(1);
-        } else {
-          self->applied.fetch_add(1);
-        }
-        finish_one(i, std::move(item));
-      });
+      std::optional<Error> refusal;
+      if (envelope->type == MessageType::kAck) {
+        refusal = InvalidArgument("unexpected_ack", "an ack is an answer, not a message");
+      } else if (Status valid = ValidatePayload(envelope->type, envelope->payload); !valid) {
+        refusal = valid.error();
+      }
+      // The idempotency fingerprint is the message's content, not its signed bytes: every
+      // attempt is signed anew (with its own sent_at), and a resend after a lost
+      // acknowledgement must get the first answer.
+      std::string fingerprint =
+          Sha256Hex(fmt::format("{}\n{}\n{}", envelope->id, MessageTypeName(envelope->type),
+                                ToJsonText(json::value(envelope->payload))));
+      auto apply = std::make_shared<ApplyPeerMessage>(
+          ApplyPeerMessage{envelope->id, std::string(MessageTypeName(envelope->type)),
+                           envelope->stream, envelope->seq, envelope->sent_at,
+                           std::move(envelope->payload), message.key_id, digest, "", ""});
+      if (refusal) {
+        // Refused for good: the engine consumes its number on its stream (so the messages after
+        // it are not held back as a gap forever) and records the refusal.
+        apply->refused_code = refusal->code;
+        apply->refused_message = refusal->message.substr(0, 1000);
+      }
+      SubmitApply(apply, fingerprint, i, finish_one);
     }
+  }
+
+  // Submits a message to the engine and acknowledges its outcome. An effect the engine fails
+  // with a final error (not one a retry can overcome) is submitted again as refused, so that
+  // its number is consumed and the sender's giving up on it cannot block its stream.
+  template <typename Finish>
+  void SubmitApply(std::shared_ptr<ApplyPeerMessage> apply, const std::string& fingerprint,
+                   size_t i, Finish finish_one) {
+    auto self = shared_from_this();
+    std::string id = apply->id;
+    std::string digest = apply->digest;
+    std::string key_id = apply->key_id;
+    Command command{counterpart_actor, id, fingerprint, ApplyPeerMessage(*apply)};
+    engine.Submit(std::move(command), [self, finish_one, i, id, digest, key_id, apply,
+                                       fingerprint](Result<CommandResult> r) {
+      if (!r) {
+        if (apply->refused_code.empty() && !Retryable(r.error().code) &&
+            r.error().code != "idempotency_key_reused") {
+          apply->refused_code = r.error().code;
+          apply->refused_message = r.error().message.substr(0, 1000);
+          self->SubmitApply(apply, fingerprint, i, finish_one);
+          return;
+        }
+        self->CountRejection(r.error().code);
+        finish_one(i, Ack::Item{id, "rejected", r.error().code, r.error().message.substr(0, 1000)});
+        return;
+      }
+      if (r->replayed) {
+        // The same message again: a retry after a lost acknowledgement, or a replay. It
+        // changes nothing either way; it is logged as a replay.
+        self->duplicates.fetch_add(1);
+        self->Reject(Error(ErrorKind::kConflict, "replay",
+                           "message already applied; acknowledged again, nothing changed"),
+                     key_id, id, digest);
+        finish_one(i, Ack::Item{id, "duplicate", "", ""});
+        return;
+      }
+      const json::value* status = r->body.if_contains("status");
+      std::string s = status != nullptr && status->is_string() ? std::string(status->get_string())
+                                                               : std::string("applied");
+      Ack::Item item{id, s, "", ""};
+      if (s == "rejected") {
+        const json::value* code = r->body.if_contains("code");
+        const json::value* text = r->body.if_contains("message");
+        item.code =
+            code != nullptr && code->is_string() ? std::string(code->get_string()) : "refused";
+        item.message = text != nullptr && text->is_string()
+                           ? std::string(text->get_string()).substr(0, 1000)
+                           : "";
+        self->CountRejection(item.code);
+      } else if (s == "duplicate") {
+        self->duplicates.fetch_add(1);
+      } else {
+        self->applied.fetch_add(1);
+      }
+      finish_one(i, std::move(item));
+    });
   }
 
   // One line per batch with refusals: how many of each outcome and the first refused id, all

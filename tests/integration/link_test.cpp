@@ -755,5 +755,164 @@ TEST(LinkTest, MessagesAboutACrossingTravelOnlyOnItsStream) {
   ExpectAuditChainOk(cn);
 }
 
+// A message waits in the outbox through an outage longer than the counterpart's
+// max_message_age (7 days): each attempt is signed with the time it is sent, so it is
+// delivered when the link comes back instead of being refused as too old and dropped.
+TEST(LinkTest, AMessageThatWaitedOutALongOutageIsDeliveredNotDropped) {
+  LinkPair pair;
+  TestNode& vn = pair.vn();
+  TestNode& cn = pair.cn();
+  std::string id = vn.Declare();
+  Step(vn, id, "assess", "customs", R"({"channel": "green"})");
+  // Eight days without a link.
+  vn.clock().Advance(std::chrono::hours(24 * 8));
+  cn.clock().Advance(std::chrono::hours(24 * 8));
+  pair.Pump();
+  EXPECT_EQ(State(cn, id), "expected");
+  EXPECT_EQ(CountAudit(vn, "peer_message_dead"), 0);
+  EXPECT_EQ(vn.Call("GET", "/api/v1/link", "operator").body.at("backlog").as_int64(), 0);
+  // Later messages on its stream still go through.
+  Step(vn, id, "cancel", "fwd-a", R"({"reason": "harvest delayed"})");
+  pair.Pump();
+  EXPECT_EQ(State(cn, id), "cancelled");
+}
+
+// A message refused for good (here: a payload that is not valid for its type) goes dead on the
+// sender's side; the receiver consumes its number, so the messages after it on the same stream
+// are not refused as a gap forever.
+TEST(LinkTest, AMessageRefusedForGoodDoesNotBlockItsStream) {
+  LinkPair pair;
+  TestNode& vn = pair.vn();
+  TestNode& cn = pair.cn();
+  std::string id = vn.Declare();
+  Envelope broken = PreArrivalEnvelope(vn, id, 1);
+  broken.payload = Encode(Receipt{id, vn.clock().Now()});  // not a pre-arrival
+  auto r1 = PostToPeer(cn, {Sign(broken, pair.vn_key())});
+  ASSERT_TRUE(r1) << r1.error().ToString();
+  Ack a1 = AckOf(*r1);
+  ASSERT_EQ(a1.items.size(), 1u);
+  EXPECT_EQ(a1.items[0].status, "rejected");
+  EXPECT_NE(a1.items[0].code, "sequence_gap");
+  EXPECT_EQ(State(cn, id), "HTTP 404");
+
+  auto r2 = PostToPeer(cn, {Sign(PreArrivalEnvelope(vn, id, 2), pair.vn_key())});
+  ASSERT_TRUE(r2);
+  EXPECT_EQ(AckOf(*r2).items.at(0).status, "applied") << r2->body;
+  EXPECT_EQ(State(cn, id), "expected");
+  // The refusal is in the trail, with the skipped number.
+  auto records = cn.runtime().store().ReadAudit(0, 10000);
+  ASSERT_TRUE(records);
+  int skipped = 0;
+  for (const AuditRecord& r : *records) {
+    if (r.action != "peer_message") continue;
+    auto body = ParseJson(r.body);
+    ASSERT_TRUE(body);
+    const json::value* s = body->as_object().if_contains("skipped");
+    if (s != nullptr && s->is_bool() && s->as_bool()) {
+      ++skipped;
+      EXPECT_EQ(body->at("seq").as_int64(), 1);
+      EXPECT_EQ(body->at("status").as_string(), "rejected");
+    }
+  }
+  EXPECT_EQ(skipped, 1);
+  ExpectAuditChainOk(cn);
+}
+
+// The counterpart answers but refuses every message for now (here: the sender's clock is an
+// hour ahead, "too_new"): the sender backs off instead of resending at once, and the link's
+// error names the refusal, not the rate limit it would otherwise run into.
+TEST(LinkTest, RetryableRefusalsAreBackedOffAndReportedAsTheLinksError) {
+  LinkPair pair(/*senders=*/true);
+  TestNode& vn = pair.vn();
+  vn.clock().Advance(1h);
+  std::string id = vn.Declare();
+  Step(vn, id, "assess", "customs", R"({"channel": "green"})");
+  ASSERT_TRUE(WaitFor([&] {
+    ApiReply link = vn.Call("GET", "/api/v1/link", "operator");
+    return link.body.at("sent").at("attempts").to_number<int64_t>() >= 3;
+  })) << vn.Call("GET", "/api/v1/link", "operator").raw;
+  std::this_thread::sleep_for(1500ms);
+  ApiReply link = vn.Call("GET", "/api/v1/link", "operator");
+  // Backing off from 20 ms to 200 ms: a dozen attempts in 1.5 s, not hundreds.
+  EXPECT_LE(link.body.at("sent").at("attempts").to_number<int64_t>(), 25) << link.raw;
+  ASSERT_TRUE(link.body.at("last_error").is_string()) << link.raw;
+  EXPECT_EQ(std::string(link.body.at("last_error").as_string()).rfind("too_new: ", 0), 0u)
+      << link.raw;
+  std::string metrics = pair.cn().Call("GET", "/metrics", "").raw;
+  EXPECT_EQ(Sample(metrics, "borderflow_link_rate_limited_total"), 0) << metrics;
+  EXPECT_EQ(State(pair.cn(), id), "HTTP 404");
+  EXPECT_GE(link.body.at("backlog").as_int64(), 1);
+}
+
+// The Chinese side took the truck over by hand during an outage; the Vietnamese inspection's
+// finding arrives afterwards. It is recorded on the crossing as its last check (for the staff at
+// the gate), not dropped as "too late", and the state stays what it is.
+TEST(LinkTest, AFindingThatArrivesAfterAManualHandoverIsRecordedNotDropped) {
+  LinkPair pair;
+  TestNode& vn = pair.vn();
+  TestNode& cn = pair.cn();
+  std::string id = vn.Declare();
+  Step(vn, id, "assess", "customs", R"({"channel": "red"})");
+  pair.Pump();
+  ASSERT_EQ(State(cn, id), "expected");
+  // The link is down from here: nothing is pumped.
+  Step(vn, id, "enter_yard", "camera");
+  Step(vn, id, "call_forward", "operator");
+  Step(vn, id, "arrive_at_gate", "camera");
+  Step(vn, id, "start_inspection", "customs");
+  Step(vn, id, "record_inspection", "customs",
+       R"({"outcome": "finding", "finding_type": "undeclared_goods",
+           "note": "undeclared goods behind the pallets"})");
+  Step(cn, id, "hand_over", "guard", R"({"note": "link down, taken over by hand"})");
+  ASSERT_EQ(State(cn, id), "at_gate");
+
+  pair.Pump();
+  EXPECT_EQ(CountAudit(vn, "peer_message_dead"), 0);
+  ApiReply after = cn.Call("GET", "/api/v1/crossings/" + id, "operator");
+  ASSERT_EQ(after.status, 200) << after.raw;
+  EXPECT_EQ(after.body.at("state").as_string(), "at_gate");
+  EXPECT_EQ(after.body.at("last_check").at("outcome").as_string(), "finding") << after.raw;
+  EXPECT_EQ(CountAudit(cn, "counterpart_inspection_result"), 1);
+  EXPECT_NE(std::string(after.body.at("last_check").at("note").as_string()).find("undeclared"),
+            std::string::npos)
+      << after.raw;
+  ExpectAuditChainOk(cn);
+}
+
+// The driver changes after the pre-arrival notice: the counterpart learns of it (its border
+// guard checks the driver who actually comes), on the crossing's stream.
+TEST(LinkTest, ADriverChangeAfterThePreArrivalReachesTheOtherSide) {
+  LinkPair pair;
+  TestNode& vn = pair.vn();
+  TestNode& cn = pair.cn();
+  std::string id = vn.Declare();
+  // Before the assessment nothing was announced: nothing to tell.
+  ApiReply early = vn.Call("POST", "/api/v1/crossings/" + id + "/driver", "fwd-a",
+                           R"({"driver": {"name": "Tran Van C", "document_number": "C1234567",
+                               "nationality": "VN"}})");
+  ASSERT_EQ(early.status, 200) << early.raw;
+  Step(vn, id, "assess", "customs", R"({"channel": "green"})");
+  pair.Pump();
+  ApiReply before = cn.Call("GET", "/api/v1/crossings/" + id, "operator");
+  ASSERT_EQ(before.status, 200) << before.raw;
+  EXPECT_EQ(before.body.at("driver").at("document_number").as_string(), "C1234567");
+
+  ApiReply changed = vn.Call("POST", "/api/v1/crossings/" + id + "/driver", "fwd-a",
+                             R"({"driver": {"name": "Le Thi D", "document_number": "D7654321",
+                                 "nationality": "VN", "phone": "+84 90 111 2222"}})");
+  ASSERT_EQ(changed.status, 200) << changed.raw;
+  auto outbox = vn.runtime().store().ListRecords("peer_outbox");
+  ASSERT_TRUE(outbox);
+  EXPECT_EQ(outbox->size(), 1u);
+  pair.Pump();
+  ApiReply after = cn.Call("GET", "/api/v1/crossings/" + id, "operator");
+  ASSERT_EQ(after.status, 200) << after.raw;
+  EXPECT_EQ(after.body.at("driver").at("name").as_string(), "Le Thi D");
+  EXPECT_EQ(after.body.at("driver").at("document_number").as_string(), "D7654321");
+  EXPECT_EQ(after.body.at("state").as_string(), "expected");
+  EXPECT_EQ(CountAudit(cn, "counterpart_driver_change"), 1);
+  ExpectAuditChainOk(cn);
+}
+
 }  // namespace
 }  // namespace borderflow::testing

@@ -157,6 +157,11 @@ struct ApplyPeerMessage {
   boost::json::object payload;  // validated for its type
   std::string key_id;           // the key that signed it
   std::string digest;           // SHA-256 of the signed bytes (hex), for the audit trail
+  // Set when the link refused the message for good before its effect (its payload is invalid,
+  // say): the engine then only consumes its number on its stream and records the refusal, so
+  // that a message the sender gives up on ("dead") cannot block the messages after it.
+  std::string refused_code;
+  std::string refused_message;
 };
 
 // The counterpart acknowledged outbox messages (`delivered`, by outbox record id): they leave

@@ -35,11 +35,12 @@ enum class MessageType {
   kHandover,
   kReceipt,
   kCancellation,
-  kAck
+  kAck,
+  kDriverChange
 };
 
 // "pre_arrival", "capacity_announcement", "inspection_result", "release_notice", "handover",
-// "receipt", "cancellation", "ack".
+// "receipt", "cancellation", "ack", "driver_change".
 std::string_view MessageTypeName(MessageType type);
 // Error: "unknown_message_type" (kInvalidArgument).
 Result<MessageType> ParseMessageType(std::string_view text);

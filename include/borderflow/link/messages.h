@@ -101,6 +101,20 @@ struct Cancellation {
   friend bool operator==(const Cancellation&, const Cancellation&) = default;
 };
 
+// The sender changed the driver of a crossing it announced (after the pre-arrival notice): the
+// receiver's border guard checks the driver who actually comes.
+struct DriverChange {
+  std::string crossing_id;
+  // The driver as the API takes it ({name, document_number, nationality, phone?}); the engine
+  // decodes it with DecodeDriver.
+  std::string name;             // 1..100
+  std::string document_number;  // 1..32
+  std::string nationality;      // 1..8 (ISO 3166 alpha-2, checked by the engine)
+  std::string phone;            // optional (max 32)
+  Timestamp changed_at;
+  friend bool operator==(const DriverChange&, const DriverChange&) = default;
+};
+
 // The receiver's answer to a batch: one item per message, in the batch's order.
 struct Ack {
   struct Item {
@@ -122,6 +136,7 @@ boost::json::object Encode(const Handover& m);
 boost::json::object Encode(const Receipt& m);
 boost::json::object Encode(const Cancellation& m);
 boost::json::object Encode(const Ack& m);
+boost::json::object Encode(const DriverChange& m);
 
 Result<PreArrival> DecodePreArrival(const boost::json::object& payload);
 Result<CapacityAnnouncement> DecodeCapacityAnnouncement(const boost::json::object& payload);
@@ -131,6 +146,7 @@ Result<Handover> DecodeHandover(const boost::json::object& payload);
 Result<Receipt> DecodeReceipt(const boost::json::object& payload);
 Result<Cancellation> DecodeCancellation(const boost::json::object& payload);
 Result<Ack> DecodeAck(const boost::json::object& payload);
+Result<DriverChange> DecodeDriverChange(const boost::json::object& payload);
 
 // Runs the decoder of `type` on `payload` and returns its error, if any.
 Status ValidatePayload(MessageType type, const boost::json::object& payload);
