@@ -621,7 +621,8 @@ TEST_F(QueueHttpTest, AChangeFromNowHoldsForTheRunningBucket) {
     EXPECT_EQ(call.status, 409) << call.raw;
     EXPECT_EQ(call.Code(), "no_call_room") << call.raw;
     EXPECT_TRUE(node.Tick().at("called").as_array().empty());
-    EXPECT_EQ(Text(Get(id), "state"), "in_yard");
+    EXPECT_EQ(Text(node.Call("GET", "/api/v1/crossings/" + id, "operator").body, "state"),
+              "in_yard");
     EXPECT_FALSE(BoardLane(node, "fresh_produce").at("open").as_bool());
     EXPECT_TRUE(BoardLane(node, "general_cargo").at("open").as_bool());
     ApiReply queue =

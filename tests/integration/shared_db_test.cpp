@@ -270,7 +270,9 @@ TEST_P(SharedDatabaseTest, BucketCapacityHoldsForCallsFromBothServers) {
   for (int n = 0; n < 4; ++n) {
     ApiReply r = call(n % 2, n);
     statuses.push_back(r.status);
-    if (n >= 2) EXPECT_EQ(r.Code(), "no_call_room") << "call " << n << ": " << r.raw;
+    if (n >= 2) {
+      EXPECT_EQ(r.Code(), "no_call_room") << "call " << n << ": " << r.raw;
+    }
   }
   EXPECT_EQ(statuses, (std::vector<int>{200, 200, 409, 409}));
   // Both servers (each has written since the other's last call) and the store agree: 2 calls,
