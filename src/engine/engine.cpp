@@ -344,6 +344,7 @@ Status Engine::CatchUp(WriteTxn& txn) {
   constexpr int64_t kMaxCatchUp = 10000;
   bool full = head < known_head_ || head - known_head_ > kMaxCatchUp;
   bool rules = false;
+  bool calls = false;  // another server called trucks forward (and scored predictions)
   std::set<std::string> crossings;
   for (int64_t at = known_head_; !full && at < head;) {
     BF_ASSIGN_OR_RETURN(std::vector<AuditRecord> records,
@@ -357,6 +358,7 @@ Status Engine::CatchUp(WriteTxn& txn) {
         if (r.action == "record_inspection" || r.action == "finding" || r.action == "reassess") {
           rules = true;
         }
+        if (r.action == "call_forward") calls = true;
       } else if (r.subject_type != "user" && r.subject_type != "token") {
         full = true;
       }
@@ -369,14 +371,41 @@ Status Engine::CatchUp(WriteTxn& txn) {
     BF_TRY(queue_->Load(store_));
     BF_TRY(LoadRules());
   } else {
+    std::set<std::string> lanes;
     for (const std::string& id : crossings) {
       committed_crossings_->Erase(id);
       BF_ASSIGN_OR_RETURN(std::optional<Crossing> c, txn.GetCrossing(id));
-      if (c) queue_->Upsert(*c);
+      if (!c) continue;
+      lanes.insert(QueueBook::LaneKey(c->declaration.direction, c->declaration.lane_class));
+      queue_->Upsert(*c);
     }
+    // The lane counters and the prediction statistics are shared by every server: a call made
+    // by another one counts against this bucket's capacity and moves the lane's cycle, and its
+    // scored predictions join ours. Read under the write lock, they are what this batch's
+    // commands increment (not a count of this server's own calls that would overwrite theirs).
+    BF_TRY(ReloadQueueCounters(txn, lanes, calls));
     if (rules) BF_TRY(LoadRules());
   }
   known_head_ = head;
+  return {};
+}
+
+Status Engine::ReloadQueueCounters(WriteTxn& txn, const std::set<std::string>& lane_keys,
+                                   bool prediction_stats) {
+  for (const std::string& key : lane_keys) {
+    BF_ASSIGN_OR_RETURN(std::optional<StoredRecord> record, txn.GetRecord(kLaneRecord, key));
+    if (!record) continue;
+    BF_ASSIGN_OR_RETURN(json::value v, ParseJson(record->body, JsonLimits{16 << 20, 16}));
+    BF_ASSIGN_OR_RETURN(LaneCounters counters, DecodeLaneCounters(v));
+    queue_->PutLaneCounters(key, counters);
+  }
+  if (!prediction_stats) return {};
+  BF_ASSIGN_OR_RETURN(std::optional<StoredRecord> record,
+                      txn.GetRecord(kSettingRecord, "prediction_stats"));
+  if (!record) return {};
+  BF_ASSIGN_OR_RETURN(json::value v, ParseJson(record->body, JsonLimits{16 << 20, 16}));
+  BF_ASSIGN_OR_RETURN(PredictionStats stats, DecodePredictionStats(v));
+  queue_->PutPredictionStats(stats);
   return {};
 }
 

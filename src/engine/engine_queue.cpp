@@ -942,8 +942,9 @@ json::object Engine::WaitBoard() {
            capacity.Range(d.id, lane_class, bucket_now, bucket_now + std::chrono::hours(1))) {
         next_hour += b.effective;
       }
-      BucketCapacity current = capacity.At(d.id, lane_class, bucket_now);
-      lane["open"] = current.closed_reason.empty() && current.effective > 0;
+      // Open now (hours, closures, lanes, the counterpart's acceptance), however the current
+      // bucket's capacity happens to round.
+      lane["open"] = capacity.OpenAt(d.id, lane_class, now);
       lane["waiting"] = waiting;
       lane["booked"] = booked;
       lane["capacity_today"] = today_capacity;

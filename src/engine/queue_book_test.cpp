@@ -4,7 +4,10 @@
 #include "queue_book.h"
 
 #include <algorithm>
+#include <optional>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include <fmt/format.h>
 #include <gtest/gtest.h>
@@ -163,6 +166,78 @@ TEST(QueueBook, KeptPlansEqualFreshPlans) {
     book.Upsert(all[1]);
     check(now, "cancelled");
   }
+}
+
+// A loaded truck with lines of `chapters` (HS chapter and gross weight in tonnes each).
+Crossing Loaded(std::string_view lane_class, std::vector<std::pair<std::string, int>> chapters,
+                std::optional<Timestamp> freshness_deadline, Timestamp now) {
+  Crossing c = Truck(1, CrossingState::kInYard, now);
+  c.company_id = "CO-1";
+  c.declaration.lane_class = std::string(lane_class);
+  c.declaration.freshness_deadline = freshness_deadline;
+  for (const auto& [chapter, tonnes] : chapters) {
+    ConsignmentLine line;
+    line.hs.chapter = chapter;
+    line.gross_weight_grams = int64_t{tonnes} * 1'000'000;
+    c.declaration.lines.push_back(line);
+  }
+  return c;
+}
+
+TEST(QueueBook, OnlyPerishableLoadsArePerishableInTheQueue) {
+  const QueueBook book(HuuNghi());
+  const Timestamp now = FromUnixMillis(1'800'000'000'000);
+  const auto deadline = now + std::chrono::hours(24 * 20);
+  auto priority = [&](const Crossing& c) { return book.TruckFor(c).priority; };
+  // Inverters (HS 85) in general cargo with a freshness deadline: regular, and the deadline
+  // does not count.
+  Crossing inverters = Loaded("general_cargo", {{"85", 9}}, deadline, now);
+  EXPECT_EQ(priority(inverters), PriorityClass::kRegular);
+  EXPECT_FALSE(book.TruckFor(inverters).freshness_deadline.has_value());
+  // Fruit (HS 08) sharing the general-cargo lane, with its deadline: perishable.
+  Crossing durian = Loaded("general_cargo", {{"08", 16}}, deadline, now);
+  EXPECT_EQ(priority(durian), PriorityClass::kPerishable);
+  EXPECT_EQ(book.TruckFor(durian).freshness_deadline, deadline);
+  // Without a deadline, fruit in general cargo is not treated as perishable.
+  EXPECT_EQ(priority(Loaded("general_cargo", {{"08", 16}}, std::nullopt, now)),
+            PriorityClass::kRegular);
+  // A mixed load is perishable when perishable goods weigh at least 80% of it.
+  EXPECT_EQ(priority(Loaded("general_cargo", {{"07", 8}, {"85", 2}}, deadline, now)),
+            PriorityClass::kPerishable);
+  EXPECT_EQ(priority(Loaded("general_cargo", {{"07", 7}, {"85", 3}}, deadline, now)),
+            PriorityClass::kRegular);
+  for (const char* chapter : {"02", "03", "04", "06", "07", "08"}) {
+    EXPECT_EQ(priority(Loaded("general_cargo", {{chapter, 1}}, deadline, now)),
+              PriorityClass::kPerishable)
+        << chapter;
+  }
+  // The perishable lane class is perishable whatever the goods.
+  EXPECT_EQ(priority(Loaded("fresh_produce", {{"85", 9}}, deadline, now)),
+            PriorityClass::kPerishable);
+}
+
+TEST(QueueBook, AFreshnessDeadlineOnGeneralGoodsDoesNotJumpTheQueue) {
+  // Smart policy: a truck of inverters with a freshness deadline in an hour joins behind a
+  // general-cargo truck; it is planned second, by fifo, not first by smart:deadline.
+  GateConfig config = HuuNghi();
+  QueueBook book(config);
+  book.SetPolicy("smart");
+  const Timestamp now = FromUnixMillis(1'800'000'000'000);
+  Crossing first = Loaded("general_cargo", {{"85", 9}}, std::nullopt, now);
+  first.id = "CR-000001";
+  first.declaration.vehicle.plate.canonical = "12C00001";
+  first.queue.ticket = 1;
+  Crossing second = Loaded("general_cargo", {{"85", 9}}, now + std::chrono::hours(1), now);
+  second.id = "CR-000002";
+  second.declaration.vehicle.plate.canonical = "12C00002";
+  second.queue.ticket = 2;
+  book.Upsert(first);
+  book.Upsert(second);
+  LanePlan plan = book.Plan("VN-CN", "general_cargo", now);
+  ASSERT_GE(plan.calls.size(), 2u) << Describe(plan);
+  EXPECT_EQ(plan.calls[0].crossing_id, "CR-000001") << Describe(plan);
+  EXPECT_EQ(plan.calls[1].crossing_id, "CR-000002") << Describe(plan);
+  EXPECT_EQ(plan.calls[1].reason, "fifo") << Describe(plan);
 }
 
 TEST(QueueBook, PredictionStatsTextIsTheEncodedJson) {

@@ -170,8 +170,34 @@ class Evaluator {
     return std::max(lanes, 0);
   }
 
+  // The bucket from `start`: the rules in force at its start, and at every instant inside it
+  // where a change begins or ends, each give a capacity for the whole bucket; the bucket gets
+  // the least of them, and is closed if any of them closes it. So a change made to take effect
+  // now (an emergency closure, a stop of the counterpart's acceptance, fewer lanes) holds for
+  // the running bucket at once rather than from the next one, and a bucket never promises more
+  // than the rules allow at any moment of it (a truck called just before a closure would reach
+  // the gate during it). The price: a closure that ends inside a bucket keeps the rest of that
+  // bucket closed, and more lanes from inside a bucket count from the next one.
   BucketCapacity At(std::string_view direction, std::string_view lane_class,
                     Timestamp start) const {
+    BucketCapacity out = AtInstant(direction, lane_class, start, start);
+    if (!out.closed_reason.empty()) return out;
+    const Timestamp end = start + bucket_;
+    for (const auto& item : changes_) {
+      const CapacityChange& c = Deref(item);
+      for (Timestamp t : {c.from, c.until}) {
+        if (!(start < t && t < end)) continue;
+        BucketCapacity then = AtInstant(direction, lane_class, start, t);
+        if (!then.closed_reason.empty()) return then;
+        if (then.effective < out.effective) out = std::move(then);
+      }
+    }
+    return out;
+  }
+
+  // The capacity of the bucket from `start` under the rules in force at `t` (in the bucket).
+  BucketCapacity AtInstant(std::string_view direction, std::string_view lane_class, Timestamp start,
+                           Timestamp t) const {
     BucketCapacity out;
     out.start = start;
     const Direction* d = config_.FindDirection(direction);
@@ -179,20 +205,20 @@ class Evaluator {
       out.closed_reason = "unknown_lane";
       return out;
     }
-    out.lanes = Lanes(*d, lane_class, start);
+    out.lanes = Lanes(*d, lane_class, t);
     // A closed bucket reports its lanes and why it is closed; every capacity is 0 and no
     // acceptance applies. Closures first, then this side, then the counterpart.
-    if (const CapacityChange* closure = LatestClosure(direction, lane_class, start)) {
+    if (const CapacityChange* closure = LatestClosure(direction, lane_class, t)) {
       out.closed_reason = "closure:" + closure->id;
       return out;
     }
-    if (!config_.self.IsOpenAt(start)) {
-      out.closed_reason = config_.self.IsHolidayAt(start) ? "self_holiday" : "self_closed";
+    if (!config_.self.IsOpenAt(t)) {
+      out.closed_reason = config_.self.IsHolidayAt(t) ? "self_holiday" : "self_closed";
       return out;
     }
-    if (!config_.counterpart.IsOpenAt(start)) {
+    if (!config_.counterpart.IsOpenAt(t)) {
       out.closed_reason =
-          config_.counterpart.IsHolidayAt(start) ? "counterpart_holiday" : "counterpart_closed";
+          config_.counterpart.IsHolidayAt(t) ? "counterpart_holiday" : "counterpart_closed";
       return out;
     }
     // Fractional capacity is not lost: a rate of 2.25 trucks per bucket (3 lanes, 15-minute
@@ -209,7 +235,7 @@ class Evaluator {
     out.effective = out.self_capacity;
     // The counterpart's announced rate is rounded the same way: trucks accepted by time t are
     // floor(trucks_per_hour × t / 1 h), in thousandths of a truck per hour.
-    if (const CapacityChange* acceptance = Latest(K::kAcceptance, direction, lane_class, start)) {
+    if (const CapacityChange* acceptance = Latest(K::kAcceptance, direction, lane_class, t)) {
       double rate = acceptance->trucks_per_hour;
       if (!(rate >= 0)) rate = 0;  // also NaN
       int64_t milli = std::llround(std::min(rate, kMaxTrucksPerHour) * kMilliTrucks);
@@ -427,6 +453,18 @@ int CapacityPlan::LanesAt(std::string_view direction, std::string_view lane_clas
   return eval.Lanes(*d, lane_class, t);
 }
 
+bool CapacityPlan::OpenAt(std::string_view direction, std::string_view lane_class,
+                          Timestamp t) const {
+  const Direction* d = config_.FindDirection(direction);
+  if (d == nullptr || config_.FindLaneClass(lane_class) == nullptr) return false;
+  Evaluator<std::vector<CapacityChange>> eval(config_, changes_, bucket_);
+  if (eval.LatestClosure(direction, lane_class, t) != nullptr) return false;
+  if (!config_.self.IsOpenAt(t) || !config_.counterpart.IsOpenAt(t)) return false;
+  if (eval.Lanes(*d, lane_class, t) <= 0) return false;
+  const CapacityChange* acceptance = eval.Latest(K::kAcceptance, direction, lane_class, t);
+  return acceptance == nullptr || acceptance->trucks_per_hour > 0;
+}
+
 std::vector<BucketCapacity> CapacityPlan::Range(std::string_view direction,
                                                 std::string_view lane_class, Timestamp from,
                                                 Timestamp until) const {
@@ -436,9 +474,13 @@ std::vector<BucketCapacity> CapacityPlan::Range(std::string_view direction,
   // The changes that can cover a bucket starting in [first, until) and concern this lane:
   // closures that apply to it, lanes and reversible changes of its class in any direction (a
   // reversible lane takes from the other direction), and its acceptance.
+  // (Up to the end of the last bucket, which may lie after `until`: a change beginning inside
+  // a bucket counts for all of it.)
+  const int64_t count = (until - first + bucket_ - Duration(1)) / bucket_;
+  const Timestamp end = first + count * bucket_;
   std::vector<const CapacityChange*> relevant;
   for (const CapacityChange& c : changes_) {
-    if (!(c.from < until && c.until > first)) continue;
+    if (!(c.from < end && c.until > first)) continue;
     bool concerns = false;
     switch (c.kind) {
       case K::kClosure:
@@ -455,7 +497,7 @@ std::vector<BucketCapacity> CapacityPlan::Range(std::string_view direction,
     if (concerns) relevant.push_back(&c);
   }
   Evaluator<std::vector<const CapacityChange*>> eval(config_, relevant, bucket_);
-  out.reserve(static_cast<size_t>((until - first + bucket_ - Duration(1)) / bucket_));
+  out.reserve(static_cast<size_t>(count));
   for (Timestamp start = first; start < until; start += bucket_) {
     out.push_back(eval.At(direction, lane_class, start));
   }

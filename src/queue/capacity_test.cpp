@@ -357,14 +357,62 @@ TEST(CapacityClosureTest, ClosureIsCheckedFirstAndTheLatestNamesTheBucket) {
             "closure:CAP-4");
 }
 
-TEST(CapacityClosureTest, ACoveringChangeIsOneInForceAtTheBucketStart) {
-  // In force from 02:10 to 02:20: covers the bucket starting at 02:15 only.
+TEST(CapacityClosureTest, AClosureInsideABucketClosesAllOfIt) {
+  // In force from 02:10 to 02:20: a closure made at 02:10 "from now" closes the running bucket
+  // (02:00) at once, not from the next one; the bucket it ends in (02:15) stays closed too.
   CapacityPlan plan(MakeConfig(), {Change("CAP-6", K::kClosure, "2026-12-01T02:10:00Z",
                                           "2026-12-01T02:20:00Z", "VN-CN", "general_cargo")});
-  EXPECT_EQ(plan.At("VN-CN", "general_cargo", T("2026-12-01T02:00:00Z")).closed_reason, "");
+  EXPECT_EQ(plan.At("VN-CN", "general_cargo", T("2026-12-01T02:00:00Z")),
+            Closed("2026-12-01T02:00:00Z", 3, "closure:CAP-6"));
   EXPECT_EQ(plan.At("VN-CN", "general_cargo", T("2026-12-01T02:15:00Z")).closed_reason,
             "closure:CAP-6");
+  EXPECT_EQ(plan.At("VN-CN", "general_cargo", T("2026-12-01T01:45:00Z")).closed_reason, "");
   EXPECT_EQ(plan.At("VN-CN", "general_cargo", T("2026-12-01T02:30:00Z")).closed_reason, "");
+  // Range says the same as At.
+  EXPECT_EQ(Effective(plan, "VN-CN", "general_cargo", "2026-12-01T01:45:00Z", 4),
+            (std::vector<int>{3, 0, 0, 2}));
+  // Whether the lane is open is a matter of the instant.
+  EXPECT_TRUE(plan.OpenAt("VN-CN", "general_cargo", T("2026-12-01T02:09:59.999Z")));
+  EXPECT_FALSE(plan.OpenAt("VN-CN", "general_cargo", T("2026-12-01T02:10:00Z")));
+  EXPECT_FALSE(plan.OpenAt("VN-CN", "general_cargo", T("2026-12-01T02:19:59.999Z")));
+  EXPECT_TRUE(plan.OpenAt("VN-CN", "general_cargo", T("2026-12-01T02:20:00Z")));
+  EXPECT_TRUE(plan.OpenAt("VN-CN", "fresh_produce", T("2026-12-01T02:10:00Z")));
+}
+
+TEST(CapacityAcceptanceTest, AStopInsideABucketLeavesItNoCapacity) {
+  // The counterpart stops accepting at 02:07 (4 fresh-produce lanes, 4 trucks a bucket).
+  CapacityPlan plan(MakeConfig(), {Change("CAP-1", K::kAcceptance, "2026-12-01T02:07:00Z",
+                                          "2026-12-01T03:07:00Z", "VN-CN", "fresh_produce", 0, 0)});
+  EXPECT_EQ(plan.At("VN-CN", "fresh_produce", T("2026-12-01T02:00:00Z")),
+            Open("2026-12-01T02:00:00Z", 4, 4, 0, 0));
+  EXPECT_EQ(plan.At("VN-CN", "fresh_produce", T("2026-12-01T01:45:00Z")).effective, 4);
+  EXPECT_EQ(plan.At("VN-CN", "fresh_produce", T("2026-12-01T03:00:00Z")).effective, 0);
+  EXPECT_EQ(plan.At("VN-CN", "fresh_produce", T("2026-12-01T03:15:00Z")).effective, 4);
+  EXPECT_TRUE(plan.OpenAt("VN-CN", "fresh_produce", T("2026-12-01T02:06:00Z")));
+  EXPECT_FALSE(plan.OpenAt("VN-CN", "fresh_produce", T("2026-12-01T02:07:00Z")));
+}
+
+TEST(CapacityLanesTest, ABucketGetsTheFewestLanesInForceInIt) {
+  // Down from 4 lanes to 1 at 02:05 and back up to 4 at 03:05: the buckets holding either
+  // instant get one lane's capacity (1 × 15 / 15 = 1).
+  CapacityPlan plan(MakeConfig(), {Change("CAP-1", K::kLanes, "2026-12-01T02:05:00Z",
+                                          "2026-12-01T03:05:00Z", "VN-CN", "fresh_produce", 1)});
+  EXPECT_EQ(Effective(plan, "VN-CN", "fresh_produce", "2026-12-01T01:45:00Z", 7),
+            (std::vector<int>{4, 1, 1, 1, 1, 1, 4}));
+  EXPECT_EQ(plan.At("VN-CN", "fresh_produce", T("2026-12-01T02:00:00Z")).lanes, 1);
+}
+
+TEST(CapacityOpenTest, OpenIsIndependentOfHowTheBucketRounds) {
+  // One general-cargo lane (20 minutes a truck) clears 0, 1, 1, 1 trucks in an hour's buckets:
+  // open in all four.
+  CapacityPlan plan(MakeConfig(), {Change("CAP-1", K::kLanes, "2026-12-01T02:00:00Z",
+                                          "2026-12-01T04:00:00Z", "VN-CN", "general_cargo", 1)});
+  EXPECT_EQ(plan.At("VN-CN", "general_cargo", T("2026-12-01T02:00:00Z")).effective, 0);
+  EXPECT_TRUE(plan.OpenAt("VN-CN", "general_cargo", T("2026-12-01T02:05:00Z")));
+  // Closed by hours, by no lanes, and for unknown lanes.
+  EXPECT_FALSE(plan.OpenAt("VN-CN", "general_cargo", T("2026-12-01T17:00:00Z")));
+  EXPECT_FALSE(plan.OpenAt("VN-CN", "empty_return", T("2026-12-01T02:05:00Z")));
+  EXPECT_FALSE(plan.OpenAt("XX-YY", "general_cargo", T("2026-12-01T02:05:00Z")));
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -586,6 +586,78 @@ TEST(QueueHttpRestartTest, RestartKeepsBookingsBansChangesAndPendingReads) {
 // A prediction is scored once, when the truck is called. A truck that misses its call and is
 // called again is predicted anew when it goes back in the queue: its first prediction (made at
 // the yard entrance, for 08:00) is not scored a second time against the second call (08:31).
+// The wait board's lane `lane_class` of VN-CN.
+json::value BoardLane(TestNode& node, std::string_view lane_class) {
+  ApiReply board = node.Call("GET", "/api/v1/wait-board", "");
+  EXPECT_EQ(board.status, 200) << board.raw;
+  for (const auto& lane : board.body.at("lanes").as_array()) {
+    if (Text(lane, "direction") == "VN-CN" && Text(lane, "lane_class") == lane_class) return lane;
+  }
+  ADD_FAILURE() << "no VN-CN " << lane_class << " on the board: " << board.raw;
+  return json::object();
+}
+
+// An emergency closure or a stop of the counterpart's acceptance made "from now" holds at once
+// for the running bucket: no call into the lane, and the board shows it closed.
+TEST_F(QueueHttpTest, AChangeFromNowHoldsForTheRunningBucket) {
+  for (std::string_view kind : {"closure", "acceptance"}) {
+    SCOPED_TRACE(kind);
+    TestNode node;
+    node.clock().Advance(std::chrono::minutes(5));  // 08:05 local, inside the 08:00 bucket
+    std::string id = node.Declare("fwd-a", "12C-123.45");
+    ASSERT_EQ(node.Event(id, "assess", "customs", R"({"channel": "green"})").status, 200);
+    ASSERT_EQ(node.Event(id, "enter_yard", "camera").status, 200);
+    EXPECT_TRUE(BoardLane(node, "fresh_produce").at("open").as_bool());
+    std::string change = fmt::format(
+        R"({{"kind": "{}", "direction": "VN-CN", "lane_class": "fresh_produce",
+             "from": "2026-11-29T08:05:00+07:00", "until": "2026-11-29T09:05:00+07:00",
+             {} "reason": "accident"}})",
+        kind, kind == "acceptance" ? R"("trucks_per_hour": 0,)" : "");
+    ApiReply made = node.Call("POST", "/api/v1/capacity/changes", "operator", change);
+    ASSERT_EQ(made.status, 201) << made.raw;
+
+    const std::string lane = R"({"direction": "VN-CN", "lane_class": "fresh_produce"})";
+    ApiReply call = node.Call("POST", "/api/v1/queue/call-next", "operator", lane);
+    EXPECT_EQ(call.status, 409) << call.raw;
+    EXPECT_EQ(call.Code(), "no_call_room") << call.raw;
+    EXPECT_TRUE(node.Tick().at("called").as_array().empty());
+    EXPECT_EQ(Text(node.Call("GET", "/api/v1/crossings/" + id, "operator").body, "state"),
+              "in_yard");
+    EXPECT_FALSE(BoardLane(node, "fresh_produce").at("open").as_bool());
+    EXPECT_TRUE(BoardLane(node, "general_cargo").at("open").as_bool());
+    ApiReply queue =
+        node.Call("GET", "/api/v1/queue?direction=VN-CN&lane_class=fresh_produce", "operator");
+    ASSERT_EQ(queue.status, 200) << queue.raw;
+    EXPECT_EQ(queue.body.at("lanes").at(0).at("bucket").at("capacity").as_int64(), 0);
+
+    // The bucket in which it ends is still held; the next one is open again.
+    node.clock().Advance(std::chrono::minutes(60));  // 09:05
+    EXPECT_TRUE(BoardLane(node, "fresh_produce").at("open").as_bool());
+    EXPECT_EQ(node.Call("POST", "/api/v1/queue/call-next", "operator", lane).status, 409);
+    node.clock().Advance(std::chrono::minutes(10));  // 09:15
+    ApiReply later = node.Call("POST", "/api/v1/queue/call-next", "operator", lane);
+    EXPECT_EQ(later.status, 200) << later.raw;
+  }
+}
+
+// A lane is open on the board whenever it is open, also in a bucket whose capacity rounds to
+// none (one general-cargo lane, 20 minutes a truck: 0, 1, 1, 1 trucks in an hour's buckets).
+TEST_F(QueueHttpTest, WaitBoardShowsAnOpenLaneOpenWhateverTheBucketRoundsTo) {
+  ApiReply made = node_.Call("POST", "/api/v1/capacity/changes", "operator",
+                             R"({"kind": "lanes", "direction": "VN-CN",
+                                 "lane_class": "general_cargo", "lanes": 1,
+                                 "from": "2026-11-29T08:00:00+07:00",
+                                 "until": "2026-11-29T12:00:00+07:00"})");
+  ASSERT_EQ(made.status, 201) << made.raw;
+  ApiReply queue =
+      node_.Call("GET", "/api/v1/queue?direction=VN-CN&lane_class=general_cargo", "operator");
+  ASSERT_EQ(queue.status, 200) << queue.raw;
+  ASSERT_EQ(queue.body.at("lanes").at(0).at("bucket").at("capacity").as_int64(), 0);
+  json::value lane = BoardLane(node_, "general_cargo");
+  EXPECT_TRUE(lane.at("open").as_bool()) << lane;
+  EXPECT_EQ(lane.at("capacity_next_hour").as_int64(), 3) << lane;
+}
+
 TEST_F(QueueHttpTest, EachPredictionIsScoredOnce) {
   std::string t = Assessed("12C-123.45");
   ASSERT_EQ(node_.Event(t, "enter_yard", "camera").status, 200);

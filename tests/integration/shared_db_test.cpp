@@ -220,6 +220,88 @@ TEST_P(SharedDatabaseTest, ClientsWritingToBothServersAtOnceStayConsistent) {
   EXPECT_NE(metrics.raw.find("borderflow_engine{counter=\"catch_ups\"}"), std::string::npos);
 }
 
+// A general-cargo truck (VN-CN: 3 lanes, 20 minutes a truck, so 2 calls in the 15-minute
+// bucket from 01:00 UTC) with its own plate.
+std::string GeneralCargo(std::string_view plate) {
+  return fmt::format(R"({{
+    "direction": "VN-CN",
+    "lane_class": "general_cargo",
+    "vehicle": {{"plate": "{}", "container_number": "CSQU3054383"}},
+    "driver": {{"name": "Nguyen Van An", "document_number": "B1234567", "nationality": "VN"}},
+    "lines": [{{"hs_code": "8504.40", "description": "Solar inverters", "packages": 40,
+                "gross_weight_kg": 9000, "value": {{"amount": "90000.00", "currency": "USD"}},
+                "origin_country": "VN"}}]
+  }})",
+                     plate);
+}
+
+// The calls of one bucket count against its capacity whichever server makes them: each server
+// reads the lane's calls as committed (another's included) before it calls, and neither
+// overwrites the other's count or prediction statistics.
+TEST_P(SharedDatabaseTest, BucketCapacityHoldsForCallsFromBothServers) {
+  net::HttpClient client_b("127.0.0.1", Port(1));
+  ApiReply queue =
+      a_->Call("GET", "/api/v1/queue?direction=VN-CN&lane_class=general_cargo", "operator");
+  ASSERT_EQ(queue.status, 200) << queue.raw;
+  ASSERT_EQ(queue.body.at("lanes").at(0).at("bucket").at("capacity").to_number<int64_t>(), 2)
+      << queue.raw;
+  ASSERT_EQ(queue.body.at("lanes").at(0).at("lanes_open").to_number<int64_t>(), 3);
+  for (int i = 0; i < 4; ++i) {
+    const std::string plate = fmt::format("29H-{:03}.{:02}", 100 + i, i);
+    ApiReply made = a_->Call("POST", "/api/v1/crossings", "fwd-a", GeneralCargo(plate));
+    ASSERT_EQ(made.status, 201) << made.raw;
+    const std::string id = CrossingId(made);
+    ASSERT_EQ(a_->Event(id, "assess", "customs", R"({"channel": "green"})").status, 200);
+    // Into the yard through either server's camera.
+    ApiReply entered = i % 2 == 0
+                           ? a_->Event(id, "enter_yard", "camera")
+                           : Send(client_b, "POST", "/api/v1/crossings/" + id + "/events", "camera",
+                                  R"({"type": "enter_yard"})", fmt::format("enter-{}", i));
+    ASSERT_EQ(entered.status, 200) << entered.raw;
+  }
+  const std::string lane = R"({"direction": "VN-CN", "lane_class": "general_cargo"})";
+  auto call = [&](int node, int n) {
+    if (node == 0) return a_->Call("POST", "/api/v1/queue/call-next", "operator", lane);
+    return Send(client_b, "POST", "/api/v1/queue/call-next", "operator", lane,
+                fmt::format("call-next-{}", n));
+  };
+  // A, B, A, B: two calls fit in the bucket, the third and fourth find it used up.
+  std::vector<int> statuses;
+  for (int n = 0; n < 4; ++n) {
+    ApiReply r = call(n % 2, n);
+    statuses.push_back(r.status);
+    if (n >= 2) {
+      EXPECT_EQ(r.Code(), "no_call_room") << "call " << n << ": " << r.raw;
+    }
+  }
+  EXPECT_EQ(statuses, (std::vector<int>{200, 200, 409, 409}));
+  // Both servers (each has written since the other's last call) and the store agree: 2 calls,
+  // 2 scored predictions.
+  for (int node = 0; node < 2; ++node) {
+    net::HttpClient client("127.0.0.1", Port(node));
+    ApiReply view = Send(client, "GET", "/api/v1/queue?direction=VN-CN&lane_class=general_cargo",
+                         "operator", "", "");
+    ASSERT_EQ(view.status, 200) << view.raw;
+    EXPECT_EQ(view.body.at("lanes").at(0).at("bucket").at("calls_made").to_number<int64_t>(), 2)
+        << "server " << node;
+    ApiReply predictions = Send(client, "GET", "/api/v1/queue/predictions", "operator", "", "");
+    ASSERT_EQ(predictions.status, 200) << predictions.raw;
+    EXPECT_EQ(predictions.body.at("count").to_number<int64_t>(), 2) << "server " << node;
+  }
+  auto stored = a_->runtime().store().ListRecords("lane");
+  ASSERT_TRUE(stored.has_value()) << stored.error().ToString();
+  bool found = false;
+  for (const StoredRecord& r : *stored) {
+    if (r.id != "VN-CN/general_cargo") continue;
+    found = true;
+    auto v = ParseJson(r.body);
+    ASSERT_TRUE(v.has_value());
+    EXPECT_EQ(v->at("calls_in_bucket").to_number<int64_t>(), 2) << r.body;
+    EXPECT_EQ(v->at("calls_total").to_number<int64_t>(), 2) << r.body;
+  }
+  EXPECT_TRUE(found);
+}
+
 // Kills a server process when the test leaves, whatever way it leaves.
 struct KilledOnExit {
   pid_t pid = 0;

@@ -14,6 +14,8 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <set>
+#include <string>
 #include <unordered_map>
 
 #include <borderflow/core/clock.h>
@@ -318,6 +320,10 @@ class Engine {
   // the database committed since this engine's last batch, brings the caches (committed
   // crossings, the queue book, the rules) up to date with what it wrote.
   Status CatchUp(WriteTxn& txn);
+  // Reads the counters of `lane_keys` (and, with `prediction_stats`, the prediction
+  // statistics) as committed into the queue book: another server changed them.
+  Status ReloadQueueCounters(WriteTxn& txn, const std::set<std::string>& lane_keys,
+                             bool prediction_stats);
   // The crossing as of the running transaction: this batch's own updates first, then the cache
   // of committed crossings, then the store. Null when there is none.
   Result<SharedCrossing> LoadCrossing(WriteTxn& txn, const std::string& id);

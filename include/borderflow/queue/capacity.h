@@ -101,11 +101,20 @@ class CapacityPlan {
   Timestamp BucketStart(Timestamp t) const;
 
   // Capacity of the bucket starting at `bucket_start` (must be aligned). Unknown direction or
-  // lane class: a closed bucket with no lanes.
+  // lane class: a closed bucket with no lanes. A change that begins or ends inside the bucket
+  // counts for all of it: the bucket gets the least capacity of the rules in force at its start
+  // and at each such instant (closed if any of them closes it), so a change effective "now"
+  // holds for the running bucket at once.
   BucketCapacity At(std::string_view direction, std::string_view lane_class,
                     Timestamp bucket_start) const;
   // Lanes open for `direction` × `lane_class` at `t` (configuration, lanes and reversible).
   int LanesAt(std::string_view direction, std::string_view lane_class, Timestamp t) const;
+  // Whether `direction` × `lane_class` is open at the instant `t`: known, no closure covers
+  // it, both sides are within their hours (and not on a holiday), it has lanes, and the
+  // counterpart, if it announced a rate, accepts some trucks. Independent of how a bucket's
+  // capacity rounds (a lane that clears a truck in 20 minutes is open in a 15-minute bucket
+  // that gets none).
+  bool OpenAt(std::string_view direction, std::string_view lane_class, Timestamp t) const;
   // Every bucket from the one holding `from` up to (not including) `until`.
   std::vector<BucketCapacity> Range(std::string_view direction, std::string_view lane_class,
                                     Timestamp from, Timestamp until) const;
