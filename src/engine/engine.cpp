@@ -589,17 +589,16 @@ Result<SharedCrossing> Engine::Transition(WriteTxn& txn, const Actor& actor,
                                           const Crossing& current, const CrossingEvent& event,
                                           Timestamp now, CommandResult& result, json::object why,
                                           EncodedCrossing* encoded) {
-  // Decided in place and handed on by reference: a Crossing is costly to move (the season moved
-  // each new version three times on its way to WriteChange's shared version).
-  Result<Crossing> decided = Decide(current, event, actor, now);
-  if (!decided) return decided.error();
-  Crossing& next = *decided;
-  BF_TRY(ApplyQueueRules(txn, actor, current, event, now, next, result));
+  // Decided where it stays: in the shared version that WriteChange hands out (a Crossing is
+  // costly to move; the season moved each new version into its shared version).
+  auto next = std::make_shared<Crossing>(current);
+  BF_TRY(DecideInto(current, event, actor, now, *next));
+  BF_TRY(ApplyQueueRules(txn, actor, current, event, now, *next, result));
   std::string body = EventAuditBody(CrossingEventName(event.type), CrossingStateName(current.state),
-                                    CrossingStateName(next.state), next.version, event.data, why);
-  return WriteChange(txn, actor, current, std::move(next),
-                     std::string(CrossingEventName(event.type)), std::move(body), now, result,
-                     encoded);
+                                    CrossingStateName(next->state), next->version, event.data, why);
+  return WriteSharedChange(txn, actor, current, std::move(next),
+                           std::string(CrossingEventName(event.type)), std::move(body), now, result,
+                           encoded);
 }
 
 std::string EventAuditBody(std::string_view type, std::string_view from, std::string_view to,
@@ -640,13 +639,23 @@ Result<SharedCrossing> Engine::WriteChange(WriteTxn& txn, const Actor& actor,
                                            const Crossing& current, Crossing&& next_version,
                                            std::string action, std::string body, Timestamp now,
                                            CommandResult& result, EncodedCrossing* encoded) {
-  BF_ASSERT(next_version.id == current.id && next_version.version == current.version + 1,
+  return WriteSharedChange(txn, actor, current, std::make_shared<Crossing>(std::move(next_version)),
+                           std::move(action), std::move(body), now, result, encoded);
+}
+
+Result<SharedCrossing> Engine::WriteSharedChange(WriteTxn& txn, const Actor& actor,
+                                                 const Crossing& current,
+                                                 std::shared_ptr<Crossing> next_version,
+                                                 std::string action, std::string body,
+                                                 Timestamp now, CommandResult& result,
+                                                 EncodedCrossing* encoded) {
+  BF_ASSERT(next_version->id == current.id && next_version->version == current.version + 1,
             "a change moves a crossing one version on");
   // Without documents (see EngineOptions) only a caller that wants the view gets one encoded.
   const bool encode =
       options_.encode_crossing_documents || (encoded != nullptr && encoded->want_view);
-  std::string document = encode ? CrossingDocument(next_version) : std::string();
-  auto next = std::make_shared<const Crossing>(std::move(next_version));
+  std::string document = encode ? CrossingDocument(*next_version) : std::string();
+  SharedCrossing next = std::move(next_version);  // from here on, the one shared version
   BF_TRY(txn.UpdateSharedCrossing(next, document, current.version));
   const std::string action_name = action;
   BF_ASSIGN_OR_RETURN(
