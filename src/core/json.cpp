@@ -209,6 +209,17 @@ Result<json::value> ParseJson(std::string_view text, const JsonLimits& limits) {
 
 namespace {
 
+void Write(JsonWriter& w, const json::value& v);
+
+void WriteObject(JsonWriter& w, const json::object& o) {
+  w.BeginObject();
+  for (const auto& kv : o) {
+    w.Key(kv.key());
+    Write(w, kv.value());
+  }
+  w.EndObject();
+}
+
 // Depth is bounded by the documents' own: parsed ones by JsonLimits, built ones by their code.
 void Write(JsonWriter& w, const json::value& v) {
   switch (v.kind()) {
@@ -236,12 +247,7 @@ void Write(JsonWriter& w, const json::value& v) {
       w.EndArray();
       return;
     case json::kind::object:
-      w.BeginObject();
-      for (const auto& kv : v.get_object()) {
-        w.Key(kv.key());
-        Write(w, kv.value());
-      }
-      w.EndObject();
+      WriteObject(w, v.get_object());
       return;
   }
 }
@@ -254,6 +260,17 @@ std::string ToJsonText(const json::value& v) {
   Write(w, v);
   return out;
 }
+
+std::string ToJsonText(const json::object& o) {
+  std::string out;
+  JsonWriter w(out);
+  WriteObject(w, o);
+  return out;
+}
+
+void WriteJson(JsonWriter& w, const json::value& v) { Write(w, v); }
+
+void WriteJson(JsonWriter& w, const json::object& o) { WriteObject(w, o); }
 
 JsonObjectReader::JsonObjectReader(const json::object& object, std::string path)
     : object_(&object), path_(std::move(path)) {}

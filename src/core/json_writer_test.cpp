@@ -50,6 +50,25 @@ TEST(JsonWriterTest, WritesNestedDocumentsAsToJsonTextDoes) {
   EXPECT_EQ(text, ToJsonText(expected));
 }
 
+TEST(JsonWriterTest, TreesWrittenInsideADocumentAsToJsonTextWritesThem) {
+  json::object data{{"note", "a \"quoted\"\n line"},
+                    {"kg", 1200.5},
+                    {"big", json::value(uint64_t{18446744073709551615ULL})},
+                    {"none", nullptr},
+                    {"lines", json::array{json::object{{"hs", "0805"}}, 2, false}}};
+  std::string text;
+  JsonWriter w(text);
+  w.BeginObject().Member("type", "assess").Key("data");
+  WriteJson(w, data);
+  w.Key("why");
+  WriteJson(w, json::value(json::array{data, 1}));
+  w.EndObject();
+  json::object expected{{"type", "assess"}, {"data", data}, {"why", json::array{data, 1}}};
+  EXPECT_EQ(text, ToJsonText(expected));
+  EXPECT_EQ(ToJsonText(data), ToJsonText(json::value(data)));
+  EXPECT_EQ(ToJsonText(json::object{}), "{}");
+}
+
 TEST(JsonWriterTest, EscapesEveryByteAsBoostJsonDoes) {
   std::string all;
   for (int c = 0; c < 256; ++c) all += static_cast<char>(c);

@@ -227,6 +227,14 @@ Result<json::object> DecodeEventData(CrossingEventType type, const json::value& 
 
 Result<Crossing> Decide(const Crossing& crossing, const CrossingEvent& event, const Actor& actor,
                         Timestamp now) {
+  Crossing next = crossing;
+  BF_TRY(DecideInto(crossing, event, actor, now, next));
+  return next;
+}
+
+Status DecideInto(const Crossing& crossing, const CrossingEvent& event, const Actor& actor,
+                  Timestamp now, Crossing& next) {
+  BF_ASSERT(&next != &crossing, "the next version is decided into a copy");
   const Transition& t = TransitionFor(event.type);
   if (std::find(t.roles.begin(), t.roles.end(), actor.role) == t.roles.end()) {
     return Error(ErrorKind::kPermissionDenied, "role_not_allowed",
@@ -243,8 +251,6 @@ Result<Crossing> Decide(const Crossing& crossing, const CrossingEvent& event, co
     const json::value* v = event.data.if_contains(key);
     return v != nullptr && v->is_string() ? std::string(v->get_string()) : std::string();
   };
-
-  Crossing next = crossing;
   switch (event.type) {
     case E::kAssess: {
       auto channel = ParseChannel(text("channel"));
@@ -300,7 +306,7 @@ Result<Crossing> Decide(const Crossing& crossing, const CrossingEvent& event, co
   }
   next.version = crossing.version + 1;
   next.updated_at = now;
-  return next;
+  return {};
 }
 
 }  // namespace borderflow

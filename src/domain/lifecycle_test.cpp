@@ -8,6 +8,7 @@
 #include <gtest/gtest.h>
 
 #include <borderflow/core/random.h>
+#include <borderflow/domain/crossing_json.h>
 #include <borderflow/domain/lifecycle.h>
 
 namespace borderflow {
@@ -249,6 +250,36 @@ TEST(DecideTest, EveryTransitionAcceptedForEveryAllowedRole) {
     }
   }
   EXPECT_EQ(accepted, 64);  // sum over rows of |from| x |roles|
+}
+
+// DecideInto (the engine's way: into the version it keeps) decides as Decide does, reads only
+// `crossing`, and refuses with the same errors.
+TEST(DecideTest, DecideIntoACopyDecidesAsDecide) {
+  int compared = 0;
+  for (const Transition& t : LifecycleTable()) {
+    for (S from : AllStates()) {
+      for (R role : AllRoles()) {
+        SCOPED_TRACE(std::string(CrossingEventName(t.event)) + " in " +
+                     std::string(CrossingStateName(from)) + " by " + std::string(RoleName(role)));
+        const Crossing before = In(from, Channel::kRed);
+        const auto decided = Decide(before, Event(t.event), As(role), kNow);
+        Crossing next = before;
+        const Status into = DecideInto(before, Event(t.event), As(role), kNow, next);
+        ASSERT_EQ(into.has_value(), decided.has_value());
+        if (!decided) {
+          EXPECT_EQ(into.error().code, decided.error().code);
+          EXPECT_EQ(into.error().message, decided.error().message);
+          continue;
+        }
+        EXPECT_EQ(next.state, t.to);
+        EXPECT_EQ(next.version, before.version + 1);
+        EXPECT_EQ(EncodeCrossingText(next), EncodeCrossingText(*decided));
+        EXPECT_EQ(EncodeCrossingText(before), EncodeCrossingText(In(from, Channel::kRed)));
+        ++compared;
+      }
+    }
+  }
+  EXPECT_GT(compared, 30);
 }
 
 TEST(DecideTest, EveryTransitionRefusedForOtherRoles) {

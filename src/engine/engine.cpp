@@ -1,5 +1,7 @@
+#include <algorithm>
 #include <condition_variable>
 #include <deque>
+#include <iterator>
 #include <mutex>
 #include <set>
 #include <thread>
@@ -633,20 +635,41 @@ Result<SharedCrossing> Engine::Transition(WriteTxn& txn, const Actor& actor,
                                           const Crossing& current, const CrossingEvent& event,
                                           Timestamp now, CommandResult& result, json::object why,
                                           EncodedCrossing* encoded) {
-  // Decided in place and handed on by reference: a Crossing is costly to move (the season moved
-  // each new version three times on its way to WriteChange's shared version).
-  Result<Crossing> decided = Decide(current, event, actor, now);
-  if (!decided) return decided.error();
-  Crossing& next = *decided;
-  BF_TRY(ApplyQueueRules(txn, actor, current, event, now, next, result));
-  json::object body{{"type", CrossingEventName(event.type)},
-                    {"from", CrossingStateName(current.state)},
-                    {"to", CrossingStateName(next.state)},
-                    {"version", next.version},
-                    {"data", event.data}};
-  for (auto& kv : why) body[kv.key()] = std::move(kv.value());
-  return WriteChange(txn, actor, current, std::move(next),
-                     std::string(CrossingEventName(event.type)), body, now, result, encoded);
+  // Decided where it stays: in the shared version that WriteChange hands out (a Crossing is
+  // costly to move; the season moved each new version into its shared version).
+  auto next = std::make_shared<Crossing>(current);
+  BF_TRY(DecideInto(current, event, actor, now, *next));
+  BF_TRY(ApplyQueueRules(txn, actor, current, event, now, *next, result));
+  std::string body = EventAuditBody(CrossingEventName(event.type), CrossingStateName(current.state),
+                                    CrossingStateName(next->state), next->version, event.data, why);
+  return WriteSharedChange(txn, actor, current, std::move(next),
+                           std::string(CrossingEventName(event.type)), std::move(body), now, result,
+                           encoded);
+}
+
+std::string EventAuditBody(std::string_view type, std::string_view from, std::string_view to,
+                           int64_t version, const json::object& data, const json::object& why) {
+  constexpr std::string_view kFixed[] = {"type", "from", "to", "version", "data"};
+  for (const auto& kv : why) {
+    if (std::find(std::begin(kFixed), std::end(kFixed), kv.key()) != std::end(kFixed)) {
+      // Replaced in place: rare (no caller does it today), so built as the object it means.
+      json::object body{
+          {"type", type}, {"from", from}, {"to", to}, {"version", version}, {"data", data}};
+      for (const auto& member : why) body[member.key()] = member.value();
+      return ToJsonText(body);
+    }
+  }
+  std::string text;
+  JsonWriter w(text);
+  w.BeginObject().Member("type", type).Member("from", from).Member("to", to);
+  w.Member("version", version).Key("data");
+  WriteJson(w, data);
+  for (const auto& kv : why) {
+    w.Key(kv.key());
+    WriteJson(w, kv.value());
+  }
+  w.EndObject();
+  return text;
 }
 
 Result<SharedCrossing> Engine::WriteChange(WriteTxn& txn, const Actor& actor,
@@ -654,17 +677,36 @@ Result<SharedCrossing> Engine::WriteChange(WriteTxn& txn, const Actor& actor,
                                            std::string action, const json::object& body,
                                            Timestamp now, CommandResult& result,
                                            EncodedCrossing* encoded) {
-  BF_ASSERT(next_version.id == current.id && next_version.version == current.version + 1,
+  return WriteChange(txn, actor, current, std::move(next_version), std::move(action),
+                     ToJsonText(body), now, result, encoded);
+}
+
+Result<SharedCrossing> Engine::WriteChange(WriteTxn& txn, const Actor& actor,
+                                           const Crossing& current, Crossing&& next_version,
+                                           std::string action, std::string body, Timestamp now,
+                                           CommandResult& result, EncodedCrossing* encoded) {
+  return WriteSharedChange(txn, actor, current, std::make_shared<Crossing>(std::move(next_version)),
+                           std::move(action), std::move(body), now, result, encoded);
+}
+
+Result<SharedCrossing> Engine::WriteSharedChange(WriteTxn& txn, const Actor& actor,
+                                                 const Crossing& current,
+                                                 std::shared_ptr<Crossing> next_version,
+                                                 std::string action, std::string body,
+                                                 Timestamp now, CommandResult& result,
+                                                 EncodedCrossing* encoded) {
+  BF_ASSERT(next_version->id == current.id && next_version->version == current.version + 1,
             "a change moves a crossing one version on");
   // Without documents (see EngineOptions) only a caller that wants the view gets one encoded.
   const bool encode =
       options_.encode_crossing_documents || (encoded != nullptr && encoded->want_view);
-  std::string document = encode ? CrossingDocument(next_version) : std::string();
-  auto next = std::make_shared<const Crossing>(std::move(next_version));
+  std::string document = encode ? CrossingDocument(*next_version) : std::string();
+  SharedCrossing next = std::move(next_version);  // from here on, the one shared version
   BF_TRY(txn.UpdateSharedCrossing(next, document, current.version));
   const std::string action_name = action;
-  BF_ASSIGN_OR_RETURN(AuditRecord record, txn.AppendAudit(Draft(actor, now, "crossing", next->id,
-                                                                std::move(action), body)));
+  BF_ASSIGN_OR_RETURN(
+      AuditRecord record,
+      txn.AppendAudit(Draft(actor, now, "crossing", next->id, std::move(action), std::move(body))));
   result.records.push_back(std::move(record));
   // Later steps of this command and later commands of the batch see the new state (undone if
   // the command fails), and so does the queue book. (The caller holds `current`, so replacing

@@ -16,6 +16,7 @@
 #include <borderflow/engine/engine.h>
 #include <borderflow/store/memory_store.h>
 
+#include "engine_internal.h"
 #include "test_fixtures.h"
 
 namespace borderflow {
@@ -141,6 +142,39 @@ TEST(EngineDocuments, WithoutDocumentsTheSameCrossingsAndAuditTrail) {
     ASSERT_TRUE(x && y && *x && *y) << id;
     EXPECT_EQ(EncodeCrossingText(**x), EncodeCrossingText(**y)) << id;
   }
+}
+
+// The body of an event's audit record, written as text, against the object it stands for
+// (built and written as Transition built it before, a member of `why` replacing one of the
+// same name in place).
+TEST(EngineDocuments, EventAuditBodyIsTheTextOfItsObject) {
+  namespace json = boost::json;
+  auto as_object = [](std::string_view type, std::string_view from, std::string_view to,
+                      int64_t version, const json::object& data, const json::object& why) {
+    json::object body{
+        {"type", type}, {"from", from}, {"to", to}, {"version", version}, {"data", data}};
+    for (const auto& kv : why) body[kv.key()] = kv.value();
+    return ToJsonText(json::value(body));
+  };
+  const json::object data{{"plate_read", "AB 123 \"C\""}, {"camera", "yard-1"}};
+  const std::vector<json::object> whys = {
+      {},
+      {{"policy", "smart"}, {"position", 3}, {"planned_bucket", "2026-11-30T10:15:00Z"}},
+      {{"match", "exact"}, {"confidence", 0.97}},
+      {{"assessment", json::object{{"summary", json::object{{"en", "green\n"}}}}}},
+      {{"data", "replaced"}, {"extra", nullptr}},
+      {{"reason", "x"}, {"version", 99}, {"type", json::array{1, 2}}},
+  };
+  for (const json::object& why : whys) {
+    for (const json::object& d : {data, json::object{}}) {
+      EXPECT_EQ(EventAuditBody("enter_yard", "assessed", "in_yard", 7, d, why),
+                as_object("enter_yard", "assessed", "in_yard", 7, d, why))
+          << ToJsonText(why);
+    }
+  }
+  EXPECT_EQ(EventAuditBody("cross", "released", "crossed", 12, data, {}),
+            R"({"type":"cross","from":"released","to":"crossed","version":12,)"
+            R"("data":{"plate_read":"AB 123 \"C\"","camera":"yard-1"}})");
 }
 
 }  // namespace

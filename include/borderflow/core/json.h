@@ -29,6 +29,14 @@ Result<boost::json::value> ParseJson(std::string_view text, const JsonLimits& li
 // escaped as Boost.JSON does and doubles as people write them (JsonWriter::Double: 1200.5,
 // 90.0, not 1.2005E3 and 9E1), so that the text is the same as JsonWriter's.
 std::string ToJsonText(const boost::json::value& v);
+// The same for an object, without first copying it into a boost::json::value.
+std::string ToJsonText(const boost::json::object& o);
+
+class JsonWriter;
+// Writes `v` as the next value of `w`: the same text ToJsonText gives, inside a document that
+// `w` writes (for documents partly built as trees, partly written directly).
+void WriteJson(JsonWriter& w, const boost::json::value& v);
+void WriteJson(JsonWriter& w, const boost::json::object& o);
 
 // Reads typed fields out of a JSON object, naming the field path in every error.
 class JsonObjectReader {

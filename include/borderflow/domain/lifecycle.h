@@ -85,5 +85,10 @@ Result<boost::json::object> DecodeEventData(CrossingEventType type, const boost:
 // has entered the country, the crossing is closed.
 Result<Crossing> Decide(const Crossing& crossing, const CrossingEvent& event, const Actor& actor,
                         Timestamp now);
+// The same, deciding into `next`, which the caller has made a copy of `crossing` (another
+// object) and which is unspecified after an error: for a caller that keeps the next version
+// where it is made (the engine decides into the shared version it then hands out).
+Status DecideInto(const Crossing& crossing, const CrossingEvent& event, const Actor& actor,
+                  Timestamp now, Crossing& next);
 
 }  // namespace borderflow

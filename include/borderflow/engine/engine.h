@@ -248,6 +248,16 @@ class Engine {
                                      Crossing&& next, std::string action,
                                      const boost::json::object& body, Timestamp now,
                                      CommandResult& result, EncodedCrossing* encoded = nullptr);
+  // The same with the audit record's body as JSON text.
+  Result<SharedCrossing> WriteChange(WriteTxn& txn, const Actor& actor, const Crossing& current,
+                                     Crossing&& next, std::string action, std::string body,
+                                     Timestamp now, CommandResult& result,
+                                     EncodedCrossing* encoded = nullptr);
+  // The same with the next version already where it will be shared (nobody else holds it).
+  Result<SharedCrossing> WriteSharedChange(WriteTxn& txn, const Actor& actor,
+                                           const Crossing& current, std::shared_ptr<Crossing> next,
+                                           std::string action, std::string body, Timestamp now,
+                                           CommandResult& result, EncodedCrossing* encoded);
   // Queue rules of one transition: checks (booking limits, bans, yard space, free lanes) and
   // the crossing's QueueInfo; strikes and counters are written to `txn`.
   Status ApplyQueueRules(WriteTxn& txn, const Actor& actor, const Crossing& current,
