@@ -250,13 +250,8 @@ Status Engine::ApplyPeer(WriteTxn& txn, const Actor& actor, const ApplyPeerMessa
                      {"key_id", cmd.key_id},
                      {"digest", cmd.digest},
                      {"sent_at", FormatUtc(cmd.sent_at)}};
-  const bool refused = !cmd.refused_code.empty();
-  if (Status bound = refused ? CheckRefusedStream(cmd) : CheckStream(cmd); !bound) {
-    // A message on a stream that is not its own (a handover for crossing X on stream Y) is
-    // refused and audited like any refused effect, but its stream is not recorded: only
-    // streams that belong to a crossing or to capacity become permanent records. Its id's
-    // idempotency record answers a resend.
-    json::object outcome = Refusal(bound.error());
+  // The message's audit record, with its outcome, and the answer the counterpart is told.
+  auto answer = [&](json::object outcome) -> Status {
     for (const auto& kv : outcome) audit[kv.key()] = kv.value();
     BF_ASSIGN_OR_RETURN(AuditRecord record,
                         txn.AppendAudit(Draft(actor, now, "peer", config_.counterpart.node_id,
@@ -266,6 +261,14 @@ Status Engine::ApplyPeer(WriteTxn& txn, const Actor& actor, const ApplyPeerMessa
     outcome["id"] = cmd.id;
     result.body = std::move(outcome);
     return {};
+  };
+  const bool refused = !cmd.refused_code.empty();
+  if (Status bound = refused ? CheckRefusedStream(cmd) : CheckStream(cmd); !bound) {
+    // A message on a stream that is not its own (a handover for crossing X on stream Y) is
+    // refused and audited like any refused effect, but its stream is not recorded: only
+    // streams that belong to a crossing or to capacity become permanent records. Its id's
+    // idempotency record answers a resend.
+    return answer(Refusal(bound.error()));
   }
   BF_ASSIGN_OR_RETURN(auto stream_record, txn.GetRecord(kStreamInRecord, cmd.stream));
   BF_ASSIGN_OR_RETURN(int64_t last, SeqOf(stream_record));
@@ -283,19 +286,10 @@ Status Engine::ApplyPeer(WriteTxn& txn, const Actor& actor, const ApplyPeerMessa
     // Refused for good by the link (its payload is invalid, say): its number is consumed, so
     // that the messages after it on its stream are not refused as a gap forever; the refusal
     // is in the trail and answers a resend.
-    json::object outcome{
-        {"status", "rejected"}, {"code", cmd.refused_code}, {"message", cmd.refused_message}};
     BF_TRY(PutRecord(txn, kStreamInRecord, cmd.stream, json::object{{"seq", cmd.seq}}, now));
-    for (const auto& kv : outcome) audit[kv.key()] = kv.value();
     audit["skipped"] = true;
-    BF_ASSIGN_OR_RETURN(AuditRecord record,
-                        txn.AppendAudit(Draft(actor, now, "peer", config_.counterpart.node_id,
-                                              "peer_message", audit)));
-    result.records.push_back(std::move(record));
-    result.status = 200;
-    outcome["id"] = cmd.id;
-    result.body = std::move(outcome);
-    return {};
+    return answer(json::object{
+        {"status", "rejected"}, {"code", cmd.refused_code}, {"message", cmd.refused_message}});
   }
   // The effect runs against a copy of the result: a refused effect leaves no change behind
   // (effects check before they write), and its refusal is what the counterpart is told.
@@ -308,17 +302,9 @@ Status Engine::ApplyPeer(WriteTxn& txn, const Actor& actor, const ApplyPeerMessa
     return applied;
   }
   BF_TRY(PutRecord(txn, kStreamInRecord, cmd.stream, json::object{{"seq", cmd.seq}}, now));
-  for (const auto& kv : outcome) audit[kv.key()] = kv.value();
-  BF_ASSIGN_OR_RETURN(AuditRecord record,
-                      txn.AppendAudit(Draft(actor, now, "peer", config_.counterpart.node_id,
-                                            "peer_message", audit)));
-  result.records = std::move(effect.records);
-  result.records.push_back(std::move(record));
+  result.records = std::move(effect.records);  // the effect's records come first
   result.changed = std::move(effect.changed);
-  result.status = 200;
-  outcome["id"] = cmd.id;
-  result.body = std::move(outcome);
-  return {};
+  return answer(std::move(outcome));
 }
 
 Status Engine::ApplyPeerEffect(WriteTxn& txn, const Actor& actor, const ApplyPeerMessage& cmd,
