@@ -69,6 +69,20 @@ struct BadCase {
   std::string line_of;  // text whose line the message must name
 };
 
+// The scenario with `from` replaced by `to` is refused as bad_scenario, naming the file, the
+// line of `line_of` and `key`.
+void ExpectRefused(const BadCase& c) {
+  std::string text = With(c.from, c.to);
+  auto s = ParseScenario(text, kSmall);
+  ASSERT_FALSE(s) << c.to;
+  const std::string& m = s.error().message;
+  SCOPED_TRACE(m);
+  EXPECT_EQ(s.error().code, "bad_scenario");
+  EXPECT_NE(m.find(kSmall + ":" + std::to_string(LineOf(text, c.line_of)) + ":"),
+            std::string::npos);
+  EXPECT_NE(m.find(c.key), std::string::npos);
+}
+
 TEST(Scenario, BadFilesNameFileLineAndKey) {
   const std::vector<BadCase> cases = {
       {"trucks_per_day = 250", "trucks_per_day = \"many\"", "arrivals.trucks_per_day",
@@ -88,17 +102,7 @@ TEST(Scenario, BadFilesNameFileLineAndKey) {
       {"config = \"../../../config/huu-nghi.toml\"", "config = \"nowhere.toml\"", "gate.config",
        "nowhere.toml"},
   };
-  for (const auto& c : cases) {
-    std::string text = With(c.from, c.to);
-    auto s = ParseScenario(text, kSmall);
-    ASSERT_FALSE(s) << c.to;
-    const std::string& m = s.error().message;
-    SCOPED_TRACE(m);
-    EXPECT_EQ(s.error().code, "bad_scenario");
-    EXPECT_NE(m.find(kSmall + ":" + std::to_string(LineOf(text, c.line_of)) + ":"),
-              std::string::npos);
-    EXPECT_NE(m.find(c.key), std::string::npos);
-  }
+  for (const auto& c : cases) ExpectRefused(c);
 }
 
 // Values the twin used to accept and then ran with something else, or refused only at run time.
@@ -121,17 +125,7 @@ TEST(Scenario, QuestionableValuesAreRefusedWithFileLineAndKey) {
       {"from_day = 0.5", "from_day = 0.5\nannounce_day = 0.9",
        "capacity_events[0].announce_day: the announcement", "announce_day = 0.9"},
   };
-  for (const auto& c : cases) {
-    std::string text = With(c.from, c.to);
-    auto s = ParseScenario(text, kSmall);
-    ASSERT_FALSE(s) << c.to;
-    const std::string& m = s.error().message;
-    SCOPED_TRACE(m);
-    EXPECT_EQ(s.error().code, "bad_scenario");
-    EXPECT_NE(m.find(kSmall + ":" + std::to_string(LineOf(text, c.line_of)) + ":"),
-              std::string::npos);
-    EXPECT_NE(m.find(c.key), std::string::npos);
-  }
+  for (const auto& c : cases) ExpectRefused(c);
   // 200 days asked of a file with 4 rows were cut to 4 and wrapped around.
   std::string text = With("trucks_per_day = 250", "") + replay;
   auto shortened = ParseScenario(text, kSmall);
