@@ -330,7 +330,10 @@ Status Twin::Setup() {
                         SqliteStore::Open(SqliteOptions{(temp_dir_ / "twin.db").string()}, hs_));
     store_ = std::move(sqlite);
   } else {
-    store_ = std::make_unique<MemoryStore>();
+    // The engine chains every audit record as always, but a run's store is gone when it ends
+    // and nobody reads its trail: only the chain's head is kept (a 90-day season's records
+    // would take about 900 MB).
+    store_ = std::make_unique<MemoryStore>(MemoryStoreOptions{.keep_audit_records = false});
   }
   // The twin reads results' crossings, never their text; the in-memory store keeps no
   // documents, SQLite does.

@@ -19,10 +19,20 @@
 
 namespace borderflow {
 
+struct MemoryStoreOptions {
+  // Whether the audit trail's records are kept (readable through ReadAudit and ListAuditFor).
+  // When false, every record is still chained as usual (its seq, previous hash and hash are
+  // computed and returned to the engine, and AuditHead counts them), but only the chain's head
+  // is kept: ReadAudit and ListAuditFor answer 503 `audit_not_kept`. For the digital twin, whose
+  // store lives only as long as one run and whose audit trail nobody reads: a 90-day season
+  // writes about 1.7 million records (about 900 MB).
+  bool keep_audit_records = true;
+};
+
 class MemoryStore final : public Store {
  public:
   // An empty store.
-  MemoryStore();
+  explicit MemoryStore(MemoryStoreOptions options = {});
   ~MemoryStore() override;
   MemoryStore(const MemoryStore&) = delete;
   MemoryStore& operator=(const MemoryStore&) = delete;

@@ -345,6 +345,9 @@ struct Committed : Tables {
   // Ascending seq, without gaps (audit[i].seq == i + 1). Growing never moves the records
   // already there.
   KeptAuditTrail audit;
+  // False: `audit` stays empty and only the chain's head is kept (MemoryStoreOptions).
+  bool keep_audit_records = true;
+  int64_t audit_head_seq = 0;                  // the seq of the last record (0: none)
   std::string audit_head_hash = kGenesisHash;  // the hash of the last record
   // Each subject's records (type, id), as of the last FoldAuditSubjects(): the records before
   // `audit_subjects_folded`, linked through KeptAudit::next_of_subject. Read them only after it.
@@ -479,8 +482,10 @@ struct Committed : Tables {
   // Appends one record of the chain (its seq is the next one) to the trail; its subject's list
   // follows at the next FoldAuditSubjects().
   void KeepAudit(const AuditRecord& r) {
-    const size_t index = audit.size();
-    BF_ASSERT(r.seq == static_cast<int64_t>(index) + 1, "audit records arrive in seq order");
+    BF_ASSERT(r.seq == audit_head_seq + 1, "audit records arrive in seq order");
+    audit_head_seq = r.seq;
+    audit_head_hash = r.hash;
+    if (!keep_audit_records) return;
     KeptAudit& kept = audit.emplace_back();
     kept.at = r.at;
     kept.actor_id = text.Keep(r.actor_id);
@@ -490,7 +495,6 @@ struct Committed : Tables {
     kept.action = text.Keep(r.action);
     kept.body = text.Keep(r.body);
     kept.hash = text.Keep(r.hash);
-    audit_head_hash = r.hash;
   }
 
   // Applies a batch's layer (the caller holds the exclusive lock). Leaves `batch` empty.
@@ -637,7 +641,7 @@ class MemoryWriteTxn final : public WriteTxn {
     for (const Layer* layer : {&fn_, &batch_}) {
       if (!layer->audit.empty()) return layer->audit.back().seq;
     }
-    return static_cast<int64_t>(base_.audit.size());  // seqs are 1..n
+    return base_.audit_head_seq;
   }
 
   Result<AuditRecord> AppendAudit(const AuditDraft& draft) override {
@@ -648,9 +652,9 @@ class MemoryWriteTxn final : public WriteTxn {
         break;
       }
     }
-    fn_.audit.push_back(head != nullptr ? ChainNext(draft, head->seq, head->hash)
-                                        : ChainNext(draft, static_cast<int64_t>(base_.audit.size()),
-                                                    base_.audit_head_hash));
+    fn_.audit.push_back(head != nullptr
+                            ? ChainNext(draft, head->seq, head->hash)
+                            : ChainNext(draft, base_.audit_head_seq, base_.audit_head_hash));
     return fn_.audit.back();
   }
 
@@ -813,7 +817,19 @@ struct MemoryStore::Impl {
   Committed data;
 };
 
-MemoryStore::MemoryStore() : impl_(std::make_unique<Impl>()) {}
+MemoryStore::MemoryStore(MemoryStoreOptions options) : impl_(std::make_unique<Impl>()) {
+  impl_->data.keep_audit_records = options.keep_audit_records;
+}
+
+namespace {
+
+Error AuditNotKept() {
+  return Error(ErrorKind::kUnavailable, "audit_not_kept",
+               "this in-memory store keeps only the head of its audit trail's chain "
+               "(MemoryStoreOptions::keep_audit_records is false)");
+}
+
+}  // namespace
 
 MemoryStore::~MemoryStore() = default;
 
@@ -897,6 +913,7 @@ Result<std::vector<CrossingCount>> MemoryStore::CountCrossings() {
 
 Result<std::vector<AuditRecord>> MemoryStore::ListAuditFor(std::string_view subject_type,
                                                            std::string_view subject_id, int limit) {
+  if (!impl_->data.keep_audit_records) return AuditNotKept();
   std::vector<AuditRecord> out;
   if (limit <= 0) return out;
   std::shared_lock lock(impl_->mu);
@@ -916,10 +933,11 @@ Result<std::vector<AuditRecord>> MemoryStore::ListAuditFor(std::string_view subj
 
 Result<int64_t> MemoryStore::AuditHead() {
   std::shared_lock lock(impl_->mu);
-  return static_cast<int64_t>(impl_->data.audit.size());  // seqs are 1..n
+  return impl_->data.audit_head_seq;
 }
 
 Result<std::vector<AuditRecord>> MemoryStore::ReadAudit(int64_t after_seq, int limit) {
+  if (!impl_->data.keep_audit_records) return AuditNotKept();
   std::vector<AuditRecord> out;
   if (limit <= 0) return out;
   std::shared_lock lock(impl_->mu);

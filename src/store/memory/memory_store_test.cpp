@@ -206,5 +206,61 @@ TEST(MemoryStoreAuditTrailTest, SubjectListsFollowEveryCommitBetweenReads) {
   EXPECT_TRUE(store.ListAuditFor("lane", "CR-1", 1000)->empty());  // another subject type
 }
 
+// Without its records (the twin's store), the chain is the same: the same seqs and hashes as a
+// store that keeps them, across batches and a rolled-back function, and the next record links to
+// the kept head. Reading the records is refused with a clear error rather than answered empty.
+TEST(MemoryStoreAuditTrailTest, ChainOnlyStoreChainsAsAStoreThatKeepsTheRecords) {
+  MemoryStore kept;
+  MemoryStore chain_only(MemoryStoreOptions{.keep_audit_records = false});
+  for (int batch = 0; batch < 5; ++batch) {
+    std::vector<std::string> hashes[2];
+    int store_index = 0;
+    for (MemoryStore* store : {&kept, &chain_only}) {
+      std::vector<Status> statuses = store->WriteBatch(
+          std::vector<TxnFn>{[&](WriteTxn& txn) -> Status {
+                               for (int i = 0; i < 3; ++i) {
+                                 AuditDraft draft;
+                                 draft.actor_id = "U-1";
+                                 draft.actor_role = "customs_officer";
+                                 draft.subject_type = "crossing";
+                                 draft.subject_id = fmt::format("CR-{}", i);
+                                 draft.action = "assess";
+                                 draft.body = fmt::format("{{\"batch\":{},\"i\":{}}}", batch, i);
+                                 auto r = txn.AppendAudit(draft);
+                                 if (!r) return r.error();
+                                 hashes[store_index].push_back(r->hash);
+                               }
+                               return {};
+                             },
+                             [&](WriteTxn& txn) -> Status {  // rolled back: takes no seq
+                               AuditDraft draft;
+                               draft.action = "assess";
+                               auto r = txn.AppendAudit(draft);
+                               if (!r) return r.error();
+                               return Conflict("test_failure", "rolled back");
+                             }});
+      ASSERT_EQ(statuses.size(), 2u);
+      EXPECT_TRUE(statuses[0]);
+      EXPECT_FALSE(statuses[1]);
+      ++store_index;
+    }
+    EXPECT_EQ(hashes[0], hashes[1]) << "batch " << batch;
+    EXPECT_EQ(*chain_only.AuditHead(), *kept.AuditHead());
+  }
+  EXPECT_EQ(*chain_only.AuditHead(), 15);
+
+  auto read = chain_only.ReadAudit(0, 100);
+  ASSERT_FALSE(read);
+  EXPECT_EQ(read.error().code, "audit_not_kept");
+  EXPECT_EQ(read.error().kind, ErrorKind::kUnavailable);
+  auto listed = chain_only.ListAuditFor("crossing", "CR-1", 100);
+  ASSERT_FALSE(listed);
+  EXPECT_EQ(listed.error().code, "audit_not_kept");
+  // The store that keeps its records verifies, and its head is the chain-only store's head.
+  auto verified = VerifyAuditChain([&](int64_t after) { return kept.ReadAudit(after, 100); });
+  ASSERT_TRUE(verified) << verified.error().ToString();
+  EXPECT_TRUE(verified->ok) << verified->reason;
+}
+
 }  // namespace
 }  // namespace borderflow
