@@ -110,9 +110,30 @@ void WithholdWatchlistsFrom(json::object& o) {
 // A crossing's ETag: its version, and which view of it (RedactionFor) the caller gets, so that
 // a cache never takes one audience's copy for another's: "3" (staff, everything), "3-f"
 // (forwarders and drivers: no risk assessment), "3-s" (sensors: no risk, driver, lines,
-// documents or company).
-std::string CrossingETag(int64_t version, Redaction r) {
-  return fmt::format("\"{}{}\"", version, r.personal ? "-s" : r.risk ? "-f" : "");
+// documents or company). A view with an expected call (computed at each request from the
+// queue, which moves while the version stays) adds "." and a digest of it: "3-f.1c9a04e2b7d3".
+std::string CrossingETag(int64_t version, Redaction r, const json::object& view) {
+  std::string live;
+  if (const json::value* call = view.if_contains("expected_call")) {
+    live = "." + Sha256Hex(ToJsonText(*call)).substr(0, 12);
+  }
+  return fmt::format("\"{}{}{}\"", version, r.personal ? "-s" : r.risk ? "-f" : "", live);
+}
+
+// Whether an If-None-Match header names `etag` (weak comparison, RFC 9110 13.1.2: "W/" ignored)
+// or is "*".
+bool IfNoneMatchNames(std::string_view header, std::string_view etag) {
+  while (!header.empty()) {
+    size_t comma = header.find(',');
+    std::string_view tag = header.substr(0, comma);
+    header = comma == std::string_view::npos ? std::string_view() : header.substr(comma + 1);
+    while (!tag.empty() && (tag.front() == ' ' || tag.front() == '\t')) tag.remove_prefix(1);
+    while (!tag.empty() && (tag.back() == ' ' || tag.back() == '\t')) tag.remove_suffix(1);
+    if (tag == "*") return true;
+    if (tag.starts_with("W/")) tag.remove_prefix(2);
+    if (tag == etag) return true;
+  }
+  return false;
 }
 
 // Applies `r` to a crossing view, a command's answer ({"event":...,"crossing":...}) or an audit
@@ -478,8 +499,16 @@ struct Api::Impl {
     json::array allowed;
     for (auto e : AllowedEvents(c.state)) allowed.push_back(json::string(CrossingEventName(e)));
     view["allowed_events"] = std::move(allowed);
+    std::string etag = CrossingETag(c.version, RedactionFor(actor), view);
+    if (IfNoneMatchNames(req.Header("if-none-match"), etag)) {
+      // The caller's copy is current (a browser or a poller revalidating): no body.
+      HttpResponse not_modified;
+      not_modified.status = 304;
+      not_modified.headers.emplace_back("ETag", std::move(etag));
+      return not_modified;
+    }
     HttpResponse r = JsonResponse(200, view);
-    r.headers.emplace_back("ETag", CrossingETag(c.version, RedactionFor(actor)));
+    r.headers.emplace_back("ETag", std::move(etag));
     return r;
   }
 

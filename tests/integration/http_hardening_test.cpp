@@ -104,6 +104,65 @@ TEST(HttpHardening, TheETagOfACrossingNamesItsAudience) {
   EXPECT_EQ(camera.Header("ETag"), "\"" + std::to_string(version) + "-s\"");
 }
 
+// A poller (the forwarder portal, a control-room screen) revalidates with If-None-Match: 304
+// without a body while its copy is current, 200 with the new ETag once the crossing moved, and
+// never 304 for another audience's copy.
+TEST(HttpHardening, IfNoneMatchAnswersNotModifiedWhileTheCopyIsCurrent) {
+  TestNode node;
+  const std::string id = node.Declare();
+  const std::string target = "/api/v1/crossings/" + id;
+  ApiReply first = node.Call("GET", target, "fwd-a");
+  ASSERT_EQ(first.status, 200) << first.raw;
+  const std::string etag = first.Header("ETag");
+  ASSERT_FALSE(etag.empty());
+  for (const std::string& header : {etag, "W/" + etag, "\"x\", " + etag, std::string("*")}) {
+    ApiReply again = node.Call("GET", target, "fwd-a", {}, {}, {{"If-None-Match", header}});
+    EXPECT_EQ(again.status, 304) << header << ": " << again.raw;
+    EXPECT_TRUE(again.raw.empty()) << again.raw;
+    EXPECT_EQ(again.Header("ETag"), etag);
+  }
+  ApiReply other_tag = node.Call("GET", target, "fwd-a", {}, {}, {{"If-None-Match", "\"999\""}});
+  EXPECT_EQ(other_tag.status, 200);
+  // The staff copy is another representation.
+  ApiReply staff = node.Call("GET", target, "operator", {}, {}, {{"If-None-Match", etag}});
+  EXPECT_EQ(staff.status, 200) << staff.raw;
+  // Nobody else's crossing is revealed by a 304 either.
+  ApiReply foreign = node.Call("GET", target, "fwd-b", {}, {}, {{"If-None-Match", "*"}});
+  EXPECT_EQ(foreign.status, 404) << foreign.raw;
+  ASSERT_EQ(node.Event(id, "assess", "customs", R"({"channel": "green"})").status, 200);
+  ApiReply moved = node.Call("GET", target, "fwd-a", {}, {}, {{"If-None-Match", etag}});
+  EXPECT_EQ(moved.status, 200) << moved.raw;
+  EXPECT_NE(moved.Header("ETag"), etag);
+}
+
+// The expected call of a queued crossing is computed at each request from the queue: when the
+// truck ahead of it is called forward, its place and expected call move while its own version
+// stays, and the ETag must move with them, or a revalidating poller keeps the old place.
+TEST(HttpHardening, TheETagFollowsTheExpectedCall) {
+  TestNode node;
+  std::string ahead = node.Declare("fwd-a", "12C-123.45");
+  std::string behind = node.Declare("fwd-a", "12C-678.90");
+  for (const std::string& id : {ahead, behind}) {
+    ASSERT_EQ(node.Event(id, "assess", "customs", R"({"channel": "green"})").status, 200);
+    ASSERT_EQ(node.Event(id, "enter_yard", "camera").status, 200);
+  }
+  const std::string target = "/api/v1/crossings/" + behind;
+  ApiReply before = node.Call("GET", target, "fwd-a");
+  ASSERT_EQ(before.status, 200) << before.raw;
+  ASSERT_TRUE(before.body.as_object().contains("expected_call")) << before.raw;
+  const std::string etag = before.Header("ETag");
+  const std::string version = std::to_string(before.body.at("version").as_int64());
+  EXPECT_TRUE(etag.starts_with("\"" + version + "-f.")) << etag;
+  ApiReply call = node.Call("POST", "/api/v1/queue/call-next", "operator",
+                            R"({"direction": "VN-CN", "lane_class": "fresh_produce"})");
+  ASSERT_EQ(call.status, 200) << call.raw;
+  ApiReply after = node.Call("GET", target, "fwd-a", {}, {}, {{"If-None-Match", etag}});
+  ASSERT_EQ(after.status, 200) << after.raw;
+  EXPECT_NE(after.body.at("expected_call"), before.body.at("expected_call"));
+  EXPECT_EQ(after.body.at("version"), before.body.at("version"));  // only the queue moved
+  EXPECT_NE(after.Header("ETag"), etag);
+}
+
 // Review finding Low 13: /status had none of the front end's protective headers. Its one inline
 // script is allowed by hash, so the page still works under the policy.
 TEST(HttpHardening, TheStatusPageHasASecurityPolicy) {
