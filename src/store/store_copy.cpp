@@ -212,9 +212,14 @@ Result<StoreCopyReport> CopySqliteToPostgres(const std::string& sqlite_path,
   }
   const std::string redacted = pg::RedactPassword(pg_url);
 
-  // The source: read-only, at this borderflow's schema version, read in one snapshot.
-  auto src = sqlite::Db::Open(sqlite_path, SQLITE_OPEN_READONLY);
+  // The source: at this borderflow's schema version, read in one snapshot, never written
+  // (query_only). Opened for writing all the same, so that closing it removes the -wal and -shm
+  // files that opening a WAL database makes (a read-only connection leaves them behind).
+  auto src = sqlite::Db::Open(sqlite_path, SQLITE_OPEN_READWRITE);
   if (!src) return SourceInvalid(fmt::format("'{}': {}", sqlite_path, src.error().message));
+  if (auto query_only = (*src)->Exec("PRAGMA query_only = ON"); !query_only) {
+    return SourceInvalid(fmt::format("'{}': {}", sqlite_path, query_only.error().message));
+  }
   {
     auto version = (*src)->QueryText("SELECT COALESCE(MAX(version), 0) FROM schema_migrations");
     if (!version) {

@@ -3,6 +3,8 @@
 // (scripts/test.sh); skipped without it.
 
 #include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <memory>
 #include <random>
 #include <string>
@@ -220,6 +222,41 @@ TEST_F(StoreCopyTest, RefusesAMissingOrOutdatedSourceAndANonPostgresTarget) {
   auto not_pg = CopySqliteToPostgres(path_, (dir_ / "other.db").string());
   ASSERT_FALSE(not_pg.has_value());
   EXPECT_EQ(not_pg.error().code, "copy_target_invalid");
+}
+
+// Without a PostgreSQL server: a copy to a target that cannot be reached fails with a clear
+// error and leaves the source as it was, without the -wal and -shm files that a read-only
+// connection to a WAL database leaves behind.
+TEST(StoreCopyWithoutServerTest, AnUnreachableTargetLeavesTheSourceAsItWas) {
+  const fs::path dir = fs::temp_directory_path() / fmt::format("bf_store_copy_nopg_{}_{:08x}",
+                                                               getpid(), std::random_device()());
+  fs::create_directories(dir);
+  const std::string path = (dir / "source.db").string();
+  {
+    auto store = SqliteStore::Open(SqliteOptions{path}, Hs());
+    ASSERT_TRUE(store.has_value()) << store.error().ToString();
+    auto ok = (*store)->Write([](WriteTxn& txn) -> Status {
+      BF_TRY(txn.InsertCrossing(MakeCrossing("CR-001")));
+      auto record = txn.AppendAudit(Draft("CR-001", "event", 1));
+      if (!record) return record.error();
+      return {};
+    });
+    ASSERT_TRUE(ok.has_value()) << ok.error().ToString();
+  }
+  auto bytes = [&] {
+    std::ifstream in(path, std::ios::binary);
+    return std::string(std::istreambuf_iterator<char>(in), {});
+  };
+  const std::string before = bytes();
+  ASSERT_FALSE(fs::exists(path + "-wal"));
+  auto copied = CopySqliteToPostgres(path, "postgresql://nobody@127.0.0.1:1/none");
+  ASSERT_FALSE(copied.has_value());
+  EXPECT_EQ(copied.error().code, "store_open_failed") << copied.error().ToString();
+  EXPECT_FALSE(fs::exists(path + "-wal"));
+  EXPECT_FALSE(fs::exists(path + "-shm"));
+  EXPECT_EQ(bytes(), before);
+  std::error_code ec;
+  fs::remove_all(dir, ec);
 }
 
 }  // namespace
