@@ -32,8 +32,11 @@ std::string CrossingId(const ApiReply& r) {
   return Text(r.body, "id");
 }
 
-// A declaration like TestNode::DurianDeclaration with its own plate.
-std::string Declaration(std::string_view plate) {
+// A declaration like TestNode::DurianDeclaration with its own plate. The default freshness
+// deadline suits the test nodes' manual clocks; servers run as processes keep the real time and
+// need one after it (RealTimeDeadline).
+std::string Declaration(std::string_view plate,
+                        std::string_view freshness_deadline = "2026-11-30T20:00:00+07:00") {
   return fmt::format(R"({{
     "direction": "VN-CN",
     "lane_class": "fresh_produce",
@@ -42,9 +45,16 @@ std::string Declaration(std::string_view plate) {
     "lines": [{{"hs_code": "0810.60", "description": "Fresh durian", "packages": 800,
                 "gross_weight_kg": 16000, "value": {{"amount": "48000.00", "currency": "USD"}},
                 "origin_country": "VN"}}],
-    "freshness_deadline": "2026-11-30T20:00:00+07:00"
+    "freshness_deadline": "{}"
   }})",
-                     plate);
+                     plate, freshness_deadline);
+}
+
+// Two days after now, on the real clock.
+std::string RealTimeDeadline() {
+  return FormatUtc(
+      std::chrono::time_point_cast<std::chrono::milliseconds>(std::chrono::system_clock::now()) +
+      std::chrono::hours(48));
 }
 
 // How many `declare` audit records each crossing has (one, when nothing was applied twice).
@@ -321,6 +331,7 @@ struct KilledOnExit {
 // the chain verifies.
 TEST_P(SharedDatabaseTest, KillingOneServerMidLoadLosesNoAcknowledgedWrite) {
   b_->Stop();  // this test runs servers as processes of their own
+  const std::string deadline = RealTimeDeadline();  // the same in a retry as in the first try
   b_.reset();
   const std::string config = std::string(BORDERFLOW_SOURCE_DIR) + "/config/huu-nghi.toml";
   std::vector<std::filesystem::path> dirs{a_->dir() / "p0", a_->dir() / "p1"};
@@ -347,11 +358,12 @@ TEST_P(SharedDatabaseTest, KillingOneServerMidLoadLosesNoAcknowledgedWrite) {
       while (!stop.load()) {
         const int n = next.fetch_add(1);
         const std::string key = fmt::format("kill-{}", n);
-        auto r = client.Send("POST", "/api/v1/crossings",
-                             Declaration(fmt::format("12C-{:03}.{:02}", n % 1000, n % 100)),
-                             {{"Authorization", "Bearer " + token},
-                              {"Content-Type", "application/json"},
-                              {"Idempotency-Key", key}});
+        auto r =
+            client.Send("POST", "/api/v1/crossings",
+                        Declaration(fmt::format("12C-{:03}.{:02}", n % 1000, n % 100), deadline),
+                        {{"Authorization", "Bearer " + token},
+                         {"Content-Type", "application/json"},
+                         {"Idempotency-Key", key}});
         std::lock_guard lock(mu);
         if (!r) {
           unanswered.push_back(key);
@@ -391,7 +403,8 @@ TEST_P(SharedDatabaseTest, KillingOneServerMidLoadLosesNoAcknowledgedWrite) {
     headers.emplace_back("Idempotency-Key", key);
     const int n = std::stoi(key.substr(5));
     auto r = survivor.Send("POST", "/api/v1/crossings",
-                           Declaration(fmt::format("12C-{:03}.{:02}", n % 1000, n % 100)), headers);
+                           Declaration(fmt::format("12C-{:03}.{:02}", n % 1000, n % 100), deadline),
+                           headers);
     ASSERT_TRUE(r.has_value());
     EXPECT_EQ(r->status, 201) << r->body;
   }
