@@ -10,221 +10,21 @@
 #include <fmt/format.h>
 #include <toml++/toml.h>
 
+#include <borderflow/core/toml_reader.h>
 #include <borderflow/domain/gate_config.h>
 #include <borderflow/domain/iso_codes.h>
 
 namespace borderflow {
 namespace {
 
-// What a TOML value is, for "must be an integer, not a string".
-std::string_view TypeName(const toml::node& node) {
-  switch (node.type()) {
-    case toml::node_type::string:
-      return "a string";
-    case toml::node_type::integer:
-      return "an integer";
-    case toml::node_type::floating_point:
-      return "a floating-point number";
-    case toml::node_type::boolean:
-      return "a boolean";
-    case toml::node_type::table:
-      return "a table";
-    case toml::node_type::array:
-      return "an array";
-    case toml::node_type::date:
-      return "a date";
-    case toml::node_type::time:
-      return "a time";
-    case toml::node_type::date_time:
-      return "a date-time";
-    default:
-      return "nothing";
-  }
-}
-
-// Levenshtein distance, for "did you mean" on short key names.
-size_t EditDistance(std::string_view a, std::string_view b) {
-  std::vector<size_t> row(b.size() + 1);
-  for (size_t j = 0; j <= b.size(); ++j) row[j] = j;
-  for (size_t i = 1; i <= a.size(); ++i) {
-    size_t diagonal = row[0];
-    row[0] = i;
-    for (size_t j = 1; j <= b.size(); ++j) {
-      size_t above = row[j];
-      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diagonal + (a[i - 1] == b[j - 1] ? 0 : 1)});
-      diagonal = above;
-    }
-  }
-  return row[b.size()];
-}
-
-// " (did you mean fresh_produce?)" when one of `known` is at most two edits from `name`.
-template <typename Names>
-std::string DidYouMean(std::string_view name, const Names& known) {
-  std::string_view best;
-  size_t best_distance = 3;
-  for (std::string_view k : known) {
-    size_t d = EditDistance(name, k);
-    if (d < best_distance) {
-      best = k;
-      best_distance = d;
-    }
-  }
-  return best.empty() ? std::string() : fmt::format(" (did you mean {}?)", best);
-}
-
-// Every error names the source (the file, when known), the line and the dotted key path:
-// "huu-nghi.toml:23: directions[0].lanes.x: is not a lane class". The path is the field.
-class Source {
- public:
-  explicit Source(std::string_view name) : name_(name) {}
-
-  Error Fail(const toml::node& at, std::string_view key, std::string_view what) const {
-    uint32_t line = at.source().begin.line;
-    std::string where;
-    if (!name_.empty()) {
-      where = line > 0 ? fmt::format("{}:{}: ", name_, line) : fmt::format("{}: ", name_);
-    } else if (line > 0) {
-      where = fmt::format("line {}: ", line);
-    }
-    return InvalidArgument("invalid_config", fmt::format("{}{}: {}", where, key, what),
-                           std::string(key));
-  }
-
- private:
-  std::string_view name_;
-};
-
-// Reads one TOML table strictly: a key of the wrong type is an error naming the expected type,
-// and RejectUnknown refuses keys the table does not have. Absent optional keys keep defaults.
-class Reader {
- public:
-  Reader(const toml::table& table, std::string path, const Source& source)
-      : table_(table), path_(std::move(path)), source_(source) {}
-
-  const toml::table& table() const { return table_; }
-  const Source& source() const { return source_; }
-  const toml::node* Get(std::string_view key) const { return table_.get(key); }
-  std::string Key(std::string_view key) const {
-    return path_.empty() ? std::string(key) : fmt::format("{}.{}", path_, key);
-  }
-
-  // An error about `key`, at its line when it is present, else at the table's.
-  Error Fail(std::string_view key, std::string_view what) const {
-    const toml::node* n = table_.get(key);
-    const toml::node& at = n != nullptr ? *n : static_cast<const toml::node&>(table_);
-    return source_.Fail(at, Key(key), what);
-  }
-  // An error about the table itself.
-  Error FailHere(std::string_view what) const { return source_.Fail(table_, path_, what); }
-  // "must be <expected>, not a string" for a present key of the wrong type.
-  Error WrongType(std::string_view key, std::string_view expected) const {
-    const toml::node* n = table_.get(key);
-    return Fail(key, fmt::format("must be {}, not {}", expected, n ? TypeName(*n) : "nothing"));
-  }
-
-  Status RejectUnknown(std::initializer_list<std::string_view> known) const {
-    for (const auto& [key, node] : table_) {
-      if (std::find(known.begin(), known.end(), key.str()) != known.end()) continue;
-      return source_.Fail(node, Key(key.str()),
-                          fmt::format("is not a known {}{}", node.is_table() ? "table" : "key",
-                                      DidYouMean(key.str(), known)));
-    }
-    return {};
-  }
-
-  // A string of `min_len` to `max_len` bytes; absent: nullopt.
-  Result<std::optional<std::string>> OptionalString(std::string_view key, size_t max_len = 4096,
-                                                    size_t min_len = 0) const {
-    const toml::node* n = table_.get(key);
-    if (n == nullptr) return std::optional<std::string>();
-    auto v = n->value_exact<std::string>();
-    if (!v) return WrongType(key, "a string");
-    if (v->size() < min_len || v->size() > max_len) {
-      return Fail(key, fmt::format("must have {} to {} characters", min_len, max_len));
-    }
-    return v;
-  }
-  Result<std::string> String(std::string_view key, size_t max_len = 200) const {
-    if (!table_.get(key)) return Fail(key, "is required and must be a string");
-    BF_ASSIGN_OR_RETURN(auto v, OptionalString(key, max_len, 1));
-    return *v;
-  }
-
-  Result<std::optional<int64_t>> OptionalInt(std::string_view key, int64_t min, int64_t max) const {
-    const toml::node* n = table_.get(key);
-    if (n == nullptr) return std::optional<int64_t>();
-    std::string expected = fmt::format("an integer from {} to {}", min, max);
-    auto v = n->value_exact<int64_t>();
-    if (!v) return WrongType(key, expected);
-    if (*v < min || *v > max) return Fail(key, fmt::format("must be {}", expected));
-    return v;
-  }
-  Result<int> Int(std::string_view key, int64_t min, int64_t max, int fallback) const {
-    BF_ASSIGN_OR_RETURN(auto v, OptionalInt(key, min, max));
-    return v ? static_cast<int>(*v) : fallback;
-  }
-  // `key` in whole units of `unit` (minutes, hours, days); absent: `fallback`.
-  Result<Duration> Span(std::string_view key, int64_t min, int64_t max, Duration fallback,
-                        std::chrono::minutes unit) const {
-    BF_ASSIGN_OR_RETURN(auto v, OptionalInt(key, min, max));
-    return v ? Duration(*v * unit) : fallback;
-  }
-
-  Result<std::optional<bool>> OptionalBool(std::string_view key) const {
-    const toml::node* n = table_.get(key);
-    if (n == nullptr) return std::optional<bool>();
-    auto v = n->value_exact<bool>();
-    if (!v) return WrongType(key, "true or false");
-    return v;
-  }
-
-  Result<std::optional<Reader>> OptionalTable(std::string_view key) const {
-    const toml::node* n = table_.get(key);
-    if (n == nullptr) return std::optional<Reader>();
-    if (!n->is_table()) return WrongType(key, "a table");
-    return std::optional<Reader>(Reader(*n->as_table(), Key(key), source_));
-  }
-  Result<Reader> Table(std::string_view key) const {
-    const toml::node* n = table_.get(key);
-    if (n == nullptr) return Fail(key, "section is required");
-    // Not through OptionalTable: g++ 12 at -O2 took the optional's Reader for uninitialised
-    // (-Wmaybe-uninitialized, a false positive that stopped the release build).
-    if (!n->is_table()) return WrongType(key, "a table");
-    return Reader(*n->as_table(), Key(key), source_);
-  }
-  Result<const toml::array*> OptionalArray(std::string_view key,
-                                           std::string_view expected = "an array") const {
-    const toml::node* n = table_.get(key);
-    if (n == nullptr) return static_cast<const toml::array*>(nullptr);
-    if (!n->is_array()) return WrongType(key, expected);
-    return n->as_array();
-  }
-
-  // Item `i` of an array of tables, as a Reader named "path[i]".
-  Result<Reader> Item(const toml::array& list, std::string_view key, size_t i) const {
-    std::string path = fmt::format("{}[{}]", Key(key), i);
-    const toml::node* item = list.get(i);
-    if (!item->is_table()) {
-      return source_.Fail(*item, path, fmt::format("must be a table, not {}", TypeName(*item)));
-    }
-    return Reader(*item->as_table(), path, source_);
-  }
-
- private:
-  const toml::table& table_;
-  std::string path_;
-  const Source& source_;
-};
-
-Result<LocalizedText> ReadName(const Reader& r) {
+Result<LocalizedText> ReadName(const TomlReader& r) {
   const toml::node* node = r.Get("name");
   if (node == nullptr) return r.Fail("name", "is required");
   if (auto s = node->value_exact<std::string>()) return LocalizedText{*s, *s, *s};
   if (!node->is_table()) {
     return r.WrongType("name", "a string or a table { en = ..., vi = ..., zh = ... }");
   }
-  BF_ASSIGN_OR_RETURN(Reader names, r.Table("name"));
+  BF_ASSIGN_OR_RETURN(TomlReader names, r.Table("name"));
   LocalizedText text;
   BF_ASSIGN_OR_RETURN(text.en, names.String("en"));
   BF_ASSIGN_OR_RETURN(text.vi, names.String("vi"));
@@ -233,7 +33,7 @@ Result<LocalizedText> ReadName(const Reader& r) {
   return text;
 }
 
-Result<std::optional<Timestamp>> ReadOptionalTime(const Reader& r, std::string_view key) {
+Result<std::optional<Timestamp>> ReadOptionalTime(const TomlReader& r, std::string_view key) {
   const toml::node* node = r.Get(key);
   if (node == nullptr) return std::optional<Timestamp>();
   if (!node->is_string()) return r.WrongType(key, "an RFC 3339 time string");
@@ -243,7 +43,7 @@ Result<std::optional<Timestamp>> ReadOptionalTime(const Reader& r, std::string_v
 }
 
 // A local time of day, "HH:MM"; absent: `fallback`.
-Result<int> ReadClockTime(const Reader& r, std::string_view key, std::string_view fallback) {
+Result<int> ReadClockTime(const TomlReader& r, std::string_view key, std::string_view fallback) {
   const toml::node* node = r.Get(key);
   if (node != nullptr && !node->is_string()) {
     return r.WrongType(key, "a local time of day \"HH:MM\" (a string)");
@@ -254,13 +54,13 @@ Result<int> ReadClockTime(const Reader& r, std::string_view key, std::string_vie
   return *minute;
 }
 
-Status ReadPeerKeys(const Reader& side_reader, GateSide& side) {
+Status ReadPeerKeys(const TomlReader& side_reader, GateSide& side) {
   BF_ASSIGN_OR_RETURN(const toml::array* list,
                       side_reader.OptionalArray("keys", "an array of tables [[...keys]]"));
   if (list == nullptr) return {};
   if (list->size() > 16) return side_reader.Fail("keys", "at most 16 keys");
   for (size_t i = 0; i < list->size(); ++i) {
-    BF_ASSIGN_OR_RETURN(Reader r, side_reader.Item(*list, "keys", i));
+    BF_ASSIGN_OR_RETURN(TomlReader r, side_reader.Item(*list, "keys", i));
     BF_TRY(r.RejectUnknown({"id", "public_key", "not_before", "not_after"}));
     PinnedPeerKey k;
     BF_ASSIGN_OR_RETURN(k.id, r.String("id", 64));
@@ -275,7 +75,7 @@ Status ReadPeerKeys(const Reader& side_reader, GateSide& side) {
   return {};
 }
 
-Result<GateSide> ReadSide(const Reader& t) {
+Result<GateSide> ReadSide(const TomlReader& t) {
   GateSide side;
   BF_ASSIGN_OR_RETURN(side.node_id, t.String("id", 64));
   BF_ASSIGN_OR_RETURN(side.country, t.String("country", 2));
@@ -303,7 +103,7 @@ Result<GateSide> ReadSide(const Reader& t) {
       if (!text) {
         return t.source().Fail(
             item, path,
-            fmt::format("must be a date string \"YYYY-MM-DD\", not {}", TypeName(item)));
+            fmt::format("must be a date string \"YYYY-MM-DD\", not {}", TomlTypeName(item)));
       }
       auto day = ParseDate(*text);
       if (!day) return t.source().Fail(item, path, day.error().message);
@@ -314,7 +114,7 @@ Result<GateSide> ReadSide(const Reader& t) {
   return side;
 }
 
-Status ReadRules(const Reader& root, GateConfig& config) {
+Status ReadRules(const TomlReader& root, GateConfig& config) {
   BF_ASSIGN_OR_RETURN(auto t, root.OptionalTable("rules"));
   if (!t) return {};
   BF_TRY(t->RejectUnknown({"red_per_day", "usd_per_unit"}));
@@ -334,7 +134,7 @@ Status ReadRules(const Reader& root, GateConfig& config) {
       if (auto i = value.value_exact<int64_t>()) rate = static_cast<double>(*i);
       if (auto d = value.value_exact<double>()) rate = *d;
       if (!rate || !std::isfinite(*rate) || *rate <= 0 || *rate > 1e6) {
-        std::string got = rate ? fmt::format("{:g}", *rate) : std::string(TypeName(value));
+        std::string got = rate ? fmt::format("{:g}", *rate) : std::string(TomlTypeName(value));
         return rates->Fail(currency,
                            fmt::format("must be a positive number of USD per unit (at most "
                                        "1000000), not {}",
@@ -346,7 +146,7 @@ Status ReadRules(const Reader& root, GateConfig& config) {
   return {};
 }
 
-Status ReadLink(const Reader& root, GateConfig& config) {
+Status ReadLink(const TomlReader& root, GateConfig& config) {
   BF_ASSIGN_OR_RETURN(auto t, root.OptionalTable("link"));
   if (!t) return {};
   LinkSettings& l = config.link;
@@ -393,7 +193,7 @@ Status ReadLink(const Reader& root, GateConfig& config) {
   BF_ASSIGN_OR_RETURN(l.batch_size, t->Int("batch_size", 1, 512, 256));
   BF_ASSIGN_OR_RETURN(l.peer_rate_per_second, t->Int("peer_rate_per_second", 0, 100000, 20));
   BF_ASSIGN_OR_RETURN(l.peer_rate_burst, t->Int("peer_rate_burst", 1, 1000000, 60));
-  BF_ASSIGN_OR_RETURN(Reader counterpart, root.Table("counterpart"));
+  BF_ASSIGN_OR_RETURN(TomlReader counterpart, root.Table("counterpart"));
   if (config.counterpart.peer_url.empty()) {
     return counterpart.Fail("peer_url", "is required with [link]");
   }
@@ -413,7 +213,7 @@ Status ReadLink(const Reader& root, GateConfig& config) {
   return {};
 }
 
-Status ReadQueue(const Reader& root, GateConfig& config) {
+Status ReadQueue(const TomlReader& root, GateConfig& config) {
   QueueSettings& q = config.queue;
   BF_ASSIGN_OR_RETURN(auto t, root.OptionalTable("queue"));
   if (!t) return {};
@@ -480,8 +280,9 @@ Status ReadQueue(const Reader& root, GateConfig& config) {
       if (!v || v->empty() || v->size() > 64) {
         return t->source().Fail(
             item, fmt::format("{}[{}]", t->Key("trusted_traders"), i),
-            fmt::format("must be a company id, a string of 1 to 64 characters, not {}",
-                        v ? fmt::format("{} characters", v->size()) : std::string(TypeName(item))));
+            fmt::format(
+                "must be a company id, a string of 1 to 64 characters, not {}",
+                v ? fmt::format("{} characters", v->size()) : std::string(TomlTypeName(item))));
       }
       q.trusted_traders.push_back(*v);
     }
@@ -503,7 +304,7 @@ Status ReadQueue(const Reader& root, GateConfig& config) {
   return {};
 }
 
-Status ReadLaneClasses(const Reader& root, GateConfig& config) {
+Status ReadLaneClasses(const TomlReader& root, GateConfig& config) {
   BF_ASSIGN_OR_RETURN(const toml::array* classes,
                       root.OptionalArray("lane_classes", "an array of tables [[lane_classes]]"));
   if (classes == nullptr || classes->empty()) {
@@ -511,7 +312,7 @@ Status ReadLaneClasses(const Reader& root, GateConfig& config) {
   }
   std::set<std::string> class_ids;
   for (size_t i = 0; i < classes->size(); ++i) {
-    BF_ASSIGN_OR_RETURN(Reader t, root.Item(*classes, "lane_classes", i));
+    BF_ASSIGN_OR_RETURN(TomlReader t, root.Item(*classes, "lane_classes", i));
     BF_TRY(t.RejectUnknown({"id", "name", "perishable", "empty"}));
     LaneClass lc;
     BF_ASSIGN_OR_RETURN(lc.id, t.String("id", 32));
@@ -528,7 +329,7 @@ Status ReadLaneClasses(const Reader& root, GateConfig& config) {
   return {};
 }
 
-Status ReadDirections(const Reader& root, GateConfig& config) {
+Status ReadDirections(const TomlReader& root, GateConfig& config) {
   BF_ASSIGN_OR_RETURN(const toml::array* directions,
                       root.OptionalArray("directions", "an array of tables [[directions]]"));
   if (directions == nullptr || directions->empty()) {
@@ -537,7 +338,7 @@ Status ReadDirections(const Reader& root, GateConfig& config) {
   std::vector<std::string_view> class_ids;
   for (const LaneClass& c : config.lane_classes) class_ids.push_back(c.id);
   for (size_t i = 0; i < directions->size(); ++i) {
-    BF_ASSIGN_OR_RETURN(Reader t, root.Item(*directions, "directions", i));
+    BF_ASSIGN_OR_RETURN(TomlReader t, root.Item(*directions, "directions", i));
     BF_TRY(t.RejectUnknown({"id", "from", "to", "lanes"}));
     Direction d;
     BF_ASSIGN_OR_RETURN(d.id, t.String("id", 32));
@@ -551,7 +352,7 @@ Status ReadDirections(const Reader& root, GateConfig& config) {
       return t.FailHere("from and to must be the two countries of the pair");
     }
     if (t.Get("lanes") == nullptr) return t.Fail("lanes", "is required");
-    BF_ASSIGN_OR_RETURN(Reader lanes, t.Table("lanes"));
+    BF_ASSIGN_OR_RETURN(TomlReader lanes, t.Table("lanes"));
     for (const auto& [key, value] : lanes.table()) {
       if (config.FindLaneClass(key.str()) == nullptr) {
         return lanes.Fail(key.str(), "is not a lane class" + DidYouMean(key.str(), class_ids));
@@ -624,14 +425,14 @@ Result<GateConfig> ParseGateConfig(std::string_view toml_text, std::string_view 
     }
     return InvalidArgument("invalid_config", std::move(message));
   }
-  const Source source(source_name);
-  const Reader r(root, "", source);
+  const TomlSource source(source_name, "invalid_config");
+  const TomlReader r(root, "", source);
   GateConfig config;
-  BF_ASSIGN_OR_RETURN(Reader node, r.Table("node"));
+  BF_ASSIGN_OR_RETURN(TomlReader node, r.Table("node"));
   BF_TRY(node.RejectUnknown({"id", "country", "name", "utc_offset", "open", "close", "holidays",
                              "peer_url", "staging_yard_capacity", "declaration_validity_hours"}));
   BF_ASSIGN_OR_RETURN(config.self, ReadSide(node));
-  BF_ASSIGN_OR_RETURN(Reader counterpart, r.Table("counterpart"));
+  BF_ASSIGN_OR_RETURN(TomlReader counterpart, r.Table("counterpart"));
   BF_TRY(counterpart.RejectUnknown(
       {"id", "country", "name", "utc_offset", "open", "close", "holidays", "peer_url", "keys"}));
   BF_ASSIGN_OR_RETURN(config.counterpart, ReadSide(counterpart));

@@ -651,10 +651,12 @@ TEST(GateConfigTest, UnknownKeysAndTablesAreRefused) {
   std::string key = WithLink("not_after = \"2027-03-01T00:00:00Z\"", "not_afer = \"x\"");
   ExpectConfigErrorAt(key, "counterpart.keys[0].not_afer", LineOf(key, "not_afer"),
                       "(did you mean not_after?)");
-  // Nothing close: no suggestion.
+  // Nothing close: the keys the table knows.
   auto far = ParseGateConfig(std::string(kMinimal) + "\n[weather]\nrain = 1\n");
   ASSERT_FALSE(far.has_value());
-  EXPECT_EQ(far.error().message, "line 33: weather: is not a known table");
+  EXPECT_EQ(far.error().message,
+            "line 33: weather: is not a known table (known: node, counterpart, lane_classes, "
+            "directions, queue, rules, link)");
 }
 
 TEST(GateConfigTest, ErrorsNameTheFileTheLineAndTheKey) {

@@ -10,6 +10,7 @@
 #include <toml++/toml.h>
 
 #include <borderflow/core/hs_code.h>
+#include <borderflow/core/toml_reader.h>
 #include <borderflow/sim/scenario.h>
 
 namespace borderflow::sim {
@@ -26,198 +27,58 @@ std::string ReadText(const fs::path& path, bool* ok) {
   return text.str();
 }
 
-// Reads one TOML table; every error names the file, the line and the dotted key.
-class Reader {
- public:
-  Reader(const toml::table& table, std::string path, const std::string& file)
-      : table_(table), path_(std::move(path)), file_(file) {}
+// A distribution as an inline table: {distribution = "lognormal", mean = 60, sd = 20}.
+Result<Distribution> ReadDistribution(const TomlReader& r, std::string_view key, double max_value) {
+  BF_ASSIGN_OR_RETURN(TomlReader d, r.Table(key));
+  BF_TRY(d.RejectUnknown({"distribution", "mean", "sd", "min", "max", "shape", "value"}));
+  BF_ASSIGN_OR_RETURN(std::string name, d.String("distribution", 4000));
+  auto kind = ParseDistributionKind(name);
+  if (!kind) return d.Fail("distribution", kind.error().message);
+  switch (*kind) {
+    case Distribution::Kind::kDeterministic: {
+      std::string k = d.Has("value") ? "value" : "mean";
+      BF_ASSIGN_OR_RETURN(double v, d.Number(k, 0, max_value));
+      return Distribution::Deterministic(v);
+    }
+    case Distribution::Kind::kExponential: {
+      BF_ASSIGN_OR_RETURN(double mean, d.Number("mean", 0, max_value));
+      return Distribution::Exponential(mean);
+    }
+    case Distribution::Kind::kLognormal: {
+      // 0 like the other distributions' figures (deterministic value, exponential mean...):
+      // no time at all.
+      BF_ASSIGN_OR_RETURN(double mean, d.Number("mean", 0, max_value));
+      BF_ASSIGN_OR_RETURN(double sd, d.Number("sd", 0, max_value));
+      return Distribution::Lognormal(mean, sd);
+    }
+    case Distribution::Kind::kUniform: {
+      BF_ASSIGN_OR_RETURN(double min, d.Number("min", 0, max_value));
+      BF_ASSIGN_OR_RETURN(double max, d.Number("max", 0, max_value));
+      if (max < min) return d.Fail("max", "must not be below min");
+      return Distribution::Uniform(min, max);
+    }
+    case Distribution::Kind::kErlang: {
+      BF_ASSIGN_OR_RETURN(int shape, d.Int("shape", 1, 100));
+      BF_ASSIGN_OR_RETURN(double mean, d.Number("mean", 0, max_value));
+      return Distribution::Erlang(shape, mean);
+    }
+  }
+  return d.Fail("distribution", "unsupported");
+}
 
-  const toml::table& table() const { return table_; }
-  std::string Key(std::string_view key) const {
-    return path_.empty() ? std::string(key) : fmt::format("{}.{}", path_, key);
+// A time: "2026-12-01T00:00:00+07:00", or `<key>_day` days after `start`.
+Result<Timestamp> ReadTimeOrDay(const TomlReader& r, std::string_view key, Timestamp start,
+                                int max_days) {
+  std::string day_key = std::string(key) + "_day";
+  if (r.Has(day_key)) {
+    BF_ASSIGN_OR_RETURN(double day, r.Number(day_key, 0, max_days));
+    return start + Duration(static_cast<int64_t>(std::llround(day * 86400000.0)));
   }
-  int LineOf(std::string_view key) const {
-    if (const toml::node* n = table_.get(key)) return static_cast<int>(n->source().begin.line);
-    return static_cast<int>(table_.source().begin.line);
-  }
-  Error Fail(std::string_view key, std::string_view what) const {
-    std::string k = key.empty() ? path_ : Key(key);
-    int line = key.empty() ? static_cast<int>(table_.source().begin.line) : LineOf(key);
-    return InvalidArgument("bad_scenario", fmt::format("{}:{}: {}: {}", file_, line, k, what), k);
-  }
-  bool Has(std::string_view key) const { return table_.get(key) != nullptr; }
-
-  Status RejectUnknown(std::initializer_list<std::string_view> known) const {
-    for (const auto& [key, node] : table_) {
-      if (std::find(known.begin(), known.end(), key.str()) == known.end()) {
-        std::string list;
-        for (auto k : known) list += (list.empty() ? "" : ", ") + std::string(k);
-        int line = static_cast<int>(node.source().begin.line);
-        std::string k = Key(key.str());
-        return InvalidArgument(
-            "bad_scenario", fmt::format("{}:{}: {}: unknown key (known: {})", file_, line, k, list),
-            k);
-      }
-    }
-    return {};
-  }
-
-  Result<double> Number(std::string_view key, double min, double max,
-                        std::optional<double> fallback = std::nullopt) const {
-    const toml::node* n = table_.get(key);
-    if (n == nullptr) {
-      if (fallback) return *fallback;
-      return Fail(key, "is required");
-    }
-    std::optional<double> v;
-    if (auto i = n->value_exact<int64_t>()) v = static_cast<double>(*i);
-    if (auto d = n->value_exact<double>()) v = *d;
-    if (!v || !std::isfinite(*v) || *v < min || *v > max) {
-      return Fail(key, fmt::format("must be a number from {:g} to {:g}", min, max));
-    }
-    return *v;
-  }
-  Result<int> Int(std::string_view key, int min, int max,
-                  std::optional<int> fallback = std::nullopt) const {
-    const toml::node* n = table_.get(key);
-    if (n == nullptr) {
-      if (fallback) return *fallback;
-      return Fail(key, "is required");
-    }
-    auto v = n->value_exact<int64_t>();
-    if (!v || *v < min || *v > max) {
-      return Fail(key, fmt::format("must be an integer from {} to {}", min, max));
-    }
-    return static_cast<int>(*v);
-  }
-  Result<std::string> String(std::string_view key,
-                             std::optional<std::string> fallback = std::nullopt) const {
-    const toml::node* n = table_.get(key);
-    if (n == nullptr) {
-      if (fallback) return *fallback;
-      return Fail(key, "is required");
-    }
-    auto v = n->value_exact<std::string>();
-    if (!v || v->size() > 4000) return Fail(key, "must be a string (at most 4000 bytes)");
-    return *v;
-  }
-  Result<std::optional<Reader>> OptionalTable(std::string_view key) const {
-    const toml::node* n = table_.get(key);
-    if (n == nullptr) return std::optional<Reader>();
-    if (!n->is_table()) return Fail(key, "must be a table");
-    return std::optional<Reader>(Reader(*n->as_table(), Key(key), file_));
-  }
-  Result<Reader> Table(std::string_view key) const {
-    BF_ASSIGN_OR_RETURN(auto t, OptionalTable(key));
-    if (!t) return Fail(key, "section is required");
-    return *t;
-  }
-  // A list of numbers of exactly `size` entries (0: any, at least one).
-  Result<std::vector<double>> Numbers(std::string_view key, size_t size, double min,
-                                      double max) const {
-    const toml::node* n = table_.get(key);
-    const toml::array* a = n ? n->as_array() : nullptr;
-    if (a == nullptr) return Fail(key, "must be a list of numbers");
-    if ((size != 0 && a->size() != size) || a->empty()) {
-      return Fail(key, size != 0 ? fmt::format("must have {} entries", size)
-                                 : std::string("must not be empty"));
-    }
-    std::vector<double> out;
-    for (const auto& item : *a) {
-      std::optional<double> v;
-      if (auto i = item.value_exact<int64_t>()) v = static_cast<double>(*i);
-      if (auto d = item.value_exact<double>()) v = *d;
-      if (!v || !std::isfinite(*v) || *v < min || *v > max) {
-        return Fail(key, fmt::format("entry {} must be a number from {:g} to {:g}", out.size() + 1,
-                                     min, max));
-      }
-      out.push_back(*v);
-    }
-    return out;
-  }
-  Result<std::vector<std::string>> Strings(std::string_view key) const {
-    const toml::node* n = table_.get(key);
-    const toml::array* a = n ? n->as_array() : nullptr;
-    if (a == nullptr || a->empty()) return Fail(key, "must be a non-empty list of strings");
-    std::vector<std::string> out;
-    for (const auto& item : *a) {
-      auto s = item.value_exact<std::string>();
-      if (!s) return Fail(key, "must be a list of strings");
-      out.push_back(*s);
-    }
-    return out;
-  }
-  // An array of tables ([[key]]); empty when absent.
-  Result<std::vector<Reader>> Tables(std::string_view key) const {
-    std::vector<Reader> out;
-    const toml::node* n = table_.get(key);
-    if (n == nullptr) return out;
-    const toml::array* a = n->as_array();
-    if (a == nullptr) return Fail(key, "must be an array of tables ([[...]])");
-    for (size_t i = 0; i < a->size(); ++i) {
-      const toml::table* t = a->get(i)->as_table();
-      if (t == nullptr) return Fail(key, "must be an array of tables ([[...]])");
-      out.emplace_back(*t, fmt::format("{}[{}]", Key(key), i), file_);
-    }
-    return out;
-  }
-  // A distribution as an inline table: {distribution = "lognormal", mean = 60, sd = 20}.
-  Result<Distribution> Dist(std::string_view key, double max_value) const {
-    BF_ASSIGN_OR_RETURN(Reader d, Table(key));
-    BF_TRY(d.RejectUnknown({"distribution", "mean", "sd", "min", "max", "shape", "value"}));
-    BF_ASSIGN_OR_RETURN(std::string name, d.String("distribution"));
-    auto kind = ParseDistributionKind(name);
-    if (!kind) return d.Fail("distribution", kind.error().message);
-    switch (*kind) {
-      case Distribution::Kind::kDeterministic: {
-        std::string k = d.Has("value") ? "value" : "mean";
-        BF_ASSIGN_OR_RETURN(double v, d.Number(k, 0, max_value));
-        return Distribution::Deterministic(v);
-      }
-      case Distribution::Kind::kExponential: {
-        BF_ASSIGN_OR_RETURN(double mean, d.Number("mean", 0, max_value));
-        return Distribution::Exponential(mean);
-      }
-      case Distribution::Kind::kLognormal: {
-        // 0 like the other distributions' figures (deterministic value, exponential mean...):
-        // no time at all.
-        BF_ASSIGN_OR_RETURN(double mean, d.Number("mean", 0, max_value));
-        BF_ASSIGN_OR_RETURN(double sd, d.Number("sd", 0, max_value));
-        return Distribution::Lognormal(mean, sd);
-      }
-      case Distribution::Kind::kUniform: {
-        BF_ASSIGN_OR_RETURN(double min, d.Number("min", 0, max_value));
-        BF_ASSIGN_OR_RETURN(double max, d.Number("max", 0, max_value));
-        if (max < min) return d.Fail("max", "must not be below min");
-        return Distribution::Uniform(min, max);
-      }
-      case Distribution::Kind::kErlang: {
-        BF_ASSIGN_OR_RETURN(int shape, d.Int("shape", 1, 100));
-        BF_ASSIGN_OR_RETURN(double mean, d.Number("mean", 0, max_value));
-        return Distribution::Erlang(shape, mean);
-      }
-    }
-    return d.Fail("distribution", "unsupported");
-  }
-  // A time: "2026-12-01T00:00:00+07:00", or `<key>_day` days after `start`.
-  Result<Timestamp> TimeOrDay(std::string_view key, Timestamp start, int max_days) const {
-    std::string day_key = std::string(key) + "_day";
-    if (Has(day_key)) {
-      BF_ASSIGN_OR_RETURN(double day, Number(day_key, 0, max_days));
-      return start + Duration(static_cast<int64_t>(std::llround(day * 86400000.0)));
-    }
-    BF_ASSIGN_OR_RETURN(std::string text, String(key));
-    auto t = ParseTimestamp(text);
-    if (!t) return Fail(key, t.error().message);
-    return *t;
-  }
-  const std::string& file() const { return file_; }
-
- private:
-  const toml::table& table_;
-  std::string path_;
-  const std::string& file_;
-};
+  BF_ASSIGN_OR_RETURN(std::string text, r.String(key, 4000));
+  auto t = ParseTimestamp(text);
+  if (!t) return r.Fail(key, t.error().message);
+  return *t;
+}
 
 fs::path Beside(const std::string& file, const std::string& relative) {
   fs::path p(relative);
@@ -257,13 +118,13 @@ std::array<double, N> Normalised(const std::vector<double>& v) {
   return out;
 }
 
-Status ParseGate(const Reader& root, Scenario& s) {
-  BF_ASSIGN_OR_RETURN(Reader g, root.Table("gate"));
+Status ParseGate(const TomlReader& root, Scenario& s) {
+  BF_ASSIGN_OR_RETURN(TomlReader g, root.Table("gate"));
   BF_TRY(
       g.RejectUnknown({"config", "staging_yard_capacity", "declaration_validity_hours",
                        "red_per_day", "fairness_bound_minutes", "lanes", "planning_service_minutes",
                        "trusted_traders", "booking_horizon_hours", "call_window_minutes"}));
-  BF_ASSIGN_OR_RETURN(std::string config, g.String("config"));
+  BF_ASSIGN_OR_RETURN(std::string config, g.String("config", 4000));
   fs::path path = Beside(s.file, config);
   bool ok = false;
   std::string text = ReadText(path, &ok);
@@ -303,7 +164,7 @@ Status ParseGate(const Reader& root, Scenario& s) {
       auto it = std::find_if(c.directions.begin(), c.directions.end(),
                              [&](const Direction& d) { return d.id == dir; });
       if (it == c.directions.end()) return lanes->Fail(dir, "unknown direction");
-      BF_ASSIGN_OR_RETURN(Reader per_class, lanes->Table(dir));
+      BF_ASSIGN_OR_RETURN(TomlReader per_class, lanes->Table(dir));
       for (const auto& [class_key, unused] : per_class.table()) {
         std::string lc(class_key.str());
         if (c.FindLaneClass(lc) == nullptr) return per_class.Fail(lc, "unknown lane class");
@@ -323,8 +184,8 @@ Status ParseGate(const Reader& root, Scenario& s) {
   return {};
 }
 
-Status ParseArrivals(const Reader& root, Scenario& s) {
-  BF_ASSIGN_OR_RETURN(Reader a, root.Table("arrivals"));
+Status ParseArrivals(const TomlReader& root, Scenario& s) {
+  BF_ASSIGN_OR_RETURN(TomlReader a, root.Table("arrivals"));
   BF_TRY(a.RejectUnknown({"trucks_per_day", "hourly_profile", "weekday_factors", "daily_factors",
                           "declare_lead_hours", "replay"}));
   ArrivalSpec& spec = s.arrivals;
@@ -352,17 +213,18 @@ Status ParseArrivals(const Reader& root, Scenario& s) {
     BF_ASSIGN_OR_RETURN(spec.daily, a.Numbers("daily_factors", 0, 0, 1e6));
   }
   if (a.Has("declare_lead_hours")) {
-    BF_ASSIGN_OR_RETURN(spec.declare_lead_hours, a.Dist("declare_lead_hours", 24 * 30));
+    BF_ASSIGN_OR_RETURN(spec.declare_lead_hours,
+                        ReadDistribution(a, "declare_lead_hours", 24 * 30));
   }
   if (replay) {
     BF_TRY(replay->RejectUnknown(
         {"csv", "date_column", "count_columns", "from", "days", "scale_to_mean", "scale"}));
     ReplaySpec r;
-    BF_ASSIGN_OR_RETURN(std::string csv, replay->String("csv"));
+    BF_ASSIGN_OR_RETURN(std::string csv, replay->String("csv", 4000));
     r.csv_path = Beside(s.file, csv).string();
-    BF_ASSIGN_OR_RETURN(r.date_column, replay->String("date_column"));
+    BF_ASSIGN_OR_RETURN(r.date_column, replay->String("date_column", 4000));
     BF_ASSIGN_OR_RETURN(r.columns, replay->Strings("count_columns"));
-    BF_ASSIGN_OR_RETURN(r.from, replay->String("from", std::string()));
+    BF_ASSIGN_OR_RETURN(r.from, replay->StringOr("from", std::string()));
     BF_ASSIGN_OR_RETURN(r.days, replay->Int("days", 0, 100000, 0));
     BF_ASSIGN_OR_RETURN(r.scale_to_mean, replay->Number("scale_to_mean", 0, 1e6, 0.0));
     BF_ASSIGN_OR_RETURN(r.scale, replay->Number("scale", 0, 1e6, 1.0));
@@ -389,16 +251,16 @@ Status ParseArrivals(const Reader& root, Scenario& s) {
   return {};
 }
 
-Status ParseTraffic(const Reader& root, Scenario& s) {
-  BF_ASSIGN_OR_RETURN(std::vector<Reader> items, root.Tables("traffic"));
+Status ParseTraffic(const TomlReader& root, Scenario& s) {
+  BF_ASSIGN_OR_RETURN(std::vector<TomlReader> items, root.Tables("traffic"));
   if (items.empty()) return root.Fail("traffic", "at least one [[traffic]] entry is required");
   double total = 0;
-  for (const Reader& t : items) {
+  for (const TomlReader& t : items) {
     BF_TRY(t.RejectUnknown({"direction", "lane_class", "share", "trusted_share", "booking_share",
                             "freshness_hours", "hs_code"}));
     TrafficClass c;
-    BF_ASSIGN_OR_RETURN(c.direction, t.String("direction"));
-    BF_ASSIGN_OR_RETURN(c.lane_class, t.String("lane_class"));
+    BF_ASSIGN_OR_RETURN(c.direction, t.String("direction", 4000));
+    BF_ASSIGN_OR_RETURN(c.lane_class, t.String("lane_class", 4000));
     const Direction* d = s.gate.FindDirection(c.direction);
     if (d == nullptr) return t.Fail("direction", "not a direction of the gate configuration");
     const LaneClass* lc = s.gate.FindLaneClass(c.lane_class);
@@ -415,11 +277,11 @@ Status ParseTraffic(const Reader& root, Scenario& s) {
       if (!t.Has("freshness_hours")) {
         return t.Fail("freshness_hours", "is required for a perishable lane class");
       }
-      BF_ASSIGN_OR_RETURN(c.freshness_hours, t.Dist("freshness_hours", 24 * 60));
+      BF_ASSIGN_OR_RETURN(c.freshness_hours, ReadDistribution(t, "freshness_hours", 24 * 60));
     } else if (t.Has("freshness_hours")) {
       return t.Fail("freshness_hours", "only perishable lane classes have a freshness deadline");
     }
-    BF_ASSIGN_OR_RETURN(c.hs_code, t.String("hs_code", c.perishable ? "0810.60" : "8517.13"));
+    BF_ASSIGN_OR_RETURN(c.hs_code, t.StringOr("hs_code", c.perishable ? "0810.60" : "8517.13"));
     if (!c.empty) {
       auto hs = HsNomenclature::Hs2022()->Validate(c.hs_code);
       if (!hs) return t.Fail("hs_code", hs.error().message);
@@ -438,34 +300,35 @@ Status ParseTraffic(const Reader& root, Scenario& s) {
   return {};
 }
 
-Status ParseService(const Reader& root, Scenario& s) {
+Status ParseService(const TomlReader& root, Scenario& s) {
   BF_ASSIGN_OR_RETURN(auto service, root.OptionalTable("service"));
   if (!service) return root.Fail("service", "section is required");
   BF_TRY(service->RejectUnknown({"travel_to_gate_minutes", "times"}));
   if (service->Has("travel_to_gate_minutes")) {
-    BF_ASSIGN_OR_RETURN(s.travel_to_gate_minutes, service->Dist("travel_to_gate_minutes", 24 * 60));
+    BF_ASSIGN_OR_RETURN(s.travel_to_gate_minutes,
+                        ReadDistribution(*service, "travel_to_gate_minutes", 24 * 60));
   }
-  BF_ASSIGN_OR_RETURN(std::vector<Reader> times, service->Tables("times"));
+  BF_ASSIGN_OR_RETURN(std::vector<TomlReader> times, service->Tables("times"));
   if (times.empty()) return service->Fail("times", "at least one [[service.times]] is required");
-  for (const Reader& t : times) {
+  for (const TomlReader& t : times) {
     BF_TRY(t.RejectUnknown({"lane_class", "channel", "minutes"}));
     ServiceTime st;
-    BF_ASSIGN_OR_RETURN(st.lane_class, t.String("lane_class", std::string()));
+    BF_ASSIGN_OR_RETURN(st.lane_class, t.StringOr("lane_class", std::string()));
     if (!st.lane_class.empty() && s.gate.FindLaneClass(st.lane_class) == nullptr) {
       return t.Fail("lane_class", "not a lane class of the gate configuration");
     }
-    BF_ASSIGN_OR_RETURN(st.channel, t.String("channel", std::string()));
+    BF_ASSIGN_OR_RETURN(st.channel, t.StringOr("channel", std::string()));
     if (!st.channel.empty() && st.channel != "green" && st.channel != "yellow" &&
         st.channel != "red") {
       return t.Fail("channel", "must be green, yellow or red");
     }
-    BF_ASSIGN_OR_RETURN(st.minutes, t.Dist("minutes", 24 * 60));
+    BF_ASSIGN_OR_RETURN(st.minutes, ReadDistribution(t, "minutes", 24 * 60));
     s.service.push_back(st);
   }
   return {};
 }
 
-Status ParseChannels(const Reader& root, Scenario& s) {
+Status ParseChannels(const TomlReader& root, Scenario& s) {
   BF_ASSIGN_OR_RETURN(auto ch, root.OptionalTable("channels"));
   if (!ch) {
     s.channel_rates = ChannelRates{};
@@ -476,7 +339,7 @@ Status ParseChannels(const Reader& root, Scenario& s) {
     if (ch->Has("green") || ch->Has("yellow") || ch->Has("red")) {
       return ch->Fail("rules", "give either a rule file or channel shares, not both");
     }
-    BF_ASSIGN_OR_RETURN(std::string rules, ch->String("rules"));
+    BF_ASSIGN_OR_RETURN(std::string rules, ch->String("rules", 4000));
     fs::path path = Beside(s.file, rules);
     bool ok = false;
     s.rules_text = ReadText(path, &ok);
@@ -497,17 +360,17 @@ Status ParseChannels(const Reader& root, Scenario& s) {
   return {};
 }
 
-Status ParseEvents(const Reader& root, Scenario& s) {
-  BF_ASSIGN_OR_RETURN(std::vector<Reader> caps, root.Tables("capacity_events"));
-  for (const Reader& e : caps) {
+Status ParseEvents(const TomlReader& root, Scenario& s) {
+  BF_ASSIGN_OR_RETURN(std::vector<TomlReader> caps, root.Tables("capacity_events"));
+  for (const TomlReader& e : caps) {
     BF_TRY(e.RejectUnknown({"kind", "from", "from_day", "hours", "announce", "announce_day",
                             "direction", "lane_class", "lanes", "trucks_per_hour", "reason"}));
     CapacityEvent ev;
-    BF_ASSIGN_OR_RETURN(std::string kind, e.String("kind"));
+    BF_ASSIGN_OR_RETURN(std::string kind, e.String("kind", 4000));
     auto parsed = ParseCapacityChangeKind(kind);
     if (!parsed) return e.Fail("kind", parsed.error().message);
     ev.change.kind = *parsed;
-    BF_ASSIGN_OR_RETURN(ev.change.from, e.TimeOrDay("from", s.start, s.days));
+    BF_ASSIGN_OR_RETURN(ev.change.from, ReadTimeOrDay(e, "from", s.start, s.days));
     const char* from_key = e.Has("from_day") ? "from_day" : "from";
     // The engine would refuse it at run time (invalid_capacity_change), after the run started.
     if (ev.change.from < s.start) {
@@ -518,7 +381,7 @@ Status ParseEvents(const Reader& root, Scenario& s) {
     ev.change.until = ev.change.from + Duration(static_cast<int64_t>(hours * 3600000));
     ev.announce_at = ev.change.from;
     if (e.Has("announce") || e.Has("announce_day")) {
-      BF_ASSIGN_OR_RETURN(ev.announce_at, e.TimeOrDay("announce", s.start, s.days));
+      BF_ASSIGN_OR_RETURN(ev.announce_at, ReadTimeOrDay(e, "announce", s.start, s.days));
       // The engine takes a change entered late as a change from then on: the part before the
       // announcement would not happen at all (a closure announced after it ended changed
       // nothing). The twin has no model of lanes physically closed while the engine still
@@ -533,11 +396,11 @@ Status ParseEvents(const Reader& root, Scenario& s) {
       }
     }
     if (ev.announce_at < s.start) ev.announce_at = s.start;
-    BF_ASSIGN_OR_RETURN(ev.change.direction, e.String("direction", std::string()));
-    BF_ASSIGN_OR_RETURN(ev.change.lane_class, e.String("lane_class", std::string()));
+    BF_ASSIGN_OR_RETURN(ev.change.direction, e.StringOr("direction", std::string()));
+    BF_ASSIGN_OR_RETURN(ev.change.lane_class, e.StringOr("lane_class", std::string()));
     BF_ASSIGN_OR_RETURN(ev.change.lanes, e.Int("lanes", 0, 100, 0));
     BF_ASSIGN_OR_RETURN(ev.change.trucks_per_hour, e.Number("trucks_per_hour", 0, 10000, 0.0));
-    BF_ASSIGN_OR_RETURN(ev.change.reason, e.String("reason", std::string("scenario")));
+    BF_ASSIGN_OR_RETURN(ev.change.reason, e.StringOr("reason", std::string("scenario")));
     Status valid = ValidateCapacityChange(ev.change, s.gate);
     if (!valid) {
       std::string field = valid.error().field.empty() ? "kind" : valid.error().field;
@@ -546,11 +409,11 @@ Status ParseEvents(const Reader& root, Scenario& s) {
     }
     s.capacity_events.push_back(ev);
   }
-  BF_ASSIGN_OR_RETURN(std::vector<Reader> outages, root.Tables("link_outages"));
-  for (const Reader& o : outages) {
+  BF_ASSIGN_OR_RETURN(std::vector<TomlReader> outages, root.Tables("link_outages"));
+  for (const TomlReader& o : outages) {
     BF_TRY(o.RejectUnknown({"from", "from_day", "hours", "service_factor"}));
     LinkOutage out;
-    BF_ASSIGN_OR_RETURN(out.from, o.TimeOrDay("from", s.start, s.days));
+    BF_ASSIGN_OR_RETURN(out.from, ReadTimeOrDay(o, "from", s.start, s.days));
     BF_ASSIGN_OR_RETURN(double hours, o.Number("hours", 0.01, 24 * 90));
     out.until = out.from + Duration(static_cast<int64_t>(hours * 3600000));
     BF_ASSIGN_OR_RETURN(out.service_factor, o.Number("service_factor", 1, 100, 2.0));
@@ -683,24 +546,25 @@ Result<Scenario> ParseScenario(std::string_view toml_text, const std::string& fi
                            fmt::format("{}:{}:{}: {}", file, err.source().begin.line,
                                        err.source().begin.column, err.description()));
   }
-  Reader root(root_table, "", file);
+  const TomlSource source(file, "bad_scenario");
+  TomlReader root(root_table, "", source);
   BF_TRY(root.RejectUnknown({"scenario", "gate", "arrivals", "traffic", "service", "channels",
                              "behaviour", "capacity_events", "link_outages"}));
   Scenario s;
   s.file = file;
-  BF_ASSIGN_OR_RETURN(Reader head, root.Table("scenario"));
+  BF_ASSIGN_OR_RETURN(TomlReader head, root.Table("scenario"));
   BF_TRY(head.RejectUnknown(
       {"name", "description", "start", "days", "tick_seconds", "sample_minutes", "store"}));
-  BF_ASSIGN_OR_RETURN(s.name, head.String("name"));
-  BF_ASSIGN_OR_RETURN(s.description, head.String("description", std::string()));
-  BF_ASSIGN_OR_RETURN(std::string start, head.String("start"));
+  BF_ASSIGN_OR_RETURN(s.name, head.String("name", 4000));
+  BF_ASSIGN_OR_RETURN(s.description, head.StringOr("description", std::string()));
+  BF_ASSIGN_OR_RETURN(std::string start, head.String("start", 4000));
   auto t = ParseTimestamp(start);
   if (!t) return head.Fail("start", t.error().message);
   s.start = *t;
   BF_ASSIGN_OR_RETURN(s.days, head.Int("days", 1, 366));
   BF_ASSIGN_OR_RETURN(s.tick_seconds, head.Number("tick_seconds", 1, 3600, 60.0));
   BF_ASSIGN_OR_RETURN(s.sample_minutes, head.Number("sample_minutes", 1, 24 * 60, 60.0));
-  BF_ASSIGN_OR_RETURN(s.store, head.String("store", std::string("memory")));
+  BF_ASSIGN_OR_RETURN(s.store, head.StringOr("store", std::string("memory")));
   if (s.store != "memory" && s.store != "sqlite") {
     return head.Fail("store", "must be memory or sqlite");
   }

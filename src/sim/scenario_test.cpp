@@ -105,6 +105,22 @@ TEST(Scenario, BadFilesNameFileLineAndKey) {
   for (const auto& c : cases) ExpectRefused(c);
 }
 
+// The scenario reader is the gate configuration's (TomlReader): a value of the wrong type names
+// what was expected and what was found, an unknown key suggests the close one, and a required
+// string may not be empty.
+TEST(Scenario, ErrorsSayWhatWasExpectedAndSuggestTheKey) {
+  const std::vector<BadCase> cases = {
+      {"trucks_per_day = 250", "trucks_per_day = \"many\"",
+       "arrivals.trucks_per_day: must be a number from 0 to", "trucks_per_day = \"many\""},
+      {"trucks_per_day = 250", "trucks_per_day = \"many\"", ", not a string",
+       "trucks_per_day = \"many\""},
+      {"tick_seconds = 60", "tick_second = 60",
+       "scenario.tick_second: is not a known key (did you mean tick_seconds?)", "tick_second = 60"},
+      {"tick_seconds = 60", "tick_seconds = 60\nweather = 1", "(known: name, ", "weather = 1"},
+  };
+  for (const auto& c : cases) ExpectRefused(c);
+}
+
 // Values the twin used to accept and then ran with something else, or refused only at run time.
 TEST(Scenario, QuestionableValuesAreRefusedWithFileLineAndKey) {
   const std::string replay =
