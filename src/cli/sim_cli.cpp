@@ -41,6 +41,7 @@ struct SimFlags {
   std::string seed = "1";
   std::string json_out;
   std::string report_dir;
+  std::string lang = "en";         // report.html's language shown first
   std::vector<std::string> lanes;  // DIRECTION/class=N[,N...]
   int days = 0;                    // 0: the scenario's
   bool quiet = false;
@@ -84,6 +85,16 @@ Result<uint64_t> ParseSeed(const std::string& text) {
         "seed");
   }
   return seed;
+}
+
+// --lang: a language of the report page (vi, zh, en).
+Status CheckLang(const std::string& lang) {
+  if (sim::IsReportLanguage(lang)) return {};
+  return InvalidArgument(
+      "bad_option",
+      fmt::format("--lang {}: expected vi (Vietnamese), zh (Chinese) or en (English)",
+                  lang.substr(0, 40)),
+      "lang");
 }
 
 // A run to make: a policy and lane counts.
@@ -174,6 +185,7 @@ std::string CommandLine(const SimFlags& flags) {
   if (flags.days > 0) s += fmt::format(" --days {}", flags.days);
   if (!flags.json_out.empty()) s += " --json " + flags.json_out;
   if (!flags.report_dir.empty()) s += " --report " + flags.report_dir;
+  if (flags.lang != "en") s += " --lang " + flags.lang;
   return s;
 }
 
@@ -270,6 +282,7 @@ int Simulate(const SimFlags& flags) {
   if (flags.days > 0) scenario->days = flags.days;
   auto seed = ParseSeed(flags.seed);
   if (!seed) return Fail(seed.error());
+  if (auto s = CheckLang(flags.lang); !s) return Fail(s.error());
   auto variants = Variants(flags);
   if (!variants) return Fail(variants.error());
   if (auto s = CheckWritable(flags); !s) return Fail(s.error());
@@ -325,7 +338,7 @@ int Simulate(const SimFlags& flags) {
     boost::json::array all;
     for (const auto& r : runs) all.push_back(sim::ResultJson(r, true));
     for (auto [name, text] : std::vector<std::pair<std::string, std::string>>{
-             {"report.html", sim::ComparisonHtml(*scenario, runs, command)},
+             {"report.html", sim::ComparisonHtml(*scenario, runs, command, flags.lang)},
              {"summary.md", "Made with `" + command + "`\n\n" + sim::ComparisonMarkdown(runs)},
              {"results.json",
               ToJsonText(boost::json::object{{"command", command}, {"runs", std::move(all)}}) +
@@ -388,6 +401,10 @@ std::function<std::optional<int>()> AddSimCommands(CLI::App& app) {
   cmd->add_option("--json", flags->json_out, "write the result as JSON to this file");
   cmd->add_option("--report", flags->report_dir,
                   "write report.html (SVG charts), summary.md and results.json to this folder");
+  cmd->add_option("--lang", flags->lang,
+                  "language report.html shows first: vi, zh or en (the page has all three and a "
+                  "switcher)")
+      ->capture_default_str();
   cmd->add_option("--lanes", flags->lanes,
                   "lane counts to compare, DIRECTION/lane_class=N[,N...] (repeatable)");
   cmd->add_option("--days", flags->days, "simulate only the first N days of the scenario")

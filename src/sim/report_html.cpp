@@ -1,18 +1,54 @@
-// The comparison report: one HTML page, no scripts, charts as inline SVG drawn here.
+// The comparison report: one HTML page, charts as inline SVG drawn here, every text in
+// Vietnamese, Chinese and English (src/sim/report_text.h) with a switcher: a small inline script
+// that shows one language (CSS hides the others), so the page works opened from disk.
 
 #include <algorithm>
 #include <cmath>
+#include <set>
 
 #include <fmt/format.h>
 
 #include <borderflow/sim/report.h>
 
+#include "report_text.h"
+
 namespace borderflow::sim {
 
 namespace {
 
+using report_text::Tri;
+
 constexpr const char* kColours[] = {"#1f77b4", "#d62728", "#2ca02c", "#9467bd",
                                     "#ff7f0e", "#8c564b", "#e377c2", "#17becf"};
+
+// The languages: their codes, the HTML lang attribute's and the switcher's names (LANGS in
+// web/src/i18n.js). Index 0 en, 1 vi, 2 zh, as Tri's members.
+constexpr int kLangs = 3;
+constexpr const char* kCode[kLangs] = {"en", "vi", "zh"};
+constexpr const char* kHtmlLang[kLangs] = {"en", "vi", "zh-Hans"};
+constexpr const char* kLangName[kLangs] = {"English", "Tiếng Việt", "中文"};
+
+const std::string& In(const Tri& t, int lang) { return lang == 0 ? t.en : lang == 1 ? t.vi : t.zh; }
+std::string& In(Tri& t, int lang) { return lang == 0 ? t.en : lang == 1 ? t.vi : t.zh; }
+bool Same(const Tri& t) { return t.en == t.vi && t.en == t.zh; }
+Tri All(std::string s) { return Tri{s, s, s}; }
+
+// A format argument in language `lang`: a Tri's text in that language, anything else as is.
+const std::string& Arg(const Tri& t, int lang) { return In(t, lang); }
+template <typename T>
+const T& Arg(const T& v, int) {
+  return v;
+}
+
+// `pattern` in every language with `args` (Tri or plain values).
+template <typename... A>
+Tri Fmt(const Tri& pattern, const A&... args) {
+  Tri out;
+  for (int l = 0; l < kLangs; ++l) {
+    In(out, l) = fmt::format(fmt::runtime(In(pattern, l)), Arg(args, l)...);
+  }
+  return out;
+}
 
 std::string Escape(std::string_view s) {
   std::string out;
@@ -36,18 +72,136 @@ std::string Escape(std::string_view s) {
   }
   return out;
 }
+Tri Escape(const Tri& t) { return Tri{Escape(t.en), Escape(t.vi), Escape(t.zh)}; }
 
-// The width of `s` in the charts' 12px sans-serif, generously (7px a character; a UTF-8
-// character counts once).
+// Markup `html` (escaped already) in every language: one `tag` element per language, marked
+// with its class and lang (the page's style shows the chosen one's), or one element without a
+// class when the languages' texts are the same. `attrs` start with a space.
+std::string Each(std::string_view tag, std::string_view attrs, const Tri& html) {
+  if (Same(html)) return fmt::format("<{0}{1}>{2}</{0}>", tag, attrs, html.en);
+  std::string s;
+  for (int l = 0; l < kLangs; ++l) {
+    s += fmt::format(R"(<{0}{1} class="l-{2}" lang="{3}">{4}</{0}>)", tag, attrs, kCode[l],
+                     kHtmlLang[l], In(html, l));
+  }
+  return s;
+}
+// Inline text: the escaped text itself when the languages agree, else a span each.
+std::string Inline(const Tri& text) {
+  Tri html = Escape(text);
+  return Same(html) ? html.en : Each("span", "", html);
+}
+// SVG text at `attrs` (` x="..." y="..."`).
+std::string SvgText(std::string_view attrs, const Tri& text) {
+  return Each("text", attrs, Escape(text));
+}
+
+// Numbers as the reader writes them: "12,345.6" (en, zh), "12.345,6" (vi; 'portal.weightHint'
+// is "Tối đa 100.000 kg").
+Tri Num(double v, int decimals) {
+  std::string plain = fmt::format("{:.{}f}", v, decimals);
+  if (plain.find_first_not_of("-0.") == std::string::npos && plain[0] == '-') plain.erase(0, 1);
+  size_t dot = plain.find('.');
+  std::string whole = plain.substr(0, dot),
+              fraction = dot == std::string::npos ? "" : plain.substr(dot + 1);
+  bool negative = !whole.empty() && whole[0] == '-';
+  if (negative) whole.erase(0, 1);
+  Tri out;
+  for (int l = 0; l < kLangs; ++l) {
+    const char group = l == 1 ? '.' : ',';
+    const char point = l == 1 ? ',' : '.';
+    std::string s;
+    for (size_t i = 0; i < whole.size(); ++i) {
+      if (i > 0 && (whole.size() - i) % 3 == 0) s += group;
+      s += whole[i];
+    }
+    if (!fraction.empty()) s += point + fraction;
+    In(out, l) = (negative ? "-" : "") + s;
+  }
+  return out;
+}
+Tri Int(int64_t v) { return Num(static_cast<double>(v), 0); }
+// An axis tick: at most 3 decimals, no trailing zeros (2.5, 10, 0.1).
+Tri Tick(double v) {
+  int decimals = 0;
+  while (decimals < 3 &&
+         std::abs(v * std::pow(10, decimals) - std::round(v * std::pow(10, decimals))) > 1e-6) {
+    ++decimals;
+  }
+  return Num(v, decimals);
+}
+
+// A web app term by id (report_text.h), or the id itself.
+Tri Named(const std::map<std::string, Tri>& names, const std::string& id) {
+  auto it = names.find(id);
+  return it == names.end() ? All(id) : it->second;
+}
+
+// A run's label: " · N lanes" at its end (one lane class varies) in each language; the rest
+// (policy ids, "VN-CN/fresh_produce 2") as the command line names them.
+Tri RunLabel(const std::string& label) {
+  static constexpr std::string_view kLanes = " lanes", kLane = " lane", kDot = " · ";
+  for (std::string_view unit : {kLanes, kLane}) {
+    if (label.size() <= unit.size() || !label.ends_with(unit)) continue;
+    size_t end = label.size() - unit.size();
+    size_t begin = end;
+    while (begin > 0 && label[begin - 1] >= '0' && label[begin - 1] <= '9') --begin;
+    if (begin == end || begin < kDot.size() ||
+        label.compare(begin - kDot.size(), kDot.size(), kDot) != 0) {
+      break;
+    }
+    std::string n = label.substr(begin, end - begin);
+    std::string policy = label.substr(0, begin - kDot.size());
+    Tri suffix = Fmt(unit == kLanes ? report_text::kLanesSuffix : report_text::kLaneSuffix, n);
+    return Tri{policy + suffix.en, policy + suffix.vi, policy + suffix.zh};
+  }
+  return All(label);
+}
+
+// "VN-CN/fresh_produce": "Vietnam → China · Fresh produce".
+Tri LaneName(const std::string& key) {
+  size_t slash = key.find('/');
+  if (slash == std::string::npos) return All(key);
+  std::string direction = key.substr(0, slash);
+  size_t dash = direction.find('-');
+  Tri dir = All(direction);
+  if (dash != std::string::npos) {
+    const auto& countries = report_text::CountryNames();
+    auto from = countries.find(direction.substr(0, dash));
+    auto to = countries.find(direction.substr(dash + 1));
+    if (from != countries.end() && to != countries.end()) {
+      dir = Fmt(report_text::kDirectionName, from->second, to->second);
+    }
+  }
+  return Fmt(report_text::kLaneName, dir,
+             Named(report_text::LaneClassNames(), key.substr(slash + 1)));
+}
+
+// The width of `s` in the charts' 12px sans-serif, generously: 7px a character, 12px a CJK one
+// (a UTF-8 character counts once).
 double TextWidth(std::string_view s) {
-  double chars = 0;
-  for (char c : s) chars += (static_cast<unsigned char>(c) & 0xC0) == 0x80 ? 0 : 1;
-  return 7 * chars;
+  double w = 0;
+  for (size_t i = 0; i < s.size(); ++i) {
+    auto b = static_cast<unsigned char>(s[i]);
+    if ((b & 0xC0) == 0x80) continue;
+    uint32_t cp = b;
+    if ((b & 0xF0) == 0xE0 && i + 2 < s.size()) {
+      cp = ((b & 0x0Fu) << 12) | ((static_cast<unsigned char>(s[i + 1]) & 0x3Fu) << 6) |
+           (static_cast<unsigned char>(s[i + 2]) & 0x3Fu);
+    } else if ((b & 0xF8) == 0xF0) {
+      cp = 0x10000;
+    }
+    w += cp >= 0x2E80 ? 12 : 7;
+  }
+  return w;
+}
+double TextWidth(const Tri& t) {
+  return std::max({TextWidth(t.en), TextWidth(t.vi), TextWidth(t.zh)});
 }
 
 double WidestLabel(const std::vector<TwinResult>& runs) {
   double w = 0;
-  for (const auto& r : runs) w = std::max(w, TextWidth(r.label));
+  for (const auto& r : runs) w = std::max(w, TextWidth(RunLabel(r.label)));
   return w;
 }
 
@@ -78,37 +232,38 @@ struct Frame {
   double PlotH() const { return height - top - bottom; }
   double Y(double v) const { return top + PlotH() * (1 - v / y_max); }
 
-  std::string Begin(const std::string& title, double data_max, const std::string& y_label,
-                    const std::string& x_label) {
+  std::string Begin(const Tri& title, double data_max, const Tri& y_label, const Tri& x_label) {
     double step = NiceStep(data_max, 5);
     y_max = std::max(step, std::ceil(data_max / step) * step);
     std::string s = fmt::format(
         R"(<figure><figcaption>{}</figcaption><svg xmlns="http://www.w3.org/2000/svg" )"
         R"(viewBox="0 0 {} {}" width="{}" height="{}" font-family="sans-serif" font-size="12">)",
-        Escape(title), width, height, width, height);
+        Inline(title), width, height, width, height);
     for (double v = 0; v <= y_max + step / 2; v += step) {
-      s += fmt::format(R"(<line x1="{:.1f}" y1="{:.1f}" x2="{:.1f}" y2="{:.1f}" stroke="#ddd"/>)"
-                       R"(<text x="{:.1f}" y="{:.1f}" text-anchor="end">{:g}</text>)",
-                       left, Y(v), left + PlotW(), Y(v), left - 6, Y(v) + 4, v);
+      s += fmt::format(R"(<line x1="{:.1f}" y1="{:.1f}" x2="{:.1f}" y2="{:.1f}" stroke="#ddd"/>)",
+                       left, Y(v), left + PlotW(), Y(v));
+      s += SvgText(fmt::format(R"( x="{:.1f}" y="{:.1f}" text-anchor="end")", left - 6, Y(v) + 4),
+                   Tick(v));
     }
     s += fmt::format(R"(<line x1="{0:.1f}" y1="{1:.1f}" x2="{0:.1f}" y2="{2:.1f}" stroke="#333"/>)"
                      R"(<line x1="{0:.1f}" y1="{2:.1f}" x2="{3:.1f}" y2="{2:.1f}" stroke="#333"/>)",
                      left, top, top + PlotH(), left + PlotW());
-    s += fmt::format(
-        R"~(<text transform="translate(16,{:.1f}) rotate(-90)" text-anchor="middle">{}</text>)~",
-        top + PlotH() / 2, Escape(y_label));
-    s += fmt::format(R"(<text x="{:.1f}" y="{:.1f}" text-anchor="middle">{}</text>)",
-                     left + PlotW() / 2, height - 8, Escape(x_label));
+    s += SvgText(
+        fmt::format(R"~( transform="translate(16,{:.1f}) rotate(-90)" text-anchor="middle")~",
+                    top + PlotH() / 2),
+        y_label);
+    s += SvgText(fmt::format(R"( x="{:.1f}" y="{:.1f}" text-anchor="middle")", left + PlotW() / 2,
+                             height - 8),
+                 x_label);
     return s;
   }
-  std::string Legend(const std::vector<std::string>& names) const {
+  std::string Legend(const std::vector<Tri>& names) const {
     std::string s;
     for (size_t i = 0; i < names.size(); ++i) {
       double y = top + 10 + 18 * static_cast<double>(i);
-      s += fmt::format(R"(<rect x="{:.1f}" y="{:.1f}" width="12" height="12" fill="{}"/>)"
-                       R"(<text x="{:.1f}" y="{:.1f}">{}</text>)",
-                       left + PlotW() + 14, y - 10, kColours[i % 8], left + PlotW() + 32, y,
-                       Escape(names[i]));
+      s += fmt::format(R"(<rect x="{:.1f}" y="{:.1f}" width="12" height="12" fill="{}"/>)",
+                       left + PlotW() + 14, y - 10, kColours[i % 8]);
+      s += SvgText(fmt::format(R"( x="{:.1f}" y="{:.1f}")", left + PlotW() + 32, y), names[i]);
     }
     return s;
   }
@@ -121,16 +276,17 @@ std::string QueueChart(const std::vector<TwinResult>& runs, int days) {
   for (const auto& r : runs) {
     for (const auto& q : r.queue) max = std::max(max, static_cast<double>(q.road + q.yard));
   }
-  std::string s = f.Begin("Trucks waiting (staging yard and road) over time", max, "trucks waiting",
-                          "day of the run");
+  std::string s =
+      f.Begin(report_text::kQueueTitle, max, report_text::kQueueY, report_text::kQueueX);
   double x_max = days * 24.0;
   auto x = [&](double hours) { return f.left + f.PlotW() * hours / x_max; };
   double step = NiceStep(days, 10);
   for (double d = 0; d <= days + 1e-9; d += step) {
-    s += fmt::format(R"(<text x="{:.1f}" y="{:.1f}" text-anchor="middle">{:g}</text>)", x(d * 24),
-                     f.top + f.PlotH() + 16, d);
+    s += SvgText(fmt::format(R"( x="{:.1f}" y="{:.1f}" text-anchor="middle")", x(d * 24),
+                             f.top + f.PlotH() + 16),
+                 Tick(d));
   }
-  std::vector<std::string> names;
+  std::vector<Tri> names;
   for (size_t i = 0; i < runs.size(); ++i) {
     std::string points;
     for (const auto& q : runs[i].queue) {
@@ -138,7 +294,7 @@ std::string QueueChart(const std::vector<TwinResult>& runs, int days) {
     }
     s += fmt::format(R"(<polyline fill="none" stroke="{}" stroke-width="1.5" points="{}"/>)",
                      kColours[i % 8], points);
-    names.push_back(runs[i].label);
+    names.push_back(RunLabel(runs[i].label));
   }
   return s + f.Legend(names) + "</svg></figure>\n";
 }
@@ -172,18 +328,19 @@ std::string WaitChart(const std::vector<TwinResult>& runs) {
       boxes[i].push_back(b);
     }
   }
-  std::string s = f.Begin(
-      "Wait from arrival to call, by priority class (box: 25–75%, whiskers: "
-      "5–95%, line: median, dot: mean)",
-      max, "wait (hours)", "priority class");
+  std::string s = f.Begin(report_text::kWaitTitle, max, report_text::kWaitY, report_text::kWaitX);
   const size_t classes = std::size(kPriorityClassNames);
   double group = f.PlotW() / static_cast<double>(classes);
   double box_w =
       std::min(40.0, group * 0.8 / static_cast<double>(std::max<size_t>(1, runs.size())));
   for (size_t c = 0; c < classes; ++c) {
     double gx = f.left + group * static_cast<double>(c);
-    s += fmt::format(R"(<text x="{:.1f}" y="{:.1f}" text-anchor="middle">{}</text>)",
-                     gx + group / 2, f.top + f.PlotH() + 16, kPriorityClassNames[c]);
+    // The class in the reader's words; its id (results.json's) as the tooltip.
+    s += fmt::format("<g><title>{}</title>", kPriorityClassNames[c]) +
+         SvgText(fmt::format(R"( x="{:.1f}" y="{:.1f}" text-anchor="middle")", gx + group / 2,
+                             f.top + f.PlotH() + 16),
+                 Named(report_text::PriorityNames(), kPriorityClassNames[c])) +
+         "</g>";
     for (size_t i = 0; i < runs.size(); ++i) {
       const Box& b = boxes[i][c];
       if (b.n == 0) continue;
@@ -200,8 +357,8 @@ std::string WaitChart(const std::vector<TwinResult>& runs) {
           std::max(0.5, f.Y(b.p25) - f.Y(b.p75)), f.Y(b.p50), x0 + box_w - 2, f.Y(b.mean));
     }
   }
-  std::vector<std::string> names;
-  for (const auto& r : runs) names.push_back(r.label);
+  std::vector<Tri> names;
+  for (const auto& r : runs) names.push_back(RunLabel(r.label));
   return s + f.Legend(names) + "</svg></figure>\n";
 }
 
@@ -221,96 +378,120 @@ std::string SpoiledChart(const std::vector<TwinResult>& runs) {
     f.height += widest * 0.5;
   }
   std::string s =
-      f.Begin("Spoiled perishable loads and expired declarations", max, "trucks", "run");
+      f.Begin(report_text::kSpoiledTitle, max, report_text::kSpoiledY, report_text::kSpoiledX);
   double bar = std::min(50.0, group * 0.35);
   for (size_t i = 0; i < runs.size(); ++i) {
     double gx = f.left + group * static_cast<double>(i) + group / 2;
-    auto draw = [&](double x, double v, const char* col) {
-      s += fmt::format(R"(<rect x="{:.1f}" y="{:.1f}" width="{:.1f}" height="{:.1f}" fill="{}"/>)"
-                       R"(<text x="{:.1f}" y="{:.1f}" text-anchor="middle">{:g}</text>)",
-                       x, f.Y(v), bar, f.Y(0) - f.Y(v), col, x + bar / 2, f.Y(v) - 4, v);
+    auto draw = [&](double x, int64_t v, const char* col) {
+      double y = f.Y(static_cast<double>(v));
+      s += fmt::format(R"(<rect x="{:.1f}" y="{:.1f}" width="{:.1f}" height="{:.1f}" fill="{}"/>)",
+                       x, y, bar, f.Y(0) - y, col);
+      s +=
+          SvgText(fmt::format(R"( x="{:.1f}" y="{:.1f}" text-anchor="middle")", x + bar / 2, y - 4),
+                  Int(v));
     };
-    draw(gx - bar, static_cast<double>(runs[i].spoiled_perishables), "#d62728");
-    draw(gx, static_cast<double>(runs[i].expired_declarations), "#7f7f7f");
+    draw(gx - bar, runs[i].spoiled_perishables, "#d62728");
+    draw(gx, runs[i].expired_declarations, "#7f7f7f");
     const double ly = f.top + f.PlotH() + 16;
     if (turned) {
-      s += fmt::format(R"~(<text x="{0:.1f}" y="{1:.1f}" text-anchor="end" )~"
-                       R"~(transform="rotate(-30 {0:.1f} {1:.1f})">{2}</text>)~",
-                       gx + 4, ly, Escape(runs[i].label));
+      s += SvgText(fmt::format(R"~( x="{0:.1f}" y="{1:.1f}" text-anchor="end" )~"
+                               R"~(transform="rotate(-30 {0:.1f} {1:.1f})")~",
+                               gx + 4, ly),
+                   RunLabel(runs[i].label));
     } else {
-      s += fmt::format(R"(<text x="{:.1f}" y="{:.1f}" text-anchor="middle">{}</text>)", gx, ly,
-                       Escape(runs[i].label));
+      s += SvgText(fmt::format(R"( x="{:.1f}" y="{:.1f}" text-anchor="middle")", gx, ly),
+                   RunLabel(runs[i].label));
     }
   }
-  s += fmt::format(R"(<rect x="{0:.1f}" y="{1:.1f}" width="12" height="12" fill="#d62728"/>)"
-                   R"(<text x="{2:.1f}" y="{3:.1f}">spoiled loads</text>)"
-                   R"(<rect x="{0:.1f}" y="{4:.1f}" width="12" height="12" fill="#7f7f7f"/>)"
-                   R"(<text x="{2:.1f}" y="{5:.1f}">expired declarations</text>)",
-                   f.left + f.PlotW() + 14, f.top, f.left + f.PlotW() + 32, f.top + 10, f.top + 18,
-                   f.top + 28);
+  const double lx = f.left + f.PlotW() + 14;
+  s += fmt::format(R"(<rect x="{:.1f}" y="{:.1f}" width="12" height="12" fill="#d62728"/>)", lx,
+                   f.top);
+  s += SvgText(fmt::format(R"( x="{:.1f}" y="{:.1f}")", lx + 18, f.top + 10),
+               report_text::kSpoiledLegend);
+  s += fmt::format(R"(<rect x="{:.1f}" y="{:.1f}" width="12" height="12" fill="#7f7f7f"/>)", lx,
+                   f.top + 18);
+  s += SvgText(fmt::format(R"( x="{:.1f}" y="{:.1f}")", lx + 18, f.top + 28),
+               report_text::kExpiredLegend);
   return s + "</svg></figure>\n";
 }
 
-struct Row {
-  std::string label;
-  std::vector<std::string> cells;
-};
-
+// The key figures' column names in English (summary.md's).
 std::vector<std::string> Header() {
-  return {"run",
-          "arrived",
-          "cleared",
-          "cleared/day",
-          "mean wait h",
-          "p95 wait h",
-          "max wait h",
-          "perishable mean h",
-          "regular mean h",
-          "spoiled",
-          "expired decl.",
-          "waiting at end",
-          "refused",
-          "pred. error mean h",
-          "pred. error p90 h",
-          "commands",
-          "events"};
+  std::vector<std::string> h;
+  for (const Tri& c : report_text::kColumns) h.push_back(c.en);
+  return h;
 }
 
-std::vector<std::string> Cells(const TwinResult& r) {
+// A run's key figures as numbers: `decimals` each (summary.md's cells, the page's in each
+// language's notation).
+struct Figure {
+  double value;
+  int decimals;
+};
+std::vector<Figure> Figures(const TwinResult& r) {
   Summary all = r.wait_hours.Summarize();
   auto mean_of = [&](const char* name) {
     auto it = r.wait_hours_by_class.find(name);
     return it == r.wait_hours_by_class.end() ? 0.0 : it->second.Summarize().mean;
   };
+  auto count = [](int64_t n) { return Figure{static_cast<double>(n), 0}; };
   Summary pred = r.prediction_abs_error_hours.Summarize();
-  return {r.label,
-          fmt::format("{}", r.trucks_arrived),
-          fmt::format("{}", r.trucks_cleared),
-          fmt::format("{:.0f}", r.days ? static_cast<double>(r.trucks_cleared) / r.days : 0.0),
-          fmt::format("{:.1f}", all.mean),
-          fmt::format("{:.1f}", all.p95),
-          fmt::format("{:.1f}", all.max),
-          fmt::format("{:.1f}", mean_of("perishable")),
-          fmt::format("{:.1f}", mean_of("regular")),
-          fmt::format("{}", r.spoiled_perishables),
-          fmt::format("{}", r.expired_declarations),
-          fmt::format("{}", r.waiting_at_end),
-          fmt::format("{}", r.trucks_refused),
-          fmt::format("{:.2f}", pred.mean),
-          fmt::format("{:.2f}", pred.p90),
-          fmt::format("{}", r.engine_commands),
-          fmt::format("{}", r.events_processed)};
+  return {count(r.trucks_arrived),
+          count(r.trucks_cleared),
+          {r.days ? static_cast<double>(r.trucks_cleared) / r.days : 0.0, 0},
+          {all.mean, 1},
+          {all.p95, 1},
+          {all.max, 1},
+          {mean_of("perishable"), 1},
+          {mean_of("regular"), 1},
+          count(r.spoiled_perishables),
+          count(r.expired_declarations),
+          count(r.waiting_at_end),
+          count(r.trucks_refused),
+          {pred.mean, 2},
+          {pred.p90, 2},
+          count(r.engine_commands),
+          Figure{static_cast<double>(r.events_processed), 0}};
 }
 
-// "2026-12-01 00:00 +07:00 (the gate's local time)": the start as the gate's clocks show it.
-std::string GateLocal(const Scenario& scenario) {
-  std::string local = FormatLocal(scenario.start, scenario.gate.self.utc_offset);
-  // "2026-12-01T00:00:00+07:00" (or with milliseconds)
-  return fmt::format("{} {} {} (the gate's local time)", local.substr(0, 10), local.substr(11, 5),
-                     FormatOffset(scenario.gate.self.utc_offset));
+std::vector<std::string> Cells(const TwinResult& r) {
+  std::vector<std::string> cells = {r.label};
+  for (const Figure& f : Figures(r)) cells.push_back(fmt::format("{:.{}f}", f.value, f.decimals));
+  return cells;
 }
+
+// The start as the gate's clocks show it ("2026-12-01 00:00 +07:00 (the gate's local time)").
+Tri GateLocal(const Scenario& scenario) {
+  // "2026-12-01T00:00:00+07:00" (or with milliseconds)
+  std::string local = FormatLocal(scenario.start, scenario.gate.self.utc_offset);
+  std::string year = local.substr(0, 4), month = local.substr(5, 2), day = local.substr(8, 2);
+  Tri out = Fmt(report_text::kStart, year, month, day, local.substr(11, 5),
+                FormatOffset(scenario.gate.self.utc_offset));
+  // Chinese dates have no leading zeros: 2026年12月1日.
+  auto strip = [](const std::string& s) { return s[0] == '0' ? s.substr(1) : s; };
+  out.zh = fmt::format(fmt::runtime(report_text::kStart.zh), year, strip(month), strip(day),
+                       local.substr(11, 5), FormatOffset(scenario.gate.self.utc_offset));
+  return out;
+}
+
+// Chooses the language shown first: `lang` set on <html>, then (the switcher) the one in the
+// address's "#lang=xx". No '<' or '>' in it: the page's tags stay countable.
+constexpr const char* kSwitchScript =
+    "(function(){var d=document.documentElement,s=document.getElementById('bf-lang'),"
+    "h={en:'en',vi:'vi',zh:'zh-Hans'};"
+    "function use(l,keep){if(!h.hasOwnProperty(l))return;d.setAttribute('data-lang',l);"
+    "d.lang=h[l];s.value=l;document.title=d.getAttribute('data-title-'+l);"
+    "if(keep){try{history.replaceState(null,'','#lang='+l)}catch(e){}}}"
+    "var m=/^#lang=(en|vi|zh)$/.exec(location.hash);if(m)use(m[1],false);"
+    "s.onchange=function(){use(s.value,true)};"
+    "document.getElementById('bf-switch').hidden=false;})();";
 
 }  // namespace
+
+bool IsReportLanguage(std::string_view lang) {
+  return std::find(std::begin(kReportLanguages), std::end(kReportLanguages), lang) !=
+         std::end(kReportLanguages);
+}
 
 std::string ComparisonMarkdown(const std::vector<TwinResult>& runs) {
   std::vector<std::string> h = Header();
@@ -322,19 +503,59 @@ std::string ComparisonMarkdown(const std::vector<TwinResult>& runs) {
 }
 
 std::string ComparisonHtml(const Scenario& scenario, const std::vector<TwinResult>& runs,
-                           const std::string& command) {
-  std::string s = fmt::format(
-      R"(<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">)"
-      R"(<title>borderflow digital twin: {0}</title><style>)"
-      R"(body{{font-family:sans-serif;max-width:1100px;margin:2em auto;color:#222}})"
-      R"(table{{border-collapse:collapse;font-size:13px}}td,th{{border:1px solid #ccc;)"
-      R"(padding:3px 6px;text-align:right}}td:first-child,th:first-child{{text-align:left}})"
-      R"(figure{{margin:1.5em 0}}figcaption{{font-weight:bold;margin-bottom:4px}})"
-      R"(code{{background:#f4f4f4;padding:2px 4px}}</style></head><body>)"
-      R"(<h1>Digital twin: {0}</h1><p>{1}</p><p>Made with <code>{2}</code></p>)"
-      R"(<p>{3} days from {4}; every run sees the same seeded arrivals (seed {5}).</p>)",
-      Escape(scenario.name), Escape(scenario.description), Escape(command), scenario.days,
-      Escape(GateLocal(scenario)), runs.empty() ? 0 : runs.front().seed);
+                           const std::string& command, std::string_view lang) {
+  int first = 0;
+  for (int l = 0; l < kLangs; ++l) {
+    if (lang == kCode[l]) first = l;
+  }
+  Tri title = Fmt(report_text::kTitle, scenario.name);
+  std::string s = fmt::format(R"(<!DOCTYPE html><html lang="{}" data-lang="{}")", kHtmlLang[first],
+                              kCode[first]);
+  for (int l = 0; l < kLangs; ++l) {
+    s += fmt::format(R"( data-title-{}="{}")", kCode[l], Escape(In(title, l)));
+  }
+  s += R"(><head><meta charset="utf-8"><title>)" + Escape(In(title, first)) + "</title><style>";
+  s += "body{font-family:sans-serif;max-width:1100px;margin:2em auto;color:#222}"
+       "table{border-collapse:collapse;font-size:13px}td,th{border:1px solid #ccc;"
+       "padding:3px 6px;text-align:right}td:first-child,th:first-child{text-align:left}"
+       "td:first-child{white-space:nowrap}"
+       "figure{margin:1.5em 0}figcaption{font-weight:bold;margin-bottom:4px}"
+       "code{background:#f4f4f4;padding:2px 4px}#bf-switch{float:right;margin:0}";
+  // Only the chosen language's texts show.
+  for (int l = 0; l < kLangs; ++l) {
+    s += fmt::format("html:not([data-lang={0}]) .l-{0}{{display:none}}", kCode[l]);
+  }
+  s += "</style></head><body>";
+  s += R"(<p id="bf-switch" hidden><label for="bf-lang">)" + Inline(report_text::kLanguage) +
+       R"(</label> <select id="bf-lang">)";
+  for (int l : {1, 2, 0}) {  // vi, zh, en: the web app's order
+    s += fmt::format(R"(<option value="{}" lang="{}"{}>{}</option>)", kCode[l], kHtmlLang[l],
+                     l == first ? " selected" : "", kLangName[l]);
+  }
+  s += "</select></p>";
+  s += Each("h1", "", Escape(Fmt(report_text::kHeading, scenario.name)));
+  s += "<p>" + Escape(scenario.description) + "</p>";
+  s += Each("p", "", Fmt(report_text::kMadeWith, Escape(command)));
+  s += Each(
+      "p", "",
+      Escape(Fmt(scenario.days == 1 ? report_text::kDaysFromOne : report_text::kDaysFrom,
+                 Int(scenario.days), GateLocal(scenario), runs.empty() ? 0 : runs.front().seed)));
+  // The runs' policies in the web app's words.
+  std::set<std::string> seen;
+  Tri policies = report_text::kPolicies;
+  bool any = false;
+  for (const auto& r : runs) {
+    auto it = report_text::PolicyNames().find(r.policy);
+    if (it == report_text::PolicyNames().end() || !seen.insert(r.policy).second) continue;
+    Tri item = Fmt(report_text::kPolicyItem, r.policy, it->second);
+    for (int l = 0; l < kLangs; ++l) {
+      In(policies, l) +=
+          (any ? In(report_text::kListSeparator, l) : std::string(l == 2 ? "：" : ": ")) +
+          In(item, l);
+    }
+    any = true;
+  }
+  if (any) s += Each("p", "", Escape(policies));
   // Trucks the engine refused, and other refused commands, where nobody can miss them.
   for (const auto& r : runs) {
     if (r.trucks_refused > 0) {
@@ -342,53 +563,48 @@ std::string ComparisonHtml(const Scenario& scenario, const std::vector<TwinResul
       for (const auto& [code, n] : r.refused_by_code) {
         codes += fmt::format("{}{} {}", codes.empty() ? "" : ", ", code, n);
       }
-      s += fmt::format(
-          R"(<p style="background:#fde2e1;padding:6px"><strong>{}: the engine refused {} )"
-          R"(trucks' declarations ({}).</strong> They count as arrived, are never served, and )"
-          R"(wait at the border (waiting at end), unless their load spoils first.</p>)",
-          Escape(r.label), r.trucks_refused, Escape(codes));
+      s += Each("p", R"( style="background:#fde2e1;padding:6px")",
+                Fmt(report_text::kRefusedTrucks, Escape(RunLabel(r.label)), Int(r.trucks_refused),
+                    Escape(codes)));
     }
     if (r.command_errors > r.trucks_refused) {
-      s += fmt::format(
-          R"(<p style="background:#fde2e1;padding:6px"><strong>{}: the engine refused {} )"
-          R"(other commands</strong> (see errors_by_code in results.json): this run does not )"
-          R"(model the scenario faithfully.</p>)",
-          Escape(r.label), r.command_errors - r.trucks_refused);
+      s += Each("p", R"( style="background:#fde2e1;padding:6px")",
+                Fmt(report_text::kRefusedCommands, Escape(RunLabel(r.label)),
+                    Int(r.command_errors - r.trucks_refused)));
     }
   }
-  s += "<h2>Key figures</h2><table><tr>";
-  for (const auto& h : Header()) s += "<th>" + Escape(h) + "</th>";
+  s += Each("h2", "", Escape(report_text::kKeyFigures)) + "<table><tr>";
+  for (const Tri& h : report_text::kColumns) s += "<th>" + Inline(h) + "</th>";
   s += "</tr>";
   for (const auto& r : runs) {
-    s += "<tr>";
-    for (const auto& c : Cells(r)) s += "<td>" + Escape(c) + "</td>";
+    s += "<tr><td>" + Inline(RunLabel(r.label)) + "</td>";
+    for (const Figure& f : Figures(r)) s += "<td>" + Inline(Num(f.value, f.decimals)) + "</td>";
     s += "</tr>";
   }
-  s += "</table><p>Waits run from a truck's arrival at the border (on the road when the staging "
-       "yard is full) to its call forward, for trucks called during the run; trucks still "
-       "waiting at the end are counted under <em>waiting at end</em>. A perishable load spoils "
-       "when its freshness deadline passes before release; one not yet called leaves the "
-       "queue.</p>";
-  s += "<h2>Queue length</h2>" + QueueChart(runs, scenario.days);
-  s += "<h2>Waits per class</h2>" + WaitChart(runs);
-  s += "<h2>Spoiled loads</h2>" + SpoiledChart(runs);
-  s += "<h2>Lane utilisation</h2><table><tr><th>lane</th>";
-  for (const auto& r : runs) s += "<th>" + Escape(r.label) + "</th>";
+  s += "</table>" + Each("p", "", report_text::kWaitNote);
+  s += Each("h2", "", Escape(report_text::kQueueLength)) + QueueChart(runs, scenario.days);
+  s += Each("h2", "", Escape(report_text::kWaitsPerClass)) + WaitChart(runs);
+  s += Each("h2", "", Escape(report_text::kSpoiledLoads)) + SpoiledChart(runs);
+  s += Each("h2", "", Escape(report_text::kLaneUtilisation)) + "<table><tr><th>" +
+       Inline(report_text::kLaneColumn) + "</th>";
+  for (const auto& r : runs) s += "<th>" + Inline(RunLabel(r.label)) + "</th>";
   s += "</tr>";
   if (!runs.empty()) {
     for (const auto& [lane, unused] : runs.front().lane_utilisation) {
-      s += "<tr><td>" + Escape(lane) + "</td>";
+      s += fmt::format(R"(<tr><td title="{}">)", Escape(lane)) + Inline(LaneName(lane)) + "</td>";
       for (const auto& r : runs) {
         auto it = r.lane_utilisation.find(lane);
         auto lanes = r.lanes.find(lane);
-        s += fmt::format("<td>{:.0f}% of {}</td>",
-                         it == r.lane_utilisation.end() ? 0.0 : it->second * 100,
-                         lanes == r.lanes.end() ? 0 : lanes->second);
+        s += "<td>" +
+             Inline(Fmt(report_text::kUtilisation,
+                        Num(it == r.lane_utilisation.end() ? 0.0 : it->second * 100, 0),
+                        Int(lanes == r.lanes.end() ? 0 : lanes->second))) +
+             "</td>";
       }
       s += "</tr>";
     }
   }
-  s += "</table></body></html>\n";
+  s += "</table><script>" + std::string(kSwitchScript) + "</script></body></html>\n";
   return s;
 }
 

@@ -443,6 +443,10 @@ TEST_F(ProcessTest, BadCommandLinesAreRefusedClearly) {
       {{"simulate", scenario, "--policy", "smart,smart", "--days", "1"}, "'smart' is named twice"},
       {{"simulate", scenario, "--days", "1", "--lanes", "VN-CN/fresh_produce=2,2"},
        "2 is given twice"},
+      // The report's languages: vi, zh, en.
+      {{"simulate", scenario, "--days", "1", "--lang", "fr", "--report", (dir_ / "fr").string()},
+       "--lang fr: expected vi (Vietnamese), zh (Chinese) or en (English)"},
+      {{"simulate", scenario, "--days", "1", "--lang", "VI"}, "--lang VI: expected vi"},
       // A --report that is a file failed only after the whole simulation.
       {{"simulate", scenario, "--days", "1", "--report", (dir_ / "a-file").string()},
        "exists and is not a folder"},
@@ -483,6 +487,31 @@ TEST_F(ProcessTest, SimulateReportsTrucksTheEngineRefused) {
   std::stringstream text;
   text << in.rdbuf();
   EXPECT_NE(text.str().find("\"trucks_refused\""), std::string::npos) << text.str();
+}
+
+// --lang: the report page opens in that language (all three are on it, with a switcher).
+TEST_F(ProcessTest, SimulateReportOpensInTheLanguageAsked) {
+  const std::string scenario =
+      std::string(BORDERFLOW_SOURCE_DIR) + "/tests/scenarios/sim/small.toml";
+  ProcessRun r = RunBinary({"simulate", scenario, "--days", "1", "--quiet", "--policy", "fifo",
+                            "--lang", "zh", "--report", (dir_ / "zh").string()},
+                           dir_);
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  std::ifstream in(dir_ / "zh" / "report.html");
+  std::stringstream text;
+  text << in.rdbuf();
+  const std::string html = text.str();
+  EXPECT_NE(html.find(R"(<html lang="zh-Hans" data-lang="zh")"), std::string::npos)
+      << html.substr(0, 300);
+  EXPECT_NE(html.find(R"(<option value="zh" lang="zh-Hans" selected>)"), std::string::npos);
+  EXPECT_NE(html.find("主要指标"), std::string::npos);
+  EXPECT_NE(html.find("Số liệu chính"), std::string::npos);
+  EXPECT_NE(html.find("Key figures"), std::string::npos);
+  // The command line shown on the page says it.
+  EXPECT_NE(html.find("--lang zh"), std::string::npos);
+  // The option is in the help.
+  ProcessRun en = RunBinary({"simulate", "--help"}, dir_);
+  EXPECT_NE(en.output.find("--lang"), std::string::npos) << en.output;
 }
 
 }  // namespace

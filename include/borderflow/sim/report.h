@@ -5,6 +5,7 @@
 // HTML page with inline SVG charts drawn here, and a Markdown table for docs/).
 
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <boost/json/object.hpp>
@@ -21,9 +22,17 @@ namespace borderflow::sim {
 // samples and the per-day counts.
 boost::json::object ResultJson(const TwinResult& result, bool series = false);
 
+// The report page's languages, in its switcher's order: Vietnamese, Chinese (Simplified),
+// English.
+inline constexpr const char* kReportLanguages[] = {"vi", "zh", "en"};
+bool IsReportLanguage(std::string_view lang);
+
 // The HTML comparison report. `command` is the command line that made it (shown on the page).
+// The page holds its text in every report language and switches between them in the browser (a
+// small inline script; the file stays self-contained); `lang` (one of kReportLanguages, else
+// English) is the one shown first.
 std::string ComparisonHtml(const Scenario& scenario, const std::vector<TwinResult>& runs,
-                           const std::string& command);
+                           const std::string& command, std::string_view lang = "en");
 // The key figures as a Markdown table (for docs/).
 std::string ComparisonMarkdown(const std::vector<TwinResult>& runs);
 
