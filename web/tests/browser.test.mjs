@@ -413,6 +413,10 @@ test('declaring: container and seal, errors in the reader’s language on the fi
   await fw.fill('#declare-form input[name=value]', '18000.00');
   // A second goods line (checked before sending like the first).
   await fw.click('#add-line');
+  // The second line has an HS search of its own: words give suggestions in its own list.
+  await fw.fill('#declare-form input[name="lines[1].hs_code"]', 'mango');
+  await fw.waitForSelector('#declare-form [data-line="2"] .hs-results button');
+  assert.equal(await fw.locator('#hs-results button').count(), 0, 'the first line list stays empty');
   await fw.fill('#declare-form input[name="lines[1].hs_code"]', '0804');
   await fw.fill('#declare-form input[name="lines[1].description"]', 'Fresh mangoes');
   await fw.fill('#declare-form input[name="lines[1].packages"]', '50');
@@ -421,6 +425,7 @@ test('declaring: container and seal, errors in the reader’s language on the fi
   await fw.click('#declare-submit');
   await fw.waitForSelector('#declare-form input[name="lines[1].hs_code"][aria-invalid="true"]');
   await fw.fill('#declare-form input[name="lines[1].hs_code"]', '0804.50');
+  await fw.waitForFunction(() => /✓ 080450/.test(document.querySelector('#declare-form input[name="lines[1].hs_code"]').closest('.field').textContent));
   await fw.fill('#declare-form input[name=customs_declaration]', '305123456789');
   await fw.fill('#declare-form input[name=phytosanitary_certificate]', 'VN-PC-2026-009988');
   await fw.fill('#declare-form input[name=certificate_of_origin]', 'E2026-VN-001122');

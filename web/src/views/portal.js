@@ -53,8 +53,7 @@ export function mount(root, ctx) {
   const driverName = h('input', { name: 'driver_name', required: true, autocomplete: 'off', maxlength: '100' });
   const driverDoc = h('input', { name: 'driver_document', required: true, autocomplete: 'off', maxlength: '32' });
   const nationality = h('select', { name: 'nationality' }, ['VN', 'CN'].map((c) => option(c, t('country.' + c))));
-  const hs = h('input', { name: 'hs_code', autocomplete: 'off', required: true, inputmode: 'numeric', placeholder: '0810.60', role: 'combobox', 'aria-expanded': 'false', 'aria-controls': 'hs-results', 'aria-autocomplete': 'list', maxlength: '16' });
-  const hsResults = h('ul', { id: 'hs-results', class: 'hs-results', role: 'listbox', 'aria-label': t('portal.hsResults') });
+  const hs = h('input', { name: 'hs_code', autocomplete: 'off', required: true, inputmode: 'numeric', placeholder: '0810.60', maxlength: '16' });
   const goods = h('input', { name: 'description', required: true, autocomplete: 'off', maxlength: '500' });
   const packages = h('input', { name: 'packages', type: 'number', min: '1', max: '1000000', step: '1', required: true });
   const weight = h('input', { name: 'gross_weight_kg', type: 'number', min: '0.001', max: '100000', step: '0.001', required: true });
@@ -88,7 +87,6 @@ export function mount(root, ctx) {
     phyto: field(t('portal.phyto'), phyto, t('common.optional')),
     origCert: field(t('portal.certificateOfOrigin'), origCert, t('common.optional')),
   };
-  F.hs.row.insertBefore(hsResults, F.hs.hint);
   const setHint = (f, text, bad) => {
     f.hint.textContent = text;
     f.hint.classList.toggle('bad', !!bad);
@@ -105,7 +103,7 @@ export function mount(root, ctx) {
       f.row.hidden = empty;
       f.input.required = !empty;
     }
-    hsResults.hidden = empty;
+    hsFirst.results.hidden = empty;
     extraBox.hidden = empty;
     addLineButton.hidden = empty;
   }
@@ -183,74 +181,98 @@ export function mount(root, ctx) {
       return ok;
     },
   };
-  let hsValid = false;
-  let hsTimer = null;
-  let hsSeq = 0;
-  async function hsSearch() {
-    const q = hs.value.trim();
-    const digits = q.replace(/[.\s]/g, '');
-    hsValid = false;
-    if (q.length < 2) {
-      fill(hsResults);
-      hs.setAttribute('aria-expanded', 'false');
-      setHint(F.hs, t('portal.hsHint'), false);
-      return;
-    }
-    const seq = ++hsSeq;
-    try {
-      const r = await api('/api/v1/hs', { query: { q } });
-      if (seq !== hsSeq || stopped) return;
-      const items = r.items || [];
-      const exact = /^\d{6,10}$/.test(digits) ? items.find((i) => digits.startsWith(i.code) && i.code.length === 6) : null;
-      hsValid = !!exact;
-      if (exact) setHint(F.hs, t('portal.hsOk', { code: exact.code, description: exact.description }), false);
-      else setHint(F.hs, /^\d+$/.test(digits) && digits.length >= 6 ? t('portal.hsUnknown') : t('portal.hsPick'), /^\d+$/.test(digits) && digits.length >= 6);
-      fill(
-        hsResults,
-        items.slice(0, 8).map((i) =>
-          h(
-            'li',
-            { role: 'option' },
+  // The HS code search of one goods line: as the trader types a code or words, suggestions from
+  // GET /api/v1/hs; a ✓ with the description once the code is an HS 2022 subheading; choosing a
+  // suggestion fills the code, and the goods description when it is empty. `suffix` keeps the
+  // list's id unique (the first line's is "hs-results").
+  let hsLists = 0;
+  const hsStops = [];
+  function hsSearchFor(f, goodsInput, hintWhenEmpty) {
+    const input = f.input;
+    const id = hsLists++ === 0 ? 'hs-results' : `hs-results-${hsLists}`;
+    const results = h('ul', { id, class: 'hs-results', role: 'listbox', 'aria-label': t('portal.hsResults') });
+    input.setAttribute('role', 'combobox');
+    input.setAttribute('aria-expanded', 'false');
+    input.setAttribute('aria-controls', id);
+    input.setAttribute('aria-autocomplete', 'list');
+    f.row.insertBefore(results, f.hint);
+    let valid = false;
+    let timer = null;
+    let seq = 0;
+    hsStops.push(() => clearTimeout(timer));
+    async function search() {
+      const q = input.value.trim();
+      const digits = q.replace(/[.\s]/g, '');
+      valid = false;
+      if (q.length < 2) {
+        fill(results);
+        input.setAttribute('aria-expanded', 'false');
+        setHint(f, hintWhenEmpty, false);
+        return;
+      }
+      const mine = ++seq;
+      try {
+        const r = await api('/api/v1/hs', { query: { q } });
+        if (mine !== seq || stopped) return;
+        const items = r.items || [];
+        const exact = /^\d{6,10}$/.test(digits) ? items.find((i) => digits.startsWith(i.code) && i.code.length === 6) : null;
+        valid = !!exact;
+        if (exact) setHint(f, t('portal.hsOk', { code: exact.code, description: exact.description }), false);
+        else setHint(f, /^\d+$/.test(digits) && digits.length >= 6 ? t('portal.hsUnknown') : t('portal.hsPick'), /^\d+$/.test(digits) && digits.length >= 6);
+        fill(
+          results,
+          items.slice(0, 8).map((i) =>
             h(
-              'button',
-              {
-                type: 'button',
-                class: 'link',
-                onclick: () => {
-                  hs.value = i.code.length === 6 ? `${i.code.slice(0, 4)}.${i.code.slice(4)}` : i.code;
-                  if (!goods.value) goods.value = i.description;
-                  fill(hsResults);
-                  hs.setAttribute('aria-expanded', 'false');
-                  hs.focus();
-                  hsSearch();
+              'li',
+              { role: 'option' },
+              h(
+                'button',
+                {
+                  type: 'button',
+                  class: 'link',
+                  onclick: () => {
+                    input.value = i.code.length === 6 ? `${i.code.slice(0, 4)}.${i.code.slice(4)}` : i.code;
+                    if (!goodsInput.value) goodsInput.value = i.description;
+                    fill(results);
+                    input.setAttribute('aria-expanded', 'false');
+                    input.focus();
+                    search();
+                  },
                 },
-              },
-              h('code', {}, i.code),
-              ' ',
-              i.description,
+                h('code', {}, i.code),
+                ' ',
+                i.description,
+              ),
             ),
           ),
-        ),
-      );
-      hs.setAttribute('aria-expanded', items.length && !exact ? 'true' : 'false');
-      if (exact) fill(hsResults);
-    } catch (e) {
-      if (seq === hsSeq) setHint(F.hs, errorText(e), true);
-    }
-  }
-  hs.addEventListener('input', () => {
-    clearTimeout(hsTimer);
-    hsTimer = setTimeout(hsSearch, 250);
-  });
-  hs.addEventListener('keydown', (e) => {
-    if (e.key === 'ArrowDown') {
-      const first = hsResults.querySelector('button');
-      if (first) {
-        e.preventDefault();
-        first.focus();
+        );
+        input.setAttribute('aria-expanded', items.length && !exact ? 'true' : 'false');
+        if (exact) fill(results);
+      } catch (e) {
+        if (mine === seq) setHint(f, errorText(e), true);
       }
     }
-  });
+    input.addEventListener('input', () => {
+      clearTimeout(timer);
+      timer = setTimeout(search, 250);
+    });
+    input.addEventListener('keydown', (e) => {
+      if (e.key === 'ArrowDown') {
+        const first = results.querySelector('button');
+        if (first) {
+          e.preventDefault();
+          first.focus();
+        }
+      }
+    });
+    // Whether the code is an HS 2022 subheading, asking the server again when it was not known.
+    async function confirm() {
+      if (!valid) await search();
+      return valid;
+    }
+    return { results, search, confirm };
+  }
+  const hsFirst = hsSearchFor(F.hs, goods, t('portal.hsHint'));
   plate.addEventListener('input', checks.plate);
   trailer.addEventListener('input', checks.trailer);
   packages.addEventListener('input', checks.packages);
@@ -277,6 +299,7 @@ export function mount(root, ctx) {
       origin: field(t('portal.origin'), h('select', {}, ['VN', 'CN'].map((c) => option(c, t('country.' + c), c === origin.value)))),
     };
     const line = { F: X, legend: h('legend', {}), remove: h('button', { type: 'button', class: 'secondary remove-line' }) };
+    line.hs = hsSearchFor(X.hs, X.goods.input, t('portal.hsDigits'));
     line.remove.addEventListener('click', () => {
       extraLines.splice(extraLines.indexOf(line), 1);
       line.el.remove();
@@ -348,13 +371,17 @@ export function mount(root, ctx) {
     for (const [f, max] of LIMITS) ok &= checkLength(f, max);
     if (!empty) {
       ok &= checks.required(F.goods) & checks.packages() & checks.weight() & checks.amount() & checks.currency();
-      for (const line of extraLines) ok &= checkLine(line.F);
-      if (!hsValid) {
-        await hsSearch();
-        if (!hsValid) {
-          setHint(F.hs, t('portal.hsUnknown'), true);
+      for (const line of extraLines) {
+        if (!checkLine(line.F)) {
+          ok = 0;
+        } else if (!(await line.hs.confirm())) {
+          setHint(line.F.hs, t('portal.hsUnknown'), true);
           ok = 0;
         }
+      }
+      if (!(await hsFirst.confirm())) {
+        setHint(F.hs, t('portal.hsUnknown'), true);
+        ok = 0;
       }
     }
     ok &= checks.freshness();
@@ -652,6 +679,6 @@ export function mount(root, ctx) {
     feed.close();
     clearInterval(poll);
     clearTimeout(debounce);
-    clearTimeout(hsTimer);
+    for (const stop of hsStops) stop();
   };
 }
