@@ -647,8 +647,17 @@ struct Api::Impl {
     }
     json::array items;
     for (const HsEntry* e : engine.hs().Search(*q, 20)) {
-      items.push_back(
-          json::object{{"code", e->code}, {"description", e->description}, {"level", e->level}});
+      json::object item{{"code", e->code}, {"description", e->description}, {"level", e->level}};
+      if (!e->names_vi.empty()) {
+        auto list = [](const std::vector<std::string>& names) {
+          json::array a;
+          for (const std::string& n : names) a.push_back(json::string(n));
+          return a;
+        };
+        item["names"] = json::object{
+            {"vi", list(e->names_vi)}, {"zh", list(e->names_zh)}, {"en", list(e->names_en)}};
+      }
+      items.push_back(std::move(item));
     }
     return JsonResponse(200, json::object{{"items", std::move(items)}});
   }

@@ -48,6 +48,89 @@ std::string Printable(std::string_view text) {
   return out;
 }
 
+// Vietnamese letters with their diacritics, by the ASCII letter they fold to.
+constexpr std::pair<char, std::string_view> kVietnameseLetters[] = {
+    {'a', "àáạảãâầấậẩẫăằắặẳẵÀÁẠẢÃÂẦẤẬẨẪĂẰẮẶẲẴ"},
+    {'e', "èéẹẻẽêềếệểễÈÉẸẺẼÊỀẾỆỂỄ"},
+    {'i', "ìíịỉĩÌÍỊỈĨ"},
+    {'o', "òóọỏõôồốộổỗơờớợởỡÒÓỌỎÕÔỒỐỘỔỖƠỜỚỢỞỠ"},
+    {'u', "ùúụủũưừứựửữÙÚỤỦŨƯỪỨỰỬỮ"},
+    {'y', "ỳýỵỷỹỲÝỴỶỸ"},
+    {'d', "đĐ"},
+};
+
+// Decodes the UTF-8 sequence at `text[i]` (valid or not: an invalid byte is its own code point,
+// above U+10FFFF so that it maps to nothing) and advances `i`.
+char32_t NextCodePoint(std::string_view text, size_t& i) {
+  auto byte = [&](size_t k) { return static_cast<unsigned char>(text[k]); };
+  unsigned char b = byte(i);
+  size_t n = b < 0x80 ? 1 : (b >> 5) == 0x6 ? 2 : (b >> 4) == 0xE ? 3 : (b >> 3) == 0x1E ? 4 : 0;
+  if (n == 0 || i + n > text.size()) {
+    ++i;
+    return 0x110000 + b;
+  }
+  char32_t cp = n == 1 ? b : b & (0x7F >> n);
+  for (size_t k = 1; k < n; ++k) {
+    if ((byte(i + k) & 0xC0) != 0x80) {
+      ++i;
+      return 0x110000 + b;
+    }
+    cp = (cp << 6) | (byte(i + k) & 0x3F);
+  }
+  i += n;
+  return cp;
+}
+
+// Text for matching: ASCII lower case, Vietnamese letters without their diacritics ("Sầu
+// riêng" -> "sau rieng"), combining marks dropped (text typed decomposed), the rest as it is
+// ("榴莲").
+std::string Fold(std::string_view text) {
+  static const auto* const kFolds = [] {
+    auto* folds = new std::vector<std::pair<char32_t, char>>();
+    for (const auto& [ascii, letters] : kVietnameseLetters) {
+      for (size_t i = 0; i < letters.size();) folds->emplace_back(NextCodePoint(letters, i), ascii);
+    }
+    std::sort(folds->begin(), folds->end());
+    return folds;
+  }();
+  std::string out;
+  out.reserve(text.size());
+  for (size_t i = 0; i < text.size();) {
+    const size_t start = i;
+    const char32_t cp = NextCodePoint(text, i);
+    if (cp < 0x80) {
+      out += ToLowerAscii(static_cast<char>(cp));
+      continue;
+    }
+    if (cp >= 0x300 && cp <= 0x36F) continue;  // combining diacritical marks
+    auto fold = std::lower_bound(kFolds->begin(), kFolds->end(), std::pair<char32_t, char>(cp, 0));
+    if (fold != kFolds->end() && fold->first == cp) {
+      out += fold->second;
+    } else {
+      out.append(text.substr(start, i - start));
+    }
+  }
+  return out;
+}
+
+// The words of a search, folded, split on spaces and punctuation.
+std::vector<std::string> SearchWords(std::string_view query) {
+  std::vector<std::string> words;
+  std::string word;
+  for (char c : Fold(query)) {
+    bool separator = c == ' ' || c == '\t' || c == ',' || c == ';' || c == '.' || c == '(' ||
+                     c == ')' || c == '"' || c == '\'' || c == '\n' || c == '\r';
+    if (separator) {
+      if (!word.empty()) words.push_back(std::move(word));
+      word.clear();
+    } else {
+      word += c;
+    }
+  }
+  if (!word.empty()) words.push_back(std::move(word));
+  return words;
+}
+
 // Removes dots and spaces (the separators used when writing HS codes, "0810.90.40").
 std::string StripSeparators(std::string_view text) {
   std::string out;
@@ -230,9 +313,48 @@ std::shared_ptr<const HsNomenclature> HsNomenclature::Hs2022() {
   static const std::shared_ptr<const HsNomenclature> instance = [] {
     auto parsed = FromCsv(internal::EmbeddedHs2022Csv());
     BF_ASSERT(parsed.has_value(), "the embedded data/hs/hs2022.csv must be a valid HS CSV");
-    return *parsed;
+    auto nomenclature = std::const_pointer_cast<HsNomenclature>(*parsed);
+    Status named = nomenclature->AddNames(internal::EmbeddedHsNamesCsv());
+    BF_ASSERT(named.has_value(), "the embedded data/hs/names.csv must name HS 2022 subheadings");
+    return std::shared_ptr<const HsNomenclature>(std::move(nomenclature));
   }();
   return instance;
+}
+
+Status HsNomenclature::AddNames(std::string_view csv) {
+  CsvReader reader(csv);
+  std::vector<std::string_view> fields;
+  BF_ASSIGN_OR_RETURN(bool has_header, reader.Next(fields));
+  constexpr std::string_view kNamesHeader[] = {"hscode", "vi", "zh", "en"};
+  if (!has_header ||
+      !std::equal(fields.begin(), fields.end(), std::begin(kNamesHeader), std::end(kNamesHeader))) {
+    return reader.Fail("expected the header 'hscode,vi,zh,en'");
+  }
+  while (true) {
+    BF_ASSIGN_OR_RETURN(bool more, reader.Next(fields));
+    if (!more) break;
+    if (fields.size() != 4)
+      return reader.Fail(fmt::format("expected 4 fields, found {}", fields.size()));
+    auto entry =
+        std::lower_bound(entries_.begin(), entries_.end(), fields[0],
+                         [](const HsEntry& e, std::string_view code) { return e.code < code; });
+    if (entry == entries_.end() || entry->code != fields[0] || entry->level != 6) {
+      return reader.Fail(fmt::format("'{}' is not an HS 2022 subheading", Printable(fields[0])));
+    }
+    std::vector<std::string>* lists[] = {&entry->names_vi, &entry->names_zh, &entry->names_en};
+    for (size_t f = 1; f < 4; ++f) {
+      std::string_view names = fields[f];
+      if (names.empty()) return reader.Fail(fmt::format("{} has an empty name", entry->code));
+      while (!names.empty()) {
+        size_t bar = names.find('|');
+        std::string_view name = names.substr(0, bar);
+        names = bar == std::string_view::npos ? std::string_view() : names.substr(bar + 1);
+        if (name.empty()) return reader.Fail(fmt::format("{} has an empty name", entry->code));
+        lists[f - 1]->emplace_back(name);
+      }
+    }
+  }
+  return {};
 }
 
 Result<HsCode> HsNomenclature::Validate(std::string_view text) const {
@@ -291,29 +413,44 @@ std::vector<const HsEntry*> HsNomenclature::Search(std::string_view query, size_
     auto it = std::lower_bound(entries_.begin(), entries_.end(), digits,
                                [](const HsEntry& e, const std::string& k) { return e.code < k; });
     for (; it != entries_.end() && it->code.starts_with(digits); ++it) found.push_back(&*it);
+    std::stable_sort(found.begin(), found.end(), SearchOrder);
   } else {
-    std::vector<std::string> words;
-    std::string word;
-    for (char c : query) {
-      bool separator = c == ' ' || c == '\t' || c == ',' || c == ';' || c == '.' || c == '(' ||
-                       c == ')' || c == '"' || c == '\'' || c == '\n' || c == '\r';
-      if (separator) {
-        if (!word.empty()) words.push_back(std::move(word));
-        word.clear();
-      } else {
-        word += ToLowerAscii(c);
+    const std::vector<std::string> words = SearchWords(query);
+    if (words.empty()) return found;
+    std::string whole;  // the words as one name: "sau rieng"
+    for (const std::string& w : words) whole += (whole.empty() ? "" : " ") + w;
+    auto has_all = [&](std::string_view folded) {
+      return std::all_of(words.begin(), words.end(), [&](const std::string& w) {
+        return folded.find(w) != std::string_view::npos;
+      });
+    };
+    // By everyday name: an entry with a name that is the query first, then one with a name
+    // containing every word; then by description.
+    std::vector<const HsEntry*> named_exactly, named, described;
+    for (const HsEntry& e : entries_) {
+      int best = 0;  // 2 a name is the query, 1 a name contains every word
+      for (const auto* list : {&e.names_vi, &e.names_zh, &e.names_en}) {
+        for (const std::string& name : *list) {
+          std::string folded = Fold(name);
+          if (folded == whole) best = 2;
+          if (best < 1 && has_all(folded)) best = 1;
+        }
+      }
+      if (best == 2) {
+        named_exactly.push_back(&e);
+      } else if (best == 1) {
+        named.push_back(&e);
+      } else if (std::all_of(words.begin(), words.end(), [&](const std::string& w) {
+                   return ContainsIgnoringCase(e.description, w);
+                 })) {
+        described.push_back(&e);
       }
     }
-    if (!word.empty()) words.push_back(std::move(word));
-    if (words.empty()) return found;
-    for (const HsEntry& e : entries_) {
-      bool all = std::all_of(words.begin(), words.end(), [&](const std::string& w) {
-        return ContainsIgnoringCase(e.description, w);
-      });
-      if (all) found.push_back(&e);
+    for (auto* group : {&named_exactly, &named, &described}) {
+      std::stable_sort(group->begin(), group->end(), SearchOrder);
+      found.insert(found.end(), group->begin(), group->end());
     }
   }
-  std::stable_sort(found.begin(), found.end(), SearchOrder);
   if (found.size() > limit) found.resize(limit);
   return found;
 }

@@ -300,5 +300,62 @@ TEST(HsCodeTest, FromCsvRejectsMalformedInput) {
                  "carriage return");
 }
 
+// Traders in Vietnam and China search in their language, with or without diacritics, and by
+// the everyday names the HS descriptions do not use (dragon fruit is "fruits n.e.c.").
+TEST(HsCodeTest, SearchByEverydayNamesInThreeLanguages) {
+  auto hs = HsNomenclature::Hs2022();
+  auto first = [&](std::string_view q) {
+    auto found = hs->Search(q, 5);
+    return found.empty() ? std::string("(none)") : found.front()->code;
+  };
+  EXPECT_EQ(first("sầu riêng"), "081060");
+  EXPECT_EQ(first("Sầu Riêng"), "081060");
+  EXPECT_EQ(first("sau rieng"), "081060");
+  EXPECT_EQ(first("sa\u0300u rie\u0302ng"), "081060");  // typed decomposed (NFD)
+  EXPECT_EQ(first("榴莲"), "081060");
+  EXPECT_EQ(first("durian"), "081060");
+  EXPECT_EQ(first("thanh long"), "081090");
+  EXPECT_EQ(first("火龙果"), "081090");
+  EXPECT_EQ(first("dragon fruit"), "081090");
+  EXPECT_EQ(first("xoài"), "080450");
+  EXPECT_EQ(first("chuối"), "080390");
+  EXPECT_EQ(first("đồ gỗ"), "940360");
+  EXPECT_EQ(first("do go"), "940360");
+  // A name that is the query comes before names and descriptions that merely contain it: "lê"
+  // (pear) folds to "le", which is in many descriptions ("vegetables", "edible").
+  EXPECT_EQ(first("lê"), "080830");
+  EXPECT_EQ(first("逆变器"), "850440");
+  EXPECT_EQ(first("mango"), "080450");  // the English description still matches
+  const HsEntry* durian = hs->Find("081060");
+  ASSERT_NE(durian, nullptr);
+  EXPECT_EQ(durian->names_vi, std::vector<std::string>{"sầu riêng"});
+  EXPECT_EQ(durian->names_zh, std::vector<std::string>{"榴莲"});
+  EXPECT_TRUE(hs->Search("ăn được không có", 5).empty());  // nothing named or described so
+}
+
+TEST(HsCodeTest, AddNamesRefusesWhatIsNotASubheadingOrAName) {
+  auto parsed = HsNomenclature::FromCsv(
+      "section,hscode,description,parent,level\n"
+      "II,08,\"Fruit\",TOTAL,2\n"
+      "II,0810,\"Other fruit\",08,4\n"
+      "II,081060,\"Durians\",0810,6\n");
+  ASSERT_TRUE(parsed.has_value()) << parsed.error().ToString();
+  auto hs = std::const_pointer_cast<HsNomenclature>(*parsed);
+  EXPECT_TRUE(hs->AddNames("hscode,vi,zh,en\n081060,sầu riêng,榴莲,durian\n").has_value());
+  for (const auto& [csv, why] : std::vector<std::pair<std::string, std::string>>{
+           {"code,vi,zh,en\n", "expected the header"},
+           {"hscode,vi,zh,en\n081090,mít,菠萝蜜,jackfruit\n", "line 2: '081090' is not an HS"},
+           {"hscode,vi,zh,en\n0810,x,x,x\n", "'0810' is not an HS 2022 subheading"},
+           {"hscode,vi,zh,en\n081060,sầu riêng,,durian\n", "081060 has an empty name"},
+           {"hscode,vi,zh,en\n081060,a||b,x,y\n", "081060 has an empty name"},
+           {"hscode,vi,zh,en\n081060,a,b\n", "expected 4 fields"},
+       }) {
+    Status s = hs->AddNames(csv);
+    ASSERT_FALSE(s.has_value()) << csv;
+    EXPECT_EQ(s.error().code, "invalid_hs_csv");
+    EXPECT_NE(s.error().message.find(why), std::string::npos) << s.error().message;
+  }
+}
+
 }  // namespace
 }  // namespace borderflow

@@ -8,5 +8,7 @@ namespace borderflow::internal {
 
 // The embedded HS 2022 CSV (UTF-8, header `section,hscode,description,parent,level`).
 std::string_view EmbeddedHs2022Csv();
+// The embedded everyday names (data/hs/names.csv, header `hscode,vi,zh,en`).
+std::string_view EmbeddedHsNamesCsv();
 
 }  // namespace borderflow::internal

@@ -405,7 +405,11 @@ test('declaring: container and seal, errors in the reader’s language on the fi
   await fw.fill('#declare-form input[name=seal_number]', 'VNCS-778899');
   await fw.fill('#declare-form input[name=driver_name]', 'Phạm Văn Cường');
   await fw.fill('#declare-form input[name=driver_document]', 'B0009988');
-  await fw.fill('#declare-form input[name=hs_code]', '0810.60');
+  // Vietnamese words find the code; the suggestion shows the everyday name, and choosing it fills
+  // the code.
+  await fw.fill('#declare-form input[name=hs_code]', 'sầu riêng');
+  await fw.click('#hs-results button:has-text("sầu riêng")');
+  assert.equal(await fw.inputValue('#declare-form input[name=hs_code]'), '0810.60');
   await fw.waitForFunction(() => /✓ 081060/.test(document.querySelector('#declare-form input[name=hs_code]').closest('.field').textContent));
   await fw.fill('#declare-form input[name=description]', 'Fresh durian');
   await fw.fill('#declare-form input[name=packages]', '300');

@@ -1,7 +1,7 @@
 // The forwarder portal: declare a crossing (checked as you type), book / rebook / cancel a slot,
 // the company's trucks with their status and expected call time. Live through the feed.
 import { h, fill, field, option } from '../dom.js';
-import { t } from '../i18n.js';
+import { getLang, t } from '../i18n.js';
 import { api, listAll, loadLifecycle, newKey, session } from '../api.js';
 import { openFeed } from '../feed.js';
 import { checkPlate } from '../plate.js';
@@ -185,6 +185,8 @@ export function mount(root, ctx) {
   // GET /api/v1/hs; a ✓ with the description once the code is an HS 2022 subheading; choosing a
   // suggestion fills the code, and the goods description when it is empty. `suffix` keeps the
   // list's id unique (the first line's is "hs-results").
+  // The everyday names of an HS entry in the page's language ("sầu riêng"), or "".
+  const localNames = (i) => ((i.names && i.names[getLang()]) || []).join(', ');
   let hsLists = 0;
   const hsStops = [];
   function hsSearchFor(f, goodsInput, hintWhenEmpty) {
@@ -232,7 +234,7 @@ export function mount(root, ctx) {
                   class: 'link',
                   onclick: () => {
                     input.value = i.code.length === 6 ? `${i.code.slice(0, 4)}.${i.code.slice(4)}` : i.code;
-                    if (!goodsInput.value) goodsInput.value = i.description;
+                    if (!goodsInput.value) goodsInput.value = localNames(i) || i.description;
                     fill(results);
                     input.setAttribute('aria-expanded', 'false');
                     input.focus();
@@ -241,6 +243,8 @@ export function mount(root, ctx) {
                 },
                 h('code', {}, i.code),
                 ' ',
+                localNames(i) ? h('strong', {}, localNames(i)) : '',
+                localNames(i) ? ' · ' : '',
                 i.description,
               ),
             ),
