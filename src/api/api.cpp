@@ -76,17 +76,20 @@ bool IsJsonMediaType(std::string_view type) {
 // e-seal readers: devices out at the gate) see only what they act on (the crossing's state, its
 // vehicle, plate, container and seal): no personal data (the driver's name, document number
 // and phone are for the trader and staff), no consignment (goods, values, origins), no
-// document numbers and no company.
+// document numbers and no company. Staff who may not read watch lists learn that rules were
+// withheld (how many: they refer the truck to a supervisor), never which: not by name, reason or
+// condition in an assessment, nor by index into the rule set in a crossing's "risk".
 struct Redaction {
   bool risk = false;
   bool personal = false;
-  bool watchlists = false;  // staff who may not read watch lists
+  bool watchlists = false;         // staff who may not read watch lists
+  const Engine* engine = nullptr;  // for `watchlists`: the rule sets the indices refer to
   bool any() const { return risk || personal || watchlists; }
 };
 
-Redaction RedactionFor(const Actor& actor) {
+Redaction RedactionFor(const Actor& actor, const Engine& engine) {
   return Redaction{!IsStaff(actor.role), actor.role == Role::kSensor,
-                   IsStaff(actor.role) && !MayReadWatchlists(actor.role)};
+                   IsStaff(actor.role) && !MayReadWatchlists(actor.role), &engine};
 }
 
 // For staff who may not read watch lists: an audit body's "assessment" (an assess or reassess
@@ -108,17 +111,22 @@ void WithholdWatchlistsFrom(json::object& o) {
 }
 
 // A crossing's ETag: its version, and which view of it (RedactionFor) the caller gets, so that
-// a cache never takes one audience's copy for another's: "3" (staff, everything), "3-f"
+// a cache never takes one audience's copy for another's: "3" (staff, everything), "3-w" (staff
+// who may not read watch lists: the fired rules without those that ask for one), "3-f"
 // (forwarders and drivers: no risk assessment), "3-s" (sensors: no risk, driver, lines,
 // documents or company).
 std::string CrossingETag(int64_t version, Redaction r) {
-  return fmt::format("\"{}{}\"", version, r.personal ? "-s" : r.risk ? "-f" : "");
+  return fmt::format("\"{}{}\"", version,
+                     r.personal     ? "-s"
+                     : r.risk       ? "-f"
+                     : r.watchlists ? "-w"
+                                    : "");
 }
 
 // Applies `r` to a crossing view, a command's answer ({"event":...,"crossing":...}) or an audit
 // record's body: removes the crossing's "risk", an audit body's "assessment", the staff summary
 // that an "assess" event carries as its note (it names the rules that fired and the score), and
-// for `personal` the driver.
+// for `personal` the driver; for `watchlists`, what of them names a watch-list rule.
 void Redact(json::object& o, Redaction r) {
   json::value* c = o.if_contains("crossing");
   json::object* crossing = c != nullptr && c->is_object() ? &c->get_object() : nullptr;
@@ -128,7 +136,18 @@ void Redact(json::object& o, Redaction r) {
       if (crossing != nullptr) crossing->erase(field);
     }
   }
-  if (r.watchlists) WithholdWatchlistsFrom(o);
+  if (r.watchlists) {
+    WithholdWatchlistsFrom(o);
+    for (json::object* holder : {&o, crossing}) {
+      json::value* risk = holder != nullptr ? holder->if_contains("risk") : nullptr;
+      if (risk == nullptr || !risk->is_object()) continue;
+      if (r.engine != nullptr) {
+        r.engine->WithholdWatchlistRules(risk->get_object());
+      } else {
+        risk->get_object().erase("fired");  // cannot tell the rules apart: none is shown
+      }
+    }
+  }
   if (!r.risk) return;
   o.erase("risk");
   o.erase("assessment");
@@ -151,7 +170,8 @@ std::string Redacted(const std::string& body, Redaction r) {
   bool may_hold = (r.personal && (body.find("\"driver\"") != std::string::npos ||
                                   body.find("\"lines\"") != std::string::npos ||
                                   body.find("\"company_id\"") != std::string::npos)) ||
-                  (r.watchlists && body.find("\"assessment\"") != std::string::npos) ||
+                  (r.watchlists && (body.find("\"assessment\"") != std::string::npos ||
+                                    body.find("\"risk\"") != std::string::npos)) ||
                   (r.risk && (body.find("\"risk\"") != std::string::npos ||
                               body.find("\"assessment\"") != std::string::npos ||
                               body.find("\"assess\"") != std::string::npos));
@@ -414,7 +434,7 @@ struct Api::Impl {
     command.fingerprint = Sha256Hex(fmt::format("{} {}\n{}", req.method, req.path, req.body));
     command.body = std::move(body);
     std::string instance = req.path;
-    Redaction redact = RedactionFor(command.actor);
+    Redaction redact = RedactionFor(command.actor, engine);
     engine.Submit(std::move(command), [respond, instance, redact](Result<CommandResult> result) {
       if (!result) {
         respond(ProblemResponse(result.error(), instance));
@@ -474,12 +494,12 @@ struct Api::Impl {
     BF_ASSIGN_OR_RETURN(Actor actor, RequireUser(req));
     BF_ASSIGN_OR_RETURN(Crossing c, engine.GetCrossing(actor, req.PathParam("id")));
     json::object view = engine.LiveCrossingView(c);
-    Redact(view, RedactionFor(actor));
+    Redact(view, RedactionFor(actor, engine));
     json::array allowed;
     for (auto e : AllowedEvents(c.state)) allowed.push_back(json::string(CrossingEventName(e)));
     view["allowed_events"] = std::move(allowed);
     HttpResponse r = JsonResponse(200, view);
-    r.headers.emplace_back("ETag", CrossingETag(c.version, RedactionFor(actor)));
+    r.headers.emplace_back("ETag", CrossingETag(c.version, RedactionFor(actor, engine)));
     return r;
   }
 
@@ -524,7 +544,7 @@ struct Api::Impl {
     json::array items;
     for (const Crossing& c : page.items) {
       json::object view = engine.CrossingView(c);
-      Redact(view, RedactionFor(actor));
+      Redact(view, RedactionFor(actor, engine));
       items.push_back(std::move(view));
     }
     json::object body{{"items", std::move(items)}};
@@ -542,7 +562,7 @@ struct Api::Impl {
                    "sensors read a crossing's current state, not its history");
     }
     BF_ASSIGN_OR_RETURN(auto records, engine.CrossingHistory(actor, req.PathParam("id")));
-    Redaction redact = RedactionFor(actor);
+    Redaction redact = RedactionFor(actor, engine);
     json::array items;
     for (const auto& r : records) {
       json::object item = AuditJson(r);
