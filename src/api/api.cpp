@@ -76,17 +76,20 @@ bool IsJsonMediaType(std::string_view type) {
 // e-seal readers: devices out at the gate) see only what they act on (the crossing's state, its
 // vehicle, plate, container and seal): no personal data (the driver's name, document number
 // and phone are for the trader and staff), no consignment (goods, values, origins), no
-// document numbers and no company.
+// document numbers and no company. Staff who may not read watch lists learn that rules were
+// withheld (how many: they refer the truck to a supervisor), never which: not by name, reason or
+// condition in an assessment, nor by index into the rule set in a crossing's "risk".
 struct Redaction {
   bool risk = false;
   bool personal = false;
-  bool watchlists = false;  // staff who may not read watch lists
+  bool watchlists = false;         // staff who may not read watch lists
+  const Engine* engine = nullptr;  // for `watchlists`: the rule sets the indices refer to
   bool any() const { return risk || personal || watchlists; }
 };
 
-Redaction RedactionFor(const Actor& actor) {
+Redaction RedactionFor(const Actor& actor, const Engine& engine) {
   return Redaction{!IsStaff(actor.role), actor.role == Role::kSensor,
-                   IsStaff(actor.role) && !MayReadWatchlists(actor.role)};
+                   IsStaff(actor.role) && !MayReadWatchlists(actor.role), &engine};
 }
 
 // For staff who may not read watch lists: an audit body's "assessment" (an assess or reassess
@@ -108,7 +111,8 @@ void WithholdWatchlistsFrom(json::object& o) {
 }
 
 // A crossing's ETag: its version, and which view of it (RedactionFor) the caller gets, so that
-// a cache never takes one audience's copy for another's: "3" (staff, everything), "3-f"
+// a cache never takes one audience's copy for another's: "3" (staff, everything), "3-w" (staff
+// who may not read watch lists: the fired rules without those that ask for one), "3-f"
 // (forwarders and drivers: no risk assessment), "3-s" (sensors: no risk, driver, lines,
 // documents or company). A view with an expected call (computed at each request from the
 // queue, which moves while the version stays) adds "." and a digest of it: "3-f.1c9a04e2b7d3".
@@ -117,7 +121,12 @@ std::string CrossingETag(int64_t version, Redaction r, const json::object& view)
   if (const json::value* call = view.if_contains("expected_call")) {
     live = "." + Sha256Hex(ToJsonText(*call)).substr(0, 12);
   }
-  return fmt::format("\"{}{}{}\"", version, r.personal ? "-s" : r.risk ? "-f" : "", live);
+  return fmt::format("\"{}{}{}\"", version,
+                     r.personal     ? "-s"
+                     : r.risk       ? "-f"
+                     : r.watchlists ? "-w"
+                                    : "",
+                     live);
 }
 
 // Whether an If-None-Match header names `etag` (weak comparison, RFC 9110 13.1.2: "W/" ignored)
@@ -139,7 +148,7 @@ bool IfNoneMatchNames(std::string_view header, std::string_view etag) {
 // Applies `r` to a crossing view, a command's answer ({"event":...,"crossing":...}) or an audit
 // record's body: removes the crossing's "risk", an audit body's "assessment", the staff summary
 // that an "assess" event carries as its note (it names the rules that fired and the score), and
-// for `personal` the driver.
+// for `personal` the driver; for `watchlists`, what of them names a watch-list rule.
 void Redact(json::object& o, Redaction r) {
   json::value* c = o.if_contains("crossing");
   json::object* crossing = c != nullptr && c->is_object() ? &c->get_object() : nullptr;
@@ -149,7 +158,18 @@ void Redact(json::object& o, Redaction r) {
       if (crossing != nullptr) crossing->erase(field);
     }
   }
-  if (r.watchlists) WithholdWatchlistsFrom(o);
+  if (r.watchlists) {
+    WithholdWatchlistsFrom(o);
+    for (json::object* holder : {&o, crossing}) {
+      json::value* risk = holder != nullptr ? holder->if_contains("risk") : nullptr;
+      if (risk == nullptr || !risk->is_object()) continue;
+      if (r.engine != nullptr) {
+        r.engine->WithholdWatchlistRules(risk->get_object());
+      } else {
+        risk->get_object().erase("fired");  // cannot tell the rules apart: none is shown
+      }
+    }
+  }
   if (!r.risk) return;
   o.erase("risk");
   o.erase("assessment");
@@ -172,7 +192,8 @@ std::string Redacted(const std::string& body, Redaction r) {
   bool may_hold = (r.personal && (body.find("\"driver\"") != std::string::npos ||
                                   body.find("\"lines\"") != std::string::npos ||
                                   body.find("\"company_id\"") != std::string::npos)) ||
-                  (r.watchlists && body.find("\"assessment\"") != std::string::npos) ||
+                  (r.watchlists && (body.find("\"assessment\"") != std::string::npos ||
+                                    body.find("\"risk\"") != std::string::npos)) ||
                   (r.risk && (body.find("\"risk\"") != std::string::npos ||
                               body.find("\"assessment\"") != std::string::npos ||
                               body.find("\"assess\"") != std::string::npos));
@@ -435,7 +456,7 @@ struct Api::Impl {
     command.fingerprint = Sha256Hex(fmt::format("{} {}\n{}", req.method, req.path, req.body));
     command.body = std::move(body);
     std::string instance = req.path;
-    Redaction redact = RedactionFor(command.actor);
+    Redaction redact = RedactionFor(command.actor, engine);
     engine.Submit(std::move(command), [respond, instance, redact](Result<CommandResult> result) {
       if (!result) {
         respond(ProblemResponse(result.error(), instance));
@@ -495,11 +516,11 @@ struct Api::Impl {
     BF_ASSIGN_OR_RETURN(Actor actor, RequireUser(req));
     BF_ASSIGN_OR_RETURN(Crossing c, engine.GetCrossing(actor, req.PathParam("id")));
     json::object view = engine.LiveCrossingView(c);
-    Redact(view, RedactionFor(actor));
+    Redact(view, RedactionFor(actor, engine));
     json::array allowed;
     for (auto e : AllowedEvents(c.state)) allowed.push_back(json::string(CrossingEventName(e)));
     view["allowed_events"] = std::move(allowed);
-    std::string etag = CrossingETag(c.version, RedactionFor(actor), view);
+    std::string etag = CrossingETag(c.version, RedactionFor(actor, engine), view);
     if (IfNoneMatchNames(req.Header("if-none-match"), etag)) {
       // The caller's copy is current (a browser or a poller revalidating): no body.
       HttpResponse not_modified;
@@ -553,7 +574,7 @@ struct Api::Impl {
     json::array items;
     for (const Crossing& c : page.items) {
       json::object view = engine.CrossingView(c);
-      Redact(view, RedactionFor(actor));
+      Redact(view, RedactionFor(actor, engine));
       items.push_back(std::move(view));
     }
     json::object body{{"items", std::move(items)}};
@@ -571,7 +592,7 @@ struct Api::Impl {
                    "sensors read a crossing's current state, not its history");
     }
     BF_ASSIGN_OR_RETURN(auto records, engine.CrossingHistory(actor, req.PathParam("id")));
-    Redaction redact = RedactionFor(actor);
+    Redaction redact = RedactionFor(actor, engine);
     json::array items;
     for (const auto& r : records) {
       json::object item = AuditJson(r);

@@ -91,7 +91,9 @@ bool LiveFeed::Sees(const Actor& actor, const Event& event) {
 }
 
 const std::string& LiveFeed::TextFor(const Actor& actor, const Event& event) {
-  return actor.IsCompanyScoped() ? event.company_text : event.staff_text;
+  if (actor.IsCompanyScoped()) return event.company_text;
+  if (!event.withheld_text.empty() && !MayReadWatchlists(actor.role)) return event.withheld_text;
+  return event.staff_text;
 }
 
 std::optional<LiveFeed::Event> LiveFeed::Render(const AuditRecord& r) {
@@ -115,6 +117,17 @@ std::optional<LiveFeed::Event> LiveFeed::Render(const AuditRecord& r) {
     json::object view = engine_.LiveCrossingView(**crossing);
     data["crossing"] = view;
     e.staff_text = Frame(r.seq, "crossing", data);
+    // Staff who may not read watch lists: not which watch-list rule fired (as in the API).
+    if (json::value* risk = view.if_contains("risk"); risk != nullptr && risk->is_object()) {
+      json::object withheld = risk->get_object();
+      engine_.WithholdWatchlistRules(withheld);
+      if (withheld.contains("withheld_rules")) {
+        json::object restricted = view;
+        restricted["risk"] = std::move(withheld);
+        data["crossing"] = std::move(restricted);
+        e.withheld_text = Frame(r.seq, "crossing", data);
+      }
+    }
     // Traders see their channel, never the rules' scores (as in the API).
     view.erase("risk");
     data["crossing"] = std::move(view);

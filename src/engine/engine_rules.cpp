@@ -574,12 +574,17 @@ json::object ChannelInstructions(Channel channel, bool quarantine) {
   return json::object{{"en", en}, {"vi", vi}, {"zh", zh}};
 }
 
+// Whether a rule's condition (its `when` clause as written) asks for a watch list.
+bool ConditionAsksForWatchlist(std::string_view condition) {
+  return condition.find("watchlist") != std::string_view::npos;
+}
+
 // Whether a fired rule (an explanation's "rules" item) asks for a watch list.
 bool AsksForWatchlist(const json::value& rule) {
   const json::value* condition =
       rule.is_object() ? rule.get_object().if_contains("condition") : nullptr;
   return condition != nullptr && condition->is_string() &&
-         std::string_view(condition->get_string()).find("watchlist") != std::string_view::npos;
+         ConditionAsksForWatchlist(condition->get_string());
 }
 
 }  // namespace
@@ -618,15 +623,18 @@ void WithholdWatchlists(json::object& explanation) {
   if (withheld == 0) return;
   *rules = std::move(kept);
   explanation["withheld_rules"] = withheld;
+  // The total score goes too: less the scores of the rules shown, it is the withheld rules'
+  // score, which tells them apart when a rule set has several that ask for a watch list.
+  explanation.erase("score");
   json::value* summary = explanation.if_contains("summary");
   if (summary == nullptr || !summary->is_object()) return;
   struct Language {
-    std::string_view key, colon, stop, withheld;
+    std::string_view key, colon, stop, withheld, score_open, score_close;
   };
   static constexpr Language kLanguages[] = {
-      {"en", ": ", ".", "{} withheld (watch lists)"},
-      {"vi", ": ", ".", "{} quy tắc không hiển thị (danh sách theo dõi)"},
-      {"zh", "：", "。", "{} 条规则不予显示（监控名单）"},
+      {"en", ": ", ".", "{} withheld (watch lists)", " (score ", ")"},
+      {"vi", ": ", ".", "{} quy tắc không hiển thị (danh sách theo dõi)", " (điểm ", ")"},
+      {"zh", "：", "。", "{} 条规则不予显示（监控名单）", "（分数 ", "）"},
   };
   for (const Language& lang : kLanguages) {
     json::value* text = summary->get_object().if_contains(lang.key);
@@ -634,13 +642,65 @@ void WithholdWatchlists(json::object& explanation) {
     std::string whole(text->get_string());
     std::string was = fmt::format("{}{}{}", lang.colon, all_names, lang.stop);
     size_t at = whole.find(was);
+    // The score comes before the rules' names ("Red channel (score 185): a, b.").
+    size_t open = whole.find(lang.score_open);
+    size_t close = open == std::string::npos
+                       ? std::string::npos
+                       : whole.find(lang.score_close, open + lang.score_open.size());
+    // Not found (another wording): the summary goes rather than name a withheld rule or give
+    // the score.
+    if (at == std::string::npos || close == std::string::npos || close > at) {
+      *text = json::string();
+      continue;
+    }
     std::string rest = fmt::format(fmt::runtime(lang.withheld), withheld);
     std::string now = fmt::format("{}{}{}", lang.colon,
                                   kept_names.empty() ? rest : kept_names + ", " + rest, lang.stop);
-    // Not found (another wording): the summary goes rather than name a withheld rule.
-    *text =
-        at == std::string::npos ? json::string() : json::string(whole.replace(at, was.size(), now));
+    whole.replace(at, was.size(), now);
+    whole.erase(open, close + lang.score_close.size() - open);
+    *text = json::string(whole);
   }
+}
+
+void Engine::WithholdWatchlistRules(json::object& risk) const {
+  json::value* fired = risk.if_contains("fired");
+  if (fired == nullptr || !fired->is_array() || fired->get_array().empty()) return;
+  const json::value* set_id = risk.if_contains("rule_set");
+  const json::value* fingerprint = risk.if_contains("fingerprint");
+  json::array kept;
+  int64_t withheld = 0;
+  {
+    std::lock_guard lock(rules_->mu);
+    const rules::RuleSet* set = nullptr;
+    if (set_id != nullptr && set_id->is_string()) {
+      auto it = rules_->sets.find(std::string(set_id->get_string()));
+      if (it != rules_->sets.end() && fingerprint != nullptr && fingerprint->is_string() &&
+          fingerprint->get_string() == it->second.fingerprint()) {
+        set = &it->second;
+      }
+    }
+    for (json::value& f : fired->get_array()) {
+      // Without the rule set (or with an entry that is not one of its rules) no entry can be
+      // told apart from a watch-list rule's: none is kept.
+      const json::value* rule = f.is_object() ? f.get_object().if_contains("rule") : nullptr;
+      const int64_t index =
+          rule == nullptr    ? -1
+          : rule->is_int64() ? rule->get_int64()
+          : rule->is_uint64()
+              ? static_cast<int64_t>(std::min<uint64_t>(rule->get_uint64(), INT64_MAX))
+              : -1;
+      if (set == nullptr || index < 0 || static_cast<size_t>(index) >= set->size() ||
+          ConditionAsksForWatchlist(set->rule(static_cast<size_t>(index)).condition)) {
+        ++withheld;
+        continue;
+      }
+      kept.push_back(std::move(f));
+    }
+  }
+  if (withheld == 0) return;
+  *fired = std::move(kept);
+  risk["withheld_rules"] = withheld;
+  risk.erase("score");  // as in WithholdWatchlists: it would give the withheld rules' score
 }
 
 // --- Loading -------------------------------------------------------------------------------

@@ -10,6 +10,7 @@
 #include <borderflow/core/assert.h>
 #include <borderflow/core/json.h>
 #include <borderflow/core/json_writer.h>
+#include <borderflow/domain/perishable.h>
 
 namespace borderflow {
 
@@ -881,31 +882,14 @@ std::vector<std::string> QueueBook::LapsedBookings(Timestamp now) const {
   return out;
 }
 
-bool CarriesPerishableGoods(const Declaration& d) {
-  // HS 2022 chapters of goods that spoil within days: 02 meat, 03 fish, 04 dairy and eggs,
-  // 06 live plants and cut flowers, 07 vegetables, 08 fruit and nuts.
-  auto perishable = [](std::string_view chapter) {
-    return chapter == "02" || chapter == "03" || chapter == "04" || chapter == "06" ||
-           chapter == "07" || chapter == "08";
-  };
-  int64_t total = 0, fresh = 0;
-  for (const ConsignmentLine& line : d.lines) {
-    total += line.gross_weight_grams;
-    if (perishable(line.hs.chapter)) fresh += line.gross_weight_grams;
-  }
-  // As for a green lane for fresh produce: at least 80% of the load by weight (a box of fruit
-  // on a truck of inverters does not make it a perishable load).
-  return total > 0 && fresh * 5 >= total * 4;
-}
-
 QueueTruck QueueBook::TruckFor(const Crossing& c) const {
   const LaneClass* lc = config_.FindLaneClass(c.declaration.lane_class);
-  // Perishable: in a perishable lane class, or a load of perishable goods with a freshness
-  // deadline in another lane (a gate whose fresh fruit shares the general-cargo lane). A
-  // freshness deadline on other goods is the declarant's statement, kept with the crossing,
-  // but it buys no priority and no deadline call in the queue.
-  bool perishable = (lc != nullptr && lc->perishable) ||
-                    (c.declaration.freshness_deadline && CarriesPerishableGoods(c.declaration));
+  // Perishable as the risk rules see it too (IsPerishableLoad): in a perishable lane class, or
+  // a load of perishable goods with a freshness deadline in another lane (a gate whose fresh
+  // fruit shares the general-cargo lane). A freshness deadline on other goods is the
+  // declarant's statement, kept with the crossing, but it buys no priority and no deadline
+  // call in the queue.
+  bool perishable = IsPerishableLoad(c.declaration, lc);
   bool trusted = trusted_.contains(c.company_id);
   QueueTruck t;
   t.crossing_id = c.id;

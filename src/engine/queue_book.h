@@ -133,10 +133,6 @@ class PredictionStatsTextCache {
   std::vector<uint32_t> ends_;  // ends_[i]: where bin i's entry ends in bins_ (empty if unused)
 };
 
-// Whether the declared load is perishable goods (HS chapters 02, 03, 04, 06, 07, 08) for at
-// least 80% of its gross weight.
-bool CarriesPerishableGoods(const Declaration& d);
-
 // Whether a crossing in `state` is part of the queue book (booked, waiting, or holding a lane).
 bool InQueueBook(CrossingState state);
 // Whether a crossing in `state` holds a lane (called until it leaves the gate).
@@ -235,8 +231,8 @@ class QueueBook {
   double SlownessFactor(std::string_view direction, std::string_view lane_class) const;
 
   // The crossing as the planner sees it. Perishable (priority, and its freshness deadline
-  // counts) in a perishable lane class, or with a freshness deadline on a load that
-  // CarriesPerishableGoods; otherwise neither.
+  // counts) when IsPerishableLoad (domain/perishable.h): in a perishable lane class, or with a
+  // freshness deadline on a load that CarriesPerishableGoods; otherwise neither.
   QueueTruck TruckFor(const Crossing& c) const;
 
  private:

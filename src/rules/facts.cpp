@@ -4,6 +4,7 @@
 
 #include <fmt/format.h>
 
+#include <borderflow/domain/perishable.h>
 #include <borderflow/rules/facts.h>
 #include <borderflow/rules/learning.h>
 
@@ -69,17 +70,20 @@ RiskFacts BuildRiskFacts(const Crossing& crossing, const FactSources& s) {
   f.crossing_id = crossing.id;
   f.direction = d.direction;
   f.lane_class = d.lane_class;
+  const LaneClass* lane_class = nullptr;
   if (s.config != nullptr) {
+    lane_class = s.config->FindLaneClass(d.lane_class);
     if (const Direction* dir = s.config->FindDirection(d.direction)) {
       f.from_country = dir->from_country;
       f.to_country = dir->to_country;
     }
-    if (const LaneClass* lc = s.config->FindLaneClass(d.lane_class)) f.perishable = lc->perishable;
     const auto& trusted = s.config->queue.trusted_traders;
     f.trader.trusted =
         std::find(trusted.begin(), trusted.end(), crossing.company_id) != trusted.end();
   }
-  if (!f.perishable) f.perishable = d.freshness_deadline.has_value();
+  // As the queue sees it (IsPerishableLoad): a freshness deadline on goods that are not
+  // perishable (a truck of inverters) does not make the load perishable.
+  f.perishable = IsPerishableLoad(d, lane_class);
   for (const auto& l : d.lines) {
     LineFacts lf;
     lf.hs_code = l.hs.code;

@@ -11,11 +11,13 @@
 #include <vector>
 
 #include <boost/json.hpp>
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include <borderflow/core/json.h>
 #include <borderflow/domain/crossing_json.h>
 #include <borderflow/domain/gate_config.h>
+#include <borderflow/domain/perishable.h>
 #include <borderflow/rules/assessment.h>
 #include <borderflow/rules/learning.h>
 
@@ -270,6 +272,47 @@ TEST(RuleScenarios, TheRequiredStoriesArePresent) {
         "empty_truck_returning.json", "weight_mismatch_at_gate.json", "trader_bad_record.json"}) {
     EXPECT_TRUE(files.count(required)) << required;
   }
+}
+
+// The rules' `perishable` fact is the queue's definition (IsPerishableLoad): a freshness
+// deadline on a truck of inverters does not make it perishable (it once did, for the rules
+// only); fruit with a deadline in the general-cargo lane, and anything in a perishable lane
+// class, is.
+TEST(RuleFacts, PerishableAsTheQueueSeesIt) {
+  auto config = ParseGateConfig(ReadFile(kSourceDir / "config/huu-nghi.toml"));
+  ASSERT_TRUE(config.has_value()) << config.error().ToString();
+  auto declared = [](std::string_view lane_class, std::string_view hs_code, bool deadline) {
+    std::string body = fmt::format(
+        R"({{"direction": "VN-CN", "lane_class": "{}", "vehicle": {{"plate": "12C-123.45"}},
+            "driver": {{"name": "Nguyen Van An", "document_number": "B1234567",
+                        "nationality": "VN"}},
+            "lines": [{{"hs_code": "{}", "description": "goods", "packages": 10,
+                        "gross_weight_kg": 9000,
+                        "value": {{"amount": "90000.00", "currency": "USD"}},
+                        "origin_country": "VN"}}]{}}})",
+        lane_class, hs_code,
+        deadline ? R"(, "freshness_deadline": "2026-11-30T20:00:00+07:00")" : "");
+    auto doc = ParseJson(body);
+    EXPECT_TRUE(doc.has_value()) << body;
+    auto d = DecodeDeclaration(*doc, *HsNomenclature::Hs2022());
+    EXPECT_TRUE(d.has_value()) << d.error().ToString();
+    Crossing c;
+    c.id = "CR-0000FACTS";
+    c.company_id = "CO";
+    if (d) c.declaration = *d;
+    return c;
+  };
+  FactSources sources;
+  sources.config = &*config;
+  auto perishable = [&](const Crossing& c) { return BuildRiskFacts(c, sources).perishable; };
+  const Crossing inverters = declared("general_cargo", "8504.40", true);
+  EXPECT_FALSE(perishable(inverters));
+  EXPECT_FALSE(IsPerishableLoad(inverters.declaration, config->FindLaneClass("general_cargo")));
+  EXPECT_FALSE(BuildRiskFacts(inverters, FactSources{}).perishable);  // no configuration
+  EXPECT_TRUE(perishable(declared("general_cargo", "0810.90", true)));
+  EXPECT_FALSE(perishable(declared("general_cargo", "0810.90", false)));
+  EXPECT_TRUE(perishable(declared("fresh_produce", "0810.90", true)));
+  EXPECT_TRUE(perishable(declared("fresh_produce", "8504.40", true)));
 }
 
 }  // namespace

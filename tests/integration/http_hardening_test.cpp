@@ -88,14 +88,20 @@ TEST(HttpHardening, ApiResponsesAreNotStored) {
 }
 
 // Review finding Low 13: a forwarder's copy of a crossing (without the risk assessment) had the
-// staff copy's ETag.
+// staff copy's ETag. Gate operators' and border guards' copy (without the fired rules that ask
+// for a watch list) is another audience's too.
 TEST(HttpHardening, TheETagOfACrossingNamesItsAudience) {
   TestNode node;
   const std::string id = node.Declare();
-  ApiReply staff = node.Call("GET", "/api/v1/crossings/" + id, "operator");
+  ApiReply staff = node.Call("GET", "/api/v1/crossings/" + id, "customs");
   ASSERT_EQ(staff.status, 200) << staff.raw;
   const int64_t version = staff.body.at("version").as_int64();
   EXPECT_EQ(staff.Header("ETag"), "\"" + std::to_string(version) + "\"");
+  for (const char* role : {"operator", "guard"}) {
+    ApiReply restricted = node.Call("GET", "/api/v1/crossings/" + id, role);
+    ASSERT_EQ(restricted.status, 200) << restricted.raw;
+    EXPECT_EQ(restricted.Header("ETag"), "\"" + std::to_string(version) + "-w\"") << role;
+  }
   ApiReply forwarder = node.Call("GET", "/api/v1/crossings/" + id, "fwd-a");
   ASSERT_EQ(forwarder.status, 200) << forwarder.raw;
   EXPECT_EQ(forwarder.Header("ETag"), "\"" + std::to_string(version) + "-f\"");

@@ -5,6 +5,8 @@
 #include <cstdlib>
 #include <fstream>
 #include <future>
+#include <map>
+#include <memory>
 #include <mutex>
 #include <regex>
 #include <sstream>
@@ -963,6 +965,178 @@ TEST(RulesSecurity, WatchListsOnlyReachTheRolesThatMayReadThem) {
   }
   EXPECT_EQ(node.Call("POST", "/api/v1/rules/dry-run", "admin", R"({"id": "huu-nghi@1"})").status,
             200);
+}
+
+// The rule indices of every "fired" list anywhere in `v` (a crossing's "risk", a command's
+// answer, an audit body, a feed frame).
+void FiredIndices(const json::value& v, std::vector<int64_t>& out) {
+  if (v.is_array()) {
+    for (const auto& item : v.as_array()) FiredIndices(item, out);
+    return;
+  }
+  if (!v.is_object()) return;
+  for (const auto& [key, value] : v.as_object()) {
+    if (key == "fired" && value.is_array()) {
+      for (const auto& f : value.as_array()) {
+        if (f.is_object() && f.as_object().contains("rule")) {
+          out.push_back(f.at("rule").to_number<int64_t>());
+        }
+      }
+    }
+    FiredIndices(value, out);
+  }
+}
+
+// The names of the rules fired in `raw` (a JSON body, or a feed's frames), as anyone who reads
+// the rules report can name them: its rules are every rule of the set, in rule order.
+std::vector<std::string> FiredRuleNames(const std::string& raw, const json::array& report_rules) {
+  std::vector<int64_t> indices;
+  std::vector<std::string> bodies;
+  if (raw.rfind("event: ", 0) == 0 || raw.find("\ndata: ") != std::string::npos) {
+    std::istringstream lines(raw);
+    for (std::string line; std::getline(lines, line);) {
+      if (line.rfind("data: ", 0) == 0) bodies.push_back(line.substr(6));
+    }
+  } else {
+    bodies.push_back(raw);
+  }
+  for (const std::string& body : bodies) {
+    auto v = ParseJson(body, JsonLimits{64 << 20, 64});
+    EXPECT_TRUE(v.has_value()) << body;
+    if (v) FiredIndices(*v, indices);
+  }
+  std::vector<std::string> names;
+  for (int64_t i : indices) {
+    EXPECT_GE(i, 0);
+    EXPECT_LT(i, static_cast<int64_t>(report_rules.size()));
+    if (i >= 0 && i < static_cast<int64_t>(report_rules.size())) {
+      names.emplace_back(report_rules[static_cast<size_t>(i)].at("rule").as_string());
+    }
+  }
+  return names;
+}
+
+// Gate operators and border guards learn that rules were withheld from them (how many, so they
+// refer the truck to a supervisor), never which one: a crossing's "risk" names its fired rules
+// by index into the rule set, and the rules report that they read lists every rule in order,
+// so the watch-list rule's index must not reach them - in a crossing, a list of crossings, a
+// history, a command's answer or the live feed.
+TEST(RulesSecurity, NoRiskIndexTellsWhichWatchListRuleFired) {
+  TestNode node;
+  ASSERT_FALSE(Activate(node).empty());
+  const std::vector<std::string> restricted = {"operator", "guard"};
+  std::map<std::string, std::unique_ptr<net::testing::StreamReader>> feeds;
+  for (const char* role : {"operator", "guard", "customs"}) {
+    feeds[role] = std::make_unique<net::testing::StreamReader>(
+        node.port(), "/api/v1/feed",
+        std::vector<std::pair<std::string, std::string>>{
+            {"Authorization", "Bearer " + node.tokens().at(role)}});
+    ASSERT_TRUE(feeds[role]->WaitFor("event: hello\n")) << role << feeds[role]->body();
+  }
+  ASSERT_EQ(PutList(node, "stolen-vehicles", "customs", kStolen, "k-stolen").status, 201);
+  const std::string id = node.Declare("fwd-a", "29C-456.78");
+  ASSERT_FALSE(id.empty());
+  const std::string path = "/api/v1/crossings/" + id;
+
+  // What customs sees, named through the report: the watch-list rule among the fired.
+  ApiReply report = node.Call("GET", "/api/v1/rules/report", "operator");
+  ASSERT_EQ(report.status, 200) << report.raw;
+  const json::array& rules = report.body.at("rules").as_array();
+  ApiReply full = node.Call("GET", path, "customs");
+  ASSERT_EQ(full.status, 200) << full.raw;
+  EXPECT_TRUE(Contains(FiredRuleNames(full.raw, rules), "watchlist-vehicle")) << full.raw;
+  EXPECT_TRUE(Contains(FiredRuleNames(full.raw, rules), "durian-quarantine")) << full.raw;
+  EXPECT_FALSE(full.body.at("risk").as_object().contains("withheld_rules")) << full.raw;
+  EXPECT_TRUE(full.body.at("risk").as_object().contains("score")) << full.raw;
+  ApiReply full_why = node.Call("GET", path + "/assessment", "customs");
+  EXPECT_TRUE(full_why.body.at("explanation").as_object().contains("score")) << full_why.raw;
+  EXPECT_NE(std::string(full_why.body.at("explanation").at("summary").at("en").as_string())
+                .find("(score "),
+            std::string::npos)
+      << full_why.raw;
+
+  // Command answers: a weighbridge reading by the operator, a seal check by the guard.
+  const std::string findings = path + "/findings";
+  std::map<std::string, ApiReply> answers;
+  answers["operator"] =
+      node.Call("POST", findings, "operator", R"({"kind": "weighbridge", "measured_kg": 16100})");
+  answers["guard"] = node.Call("POST", findings, "guard", R"({"kind": "seal", "seal": "intact"})");
+  ApiReply customs_answer =
+      node.Call("POST", findings, "customs", R"({"kind": "weighbridge", "measured_kg": 16050})");
+  ASSERT_EQ(customs_answer.status, 200) << customs_answer.raw;
+  EXPECT_TRUE(Contains(FiredRuleNames(customs_answer.raw, rules), "watchlist-vehicle"))
+      << customs_answer.raw;
+
+  auto withheld_rules = [](const json::value& risk) -> int64_t {
+    const json::value* n =
+        risk.is_object() ? risk.as_object().if_contains("withheld_rules") : nullptr;
+    return n != nullptr && n->is_int64() ? n->as_int64() : -1;
+  };
+  auto expect_not_named = [&](const std::string& what, const std::string& raw) {
+    std::vector<std::string> named = FiredRuleNames(raw, rules);
+    EXPECT_FALSE(Contains(named, "watchlist-vehicle")) << what << " names it: " << raw;
+    return named;
+  };
+  for (const std::string& role : restricted) {
+    ApiReply view = node.Call("GET", path, role);
+    ASSERT_EQ(view.status, 200) << role << view.raw;
+    EXPECT_TRUE(Contains(expect_not_named(role + " crossing", view.raw), "durian-quarantine"))
+        << view.raw;
+    EXPECT_EQ(withheld_rules(view.body.at("risk")), 1) << view.raw;
+    // Nor the total score: less the scores shown, it is the withheld rule's.
+    EXPECT_FALSE(view.body.at("risk").as_object().contains("score")) << view.raw;
+    EXPECT_EQ(view.body.at("channel").as_string(), "red") << view.raw;
+    EXPECT_EQ(view.Header("ETag"), fmt::format("\"{}-w\"", view.body.at("version").as_int64()));
+    ApiReply list = node.Call("GET", "/api/v1/crossings?limit=50", role);
+    ASSERT_EQ(list.status, 200) << list.raw;
+    EXPECT_TRUE(Contains(expect_not_named(role + " list", list.raw), "durian-quarantine"))
+        << list.raw;
+    ApiReply history = node.Call("GET", path + "/events", role);
+    ASSERT_EQ(history.status, 200) << history.raw;
+    expect_not_named(role + " history", history.raw);
+    ApiReply why = node.Call("GET", path + "/assessment", role);
+    ASSERT_EQ(why.status, 200) << why.raw;
+    expect_not_named(role + " assessment", why.raw);
+    EXPECT_FALSE(Contains(FiredRules(why.body), "watchlist-vehicle")) << why.raw;
+    const json::object& e = why.body.at("explanation").as_object();
+    EXPECT_EQ(e.at("withheld_rules").as_int64(), 1) << why.raw;
+    EXPECT_FALSE(e.contains("score")) << why.raw;
+    for (const char* lang : {"en", "vi", "zh"}) {
+      std::string summary(e.at("summary").at(lang).as_string());
+      EXPECT_FALSE(summary.empty()) << lang << why.raw;
+      for (const char* score : {"score", "điểm", "分数"}) {
+        EXPECT_EQ(summary.find(score), std::string::npos) << lang << ": " << summary;
+      }
+    }
+    EXPECT_EQ(std::string(e.at("summary").at("en").as_string()).rfind("Red channel", 0), 0)
+        << why.raw;
+    EXPECT_NE(std::string(e.at("summary").at("en").as_string()).find("1 withheld"),
+              std::string::npos)
+        << why.raw;
+    const ApiReply& answer = answers[role];
+    ASSERT_EQ(answer.status, 200) << role << answer.raw;
+    EXPECT_TRUE(Contains(expect_not_named(role + " answer", answer.raw), "durian-quarantine"))
+        << answer.raw;
+    EXPECT_EQ(withheld_rules(answer.body.at("crossing").at("risk")), 1) << answer.raw;
+  }
+
+  // The live feed: every change of the crossing reached every feed (the customs officer's
+  // last weighbridge reading is the latest); only customs reads which rules fired.
+  const std::string last = fmt::format("\"seq\":{},", [&] {
+    ApiReply h = node.Call("GET", path + "/events", "customs");
+    return h.body.at("items").as_array().back().at("seq").as_int64();
+  }());
+  for (const auto& [role, feed] : feeds) {
+    ASSERT_TRUE(feed->WaitFor(last)) << role << ": " << feed->body();
+  }
+  EXPECT_TRUE(Contains(FiredRuleNames(feeds["customs"]->body(), rules), "watchlist-vehicle"))
+      << feeds["customs"]->body();
+  for (const std::string& role : restricted) {
+    std::vector<std::string> named = expect_not_named(role + " feed", feeds[role]->body());
+    EXPECT_TRUE(Contains(named, "durian-quarantine")) << feeds[role]->body();
+    EXPECT_NE(feeds[role]->body().find("\"withheld_rules\":1"), std::string::npos)
+        << feeds[role]->body();
+  }
 }
 
 // M2: a dry run runs off the I/O threads, one at a time, within a work budget.

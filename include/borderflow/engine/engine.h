@@ -103,7 +103,8 @@ bool MayWriteRules(Role role);
 // Removes from a rules explanation (rules::ExplanationToJson plus the engine's "watchlists"
 // and "capacity") what only MayReadWatchlists roles see: the "watchlists" matched, and the
 // fired rules that ask for a watch list (counted in "withheld_rules"; the summary then names
-// the others only).
+// the others only), and then the total "score" (in the summary too): less the scores of the
+// rules shown, it would give the withheld rules' score, which can tell them apart.
 void WithholdWatchlists(boost::json::object& explanation);
 
 class Engine {
@@ -184,6 +185,15 @@ class Engine {
   Result<boost::json::object> AssessmentView(const Actor& actor, std::string_view crossing_id);
   // The id of the active rule set, "" when none.
   std::string ActiveRuleSetId() const;
+  // For staff who may not read watch lists (!MayReadWatchlists), as WithholdWatchlists for an
+  // explanation: removes from a crossing's "risk" (of a crossing view, EncodeCrossing) the
+  // "fired" entries of rules that ask for a watch list, counts them in "withheld_rules" and
+  // then removes the total "score" too.
+  // Each entry names its rule by index into the rule set, whose rules staff read in order
+  // (GET /api/v1/rules/report), so it would tell which watch-list rule fired. Entries that
+  // cannot be told apart (the rule set or its version is not known here) are withheld too.
+  // Thread-safe.
+  void WithholdWatchlistRules(boost::json::object& risk) const;
   // Watch lists: every list without its entries, or one list with them. Customs and quarantine
   // officers and administrators only.
   Result<boost::json::object> WatchlistsView(const Actor& actor);

@@ -63,7 +63,7 @@ struct RiskFacts {
   std::string lane_class;    // "fresh_produce"
   std::string from_country;  // export country of the direction ("VN")
   std::string to_country;    // destination country ("CN")
-  bool perishable = false;
+  bool perishable = false;   // IsPerishableLoad (domain/perishable.h), as the queue sees it
   std::vector<LineFacts> lines;
   TraderFacts trader;
   std::string vehicle_plate;  // canonical plate
