@@ -457,7 +457,8 @@ struct PeerLink::Impl : std::enable_shared_from_this<Impl> {
       if (!envelope) {
         // Signed by the counterpart's key, so the refusal is theirs to account for: audited.
         // Nothing of it is known to be true (not even its stream), so it consumes nothing;
-        // "too_old" and "too_new" are retried by the sender.
+        // "too_old" and "too_new" are retried by the sender. A sender that gives up on it
+        // sends a skip notice for its stream and number instead, which consumes the number.
         std::string claimed = ClaimedId(message);
         Reject(envelope.error(), message.key_id, claimed, digest);
         finish_one(i, Ack::Item{claimed, "rejected", envelope.error().code,
@@ -500,7 +501,11 @@ struct PeerLink::Impl : std::enable_shared_from_this<Impl> {
     std::string id = apply->id;
     std::string digest = apply->digest;
     std::string key_id = apply->key_id;
-    Command command{counterpart_actor, id, fingerprint, ApplyPeerMessage(*apply)};
+    // A skip notice has the id of the message it replaces (the same stream and seq), which the
+    // counterpart may have sent before and had refused for good here (its idempotency record
+    // then exists with another fingerprint): the notice has its own idempotency key.
+    std::string key = apply->type == MessageTypeName(MessageType::kSkipNotice) ? "skip:" + id : id;
+    Command command{counterpart_actor, key, fingerprint, ApplyPeerMessage(*apply)};
     engine.Submit(std::move(command), [self, finish_one, i, id, digest, key_id, apply,
                                        fingerprint](Result<CommandResult> r) {
       if (!r) {

@@ -818,6 +818,172 @@ TEST(LinkTest, AMessageRefusedForGoodDoesNotBlockItsStream) {
   ExpectAuditChainOk(cn);
 }
 
+// The skip records (peer_message with "skipped": true and type skip_notice) in a node's trail.
+std::vector<json::object> SkipNoticeRecords(TestNode& node) {
+  std::vector<json::object> out;
+  auto records = node.runtime().store().ReadAudit(0, 10000);
+  EXPECT_TRUE(records);
+  if (!records) return out;
+  for (const AuditRecord& r : *records) {
+    if (r.action != "peer_message") continue;
+    auto body = ParseJson(r.body);
+    if (!body || !body->is_object()) continue;
+    const json::value* type = body->as_object().if_contains("type");
+    if (type != nullptr && type->is_string() && type->get_string() == "skip_notice") {
+      out.push_back(body->as_object());
+    }
+  }
+  return out;
+}
+
+// A message of `type` on crossing `id`'s stream, as the Vietnamese side sends it.
+Envelope CrossingEnvelope(TestNode& vn, const std::string& id, MessageType type, int64_t seq,
+                          json::object payload) {
+  Envelope e;
+  e.from = "vn-huu-nghi";
+  e.to = "cn-youyiguan";
+  e.type = type;
+  e.stream = "crossing:" + id;
+  e.seq = seq;
+  e.id = MessageId(e.from, e.stream, e.seq);
+  e.sent_at = vn.clock().Now();
+  e.payload = std::move(payload);
+  return e;
+}
+
+// An envelope the receiver cannot open at all (here: signed by the pinned key, but not in
+// canonical form) tells it nothing, not even its number, so the messages after it on its stream
+// wait as a gap. The sender's signed skip notice for that number (on the same stream, with the
+// same seq) consumes it in its turn and is recorded; a notice again, or for a number consumed
+// already, is a duplicate; the original message after its number was skipped is refused.
+TEST(LinkTest, ASkipNoticeMovesAStreamPastAnEnvelopeThatCouldNotBeOpened) {
+  LinkPair pair;
+  TestNode& vn = pair.vn();
+  TestNode& cn = pair.cn();
+  std::string id = vn.Declare();
+  auto r1 = PostToPeer(cn, {Sign(PreArrivalEnvelope(vn, id, 1), pair.vn_key())});
+  ASSERT_TRUE(r1) << r1.error().ToString();
+  ASSERT_EQ(AckOf(*r1).items.at(0).status, "applied");
+  ApiReply before = cn.Call("GET", "/api/v1/crossings/" + id, "operator");
+  ASSERT_EQ(before.status, 200) << before.raw;
+
+  Envelope change = CrossingEnvelope(
+      vn, id, MessageType::kDriverChange, 2,
+      Encode(DriverChange{id, "Le Thi D", "D7654321", "VN", "", vn.clock().Now()}));
+  auto r2 = PostToPeer(cn, {SignBytes(EncodeEnvelope(change) + " ", pair.vn_key())});
+  ASSERT_TRUE(r2);
+  EXPECT_EQ(AckOf(*r2).items.at(0).code, "malformed_envelope");
+  Envelope cancel = CrossingEnvelope(vn, id, MessageType::kCancellation, 3,
+                                     Encode(Cancellation{id, "harvest delayed", vn.clock().Now()}));
+  auto r3 = PostToPeer(cn, {Sign(cancel, pair.vn_key())});
+  ASSERT_TRUE(r3);
+  EXPECT_EQ(AckOf(*r3).items.at(0).code, "sequence_gap");
+
+  // The sender gives up on 2. A notice for a number beyond the next waits its turn too.
+  auto notice_for = [&](int64_t seq) {
+    return CrossingEnvelope(vn, id, MessageType::kSkipNotice, seq,
+                            Encode(SkipNotice{seq, "driver_change", "malformed_envelope",
+                                              "malformed envelope", vn.clock().Now()}));
+  };
+  auto early = PostToPeer(cn, {Sign(notice_for(4), pair.vn_key())});
+  ASSERT_TRUE(early);
+  EXPECT_EQ(AckOf(*early).items.at(0).code, "sequence_gap");
+  Envelope notice = notice_for(2);
+  auto r4 = PostToPeer(cn, {Sign(notice, pair.vn_key()), Sign(cancel, pair.vn_key())});
+  ASSERT_TRUE(r4);
+  Ack a4 = AckOf(*r4);
+  ASSERT_EQ(a4.items.size(), 2u);
+  EXPECT_EQ(a4.items[0].status, "applied") << r4->body;
+  EXPECT_EQ(a4.items[1].status, "applied") << r4->body;
+  EXPECT_EQ(State(cn, id), "cancelled");
+  ApiReply after = cn.Call("GET", "/api/v1/crossings/" + id, "operator");
+  EXPECT_EQ(after.body.at("driver"), before.body.at("driver"));  // the skipped change
+
+  // Sent again (its ack lost, signed anew), and a notice for a number a message consumed:
+  // duplicates, nothing changes.
+  notice.sent_at += 1s;
+  auto again = PostToPeer(cn, {Sign(notice, pair.vn_key())});
+  ASSERT_TRUE(again);
+  EXPECT_EQ(AckOf(*again).items.at(0).status, "duplicate");
+  auto consumed = PostToPeer(cn, {Sign(notice_for(1), pair.vn_key())});
+  ASSERT_TRUE(consumed);
+  EXPECT_EQ(AckOf(*consumed).items.at(0).status, "duplicate");
+
+  // The original message after its number was skipped is refused, not applied.
+  auto late = PostToPeer(cn, {Sign(change, pair.vn_key())});
+  ASSERT_TRUE(late);
+  EXPECT_EQ(AckOf(*late).items.at(0).status, "rejected");
+  EXPECT_EQ(AckOf(*late).items.at(0).code, "sequence_skipped");
+  EXPECT_EQ(cn.Call("GET", "/api/v1/crossings/" + id, "operator").body.at("driver"),
+            before.body.at("driver"));
+
+  // The skip is in the trail once, naming the number and why it was given up.
+  std::vector<json::object> skips = SkipNoticeRecords(cn);
+  ASSERT_EQ(skips.size(), 1u);
+  EXPECT_EQ(skips[0].at("seq").as_int64(), 2);
+  EXPECT_EQ(skips[0].at("stream").as_string(), "crossing:" + id);
+  EXPECT_EQ(skips[0].at("status").as_string(), "applied");
+  EXPECT_TRUE(skips[0].at("skipped").as_bool());
+  EXPECT_EQ(skips[0].at("skipped_type").as_string(), "driver_change");
+  EXPECT_EQ(skips[0].at("skipped_code").as_string(), "malformed_envelope");
+  ExpectAuditChainOk(cn);
+}
+
+// The sender gives up on a message the counterpart never opened (here: as after a
+// "malformed_envelope" refusal): a signed skip notice takes its place in the outbox, so the
+// counterpart consumes its number and the later messages on the stream apply.
+TEST(LinkTest, TheSenderSendsASkipNoticeForAMessageItGaveUpOn) {
+  LinkPair pair;
+  TestNode& vn = pair.vn();
+  TestNode& cn = pair.cn();
+  std::string id = vn.Declare();
+  Step(vn, id, "assess", "customs", R"({"channel": "green"})");
+  pair.Pump();
+  ASSERT_EQ(State(cn, id), "expected");
+  ApiReply before = cn.Call("GET", "/api/v1/crossings/" + id, "operator");
+  ApiReply changed = vn.Call("POST", "/api/v1/crossings/" + id + "/driver", "fwd-a",
+                             R"({"driver": {"name": "Le Thi D", "document_number": "D7654321",
+                                 "nationality": "VN"}})");
+  ASSERT_EQ(changed.status, 200) << changed.raw;
+  auto outbox = vn.runtime().store().ListRecords("peer_outbox");
+  ASSERT_TRUE(outbox);
+  ASSERT_EQ(outbox->size(), 1u);
+  const std::string outbox_id = outbox->front().id;
+  // What the sender does when the counterpart refuses the message for good without opening it.
+  AckPeerMessages gave_up;
+  gave_up.dead.push_back({outbox_id, MessageId("vn-huu-nghi", "crossing:" + id, 2),
+                          "malformed_envelope", "malformed envelope: not in canonical form"});
+  auto acked = vn.runtime().engine().Execute(Command{Actor::System(), "", "", std::move(gave_up)});
+  ASSERT_TRUE(acked) << acked.error().ToString();
+  Step(vn, id, "cancel", "fwd-a", R"({"reason": "harvest delayed"})");
+
+  // The notice is in the dead message's place (before the cancellation), signed like any.
+  outbox = vn.runtime().store().ListRecords("peer_outbox");
+  ASSERT_TRUE(outbox);
+  ASSERT_EQ(outbox->size(), 2u);
+  EXPECT_EQ(outbox->front().id, outbox_id);
+  auto notice = ParseJson(outbox->front().body);
+  ASSERT_TRUE(notice);
+  EXPECT_EQ(notice->at("type").as_string(), "skip_notice");
+  EXPECT_EQ(notice->at("seq").as_int64(), 2);
+  EXPECT_EQ(notice->at("payload").at("skipped_type").as_string(), "driver_change");
+
+  pair.Pump();
+  EXPECT_EQ(State(cn, id), "cancelled");
+  EXPECT_EQ(cn.Call("GET", "/api/v1/crossings/" + id, "operator").body.at("driver"),
+            before.body.at("driver"));
+  outbox = vn.runtime().store().ListRecords("peer_outbox");
+  ASSERT_TRUE(outbox);
+  EXPECT_TRUE(outbox->empty());
+  EXPECT_EQ(CountAudit(vn, "peer_message_dead"), 1);
+  std::vector<json::object> skips = SkipNoticeRecords(cn);
+  ASSERT_EQ(skips.size(), 1u);
+  EXPECT_EQ(skips[0].at("seq").as_int64(), 2);
+  EXPECT_EQ(skips[0].at("skipped_code").as_string(), "malformed_envelope");
+  ExpectAuditChainOk(vn);
+  ExpectAuditChainOk(cn);
+}
+
 // The counterpart answers but refuses every message for now (here: the sender's clock is an
 // hour ahead, "too_new"): the sender backs off instead of resending at once, and the link's
 // error names the refusal, not the rate limit it would otherwise run into.
