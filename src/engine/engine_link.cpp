@@ -39,6 +39,8 @@ constexpr std::string_view kStreamInRecord = "peer_stream_in";    // id: stream;
 constexpr std::string_view kCapacityStream = "capacity";  // the capacity announcements' stream
 constexpr std::string_view kLinkRecord = "peer_link";     // counters and state
 constexpr std::string_view kAcceptanceRecord = "peer_acceptance";  // id: direction|lane class
+// A counterpart's finding on a crossing already closed here; id: its audit sequence number.
+constexpr std::string_view kAlertRecord = "peer_alert";
 
 std::string CrossingStream(std::string_view crossing_id) {
   return fmt::format("crossing:{}", crossing_id);
@@ -483,6 +485,23 @@ Status Engine::ApplyPeerEffect(WriteTxn& txn, const Actor& actor, const ApplyPee
         BF_ASSIGN_OR_RETURN(AuditRecord record,
                             txn.AppendAudit(Draft(actor, now, "crossing", c.id,
                                                   "counterpart_inspection_result", body)));
+        if (finding) {
+          // Nothing of the crossing changes, so nothing else would show it: the control room
+          // lists it among its alerts (LinkAlerts, in GET /api/v1/link) and the live feed's
+          // event of this record carries the alert (staff only).
+          json::object alert{{"crossing_id", c.id},
+                             {"plate", c.declaration.vehicle.plate.display},
+                             {"state", CrossingStateName(c.state)},
+                             {"kind", m.kind},
+                             {"outcome", m.outcome},
+                             {"finding_type", m.finding_type},
+                             {"note", m.note},
+                             {"message_id", cmd.id},
+                             {"audit_seq", record.seq},
+                             {"at", FormatUtc(now)},
+                             {"alert", body["alert"]}};
+          BF_TRY(PutRecord(txn, kAlertRecord, fmt::format("{:020d}", record.seq), alert, now));
+        }
         result.records.push_back(std::move(record));
         return {};
       }
@@ -670,6 +689,23 @@ Status Engine::ApplyPeerEffect(WriteTxn& txn, const Actor& actor, const ApplyPee
                              "sent as messages");
   }
   return InvalidArgument("unknown_message_type", cmd.type);
+}
+
+// --- Alerts ----------------------------------------------------------------------------------
+
+Result<json::array> Engine::LinkAlerts(Duration within, size_t limit) {
+  BF_ASSIGN_OR_RETURN(std::vector<StoredRecord> records, store_.ListRecords(kAlertRecord));
+  const Timestamp since = clock_.Now() - within;
+  json::array alerts;
+  // Newest first (ids are audit sequence numbers, zero-padded).
+  std::sort(records.begin(), records.end(),
+            [](const StoredRecord& a, const StoredRecord& b) { return a.id > b.id; });
+  for (const StoredRecord& r : records) {
+    if (alerts.size() >= limit || r.updated_at < since) continue;
+    BF_ASSIGN_OR_RETURN(json::value v, ParseJson(r.body));
+    if (v.is_object()) alerts.push_back(std::move(v));
+  }
+  return alerts;
 }
 
 // --- Capacity announcements --------------------------------------------------------------------

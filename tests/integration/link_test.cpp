@@ -18,6 +18,7 @@
 #include <borderflow/link/messages.h>
 #include <borderflow/link/node_key.h>
 #include <borderflow/net/http_client.h>
+#include <borderflow/net/testing/stream_reader.h>
 #include <borderflow/net/testing/tcp_proxy.h>
 
 #include "test_node.h"
@@ -1099,6 +1100,86 @@ TEST(LinkTest, AFindingThatArrivesAfterAManualHandoverIsRecordedNotDropped) {
   EXPECT_NE(std::string(after.body.at("last_check").at("note").as_string()).find("undeclared"),
             std::string::npos)
       << after.raw;
+  ExpectAuditChainOk(cn);
+}
+
+// The Vietnamese inspection's finding arrives after the Chinese side closed the crossing (taken
+// over by hand during an outage, inspected and released): nothing of the crossing changes, but
+// the control room sees it: the live feed's event carries the alert and the result (staff only,
+// not the forwarder), and GET /api/v1/link lists it among its alerts for a day.
+TEST(LinkTest, AFindingOnAClosedCrossingReachesTheControlRoom) {
+  LinkPair pair;
+  TestNode& vn = pair.vn();
+  TestNode& cn = pair.cn();
+  std::string id = vn.Declare();
+  Step(vn, id, "assess", "customs", R"({"channel": "red"})");
+  pair.Pump();
+  ASSERT_EQ(State(cn, id), "expected");
+  // The link is down from here: nothing is pumped.
+  Step(vn, id, "enter_yard", "camera");
+  Step(vn, id, "call_forward", "operator");
+  Step(vn, id, "arrive_at_gate", "camera");
+  Step(vn, id, "start_inspection", "customs");
+  Step(vn, id, "record_inspection", "customs",
+       R"({"outcome": "finding", "finding_type": "undeclared_goods",
+           "note": "undeclared goods behind the pallets"})");
+  Step(cn, id, "hand_over", "guard", R"({"note": "link down, taken over by hand"})");
+  Step(cn, id, "start_inspection", "customs");
+  Step(cn, id, "record_inspection", "customs", R"({"outcome": "no_finding"})");
+  Step(cn, id, "release", "customs");
+  ASSERT_EQ(State(cn, id), "received");
+  ApiReply closed = cn.Call("GET", "/api/v1/crossings/" + id, "operator");
+  ASSERT_EQ(closed.status, 200);
+  ApiReply quiet = cn.Call("GET", "/api/v1/link", "operator");
+  ASSERT_EQ(quiet.status, 200) << quiet.raw;
+  EXPECT_TRUE(quiet.body.at("alerts").as_array().empty()) << quiet.raw;
+
+  cn.AddUserWithToken("fwd-vn", Role::kForwarder, "vn-huu-nghi:COMPANY-A");
+  net::testing::StreamReader staff(cn.port(), "/api/v1/feed",
+                                   {{"Authorization", "Bearer " + cn.tokens().at("operator")}});
+  net::testing::StreamReader trader(cn.port(), "/api/v1/feed",
+                                    {{"Authorization", "Bearer " + cn.tokens().at("fwd-vn")}});
+  ASSERT_TRUE(staff.WaitFor("event: hello\n")) << staff.body();
+  ASSERT_TRUE(trader.WaitFor("event: hello\n")) << trader.body();
+  pair.Pump();
+  EXPECT_EQ(CountAudit(cn, "counterpart_inspection_result"), 1);
+
+  // The staff's feed: the crossing's event with the alert and the counterpart's result.
+  ASSERT_TRUE(staff.WaitFor("\"alert\":")) << staff.body();
+  EXPECT_NE(staff.body().find("\"action\":\"counterpart_inspection_result\""), std::string::npos)
+      << staff.body();
+  EXPECT_NE(staff.body().find("undeclared goods behind the pallets"), std::string::npos)
+      << staff.body();
+  // The forwarder's feed has the event, without the alert or the finding.
+  ASSERT_TRUE(trader.WaitFor("\"action\":\"counterpart_inspection_result\"")) << trader.body();
+  EXPECT_EQ(trader.body().find("\"alert\""), std::string::npos) << trader.body();
+  EXPECT_EQ(trader.body().find("undeclared"), std::string::npos) << trader.body();
+
+  // What the control room reads: the link's alerts.
+  ApiReply link = cn.Call("GET", "/api/v1/link", "operator");
+  ASSERT_EQ(link.status, 200) << link.raw;
+  const json::array& alerts = link.body.at("alerts").as_array();
+  ASSERT_EQ(alerts.size(), 1u) << link.raw;
+  EXPECT_EQ(alerts[0].at("crossing_id").as_string(), id);
+  EXPECT_EQ(alerts[0].at("state").as_string(), "received");
+  EXPECT_EQ(alerts[0].at("outcome").as_string(), "finding");
+  EXPECT_EQ(alerts[0].at("kind").as_string(), "inspection");
+  EXPECT_NE(std::string(alerts[0].at("note").as_string()).find("undeclared goods"),
+            std::string::npos)
+      << link.raw;
+  EXPECT_EQ(alerts[0].at("plate").as_string(),
+            closed.body.at("vehicle").at("plate").at("display").as_string());
+  EXPECT_EQ(cn.Call("GET", "/api/v1/link", "fwd-vn").status, 403);
+
+  // Nothing of the crossing changed.
+  ApiReply after = cn.Call("GET", "/api/v1/crossings/" + id, "operator");
+  EXPECT_EQ(after.body.at("state").as_string(), "received");
+  EXPECT_EQ(after.body.at("version"), closed.body.at("version"));
+  EXPECT_EQ(after.body.at("last_check"), closed.body.at("last_check"));
+
+  // A day later it is no longer listed (the trail keeps it).
+  cn.clock().Advance(std::chrono::hours(25));
+  EXPECT_TRUE(cn.Call("GET", "/api/v1/link", "operator").body.at("alerts").as_array().empty());
   ExpectAuditChainOk(cn);
 }
 
