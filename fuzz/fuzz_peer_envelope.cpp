@@ -87,6 +87,7 @@ void CheckPayload(const boost::json::object& payload) {
   CheckDecoder(payload, bf::DecodeCancellation, bf::MessageType::kCancellation);
   CheckDecoder(payload, bf::DecodeAck, bf::MessageType::kAck);
   CheckDecoder(payload, bf::DecodeDriverChange, bf::MessageType::kDriverChange);
+  CheckDecoder(payload, bf::DecodeSkipNotice, bf::MessageType::kSkipNotice);
 }
 
 void CheckOpened(const bf::Envelope& e) {

@@ -793,6 +793,10 @@ struct Api::Impl {
     }
     json::object status = options.link_status();
     status["enabled"] = true;
+    // What the counterpart told us that the control room must act on (a finding on a crossing
+    // already closed here).
+    BF_ASSIGN_OR_RETURN(json::array alerts, engine.LinkAlerts());
+    status["alerts"] = std::move(alerts);
     return JsonResponse(200, status);
   }
 

@@ -116,6 +116,14 @@ std::optional<LiveFeed::Event> LiveFeed::Render(const AuditRecord& r) {
     }
     json::object view = engine_.LiveCrossingView(**crossing);
     data["crossing"] = view;
+    // A record that changes nothing of the crossing but needs the staff's attention (the
+    // counterpart's finding on a crossing already closed here) carries an alert: staff see it
+    // with the counterpart's result; traders see neither (no findings, no reasons).
+    const json::value* alert = body.is_object() ? body.get_object().if_contains("alert") : nullptr;
+    if (alert != nullptr) {
+      data["alert"] = *alert;
+      if (const json::value* v = body.get_object().if_contains("result")) data["result"] = *v;
+    }
     e.staff_text = Frame(r.seq, "crossing", data);
     // Staff who may not read watch lists: not which watch-list rule fired (as in the API).
     if (json::value* risk = view.if_contains("risk"); risk != nullptr && risk->is_object()) {
@@ -128,6 +136,8 @@ std::optional<LiveFeed::Event> LiveFeed::Render(const AuditRecord& r) {
         e.withheld_text = Frame(r.seq, "crossing", data);
       }
     }
+    data.erase("alert");
+    data.erase("result");
     // Traders see their channel, never the rules' scores (as in the API).
     view.erase("risk");
     data["crossing"] = std::move(view);

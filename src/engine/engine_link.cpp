@@ -9,7 +9,9 @@
 // sender (src/peer) signs and sends them; nothing here does I/O.
 //
 // Inbox: ApplyPeerMessage takes effect once (its idempotency key is the message id) and in order
-// per stream (the last applied number per stream is kept beside the effect).
+// per stream (the last applied number per stream is kept beside the effect). A message the
+// sender gives up on is replaced in its outbox by a skip notice for its stream and number, which
+// the receiver takes in the stream's order and which only consumes the number.
 
 #include <algorithm>
 #include <cmath>
@@ -37,6 +39,8 @@ constexpr std::string_view kStreamInRecord = "peer_stream_in";    // id: stream;
 constexpr std::string_view kCapacityStream = "capacity";  // the capacity announcements' stream
 constexpr std::string_view kLinkRecord = "peer_link";     // counters and state
 constexpr std::string_view kAcceptanceRecord = "peer_acceptance";  // id: direction|lane class
+// A counterpart's finding on a crossing already closed here; id: its audit sequence number.
+constexpr std::string_view kAlertRecord = "peer_alert";
 
 std::string CrossingStream(std::string_view crossing_id) {
   return fmt::format("crossing:{}", crossing_id);
@@ -199,9 +203,46 @@ Status Engine::ApplyPeerAck(WriteTxn& txn, const Actor& actor, const AckPeerMess
   }
   for (const std::string& id : cmd.delivered) BF_TRY(txn.DeleteRecord(kOutboxRecord, id));
   for (const auto& dead : cmd.dead) {
-    BF_TRY(txn.DeleteRecord(kOutboxRecord, dead.outbox_id));
     json::object body{
         {"message_id", dead.message_id}, {"code", dead.code}, {"message", dead.message}};
+    // The counterpart may not have been able to open the message at all (its signature or its
+    // envelope refused): then it never learnt the message's number, and its stream would wait
+    // for it forever. A signed skip notice takes the message's place in the outbox (same
+    // outbox number, so the same place in the global order; same stream and seq): the
+    // counterpart consumes the number when it is its turn, and answers a notice for a number
+    // it consumed already (it opened and refused the message) as a duplicate. A notice given
+    // up on in turn only leaves the outbox.
+    BF_ASSIGN_OR_RETURN(auto stored, txn.GetRecord(kOutboxRecord, dead.outbox_id));
+    std::optional<json::object> notice;
+    if (stored) {
+      BF_ASSIGN_OR_RETURN(json::value v, ParseJson(stored->body));
+      const json::object* o = v.if_object();
+      const json::value* type = o != nullptr ? o->if_contains("type") : nullptr;
+      const json::value* stream = o != nullptr ? o->if_contains("stream") : nullptr;
+      const json::value* seq = o != nullptr ? o->if_contains("seq") : nullptr;
+      if (type == nullptr || !type->is_string() || stream == nullptr || !stream->is_string() ||
+          seq == nullptr || !seq->is_int64()) {
+        return Internal(fmt::format("outbox record {} is corrupt", dead.outbox_id));
+      }
+      body["stream"] = *stream;
+      body["seq"] = *seq;
+      if (type->get_string() != MessageTypeName(MessageType::kSkipNotice)) {
+        SkipNotice skip{seq->as_int64(), std::string(type->get_string()),
+                        dead.code.empty() ? std::string("refused") : dead.code.substr(0, 64),
+                        dead.message.substr(0, 1000), now};
+        notice = json::object{{"type", MessageTypeName(MessageType::kSkipNotice)},
+                              {"stream", *stream},
+                              {"seq", *seq},
+                              {"created_at", FormatUtc(now)},
+                              {"payload", Encode(skip)}};
+      }
+    }
+    if (notice) {
+      BF_TRY(PutRecord(txn, kOutboxRecord, dead.outbox_id, *notice, now));
+    } else {
+      BF_TRY(txn.DeleteRecord(kOutboxRecord, dead.outbox_id));
+    }
+    body["skip_notice"] = notice.has_value();
     BF_ASSIGN_OR_RETURN(AuditRecord record,
                         txn.AppendAudit(Draft(actor, now, "peer", config_.counterpart.node_id,
                                               "peer_message_dead", body)));
@@ -263,6 +304,37 @@ Status Engine::ApplyPeer(WriteTxn& txn, const Actor& actor, const ApplyPeerMessa
     return {};
   };
   const bool refused = !cmd.refused_code.empty();
+  if (!refused && cmd.type == MessageTypeName(MessageType::kSkipNotice)) {
+    // The sender gave up on the message with this number (ApplyPeerAck): the number is
+    // consumed in its turn, like a message refused for good, so the stream moves on.
+    if (Status bound = CheckRefusedStream(cmd); !bound) return answer(Refusal(bound.error()));
+    BF_ASSIGN_OR_RETURN(SkipNotice m, DecodeSkipNotice(cmd.payload));
+    if (m.seq != cmd.seq) {
+      return answer(Refusal(InvalidArgument(
+          "invalid_value",
+          fmt::format("'payload.seq' ({}) must be the notice's own seq ({})", m.seq, cmd.seq))));
+    }
+    BF_ASSIGN_OR_RETURN(auto stream_record, txn.GetRecord(kStreamInRecord, cmd.stream));
+    BF_ASSIGN_OR_RETURN(int64_t last, SeqOf(stream_record));
+    if (cmd.seq <= last) {
+      // Consumed already: the message was opened here and applied or refused for good (its
+      // record is in the trail). Nothing changes, nothing is recorded.
+      result.status = 200;
+      result.body = json::object{{"id", cmd.id}, {"status", "duplicate"}};
+      return {};
+    }
+    if (cmd.seq != last + 1) {
+      return Conflict("sequence_gap", fmt::format("stream {} expects message {} next, not {}",
+                                                  cmd.stream, last + 1, cmd.seq));
+    }
+    BF_TRY(PutRecord(txn, kStreamInRecord, cmd.stream, json::object{{"seq", cmd.seq}}, now));
+    audit["skipped"] = true;
+    audit["skipped_type"] = m.skipped_type;
+    audit["skipped_code"] = m.code;
+    audit["skipped_message"] = m.message;
+    audit["given_up_at"] = FormatUtc(m.given_up_at);
+    return answer(json::object{{"status", "applied"}});
+  }
   if (Status bound = refused ? CheckRefusedStream(cmd) : CheckStream(cmd); !bound) {
     // A message on a stream that is not its own (a handover for crossing X on stream Y) is
     // refused and audited like any refused effect, but its stream is not recorded: only
@@ -273,10 +345,14 @@ Status Engine::ApplyPeer(WriteTxn& txn, const Actor& actor, const ApplyPeerMessa
   BF_ASSIGN_OR_RETURN(auto stream_record, txn.GetRecord(kStreamInRecord, cmd.stream));
   BF_ASSIGN_OR_RETURN(int64_t last, SeqOf(stream_record));
   if (cmd.seq <= last) {
-    // Applied before under its id (whose stored result a retry gets): nothing to do.
-    result.status = 200;
-    result.body = json::object{{"id", cmd.id}, {"status", "duplicate"}};
-    return {};
+    // Every number a message consumed has that message's idempotency record (its id is
+    // from/stream/seq), which answers a resend before the engine gets here. A consumed number
+    // without one was given up by the sender (a skip notice consumed it): this message comes
+    // after its number was skipped and is not applied.
+    return answer(Refusal(Error(ErrorKind::kConflict, "sequence_skipped",
+                                fmt::format("message {} of stream {} was given up by the "
+                                            "sender and skipped",
+                                            cmd.seq, cmd.stream))));
   }
   if (cmd.seq != last + 1) {
     return Conflict("sequence_gap", fmt::format("stream {} expects message {} next, not {}",
@@ -409,6 +485,23 @@ Status Engine::ApplyPeerEffect(WriteTxn& txn, const Actor& actor, const ApplyPee
         BF_ASSIGN_OR_RETURN(AuditRecord record,
                             txn.AppendAudit(Draft(actor, now, "crossing", c.id,
                                                   "counterpart_inspection_result", body)));
+        if (finding) {
+          // Nothing of the crossing changes, so nothing else would show it: the control room
+          // lists it among its alerts (LinkAlerts, in GET /api/v1/link) and the live feed's
+          // event of this record carries the alert (staff only).
+          json::object alert{{"crossing_id", c.id},
+                             {"plate", c.declaration.vehicle.plate.display},
+                             {"state", CrossingStateName(c.state)},
+                             {"kind", m.kind},
+                             {"outcome", m.outcome},
+                             {"finding_type", m.finding_type},
+                             {"note", m.note},
+                             {"message_id", cmd.id},
+                             {"audit_seq", record.seq},
+                             {"at", FormatUtc(now)},
+                             {"alert", body["alert"]}};
+          BF_TRY(PutRecord(txn, kAlertRecord, fmt::format("{:020d}", record.seq), alert, now));
+        }
         result.records.push_back(std::move(record));
         return {};
       }
@@ -588,12 +681,31 @@ Status Engine::ApplyPeerEffect(WriteTxn& txn, const Actor& actor, const ApplyPee
                          result));
       return {};
     }
+    case MessageType::kSkipNotice:
+      break;  // ApplyPeer consumes its number; it has no other effect
     case MessageType::kAck:
       return InvalidArgument("unexpected_ack",
                              "acknowledgements answer requests; they are not "
                              "sent as messages");
   }
   return InvalidArgument("unknown_message_type", cmd.type);
+}
+
+// --- Alerts ----------------------------------------------------------------------------------
+
+Result<json::array> Engine::LinkAlerts(Duration within, size_t limit) {
+  BF_ASSIGN_OR_RETURN(std::vector<StoredRecord> records, store_.ListRecords(kAlertRecord));
+  const Timestamp since = clock_.Now() - within;
+  json::array alerts;
+  // Newest first (ids are audit sequence numbers, zero-padded).
+  std::sort(records.begin(), records.end(),
+            [](const StoredRecord& a, const StoredRecord& b) { return a.id > b.id; });
+  for (const StoredRecord& r : records) {
+    if (alerts.size() >= limit || r.updated_at < since) continue;
+    BF_ASSIGN_OR_RETURN(json::value v, ParseJson(r.body));
+    if (v.is_object()) alerts.push_back(std::move(v));
+  }
+  return alerts;
 }
 
 // --- Capacity announcements --------------------------------------------------------------------

@@ -16,12 +16,12 @@ namespace json = boost::json;
 
 namespace {
 
-constexpr std::array<std::string_view, 9> kTypeNames = {
+constexpr std::array<std::string_view, 10> kTypeNames = {
     "pre_arrival",       "capacity_announcement",
     "inspection_result", "release_notice",
     "handover",          "receipt",
     "cancellation",      "ack",
-    "driver_change"};
+    "driver_change",     "skip_notice"};
 
 // The field errors of JsonObjectReader (which name the path) become "malformed_envelope".
 Error Malformed(const Error& e) {

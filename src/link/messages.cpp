@@ -1,4 +1,5 @@
 #include <algorithm>
+#include <limits>
 #include <set>
 
 #include <boost/json/array.hpp>
@@ -340,6 +341,30 @@ Result<DriverChange> DecodeDriverChange(const json::object& payload) {
   return m;
 }
 
+// ---- skip_notice ------------------------------------------------------------------------------
+
+json::object Encode(const SkipNotice& m) {
+  json::object o;
+  o["seq"] = m.seq;
+  o["skipped_type"] = m.skipped_type;
+  o["code"] = m.code;
+  PutIfNotEmpty(o, "message", m.message);
+  o["given_up_at"] = FormatUtc(m.given_up_at);
+  return o;
+}
+
+Result<SkipNotice> DecodeSkipNotice(const json::object& payload) {
+  BF_ASSIGN_OR_RETURN(JsonObjectReader r, Root(payload));
+  BF_TRY(r.RejectUnknown({"seq", "skipped_type", "code", "message", "given_up_at"}));
+  SkipNotice m;
+  BF_ASSIGN_OR_RETURN(m.seq, r.Int("seq", 1, std::numeric_limits<int64_t>::max()));
+  BF_ASSIGN_OR_RETURN(m.skipped_type, r.String("skipped_type", 32));
+  BF_ASSIGN_OR_RETURN(m.code, r.String("code", kMaxErrorCodeLength));
+  BF_ASSIGN_OR_RETURN(m.message, OptionalText(r, "message", kMaxNoteLength));
+  BF_ASSIGN_OR_RETURN(m.given_up_at, Time(r, "given_up_at"));
+  return m;
+}
+
 // ---- ack --------------------------------------------------------------------------------------
 
 json::object Encode(const Ack& m) {
@@ -405,6 +430,8 @@ Status ValidatePayload(MessageType type, const json::object& payload) {
       return check(DecodeAck(payload));
     case MessageType::kDriverChange:
       return check(DecodeDriverChange(payload));
+    case MessageType::kSkipNotice:
+      return check(DecodeSkipNotice(payload));
   }
   return InvalidArgument("unknown_message_type", "unknown message type");
 }

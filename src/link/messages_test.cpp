@@ -115,6 +115,18 @@ TEST(MessagesTest, RoundTrips) {
   json::object unknown = Encode(DriverChange{"CR-1", "B", "B1", "VN", "", T0()});
   unknown["driver"].as_object()["birthday"] = "1990-01-01";
   EXPECT_EQ(DecodeDriverChange(unknown).error().code, "unknown_field");
+
+  ExpectRoundTrip(SkipNotice{7, "pre_arrival", "envelope_too_large", "too big", T0()},
+                  DecodeSkipNotice, MessageType::kSkipNotice);
+  ExpectRoundTrip(SkipNotice{1, "handover", "malformed_envelope", "", T0()}, DecodeSkipNotice,
+                  MessageType::kSkipNotice);
+  EXPECT_EQ(MessageTypeName(MessageType::kSkipNotice), "skip_notice");
+  EXPECT_EQ(ParseMessageType("skip_notice").value(), MessageType::kSkipNotice);
+  json::object no_seq = Encode(SkipNotice{1, "handover", "malformed_envelope", "", T0()});
+  no_seq["seq"] = 0;
+  EXPECT_FALSE(DecodeSkipNotice(no_seq));
+  no_seq.erase("seq");
+  EXPECT_EQ(DecodeSkipNotice(no_seq).error().code, "missing_field");
 }
 
 TEST(MessagesTest, TimestampsWithOffsetsAreRead) {

@@ -457,7 +457,8 @@ struct PeerLink::Impl : std::enable_shared_from_this<Impl> {
       if (!envelope) {
         // Signed by the counterpart's key, so the refusal is theirs to account for: audited.
         // Nothing of it is known to be true (not even its stream), so it consumes nothing;
-        // "too_old" and "too_new" are retried by the sender.
+        // "too_old" and "too_new" are retried by the sender. A sender that gives up on it
+        // sends a skip notice for its stream and number instead, which consumes the number.
         std::string claimed = ClaimedId(message);
         Reject(envelope.error(), message.key_id, claimed, digest);
         finish_one(i, Ack::Item{claimed, "rejected", envelope.error().code,
@@ -498,14 +499,24 @@ struct PeerLink::Impl : std::enable_shared_from_this<Impl> {
                    size_t i, Finish finish_one) {
     auto self = shared_from_this();
     std::string id = apply->id;
-    std::string digest = apply->digest;
     std::string key_id = apply->key_id;
-    Command command{counterpart_actor, id, fingerprint, ApplyPeerMessage(*apply)};
-    engine.Submit(std::move(command), [self, finish_one, i, id, digest, key_id, apply,
+    // A skip notice has the id of the message it replaces (the same stream and seq), which the
+    // counterpart may have sent before and had refused for good here (its idempotency record
+    // then exists with another fingerprint): the notice has its own idempotency key.
+    std::string key = apply->type == MessageTypeName(MessageType::kSkipNotice) ? "skip:" + id : id;
+    Command command{counterpart_actor, key, fingerprint, ApplyPeerMessage(*apply)};
+    engine.Submit(std::move(command), [self, finish_one, i, id, key_id, apply,
                                        fingerprint](Result<CommandResult> r) {
       if (!r) {
-        if (apply->refused_code.empty() && !Retryable(r.error().code) &&
-            r.error().code != "idempotency_key_reused") {
+        if (r.error().code == "idempotency_key_reused") {
+          // Another message with a stream and seq (so an id) already used: refused, and
+          // audited once per content (not per signed copy: every resend is signed anew).
+          self->Reject(r.error(), key_id, id, fingerprint);
+          finish_one(i,
+                     Ack::Item{id, "rejected", r.error().code, r.error().message.substr(0, 1000)});
+          return;
+        }
+        if (apply->refused_code.empty() && !Retryable(r.error().code)) {
           apply->refused_code = r.error().code;
           apply->refused_message = r.error().message.substr(0, 1000);
           self->SubmitApply(apply, fingerprint, i, finish_one);
@@ -516,12 +527,14 @@ struct PeerLink::Impl : std::enable_shared_from_this<Impl> {
         return;
       }
       if (r->replayed) {
-        // The same message again: a retry after a lost acknowledgement, or a replay. It
-        // changes nothing either way; it is logged as a replay.
+        // The same message again (its stream and seq, so its id, and its content: the engine
+        // compared the fingerprint): a resend after a lost acknowledgement, or a captured copy
+        // replayed. It is answered as a duplicate and changes nothing, so nothing is recorded
+        // either: every resend is signed anew (another digest), and an audit record per resend
+        // would grow the trail with every lost acknowledgement. It is counted (`replay` and
+        // duplicates) and in the batch's log line.
         self->duplicates.fetch_add(1);
-        self->Reject(Error(ErrorKind::kConflict, "replay",
-                           "message already applied; acknowledged again, nothing changed"),
-                     key_id, id, digest);
+        self->CountRejection("replay");
         finish_one(i, Ack::Item{id, "duplicate", "", ""});
         return;
       }
@@ -613,15 +626,17 @@ struct PeerLink::Impl : std::enable_shared_from_this<Impl> {
   }
 
   // Records the refusal of an authentic message (signed by a pinned key) in the audit trail
-  // (asynchronously; the refusal stands anyway). Logged by LogBatch.
+  // (asynchronously; the refusal stands anyway). Logged by LogBatch. `once_per` is what makes
+  // two refusals the same (the signed bytes' digest unless given).
   void Reject(const Error& e, const std::string& key_id, const std::string& message_id,
-              const std::string& digest) {
+              const std::string& digest, const std::string& once_per = {}) {
     BF_ASSERT(!Unauthenticated(e.code), "only authentic messages' refusals are audited");
     CountRejection(e.code);
-    // Keyed by the refusal and the message's digest, so the same signed bytes sent again (a
-    // retry, or someone on the path replaying a captured message) are recorded once, not once
-    // per copy: counted every time, audited once.
-    std::string key = fmt::format("peer-refusal:{}:{}", e.code.substr(0, 40), digest);
+    // Keyed by the refusal and the message's digest (or `once_per`), so the same signed bytes
+    // sent again (a retry, or someone on the path replaying a captured message) are recorded
+    // once, not once per copy: counted every time, audited once.
+    std::string key = fmt::format("peer-refusal:{}:{}", e.code.substr(0, 40),
+                                  once_per.empty() ? digest : once_per);
     RecordPeerRejection body{e.code, e.message, key_id, message_id, digest};
     Command command{Actor::System(), key, key, std::move(body)};
     engine.Submit(std::move(command), [](Result<CommandResult> r) {

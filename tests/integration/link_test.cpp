@@ -18,6 +18,7 @@
 #include <borderflow/link/messages.h>
 #include <borderflow/link/node_key.h>
 #include <borderflow/net/http_client.h>
+#include <borderflow/net/testing/stream_reader.h>
 #include <borderflow/net/testing/tcp_proxy.h>
 
 #include "test_node.h"
@@ -327,7 +328,7 @@ TEST(LinkTest, TamperedUnknownKeyAndReplayedMessagesAreRefusedLoggedAndChangeNot
   EXPECT_EQ(cn.AuditCount(), before);
 
   // A genuine message applies once; the same bytes again are a replay: acknowledged as a
-  // duplicate, logged, and nothing changes.
+  // duplicate, counted and logged, and nothing changes (nor is recorded).
   SignedMessage genuine = Sign(PreArrivalEnvelope(vn, id), pair.vn_key());
   auto r3 = PostToPeer(cn, {genuine});
   ASSERT_TRUE(r3);
@@ -340,12 +341,10 @@ TEST(LinkTest, TamperedUnknownKeyAndReplayedMessagesAreRefusedLoggedAndChangeNot
   EXPECT_EQ(AckOf(*r4).items.at(0).status, "duplicate");
   ApiReply second = cn.Call("GET", "/api/v1/crossings/" + id, "operator");
   EXPECT_EQ(second.raw, first.raw);
-  for (int i = 0; i < 100 && CountAudit(cn, "peer_message_rejected") < 1; ++i) {
-    std::this_thread::sleep_for(10ms);
-  }
-  EXPECT_EQ(cn.AuditCount(), after_apply + 1);  // only the replay's log record
+  std::this_thread::sleep_for(50ms);        // what would be recorded is recorded asynchronously
+  EXPECT_EQ(cn.AuditCount(), after_apply);  // a replay is not a change
   // Replayed again and again (someone on the path with a captured message): counted each
-  // time, but recorded only once, so replays cannot fill the append-only trail.
+  // time, never recorded, so replays cannot fill the append-only trail.
   for (int i = 0; i < 5; ++i) {
     auto again = PostToPeer(cn, {genuine});
     ASSERT_TRUE(again);
@@ -360,8 +359,8 @@ TEST(LinkTest, TamperedUnknownKeyAndReplayedMessagesAreRefusedLoggedAndChangeNot
     std::this_thread::sleep_for(10ms);
   }
   std::this_thread::sleep_for(50ms);  // what would be recorded is recorded asynchronously
-  EXPECT_EQ(cn.AuditCount(), after_apply + 1);
-  EXPECT_EQ(CountAudit(cn, "peer_message_rejected"), 1);
+  EXPECT_EQ(cn.AuditCount(), after_apply);
+  EXPECT_EQ(CountAudit(cn, "peer_message_rejected"), 0);
   EXPECT_EQ(CountAudit(cn, "announce"), 1);
 
   // A message out of order in its stream waits: refused as a gap, applied after its turn.
@@ -383,6 +382,65 @@ TEST(LinkTest, TamperedUnknownKeyAndReplayedMessagesAreRefusedLoggedAndChangeNot
   EXPECT_EQ(rejected.at("bad_signature").to_number<int64_t>(), 1);
   EXPECT_EQ(rejected.at("unknown_key").to_number<int64_t>(), 1);
   EXPECT_EQ(rejected.at("replay").to_number<int64_t>(), 6);
+  ExpectAuditChainOk(cn);
+}
+
+// The acknowledgement of an applied message is lost, so the sender sends it again, signed anew
+// each time (another sent_at, another signature, another digest): each resend is answered as a
+// duplicate, counted, and adds nothing to the audit trail. Another message with the number
+// already used is refused, and recorded once however often it comes.
+TEST(LinkTest, ResendsAfterALostAckAreAnsweredWithoutAddingAuditRecords) {
+  LinkPair pair;
+  TestNode& vn = pair.vn();
+  TestNode& cn = pair.cn();
+  std::string id = vn.Declare();
+  Envelope pre_arrival = PreArrivalEnvelope(vn, id);
+  auto first = PostToPeer(cn, {Sign(pre_arrival, pair.vn_key())});
+  ASSERT_TRUE(first) << first.error().ToString();
+  ASSERT_EQ(AckOf(*first).items.at(0).status, "applied");
+  ApiReply applied = cn.Call("GET", "/api/v1/crossings/" + id, "operator");
+  ASSERT_EQ(applied.status, 200);
+  const int64_t after_apply = cn.AuditCount();
+  auto count = [&](std::string_view what) {
+    ApiReply link = cn.Call("GET", "/api/v1/link", "operator");
+    const json::object& received = link.body.at("received").as_object();
+    if (what == "duplicates") return received.at("duplicates").to_number<int64_t>();
+    const json::value* n = received.at("rejected").as_object().if_contains(what);
+    return n == nullptr ? int64_t{0} : n->to_number<int64_t>();
+  };
+  for (int i = 1; i <= 3; ++i) {
+    pre_arrival.sent_at += 1s;  // the time of this attempt
+    auto again = PostToPeer(cn, {Sign(pre_arrival, pair.vn_key())});
+    ASSERT_TRUE(again);
+    EXPECT_EQ(AckOf(*again).items.at(0).status, "duplicate");
+  }
+  EXPECT_EQ(count("duplicates"), 3);
+  EXPECT_EQ(count("replay"), 3);
+  std::this_thread::sleep_for(100ms);  // what would be recorded is recorded asynchronously
+  EXPECT_EQ(cn.AuditCount(), after_apply);
+  EXPECT_EQ(cn.Call("GET", "/api/v1/crossings/" + id, "operator").raw, applied.raw);
+
+  // Another message under the same stream and seq: refused, nothing changes; recorded once
+  // for its content, not once per signed copy.
+  Envelope other = PreArrivalEnvelope(vn, id);
+  PreArrival changed = DecodePreArrival(other.payload).value();
+  changed.channel = "red";
+  other.payload = Encode(changed);
+  for (int i = 1; i <= 2; ++i) {
+    other.sent_at += 1s;
+    auto r = PostToPeer(cn, {Sign(other, pair.vn_key())});
+    ASSERT_TRUE(r);
+    Ack a = AckOf(*r);
+    EXPECT_EQ(a.items.at(0).status, "rejected");
+    EXPECT_EQ(a.items.at(0).code, "idempotency_key_reused");
+  }
+  for (int i = 0; i < 100 && CountAudit(cn, "peer_message_rejected") < 1; ++i) {
+    std::this_thread::sleep_for(10ms);
+  }
+  std::this_thread::sleep_for(50ms);
+  EXPECT_EQ(CountAudit(cn, "peer_message_rejected"), 1);
+  EXPECT_EQ(cn.AuditCount(), after_apply + 1);
+  EXPECT_EQ(cn.Call("GET", "/api/v1/crossings/" + id, "operator").raw, applied.raw);
   ExpectAuditChainOk(cn);
 }
 
@@ -818,6 +876,172 @@ TEST(LinkTest, AMessageRefusedForGoodDoesNotBlockItsStream) {
   ExpectAuditChainOk(cn);
 }
 
+// The skip records (peer_message with "skipped": true and type skip_notice) in a node's trail.
+std::vector<json::object> SkipNoticeRecords(TestNode& node) {
+  std::vector<json::object> out;
+  auto records = node.runtime().store().ReadAudit(0, 10000);
+  EXPECT_TRUE(records);
+  if (!records) return out;
+  for (const AuditRecord& r : *records) {
+    if (r.action != "peer_message") continue;
+    auto body = ParseJson(r.body);
+    if (!body || !body->is_object()) continue;
+    const json::value* type = body->as_object().if_contains("type");
+    if (type != nullptr && type->is_string() && type->get_string() == "skip_notice") {
+      out.push_back(body->as_object());
+    }
+  }
+  return out;
+}
+
+// A message of `type` on crossing `id`'s stream, as the Vietnamese side sends it.
+Envelope CrossingEnvelope(TestNode& vn, const std::string& id, MessageType type, int64_t seq,
+                          json::object payload) {
+  Envelope e;
+  e.from = "vn-huu-nghi";
+  e.to = "cn-youyiguan";
+  e.type = type;
+  e.stream = "crossing:" + id;
+  e.seq = seq;
+  e.id = MessageId(e.from, e.stream, e.seq);
+  e.sent_at = vn.clock().Now();
+  e.payload = std::move(payload);
+  return e;
+}
+
+// An envelope the receiver cannot open at all (here: signed by the pinned key, but not in
+// canonical form) tells it nothing, not even its number, so the messages after it on its stream
+// wait as a gap. The sender's signed skip notice for that number (on the same stream, with the
+// same seq) consumes it in its turn and is recorded; a notice again, or for a number consumed
+// already, is a duplicate; the original message after its number was skipped is refused.
+TEST(LinkTest, ASkipNoticeMovesAStreamPastAnEnvelopeThatCouldNotBeOpened) {
+  LinkPair pair;
+  TestNode& vn = pair.vn();
+  TestNode& cn = pair.cn();
+  std::string id = vn.Declare();
+  auto r1 = PostToPeer(cn, {Sign(PreArrivalEnvelope(vn, id, 1), pair.vn_key())});
+  ASSERT_TRUE(r1) << r1.error().ToString();
+  ASSERT_EQ(AckOf(*r1).items.at(0).status, "applied");
+  ApiReply before = cn.Call("GET", "/api/v1/crossings/" + id, "operator");
+  ASSERT_EQ(before.status, 200) << before.raw;
+
+  Envelope change = CrossingEnvelope(
+      vn, id, MessageType::kDriverChange, 2,
+      Encode(DriverChange{id, "Le Thi D", "D7654321", "VN", "", vn.clock().Now()}));
+  auto r2 = PostToPeer(cn, {SignBytes(EncodeEnvelope(change) + " ", pair.vn_key())});
+  ASSERT_TRUE(r2);
+  EXPECT_EQ(AckOf(*r2).items.at(0).code, "malformed_envelope");
+  Envelope cancel = CrossingEnvelope(vn, id, MessageType::kCancellation, 3,
+                                     Encode(Cancellation{id, "harvest delayed", vn.clock().Now()}));
+  auto r3 = PostToPeer(cn, {Sign(cancel, pair.vn_key())});
+  ASSERT_TRUE(r3);
+  EXPECT_EQ(AckOf(*r3).items.at(0).code, "sequence_gap");
+
+  // The sender gives up on 2. A notice for a number beyond the next waits its turn too.
+  auto notice_for = [&](int64_t seq) {
+    return CrossingEnvelope(vn, id, MessageType::kSkipNotice, seq,
+                            Encode(SkipNotice{seq, "driver_change", "malformed_envelope",
+                                              "malformed envelope", vn.clock().Now()}));
+  };
+  auto early = PostToPeer(cn, {Sign(notice_for(4), pair.vn_key())});
+  ASSERT_TRUE(early);
+  EXPECT_EQ(AckOf(*early).items.at(0).code, "sequence_gap");
+  Envelope notice = notice_for(2);
+  auto r4 = PostToPeer(cn, {Sign(notice, pair.vn_key()), Sign(cancel, pair.vn_key())});
+  ASSERT_TRUE(r4);
+  Ack a4 = AckOf(*r4);
+  ASSERT_EQ(a4.items.size(), 2u);
+  EXPECT_EQ(a4.items[0].status, "applied") << r4->body;
+  EXPECT_EQ(a4.items[1].status, "applied") << r4->body;
+  EXPECT_EQ(State(cn, id), "cancelled");
+  ApiReply after = cn.Call("GET", "/api/v1/crossings/" + id, "operator");
+  EXPECT_EQ(after.body.at("driver"), before.body.at("driver"));  // the skipped change
+
+  // Sent again (its ack lost, signed anew), and a notice for a number a message consumed:
+  // duplicates, nothing changes.
+  notice.sent_at += 1s;
+  auto again = PostToPeer(cn, {Sign(notice, pair.vn_key())});
+  ASSERT_TRUE(again);
+  EXPECT_EQ(AckOf(*again).items.at(0).status, "duplicate");
+  auto consumed = PostToPeer(cn, {Sign(notice_for(1), pair.vn_key())});
+  ASSERT_TRUE(consumed);
+  EXPECT_EQ(AckOf(*consumed).items.at(0).status, "duplicate");
+
+  // The original message after its number was skipped is refused, not applied.
+  auto late = PostToPeer(cn, {Sign(change, pair.vn_key())});
+  ASSERT_TRUE(late);
+  EXPECT_EQ(AckOf(*late).items.at(0).status, "rejected");
+  EXPECT_EQ(AckOf(*late).items.at(0).code, "sequence_skipped");
+  EXPECT_EQ(cn.Call("GET", "/api/v1/crossings/" + id, "operator").body.at("driver"),
+            before.body.at("driver"));
+
+  // The skip is in the trail once, naming the number and why it was given up.
+  std::vector<json::object> skips = SkipNoticeRecords(cn);
+  ASSERT_EQ(skips.size(), 1u);
+  EXPECT_EQ(skips[0].at("seq").as_int64(), 2);
+  EXPECT_EQ(skips[0].at("stream").as_string(), "crossing:" + id);
+  EXPECT_EQ(skips[0].at("status").as_string(), "applied");
+  EXPECT_TRUE(skips[0].at("skipped").as_bool());
+  EXPECT_EQ(skips[0].at("skipped_type").as_string(), "driver_change");
+  EXPECT_EQ(skips[0].at("skipped_code").as_string(), "malformed_envelope");
+  ExpectAuditChainOk(cn);
+}
+
+// The sender gives up on a message the counterpart never opened (here: as after a
+// "malformed_envelope" refusal): a signed skip notice takes its place in the outbox, so the
+// counterpart consumes its number and the later messages on the stream apply.
+TEST(LinkTest, TheSenderSendsASkipNoticeForAMessageItGaveUpOn) {
+  LinkPair pair;
+  TestNode& vn = pair.vn();
+  TestNode& cn = pair.cn();
+  std::string id = vn.Declare();
+  Step(vn, id, "assess", "customs", R"({"channel": "green"})");
+  pair.Pump();
+  ASSERT_EQ(State(cn, id), "expected");
+  ApiReply before = cn.Call("GET", "/api/v1/crossings/" + id, "operator");
+  ApiReply changed = vn.Call("POST", "/api/v1/crossings/" + id + "/driver", "fwd-a",
+                             R"({"driver": {"name": "Le Thi D", "document_number": "D7654321",
+                                 "nationality": "VN"}})");
+  ASSERT_EQ(changed.status, 200) << changed.raw;
+  auto outbox = vn.runtime().store().ListRecords("peer_outbox");
+  ASSERT_TRUE(outbox);
+  ASSERT_EQ(outbox->size(), 1u);
+  const std::string outbox_id = outbox->front().id;
+  // What the sender does when the counterpart refuses the message for good without opening it.
+  AckPeerMessages gave_up;
+  gave_up.dead.push_back({outbox_id, MessageId("vn-huu-nghi", "crossing:" + id, 2),
+                          "malformed_envelope", "malformed envelope: not in canonical form"});
+  auto acked = vn.runtime().engine().Execute(Command{Actor::System(), "", "", std::move(gave_up)});
+  ASSERT_TRUE(acked) << acked.error().ToString();
+  Step(vn, id, "cancel", "fwd-a", R"({"reason": "harvest delayed"})");
+
+  // The notice is in the dead message's place (before the cancellation), signed like any.
+  outbox = vn.runtime().store().ListRecords("peer_outbox");
+  ASSERT_TRUE(outbox);
+  ASSERT_EQ(outbox->size(), 2u);
+  EXPECT_EQ(outbox->front().id, outbox_id);
+  auto notice = ParseJson(outbox->front().body);
+  ASSERT_TRUE(notice);
+  EXPECT_EQ(notice->at("type").as_string(), "skip_notice");
+  EXPECT_EQ(notice->at("seq").as_int64(), 2);
+  EXPECT_EQ(notice->at("payload").at("skipped_type").as_string(), "driver_change");
+
+  pair.Pump();
+  EXPECT_EQ(State(cn, id), "cancelled");
+  EXPECT_EQ(cn.Call("GET", "/api/v1/crossings/" + id, "operator").body.at("driver"),
+            before.body.at("driver"));
+  outbox = vn.runtime().store().ListRecords("peer_outbox");
+  ASSERT_TRUE(outbox);
+  EXPECT_TRUE(outbox->empty());
+  EXPECT_EQ(CountAudit(vn, "peer_message_dead"), 1);
+  std::vector<json::object> skips = SkipNoticeRecords(cn);
+  ASSERT_EQ(skips.size(), 1u);
+  EXPECT_EQ(skips[0].at("seq").as_int64(), 2);
+  EXPECT_EQ(skips[0].at("skipped_code").as_string(), "malformed_envelope");
+  ExpectAuditChainOk(vn);
+  ExpectAuditChainOk(cn);
+}
+
 // The counterpart answers but refuses every message for now (here: the sender's clock is an
 // hour ahead, "too_new"): the sender backs off instead of resending at once, and the link's
 // error names the refusal, not the rate limit it would otherwise run into.
@@ -876,6 +1100,86 @@ TEST(LinkTest, AFindingThatArrivesAfterAManualHandoverIsRecordedNotDropped) {
   EXPECT_NE(std::string(after.body.at("last_check").at("note").as_string()).find("undeclared"),
             std::string::npos)
       << after.raw;
+  ExpectAuditChainOk(cn);
+}
+
+// The Vietnamese inspection's finding arrives after the Chinese side closed the crossing (taken
+// over by hand during an outage, inspected and released): nothing of the crossing changes, but
+// the control room sees it: the live feed's event carries the alert and the result (staff only,
+// not the forwarder), and GET /api/v1/link lists it among its alerts for a day.
+TEST(LinkTest, AFindingOnAClosedCrossingReachesTheControlRoom) {
+  LinkPair pair;
+  TestNode& vn = pair.vn();
+  TestNode& cn = pair.cn();
+  std::string id = vn.Declare();
+  Step(vn, id, "assess", "customs", R"({"channel": "red"})");
+  pair.Pump();
+  ASSERT_EQ(State(cn, id), "expected");
+  // The link is down from here: nothing is pumped.
+  Step(vn, id, "enter_yard", "camera");
+  Step(vn, id, "call_forward", "operator");
+  Step(vn, id, "arrive_at_gate", "camera");
+  Step(vn, id, "start_inspection", "customs");
+  Step(vn, id, "record_inspection", "customs",
+       R"({"outcome": "finding", "finding_type": "undeclared_goods",
+           "note": "undeclared goods behind the pallets"})");
+  Step(cn, id, "hand_over", "guard", R"({"note": "link down, taken over by hand"})");
+  Step(cn, id, "start_inspection", "customs");
+  Step(cn, id, "record_inspection", "customs", R"({"outcome": "no_finding"})");
+  Step(cn, id, "release", "customs");
+  ASSERT_EQ(State(cn, id), "received");
+  ApiReply closed = cn.Call("GET", "/api/v1/crossings/" + id, "operator");
+  ASSERT_EQ(closed.status, 200);
+  ApiReply quiet = cn.Call("GET", "/api/v1/link", "operator");
+  ASSERT_EQ(quiet.status, 200) << quiet.raw;
+  EXPECT_TRUE(quiet.body.at("alerts").as_array().empty()) << quiet.raw;
+
+  cn.AddUserWithToken("fwd-vn", Role::kForwarder, "vn-huu-nghi:COMPANY-A");
+  net::testing::StreamReader staff(cn.port(), "/api/v1/feed",
+                                   {{"Authorization", "Bearer " + cn.tokens().at("operator")}});
+  net::testing::StreamReader trader(cn.port(), "/api/v1/feed",
+                                    {{"Authorization", "Bearer " + cn.tokens().at("fwd-vn")}});
+  ASSERT_TRUE(staff.WaitFor("event: hello\n")) << staff.body();
+  ASSERT_TRUE(trader.WaitFor("event: hello\n")) << trader.body();
+  pair.Pump();
+  EXPECT_EQ(CountAudit(cn, "counterpart_inspection_result"), 1);
+
+  // The staff's feed: the crossing's event with the alert and the counterpart's result.
+  ASSERT_TRUE(staff.WaitFor("\"alert\":")) << staff.body();
+  EXPECT_NE(staff.body().find("\"action\":\"counterpart_inspection_result\""), std::string::npos)
+      << staff.body();
+  EXPECT_NE(staff.body().find("undeclared goods behind the pallets"), std::string::npos)
+      << staff.body();
+  // The forwarder's feed has the event, without the alert or the finding.
+  ASSERT_TRUE(trader.WaitFor("\"action\":\"counterpart_inspection_result\"")) << trader.body();
+  EXPECT_EQ(trader.body().find("\"alert\""), std::string::npos) << trader.body();
+  EXPECT_EQ(trader.body().find("undeclared"), std::string::npos) << trader.body();
+
+  // What the control room reads: the link's alerts.
+  ApiReply link = cn.Call("GET", "/api/v1/link", "operator");
+  ASSERT_EQ(link.status, 200) << link.raw;
+  const json::array& alerts = link.body.at("alerts").as_array();
+  ASSERT_EQ(alerts.size(), 1u) << link.raw;
+  EXPECT_EQ(alerts[0].at("crossing_id").as_string(), id);
+  EXPECT_EQ(alerts[0].at("state").as_string(), "received");
+  EXPECT_EQ(alerts[0].at("outcome").as_string(), "finding");
+  EXPECT_EQ(alerts[0].at("kind").as_string(), "inspection");
+  EXPECT_NE(std::string(alerts[0].at("note").as_string()).find("undeclared goods"),
+            std::string::npos)
+      << link.raw;
+  EXPECT_EQ(alerts[0].at("plate").as_string(),
+            closed.body.at("vehicle").at("plate").at("display").as_string());
+  EXPECT_EQ(cn.Call("GET", "/api/v1/link", "fwd-vn").status, 403);
+
+  // Nothing of the crossing changed.
+  ApiReply after = cn.Call("GET", "/api/v1/crossings/" + id, "operator");
+  EXPECT_EQ(after.body.at("state").as_string(), "received");
+  EXPECT_EQ(after.body.at("version"), closed.body.at("version"));
+  EXPECT_EQ(after.body.at("last_check"), closed.body.at("last_check"));
+
+  // A day later it is no longer listed (the trail keeps it).
+  cn.clock().Advance(std::chrono::hours(25));
+  EXPECT_TRUE(cn.Call("GET", "/api/v1/link", "operator").body.at("alerts").as_array().empty());
   ExpectAuditChainOk(cn);
 }
 

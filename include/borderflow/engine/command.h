@@ -165,8 +165,10 @@ struct ApplyPeerMessage {
 };
 
 // The counterpart acknowledged outbox messages (`delivered`, by outbox record id): they leave
-// the outbox. `dead` ones were refused for good (an expired message, say) and leave it too,
-// with the reason in the audit trail.
+// the outbox. `dead` ones were refused for good (an invalid payload, an envelope it could not
+// open, say), with the reason in the audit trail: each is replaced in the outbox by a signed
+// skip notice for its stream and seq (so that the counterpart, which may never have learnt the
+// number, consumes it); a dead skip notice only leaves the outbox.
 struct AckPeerMessages {
   std::vector<std::string> delivered;
   struct Dead {

@@ -18,6 +18,8 @@
 #include <string>
 #include <unordered_map>
 
+#include <boost/json/array.hpp>
+
 #include <borderflow/core/clock.h>
 #include <borderflow/core/hs_code.h>
 #include <borderflow/core/random.h>
@@ -157,6 +159,12 @@ class Engine {
   // now, trucks waiting, today's capacity, gate open. No plate, no company.
   boost::json::object WaitBoard();
   Result<boost::json::object> PlateReadsView(const Actor& actor);
+  // The link's alerts for the control room: a counterpart's findings on crossings already
+  // closed here, recorded in the last `within`, newest first, at most `limit`
+  // ({crossing_id, plate, state, kind, outcome, finding_type, note, message_id, audit_seq, at,
+  // alert}). For staff (the caller checks).
+  Result<boost::json::array> LinkAlerts(Duration within = std::chrono::hours(24),
+                                        size_t limit = 50);
   Result<boost::json::object> BansView(const Actor& actor);
   // Accuracy of call-time predictions made when trucks joined the queue (minutes).
   struct PredictionAccuracy {

@@ -36,11 +36,12 @@ enum class MessageType {
   kReceipt,
   kCancellation,
   kAck,
-  kDriverChange
+  kDriverChange,
+  kSkipNotice
 };
 
 // "pre_arrival", "capacity_announcement", "inspection_result", "release_notice", "handover",
-// "receipt", "cancellation", "ack", "driver_change".
+// "receipt", "cancellation", "ack", "driver_change", "skip_notice".
 std::string_view MessageTypeName(MessageType type);
 // Error: "unknown_message_type" (kInvalidArgument).
 Result<MessageType> ParseMessageType(std::string_view text);

@@ -115,6 +115,20 @@ struct DriverChange {
   friend bool operator==(const DriverChange&, const DriverChange&) = default;
 };
 
+// The sender gave up on the message with this number on this stream (the receiver refused it for
+// good, possibly without being able to open it): the receiver consumes the number, so that the
+// messages after it on the stream apply. It travels on the stream of the message it replaces,
+// with that message's number as its own `seq` (and so its id), in the outbox place of that
+// message; `seq` repeats the number in the payload so that the notice names what it skips.
+struct SkipNotice {
+  int64_t seq = 0;           // the number given up: the envelope's own seq
+  std::string skipped_type;  // the type of the message given up
+  std::string code;          // the refusal it was given up on (1..64), e.g. "envelope_too_large"
+  std::string message;       // optional (max 1000)
+  Timestamp given_up_at;
+  friend bool operator==(const SkipNotice&, const SkipNotice&) = default;
+};
+
 // The receiver's answer to a batch: one item per message, in the batch's order.
 struct Ack {
   struct Item {
@@ -137,6 +151,7 @@ boost::json::object Encode(const Receipt& m);
 boost::json::object Encode(const Cancellation& m);
 boost::json::object Encode(const Ack& m);
 boost::json::object Encode(const DriverChange& m);
+boost::json::object Encode(const SkipNotice& m);
 
 Result<PreArrival> DecodePreArrival(const boost::json::object& payload);
 Result<CapacityAnnouncement> DecodeCapacityAnnouncement(const boost::json::object& payload);
@@ -147,6 +162,7 @@ Result<Receipt> DecodeReceipt(const boost::json::object& payload);
 Result<Cancellation> DecodeCancellation(const boost::json::object& payload);
 Result<Ack> DecodeAck(const boost::json::object& payload);
 Result<DriverChange> DecodeDriverChange(const boost::json::object& payload);
+Result<SkipNotice> DecodeSkipNotice(const boost::json::object& payload);
 
 // Runs the decoder of `type` on `payload` and returns its error, if any.
 Status ValidatePayload(MessageType type, const boost::json::object& payload);

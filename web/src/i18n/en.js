@@ -201,11 +201,13 @@ export default {
   'alert.linkDown': 'The link to the counterpart is down ({backlog} messages waiting)',
   'alert.capacity': '{kind}: {lane} {from} – {until} ({reason})',
   'alert.plateRead': 'Plate read {text} at the {location}: {outcome}',
+  'alert.counterpartFinding': '{plate}: the counterpart reports a finding ({note}) on a crossing already {state}: check the truck\'s whereabouts',
   'alertKind.perishable': 'Perishable',
   'alertKind.expiry': 'Expiry',
   'alertKind.link': 'Link',
   'alertKind.capacity': 'Capacity',
   'alertKind.plate': 'Plate read',
+  'alertKind.counterpart': 'Counterpart',
 
   'control.title': 'Control room',
   'control.signedInAs': 'Role: {role}',

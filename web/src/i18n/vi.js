@@ -198,6 +198,7 @@ export default {
   'alert.perishable': '{plate}: hàng tươi, hạn {time}',
   'alert.expiry': '{plate}: tờ khai hết hiệu lực lúc {time}',
   'alert.linkDown': 'Mất kết nối với phía bên kia ({backlog} thông điệp đang chờ)',
+  'alert.counterpartFinding': '{plate}: phía bên kia báo có phát hiện ({note}) với lượt qua đã {state}: kiểm tra vị trí của xe',
   'alert.capacity': '{kind}: {lane} {from} – {until} ({reason})',
   'alert.plateRead': 'Biển số {text} tại {location}: {outcome}',
   'alertKind.perishable': 'Hàng tươi',
@@ -205,6 +206,7 @@ export default {
   'alertKind.link': 'Kết nối',
   'alertKind.capacity': 'Năng lực',
   'alertKind.plate': 'Biển số',
+  'alertKind.counterpart': 'Phía bên kia',
 
   'control.title': 'Phòng điều hành',
   'control.signedInAs': 'Vai trò: {role}',

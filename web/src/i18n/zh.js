@@ -200,11 +200,13 @@ export default {
   'alert.linkDown': '与对方口岸的连接中断（{backlog} 条消息待发）',
   'alert.capacity': '{kind}：{lane} {from} – {until}（{reason}）',
   'alert.plateRead': '{location}识别车牌 {text}：{outcome}',
+  'alert.counterpartFinding': '{plate}：对方口岸报告查验发现（{note}），本方通关已{state}：请核查车辆去向',
   'alertKind.perishable': '鲜货',
   'alertKind.expiry': '将失效',
   'alertKind.link': '连接',
   'alertKind.capacity': '通关能力',
   'alertKind.plate': '车牌识别',
+  'alertKind.counterpart': '对方口岸',
 
   'control.title': '指挥中心',
   'control.signedInAs': '角色：{role}',

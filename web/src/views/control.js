@@ -141,6 +141,11 @@ export function mount(root, ctx) {
     if (data.link && data.link.enabled && data.link.state === 'down') {
       list.push({ level: 'bad', kind: 'link', text: t('alert.linkDown', { backlog: data.link.backlog ?? 0 }) });
     }
+    // The counterpart's findings on crossings already closed here (GET /api/v1/link "alerts").
+    for (const a of (data.link && data.link.alerts) || []) {
+      const note = a.note || a.finding_type || a.outcome;
+      list.push({ level: 'bad', kind: 'counterpart', text: t('alert.counterpartFinding', { plate: a.plate || a.crossing_id, note, state: stateName(a.state) }), id: a.crossing_id });
+    }
     for (const ch of data.changes) {
       if (Date.parse(ch.until) <= now) continue;
       const reduces = ch.kind === 'closure' || ch.kind === 'acceptance' || (ch.kind === 'lanes' && ch.lanes < laneCount(ch.direction, ch.lane_class));
@@ -789,7 +794,7 @@ export function mount(root, ctx) {
     let text = t('feedEvent.' + ev.event, {}, ev.event);
     if (ev.event === 'crossing') {
       const plate = d.crossing && d.crossing.vehicle ? d.crossing.vehicle.plate.display : d.crossing_id;
-      text = `${plate}: ${eventName(d.action)}${d.to ? ' → ' + stateName(d.to) : ''}`;
+      text = `${plate}: ${eventName(d.action)}${d.to ? ' → ' + stateName(d.to) : ''}${d.alert ? ' ⚠ ' + t('alertKind.counterpart') : ''}`;
     } else if (ev.event === 'link') text = t(d.up ? 'link.up' : 'link.down');
     log.unshift({ at: d.at || new Date().toISOString(), text, kind: ev.event });
     log.length = Math.min(log.length, 12);
