@@ -35,6 +35,28 @@ auto QueuedPosition(Trucks& trucks, int64_t ticket, std::string_view id) {
                           });
 }
 
+// Whether `truck` (a crossing's entry as it would be after its change) plans as the crossing's
+// entry in `trucks` (the lane's queue, as `queued` is in it) does: both hold the same booking
+// with the same ticket, class and deadlines, and no other truck has that ticket. PlanLane reads
+// whether a truck is in the yard only for trucks without a booking (the live queue), and the
+// entry keeps its place in the queue's (ticket, id) order, so the plan with `truck` instead of
+// the entry is the plan of the queue as it is (a booked truck entering the yard for its slot).
+bool SameBooking(const std::vector<QueueTruck>& trucks, const Crossing& queued,
+                 const QueueTruck& truck) {
+  if (!truck.booked_bucket || queued.id != truck.crossing_id) return false;
+  auto it = QueuedPosition(trucks, queued.queue.ticket, queued.id);
+  if (it == trucks.end() || it->crossing_id != queued.id) return false;
+  const QueueTruck& t = *it;
+  if (t.ticket != truck.ticket || t.priority != truck.priority ||
+      t.booked_bucket != truck.booked_bucket || t.freshness_deadline != truck.freshness_deadline ||
+      t.declaration_valid_until != truck.declaration_valid_until) {
+    return false;
+  }
+  if (it != trucks.begin() && std::prev(it)->ticket == t.ticket) return false;
+  if (std::next(it) != trucks.end() && std::next(it)->ticket == t.ticket) return false;
+  return true;
+}
+
 // Puts a truck that is about to join (or re-join) a lane's queue into it for the lifetime of
 // this object, for a plan made as if it had joined; the queue is as it was afterwards.
 class ExtraTruckInQueue {
@@ -944,6 +966,8 @@ std::shared_ptr<LanePlan> QueueBook::JoinKeptPlanLocked(std::string_view directi
       it->second->declaration.lane_class == lane_class &&
       (it->second->state == CrossingState::kBooked ||
        it->second->state == CrossingState::kInYard)) {
+    // A booked truck entering the yard for its slot: the kept plan is its plan (SameBooking).
+    if (SameBooking(lane.request.trucks, *it->second, truck)) return lane.plan;
     return nullptr;
   }
   const PlanRequest& request = RequestLocked(direction, lane_class, now);

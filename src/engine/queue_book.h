@@ -282,8 +282,9 @@ class QueueBook {
   PlanRequest& RequestLocked(std::string_view direction, std::string_view lane_class,
                              Timestamp now) const;
   // The lane's kept plan with `truck` joining behind its queue, when the kept plan is current
-  // (`key`) and the policy can tell the truck's call without planning again (PlanJoining);
-  // null otherwise (requires mu_).
+  // (`key`) and the policy can tell the truck's call without planning again (PlanJoining); the
+  // kept plan itself (shared) when `truck` is a booked truck of the queue that plans as it is
+  // queued (SameBooking: it enters the yard for its slot); null otherwise (requires mu_).
   std::shared_ptr<LanePlan> JoinKeptPlanLocked(std::string_view direction,
                                                std::string_view lane_class, Timestamp now,
                                                const LaneIndex::PlanKey& key,

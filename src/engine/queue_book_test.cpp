@@ -168,6 +168,58 @@ TEST(QueueBook, KeptPlansEqualFreshPlans) {
   }
 }
 
+TEST(QueueBook, ABookedTruckEnteringTheYardIsPredictedOnTheKeptPlan) {
+  // The prediction for a booked truck entering the yard for its slot is the kept plan (shared,
+  // not planned again) when nothing but "in the yard" changes; it is what a plan made with the
+  // truck in the yard gives in every case, shortcut or not, and the plan kept after the truck
+  // joined is what a fresh book plans.
+  GateConfig config = HuuNghi();
+  config.queue.trusted_traders = {"TRUSTED"};
+  const Timestamp now = FromUnixMillis(1'800'000'000'000);
+  for (const std::string policy : {"fifo", "cyclic", "smart"}) {
+    QueueBook book(config);
+    book.SetPolicy(policy);
+    std::vector<Crossing> all;
+    for (int n = 1; n <= 30; ++n) {
+      all.push_back(Truck(n, n % 3 == 0 ? CrossingState::kBooked : CrossingState::kInYard, now));
+      book.Upsert(all.back());
+    }
+    // Another booked truck with a ticket a queued one has: no shortcut (its place is not sure).
+    all.push_back(Truck(40, CrossingState::kBooked, now));
+    all.back().queue.ticket = 12;
+    book.Upsert(all.back());
+    auto fresh_plan = [&] {
+      QueueBook fresh(config);
+      fresh.SetPolicy(policy);
+      for (const auto& c : all) fresh.Upsert(c);
+      return Describe(fresh.Plan("VN-CN", "fresh_produce", now));
+    };
+    int shortcuts = 0;
+    for (size_t i = 0; i < all.size(); ++i) {
+      if (all[i].state != CrossingState::kBooked) continue;
+      SCOPED_TRACE(fmt::format("{}: {}", policy, all[i].id));
+      Crossing entering = all[i];
+      entering.state = CrossingState::kInYard;
+      // Variants the shortcut must not take: another slot, another deadline.
+      if (i % 4 == 1)
+        entering.queue.booked_bucket = *entering.queue.booked_bucket + std::chrono::hours(1);
+      if (i % 4 == 3) entering.declaration_valid_until -= std::chrono::hours(1);
+      const LanePlan* kept = book.SharedPlan("VN-CN", "fresh_produce", now).get();
+      std::shared_ptr<const LanePlan> predicted =
+          book.SharedPlan("VN-CN", "fresh_produce", now, &entering);
+      EXPECT_EQ(Describe(*predicted),
+                Describe(book.Plan("VN-CN", "fresh_produce", now, &entering)));
+      if (predicted.get() == kept) ++shortcuts;
+      predicted.reset();
+      all[i] = entering;
+      book.Upsert(all[i]);
+      EXPECT_EQ(Describe(*book.SharedPlan("VN-CN", "fresh_produce", now)), fresh_plan());
+    }
+    // Trucks 3, 9, 15, 21, 27 enter unchanged (40 shares its ticket with 12, the others changed).
+    EXPECT_EQ(shortcuts, 5) << policy;
+  }
+}
+
 // A loaded truck with lines of `chapters` (HS chapter and gross weight in tonnes each).
 Crossing Loaded(std::string_view lane_class, std::vector<std::pair<std::string, int>> chapters,
                 std::optional<Timestamp> freshness_deadline, Timestamp now) {

@@ -216,10 +216,20 @@ LanePlan PlanLane(const CapacityPlan& capacity, const QueuePolicy& policy,
       add_unplanned);
   const std::vector<BucketState>& buckets = lane.buckets;
 
-  // 3. The live queue takes the remaining slots in time order, as the policy chooses.
-  std::vector<QueueTruck> live;
-  live.reserve(lane.live.size());
-  for (const QueueTruck* truck : lane.live) live.push_back(*truck);
+  // 3. The live queue takes the remaining slots in time order, as the policy chooses. The
+  // policy reads the live trucks in ticket order: the queue itself when they are all of it, in
+  // its order (no bookings, the common case), else a copy.
+  std::vector<QueueTruck> live_copy;
+  std::span<const QueueTruck> live = request.trucks;
+  bool whole_queue = lane.live.size() == request.trucks.size();
+  for (size_t i = 0; whole_queue && i < lane.live.size(); ++i) {
+    whole_queue = lane.live[i] == &request.trucks[i];
+  }
+  if (!whole_queue) {
+    live_copy.reserve(lane.live.size());
+    for (const QueueTruck* truck : lane.live) live_copy.push_back(*truck);
+    live = live_copy;
+  }
   // The free slots in time order; with a policy that says how far it reads, only up to its
   // lookahead past the slot of the last live truck.
   std::vector<Slot> slots;
