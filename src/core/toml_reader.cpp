@@ -103,28 +103,41 @@ Status TomlReader::RejectUnknown(std::initializer_list<std::string_view> known) 
   return {};
 }
 
+namespace {
+
+// The string of a node that is present: its type and length checked.
+Result<std::string> PresentString(const TomlReader& r, const toml::node& n, std::string_view key,
+                                  size_t max_len, size_t min_len) {
+  const toml::value<std::string>* v = n.as_string();
+  if (v == nullptr) return r.WrongType(key, "a string");
+  const std::string& text = v->get();
+  if (text.size() < min_len || text.size() > max_len) {
+    return r.Fail(key, fmt::format("must have {} to {} characters", min_len, max_len));
+  }
+  return text;
+}
+
+}  // namespace
+
 Result<std::optional<std::string>> TomlReader::OptionalString(std::string_view key, size_t max_len,
                                                               size_t min_len) const {
   const toml::node* n = table_.get(key);
   if (n == nullptr) return std::optional<std::string>();
-  auto v = n->value_exact<std::string>();
-  if (!v) return WrongType(key, "a string");
-  if (v->size() < min_len || v->size() > max_len) {
-    return Fail(key, fmt::format("must have {} to {} characters", min_len, max_len));
-  }
-  return v;
+  BF_ASSIGN_OR_RETURN(std::string v, PresentString(*this, *n, key, max_len, min_len));
+  return std::optional<std::string>(std::move(v));
 }
 
 Result<std::string> TomlReader::String(std::string_view key, size_t max_len) const {
-  if (!table_.get(key)) return Fail(key, "is required and must be a string");
-  BF_ASSIGN_OR_RETURN(auto v, OptionalString(key, max_len, 1));
-  return *v;
+  const toml::node* n = table_.get(key);
+  if (n == nullptr) return Fail(key, "is required and must be a string");
+  return PresentString(*this, *n, key, max_len, 1);
 }
 
 Result<std::string> TomlReader::StringOr(std::string_view key, std::string fallback,
                                          size_t max_len) const {
-  BF_ASSIGN_OR_RETURN(auto v, OptionalString(key, max_len));
-  return v ? std::move(*v) : std::move(fallback);
+  const toml::node* n = table_.get(key);
+  if (n == nullptr) return fallback;
+  return PresentString(*this, *n, key, max_len, 0);
 }
 
 Result<std::optional<int64_t>> TomlReader::OptionalInt(std::string_view key, int64_t min,
