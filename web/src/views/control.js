@@ -38,6 +38,15 @@ export function mount(root, ctx) {
   let data = { queue: null, crossings: [], reads: [], changes: [], link: null };
   let selected = null;
   let detailVersion = null;
+  // Loads overlap (a click, the live feed, the poll) and may finish out of order. A load that
+  // finishes after a later one has drawn is dropped: it would put back a state the crossing has
+  // left, and keep it until the next change. (Dropping only then, not whenever a later load has
+  // started, means a steady feed cannot keep the page from drawing.) A focus asked for by a
+  // dropped load is kept for the next one that draws.
+  let loads = 0;
+  let listsDrawn = 0;
+  let detailDrawn = 0;
+  let detailFocus = false;
   const log = [];
 
   const sec = (id, title, extra) => {
@@ -78,6 +87,7 @@ export function mount(root, ctx) {
 
   // --- data ---------------------------------------------------------------------------------
   async function refresh() {
+    const load = ++loads;
     const optional = (p) => p.catch(() => null);
     const [q, crossings, rd, ch, link] = await Promise.all([
       optional(api('/api/v1/queue')),
@@ -86,7 +96,8 @@ export function mount(root, ctx) {
       optional(api('/api/v1/capacity/changes')),
       optional(api('/api/v1/link')),
     ]);
-    if (stopped) return;
+    if (stopped || load < listsDrawn) return;
+    listsDrawn = load;
     data = {
       queue: q,
       crossings: crossings || data.crossings,
@@ -499,17 +510,23 @@ export function mount(root, ctx) {
 
   async function renderDetail(focus) {
     const id = selected;
+    const load = ++loads;
+    const superseded = () => stopped || id !== selected || load < detailDrawn;
+    if (focus) detailFocus = true;
     let c;
     let history = [];
     let assessment = null;
     try {
       c = await api('/api/v1/crossings/' + encodeURIComponent(id));
     } catch (e) {
-      fill(detail.body, h('p', {}, errorText(e)));
+      if (!superseded()) fill(detail.body, h('p', {}, errorText(e)));
       return;
     }
-    if (stopped || id !== selected) return;
-    if (detailVersion === c.version && !focus) return;
+    if (superseded()) return;
+    if (detailVersion === c.version && !detailFocus) {
+      detailDrawn = load; // what is drawn is as new as what this load read
+      return;
+    }
     try {
       history = (await api(`/api/v1/crossings/${encodeURIComponent(id)}/events`)).items || [];
     } catch {
@@ -523,8 +540,11 @@ export function mount(root, ctx) {
     // A crossing picked before the lifecycle arrived (the live feed can fill the lists first)
     // would otherwise show no actions, and keep none until its version changes.
     await lifecycleLoaded;
-    if (stopped || id !== selected) return;
+    if (superseded()) return;
+    detailDrawn = load;
     detailVersion = c.version;
+    focus = detailFocus;
+    detailFocus = false;
     const may = (ev) => c.allowed_events.includes(ev) && lifecycle.some((tr) => tr.event === ev && tr.roles.includes(role));
     const actions = c.allowed_events.filter(may);
     const lines = c.lines || [];
@@ -659,6 +679,17 @@ export function mount(root, ctx) {
       .map(([k]) => k);
   }
 
+  // A form sent with a version the crossing has left was refused (409): the detail is loaded
+  // again, so the forms carry the current version and show the actions of the current state, and
+  // the reason stays in the page message.
+  function reloadAfterConflict(err) {
+    if (!err || err.status !== 409) return false;
+    say(errorText(err));
+    detailVersion = null;
+    refresh().catch(fail);
+    return true;
+  }
+
   function eventForm(c, ev) {
     const fields = [];
     const data = {};
@@ -719,6 +750,7 @@ export function mount(root, ctx) {
             say(t('control.eventDone', { event: eventName(ev), plate: c.vehicle.plate.display }));
             detailVersion = null;
           } catch (err) {
+            if (reloadAfterConflict(err)) return;
             msg.textContent = errorText(err);
             return;
           }
@@ -775,6 +807,7 @@ export function mount(root, ctx) {
             say(t('control.findingDone', { plate: c.vehicle.plate.display }));
             detailVersion = null;
           } catch (err) {
+            if (reloadAfterConflict(err)) return;
             msg.textContent = errorText(err);
             return;
           }

@@ -257,6 +257,7 @@ export function mount(root, ctx) {
       }
     }
     input.addEventListener('input', () => {
+      valid = false;
       clearTimeout(timer);
       timer = setTimeout(search, 250);
     });
@@ -274,7 +275,13 @@ export function mount(root, ctx) {
       if (!valid) await search();
       return valid;
     }
-    return { results, search, confirm };
+    // Sending the form settles the field: a search still waiting or under way would otherwise
+    // land after the form's own check and take back the error it marked.
+    function settle() {
+      clearTimeout(timer);
+      seq++;
+    }
+    return { results, search, confirm, settle };
   }
   const hsFirst = hsSearchFor(F.hs, goods, t('portal.hsHint'));
   plate.addEventListener('input', checks.plate);
@@ -371,6 +378,8 @@ export function mount(root, ctx) {
   async function onDeclare(e) {
     e.preventDefault();
     const empty = lane.value === 'empty_return';
+    hsFirst.settle();
+    for (const line of extraLines) line.hs.settle();
     let ok = checks.plate() & checks.trailer() & checks.required(F.driverName) & checks.required(F.driverDoc);
     for (const [f, max] of LIMITS) ok &= checkLength(f, max);
     if (!empty) {
@@ -487,8 +496,13 @@ export function mount(root, ctx) {
   );
   let openForm = null; // crossing id whose action form is open
   let loadError = false; // trucksMessage shows a failed load
+  // Loads overlap (the feed, an action, the filter) and may finish out of order: one that
+  // finishes after a later one has drawn is dropped, not drawn over newer rows.
+  let truckLoads = 0;
+  let trucksDrawn = 0;
 
   async function loadTrucks() {
+    const load = ++truckLoads;
     try {
       // The trucks' buttons come from the lifecycle: the live feed can ask for the list first.
       await lifecycleLoaded;
@@ -507,13 +521,14 @@ export function mount(root, ctx) {
             }
           }),
       );
-      if (stopped) return;
+      if (stopped || load < trucksDrawn) return;
+      trucksDrawn = load;
       renderTrucks(visible, detail);
       // A load error shown before is stale now (a message of an action stays).
       if (loadError) trucksMessage.textContent = '';
       loadError = false;
     } catch (e) {
-      if (stopped) return;
+      if (stopped || load < trucksDrawn) return;
       trucksMessage.textContent = errorText(e);
       loadError = true;
     }
