@@ -128,6 +128,7 @@ Engine::Engine(GateConfig config, std::shared_ptr<const HsNomenclature> hs, Stor
     internal::AssertFailed("store_.AuditHead()", why.c_str(), __FILE__, __LINE__);
   }
   known_head_ = *head;
+  stats_.known_head.store(known_head_);
   // A store that cannot be read at start is an operator's problem to fix before serving.
   Status loaded = queue_->Load(store_);
   if (!loaded) {
@@ -318,6 +319,7 @@ void Engine::CommitBatch(std::vector<Pending>& batch) {
   } else {
     known_head_ = head_before;  // CatchUp() of the next batch reads our own records again
   }
+  stats_.known_head.store(known_head_);
   if (transaction_failed) {
     stats_.transaction_failures.fetch_add(1);  // once per transaction
     queue_reload_ = true;

@@ -1,6 +1,10 @@
+#include <algorithm>
+#include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <filesystem>
 #include <fstream>
+#include <memory>
 #include <mutex>
 #include <sstream>
 #include <thread>
@@ -98,22 +102,42 @@ Result<net::ServerOptions> PeerServerOptions(const GateConfig& config, const std
 
 }  // namespace
 
-// Submits QueueTick to the engine every `interval` until stopped.
+// Submits QueueTick to the engine every `interval` until stopped; and, every `follow`, looks
+// whether the store's audit head is beyond what the engine has read (records committed by
+// another process: a second server on the same database, a CLI command on the same file). Then
+// it ticks at once, so that this server's read views, served from the engine's caches, catch up
+// within `follow` instead of at the next tick. At most one tick is in the engine at a time.
 struct Runtime::Ticker {
   std::mutex mu;
   std::condition_variable cv;
   bool stopping = false;
+  std::shared_ptr<std::atomic<bool>> in_flight = std::make_shared<std::atomic<bool>>(false);
   std::thread thread;
 
-  Ticker(Engine& engine, Duration interval) {
-    thread = std::thread([this, &engine, interval] {
+  Ticker(Engine& engine, Store& store, Duration interval, Duration follow) {
+    thread = std::thread([this, &engine, &store, interval, follow] {
       NameThisThread("bf-queue-tick");
+      using Steady = std::chrono::steady_clock;
+      Steady::time_point next_tick = Steady::now() + interval;
       std::unique_lock lock(mu);
-      while (!cv.wait_for(lock, interval, [this] { return stopping; })) {
+      while (true) {
+        Steady::time_point wake = next_tick;
+        if (follow.count() > 0) wake = std::min(wake, Steady::now() + follow);
+        if (cv.wait_until(lock, wake, [this] { return stopping; })) return;
         lock.unlock();
-        engine.Submit(Command{Actor::System(), "", "", QueueTick{}}, [](Result<CommandResult> r) {
-          if (!r) spdlog::warn("queue timer: {}", r.error().ToString());
-        });
+        bool due = Steady::now() >= next_tick;
+        if (!due && !in_flight->load()) {
+          Result<int64_t> head = store.AuditHead();
+          due = head.has_value() && *head > engine.stats().known_head.load();
+        }
+        if (due && !in_flight->exchange(true)) {
+          next_tick = Steady::now() + interval;
+          engine.Submit(Command{Actor::System(), "", "", QueueTick{}},
+                        [flag = in_flight](Result<CommandResult> r) {
+                          flag->store(false);
+                          if (!r) spdlog::warn("queue timer: {}", r.error().ToString());
+                        });
+        }
         lock.lock();
       }
     });
@@ -184,7 +208,8 @@ Result<std::unique_ptr<Runtime>> Runtime::Start(RuntimeOptions options, const Cl
     rt->link_->Start();
   }
   if (options.queue_tick.count() > 0) {
-    rt->ticker_ = std::make_unique<Ticker>(*rt->engine_, options.queue_tick);
+    rt->ticker_ =
+        std::make_unique<Ticker>(*rt->engine_, *rt->store_, options.queue_tick, options.follow);
   }
   return rt;
 }

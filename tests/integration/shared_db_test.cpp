@@ -312,6 +312,47 @@ TEST_P(SharedDatabaseTest, BucketCapacityHoldsForCallsFromBothServers) {
   EXPECT_TRUE(found);
 }
 
+// A server's read views (the capacity changes here, the queue and the wait board alike) come
+// from its engine's caches. With the queue timer on, it looks for other servers' records every
+// `follow` and catches up then, not only at its next write or tick (an hour away here).
+TEST_P(SharedDatabaseTest, ReadViewsFollowTheOtherServerWithoutWaitingForATick) {
+  auto config = LoadGateConfig(std::string(BORDERFLOW_SOURCE_DIR) + "/config/huu-nghi.toml");
+  ASSERT_TRUE(config.has_value()) << config.error().ToString();
+  RuntimeOptions options;
+  options.config = std::move(*config);
+  options.db_path = url_;
+  options.http.port = 0;
+  options.queue_tick = std::chrono::hours(1);
+  options.follow = std::chrono::milliseconds(100);
+  options.api.rate_per_second = 0;
+  ManualClock clock_c(a_->clock().Now());
+  SeededRandom random_c{44};
+  auto c = Runtime::Start(std::move(options), clock_c, random_c);
+  ASSERT_TRUE(c.has_value()) << c.error().ToString();
+  net::HttpClient client_c("127.0.0.1", (*c)->port());
+  auto changes_on_c = [&] {
+    ApiReply r = Send(client_c, "GET", "/api/v1/capacity/changes", "operator", "", "");
+    EXPECT_EQ(r.status, 200) << r.raw;
+    return r.status == 200 ? r.body.at("items").as_array().size() : size_t{0};
+  };
+  const size_t before = changes_on_c();
+  ApiReply closed = a_->Call("POST", "/api/v1/capacity/changes", "operator",
+                             R"({"kind": "closure", "direction": "VN-CN",
+                                 "lane_class": "fresh_produce",
+                                 "from": "2026-11-29T10:00:00+07:00",
+                                 "until": "2026-11-29T10:30:00+07:00", "reason": "road works"})");
+  ASSERT_EQ(closed.status, 201) << closed.raw;
+  const auto start = std::chrono::steady_clock::now();
+  size_t now = before;
+  while (now == before && std::chrono::steady_clock::now() - start < std::chrono::seconds(10)) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    now = changes_on_c();
+  }
+  EXPECT_EQ(now, before + 1) << "server C still lists " << now << " changes";
+  EXPECT_GE((*c)->engine().stats().catch_ups.load(), 1u);
+  (*c)->Stop();
+}
+
 // Kills a server process when the test leaves, whatever way it leaves.
 struct KilledOnExit {
   pid_t pid = 0;

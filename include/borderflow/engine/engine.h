@@ -85,6 +85,9 @@ struct EngineStats {
   // many of those made the engine reload its queue and rules entirely (not crossing by crossing).
   std::atomic<uint64_t> catch_ups{0};
   std::atomic<uint64_t> full_reloads{0};
+  // The audit head that the engine's caches (queue, rules, crossings) reflect: a store head
+  // beyond it holds records another process committed, read at the engine's next batch.
+  std::atomic<int64_t> known_head{0};
 };
 
 struct GateStatus {

@@ -30,6 +30,12 @@ struct RuntimeOptions {
   // How often the queue timer runs (missed calls, lapsed bookings, automatic call-forward).
   // 0 disables it (tests drive QueueTick themselves on a manual clock).
   Duration queue_tick = std::chrono::seconds(10);
+  // With the queue timer on: how often it looks for records that another process (a second
+  // server on the same database, a CLI command on the same file) committed, and then runs at
+  // once, so that the read views served from the engine's caches (the queue, the wait board,
+  // the capacity changes) follow the other servers within this time. 0: they catch up on this
+  // server's next write or tick only.
+  Duration follow = std::chrono::milliseconds(250);
   // The cross-border link ([link] in the configuration): key files are resolved against
   // `config_dir`; the peer listener serves HTTPS on [link] listen.
   std::string config_dir;
