@@ -13,6 +13,8 @@
 #include <fmt/format.h>
 #include <sys/wait.h>
 
+#include <borderflow/core/assert.h>
+
 #include "../../src/store/postgres/pg_test_support.h"
 #include "test_node.h"
 
@@ -90,16 +92,8 @@ class SharedDatabaseTest : public ::testing::TestWithParam<std::string> {
       o.api.rate_per_second = 0;
     });
     if (url_.empty()) url_ = a_->db_path();
-    auto config = LoadGateConfig(std::string(BORDERFLOW_SOURCE_DIR) + "/config/huu-nghi.toml");
-    ASSERT_TRUE(config.has_value()) << config.error().ToString();
-    RuntimeOptions options;
-    options.config = std::move(*config);
-    options.db_path = url_;
-    options.http.port = 0;
-    options.queue_tick = Duration(0);
-    options.api.rate_per_second = 0;
     clock_b_ = std::make_unique<ManualClock>(a_->clock().Now());
-    auto b = Runtime::Start(std::move(options), *clock_b_, random_b_);
+    auto b = Runtime::Start(ServerOptions(), *clock_b_, random_b_);
     ASSERT_TRUE(b.has_value()) << b.error().ToString();
     b_ = std::move(*b);
   }
@@ -108,6 +102,20 @@ class SharedDatabaseTest : public ::testing::TestWithParam<std::string> {
     b_.reset();
     a_.reset();
     schema_.reset();
+  }
+
+  // Another server on the test's database: A's gate configuration, port 0, no rate limit, no
+  // queue timer (the tests tick themselves).
+  RuntimeOptions ServerOptions() const {
+    auto config = LoadGateConfig(std::string(BORDERFLOW_SOURCE_DIR) + "/config/huu-nghi.toml");
+    BF_ASSERT(config.has_value(), "config/huu-nghi.toml loads");
+    RuntimeOptions options;
+    options.config = std::move(*config);
+    options.db_path = url_;
+    options.http.port = 0;
+    options.queue_tick = Duration(0);
+    options.api.rate_per_second = 0;
+    return options;
   }
 
   uint16_t Port(int node) const { return node == 0 ? a_->port() : b_->port(); }
@@ -316,15 +324,9 @@ TEST_P(SharedDatabaseTest, BucketCapacityHoldsForCallsFromBothServers) {
 // from its engine's caches. With the queue timer on, it looks for other servers' records every
 // `follow` and catches up then, not only at its next write or tick (an hour away here).
 TEST_P(SharedDatabaseTest, ReadViewsFollowTheOtherServerWithoutWaitingForATick) {
-  auto config = LoadGateConfig(std::string(BORDERFLOW_SOURCE_DIR) + "/config/huu-nghi.toml");
-  ASSERT_TRUE(config.has_value()) << config.error().ToString();
-  RuntimeOptions options;
-  options.config = std::move(*config);
-  options.db_path = url_;
-  options.http.port = 0;
+  RuntimeOptions options = ServerOptions();
   options.queue_tick = std::chrono::hours(1);
   options.follow = std::chrono::milliseconds(100);
-  options.api.rate_per_second = 0;
   ManualClock clock_c(a_->clock().Now());
   SeededRandom random_c{44};
   auto c = Runtime::Start(std::move(options), clock_c, random_c);

@@ -37,6 +37,19 @@ async function signIn(name, lang = 'en', prepare = async () => {}) {
   return page;
 }
 
+// A general-cargo durian truck declared through the API by FRUITCO's forwarder (201).
+async function declareThroughApi(plate, driverName, document) {
+  const r = await node.api('an.fruitco', 'POST', '/api/v1/crossings', {
+    direction: 'VN-CN',
+    lane_class: 'general_cargo',
+    vehicle: { plate },
+    driver: { name: driverName, document_number: document, nationality: 'VN' },
+    lines: [{ hs_code: '0810.60', description: 'Fresh durian', packages: 400, gross_weight_kg: 8000, value: { amount: '24000', currency: 'USD' }, origin_country: 'VN' }],
+  });
+  assert.equal(r.status, 201, JSON.stringify(r.body));
+  return r.body;
+}
+
 const row = (table, state) => `#${table} tr[data-plate="${PLATE_KEY}"]${state ? `[data-state="${state}"]` : ''}`;
 
 before(async () => {
@@ -196,14 +209,7 @@ test('a forwarder cannot see another company’s truck', { skip: missing || fals
 test('a crossing picked before the lifecycle has loaded still gets its actions', { skip: missing || false, timeout: 60000 }, async () => {
   // The control room loads who may send which event (GET /api/v1/lifecycle) beside its lists and
   // the live feed. Held back here until a crossing has been picked: its actions must still come.
-  const r = await node.api('an.fruitco', 'POST', '/api/v1/crossings', {
-    direction: 'VN-CN',
-    lane_class: 'general_cargo',
-    vehicle: { plate: '12C-111.22' },
-    driver: { name: 'Trần Văn Bình', document_number: 'B0001122', nationality: 'VN' },
-    lines: [{ hs_code: '0810.60', description: 'Fresh durian', packages: 400, gross_weight_kg: 8000, value: { amount: '24000', currency: 'USD' }, origin_country: 'VN' }],
-  });
-  assert.equal(r.status, 201, JSON.stringify(r.body));
+  await declareThroughApi('12C-111.22', 'Trần Văn Bình', 'B0001122');
   let releaseLifecycle;
   const held = new Promise((resolve) => (releaseLifecycle = resolve));
   let asked = false;
@@ -231,14 +237,7 @@ test('a slow older load of the detail never puts back a state the crossing has l
   // Here a load started before an action is held back until the action's own load has drawn
   // the new state and the feed has gone quiet: when it finally comes, it must not draw the old
   // state (and its old forms), which nothing would then replace until the crossing changed.
-  const r = await node.api('an.fruitco', 'POST', '/api/v1/crossings', {
-    direction: 'VN-CN',
-    lane_class: 'general_cargo',
-    vehicle: { plate: '12C-333.44' },
-    driver: { name: 'Lê Văn Cường', document_number: 'B0003344', nationality: 'VN' },
-    lines: [{ hs_code: '0810.60', description: 'Fresh durian', packages: 400, gross_weight_kg: 8000, value: { amount: '24000', currency: 'USD' }, origin_country: 'VN' }],
-  });
-  assert.equal(r.status, 201, JSON.stringify(r.body));
+  const declared = await declareThroughApi('12C-333.44', 'Lê Văn Cường', 'B0003344');
   const page = await signIn('customs1');
   const pick = '#pre-table tr[data-plate="12C33344"] button';
   await page.click(pick);
@@ -262,12 +261,12 @@ test('a slow older load of the detail never puts back a state the crossing has l
   await page.click('#action-assess');
   let after = null;
   for (let i = 0; i < 100 && !after; i++) {
-    const c = await node.api('customs1', 'GET', '/api/v1/crossings/' + r.body.id);
-    if (c.body.version !== r.body.version) after = c.body;
+    const c = await node.api('customs1', 'GET', '/api/v1/crossings/' + declared.id);
+    if (c.body.version !== declared.version) after = c.body;
     else await page.waitForTimeout(100);
   }
   assert.ok(after, 'the assessment was not recorded');
-  assert.notEqual(after.state, r.body.state);
+  assert.notEqual(after.state, declared.state);
   await page.waitForSelector(`.detail[data-state="${after.state}"]`, { timeout: 10000 });
   await page.waitForTimeout(2000); // what the action set off on the feed has been drawn
   releaseOld();
@@ -285,21 +284,14 @@ test('an action refused because the crossing changed meanwhile loads it again, w
   // Without the live feed (held off here) the page learns of another officer's change only on
   // its poll; an action sent meanwhile carries the old version and is refused (409). The detail
   // is then loaded again at once: the current state, its actions, and the reason in the message.
-  const r = await node.api('an.fruitco', 'POST', '/api/v1/crossings', {
-    direction: 'VN-CN',
-    lane_class: 'general_cargo',
-    vehicle: { plate: '12C-444.55' },
-    driver: { name: 'Vũ Văn Dũng', document_number: 'B0004455', nationality: 'VN' },
-    lines: [{ hs_code: '0810.60', description: 'Fresh durian', packages: 400, gross_weight_kg: 8000, value: { amount: '24000', currency: 'USD' }, origin_country: 'VN' }],
-  });
-  assert.equal(r.status, 201, JSON.stringify(r.body));
+  const declared = await declareThroughApi('12C-444.55', 'Vũ Văn Dũng', 'B0004455');
   const page = await signIn('customs1', 'en', (p) => p.route('**/api/v1/feed*', (route) => route.abort('connectionrefused')));
   await page.click('#pre-table tr[data-plate="12C44455"] button');
   await page.waitForSelector('#action-assess');
-  const other = await node.api('customs1', 'POST', `/api/v1/crossings/${r.body.id}/events`, { type: 'assess', data: { channel: 'yellow', quarantine_inspection: false }, expected_version: r.body.version });
+  const other = await node.api('customs1', 'POST', `/api/v1/crossings/${declared.id}/events`, { type: 'assess', data: { channel: 'yellow', quarantine_inspection: false }, expected_version: declared.version });
   assert.equal(other.status, 200, JSON.stringify(other.body));
-  const now = (await node.api('customs1', 'GET', '/api/v1/crossings/' + r.body.id)).body;
-  assert.notEqual(now.state, r.body.state);
+  const now = (await node.api('customs1', 'GET', '/api/v1/crossings/' + declared.id)).body;
+  assert.notEqual(now.state, declared.state);
   await page.click('#action-assess');
   await page.waitForSelector(`.detail[data-state="${now.state}"]`, { timeout: 5000 });
   assert.equal(await page.$('#action-assess'), null, 'the refused form is still offered');
