@@ -167,7 +167,13 @@ std::optional<LiveFeed::Event> LiveFeed::Render(const AuditRecord& r) {
     return std::nullopt;  // users and tokens stay out of the feed
   }
   data["subject_id"] = r.subject_id;
-  data["body"] = ParsedBody(r);
+  json::value body = ParsedBody(r);
+  // A link record that needs the staff's attention (a message to the counterpart that could
+  // not be delivered) carries its alert, as a crossing's event does (the event is staff only).
+  if (body.is_object()) {
+    if (const json::value* alert = body.get_object().if_contains("alert")) data["alert"] = *alert;
+  }
+  data["body"] = std::move(body);
   e.staff_text = Frame(r.seq, event, data);
   if (!e.staff_only) e.company_text = e.staff_text;
   return e;

@@ -39,7 +39,9 @@ constexpr std::string_view kStreamInRecord = "peer_stream_in";    // id: stream;
 constexpr std::string_view kCapacityStream = "capacity";  // the capacity announcements' stream
 constexpr std::string_view kLinkRecord = "peer_link";     // counters and state
 constexpr std::string_view kAcceptanceRecord = "peer_acceptance";  // id: direction|lane class
-// A counterpart's finding on a crossing already closed here; id: its audit sequence number.
+// What the control room must act on (LinkAlerts): a counterpart's finding on a crossing already
+// closed here, or a message to the counterpart that could not be delivered; id: its audit
+// sequence number.
 constexpr std::string_view kAlertRecord = "peer_alert";
 
 std::string CrossingStream(std::string_view crossing_id) {
@@ -214,6 +216,7 @@ Status Engine::ApplyPeerAck(WriteTxn& txn, const Actor& actor, const AckPeerMess
     // up on in turn only leaves the outbox.
     BF_ASSIGN_OR_RETURN(auto stored, txn.GetRecord(kOutboxRecord, dead.outbox_id));
     std::optional<json::object> notice;
+    std::string skipped_type;
     if (stored) {
       BF_ASSIGN_OR_RETURN(json::value v, ParseJson(stored->body));
       const json::object* o = v.if_object();
@@ -226,6 +229,8 @@ Status Engine::ApplyPeerAck(WriteTxn& txn, const Actor& actor, const AckPeerMess
       }
       body["stream"] = *stream;
       body["seq"] = *seq;
+      body["type"] = *type;
+      skipped_type = std::string(type->get_string());
       if (type->get_string() != MessageTypeName(MessageType::kSkipNotice)) {
         SkipNotice skip{seq->as_int64(), std::string(type->get_string()),
                         dead.code.empty() ? std::string("refused") : dead.code.substr(0, 64),
@@ -243,9 +248,41 @@ Status Engine::ApplyPeerAck(WriteTxn& txn, const Actor& actor, const AckPeerMess
       BF_TRY(txn.DeleteRecord(kOutboxRecord, dead.outbox_id));
     }
     body["skip_notice"] = notice.has_value();
+    if (dead.undeliverable && stored) {
+      body["alert"] =
+          "a message to the counterpart could not be delivered and was skipped: tell the "
+          "counterpart what it said by other means";
+    }
     BF_ASSIGN_OR_RETURN(AuditRecord record,
                         txn.AppendAudit(Draft(actor, now, "peer", config_.counterpart.node_id,
                                               "peer_message_dead", body)));
+    if (body.contains("alert")) {
+      // Nothing else would show it: the counterpart never learns what the message said (a
+      // pre-arrival notice, a finding...), so the control room lists it among the link's alerts
+      // (LinkAlerts) and the live feed's event of this record carries the alert.
+      json::object alert{{"type", "undeliverable_message"},
+                         {"message_id", dead.message_id},
+                         {"message_type", skipped_type},
+                         {"stream", body["stream"]},
+                         {"seq", body["seq"]},
+                         {"code", dead.code},
+                         {"note", dead.message.substr(0, 1000)},
+                         {"audit_seq", record.seq},
+                         {"at", FormatUtc(now)},
+                         {"alert", body["alert"]}};
+      constexpr std::string_view kCrossingPrefix = "crossing:";
+      const json::value& stream = body["stream"];
+      if (stream.is_string() && stream.get_string().starts_with(kCrossingPrefix)) {
+        std::string crossing_id(stream.get_string().subview(kCrossingPrefix.size()));
+        alert["crossing_id"] = crossing_id;
+        BF_ASSIGN_OR_RETURN(SharedCrossing c, LoadCrossing(txn, crossing_id));
+        if (c) {
+          alert["plate"] = c->declaration.vehicle.plate.display;
+          alert["state"] = CrossingStateName(c->state);
+        }
+      }
+      BF_TRY(PutRecord(txn, kAlertRecord, fmt::format("{:020d}", record.seq), alert, now));
+    }
     result.records.push_back(std::move(record));
   }
   result.status = 200;
@@ -489,7 +526,8 @@ Status Engine::ApplyPeerEffect(WriteTxn& txn, const Actor& actor, const ApplyPee
           // Nothing of the crossing changes, so nothing else would show it: the control room
           // lists it among its alerts (LinkAlerts, in GET /api/v1/link) and the live feed's
           // event of this record carries the alert (staff only).
-          json::object alert{{"crossing_id", c.id},
+          json::object alert{{"type", "counterpart_finding"},
+                             {"crossing_id", c.id},
                              {"plate", c.declaration.vehicle.plate.display},
                              {"state", CrossingStateName(c.state)},
                              {"kind", m.kind},
@@ -703,7 +741,10 @@ Result<json::array> Engine::LinkAlerts(Duration within, size_t limit) {
   for (const StoredRecord& r : records) {
     if (alerts.size() >= limit || r.updated_at < since) continue;
     BF_ASSIGN_OR_RETURN(json::value v, ParseJson(r.body));
-    if (v.is_object()) alerts.push_back(std::move(v));
+    if (!v.is_object()) continue;
+    // Alerts recorded before they had a type were all counterpart findings.
+    if (!v.as_object().contains("type")) v.as_object()["type"] = "counterpart_finding";
+    alerts.push_back(std::move(v));
   }
   return alerts;
 }

@@ -312,6 +312,14 @@ std::string EncodeBatch(const std::vector<SignedMessage>& messages) {
   return ToJsonText(o);
 }
 
+size_t BatchItemBytes(const SignedMessage& message) {
+  // {"key_id":"...","signature":"...","envelope":"..."}, with a key id escaped at worst
+  // (\u00XX: six bytes a byte), and the comma before it.
+  constexpr size_t kFraming = 48;
+  return kFraming + 6 * message.key_id.size() + (message.signature.size() + 2) / 3 * 4 +
+         (message.bytes.size() + 2) / 3 * 4;
+}
+
 Result<std::vector<SignedMessage>> DecodeBatch(std::string_view body, size_t max_messages,
                                                size_t max_envelope_bytes) {
   const size_t per_message = SaturatingMul((max_envelope_bytes + 2) / 3, 4) + 512;

@@ -381,6 +381,32 @@ TEST_F(EnvelopeTest, BatchLimits) {
   EXPECT_EQ(r.error().kind, ErrorKind::kPayloadTooLarge);
 }
 
+// An envelope of the largest size the link takes travels alone in a batch within the peer
+// listener's body limit, and BatchItemBytes (the sender's measure of a batch) is an upper bound
+// of what EncodeBatch writes.
+TEST_F(EnvelopeTest, TheLargestEnvelopeFitsABatch) {
+  SignedMessage largest = SignAsIs(std::string(kMaxEnvelopeBytes, 'x'));
+  std::string body = EncodeBatch({largest});
+  EXPECT_LE(body.size(), kMaxBatchBytes);
+  EXPECT_LE(body.size(), 16 + BatchItemBytes(largest));
+  EXPECT_LE(BatchItemBytes(largest), MaxBatchItemBytes(kMaxEnvelopeBytes));
+  auto decoded = DecodeBatch(body);
+  ASSERT_TRUE(decoded) << decoded.error().ToString();
+  EXPECT_EQ(decoded->at(0), largest);
+  EXPECT_TRUE(VerifySignature(largest, ring_, Options().now));
+
+  SignedMessage over = SignAsIs(std::string(kMaxEnvelopeBytes + 1, 'x'));
+  auto refused = DecodeBatch(EncodeBatch({over}));
+  ASSERT_FALSE(refused);
+  EXPECT_EQ(refused.error().code, "envelope_too_large");
+
+  std::vector<SignedMessage> many(20, Sign(SampleEnvelope(), key_));
+  many.push_back(largest);
+  size_t bound = 16;
+  for (const SignedMessage& m : many) bound += BatchItemBytes(m);
+  EXPECT_LE(EncodeBatch(many).size(), bound);
+}
+
 TEST_F(EnvelopeTest, MalformedBatches) {
   SignedMessage m = Sign(SampleEnvelope(), key_);
   json::object item = ParseJson(EncodeSigned(m)).value().as_object();

@@ -142,6 +142,9 @@ struct PeerLink::Impl : std::enable_shared_from_this<Impl> {
   // Set by SendOnce when the counterpart answered but took nothing out of the outbox (every
   // message refused with a retryable code): the sender then backs off as after a failure.
   std::atomic<bool> held_back{false};
+  // Set by SendOnce when the batch ended at kMaxBatchBytes with more messages read: the outbox
+  // holds more to send at once.
+  std::atomic<bool> truncated{false};
   std::map<std::string, uint64_t> rejected_by_code;  // refused incoming messages
   // Of those, refused before authentication (never audited); and whole batches refused
   // before any message was looked at (malformed, too large).
@@ -211,45 +214,151 @@ struct PeerLink::Impl : std::enable_shared_from_this<Impl> {
     return e;
   }
 
+  // A message of the batch being sent: its outbox record and its signed envelope.
+  struct Outgoing {
+    std::string outbox_id;
+    std::string message_id;
+    std::string type;
+    SignedMessage message;
+  };
+
+  // The code and detail of an RFC 9457 problem answer; else "" and the body's start.
+  static std::pair<std::string, std::string> ProblemOf(const HttpResponse& response) {
+    auto problem = ParseJson(response.body);
+    if (problem && problem->is_object()) {
+      const json::value* code = problem->as_object().if_contains("code");
+      const json::value* detail = problem->as_object().if_contains("detail");
+      if (code != nullptr && code->is_string()) {
+        return {std::string(code->get_string()).substr(0, 64),
+                detail != nullptr && detail->is_string()
+                    ? std::string(detail->get_string()).substr(0, 300)
+                    : std::string()};
+      }
+    }
+    return {"", response.body.substr(0, 300)};
+  }
+
+  // Gives up on messages that cannot be delivered however often they are sent (marked
+  // undeliverable): the engine puts a signed skip notice in each one's place in the outbox (so
+  // that the counterpart moves past its number), records it as peer_message_dead and alerts
+  // the control room. Logged as errors: what such a message said must be told by hand.
+  Status GiveUp(std::vector<AckPeerMessages::Dead> messages) {
+    for (const AckPeerMessages::Dead& d : messages) {
+      spdlog::error(
+          "link: gave up on message {} to {} ({}: {}); a skip notice takes its place and the "
+          "control room is alerted",
+          LogQuoted(d.message_id, 256), counterpart_id, d.code, LogQuoted(d.message, 300));
+    }
+    const size_t n = messages.size();
+    AckPeerMessages command;
+    command.dead = std::move(messages);
+    BF_ASSIGN_OR_RETURN(CommandResult r,
+                        engine.Execute(Command{Actor::System(), "", "", std::move(command)}));
+    (void)r;
+    dead.fetch_add(n);
+    return {};
+  }
+
   Result<int> SendOnce() {
     std::lock_guard client_lock(client_mu);
     BF_TRY(EnsureClient());
     held_back = false;
-    BF_ASSIGN_OR_RETURN(std::vector<StoredRecord> records,
-                        ReadOutbox(static_cast<size_t>(config.link.batch_size)));
-    if (records.empty()) return 0;
-    attempts.fetch_add(1);
-    std::vector<SignedMessage> batch;
-    std::map<std::string, std::string> outbox_of;  // message id -> outbox record id
-    Timestamp now = clock.Now();
+    truncated = false;
+    const Timestamp now = clock.Now();
     const NodeKey& key = keys.SigningKey(now);
-    for (const StoredRecord& r : records) {
-      auto envelope = EnvelopeOf(r, now);
-      if (!envelope) return Internal("outbox record " + r.id + ": " + envelope.error().ToString());
-      outbox_of[envelope->id] = r.id;
-      batch.push_back(Sign(*envelope, key));
+    int removed = 0;
+    std::vector<Outgoing> batch;
+    // A message whose envelope is larger than the link takes (a bug: every message the engine
+    // makes from bounded input fits, see kMaxEnvelopeBytes) is never sent: the counterpart
+    // would refuse the whole batch, again and again. It is given up before anything is sent,
+    // and the outbox read again, with its skip notice in its place. A batch ends before it
+    // grows past kMaxBatchBytes (the counterpart's body limit); the rest waits for the next.
+    for (int pass = 0;; ++pass) {
+      BF_ASSIGN_OR_RETURN(std::vector<StoredRecord> records,
+                          ReadOutbox(static_cast<size_t>(config.link.batch_size)));
+      if (records.empty()) return removed;
+      batch.clear();
+      truncated = false;
+      std::vector<AckPeerMessages::Dead> oversized;
+      size_t bytes = 16;  // {"messages":[]}
+      for (const StoredRecord& r : records) {
+        auto envelope = EnvelopeOf(r, now);
+        if (!envelope)
+          return Internal("outbox record " + r.id + ": " + envelope.error().ToString());
+        std::string bytes_of_envelope = EncodeEnvelope(*envelope);
+        if (bytes_of_envelope.size() > kMaxEnvelopeBytes) {
+          oversized.push_back(
+              {r.id, envelope->id, "envelope_too_large",
+               fmt::format("the {} envelope is {} bytes, more than the link's limit of {} bytes",
+                           MessageTypeName(envelope->type), bytes_of_envelope.size(),
+                           kMaxEnvelopeBytes),
+               true});
+          continue;
+        }
+        SignedMessage message = SignBytes(std::move(bytes_of_envelope), key);
+        const size_t item = BatchItemBytes(message);
+        if (!batch.empty() && bytes + item > kMaxBatchBytes) {
+          truncated = true;
+          break;
+        }
+        bytes += item;
+        batch.push_back(Outgoing{r.id, envelope->id, std::string(MessageTypeName(envelope->type)),
+                                 std::move(message)});
+      }
+      if (oversized.empty()) break;
+      removed += static_cast<int>(oversized.size());
+      BF_TRY(GiveUp(std::move(oversized)));
+      // Skip notices are small, so a second pass finds none; the bound is for safety only.
+      if (pass >= 3) break;
     }
-    auto response = client->Send("POST", prefix + "/messages", EncodeBatch(batch),
+    if (batch.empty()) return removed;
+    BF_TRY(SendRange(batch, 0, batch.size(), removed));
+    held_back = removed == 0;
+    return removed;
+  }
+
+  // Sends batch[begin, end) and processes the acknowledgement; adds the number of messages
+  // that left the outbox to `removed`. A batch refused whole as too large (413: more bytes or
+  // messages than the counterpart takes, or an envelope larger than its limit) is sent again
+  // in halves, down to single messages; a single message refused so is given up (GiveUp),
+  // since no retry can change it, and the rest go on.
+  Status SendRange(const std::vector<Outgoing>& batch, size_t begin, size_t end, int& removed) {
+    std::vector<SignedMessage> messages;
+    messages.reserve(end - begin);
+    for (size_t i = begin; i < end; ++i) messages.push_back(batch[i].message);
+    attempts.fetch_add(1);
+    auto response = client->Send("POST", prefix + "/messages", EncodeBatch(messages),
                                  {{"content-type", "application/json"}});
     if (!response) return response.error();
+    if (response->status == 413) {
+      auto [code, detail] = ProblemOf(*response);
+      if (end - begin > 1) {
+        const size_t middle = begin + (end - begin) / 2;
+        spdlog::warn(
+            "link: {} refused a batch of {} messages as too large ({}: {}); sending it "
+            "in halves",
+            counterpart_id, end - begin, LogQuoted(code, 64), LogQuoted(detail, 300));
+        BF_TRY(SendRange(batch, begin, middle, removed));
+        return SendRange(batch, middle, end, removed);
+      }
+      const Outgoing& one = batch[begin];
+      BF_TRY(GiveUp(
+          {{one.outbox_id, one.message_id, code.empty() ? std::string("payload_too_large") : code,
+            fmt::format("the counterpart refused the {} message ({} envelope bytes) as "
+                        "too large: {}",
+                        one.type, one.message.bytes.size(), detail),
+            true}}));
+      ++removed;
+      return {};
+    }
     if (response->status != 200) {
       // Errors are RFC 9457 problem details: their code and detail, else the body's start.
-      std::string why = response->body.substr(0, 300);
-      auto problem = ParseJson(response->body);
-      if (problem && problem->is_object()) {
-        const json::value* code = problem->as_object().if_contains("code");
-        const json::value* detail = problem->as_object().if_contains("detail");
-        if (code != nullptr && code->is_string()) {
-          why = fmt::format("{} ({})", std::string_view(code->get_string()),
-                            detail != nullptr && detail->is_string()
-                                ? std::string(detail->get_string()).substr(0, 300)
-                                : std::string());
-        }
-      }
+      auto [code, detail] = ProblemOf(*response);
+      std::string why = code.empty() ? detail : fmt::format("{} ({})", code, detail);
       return Unavailable("peer_refused",
                          fmt::format("the counterpart answered {}: {}", response->status, why));
     }
-    sent.fetch_add(batch.size());
+    sent.fetch_add(messages.size());
     // The acknowledgement is trusted only through its signature, like every message.
     BF_ASSIGN_OR_RETURN(SignedMessage signed_ack, DecodeSigned(response->body));
     VerifyOptions verify{counterpart_id, self_id, clock.Now(), config.link.max_clock_skew,
@@ -259,6 +368,8 @@ struct PeerLink::Impl : std::enable_shared_from_this<Impl> {
       return Unavailable("bad_ack", "the counterpart answered with a message that is no ack");
     }
     BF_ASSIGN_OR_RETURN(Ack ack, DecodeAck(ack_envelope.payload));
+    std::map<std::string, std::string> outbox_of;  // message id -> outbox record id
+    for (size_t i = begin; i < end; ++i) outbox_of[batch[i].message_id] = batch[i].outbox_id;
     AckPeerMessages done;
     for (const Ack::Item& item : ack.items) {
       auto it = outbox_of.find(item.id);
@@ -269,24 +380,24 @@ struct PeerLink::Impl : std::enable_shared_from_this<Impl> {
         done.dead.push_back({it->second, item.id, item.code, item.message});
       }
     }
-    int removed = static_cast<int>(done.delivered.size() + done.dead.size());
-    if (removed > 0) {
-      Command command{Actor::System(), "", "", std::move(done)};
-      const auto& body = std::get<AckPeerMessages>(command.body);
-      size_t delivered_now = body.delivered.size(), dead_now = body.dead.size();
-      BF_ASSIGN_OR_RETURN(CommandResult r, engine.Execute(std::move(command)));
+    const int now_removed = static_cast<int>(done.delivered.size() + done.dead.size());
+    if (now_removed > 0) {
+      size_t delivered_now = done.delivered.size(), dead_now = done.dead.size();
+      BF_ASSIGN_OR_RETURN(CommandResult r,
+                          engine.Execute(Command{Actor::System(), "", "", std::move(done)}));
       (void)r;
       delivered.fetch_add(delivered_now);
       dead.fetch_add(dead_now);
     }
+    removed += now_removed;
     {
       std::lock_guard lock(state_mu);
       state = "up";
       last_success_at = clock.Now();
       consecutive_failures = 0;
-      backlog = std::max<int64_t>(0, backlog - removed);
+      backlog = std::max<int64_t>(0, backlog - now_removed);
     }
-    if (removed < static_cast<int>(batch.size())) {
+    if (now_removed < static_cast<int>(messages.size())) {
       // Something is held back (a retryable refusal): report it as the link's error.
       for (const Ack::Item& item : ack.items) {
         if (item.status == "rejected" && Retryable(item.code)) {
@@ -298,8 +409,7 @@ struct PeerLink::Impl : std::enable_shared_from_this<Impl> {
         }
       }
     }
-    held_back = removed == 0;
-    return removed;
+    return {};
   }
 
   void Run() {
@@ -343,7 +453,8 @@ struct PeerLink::Impl : std::enable_shared_from_this<Impl> {
                        counterpart_id, LogQuoted(why, 600), backoff.count());
         } else {
           backoff = std::chrono::milliseconds(0);
-          more = *r >= config.link.batch_size;  // a full batch: the outbox may hold more
+          // A full batch, or one cut at its byte limit: the outbox may hold more.
+          more = *r >= config.link.batch_size || (truncated && *r > 0);
         }
       }
       std::unique_lock lock(mu);

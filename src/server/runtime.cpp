@@ -13,6 +13,7 @@
 #include <spdlog/spdlog.h>
 
 #include <borderflow/core/thread_name.h>
+#include <borderflow/link/envelope.h>
 #include <borderflow/net/tls.h>
 #include <borderflow/server/runtime.h>
 
@@ -85,7 +86,10 @@ Result<net::ServerOptions> PeerServerOptions(const GateConfig& config, const std
     return InvalidArgument("invalid_config", "link.listen: bad port", "link.listen");
   }
   o.port = static_cast<uint16_t>(port);
-  o.max_body_bytes = 8 << 20;  // a batch of up to 512 messages of at most 64 KiB (base64)
+  // The sender keeps its batches within kMaxBatchBytes, which holds one envelope of the
+  // largest size (kMaxEnvelopeBytes) and more; a larger batch is refused (413) and sent again
+  // in halves.
+  o.max_body_bytes = kMaxBatchBytes;
   if (!config.link.tls_certificate_file.empty()) {
     BF_ASSIGN_OR_RETURN(
         net::TlsServerOptions tls,

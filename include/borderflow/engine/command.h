@@ -176,6 +176,10 @@ struct AckPeerMessages {
     std::string message_id;
     std::string code;
     std::string message;
+    // The message could not be delivered at all (its envelope is larger than this node or the
+    // counterpart takes): besides the skip notice, the control room gets an alert (LinkAlerts,
+    // and `alert` in the audit record), since what it said must be told by other means.
+    bool undeliverable = false;
   };
   std::vector<Dead> dead;
 };

@@ -162,10 +162,13 @@ class Engine {
   // now, trucks waiting, today's capacity, gate open. No plate, no company.
   boost::json::object WaitBoard();
   Result<boost::json::object> PlateReadsView(const Actor& actor);
-  // The link's alerts for the control room: a counterpart's findings on crossings already
-  // closed here, recorded in the last `within`, newest first, at most `limit`
-  // ({crossing_id, plate, state, kind, outcome, finding_type, note, message_id, audit_seq, at,
-  // alert}). For staff (the caller checks).
+  // The link's alerts for the control room, recorded in the last `within`, newest first, at
+  // most `limit`: a counterpart's findings on crossings already closed here ({type:
+  // "counterpart_finding", crossing_id, plate, state, kind, outcome, finding_type, note,
+  // message_id, audit_seq, at, alert}), and messages to the counterpart that could not be
+  // delivered and were skipped ({type: "undeliverable_message", message_id, message_type,
+  // stream, seq, code, note, crossing_id?, plate?, state?, audit_seq, at, alert}). For staff
+  // (the caller checks).
   Result<boost::json::array> LinkAlerts(Duration within = std::chrono::hours(24),
                                         size_t limit = 50);
   Result<boost::json::object> BansView(const Actor& actor);

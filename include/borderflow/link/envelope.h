@@ -52,8 +52,27 @@ inline constexpr std::string_view kSignaturePrefix = "borderflow/peer/v1\n";
 inline constexpr size_t kMaxNodeIdLength = 64;   // from, to: [A-Za-z0-9:_.-]
 inline constexpr size_t kMaxStreamLength = 128;  // stream: [A-Za-z0-9:_.-]
 inline constexpr size_t kMaxKeyIdLength = 64;
-inline constexpr size_t kMaxEnvelopeBytes = 64 * 1024;
+// The largest envelope either side sends or accepts. Every message the engine can put in its
+// outbox must fit, with room to spare: the largest is a pre-arrival notice of a declaration at
+// every bound (kMaxLinesPerCrossing = 200 lines of 500-byte descriptions, each byte of which
+// takes up to two in JSON: '"' and '\' are escaped, control characters are refused), about
+// 235 KB; then a capacity announcement of 64 lane classes over 72 hours, about 113 KB; every
+// other message is a few KB. 512 KiB is twice the largest (pinned by LinkLimitsTest in
+// tests/integration/link_test.cpp). A message over it is never sent: the sender gives it up
+// with a skip notice and an alert (src/peer/peer_link.cpp).
+inline constexpr size_t kMaxEnvelopeBytes = 512 * 1024;
 inline constexpr size_t kMaxEnvelopeDepth = 16;
+// The largest batch (the body of a request to the peer listener): the listener's body limit,
+// and the sender fills a batch up to it. It holds a dozen envelopes of the largest size.
+inline constexpr size_t kMaxBatchBytes = 8 << 20;
+// The most bytes a signed message with an envelope of `envelope_bytes` and a key id of at most
+// kMaxKeyIdLength takes in a batch: base64 of the envelope and of the 64-byte signature, the
+// key id escaped at worst (six bytes a byte), the JSON around them (BatchItemBytes at most).
+constexpr size_t MaxBatchItemBytes(size_t envelope_bytes) {
+  return (envelope_bytes + 2) / 3 * 4 + 88 + 6 * kMaxKeyIdLength + 48;
+}
+static_assert(MaxBatchItemBytes(kMaxEnvelopeBytes) + 16 <= kMaxBatchBytes,
+              "a batch of one envelope of the largest size must fit the peer listener's limit");
 
 struct Envelope {
   int version = 1;
@@ -128,9 +147,14 @@ Result<Envelope> OpenVerified(const SignedMessage& message, const VerifyOptions&
 // Batches, the body of the link's HTTP requests:
 //   {"messages":[{"key_id":"...","signature":"<base64>","envelope":"<base64 of bytes>"}]}
 std::string EncodeBatch(const std::vector<SignedMessage>& messages);
+// The bytes `message` adds to EncodeBatch's output (its item and a comma): an upper bound, so
+// that a sender can keep a batch within kMaxBatchBytes without encoding it first.
+size_t BatchItemBytes(const SignedMessage& message);
 // Decodes a batch without verifying anything but its shape. Errors: "malformed_batch"
 // (kInvalidArgument, with the path, e.g. "messages[3].signature"), "too_many_messages" and
-// "envelope_too_large" (kPayloadTooLarge).
+// "envelope_too_large" (kPayloadTooLarge). The body may be at most max_messages items of
+// envelopes of max_envelope_bytes (kPayloadTooLarge "payload_too_large" beyond); the peer
+// listener bounds it to kMaxBatchBytes before.
 Result<std::vector<SignedMessage>> DecodeBatch(std::string_view body, size_t max_messages = 512,
                                                size_t max_envelope_bytes = kMaxEnvelopeBytes);
 

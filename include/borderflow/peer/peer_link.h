@@ -14,7 +14,12 @@
 //   sending    a thread reads the engine's outbox in order, signs each message, posts batches to
 //              the counterpart over HTTPS, verifies the signed acknowledgement and removes what
 //              was delivered (AckPeerMessages). Failures back off exponentially; the outbox
-//              keeps everything until it is acknowledged, across restarts.
+//              keeps everything until it is acknowledged, across restarts. A batch stays within
+//              kMaxBatchBytes; one refused whole as too large (413) is sent again in halves,
+//              down to single messages. A message that can never be delivered (its envelope
+//              larger than kMaxEnvelopeBytes, or refused alone as too large) is given up: a
+//              signed skip notice takes its place and the control room is alerted, so that it
+//              cannot hold the link up.
 //   announcing every minute the engine is asked to announce this side's capacity
 //              (AnnounceCapacity); it does so when the plan changed or an hour began.
 //

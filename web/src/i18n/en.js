@@ -202,6 +202,7 @@ export default {
   'alert.capacity': '{kind}: {lane} {from} – {until} ({reason})',
   'alert.plateRead': 'Plate read {text} at the {location}: {outcome}',
   'alert.counterpartFinding': '{plate}: the counterpart reports a finding ({note}) on a crossing already {state}: check the truck\'s whereabouts',
+  'alert.undeliverable': '{subject}: a message to the counterpart ({type}) could not be delivered ({code}) and was skipped: tell the counterpart by other means',
   'alertKind.perishable': 'Perishable',
   'alertKind.expiry': 'Expiry',
   'alertKind.link': 'Link',

@@ -199,6 +199,7 @@ export default {
   'alert.expiry': '{plate}: tờ khai hết hiệu lực lúc {time}',
   'alert.linkDown': 'Mất kết nối với phía bên kia ({backlog} thông điệp đang chờ)',
   'alert.counterpartFinding': '{plate}: phía bên kia báo có phát hiện ({note}) với lượt qua đã {state}: kiểm tra vị trí của xe',
+  'alert.undeliverable': '{subject}: không gửi được một thông điệp cho phía bên kia ({type}, {code}) và thông điệp đã bị bỏ qua: hãy báo cho phía bên kia bằng cách khác',
   'alert.capacity': '{kind}: {lane} {from} – {until} ({reason})',
   'alert.plateRead': 'Biển số {text} tại {location}: {outcome}',
   'alertKind.perishable': 'Hàng tươi',

@@ -201,6 +201,7 @@ export default {
   'alert.capacity': '{kind}：{lane} {from} – {until}（{reason}）',
   'alert.plateRead': '{location}识别车牌 {text}：{outcome}',
   'alert.counterpartFinding': '{plate}：对方口岸报告查验发现（{note}），本方通关已{state}：请核查车辆去向',
+  'alert.undeliverable': '{subject}：一条发往对方口岸的消息（{type}）无法送达（{code}），已被跳过：请通过其他途径告知对方',
   'alertKind.perishable': '鲜货',
   'alertKind.expiry': '将失效',
   'alertKind.link': '连接',

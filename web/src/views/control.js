@@ -152,8 +152,14 @@ export function mount(root, ctx) {
     if (data.link && data.link.enabled && data.link.state === 'down') {
       list.push({ level: 'bad', kind: 'link', text: t('alert.linkDown', { backlog: data.link.backlog ?? 0 }) });
     }
-    // The counterpart's findings on crossings already closed here (GET /api/v1/link "alerts").
+    // GET /api/v1/link "alerts": the counterpart's findings on crossings already closed here, and
+    // messages to the counterpart that could not be delivered (skipped).
     for (const a of (data.link && data.link.alerts) || []) {
+      if (a.type === 'undeliverable_message') {
+        const subject = a.plate || a.crossing_id || a.stream;
+        list.push({ level: 'bad', kind: 'link', text: t('alert.undeliverable', { subject, type: a.message_type, code: a.code }), id: a.crossing_id });
+        continue;
+      }
       const note = a.note || a.finding_type || a.outcome;
       list.push({ level: 'bad', kind: 'counterpart', text: t('alert.counterpartFinding', { plate: a.plate || a.crossing_id, note, state: stateName(a.state) }), id: a.crossing_id });
     }
@@ -829,6 +835,7 @@ export function mount(root, ctx) {
       const plate = d.crossing && d.crossing.vehicle ? d.crossing.vehicle.plate.display : d.crossing_id;
       text = `${plate}: ${eventName(d.action)}${d.to ? ' → ' + stateName(d.to) : ''}${d.alert ? ' ⚠ ' + t('alertKind.counterpart') : ''}`;
     } else if (ev.event === 'link') text = t(d.up ? 'link.up' : 'link.down');
+    else if (ev.event === 'link_message' && d.alert) text = `${text} ⚠ ${t('alertKind.link')}`;
     log.unshift({ at: d.at || new Date().toISOString(), text, kind: ev.event });
     log.length = Math.min(log.length, 12);
     fill(
