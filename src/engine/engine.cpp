@@ -284,9 +284,11 @@ void Engine::CommitBatch(std::vector<Pending>& batch) {
     // Only what committed enters the cache: batch_crossings_ holds the last version of every
     // crossing that a command which kept its changes wrote (a failed command's are undone; a
     // failed transaction reports an error for every command, so nothing of it enters). A
-    // crossing in a terminal state never changes again: it leaves the cache at once.
+    // crossing in a terminal state never changes again: it leaves the cache at once (and so
+    // does a crossed one, for a driver that says it changes none: cache_crossed_crossings).
     for (auto& [id, c] : batch_crossings_) {
-      if (IsTerminal(c->state)) {
+      if (IsTerminal(c->state) ||
+          (!options_.cache_crossed_crossings && c->state == CrossingState::kCrossed)) {
         committed_crossings_->Erase(id);
       } else {
         committed_crossings_->Put(std::move(c));

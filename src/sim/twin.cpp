@@ -228,7 +228,9 @@ class Twin {
 
   EventQueue<EventData> events_;
   std::vector<Truck> trucks_;
-  std::unordered_map<std::string, uint32_t> by_crossing_;
+  // The trucks on their way by crossing id (views of Truck::crossing_id; trucks_ never moves
+  // once the run starts). A truck that crossed or left is taken out: no tick changes it.
+  std::unordered_map<std::string_view, uint32_t> by_crossing_;
   std::deque<uint32_t> road_queue_;
   int road_ = 0, yard_waiting_ = 0, yard_called_ = 0, in_lanes_ = 0, waiting_ = 0,
       perishable_waiting_ = 0;
@@ -332,8 +334,11 @@ Status Twin::Setup() {
   } else {
     // The engine chains every audit record as always, but a run's store is gone when it ends
     // and nobody reads its trail: only the chain's head is kept (a 90-day season's records
-    // would take about 900 MB).
-    store_ = std::make_unique<MemoryStore>(MemoryStoreOptions{.keep_audit_records = false});
+    // would take about 900 MB). Nor does the twin touch a crossing again once its truck has
+    // crossed or left: the store drops it (keeping its id), so that its tables hold the trucks
+    // on their way, not the season.
+    store_ = std::make_unique<MemoryStore>(MemoryStoreOptions{
+        .keep_audit_records = false, .keep_finished_crossings = options_.keep_finished_crossings});
   }
   // The twin reads results' crossings, never their text; the in-memory store keeps no
   // documents, SQLite does.
@@ -341,6 +346,7 @@ Status Twin::Setup() {
       config_, hs_, *store_, clock_, engine_random_,
       EngineOptions{.writer_thread = false,
                     .require_idempotency_keys = false,
+                    .cache_crossed_crossings = options_.keep_finished_crossings,
                     .encode_crossing_documents = scenario_.store == "sqlite"});
   if (!scenario_.rules_text.empty()) {
     BF_ASSIGN_OR_RETURN(CommandResult uploaded, Exec(admin_, UploadRuleSet{scenario_.rules_text}));
@@ -378,7 +384,7 @@ bool Twin::Declare(uint32_t i) {
   const Crossing& c = *r->crossing;
   t.crossing_id = c.id;
   t.declared_at = At(events_.now());
-  by_crossing_[c.id] = i;
+  by_crossing_[t.crossing_id] = i;
   t.channel = c.channel;
   t.quarantine = c.quarantine_inspection;
   if (c.state == CrossingState::kDeclared) {  // no rule set: a customs officer assesses
@@ -587,6 +593,7 @@ void Twin::OnServiceDone(uint32_t i) {
   const TrafficClass& tc = scenario_.traffic[t.arrival.traffic];
   lane_busy_seconds_[LaneKey(tc.direction, tc.lane_class)] += events_.now() - t.called_at;
   SetStage(t, Stage::kCrossed);
+  by_crossing_.erase(t.crossing_id);
   ++result_.trucks_cleared;
   ++result_.cleared_per_day[static_cast<size_t>(Day(events_.now()))];
 }
@@ -604,6 +611,7 @@ void Twin::OnFreshness(uint32_t i) {
     if (!t.refused) {
       (void)ExecEvent(t, Forwarder(t.company), CrossingEventType::kCancel,
                       json::object{{"reason", "load spoiled while waiting"}});
+      by_crossing_.erase(t.crossing_id);
     }
     SetStage(t, Stage::kLeft);
     ++t.generation;

@@ -55,6 +55,11 @@ struct EngineOptions {
   // catches up with other writers' records before each batch. At most this many, the least
   // recently used out first. 0 disables it.
   size_t crossing_cache_size = 100000;
+  // Whether crossed crossings stay in that cache. On a node the other side's receipt changes a
+  // crossed crossing once more; a driver that never changes one after it crossed (the
+  // simulator) turns this off, and the cache then holds only crossings still on their way
+  // (terminal ones never stay).
+  bool cache_crossed_crossings = true;
   // Risk rules' learning: once this many inspection outcomes are stored one by one, the
   // inspection's transaction folds them into the learning snapshot (start-up then reads the
   // snapshot and the outcomes after it). 0 never compacts.

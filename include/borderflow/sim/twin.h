@@ -47,6 +47,12 @@ struct TwinOptions {
   // until then. The store stays reachable from a static list, so leak checkers do not report
   // it. A SQLite store is always closed (its temporary file is removed).
   bool keep_store_until_exit = false;
+  // Keep every crossing in the in-memory store and the engine's cache until the run ends. By
+  // default the twin's store drops a crossing once it has crossed or left (keeping its id:
+  // MemoryStoreOptions::keep_finished_crossings) and the engine's cache lets crossed ones go,
+  // since the twin never reads or changes a crossing again after that; should it ever, the
+  // command fails with `crossing_not_kept` and the run's result shows it. For tests of that claim.
+  bool keep_finished_crossings = false;
 };
 
 // The queue at one moment.

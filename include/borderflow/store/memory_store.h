@@ -27,6 +27,18 @@ struct MemoryStoreOptions {
   // store lives only as long as one run and whose audit trail nobody reads: a 90-day season
   // writes about 1.7 million records (about 900 MB).
   bool keep_audit_records = true;
+  // Whether finished crossings (crossed, or in a state that takes no further event: received,
+  // refused, cancelled) stay readable. When false, such a crossing is dropped when its batch
+  // commits; only its id is kept, so ids stay unique (inserting it again answers
+  // `crossing_exists`, as before), and every read or change of it answers 503
+  // `crossing_not_kept` — GetCrossing (of the store and of a write transaction) and
+  // UpdateCrossing — never "not found". Lists answer only what they can answer exactly:
+  // ListCrossings with a `state` that is not finished (a dropped crossing never changes again,
+  // so no such list ever held one); other lists and CountCrossings answer 503
+  // `crossings_not_kept`. For the digital twin, which never reads or changes a truck's crossing
+  // after it crossed or left: a 90-day season would otherwise keep all 225,000 (about 400 MB,
+  // and every table 50 times the live working set).
+  bool keep_finished_crossings = true;
 };
 
 class MemoryStore final : public Store {

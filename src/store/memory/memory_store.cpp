@@ -17,6 +17,7 @@
 #include <tuple>
 #include <type_traits>
 #include <unordered_map>
+#include <unordered_set>
 #include <utility>
 #include <vector>
 
@@ -334,13 +335,25 @@ struct CommittedCrossing {
   // The group whose count holds the crossing (its state is the by_state set holding its id);
   // null until first folded. Groups are never erased (see Committed::counts), so this stays valid.
   mutable GroupCounts::value_type* indexed = nullptr;
-  mutable bool fold_pending = false;  // listed in Committed::state_pending
+  mutable bool fold_pending = false;  // listed in Committed::state_pending, at pending_index
+  mutable size_t pending_index = 0;
 };
+
+// Crossed, or in a state that takes no further event: what a store that does not keep finished
+// crossings drops (MemoryStoreOptions::keep_finished_crossings).
+bool IsFinished(CrossingState s) { return s == CrossingState::kCrossed || IsTerminal(s); }
+
+Error CrossingNotKept(std::string_view id) {
+  return Error(ErrorKind::kUnavailable, "crossing_not_kept",
+               fmt::format("crossing '{}' is finished, and this in-memory store does not keep "
+                           "finished crossings (MemoryStoreOptions::keep_finished_crossings)",
+                           id.substr(0, 64)));
+}
 
 struct Committed : Tables {
   HashByName<CommittedCrossing> crossings;  // by id
-  IdSet ids;                                // every id of `crossings`, in order
-  TextArena text;                           // the text of `audit` and `idempotency`
+  IdSet ids;       // every id of `crossings`, in order (empty unless keep_finished_crossings)
+  TextArena text;  // the text of `audit` and `idempotency`
   std::unordered_map<NamePair, KeptIdempotency, NamePairHash> idempotency;  // (scope, key)
   // Ascending seq, without gaps (audit[i].seq == i + 1). Growing never moves the records
   // already there.
@@ -358,15 +371,21 @@ struct Committed : Tables {
   mutable size_t audit_subjects_folded = 0;
   ByName<ByName<StoredRecord>> records;  // kind -> id
 
-  // Secondary indexes of `crossings` (SqliteStore has the same ones): value -> ids.
+  // Secondary indexes of `crossings` (SqliteStore has the same ones): value -> ids. By company
+  // and plate only while keep_finished_crossings.
   HashByName<IdSet> by_company;  // (hashed: only point lookups, never walked in order)
   HashByName<IdSet> by_plate;
   // By state and per group, as of the last FoldStateIndexes(): read them only after it. A
   // group whose count falls to 0 stays (CountCrossings leaves it out, as GROUP BY would).
   mutable std::map<CrossingState, IdSet> by_state;
   mutable GroupCounts counts;
-  // Crossings changed since the last fold (views of their keys in `crossings`), each once.
+  // Crossings changed since the last fold (views of their keys in `crossings`), each once; an
+  // empty view where a crossing was dropped since (see Drop).
   mutable std::vector<std::string_view> state_pending;
+  // False: finished crossings are dropped when committed (MemoryStoreOptions), and only their
+  // ids are kept, in `dropped` (views of `text`).
+  bool keep_finished_crossings = true;
+  std::unordered_set<std::string_view> dropped;
   // Held by a reader that folds (readers share `mu`; only they fold, and the writer, who holds
   // `mu` exclusively to publish, never does).
   mutable std::mutex fold_mu;
@@ -392,6 +411,7 @@ struct Committed : Tables {
   // caller holds `mu` (shared is enough) and `fold_mu`.
   void FoldStateIndexes() const {
     for (std::string_view id : state_pending) {
+      if (id.empty()) continue;  // dropped since it changed
       const CommittedCrossing& entry = crossings.find(id)->second;
       entry.fold_pending = false;
       const Crossing& c = *entry.crossing;
@@ -497,6 +517,22 @@ struct Committed : Tables {
     kept.hash = text.Keep(r.hash);
   }
 
+  // Removes a committed crossing and its entries in the state indexes (the only ones a store
+  // that drops crossings keeps); the caller holds the exclusive lock and keeps its id in
+  // `dropped`.
+  void Drop(std::pair<const std::string, CommittedCrossing>& entry) {
+    const std::string_view id = entry.first;  // valid until the erase below
+    const CommittedCrossing& c = entry.second;
+    if (c.indexed != nullptr) {  // folded once: out of its state's set and its group's count
+      auto set = by_state.find(c.indexed->second.state);
+      set->second.erase(IndexedId(id));
+      if (set->second.empty()) by_state.erase(set);
+      --c.indexed->second.count;
+    }
+    if (c.fold_pending) state_pending[c.pending_index] = {};
+    crossings.erase(crossings.find(id));
+  }
+
   // Applies a batch's layer (the caller holds the exclusive lock). Leaves `batch` empty.
   void Publish(Layer& batch) {
     for (auto& [id, entry] : batch.crossings) {
@@ -507,16 +543,28 @@ struct Committed : Tables {
       } else if (auto it = crossings.find(id); it != crossings.end()) {
         committed = &*it;
       }
+      if (!keep_finished_crossings && IsFinished(entry.crossing->state)) {
+        if (committed != nullptr) Drop(*committed);
+        dropped.insert(text.Keep(id));
+        continue;
+      }
+      // A store that drops finished crossings lists only by state (see ListCrossings): it
+      // keeps neither `ids` nor the indexes by company and plate.
       if (committed == nullptr) {
         committed = &*crossings.emplace(id, CommittedCrossing{std::move(entry.crossing)}).first;
-        ids.insert(ids.end(), IndexedId(committed->first));
-        Reindex(committed->first, nullptr, committed->second.crossing.get());
+        if (keep_finished_crossings) {
+          ids.insert(ids.end(), IndexedId(committed->first));
+          Reindex(committed->first, nullptr, committed->second.crossing.get());
+        }
       } else {
-        Reindex(committed->first, committed->second.crossing.get(), entry.crossing.get());
+        if (keep_finished_crossings) {
+          Reindex(committed->first, committed->second.crossing.get(), entry.crossing.get());
+        }
         committed->second.crossing = std::move(entry.crossing);
       }
       if (!committed->second.fold_pending) {
         committed->second.fold_pending = true;
+        committed->second.pending_index = state_pending.size();
         state_pending.push_back(committed->first);
       }
     }
@@ -592,7 +640,10 @@ class MemoryWriteTxn final : public WriteTxn {
 
   Result<std::optional<Crossing>> GetCrossing(std::string_view id) override {
     const SharedCrossing* c = NewestCrossing(id);
-    if (!c) return std::optional<Crossing>();
+    if (!c) {
+      if (base_.dropped.contains(id)) return CrossingNotKept(id);
+      return std::optional<Crossing>();
+    }
     return std::optional<Crossing>(**c);
   }
 
@@ -611,7 +662,7 @@ class MemoryWriteTxn final : public WriteTxn {
   Status InsertSharedCrossing(const SharedCrossing& shared,
                               std::string_view /*document*/) override {
     const Crossing& c = *shared;
-    if (NewestCrossing(c.id)) {
+    if (NewestCrossing(c.id) || base_.dropped.contains(c.id)) {
       return Conflict("crossing_exists", fmt::format("crossing '{}' already exists", c.id));
     }
     fn_.crossings.insert_or_assign(c.id, StoredCrossing{shared});
@@ -624,6 +675,7 @@ class MemoryWriteTxn final : public WriteTxn {
     const std::pair<const std::string, CommittedCrossing>* committed = nullptr;
     const SharedCrossing* stored = NewestCrossing(c.id, &committed);
     if (!stored) {
+      if (base_.dropped.contains(c.id)) return CrossingNotKept(c.id);
       return NotFound("crossing_not_found", fmt::format("crossing '{}' does not exist", c.id));
     }
     if ((*stored)->version != expected_version) {
@@ -819,6 +871,7 @@ struct MemoryStore::Impl {
 
 MemoryStore::MemoryStore(MemoryStoreOptions options) : impl_(std::make_unique<Impl>()) {
   impl_->data.keep_audit_records = options.keep_audit_records;
+  impl_->data.keep_finished_crossings = options.keep_finished_crossings;
 }
 
 namespace {
@@ -827,6 +880,13 @@ Error AuditNotKept() {
   return Error(ErrorKind::kUnavailable, "audit_not_kept",
                "this in-memory store keeps only the head of its audit trail's chain "
                "(MemoryStoreOptions::keep_audit_records is false)");
+}
+
+Error CrossingsNotKept() {
+  return Error(ErrorKind::kUnavailable, "crossings_not_kept",
+               "this in-memory store does not keep finished crossings "
+               "(MemoryStoreOptions::keep_finished_crossings is false): it lists only by a state "
+               "that is not finished, and does not count");
 }
 
 }  // namespace
@@ -858,11 +918,18 @@ std::vector<Status> MemoryStore::WriteBatch(std::span<const TxnFn> work) {
 Result<std::optional<Crossing>> MemoryStore::GetCrossing(std::string_view id) {
   std::shared_lock lock(impl_->mu);
   const CommittedCrossing* c = Find(impl_->data.crossings, id);
-  if (!c) return std::optional<Crossing>();
+  if (!c) {
+    if (impl_->data.dropped.contains(id)) return CrossingNotKept(id);
+    return std::optional<Crossing>();
+  }
   return std::optional<Crossing>(*c->crossing);
 }
 
 Result<CrossingPage> MemoryStore::ListCrossings(const CrossingFilter& filter) {
+  // Exact only for a state that no dropped crossing is in (a dropped one never changes again).
+  if (!impl_->data.keep_finished_crossings && (!filter.state || IsFinished(*filter.state))) {
+    return CrossingsNotKept();
+  }
   const size_t limit = static_cast<size_t>(std::clamp(filter.limit, 1, kMaxCrossingPage));
   std::shared_lock lock(impl_->mu);
   const Committed& data = impl_->data;
@@ -870,9 +937,11 @@ Result<CrossingPage> MemoryStore::ListCrossings(const CrossingFilter& filter) {
   const IdSet* ids = &data.ids;
   // Held while a state's set is walked: another reader's fold would change it.
   std::unique_lock state_fold(data.fold_mu, std::defer_lock);
-  if (filter.plate) {
+  // (A store that drops finished crossings keeps only the state indexes, and lists only by a
+  // state: checked above.)
+  if (filter.plate && data.keep_finished_crossings) {
     ids = Find(data.by_plate, *filter.plate);
-  } else if (filter.company_id) {
+  } else if (filter.company_id && data.keep_finished_crossings) {
     ids = Find(data.by_company, *filter.company_id);
   } else if (filter.state) {
     state_fold.lock();
@@ -899,6 +968,7 @@ Result<CrossingPage> MemoryStore::ListCrossings(const CrossingFilter& filter) {
 }
 
 Result<std::vector<CrossingCount>> MemoryStore::CountCrossings() {
+  if (!impl_->data.keep_finished_crossings) return CrossingsNotKept();
   std::shared_lock lock(impl_->mu);
   std::vector<CrossingCount> out;
   std::lock_guard fold(impl_->data.fold_mu);

@@ -1,9 +1,12 @@
 // MemoryStore's state indexes (by state, and the counts per direction, lane class and state)
 // are brought up to date only when read. Crossings moving between states, and back, between and
 // across reads must still list and count exactly as the crossings stand. Its audit trail is kept
-// in large blocks, and must read back across them as it was written.
+// in large blocks, and must read back across them as it was written. A store that drops
+// finished crossings lists what it lists exactly as one that keeps them, and refuses the rest.
 
+#include <iterator>
 #include <map>
+#include <optional>
 #include <random>
 #include <string>
 #include <tuple>
@@ -260,6 +263,145 @@ TEST(MemoryStoreAuditTrailTest, ChainOnlyStoreChainsAsAStoreThatKeepsTheRecords)
   auto verified = VerifyAuditChain([&](int64_t after) { return kept.ReadAudit(after, 100); });
   ASSERT_TRUE(verified) << verified.error().ToString();
   EXPECT_TRUE(verified->ok) << verified->reason;
+}
+
+// A store that drops finished crossings (the twin's) against one that keeps them, after the same
+// random changes: every list by a state that is not finished is the same, across folds of the
+// state indexes (crossings dropped after being folded, and while a change waits for the next
+// fold); every read or change of a dropped crossing answers `crossing_not_kept`, its id stays
+// taken, and lists that would have held dropped crossings, and counts, are refused.
+TEST(MemoryStoreFinishedCrossingsTest, DroppedCrossingsAreRefusedAndListsStayExact) {
+  MemoryStore kept;
+  MemoryStore dropping(MemoryStoreOptions{.keep_finished_crossings = false});
+  constexpr CrossingState kLive[] = {CrossingState::kDeclared, CrossingState::kAssessed,
+                                     CrossingState::kInYard, CrossingState::kCalled};
+  constexpr CrossingState kFinished[] = {CrossingState::kCrossed, CrossingState::kCancelled,
+                                         CrossingState::kRefused, CrossingState::kReceived};
+  std::map<std::string, Crossing> expected;  // by id, as written
+  std::mt19937 random(11);
+  int next_id = 0;
+  // One batch of `n` changes: new crossings (some finished in the same batch), live ones moved
+  // on (some to a finished state), written alike to both stores.
+  auto batch = [&](int n) {
+    std::vector<Crossing> writes;
+    std::map<std::string, Crossing> in_batch;
+    for (int k = 0; k < n; ++k) {
+      const bool add = expected.empty() || random() % 3 == 0;
+      Crossing c;
+      if (add) {
+        CrossingSpec spec;
+        spec.id = fmt::format("CR-{:04d}", next_id);
+        spec.plate = fmt::format("12C-{:03d}.{:02d}", next_id / 100, next_id % 100);
+        spec.company = fmt::format("CO-{}", next_id % 3);
+        spec.direction = next_id % 2 == 0 ? "cn_to_vn" : "vn_to_cn";
+        ++next_id;
+        c = MakeCrossing(spec);
+        c.version = 1;
+      } else {
+        auto it = std::next(expected.begin(), static_cast<long>(random() % expected.size()));
+        auto newer = in_batch.find(it->first);
+        c = newer != in_batch.end() ? newer->second : it->second;
+        bool finished = false;
+        for (CrossingState f : kFinished) finished = finished || c.state == f;
+        if (finished) continue;  // never changed again
+        ++c.version;
+      }
+      c.state = random() % 4 == 0 ? kFinished[random() % 4] : kLive[random() % 4];
+      in_batch[c.id] = c;
+      writes.push_back(std::move(c));
+    }
+    for (MemoryStore* store : {&kept, &dropping}) {
+      Status written = store->Write([&](WriteTxn& txn) -> Status {
+        for (const Crossing& c : writes) {
+          Status s =
+              c.version == 1 ? txn.InsertCrossing(c, "") : txn.UpdateCrossing(c, "", c.version - 1);
+          if (!s) return s;
+        }
+        return {};
+      });
+      ASSERT_TRUE(written) << written.error().ToString();
+    }
+    for (auto& [id, c] : in_batch) expected[id] = std::move(c);
+  };
+  auto list_ids = [](MemoryStore& store, CrossingFilter filter) {
+    std::vector<std::string> ids;
+    filter.limit = 7;  // several pages
+    while (true) {
+      auto page = store.ListCrossings(filter);
+      EXPECT_TRUE(page) << page.error().ToString();
+      if (!page) return ids;
+      for (const Crossing& c : page->items) ids.push_back(c.id);
+      if (page->next_cursor.empty()) return ids;
+      filter.after = page->next_cursor;
+    }
+  };
+  for (int round = 0; round < 40; ++round) {
+    batch(static_cast<int>(random() % 12));
+    if (round % 3 == 2) continue;  // some changes wait for the next fold across batches
+    for (CrossingState state : kLive) {
+      CrossingFilter filter;
+      filter.state = state;
+      EXPECT_EQ(list_ids(dropping, filter), list_ids(kept, filter))
+          << "round " << round << ", state " << CrossingStateName(state);
+      filter.company_id = "CO-1";
+      EXPECT_EQ(list_ids(dropping, filter), list_ids(kept, filter))
+          << "round " << round << ", state " << CrossingStateName(state) << ", company";
+    }
+  }
+
+  int dropped = 0;
+  for (const auto& [id, c] : expected) {
+    bool finished = false;
+    for (CrossingState f : kFinished) finished = finished || c.state == f;
+    auto got = dropping.GetCrossing(id);
+    if (!finished) {
+      ASSERT_TRUE(got && *got) << id;
+      EXPECT_EQ((*got)->version, c.version);
+      continue;
+    }
+    ++dropped;
+    ASSERT_FALSE(got) << id;
+    EXPECT_EQ(got.error().code, "crossing_not_kept");
+    EXPECT_EQ(got.error().kind, ErrorKind::kUnavailable);
+    Status in_txn = dropping.Write([&](WriteTxn& txn) -> Status {
+      auto read = txn.GetCrossing(id);
+      EXPECT_FALSE(read);
+      if (!read) {
+        EXPECT_EQ(read.error().code, "crossing_not_kept");
+      }
+      Crossing next = c;
+      ++next.version;
+      Status updated = txn.UpdateCrossing(next, "", c.version);
+      EXPECT_FALSE(updated);
+      if (!updated) {
+        EXPECT_EQ(updated.error().code, "crossing_not_kept");
+      }
+      Status inserted = txn.InsertCrossing(c, "");
+      EXPECT_FALSE(inserted);
+      if (!inserted) {
+        EXPECT_EQ(inserted.error().code, "crossing_exists");
+      }
+      return {};
+    });
+    EXPECT_TRUE(in_txn);
+  }
+  EXPECT_GT(dropped, 10);
+  auto unknown = dropping.GetCrossing("CR-9999");
+  ASSERT_TRUE(unknown);
+  EXPECT_FALSE(*unknown) << "an id never written is still simply not found";
+
+  for (std::optional<CrossingState> state :
+       {std::optional<CrossingState>(), std::optional(CrossingState::kCrossed),
+        std::optional(CrossingState::kCancelled)}) {
+    CrossingFilter filter;
+    filter.state = state;
+    auto page = dropping.ListCrossings(filter);
+    ASSERT_FALSE(page);
+    EXPECT_EQ(page.error().code, "crossings_not_kept");
+  }
+  auto counts = dropping.CountCrossings();
+  ASSERT_FALSE(counts);
+  EXPECT_EQ(counts.error().code, "crossings_not_kept");
 }
 
 }  // namespace
