@@ -995,6 +995,31 @@ TEST(LinkTest, ASkipNoticeMovesAStreamPastAnEnvelopeThatCouldNotBeOpened) {
   ExpectAuditChainOk(cn);
 }
 
+// A crossing announced to the other side ("expected" there), then a driver change whose
+// message is the one record in the outbox: `before` is the crossing as the other side has it.
+struct DriverChangeWaiting {
+  std::string id;
+  ApiReply before;
+  StoredRecord outbox;
+};
+void WaitingDriverChange(LinkPair& pair, DriverChangeWaiting& w) {
+  TestNode& vn = pair.vn();
+  TestNode& cn = pair.cn();
+  w.id = vn.Declare();
+  Step(vn, w.id, "assess", "customs", R"({"channel": "green"})");
+  pair.Pump();
+  ASSERT_EQ(State(cn, w.id), "expected");
+  w.before = cn.Call("GET", "/api/v1/crossings/" + w.id, "operator");
+  ApiReply changed = vn.Call("POST", "/api/v1/crossings/" + w.id + "/driver", "fwd-a",
+                             R"({"driver": {"name": "Le Thi D", "document_number": "D7654321",
+                                 "nationality": "VN"}})");
+  ASSERT_EQ(changed.status, 200) << changed.raw;
+  auto outbox = vn.runtime().store().ListRecords("peer_outbox");
+  ASSERT_TRUE(outbox);
+  ASSERT_EQ(outbox->size(), 1u);
+  w.outbox = outbox->front();
+}
+
 // The sender gives up on a message the counterpart never opened (here: as after a
 // "malformed_envelope" refusal): a signed skip notice takes its place in the outbox, so the
 // counterpart consumes its number and the later messages on the stream apply.
@@ -1002,19 +1027,11 @@ TEST(LinkTest, TheSenderSendsASkipNoticeForAMessageItGaveUpOn) {
   LinkPair pair;
   TestNode& vn = pair.vn();
   TestNode& cn = pair.cn();
-  std::string id = vn.Declare();
-  Step(vn, id, "assess", "customs", R"({"channel": "green"})");
-  pair.Pump();
-  ASSERT_EQ(State(cn, id), "expected");
-  ApiReply before = cn.Call("GET", "/api/v1/crossings/" + id, "operator");
-  ApiReply changed = vn.Call("POST", "/api/v1/crossings/" + id + "/driver", "fwd-a",
-                             R"({"driver": {"name": "Le Thi D", "document_number": "D7654321",
-                                 "nationality": "VN"}})");
-  ASSERT_EQ(changed.status, 200) << changed.raw;
-  auto outbox = vn.runtime().store().ListRecords("peer_outbox");
-  ASSERT_TRUE(outbox);
-  ASSERT_EQ(outbox->size(), 1u);
-  const std::string outbox_id = outbox->front().id;
+  DriverChangeWaiting w;
+  ASSERT_NO_FATAL_FAILURE(WaitingDriverChange(pair, w));
+  const std::string& id = w.id;
+  const ApiReply& before = w.before;
+  const std::string outbox_id = w.outbox.id;
   // What the sender does when the counterpart refuses the message for good without opening it.
   AckPeerMessages gave_up;
   gave_up.dead.push_back({outbox_id, MessageId("vn-huu-nghi", "crossing:" + id, 2),
@@ -1024,7 +1041,7 @@ TEST(LinkTest, TheSenderSendsASkipNoticeForAMessageItGaveUpOn) {
   Step(vn, id, "cancel", "fwd-a", R"({"reason": "harvest delayed"})");
 
   // The notice is in the dead message's place (before the cancellation), signed like any.
-  outbox = vn.runtime().store().ListRecords("peer_outbox");
+  auto outbox = vn.runtime().store().ListRecords("peer_outbox");
   ASSERT_TRUE(outbox);
   ASSERT_EQ(outbox->size(), 2u);
   EXPECT_EQ(outbox->front().id, outbox_id);
@@ -1425,19 +1442,11 @@ TEST(LinkTest, AMessageTooLargeToSendIsSkippedWithAnAlertAndTheRestGoOn) {
   LinkPair pair;
   TestNode& vn = pair.vn();
   TestNode& cn = pair.cn();
-  std::string id = vn.Declare();
-  Step(vn, id, "assess", "customs", R"({"channel": "green"})");
-  pair.Pump();
-  ASSERT_EQ(State(cn, id), "expected");
-  ApiReply before = cn.Call("GET", "/api/v1/crossings/" + id, "operator");
-  ApiReply changed = vn.Call("POST", "/api/v1/crossings/" + id + "/driver", "fwd-a",
-                             R"({"driver": {"name": "Le Thi D", "document_number": "D7654321",
-                                 "nationality": "VN"}})");
-  ASSERT_EQ(changed.status, 200) << changed.raw;
-  auto outbox = vn.runtime().store().ListRecords("peer_outbox");
-  ASSERT_TRUE(outbox);
-  ASSERT_EQ(outbox->size(), 1u);
-  StoredRecord inflated = outbox->front();
+  DriverChangeWaiting w;
+  ASSERT_NO_FATAL_FAILURE(WaitingDriverChange(pair, w));
+  const std::string& id = w.id;
+  const ApiReply& before = w.before;
+  StoredRecord inflated = w.outbox;
   auto message = ParseJson(inflated.body);
   ASSERT_TRUE(message);
   message->as_object()["payload"].as_object()["name"] = std::string(kMaxEnvelopeBytes, 'x');
@@ -1458,7 +1467,7 @@ TEST(LinkTest, AMessageTooLargeToSendIsSkippedWithAnAlertAndTheRestGoOn) {
   EXPECT_EQ(cn.Call("GET", "/api/v1/crossings/" + id, "operator").body.at("driver"),
             before.body.at("driver"));
   EXPECT_EQ(State(cn, other), "expected");
-  outbox = vn.runtime().store().ListRecords("peer_outbox");
+  auto outbox = vn.runtime().store().ListRecords("peer_outbox");
   ASSERT_TRUE(outbox);
   EXPECT_TRUE(outbox->empty());
 
