@@ -134,13 +134,17 @@ struct Runtime::Ticker {
           Result<int64_t> head = store.AuditHead();
           due = head.has_value() && *head > engine.stats().known_head.load();
         }
-        if (due && !in_flight->exchange(true)) {
+        if (due) {
+          // Due again while the last tick is still in the engine (a stalled store): look again
+          // after another interval rather than at once, which would spin.
           next_tick = Steady::now() + interval;
-          engine.Submit(Command{Actor::System(), "", "", QueueTick{}},
-                        [flag = in_flight](Result<CommandResult> r) {
-                          flag->store(false);
-                          if (!r) spdlog::warn("queue timer: {}", r.error().ToString());
-                        });
+          if (!in_flight->exchange(true)) {
+            engine.Submit(Command{Actor::System(), "", "", QueueTick{}},
+                          [flag = in_flight](Result<CommandResult> r) {
+                            flag->store(false);
+                            if (!r) spdlog::warn("queue timer: {}", r.error().ToString());
+                          });
+          }
         }
         lock.lock();
       }
