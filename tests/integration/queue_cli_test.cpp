@@ -122,6 +122,11 @@ class QueueCliTest : public ::testing::Test {
     }
   }
 
+  static std::string LogTail() {
+    std::string log = Slurp(*dir_ / "server.log");
+    return log.size() > 4000 ? log.substr(log.size() - 4000) : log;
+  }
+
   static void TearDownTestSuite() {
     if (pid_ > 0) {
       kill(pid_, SIGTERM);
@@ -134,7 +139,9 @@ class QueueCliTest : public ::testing::Test {
   }
 
   void SetUp() override {
-    ASSERT_GT(port_, 0) << "the demo node did not start; see " << (*dir_ / "server.log");
+    // The log goes with the suite's directory: its end is told here.
+    ASSERT_GT(port_, 0) << "the demo node did not start within 30 s; the end of its log:\n"
+                        << LogTail();
     ASSERT_NE(tokens_, nullptr) << "the demo node wrote no tokens";
   }
 
