@@ -13,6 +13,8 @@
 #include <borderflow/sim/arrivals.h>
 #include <borderflow/sim/scenario.h>
 
+#include "built_in_scenarios_test_util.h"
+
 namespace borderflow::sim {
 namespace {
 
@@ -259,16 +261,9 @@ TEST(Scenario, ReplayInTheScenarioDrivesTheDailyRate) {
 }
 
 TEST(Scenario, BuiltInScenariosParse) {
-  const fs::path dir = fs::path(BORDERFLOW_SOURCE_DIR) / "scenarios";
   int parsed = 0;
-  for (const auto& entry : fs::directory_iterator(dir)) {
-    if (entry.path().extension() != ".toml") continue;
-    auto s = LoadScenario(entry.path().string());
-    if (!s && entry.path().filename() == "replay-cascade.toml" &&
-        s.error().message.find("cannot read") != std::string::npos) {
-      continue;  // the replayed counts live beside the repository (../shared/data)
-    }
-    ASSERT_TRUE(s) << s.error().ToString();
+  for (const testing::BuiltInScenario& b : testing::LoadBuiltInScenarios()) {
+    ASSERT_TRUE(b.scenario) << b.scenario.error().ToString();
     ++parsed;
   }
   EXPECT_GE(parsed, 5);

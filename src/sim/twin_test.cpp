@@ -13,6 +13,8 @@
 #include <borderflow/sim/report.h>
 #include <borderflow/sim/twin.h>
 
+#include "built_in_scenarios_test_util.h"
+
 namespace borderflow::sim {
 namespace {
 
@@ -113,15 +115,9 @@ TEST(Twin, KeepingTheStoreUntilExitChangesNothing) {
 // crossing (it would fail with `crossing_not_kept`, and the result would show it).
 TEST(Twin, DroppingFinishedCrossingsChangesNothing) {
   int scenarios = 0;
-  for (const auto& file : fs::directory_iterator(fs::path(BORDERFLOW_SOURCE_DIR) / "scenarios")) {
-    if (file.path().extension() != ".toml") continue;
-    auto loaded = LoadScenario(file.path().string());
-    if (!loaded && file.path().filename() == "replay-cascade.toml" &&
-        loaded.error().message.find("cannot read") != std::string::npos) {
-      continue;  // the replayed counts live beside the repository (../shared/data)
-    }
-    ASSERT_TRUE(loaded) << loaded.error().ToString();
-    Scenario s = *loaded;
+  for (const testing::BuiltInScenario& file : testing::LoadBuiltInScenarios()) {
+    ASSERT_TRUE(file.scenario) << file.scenario.error().ToString();
+    Scenario s = *file.scenario;
     s.days = 1;
     s.arrivals.trucks_per_day = std::min(s.arrivals.trucks_per_day, 200.0);
     for (double& n : s.arrivals.replay_per_day) n = std::min(n, 200.0);
@@ -131,10 +127,10 @@ TEST(Twin, DroppingFinishedCrossingsChangesNothing) {
       keep.keep_finished_crossings = true;
       auto kept = RunTwin(s, keep);
       auto dropped = RunTwin(s, Options(policy, 3));
-      ASSERT_TRUE(kept && dropped) << file.path();
-      EXPECT_GT(dropped->trucks_cleared, 0) << file.path() << " " << policy;
+      ASSERT_TRUE(kept && dropped) << file.path;
+      EXPECT_GT(dropped->trucks_cleared, 0) << file.path << " " << policy;
       EXPECT_FALSE(dropped->errors_by_code.contains("crossing_not_kept"));
-      EXPECT_EQ(JsonWithoutWall(*kept), JsonWithoutWall(*dropped)) << file.path() << " " << policy;
+      EXPECT_EQ(JsonWithoutWall(*kept), JsonWithoutWall(*dropped)) << file.path << " " << policy;
     }
   }
   EXPECT_GE(scenarios, 5);
