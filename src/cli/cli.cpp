@@ -159,7 +159,7 @@ void AddServeFlags(CLI::App* cmd, ServeFlags& f) {
 // `configure` changes the configuration after it is read (the demo pair's link).
 Result<std::unique_ptr<Runtime>> StartRuntime(
     const ServeFlags& f, const Clock& clock, Random& random,
-    const std::function<void(GateConfig&)>& configure = {}) {
+    const std::function<void(GateConfig&)>& configure = {}, bool hold_queue_timer = false) {
   // Checked before the database is opened (a bad address used to fail only at bind, after the
   // database had been created and migrated).
   in6_addr parsed{};
@@ -191,6 +191,7 @@ Result<std::unique_ptr<Runtime>> StartRuntime(
   options.api.rate_per_second = f.rate_limit;
   options.api.rate_burst = f.rate_limit * 10;
   options.queue_tick = std::chrono::seconds(f.queue_tick_seconds);
+  options.hold_queue_timer = hold_queue_timer;
   options.api.web_root = f.web_root.empty() ? api::FindWebRoot() : f.web_root;
   if (!f.web_root.empty() &&
       !std::filesystem::is_regular_file(std::filesystem::path(f.web_root) / "index.html")) {
@@ -375,7 +376,7 @@ int Demo(ServeFlags f, bool keep, bool single) {
   SystemRandom random;
   std::unique_ptr<Runtime> vn_rt, cn_rt;
   if (single) {
-    auto rt = StartRuntime(f, clock, random, OpenAroundTheClock);
+    auto rt = StartRuntime(f, clock, random, OpenAroundTheClock, /*hold_queue_timer=*/true);
     if (!rt) return Fail(rt.error());
     vn_rt = std::move(*rt);
   } else {
@@ -389,16 +390,20 @@ int Demo(ServeFlags f, bool keep, bool single) {
         OpenAroundTheClock(c);
       };
     };
-    auto rt = StartRuntime(f, clock, random, demo_side(true, vn_peer, cn_peer));
+    auto rt = StartRuntime(f, clock, random, demo_side(true, vn_peer, cn_peer),
+                           /*hold_queue_timer=*/true);
     if (!rt) return Fail(rt.error());
     vn_rt = std::move(*rt);
-    auto rt_cn = StartRuntime(cn, clock, random, demo_side(false, cn_peer, vn_peer));
+    auto rt_cn = StartRuntime(cn, clock, random, demo_side(false, cn_peer, vn_peer),
+                              /*hold_queue_timer=*/true);
     if (!rt_cn) return Fail(rt_cn.error());
     cn_rt = std::move(*rt_cn);
     // With any free port, each side learns the other's peer port only now.
     vn_rt->link()->SetPeerUrl(fmt::format("https://127.0.0.1:{}/peer/v1", cn_rt->peer_port()));
     cn_rt->link()->SetPeerUrl(fmt::format("https://127.0.0.1:{}/peer/v1", vn_rt->peer_port()));
   }
+  // The queue timers are held until the crossings are seeded: a tick between a truck's
+  // entering the yard and the seeder's call forward would call it first, and the seeding fail.
   auto users = SeedDemo(vn_rt->engine());
   if (!users) return Fail(users.error());
   std::vector<DemoUser> cn_users;
@@ -406,7 +411,9 @@ int Demo(ServeFlags f, bool keep, bool single) {
     auto seeded = SeedDemo(cn_rt->engine(), /*crossings=*/false);
     if (!seeded) return Fail(seeded.error());
     cn_users = std::move(*seeded);
+    cn_rt->StartQueueTimer();
   }
+  vn_rt->StartQueueTimer();
   std::string host = f.address == "0.0.0.0" ? "127.0.0.1" : f.address;
   std::string url = fmt::format("http://{}:{}/", host, vn_rt->port());
   std::string tokens_file = (var / "demo-tokens.txt").string();

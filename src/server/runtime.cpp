@@ -110,7 +110,7 @@ Result<net::ServerOptions> PeerServerOptions(const GateConfig& config, const std
 // whether the store's audit head is beyond what the engine has read (records committed by
 // another process: a second server on the same database, a CLI command on the same file). Then
 // it ticks at once, so that this server's read views, served from the engine's caches, catch up
-// within `follow` instead of at the next tick. At most one tick is in the engine at a time.
+// within two `follow`s instead of at the next tick. At most one tick is in the engine at a time.
 struct Runtime::Ticker {
   std::mutex mu;
   std::condition_variable cv;
@@ -123,6 +123,7 @@ struct Runtime::Ticker {
       NameThisThread("bf-queue-tick");
       using Steady = std::chrono::steady_clock;
       Steady::time_point next_tick = Steady::now() + interval;
+      int64_t seen_ahead = -1;  // a head beyond the engine's at the last look (-1: none)
       std::unique_lock lock(mu);
       while (true) {
         Steady::time_point wake = next_tick;
@@ -131,13 +132,24 @@ struct Runtime::Ticker {
         lock.unlock();
         bool due = Steady::now() >= next_tick;
         if (!due && !in_flight->load()) {
+          // This engine's own commit is in the store a moment before the engine notes its new
+          // head: a head seen beyond it once may be ours. Only a head that the engine has still
+          // not reached one look later was written by another process.
           Result<int64_t> head = store.AuditHead();
-          due = head.has_value() && *head > engine.stats().known_head.load();
+          const int64_t known = engine.stats().known_head.load();
+          if (!head.has_value() || *head <= known) {
+            seen_ahead = -1;
+          } else if (seen_ahead >= 0 && known < seen_ahead) {
+            due = true;
+          } else {
+            seen_ahead = *head;
+          }
         }
         if (due) {
           // Due again while the last tick is still in the engine (a stalled store): look again
           // after another interval rather than at once, which would spin.
           next_tick = Steady::now() + interval;
+          seen_ahead = -1;
           if (!in_flight->exchange(true)) {
             engine.Submit(Command{Actor::System(), "", "", QueueTick{}},
                           [flag = in_flight](Result<CommandResult> r) {
@@ -215,11 +227,15 @@ Result<std::unique_ptr<Runtime>> Runtime::Start(RuntimeOptions options, const Cl
     BF_ASSIGN_OR_RETURN(rt->peer_port_, rt->peer_server_->Start());
     rt->link_->Start();
   }
-  if (options.queue_tick.count() > 0) {
-    rt->ticker_ =
-        std::make_unique<Ticker>(*rt->engine_, *rt->store_, options.queue_tick, options.follow);
-  }
+  rt->queue_tick_ = options.queue_tick;
+  rt->follow_ = options.follow;
+  if (!options.hold_queue_timer) rt->StartQueueTimer();
   return rt;
+}
+
+void Runtime::StartQueueTimer() {
+  if (ticker_ || queue_tick_.count() <= 0 || !engine_) return;
+  ticker_ = std::make_unique<Ticker>(*engine_, *store_, queue_tick_, follow_);
 }
 
 Runtime::~Runtime() { Stop(); }

@@ -33,9 +33,13 @@ struct RuntimeOptions {
   // With the queue timer on: how often it looks for records that another process (a second
   // server on the same database, a CLI command on the same file) committed, and then runs at
   // once, so that the read views served from the engine's caches (the queue, the wait board,
-  // the capacity changes) follow the other servers within this time. 0: they catch up on this
+  // the capacity changes) follow the other servers within twice this time (a head seen ahead
+  // once may be this server's own commit, not yet noted by its engine). 0: they catch up on this
   // server's next write or tick only.
   Duration follow = std::chrono::milliseconds(250);
+  // The queue timer waits for StartQueueTimer(): `borderflow demo` seeds its crossings first,
+  // since a tick during the seeding could call forward a truck the seeder is about to call.
+  bool hold_queue_timer = false;
   // The cross-border link ([link] in the configuration): key files are resolved against
   // `config_dir`; the peer listener serves HTTPS on [link] listen.
   std::string config_dir;
@@ -52,6 +56,8 @@ class Runtime {
 
   // Stops the HTTP server (letting in-flight requests finish), then drains the engine.
   void Stop();
+  // Starts the queue timer held by RuntimeOptions::hold_queue_timer (once; no-op without one).
+  void StartQueueTimer();
 
   uint16_t port() const { return port_; }
   // The HTTPS peer listener's port (0 without a link).
@@ -73,6 +79,8 @@ class Runtime {
   uint16_t peer_port_ = 0;
   struct Ticker;
   std::unique_ptr<Ticker> ticker_;
+  Duration queue_tick_{0};
+  Duration follow_{0};
 };
 
 }  // namespace borderflow
