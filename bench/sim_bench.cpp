@@ -78,7 +78,7 @@ void Core(int64_t customers, int servers, double rho, int64_t simpy_customers) {
 }
 
 int Season(const std::string& path, const std::string& policy, int days, uint64_t seed,
-           const std::string& json_out) {
+           bool chain_audit, const std::string& json_out) {
   auto scenario = LoadScenario(path);
   if (!scenario) {
     std::cerr << scenario.error().ToString() << "\n";
@@ -92,6 +92,7 @@ int Season(const std::string& path, const std::string& policy, int days, uint64_
   options.label = policy;
   options.seed = seed;
   options.keep_store_until_exit = true;  // the process ends after this run
+  options.chain_audit_records = chain_audit;
   double cpu = CpuSeconds();
   auto wall = std::chrono::steady_clock::now();
   auto r = RunTwin(*scenario, options);
@@ -103,12 +104,12 @@ int Season(const std::string& path, const std::string& policy, int days, uint64_
   }
   r->wall_seconds = wall_s;
   std::cout << fmt::format(
-      "season: {} ({} days, policy {}): {} trucks arrived, {} cleared, {} engine commands "
+      "season: {} ({} days, policy {}{}): {} trucks arrived, {} cleared, {} engine commands "
       "({} queue ticks), {} events in {:.2f} s CPU ({:.2f} s wall): {:.0f} commands/s, "
       "{:.1f} simulated days per CPU second; {} commands refused\n",
-      scenario->name, scenario->days, r->policy, r->trucks_arrived, r->trucks_cleared,
-      r->engine_commands, r->queue_ticks, r->events_processed, cpu_s, wall_s,
-      r->engine_commands / cpu_s, scenario->days / cpu_s, r->command_errors);
+      scenario->name, scenario->days, r->policy, chain_audit ? ", audit records hash-chained" : "",
+      r->trucks_arrived, r->trucks_cleared, r->engine_commands, r->queue_ticks, r->events_processed,
+      cpu_s, wall_s, r->engine_commands / cpu_s, scenario->days / cpu_s, r->command_errors);
   if (!json_out.empty()) {
     std::FILE* f = std::fopen(json_out.c_str(), "w");
     if (f != nullptr) {
@@ -133,6 +134,7 @@ int main(int argc, char** argv) {
   std::string json_out;
   int days = 0;
   uint64_t seed = 1;
+  bool chain_audit = false;
   app.add_option("--only", only, "core or season (default: both)");
   app.add_option("--customers", customers, "core: customers of the C++ run")->capture_default_str();
   app.add_option("--simpy-customers", simpy_customers, "core: customers of the SimPy run (0: skip)")
@@ -145,8 +147,12 @@ int main(int argc, char** argv) {
   app.add_option("--days", days, "season: only the first N days of the scenario (0: all)")
       ->check(CLI::Range(0, 366));
   app.add_option("--seed", seed, "season: random seed")->capture_default_str();
+  app.add_flag("--chain-audit", chain_audit,
+               "season: hash-chain the twin store's audit records, as a kept trail is (by "
+               "default they are numbered only: the twin keeps no trail)");
   CLI11_PARSE(app, argc, argv);
   if (only.empty() || only == "core") Core(customers, servers, rho, simpy_customers);
-  if (only.empty() || only == "season") return Season(scenario, policy, days, seed, json_out);
+  if (only.empty() || only == "season")
+    return Season(scenario, policy, days, seed, chain_audit, json_out);
   return 0;
 }

@@ -332,13 +332,15 @@ Status Twin::Setup() {
                         SqliteStore::Open(SqliteOptions{(temp_dir_ / "twin.db").string()}, hs_));
     store_ = std::move(sqlite);
   } else {
-    // The engine chains every audit record as always, but a run's store is gone when it ends
-    // and nobody reads its trail: only the chain's head is kept (a 90-day season's records
-    // would take about 900 MB). Nor does the twin touch a crossing again once its truck has
-    // crossed or left: the store drops it (keeping its id), so that its tables hold the trucks
-    // on their way, not the season.
-    store_ = std::make_unique<MemoryStore>(MemoryStoreOptions{
-        .keep_audit_records = false, .keep_finished_crossings = options_.keep_finished_crossings});
+    // A run's store is gone when it ends and nobody reads its audit trail: the records are
+    // numbered but neither kept (a 90-day season's would take about 900 MB) nor hash-chained
+    // (a chain protects a kept trail). Nor does the twin touch a crossing again once its truck
+    // has crossed or left: the store drops it (keeping its id), so that its tables hold the
+    // trucks on their way, not the season.
+    store_ = std::make_unique<MemoryStore>(
+        MemoryStoreOptions{.keep_audit_records = false,
+                           .chain_audit_records = options_.chain_audit_records,
+                           .keep_finished_crossings = options_.keep_finished_crossings});
   }
   // The twin reads results' crossings, never their text; the in-memory store keeps no
   // documents, SQLite does.

@@ -53,6 +53,11 @@ struct TwinOptions {
   // since the twin never reads or changes a crossing again after that; should it ever, the
   // command fails with `crossing_not_kept` and the run's result shows it. For tests of that claim.
   bool keep_finished_crossings = false;
+  // Hash-chain the in-memory store's audit records, as a kept trail is. By default the twin's
+  // store numbers them without hashing (MemoryStoreOptions::chain_audit_records): it keeps no
+  // trail for a chain to protect. For tests that this changes nothing, and for the benchmark's
+  // figure beside it (sim_bench --chain-audit).
+  bool chain_audit_records = false;
 };
 
 // The queue at one moment.

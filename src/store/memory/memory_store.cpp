@@ -360,6 +360,7 @@ struct Committed : Tables {
   KeptAuditTrail audit;
   // False: `audit` stays empty and only the chain's head is kept (MemoryStoreOptions).
   bool keep_audit_records = true;
+  bool chain_audit_records = true;
   int64_t audit_head_seq = 0;                  // the seq of the last record (0: none)
   std::string audit_head_hash = kGenesisHash;  // the hash of the last record
   // Each subject's records (type, id), as of the last FoldAuditSubjects(): the records before
@@ -704,6 +705,13 @@ class MemoryWriteTxn final : public WriteTxn {
         break;
       }
     }
+    if (!base_.chain_audit_records) {
+      // Numbered, not chained (MemoryStoreOptions::chain_audit_records).
+      AuditRecord& r = fn_.audit.emplace_back();
+      static_cast<AuditDraft&>(r) = draft;
+      r.seq = (head != nullptr ? head->seq : base_.audit_head_seq) + 1;
+      return r;
+    }
     fn_.audit.push_back(head != nullptr
                             ? ChainNext(draft, head->seq, head->hash)
                             : ChainNext(draft, base_.audit_head_seq, base_.audit_head_hash));
@@ -872,6 +880,9 @@ struct MemoryStore::Impl {
 MemoryStore::MemoryStore(MemoryStoreOptions options) : impl_(std::make_unique<Impl>()) {
   impl_->data.keep_audit_records = options.keep_audit_records;
   impl_->data.keep_finished_crossings = options.keep_finished_crossings;
+  BF_ASSERT(options.chain_audit_records || !options.keep_audit_records,
+            "a kept audit trail is hash-chained");
+  impl_->data.chain_audit_records = options.chain_audit_records;
 }
 
 namespace {

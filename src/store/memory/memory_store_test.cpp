@@ -209,16 +209,20 @@ TEST(MemoryStoreAuditTrailTest, SubjectListsFollowEveryCommitBetweenReads) {
   EXPECT_TRUE(store.ListAuditFor("lane", "CR-1", 1000)->empty());  // another subject type
 }
 
-// Without its records (the twin's store), the chain is the same: the same seqs and hashes as a
-// store that keeps them, across batches and a rolled-back function, and the next record links to
-// the kept head. Reading the records is refused with a clear error rather than answered empty.
+// Without its records, the chain is the same: the same seqs and hashes as a store that keeps
+// them, across batches and a rolled-back function, and the next record links to the kept head.
+// Reading the records is refused with a clear error rather than answered empty. Without the
+// chain either (the twin's store), the records get the same seqs and no hashes.
 TEST(MemoryStoreAuditTrailTest, ChainOnlyStoreChainsAsAStoreThatKeepsTheRecords) {
   MemoryStore kept;
   MemoryStore chain_only(MemoryStoreOptions{.keep_audit_records = false});
+  MemoryStore numbered_only(
+      MemoryStoreOptions{.keep_audit_records = false, .chain_audit_records = false});
   for (int batch = 0; batch < 5; ++batch) {
-    std::vector<std::string> hashes[2];
+    std::vector<std::string> hashes[3];
+    std::vector<int64_t> seqs[3];
     int store_index = 0;
-    for (MemoryStore* store : {&kept, &chain_only}) {
+    for (MemoryStore* store : {&kept, &chain_only, &numbered_only}) {
       std::vector<Status> statuses = store->WriteBatch(
           std::vector<TxnFn>{[&](WriteTxn& txn) -> Status {
                                for (int i = 0; i < 3; ++i) {
@@ -231,7 +235,8 @@ TEST(MemoryStoreAuditTrailTest, ChainOnlyStoreChainsAsAStoreThatKeepsTheRecords)
                                  draft.body = fmt::format("{{\"batch\":{},\"i\":{}}}", batch, i);
                                  auto r = txn.AppendAudit(draft);
                                  if (!r) return r.error();
-                                 hashes[store_index].push_back(r->hash);
+                                 hashes[store_index].push_back(r->hash + r->prev_hash);
+                                 seqs[store_index].push_back(r->seq);
                                }
                                return {};
                              },
@@ -248,9 +253,14 @@ TEST(MemoryStoreAuditTrailTest, ChainOnlyStoreChainsAsAStoreThatKeepsTheRecords)
       ++store_index;
     }
     EXPECT_EQ(hashes[0], hashes[1]) << "batch " << batch;
+    EXPECT_EQ(hashes[2], std::vector<std::string>(3)) << "batch " << batch;
+    EXPECT_EQ(seqs[0], seqs[1]) << "batch " << batch;
+    EXPECT_EQ(seqs[0], seqs[2]) << "batch " << batch;
     EXPECT_EQ(*chain_only.AuditHead(), *kept.AuditHead());
+    EXPECT_EQ(*numbered_only.AuditHead(), *kept.AuditHead());
   }
   EXPECT_EQ(*chain_only.AuditHead(), 15);
+  EXPECT_EQ(*numbered_only.AuditHead(), 15);
 
   auto read = chain_only.ReadAudit(0, 100);
   ASSERT_FALSE(read);
@@ -259,6 +269,7 @@ TEST(MemoryStoreAuditTrailTest, ChainOnlyStoreChainsAsAStoreThatKeepsTheRecords)
   auto listed = chain_only.ListAuditFor("crossing", "CR-1", 100);
   ASSERT_FALSE(listed);
   EXPECT_EQ(listed.error().code, "audit_not_kept");
+  EXPECT_EQ(numbered_only.ReadAudit(0, 100).error().code, "audit_not_kept");
   // The store that keeps its records verifies, and its head is the chain-only store's head.
   auto verified = VerifyAuditChain([&](int64_t after) { return kept.ReadAudit(after, 100); });
   ASSERT_TRUE(verified) << verified.error().ToString();
