@@ -262,11 +262,18 @@ TEST(Scenario, ReplayInTheScenarioDrivesTheDailyRate) {
 
 TEST(Scenario, BuiltInScenariosParse) {
   int parsed = 0;
+  bool replayed = false;
   for (const testing::BuiltInScenario& b : testing::LoadBuiltInScenarios()) {
     ASSERT_TRUE(b.scenario) << b.scenario.error().ToString();
     ++parsed;
+    // The real counts it replays are in the repository (data/border_traffic), read here.
+    if (b.path.filename() == "replay-cascade.toml") {
+      replayed = true;
+      EXPECT_EQ(b.scenario->arrivals.replay_per_day.size(), 28u);
+    }
   }
   EXPECT_GE(parsed, 5);
+  EXPECT_TRUE(replayed) << "scenarios/replay-cascade.toml was not among the built-in scenarios";
 }
 
 TEST(Arrivals, FollowTheHourlyProfileAndAreReproducible) {
