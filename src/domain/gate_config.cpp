@@ -310,6 +310,12 @@ Status ReadLaneClasses(const TomlReader& root, GateConfig& config) {
   if (classes == nullptr || classes->empty()) {
     return root.Fail("lane_classes", "at least one [[lane_classes]] is required");
   }
+  if (classes->size() > kMaxLaneClasses) {
+    return root.Fail("lane_classes",
+                     fmt::format("{} [[lane_classes]]: at most {} (a capacity announcement to the "
+                                 "counterpart names each, and a counterpart takes no more)",
+                                 classes->size(), kMaxLaneClasses));
+  }
   std::set<std::string> class_ids;
   for (size_t i = 0; i < classes->size(); ++i) {
     BF_ASSIGN_OR_RETURN(TomlReader t, root.Item(*classes, "lane_classes", i));

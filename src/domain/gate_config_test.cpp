@@ -243,6 +243,15 @@ TEST(GateConfigTest, MissingSections) {
   }
   ExpectConfigError(no_classes, "lane_classes");
 
+  // More lane classes than a capacity announcement can name.
+  std::string many_classes(kMinimal);
+  std::string extra;
+  for (size_t i = 0; i < kMaxLaneClasses; ++i) {
+    extra += "[[lane_classes]]\nid = \"extra_" + std::to_string(i) + "\"\nname = \"Extra\"\n\n";
+  }
+  many_classes.insert(many_classes.find("[[lane_classes]]"), extra);
+  ExpectConfigError(many_classes, "lane_classes", "at most 64");
+
   std::string no_directions = Replace("[[directions]]", "[[routes]]");
   ExpectConfigError(no_directions, "directions");
 

@@ -26,6 +26,10 @@
 #include "engine_internal.h"
 #include "queue_book.h"
 
+// A capacity announcement names every lane class of a direction: the configuration's bound on
+// them keeps every announcement within what a counterpart's decoder takes.
+static_assert(borderflow::kMaxLaneClasses <= borderflow::kMaxCapacityEntries);
+
 namespace borderflow {
 
 namespace json = boost::json;

@@ -139,6 +139,11 @@ struct LinkSettings {
   int peer_rate_burst = 60;
 };
 
+// At most this many [[lane_classes]]: a capacity announcement to the counterpart names each,
+// and a counterpart's decoder takes at most kMaxCapacityEntries (link/messages.h; checked in
+// engine_link.cpp).
+inline constexpr size_t kMaxLaneClasses = 64;
+
 struct GateConfig {
   GateSide self;
   GateSide counterpart;
