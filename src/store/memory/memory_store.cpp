@@ -142,9 +142,11 @@ struct Tables {
 
 // Uncommitted changes: of one function (a savepoint) or of the successful functions of a batch.
 struct Layer : Tables {
-  ByName<StoredCrossing> crossings;                     // by id
-  ByName<ByName<IdempotencyRecord>> idempotency;        // scope -> key -> record
-  std::vector<AuditRecord> audit;                       // ascending seq, without gaps
+  ByName<StoredCrossing> crossings;               // by id
+  ByName<ByName<IdempotencyRecord>> idempotency;  // scope -> key -> record
+  // Ascending seq, without gaps; of a store that keeps no trail, only each record's seq and
+  // hash (see MemoryWriteTxn::AppendAudit).
+  std::vector<AuditRecord> audit;
   ByName<ByName<std::optional<StoredRecord>>> records;  // kind -> id -> record; nullopt: deleted
 
   // Moves `top` over this layer and leaves `top` empty.
@@ -762,17 +764,25 @@ class MemoryWriteTxn final : public WriteTxn {
         break;
       }
     }
+    AuditRecord record;
     if (!base_.chain_audit_records) {
       // Numbered, not chained (MemoryStoreOptions::chain_audit_records).
-      AuditRecord& r = fn_.audit.emplace_back();
-      static_cast<AuditDraft&>(r) = draft;
-      r.seq = (head != nullptr ? head->seq : base_.audit_head_seq) + 1;
-      return r;
+      static_cast<AuditDraft&>(record) = draft;
+      record.seq = (head != nullptr ? head->seq : base_.audit_head_seq) + 1;
+    } else {
+      record = head != nullptr ? ChainNext(draft, head->seq, head->hash)
+                               : ChainNext(draft, base_.audit_head_seq, base_.audit_head_hash);
     }
-    fn_.audit.push_back(head != nullptr
-                            ? ChainNext(draft, head->seq, head->hash)
-                            : ChainNext(draft, base_.audit_head_seq, base_.audit_head_hash));
-    return fn_.audit.back();
+    if (base_.keep_audit_records) {
+      fn_.audit.push_back(record);
+    } else {
+      // A trail that is not kept needs of each record only its link in the chain (what the next
+      // append and Publish read): copying the rest, its body above all, cost every command.
+      AuditRecord& link = fn_.audit.emplace_back();
+      link.seq = record.seq;
+      link.hash = record.hash;
+    }
+    return record;
   }
 
   Status PutRecord(const StoredRecord& r) override {
