@@ -590,9 +590,7 @@ Status Engine::ApplyDeclare(WriteTxn& txn, const Actor& actor, const DeclareCros
 Result<SharedCrossing> Engine::LoadCrossing(WriteTxn& txn, const std::string& id) {
   if (auto it = batch_crossings_.find(id); it != batch_crossings_.end()) return it->second;
   if (SharedCrossing cached = committed_crossings_->Find(id)) return cached;
-  BF_ASSIGN_OR_RETURN(std::optional<Crossing> stored, txn.GetCrossing(id));
-  if (!stored) return SharedCrossing();
-  return SharedCrossing(std::make_shared<const Crossing>(std::move(*stored)));
+  return txn.GetSharedCrossing(id);
 }
 
 Status Engine::ApplyEvent(WriteTxn& txn, const Actor& actor, const RecordCrossingEvent& cmd,

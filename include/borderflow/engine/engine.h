@@ -53,7 +53,8 @@ struct EngineOptions {
   // its crossing from the store. Correct while this engine is the only writer of crossings to
   // its store (one node per SQLite file; the CLI writes users and tokens only), or while it
   // catches up with other writers' records before each batch. At most this many, the least
-  // recently used out first. 0 disables it.
+  // recently used out first. 0 disables it: a store that keeps the engine's own versions
+  // (MemoryStore, see WriteTxn::GetSharedCrossing) is such a cache already.
   size_t crossing_cache_size = 100000;
   // Whether crossed crossings stay in that cache. On a node the other side's receipt changes a
   // crossed crossing once more; a driver that never changes one after it crossed (the

@@ -707,6 +707,15 @@ class MemoryWriteTxn final : public WriteTxn {
     return std::optional<Crossing>(**c);
   }
 
+  Result<SharedCrossing> GetSharedCrossing(std::string_view id) override {
+    const SharedCrossing* c = NewestCrossing(id);
+    if (!c) {
+      if (base_.dropped.contains(id)) return CrossingNotKept(id);
+      return SharedCrossing();
+    }
+    return *c;
+  }
+
   using WriteTxn::InsertCrossing;
   using WriteTxn::UpdateCrossing;
 
