@@ -286,12 +286,12 @@ void Engine::CommitBatch(std::vector<Pending>& batch) {
     // failed transaction reports an error for every command, so nothing of it enters). A
     // crossing in a terminal state never changes again: it leaves the cache at once (and so
     // does a crossed one, for a driver that says it changes none: cache_crossed_crossings).
-    for (auto& [id, c] : batch_crossings_) {
+    for (const auto& [id, c] : batch_crossings_) {
       if (IsTerminal(c->state) ||
           (!options_.cache_crossed_crossings && c->state == CrossingState::kCrossed)) {
         committed_crossings_->Erase(id);
       } else {
-        committed_crossings_->Put(std::move(c));
+        committed_crossings_->Put(c);  // not moved: its key views it
       }
     }
   }
@@ -517,10 +517,11 @@ Status Engine::Apply(WriteTxn& txn, const Command& command, Timestamp now, Comma
     // what later commands of the batch (and the committed cache) would otherwise see, and
     // reload the book after it.
     for (auto it = batch_undo_.rbegin(); it != batch_undo_.rend(); ++it) {
-      if (it->second) {
-        batch_crossings_.insert_or_assign(it->first, std::move(it->second));
+      auto& [written, replaced] = *it;
+      if (replaced) {
+        SetBatchCrossing(std::move(replaced));
       } else {
-        batch_crossings_.erase(it->first);
+        batch_crossings_.erase(written->id);
       }
     }
     queue_reload_ = true;
@@ -531,12 +532,10 @@ Status Engine::Apply(WriteTxn& txn, const Command& command, Timestamp now, Comma
   // (WriteChange already put in those it wrote).
   for (const SharedCrossing& c : result.changed) {
     auto it = batch_crossings_.find(c->id);
-    if (it == batch_crossings_.end() || it->second->version != c->version) {
-      batch_crossings_.insert_or_assign(c->id, c);
-    }
+    if (it == batch_crossings_.end() || it->second->version != c->version) SetBatchCrossing(c);
   }
   if (result.crossing && result.changed.empty()) {
-    batch_crossings_.insert_or_assign(result.crossing->id, result.crossing);
+    SetBatchCrossing(result.crossing);
     result.changed.push_back(result.crossing);
   }
   return {};
@@ -590,9 +589,23 @@ Status Engine::ApplyDeclare(WriteTxn& txn, const Actor& actor, const DeclareCros
 Result<SharedCrossing> Engine::LoadCrossing(WriteTxn& txn, const std::string& id) {
   if (auto it = batch_crossings_.find(id); it != batch_crossings_.end()) return it->second;
   if (SharedCrossing cached = committed_crossings_->Find(id)) return cached;
-  BF_ASSIGN_OR_RETURN(std::optional<Crossing> stored, txn.GetCrossing(id));
-  if (!stored) return SharedCrossing();
-  return SharedCrossing(std::make_shared<const Crossing>(std::move(*stored)));
+  return txn.GetSharedCrossing(id);
+}
+
+SharedCrossing Engine::SetBatchCrossing(SharedCrossing crossing) {
+  auto it = batch_crossings_.find(crossing->id);
+  if (it == batch_crossings_.end()) {
+    const std::string_view id = crossing->id;
+    batch_crossings_.emplace(id, std::move(crossing));
+    return nullptr;
+  }
+  // The key views the id of the version it replaces, which may go: key the entry again, by the
+  // new version's id, in the same node.
+  auto node = batch_crossings_.extract(it);
+  SharedCrossing replaced = std::exchange(node.mapped(), std::move(crossing));
+  node.key() = node.mapped()->id;
+  batch_crossings_.insert(std::move(node));
+  return replaced;
 }
 
 Status Engine::ApplyEvent(WriteTxn& txn, const Actor& actor, const RecordCrossingEvent& cmd,
@@ -673,6 +686,8 @@ std::string EventAuditBody(std::string_view type, std::string_view from, std::st
     }
   }
   std::string text;
+  // Most bodies fit: written into a string growing from empty, one was reallocated four times.
+  text.reserve(256);
   JsonWriter w(text);
   w.BeginObject().Member("type", type).Member("from", from).Member("to", to);
   w.Member("version", version).Key("data");
@@ -724,12 +739,7 @@ Result<SharedCrossing> Engine::WriteSharedChange(WriteTxn& txn, const Actor& act
   // Later steps of this command and later commands of the batch see the new state (undone if
   // the command fails), and so does the queue book. (The caller holds `current`, so replacing
   // this batch's version of it here does not destroy it.)
-  auto [previous, inserted] = batch_crossings_.try_emplace(next->id, next);
-  if (inserted) {
-    batch_undo_.emplace_back(next->id, nullptr);
-  } else {
-    batch_undo_.emplace_back(next->id, std::exchange(previous->second, next));
-  }
+  batch_undo_.emplace_back(next, SetBatchCrossing(next));
   queue_->Upsert(next);
   queue_touched_ = true;
   result.changed.push_back(next);

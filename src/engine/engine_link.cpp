@@ -490,8 +490,8 @@ Status Engine::ApplyPeerEffect(WriteTxn& txn, const Actor& actor, const ApplyPee
           AuditRecord record,
           txn.AppendAudit(Draft(actor, now, "crossing", announced->id, "announce", body)));
       result.records.push_back(std::move(record));
-      batch_crossings_.insert_or_assign(announced->id, announced);
-      batch_undo_.emplace_back(announced->id, nullptr);
+      SetBatchCrossing(announced);
+      batch_undo_.emplace_back(announced, nullptr);
       result.changed.push_back(std::move(announced));
       return {};
     }

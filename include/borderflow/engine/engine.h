@@ -16,6 +16,7 @@
 #include <mutex>
 #include <set>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 
 #include <boost/json/array.hpp>
@@ -53,7 +54,8 @@ struct EngineOptions {
   // its crossing from the store. Correct while this engine is the only writer of crossings to
   // its store (one node per SQLite file; the CLI writes users and tokens only), or while it
   // catches up with other writers' records before each batch. At most this many, the least
-  // recently used out first. 0 disables it.
+  // recently used out first. 0 disables it: a store that keeps the engine's own versions
+  // (MemoryStore, see WriteTxn::GetSharedCrossing) is such a cache already.
   size_t crossing_cache_size = 100000;
   // Whether crossed crossings stay in that cache. On a node the other side's receipt changes a
   // crossed crossing once more; a driver that never changes one after it crossed (the
@@ -366,6 +368,9 @@ class Engine {
   // The crossing as of the running transaction: this batch's own updates first, then the cache
   // of committed crossings, then the store. Null when there is none.
   Result<SharedCrossing> LoadCrossing(WriteTxn& txn, const std::string& id);
+  // Makes `crossing` this batch's version of its crossing (batch_crossings_); returns the
+  // version it replaced there, or null.
+  SharedCrossing SetBatchCrossing(SharedCrossing crossing);
 
   GateConfig config_;
   std::shared_ptr<const HsNomenclature> hs_;
@@ -379,9 +384,12 @@ class Engine {
   std::mutex inline_mu_;  // serialises CommitBatch when there is no writer thread
   // Used only inside CommitBatch (the writer thread, or under inline_mu_).
   std::unique_ptr<CrossingCache> committed_crossings_;  // bounded, least recently used out
-  std::unordered_map<std::string, SharedCrossing> batch_crossings_;
-  // What the running command replaced in batch_crossings_ (restored if it fails; null: none).
-  std::vector<std::pair<std::string, SharedCrossing>> batch_undo_;
+  // This batch's last version of each crossing it wrote, keyed by a view of that version's own
+  // id (SetBatchCrossing keeps it so): a copy of the id was an allocation for every change.
+  std::unordered_map<std::string_view, SharedCrossing> batch_crossings_;
+  // What the running command wrote into batch_crossings_, each with the version it replaced
+  // there (restored if the command fails; null: none, the entry is removed).
+  std::vector<std::pair<SharedCrossing, SharedCrossing>> batch_undo_;
   std::unique_ptr<QueueBook> queue_;
   // Set when a command failed after changing the queue book, or a transaction failed: the book
   // is reloaded from the store after the batch.

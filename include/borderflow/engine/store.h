@@ -6,10 +6,12 @@
 
 #include <functional>
 #include <map>
+#include <memory>
 #include <optional>
 #include <span>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include <borderflow/audit/audit_record.h>
@@ -77,6 +79,14 @@ class WriteTxn {
   virtual Status PutIdempotency(const IdempotencyRecord& record) = 0;
 
   virtual Result<std::optional<Crossing>> GetCrossing(std::string_view id) = 0;
+  // The same as the engine's shared version of the crossing (see shared_crossing.h), null when
+  // there is none: a store that keeps crossings decoded returns the one it holds instead of a
+  // copy. By default, a new one made from GetCrossing.
+  virtual Result<SharedCrossing> GetSharedCrossing(std::string_view id) {
+    BF_ASSIGN_OR_RETURN(std::optional<Crossing> crossing, GetCrossing(id));
+    if (!crossing) return SharedCrossing();
+    return SharedCrossing(std::make_shared<const Crossing>(std::move(*crossing)));
+  }
   // Stores `crossing`; `document` is its JSON text, EncodeCrossing(crossing) serialised (the
   // engine encodes once and reuses the text for the audit record and the response).
   // Errors: conflict "crossing_exists".

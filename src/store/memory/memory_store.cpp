@@ -17,7 +17,6 @@
 #include <tuple>
 #include <type_traits>
 #include <unordered_map>
-#include <unordered_set>
 #include <utility>
 #include <vector>
 
@@ -143,9 +142,11 @@ struct Tables {
 
 // Uncommitted changes: of one function (a savepoint) or of the successful functions of a batch.
 struct Layer : Tables {
-  ByName<StoredCrossing> crossings;                     // by id
-  ByName<ByName<IdempotencyRecord>> idempotency;        // scope -> key -> record
-  std::vector<AuditRecord> audit;                       // ascending seq, without gaps
+  ByName<StoredCrossing> crossings;               // by id
+  ByName<ByName<IdempotencyRecord>> idempotency;  // scope -> key -> record
+  // Ascending seq, without gaps; of a store that keeps no trail, only each record's seq and
+  // hash (see MemoryWriteTxn::AppendAudit).
+  std::vector<AuditRecord> audit;
   ByName<ByName<std::optional<StoredRecord>>> records;  // kind -> id -> record; nullopt: deleted
 
   // Moves `top` over this layer and leaves `top` empty.
@@ -339,6 +340,64 @@ struct CommittedCrossing {
   mutable size_t pending_index = 0;
 };
 
+// A set of names for membership only: the ids of the crossings a store that does not keep
+// finished ones has dropped (about 225,000 in a 90-day season of the twin, and every declaration
+// looks its new id up). Open addressing in one array, each slot holding the name's hash beside a
+// view of it: a lookup reads one slot (and the name itself only when the hashes agree), where a
+// std::unordered_set read a bucket and then a node or two scattered over the heap; those misses
+// were about 3% of the season. The names are views: what they view must outlive the set.
+class NameViewSet {
+ public:
+  bool contains(std::string_view name) const {
+    if (name.empty()) return holds_empty_;
+    if (slots_.empty()) return false;
+    const size_t hash = std::hash<std::string_view>{}(name);
+    for (size_t i = hash & Mask();; i = (i + 1) & Mask()) {
+      const Slot& slot = slots_[i];
+      if (slot.name.data() == nullptr) return false;
+      if (slot.hash == hash && slot.name == name) return true;
+    }
+  }
+
+  // Adds `name` (a view that must outlive the set) unless it is there.
+  void insert(std::string_view name) {
+    if (name.empty()) {
+      holds_empty_ = true;
+      return;
+    }
+    if (contains(name)) return;
+    if ((size_ + 1) * 2 > slots_.size()) Grow();  // at most half full: probes stay short
+    Place(Slot{std::hash<std::string_view>{}(name), name});
+    ++size_;
+  }
+
+ private:
+  struct Slot {
+    size_t hash = 0;
+    std::string_view name;  // null data: an empty slot
+  };
+
+  size_t Mask() const { return slots_.size() - 1; }
+
+  void Place(const Slot& slot) {
+    size_t i = slot.hash & Mask();
+    while (slots_[i].name.data() != nullptr) i = (i + 1) & Mask();
+    slots_[i] = slot;
+  }
+
+  void Grow() {
+    std::vector<Slot> old = std::exchange(
+        slots_, std::vector<Slot>(std::max<size_t>(64, slots_.size() * 2)));  // a power of two
+    for (const Slot& slot : old) {
+      if (slot.name.data() != nullptr) Place(slot);
+    }
+  }
+
+  std::vector<Slot> slots_;  // a power of two of them, or none
+  size_t size_ = 0;          // of names other than the empty one
+  bool holds_empty_ = false;
+};
+
 // Crossed, or in a state that takes no further event: what a store that does not keep finished
 // crossings drops (MemoryStoreOptions::keep_finished_crossings).
 bool IsFinished(CrossingState s) { return s == CrossingState::kCrossed || IsTerminal(s); }
@@ -386,7 +445,7 @@ struct Committed : Tables {
   // False: finished crossings are dropped when committed (MemoryStoreOptions), and only their
   // ids are kept, in `dropped` (views of `text`).
   bool keep_finished_crossings = true;
-  std::unordered_set<std::string_view> dropped;
+  NameViewSet dropped;
   // Held by a reader that folds (readers share `mu`; only they fold, and the writer, who holds
   // `mu` exclusively to publish, never does).
   mutable std::mutex fold_mu;
@@ -648,6 +707,15 @@ class MemoryWriteTxn final : public WriteTxn {
     return std::optional<Crossing>(**c);
   }
 
+  Result<SharedCrossing> GetSharedCrossing(std::string_view id) override {
+    const SharedCrossing* c = NewestCrossing(id);
+    if (!c) {
+      if (base_.dropped.contains(id)) return CrossingNotKept(id);
+      return SharedCrossing();
+    }
+    return *c;
+  }
+
   using WriteTxn::InsertCrossing;
   using WriteTxn::UpdateCrossing;
 
@@ -705,17 +773,25 @@ class MemoryWriteTxn final : public WriteTxn {
         break;
       }
     }
+    AuditRecord record;
     if (!base_.chain_audit_records) {
       // Numbered, not chained (MemoryStoreOptions::chain_audit_records).
-      AuditRecord& r = fn_.audit.emplace_back();
-      static_cast<AuditDraft&>(r) = draft;
-      r.seq = (head != nullptr ? head->seq : base_.audit_head_seq) + 1;
-      return r;
+      static_cast<AuditDraft&>(record) = draft;
+      record.seq = (head != nullptr ? head->seq : base_.audit_head_seq) + 1;
+    } else {
+      record = head != nullptr ? ChainNext(draft, head->seq, head->hash)
+                               : ChainNext(draft, base_.audit_head_seq, base_.audit_head_hash);
     }
-    fn_.audit.push_back(head != nullptr
-                            ? ChainNext(draft, head->seq, head->hash)
-                            : ChainNext(draft, base_.audit_head_seq, base_.audit_head_hash));
-    return fn_.audit.back();
+    if (base_.keep_audit_records) {
+      fn_.audit.push_back(record);
+    } else {
+      // A trail that is not kept needs of each record only its link in the chain (what the next
+      // append and Publish read): copying the rest, its body above all, cost every command.
+      AuditRecord& link = fn_.audit.emplace_back();
+      link.seq = record.seq;
+      link.hash = record.hash;
+    }
+    return record;
   }
 
   Status PutRecord(const StoredRecord& r) override {

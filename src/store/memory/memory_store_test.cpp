@@ -6,6 +6,7 @@
 
 #include <iterator>
 #include <map>
+#include <memory>
 #include <optional>
 #include <random>
 #include <string>
@@ -413,6 +414,77 @@ TEST(MemoryStoreFinishedCrossingsTest, DroppedCrossingsAreRefusedAndListsStayExa
   auto counts = dropping.CountCrossings();
   ASSERT_FALSE(counts);
   EXPECT_EQ(counts.error().code, "crossings_not_kept");
+}
+
+// Thousands of dropped ids (the set that keeps them grows many times over): each one is still
+// refused as "crossing_exists" and read as "crossing_not_kept", and ids never written are simply
+// not found.
+TEST(MemoryStoreFinishedCrossingsTest, EveryDroppedIdStaysTakenAsTheirSetGrows) {
+  MemoryStore dropping(MemoryStoreOptions{.keep_finished_crossings = false});
+  constexpr int kCrossings = 5000;
+  constexpr int kPerBatch = 250;
+  for (int first = 0; first < kCrossings; first += kPerBatch) {
+    Status written = dropping.Write([&](WriteTxn& txn) -> Status {
+      for (int i = first; i < first + kPerBatch; ++i) {
+        Crossing c = MakeCrossing(fmt::format("CR-DROP-{:05d}", i));
+        c.version = 1;
+        c.state = i % 2 == 0 ? CrossingState::kCrossed : CrossingState::kCancelled;
+        BF_TRY(txn.InsertCrossing(c, ""));
+      }
+      return {};
+    });
+    ASSERT_TRUE(written) << written.error().ToString();
+  }
+  Status checked = dropping.Write([&](WriteTxn& txn) -> Status {
+    for (int i = 0; i < kCrossings; ++i) {
+      const std::string id = fmt::format("CR-DROP-{:05d}", i);
+      Crossing again = MakeCrossing(id);
+      again.version = 1;
+      Status inserted = txn.InsertCrossing(again, "");
+      EXPECT_FALSE(inserted) << id;
+      if (!inserted) {
+        EXPECT_EQ(inserted.error().code, "crossing_exists") << id;
+      }
+      auto shared = txn.GetSharedCrossing(id);
+      EXPECT_FALSE(shared) << id;
+      if (!shared) {
+        EXPECT_EQ(shared.error().code, "crossing_not_kept") << id;
+      }
+      auto never = txn.GetSharedCrossing(fmt::format("CR-LIVE-{:05d}", i));
+      EXPECT_TRUE(never && *never == nullptr) << "never written: " << i;
+    }
+    return {};
+  });
+  EXPECT_TRUE(checked);
+  auto read = dropping.GetCrossing("CR-DROP-04999");
+  ASSERT_FALSE(read);
+  EXPECT_EQ(read.error().code, "crossing_not_kept");
+}
+
+// A write transaction hands out the very version it holds (the engine's shared version), not a
+// copy: the one inserted, later in its batch and after it committed.
+TEST(MemoryStoreSharedCrossingTest, TheTransactionHandsOutTheVersionItHolds) {
+  MemoryStore store;
+  auto inserted = std::make_shared<const Crossing>([] {
+    Crossing c = MakeCrossing("CR-SHARED-1");
+    c.version = 1;
+    return c;
+  }());
+  Status written = store.Write([&](WriteTxn& txn) -> Status {
+    BF_TRY(txn.InsertSharedCrossing(inserted, ""));
+    BF_ASSIGN_OR_RETURN(SharedCrossing same, txn.GetSharedCrossing("CR-SHARED-1"));
+    EXPECT_EQ(same, inserted);
+    return {};
+  });
+  ASSERT_TRUE(written) << written.error().ToString();
+  Status read = store.Write([&](WriteTxn& txn) -> Status {
+    BF_ASSIGN_OR_RETURN(SharedCrossing committed, txn.GetSharedCrossing("CR-SHARED-1"));
+    EXPECT_EQ(committed, inserted);
+    BF_ASSIGN_OR_RETURN(SharedCrossing none, txn.GetSharedCrossing("CR-NONE"));
+    EXPECT_EQ(none, nullptr);
+    return {};
+  });
+  EXPECT_TRUE(read) << read.error().ToString();
 }
 
 }  // namespace
