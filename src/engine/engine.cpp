@@ -225,6 +225,9 @@ Result<CommandResult> Engine::Execute(Command command) {
 }
 
 void Engine::CommitBatch(std::vector<Pending>& batch) {
+  // Begun before anything is written, ended once known_head holds what it wrote (see
+  // EngineStats::batches_begun).
+  stats_.batches_begun.fetch_add(1);
   Timestamp now = clock_.Now();
   std::vector<CommandResult> results(batch.size());
   std::vector<TxnFn> work;
@@ -322,6 +325,7 @@ void Engine::CommitBatch(std::vector<Pending>& batch) {
     known_head_ = head_before;  // CatchUp() of the next batch reads our own records again
   }
   stats_.known_head.store(known_head_);
+  stats_.batches_ended.fetch_add(1);
   if (transaction_failed) {
     stats_.transaction_failures.fetch_add(1);  // once per transaction
     queue_reload_ = true;

@@ -110,7 +110,7 @@ Result<net::ServerOptions> PeerServerOptions(const GateConfig& config, const std
 // whether the store's audit head is beyond what the engine has read (records committed by
 // another process: a second server on the same database, a CLI command on the same file). Then
 // it ticks at once, so that this server's read views, served from the engine's caches, catch up
-// within two `follow`s instead of at the next tick. At most one tick is in the engine at a time.
+// within `follow` instead of at the next tick. At most one tick is in the engine at a time.
 struct Runtime::Ticker {
   std::mutex mu;
   std::condition_variable cv;
@@ -123,7 +123,6 @@ struct Runtime::Ticker {
       NameThisThread("bf-queue-tick");
       using Steady = std::chrono::steady_clock;
       Steady::time_point next_tick = Steady::now() + interval;
-      int64_t seen_ahead = -1;  // a head beyond the engine's at the last look (-1: none)
       std::unique_lock lock(mu);
       while (true) {
         Steady::time_point wake = next_tick;
@@ -133,23 +132,19 @@ struct Runtime::Ticker {
         bool due = Steady::now() >= next_tick;
         if (!due && !in_flight->load()) {
           // This engine's own commit is in the store a moment before the engine notes its new
-          // head: a head seen beyond it once may be ours. Only a head that the engine has still
-          // not reached one look later was written by another process.
+          // head: a head beyond known_head is another process's only if no batch of this
+          // engine was under way meanwhile (EngineStats::batches_begun). While one is, it
+          // catches up itself, and the next look decides.
+          const EngineStats& stats = engine.stats();
+          const uint64_t ended = stats.batches_ended.load();
           Result<int64_t> head = store.AuditHead();
-          const int64_t known = engine.stats().known_head.load();
-          if (!head.has_value() || *head <= known) {
-            seen_ahead = -1;
-          } else if (seen_ahead >= 0 && known < seen_ahead) {
-            due = true;
-          } else {
-            seen_ahead = *head;
-          }
+          const int64_t known = stats.known_head.load();
+          due = head.has_value() && *head > known && stats.batches_begun.load() == ended;
         }
         if (due) {
           // Due again while the last tick is still in the engine (a stalled store): look again
           // after another interval rather than at once, which would spin.
           next_tick = Steady::now() + interval;
-          seen_ahead = -1;
           if (!in_flight->exchange(true)) {
             engine.Submit(Command{Actor::System(), "", "", QueueTick{}},
                           [flag = in_flight](Result<CommandResult> r) {

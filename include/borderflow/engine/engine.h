@@ -95,6 +95,12 @@ struct EngineStats {
   // The audit head that the engine's caches (queue, rules, crossings) reflect: a store head
   // beyond it holds records another process committed, read at the engine's next batch.
   std::atomic<int64_t> known_head{0};
+  // Write batches begun, and ended (known_head then includes what the batch wrote). A reader
+  // that reads batches_ended, then the store's head, then known_head, then batches_begun, and
+  // finds the two counts equal, knows that no batch of this engine was between its commit and
+  // known_head meanwhile: a head beyond known_head then holds another process's records.
+  std::atomic<uint64_t> batches_begun{0};
+  std::atomic<uint64_t> batches_ended{0};
 };
 
 struct GateStatus {

@@ -33,8 +33,7 @@ struct RuntimeOptions {
   // With the queue timer on: how often it looks for records that another process (a second
   // server on the same database, a CLI command on the same file) committed, and then runs at
   // once, so that the read views served from the engine's caches (the queue, the wait board,
-  // the capacity changes) follow the other servers within twice this time (a head seen ahead
-  // once may be this server's own commit, not yet noted by its engine). 0: they catch up on this
+  // the capacity changes) follow the other servers within this time. 0: they catch up on this
   // server's next write or tick only.
   Duration follow = std::chrono::milliseconds(250);
   // The queue timer waits for StartQueueTimer(): `borderflow demo` seeds its crossings first,
