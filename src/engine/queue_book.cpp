@@ -387,11 +387,24 @@ QueueBook::LaneIndex& QueueBook::Lane(std::string_view direction,
   if (d == lane_index_.end())
     d = lane_index_.emplace(std::string(direction), LaneIndexes::mapped_type{}).first;
   auto lane = d->second.find(lane_class);
-  if (lane == d->second.end()) lane = d->second.emplace(std::string(lane_class), LaneIndex{}).first;
+  if (lane == d->second.end()) {
+    lane = d->second.emplace(std::string(lane_class), LaneIndex{}).first;
+    LaneIndex& made = lane->second;
+    made.direction = direction;
+    made.lane_class = lane_class;
+    made.counters_key = LaneKey(direction, lane_class);
+    made.request.direction = direction;
+    made.request.lane_class = lane_class;
+  }
   return lane->second;
 }
 
-void QueueBook::IndexCrossing(const Crossing& c, int delta) {
+const LaneCounters* QueueBook::CountersLocked(const LaneIndex& lane) const {
+  auto counters = lanes_.find(lane.counters_key);
+  return counters == lanes_.end() ? nullptr : &counters->second;
+}
+
+void QueueBook::IndexCrossing(const Crossing& c, int delta, LaneIndex* lane) {
   CountBooking(c, delta);
   const bool add = delta > 0;
   auto index = [add](auto& set, auto key) {
@@ -401,11 +414,13 @@ void QueueBook::IndexCrossing(const Crossing& c, int delta) {
       set.erase(key);
     }
   };
-  const Declaration& d = c.declaration;
-  if (HoldsLane(c.state)) Lane(d.direction, d.lane_class).occupancy += delta;
-  if (c.state == CrossingState::kBooked || c.state == CrossingState::kInYard) {
-    LaneIndex& lane = Lane(d.direction, d.lane_class);
-    std::vector<QueueTruck>& trucks = lane.request.trucks;
+  const bool queued = c.state == CrossingState::kBooked || c.state == CrossingState::kInYard;
+  if (lane == nullptr && (queued || HoldsLane(c.state))) {
+    lane = &Lane(c.declaration.direction, c.declaration.lane_class);
+  }
+  if (HoldsLane(c.state)) lane->occupancy += delta;
+  if (queued) {
+    std::vector<QueueTruck>& trucks = lane->request.trucks;
     auto it = QueuedPosition(trucks, c.queue.ticket, c.id);
     const bool found =
         it != trucks.end() && it->ticket == c.queue.ticket && it->crossing_id == c.id;
@@ -416,7 +431,7 @@ void QueueBook::IndexCrossing(const Crossing& c, int delta) {
     } else if (found) {
       trucks.erase(it);
     }
-    ++lane.queued_version;
+    ++lane->queued_version;
   }
   if (c.state == CrossingState::kInYard || c.state == CrossingState::kCalled) yard_count_ += delta;
   if (c.state == CrossingState::kCalled) {
@@ -565,17 +580,19 @@ Status QueueBook::Load(Store& store) {
 void QueueBook::Upsert(const SharedCrossing& shared) {
   const Crossing& c = *shared;
   std::lock_guard lock(mu_);
-  const uint64_t version_before =
-      Lane(c.declaration.direction, c.declaration.lane_class).queued_version;
+  LaneIndex& lane = Lane(c.declaration.direction, c.declaration.lane_class);
+  const uint64_t version_before = lane.queued_version;
   const bool in_book = InQueueBook(c.state);
   const std::string& plate = c.declaration.vehicle.plate.canonical;
   auto it = crossings_.find(c.id);
   // A truck called from its lane's queue: as it was queued (TakeCallOnKeptPlan).
   std::optional<QueueTruck> called_from_queue;
-  if (it != crossings_.end() && c.state == CrossingState::kCalled && c.queue.called_at &&
-      it->second->state == CrossingState::kInYard &&
-      it->second->declaration.direction == c.declaration.direction &&
-      it->second->declaration.lane_class == c.declaration.lane_class) {
+  // Most changes keep a crossing in its lane: the lane looked up above is then its old lane too.
+  const bool same_lane = it != crossings_.end() &&
+                         it->second->declaration.direction == c.declaration.direction &&
+                         it->second->declaration.lane_class == c.declaration.lane_class;
+  if (same_lane && c.state == CrossingState::kCalled && c.queue.called_at &&
+      it->second->state == CrossingState::kInYard) {
     called_from_queue = TruckFor(*it->second);
   }
   if (it != crossings_.end()) {
@@ -590,7 +607,7 @@ void QueueBook::Upsert(const SharedCrossing& shared) {
       }
       if (in_book) by_plate_.emplace(plate, c.id);
     }
-    IndexCrossing(*it->second, -1);
+    IndexCrossing(*it->second, -1, same_lane ? &lane : nullptr);
     if (in_book) {
       it->second = shared;  // in place: most changes of a crossing keep it in the book
     } else {
@@ -601,17 +618,16 @@ void QueueBook::Upsert(const SharedCrossing& shared) {
     by_plate_.emplace(plate, c.id);
   }
   if (in_book) {
-    IndexCrossing(c, +1);
+    IndexCrossing(c, +1, &lane);
     max_ticket_ = std::max(max_ticket_, c.queue.ticket);
   }
-  if (called_from_queue) TakeCallOnKeptPlan(*called_from_queue, c, version_before);
-  AdoptPrediction(c, version_before);
+  if (called_from_queue) TakeCallOnKeptPlan(lane, *called_from_queue, c, version_before);
+  AdoptPrediction(lane, c, version_before);
   Invalidate();
 }
 
-void QueueBook::TakeCallOnKeptPlan(const QueueTruck& queued, const Crossing& c,
+void QueueBook::TakeCallOnKeptPlan(LaneIndex& lane, const QueueTruck& queued, const Crossing& c,
                                    uint64_t version_before) {
-  LaneIndex& lane = Lane(c.declaration.direction, c.declaration.lane_class);
   if (lane.plan == nullptr || lane.plan_key.queued_version != version_before) return;
   // The call's counters are in (the engine puts them before the crossing): the plan after it
   // is keyed by one more call in the bucket and in the cycle, and the queue without the truck.
@@ -619,8 +635,7 @@ void QueueBook::TakeCallOnKeptPlan(const QueueTruck& queued, const Crossing& c,
   expected.queued_version = lane.queued_version;
   ++expected.calls_in_current_bucket;
   ++expected.cyclic_phase;
-  const LaneIndex::PlanKey key =
-      PlanKeyFor(c.declaration.direction, c.declaration.lane_class, lane, *c.queue.called_at);
+  const LaneIndex::PlanKey key = PlanKeyFor(lane, *c.queue.called_at);
   if (!(key == expected)) return;
   if (lane.plan.use_count() == 1) {
     if (!TakeFirstCall(Policy(), queued, lane.request.trucks, *lane.plan)) return;
@@ -929,51 +944,47 @@ QueueTruck QueueBook::TruckFor(const Crossing& c) const {
 LanePlan QueueBook::Plan(std::string_view direction, std::string_view lane_class, Timestamp now,
                          const Crossing* extra) const {
   std::lock_guard lock(mu_);
-  if (extra == nullptr) return *CachedPlanLocked(direction, lane_class, now);
-  return PlanLocked(direction, lane_class, now, extra);
+  LaneIndex& lane = Lane(direction, lane_class);
+  if (extra == nullptr) return *CachedPlanLocked(lane, now);
+  return PlanLocked(lane, now, extra);
 }
 
 std::shared_ptr<const LanePlan> QueueBook::SharedPlan(std::string_view direction,
                                                       std::string_view lane_class, Timestamp now,
                                                       const Crossing* extra) const {
   std::lock_guard lock(mu_);
-  if (extra == nullptr) return CachedPlanLocked(direction, lane_class, now);
+  LaneIndex& lane = Lane(direction, lane_class);
+  if (extra == nullptr) return CachedPlanLocked(lane, now);
   if (!(extra->declaration.direction == direction && extra->declaration.lane_class == lane_class &&
         (extra->state == CrossingState::kBooked || extra->state == CrossingState::kInYard))) {
-    return std::make_shared<const LanePlan>(PlanLocked(direction, lane_class, now, extra));
+    return std::make_shared<const LanePlan>(PlanLocked(lane, now, extra));
   }
-  LaneIndex& lane = Lane(direction, lane_class);
   QueueTruck truck = TruckFor(*extra);
-  const LaneIndex::PlanKey key = PlanKeyFor(direction, lane_class, lane, now);
-  std::shared_ptr<LanePlan> plan = JoinKeptPlanLocked(direction, lane_class, now, key, truck);
-  if (plan == nullptr) {
-    plan = std::make_shared<LanePlan>(PlanLocked(direction, lane_class, now, extra));
-  }
+  const LaneIndex::PlanKey key = PlanKeyFor(lane, now);
+  std::shared_ptr<LanePlan> plan = JoinKeptPlanLocked(lane, now, key, truck);
+  if (plan == nullptr) plan = std::make_shared<LanePlan>(PlanLocked(lane, now, extra));
   lane.prediction = LaneIndex::Prediction{std::move(truck), lane.queued_version, key, plan};
   return plan;
 }
 
-std::shared_ptr<LanePlan> QueueBook::JoinKeptPlanLocked(std::string_view direction,
-                                                        std::string_view lane_class, Timestamp now,
+std::shared_ptr<LanePlan> QueueBook::JoinKeptPlanLocked(LaneIndex& lane, Timestamp now,
                                                         const LaneIndex::PlanKey& key,
                                                         const QueueTruck& truck) const {
-  LaneIndex& lane = Lane(direction, lane_class);
-  if (!KeptPlanCurrentLocked(direction, lane_class, lane, now, key)) return nullptr;
+  if (!KeptPlanCurrentLocked(lane, now, key)) return nullptr;
   // The crossing must not be in the queue yet (a booked truck entering the yard is), and join
   // behind every queued truck as a live truck (PlanJoining checks).
   if (auto it = crossings_.find(truck.crossing_id);
-      it != crossings_.end() && it->second->declaration.direction == direction &&
-      it->second->declaration.lane_class == lane_class &&
+      it != crossings_.end() && it->second->declaration.direction == lane.direction &&
+      it->second->declaration.lane_class == lane.lane_class &&
       (it->second->state == CrossingState::kBooked ||
        it->second->state == CrossingState::kInYard)) {
     // A booked truck entering the yard for its slot: the kept plan is its plan (SameBooking).
     if (SameBooking(lane.request.trucks, *it->second, truck)) return lane.plan;
     return nullptr;
   }
-  const PlanRequest& request = RequestLocked(direction, lane_class, now);
-  std::optional<JoiningCall> call =
-      PlanJoining(*capacity_, Policy(), request,
-                  RangeFor(direction, lane_class, request.now, request.horizon_end), truck);
+  const PlanRequest& request = RequestLocked(lane, now);
+  std::optional<JoiningCall> call = PlanJoining(
+      *capacity_, Policy(), request, RangeFor(lane, request.now, request.horizon_end), truck);
   if (!call) return nullptr;
   std::shared_ptr<LanePlan> plan;
   if (lane.plan.use_count() == 1) {
@@ -987,8 +998,7 @@ std::shared_ptr<LanePlan> QueueBook::JoinKeptPlanLocked(std::string_view directi
   return plan;
 }
 
-void QueueBook::AdoptPrediction(const Crossing& c, uint64_t version_before) {
-  LaneIndex& lane = Lane(c.declaration.direction, c.declaration.lane_class);
+void QueueBook::AdoptPrediction(LaneIndex& lane, const Crossing& c, uint64_t version_before) {
   if (!lane.prediction) return;
   LaneIndex::Prediction prediction = std::move(*lane.prediction);
   lane.prediction.reset();
@@ -1013,31 +1023,28 @@ void QueueBook::AdoptPrediction(const Crossing& c, uint64_t version_before) {
   lane.plan_key.queued_version = lane.queued_version;
 }
 
-PlanRequest& QueueBook::RequestLocked(std::string_view direction, std::string_view lane_class,
-                                      Timestamp now) const {
-  PlanRequest& request = Lane(direction, lane_class).request;
-  request.direction = direction;
-  request.lane_class = lane_class;
+PlanRequest& QueueBook::RequestLocked(LaneIndex& lane, Timestamp now) const {
+  PlanRequest& request = lane.request;  // (its direction and lane class set when it was made)
   request.now = now;
   request.horizon_end = now + config_.queue.booking_horizon + config_.queue.bucket;
   request.calls_in_current_bucket = 0;
   request.cyclic_phase = 0;
-  if (auto counters = lanes_.find(LaneKey(direction, lane_class)); counters != lanes_.end()) {
+  if (const LaneCounters* counters = CountersLocked(lane)) {
     Timestamp bucket = capacity_->BucketStart(now);
-    request.calls_in_current_bucket =
-        counters->second.bucket == bucket ? counters->second.calls_in_bucket : 0;
-    request.cyclic_phase = counters->second.calls_total;
+    request.calls_in_current_bucket = counters->bucket == bucket ? counters->calls_in_bucket : 0;
+    request.cyclic_phase = counters->calls_total;
   }
   return request;
 }
 
-LanePlan QueueBook::PlanLocked(std::string_view direction, std::string_view lane_class,
-                               Timestamp now, const Crossing* extra) const {
-  PlanRequest& request = RequestLocked(direction, lane_class, now);
+LanePlan QueueBook::PlanLocked(LaneIndex& lane, Timestamp now, const Crossing* extra) const {
+  PlanRequest& request = RequestLocked(lane, now);
   if (extra == nullptr) {
     return PlanLane(*capacity_, Policy(), request,
-                    RangeFor(direction, lane_class, request.now, request.horizon_end));
+                    RangeFor(lane, request.now, request.horizon_end));
   }
+  const std::string& direction = lane.direction;
+  const std::string& lane_class = lane.lane_class;
   // With `extra`: its own entry, if it has one in this lane, leaves the queue, and `extra` as
   // it would be joins it after the trucks with a ticket not above its own; both only while
   // this plan is made.
@@ -1055,13 +1062,10 @@ LanePlan QueueBook::PlanLocked(std::string_view direction, std::string_view lane
     own = it->second.get();
   }
   ExtraTruckInQueue in_queue(request.trucks, own, std::move(joining));
-  return PlanLane(*capacity_, Policy(), request,
-                  RangeFor(direction, lane_class, request.now, request.horizon_end));
+  return PlanLane(*capacity_, Policy(), request, RangeFor(lane, request.now, request.horizon_end));
 }
 
-QueueBook::LaneIndex::PlanKey QueueBook::PlanKeyFor(std::string_view direction,
-                                                    std::string_view lane_class,
-                                                    const LaneIndex& lane, Timestamp now) const {
+QueueBook::LaneIndex::PlanKey QueueBook::PlanKeyFor(const LaneIndex& lane, Timestamp now) const {
   // What RequestFor and RangeFor make of `now` (PlanLane reads `now` only through the current
   // bucket and the range; policies do not read it).
   const CapacityPlan& capacity = *capacity_;
@@ -1072,28 +1076,23 @@ QueueBook::LaneIndex::PlanKey QueueBook::PlanKeyFor(std::string_view direction,
   const Timestamp horizon_end = now + config_.queue.booking_horizon + config_.queue.bucket;
   key.buckets =
       key.first >= horizon_end ? 0 : (horizon_end - key.first + bucket - Duration(1)) / bucket;
-  if (auto counters = lanes_.find(LaneKey(direction, lane_class)); counters != lanes_.end()) {
-    key.calls_in_current_bucket =
-        counters->second.bucket == key.first ? counters->second.calls_in_bucket : 0;
-    key.cyclic_phase = counters->second.calls_total;
+  if (const LaneCounters* counters = CountersLocked(lane)) {
+    key.calls_in_current_bucket = counters->bucket == key.first ? counters->calls_in_bucket : 0;
+    key.cyclic_phase = counters->calls_total;
   }
   return key;
 }
 
-std::shared_ptr<const LanePlan> QueueBook::CachedPlanLocked(std::string_view direction,
-                                                            std::string_view lane_class,
-                                                            Timestamp now) const {
-  LaneIndex& lane = Lane(direction, lane_class);
-  LaneIndex::PlanKey key = PlanKeyFor(direction, lane_class, lane, now);
-  if (!KeptPlanCurrentLocked(direction, lane_class, lane, now, key)) {
-    lane.plan = std::make_shared<LanePlan>(PlanLocked(direction, lane_class, now, nullptr));
+std::shared_ptr<const LanePlan> QueueBook::CachedPlanLocked(LaneIndex& lane, Timestamp now) const {
+  LaneIndex::PlanKey key = PlanKeyFor(lane, now);
+  if (!KeptPlanCurrentLocked(lane, now, key)) {
+    lane.plan = std::make_shared<LanePlan>(PlanLocked(lane, now, nullptr));
     lane.plan_key = key;
   }
   return lane.plan;
 }
 
-bool QueueBook::KeptPlanCurrentLocked(std::string_view direction, std::string_view lane_class,
-                                      LaneIndex& lane, Timestamp now,
+bool QueueBook::KeptPlanCurrentLocked(LaneIndex& lane, Timestamp now,
                                       const LaneIndex::PlanKey& key) const {
   if (lane.plan == nullptr) return false;
   if (lane.plan_key == key) return true;
@@ -1105,9 +1104,8 @@ bool QueueBook::KeptPlanCurrentLocked(std::string_view direction, std::string_vi
       (key.first == kept.first && key.calls_in_current_bucket != kept.calls_in_current_bucket)) {
     return false;
   }
-  const PlanRequest& request = RequestLocked(direction, lane_class, now);
-  std::span<const BucketCapacity> range =
-      RangeFor(direction, lane_class, request.now, request.horizon_end);
+  const PlanRequest& request = RequestLocked(lane, now);
+  std::span<const BucketCapacity> range = RangeFor(lane, request.now, request.horizon_end);
   if (lane.plan.use_count() == 1) {
     if (!MovePlanOn(*capacity_, Policy(), request, range, *lane.plan)) return false;
   } else {
@@ -1119,15 +1117,13 @@ bool QueueBook::KeptPlanCurrentLocked(std::string_view direction, std::string_vi
   return true;
 }
 
-std::span<const BucketCapacity> QueueBook::RangeFor(std::string_view direction,
-                                                    std::string_view lane_class, Timestamp from,
+std::span<const BucketCapacity> QueueBook::RangeFor(LaneIndex& lane, Timestamp from,
                                                     Timestamp until) const {
   const CapacityPlan& capacity = *capacity_;
   const Duration bucket = capacity.bucket();
   const Timestamp first = capacity.BucketStart(from);
   if (first >= until) return {};
   const int64_t count = (until - first + bucket - Duration(1)) / bucket;
-  LaneIndex& lane = Lane(direction, lane_class);
   const auto cached = static_cast<int64_t>(lane.range.size());
   if (cached == 0 || first < lane.range_first ||
       first + bucket * count > lane.range_first + bucket * cached) {
@@ -1136,7 +1132,8 @@ std::span<const BucketCapacity> QueueBook::RangeFor(std::string_view direction,
     // range holds the same values as the one asked for.
     constexpr int64_t kSpare = 96;
     lane.range_first = first;
-    lane.range = capacity.Range(direction, lane_class, first, first + bucket * (count + kSpare));
+    lane.range =
+        capacity.Range(lane.direction, lane.lane_class, first, first + bucket * (count + kSpare));
   }
   const auto offset = static_cast<size_t>((first - lane.range_first) / bucket);
   BF_ASSERT(offset + static_cast<size_t>(count) <= lane.range.size(),
@@ -1158,7 +1155,7 @@ void QueueBook::EnsurePlans(Timestamp now) const {
     planned_by_id_.clear();
     for (const auto& d : config_.directions) {
       for (const auto& [lane_class, lanes] : d.lanes) {
-        std::shared_ptr<const LanePlan> plan = CachedPlanLocked(d.id, lane_class, now);
+        std::shared_ptr<const LanePlan> plan = CachedPlanLocked(Lane(d.id, lane_class), now);
         for (const auto& call : plan->calls) planned_by_id_[call.crossing_id] = call;
         plans_[LaneKey(d.id, lane_class)] = *plan;
       }

@@ -239,6 +239,12 @@ class QueueBook {
   // What the book keeps per lane (direction × lane class), so that no read scans every
   // crossing: the assessed trucks waiting on the road for a place in the yard can be thousands.
   struct LaneIndex {
+    // The lane itself, and its key in lanes_ (LaneKey), made once: the lane's helpers below
+    // take the index, looked up once per call of the book, instead of looking it up and
+    // making its key again for every step of a plan.
+    std::string direction;
+    std::string lane_class;
+    std::string counters_key;
     int occupancy = 0;  // crossings holding a lane
     // The request every plan of the lane is made from. Its trucks are the lane's booked and
     // in-yard crossings in (ticket, id) order, kept there as they change (the planner's input
@@ -279,40 +285,34 @@ class QueueBook {
       std::map<std::string, std::map<std::string, LaneIndex, std::less<>>, std::less<>>;
 
   // The lane's plan request at `now` (its queue as it is; requires mu_).
-  PlanRequest& RequestLocked(std::string_view direction, std::string_view lane_class,
-                             Timestamp now) const;
+  PlanRequest& RequestLocked(LaneIndex& lane, Timestamp now) const;
   // The lane's kept plan with `truck` joining behind its queue, when the kept plan is current
   // (`key`) and the policy can tell the truck's call without planning again (PlanJoining); the
   // kept plan itself (shared) when `truck` is a booked truck of the queue that plans as it is
   // queued (SameBooking: it enters the yard for its slot); null otherwise (requires mu_).
-  std::shared_ptr<LanePlan> JoinKeptPlanLocked(std::string_view direction,
-                                               std::string_view lane_class, Timestamp now,
+  std::shared_ptr<LanePlan> JoinKeptPlanLocked(LaneIndex& lane, Timestamp now,
                                                const LaneIndex::PlanKey& key,
                                                const QueueTruck& truck) const;
   // Plans one lane (requires mu_).
-  LanePlan PlanLocked(std::string_view direction, std::string_view lane_class, Timestamp now,
-                      const Crossing* extra) const;
+  LanePlan PlanLocked(LaneIndex& lane, Timestamp now, const Crossing* extra) const;
   // The lane's plan without an extra truck, from the lane's cache when it is current (requires
   // mu_).
-  std::shared_ptr<const LanePlan> CachedPlanLocked(std::string_view direction,
-                                                   std::string_view lane_class,
-                                                   Timestamp now) const;
+  std::shared_ptr<const LanePlan> CachedPlanLocked(LaneIndex& lane, Timestamp now) const;
   // Whether the lane's kept plan is its plan for `key` (made at `now`): it was made for that
   // key, or it becomes that plan without planning again when only time moved on since
   // (MovePlanOn). False when there is none or it is out of date (requires mu_).
-  bool KeptPlanCurrentLocked(std::string_view direction, std::string_view lane_class,
-                             LaneIndex& lane, Timestamp now, const LaneIndex::PlanKey& key) const;
+  bool KeptPlanCurrentLocked(LaneIndex& lane, Timestamp now, const LaneIndex::PlanKey& key) const;
   // The key of the lane's plan at `now` with its queue as it is (requires mu_).
-  LaneIndex::PlanKey PlanKeyFor(std::string_view direction, std::string_view lane_class,
-                                const LaneIndex& lane, Timestamp now) const;
+  LaneIndex::PlanKey PlanKeyFor(const LaneIndex& lane, Timestamp now) const;
   // After `c`, queued in its lane as `queued`, was called and indexed: when the lane's kept
   // plan was current until then and the call was its first call, the plan without that call
   // becomes the kept plan if the policy tells that it is the plan after the call
   // (TakeFirstCall).
-  void TakeCallOnKeptPlan(const QueueTruck& queued, const Crossing& c, uint64_t version_before);
+  void TakeCallOnKeptPlan(LaneIndex& lane, const QueueTruck& queued, const Crossing& c,
+                          uint64_t version_before);
   // After `c` was indexed: the lane's prediction for `c` becomes its kept plan if `c` joined
   // the queue as predicted on the queue the prediction saw (`version_before`).
-  void AdoptPrediction(const Crossing& c, uint64_t version_before);
+  void AdoptPrediction(LaneIndex& lane, const Crossing& c, uint64_t version_before);
   // Drops every lane's kept plan (the capacity or the policy changed).
   void ForgetLanePlans();
   // The active policy (requires mu_).
@@ -320,14 +320,15 @@ class QueueBook {
   // The lane's index, or null when no crossing of it was ever indexed.
   const LaneIndex* FindLane(std::string_view direction, std::string_view lane_class) const;
   LaneIndex& Lane(std::string_view direction, std::string_view lane_class) const;
+  // The lane's counters, or null when none were put (requires mu_).
+  const LaneCounters* CountersLocked(const LaneIndex& lane) const;
   // The capacity of the buckets from the one holding `from` up to `until` (requires mu_).
-  std::span<const BucketCapacity> RangeFor(std::string_view direction, std::string_view lane_class,
-                                           Timestamp from, Timestamp until) const;
+  std::span<const BucketCapacity> RangeFor(LaneIndex& lane, Timestamp from, Timestamp until) const;
   void Invalidate() { plans_valid_ = false; }
   // Adds (+1) or removes (-1) a crossing's contribution to the booking counters and to the
-  // indexes below.
+  // indexes below. `lane` is the crossing's lane when the caller has it (else looked up).
   void CountBooking(const Crossing& c, int delta);
-  void IndexCrossing(const Crossing& c, int delta);
+  void IndexCrossing(const Crossing& c, int delta, LaneIndex* lane = nullptr);
   void ClearIndexes();
   static bool HoldsBooking(const Crossing& c);
   static std::string BucketKey(std::string_view direction, std::string_view lane_class,

@@ -71,6 +71,9 @@ struct Unplanned {
 
 constexpr std::string_view kBeyondHorizon = "beyond_horizon";
 
+// The buckets PlanJoining sets up first (it takes more when their free slots are too few).
+constexpr size_t kJoiningFirstCut = 16;
+
 // Steps 1 and 2 of a plan, shared by PlanLane and PlanJoining: the buckets from the one holding
 // `now` to the horizon, the bookings placed in them, and the live trucks.
 struct LaneSetup {
@@ -110,8 +113,10 @@ struct LaneSetup {
 };
 
 // Steps 1 and 2: calls on_booked(truck, bucket index, bucket state, k, reason) for each booking
-// placed and
-// on_unplanned(truck) for each booking beyond the horizon.
+// placed and on_unplanned(truck) for each booking beyond the horizon. With `range` cut short of
+// the horizon, the buckets it holds are set up as with the whole range: a booking is placed in
+// its bucket or a later one, never an earlier one, so the bookings placed beyond the cut take
+// nothing from the buckets before it (they are reported unplanned instead).
 template <class OnBooked, class OnUnplanned>
 LaneSetup SetUpLane(const CapacityPlan& capacity, const PlanRequest& request,
                     std::span<const BucketCapacity> range, OnBooked on_booked,
@@ -283,13 +288,23 @@ std::optional<JoiningCall> PlanJoining(const CapacityPlan& capacity, const Queue
     if (truck.ticket >= joining.ticket) return std::nullopt;  // not behind every truck
   }
   // Where PlanLane would place the bookings, and the free slots up to the one after the live
-  // trucks' (they take the first ones whatever the policy).
-  LaneSetup lane = SetUpLane(
-      capacity, request, range,
-      [](const QueueTruck&, size_t, const BucketState&, int, std::string_view) {},
-      [](const QueueTruck&) {});
+  // trucks' (they take the first ones whatever the policy). Those slots are usually in the
+  // first few buckets of a horizon of hundreds, so the buckets are set up from a cut of the
+  // range that doubles until it holds them or is the whole range (SetUpLane: a cut sets up its
+  // buckets as the whole range does).
+  size_t cut = std::min(range.size(), kJoiningFirstCut);
+  LaneSetup lane;
   std::vector<Slot> slots;
-  lane.FreeSlots(std::nullopt, lane.live.size() + 1, slots, nullptr);
+  while (true) {
+    lane = SetUpLane(
+        capacity, request, range.first(cut),
+        [](const QueueTruck&, size_t, const BucketState&, int, std::string_view) {},
+        [](const QueueTruck&) {});
+    slots.clear();
+    lane.FreeSlots(std::nullopt, lane.live.size() + 1, slots, nullptr);
+    if (slots.size() > lane.live.size() || cut == range.size()) break;
+    cut = std::min(range.size(), 2 * cut);
+  }
   std::optional<std::string_view> reason = policy.JoinBehind(lane.live, slots, joining);
   if (!reason) return std::nullopt;
   JoiningCall call;

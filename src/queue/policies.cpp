@@ -135,28 +135,48 @@ class CyclicPolicy final : public QueuePolicy {
 constexpr int64_t kInf = std::numeric_limits<int64_t>::max() / 4;
 
 // Values over positions with range add, the global minimum, and the leftmost position whose
-// value is at most x. O(log n) per operation.
+// value is at most x. O(log n) per operation, bottom-up without recursion (Fill makes a prefix
+// add and a few updates for every slot of every plan): a node keeps the minimum of its subtree
+// including the adds made to the whole subtree (add_), which stay there instead of being pushed
+// down; a position's value is its leaf plus the adds of the nodes above it.
 class MinAddTree {
  public:
   explicit MinAddTree(const std::vector<int64_t>& values) {
     while (size_ < values.size()) size_ *= 2;
     min_.assign(2 * size_, kInf);
-    lazy_.assign(2 * size_, 0);
+    add_.assign(2 * size_, 0);
     std::copy(values.begin(), values.end(), min_.begin() + static_cast<ptrdiff_t>(size_));
     for (size_t node = size_ - 1; node >= 1; --node) Pull(node);
   }
 
   int64_t Min() const { return min_[1]; }
   // Adds `delta` to the values at positions [begin, end).
-  void Add(size_t begin, size_t end, int64_t delta) { Add(1, 0, size_, begin, end, delta); }
-  void Set(size_t i, int64_t value) { Set(1, 0, size_, i, value); }
+  void Add(size_t begin, size_t end, int64_t delta) {
+    if (begin >= end) return;
+    const size_t first_leaf = begin + size_;
+    const size_t last_leaf = end - 1 + size_;
+    for (size_t lo = first_leaf, hi = last_leaf + 1; lo < hi; lo /= 2, hi /= 2) {
+      if (lo & 1) Apply(lo++, delta);
+      if (hi & 1) Apply(--hi, delta);
+    }
+    PullAbove(first_leaf);
+    PullAbove(last_leaf);
+  }
+  void Set(size_t i, int64_t value) {
+    const size_t leaf = i + size_;
+    int64_t above = 0;
+    for (size_t node = leaf / 2; node >= 1; node /= 2) above += add_[node];
+    min_[leaf] = value - above;
+    PullAbove(leaf);
+  }
   // The leftmost position whose value is <= x, or npos.
-  size_t LeftmostAtMost(int64_t x) {
+  size_t LeftmostAtMost(int64_t x) const {
     if (min_[1] > x) return npos;
     size_t node = 1;
+    int64_t above = 0;  // the adds of the nodes above node's children
     while (node < size_) {
-      Push(node);
-      node = min_[2 * node] <= x ? 2 * node : 2 * node + 1;
+      above += add_[node];
+      node = min_[2 * node] + above <= x ? 2 * node : 2 * node + 1;
     }
     return node - size_;
   }
@@ -166,46 +186,16 @@ class MinAddTree {
  private:
   void Apply(size_t node, int64_t delta) {
     min_[node] += delta;
-    lazy_[node] += delta;
+    add_[node] += delta;
   }
-  void Push(size_t node) {
-    if (lazy_[node] != 0) {
-      Apply(2 * node, lazy_[node]);
-      Apply(2 * node + 1, lazy_[node]);
-      lazy_[node] = 0;
-    }
-  }
-  void Pull(size_t node) { min_[node] = std::min(min_[2 * node], min_[2 * node + 1]); }
-  void Add(size_t node, size_t lo, size_t hi, size_t begin, size_t end, int64_t delta) {
-    if (end <= lo || hi <= begin) return;
-    if (begin <= lo && hi <= end) {
-      Apply(node, delta);
-      return;
-    }
-    Push(node);
-    size_t mid = (lo + hi) / 2;
-    Add(2 * node, lo, mid, begin, end, delta);
-    Add(2 * node + 1, mid, hi, begin, end, delta);
-    Pull(node);
-  }
-  void Set(size_t node, size_t lo, size_t hi, size_t i, int64_t value) {
-    if (hi - lo == 1) {
-      min_[node] = value;
-      return;
-    }
-    Push(node);
-    size_t mid = (lo + hi) / 2;
-    if (i < mid) {
-      Set(2 * node, lo, mid, i, value);
-    } else {
-      Set(2 * node + 1, mid, hi, i, value);
-    }
-    Pull(node);
+  void Pull(size_t node) { min_[node] = std::min(min_[2 * node], min_[2 * node + 1]) + add_[node]; }
+  void PullAbove(size_t node) {
+    for (node /= 2; node >= 1; node /= 2) Pull(node);
   }
 
   size_t size_ = 1;
   std::vector<int64_t> min_;
-  std::vector<int64_t> lazy_;
+  std::vector<int64_t> add_;  // added to every position under the node (leaves: unused)
 };
 
 // Positions that hold a key (deadline, ticket) or none; the position with the least key in a
