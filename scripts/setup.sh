@@ -21,7 +21,9 @@ PACKAGES=(
 )
 # The web app (web/): node and npm build it, Debian's chromium runs its browser tests. A node
 # that came with its own npm (from another source) is kept; otherwise Debian's nodejs and npm.
-PACKAGES+=(chromium)
+# fonts-wqy-microhei: a font with Chinese glyphs, so that the browser tests (and their
+# screenshots) show the Chinese interface as text, not as empty boxes.
+PACKAGES+=(chromium fonts-wqy-microhei)
 if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then PACKAGES+=(nodejs npm); fi
 
 # Installs the web app's npm packages (npm ci, skipped while node_modules matches the lock file)

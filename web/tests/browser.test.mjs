@@ -310,6 +310,24 @@ test('the language switch changes the page text and is remembered', { skip: miss
   await page.waitForSelector('h1:has-text("预计等待时间")');
   assert.equal(await page.getAttribute('html', 'lang'), 'zh');
   assert.match(await page.textContent('nav'), /等待时间公告/);
+  // The Chinese page is legible, not a row of empty boxes: the browser has a font with CJK
+  // glyphs (scripts/setup.sh installs fonts-wqy-microhei), so two different characters drawn in
+  // the heading's font differ. Without one, both are the same missing-glyph box.
+  const cjkGlyphsDiffer = await page.evaluate(() => {
+    const family = getComputedStyle(document.querySelector('h1')).fontFamily;
+    const draw = (text) => {
+      const canvas = document.createElement('canvas');
+      canvas.width = 64;
+      canvas.height = 64;
+      const context = canvas.getContext('2d');
+      context.font = `40px ${family}`;
+      context.fillText(text, 4, 48);
+      return canvas.toDataURL();
+    };
+    return draw('预') !== draw('时');
+  });
+  assert.ok(cjkGlyphsDiffer, 'Chinese text draws as missing-glyph boxes: the browser has no CJK font');
+  await page.screenshot({ path: path.join(shots, 'board-zh.png'), fullPage: true });
   await page.reload();
   await page.waitForSelector('h1:has-text("预计等待时间")');
   await page.selectOption('#lang-select', 'vi');
