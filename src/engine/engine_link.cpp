@@ -490,7 +490,8 @@ Status Engine::ApplyPeerEffect(WriteTxn& txn, const Actor& actor, const ApplyPee
           AuditRecord record,
           txn.AppendAudit(Draft(actor, now, "crossing", announced->id, "announce", body)));
       result.records.push_back(std::move(record));
-      SetBatchCrossing(announced);
+      BF_ASSERT(SetBatchCrossing(announced) == nullptr,
+                "an announced crossing is new to its batch (checked above)");
       batch_undo_.emplace_back(announced, nullptr);
       result.changed.push_back(std::move(announced));
       return {};

@@ -112,14 +112,85 @@ class Collector {
   size_t done_ = 0;
 };
 
+// Delegates to the store's transaction, but refuses to store the idempotent response of the
+// command whose key is `fail_key` (as a failing write would): the command has written its other
+// records by then, so the engine must roll back what it remembers of them.
+class ResponseFailingTxn final : public WriteTxn {
+ public:
+  ResponseFailingTxn(WriteTxn& inner, std::string fail_key)
+      : inner_(inner), fail_key_(std::move(fail_key)) {}
+
+  Result<std::optional<IdempotencyRecord>> FindIdempotency(std::string_view scope,
+                                                           std::string_view key) override {
+    return inner_.FindIdempotency(scope, key);
+  }
+  Status PutIdempotency(const IdempotencyRecord& record) override {
+    if (!fail_key_.empty() && record.key == fail_key_) {
+      return Unavailable("store_write_failed", "injected: the response could not be stored");
+    }
+    return inner_.PutIdempotency(record);
+  }
+  Result<std::optional<Crossing>> GetCrossing(std::string_view id) override {
+    return inner_.GetCrossing(id);
+  }
+  Result<SharedCrossing> GetSharedCrossing(std::string_view id) override {
+    return inner_.GetSharedCrossing(id);
+  }
+  Status InsertCrossing(const Crossing& crossing, std::string_view document) override {
+    return inner_.InsertCrossing(crossing, document);
+  }
+  Status UpdateCrossing(const Crossing& crossing, std::string_view document,
+                        int64_t expected_version) override {
+    return inner_.UpdateCrossing(crossing, document, expected_version);
+  }
+  Status InsertSharedCrossing(const SharedCrossing& crossing, std::string_view document) override {
+    return inner_.InsertSharedCrossing(crossing, document);
+  }
+  Status UpdateSharedCrossing(const SharedCrossing& crossing, std::string_view document,
+                              int64_t expected_version) override {
+    return inner_.UpdateSharedCrossing(crossing, document, expected_version);
+  }
+  Result<AuditRecord> AppendAudit(const AuditDraft& draft) override {
+    return inner_.AppendAudit(draft);
+  }
+  Result<int64_t> LockAuditHead() override { return inner_.LockAuditHead(); }
+  Status PutRecord(const StoredRecord& record) override { return inner_.PutRecord(record); }
+  Status DeleteRecord(std::string_view kind, std::string_view id) override {
+    return inner_.DeleteRecord(kind, id);
+  }
+  Result<std::optional<StoredRecord>> GetRecord(std::string_view kind,
+                                                std::string_view id) override {
+    return inner_.GetRecord(kind, id);
+  }
+  Status InsertUser(const UserRecord& user) override { return inner_.InsertUser(user); }
+  Result<std::optional<UserRecord>> FindUserByName(std::string_view name) override {
+    return inner_.FindUserByName(name);
+  }
+  Status InsertToken(const TokenRecord& token) override { return inner_.InsertToken(token); }
+  Status RevokeToken(std::string_view token_id, Timestamp at) override {
+    return inner_.RevokeToken(token_id, at);
+  }
+
+ private:
+  WriteTxn& inner_;
+  const std::string fail_key_;
+};
+
 // Delegates to a real store. Tests use it to fail the next transaction as a whole (as on a full
-// disk: every command of the batch gets the commit's error and nothing is kept), or to hold the
-// writer thread inside its next commit until released.
+// disk: every command of the batch gets the commit's error and nothing is kept), to fail the
+// response of one command inside its transaction (`FailResponseOf`), or to hold the writer
+// thread inside its next commit until released.
 class ControlledStore final : public Store {
  public:
   explicit ControlledStore(Store& inner) : inner_(inner) {}
 
   std::atomic<bool> fail_next{false};
+
+  // From now on, storing the idempotent response of the command with this key fails.
+  void FailResponseOf(std::string key) {
+    std::lock_guard lock(mu_);
+    fail_response_key_ = std::move(key);
+  }
 
   // The next commit waits, with the writer thread inside it, until Release().
   void HoldNextCommit() {
@@ -147,7 +218,20 @@ class ControlledStore final : public Store {
       durable({});
       return Failed(work);
     }
-    return inner_.WriteBatchThen(work, std::move(durable));
+    std::string fail_key;
+    {
+      std::lock_guard lock(mu_);
+      fail_key = fail_response_key_;
+    }
+    if (fail_key.empty()) return inner_.WriteBatchThen(work, std::move(durable));
+    std::vector<TxnFn> wrapped;
+    for (const TxnFn& fn : work) {
+      wrapped.push_back([&fn, fail_key](WriteTxn& txn) {
+        ResponseFailingTxn failing(txn, fail_key);
+        return fn(failing);
+      });
+    }
+    return inner_.WriteBatchThen(wrapped, std::move(durable));
   }
   Status WaitDurable() override { return inner_.WaitDurable(); }
   Result<std::optional<Crossing>> GetCrossing(std::string_view id) override {
@@ -202,6 +286,7 @@ class ControlledStore final : public Store {
   std::condition_variable cv_;
   bool hold_ = false;
   bool held_ = false;
+  std::string fail_response_key_;
 };
 
 // Holds the writer thread inside the commit of one command until Release(), so that commands
@@ -662,6 +747,49 @@ TEST_P(WriterEngineTest, FailingCommandInBatchDoesNotAffectOthers) {
   for (const auto& r : records) actions.push_back(r.action);
   EXPECT_EQ(actions, (std::vector<std::string>{"declare", "declare", "declare", "assess", "book",
                                                "declare"}));
+}
+
+// A command that fails after it wrote a crossing (here: its response cannot be stored) is rolled
+// back with its savepoint, and the batch's later commands see the version an earlier command of
+// the batch wrote, not the failed one's and not the committed one.
+TEST_P(WriterEngineTest, CommandFailingAfterItsWriteLeavesTheBatchsEarlierVersion) {
+  const std::string id = MustDeclare(kFwdA, "14C-111.11");
+  controlled_->FailResponseOf("u-1");
+  std::vector<Command> commands;
+  commands.push_back(
+      Event(kCustoms, "u-0", id, CrossingEventType::kAssess, R"({"channel": "green"})"));
+  commands.push_back(Event(kFwdA, "u-1", id, CrossingEventType::kBook));  // fails after writing
+  commands.push_back(Event(kFwdA, "u-2", id, CrossingEventType::kBook, "{}", 2));
+  Collector collector(commands.size());
+  {
+    WriterBlock block(*engine_, *controlled_, Declare(kFwdB, "blocker", "29C-000.01"));
+    for (size_t i = 0; i < commands.size(); ++i) {
+      engine_->Submit(std::move(commands[i]), collector.For(i));
+    }
+  }
+  ASSERT_TRUE(collector.WaitAll());
+  ASSERT_TRUE(collector.result(0)) << collector.result(0).error().ToString();
+  ExpectError(collector.result(1), ErrorKind::kUnavailable, "store_write_failed");
+  // Booked from the assessed version 2 that u-0 wrote: u-1's version 3 was undone.
+  ASSERT_TRUE(collector.result(2)) << collector.result(2).error().ToString();
+  EXPECT_EQ(collector.result(2)->Json().at("crossing").at("version").as_int64(), 3);
+
+  Crossing c = Stored(id);
+  EXPECT_EQ(c.state, CrossingState::kBooked);
+  EXPECT_EQ(c.version, 3);
+  std::vector<std::string> actions;
+  for (const auto& r : Audit()) actions.push_back(r.action);
+  EXPECT_EQ(actions, (std::vector<std::string>{"declare", "declare", "assess", "book"}));
+  ExpectChainIntact(4);
+
+  // The engine's cache holds what was committed: version 3 is current (a booked crossing may
+  // be booked again, to change its slot), not version 2.
+  controlled_->FailResponseOf("");
+  ExpectError(engine_->Execute(Event(kFwdA, "u-3", id, CrossingEventType::kBook, "{}", 2)),
+              ErrorKind::kConflict, "version_conflict");
+  auto rebooked = engine_->Execute(Event(kFwdA, "u-4", id, CrossingEventType::kBook, "{}", 3));
+  ASSERT_TRUE(rebooked) << rebooked.error().ToString();
+  EXPECT_EQ(rebooked->Json().at("crossing").at("version").as_int64(), 4);
 }
 
 TEST_P(EngineTest, CommitListenerReceivesRecordsInOrder) {
