@@ -346,11 +346,12 @@ Status Twin::Setup() {
   // documents, SQLite does. The in-memory store hands the engine the very versions it wrote, so
   // the engine keeps no cache of them in front of it (keeping one cost about 3% of a season).
   const bool in_memory = scenario_.store != "sqlite";
+  const bool crossing_cache = !in_memory || options_.engine_crossing_cache;
   engine_ = std::make_unique<Engine>(
       config_, hs_, *store_, clock_, engine_random_,
       EngineOptions{.writer_thread = false,
                     .require_idempotency_keys = false,
-                    .crossing_cache_size = in_memory ? 0 : EngineOptions{}.crossing_cache_size,
+                    .crossing_cache_size = crossing_cache ? EngineOptions{}.crossing_cache_size : 0,
                     .cache_crossed_crossings = options_.keep_finished_crossings,
                     .encode_crossing_documents = !in_memory});
   if (!scenario_.rules_text.empty()) {

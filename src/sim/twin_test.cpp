@@ -109,10 +109,11 @@ TEST(Twin, KeepingTheStoreUntilExitChangesNothing) {
   EXPECT_EQ(JsonWithoutWall(*a), JsonWithoutWall(*b));
 }
 
-// The twin's store drops a crossing once its truck has crossed or left, the engine's cache lets
-// crossed ones go, and the store numbers its audit records without hash-chaining them (it keeps
-// none): on every built-in scenario with every policy (a day, at most 200 trucks a day) the
-// result is the one of a run that keeps every crossing and chains every record, and no command
+// The twin's store drops a crossing once its truck has crossed or left, the engine runs without
+// its crossing cache in front of the in-memory store, and the store numbers its audit records
+// without hash-chaining them (it keeps none): on every built-in scenario with every policy (a
+// day, at most 200 trucks a day) the result is the one of a run that keeps every crossing,
+// caches them in the engine as a live node does and chains every record, and no command
 // met a dropped crossing (it would fail with `crossing_not_kept`, and the result would show it).
 TEST(Twin, WhatTheStoreLeavesOutChangesNothing) {
   int scenarios = 0;
@@ -127,6 +128,7 @@ TEST(Twin, WhatTheStoreLeavesOutChangesNothing) {
       TwinOptions keep = Options(policy, 3);
       keep.keep_finished_crossings = true;
       keep.chain_audit_records = true;
+      keep.engine_crossing_cache = true;
       auto kept = RunTwin(s, keep);
       auto dropped = RunTwin(s, Options(policy, 3));
       ASSERT_TRUE(kept && dropped) << file.path;

@@ -58,6 +58,10 @@ struct TwinOptions {
   // trail for a chain to protect. For tests that this changes nothing, and for the benchmark's
   // figure beside it (sim_bench --chain-audit).
   bool chain_audit_records = false;
+  // Put the engine's crossing cache in front of the in-memory store, as a live node has it in
+  // front of its database. By default the twin runs without it: the in-memory store hands the
+  // engine the very versions it wrote. For tests that this changes nothing.
+  bool engine_crossing_cache = false;
 };
 
 // The queue at one moment.
