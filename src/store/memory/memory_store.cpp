@@ -365,9 +365,13 @@ class NameViewSet {
       holds_empty_ = true;
       return;
     }
-    if (contains(name)) return;
     if ((size_ + 1) * 2 > slots_.size()) Grow();  // at most half full: probes stay short
-    Place(Slot{std::hash<std::string_view>{}(name), name});
+    const size_t hash = std::hash<std::string_view>{}(name);
+    size_t i = hash & Mask();
+    for (; slots_[i].name.data() != nullptr; i = (i + 1) & Mask()) {
+      if (slots_[i].hash == hash && slots_[i].name == name) return;
+    }
+    slots_[i] = Slot{hash, name};
     ++size_;
   }
 
@@ -699,12 +703,9 @@ class MemoryWriteTxn final : public WriteTxn {
   }
 
   Result<std::optional<Crossing>> GetCrossing(std::string_view id) override {
-    const SharedCrossing* c = NewestCrossing(id);
-    if (!c) {
-      if (base_.dropped.contains(id)) return CrossingNotKept(id);
-      return std::optional<Crossing>();
-    }
-    return std::optional<Crossing>(**c);
+    BF_ASSIGN_OR_RETURN(SharedCrossing c, GetSharedCrossing(id));
+    if (!c) return std::optional<Crossing>();
+    return std::optional<Crossing>(*c);
   }
 
   Result<SharedCrossing> GetSharedCrossing(std::string_view id) override {
