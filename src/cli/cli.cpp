@@ -425,7 +425,7 @@ int Demo(ServeFlags f, bool keep, bool single) {
   if (cn_rt) {
     driver = std::thread([&] {
       Status drove = DriveDemoCrossing(vn_rt->port(), *users, cn_rt->port(), cn_users,
-                                       std::chrono::seconds(3), stop);
+                                       DemoDriveOptions{}, stop);
       if (!drove) spdlog::warn("demo truck: {}", drove.error().ToString());
     });
   }
