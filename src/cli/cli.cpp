@@ -25,6 +25,7 @@
 #include <borderflow/store/sqlite_store.h>
 
 #include "demo_data.h"
+#include "demo_pair.h"
 #include "node_cli.h"
 #include "queue_cli.h"
 #include "rules_cli.h"
@@ -159,7 +160,8 @@ void AddServeFlags(CLI::App* cmd, ServeFlags& f) {
 // `configure` changes the configuration after it is read (the demo pair's link).
 Result<std::unique_ptr<Runtime>> StartRuntime(
     const ServeFlags& f, const Clock& clock, Random& random,
-    const std::function<void(GateConfig&)>& configure = {}, bool hold_queue_timer = false) {
+    const std::function<void(GateConfig&)>& configure = {}, bool hold_queue_timer = false,
+    bool hold_link = false) {
   // Checked before the database is opened (a bad address used to fail only at bind, after the
   // database had been created and migrated).
   in6_addr parsed{};
@@ -192,6 +194,7 @@ Result<std::unique_ptr<Runtime>> StartRuntime(
   options.api.rate_burst = f.rate_limit * 10;
   options.queue_tick = std::chrono::seconds(f.queue_tick_seconds);
   options.hold_queue_timer = hold_queue_timer;
+  options.hold_link = hold_link;
   options.api.web_root = f.web_root.empty() ? api::FindWebRoot() : f.web_root;
   if (!f.web_root.empty() &&
       !std::filesystem::is_regular_file(std::filesystem::path(f.web_root) / "index.html")) {
@@ -214,9 +217,12 @@ Result<std::unique_ptr<Runtime>> StartRuntime(
     std::filesystem::rename(tmp, f.port_file);
   }
   if (rt->link() != nullptr) {
-    spdlog::info("cross-border link to {} at {}; peer listener https://{}:{}/peer/v1",
+    // A held link (the demo pair) is pointed at its counterpart once that one listens.
+    spdlog::info("cross-border link to {} {}; peer listener https://{}:{}/peer/v1",
                  rt->engine().config().counterpart.node_id,
-                 rt->engine().config().counterpart.peer_url, f.address, rt->peer_port());
+                 hold_link ? std::string("(its address is set once it listens)")
+                           : "at " + rt->engine().config().counterpart.peer_url,
+                 f.address, rt->peer_port());
   }
   return rt;
 }
@@ -291,50 +297,6 @@ int Serve(const ServeFlags& f) {
   return kExitOk;
 }
 
-// The demo pair's link: fresh keys for both nodes (kept beside the databases), each pinning the
-// other's; the peer listeners on fixed ports beside the API ports (any free port with --port 0).
-struct DemoLink {
-  std::string keys_dir;
-  NodeKey vn, cn;
-};
-
-Result<DemoLink> MakeDemoKeys(const std::string& dir, bool keep) {
-  DemoLink link{dir, {}, {}};
-  std::error_code ec;
-  std::filesystem::create_directories(dir, ec);
-  if (ec) {
-    return Unavailable(
-        "store_open_failed",
-        fmt::format("cannot create the demo's key directory '{}': {}", dir, ec.message()));
-  }
-  for (auto [name, key] : {std::pair{"vn.key", &link.vn}, std::pair{"cn.key", &link.cn}}) {
-    std::string path = (std::filesystem::path(dir) / name).string();
-    auto existing = ReadKeyFile(path);
-    if (keep && existing) {
-      *key = *existing;
-      continue;
-    }
-    *key = GenerateNodeKey(SystemClock().Now());
-    BF_TRY(WriteKeyFile(path, *key, true));
-  }
-  return link;
-}
-
-std::function<void(GateConfig&)> DemoLinkConfig(const DemoLink& link, bool vn_side,
-                                                uint16_t own_peer_port, uint16_t peer_port) {
-  return [=](GateConfig& c) {
-    c.link.enabled = true;
-    c.link.key_file =
-        (std::filesystem::path(link.keys_dir) / (vn_side ? "vn.key" : "cn.key")).string();
-    c.link.listen = fmt::format("127.0.0.1:{}", own_peer_port);
-    c.link.tls_certificate_file.clear();  // self-signed, made at start
-    c.link.tls_private_key_file.clear();
-    const NodeKey& other = vn_side ? link.cn : link.vn;
-    c.counterpart.keys = {PinnedPeerKey{other.key_id, Base64Encode(other.public_key), {}, {}}};
-    c.counterpart.peer_url = fmt::format("https://127.0.0.1:{}/peer/v1", peer_port);
-  };
-}
-
 // The demo can be shown at any hour: both sides of the demo pair are open around the clock. With
 // the real hours of config/huu-nghi.toml (07:00-23:00 and 08:00-24:00 local time) nothing can
 // be called forward at night, so neither the demo's crossings nor its truck could be placed.
@@ -390,17 +352,17 @@ int Demo(ServeFlags f, bool keep, bool single) {
         OpenAroundTheClock(c);
       };
     };
+    // The links' senders are held until each side knows the other's peer port: with --port 0
+    // the configured peer URL is on port 0, and a sender started at once logged its failure.
     auto rt = StartRuntime(f, clock, random, demo_side(true, vn_peer, cn_peer),
-                           /*hold_queue_timer=*/true);
+                           /*hold_queue_timer=*/true, /*hold_link=*/true);
     if (!rt) return Fail(rt.error());
     vn_rt = std::move(*rt);
     auto rt_cn = StartRuntime(cn, clock, random, demo_side(false, cn_peer, vn_peer),
-                              /*hold_queue_timer=*/true);
+                              /*hold_queue_timer=*/true, /*hold_link=*/true);
     if (!rt_cn) return Fail(rt_cn.error());
     cn_rt = std::move(*rt_cn);
-    // With any free port, each side learns the other's peer port only now.
-    vn_rt->link()->SetPeerUrl(fmt::format("https://127.0.0.1:{}/peer/v1", cn_rt->peer_port()));
-    cn_rt->link()->SetPeerUrl(fmt::format("https://127.0.0.1:{}/peer/v1", vn_rt->peer_port()));
+    ConnectDemoPair(*vn_rt, *cn_rt);
   }
   // The queue timers are held until the crossings are seeded: a tick between a truck's
   // entering the yard and the seeder's call forward would call it first, and the seeding fail.
@@ -463,7 +425,7 @@ int Demo(ServeFlags f, bool keep, bool single) {
   if (cn_rt) {
     driver = std::thread([&] {
       Status drove = DriveDemoCrossing(vn_rt->port(), *users, cn_rt->port(), cn_users,
-                                       std::chrono::seconds(3), stop);
+                                       DemoDriveOptions{}, stop);
       if (!drove) spdlog::warn("demo truck: {}", drove.error().ToString());
     });
   }

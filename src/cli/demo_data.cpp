@@ -1,5 +1,6 @@
 #include "demo_data.h"
 
+#include <algorithm>
 #include <iostream>
 #include <map>
 #include <thread>
@@ -162,7 +163,7 @@ std::string TokenOf(const std::vector<DemoUser>& users, std::string_view name) {
 }  // namespace
 
 Status DriveDemoCrossing(uint16_t vn_port, const std::vector<DemoUser>& vn_users, uint16_t cn_port,
-                         const std::vector<DemoUser>& cn_users, std::chrono::milliseconds pause,
+                         const std::vector<DemoUser>& cn_users, const DemoDriveOptions& options,
                          const std::atomic<bool>& stop) {
   net::HttpClient vn("127.0.0.1", vn_port);
   net::HttpClient cn("127.0.0.1", cn_port);
@@ -187,12 +188,15 @@ Status DriveDemoCrossing(uint16_t vn_port, const std::vector<DemoUser>& vn_users
     return v.as_object();
   };
   auto wait = [&] {
-    for (auto left = pause; left.count() > 0 && !stop; left -= std::chrono::milliseconds(100)) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    for (auto left = options.pause; left.count() > 0 && !stop;
+         left -= std::chrono::milliseconds(100)) {
+      std::this_thread::sleep_for(std::min(left, std::chrono::milliseconds(100)));
     }
     return !stop.load();
   };
-  auto say = [](std::string_view text) { std::cout << "  [truck] " << text << "\n" << std::flush; };
+  auto say = [&options](std::string_view text) {
+    *options.out << "  [truck] " << text << "\n" << std::flush;
+  };
   auto state_at = [&](net::HttpClient& client, const std::vector<DemoUser>& users,
                       const std::string& id) -> std::string {
     auto c = call(client, users, "operator", "GET", "/api/v1/crossings/" + id, "");
@@ -242,6 +246,7 @@ Status DriveDemoCrossing(uint16_t vn_port, const std::vector<DemoUser>& vn_users
                   R"({"kind":"seal","seal":"intact"})"));
       say("seal VN-SEAL-8888 read intact at the gate");
     }
+    if (options.before_step) options.before_step(s.event, id);
     Result<json::object> sent = call(vn, vn_users, s.user, "POST", events,
                                      fmt::format(R"({{"type":"{}","data":{}}})", s.event, s.data));
     if (!sent && std::string_view(s.event) == "call_forward" &&

@@ -220,7 +220,7 @@ Result<std::unique_ptr<Runtime>> Runtime::Start(RuntimeOptions options, const Cl
     rt->peer_server_ = std::make_unique<net::HttpServer>(peer_http, std::move(peer_routes),
                                                          rt->api_->Errors(), rt->api_->Observer());
     BF_ASSIGN_OR_RETURN(rt->peer_port_, rt->peer_server_->Start());
-    rt->link_->Start();
+    if (!options.hold_link) rt->StartLink();
   }
   rt->queue_tick_ = options.queue_tick;
   rt->follow_ = options.follow;
@@ -231,6 +231,10 @@ Result<std::unique_ptr<Runtime>> Runtime::Start(RuntimeOptions options, const Cl
 void Runtime::StartQueueTimer() {
   if (ticker_ || queue_tick_.count() <= 0 || !engine_) return;
   ticker_ = std::make_unique<Ticker>(*engine_, *store_, queue_tick_, follow_);
+}
+
+void Runtime::StartLink() {
+  if (link_) link_->Start();  // PeerLink::Start starts its sender once
 }
 
 Runtime::~Runtime() { Stop(); }

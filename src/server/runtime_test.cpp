@@ -1,13 +1,18 @@
 // LoadGateConfig: what is not a configuration file is refused clearly, and errors in one name
-// the file, the line and the key.
+// the file, the line and the key. The queue timer held by RuntimeOptions::hold_queue_timer
+// runs only once StartQueueTimer() is called.
 
 #include <algorithm>
+#include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <string>
+#include <thread>
 
 #include <gtest/gtest.h>
 
+#include <borderflow/core/json.h>
+#include <borderflow/domain/crossing_json.h>
 #include <borderflow/server/runtime.h>
 
 namespace borderflow {
@@ -101,6 +106,108 @@ TEST_F(LoadGateConfigTest, ErrorsNameTheFileTheLineAndTheKey) {
   auto missing = LoadGateConfig((dir_ / "absent.toml").string());
   ASSERT_FALSE(missing.has_value());
   EXPECT_EQ(missing.error().code, "config_not_found");
+}
+
+// Two nodes on temporary databases with a fast queue timer: one held (hold_queue_timer), one
+// not, as a witness that the timer had time to run.
+class HeldQueueTimerTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = fs::temp_directory_path() /
+           ("bf_held_queue_timer_" +
+            std::to_string(::testing::UnitTest::GetInstance()->random_seed()) + "_" +
+            ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    fs::remove_all(dir_);
+    fs::create_directories(dir_);
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+
+  std::unique_ptr<Runtime> StartNode(const std::string& name, bool hold) {
+    auto config = LoadGateConfig(kConfigDir + "/huu-nghi.toml");
+    EXPECT_TRUE(config.has_value()) << config.error().ToString();
+    if (!config) return nullptr;
+    config->OpenAroundTheClock();  // a closed gate calls nobody forward
+    config->link.enabled = false;
+    RuntimeOptions options;
+    options.config = std::move(*config);
+    options.db_path = (dir_ / (name + ".db")).string();
+    options.queue_tick = std::chrono::milliseconds(20);
+    options.follow = Duration(0);
+    options.hold_queue_timer = hold;
+    auto rt = Runtime::Start(std::move(options), clock_, random_);
+    EXPECT_TRUE(rt.has_value()) << rt.error().ToString();
+    return rt ? std::move(*rt) : nullptr;
+  }
+
+  // Waits up to 20 s for `done`.
+  template <typename F>
+  static bool Eventually(F done) {
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+    while (!done()) {
+      if (std::chrono::steady_clock::now() > deadline) return false;
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+    return true;
+  }
+
+  fs::path dir_;
+  SystemClock clock_;
+  SeededRandom random_{11};
+};
+
+TEST_F(HeldQueueTimerTest, AHeldTimerCallsNobodyForwardUntilStarted) {
+  std::unique_ptr<Runtime> held = StartNode("held", /*hold=*/true);
+  std::unique_ptr<Runtime> witness = StartNode("witness", /*hold=*/false);
+  ASSERT_TRUE(held && witness);
+  Engine& engine = held->engine();
+
+  // A truck in the staging yard, assessed and booked: what the next tick calls forward (the
+  // demo's seeder was between these steps and its own call_forward when a tick came first).
+  const Actor forwarder{"U-FWD", "fwd", Role::kForwarder, "FRUITCO"};
+  const Actor customs{"U-CUSTOMS", "customs", Role::kCustomsOfficer, ""};
+  const Actor camera{"U-CAMERA", "camera", Role::kSensor, ""};
+  auto body = ParseJson(R"({"direction": "VN-CN", "lane_class": "general_cargo",
+    "vehicle": {"plate": "12C-345.67"},
+    "driver": {"name": "Vu Van Phuc", "document_number": "B0004717", "nationality": "VN"},
+    "lines": [{"hs_code": "030617", "description": "Frozen shrimp", "packages": 1500,
+               "gross_weight_kg": 20000, "value": {"amount": "90000", "currency": "USD"},
+               "origin_country": "VN"}],
+    "documents": {"customs_declaration": "30612345678"}})");
+  ASSERT_TRUE(body) << body.error().ToString();
+  auto declaration = DecodeDeclaration(*body, engine.hs());
+  ASSERT_TRUE(declaration) << declaration.error().ToString();
+  auto declared =
+      engine.Execute(Command{forwarder, "k-declare", "r-declare", DeclareCrossing{*declaration}});
+  ASSERT_TRUE(declared) << declared.error().ToString();
+  const std::string id = declared->crossing->id;
+  int key = 0;
+  auto event = [&](const Actor& actor, CrossingEventType type, boost::json::object data = {}) {
+    std::string k = "k-" + std::to_string(++key);
+    auto r = engine.Execute(
+        Command{actor, k, k, RecordCrossingEvent{id, CrossingEvent{type, std::move(data)}, {}}});
+    EXPECT_TRUE(r) << r.error().ToString();
+  };
+  event(customs, CrossingEventType::kAssess, {{"channel", "green"}});
+  event(forwarder, CrossingEventType::kBook);
+  event(camera, CrossingEventType::kEnterYard);
+  auto state = [&] {
+    auto c = engine.GetCrossing(Actor::System(), id);
+    EXPECT_TRUE(c) << c.error().ToString();
+    return c ? std::string(CrossingStateName(c->state)) : std::string("(none)");
+  };
+  ASSERT_EQ(state(), "in_yard");
+  const uint64_t commands = engine.stats().commands.load();
+
+  // The witness's timer, started at the same time with the same interval, ticks several
+  // times; the held one meanwhile submits nothing, and the truck stays in the yard.
+  ASSERT_TRUE(Eventually([&] { return witness->engine().stats().commands.load() >= 5; }));
+  EXPECT_EQ(engine.stats().commands.load(), commands);
+  EXPECT_EQ(state(), "in_yard");
+
+  // Started, the timer ticks and calls the truck forward.
+  held->StartQueueTimer();
+  EXPECT_TRUE(Eventually([&] { return state() == "called"; }));
+  EXPECT_GT(engine.stats().commands.load(), commands);
 }
 
 }  // namespace

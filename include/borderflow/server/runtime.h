@@ -39,6 +39,10 @@ struct RuntimeOptions {
   // The queue timer waits for StartQueueTimer(): `borderflow demo` seeds its crossings first,
   // since a tick during the seeding could call forward a truck the seeder is about to call.
   bool hold_queue_timer = false;
+  // The link's sender waits for StartLink() (the peer listener serves at once): `borderflow
+  // demo --port 0` learns each node's peer port only once both have started, and a sender
+  // started before would try the configured URL (port 0) and log its failure.
+  bool hold_link = false;
   // The cross-border link ([link] in the configuration): key files are resolved against
   // `config_dir`; the peer listener serves HTTPS on [link] listen.
   std::string config_dir;
@@ -57,6 +61,9 @@ class Runtime {
   void Stop();
   // Starts the queue timer held by RuntimeOptions::hold_queue_timer (once; no-op without one).
   void StartQueueTimer();
+  // Starts the link's sender held by RuntimeOptions::hold_link (no-op without a link, or once
+  // started). Call PeerLink::SetPeerUrl first when the counterpart's address is known only now.
+  void StartLink();
 
   uint16_t port() const { return port_; }
   // The HTTPS peer listener's port (0 without a link).
