@@ -17,6 +17,8 @@
 #include <borderflow/net/tls.h>
 #include <borderflow/server/runtime.h>
 
+#include "another_writer.h"
+
 namespace borderflow {
 
 Result<GateConfig> LoadGateConfig(const std::string& path) {
@@ -106,6 +108,18 @@ Result<net::ServerOptions> PeerServerOptions(const GateConfig& config, const std
 
 }  // namespace
 
+namespace server_internal {
+
+bool AnotherWriterIsAhead(const EngineStats& stats,
+                          const std::function<Result<int64_t>()>& read_head) {
+  const uint64_t ended = stats.batches_ended.load();
+  Result<int64_t> head = read_head();
+  const int64_t known = stats.known_head.load();
+  return head.has_value() && *head > known && stats.batches_begun.load() == ended;
+}
+
+}  // namespace server_internal
+
 // Submits QueueTick to the engine every `interval` until stopped; and, every `follow`, looks
 // whether the store's audit head is beyond what the engine has read (records committed by
 // another process: a second server on the same database, a CLI command on the same file). Then
@@ -131,15 +145,8 @@ struct Runtime::Ticker {
         lock.unlock();
         bool due = Steady::now() >= next_tick;
         if (!due && !in_flight->load()) {
-          // This engine's own commit is in the store a moment before the engine notes its new
-          // head: a head beyond known_head is another process's only if no batch of this
-          // engine was under way meanwhile (EngineStats::batches_begun). While one is, it
-          // catches up itself, and the next look decides.
-          const EngineStats& stats = engine.stats();
-          const uint64_t ended = stats.batches_ended.load();
-          Result<int64_t> head = store.AuditHead();
-          const int64_t known = stats.known_head.load();
-          due = head.has_value() && *head > known && stats.batches_begun.load() == ended;
+          due = server_internal::AnotherWriterIsAhead(engine.stats(),
+                                                      [&store] { return store.AuditHead(); });
         }
         if (due) {
           // Due again while the last tick is still in the engine (a stalled store): look again

@@ -15,6 +15,8 @@
 #include <borderflow/domain/crossing_json.h>
 #include <borderflow/server/runtime.h>
 
+#include "another_writer.h"
+
 namespace borderflow {
 namespace {
 
@@ -208,6 +210,55 @@ TEST_F(HeldQueueTimerTest, AHeldTimerCallsNobodyForwardUntilStarted) {
   held->StartQueueTimer();
   EXPECT_TRUE(Eventually([&] { return state() == "called"; }));
   EXPECT_GT(engine.stats().commands.load(), commands);
+}
+
+// The queue timer's look (AnotherWriterIsAhead) with the engine's counters driven by hand, the
+// engine's own batch stepping where a real one could be when the look reads the store's head.
+TEST(AnotherWriterIsAhead, CountsOnlyCommitsThatAreNotThisEnginesOwn) {
+  using server_internal::AnotherWriterIsAhead;
+  EngineStats stats;
+  stats.known_head = 10;
+  auto head_is = [](int64_t head) { return [head]() -> Result<int64_t> { return head; }; };
+
+  // Idle engine: a head at what it read is nobody's; beyond it, another writer's.
+  EXPECT_FALSE(AnotherWriterIsAhead(stats, head_is(10)));
+  EXPECT_TRUE(AnotherWriterIsAhead(stats, head_is(13)));
+  // A head that cannot be read is not a reason to tick.
+  EXPECT_FALSE(AnotherWriterIsAhead(
+      stats, [] { return Result<int64_t>(Unavailable("store_unavailable", "injected")); }));
+
+  // This engine's batch begins and commits while the head is read, and has not noted its new
+  // head yet: its own records are not another writer's.
+  EXPECT_FALSE(AnotherWriterIsAhead(stats, [&]() -> Result<int64_t> {
+    stats.batches_begun.fetch_add(1);
+    return 15;  // committed, known_head still 10
+  }));
+  // The same batch ends (known_head first, then ended) before the next look.
+  stats.known_head = 15;
+  stats.batches_ended.fetch_add(1);
+  EXPECT_FALSE(AnotherWriterIsAhead(stats, head_is(15)));
+
+  // A whole batch of this engine runs between the look's first read and the head: it noted its
+  // head before counting itself ended, so the look sees the new known head.
+  EXPECT_FALSE(AnotherWriterIsAhead(stats, [&]() -> Result<int64_t> {
+    stats.batches_begun.fetch_add(1);
+    stats.known_head = 20;
+    stats.batches_ended.fetch_add(1);
+    return 20;
+  }));
+  // A batch that begins after the head was read, before the look reads begun: it may be
+  // catching up with the records just seen, and the next look decides.
+  EXPECT_FALSE(AnotherWriterIsAhead(stats, [&]() -> Result<int64_t> {
+    struct BeginAfterReturn {
+      EngineStats& stats;
+      ~BeginAfterReturn() { stats.batches_begun.fetch_add(1); }
+    } begin_after{stats};
+    return 25;
+  }));
+  stats.known_head = 25;
+  stats.batches_ended.fetch_add(1);
+  // Idle again, and another writer commits.
+  EXPECT_TRUE(AnotherWriterIsAhead(stats, head_is(26)));
 }
 
 }  // namespace
