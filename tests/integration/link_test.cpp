@@ -66,7 +66,8 @@ void ExpectAuditChainOk(TestNode& node) {
 class LinkPair {
  public:
   explicit LinkPair(bool senders = false, std::string recognise = "clean_and_seal_intact",
-                    std::function<void(GateConfig&)> extra = {})
+                    std::function<void(GateConfig&)> extra = {},
+                    size_t max_request_bytes = kMaxBatchBytes)
       : keys_dir_(std::filesystem::temp_directory_path() /
                   fmt::format("bf-link-keys-{}-{}", ::getpid(), ++counter_)) {
     std::filesystem::create_directories(keys_dir_);
@@ -85,8 +86,9 @@ class LinkPair {
         if (extra) extra(c);
       };
     };
-    auto tweak = [senders](RuntimeOptions& o) {
+    auto tweak = [senders, max_request_bytes](RuntimeOptions& o) {
       o.link.sender = senders;
+      o.link.max_request_bytes = max_request_bytes;
       o.link.poll = 20ms;
       o.link.request_timeout = 2000ms;
     };
@@ -1757,6 +1759,53 @@ TEST(LinkTest, ABatchRefusedAsTooLargeIsSentInHalves) {
   outbox = vn.runtime().store().ListRecords("peer_outbox");
   ASSERT_TRUE(outbox);
   EXPECT_TRUE(outbox->empty());
+}
+
+// Found by the link review: a counterpart whose peer listener takes less than our batches (a
+// smaller limit, an older version) answered a larger batch with 413 but closed the connection
+// after a short drain, so the sender, which writes the whole batch before it reads, was reset
+// instead of reading the 413 that makes it send the batch in halves, and retried it whole for
+// ever. Now every message arrives, and a raw oversized request gets its 413 problem details.
+TEST(LinkTest, APeerListenerWithASmallerLimitAnswers413AndTheBatchArrivesInHalves) {
+  constexpr size_t kLimit = 400 << 10;
+  LinkPair pair(false, "clean_and_seal_intact", {}, kLimit);
+  TestNode& vn = pair.vn();
+  TestNode& cn = pair.cn();
+  std::vector<std::string> ids;
+  for (std::string_view plate : {"12C-111.11", "12C-222.22", "12C-333.33", "12C-444.44"}) {
+    ids.push_back(DeclareLargest(vn, plate));
+    ASSERT_FALSE(ids.back().empty());
+  }
+  auto outbox = vn.runtime().store().ListRecords("peer_outbox");
+  ASSERT_TRUE(outbox);
+  ASSERT_EQ(outbox->size(), 4u);
+  // One message takes about 4/3 of its outbox record in a batch (base64): one passes, two not.
+  const size_t one = outbox->front().body.size() * 4 / 3;
+  ASSERT_LT(one + 1024, kLimit);
+  ASSERT_GT(2 * one, kLimit);
+
+  pair.Pump();
+  for (const std::string& id : ids) EXPECT_EQ(State(cn, id), "expected") << id;
+  EXPECT_EQ(CountAudit(vn, "peer_message_dead"), 0);
+  ApiReply link = vn.Call("GET", "/api/v1/link", "operator");
+  EXPECT_EQ(link.body.at("sent").at("delivered").as_int64(), 4) << link.raw;
+  EXPECT_EQ(link.body.at("sent").at("attempts").as_int64(), 7) << link.raw;  // 4, 2+2, 1+1+1+1
+  outbox = vn.runtime().store().ListRecords("peer_outbox");
+  ASSERT_TRUE(outbox);
+  EXPECT_TRUE(outbox->empty());
+
+  // Straight to the listener: the problem details every error of it has, not a reset.
+  auto raw = PostRawToPeer(cn, std::string(4 << 20, ' '));
+  ASSERT_TRUE(raw) << raw.error().ToString();
+  EXPECT_EQ(raw->status, 413) << raw->body;
+  EXPECT_EQ(raw->content_type, "application/problem+json");
+  auto problem = ParseJson(raw->body);
+  ASSERT_TRUE(problem && problem->is_object()) << raw->body;
+  EXPECT_EQ(problem->at("code").as_string(), "payload_too_large");
+  EXPECT_EQ(problem->at("status").as_int64(), 413);
+  EXPECT_TRUE(problem->as_object().contains("detail"));
+  ExpectAuditChainOk(vn);
+  ExpectAuditChainOk(cn);
 }
 
 // A single message the counterpart refuses as too large (a counterpart still on a smaller
