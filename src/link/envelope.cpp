@@ -175,16 +175,13 @@ Result<SignedMessage> SignedFromJson(const json::value& v, std::string path,
   return m;
 }
 
-size_t SaturatingMul(size_t a, size_t b) {
-  if (a != 0 && b > std::numeric_limits<size_t>::max() / a) {
-    return std::numeric_limits<size_t>::max();
-  }
-  return a * b;
-}
+// The nesting of a batch: objects of signed messages inside an array inside the root object
+// (3); one more so that a value nested in an item is refused naming its field, anything deeper
+// by the parser ("json_too_deep", as "malformed_batch").
+constexpr size_t kMaxWireDepth = 4;
 
 Result<json::value> ParseWire(std::string_view body, size_t max_bytes) {
-  // Objects of signed messages inside an array inside the root object.
-  auto value = ParseJson(body, JsonLimits{max_bytes, 4});
+  auto value = ParseJson(body, JsonLimits{max_bytes, kMaxWireDepth});
   if (!value) {
     if (value.error().kind == ErrorKind::kPayloadTooLarge) return value.error();
     return MalformedBatch(value.error());
@@ -322,9 +319,8 @@ size_t BatchItemBytes(const SignedMessage& message) {
 
 Result<std::vector<SignedMessage>> DecodeBatch(std::string_view body, size_t max_messages,
                                                size_t max_envelope_bytes) {
-  const size_t per_message = SaturatingMul((max_envelope_bytes + 2) / 3, 4) + 512;
-  const size_t max_bytes = SaturatingMul(std::max<size_t>(max_messages, 1), per_message);
-  BF_ASSIGN_OR_RETURN(json::value value, ParseWire(body, max_bytes));
+  BF_ASSIGN_OR_RETURN(json::value value,
+                      ParseWire(body, MaxBatchBodyBytes(max_messages, max_envelope_bytes)));
   auto reader = JsonObjectReader::Of(value, "");
   if (!reader) return MalformedBatch(reader.error());
   if (auto known = reader->RejectUnknown({"messages"}); !known) {
@@ -352,7 +348,8 @@ Result<std::vector<SignedMessage>> DecodeBatch(std::string_view body, size_t max
 std::string EncodeSigned(const SignedMessage& message) { return ToJsonText(SignedToJson(message)); }
 
 Result<SignedMessage> DecodeSigned(std::string_view body, size_t max_envelope_bytes) {
-  const size_t max_bytes = SaturatingMul((max_envelope_bytes + 2) / 3, 4) + 512;
+  // One item of a batch, without the comma.
+  const size_t max_bytes = MaxBatchBodyBytes(1, max_envelope_bytes) - 16;
   BF_ASSIGN_OR_RETURN(json::value value, ParseWire(body, max_bytes));
   return SignedFromJson(value, "", max_envelope_bytes);
 }

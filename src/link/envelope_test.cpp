@@ -1,6 +1,7 @@
 #include <functional>
 
 #include <boost/json/array.hpp>
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 #include <sodium.h>
 
@@ -379,6 +380,46 @@ TEST_F(EnvelopeTest, BatchLimits) {
   auto r = DecodeBatch(huge, 1, 100);
   ASSERT_FALSE(r);
   EXPECT_EQ(r.error().kind, ErrorKind::kPayloadTooLarge);
+}
+
+// DecodeBatch's parse limit follows from its arguments: the largest body that `max_messages`
+// items of envelopes of `max_envelope_bytes` can make (each key id escaped at worst), padded to
+// exactly MaxBatchBodyBytes, decodes; one byte more is refused before it is parsed. (It was
+// 512 bytes an item, less than an item's framing with an escaped key id: such a batch was
+// refused, and a batch of one message was bounded by max_messages items.)
+TEST_F(EnvelopeTest, TheBatchParseLimitFollowsFromItsArguments) {
+  constexpr size_t kMessages = 3, kEnvelope = 100;
+  const size_t bound = MaxBatchBodyBytes(kMessages, kEnvelope);
+  EXPECT_EQ(bound, 16 + kMessages * MaxBatchItemBytes(kEnvelope));
+  std::string escaped_key_id;
+  for (size_t i = 0; i < kMaxKeyIdLength; ++i) escaped_key_id += "\\u0041";
+  std::string item =
+      fmt::format(R"({{"key_id":"{}","signature":"{}","envelope":"{}"}})", escaped_key_id,
+                  Base64Encode(std::string(64, 's')), Base64Encode(std::string(kEnvelope, 'e')));
+  std::string items = item + "," + item + "," + item;
+  const std::string head = "{\"messages\":[", tail = "]}";
+  ASSERT_LE(head.size() + items.size() + tail.size(), bound);
+  std::string at_bound =
+      head + std::string(bound - head.size() - items.size() - tail.size(), ' ') + items + tail;
+  ASSERT_EQ(at_bound.size(), bound);
+  auto decoded = DecodeBatch(at_bound, kMessages, kEnvelope);
+  ASSERT_TRUE(decoded) << decoded.error().ToString();
+  ASSERT_EQ(decoded->size(), kMessages);
+  EXPECT_EQ(decoded->at(0).key_id, std::string(kMaxKeyIdLength, 'A'));
+
+  auto over = DecodeBatch(" " + at_bound, kMessages, kEnvelope);
+  ASSERT_FALSE(over);
+  EXPECT_EQ(over.error().code, "payload_too_large");
+  EXPECT_EQ(over.error().kind, ErrorKind::kPayloadTooLarge);
+  // The bound is the arguments', not a global one: a body of two items at most.
+  auto two = DecodeBatch(at_bound, 2, kEnvelope);
+  ASSERT_FALSE(two);
+  EXPECT_EQ(two.error().code, "payload_too_large");
+
+  // Nested deeper than a batch is refused as malformed, whatever its size.
+  auto deep = DecodeBatch(R"({"messages":[{"key_id":[[1]]}]})", kMessages, kEnvelope);
+  ASSERT_FALSE(deep);
+  EXPECT_EQ(deep.error().code, "malformed_batch");
 }
 
 // An envelope of the largest size the link takes travels alone in a batch within the peer

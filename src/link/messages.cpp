@@ -17,8 +17,6 @@ namespace {
 constexpr std::string_view kRoot = "payload";
 constexpr size_t kMaxSealNumberLength = 32;
 constexpr size_t kMaxFindingTypeLength = 64;
-constexpr size_t kMaxMessageIdLength = 256;
-constexpr size_t kMaxErrorCodeLength = 64;
 constexpr double kMaxTrucksPerHour = 10000;
 
 Result<JsonObjectReader> Root(const json::object& payload) {

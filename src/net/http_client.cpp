@@ -276,7 +276,7 @@ asio::awaitable<void> HttpClient::Impl::Exchange(http::request<http::string_body
     }
 
     http::response_parser<http::string_body> parser;
-    parser.body_limit(kMaxResponseBody);
+    parser.body_limit(options.max_response_body_bytes);
     parser.header_limit(kMaxResponseHeader);
     if (head) parser.skip(true);
     lowest().expires_at(deadline);
@@ -285,6 +285,12 @@ asio::awaitable<void> HttpClient::Impl::Exchange(http::request<http::string_body
     if (read_ec) {
       const bool nothing_read = !parser.got_some() && buffer.size() == 0;
       Close();
+      if (read_ec == http::error::body_limit) {
+        *out = Unavailable("response_too_large",
+                           "the response of " + host_header + " is larger than " +
+                               std::to_string(options.max_response_body_bytes) + " bytes");
+        co_return;
+      }
       if (may_retry && nothing_read && IsStaleConnectionError(read_ec)) continue;
       *out = MakeIoError(read_ec, "reading from");
       co_return;
@@ -297,7 +303,7 @@ asio::awaitable<void> HttpClient::Impl::Exchange(http::request<http::string_body
 }
 
 HttpClient::HttpClient(std::string host, uint16_t port, std::chrono::milliseconds timeout)
-    : HttpClient(ClientOptions{std::move(host), port, false, {}, timeout, {}}) {}
+    : HttpClient(ClientOptions{.host = std::move(host), .port = port, .timeout = timeout}) {}
 
 HttpClient::HttpClient(ClientOptions options) : impl_(std::make_unique<Impl>(std::move(options))) {}
 

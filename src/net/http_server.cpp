@@ -54,6 +54,12 @@ using internal::tcp;
 
 namespace {
 
+// The most bytes of a body refused as too large (413) from its Content-Length that the server
+// reads and drops so that its client, which may write the whole body before it reads the
+// answer, gets the 413 rather than a reset. Beyond it the connection is closed after the usual
+// short drain.
+constexpr std::uint64_t kMaxDrainBytes = 64 << 20;
+
 // Completes a coroutine's async wait on a ResponseSlot by posting its Asio handler to the
 // handler's associated executor (the connection strand). Never invokes the handler inline.
 template <class AsioHandler>
@@ -270,9 +276,12 @@ struct HttpServer::Impl {
   asio::awaitable<beast::error_code> WriteResponse(Session<Stream>& session, HttpResponse response,
                                                    unsigned version, bool keep_alive, bool head);
   // Half-closes, drains what the peer still sends for a short while, then closes, so the
-  // error response is not lost to a TCP reset caused by unread request bytes.
+  // error response is not lost to a TCP reset caused by unread request bytes. `announced`: the
+  // body a request refused as too large announced (Content-Length), which a client may send in
+  // full before it reads the response: drained in full when within kMaxDrainBytes.
   template <class Stream>
-  asio::awaitable<void> LingeringClose(Session<Stream>& session);
+  asio::awaitable<void> LingeringClose(Session<Stream>& session,
+                                       std::optional<std::uint64_t> announced = std::nullopt);
   // Writes a streamed response (HttpResponse::stream). Returns false when the connection broke.
   template <class Stream>
   asio::awaitable<bool> WriteStream(Session<Stream>& session, HttpResponse response,
@@ -672,18 +681,30 @@ asio::awaitable<bool> HttpServer::Impl::WriteStream(Session<Stream>& session, Ht
 }
 
 template <class Stream>
-asio::awaitable<void> HttpServer::Impl::LingeringClose(Session<Stream>& session) {
+asio::awaitable<void> HttpServer::Impl::LingeringClose(Session<Stream>& session,
+                                                       std::optional<std::uint64_t> announced) {
   // TCP level even under TLS: the drained bytes are discarded, so they need no decryption.
   beast::tcp_stream& tcp_stream = session.lowest();
   beast::error_code ec;
   tcp_stream.socket().shutdown(tcp::socket::shutdown_send, ec);
   session.busy = false;  // Stop() may close us at once
   if (!ec && !session.stopping) {
-    tcp_stream.expires_after(std::min<std::chrono::steady_clock::duration>(
-        options.idle_timeout, std::chrono::milliseconds(500)));
-    std::array<char, 4096> sink;
+    size_t budget = options.max_body_bytes + options.max_header_bytes + (64 << 10);
+    std::chrono::steady_clock::duration within = std::min<std::chrono::steady_clock::duration>(
+        options.idle_timeout, std::chrono::milliseconds(500));
+    if (announced && *announced <= kMaxDrainBytes) {
+      // A body refused from its announced length (413) is still on its way: a client such as
+      // ours writes all of it before it reads the answer, and closing with it unread would
+      // reset the connection and lose the answer. Its bytes (and TLS's framing of them) are
+      // read and dropped, within the time a header may take.
+      budget = std::max<size_t>(
+          budget, *announced + *announced / 32 + options.max_header_bytes + (64 << 10));
+      within = std::max<std::chrono::steady_clock::duration>(within, options.header_timeout);
+    }
+    tcp_stream.expires_after(within);
+    std::array<char, 16384> sink;
     size_t drained = 0;
-    while (drained < options.max_body_bytes + options.max_header_bytes + (64 << 10)) {
+    while (drained < budget) {
       auto [read_ec, n] = co_await tcp_stream.async_read_some(asio::buffer(sink), kAwaitTuple);
       if (read_ec) break;
       drained += n;
@@ -749,7 +770,10 @@ asio::awaitable<void> HttpServer::Impl::RunSession(std::shared_ptr<Session<Strea
     http::request_parser<http::string_body> parser;
     parser.header_limit(static_cast<std::uint32_t>(
         std::min<size_t>(options.max_header_bytes, std::numeric_limits<std::uint32_t>::max())));
-    parser.body_limit(options.max_body_bytes);
+    // No limit while the header is read: a Content-Length over max_body_bytes is refused below,
+    // knowing how much body is still coming; the limit is set for the body itself (a chunked
+    // one is refused once it passes it).
+    parser.body_limit(boost::none);
 
     auto [ec, header_size] = co_await ReadHeaderBytes(session, buffer, first_request);
     // Refused from the header alone, before any of the body is read; the connection closes.
@@ -775,6 +799,15 @@ asio::awaitable<void> HttpServer::Impl::RunSession(std::shared_ptr<Session<Strea
       if (!codings.empty() && (codings.size() != 1 || codings[0] != "chunked")) {
         refused = MakeError(400, "unsupported_transfer_encoding",
                             "Transfer-Encoding must be exactly 'chunked' (or absent)");
+      }
+    }
+    std::optional<std::uint64_t> announced;  // the Content-Length of a body over the limit
+    if (!ec && !refused && parser.is_header_done()) {
+      if (auto length = parser.content_length(); length && *length > options.max_body_bytes) {
+        announced = *length;
+        ec = http::error::body_limit;  // answered 413 below, before the admission check
+      } else {
+        parser.body_limit(options.max_body_bytes);
       }
     }
     if (refused) {
@@ -848,6 +881,8 @@ asio::awaitable<void> HttpServer::Impl::RunSession(std::shared_ptr<Session<Strea
       // (peer closed, idle timeout, server stopping).
       std::optional<HttpResponse> error;
       if (ec == http::error::body_limit) {
+        // From the header's Content-Length (`announced`) before any of the body was read; a
+        // chunked body once it passed the limit.
         error =
             MakeError(413, "payload_too_large",
                       "request body exceeds " + std::to_string(options.max_body_bytes) + " bytes");
@@ -862,7 +897,7 @@ asio::awaitable<void> HttpServer::Impl::RunSession(std::shared_ptr<Session<Strea
         const int status = error->status;
         auto write_ec = co_await WriteResponse(session, std::move(*error), 11, false, false);
         if (!write_ec) Observe(request, "", status, start);
-        co_await LingeringClose(session);
+        co_await LingeringClose(session, announced);
         co_return;
       }
       break;

@@ -32,6 +32,12 @@ namespace {
 
 constexpr std::string_view kOutboxRecord = "peer_outbox";  // written by the engine
 
+// The longest error answer (problem details, or a proxy's page) the sender reads from the
+// counterpart: it needs only the code and the start of the detail, and the 413 that makes it
+// send a batch in halves must still be read when the batch is of one message (whose
+// acknowledgement bound, MaxAckBytes(1), is about 12 KB).
+constexpr size_t kMaxProblemBytes = 64 << 10;
+
 // Refusals that a later attempt can overcome: the message stays in the outbox. Any other
 // refusal is final: the message leaves the outbox as "dead", recorded on both sides. Every
 // attempt is signed with the time it is sent, so "too_new" and "too_old" mean that the two
@@ -164,6 +170,10 @@ struct PeerLink::Impl : std::enable_shared_from_this<Impl> {
     }
     o.ca_pem = options.peer_ca_pem;
     o.timeout = options.request_timeout;
+    // Nothing longer than the acknowledgement of the largest batch (or an error answer) is
+    // read: a counterpart cannot make the sender allocate without limit.
+    o.max_response_body_bytes = std::max(
+        MaxAckBytes(static_cast<size_t>(std::max(config.link.batch_size, 1))), kMaxProblemBytes);
     prefix = o.path_prefix;
     client = std::make_unique<net::HttpClient>(std::move(o));
     return {};
@@ -259,6 +269,14 @@ struct PeerLink::Impl : std::enable_shared_from_this<Impl> {
     return {};
   }
 
+  // The error of an answer longer than any the counterpart may give to `messages` messages.
+  static Error AckTooLarge(size_t messages, const std::string& why) {
+    return Unavailable("ack_too_large",
+                       fmt::format("the counterpart's answer to a batch of {} messages is longer "
+                                   "than its acknowledgement may be: {}",
+                                   messages, why));
+  }
+
   Result<int> SendOnce() {
     std::lock_guard client_lock(client_mu);
     BF_TRY(EnsureClient());
@@ -329,7 +347,19 @@ struct PeerLink::Impl : std::enable_shared_from_this<Impl> {
     attempts.fetch_add(1);
     auto response = client->Send("POST", prefix + "/messages", EncodeBatch(messages),
                                  {{"content-type", "application/json"}});
+    // The acknowledgement of these messages takes at most MaxAckBytes(their number): a longer
+    // answer is refused like any bad answer (retried with backoff). The client stopped reading
+    // at its own bound (the largest batch's, or kMaxProblemBytes), so an answer of any other
+    // status is within that.
+    if (!response && response.error().code == "response_too_large") {
+      return AckTooLarge(messages.size(), response.error().message);
+    }
     if (!response) return response.error();
+    if (response->status == 200 && response->body.size() > MaxAckBytes(messages.size())) {
+      return AckTooLarge(messages.size(),
+                         fmt::format("the answer is {} bytes, more than {}", response->body.size(),
+                                     MaxAckBytes(messages.size())));
+    }
     if (response->status == 413) {
       auto [code, detail] = ProblemOf(*response);
       if (end - begin > 1) {
@@ -360,7 +390,8 @@ struct PeerLink::Impl : std::enable_shared_from_this<Impl> {
     }
     sent.fetch_add(messages.size());
     // The acknowledgement is trusted only through its signature, like every message.
-    BF_ASSIGN_OR_RETURN(SignedMessage signed_ack, DecodeSigned(response->body));
+    BF_ASSIGN_OR_RETURN(SignedMessage signed_ack,
+                        DecodeSigned(response->body, MaxAckEnvelopeBytes(messages.size())));
     VerifyOptions verify{counterpart_id, self_id, clock.Now(), config.link.max_clock_skew,
                          config.link.max_message_age};
     BF_ASSIGN_OR_RETURN(Envelope ack_envelope, VerifyAndOpen(signed_ack, ring, verify));
@@ -368,6 +399,11 @@ struct PeerLink::Impl : std::enable_shared_from_this<Impl> {
       return Unavailable("bad_ack", "the counterpart answered with a message that is no ack");
     }
     BF_ASSIGN_OR_RETURN(Ack ack, DecodeAck(ack_envelope.payload));
+    if (ack.items.size() > messages.size()) {
+      return Unavailable("bad_ack",
+                         fmt::format("the counterpart acknowledged {} messages of a batch of {}",
+                                     ack.items.size(), messages.size()));
+    }
     std::map<std::string, std::string> outbox_of;  // message id -> outbox record id
     for (size_t i = begin; i < end; ++i) outbox_of[batch[i].message_id] = batch[i].outbox_id;
     AckPeerMessages done;

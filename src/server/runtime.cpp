@@ -88,10 +88,6 @@ Result<net::ServerOptions> PeerServerOptions(const GateConfig& config, const std
     return InvalidArgument("invalid_config", "link.listen: bad port", "link.listen");
   }
   o.port = static_cast<uint16_t>(port);
-  // The sender keeps its batches within kMaxBatchBytes, which holds one envelope of the
-  // largest size (kMaxEnvelopeBytes) and more; a larger batch is refused (413) and sent again
-  // in halves.
-  o.max_body_bytes = kMaxBatchBytes;
   if (!config.link.tls_certificate_file.empty()) {
     BF_ASSIGN_OR_RETURN(
         net::TlsServerOptions tls,
@@ -186,6 +182,10 @@ Result<std::unique_ptr<Runtime>> Runtime::Start(RuntimeOptions options, const Cl
   if (config.link.enabled) {
     BF_ASSIGN_OR_RETURN(peer::LinkKeys keys, peer::LoadLinkKeys(config, options.config_dir));
     BF_ASSIGN_OR_RETURN(peer_http, PeerServerOptions(config, options.config_dir));
+    // The sender keeps its batches within kMaxBatchBytes (the default), which holds one
+    // envelope of the largest size (kMaxEnvelopeBytes) and more; a larger batch is refused
+    // (413, answered from its Content-Length) and sent again in halves.
+    peer_http.max_body_bytes = options.link.max_request_bytes;
     if (!config.link.peer_ca_file.empty()) {
       BF_ASSIGN_OR_RETURN(options.link.peer_ca_pem,
                           ReadTextFile(ResolvePath(options.config_dir, config.link.peer_ca_file)));

@@ -7,6 +7,7 @@
 #include <functional>
 #include <limits>
 #include <map>
+#include <mutex>
 #include <optional>
 #include <sstream>
 #include <thread>
@@ -65,7 +66,8 @@ void ExpectAuditChainOk(TestNode& node) {
 class LinkPair {
  public:
   explicit LinkPair(bool senders = false, std::string recognise = "clean_and_seal_intact",
-                    std::function<void(GateConfig&)> extra = {})
+                    std::function<void(GateConfig&)> extra = {},
+                    size_t max_request_bytes = kMaxBatchBytes)
       : keys_dir_(std::filesystem::temp_directory_path() /
                   fmt::format("bf-link-keys-{}-{}", ::getpid(), ++counter_)) {
     std::filesystem::create_directories(keys_dir_);
@@ -84,8 +86,9 @@ class LinkPair {
         if (extra) extra(c);
       };
     };
-    auto tweak = [senders](RuntimeOptions& o) {
+    auto tweak = [senders, max_request_bytes](RuntimeOptions& o) {
       o.link.sender = senders;
+      o.link.max_request_bytes = max_request_bytes;
       o.link.poll = 20ms;
       o.link.request_timeout = 2000ms;
     };
@@ -124,6 +127,7 @@ class LinkPair {
   TestNode& vn() { return *vn_; }
   TestNode& cn() { return *cn_; }
   const NodeKey& vn_key() const { return vn_key_.key; }
+  const NodeKey& cn_key() const { return cn_key_.key; }
   const std::filesystem::path& keys_dir() const { return keys_dir_; }
 
  private:
@@ -1563,6 +1567,156 @@ class SmallerCounterpart {
   std::atomic<int> refused_{0}, passed_{0};
 };
 
+// A counterpart that answers every batch with 200 and a body no acknowledgement can be: one
+// that never ends (chunked), one over the bound of the largest batch's acknowledgement, one
+// over the bound of this batch's, one nested too deep, one signed properly but with more items
+// than the batch has messages (made by `sign_ack(messages in the batch)`).
+class BadAckCounterpart {
+ public:
+  enum class Answer { kEndless, kOverLargestBatch, kOverThisBatch, kTooDeep, kTooManyItems };
+
+  explicit BadAckCounterpart(std::function<std::string(size_t)> sign_ack)
+      : sign_ack_(std::move(sign_ack)) {
+    net::Router router;
+    router.Add("POST", "/peer/v1/messages",
+               [this](net::HttpRequest& request, net::Respond respond) {
+                 requests_.fetch_add(1);
+                 net::HttpResponse r{200, "application/json", {}, R"({"key_id":")", nullptr};
+                 switch (answer_.load()) {
+                   case Answer::kEndless: {
+                     auto stream = std::make_shared<net::BodyStream>("", 1h, 64 << 20);
+                     r.stream = stream;
+                     std::lock_guard lock(mu_);
+                     producers_.emplace_back([stream, this] {
+                       // Until the client goes away: it must stop reading long before the request's
+                       // timeout.
+                       while (stream->Push(std::string(64 << 10, 'a'))) {
+                         streamed_.fetch_add(64 << 10);
+                         std::this_thread::sleep_for(1ms);
+                       }
+                     });
+                     break;
+                   }
+                   case Answer::kOverLargestBatch:
+                     r.body += std::string(MaxAckBytes(kMaxAckItems) + 1, 'a') + "\"}";
+                     break;
+                   case Answer::kOverThisBatch:
+                     r.body += std::string(MaxAckBytes(8), 'a') + "\"}";
+                     break;
+                   case Answer::kTooDeep:
+                     r.body = std::string(64, '[') + std::string(64, ']');
+                     break;
+                   case Answer::kTooManyItems: {
+                     auto batch = DecodeBatch(request.body);
+                     r.body = sign_ack_(batch ? batch->size() : 0);
+                     break;
+                   }
+                 }
+                 respond(std::move(r));
+               });
+    net::ServerOptions options;
+    auto certificate = net::MakeSelfSignedCertificate("bad-ack-counterpart", 2);
+    EXPECT_TRUE(certificate);
+    options.tls = net::TlsServerOptions{certificate->certificate_pem, certificate->private_key_pem};
+    options.max_body_bytes = kMaxBatchBytes;
+    server_ = std::make_unique<net::HttpServer>(
+        options, std::move(router), [](int status, std::string_view code, std::string_view) {
+          return net::HttpResponse{status, "application/json", {}, std::string(code), nullptr};
+        });
+    auto port = server_->Start();
+    EXPECT_TRUE(port) << port.error().ToString();
+    port_ = port ? *port : 0;
+  }
+  ~BadAckCounterpart() {
+    server_->Stop();
+    for (std::thread& t : producers_) t.join();
+  }
+
+  void AnswerWith(Answer answer) { answer_ = answer; }
+  std::string url() const { return fmt::format("https://127.0.0.1:{}/peer/v1", port_); }
+  int requests() const { return requests_.load(); }
+  size_t streamed() const { return streamed_.load(); }
+
+ private:
+  const std::function<std::string(size_t)> sign_ack_;
+  std::unique_ptr<net::HttpServer> server_;
+  uint16_t port_ = 0;
+  std::atomic<Answer> answer_{Answer::kEndless};
+  std::atomic<int> requests_{0};
+  std::atomic<size_t> streamed_{0};
+  std::mutex mu_;
+  std::vector<std::thread> producers_;
+};
+
+// Found by the link review: the sender read a counterpart's answer to a batch whatever its
+// size (the HTTP client's 1 GiB), so a broken or hostile counterpart could make it allocate
+// without limit. An answer longer than the acknowledgement of the batch can be (MaxAckBytes),
+// nested too deep, or acknowledging more messages than were sent, is refused like any bad answer:
+// logged as the link's error, nothing leaves the outbox, and the messages are delivered once the
+// counterpart answers properly.
+TEST(LinkTest, AnAnswerLongerThanAnAcknowledgementCanBeIsRefusedAndRetried) {
+  LinkPair pair;
+  TestNode& vn = pair.vn();
+  TestNode& cn = pair.cn();
+  std::string id = vn.Declare("fwd-a", "12C-678.90");
+  Step(vn, id, "assess", "customs", R"({"channel": "green"})");
+  auto outbox = vn.runtime().store().ListRecords("peer_outbox");
+  ASSERT_TRUE(outbox);
+  const size_t waiting = outbox->size();
+  ASSERT_GE(waiting, 1u);
+  ASSERT_LE(waiting, 8u);  // kOverThisBatch is over MaxAckBytes(8)
+  BadAckCounterpart bad([&](size_t messages) {
+    Ack ack;
+    for (size_t i = 0; i <= messages; ++i) {
+      ack.items.push_back({fmt::format("vn-huu-nghi/crossing:CR-X/{}", i + 1), "applied", "", ""});
+    }
+    Envelope e;
+    e.from = "cn-youyiguan";
+    e.to = "vn-huu-nghi";
+    e.type = MessageType::kAck;
+    e.stream = "ack";
+    e.seq = 1;
+    e.id = MessageId(e.from, e.stream, e.seq);
+    e.sent_at = vn.clock().Now();  // the time of the node that verifies it
+    e.payload = Encode(ack);
+    return EncodeSigned(Sign(e, pair.cn_key()));
+  });
+  vn.runtime().link()->SetPeerUrl(bad.url());
+  const std::vector<std::pair<BadAckCounterpart::Answer, std::string>> cases = {
+      {BadAckCounterpart::Answer::kEndless, "ack_too_large"},
+      {BadAckCounterpart::Answer::kOverLargestBatch, "ack_too_large"},
+      {BadAckCounterpart::Answer::kOverThisBatch, "ack_too_large"},
+      {BadAckCounterpart::Answer::kTooDeep, "malformed_batch"},
+      {BadAckCounterpart::Answer::kTooManyItems, "bad_ack"},
+  };
+  for (const auto& [answer, code] : cases) {
+    SCOPED_TRACE(code + " " + std::to_string(static_cast<int>(answer)));
+    bad.AnswerWith(answer);
+    const auto started = std::chrono::steady_clock::now();
+    auto sent = vn.runtime().link()->SendOnce();
+    ASSERT_FALSE(sent);
+    EXPECT_EQ(sent.error().code, code) << sent.error().ToString();
+    // Well before the request's timeout (2 s): the endless answer is not read to its end.
+    EXPECT_LT(std::chrono::steady_clock::now() - started, 1500ms);
+    ApiReply link = vn.Call("GET", "/api/v1/link", "operator");
+    ASSERT_TRUE(link.body.at("last_error").is_string()) << link.raw;
+    EXPECT_EQ(std::string(link.body.at("last_error").as_string()).rfind(code + ": ", 0), 0u)
+        << link.raw;
+    EXPECT_EQ(link.body.at("state").as_string(), "down") << link.raw;
+    outbox = vn.runtime().store().ListRecords("peer_outbox");
+    ASSERT_TRUE(outbox);
+    EXPECT_EQ(outbox->size(), waiting);
+  }
+  EXPECT_EQ(bad.requests(), 5);
+  // Of the endless answer, no more than the client's bound and what was in flight was sent.
+  EXPECT_LT(bad.streamed(), size_t{64} << 20);
+
+  pair.Connect();
+  pair.Pump();
+  EXPECT_EQ(State(cn, id), "expected");
+  EXPECT_EQ(CountAudit(vn, "peer_message_dead"), 0);
+}
+
 // Declares the largest declaration with `plate` and assesses it: its pre-arrival notice is in
 // the outbox.
 std::string DeclareLargest(TestNode& vn, std::string_view plate) {
@@ -1605,6 +1759,53 @@ TEST(LinkTest, ABatchRefusedAsTooLargeIsSentInHalves) {
   outbox = vn.runtime().store().ListRecords("peer_outbox");
   ASSERT_TRUE(outbox);
   EXPECT_TRUE(outbox->empty());
+}
+
+// Found by the link review: a counterpart whose peer listener takes less than our batches (a
+// smaller limit, an older version) answered a larger batch with 413 but closed the connection
+// after a short drain, so the sender, which writes the whole batch before it reads, was reset
+// instead of reading the 413 that makes it send the batch in halves, and retried it whole for
+// ever. Now every message arrives, and a raw oversized request gets its 413 problem details.
+TEST(LinkTest, APeerListenerWithASmallerLimitAnswers413AndTheBatchArrivesInHalves) {
+  constexpr size_t kLimit = 400 << 10;
+  LinkPair pair(false, "clean_and_seal_intact", {}, kLimit);
+  TestNode& vn = pair.vn();
+  TestNode& cn = pair.cn();
+  std::vector<std::string> ids;
+  for (std::string_view plate : {"12C-111.11", "12C-222.22", "12C-333.33", "12C-444.44"}) {
+    ids.push_back(DeclareLargest(vn, plate));
+    ASSERT_FALSE(ids.back().empty());
+  }
+  auto outbox = vn.runtime().store().ListRecords("peer_outbox");
+  ASSERT_TRUE(outbox);
+  ASSERT_EQ(outbox->size(), 4u);
+  // One message takes about 4/3 of its outbox record in a batch (base64): one passes, two not.
+  const size_t one = outbox->front().body.size() * 4 / 3;
+  ASSERT_LT(one + 1024, kLimit);
+  ASSERT_GT(2 * one, kLimit);
+
+  pair.Pump();
+  for (const std::string& id : ids) EXPECT_EQ(State(cn, id), "expected") << id;
+  EXPECT_EQ(CountAudit(vn, "peer_message_dead"), 0);
+  ApiReply link = vn.Call("GET", "/api/v1/link", "operator");
+  EXPECT_EQ(link.body.at("sent").at("delivered").as_int64(), 4) << link.raw;
+  EXPECT_EQ(link.body.at("sent").at("attempts").as_int64(), 7) << link.raw;  // 4, 2+2, 1+1+1+1
+  outbox = vn.runtime().store().ListRecords("peer_outbox");
+  ASSERT_TRUE(outbox);
+  EXPECT_TRUE(outbox->empty());
+
+  // Straight to the listener: the problem details every error of it has, not a reset.
+  auto raw = PostRawToPeer(cn, std::string(4 << 20, ' '));
+  ASSERT_TRUE(raw) << raw.error().ToString();
+  EXPECT_EQ(raw->status, 413) << raw->body;
+  EXPECT_EQ(raw->content_type, "application/problem+json");
+  auto problem = ParseJson(raw->body);
+  ASSERT_TRUE(problem && problem->is_object()) << raw->body;
+  EXPECT_EQ(problem->at("code").as_string(), "payload_too_large");
+  EXPECT_EQ(problem->at("status").as_int64(), 413);
+  EXPECT_TRUE(problem->as_object().contains("detail"));
+  ExpectAuditChainOk(vn);
+  ExpectAuditChainOk(cn);
 }
 
 // A single message the counterpart refuses as too large (a counterpart still on a smaller

@@ -8,6 +8,7 @@
 // section, their operations the lines `    get:`, `    post:` and so on below them.
 
 #include <fstream>
+#include <map>
 #include <regex>
 #include <set>
 #include <sstream>
@@ -214,6 +215,103 @@ TEST(OpenApi, EveryErrorCodeIsDocumented) {
         "unknown_field", "method_not_allowed", "slot_full", "no_call_room",
         "invalid_capacity_change"}) {
     EXPECT_TRUE(all.contains(code)) << "the source scan missed '" << code << "'";
+  }
+}
+
+// Codes the peer protocol's sources can give: the error constructors (ErrorCodes, and a named
+// Error(...)), the refusal counters (CountRejection("replay")), and the codes the sender puts
+// in a dead message itself ({..., "envelope_too_large", fmt::format(...)} and
+// std::string("payload_too_large")).
+std::set<std::string> PeerCodes(const std::string& source) {
+  static const std::vector<std::regex> kPatterns = {
+      std::regex(R"re(\bError\s+[a-z_]+\(\s*ErrorKind::k[A-Za-z]+\s*,\s*"([a-z_]+)")re"),
+      std::regex(R"re(\bCount(?:Rejection|Unauthenticated)\(\s*"([a-z_]+)")re"),
+      std::regex(R"re(\bstd::string\(\s*"([a-z]+_[a-z_]+)"\s*\))re"),
+      std::regex(R"re(push_back\(\s*\{[^{};]*?,\s*"([a-z]+_[a-z_]+)"\s*,\s*fmt::format)re"),
+  };
+  std::set<std::string> out = ErrorCodes(source);
+  out.merge(Matches(source, kPatterns));
+  return out;
+}
+
+// The rows of the table under "### Codes of the peer protocol" in docs/architecture.md: each
+// code in backticks in a row's first cell, with the row's last cell (what the sender does).
+std::map<std::string, std::string> PeerCodeTable(const std::string& markdown) {
+  static const std::regex kCode(R"(`([a-z_]+)`)");
+  std::map<std::string, std::string> out;
+  std::istringstream in(markdown);
+  std::string line;
+  bool in_section = false;
+  while (std::getline(in, line)) {
+    if (line.rfind("#", 0) == 0) {
+      in_section = line == "### Codes of the peer protocol";
+      continue;
+    }
+    if (!in_section || line.rfind("| `", 0) != 0) continue;
+    const size_t first_end = line.find(" |", 2);
+    const size_t last_start = line.rfind(" | ");
+    if (first_end == std::string::npos || last_start == std::string::npos) continue;
+    const std::string first = line.substr(2, first_end - 2);
+    std::string last = line.substr(last_start + 3);
+    if (!last.empty() && last.back() == '|') last.pop_back();
+    for (auto it = std::sregex_iterator(first.begin(), first.end(), kCode);
+         it != std::sregex_iterator(); ++it) {
+      out[(*it)[1]] = last;
+    }
+  }
+  return out;
+}
+
+// The codes the sender retries: the set in Retryable() of src/peer/peer_link.cpp.
+std::set<std::string> RetryableCodes(const std::string& source) {
+  static const std::regex kSet(R"re(kRetryable\s*=\s*\{([^}]*)\})re");
+  static const std::regex kLiteral(R"re("([a-z_]+)")re");
+  std::smatch m;
+  if (!std::regex_search(source, m, kSet)) return {};
+  const std::string list = m[1];
+  return Matches(list, {kLiteral});
+}
+
+// The peer protocol's codes reach only the peer listener's answers, the acknowledgements and
+// the link's status, not /api/v1 problem bodies, so EveryErrorCodeIsDocumented does not scan
+// them: they are in their own table, which must hold every code their sources can give.
+TEST(PeerProtocolDocs, EveryCodeTheLinkCanGiveIsInTheTable) {
+  const std::map<std::string, std::string> table =
+      PeerCodeTable(ReadSourceFile("docs/architecture.md"));
+  ASSERT_GE(table.size(), 20u) << "the table of the peer protocol's codes was not found";
+  const std::vector<std::string> sources = {
+      "src/link/envelope.cpp",      "src/link/messages.cpp",  "src/link/node_key.cpp",
+      "src/link/node_key_file.cpp", "src/peer/peer_link.cpp", "src/engine/engine_link.cpp",
+  };
+  std::set<std::string> all;
+  for (const std::string& file : sources) {
+    const std::set<std::string> codes = PeerCodes(ReadSourceFile(file));
+    EXPECT_FALSE(codes.empty()) << "no codes found in " << file;
+    for (const std::string& code : codes) {
+      all.insert(code);
+      EXPECT_TRUE(table.contains(code))
+          << "code '" << code << "' (" << file
+          << ") is not in the table of the peer protocol's codes in docs/architecture.md";
+    }
+  }
+  // The scan itself works: codes of every kind of place.
+  for (const char* code :
+       {"malformed_batch", "bad_signature", "unknown_key", "sequence_gap", "wrong_stream",
+        "ack_too_large", "bad_ack", "rate_limited", "replay", "envelope_too_large",
+        "payload_too_large", "key_file_not_found", "duplicate_lane_class"}) {
+    EXPECT_TRUE(all.contains(code)) << "the source scan missed '" << code << "'";
+  }
+  // What the table says of retries is what the sender does.
+  const std::set<std::string> retryable = RetryableCodes(ReadSourceFile("src/peer/peer_link.cpp"));
+  ASSERT_GE(retryable.size(), 5u) << "Retryable()'s set was not found in src/peer/peer_link.cpp";
+  for (const std::string& code : retryable) {
+    auto row = table.find(code);
+    if (row == table.end()) {
+      ADD_FAILURE() << "the retried code '" << code << "' is not in the table";
+      continue;
+    }
+    EXPECT_EQ(row->second.rfind("yes", 0), 0u)
+        << "the table does not say that the sender retries '" << code << "': " << row->second;
   }
 }
 

@@ -15,6 +15,7 @@
 // apply each message once and in order.
 
 #include <cstdint>
+#include <limits>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -73,6 +74,17 @@ constexpr size_t MaxBatchItemBytes(size_t envelope_bytes) {
 }
 static_assert(MaxBatchItemBytes(kMaxEnvelopeBytes) + 16 <= kMaxBatchBytes,
               "a batch of one envelope of the largest size must fit the peer listener's limit");
+// The most bytes a batch of at most `max_messages` signed messages with envelopes of at most
+// `max_envelope_bytes` takes: EncodeBatch's {"messages":[]} (16 bytes with room) and each item
+// at its largest (MaxBatchItemBytes). DecodeBatch refuses a longer body before it parses it;
+// saturates at SIZE_MAX.
+constexpr size_t MaxBatchBodyBytes(size_t max_messages, size_t max_envelope_bytes) {
+  constexpr size_t kMax = std::numeric_limits<size_t>::max();
+  if (max_envelope_bytes > kMax / 2) return kMax;
+  const size_t item = MaxBatchItemBytes(max_envelope_bytes);
+  if (max_messages != 0 && item > (kMax - 16) / max_messages) return kMax;
+  return 16 + max_messages * item;
+}
 
 struct Envelope {
   int version = 1;
@@ -151,10 +163,11 @@ std::string EncodeBatch(const std::vector<SignedMessage>& messages);
 // that a sender can keep a batch within kMaxBatchBytes without encoding it first.
 size_t BatchItemBytes(const SignedMessage& message);
 // Decodes a batch without verifying anything but its shape. Errors: "malformed_batch"
-// (kInvalidArgument, with the path, e.g. "messages[3].signature"), "too_many_messages" and
-// "envelope_too_large" (kPayloadTooLarge). The body may be at most max_messages items of
-// envelopes of max_envelope_bytes (kPayloadTooLarge "payload_too_large" beyond); the peer
-// listener bounds it to kMaxBatchBytes before.
+// (kInvalidArgument, with the path, e.g. "messages[3].signature"; JSON nested deeper than the
+// batch's three levels too), "too_many_messages" and "envelope_too_large" (kPayloadTooLarge).
+// Before anything is parsed, the body may be at most MaxBatchBodyBytes(max_messages,
+// max_envelope_bytes) bytes: kPayloadTooLarge "payload_too_large" beyond. The peer listener
+// bounds it to its body limit (kMaxBatchBytes) before.
 Result<std::vector<SignedMessage>> DecodeBatch(std::string_view body, size_t max_messages = 512,
                                                size_t max_envelope_bytes = kMaxEnvelopeBytes);
 

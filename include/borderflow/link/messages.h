@@ -27,6 +27,27 @@ inline constexpr size_t kMaxNoteLength = 1000;  // notes and reasons
 inline constexpr size_t kMaxCapacityHours = 72;
 inline constexpr size_t kMaxCapacityEntries = 64;
 inline constexpr size_t kMaxAckItems = 512;
+inline constexpr size_t kMaxMessageIdLength = 256;  // ids in acks and skip notices
+inline constexpr size_t kMaxErrorCodeLength = 64;   // refusal codes in acks and skip notices
+
+// The most bytes one item of an acknowledgement takes in its envelope: its id, code and message
+// at their bounds with every byte escaped at worst (\u00XX, six bytes a byte), the longest
+// status ("duplicate") and the field names around them (54 bytes and a comma).
+inline constexpr size_t kMaxAckItemBytes =
+    6 * (kMaxMessageIdLength + kMaxErrorCodeLength + kMaxNoteLength) + 64;
+// The most bytes the envelope of an acknowledgement of `items` messages takes: its fields
+// around the payload (node ids and stream are link tokens, unescaped: under 512 bytes) and the
+// items; never more than kMaxEnvelopeBytes, which neither side opens.
+constexpr size_t MaxAckEnvelopeBytes(size_t items) {
+  return items >= (kMaxEnvelopeBytes - 512) / kMaxAckItemBytes ? kMaxEnvelopeBytes
+                                                               : 512 + items * kMaxAckItemBytes;
+}
+// The most bytes a counterpart's answer to a batch of `items` messages may take: the signed
+// acknowledgement ({"key_id","signature","envelope"} with the envelope in base64) of the
+// largest envelope above. The sender refuses a longer answer ("ack_too_large"): an
+// answer is for the messages it sent, so nothing longer can be a valid one. About 12 KB for
+// one message, 700 KB (the envelope's limit) from 65 on.
+constexpr size_t MaxAckBytes(size_t items) { return MaxBatchItemBytes(MaxAckEnvelopeBytes(items)); }
 
 // The sender declared a crossing that will arrive at the receiver's gate.
 struct PreArrival {

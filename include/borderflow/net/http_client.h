@@ -22,6 +22,10 @@ struct ClientOptions {
   // Path of the URL given to ParseUrl without a trailing "/" ("" or "/peer/v1"). Send() does
   // not add it: callers build targets as options().path_prefix + "/...".
   std::string path_prefix{};
+  // The largest response body Send() reads: a response announcing a longer one (Content-Length)
+  // is refused from its header, a chunked one once it passes the bound, before more is read,
+  // with "response_too_large" and the connection closed.
+  size_t max_response_body_bytes = size_t{1} << 30;
 };
 
 class HttpClient {
@@ -44,7 +48,8 @@ class HttpClient {
   // Sends one request on a kept-alive connection (reconnecting when needed) and returns the
   // response. Errors (kUnavailable): "connect_failed", "io_error", "timeout", and with TLS
   // "tls_handshake_failed" (the server's certificate was refused, or the server does not speak
-  // TLS); "invalid_tls_config" (kInvalidArgument) for an unusable ca_pem.
+  // TLS), "response_too_large" (a body over options.max_response_body_bytes);
+  // "invalid_tls_config" (kInvalidArgument) for an unusable ca_pem.
   Result<HttpResponse> Send(std::string_view method, std::string_view target,
                             std::string_view body = {},
                             const std::vector<std::pair<std::string, std::string>>& headers = {});

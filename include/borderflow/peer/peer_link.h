@@ -40,6 +40,7 @@
 #include <borderflow/domain/gate_config.h>
 #include <borderflow/engine/engine.h>
 #include <borderflow/engine/store.h>
+#include <borderflow/link/envelope.h>
 #include <borderflow/link/node_key.h>
 #include <borderflow/net/http.h>
 
@@ -51,6 +52,11 @@ struct PeerLinkOptions {
   std::chrono::milliseconds announce_every{60'000};  // capacity announcement timer
   std::chrono::milliseconds request_timeout{10'000};
   bool sender = true;  // run the sender thread (tests may drive SendOnce themselves)
+  // The peer listener's body limit (the runtime gives it to the listener): a larger request
+  // gets 413 payload_too_large problem details, from its Content-Length before its body is
+  // read. kMaxBatchBytes, within which the sender keeps its batches; tests set a smaller one to
+  // stand for a counterpart with smaller limits.
+  size_t max_request_bytes = kMaxBatchBytes;
   // Turns an error of the peer listener (a refused batch, 429) into its HTTP response: the
   // API's RFC 9457 problem details (api::ProblemResponse), so that both listeners answer
   // errors alike. Required.
