@@ -802,9 +802,33 @@ struct PeerLink::Impl : std::enable_shared_from_this<Impl> {
     e.sent_at = clock.Now();
     e.seq = std::max<int64_t>(1, ToUnixMillis(e.sent_at));
     e.id = MessageId(e.from, e.stream, e.seq);
-    e.payload = Encode(Ack{std::move(items)});
-    return JsonResponse(200, EncodeSigned(Sign(e, keys.SigningKey(e.sent_at))));
+    // Refusal messages were cut to 1,000 bytes, possibly inside a UTF-8 sequence: JSON text
+    // must be UTF-8, or the sender cannot read the acknowledgement.
+    for (Ack::Item& item : items) {
+      if (!IsValidUtf8(item.message)) item.message = ValidUtf8(item.message);
+    }
+    // An acknowledgement larger than an envelope may be is refused by the sender, which would
+    // then send the same batch again for ever (512 refusals with long messages could make one):
+    // shorten the messages, then leave out the last items, which the sender sends again since
+    // they are not acknowledged.
+    for (int pass = 0;; ++pass) {
+      e.payload = Encode(Ack{items});
+      SignedMessage ack = Sign(e, keys.SigningKey(e.sent_at));
+      if (ack.bytes.size() <= kMaxEnvelopeBytes || items.size() <= 1) {
+        return JsonResponse(200, EncodeSigned(ack));
+      }
+      if (pass == 0) {
+        for (Ack::Item& item : items) {
+          if (item.message.size() > kShortRefusalBytes) {
+            item.message = ValidUtf8(std::string_view(item.message).substr(0, kShortRefusalBytes));
+          }
+        }
+      } else {
+        items.resize(items.size() / 2);
+      }
+    }
   }
+  static constexpr size_t kShortRefusalBytes = 120;
 
   json::object StatusJson() const {
     std::lock_guard lock(state_mu);
