@@ -72,42 +72,43 @@ bool IsJsonMediaType(std::string_view type) {
 // What a caller may not see of a crossing. Only staff see why a crossing got its channel (the
 // rules that fired, their scores and reasons): traders and drivers see their channel (they
 // could declare around the rest), sensors less. Among staff, only the roles that read watch
-// lists see which list a crossing is on (MayReadWatchlists). Sensors (cameras, weighbridges,
-// e-seal readers: devices out at the gate) see only what they act on (the crossing's state, its
-// vehicle, plate, container and seal): no personal data (the driver's name, document number
-// and phone are for the trader and staff), no consignment (goods, values, origins), no
-// document numbers and no company. Staff who may not read watch lists learn that rules were
-// withheld (how many: they refer the truck to a supervisor), never which: not by name, reason or
-// condition in an assessment, nor by index into the rule set in a crossing's "risk".
+// lists (MayReadWatchlists) see why: other staff (gate operators, border guards) see the
+// decision only (the channel, the quarantine inspection, the rule set), which is the same for a
+// crossing hit by a watch-list rule as for one hit by a visible rule with the same channel
+// (RestrictExplanationToChannel). Sensors (cameras, weighbridges, e-seal readers: devices out at
+// the gate) see only what they act on (the crossing's state, its vehicle, plate, container and
+// seal): no personal data (the driver's name, document number and phone are for the trader and
+// staff), no consignment (goods, values, origins), no document numbers and no company.
 struct Redaction {
   bool risk = false;
   bool personal = false;
-  bool watchlists = false;         // staff who may not read watch lists
-  const Engine* engine = nullptr;  // for `watchlists`: the rule sets the indices refer to
+  bool watchlists = false;  // staff who may not read watch lists: the decision, not its grounds
   bool any() const { return risk || personal || watchlists; }
 };
 
-Redaction RedactionFor(const Actor& actor, const Engine& engine) {
+Redaction RedactionFor(const Actor& actor) {
   return Redaction{!IsStaff(actor.role), actor.role == Role::kSensor,
-                   IsStaff(actor.role) && !MayReadWatchlists(actor.role), &engine};
+                   IsStaff(actor.role) && !MayReadWatchlists(actor.role)};
 }
 
 // For staff who may not read watch lists: an audit body's "assessment" (an assess or reassess
-// record) without them, and an assess event's note (its English summary) to match.
-void WithholdWatchlistsFrom(json::object& o) {
-  json::value* a = o.if_contains("assessment");
-  if (a == nullptr || !a->is_object()) return;
-  json::object& assessment = a->get_object();
-  WithholdWatchlists(assessment);
-  if (!assessment.contains("withheld_rules")) return;
+// record) reduced to the decision, and an assess event's note (the English summary, naming the
+// rules that fired) to match: in an audit body or a command's answer's "event".
+void RestrictToChannelIn(json::object& o) {
+  if (json::value* a = o.if_contains("assessment"); a != nullptr && a->is_object()) {
+    RestrictExplanationToChannel(a->get_object());
+  }
   const json::value* type = o.if_contains("type");
   json::value* data = o.if_contains("data");
   if (type == nullptr || *type != "assess" || data == nullptr || !data->is_object()) return;
-  const json::value* summary = assessment.if_contains("summary");
-  const json::value* en = summary != nullptr && summary->is_object()
-                              ? summary->get_object().if_contains("en")
-                              : nullptr;
-  data->get_object()["note"] = en != nullptr && en->is_string() ? *en : json::value("");
+  json::object& event = data->get_object();
+  if (!event.contains("note")) return;
+  json::object decision;
+  if (const json::value* v = event.if_contains("channel")) decision["channel"] = *v;
+  if (const json::value* v = event.if_contains("quarantine_inspection"))
+    decision["quarantine"] = *v;
+  RestrictExplanationToChannel(decision);
+  event["note"] = decision.at("summary").at("en");
 }
 
 // A crossing's ETag: its version, and which view of it (RedactionFor) the caller gets, so that
@@ -148,7 +149,8 @@ bool IfNoneMatchNames(std::string_view header, std::string_view etag) {
 // Applies `r` to a crossing view, a command's answer ({"event":...,"crossing":...}) or an audit
 // record's body: removes the crossing's "risk", an audit body's "assessment", the staff summary
 // that an "assess" event carries as its note (it names the rules that fired and the score), and
-// for `personal` the driver; for `watchlists`, what of them names a watch-list rule.
+// for `personal` the driver; for `watchlists`, all of them but the decision (RestrictToChannelIn,
+// RestrictRiskToChannel).
 void Redact(json::object& o, Redaction r) {
   json::value* c = o.if_contains("crossing");
   json::object* crossing = c != nullptr && c->is_object() ? &c->get_object() : nullptr;
@@ -159,15 +161,13 @@ void Redact(json::object& o, Redaction r) {
     }
   }
   if (r.watchlists) {
-    WithholdWatchlistsFrom(o);
+    RestrictToChannelIn(o);
+    if (json::value* e = o.if_contains("event"); e != nullptr && e->is_object()) {
+      RestrictToChannelIn(e->get_object());  // a command's answer: {"event":{...},...}
+    }
     for (json::object* holder : {&o, crossing}) {
       json::value* risk = holder != nullptr ? holder->if_contains("risk") : nullptr;
-      if (risk == nullptr || !risk->is_object()) continue;
-      if (r.engine != nullptr) {
-        r.engine->WithholdWatchlistRules(risk->get_object());
-      } else {
-        risk->get_object().erase("fired");  // cannot tell the rules apart: none is shown
-      }
+      if (risk != nullptr && risk->is_object()) RestrictRiskToChannel(risk->get_object());
     }
   }
   if (!r.risk) return;
@@ -193,7 +193,8 @@ std::string Redacted(const std::string& body, Redaction r) {
                                   body.find("\"lines\"") != std::string::npos ||
                                   body.find("\"company_id\"") != std::string::npos)) ||
                   (r.watchlists && (body.find("\"assessment\"") != std::string::npos ||
-                                    body.find("\"risk\"") != std::string::npos)) ||
+                                    body.find("\"risk\"") != std::string::npos ||
+                                    body.find("\"assess\"") != std::string::npos)) ||
                   (r.risk && (body.find("\"risk\"") != std::string::npos ||
                               body.find("\"assessment\"") != std::string::npos ||
                               body.find("\"assess\"") != std::string::npos));
@@ -456,7 +457,7 @@ struct Api::Impl {
     command.fingerprint = Sha256Hex(fmt::format("{} {}\n{}", req.method, req.path, req.body));
     command.body = std::move(body);
     std::string instance = req.path;
-    Redaction redact = RedactionFor(command.actor, engine);
+    Redaction redact = RedactionFor(command.actor);
     engine.Submit(std::move(command), [respond, instance, redact](Result<CommandResult> result) {
       if (!result) {
         respond(ProblemResponse(result.error(), instance));
@@ -516,11 +517,11 @@ struct Api::Impl {
     BF_ASSIGN_OR_RETURN(Actor actor, RequireUser(req));
     BF_ASSIGN_OR_RETURN(Crossing c, engine.GetCrossing(actor, req.PathParam("id")));
     json::object view = engine.LiveCrossingView(c);
-    Redact(view, RedactionFor(actor, engine));
+    Redact(view, RedactionFor(actor));
     json::array allowed;
     for (auto e : AllowedEvents(c.state)) allowed.push_back(json::string(CrossingEventName(e)));
     view["allowed_events"] = std::move(allowed);
-    std::string etag = CrossingETag(c.version, RedactionFor(actor, engine), view);
+    std::string etag = CrossingETag(c.version, RedactionFor(actor), view);
     if (IfNoneMatchNames(req.Header("if-none-match"), etag)) {
       // The caller's copy is current (a browser or a poller revalidating): no body.
       HttpResponse not_modified;
@@ -574,7 +575,7 @@ struct Api::Impl {
     json::array items;
     for (const Crossing& c : page.items) {
       json::object view = engine.CrossingView(c);
-      Redact(view, RedactionFor(actor, engine));
+      Redact(view, RedactionFor(actor));
       items.push_back(std::move(view));
     }
     json::object body{{"items", std::move(items)}};
@@ -592,7 +593,7 @@ struct Api::Impl {
                    "sensors read a crossing's current state, not its history");
     }
     BF_ASSIGN_OR_RETURN(auto records, engine.CrossingHistory(actor, req.PathParam("id")));
-    Redaction redact = RedactionFor(actor, engine);
+    Redaction redact = RedactionFor(actor);
     json::array items;
     for (const auto& r : records) {
       json::object item = AuditJson(r);

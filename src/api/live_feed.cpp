@@ -125,16 +125,12 @@ std::optional<LiveFeed::Event> LiveFeed::Render(const AuditRecord& r) {
       if (const json::value* v = body.get_object().if_contains("result")) data["result"] = *v;
     }
     e.staff_text = Frame(r.seq, "crossing", data);
-    // Staff who may not read watch lists: not which watch-list rule fired (as in the API).
+    // Staff who may not read watch lists: the decision, not its grounds (as in the API).
     if (json::value* risk = view.if_contains("risk"); risk != nullptr && risk->is_object()) {
-      json::object withheld = risk->get_object();
-      engine_.WithholdWatchlistRules(withheld);
-      if (withheld.contains("withheld_rules")) {
-        json::object restricted = view;
-        restricted["risk"] = std::move(withheld);
-        data["crossing"] = std::move(restricted);
-        e.withheld_text = Frame(r.seq, "crossing", data);
-      }
+      json::object restricted = view;
+      RestrictRiskToChannel(restricted["risk"].as_object());
+      data["crossing"] = std::move(restricted);
+      e.withheld_text = Frame(r.seq, "crossing", data);
     }
     data.erase("alert");
     data.erase("result");

@@ -86,8 +86,8 @@ class LiveFeed {
     bool watchlist_readers = false;  // watch-list changes: MayReadWatchlists roles only
     std::string staff_text;          // the SSE frame ("id: ...\nevent: ...\ndata: ...\n\n")
     std::string company_text;        // the same without risk details ("" when staff_only)
-    // For staff who may not read watch lists: the frame without the fired rules that ask for a
-    // watch list (Engine::WithholdWatchlistRules); "" when that is staff_text.
+    // For staff who may not read watch lists: the frame with the crossing's risk decision only
+    // (RestrictRiskToChannel); "" when that is staff_text (no risk).
     std::string withheld_text;
   };
   struct Subscriber {

@@ -574,17 +574,27 @@ json::object ChannelInstructions(Channel channel, bool quarantine) {
   return json::object{{"en", en}, {"vi", vi}, {"zh", zh}};
 }
 
-// Whether a rule's condition (its `when` clause as written) asks for a watch list.
-bool ConditionAsksForWatchlist(std::string_view condition) {
-  return condition.find("watchlist") != std::string_view::npos;
-}
-
-// Whether a fired rule (an explanation's "rules" item) asks for a watch list.
-bool AsksForWatchlist(const json::value& rule) {
-  const json::value* condition =
-      rule.is_object() ? rule.get_object().if_contains("condition") : nullptr;
-  return condition != nullptr && condition->is_string() &&
-         ConditionAsksForWatchlist(condition->get_string());
+// The first words of a channel-only summary ("Red channel, quarantine inspection."), as
+// rules::Explain starts its summaries.
+json::object ChannelOnlySummary(std::string_view channel, bool quarantine) {
+  struct Words {
+    std::string_view channel, words[4], quarantine, stop;
+  };
+  static constexpr Words kLanguages[] = {
+      {"en",
+       {"No channel", "Green channel", "Yellow channel", "Red channel"},
+       ", quarantine inspection",
+       "."},
+      {"vi", {"Chưa phân luồng", "Luồng xanh", "Luồng vàng", "Luồng đỏ"}, ", kiểm dịch", "."},
+      {"zh", {"未分配通道", "绿色通道", "黄色通道", "红色通道"}, "，检疫查验", "。"},
+  };
+  int index = channel == "green" ? 1 : channel == "yellow" ? 2 : channel == "red" ? 3 : 0;
+  json::object summary;
+  for (const Words& lang : kLanguages) {
+    summary[lang.channel] =
+        fmt::format("{}{}{}", lang.words[index], quarantine ? lang.quarantine : "", lang.stop);
+  }
+  return summary;
 }
 
 }  // namespace
@@ -598,109 +608,25 @@ bool MayWriteRules(Role role) {
   return role == Role::kCustomsOfficer || role == Role::kAdministrator;
 }
 
-void WithholdWatchlists(json::object& explanation) {
-  explanation.erase("watchlists");
-  json::value* rules = explanation.if_contains("rules");
-  if (rules == nullptr || !rules->is_array()) return;
-  auto name_of = [](const json::value& r) {
-    const json::value* name = r.is_object() ? r.get_object().if_contains("name") : nullptr;
-    return name != nullptr && name->is_string() ? std::string(name->get_string()) : std::string();
-  };
-  // The summary names every fired rule, in order ("Red channel (score 85): a, b."): it names
-  // the others then, and how many were withheld.
-  std::string all_names, kept_names;
-  json::array kept;
-  int64_t withheld = 0;
-  for (json::value& r : rules->get_array()) {
-    all_names += (all_names.empty() ? "" : ", ") + name_of(r);
-    if (AsksForWatchlist(r)) {
-      ++withheld;
-      continue;
-    }
-    kept_names += (kept_names.empty() ? "" : ", ") + name_of(r);
-    kept.push_back(std::move(r));
+void RestrictExplanationToChannel(json::object& explanation) {
+  json::object kept;
+  for (const char* key : {"rule_set", "fingerprint", "channel", "quarantine"}) {
+    if (const json::value* v = explanation.if_contains(key)) kept[key] = *v;
   }
-  if (withheld == 0) return;
-  *rules = std::move(kept);
-  explanation["withheld_rules"] = withheld;
-  // The total score goes too: less the scores of the rules shown, it is the withheld rules'
-  // score, which tells them apart when a rule set has several that ask for a watch list.
-  explanation.erase("score");
-  json::value* summary = explanation.if_contains("summary");
-  if (summary == nullptr || !summary->is_object()) return;
-  struct Language {
-    std::string_view key, colon, stop, withheld, score_open, score_close;
-  };
-  static constexpr Language kLanguages[] = {
-      {"en", ": ", ".", "{} withheld (watch lists)", " (score ", ")"},
-      {"vi", ": ", ".", "{} quy tắc không hiển thị (danh sách theo dõi)", " (điểm ", ")"},
-      {"zh", "：", "。", "{} 条规则不予显示（监控名单）", "（分数 ", "）"},
-  };
-  for (const Language& lang : kLanguages) {
-    json::value* text = summary->get_object().if_contains(lang.key);
-    if (text == nullptr || !text->is_string()) continue;
-    std::string whole(text->get_string());
-    std::string was = fmt::format("{}{}{}", lang.colon, all_names, lang.stop);
-    size_t at = whole.find(was);
-    // The score comes before the rules' names ("Red channel (score 185): a, b.").
-    size_t open = whole.find(lang.score_open);
-    size_t close = open == std::string::npos
-                       ? std::string::npos
-                       : whole.find(lang.score_close, open + lang.score_open.size());
-    // Not found (another wording): the summary goes rather than name a withheld rule or give
-    // the score.
-    if (at == std::string::npos || close == std::string::npos || close > at) {
-      *text = json::string();
-      continue;
-    }
-    std::string rest = fmt::format(fmt::runtime(lang.withheld), withheld);
-    std::string now = fmt::format("{}{}{}", lang.colon,
-                                  kept_names.empty() ? rest : kept_names + ", " + rest, lang.stop);
-    whole.replace(at, was.size(), now);
-    whole.erase(open, close + lang.score_close.size() - open);
-    *text = json::string(whole);
-  }
+  const json::value* channel = kept.if_contains("channel");
+  const json::value* quarantine = kept.if_contains("quarantine");
+  kept["summary"] = ChannelOnlySummary(
+      channel != nullptr && channel->is_string() ? std::string_view(channel->get_string()) : "",
+      quarantine != nullptr && quarantine->is_bool() && quarantine->get_bool());
+  explanation = std::move(kept);
 }
 
-void Engine::WithholdWatchlistRules(json::object& risk) const {
-  json::value* fired = risk.if_contains("fired");
-  if (fired == nullptr || !fired->is_array() || fired->get_array().empty()) return;
-  const json::value* set_id = risk.if_contains("rule_set");
-  const json::value* fingerprint = risk.if_contains("fingerprint");
-  json::array kept;
-  int64_t withheld = 0;
-  {
-    std::lock_guard lock(rules_->mu);
-    const rules::RuleSet* set = nullptr;
-    if (set_id != nullptr && set_id->is_string()) {
-      auto it = rules_->sets.find(std::string(set_id->get_string()));
-      if (it != rules_->sets.end() && fingerprint != nullptr && fingerprint->is_string() &&
-          fingerprint->get_string() == it->second.fingerprint()) {
-        set = &it->second;
-      }
-    }
-    for (json::value& f : fired->get_array()) {
-      // Without the rule set (or with an entry that is not one of its rules) no entry can be
-      // told apart from a watch-list rule's: none is kept.
-      const json::value* rule = f.is_object() ? f.get_object().if_contains("rule") : nullptr;
-      const int64_t index =
-          rule == nullptr    ? -1
-          : rule->is_int64() ? rule->get_int64()
-          : rule->is_uint64()
-              ? static_cast<int64_t>(std::min<uint64_t>(rule->get_uint64(), INT64_MAX))
-              : -1;
-      if (set == nullptr || index < 0 || static_cast<size_t>(index) >= set->size() ||
-          ConditionAsksForWatchlist(set->rule(static_cast<size_t>(index)).condition)) {
-        ++withheld;
-        continue;
-      }
-      kept.push_back(std::move(f));
-    }
+void RestrictRiskToChannel(json::object& risk) {
+  json::object kept;
+  for (const char* key : {"rule_set", "fingerprint"}) {
+    if (const json::value* v = risk.if_contains(key)) kept[key] = *v;
   }
-  if (withheld == 0) return;
-  *fired = std::move(kept);
-  risk["withheld_rules"] = withheld;
-  risk.erase("score");  // as in WithholdWatchlists: it would give the withheld rules' score
+  risk = std::move(kept);
 }
 
 // --- Loading -------------------------------------------------------------------------------
@@ -1618,11 +1544,24 @@ Result<json::object> Engine::RulesReport(const Actor& actor, int64_t min_inspect
     selection["expected_yellow_rate"] =
         st.expected_yellow_rate ? json::value(*st.expected_yellow_rate) : json::value(nullptr);
   }
+  // Staff who may not read watch lists get the decisions, not their grounds: today's channels
+  // but not their causes, and no per-rule or random-selection hit counts. Each of them grows
+  // with one crossing's decision or inspection (a mandatory rule, a rule admitted by its score,
+  // the rules that fired on the truck just inspected, or none of those it may read), which
+  // would tell a crossing sent red by a watch-list rule from one sent red by a rule it may read.
+  const bool grounds = MayReadWatchlists(actor.role);
+  if (!grounds) {
+    for (const char* cause : {"mandatory", "random", "random_rate", "score", "lowered"}) {
+      selection.erase(cause);
+    }
+  }
   body["today"] = std::move(selection);
   if (!rules_->active) {
     body["rule_set"] = nullptr;
     return body;
   }
+  body["rule_set"] = rules_->active->Id();
+  if (!grounds) return body;
   rules::HitRateReport report = rules_->hits.Report(*rules_->active, min_inspections);
   json::array rows;
   for (const auto& r : report.rules) {
@@ -1634,7 +1573,6 @@ Result<json::object> Engine::RulesReport(const Actor& actor, int64_t min_inspect
   }
   json::array below;
   for (const auto& name : report.below_random) below.push_back(json::string(name));
-  body["rule_set"] = rules_->active->Id();
   body["random"] = json::object{{"inspected", report.random_inspected},
                                 {"findings", report.random_findings},
                                 {"hit_rate", report.random_hit_rate}};
@@ -1674,7 +1612,7 @@ Result<json::object> Engine::AssessmentView(const Actor& actor, std::string_view
                     {"quarantine_inspection", c.quarantine_inspection},
                     {"decided_at", at}};
   if (IsStaff(actor.role)) {
-    if (!MayReadWatchlists(actor.role)) WithholdWatchlists(*latest);
+    if (!MayReadWatchlists(actor.role)) RestrictExplanationToChannel(*latest);
     body["audit_seq"] = seq;
     body["explanation"] = std::move(*latest);
     return body;

@@ -11,6 +11,7 @@
 
 #include <borderflow/core/hs_code.h>
 #include <borderflow/core/toml_reader.h>
+#include <borderflow/rules/rule_set.h>
 #include <borderflow/sim/scenario.h>
 
 namespace borderflow::sim {
@@ -19,12 +20,53 @@ namespace fs = std::filesystem;
 
 namespace {
 
-std::string ReadText(const fs::path& path, bool* ok) {
+// "1 MiB", "64 MiB", "768 KiB", "100 bytes".
+std::string FormatBytes(size_t n) {
+  if (n >= (1 << 20) && n % (1 << 20) == 0) return fmt::format("{} MiB", n >> 20);
+  if (n >= (1 << 10) && n % (1 << 10) == 0) return fmt::format("{} KiB", n >> 10);
+  return fmt::format("{} bytes", n);
+}
+
+// Up to `max_bytes` of a file. Like LoadGateConfig: refuses what is not a file, and reads at most
+// one byte more than the limit, so that /dev/zero or a huge file is refused rather than read on.
+// `what` names the file in the error ("scenario file", "replayed CSV").
+Result<std::string> ReadBounded(const fs::path& path, size_t max_bytes, std::string_view what) {
+  std::error_code ec;
+  if (fs::is_directory(path, ec)) {
+    return InvalidArgument("bad_scenario",
+                           fmt::format("{}: is a directory, not a {}", path.string(), what));
+  }
   std::ifstream in(path, std::ios::binary);
-  *ok = static_cast<bool>(in);
-  std::ostringstream text;
-  text << in.rdbuf();
-  return text.str();
+  if (!in) return InvalidArgument("bad_scenario", fmt::format("cannot read {}", path.string()));
+  std::string text;
+  char buffer[1 << 16];
+  while (text.size() <= max_bytes) {
+    in.read(buffer, static_cast<std::streamsize>(
+                        std::min<size_t>(sizeof buffer, max_bytes + 1 - text.size())));
+    if (in.gcount() <= 0) break;
+    text.append(buffer, static_cast<size_t>(in.gcount()));
+  }
+  if (in.bad())
+    return InvalidArgument("bad_scenario", fmt::format("cannot read {}", path.string()));
+  if (text.size() > max_bytes) {
+    return InvalidArgument("bad_scenario",
+                           fmt::format("{}: the {} is larger than {} (the limit of the twin)",
+                                       path.string(), what, FormatBytes(max_bytes)));
+  }
+  return text;
+}
+
+// An array of tables ([[key]]) of at most `max` entries, each named "path[i]"; empty when
+// absent. The count is checked before any entry is read.
+Result<std::vector<TomlReader>> BoundedTables(const TomlReader& r, std::string_view key,
+                                              size_t max) {
+  BF_ASSIGN_OR_RETURN(const toml::array* list,
+                      r.OptionalArray(key, "an array of tables ([[...]])"));
+  if (list != nullptr && list->size() > max) {
+    return r.Fail(key, fmt::format("has {} entries, more than the {} a scenario may have",
+                                   list->size(), max));
+  }
+  return r.Tables(key);
 }
 
 // A distribution as an inline table: {distribution = "lognormal", mean = 60, sd = 20}.
@@ -126,10 +168,9 @@ Status ParseGate(const TomlReader& root, Scenario& s) {
                        "trusted_traders", "booking_horizon_hours", "call_window_minutes"}));
   BF_ASSIGN_OR_RETURN(std::string config, g.String("config", 4000));
   fs::path path = Beside(s.file, config);
-  bool ok = false;
-  std::string text = ReadText(path, &ok);
-  if (!ok) return g.Fail("config", fmt::format("cannot read {}", path.string()));
-  auto gate = ParseGateConfig(text, path.string());
+  auto text = ReadBounded(path, kMaxScenarioGateBytes, "gate configuration");
+  if (!text) return g.Fail("config", text.error().message);
+  auto gate = ParseGateConfig(*text, path.string());
   if (!gate) return g.Fail("config", gate.error().message);
   s.gate = *gate;
   s.gate_file = path.string();
@@ -252,7 +293,8 @@ Status ParseArrivals(const TomlReader& root, Scenario& s) {
 }
 
 Status ParseTraffic(const TomlReader& root, Scenario& s) {
-  BF_ASSIGN_OR_RETURN(std::vector<TomlReader> items, root.Tables("traffic"));
+  BF_ASSIGN_OR_RETURN(std::vector<TomlReader> items,
+                      BoundedTables(root, "traffic", kMaxTrafficClasses));
   if (items.empty()) return root.Fail("traffic", "at least one [[traffic]] entry is required");
   double total = 0;
   for (const TomlReader& t : items) {
@@ -308,7 +350,8 @@ Status ParseService(const TomlReader& root, Scenario& s) {
     BF_ASSIGN_OR_RETURN(s.travel_to_gate_minutes,
                         ReadDistribution(*service, "travel_to_gate_minutes", 24 * 60));
   }
-  BF_ASSIGN_OR_RETURN(std::vector<TomlReader> times, service->Tables("times"));
+  BF_ASSIGN_OR_RETURN(std::vector<TomlReader> times,
+                      BoundedTables(*service, "times", kMaxServiceTimes));
   if (times.empty()) return service->Fail("times", "at least one [[service.times]] is required");
   for (const TomlReader& t : times) {
     BF_TRY(t.RejectUnknown({"lane_class", "channel", "minutes"}));
@@ -341,9 +384,9 @@ Status ParseChannels(const TomlReader& root, Scenario& s) {
     }
     BF_ASSIGN_OR_RETURN(std::string rules, ch->String("rules", 4000));
     fs::path path = Beside(s.file, rules);
-    bool ok = false;
-    s.rules_text = ReadText(path, &ok);
-    if (!ok) return ch->Fail("rules", fmt::format("cannot read {}", path.string()));
+    auto text = ReadBounded(path, rules::kMaxRuleSetTextBytes, "rule file");
+    if (!text) return ch->Fail("rules", text.error().message);
+    s.rules_text = std::move(*text);
     s.rules_file = path.string();
     return {};
   }
@@ -361,7 +404,8 @@ Status ParseChannels(const TomlReader& root, Scenario& s) {
 }
 
 Status ParseEvents(const TomlReader& root, Scenario& s) {
-  BF_ASSIGN_OR_RETURN(std::vector<TomlReader> caps, root.Tables("capacity_events"));
+  BF_ASSIGN_OR_RETURN(std::vector<TomlReader> caps,
+                      BoundedTables(root, "capacity_events", kMaxCapacityEvents));
   for (const TomlReader& e : caps) {
     BF_TRY(e.RejectUnknown({"kind", "from", "from_day", "hours", "announce", "announce_day",
                             "direction", "lane_class", "lanes", "trucks_per_hour", "reason"}));
@@ -409,7 +453,8 @@ Status ParseEvents(const TomlReader& root, Scenario& s) {
     }
     s.capacity_events.push_back(ev);
   }
-  BF_ASSIGN_OR_RETURN(std::vector<TomlReader> outages, root.Tables("link_outages"));
+  BF_ASSIGN_OR_RETURN(std::vector<TomlReader> outages,
+                      BoundedTables(root, "link_outages", kMaxLinkOutages));
   for (const TomlReader& o : outages) {
     BF_TRY(o.RejectUnknown({"from", "from_day", "hours", "service_factor"}));
     LinkOutage out;
@@ -451,9 +496,8 @@ const Distribution& Scenario::ServiceFor(std::string_view lane_class,
 constexpr double kMaxReplayCount = 100000;
 
 Result<std::vector<double>> ReadReplay(const ReplaySpec& spec) {
-  bool ok = false;
-  std::string text = ReadText(spec.csv_path, &ok);
-  if (!ok) return InvalidArgument("bad_scenario", fmt::format("cannot read {}", spec.csv_path));
+  BF_ASSIGN_OR_RETURN(std::string text,
+                      ReadBounded(spec.csv_path, kMaxScenarioReplayBytes, "replayed CSV"));
   std::istringstream in(text);
   std::string line;
   if (!std::getline(in, line)) {
@@ -585,9 +629,7 @@ Result<Scenario> ParseScenario(std::string_view toml_text, const std::string& fi
 }
 
 Result<Scenario> LoadScenario(const std::string& path) {
-  bool ok = false;
-  std::string text = ReadText(path, &ok);
-  if (!ok) return InvalidArgument("bad_scenario", fmt::format("cannot read {}", path));
+  BF_ASSIGN_OR_RETURN(std::string text, ReadBounded(path, kMaxScenarioBytes, "scenario file"));
   return ParseScenario(text, path);
 }
 

@@ -220,6 +220,97 @@ TEST(Scenario, ReplayRefusesWhatIsNotACount) {
   fs::remove_all(dir);
 }
 
+// Scenario files are bounded like the gate configuration: a file over its limit is refused with
+// its path and the limit, without being read on (/dev/zero), and so is an array of tables with
+// more entries than a scenario may have, with the file, the line and the key.
+TEST(Scenario, FilesAndArraysOfTablesAreBounded) {
+  auto dir = fs::temp_directory_path() / ("bf-scenario-size-" + std::to_string(::getpid()));
+  fs::create_directories(dir);
+  // The scenario file itself: the small one padded with a comment past the limit.
+  const std::string big = (dir / "big.toml").string();
+  {
+    std::string text = SmallText();
+    text += "\n# " + std::string(kMaxScenarioBytes, 'x') + "\n";
+    std::ofstream(big, std::ios::binary) << text;
+  }
+  auto s = LoadScenario(big);
+  ASSERT_FALSE(s);
+  EXPECT_EQ(s.error().code, "bad_scenario");
+  EXPECT_NE(s.error().message.find(big), std::string::npos) << s.error().message;
+  EXPECT_NE(s.error().message.find("larger than 1 MiB"), std::string::npos) << s.error().message;
+  // A file that never ends is refused the same way, not read on and on.
+  auto zero = LoadScenario("/dev/zero");
+  ASSERT_FALSE(zero);
+  EXPECT_NE(zero.error().message.find("/dev/zero: the scenario file is larger than 1 MiB"),
+            std::string::npos)
+      << zero.error().message;
+  auto directory = LoadScenario(dir.string());
+  ASSERT_FALSE(directory);
+  EXPECT_NE(directory.error().message.find("is a directory"), std::string::npos);
+  // Exactly at the limit is read.
+  {
+    const std::string config = (fs::path(BORDERFLOW_SOURCE_DIR) / "config/huu-nghi.toml").string();
+    std::string text =
+        With("config = \"../../../config/huu-nghi.toml\"", "config = \"" + config + "\"");
+    text += "\n#";
+    text += std::string(kMaxScenarioBytes - text.size() - 1, 'x') + "\n";
+    ASSERT_EQ(text.size(), kMaxScenarioBytes);
+    const std::string fits = (dir / "fits.toml").string();
+    std::ofstream(fits, std::ios::binary) << text;
+    auto ok = LoadScenario(fits);
+    EXPECT_TRUE(ok) << ok.error().ToString();
+  }
+  // A replayed CSV over its limit.
+  ReplaySpec spec;
+  spec.csv_path = (dir / "counts.csv").string();
+  spec.date_column = "Date";
+  spec.columns = {"Trucks"};
+  {
+    std::ofstream out(spec.csv_path, std::ios::binary);
+    out << "Date,Trucks\n";
+    const std::string row = "2019-06-01,40\n";
+    for (size_t n = 0; n <= kMaxScenarioReplayBytes / row.size(); ++n) out << row;
+  }
+  auto counts = ReadReplay(spec);
+  ASSERT_FALSE(counts);
+  EXPECT_NE(counts.error().message.find(spec.csv_path + ": the replayed CSV is larger than 64 MiB"),
+            std::string::npos)
+      << counts.error().message;
+  // Arrays of tables: one entry more than the limit.
+  struct Case {
+    std::string header;
+    size_t max;
+    std::string body;
+  };
+  const std::vector<Case> cases = {
+      {"link_outages", kMaxLinkOutages, "from_day = 1\nhours = 1\n"},
+      {"capacity_events", kMaxCapacityEvents, "kind = \"closure\"\nfrom_day = 1\nhours = 1\n"},
+      {"traffic", kMaxTrafficClasses,
+       "direction = \"VN-CN\"\nlane_class = \"general_cargo\"\nshare = 1\n"},
+  };
+  for (const Case& c : cases) {
+    // The small scenario has some already: up to one more than the limit.
+    std::string text = SmallText();
+    const std::string header = "[[" + c.header + "]]";
+    size_t count = 0;
+    for (size_t at = text.find(header); at != std::string::npos; at = text.find(header, at + 1)) {
+      ++count;
+    }
+    ASSERT_LE(count, c.max);
+    for (; count <= c.max; ++count) text += "\n" + header + "\n" + c.body;
+    auto refused = ParseScenario(text, kSmall);
+    ASSERT_FALSE(refused) << c.header;
+    const std::string& m = refused.error().message;
+    EXPECT_EQ(refused.error().code, "bad_scenario");
+    EXPECT_NE(m.find(kSmall + ":"), std::string::npos) << m;
+    EXPECT_NE(m.find(c.header + ": has " + std::to_string(c.max + 1) + " entries, more than the " +
+                     std::to_string(c.max)),
+              std::string::npos)
+        << m;
+  }
+  fs::remove_all(dir);
+}
+
 TEST(Scenario, AProfileOfZerosIsRefused) {
   for (const char* key : {"hourly_profile", "weekday_factors"}) {
     const std::string text = SmallText();

@@ -212,6 +212,17 @@ Result<StoreCopyReport> CopySqliteToPostgres(const std::string& sqlite_path,
   }
   const std::string redacted = pg::RedactPassword(pg_url);
 
+  // The target's connection first, before the source is opened: opening a WAL database makes
+  // its -wal and -shm files, and a target that does not answer keeps libpq waiting up to its
+  // connect_timeout, long enough for the operator to interrupt a mistyped URL (Ctrl-C, kill):
+  // the source would be left with them. Nothing is written to the target until the source is
+  // known to be good (migrations included).
+  auto dst = pg::Conn::Open(pg_url);
+  if (!dst) {
+    return Unavailable("store_open_failed",
+                       fmt::format("cannot open database '{}': {}", redacted, dst.error().message));
+  }
+
   // The source: at this borderflow's schema version, read in one snapshot, never written
   // (query_only). Opened for writing all the same, so that closing it removes the -wal and -shm
   // files that opening a WAL database makes (a read-only connection leaves them behind).
@@ -236,11 +247,6 @@ Result<StoreCopyReport> CopySqliteToPostgres(const std::string& sqlite_path,
 
   // The target: migrated, then one transaction.
   BF_TRY(PostgresStore::Migrate(pg_url));
-  auto dst = pg::Conn::Open(pg_url);
-  if (!dst) {
-    return Unavailable("store_open_failed",
-                       fmt::format("cannot open database '{}': {}", redacted, dst.error().message));
-  }
   pg::Conn& db = **dst;
   BF_TRY(db.Exec("SET synchronous_commit = on"));
   BF_TRY((*src)->Exec("BEGIN"));

@@ -9,11 +9,15 @@
 #include <sstream>
 #include <thread>
 
+#include <arpa/inet.h>
 #include <fcntl.h>
 #include <fmt/format.h>
+#include <netinet/in.h>
+#include <poll.h>
 #include <signal.h>
 #include <spawn.h>
 #include <sqlite3.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -468,6 +472,91 @@ TEST_F(ProcessTest, BadCommandLinesAreRefusedClearly) {
     ProcessRun r = RunBinary(c.args, dir_);
     EXPECT_EQ(r.exit_code, 2) << c.args[0] << ": " << r.output;
     EXPECT_NE(r.output.find(c.expect), std::string::npos) << c.args[0] << ": " << r.output;
+  }
+}
+
+// `borderflow store copy` to a target that is wrong or does not answer leaves the SQLite source
+// as it found it: the same bytes and nothing new beside it - no -wal or -shm files, which
+// opening a WAL database makes - even when the copy is interrupted while it waits for a target
+// that does not answer (libpq waits up to its connect_timeout, 10 s: long enough for Ctrl-C).
+TEST_F(ProcessTest, StoreCopyToABadTargetLeavesTheSourceAsItWas) {
+  const std::filesystem::path source_dir = dir_ / "source";
+  std::filesystem::create_directories(source_dir);
+  const std::string source = (source_dir / "node.db").string();
+  ASSERT_FALSE(std::filesystem::exists(db_ + "-wal"));
+  std::filesystem::copy_file(db_, source);
+  auto listing = [&] {
+    std::set<std::string> names;
+    for (const auto& e : std::filesystem::directory_iterator(source_dir)) {
+      names.insert(e.path().filename().string());
+    }
+    return names;
+  };
+  auto bytes = [&] {
+    std::ifstream in(source, std::ios::binary);
+    return std::string(std::istreambuf_iterator<char>(in), {});
+  };
+  const std::set<std::string> names = listing();
+  ASSERT_EQ(names, std::set<std::string>{"node.db"});
+  const std::string before = bytes();
+
+  // A target that accepts the connection and never answers.
+  int listener = socket(AF_INET, SOCK_STREAM, 0);
+  ASSERT_GE(listener, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(bind(listener, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+  ASSERT_EQ(listen(listener, 16), 0);
+  socklen_t size = sizeof addr;
+  ASSERT_EQ(getsockname(listener, reinterpret_cast<sockaddr*>(&addr), &size), 0);
+  const std::string silent =
+      fmt::format("postgresql://borderflow@127.0.0.1:{}/none", ntohs(addr.sin_port));
+  std::vector<std::string> all = {
+      BorderflowBinary(), "store", "copy", "--from", source, "--to", silent};
+  std::vector<char*> argv;
+  for (auto& a : all) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  const std::string out = (dir_ / "copy.txt").string();
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_addopen(&actions, 1, out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  posix_spawn_file_actions_adddup2(&actions, 1, 2);
+  pid_t pid = 0;
+  int spawned = posix_spawn(&pid, argv[0], &actions, nullptr, argv.data(), environ);
+  posix_spawn_file_actions_destroy(&actions);
+  ASSERT_EQ(spawned, 0);
+  ServerProcess copy(pid);
+  // The copy has connected (the connection waits to be accepted) and waits for an answer.
+  pollfd pending{listener, POLLIN, 0};
+  ASSERT_EQ(poll(&pending, 1, 30000), 1) << "the copy never connected to the target";
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  EXPECT_EQ(listing(), names) << "while the copy waits for the target";
+  int status = copy.Wait(SIGTERM);
+  EXPECT_TRUE(WIFSIGNALED(status)) << "the copy ended before it was interrupted";
+  close(listener);
+  EXPECT_EQ(listing(), names) << "after the copy was interrupted";
+  EXPECT_EQ(bytes(), before);
+
+  // Targets refused at once.
+  struct Case {
+    std::string to;
+    const char* expect;
+  };
+  const Case cases[] = {
+      {"postgresql://nobody@127.0.0.1:1/none", "store_open_failed"},
+      {"postgresql://borderflow@127.0.0.1:notaport/none", "invalid integer value \"notaport\""},
+      {"postgresql://%zz", "invalid percent-encoded token"},
+      {"postgresql://127.0.0.1:1/none?sslmode=bogus", "invalid sslmode value"},
+      {(source_dir / "copy.db").string(), "copy_target_invalid"},
+      {"sqlite:" + (source_dir / "copy.db").string(), "copy_target_invalid"},
+  };
+  for (const Case& c : cases) {
+    ProcessRun r = RunBinary({"store", "copy", "--from", source, "--to", c.to}, dir_);
+    EXPECT_EQ(r.exit_code, 2) << c.to << ": " << r.output;
+    EXPECT_NE(r.output.find(c.expect), std::string::npos) << c.to << ": " << r.output;
+    EXPECT_EQ(listing(), names) << c.to;
+    EXPECT_EQ(bytes(), before) << c.to;
   }
 }
 

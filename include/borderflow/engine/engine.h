@@ -118,12 +118,22 @@ bool MayReadWatchlists(Role role);
 // administrators. A dry run answers which past crossings a candidate set would send red, so
 // it is a rule writer's tool: with `watchlist "NAME"` it would otherwise probe the lists.
 bool MayWriteRules(Role role);
-// Removes from a rules explanation (rules::ExplanationToJson plus the engine's "watchlists"
-// and "capacity") what only MayReadWatchlists roles see: the "watchlists" matched, and the
-// fired rules that ask for a watch list (counted in "withheld_rules"; the summary then names
-// the others only), and then the total "score" (in the summary too): less the scores of the
-// rules shown, it would give the withheld rules' score, which can tell them apart.
-void WithholdWatchlists(boost::json::object& explanation);
+// What staff who may not read watch lists (!MayReadWatchlists: gate operators, border guards)
+// see of a risk decision: its outcome, never its grounds. They act on the channel (which lane,
+// bay or check a truck goes to), not on why it was chosen: that is the customs and quarantine
+// officers' work. Any part of the grounds would tell a crossing hit by a watch-list rule from
+// one hit by a visible rule with the same channel: the rules shown, their number, the total
+// score, random selection, the capacity's lowering, or the lack of any visible reason for a red.
+//
+// RestrictExplanationToChannel reduces a rules explanation (rules::ExplanationToJson plus the
+// engine's "watchlists" and "capacity", as in an assess or reassess audit record) to its
+// "rule_set", "fingerprint", "channel" and "quarantine", with a "summary" that says only those
+// ("Red channel, quarantine inspection." in en, vi and zh). The same for any two decisions
+// with the same channel and quarantine by the same rule set.
+void RestrictExplanationToChannel(boost::json::object& explanation);
+// The same for a crossing's "risk" (EncodeCrossing): keeps "rule_set" and "fingerprint" only
+// (the channel and the quarantine inspection are the crossing's own fields).
+void RestrictRiskToChannel(boost::json::object& risk);
 
 class Engine {
  public:
@@ -205,22 +215,14 @@ class Engine {
   // Per-rule hit rates against random selection, per-trader compliance. Staff only.
   // Rules with fewer than `min_inspections` inspections are never reported below random.
   Result<boost::json::object> RulesReport(const Actor& actor, int64_t min_inspections = 20);
-  // The latest rule decision of a crossing, from its audit record. Staff see the explanation
-  // (the rules that fired; watch lists only for MayReadWatchlists roles). Forwarders and
+  // The latest rule decision of a crossing, from its audit record. Staff see the explanation:
+  // MayReadWatchlists roles all of it (the rules that fired, the watch lists), other staff the
+  // decision only (RestrictExplanationToChannel). Forwarders and
   // drivers (own crossings only) see the channel and what to do in it, never why: not the
   // rules, the reasons, random selection or watch lists. Sensors are refused (403).
   Result<boost::json::object> AssessmentView(const Actor& actor, std::string_view crossing_id);
   // The id of the active rule set, "" when none.
   std::string ActiveRuleSetId() const;
-  // For staff who may not read watch lists (!MayReadWatchlists), as WithholdWatchlists for an
-  // explanation: removes from a crossing's "risk" (of a crossing view, EncodeCrossing) the
-  // "fired" entries of rules that ask for a watch list, counts them in "withheld_rules" and
-  // then removes the total "score" too.
-  // Each entry names its rule by index into the rule set, whose rules staff read in order
-  // (GET /api/v1/rules/report), so it would tell which watch-list rule fired. Entries that
-  // cannot be told apart (the rule set or its version is not known here) are withheld too.
-  // Thread-safe.
-  void WithholdWatchlistRules(boost::json::object& risk) const;
   // Watch lists: every list without its entries, or one list with them. Customs and quarantine
   // officers and administrators only.
   Result<boost::json::object> WatchlistsView(const Actor& actor);

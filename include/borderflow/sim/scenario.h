@@ -113,10 +113,25 @@ struct Scenario {
   const Distribution& ServiceFor(std::string_view lane_class, std::string_view channel) const;
 };
 
+// What the twin reads, bounded like the gate configuration (LoadGateConfig): a file over its
+// limit is refused without being read on (a mistyped path to a huge file or /dev/zero), and an
+// array of tables over its limit before its entries are read.
+inline constexpr size_t kMaxScenarioBytes = 1 << 20;         // the scenario file
+inline constexpr size_t kMaxScenarioGateBytes = 1 << 20;     // its gate configuration ([gate])
+inline constexpr size_t kMaxScenarioReplayBytes = 64 << 20;  // a replayed CSV ([arrivals.replay])
+inline constexpr size_t kMaxTrafficClasses = 256;            // [[traffic]]
+inline constexpr size_t kMaxServiceTimes = 256;              // [[service.times]]
+inline constexpr size_t kMaxCapacityEvents = 10000;          // [[capacity_events]]
+inline constexpr size_t kMaxLinkOutages = 10000;             // [[link_outages]]
+// (The rule file of [channels] is bounded as an uploaded rule set: rules::kMaxRuleSetTextBytes.)
+
 // Parses a scenario. `file` names it in errors and anchors relative paths (gate config, rules,
-// replay CSV). Errors: invalid_argument "bad_scenario" with "file:line: key: what".
+// replay CSV). Errors: invalid_argument "bad_scenario" with "file:line: key: what"; a file
+// named in it that is over its limit, or an array of tables with more entries than its limit,
+// is refused with the file, the key and the limit.
 Result<Scenario> ParseScenario(std::string_view toml_text, const std::string& file);
-// Reads and parses a scenario file.
+// Reads and parses a scenario file. Errors as ParseScenario; a file larger than
+// kMaxScenarioBytes is refused with its path and the limit (invalid_argument "bad_scenario").
 Result<Scenario> LoadScenario(const std::string& path);
 
 // The expected daily counts of a replay: reads `csv`, takes the rows from `from` (YYYY-MM-DD) on,

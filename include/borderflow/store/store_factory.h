@@ -55,7 +55,10 @@ struct StoreCopyReport {
 // schema version (run `borderflow migrate` on it first); the target is migrated, must be empty,
 // and receives everything in one transaction, so a failed copy leaves it empty. Audit records
 // keep their sequence numbers and hashes: the source chain is verified while it is read, and
-// the copy is refused if it is broken. Stop the node that writes the source first.
+// the copy is refused if it is broken. Stop the node that writes the source first. The target
+// is connected to before the source is opened, so that a target that cannot be reached (or
+// answers slowly and the copy is interrupted) leaves the source as it was, without -wal and
+// -shm files; nothing is written to the target before the source has been checked.
 // Errors: kInvalidArgument "copy_source_invalid" (missing file, wrong schema version, broken
 // chain), kConflict "copy_target_not_empty", store_open_failed and the stores' errors.
 Result<StoreCopyReport> CopySqliteToPostgres(const std::string& sqlite_path,
