@@ -1728,6 +1728,28 @@ std::string DeclareLargest(TestNode& vn, std::string_view plate) {
   return id;
 }
 
+// Four of the largest declarations, their pre-arrival notices in the outbox; `one`: the bytes
+// one notice takes in a batch (base64: about 4/3 of its outbox record). Empty ids on failure.
+struct LargestOutbox {
+  std::vector<std::string> ids;
+  size_t one = 0;
+};
+LargestOutbox DeclareFourLargest(TestNode& vn) {
+  LargestOutbox out;
+  for (std::string_view plate : {"12C-111.11", "12C-222.22", "12C-333.33", "12C-444.44"}) {
+    out.ids.push_back(DeclareLargest(vn, plate));
+    if (out.ids.back().empty()) return {};
+  }
+  auto outbox = vn.runtime().store().ListRecords("peer_outbox");
+  EXPECT_TRUE(outbox);
+  if (!outbox || outbox->size() != 4) {
+    ADD_FAILURE() << "expected 4 outbox records";
+    return {};
+  }
+  out.one = outbox->front().body.size() * 4 / 3;
+  return out;
+}
+
 // A batch the counterpart refuses whole as too large (413) is sent again in halves, down to
 // single messages, instead of being retried as it is for ever: everything is delivered, in
 // order, nothing is given up.
@@ -1735,16 +1757,11 @@ TEST(LinkTest, ABatchRefusedAsTooLargeIsSentInHalves) {
   LinkPair pair;
   TestNode& vn = pair.vn();
   TestNode& cn = pair.cn();
-  std::vector<std::string> ids;
-  for (std::string_view plate : {"12C-111.11", "12C-222.22", "12C-333.33", "12C-444.44"}) {
-    ids.push_back(DeclareLargest(vn, plate));
-    ASSERT_FALSE(ids.back().empty());
-  }
-  auto outbox = vn.runtime().store().ListRecords("peer_outbox");
-  ASSERT_TRUE(outbox);
-  ASSERT_EQ(outbox->size(), 4u);
-  // One message takes about 4/3 of its outbox record in a batch (base64): one passes, two not.
-  const size_t one = outbox->front().body.size() * 4 / 3;
+  const LargestOutbox declared = DeclareFourLargest(vn);
+  ASSERT_FALSE(declared.ids.empty());
+  const std::vector<std::string>& ids = declared.ids;
+  // One message passes, two do not.
+  const size_t one = declared.one;
   SmallerCounterpart smaller(cn, one * 3 / 2);
   vn.runtime().link()->SetPeerUrl(smaller.url());
 
@@ -1756,7 +1773,7 @@ TEST(LinkTest, ABatchRefusedAsTooLargeIsSentInHalves) {
   ApiReply link = vn.Call("GET", "/api/v1/link", "operator");
   EXPECT_EQ(link.body.at("sent").at("delivered").as_int64(), 4) << link.raw;
   EXPECT_TRUE(link.body.at("alerts").as_array().empty()) << link.raw;
-  outbox = vn.runtime().store().ListRecords("peer_outbox");
+  auto outbox = vn.runtime().store().ListRecords("peer_outbox");
   ASSERT_TRUE(outbox);
   EXPECT_TRUE(outbox->empty());
 }
@@ -1771,16 +1788,11 @@ TEST(LinkTest, APeerListenerWithASmallerLimitAnswers413AndTheBatchArrivesInHalve
   LinkPair pair(false, "clean_and_seal_intact", {}, kLimit);
   TestNode& vn = pair.vn();
   TestNode& cn = pair.cn();
-  std::vector<std::string> ids;
-  for (std::string_view plate : {"12C-111.11", "12C-222.22", "12C-333.33", "12C-444.44"}) {
-    ids.push_back(DeclareLargest(vn, plate));
-    ASSERT_FALSE(ids.back().empty());
-  }
-  auto outbox = vn.runtime().store().ListRecords("peer_outbox");
-  ASSERT_TRUE(outbox);
-  ASSERT_EQ(outbox->size(), 4u);
-  // One message takes about 4/3 of its outbox record in a batch (base64): one passes, two not.
-  const size_t one = outbox->front().body.size() * 4 / 3;
+  const LargestOutbox declared = DeclareFourLargest(vn);
+  ASSERT_FALSE(declared.ids.empty());
+  const std::vector<std::string>& ids = declared.ids;
+  // One message passes, two do not.
+  const size_t one = declared.one;
   ASSERT_LT(one + 1024, kLimit);
   ASSERT_GT(2 * one, kLimit);
 
@@ -1790,7 +1802,7 @@ TEST(LinkTest, APeerListenerWithASmallerLimitAnswers413AndTheBatchArrivesInHalve
   ApiReply link = vn.Call("GET", "/api/v1/link", "operator");
   EXPECT_EQ(link.body.at("sent").at("delivered").as_int64(), 4) << link.raw;
   EXPECT_EQ(link.body.at("sent").at("attempts").as_int64(), 7) << link.raw;  // 4, 2+2, 1+1+1+1
-  outbox = vn.runtime().store().ListRecords("peer_outbox");
+  auto outbox = vn.runtime().store().ListRecords("peer_outbox");
   ASSERT_TRUE(outbox);
   EXPECT_TRUE(outbox->empty());
 
